@@ -1,0 +1,212 @@
+"""The flow, written once: discover → probe → master → tag → render → feed → publish."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+from . import audio, feed, ledger, notes, pages, probe, site, tags
+from .config import Config
+from .discover import Recording, discover, web_slug
+from .errors import PanelpressError
+from .records import AudioInfo, Episode, Failure, Mastered, Published
+
+STAGES = ("discover", "probe", "master", "tag", "render", "feed", "publish")
+
+MEDIA_DIR = "media"
+PAGES_DIR = "episodes"
+# lastBuildDate is left out of the content hash by rendering it with this fixed date.
+_HASH_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
+class Reporter(Protocol):
+    """How the build tells the host what it is doing (the CLI shows bars; tests stay quiet)."""
+
+    def task(self, label: str, total: float) -> Callable[[float], None]: ...
+
+    def done(self, label: str) -> None: ...
+
+
+class QuietReporter:
+    """A reporter that shows nothing."""
+
+    def task(self, label: str, total: float) -> Callable[[float], None]:
+        return lambda seconds: None
+
+    def done(self, label: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build did, for the summary."""
+
+    site: Path
+    published: tuple[Published, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()  # (slug, why)
+    failures: tuple[Failure, ...] = ()
+    started_notes: tuple[Path, ...] = ()
+    blocked: tuple[PanelpressError, ...] = ()  # guard errors: nothing was published
+    written: tuple[str, ...] = field(default=())
+
+    @property
+    def feed_path(self) -> Path:
+        return self.site / pages.FEED_FILE
+
+    @property
+    def index_path(self) -> Path:
+        return self.site / pages.INDEX_PAGE
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.blocked
+
+
+def build(config: Config, reporter: Reporter | None = None, now: datetime | None = None) -> BuildResult:
+    """Run the whole flow for a show; one bad episode never stops the others."""
+    reporter = reporter or QuietReporter()
+    now = now or datetime.now(timezone.utc)
+    recordings, failures = discover(config)
+    episodes, skipped, started = _read_notes(config, recordings, now, failures)
+    infos = _each(episodes, failures, lambda ep: probe.probe(ep.recording))
+    mastered = _master_all(config, infos, failures, reporter)
+
+    book = ledger.load(config.ledger_path)
+    artwork = _artwork(config)
+    art_bytes = config.artwork_path.read_bytes() if config.artwork_path else None
+    art_mime = "image/png" if artwork and artwork.endswith(".png") else "image/jpeg"
+    items: list[Published] = []
+    for episode, master in mastered:
+        try:
+            items.append(_tag(config, book, episode, master, art_bytes if artwork else None, art_mime))
+        except PanelpressError as err:
+            failures.append(Failure(episode.slug, err))
+    items.sort(key=lambda item: (item.pub_date, item.episode.slug), reverse=True)  # newest first, always
+
+    result = BuildResult(site=config.output_dir, published=tuple(items), skipped=tuple(skipped), failures=tuple(failures), started_notes=tuple(started))
+    blocked = ledger.guard(book, items)
+    if blocked:
+        return BuildResult(**{**result.__dict__, "published": (), "blocked": tuple(blocked)})
+
+    files: dict[str, site.Content] = {item.media_path: item.media.path for item in items}
+    files.update({rel: text.encode() for rel, text in pages.render(config, items, artwork).items()})
+    if artwork:
+        files[artwork] = config.artwork_path
+    feed_hash = hashlib.sha256(feed.render(config, items, _HASH_DATE, artwork)).hexdigest()
+    last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
+    xml = feed.render(config, items, datetime.fromisoformat(last_build), artwork)
+    report = site.publish(config.output_dir, files, pages.FEED_FILE, xml)
+    ledger.save(config.ledger_path, ledger.record(book, items, feed_hash, last_build, ledger.podcast_guid(feed.feed_url(config))))
+    return BuildResult(**{**result.__dict__, "written": report.written})
+
+
+def _read_notes(config: Config, recordings: list[Recording], now: datetime, failures: list[Failure]):
+    """Pair each recording with its notes (starting missing ones); validate them all before audio work."""
+    episodes, skipped, started = [], [], []
+    for rec in recordings:
+        try:
+            if not rec.notes_path.exists():
+                info = _try_probe(rec.path)
+                text = notes.starter_text(rec.slug, info, now.date() if isinstance(now, datetime) else date.today(), draft=not config.build.publish_new)
+                if notes.write_starter(rec.notes_path, text):
+                    started.append(rec.notes_path)
+            parsed = notes.read(rec.notes_path)
+        except PanelpressError as err:
+            failures.append(Failure(rec.slug, err))
+            continue
+        if parsed.draft:
+            skipped.append((rec.slug, f"draft: review {rec.notes_path.name}, then remove `draft: true`"))
+        elif parsed.date is None:
+            failures.append(Failure(rec.slug, PanelpressError(rec.notes_path, "has no date", "add `date: YYYY-MM-DD` to the front matter")))
+        elif parsed.date > now:
+            skipped.append((rec.slug, f"scheduled for {parsed.date.isoformat(timespec='minutes')}"))
+        else:
+            episodes.append(Episode(slug=rec.slug, recording=rec.path, notes=parsed))
+    return episodes, skipped, started
+
+
+def _try_probe(path: Path) -> AudioInfo | None:
+    try:
+        return probe.probe(path)
+    except PanelpressError:
+        return None  # the starter is still useful; the real error is reported when the episode builds
+
+
+def _each(episodes: list[Episode], failures: list[Failure], stage: Callable[[Episode], object]) -> list[tuple[Episode, object]]:
+    done = []
+    for episode in episodes:
+        try:
+            done.append((episode, stage(episode)))
+        except PanelpressError as err:
+            failures.append(Failure(episode.slug, err))
+    return done
+
+
+def _master_all(config: Config, infos: list[tuple[Episode, AudioInfo]], failures: list[Failure], reporter: Reporter) -> list[tuple[Episode, Mastered]]:
+    """Master the episodes in parallel: ffmpeg does the work, a thread per worker waits on it."""
+    workers = config.build.workers or os.cpu_count() or 1
+
+    def one(pair: tuple[Episode, AudioInfo]) -> Mastered:
+        episode, info = pair
+        label = f"{episode.slug}"
+        try:
+            return audio.master(info, config.audio, config.cache_dir, reporter.task(label, info.duration))
+        finally:
+            reporter.done(label)
+
+    results = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [(pair[0], pool.submit(one, pair)) for pair in infos]
+        for episode, future in futures:
+            try:
+                results.append((episode, future.result()))
+            except PanelpressError as err:
+                failures.append(Failure(episode.slug, err))
+    return results
+
+
+def _artwork(config: Config) -> str | None:
+    """The show artwork's path in the site folder."""
+    path = config.artwork_path
+    return f"artwork{path.suffix.lower()}" if path else None
+
+
+def _tag(config: Config, book: ledger.Ledger, episode: Episode, master: Mastered, art: bytes | None, art_mime: str) -> Published:
+    notes_ = episode.notes
+    name = web_slug(episode.slug)
+    guid = ledger.guid(book, episode.slug)
+    page_path = f"{PAGES_DIR}/{name}.html"
+    filename = f"{name}.{config.audio.format}"
+    values = tags.TagSet(
+        title=notes_.title,
+        artist="; ".join(p.name for p in notes_.panelists),
+        album=config.show.title,
+        album_artist=config.show.author,
+        date=notes_.date.date().isoformat(),
+        comment=notes_.summary,
+        guid=guid,
+        page_url=config.site_url + page_path,
+        feed_url=feed.feed_url(config),
+        duration_ms=int(master.duration * 1000),
+        art=art,
+        art_mime=art_mime,
+    )
+    media = tags.tag(master, values, config.cache_dir, filename)
+    explicit = config.show.explicit if notes_.explicit is None else notes_.explicit
+    return Published(
+        episode=episode,
+        media=media,
+        guid=guid,
+        pub_date=notes_.date,
+        explicit=explicit,
+        site_url=config.site_url,
+        media_path=f"{MEDIA_DIR}/{filename}",
+        page_path=page_path,
+        report=master.report,
+    )

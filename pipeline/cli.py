@@ -1,0 +1,147 @@
+"""The command line: parse arguments, call the flow, print, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__, config
+from .build import BuildResult, build
+from .errors import PanelpressError
+from .pages import clock
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class BarReporter:
+    """A live bar per episode, fed by ffmpeg's own progress output."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def task(self, label: str, total: float) -> Callable[[float], None]:
+        with self.lock:
+            task_id = self.progress.add_task(label, total=max(total, 0.001))
+            self.tasks[label] = task_id
+        return lambda seconds: self.progress.update(task_id, completed=seconds)
+
+    def done(self, label: str) -> None:
+        with self.lock:
+            task_id = self.tasks.get(label)
+        if task_id is not None:
+            self.progress.update(task_id, completed=self.progress.tasks[task_id].total)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="panelpress",
+        description="Turn panel recordings into a podcast: mastered, tagged audio, show-notes pages and an RSS feed every podcast app accepts.",
+        epilog="A show folder holds panelpress.toml, episodes/ (recordings) and show_notes/ (<episode>.md). Start one with `panelpress init`.",
+    )
+    parser.add_argument("--version", action="version", version=f"panelpress {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", help="start a show folder", description="Write a starter panelpress.toml, episodes/ and show_notes/. Never overwrites a file.")
+    init.add_argument("folder", nargs="?", default=".", type=Path, help="where to start the show (default: here)")
+
+    run = commands.add_parser(
+        "build",
+        help="master, tag and publish every episode",
+        description=(
+            "Master each recording in episodes/ to podcast loudness, tag it, render its show-notes page and write the "
+            "RSS feed, into the site folder ([build] output, default public/). Recordings without notes get a starter "
+            "notes file to review. Exit code 0: all published; 1: an episode failed or publishing was refused; 2: bad settings."
+        ),
+    )
+    run.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
+    run.add_argument("--out", type=Path, metavar="DIR", help="the site folder, instead of [build] output")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `panelpress` command."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "init":
+            return _init(args.folder)
+        return _build(args.show, args.out)
+    except PanelpressError as err:
+        err_console.print(f"[bold red]error:[/] {err.message(Path.cwd())}", markup=True, highlight=False, soft_wrap=True)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        err_console.print("interrupted: the site folder was left as it was before this build")
+        return 130
+
+
+def _init(folder: Path) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    made = []
+    target = folder / config.CONFIG_NAME
+    if target.exists():
+        err_console.print(f"{target} already exists; nothing was overwritten")
+    else:
+        target.write_text(config.STARTER.format(title=folder.resolve().name.replace('"', "")), encoding="utf-8")
+        made.append(target)
+    for sub in ("episodes", "show_notes"):
+        if not (folder / sub).is_dir():
+            (folder / sub).mkdir()
+            made.append(folder / sub)
+    for path in made:
+        console.print(f"created {path}")
+    console.print("Next: edit panelpress.toml, drop a recording into episodes/, then run `panelpress build`.")
+    return EXIT_OK
+
+
+def _build(show: Path, out: Path | None) -> int:
+    settings = config.load(show)
+    if out is not None:
+        settings = replace(settings, build=replace(settings.build, output=str(out.resolve())))
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        result = build(settings, BarReporter(progress))
+    _summary(result, settings.root)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _summary(result: BuildResult, root: Path) -> None:
+    table = Table(title="panelpress build", show_lines=False)
+    for column in ("episode", "status", "detail"):
+        table.add_column(column)
+    for item in result.published:
+        report = item.report
+        loud = f"{report.output_i:.1f} LUFS, {report.output_tp:.1f} dBTP" if report else ""
+        detail = ", ".join(x for x in (item.pub_date.date().isoformat(), clock(item.media.duration), loud, "explicit" if item.explicit else "") if x)
+        table.add_row(item.episode.slug, "[green]published[/]" if not result.blocked else "held back", detail)
+    for slug, why in result.skipped:
+        table.add_row(slug, "[yellow]skipped[/]", why)
+    for failure in result.failures:
+        table.add_row(failure.slug, "[red]failed[/]", failure.error.problem)
+    console.print(table)
+    for failure in result.failures:
+        err_console.print(f"[red]error:[/] {failure.error.message(root)}", soft_wrap=True)
+    for error in result.blocked:
+        err_console.print(f"[red]refused:[/] {error.message(root)}", soft_wrap=True)
+    for path in result.started_notes:
+        console.print(f"started notes: {path.relative_to(root)} — review them, then remove `draft: true` to publish")
+    if result.blocked:
+        console.print("Nothing was published: the site folder is as it was.")
+        return
+    counts = f"{len(result.published)} published, {len(result.skipped)} skipped, {len(result.failures)} failed"
+    console.print(f"{counts}. Feed: {result.feed_path}  Pages: {result.index_path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

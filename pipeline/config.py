@@ -1,0 +1,234 @@
+"""Show settings: `panelpress.toml` read, defaulted and validated in one place, before any audio work."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .categories import category_problem
+from .errors import ConfigError
+
+CONFIG_NAME = "panelpress.toml"
+LEDGER_NAME = "panelpress-ledger.json"
+
+EPISODE_TYPES = ("full", "trailer", "bonus")
+SHOW_TYPES = ("episodic", "serial")
+OUTPUT_FORMATS = ("mp3", "m4a")
+SAMPLE_RATES = (22050, 24000, 32000, 44100, 48000)
+
+
+def _check(fn, hint: str):
+    """Field metadata: a validator and the fix shown when it fails."""
+    return {"check": fn, "hint": hint}
+
+
+def _is_email(value: str) -> bool:
+    return re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value) is not None
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+@dataclass(frozen=True)
+class ShowSettings:
+    """`[show]`: what the feed and pages say about the show."""
+
+    title: str
+    description: str
+    author: str
+    owner_email: str = field(metadata=_check(_is_email, "write an e-mail address such as host@example.com"))
+    site_url: str = field(metadata=_check(_is_http_url, "write the public address of the site folder, e.g. https://example.com/podcast/"))
+    owner_name: str = ""
+    language: str = field(default="en", metadata=_check(lambda v: re.fullmatch(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*", v) is not None, "write a language code such as en or en-US"))
+    category: str = "Business"
+    subcategory: str = ""
+    explicit: bool = False
+    artwork: str = ""
+    copyright: str = ""
+    type: str = field(default="episodic", metadata=_check(lambda v: v in SHOW_TYPES, f"use one of {', '.join(SHOW_TYPES)}"))
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """`[build]`: where things go and what gets published."""
+
+    output: str = "public"
+    publish_new: bool = False
+    templates: str = "templates"
+    cache: str = ".panelpress-cache"
+    workers: int = field(default=0, metadata=_check(lambda v: 0 <= v <= 64, "use 0 (one per core) or a number of workers up to 64"))
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    """`[audio]`: everything that changes the mastered sound (and so the cache key)."""
+
+    format: str = field(default="mp3", metadata=_check(lambda v: v in OUTPUT_FORMATS, f"use one of {', '.join(OUTPUT_FORMATS)}"))
+    bitrate: int = field(default=128, metadata=_check(lambda v: 32 <= v <= 320, "use a bitrate in kbps between 32 and 320"))
+    sample_rate: int = field(default=44100, metadata=_check(lambda v: v in SAMPLE_RATES, f"use one of {', '.join(map(str, SAMPLE_RATES))}"))
+    normalize: bool = True
+    loudness: float = field(default=-16.0, metadata=_check(lambda v: -30.0 <= v <= -10.0, "use an integrated loudness in LUFS between -30 and -10 (podcasts: -16)"))
+    true_peak: float = field(default=-1.0, metadata=_check(lambda v: -9.0 <= v <= 0.0, "use a true-peak ceiling in dBTP between -9 and 0 (podcasts: -1)"))
+    level_voices: bool = False
+    trim_silence: bool = False
+    highpass: int = field(default=0, metadata=_check(lambda v: v == 0 or 20 <= v <= 300, "use 0 (off) or a cut-off in Hz between 20 and 300"))
+    intro: str = ""
+    outro: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    """A show folder's whole configuration, validated."""
+
+    root: Path
+    show: ShowSettings
+    build: BuildSettings = BuildSettings()
+    audio: AudioSettings = AudioSettings()
+
+    @property
+    def path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def output_dir(self) -> Path:
+        return (self.root / self.build.output).resolve()
+
+    @property
+    def cache_dir(self) -> Path:
+        return (self.root / self.build.cache).resolve()
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / self.build.templates
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.root / LEDGER_NAME
+
+    @property
+    def episodes_dir(self) -> Path:
+        return self.root / "episodes"
+
+    @property
+    def notes_dir(self) -> Path:
+        return self.root / "show_notes"
+
+    @property
+    def artwork_path(self) -> Path | None:
+        return self.root / self.show.artwork if self.show.artwork else None
+
+    @property
+    def site_url(self) -> str:
+        return self.show.site_url.rstrip("/") + "/"
+
+    @property
+    def owner_name(self) -> str:
+        return self.show.owner_name or self.show.author
+
+
+SECTIONS = {"show": ShowSettings, "build": BuildSettings, "audio": AudioSettings}
+
+_TYPES = {"str": (str,), "bool": (bool,), "int": (int,), "float": (int, float)}
+_TYPE_WORDS = {"str": "a quoted string", "bool": "true or false", "int": "a whole number", "float": "a number"}
+
+
+def load(root: Path) -> Config:
+    """Read and validate `panelpress.toml` in `root`; raise ConfigError naming the key and the fix."""
+    root = Path(root).resolve()
+    path = root / CONFIG_NAME
+    if not path.is_file():
+        raise ConfigError(path, "no panelpress.toml here", "run `panelpress init` to start a show, or pass --show DIR")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(path, f"not valid TOML: {err}", "fix the syntax at the place named") from err
+    return from_dict(root, data, path)
+
+
+def from_dict(root: Path, data: dict[str, Any], path: Path | None = None) -> Config:
+    """Validate already-parsed settings (a TOML document as a dict)."""
+    path = path or Path(root) / CONFIG_NAME
+    _reject_unknown(path, "", data, SECTIONS)
+    if "show" not in data:
+        raise ConfigError(path, "the [show] section is missing", "add [show] with title, description, author, owner_email and site_url")
+    sections = {name: _section(path, name, cls, data.get(name, {})) for name, cls in SECTIONS.items()}
+    config = Config(root=Path(root), **sections)
+    _check_files(path, config)
+    return config
+
+
+def _section(path: Path, name: str, cls: type, values: Any):
+    if not isinstance(values, dict):
+        raise ConfigError(path, f"`{name}` must be a table", f"write it as a [{name}] section")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    _reject_unknown(path, f"{name}.", values, fields)
+    kwargs = {}
+    for key, spec in fields.items():
+        if key not in values:
+            if spec.default is dataclasses.MISSING:
+                raise ConfigError(path, f"[{name}] {key} is missing", f"add `{key} = ...` under [{name}]")
+            continue
+        value = values[key]
+        kind = spec.type if isinstance(spec.type, str) else spec.type.__name__
+        if isinstance(value, bool) and kind != "bool" or not isinstance(value, _TYPES[kind]):
+            raise ConfigError(path, f"[{name}] {key} = {value!r} is not {_TYPE_WORDS[kind]}", f"write {key} as {_TYPE_WORDS[kind]}")
+        if kind == "float":
+            value = float(value)
+        if kind == "str":
+            value = value.strip()
+            if spec.default is dataclasses.MISSING and not value:
+                raise ConfigError(path, f"[{name}] {key} is empty", f"give {key} a value")
+        check = spec.metadata.get("check")
+        if check and not check(value):
+            raise ConfigError(path, f"[{name}] {key} = {value!r} is not allowed", spec.metadata["hint"])
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def _reject_unknown(path: Path, prefix: str, values: dict, known) -> None:
+    for key in values:
+        if key not in known:
+            close = difflib.get_close_matches(key, list(known), n=1)
+            fix = f"did you mean `{prefix}{close[0]}`?" if close else f"remove it; known keys: {', '.join(known)}"
+            raise ConfigError(path, f"unknown setting `{prefix}{key}`", fix)
+
+
+def _check_files(path: Path, config: Config) -> None:
+    problem = category_problem(config.show.category, config.show.subcategory)
+    if problem:
+        raise ConfigError(path, f"[show] {problem}", "pick a category from Apple Podcasts' list")
+    for key, rel in (("show.artwork", config.show.artwork), ("audio.intro", config.audio.intro), ("audio.outro", config.audio.outro)):
+        if rel and not (config.root / rel).is_file():
+            raise ConfigError(path, f"{key} names {rel!r}, which does not exist", "put the file in the show folder or correct the path")
+
+
+STARTER = """\
+# panelpress show settings. Every key is documented in the README.
+[show]
+title = "{title}"
+description = "A panel podcast about ..."
+author = "Your Name"
+owner_email = "you@example.com"
+site_url = "https://example.com/podcast/"
+language = "en"
+category = "Business"
+explicit = false
+# artwork = "artwork.jpg"      # square JPEG or PNG, 1400-3000 px
+
+[build]
+output = "public"             # point it at your blog's published folder
+publish_new = false           # true: publish new recordings without reviewing their notes
+
+[audio]
+loudness = -16.0              # integrated LUFS
+true_peak = -1.0              # dBTP ceiling
+bitrate = 128                 # kbps
+"""

@@ -1,0 +1,53 @@
+"""The one exception root: every error a host sees names the file, the problem and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PanelpressError(Exception):
+    """Something a host must fix: where it is, what is wrong, what to do."""
+
+    def __init__(self, path: Path | str | None, problem: str, fix: str = "") -> None:
+        self.path = Path(path) if path is not None else None
+        self.problem = problem
+        self.fix = fix
+        super().__init__(self.message())
+
+    def message(self, relative_to: Path | None = None) -> str:
+        """The error as one line: `file: problem (fix)`."""
+        where = ""
+        if self.path is not None:
+            shown = self.path
+            if relative_to is not None:
+                try:
+                    shown = self.path.resolve().relative_to(relative_to.resolve())
+                except ValueError:
+                    pass
+            where = f"{shown}: "
+        text = f"{where}{self.problem}"
+        return f"{text} — {self.fix}" if self.fix else text
+
+
+class ConfigError(PanelpressError):
+    """panelpress.toml is missing, malformed or holds a bad value."""
+
+
+class NotesError(PanelpressError):
+    """A show-notes file cannot be read or holds a bad value."""
+
+
+class AudioError(PanelpressError):
+    """A recording cannot be probed, mastered or tagged."""
+
+
+class FeedError(PanelpressError):
+    """The feed cannot be built from what the show holds."""
+
+
+class GuardError(PanelpressError):
+    """Publishing would break what subscribers already have (GUIDs, enclosure URLs)."""
+
+
+class PublishError(PanelpressError):
+    """The site folder cannot be written safely."""

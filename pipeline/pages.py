@@ -1,0 +1,58 @@
+"""Render: published episodes → HTML pages (Jinja2, autoescaped). Pure: returns text, writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from .config import Config
+from .records import Published
+
+INDEX_PAGE = "index.html"
+FEED_FILE = "feed.xml"
+
+# Raw HTML in notes is shown as text, never injected: notes may be pasted from anywhere.
+_markdown = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+
+def notes_html(item: Published) -> Markup:
+    """The notes body as safe HTML."""
+    return Markup(_markdown.render(item.episode.notes.body))
+
+
+def clock(seconds: float) -> str:
+    """Seconds as H:MM:SS or M:SS."""
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def environment(templates: Path | None) -> Environment:
+    """Jinja2 with the show's own templates (if any) in front of the packaged ones."""
+    loaders = [FileSystemLoader(str(templates))] if templates and templates.is_dir() else []
+    env = Environment(
+        loader=ChoiceLoader([*loaders, PackageLoader("pipeline", "templates")]),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["clock"] = clock
+    env.globals["notes_html"] = notes_html
+    return env
+
+
+def render(config: Config, items: Sequence[Published], artwork: str | None) -> dict[str, str]:
+    """Every page of the site, keyed by its path in the site folder; items newest first."""
+    env = environment(config.templates_dir)
+    common = {"show": config.show, "artwork": artwork, "feed_path": FEED_FILE}
+    pages = {}
+    for item in items:
+        root = "../" * item.page_path.count("/")
+        pages[item.page_path] = env.get_template("episode.html").render(item=item, root=root, **common)
+    pages[INDEX_PAGE] = env.get_template("index.html").render(items=items, root="", **common)
+    return pages

@@ -1,0 +1,134 @@
+"""The immutable records that pass between the stages of the flow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .errors import PanelpressError
+
+
+@dataclass(frozen=True)
+class Panelist:
+    """One voice of the panel."""
+
+    name: str
+    role: str = "guest"  # host | guest | moderator
+    img: str = ""
+    href: str = ""
+
+
+@dataclass(frozen=True)
+class Notes:
+    """A show-notes file: front matter and Markdown body."""
+
+    path: Path
+    title: str
+    date: datetime | None
+    body: str = ""
+    summary: str = ""
+    panelists: tuple[Panelist, ...] = ()
+    explicit: bool | None = None  # None: the show's value
+    season: int | None = None
+    episode: int | None = None
+    episode_type: str = "full"
+    draft: bool = False
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A recording paired with its notes by slug."""
+
+    slug: str
+    recording: Path
+    notes: Notes
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What probing a recording tells: stream facts and existing tags."""
+
+    path: Path
+    format: str
+    codec: str
+    duration: float
+    sample_rate: int
+    channels: int
+    bitrate: int  # bits per second, 0 when unknown
+    tags: tuple[tuple[str, str], ...] = ()
+    art: bytes | None = field(default=None, repr=False)
+    art_mime: str = ""
+
+    def tag(self, name: str) -> str:
+        """First value of a normalized tag name (title, artist, album, date, comment), or ''."""
+        return next((value for key, value in self.tags if key == name), "")
+
+
+@dataclass(frozen=True)
+class LoudnessReport:
+    """Measured loudness before and after mastering."""
+
+    input_i: float
+    input_tp: float
+    input_lra: float
+    output_i: float
+    output_tp: float
+    output_lra: float
+    gain: float
+    method: str
+    passes: int
+
+
+@dataclass(frozen=True)
+class Mastered:
+    """A mastered audio file in the cache."""
+
+    path: Path
+    key: str
+    duration: float
+    report: LoudnessReport | None = None
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class Media:
+    """The final, tagged audio file of an episode, ready to publish."""
+
+    path: Path
+    filename: str
+    mime: str
+    length: int
+    duration: float
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Published:
+    """An episode as the feed and the pages show it."""
+
+    episode: Episode
+    media: Media
+    guid: str
+    pub_date: datetime
+    explicit: bool
+    site_url: str  # ends with "/"
+    media_path: str  # relative to the site folder
+    page_path: str  # relative to the site folder
+    report: LoudnessReport | None = None
+
+    @property
+    def media_url(self) -> str:
+        return self.site_url + self.media_path
+
+    @property
+    def page_url(self) -> str:
+        return self.site_url + self.page_path
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An episode that could not be published, and why."""
+
+    slug: str
+    error: PanelpressError

@@ -1,0 +1,99 @@
+"""Publish: write the site folder atomically, feed last, touching only files panelpress wrote."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .audio import file_sha256
+from .errors import PublishError
+
+MANIFEST = ".panelpress-manifest.json"
+
+Content = bytes | Path  # bytes to write, or a file to copy
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    """What publishing changed in the site folder."""
+
+    written: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def _sha(content: Content) -> str:
+    return file_sha256(content) if isinstance(content, Path) else hashlib.sha256(content).hexdigest()
+
+
+def _target(site: Path, rel: str) -> Path:
+    pure = PurePosixPath(rel)
+    if pure.is_absolute() or ".." in pure.parts or rel == MANIFEST:
+        raise PublishError(site / rel, "is outside the site folder", "this is a bug in panelpress; please report it")
+    return site.joinpath(*pure.parts)
+
+
+def read_manifest(site: Path) -> dict[str, str]:
+    """The files panelpress wrote into the site folder, with their checksums."""
+    path = site / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        files = json.loads(path.read_text(encoding="utf-8"))["files"]
+        return {str(k): str(v) for k, v in files.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise PublishError(path, f"the manifest is damaged ({err})", "delete it only if the folder holds nothing but panelpress output") from err
+
+
+def _write_manifest(site: Path, files: Mapping[str, str]) -> None:
+    text = json.dumps({"generator": "panelpress", "files": dict(sorted(files.items()))}, indent=1) + "\n"
+    _atomic_write(site / MANIFEST, text.encode())
+
+
+def _atomic_write(path: Path, content: Content) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.panelpress-tmp")
+    try:
+        if isinstance(content, Path):
+            shutil.copyfile(content, temp)
+        else:
+            temp.write_bytes(content)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def publish(site: Path, files: Mapping[str, Content], feed_name: str, feed: bytes) -> PublishReport:
+    """Write `files`, then the feed, into `site`; remove files panelpress wrote before and no longer makes."""
+    site.mkdir(parents=True, exist_ok=True)
+    old = read_manifest(site)
+    wanted = {**files, feed_name: feed}
+    hashes = {rel: _sha(content) for rel, content in wanted.items()}
+    # Check everything before writing anything: a blog's own file is never overwritten.
+    for rel in wanted:
+        path = _target(site, rel)
+        if path.exists() and rel not in old:
+            raise PublishError(path, "exists and was not written by panelpress", "move it away, or set [build] output to another folder")
+    # Remember every file we may write before writing it, so a crash cannot orphan one.
+    _write_manifest(site, {**old, **hashes})
+    written, unchanged = [], []
+    for rel in [*files, feed_name]:  # the feed last: it must never point at missing media
+        path = _target(site, rel)
+        if path.is_file() and old.get(rel) == hashes[rel] and _sha(path) == hashes[rel]:
+            unchanged.append(rel)
+            continue
+        _atomic_write(path, wanted[rel])
+        written.append(rel)
+    removed = []
+    for rel, digest in sorted(old.items()):
+        path = site / rel
+        if rel not in wanted and path.is_file() and _sha(path) == digest:
+            path.unlink()
+            removed.append(rel)
+    _write_manifest(site, hashes)
+    return PublishReport(tuple(written), tuple(unchanged), tuple(removed))

@@ -1,0 +1,104 @@
+"""Shared fixtures: real audio made with ffmpeg, and small show folders made on the fly."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+from mutagen.id3 import APIC, COMM, ID3, TDRC, TIT2, TPE1
+
+from pipeline import config as config_module
+from pipeline.audio import ffmpeg
+
+# Speech-like: pink noise through a voice band, switched on and off like turns in a conversation.
+SPEECH = "anoisesrc=color=pink:seed={seed}:amplitude=0.5,bandpass=f=700:width_type=h:w=1800,volume='if(lt(mod(t,3),2.2),1,0)':eval=frame"
+
+SHOW_TOML = """\
+[show]
+title = "Test Panel"
+description = "A panel made by the tests."
+author = "Test Author"
+owner_email = "owner@example.com"
+site_url = "https://pod.example.com/show/"
+category = "Business"
+subcategory = "Management"
+explicit = false
+{extra_show}
+[build]
+publish_new = false
+{extra_build}
+[audio]
+normalize = {normalize}
+{extra_audio}
+"""
+
+# A tiny valid PNG (1x1, RGB) for cover-art fixtures.
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0000003010100c9fe92ef0000000049454e44ae426082"
+)
+
+
+def make_audio(path: Path, seconds: float = 3.0, rate: int = 44100, channels: int = 2, source: str | None = None, codec_args: tuple[str, ...] = (), volume_db: float = 0.0) -> Path:
+    """Write a real audio file with ffmpeg: a sine (default) or any lavfi source, at a given gain."""
+    src = source or f"sine=frequency=440:sample_rate={rate}"
+    graph = f"{src},volume={volume_db}dB,aformat=sample_rates={rate}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", graph, "-t", str(seconds), "-ac", str(channels), *codec_args, "-y", str(path)],
+        check=True,
+    )
+    return path
+
+
+def tag_mp3(path: Path, title: str, artist: str, date: str, comment: str, art: bytes = PNG_1PX) -> None:
+    """Give an MP3 ID3 tags and cover art, as a host's editor would."""
+    id3 = ID3()
+    id3.add(TIT2(encoding=3, text=title))
+    id3.add(TPE1(encoding=3, text=artist))
+    id3.add(TDRC(encoding=3, text=date))
+    id3.add(COMM(encoding=3, lang="eng", desc="", text=comment))
+    id3.add(APIC(encoding=3, mime="image/png", type=3, desc="Cover", data=art))
+    id3.save(path)
+
+
+def write_notes(folder: Path, slug: str, front: str, body: str = "Notes body.") -> Path:
+    """Write `show_notes/<slug>.md` with the given front matter (YAML text)."""
+    path = folder / "show_notes" / f"{slug}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"---\n{textwrap.dedent(front).strip()}\n---\n\n{body}\n", encoding="utf-8")
+    return path
+
+
+def write_show(folder: Path, normalize: bool = False, extra_show: str = "", extra_build: str = "", extra_audio: str = "") -> Path:
+    """Write a panelpress.toml (normalization off by default: most tests are not about loudness)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = SHOW_TOML.format(normalize=str(normalize).lower(), extra_show=extra_show, extra_build=extra_build, extra_audio=extra_audio)
+    (folder / config_module.CONFIG_NAME).write_text(text, encoding="utf-8")
+    (folder / "episodes").mkdir(exist_ok=True)
+    (folder / "show_notes").mkdir(exist_ok=True)
+    return folder
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file below a folder (to prove nothing was touched)."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def show(tmp_path: Path) -> Path:
+    """An empty show folder with a valid config."""
+    return write_show(tmp_path / "show")
+
+
+@pytest.fixture(scope="session")
+def audio_dir(tmp_path_factory) -> Path:
+    """A session-wide folder of generated recordings (made once, never written to by tests)."""
+    folder = tmp_path_factory.mktemp("audio")
+    make_audio(folder / "stereo.wav", seconds=4, channels=2)
+    make_audio(folder / "mono.flac", seconds=3, channels=1, rate=48000)
+    make_audio(folder / "tagged.mp3", seconds=5, channels=2, codec_args=("-c:a", "libmp3lame", "-b:a", "96k"))
+    tag_mp3(folder / "tagged.mp3", "Tagged Title", "Ann Example; Bo Example", "2026-03-04", "From the tags.")
+    return folder
