@@ -29,7 +29,7 @@ def read(path: Path) -> Notes:
         post = frontmatter.loads(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
+        where = f" at line {mark.line + 1}" if mark else ""  # the YAML text starts on the --- line
         problem = getattr(err, "problem", None) or str(err)
         raise NotesError(path, f"front matter is not valid YAML{where}: {problem}", "fix the YAML between the --- lines") from err
     meta = post.metadata

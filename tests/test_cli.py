@@ -1,0 +1,231 @@
+"""End to end through the real CLI: recordings in, a feed podcast apps accept out."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import feedparser
+import podcastparser
+import pytest
+from lxml import etree
+from markupsafe import escape
+from mutagen.mp3 import MP3
+
+from pipeline import config as config_module
+from pipeline.cli import main
+
+from .conftest import checksums, make_audio, write_notes, write_show
+
+NS = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd"}
+TRICKY = "Q&A: <Leaders> \"lead\", managers 'manage' 🎙️"
+
+
+def _three_episode_show(root: Path, audio_dir: Path) -> Path:
+    show = write_show(root / "show")
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "first-panel.wav")
+    shutil.copy(audio_dir / "mono.flac", show / "episodes" / "second-panel.flac")
+    shutil.copy(audio_dir / "tagged.mp3", show / "episodes" / "third-panel.mp3")
+    write_notes(show, "first-panel", "title: First panel\ndate: 2026-01-05\nexplicit: true\npanelists: [Ann, Bo]")
+    write_notes(show, "second-panel", f"title: {json.dumps(TRICKY, ensure_ascii=False)}\ndate: 2026-02-10 18:30:00+01:00")
+    write_notes(show, "third-panel", "title: Third panel\ndate: 2026-03-15\nexplicit: false\nepisode: 3\nseason: 1")
+    return show
+
+
+def _parse(feed: Path):
+    parsed = feedparser.parse(feed.read_bytes())
+    with feed.open("rb") as handle:
+        gpodder = podcastparser.parse("https://pod.example.com/show/feed.xml", handle)
+    return parsed, gpodder
+
+
+@pytest.fixture
+def built(tmp_path, audio_dir):
+    show = _three_episode_show(tmp_path, audio_dir)
+    before = checksums(show / "episodes")
+    assert main(["build", "--show", str(show)]) == 0
+    return show, before
+
+
+def test_build_publishes_a_feed_both_parsers_accept(built):
+    show, _ = built
+    site = show / "public"
+    parsed, gpodder = _parse(site / "feed.xml")
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    titles = ["Third panel", TRICKY, "First panel"]  # newest first
+    assert [e.title for e in parsed.entries] == titles
+    assert [e["title"] for e in gpodder["episodes"]] == titles
+    assert parsed.feed.title == gpodder["title"] == "Test Panel"
+
+    expected_seconds = {"Third panel": 5.0, TRICKY: 3.0, "First panel": 4.0}
+    for entry, episode in zip(parsed.entries, gpodder["episodes"]):
+        enclosure = episode["enclosures"][0]
+        local = site / "media" / enclosure["url"].rsplit("/", 1)[1]
+        assert enclosure["file_size"] == local.stat().st_size
+        assert int(entry.enclosures[0]["length"]) == local.stat().st_size
+        assert enclosure["mime_type"] == "audio/mpeg"
+        assert abs(episode["total_time"] - expected_seconds[entry.title]) <= 1
+        assert abs(MP3(local).info.length - expected_seconds[entry.title]) <= 1
+    assert [e["explicit"] for e in gpodder["episodes"]] == [False, False, True]
+    # feedparser only knows yes/clean; read Apple's true/false straight from the XML
+    tree = etree.parse(str(site / "feed.xml"))
+    assert tree.xpath("//item/itunes:explicit/text()", namespaces=NS) == ["false", "false", "true"]
+    published = [e["published"] for e in gpodder["episodes"]]
+    assert published == sorted(published, reverse=True)
+    # the feed says true/false, Apple's current values
+    xml = (site / "feed.xml").read_text(encoding="utf-8")
+    assert "<itunes:explicit>true</itunes:explicit>" in xml
+    assert "yes</itunes:explicit>" not in xml
+
+
+def test_pages_escape_titles_and_show_the_explicit_badge(built):
+    show, _ = built
+    site = show / "public"
+    page = (site / "episodes" / "second-panel.html").read_text(encoding="utf-8")
+    assert str(escape(TRICKY)) in page
+    assert "<Leaders>" not in page
+    first = (site / "episodes" / "first-panel.html").read_text(encoding="utf-8")
+    assert 'class="badge explicit"' in first and 'class="badge explicit"' not in page
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert index.index("Third panel") < index.index("First panel")
+    assert index.count('class="badge explicit"') == 1
+
+
+def test_rebuild_is_byte_identical_and_keeps_guids(built):
+    show, before = built
+    site = show / "public"
+    first = checksums(site)
+    ledger_text = (show / config_module.LEDGER_NAME).read_text()
+    guids = [e.id for e in feedparser.parse(site / "feed.xml").entries]
+    assert main(["build", "--show", str(show)]) == 0
+    assert checksums(site) == first
+    assert (show / config_module.LEDGER_NAME).read_text() == ledger_text
+    assert [e.id for e in feedparser.parse(site / "feed.xml").entries] == guids
+    assert checksums(show / "episodes") == before
+
+
+def test_a_blog_file_in_the_site_folder_is_untouched(tmp_path, audio_dir):
+    show = _three_episode_show(tmp_path, audio_dir)
+    blog = show / "public" / "posts" / "hello.html"
+    blog.parent.mkdir(parents=True)
+    blog.write_text("<p>my blog</p>")
+    assert main(["build", "--show", str(show)]) == 0
+    assert main(["build", "--show", str(show)]) == 0
+    assert blog.read_text() == "<p>my blog</p>"
+
+
+def test_a_blog_index_is_never_overwritten(tmp_path, audio_dir, capsys):
+    show = _three_episode_show(tmp_path, audio_dir)
+    index = show / "public" / "index.html"
+    index.parent.mkdir(parents=True)
+    index.write_text("the blog's own index")
+    assert main(["build", "--show", str(show)]) == 2
+    assert index.read_text() == "the blog's own index"
+    assert not (show / "public" / "feed.xml").exists()
+    assert "index.html" in capsys.readouterr().err
+
+
+BAD_RECORDINGS = {
+    "not-audio.wav": (lambda p: p.write_text("this is a shopping list, not audio"), "not a recording"),
+    "empty.mp3": (lambda p: p.write_bytes(b""), "empty"),
+    "truncated.wav": (None, "truncated"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_RECORDINGS))
+def test_a_bad_recording_fails_alone(tmp_path, audio_dir, capsys, name):
+    show = _three_episode_show(tmp_path, audio_dir)
+    bad = show / "episodes" / name
+    writer, expected = BAD_RECORDINGS[name]
+    if writer:
+        writer(bad)
+    else:  # a WAV cut short: the header promises 6 s, the file holds about 2
+        make_audio(bad, seconds=6)
+        bad.write_bytes(bad.read_bytes()[: 44 + 2 * 2 * 44100 * 2])
+    write_notes(show, bad.stem, "title: Bad one\ndate: 2026-04-01")
+    before = checksums(show / "episodes") | checksums(show / "show_notes")
+    assert main(["build", "--show", str(show)]) == 1
+    out = capsys.readouterr()
+    assert name in out.err and expected in out.err
+    assert len(feedparser.parse(show / "public" / "feed.xml").entries) == 3
+    assert checksums(show / "episodes") | checksums(show / "show_notes") == before
+
+
+@pytest.mark.parametrize(
+    ("front", "expected"),
+    [
+        ("title: Fine\n- not a mapping", "not valid YAML at line 3"),
+        ("date: 2026-04-01", "has no title"),
+    ],
+)
+def test_bad_notes_fail_alone(tmp_path, audio_dir, capsys, front, expected):
+    show = _three_episode_show(tmp_path, audio_dir)
+    make_audio(show / "episodes" / "fourth.wav", seconds=2)
+    write_notes(show, "fourth", front)
+    before = checksums(show / "show_notes")
+    assert main(["build", "--show", str(show)]) == 1
+    err = capsys.readouterr().err
+    assert "fourth.md" in err and expected in err
+    assert len(feedparser.parse(show / "public" / "feed.xml").entries) == 3
+    assert checksums(show / "show_notes") == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ('bitrate = "loud"', "bitrate = 'loud' is not a whole number"),
+        ("volume = 3", "unknown setting `audio.volume`"),
+    ],
+)
+def test_a_bad_config_stops_before_any_work(tmp_path, audio_dir, capsys, extra, expected):
+    show = _three_episode_show(tmp_path, audio_dir)
+    write_show(show, extra_audio=extra)
+    assert main(["build", "--show", str(show)]) == 2
+    err = capsys.readouterr().err
+    assert "panelpress.toml" in err and expected in err
+    assert not (show / "public").exists()
+
+
+def test_a_recording_without_notes_gets_a_draft_starter(tmp_path, audio_dir, capsys):
+    show = write_show(tmp_path / "show")
+    shutil.copy(audio_dir / "tagged.mp3", show / "episodes" / "new-one.mp3")
+    assert main(["build", "--show", str(show)]) == 0
+    notes = (show / "show_notes" / "new-one.md").read_text()
+    assert "title: Tagged Title" in notes and "draft: true" in notes and "2026-03-04" in notes
+    assert "- Ann Example" in notes and "summary: From the tags." in notes
+    out = capsys.readouterr().out
+    assert "started notes" in out and "skipped" in out
+    assert feedparser.parse(show / "public" / "feed.xml").entries == []
+    # the host's edits are never overwritten by a later build
+    (show / "show_notes" / "new-one.md").write_text(notes.replace("draft: true", "draft: false"))
+    assert main(["build", "--show", str(show)]) == 0
+    assert "draft: false" in (show / "show_notes" / "new-one.md").read_text()
+    assert len(feedparser.parse(show / "public" / "feed.xml").entries) == 1
+
+
+def test_init_starts_a_show_and_refuses_to_overwrite(tmp_path, capsys):
+    folder = tmp_path / "myshow"
+    assert main(["init", str(folder)]) == 0
+    text = (folder / "panelpress.toml").read_text()
+    config_module.load(folder)  # the starter is valid as written
+    (folder / "panelpress.toml").write_text(text + "\n# mine\n")
+    assert main(["init", str(folder)]) == 0
+    assert (folder / "panelpress.toml").read_text().endswith("# mine\n")
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_help_explains_the_commands(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["build", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--show" in out and "--out" in out and "Exit code" in out
+
+
+def test_out_overrides_the_site_folder(tmp_path, audio_dir):
+    show = _three_episode_show(tmp_path, audio_dir)
+    out = tmp_path / "blog" / "podcast"
+    assert main(["build", "--show", str(show), "--out", str(out)]) == 0
+    assert (out / "feed.xml").is_file() and not (show / "public").exists()
+

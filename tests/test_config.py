@@ -1,0 +1,324 @@
+"""config.load: a valid panelpress.toml loads with its defaults; every bad one names the file, the key and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import PNG_1PX, write_show
+from pipeline import config
+from pipeline.errors import ConfigError, PanelpressError
+
+VALID_SHOW = """\
+[show]
+title = "Test Panel"
+description = "A panel made by the tests."
+author = "Test Author"
+owner_email = "owner@example.com"
+site_url = "https://pod.example.com/show/"
+"""
+
+
+def write_toml(folder: Path, text: str) -> Path:
+    """Write a panelpress.toml with exactly this text (no template)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / config.CONFIG_NAME).write_text(text, encoding="utf-8")
+    return folder
+
+
+def load_error(folder: Path) -> ConfigError:
+    """Load a show folder that must fail; return the ConfigError after the common checks."""
+    with pytest.raises(ConfigError) as caught:
+        config.load(folder)
+    err = caught.value
+    path = (folder / config.CONFIG_NAME).resolve()
+    assert err.path == path
+    assert str(path) in str(err), "the message must name the file"
+    assert err.fix, "the message must say what to do"
+    assert isinstance(err, PanelpressError)
+    return err
+
+
+# --- valid configs -------------------------------------------------------------------------
+
+
+def test_valid_config_loads_with_defaults(show: Path):
+    cfg = config.load(show)
+    assert cfg.root == show.resolve()
+    assert cfg.path == show.resolve() / "panelpress.toml"
+    assert cfg.show.title == "Test Panel"
+    assert cfg.show.author == "Test Author"
+    assert cfg.show.owner_email == "owner@example.com"
+    assert cfg.show.category == "Business"
+    assert cfg.show.subcategory == "Management"
+    assert cfg.show.explicit is False
+    # defaults
+    assert cfg.show.language == "en"
+    assert cfg.show.type == "episodic"
+    assert cfg.show.artwork == ""
+    assert cfg.artwork_path is None
+    assert cfg.owner_name == "Test Author"  # falls back to the author
+    assert cfg.build.output == "public"
+    assert cfg.build.workers == 0
+    assert cfg.output_dir == show.resolve() / "public"
+    assert cfg.episodes_dir == show.resolve() / "episodes"
+    assert cfg.notes_dir == show.resolve() / "show_notes"
+    assert cfg.ledger_path == show.resolve() / "panelpress-ledger.json"
+    assert cfg.audio.format == "mp3"
+    assert cfg.audio.bitrate == 128
+    assert cfg.audio.sample_rate == 44100
+    assert cfg.audio.loudness == -16.0
+    assert cfg.audio.true_peak == -1.0
+    assert cfg.audio.normalize is False  # write_show turns it off
+    assert cfg.audio.highpass == 0
+
+
+def test_minimal_config_only_show_section(tmp_path: Path):
+    cfg = config.load(write_toml(tmp_path / "s", VALID_SHOW))
+    assert cfg.build == config.BuildSettings()
+    assert cfg.audio == config.AudioSettings()
+    assert cfg.audio.normalize is True
+    assert cfg.show.category == "Business" and cfg.show.subcategory == ""
+
+
+def test_int_is_accepted_where_a_float_is_expected(tmp_path: Path):
+    cfg = config.load(write_show(tmp_path / "s", extra_audio="loudness = -18\ntrue_peak = -2"))
+    assert cfg.audio.loudness == -18.0 and isinstance(cfg.audio.loudness, float)
+    assert cfg.audio.true_peak == -2.0 and isinstance(cfg.audio.true_peak, float)
+
+
+def test_strings_are_stripped(tmp_path: Path):
+    text = VALID_SHOW.replace('title = "Test Panel"', 'title = "  Spaced Panel  "')
+    assert config.load(write_toml(tmp_path / "s", text)).show.title == "Spaced Panel"
+
+
+def test_existing_artwork_is_accepted(tmp_path: Path):
+    folder = write_show(tmp_path / "s", extra_show='artwork = "cover.png"')
+    (folder / "cover.png").write_bytes(PNG_1PX)
+    cfg = config.load(folder)
+    assert cfg.artwork_path == folder.resolve() / "cover.png"
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("https://pod.example.com/show/", "https://pod.example.com/show/"),
+        ("https://pod.example.com/show", "https://pod.example.com/show/"),
+        ("https://pod.example.com", "https://pod.example.com/"),
+        ("https://pod.example.com/show//", "https://pod.example.com/show/"),
+    ],
+)
+def test_site_url_always_ends_with_one_slash(tmp_path: Path, written: str, expected: str):
+    text = VALID_SHOW.replace("https://pod.example.com/show/", written)
+    cfg = config.load(write_toml(tmp_path / "s", text))
+    assert cfg.site_url == expected
+    assert cfg.site_url.endswith("/") and not cfg.site_url.endswith("//")
+
+
+def test_starter_config_is_valid(tmp_path: Path):
+    folder = write_toml(tmp_path / "s", config.STARTER.format(title="My Panel"))
+    cfg = config.load(folder)
+    assert cfg.show.title == "My Panel"
+    assert cfg.audio.bitrate == 128
+
+
+# --- error paths ---------------------------------------------------------------------------
+
+
+def test_missing_config_file(tmp_path: Path):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    err = load_error(folder)
+    assert "no panelpress.toml" in err.problem
+    assert "panelpress init" in err.fix
+
+
+def test_toml_syntax_error(tmp_path: Path):
+    folder = write_toml(tmp_path / "s", VALID_SHOW + 'language = "en\n')
+    err = load_error(folder)
+    assert "not valid TOML" in err.problem
+    assert "line 7" in err.problem  # tomllib names the place
+    assert "syntax" in err.fix
+
+
+def test_config_that_is_not_utf8(tmp_path: Path):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / config.CONFIG_NAME).write_bytes(VALID_SHOW.encode() + b'copyright = "\xff\xfe"\n')
+    err = load_error(folder)
+    assert "not valid TOML" in err.problem
+
+
+def test_missing_show_section(tmp_path: Path):
+    folder = write_toml(tmp_path / "s", "[audio]\nbitrate = 128\n")
+    err = load_error(folder)
+    assert "[show]" in err.problem and "missing" in err.problem
+    assert "[show]" in err.fix and "title" in err.fix
+
+
+def test_show_that_is_not_a_table(tmp_path: Path):
+    folder = write_toml(tmp_path / "s", 'show = "Test Panel"\n')
+    err = load_error(folder)
+    assert "`show`" in err.problem and "table" in err.problem
+    assert "[show]" in err.fix
+
+
+@pytest.mark.parametrize("key", ["title", "description", "author", "owner_email", "site_url"])
+def test_missing_required_key(tmp_path: Path, key: str):
+    text = "\n".join(line for line in VALID_SHOW.splitlines() if not line.startswith(f"{key} ")) + "\n"
+    err = load_error(write_toml(tmp_path / "s", text))
+    assert err.problem == f"[show] {key} is missing"
+    assert f"`{key} = ...`" in err.fix and "[show]" in err.fix
+
+
+def test_empty_required_key(tmp_path: Path):
+    text = VALID_SHOW.replace('author = "Test Author"', 'author = "   "')
+    err = load_error(write_toml(tmp_path / "s", text))
+    assert "[show] author" in err.problem and "empty" in err.problem
+    assert "author" in err.fix
+
+
+@pytest.mark.parametrize(
+    ("section", "line", "key", "words"),
+    [
+        ("audio", 'bitrate = "128"', "bitrate", "a whole number"),
+        ("build", "workers = true", "workers", "a whole number"),  # a bool is not an int
+        ("audio", "bitrate = 128.0", "bitrate", "a whole number"),
+        ("audio", "normalize = 1", "normalize", "true or false"),
+        ("show", 'explicit = "false"', "explicit", "true or false"),
+        ("audio", 'loudness = "-16"', "loudness", "a number"),
+        ("audio", "loudness = true", "loudness", "a number"),
+        ("show", "title = 42", "title", "a quoted string"),
+    ],
+)
+def test_wrong_type(tmp_path: Path, section: str, line: str, key: str, words: str):
+    folder = write_show(tmp_path / "s", **{f"extra_{section}": line}) if key != "title" else write_toml(tmp_path / "s", VALID_SHOW.replace('title = "Test Panel"', line))
+    err = load_error(folder)
+    assert err.problem.startswith(f"[{section}] {key} = ")
+    assert f"is not {words}" in err.problem
+    assert err.fix == f"write {key} as {words}"
+
+
+def test_unknown_key_suggests_the_right_one(tmp_path: Path):
+    text = VALID_SHOW.replace('title = "Test Panel"', 'titel = "Test Panel"')
+    err = load_error(write_toml(tmp_path / "s", text))
+    assert err.problem == "unknown setting `show.titel`"
+    assert err.fix == "did you mean `show.title`?"
+
+
+def test_unknown_key_in_audio_suggests(tmp_path: Path):
+    err = load_error(write_show(tmp_path / "s", extra_audio="bitrat = 96"))
+    assert "`audio.bitrat`" in err.problem
+    assert "`audio.bitrate`" in err.fix
+
+
+def test_unknown_key_without_a_close_match_lists_known_keys(tmp_path: Path):
+    err = load_error(write_show(tmp_path / "s", extra_build="zzzzzz = 1"))
+    assert "`build.zzzzzz`" in err.problem
+    assert "known keys" in err.fix and "output" in err.fix and "publish_new" in err.fix
+
+
+def test_unknown_section_with_suggestion(tmp_path: Path):
+    err = load_error(write_toml(tmp_path / "s", VALID_SHOW + "\n[audoi]\nbitrate = 96\n"))
+    assert err.problem == "unknown setting `audoi`"
+    assert err.fix == "did you mean `audio`?"
+
+
+def test_unknown_section_without_a_close_match(tmp_path: Path):
+    err = load_error(write_toml(tmp_path / "s", VALID_SHOW + "\n[xyzzy]\nfoo = 1\n"))
+    assert "`xyzzy`" in err.problem
+    assert "show" in err.fix and "build" in err.fix and "audio" in err.fix
+
+
+@pytest.mark.parametrize(
+    ("section", "line", "key", "hint"),
+    [
+        ("audio", "loudness = -50", "loudness", "between -30 and -10"),
+        ("audio", "loudness = -5.0", "loudness", "between -30 and -10"),
+        ("audio", "true_peak = 1.0", "true_peak", "between -9 and 0"),
+        ("audio", "bitrate = 16", "bitrate", "between 32 and 320"),
+        ("audio", "sample_rate = 96000", "sample_rate", "44100"),
+        ("audio", "highpass = 10", "highpass", "between 20 and 300"),
+        ("audio", 'format = "ogg"', "format", "mp3, m4a"),
+        ("build", "workers = 65", "workers", "up to 64"),
+        ("show", 'type = "daily"', "type", "episodic, serial"),
+        ("show", 'language = "english!"', "language", "language code"),
+    ],
+)
+def test_value_out_of_range(tmp_path: Path, section: str, line: str, key: str, hint: str):
+    err = load_error(write_show(tmp_path / "s", **{f"extra_{section}": line}))
+    assert err.problem.startswith(f"[{section}] {key} = ")
+    assert err.problem.endswith("is not allowed")
+    assert hint in err.fix
+
+
+def test_loudness_out_of_range_message(tmp_path: Path):
+    err = load_error(write_show(tmp_path / "s", extra_audio="loudness = -50"))
+    assert err.problem == "[audio] loudness = -50.0 is not allowed"
+    assert "-16" in err.fix
+
+
+@pytest.mark.parametrize("email", ["owner", "owner@", "owner@example", "own er@example.com", "@example.com"])
+def test_bad_email(tmp_path: Path, email: str):
+    text = VALID_SHOW.replace("owner@example.com", email)
+    err = load_error(write_toml(tmp_path / "s", text))
+    assert err.problem.startswith("[show] owner_email = ")
+    assert "host@example.com" in err.fix
+
+
+@pytest.mark.parametrize("url", ["pod.example.com/show/", "ftp://pod.example.com/", "https://", "/show/"])
+def test_bad_site_url(tmp_path: Path, url: str):
+    text = VALID_SHOW.replace("https://pod.example.com/show/", url)
+    err = load_error(write_toml(tmp_path / "s", text))
+    assert err.problem.startswith("[show] site_url = ")
+    assert "https://example.com/podcast/" in err.fix
+
+
+def test_category_not_on_apples_list(tmp_path: Path):
+    text = VALID_SHOW + 'category = "Podcasts"\n'
+    err = load_error(write_toml(tmp_path / "s", text))
+    assert "[show]" in err.problem and "category 'Podcasts'" in err.problem
+    assert "Technology" in err.problem  # the list of choices is shown
+    assert "Apple" in err.fix
+
+
+def test_old_itunes_category_is_refused(tmp_path: Path):
+    # "Games & Hobbies" was removed from Apple's list in 2019 (feedgen 1.0 still has it).
+    err = load_error(write_toml(tmp_path / "s", VALID_SHOW + 'category = "Games & Hobbies"\n'))
+    assert "Games & Hobbies" in err.problem
+
+
+def test_subcategory_not_under_its_category(tmp_path: Path):
+    text = VALID_SHOW + 'category = "Business"\nsubcategory = "Physics"\n'
+    err = load_error(write_toml(tmp_path / "s", text))
+    assert "subcategory 'Physics'" in err.problem and "'Business'" in err.problem
+    assert "Management" in err.problem  # the valid subcategories are listed
+
+
+def test_subcategory_under_a_category_without_any(tmp_path: Path):
+    err = load_error(write_toml(tmp_path / "s", VALID_SHOW + 'category = "Technology"\nsubcategory = "Gadgets"\n'))
+    assert "leave subcategory empty" in err.problem
+
+
+def test_valid_category_pairs_load(tmp_path: Path):
+    cfg = config.load(write_toml(tmp_path / "s", VALID_SHOW + 'category = "Science"\nsubcategory = "Physics"\n'))
+    assert (cfg.show.category, cfg.show.subcategory) == ("Science", "Physics")
+
+
+def test_artwork_file_missing(tmp_path: Path):
+    err = load_error(write_show(tmp_path / "s", extra_show='artwork = "cover.jpg"'))
+    assert err.problem == "show.artwork names 'cover.jpg', which does not exist"
+    assert "show folder" in err.fix
+
+
+def test_intro_file_missing(tmp_path: Path):
+    err = load_error(write_show(tmp_path / "s", extra_audio='intro = "jingle.wav"'))
+    assert "audio.intro" in err.problem and "jingle.wav" in err.problem
+
+
+def test_artwork_that_is_a_folder_is_missing(tmp_path: Path):
+    folder = write_show(tmp_path / "s", extra_show='artwork = "art"')
+    (folder / "art").mkdir()
+    err = load_error(folder)
+    assert "show.artwork" in err.problem

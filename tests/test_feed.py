@@ -1,0 +1,98 @@
+"""The feed stage is pure: records in, bytes out; checked against real podcast-client parsers."""
+
+from __future__ import annotations
+
+import io
+import string
+from datetime import datetime, timezone
+
+import feedparser
+import podcastparser
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from pipeline import feed
+
+from .golden import assert_golden
+from .records import SITE, published, show_config
+
+NS = {"itunes": feed.ITUNES_NS, "content": "http://purl.org/rss/1.0/modules/content/", "atom": "http://www.w3.org/2005/Atom"}
+BUILD = datetime(2026, 5, 20, 12, 0, tzinfo=timezone.utc)
+
+
+def _items():
+    return [
+        published("second", "Second & <last>", 12, explicit=True, season=1, episode=2),
+        published("first", "First", 3, body="", summary="", episode_type="trailer"),
+    ]
+
+
+def test_feed_matches_golden_file():
+    assert_golden("feed.xml", feed.render(show_config(), _items(), BUILD, "artwork.jpg"))
+
+
+def test_feed_channel_and_items_by_value():
+    xml = feed.render(show_config(explicit=True), _items(), BUILD, "artwork.jpg")
+    tree = etree.fromstring(xml)
+    channel = tree.find("channel")
+    assert channel.findtext("link") == SITE
+    assert channel.find("atom:link", NS).get("href") == SITE + "feed.xml"
+    assert channel.find("atom:link", NS).get("rel") == "self"
+    assert channel.findtext("itunes:explicit", namespaces=NS) == "true"
+    assert channel.find("itunes:category", NS).get("text") == "Business"
+    assert channel.find("itunes:category/itunes:category", NS).get("text") == "Management"
+    assert channel.find("itunes:owner/itunes:email", NS).text == "owner@example.com"
+    assert channel.find("itunes:image", NS).get("href") == SITE + "artwork.jpg"
+    assert channel.findtext("lastBuildDate") == "Wed, 20 May 2026 12:00:00 +0000"
+    items = channel.findall("item")
+    assert [i.findtext("title") for i in items] == ["Second & <last>", "First"]
+    assert items[0].find("guid").get("isPermaLink") == "false"
+    assert items[0].findtext("pubDate") == "Tue, 12 May 2026 08:30:00 +0000"
+    assert items[0].find("enclosure").attrib == {"url": SITE + "media/second.mp3", "length": "12345", "type": "audio/mpeg"}
+    assert items[0].findtext("itunes:duration", namespaces=NS) == "1801"
+    assert items[0].findtext("itunes:explicit", namespaces=NS) == "true"
+    assert items[1].findtext("itunes:explicit", namespaces=NS) == "false"
+    assert items[1].findtext("itunes:episodeType", namespaces=NS) == "trailer"
+    assert items[0].findtext("itunes:season", namespaces=NS) == "1"
+    assert items[0].findtext("itunes:episode", namespaces=NS) == "2"
+    assert "<strong>body</strong>" in items[0].findtext("content:encoded", namespaces=NS)
+    assert items[1].find("content:encoded", NS) is None  # no body, no empty element
+    assert items[1].findtext("description") == "First"  # no summary: the title stands in
+
+
+def test_feed_parses_in_both_clients():
+    xml = feed.render(show_config(), _items(), BUILD, "artwork.jpg")
+    parsed = feedparser.parse(xml)
+    assert not parsed.bozo
+    assert [e.id for e in parsed.entries] == ["00000000-0000-4000-8000-000000000002", "00000000-0000-4000-8000-000000000003"]
+    gpodder = podcastparser.parse(SITE + "feed.xml", io.BytesIO(xml))
+    assert [e["guid"] for e in gpodder["episodes"]] == [e.id for e in parsed.entries]
+    assert [e["explicit"] for e in gpodder["episodes"]] == [True, False]
+    assert gpodder["episodes"][0]["total_time"] == 1801
+
+
+def test_feed_is_deterministic():
+    assert feed.render(show_config(), _items(), BUILD, None) == feed.render(show_config(), _items(), BUILD, None)
+
+
+# Titles and notes with XML-special characters, emoji and right-to-left text survive unchanged.
+_text = st.text(
+    alphabet=st.sampled_from(list(string.ascii_letters + string.digits + " &<>\"'#;") + ["🎙", "😀", "é", "ש", "ل", "\u200f", "—"]),
+    min_size=1,
+    max_size=40,
+).map(str.strip).filter(bool)
+
+
+@settings(max_examples=60, deadline=None)
+@given(title=_text, summary=_text, author=_text)
+def test_text_round_trips_through_both_parsers(title, summary, author):
+    item = published("only", title, 1, summary=summary)
+    xml = feed.render(show_config(author=author), [item], BUILD, None)
+    parsed = feedparser.parse(xml)
+    assert not parsed.bozo
+    assert parsed.entries[0].title == title
+    gpodder = podcastparser.parse(SITE + "feed.xml", io.BytesIO(xml))
+    assert gpodder["episodes"][0]["title"] == title
+    assert gpodder["episodes"][0]["description"] == summary
+    assert b"&amp;amp;" not in xml  # never escaped twice
