@@ -95,6 +95,7 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
         return BuildResult(**{**result.__dict__, "published": (), "blocked": tuple(blocked)})
 
     files: dict[str, site.Content] = {item.media_path: item.media.path for item in items}
+    files.update({a.path: a.content for item in items for a in item.attachments})
     files.update({rel: text.encode() for rel, text in pages.render(config, items, artwork).items()})
     if artwork:
         files[artwork] = config.artwork_path

@@ -89,6 +89,18 @@ class Mastered:
     duration: float
     report: LoudnessReport | None = None
     cached: bool = False
+    offset: float = 0.0  # seconds the recording's timeline moved (intro added minus silence trimmed)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file published beside an episode's audio: a transcript or a chapters file."""
+
+    path: str  # relative to the site folder
+    mime: str  # text/vtt, application/x-subrip, application/json, application/json+chapters
+    content: bytes = field(repr=False, default=b"")
+    rel: str = ""  # "captions" for a VTT transcript
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -116,6 +128,7 @@ class Published:
     media_path: str  # relative to the site folder
     page_path: str  # relative to the site folder
     report: LoudnessReport | None = None
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def media_url(self) -> str:
