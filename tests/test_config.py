@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from conftest import PNG_1PX, write_show
+from .conftest import PNG_1PX, write_show
 from pipeline import config
 from pipeline.errors import ConfigError, PanelpressError
 
@@ -193,7 +194,15 @@ def test_empty_required_key(tmp_path: Path):
     ],
 )
 def test_wrong_type(tmp_path: Path, section: str, line: str, key: str, words: str):
-    folder = write_show(tmp_path / "s", **{f"extra_{section}": line}) if key != "title" else write_toml(tmp_path / "s", VALID_SHOW.replace('title = "Test Panel"', line))
+    if key == "title":
+        folder = write_toml(tmp_path / "s", VALID_SHOW.replace('title = "Test Panel"', line))
+    else:
+        folder = write_show(tmp_path / "s")
+        toml = folder / config.CONFIG_NAME
+        text = toml.read_text(encoding="utf-8")
+        # the template may set the key already: a TOML key may appear only once
+        replaced = re.sub(rf"^{key} = .*$", line, text, flags=re.M)
+        toml.write_text(replaced if replaced != text else text.replace(f"[{section}]\n", f"[{section}]\n{line}\n"), encoding="utf-8")
     err = load_error(folder)
     assert err.problem.startswith(f"[{section}] {key} = ")
     assert f"is not {words}" in err.problem
