@@ -11,11 +11,11 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from . import audio, feed, ledger, notes, pages, probe, site, tags
+from . import audio, explicit, feed, guard, ledger, notes, pages, probe, site, tags
 from .config import Config
 from .discover import Recording, discover, web_slug
-from .errors import PanelpressError
-from .records import AudioInfo, Episode, Failure, Mastered, Published
+from .errors import GuardError, NotesError, PanelpressError
+from .records import AudioInfo, Episode, Failure, Mastered, Notes, Published
 
 STAGES = ("discover", "probe", "master", "tag", "render", "feed", "publish")
 
@@ -54,6 +54,7 @@ class BuildResult:
     started_notes: tuple[Path, ...] = ()
     blocked: tuple[PanelpressError, ...] = ()  # guard errors: nothing was published
     written: tuple[str, ...] = field(default=())
+    warnings: tuple[PanelpressError, ...] = ()  # published anyway, but the host should look (e.g. strong language)
 
     @property
     def feed_path(self) -> Path:
@@ -68,12 +69,13 @@ class BuildResult:
         return not self.failures and not self.blocked
 
 
-def build(config: Config, reporter: Reporter | None = None, now: datetime | None = None) -> BuildResult:
+def build(config: Config, reporter: Reporter | None = None, now: datetime | None = None, allow: guard.Allow | None = None) -> BuildResult:
     """Run the whole flow for a show; one bad episode never stops the others."""
     reporter = reporter or QuietReporter()
     now = now or datetime.now(timezone.utc)
     recordings, failures = discover(config)
-    episodes, skipped, started = _read_notes(config, recordings, now, failures)
+    warnings: list[PanelpressError] = []
+    episodes, skipped, started = _read_notes(config, recordings, now, failures, warnings)
     infos = _each(episodes, failures, lambda ep: probe.probe(ep.recording))
     mastered = _master_all(config, infos, failures, reporter)
 
@@ -89,8 +91,11 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
             failures.append(Failure(episode.slug, err))
     items.sort(key=lambda item: (item.pub_date, item.episode.slug), reverse=True)  # newest first, always
 
-    result = BuildResult(site=config.output_dir, published=tuple(items), skipped=tuple(skipped), failures=tuple(failures), started_notes=tuple(started))
-    blocked = ledger.guard(book, items)
+    result = BuildResult(site=config.output_dir, published=tuple(items), skipped=tuple(skipped), failures=tuple(failures), started_notes=tuple(started), warnings=tuple(warnings))
+    try:
+        blocked = guard.check(book, _published_feed(config), items, allow or guard.Allow())
+    except GuardError as err:
+        blocked = [err]
     if blocked:
         return BuildResult(**{**result.__dict__, "published": (), "blocked": tuple(blocked)})
 
@@ -99,15 +104,25 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
     files.update({rel: text.encode() for rel, text in pages.render(config, items, artwork).items()})
     if artwork:
         files[artwork] = config.artwork_path
-    feed_hash = hashlib.sha256(feed.render(config, items, _HASH_DATE, artwork)).hexdigest()
+    files.update({item.image_path: _episode_art(config, item.episode.notes) for item in items if item.image_path})
+    podcast_guid = book.podcast_guid or ledger.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
+    feed_hash = hashlib.sha256(feed.render(config, items, _HASH_DATE, artwork, podcast_guid)).hexdigest()
     last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
-    xml = feed.render(config, items, datetime.fromisoformat(last_build), artwork)
+    xml = feed.render(config, items, datetime.fromisoformat(last_build), artwork, podcast_guid)
     report = site.publish(config.output_dir, files, pages.FEED_FILE, xml)
-    ledger.save(config.ledger_path, ledger.record(book, items, feed_hash, last_build, ledger.podcast_guid(feed.feed_url(config))))
+    ledger.save(config.ledger_path, ledger.record(book, items, feed_hash, last_build, podcast_guid))
     return BuildResult(**{**result.__dict__, "written": report.written})
 
 
-def _read_notes(config: Config, recordings: list[Recording], now: datetime, failures: list[Failure]):
+def _published_feed(config: Config) -> list[guard.FeedItem]:
+    """The items of the feed panelpress last published in the site folder (none if it wrote none there)."""
+    path = config.output_dir / pages.FEED_FILE
+    if not path.is_file() or pages.FEED_FILE not in site.read_manifest(config.output_dir):
+        return []
+    return guard.read_items(path)
+
+
+def _read_notes(config: Config, recordings: list[Recording], now: datetime, failures: list[Failure], warnings: list[PanelpressError] | None = None):
     """Pair each recording with its notes (starting missing ones); validate them all before audio work."""
     episodes, skipped, started = [], [], []
     for rec in recordings:
@@ -128,8 +143,33 @@ def _read_notes(config: Config, recordings: list[Recording], now: datetime, fail
         elif parsed.date > now:
             skipped.append((rec.slug, f"scheduled for {parsed.date.isoformat(timespec='minutes')}"))
         else:
+            try:
+                _episode_art(config, parsed)
+                parsed, warning = explicit.review(parsed, explicit.scan_notes(parsed, config), config)
+            except PanelpressError as err:
+                failures.append(Failure(rec.slug, err))
+                continue
+            if warning is not None and warnings is not None:
+                warnings.append(warning)
             episodes.append(Episode(slug=rec.slug, recording=rec.path, notes=parsed))
     return episodes, skipped, started
+
+
+def _episode_art(config: Config, notes_: Notes) -> Path | None:
+    """The episode's own picture (notes `image`), found in the show folder or in show_notes/."""
+    if not notes_.image:
+        return None
+    path = next((p for p in (config.root / notes_.image, config.notes_dir / notes_.image) if p.is_file()), None)
+    if path is None:
+        raise NotesError(notes_.path, f"image names {notes_.image!r}, which does not exist", "put the picture in the show folder (or in show_notes/) or correct the path")
+    if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
+        raise NotesError(notes_.path, f"image {notes_.image!r} is not a JPEG or PNG file", "use a square JPEG or PNG, 1400-3000 px, as Apple Podcasts asks")
+    return path
+
+
+def media_path(config: Config, slug: str) -> str:
+    """Where an episode's audio is published, relative to the site folder (it must never move)."""
+    return f"{MEDIA_DIR}/{web_slug(slug)}.{config.audio.format}"
 
 
 def _try_probe(path: Path) -> AudioInfo | None:
@@ -199,15 +239,16 @@ def _tag(config: Config, book: ledger.Ledger, episode: Episode, master: Mastered
         art_mime=art_mime,
     )
     media = tags.tag(master, values, config.cache_dir, filename)
-    explicit = config.show.explicit if notes_.explicit is None else notes_.explicit
+    art = _episode_art(config, notes_)
     return Published(
         episode=episode,
         media=media,
         guid=guid,
         pub_date=notes_.date,
-        explicit=explicit,
+        explicit=explicit.effective(notes_.explicit, config.show.explicit),
         site_url=config.site_url,
-        media_path=f"{MEDIA_DIR}/{filename}",
+        media_path=media_path(config, episode.slug),
         page_path=page_path,
         report=master.report,
+        image_path=f"{PAGES_DIR}/{name}{'.jpg' if art.suffix.lower() == '.jpeg' else art.suffix.lower()}" if art else "",
     )

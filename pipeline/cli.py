@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__, config
+from . import __version__, config, guard, importer
 from .build import BuildResult, build
 from .errors import PanelpressError
 from .pages import clock
@@ -68,6 +68,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
     run.add_argument("--out", type=Path, metavar="DIR", help="the site folder, instead of [build] output")
+    allow = run.add_argument_group(
+        "changes subscribers notice",
+        "A build that would change what subscribers already have stops and says what would change. "
+        "Name an episode (its slug, or its GUID) to make that change on purpose; each option may be repeated.",
+    )
+    allow.add_argument("--allow-remove", action="append", metavar="SLUG", help="withdraw a published episode from the feed")
+    allow.add_argument("--allow-move", action="append", metavar="SLUG", help="let a published episode's audio URL change (site_url or file name changed)")
+    allow.add_argument("--allow-redate", action="append", metavar="SLUG", help="let a published episode's pubDate change")
+    allow.add_argument("--allow-new-guid", action="append", metavar="SLUG", help="give a published episode a new GUID (apps download it again as new)")
+
+    migrate = commands.add_parser(
+        "import",
+        help="take GUIDs and dates from the feed a show had before panelpress",
+        description=(
+            "Read an existing podcast feed (a file: save it from the old host first) and write into the ledger the GUID, "
+            "first-publish date and podcast GUID of every episode that matches a recording in episodes/ (by the enclosure's "
+            "file name, else by title), so subscribers' apps keep their history. Recordings without notes get notes from the "
+            "feed. Exit code 0: every item matched; 1: some items matched no recording (listed); 2: the feed or the settings are bad."
+        ),
+    )
+    migrate.add_argument("feed", type=Path, metavar="FEED.xml", help="the old feed, as a file")
+    migrate.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
     return parser
 
 
@@ -77,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "init":
             return _init(args.folder)
-        return _build(args.show, args.out)
+        if args.command == "import":
+            return _import(args.show, args.feed)
+        allow = guard.Allow(remove=guard.slugs(args.allow_remove), move=guard.slugs(args.allow_move), redate=guard.slugs(args.allow_redate), new_guid=guard.slugs(args.allow_new_guid))
+        return _build(args.show, args.out, allow)
     except PanelpressError as err:
         err_console.print(f"[bold red]error:[/] {err.message(Path.cwd())}", markup=True, highlight=False, soft_wrap=True)
         return EXIT_CONFIG
@@ -105,13 +130,13 @@ def _init(folder: Path) -> int:
     return EXIT_OK
 
 
-def _build(show: Path, out: Path | None) -> int:
+def _build(show: Path, out: Path | None, allow: guard.Allow | None = None) -> int:
     settings = config.load(show)
     if out is not None:
         settings = replace(settings, build=replace(settings.build, output=str(out.resolve())))
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True) as progress:
-        result = build(settings, BarReporter(progress))
+        result = build(settings, BarReporter(progress), allow=allow)
     _summary(result, settings.root)
     return EXIT_OK if result.ok else EXIT_FAILED
 
@@ -134,13 +159,36 @@ def _summary(result: BuildResult, root: Path) -> None:
         err_console.print(f"[red]error:[/] {failure.error.message(root)}", soft_wrap=True)
     for error in result.blocked:
         err_console.print(f"[red]refused:[/] {error.message(root)}", soft_wrap=True)
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning.message(root)}", soft_wrap=True)
     for path in result.started_notes:
         console.print(f"started notes: {path.relative_to(root)} — review them, then remove `draft: true` to publish")
     if result.blocked:
         console.print("Nothing was published: the site folder is as it was.")
         return
     counts = f"{len(result.published)} published, {len(result.skipped)} skipped, {len(result.failures)} failed"
+    if result.warnings:
+        counts += f", {len(result.warnings)} warning{'s' if len(result.warnings) > 1 else ''}"
     console.print(f"{counts}. Feed: {result.feed_path}  Pages: {result.index_path}")
+
+
+def _import(show: Path, feed_path: Path) -> int:
+    settings = config.load(show)
+    result = importer.run(settings, feed_path.resolve())
+    root = settings.root
+    for match in result.matched:
+        moved = f"; its audio moves from {match.item.enclosure_url} to {match.new_url} (apps follow the GUID)" if match.item.enclosure_url != match.new_url else ""
+        console.print(f"matched {match.slug} by {match.by}: {match.item.title!r}, GUID {match.item.guid}{moved}", soft_wrap=True)
+    for item in result.unmatched:
+        err_console.print(f"[yellow]unmatched:[/] {item.title!r} (GUID {item.guid}, {item.enclosure_url or 'no enclosure'}) — no recording in episodes/ has its file name or title; add it and import again", soft_wrap=True)
+    for problem in result.problems:
+        err_console.print(f"[red]not imported:[/] {problem.message(root)}", soft_wrap=True)
+    for hint in result.hints:
+        err_console.print(f"[yellow]before you build:[/] {hint.message(root)}", soft_wrap=True)
+    for path in result.started_notes:
+        console.print(f"wrote notes: {path.relative_to(root)} (from the old feed; review them)")
+    console.print(f"{len(result.matched)} imported, {len(result.unmatched)} unmatched, {len(result.problems)} not imported. Podcast GUID: {result.podcast_guid or 'none (panelpress makes one from site_url)'}. Ledger: {settings.ledger_path.name}")
+    return EXIT_OK if not result.unmatched and not result.problems else EXIT_FAILED
 
 
 if __name__ == "__main__":

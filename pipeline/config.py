@@ -21,6 +21,10 @@ EPISODE_TYPES = ("full", "trailer", "bonus")
 SHOW_TYPES = ("episodic", "serial")
 OUTPUT_FORMATS = ("mp3", "m4a")
 SAMPLE_RATES = (22050, 24000, 32000, 44100, 48000)
+ON_DETECT = ("warn", "flag", "fail")
+# Podcasting 2.0 <podcast:medium> values for a feed of items (the "…L" list mediums hold no items).
+MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog", "course")
+DESCRIPTION_BYTES = 4000  # Apple Podcasts' limit for <description>
 
 
 def _check(fn, hint: str):
@@ -50,10 +54,13 @@ class ShowSettings:
     language: str = field(default="en", metadata=_check(lambda v: re.fullmatch(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*", v) is not None, "write a language code such as en or en-US"))
     category: str = "Business"
     subcategory: str = ""
-    explicit: bool = False
+    explicit: bool | None = None  # None: not set; the feed says false (Apple requires a value)
     artwork: str = ""
     copyright: str = ""
     type: str = field(default="episodic", metadata=_check(lambda v: v in SHOW_TYPES, f"use one of {', '.join(SHOW_TYPES)}"))
+    new_feed_url: str = field(default="", metadata=_check(lambda v: not v or _is_http_url(v), "write the full address of the new feed, e.g. https://new.example.com/feed.xml"))
+    block: bool = False
+    complete: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,25 @@ class AudioSettings:
 
 
 @dataclass(frozen=True)
+class PodcastSettings:
+    """`[podcast]`: the Podcasting 2.0 (podcastindex.org) channel elements."""
+
+    locked: bool = False
+    funding_url: str = field(default="", metadata=_check(lambda v: not v or _is_http_url(v), "write the full address of the page where listeners support the show"))
+    funding_text: str = ""
+    medium: str = field(default="podcast", metadata=_check(lambda v: v in MEDIUMS, f"use one of {', '.join(MEDIUMS)}"))
+
+
+@dataclass(frozen=True)
+class ExplicitSettings:
+    """`[explicit]`: what a build does when an episode not marked explicit holds strong language."""
+
+    on_detect: str = field(default="warn", metadata=_check(lambda v: v in ON_DETECT, "use warn (say so), flag (mark the episode explicit) or fail (hold the episode back)"))
+    extra_words: tuple[str, ...] = ()
+    allow_words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     """A show folder's whole configuration, validated."""
 
@@ -92,6 +118,8 @@ class Config:
     show: ShowSettings
     build: BuildSettings = BuildSettings()
     audio: AudioSettings = AudioSettings()
+    podcast: PodcastSettings = PodcastSettings()
+    explicit: ExplicitSettings = ExplicitSettings()
 
     @property
     def path(self) -> Path:
@@ -134,10 +162,10 @@ class Config:
         return self.show.owner_name or self.show.author
 
 
-SECTIONS = {"show": ShowSettings, "build": BuildSettings, "audio": AudioSettings}
+SECTIONS = {"show": ShowSettings, "build": BuildSettings, "audio": AudioSettings, "podcast": PodcastSettings, "explicit": ExplicitSettings}
 
-_TYPES = {"str": (str,), "bool": (bool,), "int": (int,), "float": (int, float)}
-_TYPE_WORDS = {"str": "a quoted string", "bool": "true or false", "int": "a whole number", "float": "a number"}
+_TYPES = {"str": (str,), "bool": (bool,), "int": (int,), "float": (int, float), "tuple[str, ...]": (list,)}
+_TYPE_WORDS = {"str": "a quoted string", "bool": "true or false", "int": "a whole number", "float": "a number", "tuple[str, ...]": "a list of quoted strings"}
 
 
 def load(root: Path) -> Config:
@@ -178,10 +206,15 @@ def _section(path: Path, name: str, cls: type, values: Any):
             continue
         value = values[key]
         kind = spec.type if isinstance(spec.type, str) else spec.type.__name__
+        kind = kind.removesuffix(" | None")  # optional: leaving the key out is the None
         if isinstance(value, bool) and kind != "bool" or not isinstance(value, _TYPES[kind]):
             raise ConfigError(path, f"[{name}] {key} = {value!r} is not {_TYPE_WORDS[kind]}", f"write {key} as {_TYPE_WORDS[kind]}")
         if kind == "float":
             value = float(value)
+        if kind == "tuple[str, ...]":
+            if not all(isinstance(item, str) and item.strip() for item in value):
+                raise ConfigError(path, f"[{name}] {key} = {value!r} holds something that is not a word", f"write {key} as a list of quoted words, e.g. {key} = [\"heck\"]")
+            value = tuple(item.strip() for item in value)
         if kind == "str":
             value = value.strip()
             if spec.default is dataclasses.MISSING and not value:
@@ -202,6 +235,13 @@ def _reject_unknown(path: Path, prefix: str, values: dict, known) -> None:
 
 
 def _check_files(path: Path, config: Config) -> None:
+    size = len(config.show.description.encode("utf-8"))
+    if size > DESCRIPTION_BYTES:
+        raise ConfigError(path, f"[show] description is {size} bytes, more than the {DESCRIPTION_BYTES} Apple Podcasts accepts", "shorten it; the notes of each episode are the place for detail")
+    if config.podcast.funding_url and not config.podcast.funding_text:
+        raise ConfigError(path, "[podcast] funding_url is set but funding_text is empty", 'add the words apps show beside the link, e.g. funding_text = "Support the show"')
+    if config.podcast.funding_text and not config.podcast.funding_url:
+        raise ConfigError(path, "[podcast] funding_text is set but funding_url is empty", "add the address listeners should go to, or remove funding_text")
     problem = category_problem(config.show.category, config.show.subcategory)
     if problem:
         raise ConfigError(path, f"[show] {problem}", "pick a category from Apple Podcasts' list")

@@ -37,6 +37,10 @@ class NotesError(PanelpressError):
     """A show-notes file cannot be read or holds a bad value."""
 
 
+class ExplicitContentError(NotesError):
+    """Strong language in an episode not marked explicit (a warning, or a failure with on_detect = "fail")."""
+
+
 class AudioError(PanelpressError):
     """A recording cannot be probed, mastered or tagged."""
 

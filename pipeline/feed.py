@@ -4,17 +4,63 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from urllib.parse import urljoin, urlsplit
 
+import nh3
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 
-from . import __version__
+from . import __version__, ledger
 from .config import Config
-from .pages import FEED_FILE, notes_html
+from .pages import FEED_FILE
+from .podcastindex import CHAPTERS_TYPE, ROLES, TRANSCRIPT_TYPES, Link, Person, PodcastIndexEntryExtension, PodcastIndexExtension
 from .records import Published
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+
+# What podcast apps render in show notes. Apple documents <p> <ol> <ul> <li> <a> (and honours <br>);
+# Overcast, Pocket Casts, AntennaPod and Podverse also show emphasis, quotes and code, which Apple shows
+# as plain text, so those stay. Headings become bold paragraphs (Apple runs them into the next line);
+# images, tables, rules and anything else are dropped, keeping their text.
+FEED_TAGS = {"p", "br", "a", "ul", "ol", "li", "strong", "b", "em", "i", "blockquote", "code", "pre"}
+FEED_ATTRIBUTES = {"a": {"href"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+_feed_markdown = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+
+def _feed_rule(name: str):
+    def register(rule):
+        _feed_markdown.add_render_rule(name, rule)
+        return rule
+
+    return register
+
+
+@_feed_rule("image")
+def _image_as_link(self, tokens, idx, options, env) -> str:
+    # apps drop <img>; a link to the picture keeps it one tap away
+    token = tokens[idx]
+    alt = escapeHtml(self.renderInlineAsText(token.children or [], options, env) or token.attrGet("src") or "")
+    return f'<a href="{escapeHtml(token.attrGet("src") or "")}">{alt}</a>'
+
+
+for _name, _html in {
+    "heading_open": "<p><strong>", "heading_close": "</strong></p>\n",
+    "table_open": "", "table_close": "", "thead_open": "", "thead_close": "", "tbody_open": "", "tbody_close": "",
+    "tr_open": "<p>", "tr_close": "</p>\n", "th_close": "", "td_close": "",
+}.items():
+    _feed_markdown.add_render_rule(_name, lambda self, tokens, idx, options, env, html=_html: html)
+
+
+@_feed_rule("th_open")
+@_feed_rule("td_open")
+def _cell(self, tokens, idx, options, env) -> str:
+    # a table row becomes a paragraph of cells: apps render no tables
+    return "" if tokens[idx - 1].type == "tr_open" else " | "
 
 
 def apple_bool(value: bool) -> str:
@@ -23,12 +69,15 @@ def apple_bool(value: bool) -> str:
 
 
 class AppleExtension(BaseExtension):
-    """Channel elements feedgen's podcast extension gets wrong or lacks: explicit, category, type."""
+    """Channel elements feedgen's podcast extension gets wrong or lacks: explicit, category, type, new-feed-url, block, complete."""
 
     def __init__(self) -> None:
         self.explicit: bool | None = None
         self.category: tuple[str, str] | None = None
         self.show_type: str | None = None
+        self.new_feed_url: str | None = None
+        self.block = False
+        self.complete = False
 
     def extend_ns(self):
         return {"itunes": ITUNES_NS}
@@ -45,11 +94,18 @@ class AppleExtension(BaseExtension):
             xml_elem(f"{{{ITUNES_NS}}}explicit", channel).text = apple_bool(self.explicit)
         if self.show_type:
             xml_elem(f"{{{ITUNES_NS}}}type", channel).text = self.show_type
+        if self.new_feed_url:
+            xml_elem(f"{{{ITUNES_NS}}}new-feed-url", channel).text = self.new_feed_url
+        # Apple: "Specifying any value other than Yes has no effect", so these are written only when set.
+        if self.block:
+            xml_elem(f"{{{ITUNES_NS}}}block", channel).text = "Yes"
+        if self.complete:
+            xml_elem(f"{{{ITUNES_NS}}}complete", channel).text = "Yes"
         return rss_feed
 
 
 class AppleEntryExtension(BaseEntryExtension):
-    """Item elements feedgen lacks: explicit true/false, title, episode, season, episodeType."""
+    """Item elements feedgen lacks: explicit true/false, title, episode, season, episodeType, image."""
 
     def __init__(self) -> None:
         self.explicit: bool | None = None
@@ -57,6 +113,7 @@ class AppleEntryExtension(BaseEntryExtension):
         self.episode: int | None = None
         self.season: int | None = None
         self.episode_type: str | None = None
+        self.image: str | None = None
 
     def extend_ns(self):
         return {"itunes": ITUNES_NS}
@@ -72,6 +129,8 @@ class AppleEntryExtension(BaseEntryExtension):
         for name, value in values:
             if value is not None:
                 xml_elem(f"{{{ITUNES_NS}}}{name}", entry).text = str(value)
+        if self.image:
+            xml_elem(f"{{{ITUNES_NS}}}image", entry).attrib["href"] = self.image
         return entry
 
 
@@ -80,12 +139,35 @@ def feed_url(config: Config) -> str:
     return config.site_url + FEED_FILE
 
 
-def render(config: Config, items: Sequence[Published], build_date: datetime, artwork: str | None) -> bytes:
+def feed_html(item: Published) -> str:
+    """The notes body as the HTML subset podcast apps render; relative links made absolute."""
+    raw = _feed_markdown.render(item.episode.notes.body)
+
+    def absolute(tag: str, attribute: str, value: str) -> str | None:
+        return urljoin(item.page_url, value) if tag == "a" and attribute == "href" else value
+
+    return nh3.clean(raw, tags=FEED_TAGS, attributes=FEED_ATTRIBUTES, url_schemes=URL_SCHEMES, attribute_filter=absolute, link_rel=None).strip()
+
+
+def _absolute(site_url: str, value: str) -> str:
+    """A URL from the notes (a panelist's picture or page) made absolute against the site."""
+    return urljoin(site_url, value) if value and urlsplit(urljoin(site_url, value)).scheme in ("http", "https") else ""
+
+
+def _links(item: Published) -> tuple[tuple[Link, ...], Link | None]:
+    """The episode's transcripts and chapters, from the files published beside it."""
+    transcripts = tuple(Link(item.site_url + a.path, a.mime, a.language, a.rel) for a in item.attachments if a.mime in TRANSCRIPT_TYPES)
+    chapters = next((Link(item.site_url + a.path, a.mime) for a in item.attachments if a.mime == CHAPTERS_TYPE), None)
+    return transcripts, chapters
+
+
+def render(config: Config, items: Sequence[Published], build_date: datetime, artwork: str | None, podcast_guid: str = "") -> bytes:
     """The RSS feed as UTF-8 bytes; items are written in the order given (newest first)."""
     show = config.show
     fg = FeedGenerator()
     fg.load_extension("podcast", atom=False, rss=True)
     fg.register_extension("apple", AppleExtension, AppleEntryExtension, atom=False, rss=True)
+    fg.register_extension("podcastindex", PodcastIndexExtension, PodcastIndexEntryExtension, atom=False, rss=True)
     fg.title(show.title)
     # feedgen writes the last link as RSS <link>: the self link (atom:link) must come first.
     fg.link(href=feed_url(config), rel="self", type="application/rss+xml")
@@ -102,9 +184,18 @@ def render(config: Config, items: Sequence[Published], build_date: datetime, art
     if artwork:
         fg.image(url=config.site_url + artwork, title=show.title, link=config.site_url)
         fg.podcast.itunes_image(config.site_url + artwork)
-    fg.apple.explicit = show.explicit
+    fg.apple.explicit = bool(show.explicit)  # not set: Apple requires a value, and clean is the default
     fg.apple.category = (show.category, show.subcategory)
     fg.apple.show_type = show.type
+    fg.apple.new_feed_url = show.new_feed_url or None
+    fg.apple.block = show.block
+    fg.apple.complete = show.complete
+    fg.podcastindex.guid = podcast_guid or ledger.podcast_guid(feed_url(config))
+    fg.podcastindex.locked = config.podcast.locked
+    fg.podcastindex.owner = show.owner_email
+    if config.podcast.funding_url:
+        fg.podcastindex.funding = (config.podcast.funding_url, config.podcast.funding_text)
+    fg.podcastindex.medium = config.podcast.medium
 
     for item in items:
         notes = item.episode.notes
@@ -115,9 +206,10 @@ def render(config: Config, items: Sequence[Published], build_date: datetime, art
         entry.link(href=item.page_url)
         entry.enclosure(item.media_url, str(item.media.length), item.media.mime)
         entry.description(notes.summary or notes.title)
-        body = str(notes_html(item))
-        if body.strip():
-            entry.content(body, type="CDATA")
+        body = feed_html(item)
+        if body:
+            # CDATA as Apple asks; "]]>" cannot occur in sanitized HTML text, but never let it end the section early
+            entry.content(body, type="CDATA" if "]]>" not in body else None)
         entry.podcast.itunes_duration(int(round(item.media.duration)))
         if notes.panelists:
             entry.podcast.itunes_author(", ".join(p.name for p in notes.panelists))
@@ -126,4 +218,9 @@ def render(config: Config, items: Sequence[Published], build_date: datetime, art
         entry.apple.episode_type = notes.episode_type
         entry.apple.season = notes.season
         entry.apple.episode = notes.episode
+        entry.apple.image = item.site_url + item.image_path if item.image_path else None
+        entry.podcastindex.season = notes.season
+        entry.podcastindex.episode = notes.episode
+        entry.podcastindex.persons = tuple(Person(p.name, ROLES.get(p.role, "guest"), _absolute(item.site_url, p.img), _absolute(item.site_url, p.href)) for p in notes.panelists)
+        entry.podcastindex.transcripts, entry.podcastindex.chapters = _links(item)
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)

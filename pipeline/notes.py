@@ -15,7 +15,7 @@ from .config import EPISODE_TYPES
 from .errors import NotesError
 from .records import AudioInfo, Notes, Panelist
 
-KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft")
+KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft", "image")
 ROLES = ("host", "guest", "moderator")
 
 
@@ -55,6 +55,7 @@ def read(path: Path) -> Notes:
         episode=_positive(path, meta, "episode"),
         episode_type=_choice(path, meta, "episode_type", EPISODE_TYPES, "full"),
         draft=_optional(path, meta, "draft", bool, "true or false") or False,
+        image=_text(path, meta, "image"),
     )
 
 

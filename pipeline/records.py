@@ -34,6 +34,7 @@ class Notes:
     episode: int | None = None
     episode_type: str = "full"
     draft: bool = False
+    image: str = ""  # the episode's own art: a file in the show folder (or in show_notes/)
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class Published:
     page_path: str  # relative to the site folder
     report: LoudnessReport | None = None
     attachments: tuple[Attachment, ...] = ()
+    image_path: str = ""  # the episode's art, relative to the site folder ("" when it has none)
 
     @property
     def media_url(self) -> str:

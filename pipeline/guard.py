@@ -1,0 +1,159 @@
+"""The guard: compare what a build would publish with what subscribers already have (ledger and site feed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from lxml import etree
+
+from .errors import GuardError
+from .ledger import Ledger
+from .records import Published
+
+
+@dataclass(frozen=True)
+class Allow:
+    """Changes the host asked for on purpose (`panelpress build --allow-…`), by episode slug or GUID."""
+
+    remove: frozenset[str] = field(default_factory=frozenset)
+    move: frozenset[str] = field(default_factory=frozenset)
+    redate: frozenset[str] = field(default_factory=frozenset)
+    new_guid: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """An item of a feed as subscribers' apps have it."""
+
+    guid: str
+    title: str
+    enclosure_url: str
+    length: int
+    pub_date: datetime | None
+    link: str = ""
+
+
+def parse(path: Path):
+    """An RSS feed file's root element; raise GuardError if it is not RSS 2.0."""
+    try:
+        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+    except (OSError, etree.XMLSyntaxError) as err:
+        raise GuardError(path, f"cannot be read as a feed ({err})", "restore the published feed, or delete it if the ledger is right") from err
+    if root.tag != "rss" or root.find("channel") is None:
+        raise GuardError(path, "is not an RSS feed", "pass an RSS 2.0 podcast feed")
+    return root
+
+
+def read_items(path: Path) -> list[FeedItem]:
+    """The items of an RSS feed file; raise GuardError if it cannot be read as RSS."""
+    root = parse(path)
+    return [feed_item(item) for item in root.iterfind("channel/item")]
+
+
+def feed_item(item) -> FeedItem:
+    """One RSS <item> element as a FeedItem."""
+    enclosure = item.find("enclosure")
+    url = ((enclosure.get("url") if enclosure is not None else "") or "").strip()
+    guid = (item.findtext("guid") or "").strip() or url  # Apple: without a GUID, the enclosure URL identifies the episode
+    try:
+        length = int((enclosure.get("length") if enclosure is not None else "") or 0)
+    except ValueError:
+        length = 0
+    return FeedItem(guid=guid, title=(item.findtext("title") or "").strip(), enclosure_url=url, length=length, pub_date=_date(item.findtext("pubDate")), link=(item.findtext("link") or "").strip())
+
+
+def _date(text: str | None) -> datetime | None:
+    try:
+        value = parsedate_to_datetime(text.strip()) if text and text.strip() else None
+    except (TypeError, ValueError):
+        return None
+    return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)  # "-0000": UTC, source unknown
+
+
+def _rfc2822(value: datetime) -> str:
+    return value.strftime("%a, %d %b %Y %H:%M:%S %z")
+
+
+def check(book: Ledger, published: Sequence[FeedItem], items: Sequence[Published], allow: Allow = Allow()) -> list[GuardError]:
+    """What this build would break for subscribers; empty when it may publish.
+
+    `book` is the ledger, `published` the items of the feed now in the site folder (if panelpress wrote one).
+    """
+    problems: dict[tuple[str, str], GuardError] = {}  # one message per episode and kind of change
+
+    def allowed(kind: frozenset[str], slug: str, guid: str) -> bool:
+        return slug in kind or guid in kind
+
+    by_guid: dict[str, list[Published]] = {}
+    for item in items:
+        by_guid.setdefault(item.guid, []).append(item)
+    for guid, same in by_guid.items():
+        if len(same) > 1:
+            slugs = ", ".join(repr(i.episode.slug) for i in same)
+            problems[(guid, "duplicate")] = GuardError(
+                None, f"episodes {slugs} share the GUID {guid}: apps would show only one of them",
+                "give all but one a new GUID: delete their entries from the ledger (panelpress mints new ones), then build again")
+
+    by_slug = {item.episode.slug: item for item in items}
+    slug_of = {entry.guid: slug for slug, entry in book.episodes.items()}
+
+    def compare(slug: str, guid: str, item: Published, url: str, when: datetime | None) -> None:
+        if url and item.media_url != url and not allowed(allow.move, slug, guid):
+            problems[(slug, "move")] = GuardError(
+                item.episode.recording, f"episode {slug!r} would move its audio from {url} to {item.media_url}",
+                f"keep site_url and the recording's name as they were; to move it on purpose, build with --allow-move {slug}")
+        if when is not None and item.pub_date != when and not allowed(allow.redate, slug, guid):
+            problems[(slug, "redate")] = GuardError(
+                item.episode.notes.path, f"episode {slug!r} would change its pubDate from {_rfc2822(when)} to {_rfc2822(item.pub_date)}",
+                f"set `date: {when.isoformat()}` in its notes; to re-date it on purpose, build with --allow-redate {slug}")
+
+    for slug, entry in sorted(book.episodes.items()):
+        item = by_slug.get(slug)
+        if item is None:
+            if not allowed(allow.remove, slug, entry.guid):
+                problems[(slug, "remove")] = GuardError(
+                    None, f"episode {slug!r} (GUID {entry.guid}) was published but is not in this build: subscribers would lose it",
+                    f"fix the episode's error above, or restore its recording and notes; to withdraw it on purpose, build with --allow-remove {slug}")
+            continue
+        if item.guid != entry.guid and not allowed(allow.new_guid, slug, entry.guid):
+            problems[(slug, "guid")] = GuardError(
+                item.episode.notes.path, f"episode {slug!r} would change its GUID from {entry.guid} to {item.guid}: every app would download it again as new",
+                f"restore the ledger from version control; to give it a new GUID on purpose, build with --allow-new-guid {slug}")
+        compare(slug, entry.guid, item, entry.enclosure_url, _iso(entry.first_published))
+
+    for old in published:
+        same = by_guid.get(old.guid)
+        if same:
+            compare(same[0].episode.slug, old.guid, same[0], old.enclosure_url, old.pub_date)
+            continue
+        slug = slug_of.get(old.guid, "")
+        # the ledger lost this episode: find it again by its audio or its page
+        match = by_slug.get(slug) or next((i for i in items if i.media_url == old.enclosure_url or (old.link and i.page_url == old.link)), None)
+        if match is not None:
+            slug = match.episode.slug
+            if not allowed(allow.new_guid, slug, old.guid) and (slug, "guid") not in problems:
+                problems[(slug, "guid")] = GuardError(
+                    match.episode.notes.path, f"episode {slug!r} was published with GUID {old.guid} but would now be {match.guid}: every app would download it again as new",
+                    f"restore the ledger from version control or run `panelpress import` on the published feed; to give it a new GUID on purpose, build with --allow-new-guid {slug}")
+        elif not allowed(allow.remove, slug, old.guid) and (slug, "remove") not in problems:
+            name = f"episode {slug!r}" if slug else f"the published episode {old.title!r}"
+            problems[(slug or old.guid, "remove")] = GuardError(
+                None, f"{name} (GUID {old.guid}) is in the published feed but not in this build: subscribers would lose it",
+                f"restore its recording and notes (and the ledger); to withdraw it on purpose, build with --allow-remove {slug or old.guid}")
+    return list(problems.values())
+
+
+def _iso(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def slugs(values: Iterable[str] | None) -> frozenset[str]:
+    """The slugs (or GUIDs) named by a repeatable --allow-… option."""
+    return frozenset(v.strip() for v in values or () if v.strip())
