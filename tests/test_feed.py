@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import string
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import feedparser
@@ -13,11 +14,13 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from pipeline import feed
+from pipeline.podcastindex import PODCAST_NS
+from pipeline.records import Panelist
 
 from .golden import assert_golden
 from .records import SITE, published, show_config
 
-NS = {"itunes": feed.ITUNES_NS, "content": "http://purl.org/rss/1.0/modules/content/", "atom": "http://www.w3.org/2005/Atom"}
+NS = {"itunes": feed.ITUNES_NS, "podcast": PODCAST_NS, "content": "http://purl.org/rss/1.0/modules/content/", "atom": "http://www.w3.org/2005/Atom"}
 BUILD = datetime(2026, 5, 20, 12, 0, tzinfo=timezone.utc)
 
 
@@ -85,14 +88,24 @@ _text = st.text(
 
 
 @settings(max_examples=60, deadline=None)
-@given(title=_text, summary=_text, author=_text)
-def test_text_round_trips_through_both_parsers(title, summary, author):
-    item = published("only", title, 1, summary=summary)
+@given(title=_text, summary=_text, author=_text, names=st.lists(_text, min_size=1, max_size=3), body=_text)
+def test_text_round_trips_through_both_parsers(title, summary, author, names, body):
+    item = published("only", title, 1, summary=summary, body=body)
+    item = replace(item, episode=replace(item.episode, notes=replace(item.episode.notes, panelists=tuple(Panelist(n, role="host") for n in names))))
     xml = feed.render(show_config(author=author), [item], BUILD, None)
     parsed = feedparser.parse(xml)
     assert not parsed.bozo
     assert parsed.entries[0].title == title
+    assert parsed.feed.author == author
     gpodder = podcastparser.parse(SITE + "feed.xml", io.BytesIO(xml))
-    assert gpodder["episodes"][0]["title"] == title
-    assert gpodder["episodes"][0]["description"] == summary
-    assert b"&amp;amp;" not in xml  # never escaped twice
+    episode = gpodder["episodes"][0]
+    assert episode["title"] == title
+    assert episode["itunes_author"] == ", ".join(names)
+    if not podcastparser.is_html(summary):  # gPodder reads a tag-like summary as HTML, by design
+        assert episode["description"] == summary
+    html = feed.feed_html(item)
+    assert episode.get("description_html", "") == html  # the notes HTML arrives exactly as made: escaped once
+    tree = etree.fromstring(xml)
+    assert [p.text for p in tree.iterfind("channel/item/podcast:person", NS)] == names
+    assert tree.findtext("channel/item/itunes:title", namespaces=NS) == title
+    assert b"&amp;amp;" not in xml and b"&amp;lt;" not in xml  # never escaped twice
