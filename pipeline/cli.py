@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         allow = guard.Allow(remove=guard.slugs(args.allow_remove), move=guard.slugs(args.allow_move), redate=guard.slugs(args.allow_redate), new_guid=guard.slugs(args.allow_new_guid))
         return _build(args.show, args.out, allow)
     except PanelpressError as err:
-        err_console.print(f"[bold red]error:[/] {err.message(Path.cwd())}", markup=True, highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(err.message(Path.cwd()))}", markup=True, highlight=False, soft_wrap=True)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         err_console.print("interrupted: the site folder was left as it was before this build")
@@ -149,18 +150,18 @@ def _summary(result: BuildResult, root: Path) -> None:
         report = item.report
         loud = f"{report.output_i:.1f} LUFS, {report.output_tp:.1f} dBTP" if report else ""
         detail = ", ".join(x for x in (item.pub_date.date().isoformat(), clock(item.media.duration), loud, "explicit" if item.explicit else "") if x)
-        table.add_row(item.episode.slug, "[green]published[/]" if not result.blocked else "held back", detail)
+        table.add_row(escape(item.episode.slug), "[green]published[/]" if not result.blocked else "held back", detail)
     for slug, why in result.skipped:
-        table.add_row(slug, "[yellow]skipped[/]", why)
+        table.add_row(escape(slug), "[yellow]skipped[/]", escape(why))
     for failure in result.failures:
-        table.add_row(failure.slug, "[red]failed[/]", failure.error.problem)
+        table.add_row(escape(failure.slug), "[red]failed[/]", escape(failure.error.problem))
     console.print(table)
     for failure in result.failures:
-        err_console.print(f"[red]error:[/] {failure.error.message(root)}", soft_wrap=True)
+        err_console.print(f"[red]error:[/] {escape(failure.error.message(root))}", soft_wrap=True)
     for error in result.blocked:
-        err_console.print(f"[red]refused:[/] {error.message(root)}", soft_wrap=True)
+        err_console.print(f"[red]refused:[/] {escape(error.message(root))}", soft_wrap=True)
     for warning in result.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning.message(root)}", soft_wrap=True)
+        err_console.print(f"[yellow]warning:[/] {escape(warning.message(root))}", soft_wrap=True)
     for path in result.started_notes:
         console.print(f"started notes: {path.relative_to(root)} — review them, then remove `draft: true` to publish")
     if result.blocked:
@@ -178,13 +179,13 @@ def _import(show: Path, feed_path: Path) -> int:
     root = settings.root
     for match in result.matched:
         moved = f"; its audio moves from {match.item.enclosure_url} to {match.new_url} (apps follow the GUID)" if match.item.enclosure_url != match.new_url else ""
-        console.print(f"matched {match.slug} by {match.by}: {match.item.title!r}, GUID {match.item.guid}{moved}", soft_wrap=True)
+        console.print(escape(f"matched {match.slug} by {match.by}: {match.item.title!r}, GUID {match.item.guid}{moved}"), soft_wrap=True)
     for item in result.unmatched:
-        err_console.print(f"[yellow]unmatched:[/] {item.title!r} (GUID {item.guid}, {item.enclosure_url or 'no enclosure'}) — no recording in episodes/ has its file name or title; add it and import again", soft_wrap=True)
+        err_console.print("[yellow]unmatched:[/] " + escape(f"{item.title!r} (GUID {item.guid}, {item.enclosure_url or 'no enclosure'}) — no recording in episodes/ has its file name or title; add it and import again"), soft_wrap=True)
     for problem in result.problems:
-        err_console.print(f"[red]not imported:[/] {problem.message(root)}", soft_wrap=True)
+        err_console.print(f"[red]not imported:[/] {escape(problem.message(root))}", soft_wrap=True)
     for hint in result.hints:
-        err_console.print(f"[yellow]before you build:[/] {hint.message(root)}", soft_wrap=True)
+        err_console.print(f"[yellow]before you build:[/] {escape(hint.message(root))}", soft_wrap=True)
     for path in result.started_notes:
         console.print(f"wrote notes: {path.relative_to(root)} (from the old feed; review them)")
     console.print(f"{len(result.matched)} imported, {len(result.unmatched)} unmatched, {len(result.problems)} not imported. Podcast GUID: {result.podcast_guid or 'none (panelpress makes one from site_url)'}. Ledger: {settings.ledger_path.name}")

@@ -65,6 +65,8 @@ class Lexicon:
             word, index = match["word"], match.get("index")
             if index is None or word.casefold() in self.allow:
                 continue
+            said = text[index : index + len(word)]
+            word = said if said.casefold() == word.casefold() else word  # as written, not as the library lists it
             line = bisect.bisect_right(starts, index)
             found.append(Finding(where, word, line, index - starts[line - 1] + 1))
         return sorted(set(found), key=lambda f: (f.line, f.column, f.word))
