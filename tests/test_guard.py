@@ -1,0 +1,243 @@
+"""The guard: every change subscribers would notice stops the build; an --allow-… makes it on purpose."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import feedparser
+import pytest
+from lxml import etree
+
+from pipeline import config as config_module
+from pipeline import feed, guard, ledger
+from pipeline.build import build
+from pipeline.cli import main
+
+from .conftest import checksums, make_audio, write_notes, write_show
+from .records import published, show_config
+
+BUILD = datetime(2026, 5, 20, 12, 0, tzinfo=timezone.utc)
+ITUNES = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd"}
+
+
+def _items():
+    return [published("second", "Second", 12), published("first", "First", 3)]
+
+
+def _book(items) -> ledger.Ledger:
+    entries = {i.episode.slug: ledger.Entry(i.guid, i.pub_date.isoformat(), i.media_url, i.media.length, i.media.sha256) for i in items}
+    return ledger.Ledger(episodes=entries)
+
+
+def _site_feed(tmp_path: Path, items) -> list[guard.FeedItem]:
+    path = tmp_path / "feed.xml"
+    path.write_bytes(feed.render(show_config(), items, BUILD, None))
+    return guard.read_items(path)
+
+
+def _problems(errors) -> list[str]:
+    return [f"{e.problem} — {e.fix}" for e in errors]
+
+
+def test_an_unchanged_build_passes(tmp_path):
+    items = _items()
+    assert guard.check(_book(items), _site_feed(tmp_path, items), items) == []
+
+
+def test_a_vanished_episode_is_caught_and_can_be_withdrawn():
+    items = _items()
+    problems = _problems(guard.check(_book(items), [], items[:1]))
+    assert len(problems) == 1
+    assert "episode 'first' (GUID 00000000-0000-4000-8000-000000000003) was published but is not in this build" in problems[0]
+    assert "--allow-remove first" in problems[0]
+    assert guard.check(_book(items), [], items[:1], guard.Allow(remove=frozenset({"first"}))) == []
+    assert guard.check(_book(items), [], items[:1], guard.Allow(remove=frozenset({items[1].guid}))) == []  # or by GUID
+
+
+def test_a_changed_guid_is_caught():
+    items = _items()
+    changed = [items[0], replace(items[1], guid="new-guid")]
+    problems = _problems(guard.check(_book(items), [], changed))
+    assert problems == [
+        "episode 'first' would change its GUID from 00000000-0000-4000-8000-000000000003 to new-guid: every app would download it again as new"
+        " — restore the ledger from version control; to give it a new GUID on purpose, build with --allow-new-guid first"
+    ]
+    assert guard.check(_book(items), [], changed, guard.Allow(new_guid=frozenset({"first"}))) == []
+
+
+def test_a_moved_enclosure_is_caught():
+    items = _items()
+    moved = [items[0], replace(items[1], media_path="audio/first.mp3")]
+    problems = _problems(guard.check(_book(items), [], moved))
+    assert len(problems) == 1
+    assert "would move its audio from https://pod.example.com/show/media/first.mp3 to https://pod.example.com/show/audio/first.mp3" in problems[0]
+    assert "--allow-move first" in problems[0]
+    assert guard.check(_book(items), [], moved, guard.Allow(move=frozenset({"first"}))) == []
+
+
+def test_a_moved_pubdate_is_caught_but_the_same_instant_is_not():
+    items = _items()
+    later = items[1].pub_date + timedelta(days=1)
+    redated = [items[0], replace(items[1], pub_date=later)]
+    problems = _problems(guard.check(_book(items), [], redated))
+    assert len(problems) == 1
+    assert "would change its pubDate from Sun, 03 May 2026 08:30:00 +0000 to Mon, 04 May 2026 08:30:00 +0000" in problems[0]
+    assert "`date: 2026-05-03T08:30:00+00:00`" in problems[0] and "--allow-redate first" in problems[0]
+    assert guard.check(_book(items), [], redated, guard.Allow(redate=frozenset({"first"}))) == []
+    same_instant = [items[0], replace(items[1], pub_date=items[1].pub_date.astimezone(timezone(timedelta(hours=2))))]
+    assert guard.check(_book(items), [], same_instant) == []
+
+
+def test_a_duplicate_guid_is_caught_and_no_flag_allows_it():
+    items = _items()
+    twins = [items[0], replace(items[1], guid=items[0].guid)]
+    allow_all = guard.Allow(*(frozenset({"first", "second"}),) * 4)
+    for allow in (guard.Allow(), allow_all):
+        problems = _problems(guard.check(ledger.Ledger(), [], twins, allow))
+        assert len(problems) == 1 and "episodes 'second', 'first' share the GUID 00000000-0000-4000-8000-000000000002" in problems[0]
+
+
+def test_the_site_feed_catches_guids_when_the_ledger_is_lost(tmp_path):
+    items = _items()
+    site = _site_feed(tmp_path, items)
+    reminted = [replace(i, guid=f"fresh-{n}") for n, i in enumerate(items)]
+    problems = _problems(guard.check(ledger.Ledger(), site, reminted))
+    assert len(problems) == 2
+    assert "episode 'second' was published with GUID 00000000-0000-4000-8000-000000000002 but would now be fresh-0" in problems[0]
+    assert "`panelpress import`" in problems[0] and "--allow-new-guid second" in problems[0]
+    assert guard.check(ledger.Ledger(), site, reminted, guard.Allow(new_guid=frozenset({"first", "second"}))) == []
+
+
+def test_the_site_feed_catches_a_vanished_episode_the_ledger_forgot(tmp_path):
+    items = _items()
+    site = _site_feed(tmp_path, items)
+    problems = _problems(guard.check(ledger.Ledger(), site, items[:1]))
+    assert len(problems) == 1
+    assert "the published episode 'First' (GUID 00000000-0000-4000-8000-000000000003) is in the published feed but not in this build" in problems[0]
+    assert "--allow-remove 00000000-0000-4000-8000-000000000003" in problems[0]
+    assert guard.check(ledger.Ledger(), site, items[:1], guard.Allow(remove=frozenset({items[1].guid}))) == []
+
+
+def test_the_site_feed_catches_moves_and_dates_too(tmp_path):
+    items = _items()
+    site = _site_feed(tmp_path, items)
+    changed = [replace(items[0], media_path="x/second.mp3", pub_date=items[0].pub_date + timedelta(hours=1)), items[1]]
+    problems = _problems(guard.check(ledger.Ledger(), site, changed))
+    assert len(problems) == 2 and "--allow-move second" in problems[0] and "--allow-redate second" in problems[1]
+
+
+def test_a_damaged_site_feed_is_reported(tmp_path):
+    path = tmp_path / "feed.xml"
+    path.write_text("<rss><channel><item>")
+    with pytest.raises(guard.GuardError) as caught:
+        guard.read_items(path)
+    assert "cannot be read as a feed" in caught.value.problem
+
+
+# --- through the real build -----------------------------------------------------------------
+
+
+@pytest.fixture
+def show(tmp_path, audio_dir) -> Path:
+    folder = write_show(tmp_path / "show")
+    shutil.copy(audio_dir / "stereo.wav", folder / "episodes" / "one.wav")
+    shutil.copy(audio_dir / "mono.flac", folder / "episodes" / "two.flac")
+    write_notes(folder, "one", "title: One\ndate: 2026-03-01 10:00:00+00:00")
+    write_notes(folder, "two", "title: Two\ndate: 2026-03-08 10:00:00+00:00")
+    assert main(["build", "--show", str(folder)]) == 0
+    return folder
+
+
+def _ledger(show: Path) -> dict:
+    return json.loads((show / config_module.LEDGER_NAME).read_text())
+
+
+def _refused(show: Path, capsys, *flags: str) -> str:
+    """Build and expect a refusal that touched nothing; return the messages."""
+    site, book = checksums(show / "public"), (show / config_module.LEDGER_NAME).read_text()
+    capsys.readouterr()
+    assert main(["build", "--show", str(show), *flags]) == 1
+    out = capsys.readouterr()
+    assert "Nothing was published" in out.out
+    assert checksums(show / "public") == site and (show / config_module.LEDGER_NAME).read_text() == book
+    return out.err
+
+
+def test_redating_a_published_episode_needs_allow_redate(show, capsys):
+    write_notes(show, "one", "title: One\ndate: 2026-03-02 10:00:00+00:00")
+    err = _refused(show, capsys)
+    assert "refused:" in err and "'one' would change its pubDate from Sun, 01 Mar 2026 10:00:00 +0000 to Mon, 02 Mar 2026 10:00:00 +0000" in err
+    assert main(["build", "--show", str(show), "--allow-redate", "one"]) == 0
+    dates = etree.parse(str(show / "public" / "feed.xml")).xpath("//item/pubDate/text()")
+    assert "Mon, 02 Mar 2026 10:00:00 +0000" in dates
+    assert _ledger(show)["episodes"]["one"]["first_published"] == "2026-03-02T10:00:00+00:00"
+    assert main(["build", "--show", str(show)]) == 0  # the new date is now the published one
+
+
+def test_moving_the_site_needs_allow_move(show, capsys):
+    toml = show / config_module.CONFIG_NAME
+    toml.write_text(toml.read_text().replace("https://pod.example.com/show/", "https://cdn.example.com/pod/"))
+    err = _refused(show, capsys)
+    assert "'one' would move its audio from https://pod.example.com/show/media/one.mp3 to https://cdn.example.com/pod/media/one.mp3" in err
+    assert "--allow-move one" in err and "--allow-move two" in err
+    assert main(["build", "--show", str(show), "--allow-move", "one"]) == 1  # one allowed is not both
+    assert main(["build", "--show", str(show), "--allow-move", "one", "--allow-move", "two"]) == 0
+    urls = etree.parse(str(show / "public" / "feed.xml")).xpath("//item/enclosure/@url")
+    assert urls == ["https://cdn.example.com/pod/media/two.mp3", "https://cdn.example.com/pod/media/one.mp3"]
+    assert main(["build", "--show", str(show)]) == 0
+
+
+def test_removing_a_published_episode_needs_allow_remove(show, capsys):
+    guid_two = _ledger(show)["episodes"]["two"]["guid"]
+    (show / "episodes" / "two.flac").unlink()
+    err = _refused(show, capsys)
+    assert f"episode 'two' (GUID {guid_two}) was published but is not in this build" in err
+    assert main(["build", "--show", str(show), "--allow-remove", "two"]) == 0
+    assert [e.title for e in feedparser.parse(show / "public" / "feed.xml").entries] == ["One"]
+    assert "two" not in _ledger(show)["episodes"]
+    assert not (show / "public" / "media" / "two.mp3").exists()
+    assert main(["build", "--show", str(show)]) == 0
+
+
+def test_a_draft_or_rescheduled_published_episode_is_caught(show, capsys):
+    write_notes(show, "two", "title: Two\ndate: 2026-03-08 10:00:00+00:00\ndraft: true")
+    assert "'two'" in _refused(show, capsys)
+
+
+def test_a_duplicate_guid_in_the_ledger_stops_the_build(show, capsys):
+    data = _ledger(show)
+    data["episodes"]["two"]["guid"] = data["episodes"]["one"]["guid"]
+    (show / config_module.LEDGER_NAME).write_text(json.dumps(data))
+    err = _refused(show, capsys)
+    assert "share the GUID" in err
+
+
+def test_replacing_the_audio_keeps_the_guid_and_updates_length_and_duration(show, tmp_path):
+    before = _ledger(show)["episodes"]["one"]
+    make_audio(tmp_path / "longer.wav", seconds=7)
+    shutil.copy(tmp_path / "longer.wav", show / "episodes" / "one.wav")
+    assert main(["build", "--show", str(show)]) == 0
+    after = _ledger(show)["episodes"]["one"]
+    assert after["guid"] == before["guid"] and after["first_published"] == before["first_published"]
+    assert after["length"] > before["length"] and after["sha256"] != before["sha256"]
+    tree = etree.parse(str(show / "public" / "feed.xml"))
+    item = tree.xpath("//item[title='One']")[0]
+    assert item.findtext("guid") == before["guid"]
+    assert int(item.find("enclosure").get("length")) == (show / "public" / "media" / "one.mp3").stat().st_size == after["length"]
+    assert item.findtext("itunes:duration", namespaces=ITUNES) == "7"
+
+
+def test_a_scheduled_episode_waits_for_its_date(show):
+    make_audio(show / "episodes" / "three.wav", seconds=2)
+    write_notes(show, "three", "title: Three\ndate: 2026-06-01 09:00:00+00:00")
+    cfg = config_module.load(show)
+    before = build(cfg, now=datetime(2026, 6, 1, 8, 59, tzinfo=timezone.utc))
+    assert ("three", "scheduled for 2026-06-01T09:00+00:00") in before.skipped
+    assert [e.title for e in feedparser.parse(show / "public" / "feed.xml").entries] == ["Two", "One"]
+    after = build(cfg, now=datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc))
+    assert after.ok and not after.skipped
+    assert [e.title for e in feedparser.parse(show / "public" / "feed.xml").entries] == ["Three", "Two", "One"]

@@ -1,0 +1,160 @@
+"""`panelpress import`: a show moving to panelpress keeps its GUIDs, dates and podcast GUID."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import feedparser
+import pytest
+from lxml import etree
+
+from pipeline import config as config_module
+from pipeline import ledger, notes
+from pipeline.cli import main
+from pipeline.podcastindex import PODCAST_NS
+
+from .conftest import write_notes, write_show
+
+SITE = "https://pod.example.com/show/"
+OLD_PODCAST_GUID = "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+
+OLD_FEED = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:atom="http://www.w3.org/2005/Atom"
+     xmlns:podcast="https://podcastindex.org/namespace/1.0">
+<channel>
+  <title>Old Show</title>
+  <atom:link href="https://old.example.com/feed.rss" rel="self" type="application/rss+xml"/>
+  {podcast_guid}
+  <item>
+    <title>First &amp; foremost</title>
+    <guid isPermaLink="false">old-guid-1</guid>
+    <pubDate>Mon, 02 Feb 2026 08:00:00 GMT</pubDate>
+    <enclosure url="https://old.example.com/audio/Episode%201.mp3?source=rss" length="1234" type="audio/mpeg"/>
+    <description><![CDATA[<p>First paragraph.</p><p>Second <a href="https://example.com/">link</a></p>]]></description>
+    <itunes:explicit>yes</itunes:explicit>
+    <itunes:episode>1</itunes:episode>
+  </item>
+  <item>
+    <title>By Title</title>
+    <guid>https://old.example.com/?p=2</guid>
+    <pubDate>Mon, 09 Feb 2026 08:00:00 +0000</pubDate>
+    <enclosure url="https://old.example.com/audio/xyz123.mp3" length="99" type="audio/mpeg"/>
+  </item>
+  <item>
+    <title>Lost one</title>
+    <guid>old-guid-3</guid>
+    <pubDate>Mon, 16 Feb 2026 08:00:00 +0000</pubDate>
+    <enclosure url="https://old.example.com/audio/lost.mp3" length="5" type="audio/mpeg"/>
+  </item>
+</channel>
+</rss>
+"""
+
+
+@pytest.fixture
+def moving(tmp_path, audio_dir) -> tuple[Path, Path]:
+    """A show folder with two of the three recordings an old feed published, and that feed as a file."""
+    show = write_show(tmp_path / "show")
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "episode-1.wav")
+    shutil.copy(audio_dir / "mono.flac", show / "episodes" / "by-title.flac")
+    write_notes(show, "by-title", "title: by   title\ndate: 2026-02-09")  # matched by title; the date lacks the time
+    old = tmp_path / "old-feed.xml"
+    old.write_text(OLD_FEED.format(podcast_guid=f"<podcast:guid>{OLD_PODCAST_GUID}</podcast:guid>"), encoding="utf-8")
+    return show, old
+
+
+def test_import_writes_guids_dates_and_the_podcast_guid(moving, capsys):
+    show, old = moving
+    assert main(["import", str(old), "--show", str(show)]) == 1  # one item matched no recording
+    out = capsys.readouterr()
+    assert "matched episode-1 by file name: 'First & foremost', GUID old-guid-1" in out.out
+    assert "its audio moves from https://old.example.com/audio/Episode%201.mp3?source=rss to https://pod.example.com/show/media/episode-1.mp3" in out.out
+    assert "matched by-title by title" in out.out
+    assert "unmatched: 'Lost one' (GUID old-guid-3" in out.err
+    assert "before you build:" in out.err and "by-title.md: says 2026-02-09T00:00:00+00:00" in out.err and "--allow-redate by-title" in out.err
+    assert "2 imported, 1 unmatched" in out.out
+
+    book = ledger.load(show / config_module.LEDGER_NAME)
+    assert book.podcast_guid == OLD_PODCAST_GUID
+    assert book.episodes["episode-1"] == ledger.Entry("old-guid-1", "2026-02-02T08:00:00+00:00", SITE + "media/episode-1.mp3", 1234, "")
+    assert book.episodes["by-title"].guid == "https://old.example.com/?p=2"
+    assert book.episodes["by-title"].first_published == "2026-02-09T08:00:00+00:00"
+
+
+def test_import_writes_notes_for_recordings_that_have_none(moving):
+    show, old = moving
+    main(["import", str(old), "--show", str(show)])
+    started = notes.read(show / "show_notes" / "episode-1.md")
+    assert started.title == "First & foremost"
+    assert started.date.isoformat() == "2026-02-02T08:00:00+00:00"
+    assert (started.explicit, started.episode, started.draft) == (True, 1, False)
+    assert started.summary == "First paragraph." and "Second link" in started.body
+    assert notes.read(show / "show_notes" / "by-title.md").title == "by   title"  # an existing file is never rewritten
+
+
+def test_the_first_build_after_import_keeps_what_subscribers_have(moving, capsys):
+    show, old = moving
+    main(["import", str(old), "--show", str(show)])
+    assert main(["build", "--show", str(show)]) == 1  # by-title's notes say another time of day
+    assert "'by-title' would change its pubDate from Mon, 09 Feb 2026 08:00:00 +0000" in capsys.readouterr().err
+    write_notes(show, "by-title", "title: By Title\ndate: 2026-02-09 08:00:00+00:00")
+    assert main(["build", "--show", str(show)]) == 0
+    feed = show / "public" / "feed.xml"
+    parsed = feedparser.parse(feed)
+    assert [(e.id, e.published) for e in parsed.entries] == [
+        ("https://old.example.com/?p=2", "Mon, 09 Feb 2026 08:00:00 +0000"),
+        ("old-guid-1", "Mon, 02 Feb 2026 08:00:00 +0000"),
+    ]
+    assert etree.parse(str(feed)).findtext(f"channel/{{{PODCAST_NS}}}guid") == OLD_PODCAST_GUID
+
+
+def test_without_a_podcast_guid_the_old_feed_url_gives_it(moving):
+    show, old = moving
+    old.write_text(OLD_FEED.format(podcast_guid=""), encoding="utf-8")
+    main(["import", str(old), "--show", str(show)])
+    assert ledger.load(show / config_module.LEDGER_NAME).podcast_guid == ledger.podcast_guid("https://old.example.com/feed.rss")
+
+
+def test_a_ledger_guid_is_never_overwritten(moving, capsys):
+    show, old = moving
+    (show / config_module.LEDGER_NAME).write_text(json.dumps({"episodes": {"episode-1": {"guid": "mine", "first_published": "", "enclosure_url": "", "length": 0, "sha256": ""}}}))
+    assert main(["import", str(old), "--show", str(show)]) == 1
+    assert "not imported:" in capsys.readouterr().err
+    assert ledger.load(show / config_module.LEDGER_NAME).episodes["episode-1"].guid == "mine"
+
+
+@pytest.mark.parametrize(("text", "expected"), [("<rss><channel>", "cannot be read as a feed"), ("<feed/>", "is not an RSS feed")])
+def test_a_bad_feed_file_is_refused(moving, capsys, text, expected):
+    show, old = moving
+    old.write_text(text)
+    assert main(["import", str(old), "--show", str(show)]) == 2
+    assert expected in capsys.readouterr().err
+    assert not (show / config_module.LEDGER_NAME).exists()
+
+
+def test_import_round_trip_restores_a_lost_ledger(tmp_path, audio_dir, capsys):
+    show = write_show(tmp_path / "show")
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "alpha.wav")
+    shutil.copy(audio_dir / "tagged.mp3", show / "episodes" / "beta.mp3")
+    write_notes(show, "alpha", "title: Alpha\ndate: 2026-01-10 07:30:00+01:00")
+    write_notes(show, "beta", "title: Beta\ndate: 2026-01-17")
+    assert main(["build", "--show", str(show)]) == 0
+    original = ledger.load(show / config_module.LEDGER_NAME)
+
+    (show / config_module.LEDGER_NAME).unlink()  # lost: a new build would mint new GUIDs
+    capsys.readouterr()
+    assert main(["build", "--show", str(show)]) == 1
+    assert "run `panelpress import` on the published feed" in capsys.readouterr().err
+
+    assert main(["import", str(show / "public" / "feed.xml"), "--show", str(show)]) == 0
+    restored = ledger.load(show / config_module.LEDGER_NAME)
+    assert restored.podcast_guid == original.podcast_guid
+    for slug, entry in original.episodes.items():
+        got = restored.episodes[slug]
+        assert (got.guid, got.enclosure_url, got.length) == (entry.guid, entry.enclosure_url, entry.length)
+        assert ledger._instant(got.first_published) == ledger._instant(entry.first_published)
+    assert main(["build", "--show", str(show)]) == 0
+    assert [e.id for e in feedparser.parse(show / "public" / "feed.xml").entries] == [original.episodes[s].guid for s in ("beta", "alpha")]
