@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -13,9 +14,11 @@ from lxml import etree
 
 from pipeline import config as config_module
 from pipeline import feed, ledger
+from pipeline.cli import main
 from pipeline.podcastindex import PODCAST_NS
 from pipeline.records import Attachment, Panelist
 
+from .conftest import PNG_1PX, write_notes, write_show
 from .records import SITE, published, show_config
 
 NS = {
@@ -199,3 +202,18 @@ def test_both_podcast_clients_read_the_full_feed():
     assert episode["description"] == "A plain summary: 1 < 2 & 3 > 2."
     assert episode["description_html"] == entry.content[0].value
     assert episode["published"] == int(datetime(2026, 5, 14, 8, 30, tzinfo=timezone.utc).timestamp())
+
+
+def test_episode_art_from_the_notes_is_published_and_linked(tmp_path, audio_dir, capsys):
+    show = write_show(tmp_path / "show")
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "art.wav")
+    shutil.copy(audio_dir / "mono.flac", show / "episodes" / "no-art.flac")
+    (show / "show_notes" / "art-cover.png").write_bytes(PNG_1PX)
+    write_notes(show, "art", "title: With art\ndate: 2026-04-01\nimage: art-cover.png")  # found in show_notes/
+    write_notes(show, "no-art", "title: Without\ndate: 2026-04-02\nimage: covers/missing.jpg")
+    assert main(["build", "--show", str(show)]) == 1
+    assert "no-art.md: image names 'covers/missing.jpg', which does not exist" in capsys.readouterr().err
+    items = etree.parse(str(show / "public" / "feed.xml")).findall("channel/item")
+    assert [i.findtext("title") for i in items] == ["With art"]
+    assert items[0].find("itunes:image", NS).get("href") == "https://pod.example.com/show/episodes/art.png"
+    assert (show / "public" / "episodes" / "art.png").read_bytes() == PNG_1PX
