@@ -156,12 +156,9 @@ def _summary(result: BuildResult, root: Path) -> None:
     for failure in result.failures:
         table.add_row(escape(failure.slug), "[red]failed[/]", escape(failure.error.problem))
     console.print(table)
-    for failure in result.failures:
-        err_console.print(f"[red]error:[/] {escape(failure.error.message(root))}", soft_wrap=True)
-    for error in result.blocked:
-        err_console.print(f"[red]refused:[/] {escape(error.message(root))}", soft_wrap=True)
-    for warning in result.warnings:
-        err_console.print(f"[yellow]warning:[/] {escape(warning.message(root))}", soft_wrap=True)
+    _errors("[red]error:[/]", [failure.error for failure in result.failures], root)
+    _errors("[red]refused:[/]", result.blocked, root)
+    _errors("[yellow]warning:[/]", result.warnings, root)
     for path in result.started_notes:
         console.print(f"started notes: {path.relative_to(root)} — review them, then remove `draft: true` to publish")
     if result.blocked:
@@ -173,6 +170,12 @@ def _summary(result: BuildResult, root: Path) -> None:
     console.print(f"{counts}. Feed: {result.feed_path}  Pages: {result.index_path}")
 
 
+def _errors(label: str, errors, root: Path) -> None:
+    for error in errors:
+        # messages name [sections]: never let rich read them as markup
+        err_console.print(f"{label} {escape(error.message(root))}", soft_wrap=True)
+
+
 def _import(show: Path, feed_path: Path) -> int:
     settings = config.load(show)
     result = importer.run(settings, feed_path.resolve())
@@ -182,10 +185,8 @@ def _import(show: Path, feed_path: Path) -> int:
         console.print(escape(f"matched {match.slug} by {match.by}: {match.item.title!r}, GUID {match.item.guid}{moved}"), soft_wrap=True)
     for item in result.unmatched:
         err_console.print("[yellow]unmatched:[/] " + escape(f"{item.title!r} (GUID {item.guid}, {item.enclosure_url or 'no enclosure'}) — no recording in episodes/ has its file name or title; add it and import again"), soft_wrap=True)
-    for problem in result.problems:
-        err_console.print(f"[red]not imported:[/] {escape(problem.message(root))}", soft_wrap=True)
-    for hint in result.hints:
-        err_console.print(f"[yellow]before you build:[/] {escape(hint.message(root))}", soft_wrap=True)
+    _errors("[red]not imported:[/]", result.problems, root)
+    _errors("[yellow]before you build:[/]", result.hints, root)
     for path in result.started_notes:
         console.print(f"wrote notes: {path.relative_to(root)} (from the old feed; review them)")
     console.print(f"{len(result.matched)} imported, {len(result.unmatched)} unmatched, {len(result.problems)} not imported. Podcast GUID: {result.podcast_guid or 'none (panelpress makes one from site_url)'}. Ledger: {settings.ledger_path.name}")

@@ -16,8 +16,8 @@ from markdown_it.common.utils import escapeHtml
 from . import __version__, ledger
 from .config import Config
 from .pages import FEED_FILE
-from .podcastindex import CHAPTERS_TYPE, ROLES, TRANSCRIPT_TYPES, Link, Person, PodcastIndexEntryExtension, PodcastIndexExtension
-from .records import Published
+from .podcastindex import CHAPTERS_TYPE, ROLES, TRANSCRIPT_TYPES, Link, PodcastIndexEntryExtension, PodcastIndexExtension
+from .records import Panelist, Published
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 
@@ -221,6 +221,6 @@ def render(config: Config, items: Sequence[Published], build_date: datetime, art
         entry.apple.image = item.site_url + item.image_path if item.image_path else None
         entry.podcastindex.season = notes.season
         entry.podcastindex.episode = notes.episode
-        entry.podcastindex.persons = tuple(Person(p.name, ROLES.get(p.role, "guest"), _absolute(item.site_url, p.img), _absolute(item.site_url, p.href)) for p in notes.panelists)
+        entry.podcastindex.persons = tuple(Panelist(p.name, ROLES.get(p.role, "guest"), _absolute(item.site_url, p.img), _absolute(item.site_url, p.href)) for p in notes.panelists)
         entry.podcastindex.transcripts, entry.podcastindex.chapters = _links(item)
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.util import xml_elem
 
+from .records import Panelist
+
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 # Clients must treat the namespace's first address as the same namespace (some parsers know only this one).
 LEGACY_PODCAST_NS = "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
@@ -31,17 +33,6 @@ def _element(parent, name: str, text: str | None = None, **attrs: str):
     if text is not None:
         element.text = text
     return element
-
-
-@dataclass(frozen=True)
-class Person:
-    """A podcast:person: a name, a taxonomy role, and optional picture and page."""
-
-    name: str
-    role: str = "guest"
-    img: str = ""
-    href: str = ""
-    group: str = "cast"
 
 
 @dataclass(frozen=True)
@@ -87,7 +78,7 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
     def __init__(self) -> None:
         self.season: int | None = None
         self.episode: int | None = None
-        self.persons: tuple[Person, ...] = ()
+        self.persons: tuple[Panelist, ...] = ()  # roles from the Podcast Taxonomy (see ROLES), URLs absolute
         self.transcripts: tuple[Link, ...] = ()
         self.chapters: Link | None = None
 
@@ -100,7 +91,7 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
         if self.episode is not None:
             _element(entry, "episode", str(self.episode))
         for person in self.persons:
-            _element(entry, "person", person.name, role=person.role, group=person.group, img=person.img, href=person.href)
+            _element(entry, "person", person.name, role=person.role, group="cast", img=person.img, href=person.href)
         for link in self.transcripts:
             _element(entry, "transcript", url=link.url, type=link.type, language=link.language, rel=link.rel)
         if self.chapters:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import textwrap
 from pathlib import Path
@@ -79,6 +80,15 @@ def write_show(folder: Path, normalize: bool = False, extra_show: str = "", extr
     (folder / config_module.CONFIG_NAME).write_text(text, encoding="utf-8")
     (folder / "episodes").mkdir(exist_ok=True)
     (folder / "show_notes").mkdir(exist_ok=True)
+    return folder
+
+
+def show_with(folder: Path, audio_dir: Path, episodes: dict[str, tuple[str, str]], **settings: str) -> Path:
+    """A show folder of generated recordings, each with notes: {slug: (recording in audio_dir, front matter)}."""
+    write_show(folder, **settings)
+    for slug, (source, front) in episodes.items():
+        shutil.copy(audio_dir / source, folder / "episodes" / f"{slug}{Path(source).suffix}")
+        write_notes(folder, slug, front)
     return folder
 
 

@@ -15,7 +15,7 @@ from pipeline.build import build
 from pipeline.cli import main
 from pipeline.errors import ConfigError, ExplicitContentError, NotesError
 
-from .conftest import write_notes, write_show
+from .conftest import show_with, write_notes, write_show
 from .records import show_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -167,11 +167,10 @@ def test_the_example_show_is_explicit_so_it_gets_no_warning():
 
 
 def _sweary_show(tmp_path: Path, audio_dir: Path, on_detect: str | None = None) -> Path:
-    show = write_show(tmp_path / "show", extra_build="" if on_detect is None else f'[explicit]\non_detect = "{on_detect}"')
+    extra = "" if on_detect is None else f'[explicit]\non_detect = "{on_detect}"'
+    show = show_with(tmp_path / "show", audio_dir, {"calm": ("mono.flac", "title: Calm\ndate: 2026-04-02")}, extra_build=extra)
     shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "budget.wav")
-    shutil.copy(audio_dir / "mono.flac", show / "episodes" / "calm.flac")
     write_notes(show, "budget", SWEARY_FRONT, SWEARY_BODY)
-    write_notes(show, "calm", "title: Calm\ndate: 2026-04-02", "Nothing to see.")
     return show
 
 

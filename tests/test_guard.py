@@ -17,7 +17,7 @@ from pipeline import feed, guard, ledger
 from pipeline.build import build
 from pipeline.cli import main
 
-from .conftest import checksums, make_audio, write_notes, write_show
+from .conftest import checksums, make_audio, show_with, write_notes
 from .records import published, show_config
 
 BUILD = datetime(2026, 5, 20, 12, 0, tzinfo=timezone.utc)
@@ -143,11 +143,8 @@ def test_a_damaged_site_feed_is_reported(tmp_path):
 
 @pytest.fixture
 def show(tmp_path, audio_dir) -> Path:
-    folder = write_show(tmp_path / "show")
-    shutil.copy(audio_dir / "stereo.wav", folder / "episodes" / "one.wav")
-    shutil.copy(audio_dir / "mono.flac", folder / "episodes" / "two.flac")
-    write_notes(folder, "one", "title: One\ndate: 2026-03-01 10:00:00+00:00")
-    write_notes(folder, "two", "title: Two\ndate: 2026-03-08 10:00:00+00:00")
+    episodes = {"one": ("stereo.wav", "title: One\ndate: 2026-03-01 10:00:00+00:00"), "two": ("mono.flac", "title: Two\ndate: 2026-03-08 10:00:00+00:00")}
+    folder = show_with(tmp_path / "show", audio_dir, episodes)
     assert main(["build", "--show", str(folder)]) == 0
     return folder
 

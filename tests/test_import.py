@@ -15,7 +15,7 @@ from pipeline import ledger, notes
 from pipeline.cli import main
 from pipeline.podcastindex import PODCAST_NS
 
-from .conftest import write_notes, write_show
+from .conftest import show_with, write_notes, write_show
 
 SITE = "https://pod.example.com/show/"
 OLD_PODCAST_GUID = "917393e3-1b1e-5cef-ace4-edaa54e1f810"
@@ -136,11 +136,8 @@ def test_a_bad_feed_file_is_refused(moving, capsys, text, expected):
 
 
 def test_import_round_trip_restores_a_lost_ledger(tmp_path, audio_dir, capsys):
-    show = write_show(tmp_path / "show")
-    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "alpha.wav")
-    shutil.copy(audio_dir / "tagged.mp3", show / "episodes" / "beta.mp3")
-    write_notes(show, "alpha", "title: Alpha\ndate: 2026-01-10 07:30:00+01:00")
-    write_notes(show, "beta", "title: Beta\ndate: 2026-01-17")
+    episodes = {"alpha": ("stereo.wav", "title: Alpha\ndate: 2026-01-10 07:30:00+01:00"), "beta": ("tagged.mp3", "title: Beta\ndate: 2026-01-17")}
+    show = show_with(tmp_path / "show", audio_dir, episodes)
     assert main(["build", "--show", str(show)]) == 0
     original = ledger.load(show / config_module.LEDGER_NAME)
 
