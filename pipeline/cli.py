@@ -134,6 +134,10 @@ def _summary(result: BuildResult, root: Path) -> None:
         err_console.print(f"[red]error:[/] {failure.error.message(root)}", soft_wrap=True)
     for error in result.blocked:
         err_console.print(f"[red]refused:[/] {error.message(root)}", soft_wrap=True)
+    for error in result.withheld:
+        err_console.print(f"[red]not published:[/] {error.message(root)}", soft_wrap=True)
+    for error in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {error.message(root)}", soft_wrap=True)
     for path in result.started_notes:
         console.print(f"started notes: {path.relative_to(root)} — review them, then remove `draft: true` to publish")
     if result.blocked:
