@@ -102,7 +102,7 @@ def check(path: Path, duration: float | None, speakers: Iterable[str] = ()) -> t
         return Transcript(path, ()), [TranscriptError(path, "is not UTF-8 text", "save the transcript as UTF-8")]
     kind = path.suffix.lower()
     cues, problems = parse(text, kind, path, speakers)
-    problems = sorted(problems + _timeline_problems(path, cues, duration), key=lambda p: p.line)
+    problems = sorted(problems + timeline_problems(path, cues, duration), key=lambda p: p.line)
     if not cues and not problems:
         problems.append(TranscriptError(path, "holds no cues", "export the transcript again, or remove the file"))
     return Transcript(path, tuple(c for c in cues if c.text)), problems
@@ -210,7 +210,8 @@ def _parse_srt(lines: list[str], path: Path, speakers: tuple[str, ...]) -> tuple
     return cues, problems
 
 
-def _timeline_problems(path: Path, cues: Sequence[Cue], duration: float | None, unit: str = "line") -> list[TranscriptError]:
+def timeline_problems(path: Path, cues: Sequence[Cue], duration: float | None, unit: str = "line") -> list[TranscriptError]:
+    """Cues that end before they start, run out of order, or outlast the recording."""
     problems = []
     limit = None if duration is None else int(round(duration * 1000))
     previous: Cue | None = None
@@ -300,7 +301,7 @@ def json_problems(data: object, path: Path, duration: float | None) -> list[Tran
         if not ok:
             return [TranscriptError(path, f"segment {index} needs numeric startTime and endTime and a text body", fix)]
         cues.append(Cue(start=int(round(segment["startTime"] * 1000)), end=int(round(segment["endTime"] * 1000)), text=segment["body"], line=index))
-    return _timeline_problems(path, cues, duration, unit="segment")
+    return timeline_problems(path, cues, duration, unit="segment")
 
 
 def lines(item: Published) -> list[Line]:
