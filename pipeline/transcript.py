@@ -31,6 +31,8 @@ _SRT_TIME = re.compile(r"(\d{1,}):([0-5]\d):([0-5]\d),(\d{3})")
 _ARROW = re.compile(r"[ \t]+-->[ \t]+")
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)*(?:[ \t]+([^>]*))?>")
 _TAG = re.compile(r"<[^>]*>")
+# SubRip knows only these tags (and no entities): anything else in its text is the host's text.
+_SRT_TAG = re.compile(r"</?(?:b|i|u|font)(?:[ \t][^>]*)?>", re.IGNORECASE)
 _SRT_SPEAKER = re.compile(r"([^:\n]{1,60}):[ \t]+(.*)", re.DOTALL)
 _VTT_FIX = "write it as HH:MM:SS.mmm, e.g. 00:01:05.250"
 _SRT_FIX = "write it as HH:MM:SS,mmm, e.g. 00:01:05,250"
@@ -202,7 +204,7 @@ def _parse_srt(lines: list[str], path: Path, speakers: tuple[str, ...]) -> tuple
         if isinstance(timing, TranscriptError):
             problems.append(timing)
             continue
-        text = "\n".join(html.unescape(_TAG.sub("", line)).strip() for line in block[2:]).strip()
+        text = "\n".join(_SRT_TAG.sub("", line).strip() for line in block[2:]).strip()
         match = _SRT_SPEAKER.fullmatch(text)
         if match and match.group(1).strip().casefold() in known:
             current, text = match.group(1).strip(), match.group(2).strip()
