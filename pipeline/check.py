@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,10 @@ from .errors import ConfigError, FeedError, PanelpressError
 from .feed import ITUNES_NS, apple_bool, feed_url
 from .pages import FEED_FILE
 from .records import Notes
+
+# podcastparser logs what it cannot read; check reports it in its own words instead.
+logging.getLogger("podcastparser").addHandler(logging.NullHandler())
+logging.getLogger("podcastparser").propagate = False
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 NS = {"itunes": ITUNES_NS, "podcast": PODCAST_NS}
@@ -256,7 +261,8 @@ def _items(checker: _Checker, path: Path, channel: etree._Element, book: ledger.
         item = _Item(index, element, _text(element, "title") or "", _text(element, "guid") or "", attrs.get("url", ""), attrs.get("length", ""), attrs.get("type", ""))
         count = len(checker.problems)
         _item_elements(checker, path, item, enclosure)
-        item.slug = by_guid.get(item.guid) or by_url.get(item.url, "")
+        # The audio says which episode an item is; a GUID may be the very thing that was damaged.
+        item.slug = by_url.get(item.url) or by_guid.get(item.guid, "")
         if item.slug:
             _item_meant(checker, path, item, book.episodes[item.slug], by_slug.get(item.slug))
         elif book.episodes:
@@ -319,14 +325,16 @@ def _item_meant(checker: _Checker, path: Path, item: _Item, entry: ledger.Entry,
         try:
             item.duration = probe.probe(local).duration
         except PanelpressError as err:
-            checker.problems.append(err)
+            checker.add(local, f"is not the episode's audio: {err.problem}", "rebuild with `panelpress build`")
     written = _text(item.element, "itunes:duration")
     if item.duration is not None and written is not None:
         seconds = _seconds(written)
         if seconds is None or abs(seconds - item.duration) > DURATION_SLACK:
             checker.add(path, f"{item.label}: <itunes:duration> is {written!r}, but the audio lasts {item.duration:.0f} s", REBUILD)
     if note is None:
-        checker.add(settings.notes_dir / f"{item.slug}.md", f"is missing, but {item.label} of the feed was published from it", "restore the notes file from version control")
+        notes_path = settings.notes_dir / f"{item.slug}.md"
+        if not notes_path.is_file():  # an unreadable one is already reported
+            checker.add(notes_path, f"is missing, but {item.label} of the feed was published from it", "restore the notes file from version control")
         return
     explicit = settings.show.explicit if note.explicit is None else note.explicit
     written_explicit = _text(item.element, "itunes:explicit")
