@@ -92,7 +92,9 @@ def read(path: Path, duration: float, speakers: Iterable[str] = ()) -> Transcrip
     if problems:
         first = problems[0]
         more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''}: run `panelpress check`)" if len(problems) > 1 else ""
-        raise TranscriptError(first.path, first.problem + more, first.fix)  # the line is already in the problem
+        error = TranscriptError(first.path, first.problem + more, first.fix)  # the problem already names the line
+        error.line = first.line
+        raise error
     return transcript
 
 
