@@ -88,22 +88,32 @@ def run(root: Path, fix_artwork: bool = False, site: Path | None = None) -> Chec
         return CheckReport(problems=(err,), config_ok=False)
     if site is not None:
         settings = replace(settings, build=replace(settings.build, output=str(Path(site).resolve())))
-    problems: list[PanelpressError] = []
-    done: list[str] = []
-    if settings.artwork_path:
-        found = artwork.problems(settings.artwork_path)
-        problems += found
-        if found and fix_artwork:
-            try:
-                fixed = artwork.fix(settings.artwork_path)
-                done.append(f"wrote {_shown(fixed, settings.root)}: set `artwork = \"{_shown(fixed, settings.root)}\"` under [show] in panelpress.toml, then run `panelpress check` again")
-            except PanelpressError as err:
-                problems.append(err)
-    by_slug = _notes(settings, problems)
-    transcripts = _transcripts(settings, by_slug, problems)
     checker = _Checker(settings)
+    done = _artwork(checker, fix_artwork)
+    by_slug = _notes(checker)
+    transcripts = _transcripts(checker, by_slug)
     _site(checker, by_slug, transcripts)
-    return CheckReport(problems=tuple(problems + checker.problems), done=tuple(done))
+    return CheckReport(problems=tuple(checker.problems), done=tuple(done))
+
+
+def _artwork(checker: _Checker, fix: bool) -> list[str]:
+    """The show artwork by Apple's rules; with `fix`, a copy that fits. Returns what was done."""
+    settings = checker.config
+    path = settings.artwork_path
+    if path is None:
+        return ["--fix-artwork: there is no [show] artwork to fix"] if fix else []
+    found = artwork.problems(path)
+    checker.problems += found
+    if not fix:
+        return []
+    if not found:
+        return [f"{_shown(path, settings.root)} already fits: nothing to fix"]
+    try:
+        fixed = _shown(artwork.fix(path), settings.root)
+    except PanelpressError as err:
+        checker.problems.append(err)
+        return []
+    return [f"wrote {fixed}: set `artwork = \"{fixed}\"` under [show] in panelpress.toml, then run `panelpress check` again"]
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -113,8 +123,9 @@ def _shown(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _notes(settings: config.Config, problems: list[PanelpressError]) -> dict[str, Notes]:
+def _notes(checker: _Checker) -> dict[str, Notes]:
     """Every notes file, read as a build would."""
+    settings, problems = checker.config, checker.problems
     found = {}
     for path in sorted(settings.notes_dir.glob("*.md")) if settings.notes_dir.is_dir() else []:
         try:
@@ -124,8 +135,9 @@ def _notes(settings: config.Config, problems: list[PanelpressError]) -> dict[str
     return found
 
 
-def _transcripts(settings: config.Config, by_slug: dict[str, Notes], problems: list[PanelpressError]) -> dict[str, Path]:
+def _transcripts(checker: _Checker, by_slug: dict[str, Notes]) -> dict[str, Path]:
     """Every transcript a host dropped, validated against its recording; returns the good ones by slug."""
+    settings, problems = checker.config, checker.problems
     recordings, failures = discover(settings)
     problems += [failure.error for failure in failures]
     good = {}

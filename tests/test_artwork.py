@@ -126,8 +126,8 @@ def test_check_fix_artwork_through_the_cli(tmp_path, capsys):
     assert _sha(show / "cover.png") == before
     toml = show / "panelpress.toml"
     toml.write_text(toml.read_text().replace('artwork = "cover.png"', 'artwork = "artwork-1600.jpg"'))
-    assert main(["check", "--show", str(show)]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "all good"
+    assert main(["check", "--show", str(show), "--fix-artwork"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["artwork-1600.jpg already fits: nothing to fix", "all good"]
 
 
 def test_a_build_with_bad_artwork_publishes_and_warns(tmp_path, capsys):
