@@ -181,7 +181,11 @@ def _site(checker: _Checker, by_slug: dict[str, Notes], transcripts: dict[str, P
     if root.tag != "rss" or channel is None:
         checker.add(path, "is not an RSS 2.0 feed (no <rss><channel>)")
         return
-    book = ledger.load(settings.ledger_path)
+    try:
+        book = ledger.load(settings.ledger_path)
+    except PanelpressError as err:
+        checker.problems.append(err)
+        book = ledger.Ledger()
     if not settings.ledger_path.is_file():
         checker.add(settings.ledger_path, "is missing, so the feed's GUIDs cannot be checked", "restore it from version control; it holds your episodes' GUIDs")
     _channel(checker, path, channel)

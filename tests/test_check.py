@@ -137,6 +137,12 @@ def test_a_missing_ledger_is_a_problem(show, capsys):
     assert code == 1 and any("panelpress-ledger.json: is missing, so the feed's GUIDs cannot be checked" in line for line in out)
 
 
+def test_a_damaged_ledger_is_a_problem_not_a_crash(show, capsys):
+    (show / "panelpress-ledger.json").write_text("{ not json")
+    code, out = _check(show, capsys)
+    assert code == 1 and out[0].startswith("panelpress-ledger.json: the ledger is damaged")
+
+
 def test_a_bad_config_is_exit_2(show, capsys):
     toml = show / "panelpress.toml"
     toml.write_text(toml.read_text().replace("[audio]", "[audio]\nvolume = 3"))
