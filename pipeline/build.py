@@ -6,12 +6,13 @@ import hashlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from . import audio, explicit, feed, guard, ledger, notes, pages, probe, site, tags
+from . import artwork as artwork_check
+from . import audio, explicit, feed, guard, ledger, notes, pages, probe, site, tags, transcript
 from .config import Config
 from .discover import Recording, discover, web_slug
 from .errors import GuardError, NotesError, PanelpressError
@@ -54,7 +55,8 @@ class BuildResult:
     started_notes: tuple[Path, ...] = ()
     blocked: tuple[PanelpressError, ...] = ()  # guard errors: nothing was published
     written: tuple[str, ...] = field(default=())
-    warnings: tuple[PanelpressError, ...] = ()  # published anyway, but the host should look (e.g. strong language)
+    withheld: tuple[PanelpressError, ...] = ()  # files not published because they are wrong (a bad transcript)
+    warnings: tuple[PanelpressError, ...] = ()  # published anyway, but the host should look (artwork, strong language)
 
     @property
     def feed_path(self) -> Path:
@@ -66,7 +68,7 @@ class BuildResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failures and not self.blocked
+        return not self.failures and not self.blocked and not self.withheld
 
 
 def build(config: Config, reporter: Reporter | None = None, now: datetime | None = None, allow: guard.Allow | None = None) -> BuildResult:
@@ -75,8 +77,10 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
     now = now or datetime.now(timezone.utc)
     recordings, failures = discover(config)
     warnings: list[PanelpressError] = []
-    episodes, skipped, started = _read_notes(config, recordings, now, failures, warnings)
+    episodes, skipped, started = _read_notes(config, recordings, now, failures)
     infos = _each(episodes, failures, lambda ep: probe.probe(ep.recording))
+    transcripts, withheld = _read_transcripts(config, infos)
+    infos = _review_explicit(config, infos, transcripts, failures, warnings)
     mastered = _master_all(config, infos, failures, reporter)
 
     book = ledger.load(config.ledger_path)
@@ -90,8 +94,10 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
         except PanelpressError as err:
             failures.append(Failure(episode.slug, err))
     items.sort(key=lambda item: (item.pub_date, item.episode.slug), reverse=True)  # newest first, always
+    items = _attach_transcripts(config, items, transcripts, {episode.slug: master for episode, master in mastered})
+    warnings.extend(artwork_check.problems(config.artwork_path) if config.artwork_path else [])
 
-    result = BuildResult(site=config.output_dir, published=tuple(items), skipped=tuple(skipped), failures=tuple(failures), started_notes=tuple(started), warnings=tuple(warnings))
+    result = BuildResult(site=config.output_dir, published=tuple(items), skipped=tuple(skipped), failures=tuple(failures), started_notes=tuple(started), withheld=tuple(withheld), warnings=tuple(warnings))
     try:
         blocked = guard.check(book, _published_feed(config), items, allow or guard.Allow())
     except GuardError as err:
@@ -122,7 +128,7 @@ def _published_feed(config: Config) -> list[guard.FeedItem]:
     return guard.read_items(path)
 
 
-def _read_notes(config: Config, recordings: list[Recording], now: datetime, failures: list[Failure], warnings: list[PanelpressError] | None = None):
+def _read_notes(config: Config, recordings: list[Recording], now: datetime, failures: list[Failure]):
     """Pair each recording with its notes (starting missing ones); validate them all before audio work."""
     episodes, skipped, started = [], [], []
     for rec in recordings:
@@ -145,14 +151,27 @@ def _read_notes(config: Config, recordings: list[Recording], now: datetime, fail
         else:
             try:
                 _episode_art(config, parsed)
-                parsed, warning = explicit.review(parsed, explicit.scan_notes(parsed, config), config)
             except PanelpressError as err:
                 failures.append(Failure(rec.slug, err))
                 continue
-            if warning is not None and warnings is not None:
-                warnings.append(warning)
             episodes.append(Episode(slug=rec.slug, recording=rec.path, notes=parsed))
     return episodes, skipped, started
+
+
+def _review_explicit(config: Config, infos: list[tuple[Episode, AudioInfo]], transcripts: dict[str, transcript.Transcript], failures: list[Failure], warnings: list[PanelpressError]) -> list[tuple[Episode, AudioInfo]]:
+    """Scan each episode's notes and transcript for strong language and apply [explicit] on_detect, before mastering."""
+    kept = []
+    for episode, info in infos:
+        found = explicit.episode_findings(episode.notes, config, transcripts[episode.slug].path if episode.slug in transcripts else None)
+        try:
+            reviewed, warning = explicit.review(episode.notes, found, config)
+        except PanelpressError as err:
+            failures.append(Failure(episode.slug, err))
+            continue
+        if warning is not None:
+            warnings.append(warning)
+        kept.append((replace(episode, notes=reviewed), info))
+    return kept
 
 
 def _episode_art(config: Config, notes_: Notes) -> Path | None:
@@ -210,6 +229,32 @@ def _master_all(config: Config, infos: list[tuple[Episode, AudioInfo]], failures
             except PanelpressError as err:
                 failures.append(Failure(episode.slug, err))
     return results
+
+
+def _read_transcripts(config: Config, infos: list[tuple[Episode, AudioInfo]]) -> tuple[dict[str, transcript.Transcript], list[PanelpressError]]:
+    """Every episode's transcript, validated before any audio work; a bad one is held back, not the episode."""
+    found, withheld = {}, []
+    for episode, info in infos:
+        try:
+            path = transcript.source(config, episode.slug)
+            if path is not None:
+                found[episode.slug] = transcript.read(path, info.duration, [p.name for p in episode.notes.panelists])
+        except PanelpressError as err:
+            withheld.append(err)
+    return found, withheld
+
+
+def _attach_transcripts(config: Config, items: list[Published], transcripts: dict[str, transcript.Transcript], masters: dict[str, Mastered]) -> list[Published]:
+    """Each episode with its transcript files, moved onto the mastered audio's timeline."""
+    done = []
+    for item in items:
+        found = transcripts.get(item.episode.slug)
+        if found is not None:
+            master = masters[item.episode.slug]
+            files = transcript.attachments(found, web_slug(item.episode.slug), PAGES_DIR, master.offset, master.duration, config.show.language)
+            item = replace(item, attachments=item.attachments + files)
+        done.append(item)
+    return done
 
 
 def _artwork(config: Config) -> str | None:

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__, config, guard, importer
+from . import __version__, check, config, guard, importer
 from .build import BuildResult, build
 from .errors import PanelpressError
 from .pages import clock
@@ -91,6 +91,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("feed", type=Path, metavar="FEED.xml", help="the old feed, as a file")
     migrate.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
+
+    test = commands.add_parser(
+        "check",
+        help="validate the show and the built feed without publishing",
+        description=(
+            "Check panelpress.toml, every notes file, transcripts, the artwork (JPEG or PNG, RGB, square, 1400-3000 px) "
+            "and the built feed in the site folder (parsed back with feedparser and podcastparser and compared with the "
+            "ledger and the notes). Prints one line per problem (file: problem — fix), then a summary. Writes nothing, "
+            "except the fixed artwork copy with --fix-artwork. Exit code 0: all good; 1: problems found; 2: bad settings."
+        ),
+    )
+    test.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
+    test.add_argument("--out", type=Path, metavar="DIR", help="the site folder, instead of [build] output")
+    test.add_argument("--fix-artwork", action="store_true", help="write a copy of the artwork that podcast apps accept (never overwrites yours)")
     return parser
 
 
@@ -102,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             return _init(args.folder)
         if args.command == "import":
             return _import(args.show, args.feed)
+        if args.command == "check":
+            return _check(args.show, args.out, args.fix_artwork)
         allow = guard.Allow(remove=guard.slugs(args.allow_remove), move=guard.slugs(args.allow_move), redate=guard.slugs(args.allow_redate), new_guid=guard.slugs(args.allow_new_guid))
         return _build(args.show, args.out, allow)
     except PanelpressError as err:
@@ -142,6 +158,19 @@ def _build(show: Path, out: Path | None, allow: guard.Allow | None = None) -> in
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def _check(show: Path, out: Path | None, fix_artwork: bool) -> int:
+    report = check.run(show, fix_artwork=fix_artwork, site=out)
+    root = show.resolve()
+    for problem in report.problems:
+        console.print(problem.message(root), markup=False, highlight=False, soft_wrap=True)
+    for line in report.done:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    console.print(check.summary(report), markup=False)
+    if not report.config_ok:
+        return EXIT_CONFIG
+    return EXIT_FAILED if report.problems else EXIT_OK
+
+
 def _summary(result: BuildResult, root: Path) -> None:
     table = Table(title="panelpress build", show_lines=False)
     for column in ("episode", "status", "detail"):
@@ -158,6 +187,7 @@ def _summary(result: BuildResult, root: Path) -> None:
     console.print(table)
     _errors("[red]error:[/]", [failure.error for failure in result.failures], root)
     _errors("[red]refused:[/]", result.blocked, root)
+    _errors("[red]not published:[/]", result.withheld, root)
     _errors("[yellow]warning:[/]", result.warnings, root)
     for path in result.started_notes:
         console.print(f"started notes: {path.relative_to(root)} — review them, then remove `draft: true` to publish")

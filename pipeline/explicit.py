@@ -125,6 +125,22 @@ def _front_values(front: str, keys: tuple[str, ...]):
     return [(value.start_mark, value.end_mark) for key, value in node.value if isinstance(value, yaml.ScalarNode) and key.value in keys]
 
 
+def episode_findings(notes: Notes, config: Config, transcript: Path | None = None) -> tuple[Finding, ...]:
+    """Strong language in an episode's notes and, when it has one, its transcript file (located in that file)."""
+    found = scan_notes(notes, config)
+    if transcript is not None:
+        found += scan(transcript.read_text(encoding="utf-8-sig"), transcript, config)
+    return found
+
+
+def published_as(notes: Notes, config: Config, transcript: Path | None = None) -> bool:
+    """Whether a build publishes the episode as explicit, `on_detect = "flag"` included."""
+    meant = effective(notes.explicit, config.show.explicit)
+    if meant or config.explicit.on_detect != "flag":
+        return meant
+    return bool(episode_findings(notes, config, transcript))
+
+
 def review(notes: Notes, findings: Sequence[Finding], config: Config) -> tuple[Notes, ExplicitContentError | None]:
     """Apply `[explicit] on_detect` to an episode: the notes to publish and a warning, or raise with "fail"."""
     if not findings or effective(notes.explicit, config.show.explicit):

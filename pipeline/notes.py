@@ -25,14 +25,23 @@ def read(path: Path) -> Notes:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise NotesError(path, "is not UTF-8 text", "save the file as UTF-8") from err
+    # Split with python-frontmatter but load the YAML here: it would silently drop
+    # front matter that is not a mapping, and it hides line numbers.
+    front, body = "", text
+    if text.startswith("---"):
+        try:
+            front, body = frontmatter.YAMLHandler().split(text)
+        except ValueError as err:
+            raise NotesError(path, "front matter has no closing --- line", "end the front matter with a line holding only ---") from err
     try:
-        post = frontmatter.loads(text)
+        meta = yaml.safe_load(front) if front.strip() else {}
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""  # the YAML text starts on the --- line
         problem = getattr(err, "problem", None) or str(err)
         raise NotesError(path, f"front matter is not valid YAML{where}: {problem}", "fix the YAML between the --- lines") from err
-    meta = post.metadata
+    except ValueError as err:  # PyYAML builds dates itself: 2026-02-30 fails here
+        raise NotesError(path, f"front matter holds an impossible value: {err}", "check the dates in the front matter") from err
     if not isinstance(meta, dict):
         raise NotesError(path, "front matter is not a mapping of keys", "write `key: value` lines between the --- lines")
     for key in meta:
@@ -40,9 +49,11 @@ def read(path: Path) -> Notes:
             close = difflib.get_close_matches(str(key), KEYS, n=1)
             raise NotesError(path, f"unknown key `{key}`", f"did you mean `{close[0]}`?" if close else f"known keys: {', '.join(KEYS)}")
     title = meta.get("title")
+    if isinstance(title, (int, float)) and not isinstance(title, bool):
+        title = str(title)  # `title: 1984` is a title, not a number
     if not isinstance(title, str) or not title.strip():
         raise NotesError(path, "has no title", "add `title: ...` to the front matter")
-    body = post.content.strip()
+    body = body.strip()
     return Notes(
         path=path,
         title=title.strip(),

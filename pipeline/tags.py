@@ -88,5 +88,6 @@ def _write_id3(path: Path, tags: TagSet) -> None:
     id3.add(WFED(url=tags.feed_url))
     if tags.art:
         id3.add(APIC(encoding=3, mime=tags.art_mime, type=3, desc="Cover", data=tags.art))
-    # v2.3, not v2.4: Apple Podcasts and older players misread v2.4 frames.
+    # v2.3, not v2.4: Apple Podcasts and older players misread v2.4 frames (TDRC becomes TYER/TDAT).
+    id3.update_to_v23()
     id3.save(path, v2_version=3, v1=0, padding=lambda info: 0)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
-from .conftest import PNG_1PX, write_show
+from tests.conftest import PNG_1PX, write_show
 from pipeline import config
 from pipeline.errors import ConfigError, PanelpressError
 
@@ -194,16 +193,11 @@ def test_empty_required_key(tmp_path: Path):
     ],
 )
 def test_wrong_type(tmp_path: Path, section: str, line: str, key: str, words: str):
-    if key == "title":
-        folder = write_toml(tmp_path / "s", VALID_SHOW.replace('title = "Test Panel"', line))
+    if section == "show":
+        text = VALID_SHOW.replace('title = "Test Panel"', line) if key == "title" else VALID_SHOW + line + "\n"
     else:
-        folder = write_show(tmp_path / "s")
-        toml = folder / config.CONFIG_NAME
-        text = toml.read_text(encoding="utf-8")
-        # the template may set the key already: a TOML key may appear only once
-        replaced = re.sub(rf"^{key} = .*$", line, text, flags=re.M)
-        toml.write_text(replaced if replaced != text else text.replace(f"[{section}]\n", f"[{section}]\n{line}\n"), encoding="utf-8")
-    err = load_error(folder)
+        text = f"{VALID_SHOW}\n[{section}]\n{line}\n"
+    err = load_error(write_toml(tmp_path / "s", text))
     assert err.problem.startswith(f"[{section}] {key} = ")
     assert f"is not {words}" in err.problem
     assert err.fix == f"write {key} as {words}"
