@@ -163,7 +163,10 @@ def test_the_example_show_is_explicit_so_it_gets_no_warning():
     cfg = config_module.load(REPO)
     parsed = notes.read(REPO / "show_notes" / "management-vs-leadership.md")
     assert parsed.explicit is True
-    assert explicit.review(parsed, explicit.scan_notes(parsed, cfg), cfg)[1] is None
+    found = explicit.episode_findings(parsed, cfg, REPO / "episodes" / "management-vs-leadership.vtt")
+    assert [f.word for f in found] == ["shit"]  # the panel swears in the transcript…
+    assert explicit.review(parsed, found, cfg)[1] is None  # …and the notes say so
+    assert explicit.review(replace(parsed, explicit=None), found, cfg)[1] is not None
 
 
 def _sweary_show(tmp_path: Path, audio_dir: Path, on_detect: str | None = None) -> Path:
@@ -200,3 +203,11 @@ def test_fail_holds_the_episode_back_and_publishes_the_rest(tmp_path, audio_dir,
     err = capsys.readouterr().err
     assert "error:" in err and "budget.md" in err and "'shit' at 2:34" in err
     assert etree.parse(str(show / "public" / "feed.xml")).xpath("//item/title/text()") == ["Calm"]
+
+
+def test_build_scans_the_transcript_too(tmp_path, audio_dir, capsys):
+    show = _sweary_show(tmp_path, audio_dir)
+    (show / "episodes" / "calm.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:01.000\n<v Bo>That was shit.\n", encoding="utf-8")
+    assert main(["build", "--show", str(show)]) == 0
+    err = capsys.readouterr().err
+    assert "show_notes/calm.md: is not marked explicit" in err and "'shit' at calm.vtt:4:16" in err
