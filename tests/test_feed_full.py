@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 import feedparser
 import lxml.html
 import podcastparser
+import pytest
 from lxml import etree
 
 from pipeline import config as config_module
@@ -217,3 +218,32 @@ def test_episode_art_from_the_notes_is_published_and_linked(tmp_path, audio_dir,
     assert [i.findtext("title") for i in items] == ["With art"]
     assert items[0].find("itunes:image", NS).get("href") == "https://pod.example.com/show/episodes/art.png"
     assert (show / "public" / "episodes" / "art.png").read_bytes() == PNG_1PX
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ('description = "' + "é" * 2001 + '"', "[show] description is 4002 bytes, more than the 4000 Apple Podcasts accepts"),
+        ('new_feed_url = "feed.xml"', "[show] new_feed_url = 'feed.xml' is not allowed"),
+        ("block = 1", "[show] block = 1 is not true or false"),
+        ('[podcast]\nmedium = "radio"', "[podcast] medium = 'radio' is not allowed"),
+        ('[podcast]\nfunding_url = "https://example.com/give"', "[podcast] funding_url is set but funding_text is empty"),
+        ('[podcast]\nfunding_text = "Give"', "[podcast] funding_text is set but funding_url is empty"),
+        ('[podcast]\nlocked = "yes"', "[podcast] locked = 'yes' is not true or false"),
+    ],
+)
+def test_feed_settings_are_validated(tmp_path, extra, expected):
+    folder = write_show(tmp_path / "s")
+    toml = folder / config_module.CONFIG_NAME
+    text = toml.read_text()
+    if extra.startswith("description"):
+        text = text.replace('description = "A panel made by the tests."', extra)
+    elif extra.startswith("[podcast]"):
+        text += "\n" + extra + "\n"
+    else:
+        text = text.replace("explicit = false\n", f"explicit = false\n{extra}\n")
+    toml.write_text(text)
+    with pytest.raises(config_module.ConfigError) as caught:
+        config_module.load(folder)
+    assert caught.value.problem == expected or caught.value.problem.startswith(expected)
+    assert caught.value.fix
