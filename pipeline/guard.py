@@ -79,10 +79,7 @@ def _rfc2822(value: datetime) -> str:
 
 
 def check(book: Ledger, published: Sequence[FeedItem], items: Sequence[Published], allow: Allow = Allow()) -> list[GuardError]:
-    """What this build would break for subscribers; empty when it may publish.
-
-    `book` is the ledger, `published` the items of the feed now in the site folder (if panelpress wrote one).
-    """
+    """What this build would break for subscribers, judged by the ledger and the feed now in the site folder."""
     problems: dict[tuple[str, str], GuardError] = {}  # one message per episode and kind of change
 
     def allowed(kind: frozenset[str], slug: str, guid: str) -> bool:
