@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PNG_1PX, write_show
+from .conftest import PNG_1PX, write_show
 from pipeline import config
 from pipeline.errors import ConfigError, PanelpressError
 
@@ -193,7 +193,12 @@ def test_empty_required_key(tmp_path: Path):
     ],
 )
 def test_wrong_type(tmp_path: Path, section: str, line: str, key: str, words: str):
-    folder = write_show(tmp_path / "s", **{f"extra_{section}": line}) if key != "title" else write_toml(tmp_path / "s", VALID_SHOW.replace('title = "Test Panel"', line))
+    # Written without the conftest template: it already sets show.explicit and audio.normalize (TOML forbids a key twice).
+    if key == "title":
+        text = VALID_SHOW.replace('title = "Test Panel"', line)
+    else:
+        text = VALID_SHOW + (f"{line}\n" if section == "show" else f"\n[{section}]\n{line}\n")
+    folder = write_toml(tmp_path / "s", text)
     err = load_error(folder)
     assert err.problem.startswith(f"[{section}] {key} = ")
     assert f"is not {words}" in err.problem
