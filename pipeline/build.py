@@ -6,16 +6,16 @@ import hashlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from . import audio, feed, ledger, notes, pages, probe, site, tags
+from . import audio, chapters, feed, ledger, notes, pages, probe, site, tags
 from .config import Config
 from .discover import Recording, discover, web_slug
 from .errors import PanelpressError
-from .records import AudioInfo, Episode, Failure, Mastered, Published
+from .records import Attachment, AudioInfo, Episode, Failure, Mastered, Published
 
 STAGES = ("discover", "probe", "master", "tag", "render", "feed", "publish")
 
@@ -75,6 +75,7 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
     recordings, failures = discover(config)
     episodes, skipped, started = _read_notes(config, recordings, now, failures)
     infos = _each(episodes, failures, lambda ep: probe.probe(ep.recording))
+    infos = _with_chapters(infos, failures)
     mastered = _master_all(config, infos, failures, reporter)
 
     book = ledger.load(config.ledger_path)
@@ -114,7 +115,7 @@ def _read_notes(config: Config, recordings: list[Recording], now: datetime, fail
         try:
             if not rec.notes_path.exists():
                 info = _try_probe(rec.path)
-                text = notes.starter_text(rec.slug, info, now.date() if isinstance(now, datetime) else date.today(), draft=not config.build.publish_new)
+                text = notes.starter_text(rec.slug, info, now.date() if isinstance(now, datetime) else date.today(), draft=not config.build.publish_new, image=notes.save_cover(rec.notes_path, info))
                 if notes.write_starter(rec.notes_path, text):
                     started.append(rec.notes_path)
             parsed = notes.read(rec.notes_path)
@@ -137,6 +138,17 @@ def _try_probe(path: Path) -> AudioInfo | None:
         return probe.probe(path)
     except PanelpressError:
         return None  # the starter is still useful; the real error is reported when the episode builds
+
+
+def _with_chapters(infos: list[tuple[Episode, AudioInfo]], failures: list[Failure]) -> list[tuple[Episode, AudioInfo]]:
+    """Pick and check each episode's chapters before any audio work: a bad list names its file and line."""
+    done = []
+    for episode, info in infos:
+        try:
+            done.append((replace(episode, chapters=chapters.resolve(episode, info)), info))
+        except PanelpressError as err:
+            failures.append(Failure(episode.slug, err))
+    return done
 
 
 def _each(episodes: list[Episode], failures: list[Failure], stage: Callable[[Episode], object]) -> list[tuple[Episode, object]]:
@@ -184,6 +196,10 @@ def _tag(config: Config, book: ledger.Ledger, episode: Episode, master: Mastered
     guid = ledger.guid(book, episode.slug)
     page_path = f"{PAGES_DIR}/{name}.html"
     filename = f"{name}.{config.audio.format}"
+    marks = chapters.shift(episode.chapters, master.offset, master.duration)
+    image = notes.image_file(notes_)
+    if image is not None:  # the episode's own art replaces the show's in its tags
+        art, art_mime = image.read_bytes(), chapters.IMAGE_MIME[image.suffix.lower()]
     values = tags.TagSet(
         title=notes_.title,
         artist="; ".join(p.name for p in notes_.panelists),
@@ -197,8 +213,15 @@ def _tag(config: Config, book: ledger.Ledger, episode: Episode, master: Mastered
         duration_ms=int(master.duration * 1000),
         art=art,
         art_mime=art_mime,
+        episode=notes_.episode,
+        season=notes_.season,
+        chapters=chapters.for_tags(marks, master.duration, notes_.path.parent),
     )
     media = tags.tag(master, values, config.cache_dir, filename)
+    extra = chapters.publish(marks, notes_.path.parent, f"{PAGES_DIR}/{name}", config.site_url, notes_.title, config.show.title)
+    image_path = f"{PAGES_DIR}/{name}{image.suffix.lower()}" if image is not None else ""
+    if image is not None:
+        extra += (Attachment(path=image_path, mime=art_mime, content=art),)
     explicit = config.show.explicit if notes_.explicit is None else notes_.explicit
     return Published(
         episode=episode,
@@ -210,4 +233,7 @@ def _tag(config: Config, book: ledger.Ledger, episode: Episode, master: Mastered
         media_path=f"{MEDIA_DIR}/{filename}",
         page_path=page_path,
         report=master.report,
+        attachments=extra,
+        chapters=marks,
+        image=image_path,
     )

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from .errors import ChapterError
 from .records import Attachment, AudioInfo, Chapter, Episode
+from .tags import ChapterTag
 
 # The chapters file of `episodes/<slug>.<ext>` is `episodes/<slug>.chapters.txt`.
 FILE_SUFFIX = ".chapters.txt"
@@ -173,6 +174,17 @@ def image_file(chapter: Chapter, folder: Path) -> Path | None:
     if not chapter.image or is_url(chapter.image):
         return None
     return folder / chapter.image
+
+
+def for_tags(chapters: Sequence[Chapter], duration: float, folder: Path) -> tuple[ChapterTag, ...]:
+    """Chapters as the tag stage writes them: start and end in ms, local images read into bytes."""
+    marks = []
+    for chapter, end in zip(chapters, ends(chapters, duration)):
+        local = image_file(chapter, folder)
+        art = local.read_bytes() if local is not None else None
+        mime = IMAGE_MIME[local.suffix.lower()] if local is not None else ""
+        marks.append(ChapterTag(int(round(chapter.start * 1000)), int(round(end * 1000)), chapter.title, chapter.url, art, mime))
+    return tuple(marks)
 
 
 def _number(seconds: float) -> int | float:
