@@ -119,6 +119,8 @@ def _write_id3(path: Path, tags: TagSet) -> None:
     # update_to_v23 turns TDRC into TYER/TDAT; save(v2_version=3) alone would leave a v2.4-only frame in a v2.3 tag.
     id3.update_to_v23()
     id3.save(path, v2_version=3, v1=0, padding=lambda info: 0)
+    if tags.chapters:
+        _chapters_in_time_order(path)
 
 
 def _add_chapters(id3: ID3, chapters: tuple[ChapterTag, ...]) -> None:
@@ -134,6 +136,35 @@ def _add_chapters(id3: ID3, chapters: tuple[ChapterTag, ...]) -> None:
         if chapter.art:
             sub.append(APIC(encoding=3, mime=chapter.art_mime, type=3, desc="", data=chapter.art))
         id3.add(CHAP(element_id=element, start_time=chapter.start_ms, end_time=chapter.end_ms, sub_frames=sub))
+
+
+def _chapters_in_time_order(path: Path) -> None:
+    """Put the CHAP frames of the file's v2.3 tag in the order of their start times (same frames, same size).
+
+    mutagen writes frames ordered by size; readers that ignore the CTOC (ffmpeg, and the players built on it) list
+    chapters in file order."""
+    with path.open("r+b") as handle:
+        header = handle.read(10)
+        if header[:3] != b"ID3" or header[3] != 3 or header[5] != 0:  # only a plain v2.3 tag, as written just above
+            return
+        size = sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(header[6:10]))  # synchsafe
+        body = handle.read(size)
+        frames, at = [], 0
+        while at + 10 <= len(body) and body[at] != 0:
+            end = at + 10 + int.from_bytes(body[at + 4 : at + 8], "big")
+            frames.append(body[at:end])
+            at = end
+        marks = iter(sorted((f for f in frames if f[:4] == b"CHAP"), key=_chap_start))
+        ordered = b"".join(next(marks) if f[:4] == b"CHAP" else f for f in frames)
+        handle.seek(10)
+        handle.write(ordered)
+
+
+def _chap_start(frame: bytes) -> int:
+    """A CHAP frame's start time (ms): the 4 bytes after its NUL-terminated element ID."""
+    data = frame[10:]
+    at = data.index(b"\0") + 1
+    return int.from_bytes(data[at : at + 4], "big")
 
 
 def _write_mp4(path: Path, tags: TagSet) -> None:
