@@ -10,7 +10,6 @@ from typing import Any
 
 import frontmatter
 import yaml
-from frontmatter.default_handlers import YAMLHandler
 
 from . import chapters as chapters_
 from .config import EPISODE_TYPES
@@ -29,14 +28,23 @@ def read(path: Path) -> Notes:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise NotesError(path, "is not UTF-8 text", "save the file as UTF-8") from err
+    # Split with python-frontmatter but load the YAML here: it would silently drop
+    # front matter that is not a mapping, and it hides line numbers.
+    front, body = "", text
+    if text.startswith("---"):
+        try:
+            front, body = frontmatter.YAMLHandler().split(text)
+        except ValueError as err:
+            raise NotesError(path, "front matter has no closing --- line", "end the front matter with a line holding only ---") from err
     try:
-        post = frontmatter.loads(text)
+        meta = yaml.safe_load(front) if front.strip() else {}
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""  # the YAML text starts on the --- line
         problem = getattr(err, "problem", None) or str(err)
         raise NotesError(path, f"front matter is not valid YAML{where}: {problem}", "fix the YAML between the --- lines") from err
-    meta = post.metadata
+    except ValueError as err:  # PyYAML builds dates itself: 2026-02-30 fails here
+        raise NotesError(path, f"front matter holds an impossible value: {err}", "check the dates in the front matter") from err
     if not isinstance(meta, dict):
         raise NotesError(path, "front matter is not a mapping of keys", "write `key: value` lines between the --- lines")
     for key in meta:
@@ -44,9 +52,11 @@ def read(path: Path) -> Notes:
             close = difflib.get_close_matches(str(key), KEYS, n=1)
             raise NotesError(path, f"unknown key `{key}`", f"did you mean `{close[0]}`?" if close else f"known keys: {', '.join(KEYS)}")
     title = meta.get("title")
+    if isinstance(title, (int, float)) and not isinstance(title, bool):
+        title = str(title)  # `title: 1984` is a title, not a number
     if not isinstance(title, str) or not title.strip():
         raise NotesError(path, "has no title", "add `title: ...` to the front matter")
-    body = post.content.strip()
+    body = body.strip()
     return Notes(
         path=path,
         title=title.strip(),
@@ -59,7 +69,7 @@ def read(path: Path) -> Notes:
         episode=_positive(path, meta, "episode"),
         episode_type=_choice(path, meta, "episode_type", EPISODE_TYPES, "full"),
         draft=_optional(path, meta, "draft", bool, "true or false") or False,
-        chapters=_chapters(path, meta, text),
+        chapters=_chapters(path, meta, front),
         image=_image(path, meta.get("image"), "image", allow_url=False),
     )
 
@@ -130,11 +140,11 @@ def _panelist(path: Path, item: Any) -> Panelist:
     raise NotesError(path, f"panelist {item!r} has no name", "write each panelist as a name, or as `name:` with optional role, img, href")
 
 
-def _chapters(path: Path, meta: dict, text: str) -> tuple[Chapter, ...]:
+def _chapters(path: Path, meta: dict, front: str) -> tuple[Chapter, ...]:
     items = _list(path, meta, "chapters")
     if not items:
         return ()
-    lines = _item_lines(text, "chapters")
+    lines = _item_lines(front, "chapters")
     found = tuple(_chapter(path, item, lines[i] if i < len(lines) else 0) for i, item in enumerate(items))
     chapters_.check_order(found, path)
     return found
@@ -188,19 +198,16 @@ def _image(path: Path, value: Any, what: str, allow_url: bool) -> str:
     return value
 
 
-def _item_lines(text: str, key: str) -> list[int]:
+def _item_lines(front: str, key: str) -> list[int]:
     """The file line (1-based) of each entry of a front-matter list, for errors that point at the entry."""
-    # python-frontmatter strips the text and hands YAML everything after the opening ---, beginning with the rest of
-    # that line: YAML's line 0 is the --- line, the file's line 1.
     try:
-        front, _ = YAMLHandler().split(text.strip())
         root = yaml.compose(front, Loader=yaml.SafeLoader)
-    except (ValueError, yaml.YAMLError):
+    except yaml.YAMLError:
         return []
-    lead = text[: len(text) - len(text.lstrip())].count("\n")
     for name, value in root.value if isinstance(root, yaml.MappingNode) else ():
         if name.value == key and isinstance(value, yaml.SequenceNode):
-            return [lead + item.start_mark.line + 1 for item in value.value]
+            # The YAML text begins with the rest of the opening --- line: its line 0 is the file's line 1.
+            return [item.start_mark.line + 1 for item in value.value]
     return []
 
 

@@ -53,6 +53,9 @@ def probe(path: Path) -> AudioInfo:
     if container == "M4A":
         codec = getattr(info, "codec", "mp4a") or "mp4a"
         codec = "alac" if codec.startswith("alac") else "aac"
+    sample_rate = int(getattr(info, "sample_rate", 0) or 0)
+    if codec == "opus":
+        sample_rate = 48000  # Opus always decodes at 48 kHz; mutagen does not say
     tags, art, art_mime = _tags(audio)
     if container == "WAV":
         found = {name for name, _ in tags}
@@ -62,7 +65,7 @@ def probe(path: Path) -> AudioInfo:
         format=container,
         codec=codec,
         duration=duration,
-        sample_rate=int(getattr(info, "sample_rate", 0) or 0),
+        sample_rate=sample_rate,
         channels=int(getattr(info, "channels", 0) or 0),
         bitrate=int(getattr(info, "bitrate", 0) or 0),
         tags=tuple(tags),

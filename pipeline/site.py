@@ -51,8 +51,21 @@ def read_manifest(site: Path) -> dict[str, str]:
 
 
 def _write_manifest(site: Path, files: Mapping[str, str]) -> None:
-    text = json.dumps({"generator": "panelpress", "files": dict(sorted(files.items()))}, indent=1) + "\n"
-    _atomic_write(site / MANIFEST, text.encode())
+    text = (json.dumps({"generator": "panelpress", "files": dict(sorted(files.items()))}, indent=1) + "\n").encode()
+    path = site / MANIFEST
+    if not (path.is_file() and path.read_bytes() == text):
+        _atomic_write(path, text)
+
+
+def _blocker(site: Path, rel: str, ours: Mapping[str, str]) -> Path | None:
+    """A file of someone else's in the way of `rel`: the target itself, or a file where a folder must go."""
+    path = _target(site, rel)
+    if path.exists() and (rel not in ours or path.is_dir()):
+        return path
+    for parent in path.relative_to(site).parents:
+        if str(parent) != "." and (site / parent).exists() and not (site / parent).is_dir():
+            return site / parent
+    return None
 
 
 def _atomic_write(path: Path, content: Content) -> None:
@@ -68,17 +81,32 @@ def _atomic_write(path: Path, content: Content) -> None:
         temp.unlink(missing_ok=True)
 
 
+def _prune(site: Path, folder: Path) -> None:
+    """Remove folders left empty by removing our files, up to the site folder."""
+    while folder != site and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
 def publish(site: Path, files: Mapping[str, Content], feed_name: str, feed: bytes) -> PublishReport:
     """Write `files`, then the feed, into `site`; remove files panelpress wrote before and no longer makes."""
+    try:
+        return _publish(site, files, feed_name, feed)
+    except OSError as err:
+        where = Path(err.filename) if err.filename else site
+        raise PublishError(where, f"could not be written: {err.strerror or err}", "check the folder's permissions and free space; the feed was not changed") from err
+
+
+def _publish(site: Path, files: Mapping[str, Content], feed_name: str, feed: bytes) -> PublishReport:
     site.mkdir(parents=True, exist_ok=True)
     old = read_manifest(site)
     wanted = {**files, feed_name: feed}
     hashes = {rel: _sha(content) for rel, content in wanted.items()}
     # Check everything before writing anything: a blog's own file is never overwritten.
     for rel in wanted:
-        path = _target(site, rel)
-        if path.exists() and rel not in old:
-            raise PublishError(path, "exists and was not written by panelpress", "move it away, or set [build] output to another folder")
+        blocker = _blocker(site, rel, old)
+        if blocker is not None:
+            raise PublishError(blocker, "is in the way and was not written by panelpress", "move it away, or set [build] output to another folder")
     # Remember every file we may write before writing it, so a crash cannot orphan one.
     _write_manifest(site, {**old, **hashes})
     written, unchanged = [], []
@@ -91,9 +119,12 @@ def publish(site: Path, files: Mapping[str, Content], feed_name: str, feed: byte
         written.append(rel)
     removed = []
     for rel, digest in sorted(old.items()):
-        path = site / rel
-        if rel not in wanted and path.is_file() and _sha(path) == digest:
+        if rel in wanted:
+            continue
+        path = _target(site, rel)
+        if path.is_file() and _sha(path) == digest:  # a file the host edited since is left alone
             path.unlink()
             removed.append(rel)
+            _prune(site, path.parent)
     _write_manifest(site, hashes)
     return PublishReport(tuple(written), tuple(unchanged), tuple(removed))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PNG_1PX, write_show
+from tests.conftest import PNG_1PX, write_show
 from pipeline import config
 from pipeline.errors import ConfigError, PanelpressError
 
@@ -193,13 +193,11 @@ def test_empty_required_key(tmp_path: Path):
     ],
 )
 def test_wrong_type(tmp_path: Path, section: str, line: str, key: str, words: str):
-    # Written without the conftest template: it already sets show.explicit and audio.normalize (TOML forbids a key twice).
-    if key == "title":
-        text = VALID_SHOW.replace('title = "Test Panel"', line)
+    if section == "show":
+        text = VALID_SHOW.replace('title = "Test Panel"', line) if key == "title" else VALID_SHOW + line + "\n"
     else:
-        text = VALID_SHOW + (f"{line}\n" if section == "show" else f"\n[{section}]\n{line}\n")
-    folder = write_toml(tmp_path / "s", text)
-    err = load_error(folder)
+        text = f"{VALID_SHOW}\n[{section}]\n{line}\n"
+    err = load_error(write_toml(tmp_path / "s", text))
     assert err.problem.startswith(f"[{section}] {key} = ")
     assert f"is not {words}" in err.problem
     assert err.fix == f"write {key} as {words}"
