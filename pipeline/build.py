@@ -11,7 +11,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from . import audio, chapters, feed, ledger, notes, pages, probe, site, tags
+from . import artwork as artwork_check
+from . import audio, chapters, feed, ledger, notes, pages, probe, site, tags, transcript
 from .config import Config
 from .discover import Recording, discover, web_slug
 from .errors import PanelpressError
@@ -54,6 +55,8 @@ class BuildResult:
     started_notes: tuple[Path, ...] = ()
     blocked: tuple[PanelpressError, ...] = ()  # guard errors: nothing was published
     written: tuple[str, ...] = field(default=())
+    withheld: tuple[PanelpressError, ...] = ()  # files not published because they are wrong (a bad transcript)
+    warnings: tuple[PanelpressError, ...] = ()  # published anyway, but podcast apps may object (artwork)
 
     @property
     def feed_path(self) -> Path:
@@ -65,7 +68,7 @@ class BuildResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failures and not self.blocked
+        return not self.failures and not self.blocked and not self.withheld
 
 
 def build(config: Config, reporter: Reporter | None = None, now: datetime | None = None) -> BuildResult:
@@ -76,6 +79,7 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
     episodes, skipped, started = _read_notes(config, recordings, now, failures)
     infos = _each(episodes, failures, lambda ep: probe.probe(ep.recording))
     infos = _with_chapters(infos, failures)
+    transcripts, withheld = _read_transcripts(config, infos)
     mastered = _master_all(config, infos, failures, reporter)
 
     book = ledger.load(config.ledger_path)
@@ -89,8 +93,10 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
         except PanelpressError as err:
             failures.append(Failure(episode.slug, err))
     items.sort(key=lambda item: (item.pub_date, item.episode.slug), reverse=True)  # newest first, always
+    items = _attach_transcripts(config, items, transcripts, {episode.slug: master for episode, master in mastered})
+    warnings = artwork_check.problems(config.artwork_path) if config.artwork_path else []
 
-    result = BuildResult(site=config.output_dir, published=tuple(items), skipped=tuple(skipped), failures=tuple(failures), started_notes=tuple(started))
+    result = BuildResult(site=config.output_dir, published=tuple(items), skipped=tuple(skipped), failures=tuple(failures), started_notes=tuple(started), withheld=tuple(withheld), warnings=tuple(warnings))
     blocked = ledger.guard(book, items)
     if blocked:
         return BuildResult(**{**result.__dict__, "published": (), "blocked": tuple(blocked)})
@@ -182,6 +188,32 @@ def _master_all(config: Config, infos: list[tuple[Episode, AudioInfo]], failures
             except PanelpressError as err:
                 failures.append(Failure(episode.slug, err))
     return results
+
+
+def _read_transcripts(config: Config, infos: list[tuple[Episode, AudioInfo]]) -> tuple[dict[str, transcript.Transcript], list[PanelpressError]]:
+    """Every episode's transcript, validated before any audio work; a bad one is held back, not the episode."""
+    found, withheld = {}, []
+    for episode, info in infos:
+        try:
+            path = transcript.source(config, episode.slug)
+            if path is not None:
+                found[episode.slug] = transcript.read(path, info.duration, [p.name for p in episode.notes.panelists])
+        except PanelpressError as err:
+            withheld.append(err)
+    return found, withheld
+
+
+def _attach_transcripts(config: Config, items: list[Published], transcripts: dict[str, transcript.Transcript], masters: dict[str, Mastered]) -> list[Published]:
+    """Each episode with its transcript files, moved onto the mastered audio's timeline."""
+    done = []
+    for item in items:
+        found = transcripts.get(item.episode.slug)
+        if found is not None:
+            master = masters[item.episode.slug]
+            files = transcript.attachments(found, web_slug(item.episode.slug), PAGES_DIR, master.offset, master.duration, config.show.language)
+            item = replace(item, attachments=item.attachments + files)
+        done.append(item)
+    return done
 
 
 def _artwork(config: Config) -> str | None:

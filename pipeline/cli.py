@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__, config, probe
+from . import __version__, check, config, probe
 from .build import BuildResult, build
 from .chapters import timestamp
 from .errors import PanelpressError
@@ -77,6 +77,19 @@ def _parser() -> argparse.ArgumentParser:
         description="Print what panelpress reads from a recording: format, duration, rate, channels, bitrate, tags, cover art and chapters. Changes nothing.",
     )
     info.add_argument("file", type=Path, help="a recording (.wav .flac .mp3 .m4a .aac .ogg .opus .aif/.aiff)")
+    test = commands.add_parser(
+        "check",
+        help="validate the show and the built feed without publishing",
+        description=(
+            "Check panelpress.toml, every notes file, transcripts, the artwork (JPEG or PNG, RGB, square, 1400-3000 px) "
+            "and the built feed in the site folder (parsed back with feedparser and podcastparser and compared with the "
+            "ledger and the notes). Prints one line per problem (file: problem — fix), then a summary. Writes nothing, "
+            "except the fixed artwork copy with --fix-artwork. Exit code 0: all good; 1: problems found; 2: bad settings."
+        ),
+    )
+    test.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
+    test.add_argument("--out", type=Path, metavar="DIR", help="the site folder, instead of [build] output")
+    test.add_argument("--fix-artwork", action="store_true", help="write a copy of the artwork that podcast apps accept (never overwrites yours)")
     return parser
 
 
@@ -88,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
             return _init(args.folder)
         if args.command == "info":
             return _info(args.file)
+        if args.command == "check":
+            return _check(args.show, args.out, args.fix_artwork)
         return _build(args.show, args.out)
     except PanelpressError as err:
         err_console.print(f"[bold red]error:[/] {err.message(Path.cwd())}", markup=True, highlight=False, soft_wrap=True)
@@ -158,6 +173,19 @@ def _build(show: Path, out: Path | None) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def _check(show: Path, out: Path | None, fix_artwork: bool) -> int:
+    report = check.run(show, fix_artwork=fix_artwork, site=out)
+    root = show.resolve()
+    for problem in report.problems:
+        console.print(problem.message(root), markup=False, highlight=False, soft_wrap=True)
+    for line in report.done:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    console.print(check.summary(report), markup=False)
+    if not report.config_ok:
+        return EXIT_CONFIG
+    return EXIT_FAILED if report.problems else EXIT_OK
+
+
 def _summary(result: BuildResult, root: Path) -> None:
     table = Table(title="panelpress build", show_lines=False)
     for column in ("episode", "status", "detail"):
@@ -176,6 +204,10 @@ def _summary(result: BuildResult, root: Path) -> None:
         err_console.print(f"[red]error:[/] {failure.error.message(root)}", soft_wrap=True)
     for error in result.blocked:
         err_console.print(f"[red]refused:[/] {error.message(root)}", soft_wrap=True)
+    for error in result.withheld:
+        err_console.print(f"[red]not published:[/] {error.message(root)}", soft_wrap=True)
+    for error in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {error.message(root)}", soft_wrap=True)
     for path in result.started_notes:
         console.print(f"started notes: {path.relative_to(root)} — review them, then remove `draft: true` to publish")
     if result.blocked:

@@ -59,3 +59,15 @@ class GuardError(PanelpressError):
 
 class PublishError(PanelpressError):
     """The site folder cannot be written safely."""
+
+
+class TranscriptError(PanelpressError):
+    """A transcript file (.vtt or .srt) cannot be read or does not fit its recording."""
+
+    def __init__(self, path: Path | str | None, problem: str, fix: str = "", line: int = 0, unit: str = "line") -> None:
+        self.line = line  # 1-based line (or JSON segment) of the file; 0 when the whole file is at fault
+        super().__init__(path, f"{unit} {line}: {problem}" if line else problem, fix)
+
+
+class ArtworkError(PanelpressError):
+    """The show artwork is not what podcast apps accept."""

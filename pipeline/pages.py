@@ -9,6 +9,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, S
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from . import transcript
 from .config import Config
 from .records import Published
 
@@ -43,6 +44,7 @@ def environment(templates: Path | None) -> Environment:
     )
     env.filters["clock"] = clock
     env.globals["notes_html"] = notes_html
+    env.globals["transcript_lines"] = transcript.lines
     return env
 
 

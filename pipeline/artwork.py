@@ -1,0 +1,99 @@
+"""Artwork: the show's cover as Apple Podcasts accepts it (JPEG or PNG, RGB, no alpha, square, 1400–3000 px)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ArtworkError
+
+MIN_SIDE, MAX_SIDE = 1400, 3000
+FORMATS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",)}
+FIXED_NAME = "artwork-{side}.jpg"
+_FIX = "run `panelpress check --fix-artwork` for a copy that fits, or export the artwork again"
+# Pillow's modes as a host's image editor names them.
+_MODES = {
+    "CMYK": "CMYK colour (made for print)",
+    "P": "indexed (palette) colour",
+    "L": "greyscale",
+    "LA": "greyscale with an alpha channel",
+    "1": "black and white (1 bit)",
+    "RGBA": "an alpha channel (transparency)",
+    "PA": "indexed colour with an alpha channel",
+    "YCbCr": "YCbCr colour",
+    "LAB": "Lab colour",
+    "HSV": "HSV colour",
+    "I": "32-bit greyscale",
+    "F": "32-bit floating-point greyscale",
+}
+
+
+def problems(path: Path) -> list[ArtworkError]:
+    """Everything about an artwork file that podcast apps would reject (empty: it is fine)."""
+    try:
+        with Image.open(path) as image:
+            kind, mode, (width, height) = image.format, image.mode, image.size
+            transparent = "transparency" in image.info
+    except (UnidentifiedImageError, OSError) as err:
+        return [ArtworkError(path, f"is not an image panelpress can read ({err.__class__.__name__})", "export the artwork as a JPEG or PNG")]
+    found = []
+    if kind not in FORMATS:
+        found.append(ArtworkError(path, f"is a {kind} image; Apple Podcasts accepts JPEG or PNG", _FIX))
+    elif path.suffix.lower() not in FORMATS[kind]:
+        # The build names the file's type after its extension: a PNG called .jpg is served as image/jpeg.
+        found.append(ArtworkError(path, f"is a {kind} image named {path.suffix}", f"rename it to {path.stem}{FORMATS[kind][0]} and update [show] artwork"))
+    if mode != "RGB" and kind in FORMATS:
+        what = _MODES.get(mode, f"the {mode} colour mode")
+        if mode == "P" and transparent:
+            what = "indexed colour with transparency"
+        found.append(ArtworkError(path, f"uses {what}; Apple Podcasts needs RGB without an alpha channel", _FIX))
+    if width != height:
+        found.append(ArtworkError(path, f"is {width}×{height} pixels, not square", "crop it to a square, 3000×3000 pixels is best (--fix-artwork crops the centre)"))
+    side = min(width, height)
+    if side < MIN_SIDE:
+        found.append(ArtworkError(path, f"is {width}×{height} pixels; podcast apps need at least {MIN_SIDE}×{MIN_SIDE}", "export it again at 3000×3000 pixels (enlarging a small image looks blurry)"))
+    elif max(width, height) > MAX_SIDE:
+        found.append(ArtworkError(path, f"is {width}×{height} pixels; Apple Podcasts accepts at most {MAX_SIDE}×{MAX_SIDE}", _FIX))
+    return found
+
+
+def fix(path: Path) -> Path:
+    """Write a copy that fits (square, RGB JPEG, 1400–3000 px) beside the original; never touch the original."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            picture = ImageOps.exif_transpose(image)
+    except (UnidentifiedImageError, OSError) as err:
+        raise ArtworkError(path, f"is not an image panelpress can read ({err.__class__.__name__})", "export the artwork as a JPEG or PNG") from err
+    picture = _flatten(picture)
+    side = min(picture.size)
+    # A square from the middle: cover art is designed around its centre.
+    picture = ImageOps.fit(picture, (side, side), method=Image.Resampling.LANCZOS)
+    target = max(MIN_SIDE, min(MAX_SIDE, side))
+    if target != side:
+        picture = picture.resize((target, target), Image.Resampling.LANCZOS)
+    out = path.with_name(FIXED_NAME.format(side=target))
+    if out.resolve() == path.resolve():
+        raise ArtworkError(path, f"is already named {out.name}", "rename the artwork before asking for a fixed copy")
+    temp = out.with_name(f".{out.name}.panelpress-tmp")
+    try:
+        picture.save(temp, "JPEG", quality=90, optimize=True, progressive=False)
+        os.replace(temp, out)
+    finally:
+        temp.unlink(missing_ok=True)
+    return out
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """The image as RGB; transparency is laid on white, as podcast apps would show it on a light page."""
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        image = image.convert("RGBA")
+        background = Image.new("RGB", image.size, "white")
+        background.paste(image, mask=image.getchannel("A"))
+        return background
+    # CMYK and greyscale: Pillow's plain conversion (an embedded ICC profile is not applied).
+    return image.convert("RGB")

@@ -1,0 +1,498 @@
+"""Check: validate a show and its built site without publishing anything.
+
+Every problem is a PanelpressError (file, problem, fix); the CLI prints one line each.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from email.utils import parsedate_to_datetime
+from pathlib import Path, PurePosixPath
+
+import feedparser
+import podcastparser
+from lxml import etree
+
+from . import artwork, config, ledger, notes, probe, transcript
+from .audio import MIME
+from .discover import discover, web_slug
+from .errors import ConfigError, FeedError, PanelpressError
+from .feed import ITUNES_NS, apple_bool, feed_url
+from .pages import FEED_FILE
+from .records import Notes
+
+# podcastparser logs what it cannot read; check reports it in its own words instead.
+logging.getLogger("podcastparser").addHandler(logging.NullHandler())
+logging.getLogger("podcastparser").propagate = False
+
+PODCAST_NS = "https://podcastindex.org/namespace/1.0"
+NS = {"itunes": ITUNES_NS, "podcast": PODCAST_NS}
+DESCRIPTION_LIMIT = 4000  # bytes, Apple's limit for a channel description
+DURATION_SLACK = 1.5  # seconds between itunes:duration and the file's own length
+REBUILD = "rebuild with `panelpress build`; never edit feed.xml by hand"
+_RFC2822 = re.compile(
+    r"(?:(Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
+    r"\d{2}:\d{2}(?::\d{2})? (?:[+-]\d{4}|UT|GMT|[ECMP][SD]T)"
+)
+_CHAPTERS_MIME = "application/json+chapters"
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `panelpress check` found."""
+
+    problems: tuple[PanelpressError, ...] = ()
+    done: tuple[str, ...] = ()  # what --fix-artwork wrote, and what to do with it
+    config_ok: bool = True
+
+
+@dataclass
+class _Item:
+    """One <item> as written in the feed (lxml), for comparing with what was meant and with the parsers."""
+
+    index: int
+    element: etree._Element
+    title: str
+    guid: str
+    url: str
+    length: str
+    mime: str
+    slug: str = ""
+    duration: float | None = None  # of the media file in the site folder
+    broken: bool = False  # already reported: the parsers' view of it is not compared
+
+    @property
+    def label(self) -> str:
+        return f"item {self.index} ({self.title!r})" if self.title else f"item {self.index}"
+
+
+@dataclass
+class _Checker:
+    config: config.Config
+    problems: list[PanelpressError] = field(default_factory=list)
+
+    def add(self, path: Path | None, problem: str, fix: str = REBUILD) -> None:
+        self.problems.append(FeedError(path, problem, fix))
+
+
+def run(root: Path, fix_artwork: bool = False, site: Path | None = None) -> CheckReport:
+    """Validate the config, notes, transcripts, artwork and the built feed of the show in `root`."""
+    try:
+        settings = config.load(root)
+    except ConfigError as err:
+        return CheckReport(problems=(err,), config_ok=False)
+    if site is not None:
+        settings = replace(settings, build=replace(settings.build, output=str(Path(site).resolve())))
+    checker = _Checker(settings)
+    done = _artwork(checker, fix_artwork)
+    by_slug = _notes(checker)
+    transcripts = _transcripts(checker, by_slug)
+    _site(checker, by_slug, transcripts)
+    return CheckReport(problems=tuple(checker.problems), done=tuple(done))
+
+
+def _artwork(checker: _Checker, fix: bool) -> list[str]:
+    """The show artwork by Apple's rules; with `fix`, a copy that fits. Returns what was done."""
+    settings = checker.config
+    path = settings.artwork_path
+    if path is None:
+        return ["--fix-artwork: there is no [show] artwork to fix"] if fix else []
+    found = artwork.problems(path)
+    checker.problems += found
+    if not fix:
+        return []
+    if not found:
+        return [f"{_shown(path, settings.root)} already fits: nothing to fix"]
+    try:
+        fixed = _shown(artwork.fix(path), settings.root)
+    except PanelpressError as err:
+        checker.problems.append(err)
+        return []
+    return [f"wrote {fixed}: set `artwork = \"{fixed}\"` under [show] in panelpress.toml, then run `panelpress check` again"]
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _notes(checker: _Checker) -> dict[str, Notes]:
+    """Every notes file, read as a build would."""
+    settings, problems = checker.config, checker.problems
+    found = {}
+    for path in sorted(settings.notes_dir.glob("*.md")) if settings.notes_dir.is_dir() else []:
+        try:
+            found[path.stem] = notes.read(path)
+        except PanelpressError as err:
+            problems.append(err)
+    return found
+
+
+def _transcripts(checker: _Checker, by_slug: dict[str, Notes]) -> dict[str, Path]:
+    """Every transcript a host dropped, validated against its recording; returns the good ones by slug."""
+    settings, problems = checker.config, checker.problems
+    recordings, failures = discover(settings)
+    problems += [failure.error for failure in failures]
+    good = {}
+    slugs = {rec.slug for rec in recordings}
+    for rec in recordings:
+        try:
+            path = transcript.source(settings, rec.slug)
+            if path is None:
+                continue
+            duration = probe.probe(rec.path).duration
+        except PanelpressError as err:
+            problems.append(err)
+            continue
+        found = by_slug.get(rec.slug)
+        speakers = [p.name for p in found.panelists] if found else []
+        _, trouble = transcript.check(path, duration, speakers)
+        problems += trouble
+        if not trouble:
+            good[rec.slug] = path
+    for folder in (settings.episodes_dir, settings.notes_dir):
+        for suffix in transcript.SUFFIXES:
+            for path in sorted(folder.glob(f"*{suffix}")) if folder.is_dir() else []:
+                if path.stem not in slugs:
+                    problems.append(PanelpressError(path, "belongs to no recording", f"name it after its recording, e.g. episodes/NAME.wav → {folder.name}/NAME{suffix}"))
+    return good
+
+
+def _site(checker: _Checker, by_slug: dict[str, Notes], transcripts: dict[str, Path]) -> None:
+    """The built feed (if there is one), compared with what the show meant."""
+    settings = checker.config
+    path = settings.output_dir / FEED_FILE
+    if not path.is_file():
+        return
+    raw = path.read_bytes()
+    try:
+        root = etree.fromstring(raw, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as err:
+        checker.add(path, f"is not well-formed XML ({err})")
+        return
+    channel = root.find("channel")
+    if root.tag != "rss" or channel is None:
+        checker.add(path, "is not an RSS 2.0 feed (no <rss><channel>)")
+        return
+    try:
+        book = ledger.load(settings.ledger_path)
+    except PanelpressError as err:
+        checker.problems.append(err)
+        book = ledger.Ledger()
+    if not settings.ledger_path.is_file():
+        checker.add(settings.ledger_path, "is missing, so the feed's GUIDs cannot be checked", "restore it from version control; it holds your episodes' GUIDs")
+    _channel(checker, path, channel)
+    items = _items(checker, path, channel, book, by_slug)
+    _parsers(checker, path, raw, items)
+    _attachments(checker, path, items, transcripts)
+
+
+def _text(element: etree._Element, name: str) -> str | None:
+    found = element.find(name, NS)
+    return None if found is None else (found.text or "").strip()
+
+
+def _channel(checker: _Checker, path: Path, channel: etree._Element) -> None:
+    """Apple's required channel elements, by value against panelpress.toml."""
+    settings = checker.config
+    show = settings.show
+    image = channel.find("itunes:image", NS)
+    category = channel.find("itunes:category", NS)
+    owner_email = _text(channel, "itunes:owner/itunes:email")
+    artwork_name = f"artwork{settings.artwork_path.suffix.lower()}" if settings.artwork_path else None
+    meant = {
+        "title": (_text(channel, "title"), show.title),
+        "description": (_text(channel, "description"), show.description),
+        "language": (_text(channel, "language"), show.language),
+        "link": (_text(channel, "link"), settings.site_url),
+        "itunes:author": (_text(channel, "itunes:author"), show.author),
+        "itunes:owner/itunes:email": (owner_email, show.owner_email),
+        "itunes:explicit": (_text(channel, "itunes:explicit"), apple_bool(show.explicit)),
+        "itunes:category": (None if category is None else category.get("text"), show.category),
+        "itunes:image": (None if image is None else image.get("href"), settings.site_url + artwork_name if artwork_name else None),
+    }
+    for name, (written, wanted) in meant.items():
+        if written is None or written == "":
+            fix = "set [show] artwork in panelpress.toml (a square JPEG or PNG, 1400–3000 px), then rebuild" if name == "itunes:image" and not wanted else REBUILD
+            checker.add(path, f"the channel has no <{name}>, which Apple Podcasts requires", fix)
+        elif name == "itunes:explicit" and written not in ("true", "false"):
+            checker.add(path, f"the channel's <itunes:explicit> is {written!r}; Apple accepts only true or false", REBUILD)
+        elif wanted is not None and written != wanted:
+            checker.add(path, f"the channel's <{name}> is {written!r}, but panelpress.toml means {wanted!r}", REBUILD)
+    description = _text(channel, "description") or ""
+    if len(description.encode()) > DESCRIPTION_LIMIT:
+        checker.add(settings.path, f"[show] description is {len(description.encode())} bytes; Apple Podcasts takes at most {DESCRIPTION_LIMIT}", "shorten it")
+    last = _text(channel, "lastBuildDate")
+    if last is not None:
+        problem = date_problem(last)
+        if problem:
+            checker.add(path, f"the channel's <lastBuildDate> {problem}")
+    if image is not None and artwork_name and image.get("href") == settings.site_url + artwork_name:
+        built = settings.output_dir / artwork_name
+        if not built.is_file():
+            checker.add(built, "is missing, but the feed's <itunes:image> points at it")
+        elif built.read_bytes() != settings.artwork_path.read_bytes():  # the same file was already checked
+            checker.problems += artwork.problems(built)
+
+
+def date_problem(value: str) -> str:
+    """Why a date is not an RFC 2822 date as podcast apps read it ('' when it is one)."""
+    match = _RFC2822.fullmatch(value.strip())
+    if not match:
+        return f"{value!r} is not an RFC 2822 date such as 'Tue, 12 May 2026 08:30:00 +0000'"
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return f"{value!r} is not a real date"
+    if match.group(1) and moment.strftime("%a") != match.group(1):
+        return f"{value!r} names the wrong weekday (it is a {moment.strftime('%A')})"
+    return ""
+
+
+def _local(settings: config.Config, url: str) -> Path | None:
+    """The file in the site folder that a URL of the site points at (None: the URL is elsewhere)."""
+    if not url.startswith(settings.site_url):
+        return None
+    rel = PurePosixPath(url[len(settings.site_url) :])
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+        return None
+    return settings.output_dir.joinpath(*rel.parts)
+
+
+def _items(checker: _Checker, path: Path, channel: etree._Element, book: ledger.Ledger, by_slug: dict[str, Notes]) -> list[_Item]:
+    """Every <item>: Apple's required elements, values against the ledger, notes and site files."""
+    by_guid = {entry.guid: slug for slug, entry in book.episodes.items()}
+    by_url = {entry.enclosure_url: slug for slug, entry in book.episodes.items()}
+    items = []
+    for index, element in enumerate(channel.findall("item"), start=1):
+        enclosure = element.find("enclosure")
+        attrs = {} if enclosure is None else enclosure.attrib
+        item = _Item(index, element, _text(element, "title") or "", _text(element, "guid") or "", attrs.get("url", ""), attrs.get("length", ""), attrs.get("type", ""))
+        count = len(checker.problems)
+        _item_elements(checker, path, item, enclosure)
+        # The audio says which episode an item is; a GUID may be the very thing that was damaged.
+        item.slug = by_url.get(item.url) or by_guid.get(item.guid, "")
+        if item.slug:
+            _item_meant(checker, path, item, book.episodes[item.slug], by_slug.get(item.slug))
+        elif book.episodes:
+            checker.add(path, f"{item.label} is not in the ledger: panelpress did not publish it", REBUILD)
+        item.broken = len(checker.problems) > count
+        items.append(item)
+    guids = Counter(item.guid for item in items if item.guid)
+    for guid, count in sorted(guids.items()):
+        if count > 1:
+            checker.add(path, f"{count} items share the GUID {guid}; apps would merge or drop them", REBUILD)
+    seen = {item.slug for item in items}
+    for slug, entry in sorted(book.episodes.items()):
+        if slug not in seen:
+            checker.add(path, f"episode {slug!r} (GUID {entry.guid}) is in the ledger but not in the feed", "rebuild with `panelpress build`; subscribers lose an episode that vanishes from the feed")
+    return items
+
+
+def _item_elements(checker: _Checker, path: Path, item: _Item, enclosure: etree._Element | None) -> None:
+    """Apple's required item elements and their formats."""
+    element = item.element
+    if not item.title:
+        checker.add(path, f"{item.label} has no <title>")
+    if not item.guid:
+        checker.add(path, f"{item.label} has no <guid>; apps would take every change for a new episode")
+    if enclosure is None or not item.url:
+        checker.add(path, f"{item.label} has no <enclosure> with a url")
+    elif not item.length.isdigit():
+        checker.add(path, f"{item.label}: enclosure length {item.length!r} is not a number of bytes")
+    pub = _text(element, "pubDate")
+    if pub is None:
+        checker.add(path, f"{item.label} has no <pubDate>")
+    else:
+        problem = date_problem(pub)
+        if problem:
+            checker.add(path, f"{item.label}: <pubDate> {problem}")
+    explicit = _text(element, "itunes:explicit")
+    if explicit is not None and explicit not in ("true", "false"):
+        checker.add(path, f"{item.label}: <itunes:explicit> is {explicit!r}; Apple accepts only true or false")
+
+
+def _item_meant(checker: _Checker, path: Path, item: _Item, entry: ledger.Entry, note: Notes | None) -> None:
+    """An item against what the ledger, the notes and the site folder say it should be."""
+    settings = checker.config
+    if item.guid and item.guid != entry.guid:
+        checker.add(path, f"{item.label} has the GUID {item.guid}, but the ledger gave it {entry.guid}", "restore feed.xml by rebuilding; the ledger's GUID is the one subscribers have")
+    if item.url and item.url != entry.enclosure_url:
+        checker.add(path, f"{item.label}: enclosure URL {item.url} differs from the published {entry.enclosure_url}", REBUILD)
+    local = _local(settings, item.url) if item.url else None
+    if item.url and local is None:
+        checker.add(path, f"{item.label}: enclosure URL {item.url} is not under site_url {settings.site_url}", REBUILD)
+    elif local is not None and not local.is_file():
+        checker.add(local, f"is missing, but {item.label} of the feed points at it", "rebuild with `panelpress build`")
+    elif local is not None:
+        size = local.stat().st_size
+        if item.length.isdigit() and int(item.length) != size:
+            checker.add(path, f"{item.label}: enclosure length is {item.length}, but {_shown(local, settings.root)} is {size} bytes", REBUILD)
+        wanted_mime = MIME.get(local.suffix.lower().lstrip("."))
+        if wanted_mime and item.mime != wanted_mime:
+            checker.add(path, f"{item.label}: enclosure type is {item.mime!r}, not {wanted_mime!r}", REBUILD)
+        try:
+            item.duration = probe.probe(local).duration
+        except PanelpressError as err:
+            checker.add(local, f"is not the episode's audio: {err.problem}", "rebuild with `panelpress build`")
+    written = _text(item.element, "itunes:duration")
+    if item.duration is not None and written is not None:
+        seconds = _seconds(written)
+        if seconds is None or abs(seconds - item.duration) > DURATION_SLACK:
+            checker.add(path, f"{item.label}: <itunes:duration> is {written!r}, but the audio lasts {item.duration:.0f} s", REBUILD)
+    if note is None:
+        notes_path = settings.notes_dir / f"{item.slug}.md"
+        if not notes_path.is_file():  # an unreadable one is already reported
+            checker.add(notes_path, f"is missing, but {item.label} of the feed was published from it", "restore the notes file from version control")
+        return
+    explicit = settings.show.explicit if note.explicit is None else note.explicit
+    written_explicit = _text(item.element, "itunes:explicit")
+    if item.title and item.title != note.title:
+        checker.add(path, f"{item.label}: the title differs from the notes ({note.title!r})", REBUILD)
+    if written_explicit in ("true", "false") and written_explicit != apple_bool(explicit):
+        checker.add(path, f"{item.label}: <itunes:explicit> is {written_explicit}, but the notes mean {apple_bool(explicit)}", REBUILD)
+    pub = _text(item.element, "pubDate")
+    if pub and not date_problem(pub) and note.date is not None and parsedate_to_datetime(pub) != note.date:
+        checker.add(path, f"{item.label}: <pubDate> {pub!r} differs from the notes' date ({note.date.isoformat()})", REBUILD)
+
+
+def _seconds(value: str) -> float | None:
+    """An itunes:duration (seconds, MM:SS or HH:MM:SS) in seconds."""
+    try:
+        total = 0.0
+        for part in value.split(":"):
+            total = total * 60 + float(part)
+        return total
+    except ValueError:
+        return None
+
+
+def _parsers(checker: _Checker, path: Path, raw: bytes, items: list[_Item]) -> None:
+    """What feedparser and gPodder's podcastparser read must be what the feed says."""
+    settings = checker.config
+    parsed = feedparser.parse(raw)
+    if parsed.bozo:
+        checker.add(path, f"feedparser cannot read the feed cleanly ({parsed.bozo_exception})")
+    try:
+        gpodder = podcastparser.parse(feed_url(settings), io.BytesIO(raw))
+    except Exception as err:  # podcastparser raises its own and lxml/SAX errors alike
+        checker.add(path, f"podcastparser (gPodder) cannot read the feed ({err})")
+        gpodder = {"title": None, "episodes": []}
+    if (parsed.feed.get("title") or "") != settings.show.title:
+        checker.add(path, f"feedparser reads the show title as {parsed.feed.get('title')!r}, not {settings.show.title!r}")
+    if gpodder.get("title") is not None and gpodder["title"] != settings.show.title:
+        checker.add(path, f"podcastparser reads the show title as {gpodder['title']!r}, not {settings.show.title!r}")
+    by_url = {episode["enclosures"][0]["url"]: episode for episode in gpodder["episodes"] if episode.get("enclosures")}
+    for item, entry in zip(items, parsed.entries):
+        if item.broken:
+            continue
+        enclosures = entry.get("enclosures") or [{}]
+        seen = {"title": entry.get("title"), "guid": entry.get("id"), "url": enclosures[0].get("href"), "length": enclosures[0].get("length")}
+        _compare(checker, path, item, "feedparser", seen)
+        episode = by_url.get(item.url)
+        if episode is None:
+            checker.add(path, f"podcastparser (gPodder) skips {item.label}")
+            continue
+        enclosure = episode["enclosures"][0]
+        seen = {"title": episode.get("title"), "length": str(enclosure.get("file_size")), "explicit": episode.get("explicit")}
+        if item.duration is not None and _text(item.element, "itunes:duration"):
+            seen["duration"] = episode.get("total_time")
+        _compare(checker, path, item, "podcastparser", seen)
+
+
+def _compare(checker: _Checker, path: Path, item: _Item, parser: str, seen: dict[str, object]) -> None:
+    written = {
+        "title": item.title,
+        "guid": item.guid,
+        "url": item.url,
+        "length": item.length,
+        "explicit": {"true": True, "false": False}.get(_text(item.element, "itunes:explicit") or "", None),
+        "duration": _seconds(_text(item.element, "itunes:duration") or "") or 0,
+    }
+    for name, value in seen.items():
+        want = written[name]
+        if name == "duration":
+            if abs(float(value or 0) - float(want)) > 1:
+                checker.add(path, f"{parser} reads the duration of {item.label} as {value} s, not {want:.0f} s")
+        elif value != want:
+            checker.add(path, f"{parser} reads the {name} of {item.label} as {value!r}, but the feed means {want!r}", "this is a bug in panelpress if the feed was not edited by hand: please report it")
+
+
+def _attachments(checker: _Checker, path: Path, items: list[_Item], transcripts: dict[str, Path]) -> None:
+    """Transcript and chapters files: linked from the feed or made from the show, present and valid."""
+    settings = checker.config
+    wanted: dict[Path, tuple[str, str, float | None]] = {}  # file → (mime, who wants it, duration)
+    for item in items:
+        for tag in ("podcast:transcript", "podcast:chapters"):
+            for link in item.element.findall(tag, NS):
+                url, mime = link.get("url", ""), link.get("type", "")
+                if not url or not mime:
+                    checker.add(path, f"{item.label}: <{tag}> needs both url and type")
+                    continue
+                local = _local(settings, url)
+                if local is None:
+                    checker.add(path, f"{item.label}: <{tag}> {url} is not under site_url {settings.site_url}")
+                    continue
+                wanted.setdefault(local, (mime, f"{item.label} of the feed", item.duration))
+        if item.slug in transcripts:
+            base = settings.output_dir / "episodes" / web_slug(item.slug)
+            for suffix, mime in ((".vtt", transcript.MIME_VTT), (".srt", transcript.MIME_SRT), (".transcript.json", transcript.MIME_JSON)):
+                wanted.setdefault(base.with_name(base.name + suffix), (mime, f"the transcript {_shown(transcripts[item.slug], settings.root)}", item.duration))
+    for local, (mime, who, duration) in sorted(wanted.items()):
+        if not local.is_file():
+            checker.add(local, f"is missing, but {who} needs it", "rebuild with `panelpress build`")
+            continue
+        checker.problems += _attachment_problems(local, mime, duration)
+
+
+def _attachment_problems(path: Path, mime: str, duration: float | None) -> list[PanelpressError]:
+    """What is wrong with a published transcript or chapters file, read by its type."""
+    if mime in (transcript.MIME_VTT, transcript.MIME_SRT):
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return [FeedError(path, "is not UTF-8 text", "rebuild with `panelpress build`")]
+        cues, problems = transcript.parse(text, ".vtt" if mime == transcript.MIME_VTT else ".srt", path)
+        return problems + transcript.timeline_problems(path, cues, duration)
+    if mime in (transcript.MIME_JSON, _CHAPTERS_MIME):
+        try:
+            data = json.loads(path.read_bytes())
+        except ValueError as err:
+            return [FeedError(path, f"is not valid JSON ({err})", "rebuild with `panelpress build`")]
+        if mime == transcript.MIME_JSON:
+            return transcript.json_problems(data, path, duration)
+        return _chapters_problems(data, path, duration)
+    return []
+
+
+def _chapters_problems(data: object, path: Path, duration: float | None) -> list[PanelpressError]:
+    """A Podcasting 2.0 chapters file: version, chapters with increasing start times inside the audio."""
+    fix = "rebuild with `panelpress build`"
+    if not isinstance(data, dict) or not isinstance(data.get("version"), str) or not isinstance(data.get("chapters"), list):
+        return [FeedError(path, 'is not a chapters file (needs "version" and a "chapters" list)', fix)]
+    problems, previous = [], -1.0
+    for index, chapter in enumerate(data["chapters"], start=1):
+        start = chapter.get("startTime") if isinstance(chapter, dict) else None
+        if not isinstance(start, (int, float)) or isinstance(start, bool):
+            problems.append(FeedError(path, f"chapter {index} has no numeric startTime", fix))
+            continue
+        if start < previous:
+            problems.append(FeedError(path, f"chapter {index} starts at {start} s, before the chapter before it", fix))
+        if duration is not None and start > duration:
+            problems.append(FeedError(path, f"chapter {index} starts at {start} s, after the audio ends ({duration:.0f} s)", fix))
+        previous = start
+    return problems
+
+
+def summary(report: CheckReport) -> str:
+    """The last line of `panelpress check`."""
+    count = len(report.problems)
+    return "all good" if not count else f"{count} problem{'s' if count != 1 else ''}"
+
