@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import struct
 from pathlib import Path
@@ -10,6 +11,7 @@ import mutagen
 from mutagen.flac import FLAC, Picture
 from mutagen.id3 import ID3, CTOCFlags
 from mutagen.mp4 import MP4, MP4Cover
+from PIL import Image, UnidentifiedImageError
 
 from .chapters import parse_time
 from .errors import AudioError
@@ -196,18 +198,9 @@ def _tags(audio) -> tuple[list[tuple[str, str]], bytes | None, str]:
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height of a PNG or JPEG image from its header, or None if it is neither."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24:
-        return struct.unpack(">II", data[16:24])
-    if not data.startswith(b"\xff\xd8"):
+    """Width and height of an embedded image (read with Pillow), or None if it is not one."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError):
         return None
-    at = 2
-    while at + 9 <= len(data):
-        if data[at] != 0xFF:
-            return None
-        marker, size = data[at + 1], struct.unpack(">H", data[at + 2 : at + 4])[0]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a start-of-frame segment holds the size
-            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
-            return width, height
-        at += 2 + size
-    return None
