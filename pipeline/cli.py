@@ -153,11 +153,12 @@ def _info(path: Path) -> int:
     table.add_row("chapters", str(len(info.chapters)) if info.chapters else "none")
     console.print(table)
     if info.chapters:
+        links = any(chapter.url for chapter in info.chapters)
         marks = Table(title="chapters")
-        for column in ("#", "start", "title", "url"):
+        for column in ("#", "start", "title", "url")[: 4 if links else 3]:
             marks.add_column(column)
         for number, chapter in enumerate(info.chapters, start=1):
-            marks.add_row(str(number), timestamp(chapter.start), Text(chapter.title), Text(chapter.url))
+            marks.add_row(str(number), timestamp(chapter.start), Text(chapter.title), *([Text(chapter.url)] if links else []))
         console.print(marks)
     return EXIT_OK
 
