@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Protocol
 
 from . import artwork as artwork_check
-from . import audio, explicit, feed, guard, ledger, notes, pages, probe, site, tags, transcript
+from . import audio, chapters, explicit, feed, guard, ledger, notes, pages, probe, site, tags, transcript
 from .config import Config
 from .discover import Recording, discover, web_slug
-from .errors import GuardError, NotesError, PanelpressError
-from .records import AudioInfo, Episode, Failure, Mastered, Notes, Published
+from .errors import GuardError, PanelpressError
+from .records import Attachment, AudioInfo, Episode, Failure, Mastered, Published
 
 STAGES = ("discover", "probe", "master", "tag", "render", "feed", "publish")
 
@@ -79,6 +79,7 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
     warnings: list[PanelpressError] = []
     episodes, skipped, started = _read_notes(config, recordings, now, failures)
     infos = _each(episodes, failures, lambda ep: probe.probe(ep.recording))
+    infos = _with_chapters(infos, failures)
     transcripts, withheld = _read_transcripts(config, infos)
     infos = _review_explicit(config, infos, transcripts, failures, warnings)
     mastered = _master_all(config, infos, failures, reporter)
@@ -110,7 +111,6 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
     files.update({rel: text.encode() for rel, text in pages.render(config, items, artwork).items()})
     if artwork:
         files[artwork] = config.artwork_path
-    files.update({item.image_path: _episode_art(config, item.episode.notes) for item in items if item.image_path})
     podcast_guid = book.podcast_guid or ledger.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
     feed_hash = hashlib.sha256(feed.render(config, items, _HASH_DATE, artwork, podcast_guid)).hexdigest()
     last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
@@ -135,7 +135,7 @@ def _read_notes(config: Config, recordings: list[Recording], now: datetime, fail
         try:
             if not rec.notes_path.exists():
                 info = _try_probe(rec.path)
-                text = notes.starter_text(rec.slug, info, now.date() if isinstance(now, datetime) else date.today(), draft=not config.build.publish_new)
+                text = notes.starter_text(rec.slug, info, now.date() if isinstance(now, datetime) else date.today(), draft=not config.build.publish_new, image=notes.save_cover(rec.notes_path, info))
                 if notes.write_starter(rec.notes_path, text):
                     started.append(rec.notes_path)
             parsed = notes.read(rec.notes_path)
@@ -149,11 +149,6 @@ def _read_notes(config: Config, recordings: list[Recording], now: datetime, fail
         elif parsed.date > now:
             skipped.append((rec.slug, f"scheduled for {parsed.date.isoformat(timespec='minutes')}"))
         else:
-            try:
-                _episode_art(config, parsed)
-            except PanelpressError as err:
-                failures.append(Failure(rec.slug, err))
-                continue
             episodes.append(Episode(slug=rec.slug, recording=rec.path, notes=parsed))
     return episodes, skipped, started
 
@@ -174,18 +169,6 @@ def _review_explicit(config: Config, infos: list[tuple[Episode, AudioInfo]], tra
     return kept
 
 
-def _episode_art(config: Config, notes_: Notes) -> Path | None:
-    """The episode's own picture (notes `image`), found in the show folder or in show_notes/."""
-    if not notes_.image:
-        return None
-    path = next((p for p in (config.root / notes_.image, config.notes_dir / notes_.image) if p.is_file()), None)
-    if path is None:
-        raise NotesError(notes_.path, f"image names {notes_.image!r}, which does not exist", "put the picture in the show folder (or in show_notes/) or correct the path")
-    if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
-        raise NotesError(notes_.path, f"image {notes_.image!r} is not a JPEG or PNG file", "use a square JPEG or PNG, 1400-3000 px, as Apple Podcasts asks")
-    return path
-
-
 def media_path(config: Config, slug: str) -> str:
     """Where an episode's audio is published, relative to the site folder (it must never move)."""
     return f"{MEDIA_DIR}/{web_slug(slug)}.{config.audio.format}"
@@ -196,6 +179,17 @@ def _try_probe(path: Path) -> AudioInfo | None:
         return probe.probe(path)
     except PanelpressError:
         return None  # the starter is still useful; the real error is reported when the episode builds
+
+
+def _with_chapters(infos: list[tuple[Episode, AudioInfo]], failures: list[Failure]) -> list[tuple[Episode, AudioInfo]]:
+    """Pick and check each episode's chapters before any audio work: a bad list names its file and line."""
+    done = []
+    for episode, info in infos:
+        try:
+            done.append((replace(episode, chapters=chapters.resolve(episode, info)), info))
+        except PanelpressError as err:
+            failures.append(Failure(episode.slug, err))
+    return done
 
 
 def _each(episodes: list[Episode], failures: list[Failure], stage: Callable[[Episode], object]) -> list[tuple[Episode, object]]:
@@ -269,6 +263,10 @@ def _tag(config: Config, book: ledger.Ledger, episode: Episode, master: Mastered
     guid = ledger.guid(book, episode.slug)
     page_path = f"{PAGES_DIR}/{name}.html"
     filename = f"{name}.{config.audio.format}"
+    marks = chapters.shift(episode.chapters, master.offset, master.duration)
+    image = notes.image_file(notes_)
+    if image is not None:  # the episode's own art replaces the show's in its tags
+        art, art_mime = image.read_bytes(), chapters.IMAGE_MIME[image.suffix.lower()]
     values = tags.TagSet(
         title=notes_.title,
         artist="; ".join(p.name for p in notes_.panelists),
@@ -282,9 +280,15 @@ def _tag(config: Config, book: ledger.Ledger, episode: Episode, master: Mastered
         duration_ms=int(master.duration * 1000),
         art=art,
         art_mime=art_mime,
+        episode=notes_.episode,
+        season=notes_.season,
+        chapters=chapters.for_tags(marks, master.duration, notes_.path.parent),
     )
     media = tags.tag(master, values, config.cache_dir, filename)
-    art = _episode_art(config, notes_)
+    extra = chapters.publish(marks, notes_.path.parent, f"{PAGES_DIR}/{name}", config.site_url, notes_.title, config.show.title)
+    image_path = f"{PAGES_DIR}/{name}{image.suffix.lower()}" if image is not None else ""
+    if image is not None:
+        extra += (Attachment(path=image_path, mime=art_mime, content=art),)
     return Published(
         episode=episode,
         media=media,
@@ -295,5 +299,7 @@ def _tag(config: Config, book: ledger.Ledger, episode: Episode, master: Mastered
         media_path=media_path(config, episode.slug),
         page_path=page_path,
         report=master.report,
-        image_path=f"{PAGES_DIR}/{name}{'.jpg' if art.suffix.lower() == '.jpeg' else art.suffix.lower()}" if art else "",
+        attachments=extra,
+        chapters=marks,
+        image=image_path,
     )

@@ -13,9 +13,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
-from . import __version__, check, config, guard, importer
+from . import __version__, check, config, guard, importer, probe
 from .build import BuildResult, build
+from .chapters import timestamp
 from .errors import PanelpressError
 from .pages import clock
 
@@ -92,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("feed", type=Path, metavar="FEED.xml", help="the old feed, as a file")
     migrate.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
 
+    info = commands.add_parser(
+        "info",
+        help="show what panelpress reads from one recording",
+        description="Print what panelpress reads from a recording: format, duration, rate, channels, bitrate, tags, cover art and chapters. Changes nothing.",
+    )
+    info.add_argument("file", type=Path, help="a recording (.wav .flac .mp3 .m4a .aac .ogg .opus .aif/.aiff)")
     test = commands.add_parser(
         "check",
         help="validate the show and the built feed without publishing",
@@ -116,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             return _init(args.folder)
         if args.command == "import":
             return _import(args.show, args.feed)
+        if args.command == "info":
+            return _info(args.file)
         if args.command == "check":
             return _check(args.show, args.out, args.fix_artwork)
         allow = guard.Allow(remove=guard.slugs(args.allow_remove), move=guard.slugs(args.allow_move), redate=guard.slugs(args.allow_redate), new_guid=guard.slugs(args.allow_new_guid))
@@ -144,6 +154,38 @@ def _init(folder: Path) -> int:
     for path in made:
         console.print(f"created {path}")
     console.print("Next: edit panelpress.toml, drop a recording into episodes/, then run `panelpress build`.")
+    return EXIT_OK
+
+
+def _info(path: Path) -> int:
+    if not path.is_file():
+        raise PanelpressError(path, "no such file", "name a recording, e.g. episodes/panel.wav")
+    info = probe.probe(path)
+    table = Table(title=str(path), show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("format", f"{info.format} ({info.codec})")
+    table.add_row("duration", f"{clock(info.duration)} ({info.duration:.3f} s)")
+    table.add_row("sample rate", f"{info.sample_rate} Hz")
+    table.add_row("channels", str(info.channels))
+    table.add_row("bitrate", f"{round(info.bitrate / 1000)} kbps" if info.bitrate else "unknown")
+    for name, value in info.tags:
+        table.add_row(name, Text(value))  # Text: a tag is shown as written, never read as rich markup
+    if info.track or info.disc:
+        table.add_row("episode / season", f"{info.track or '-'} / {info.disc or '-'}  (from track / disc)")
+    size = probe.image_size(info.art) if info.art else None
+    art = f"{info.art_mime or 'image'}, {len(info.art):,} bytes" + (f", {size[0]}×{size[1]} px" if size else "") if info.art else "none"
+    table.add_row("cover art", art)
+    table.add_row("chapters", str(len(info.chapters)) if info.chapters else "none")
+    console.print(table)
+    if info.chapters:
+        links = any(chapter.url for chapter in info.chapters)
+        marks = Table(title="chapters")
+        for column in ("#", "start", "title", "url")[: 4 if links else 3]:
+            marks.add_column(column)
+        for number, chapter in enumerate(info.chapters, start=1):
+            marks.add_row(str(number), timestamp(chapter.start), Text(chapter.title), *([Text(chapter.url)] if links else []))
+        console.print(marks)
     return EXIT_OK
 
 

@@ -37,6 +37,14 @@ class NotesError(PanelpressError):
     """A show-notes file cannot be read or holds a bad value."""
 
 
+class ChapterError(NotesError):
+    """A chapter list is malformed, out of order or runs past the end of the audio."""
+
+    def __init__(self, path: Path | str | None, line: int, problem: str, fix: str = "") -> None:
+        self.line = line  # 1-based line in `path`; 0 when the chapter has no line (read from a recording)
+        super().__init__(path, f"line {line}: {problem}" if line else problem, fix)
+
+
 class ExplicitContentError(NotesError):
     """Strong language in an episode not marked explicit (a warning, or a failure with on_detect = "fail")."""
 

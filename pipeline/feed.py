@@ -218,7 +218,7 @@ def render(config: Config, items: Sequence[Published], build_date: datetime, art
         entry.apple.episode_type = notes.episode_type
         entry.apple.season = notes.season
         entry.apple.episode = notes.episode
-        entry.apple.image = item.site_url + item.image_path if item.image_path else None
+        entry.apple.image = item.site_url + item.image if item.image else None
         entry.podcastindex.season = notes.season
         entry.podcastindex.episode = notes.episode
         entry.podcastindex.persons = tuple(Panelist(p.name, ROLES.get(p.role, "guest"), _absolute(item.site_url, p.img), _absolute(item.site_url, p.href)) for p in notes.panelists)

@@ -11,11 +11,14 @@ from typing import Any
 import frontmatter
 import yaml
 
+from . import chapters as chapters_
 from .config import EPISODE_TYPES
-from .errors import NotesError
-from .records import AudioInfo, Notes, Panelist
+from .errors import ChapterError, NotesError
+from .records import AudioInfo, Chapter, Notes, Panelist
 
-KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft", "image")
+KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft")
+KEYS += ("chapters", "image")
+CHAPTER_KEYS = ("start", "title", "url", "image")
 ROLES = ("host", "guest", "moderator")
 
 
@@ -66,7 +69,8 @@ def read(path: Path) -> Notes:
         episode=_positive(path, meta, "episode"),
         episode_type=_choice(path, meta, "episode_type", EPISODE_TYPES, "full"),
         draft=_optional(path, meta, "draft", bool, "true or false") or False,
-        image=_text(path, meta, "image"),
+        chapters=_chapters(path, meta, front),
+        image=_image(path, meta.get("image"), "image", allow_url=False),
     )
 
 
@@ -136,6 +140,82 @@ def _panelist(path: Path, item: Any) -> Panelist:
     raise NotesError(path, f"panelist {item!r} has no name", "write each panelist as a name, or as `name:` with optional role, img, href")
 
 
+def _chapters(path: Path, meta: dict, front: str) -> tuple[Chapter, ...]:
+    items = _list(path, meta, "chapters")
+    if not items:
+        return ()
+    lines = _item_lines(front, "chapters")
+    found = tuple(_chapter(path, item, lines[i] if i < len(lines) else 0) for i, item in enumerate(items))
+    chapters_.check_order(found, path)
+    return found
+
+
+def _chapter(path: Path, item: Any, line: int) -> Chapter:
+    fix = "write each chapter as `- start: HH:MM:SS` with `title:` (optional url, image), or as `- HH:MM:SS Title`"
+    if isinstance(item, str):
+        chapter = chapters_.parse_line(item, line)
+        if chapter is None:
+            raise ChapterError(path, line, f"chapter {item!r} is not a start time and a title", fix)
+        return chapter
+    if not isinstance(item, dict):
+        raise ChapterError(path, line, f"chapter {item!r} is not a start time and a title", fix)
+    unknown = sorted(str(k) for k in set(item) - set(CHAPTER_KEYS))
+    if unknown:
+        raise ChapterError(path, line, f"chapter has unknown keys {unknown}", f"use {', '.join(CHAPTER_KEYS)}")
+    if "start" not in item:
+        raise ChapterError(path, line, "chapter has no start", "add `start: HH:MM:SS` (or MM:SS, or seconds)")
+    try:
+        start = chapters_.parse_time(item["start"])
+    except ValueError as err:
+        raise ChapterError(path, line, f"chapter start {item['start']!r} is not a time", "write it as HH:MM:SS, MM:SS or a number of seconds") from err
+    title = item.get("title")
+    if not isinstance(title, str | int | float) or isinstance(title, bool) or not str(title).strip():
+        raise ChapterError(path, line, f"chapter at {chapters_.timestamp(start)} has no title", "add `title: ...` to the chapter")
+    url = item.get("url") or ""
+    if not isinstance(url, str) or url and not chapters_.is_url(url.strip()):
+        raise ChapterError(path, line, f"chapter url {url!r} is not a web address", "write it as https://...")
+    try:
+        image = _image(path, item.get("image"), "chapter image", allow_url=True)
+    except NotesError as err:
+        raise ChapterError(path, line, err.problem, err.fix) from err
+    return Chapter(start=start, title=str(title).strip(), url=url.strip(), image=image, line=line)
+
+
+def _image(path: Path, value: Any, what: str, allow_url: bool) -> str:
+    """An image named in the notes: a JPEG or PNG file beside the notes (or, where allowed, a web address)."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str):
+        raise NotesError(path, f"{what} {value!r} is not a file name", "write the name of a JPEG or PNG file in show_notes/")
+    value = value.strip()
+    if allow_url and chapters_.is_url(value):
+        return value
+    file = path.parent / value
+    if Path(value).suffix.lower() not in chapters_.IMAGE_MIME:
+        raise NotesError(path, f"{what} {value!r} is not a JPEG or PNG file", "use a .jpg or .png image")
+    if not file.is_file():
+        raise NotesError(path, f"{what} {value!r} does not exist", f"put the image in {path.parent.name}/ (names are relative to the notes file), or correct the name")
+    return value
+
+
+def _item_lines(front: str, key: str) -> list[int]:
+    """The file line (1-based) of each entry of a front-matter list, for errors that point at the entry."""
+    try:
+        root = yaml.compose(front, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    for name, value in root.value if isinstance(root, yaml.MappingNode) else ():
+        if name.value == key and isinstance(value, yaml.SequenceNode):
+            # The YAML text begins with the rest of the opening --- line: its line 0 is the file's line 1.
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def image_file(notes: Notes) -> Path | None:
+    """The episode's own art file, if the notes name one."""
+    return notes.path.parent / notes.image if notes.image else None
+
+
 def _first_paragraph(body: str) -> str:
     for block in re.split(r"\n\s*\n", body):
         block = block.strip()
@@ -144,7 +224,7 @@ def _first_paragraph(body: str) -> str:
     return ""
 
 
-def starter_text(slug: str, info: AudioInfo | None, today: date, draft: bool) -> str:
+def starter_text(slug: str, info: AudioInfo | None, today: date, draft: bool, image: str = "") -> str:
     """The text of a starter notes file, prefilled from the recording's tags."""
     title = (info.tag("title") if info else "") or slug.replace("-", " ").replace("_", " ").strip().capitalize()
     artists = [a.strip() for a in re.split(r"[;,/]| & ", info.tag("artist") if info else "") if a.strip()]
@@ -154,9 +234,42 @@ def starter_text(slug: str, info: AudioInfo | None, today: date, draft: bool) ->
         meta["panelists"] = artists
     if info and info.tag("comment"):
         meta["summary"] = info.tag("comment")
+    meta.update(_starter_extras(info, image))
     meta["draft"] = draft
     head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False)
     return f"---\n{head}---\n\nWrite the show notes of this episode here, in Markdown.\n"
+
+
+def _starter_extras(info: AudioInfo | None, image: str) -> dict[str, Any]:
+    """Season and episode (disc and track numbers), the saved cover art and the recording's own chapters."""
+    extra: dict[str, Any] = {}
+    if info and info.disc:
+        extra["season"] = info.disc
+    if info and info.track:
+        extra["episode"] = info.track
+    if image:
+        extra["image"] = image
+    # A chapters file beside the recording stays the source: copying the recording's chapters would outrank it.
+    if info and info.chapters and not chapters_.file_for(info.path).is_file():
+        extra["chapters"] = [{"start": chapters_.timestamp(c.start), "title": c.title, **({"url": c.url} if c.url else {})} for c in info.chapters]
+    return extra
+
+
+def save_cover(notes_path: Path, info: AudioInfo | None) -> str:
+    """Save a recording's embedded cover art beside its new notes as `<slug>.jpg` or `.png` (never overwriting a file);
+    return the name to write as `image:`, or '' when there is no usable art."""
+    data = info.art if info else None
+    suffix = ".png" if data and data.startswith(b"\x89PNG\r\n\x1a\n") else ".jpg" if data and data.startswith(b"\xff\xd8") else ""
+    if not suffix:
+        return ""
+    target = notes_path.with_suffix(suffix)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with target.open("xb") as handle:
+            handle.write(data)
+    except FileExistsError:
+        pass  # the host's own image of that name: keep it, and it is the episode's image
+    return target.name
 
 
 def _tag_date(value: str) -> date | None:

@@ -20,6 +20,17 @@ class Panelist:
 
 
 @dataclass(frozen=True)
+class Chapter:
+    """One chapter: where it starts (seconds), its title, and an optional link and image."""
+
+    start: float
+    title: str
+    url: str = ""
+    image: str = ""  # an http(s) URL, or a JPEG/PNG file relative to the notes file's folder
+    line: int = field(default=0, compare=False)  # where it was written (notes or chapters file), for errors
+
+
+@dataclass(frozen=True)
 class Notes:
     """A show-notes file: front matter and Markdown body."""
 
@@ -34,7 +45,8 @@ class Notes:
     episode: int | None = None
     episode_type: str = "full"
     draft: bool = False
-    image: str = ""  # the episode's own art: a file in the show folder (or in show_notes/)
+    chapters: tuple[Chapter, ...] = ()
+    image: str = ""  # the episode's own art: a JPEG/PNG file relative to the notes file's folder
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,7 @@ class Episode:
     slug: str
     recording: Path
     notes: Notes
+    chapters: tuple[Chapter, ...] = ()  # resolved from notes, chapters file or recording; the recording's timeline
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,9 @@ class AudioInfo:
     tags: tuple[tuple[str, str], ...] = ()
     art: bytes | None = field(default=None, repr=False)
     art_mime: str = ""
+    chapters: tuple[Chapter, ...] = ()
+    track: int | None = None
+    disc: int | None = None
 
     def tag(self, name: str) -> str:
         """First value of a normalized tag name (title, artist, album, date, comment), or ''."""
@@ -130,7 +146,8 @@ class Published:
     page_path: str  # relative to the site folder
     report: LoudnessReport | None = None
     attachments: tuple[Attachment, ...] = ()
-    image_path: str = ""  # the episode's art, relative to the site folder ("" when it has none)
+    chapters: tuple[Chapter, ...] = ()  # on the mastered timeline
+    image: str = ""  # the episode's art, relative to the site folder
 
     @property
     def media_url(self) -> str:

@@ -1,19 +1,33 @@
-"""Tag: the mastered file + the episode → the final, tagged file (ID3v2.3) in the cache."""
+"""Tag: the mastered file + the episode → the final, tagged file (ID3v2.3, or MP4 atoms for M4A) in the cache."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from mutagen import MutagenError
-from mutagen.id3 import APIC, COMM, ID3, PCST, TALB, TCON, TDRC, TGID, TIT2, TLEN, TPE1, TPE2, WFED, WOAS
+from mutagen.id3 import APIC, CHAP, COMM, CTOC, ID3, PCST, TALB, TCON, TDES, TDRC, TGID, TIT2, TLEN, TPE1, TPE2, TPOS, TRCK, WFED, WOAS, WXXX, CTOCFlags
+from mutagen.mp4 import MP4, MP4Cover
 
-from .audio import MIME, file_sha256
+from .audio import MIME, ffmpeg, file_sha256
 from .errors import AudioError
 from .records import Mastered, Media
+
+
+@dataclass(frozen=True)
+class ChapterTag:
+    """One chapter as written into the tags: milliseconds on the mastered timeline."""
+
+    start_ms: int
+    end_ms: int
+    title: str
+    url: str = ""
+    art: bytes | None = None
+    art_mime: str = ""
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,9 @@ class TagSet:
     duration_ms: int
     art: bytes | None = None
     art_mime: str = ""
+    episode: int | None = None
+    season: int | None = None
+    chapters: tuple[ChapterTag, ...] = ()
 
     def digest(self) -> str:
         """A stable fingerprint of every value."""
@@ -39,6 +56,8 @@ class TagSet:
         for value in (self.title, self.artist, self.album, self.album_artist, self.date, self.comment, self.guid, self.page_url, self.feed_url, str(self.duration_ms), self.art_mime):
             digest.update(value.encode() + b"\0")
         digest.update(self.art or b"")
+        marks = [(c.start_ms, c.end_ms, c.title, c.url, c.art_mime, hashlib.sha256(c.art or b"").hexdigest()) for c in self.chapters]
+        digest.update(repr((self.episode, self.season, marks)).encode())
         return digest.hexdigest()
 
 
@@ -55,6 +74,8 @@ def tag(mastered: Mastered, tags: TagSet, cache_dir: Path, filename: str) -> Med
             shutil.copyfile(mastered.path, partial)
             if suffix == ".mp3":
                 _write_id3(partial, tags)
+            elif suffix == ".m4a":
+                _write_mp4(partial, tags)
             os.replace(partial, out)
         except MutagenError as err:
             raise AudioError(mastered.path, f"mutagen could not tag the mastered file: {err}", "delete the cache folder and build again") from err
@@ -88,6 +109,122 @@ def _write_id3(path: Path, tags: TagSet) -> None:
     id3.add(WFED(url=tags.feed_url))
     if tags.art:
         id3.add(APIC(encoding=3, mime=tags.art_mime, type=3, desc="Cover", data=tags.art))
-    # v2.3, not v2.4: Apple Podcasts and older players misread v2.4 frames (TDRC becomes TYER/TDAT).
+    id3.add(TDES(encoding=3, text=tags.comment))
+    if tags.episode:
+        id3.add(TRCK(encoding=3, text=str(tags.episode)))
+    if tags.season:
+        id3.add(TPOS(encoding=3, text=str(tags.season)))
+    _add_chapters(id3, tags.chapters)
+    # v2.3, not v2.4: Apple Podcasts and older players misread v2.4 frames (long chapter titles break Apple's).
+    # update_to_v23 turns TDRC into TYER/TDAT; save(v2_version=3) alone would leave a v2.4-only frame in a v2.3 tag.
     id3.update_to_v23()
     id3.save(path, v2_version=3, v1=0, padding=lambda info: 0)
+    if tags.chapters:
+        _chapters_in_time_order(path)
+
+
+def _add_chapters(id3: ID3, chapters: tuple[ChapterTag, ...]) -> None:
+    """CHAP frames (title, link, image) and a top-level, ordered CTOC listing them."""
+    if not chapters:
+        return
+    ids = [f"chp{i}" for i in range(len(chapters))]
+    id3.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids, sub_frames=[]))
+    for element, chapter in zip(ids, chapters):
+        sub = [TIT2(encoding=3, text=chapter.title)]
+        if chapter.url:
+            sub.append(WXXX(encoding=3, desc="", url=chapter.url))
+        if chapter.art:
+            sub.append(APIC(encoding=3, mime=chapter.art_mime, type=3, desc="", data=chapter.art))
+        id3.add(CHAP(element_id=element, start_time=chapter.start_ms, end_time=chapter.end_ms, sub_frames=sub))
+
+
+def _chapters_in_time_order(path: Path) -> None:
+    """Put the CHAP frames of the file's v2.3 tag in the order of their start times (same frames, same size).
+
+    mutagen writes frames ordered by size; readers that ignore the CTOC (ffmpeg, and the players built on it) list
+    chapters in file order."""
+    with path.open("r+b") as handle:
+        header = handle.read(10)
+        if header[:3] != b"ID3" or header[3] != 3 or header[5] != 0:  # only a plain v2.3 tag, as written just above
+            return
+        size = sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(header[6:10]))  # synchsafe
+        body = handle.read(size)
+        frames, at = [], 0
+        while at + 10 <= len(body) and body[at] != 0:
+            end = at + 10 + int.from_bytes(body[at + 4 : at + 8], "big")
+            frames.append(body[at:end])
+            at = end
+        marks = iter(sorted((f for f in frames if f[:4] == b"CHAP"), key=_chap_start))
+        ordered = b"".join(next(marks) if f[:4] == b"CHAP" else f for f in frames)
+        handle.seek(10)
+        handle.write(ordered)
+
+
+def _chap_start(frame: bytes) -> int:
+    """A CHAP frame's start time (ms): the 4 bytes after its NUL-terminated element ID."""
+    data = frame[10:]
+    at = data.index(b"\0") + 1
+    return int.from_bytes(data[at : at + 4], "big")
+
+
+def _write_mp4(path: Path, tags: TagSet) -> None:
+    """MP4 atoms equivalent to the ID3 frames; chapters are muxed in by ffmpeg first (mutagen cannot write them)."""
+    if tags.chapters:
+        _mux_chapters(path, tags.chapters)
+    mp4 = MP4(path)
+    if mp4.tags is None:
+        mp4.add_tags()
+    values = {
+        "\xa9nam": [tags.title],
+        "\xa9alb": [tags.album],
+        "aART": [tags.album_artist],
+        "\xa9day": [tags.date],
+        "\xa9gen": ["Podcast"],
+        "stik": [21],  # media kind: podcast
+        "pcst": True,
+        "egid": [tags.guid],
+        "purl": [tags.feed_url],
+    }
+    if tags.artist:
+        values["\xa9ART"] = [tags.artist]
+    if tags.comment:
+        values["\xa9cmt"] = [tags.comment]
+        values["desc"] = [tags.comment]
+    if tags.episode:
+        values["trkn"] = [(tags.episode, 0)]
+    if tags.season:
+        values["disk"] = [(tags.season, 0)]
+    if tags.art:
+        kind = MP4Cover.FORMAT_PNG if tags.art_mime == "image/png" else MP4Cover.FORMAT_JPEG
+        values["covr"] = [MP4Cover(tags.art, imageformat=kind)]
+    mp4.tags.update(values)
+    mp4.save(padding=lambda info: 0)
+
+
+def _mux_chapters(path: Path, chapters: tuple[ChapterTag, ...]) -> None:
+    """Copy the audio through ffmpeg with an ffmetadata chapter list: it writes both the QuickTime chapter track
+    (Apple) and the Nero `chpl` atom (mutagen, most other players)."""
+    meta = path.with_name(path.name + ".ffmeta")
+    muxed = path.with_name(path.name + ".chapters.m4a")
+    lines = [";FFMETADATA1"]
+    for chapter in chapters:
+        lines += ["", "[CHAPTER]", "TIMEBASE=1/1000", f"START={chapter.start_ms}", f"END={chapter.end_ms}", f"title={_ffmeta_escape(chapter.title)}"]
+    meta.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        args = [
+            ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(path), "-f", "ffmetadata", "-i", str(meta),
+            "-map", "0:a", "-map_metadata", "1", "-map_chapters", "1", "-c", "copy",
+            "-fflags", "+bitexact", "-flags:a", "+bitexact", "-movflags", "+faststart", "-f", "ipod", "-y", str(muxed),
+        ]  # fmt: skip
+        done = subprocess.run(args, capture_output=True, text=True, errors="replace", check=False)
+        if done.returncode != 0:
+            raise AudioError(path, f"ffmpeg could not add the chapters: {done.stderr.strip()[-300:]}", "delete the cache folder and build again")
+        os.replace(muxed, path)
+    finally:
+        meta.unlink(missing_ok=True)
+        muxed.unlink(missing_ok=True)
+
+
+def _ffmeta_escape(text: str) -> str:
+    """ffmetadata's escaping: a backslash before = ; # \\ and newlines."""
+    return "".join("\\" + ch if ch in "=;#\\\n" else ch for ch in text)

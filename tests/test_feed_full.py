@@ -65,7 +65,7 @@ def _rich_item():
         Attachment("episodes/rich.json", "application/json", b"{}"),
         Attachment("episodes/rich.chapters.json", "application/json+chapters", b"{}"),
     )
-    return replace(item, episode=replace(item.episode, notes=notes), attachments=attachments, image_path="episodes/rich.jpg")
+    return replace(item, episode=replace(item.episode, notes=notes), attachments=attachments, image="episodes/rich.jpg")
 
 
 def _render(cfg=None, items=None, guid=""):
@@ -213,7 +213,7 @@ def test_episode_art_from_the_notes_is_published_and_linked(tmp_path, audio_dir,
     write_notes(show, "art", "title: With art\ndate: 2026-04-01\nimage: art-cover.png")  # found in show_notes/
     write_notes(show, "no-art", "title: Without\ndate: 2026-04-02\nimage: covers/missing.jpg")
     assert main(["build", "--show", str(show)]) == 1
-    assert "no-art.md: image names 'covers/missing.jpg', which does not exist" in capsys.readouterr().err
+    assert "no-art.md: image 'covers/missing.jpg' does not exist" in capsys.readouterr().err
     items = etree.parse(str(show / "public" / "feed.xml")).findall("channel/item")
     assert [i.findtext("title") for i in items] == ["With art"]
     assert items[0].find("itunes:image", NS).get("href") == "https://pod.example.com/show/episodes/art.png"
