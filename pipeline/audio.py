@@ -5,12 +5,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
+import re
 import shutil
 import subprocess
+import tempfile
 import threading
+import warnings
+import wave
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .config import AudioSettings
@@ -46,7 +51,9 @@ def ffmpeg_version() -> str:
 
 def configure_pydub() -> None:
     """Point pydub at the same ffmpeg binary panelpress uses."""
-    from pydub import AudioSegment
+    with warnings.catch_warnings():  # pydub warns on import when ffmpeg is not on PATH; we tell it where it is
+        warnings.simplefilter("ignore")
+        from pydub import AudioSegment
 
     AudioSegment.converter = ffmpeg()
 
@@ -60,9 +67,10 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def cache_key(recording_sha: str, settings: AudioSettings, channels: int) -> str:
+def cache_key(recording_sha: str, settings: AudioSettings, channels: int, jingles: tuple[str, ...] = ()) -> str:
     """Key of a mastered file: the recording's content and every setting that changes the sound."""
-    parts = {"recording": recording_sha, "settings": asdict(settings), "channels": channels, "ffmpeg": ffmpeg_version(), "v": 1}
+    sound = {k: v for k, v in asdict(settings).items() if k not in ("intro", "outro")}  # their content counts, not their names
+    parts = {"recording": recording_sha, "settings": sound, "jingles": jingles, "channels": channels, "ffmpeg": ffmpeg_version(), "method": METHOD}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -71,52 +79,322 @@ def output_channels(info: AudioInfo) -> int:
     return 1 if info.channels == 1 else 2
 
 
-def master(info: AudioInfo, settings: AudioSettings, cache_dir: Path, progress: Progress | None = None) -> Mastered:
+# --- loudness -------------------------------------------------------------------------------------------------------
+
+METHOD = "ebur128-sim-limit-v1"
+# Decoding what an encoder wrote reads this much quieter (LU) than what went in (measured on speech, 128 kbps).
+ENCODER_LOSS = {"mp3": 0.45, "m4a": 0.1}
+# The limiter works on sample peaks; the decoded file's true peaks overshoot them by up to ~1 dB.
+TRUE_PEAK_MARGIN = 1.5
+LIMITER = "alimiter=limit={linear:.5f}:attack=5:release=50:level=0"  # level=0: no make-up gain
+LEVEL_VOICES = "dynaudnorm=f=250:g=11:p=0.95:m=20"  # 250 ms frames, ~2.75 s window: follows turns, not syllables
+SILENT = -69.9  # ebur128 reports -70 LUFS (its absolute gate) for silence
+TOLERANCE = 0.5  # LU
+MAX_ENCODES = 3
+# silencedetect: what counts as silence to trim, and how much of it to keep at each end.
+TRIM_NOISE_DB, TRIM_MIN_SECONDS, TRIM_KEEP_SECONDS = -50, 1.0, 0.3
+JINGLE_FADE_MS = {"intro": (0, 1500), "outro": (1000, 2500)}  # (fade in, fade out)
+
+_NUM = r"([-+]?(?:\d+(?:\.\d*)?|inf|nan))"
+_R128 = re.compile(r"^lavfi\.r128\.(I|LRA|true_peak)=(\S+)$", re.M)
+_SILENCE = re.compile(r"silence_(start|end): " + _NUM)
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """An ebur128 measurement: integrated loudness (LUFS), true peak (dBTP), loudness range (LU)."""
+
+    integrated: float
+    true_peak: float
+    lra: float
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the mastering graph does to one recording, in the order it does it."""
+
+    source: Path
+    settings: AudioSettings
+    channels: int
+    jingles: tuple[Path | None, Path | None] = (None, None)
+    trim: tuple[float, float | None] = (0.0, None)
+
+    def program(self, label: str) -> str:
+        """Filter graph text turning the inputs into the program (before gain), ending in [label]."""
+        fmt = f"aformat=sample_fmts=dbl:sample_rates={self.settings.sample_rate}:channel_layouts={'mono' if self.channels == 1 else 'stereo'}"
+        speech = []
+        start, end = self.trim
+        if start or end is not None:
+            speech.append(f"atrim=start={start:.3f}" + (f":end={end:.3f}" if end is not None else "") + ",asetpts=PTS-STARTPTS")
+        if self.settings.highpass:
+            speech.append(f"highpass=f={self.settings.highpass}")
+        # dbl before any gain stage: volume on integer samples would clip before the limiter sees them.
+        speech.append("aformat=sample_fmts=dbl")
+        if self.settings.level_voices:
+            speech.append(LEVEL_VOICES)
+        speech.append(fmt)
+        parts = [f"[0:a]{','.join(speech)}[speech]"]
+        order = []
+        for index, jingle in enumerate(self.jingles):
+            if jingle is not None:
+                parts.append(f"[{len(order) + 1}:a]{fmt}[j{index}]")
+            order.append(jingle)
+        pieces = ([f"[j0]"] if self.jingles[0] else []) + ["[speech]"] + ([f"[j1]"] if self.jingles[1] else [])
+        if len(pieces) == 1:
+            parts.append(f"[speech]anull[{label}]")
+        else:
+            parts.append(f"{''.join(pieces)}concat=n={len(pieces)}:v=0:a=1[{label}]")
+        return ";".join(parts)
+
+    def inputs(self) -> list[str]:
+        """ffmpeg's input arguments: the recording, then the prepared jingles."""
+        args = [*_input_options(self.source), "-i", str(self.source)]
+        for jingle in self.jingles:
+            if jingle is not None:
+                args += ["-i", str(jingle)]
+        return args
+
+    def chain(self, gain: float, ceiling: float) -> str:
+        """Gain and a peak limiter after the program: identical in simulation and encode."""
+        return f"volume={gain:.3f}dB,{LIMITER.format(linear=10 ** (ceiling / 20))}"
+
+
+def _input_options(path: Path) -> list[str]:
+    # The PCM demuxers read 4 KiB packets by default; 1 MiB makes long scans ~40% faster.
+    return ["-max_size", "1048576"] if path.suffix.lower() == ".wav" else []
+
+
+def _metering(file: Path, peak: bool) -> str:
+    """ebur128 writing its running values to a file (the last lines are the final measurement)."""
+    return f"ebur128=framelog=quiet:metadata=1{':peak=true' if peak else ''},ametadata=mode=print:file={_filter_path(file)}"
+
+
+def _filter_path(path: Path) -> str:
+    # Filter-graph syntax: escape what ffmpeg's option parser treats as special.
+    return str(path).replace("\\", "/").replace(":", "\\:").replace("'", "\\'").replace(",", "\\,")
+
+
+def _read_metering(file: Path) -> Loudness:
+    """The final values of a metering file; -inf where the audio was silent."""
+    with file.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, handle.tell() - 8192))
+        tail = handle.read().decode(errors="replace")
+    values = {key: float(value) for key, value in _R128.findall(tail)}
+    peak = values.get("true_peak", 0.0)
+    return Loudness(
+        integrated=values.get("I", float("-inf")),
+        true_peak=20 * math.log10(peak) if peak > 0 else float("-inf"),
+        lra=values.get("LRA", 0.0),
+    )
+
+
+def _silences(log: str, duration: float) -> list[tuple[float, float]]:
+    """Silent stretches found by silencedetect, as (start, end) pairs."""
+    spans, start = [], None
+    for kind, value in _SILENCE.findall(log):
+        if kind == "start":
+            start = float(value)
+        elif start is not None:
+            spans.append((start, float(value)))
+            start = None
+    if start is not None:  # silence running to the end of the file
+        spans.append((start, duration))
+    return spans
+
+
+def _trim_range(spans: list[tuple[float, float]], duration: float) -> tuple[float, float | None]:
+    """Where the kept audio starts and ends, leaving a little of each silence."""
+    start, end = 0.0, None
+    if spans and spans[0][0] <= 0.05:
+        start = max(0.0, spans[0][1] - TRIM_KEEP_SECONDS)
+    if spans and spans[-1][1] >= duration - 0.05 and spans[-1][0] > start:
+        end = spans[-1][0] + TRIM_KEEP_SECONDS
+    return start, end
+
+
+# --- the stage --------------------------------------------------------------------------------------------------------
+
+Task = Callable[[str, float], Progress]  # opens a progress bar for one pass: (name, seconds of audio)
+
+
+def master(info: AudioInfo, settings: AudioSettings, cache_dir: Path, task: Task | None = None, root: Path | None = None) -> Mastered:
     """Master one recording into the cache (or reuse the cached result); raise AudioError on failure."""
     if info.duration < MIN_DURATION:
         raise AudioError(info.path, f"is only {info.duration:.1f} s long", f"a recording must be at least {MIN_DURATION:.0f} s")
     channels = output_channels(info)
-    key = cache_key(file_sha256(info.path), settings, channels)
+    sources = _jingle_sources(settings, root)
+    key = cache_key(file_sha256(info.path), settings, channels, tuple(file_sha256(p) if p else "" for p in sources))
     folder = cache_dir / "master"
     out = folder / f"{key}.{settings.format}"
     meta = folder / f"{key}.json"
     if out.is_file() and meta.is_file():
         return _from_cache(out, key, meta)
     folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f"{key}.partial.{settings.format}"
+    work = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=folder))
     try:
-        duration = _encode(info, settings, channels, partial, progress)
-        if duration < info.duration - TRUNCATION_TOLERANCE:
-            raise AudioError(
-                info.path,
-                f"is truncated: its header promises {info.duration:.1f} s but only {duration:.1f} s of audio decode",
-                "export or copy the recording again",
-            )
-        report = None
-        meta.write_text(json.dumps({"duration": duration, "report": report and asdict(report)}, sort_keys=True))
-        os.replace(partial, out)  # only a complete file ever carries the key's name
+        jingles = tuple(_prepare_jingle(p, kind, settings, channels, work) if p else None for p, kind in zip(sources, ("intro", "outro")))
+        plan = _Plan(source=info.path, settings=settings, channels=channels, jingles=jingles)
+        partial = work / f"master.{settings.format}"
+        mastered = _master(info, plan, partial, work, task or (lambda name, total: None))
+        meta.write_text(json.dumps({"duration": mastered.duration, "offset": mastered.offset, "report": mastered.report and asdict(mastered.report)}, sort_keys=True))
+        os.replace(partial, out)  # only a complete, verified file ever carries the key's name
     finally:
-        partial.unlink(missing_ok=True)
-    return Mastered(path=out, key=key, duration=duration, report=report)
+        shutil.rmtree(work, ignore_errors=True)
+    return replace(mastered, path=out, key=key)
 
 
 def _from_cache(out: Path, key: str, meta: Path) -> Mastered:
     data = json.loads(meta.read_text())
     report = LoudnessReport(**data["report"]) if data.get("report") else None
-    return Mastered(path=out, key=key, duration=data["duration"], report=report, cached=True)
+    return Mastered(path=out, key=key, duration=data["duration"], report=report, cached=True, offset=data.get("offset", 0.0))
 
 
-def _encode(info: AudioInfo, settings: AudioSettings, channels: int, out: Path, progress: Progress | None) -> float:
+def _jingle_sources(settings: AudioSettings, root: Path | None) -> tuple[Path | None, Path | None]:
+    base = root or Path.cwd()
+    found = []
+    for name in (settings.intro, settings.outro):
+        path = base / name if name else None
+        if path is not None and not path.is_file():
+            raise AudioError(path, "the intro/outro file named in panelpress.toml does not exist", "put it in the show folder or fix [audio] intro/outro")
+        found.append(path)
+    return found[0], found[1]
+
+
+def _prepare_jingle(path: Path, kind: str, settings: AudioSettings, channels: int, work: Path) -> Path:
+    """A short jingle with its fades, as WAV at the output format (pydub: jingles are small)."""
+    decoded = work / f"{kind}.decoded.wav"
+    # ffmpeg decodes (pydub would need ffprobe, which the imageio-ffmpeg wheel does not ship).
+    args = ["-i", str(path), "-map", "0:a:0", "-ar", str(settings.sample_rate), "-ac", str(channels), "-c:a", "pcm_s16le", "-t", "120", "-y", str(decoded)]
+    run_ffmpeg(path, args, float("inf"))
+    configure_pydub()
+    from pydub import AudioSegment
+
+    clip = AudioSegment.from_wav(decoded)
+    if len(clip) < 100:
+        raise AudioError(path, f"the {kind} music holds no audio", "export it again as WAV or MP3")
+    fade_in, fade_out = JINGLE_FADE_MS[kind]
+    if fade_in:
+        clip = clip.fade_in(min(fade_in, len(clip) // 2))
+    if fade_out:
+        clip = clip.fade_out(min(fade_out, len(clip) // 2))
+    out = work / f"{kind}.wav"
+    clip.export(out, format="wav")
+    return out
+
+
+def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> Mastered:
+    """Measure, simulate the limiter, encode with an in-process check of the decoded output; correct if needed."""
+    settings = plan.settings
+    first = _measure(info, plan, work, task("measure", info.duration))
+    if first.integrated <= SILENT:
+        raise AudioError(info.path, "is silent (no loudness to measure)", "check that the right microphone track was exported")
+    plan = replace(plan, trim=first.trim) if settings.trim_silence else plan
+    jingle_seconds = sum(_wav_seconds(j) for j in plan.jingles if j is not None)
+    speech_seconds = (plan.trim[1] or info.duration) - plan.trim[0]
+    program_seconds = speech_seconds + jingle_seconds
+    ceiling = settings.true_peak - TRUE_PEAK_MARGIN
+    if settings.normalize:
+        wanted = settings.loudness + ENCODER_LOSS[settings.format]
+        gain = _simulated_gain(plan, first.loudness.integrated, wanted, ceiling, work, task("level", program_seconds))
+    else:
+        gain, ceiling = 0.0, 0.0  # no loudness target: only keep the encoder from clipping
+    encodes = 0
+    while True:
+        encodes += 1
+        result, seconds = _encode(plan, gain, ceiling, out, work, task("encode" if encodes == 1 else f"correct {encodes - 1}", program_seconds))
+        off = abs(result.integrated - settings.loudness) > TOLERANCE
+        hot = result.true_peak > settings.true_peak
+        if not settings.normalize or not (off or hot) or encodes == MAX_ENCODES:
+            break
+        if hot:
+            ceiling -= result.true_peak - settings.true_peak + 0.5
+        gain += settings.loudness - result.integrated
+    if seconds < program_seconds - TRUNCATION_TOLERANCE:
+        raise AudioError(info.path, f"is truncated: its header promises {info.duration:.1f} s but only {seconds - jingle_seconds:.1f} s of audio decode", "export or copy the recording again")
+    if settings.normalize and (off or hot):
+        raise AudioError(
+            info.path,
+            f"mastering missed the target after {encodes} passes: {result.integrated:.1f} LUFS, true peak {result.true_peak:.1f} dBTP",
+            f"check [audio] loudness = {settings.loudness} and true_peak = {settings.true_peak}; a very dynamic recording may need a lower loudness",
+        )
+    report = LoudnessReport(
+        input_i=round(first.loudness.integrated, 2),
+        input_tp=round(first.loudness.true_peak, 2),
+        input_lra=round(first.loudness.lra, 2),
+        output_i=round(result.integrated, 2),
+        output_tp=round(result.true_peak, 2),
+        output_lra=round(result.lra, 2),
+        gain=round(gain, 2),
+        method=METHOD if settings.normalize else "encode only",
+        passes=encodes + (2 if settings.normalize else 1),
+    )
+    offset = (_wav_seconds(plan.jingles[0]) if plan.jingles[0] else 0.0) - plan.trim[0]
+    return Mastered(path=out, key="", duration=seconds, report=report, offset=round(offset, 3))
+
+
+@dataclass(frozen=True)
+class _FirstLook:
+    loudness: Loudness
+    trim: tuple[float, float | None]
+
+    @property
+    def integrated(self) -> float:
+        return self.loudness.integrated
+
+
+def _measure(info: AudioInfo, plan: _Plan, work: Path, progress: Progress | None) -> _FirstLook:
+    """Pass 1: the program's loudness (and the recording's true peak, and where its silences are)."""
+    metering, raw = work / "measure.txt", work / "input.txt"
+    graph = f"{plan.program('prog')};[prog]{_metering(metering, False)}[m]"
+    # The recording itself: its true peak for the report, and its silences for trimming.
+    graph += f";[0:a]{_metering(raw, True)},silencedetect=noise={TRIM_NOISE_DB}dB:duration={TRIM_MIN_SECONDS}[r]"
+    run = run_ffmpeg(info.path, [*plan.inputs(), "-filter_complex", graph, "-map", "[m]", "-map", "[r]", "-f", "null", "-"], info.duration, progress)
+    program, recording = _read_metering(metering), _read_metering(raw)
+    loudness = Loudness(integrated=program.integrated, true_peak=recording.true_peak, lra=recording.lra)
+    return _FirstLook(loudness=loudness, trim=_trim_range(_silences(run.log, info.duration), info.duration))
+
+
+def _simulated_gain(plan: _Plan, measured: float, wanted: float, ceiling: float, work: Path, progress: Progress | None) -> float:
+    """Pass 2: run the limiter at two gains (no encoding) and solve for the gain that lands on `wanted`.
+
+    Limiting takes loudness away as gain rises; one secant step over two simulated gains finds the gain whose
+    limited output has the wanted loudness, so the encode pass lands on target the first time."""
+    guess = wanted - measured + 0.5  # prior: limiting usually costs about half a LU
+    gains = (guess - 0.5, guess + 0.5)
+    files = [work / f"simulate{i}.txt" for i in range(2)]
+    args = [*plan.inputs(), "-filter_complex", plan.program("prog") + ";[prog]asplit=2[p0][p1]"]
+    for i, (gain, file) in enumerate(zip(gains, files)):
+        args += ["-filter_complex", f"[p{i}]{plan.chain(gain, ceiling)},{_metering(file, False)}[s{i}]"]
+    args += ["-map", "[s0]", "-map", "[s1]", "-f", "null", "-"]
+    run_ffmpeg(plan.source, args, float("inf"), progress)
+    levels = [_read_metering(file).integrated for file in files]
+    slope = min(1.0, max(0.2, (levels[1] - levels[0]) / (gains[1] - gains[0])))  # 1: no limiting at all
+    return max(-40.0, min(40.0, gains[0] + (wanted - levels[0]) / slope))
+
+
+def _encode(plan: _Plan, gain: float, ceiling: float, out: Path, work: Path, progress: Progress | None) -> tuple[Loudness, float]:
+    """Pass 3: encode, and decode the encoded packets again in the same ffmpeg (a loopback decoder) to measure
+    what listeners will hear: the decoded file, not the filter's input."""
+    settings = plan.settings
     codec = ["-c:a", "libmp3lame", "-b:a", f"{settings.bitrate}k", "-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3"]
     if settings.format == "m4a":
         codec = ["-c:a", "aac", "-b:a", f"{settings.bitrate}k", "-movflags", "+faststart", "-f", "ipod"]
+    metering = work / "verify.txt"
     args = [
-        "-i", str(info.path),
-        "-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1",
-        "-ar", str(settings.sample_rate), "-ac", str(channels),
+        *plan.inputs(),
+        "-filter_complex", f"{plan.program('prog')};[prog]{plan.chain(gain, ceiling)}[e]",
+        "-map", "[e]", "-map_metadata", "-1", "-map_chapters", "-1", "-ar", str(settings.sample_rate), "-ac", str(plan.channels),
         *codec, "-y", str(out),
+        "-dec", "0:0", "-filter_complex", f"[dec:0]{_metering(metering, True)}[v]", "-map", "[v]", "-f", "null", "-",
     ]  # fmt: skip
-    return run_ffmpeg(info.path, args, info.duration, progress).seconds
+    run = run_ffmpeg(plan.source, args, float("inf"), progress)
+    return _read_metering(metering), run.seconds
+
+
+def _wav_seconds(path: Path) -> float:
+    with wave.open(str(path)) as clip:
+        return clip.getnframes() / clip.getframerate()
 
 
 @dataclass(frozen=True)
@@ -147,6 +425,8 @@ def run_ffmpeg(source: Path, args: list[str], duration: float, progress: Progres
     if code != 0:
         reason = _ffmpeg_reason(text)
         raise AudioError(source, f"ffmpeg could not decode it: {reason}", "check that the file plays; export it again as WAV or FLAC")
+    if progress:
+        progress(duration if math.isfinite(duration) else seconds)
     return FfmpegRun(log=text, seconds=seconds)
 
 

@@ -31,17 +31,12 @@ class Reporter(Protocol):
 
     def task(self, label: str, total: float) -> Callable[[float], None]: ...
 
-    def done(self, label: str) -> None: ...
-
 
 class QuietReporter:
     """A reporter that shows nothing."""
 
     def task(self, label: str, total: float) -> Callable[[float], None]:
         return lambda seconds: None
-
-    def done(self, label: str) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -208,11 +203,8 @@ def _master_all(config: Config, infos: list[tuple[Episode, AudioInfo]], failures
 
     def one(pair: tuple[Episode, AudioInfo]) -> Mastered:
         episode, info = pair
-        label = f"{episode.slug}"
-        try:
-            return audio.master(info, config.audio, config.cache_dir, reporter.task(label, info.duration))
-        finally:
-            reporter.done(label)
+        bars = lambda name, total: reporter.task(f"{episode.slug} · {name}", total)  # noqa: E731
+        return audio.master(info, config.audio, config.cache_dir, bars, config.root)
 
     results = []
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -28,24 +28,16 @@ err_console = Console(stderr=True, highlight=False)
 
 
 class BarReporter:
-    """A live bar per episode, fed by ffmpeg's own progress output."""
+    """A live bar per episode and pass, fed by ffmpeg's own progress output."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
-        self.tasks: dict[str, int] = {}
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # episodes master in parallel threads
 
     def task(self, label: str, total: float) -> Callable[[float], None]:
         with self.lock:
             task_id = self.progress.add_task(label, total=max(total, 0.001))
-            self.tasks[label] = task_id
         return lambda seconds: self.progress.update(task_id, completed=seconds)
-
-    def done(self, label: str) -> None:
-        with self.lock:
-            task_id = self.tasks.get(label)
-        if task_id is not None:
-            self.progress.update(task_id, completed=self.progress.tasks[task_id].total)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,0 +1,259 @@
+"""The master stage: real recordings through real ffmpeg, checked by an independent measurement."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from mutagen import File as MutagenFile
+
+from pipeline import audio, probe
+from pipeline.config import AudioSettings
+from pipeline.errors import AudioError
+
+from .conftest import SPEECH, make_audio
+
+TARGET = AudioSettings()  # -16 LUFS, -1 dBTP, 128 kbps MP3 at 44.1 kHz
+
+
+def measure(path: Path) -> dict[str, float]:
+    """ffmpeg's ebur128 summary of the decoded file, read from its printed report (not panelpress's parser)."""
+    log = subprocess.run(
+        [audio.ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    summary = log[log.rindex("Summary:") :]
+    number = r"(-?[\d.]+|-inf)"
+    return {
+        "I": float(re.search(r"I:\s+" + number + " LUFS", summary).group(1)),
+        "TP": float(re.search(r"Peak:\s+" + number + " dBFS", summary).group(1)),
+    }
+
+
+def speech(path: Path, seconds: float = 20, channels: int = 2, rate: int = 44100, volume_db: float = 0.0, codec: tuple[str, ...] = (), seed: int = 1) -> Path:
+    """Speech-like shaped noise with pauses, at a chosen level."""
+    return make_audio(path, seconds=seconds, channels=channels, rate=rate, source=SPEECH.format(seed=seed), codec_args=codec, volume_db=volume_db)
+
+
+def speech_at(path: Path, lufs: float, channels: int = 2, clicks: bool = False) -> Path:
+    """Speech-like noise at a given integrated loudness; with `clicks`, hot peaks up to full scale ride on it."""
+    click = "aevalsrc='if(lt(mod(t\\,1.7)\\,0.004)\\,0.99*sin(2*PI*3000*t)\\,0)':s=44100"
+
+    def render(gain: float) -> None:
+        graph = f"{SPEECH.format(seed=7)},volume={gain:.2f}dB"
+        if clicks:
+            graph += f"[s];{click}[c];[s][c]amix=inputs=2:normalize=0,alimiter=limit=0.999:level=0"
+        subprocess.run([audio.ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph, "-t", "20", "-ac", str(channels), "-c:a", "pcm_f32le", "-y", str(path)], check=True)
+
+    gain = 0.0
+    for _ in range(3):  # the limiter on the clicks makes loudness bend: home in
+        render(gain)
+        gain += lufs - measure(path)["I"]
+    return path
+
+
+def master(path: Path, tmp: Path, settings: AudioSettings = TARGET, **kwargs):
+    return audio.master(probe.probe(path), settings, tmp / "cache", **kwargs)
+
+
+def assert_on_target(path: Path, settings: AudioSettings = TARGET) -> None:
+    level = measure(path)
+    assert abs(level["I"] - settings.loudness) <= 0.5, level
+    assert level["TP"] <= settings.true_peak, level
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("level", ["quiet", "hot"])
+def test_quiet_and_hot_speech_land_on_target(tmp_path, channels, level):
+    wanted = -30.0 if level == "quiet" else -8.0
+    src = speech_at(tmp_path / f"{level}.wav", wanted, channels=channels, clicks=level == "hot")
+    measured_in = measure(src)["I"]
+    assert measured_in == pytest.approx(wanted, abs=1.0 if level == "quiet" else 2.0)  # the fixture is what it claims
+    if level == "hot":
+        assert measure(src)["TP"] > -3.5  # peaks near full scale
+    result = master(src, tmp_path)
+    assert_on_target(result.path)
+    info = MutagenFile(result.path).info
+    assert info.sample_rate == 44100 and info.channels == channels
+    assert result.report.output_i == pytest.approx(measure(result.path)["I"], abs=0.15)
+    assert result.report.input_i == pytest.approx(measured_in, abs=0.3)
+    assert result.report.passes >= 3 and result.report.method == audio.METHOD
+
+
+FORMATS = {
+    "s16.wav": ("-c:a", "pcm_s16le"),
+    "s24.wav": ("-c:a", "pcm_s24le"),
+    "f32.wav": ("-c:a", "pcm_f32le"),
+    "flac": ("-c:a", "flac"),
+    "mp3": ("-c:a", "libmp3lame", "-b:a", "96k"),
+    "m4a": ("-c:a", "aac", "-b:a", "96k"),
+    "ogg": ("-c:a", "libvorbis"),
+    "opus": ("-c:a", "libopus"),
+    "aiff": (),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FORMATS))
+def test_every_input_format_masters(tmp_path, kind):
+    rate = 48000 if kind in ("opus", "f32.wav") else 44100
+    src = speech(tmp_path / f"in.{kind.split('.')[-1]}", seconds=12, rate=rate, channels=1 if kind in ("flac", "ogg") else 2, volume_db=-10, codec=FORMATS[kind])
+    result = master(src, tmp_path)
+    assert_on_target(result.path)
+    assert abs(result.duration - 12) < 0.2
+    assert MutagenFile(result.path).info.sample_rate == 44100
+
+
+@pytest.mark.parametrize("rate", [8000, 96000])
+def test_extreme_sample_rates_come_out_at_the_set_rate(tmp_path, rate):
+    result = master(speech(tmp_path / "in.wav", seconds=10, rate=rate), tmp_path, replace(TARGET, sample_rate=48000))
+    assert MutagenFile(result.path).info.sample_rate == 48000
+    assert_on_target(result.path)
+
+
+def test_other_targets_and_m4a_output(tmp_path):
+    settings = replace(TARGET, loudness=-19.0, true_peak=-2.0, format="m4a", bitrate=96)
+    result = master(speech(tmp_path / "in.wav", volume_db=-5), tmp_path, settings)
+    assert result.path.suffix == ".m4a"
+    assert_on_target(result.path, settings)
+    assert MutagenFile(result.path).info.codec.startswith("mp4a")
+
+
+def _short_term(path: Path, spans: list[tuple[float, float]]) -> float:
+    """Mean short-term loudness (3 s window, LUFS) at the ends of the given spans."""
+    log = subprocess.run(
+        [audio.ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-v", "verbose", "-i", str(path), "-af", "ebur128=framelog=verbose", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    frames = [(float(t), float(s)) for t, s in re.findall(r"t:\s*([\d.]+).*?S:\s*(-?[\d.]+)", log)]
+    values = [s for t, s in frames if any(end - 0.2 <= t <= end for _, end in spans)]
+    return sum(values) / len(values)
+
+
+def test_level_voices_brings_a_quiet_voice_up(tmp_path):
+    # Voice A speaks 6 s, then voice B, 12 dB quieter, 6 s; four turns each.
+    a = f"{SPEECH.format(seed=3)},volume='if(lt(mod(t,12),6),1,0)':eval=frame"
+    b = f"{SPEECH.format(seed=4)},volume='if(gte(mod(t,12),6),0.2512,0)':eval=frame"  # -12 dB
+    src = tmp_path / "panel.wav"
+    subprocess.run([audio.ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", f"{a}[a];{b}[b];[a][b]amix=inputs=2:normalize=0", "-t", "48", "-y", str(src)], check=True)
+    turns_a = [(t, t + 6) for t in range(0, 48, 12)]
+    turns_b = [(t + 6, t + 12) for t in range(0, 48, 12)]
+    gap_in = _short_term(src, turns_a) - _short_term(src, turns_b)
+    assert gap_in > 10  # the fixture really has a quiet voice
+    plain = master(src, tmp_path / "plain")
+    leveled = master(src, tmp_path / "leveled", replace(TARGET, level_voices=True))
+    assert _short_term(plain.path, turns_a) - _short_term(plain.path, turns_b) > 10
+    assert abs(_short_term(leveled.path, turns_a) - _short_term(leveled.path, turns_b)) < 4
+    assert_on_target(leveled.path)
+
+
+def test_trimming_silence_moves_the_timeline(tmp_path):
+    src = tmp_path / "padded.wav"
+    graph = f"anullsrc=r=44100:cl=stereo,atrim=0:3[l];{SPEECH.format(seed=5)},atrim=0:10[s];anullsrc=r=44100:cl=stereo,atrim=0:4[t];[l][s][t]concat=n=3:v=0:a=1"
+    subprocess.run([audio.ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph, "-y", str(src)], check=True)
+    result = master(src, tmp_path, replace(TARGET, trim_silence=True))
+    keep = audio.TRIM_KEEP_SECONDS
+    assert result.offset == pytest.approx(-(3 - keep), abs=0.05)
+    # the speech pauses at its end too (SPEECH is silent from 8.8 s of every 3 s cycle's 2.2 s), so allow that
+    assert 10 - 1.0 + 2 * keep - 0.1 <= result.duration <= 10 + 2 * keep + 0.1
+    assert_on_target(result.path)
+
+
+def test_intro_and_outro_are_joined_and_shift_the_timeline(tmp_path):
+    show = tmp_path / "show"
+    make_audio(show / "intro.wav", seconds=2.5, source="sine=frequency=660")
+    make_audio(show / "outro.mp3", seconds=3, source="sine=frequency=330", codec_args=("-c:a", "libmp3lame"))
+    src = speech(tmp_path / "in.wav", seconds=10)
+    result = master(src, tmp_path, replace(TARGET, intro="intro.wav", outro="outro.mp3"), root=show)
+    assert result.offset == pytest.approx(2.5, abs=0.01)
+    assert result.duration == pytest.approx(10 + 2.5 + 3, abs=0.1)
+    assert_on_target(result.path)
+
+
+def test_highpass_removes_rumble(tmp_path):
+    src = tmp_path / "rumble.wav"
+    graph = f"{SPEECH.format(seed=8)}[s];sine=frequency=35:sample_rate=44100,volume=0.5[r];[s][r]amix=inputs=2:normalize=0"
+    subprocess.run([audio.ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph, "-t", "10", "-y", str(src)], check=True)
+
+    def rumble(path: Path) -> float:
+        log = subprocess.run([audio.ffmpeg(), "-nostdin", "-hide_banner", "-i", str(path), "-af", "lowpass=f=45,lowpass=f=45,volumedetect", "-f", "null", "-"], capture_output=True, text=True).stderr
+        return float(re.search(r"mean_volume: (-?[\d.]+) dB", log).group(1))
+
+    plain = master(src, tmp_path / "a")
+    filtered = master(src, tmp_path / "b", replace(TARGET, highpass=80))
+    assert rumble(filtered.path) < rumble(plain.path) - 10  # a 2-pole high-pass: about 14 dB down at 35 Hz
+
+
+def test_progress_is_reported_per_pass(tmp_path):
+    seen: dict[str, list[float]] = {}
+    master(speech(tmp_path / "in.wav", seconds=8), tmp_path, task=lambda name, total: seen.setdefault(name, []).append)
+    assert list(seen)[:3] == ["measure", "level", "encode"]
+    for values in seen.values():
+        assert values == sorted(values) and values[-1] > 7
+
+
+def test_the_cache_remasters_only_when_the_sound_changes(tmp_path):
+    src = speech(tmp_path / "in.wav", seconds=6)
+    first = master(src, tmp_path)
+    again = master(src, tmp_path)
+    assert again.cached and again.path == first.path and again.report == first.report
+    louder = master(src, tmp_path, replace(TARGET, loudness=-14.0))
+    assert not louder.cached and louder.path != first.path
+    assert sorted(p.name for p in (tmp_path / "cache" / "master").iterdir()) == sorted(
+        [first.path.name, f"{first.key}.json", louder.path.name, f"{louder.key}.json"]
+    )
+
+
+def test_a_killed_encode_leaves_nothing_a_later_build_trusts(tmp_path):
+    src = speech(tmp_path / "long.wav", seconds=300)
+    cache = tmp_path / "cache"
+    code = f"from pipeline import audio, probe; from pipeline.config import AudioSettings; audio.master(probe.probe(__import__('pathlib').Path({str(src)!r})), AudioSettings(), __import__('pathlib').Path({str(cache)!r}))"
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not any(p.stat().st_size > 0 for p in cache.glob("master/*/master.mp3")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the encode ended before it could be interrupted"
+    import os
+
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not list(cache.glob("master/*.mp3")) and not list(cache.glob("master/*.json"))
+    result = master(src, tmp_path)
+    assert not result.cached and result.path.is_file()
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda p: p.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk" * 50), "not a recording"),
+        (lambda p: make_audio(p, seconds=0.5), "is only 0.5 s long"),
+        (lambda p: make_audio(p, seconds=5, source="anullsrc=r=44100:cl=stereo"), "is silent"),
+    ],
+)
+def test_bad_recordings_are_clear_errors(tmp_path, make, expected):
+    src = tmp_path / "bad.wav"
+    make(src)
+    with pytest.raises(AudioError) as error:
+        master(src, tmp_path)
+    assert expected in str(error.value) and error.value.path == src
+    assert not list((tmp_path / "cache").glob("master/*.*"))
+
+
+def test_a_file_without_an_audio_stream(tmp_path):
+    src = tmp_path / "video.m4a"
+    subprocess.run([audio.ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=5", "-t", "3", "-c:v", "mpeg4", "-f", "mp4", "-y", str(src)], check=True)
+    with pytest.raises(AudioError) as error:
+        master(src, tmp_path)
+    assert "audio" in error.value.problem and error.value.path == src
+
+
+def test_a_missing_intro_is_named(tmp_path):
+    src = speech(tmp_path / "in.wav", seconds=3)
+    with pytest.raises(AudioError) as error:
+        master(src, tmp_path, replace(TARGET, intro="jingles/intro.wav"), root=tmp_path)
+    assert error.value.path == tmp_path / "jingles" / "intro.wav"
