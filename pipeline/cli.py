@@ -210,15 +210,14 @@ def _summary(result: BuildResult, root: Path) -> None:
     for column in ("episode", "status", "detail"):
         table.add_column(column)
     for item in result.published:
-        report = item.report
-        loud = f"{report.output_i:.1f} LUFS, {report.output_tp:.1f} dBTP" if report else ""
-        detail = ", ".join(x for x in (item.pub_date.date().isoformat(), clock(item.media.duration), loud, "explicit" if item.explicit else "") if x)
+        detail = ", ".join(x for x in (item.pub_date.date().isoformat(), clock(item.media.duration), "explicit" if item.explicit else "") if x)
         table.add_row(escape(item.episode.slug), "[green]published[/]" if not result.blocked else "held back", detail)
     for slug, why in result.skipped:
         table.add_row(escape(slug), "[yellow]skipped[/]", escape(why))
     for failure in result.failures:
         table.add_row(escape(failure.slug), "[red]failed[/]", escape(failure.error.problem))
     console.print(table)
+    _loudness(result)
     _errors("[red]error:[/]", [failure.error for failure in result.failures], root)
     _errors("[red]refused:[/]", result.blocked, root)
     _errors("[red]not published:[/]", result.withheld, root)
@@ -232,6 +231,19 @@ def _summary(result: BuildResult, root: Path) -> None:
     if result.warnings:
         counts += f", {len(result.warnings)} warning{'s' if len(result.warnings) > 1 else ''}"
     console.print(f"{counts}. Feed: {result.feed_path}  Pages: {result.index_path}")
+
+
+def _loudness(result: BuildResult) -> None:
+    """The mastering report of every published episode: what came in, what went out."""
+    reports = [(item.episode.slug, item.report) for item in result.published if item.report]
+    if not reports:
+        return
+    table = Table(title="loudness: LUFS / dBTP / LRA, measured on the decoded output")
+    for column in ("episode", "recording", "gain", "published", "passes"):
+        table.add_column(column, justify="left" if column == "episode" else "right", no_wrap=column != "episode")
+    for slug, r in reports:
+        table.add_row(escape(slug), f"{r.input_i:.1f} / {r.input_tp:.1f} / {r.input_lra:.1f}", f"{r.gain:+.1f} dB", f"{r.output_i:.1f} / {r.output_tp:.1f} / {r.output_lra:.1f}", str(r.passes))
+    console.print(table)
 
 
 def _errors(label: str, errors, root: Path) -> None:

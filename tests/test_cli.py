@@ -16,7 +16,7 @@ from mutagen.mp3 import MP3
 from pipeline import config as config_module
 from pipeline.cli import main
 
-from .conftest import checksums, make_audio, write_notes, write_show
+from .conftest import SPEECH, checksums, make_audio, write_notes, write_show
 
 NS = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd"}
 TRICKY = "Q&A: <Leaders> \"lead\", managers 'manage' 🎙️"
@@ -229,3 +229,15 @@ def test_out_overrides_the_site_folder(tmp_path, audio_dir):
     assert main(["build", "--show", str(show), "--out", str(out)]) == 0
     assert (out / "feed.xml").is_file() and not (show / "public").exists()
 
+
+
+def test_the_summary_shows_each_episode_loudness_report(tmp_path, capsys):
+    show = write_show(tmp_path / "show", normalize=True)
+    make_audio(show / "episodes" / "loud.wav", seconds=6, source=SPEECH.format(seed=2))
+    write_notes(show, "loud", "title: Loud\ndate: 2026-01-05")
+    assert main(["build", "--show", str(show)]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.lstrip("│ ").startswith("loud ") and " dB " in line)
+    published = row.split("│")[4].split("/")
+    assert "measured on the decoded output" in out
+    assert abs(float(published[0]) + 16) <= 0.5 and float(published[1]) <= -1.0
