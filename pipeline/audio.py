@@ -31,15 +31,29 @@ MIN_DURATION = 1.0
 MIME = {"mp3": "audio/mpeg", "m4a": "audio/mp4"}
 
 
+# The encode pass decodes its own output in-process (`-dec`, a loopback decoder): ffmpeg 7.1 or newer.
+MIN_FFMPEG = (7, 1)
+
+
 @functools.cache
 def ffmpeg() -> str:
-    """The ffmpeg binary: the one on PATH, else the one shipped in the imageio-ffmpeg wheel."""
+    """The ffmpeg binary: the one on PATH if it is new enough, else the one shipped in the imageio-ffmpeg wheel."""
     found = shutil.which("ffmpeg")
-    if found:
+    if found and _version(found) >= MIN_FFMPEG:
         return found
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _version(binary: str) -> tuple[int, int]:
+    """(major, minor) of an ffmpeg binary; (0, 0) when it cannot be told (a git build, a broken binary)."""
+    try:
+        out = subprocess.run([binary, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return (0, 0)
+    match = re.match(r"ffmpeg version n?(\d+)\.(\d+)", out)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
 @functools.cache
@@ -84,8 +98,8 @@ def output_channels(info: AudioInfo) -> int:
 METHOD = "ebur128-sim-limit-v1"
 # Decoding what an encoder wrote reads this much quieter (LU) than what went in (measured on speech, 128 kbps).
 ENCODER_LOSS = {"mp3": 0.45, "m4a": 0.1}
-# The limiter works on sample peaks; the decoded file's true peaks overshoot them by up to ~1 dB.
-TRUE_PEAK_MARGIN = 1.5
+# The limiter works on sample peaks; MP3 decoding overshoots them by up to ~1.6 dB (measured).
+TRUE_PEAK_MARGIN = 2.0
 LIMITER = "alimiter=limit={linear:.5f}:attack=5:release=50:level=0"  # level=0: no make-up gain
 LEVEL_VOICES = "dynaudnorm=f=250:g=11:p=0.95:m=20"  # 250 ms frames, ~2.75 s window: follows turns, not syllables
 SILENT = -69.9  # ebur128 reports -70 LUFS (its absolute gate) for silence
@@ -96,7 +110,9 @@ TRIM_NOISE_DB, TRIM_MIN_SECONDS, TRIM_KEEP_SECONDS = -50, 1.0, 0.3
 JINGLE_FADE_MS = {"intro": (0, 1500), "outro": (1000, 2500)}  # (fade in, fade out)
 
 _NUM = r"([-+]?(?:\d+(?:\.\d*)?|inf|nan))"
-_R128 = re.compile(r"^lavfi\.r128\.(I|LRA|true_peak)=(\S+)$", re.M)
+_R128 = re.compile(r"^lavfi\.r128\.(I|LRA|true_peak|sample_peak)=(\S+)$", re.M)
+# The limiter is simulated on 10 s of every 40 s of a long program: a fair sample of its peaks, a quarter of the work.
+SAMPLE_OVER_SECONDS, SAMPLE_EVERY, SAMPLE_TAKE = 600, 40, 10
 _SILENCE = re.compile(r"silence_(start|end): " + _NUM)
 
 
@@ -107,6 +123,7 @@ class Loudness:
     integrated: float
     true_peak: float
     lra: float
+    sample_peak: float = float("-inf")  # dBFS
 
 
 @dataclass(frozen=True)
@@ -119,9 +136,12 @@ class _Plan:
     jingles: tuple[Path | None, Path | None] = (None, None)
     trim: tuple[float, float | None] = (0.0, None)
 
-    def program(self, label: str) -> str:
-        """Filter graph text turning the inputs into the program (before gain), ending in [label]."""
-        fmt = f"aformat=sample_fmts=dbl:sample_rates={self.settings.sample_rate}:channel_layouts={'mono' if self.channels == 1 else 'stereo'}"
+    def program(self, label: str, resample: bool = True) -> str:
+        """Filter graph text turning the inputs into the program (before gain), ending in [label].
+
+        Measuring needs no resampling (loudness does not depend on the rate) unless jingles must be joined."""
+        rate = f":sample_rates={self.settings.sample_rate}" if resample or any(self.jingles) else ""
+        fmt = f"aformat=sample_fmts=dbl{rate}:channel_layouts={'mono' if self.channels == 1 else 'stereo'}"
         speech = []
         start, end = self.trim
         if start or end is not None:
@@ -148,7 +168,7 @@ class _Plan:
 
     def inputs(self) -> list[str]:
         """ffmpeg's input arguments: the recording, then the prepared jingles."""
-        args = [*_input_options(self.source), "-i", str(self.source)]
+        args = ["-i", str(self.source)]
         for jingle in self.jingles:
             if jingle is not None:
                 args += ["-i", str(jingle)]
@@ -159,14 +179,9 @@ class _Plan:
         return f"volume={gain:.3f}dB,{LIMITER.format(linear=10 ** (ceiling / 20))}"
 
 
-def _input_options(path: Path) -> list[str]:
-    # The PCM demuxers read 4 KiB packets by default; 1 MiB makes long scans ~40% faster.
-    return ["-max_size", "1048576"] if path.suffix.lower() == ".wav" else []
-
-
 def _metering(file: Path, peak: bool) -> str:
     """ebur128 writing its running values to a file (the last lines are the final measurement)."""
-    return f"ebur128=framelog=quiet:metadata=1{':peak=true' if peak else ''},ametadata=mode=print:file={_filter_path(file)}"
+    return f"ebur128=framelog=quiet:metadata=1:peak={'true' if peak else 'sample'},ametadata=mode=print:file={_filter_path(file)}"
 
 
 def _filter_path(path: Path) -> str:
@@ -181,12 +196,16 @@ def _read_metering(file: Path) -> Loudness:
         handle.seek(max(0, handle.tell() - 8192))
         tail = handle.read().decode(errors="replace")
     values = {key: float(value) for key, value in _R128.findall(tail)}
-    peak = values.get("true_peak", 0.0)
     return Loudness(
         integrated=values.get("I", float("-inf")),
-        true_peak=20 * math.log10(peak) if peak > 0 else float("-inf"),
+        true_peak=_decibels(values.get("true_peak", 0.0)),
         lra=values.get("LRA", 0.0),
+        sample_peak=_decibels(values.get("sample_peak", 0.0)),
     )
+
+
+def _decibels(linear: float) -> float:
+    return 20 * math.log10(linear) if linear > 0 else float("-inf")
 
 
 def _silences(log: str, duration: float) -> list[tuple[float, float]]:
@@ -228,8 +247,9 @@ def master(info: AudioInfo, settings: AudioSettings, cache_dir: Path, task: Task
     folder = cache_dir / "master"
     out = folder / f"{key}.{settings.format}"
     meta = folder / f"{key}.json"
-    if out.is_file() and meta.is_file():
-        return _from_cache(out, key, meta)
+    cached = _from_cache(out, key, meta)
+    if cached is not None:
+        return cached
     folder.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=folder))
     try:
@@ -237,17 +257,26 @@ def master(info: AudioInfo, settings: AudioSettings, cache_dir: Path, task: Task
         plan = _Plan(source=info.path, settings=settings, channels=channels, jingles=jingles)
         partial = work / f"master.{settings.format}"
         mastered = _master(info, plan, partial, work, task or (lambda name, total: None))
-        meta.write_text(json.dumps({"duration": mastered.duration, "offset": mastered.offset, "report": mastered.report and asdict(mastered.report)}, sort_keys=True))
-        os.replace(partial, out)  # only a complete, verified file ever carries the key's name
+        record = work / "meta.json"
+        record.write_text(json.dumps({"duration": mastered.duration, "offset": mastered.offset, "report": mastered.report and asdict(mastered.report)}, sort_keys=True))
+        # Only a complete, verified file ever carries the key's name; the record last: without it, nothing is trusted.
+        os.replace(partial, out)
+        os.replace(record, meta)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return replace(mastered, path=out, key=key)
 
 
-def _from_cache(out: Path, key: str, meta: Path) -> Mastered:
-    data = json.loads(meta.read_text())
-    report = LoudnessReport(**data["report"]) if data.get("report") else None
-    return Mastered(path=out, key=key, duration=data["duration"], report=report, cached=True, offset=data.get("offset", 0.0))
+def _from_cache(out: Path, key: str, meta: Path) -> Mastered | None:
+    """The cached master, or None when there is none (or its record is damaged: then it is made again)."""
+    if not (out.is_file() and meta.is_file()):
+        return None
+    try:
+        data = json.loads(meta.read_text())
+        report = LoudnessReport(**data["report"]) if data.get("report") else None
+        return Mastered(path=out, key=key, duration=data["duration"], report=report, cached=True, offset=data.get("offset", 0.0))
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def _jingle_sources(settings: AudioSettings, root: Path | None) -> tuple[Path | None, Path | None]:
@@ -296,7 +325,7 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
     ceiling = settings.true_peak - TRUE_PEAK_MARGIN
     if settings.normalize:
         wanted = settings.loudness + ENCODER_LOSS[settings.format]
-        gain = _simulated_gain(plan, first.loudness.integrated, wanted, ceiling, work, task("level", program_seconds))
+        gain = _simulated_gain(plan, first.loudness.integrated, wanted, ceiling, work, program_seconds, task("level", program_seconds))
     else:
         gain, ceiling = 0.0, 0.0  # no loudness target: only keep the encoder from clipping
     encodes = 0
@@ -320,7 +349,7 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
         )
     report = LoudnessReport(
         input_i=round(first.loudness.integrated, 2),
-        input_tp=round(first.loudness.true_peak, 2),
+        input_peak=round(first.loudness.sample_peak, 2),
         input_lra=round(first.loudness.lra, 2),
         output_i=round(result.integrated, 2),
         output_tp=round(result.true_peak, 2),
@@ -344,33 +373,36 @@ class _FirstLook:
 
 
 def _measure(info: AudioInfo, plan: _Plan, work: Path, progress: Progress | None) -> _FirstLook:
-    """Pass 1: the program's loudness (and the recording's true peak, and where its silences are)."""
-    metering, raw = work / "measure.txt", work / "input.txt"
-    graph = f"{plan.program('prog')};[prog]{_metering(metering, False)}[m]"
-    # The recording itself: its true peak for the report, and its silences for trimming.
-    graph += f";[0:a]{_metering(raw, True)},silencedetect=noise={TRIM_NOISE_DB}dB:duration={TRIM_MIN_SECONDS}[r]"
-    run = run_ffmpeg(info.path, [*plan.inputs(), "-filter_complex", graph, "-map", "[m]", "-map", "[r]", "-f", "null", "-"], info.duration, progress)
-    program, recording = _read_metering(metering), _read_metering(raw)
-    loudness = Loudness(integrated=program.integrated, true_peak=recording.true_peak, lra=recording.lra)
-    return _FirstLook(loudness=loudness, trim=_trim_range(_silences(run.log, info.duration), info.duration))
+    """Pass 1: the program's loudness, sample peak and loudness range (and the recording's silences, to trim)."""
+    metering = work / "measure.txt"
+    graph = f"{plan.program('prog', resample=False)};[prog]{_metering(metering, False)}[m]"
+    maps = ["-map", "[m]"]
+    if plan.settings.trim_silence:
+        graph += f";[0:a]silencedetect=noise={TRIM_NOISE_DB}dB:duration={TRIM_MIN_SECONDS}[r]"
+        maps += ["-map", "[r]"]
+    run = run_ffmpeg(info.path, [*plan.inputs(), "-filter_complex", graph, *maps, "-f", "null", "-"], info.duration, progress)
+    return _FirstLook(loudness=_read_metering(metering), trim=_trim_range(_silences(run.log, info.duration), info.duration))
 
 
-def _simulated_gain(plan: _Plan, measured: float, wanted: float, ceiling: float, work: Path, progress: Progress | None) -> float:
-    """Pass 2: run the limiter at two gains (no encoding) and solve for the gain that lands on `wanted`.
+def _simulated_gain(plan: _Plan, measured: float, wanted: float, ceiling: float, work: Path, seconds: float, progress: Progress | None) -> float:
+    """Pass 2: run the limiter at two gains (no encoding) and solve for the gain whose output lands on `wanted`.
 
-    Limiting takes loudness away as gain rises; one secant step over two simulated gains finds the gain whose
-    limited output has the wanted loudness, so the encode pass lands on target the first time."""
+    Limiting takes loudness away as gain rises. The loss is measured at two gains against the same audio
+    unlimited, on a fair sample of a long program; one secant step then finds the gain for the whole program."""
     guess = wanted - measured + 0.5  # prior: limiting usually costs about half a LU
     gains = (guess - 0.5, guess + 0.5)
-    files = [work / f"simulate{i}.txt" for i in range(2)]
-    args = [*plan.inputs(), "-filter_complex", plan.program("prog") + ";[prog]asplit=2[p0][p1]"]
-    for i, (gain, file) in enumerate(zip(gains, files)):
-        args += ["-filter_complex", f"[p{i}]{plan.chain(gain, ceiling)},{_metering(file, False)}[s{i}]"]
-    args += ["-map", "[s0]", "-map", "[s1]", "-f", "null", "-"]
+    sample = f",aselect='lt(mod(t\\,{SAMPLE_EVERY})\\,{SAMPLE_TAKE})',asetpts=N/SR/TB" if seconds > SAMPLE_OVER_SECONDS else ""
+    files = [work / f"simulate{i}.txt" for i in range(3)]
+    graph = f"{plan.program('prog', resample=False)};[prog]aformat=sample_fmts=dbl{sample},asplit=3[p0][p1][p2]"
+    args = [*plan.inputs(), "-filter_complex", graph]
+    for i, chain in enumerate([plan.chain(gain, ceiling) for gain in gains] + ["anull"]):  # a graph each: a thread each
+        args += ["-filter_complex", f"[p{i}]{chain},{_metering(files[i], False)}[s{i}]"]
+    args += ["-map", "[s0]", "-map", "[s1]", "-map", "[s2]", "-f", "null", "-"]
     run_ffmpeg(plan.source, args, float("inf"), progress)
-    levels = [_read_metering(file).integrated for file in files]
-    slope = min(1.0, max(0.2, (levels[1] - levels[0]) / (gains[1] - gains[0])))  # 1: no limiting at all
-    return max(-40.0, min(40.0, gains[0] + (wanted - levels[0]) / slope))
+    unlimited = _read_metering(files[2]).integrated
+    outputs = [measured + gain + (_read_metering(file).integrated - unlimited - gain) for gain, file in zip(gains, files)]
+    slope = min(1.0, max(0.2, (outputs[1] - outputs[0]) / (gains[1] - gains[0])))  # 1: no limiting at all
+    return max(-40.0, min(40.0, gains[0] + (wanted - outputs[0]) / slope))
 
 
 def _encode(plan: _Plan, gain: float, ceiling: float, out: Path, work: Path, progress: Progress | None) -> tuple[Loudness, float]:
@@ -424,7 +456,7 @@ def run_ffmpeg(source: Path, args: list[str], duration: float, progress: Progres
     text = "".join(log)
     if code != 0:
         reason = _ffmpeg_reason(text)
-        raise AudioError(source, f"ffmpeg could not decode it: {reason}", "check that the file plays; export it again as WAV or FLAC")
+        raise AudioError(source, f"ffmpeg could not process it: {reason}", "check that the file plays and the disk has room; if it does not play, export it again as WAV or FLAC")
     if progress:
         progress(duration if math.isfinite(duration) else seconds)
     return FfmpegRun(log=text, seconds=seconds)

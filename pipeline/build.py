@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from . import artwork as artwork_check
 from . import audio, chapters, explicit, feed, guard, ledger, notes, pages, probe, site, tags, transcript
@@ -73,22 +73,19 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
     recordings, failures = discover(config)
     warnings: list[PanelpressError] = []
     episodes, skipped, started = _read_notes(config, recordings, now, failures)
-    infos = _each(episodes, failures, lambda ep: probe.probe(ep.recording))
-    infos = _with_chapters(infos, failures)
+    infos = _each([(ep, None) for ep in episodes], failures, lambda ep, _: (ep, probe.probe(ep.recording)))
+    # Chapters, transcripts and language are checked before any audio work: a bad one names its file and line.
+    infos = _each(infos, failures, lambda ep, info: (replace(ep, chapters=chapters.resolve(ep, info)), info))
     transcripts, withheld = _read_transcripts(config, infos)
-    infos = _review_explicit(config, infos, transcripts, failures, warnings)
+    infos = _each(infos, failures, lambda ep, info: (_review_explicit(config, ep, transcripts, warnings), info))
     mastered = _master_all(config, infos, failures, reporter)
 
     book = ledger.load(config.ledger_path)
     artwork = _artwork(config)
     art_bytes = config.artwork_path.read_bytes() if config.artwork_path else None
     art_mime = "image/png" if artwork and artwork.endswith(".png") else "image/jpeg"
-    items: list[Published] = []
-    for episode, master in mastered:
-        try:
-            items.append(_tag(config, book, episode, master, art_bytes if artwork else None, art_mime))
-        except PanelpressError as err:
-            failures.append(Failure(episode.slug, err))
+    tagged = _each(mastered, failures, lambda ep, master: (ep, _tag(config, book, ep, master, art_bytes if artwork else None, art_mime)))
+    items = [item for _, item in tagged]
     items.sort(key=lambda item: (item.pub_date, item.episode.slug), reverse=True)  # newest first, always
     items = _attach_transcripts(config, items, transcripts, {episode.slug: master for episode, master in mastered})
     warnings.extend(artwork_check.problems(config.artwork_path) if config.artwork_path else [])
@@ -148,20 +145,13 @@ def _read_notes(config: Config, recordings: list[Recording], now: datetime, fail
     return episodes, skipped, started
 
 
-def _review_explicit(config: Config, infos: list[tuple[Episode, AudioInfo]], transcripts: dict[str, transcript.Transcript], failures: list[Failure], warnings: list[PanelpressError]) -> list[tuple[Episode, AudioInfo]]:
-    """Scan each episode's notes and transcript for strong language and apply [explicit] on_detect, before mastering."""
-    kept = []
-    for episode, info in infos:
-        found = explicit.episode_findings(episode.notes, config, transcripts[episode.slug].path if episode.slug in transcripts else None)
-        try:
-            reviewed, warning = explicit.review(episode.notes, found, config)
-        except PanelpressError as err:
-            failures.append(Failure(episode.slug, err))
-            continue
-        if warning is not None:
-            warnings.append(warning)
-        kept.append((replace(episode, notes=reviewed), info))
-    return kept
+def _review_explicit(config: Config, episode: Episode, transcripts: dict[str, transcript.Transcript], warnings: list[PanelpressError]) -> Episode:
+    """Scan an episode's notes and transcript for strong language and apply [explicit] on_detect."""
+    found = explicit.episode_findings(episode.notes, config, transcripts[episode.slug].path if episode.slug in transcripts else None)
+    reviewed, warning = explicit.review(episode.notes, found, config)
+    if warning is not None:
+        warnings.append(warning)
+    return replace(episode, notes=reviewed)
 
 
 def media_path(config: Config, slug: str) -> str:
@@ -176,22 +166,12 @@ def _try_probe(path: Path) -> AudioInfo | None:
         return None  # the starter is still useful; the real error is reported when the episode builds
 
 
-def _with_chapters(infos: list[tuple[Episode, AudioInfo]], failures: list[Failure]) -> list[tuple[Episode, AudioInfo]]:
-    """Pick and check each episode's chapters before any audio work: a bad list names its file and line."""
+def _each(pairs: list[tuple[Episode, Any]], failures: list[Failure], stage: Callable[[Episode, Any], tuple[Episode, Any]]) -> list[tuple[Episode, Any]]:
+    """Run one step for every episode; an episode whose step fails is reported and drops out, the others go on."""
     done = []
-    for episode, info in infos:
+    for episode, value in pairs:
         try:
-            done.append((replace(episode, chapters=chapters.resolve(episode, info)), info))
-        except PanelpressError as err:
-            failures.append(Failure(episode.slug, err))
-    return done
-
-
-def _each(episodes: list[Episode], failures: list[Failure], stage: Callable[[Episode], object]) -> list[tuple[Episode, object]]:
-    done = []
-    for episode in episodes:
-        try:
-            done.append((episode, stage(episode)))
+            done.append(stage(episode, value))
         except PanelpressError as err:
             failures.append(Failure(episode.slug, err))
     return done

@@ -18,7 +18,7 @@ from rich.text import Text
 from . import __version__, check, config, guard, importer, probe
 from .build import BuildResult, build
 from .chapters import timestamp
-from .errors import PanelpressError
+from .errors import GuardError, PanelpressError, PublishError
 from .pages import clock
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="start a show folder", description="Write a starter panelpress.toml, episodes/ and show_notes/. Never overwrites a file.")
     init.add_argument("folder", nargs="?", default=".", type=Path, help="where to start the show (default: here)")
 
-    run = commands.add_parser(
+    build_ = commands.add_parser(
         "build",
         help="master, tag and publish every episode",
         description=(
@@ -61,15 +61,15 @@ def _parser() -> argparse.ArgumentParser:
             "notes file to review. Exit code 0: all published; 1: an episode failed or publishing was refused; 2: bad settings."
         ),
     )
-    run.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
-    run.add_argument("--out", type=Path, metavar="DIR", help="the site folder, instead of [build] output")
-    allow = run.add_argument_group(
+    build_.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
+    build_.add_argument("--out", type=Path, metavar="DIR", help="the site folder, instead of [build] output")
+    allow = build_.add_argument_group(
         "changes subscribers notice",
         "A build that would change what subscribers already have stops and says what would change. "
         "Name an episode (its slug, or its GUID) to make that change on purpose; each option may be repeated.",
     )
     allow.add_argument("--allow-remove", action="append", metavar="SLUG", help="withdraw a published episode from the feed")
-    allow.add_argument("--allow-move", action="append", metavar="SLUG", help="let a published episode's audio URL change (site_url or file name changed)")
+    allow.add_argument("--allow-move", action="append", metavar="SLUG", help="let a published episode's audio URL change (a new site_url)")
     allow.add_argument("--allow-redate", action="append", metavar="SLUG", help="let a published episode's pubDate change")
     allow.add_argument("--allow-new-guid", action="append", metavar="SLUG", help="give a published episode a new GUID (apps download it again as new)")
 
@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Print what panelpress reads from a recording: format, duration, rate, channels, bitrate, tags, cover art and chapters. Changes nothing.",
     )
     info.add_argument("file", type=Path, help="a recording (.wav .flac .mp3 .m4a .aac .ogg .opus .aif/.aiff)")
-    test = commands.add_parser(
+    check_ = commands.add_parser(
         "check",
         help="validate the show and the built feed without publishing",
         description=(
@@ -102,9 +102,9 @@ def _parser() -> argparse.ArgumentParser:
             "except the fixed artwork copy with --fix-artwork. Exit code 0: all good; 1: problems found; 2: bad settings."
         ),
     )
-    test.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
-    test.add_argument("--out", type=Path, metavar="DIR", help="the site folder, instead of [build] output")
-    test.add_argument("--fix-artwork", action="store_true", help="write a copy of the artwork that podcast apps accept (never overwrites yours)")
+    check_.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
+    check_.add_argument("--out", type=Path, metavar="DIR", help="the site folder, instead of [build] output")
+    check_.add_argument("--fix-artwork", action="store_true", help="write a copy of the artwork that podcast apps accept (never overwrites yours)")
     return parser
 
 
@@ -124,9 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         return _build(args.show, args.out, allow)
     except PanelpressError as err:
         err_console.print(f"[bold red]error:[/] {escape(err.message(Path.cwd()))}", markup=True, highlight=False, soft_wrap=True)
-        return EXIT_CONFIG
+        # bad settings or input: nothing was done (2); refused or failed while publishing (1)
+        return EXIT_FAILED if isinstance(err, (GuardError, PublishError)) else EXIT_CONFIG
     except KeyboardInterrupt:
-        err_console.print("interrupted: the site folder was left as it was before this build")
+        err_console.print("interrupted: the feed is written last, so subscribers still see the last good build")
         return 130
 
 
@@ -137,7 +138,7 @@ def _init(folder: Path) -> int:
     if target.exists():
         err_console.print(f"{target} already exists; nothing was overwritten")
     else:
-        target.write_text(config.STARTER.format(title=folder.resolve().name.replace('"', "")), encoding="utf-8")
+        target.write_text(config.STARTER.format(title=folder.resolve().name.replace('"', ""), **config.PLACEHOLDERS), encoding="utf-8")
         made.append(target)
     for sub in ("episodes", "show_notes"):
         if not (folder / sub).is_dir():
@@ -238,11 +239,11 @@ def _loudness(result: BuildResult) -> None:
     reports = [(item.episode.slug, item.report) for item in result.published if item.report]
     if not reports:
         return
-    table = Table(title="loudness: LUFS / dBTP / LRA, measured on the decoded output")
+    table = Table(title="loudness: LUFS / peak / LRA; published: measured on the decoded file, true peak")
     for column in ("episode", "recording", "gain", "published", "passes"):
         table.add_column(column, justify="left" if column == "episode" else "right", no_wrap=column != "episode")
     for slug, r in reports:
-        table.add_row(escape(slug), f"{r.input_i:.1f} / {r.input_tp:.1f} / {r.input_lra:.1f}", f"{r.gain:+.1f} dB", f"{r.output_i:.1f} / {r.output_tp:.1f} / {r.output_lra:.1f}", str(r.passes))
+        table.add_row(escape(slug), f"{r.input_i:.1f} / {r.input_peak:.1f} / {r.input_lra:.1f}", f"{r.gain:+.1f} dB", f"{r.output_i:.1f} / {r.output_tp:.1f} / {r.output_lra:.1f}", str(r.passes))
     console.print(table)
 
 

@@ -234,7 +234,14 @@ def _reject_unknown(path: Path, prefix: str, values: dict, known) -> None:
             raise ConfigError(path, f"unknown setting `{prefix}{key}`", fix)
 
 
+# What `panelpress init` writes: a show must not publish (and mint its podcast GUID) with these.
+PLACEHOLDERS = {"site_url": "https://example.com/podcast/", "owner_email": "you@example.com"}
+
+
 def _check_files(path: Path, config: Config) -> None:
+    for key, placeholder in PLACEHOLDERS.items():
+        if getattr(config.show, key) == placeholder:
+            raise ConfigError(path, f"[show] {key} is still the starter's {placeholder!r}", f"write your show's own {key}: the feed's identity is made from it")
     size = len(config.show.description.encode("utf-8"))
     if size > DESCRIPTION_BYTES:
         raise ConfigError(path, f"[show] description is {size} bytes, more than the {DESCRIPTION_BYTES} Apple Podcasts accepts", "shorten it; the notes of each episode are the place for detail")
@@ -256,8 +263,8 @@ STARTER = """\
 title = "{title}"
 description = "A panel podcast about ..."
 author = "Your Name"
-owner_email = "you@example.com"
-site_url = "https://example.com/podcast/"
+owner_email = "{owner_email}"
+site_url = "{site_url}"
 language = "en"
 category = "Business"
 explicit = false

@@ -97,7 +97,7 @@ def scan(text: str, where: str | Path, config: Config) -> tuple[Finding, ...]:
 
 def scan_notes(notes: Notes, config: Config) -> tuple[Finding, ...]:
     """Strong language in a notes file's title, summary and body, located by line:column in the file."""
-    text = notes.path.read_text(encoding="utf-8")
+    text = notes.path.read_text(encoding="utf-8-sig")
     lines = text.splitlines(keepends=True)
     close = next((i for i, line in enumerate(lines[1:], 1) if line.strip() == "---"), None) if lines and lines[0].strip() == "---" else None
     if close is None:  # no YAML front matter we can map: scan the file as it is

@@ -16,8 +16,7 @@ from .config import EPISODE_TYPES
 from .errors import ChapterError, NotesError
 from .records import AudioInfo, Chapter, Notes, Panelist
 
-KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft")
-KEYS += ("chapters", "image")
+KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft", "chapters", "image")
 CHAPTER_KEYS = ("start", "title", "url", "image")
 ROLES = ("host", "guest", "moderator")
 
@@ -25,9 +24,11 @@ ROLES = ("host", "guest", "moderator")
 def read(path: Path) -> Notes:
     """Parse and validate one notes file; raise NotesError naming the key and the fix."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: editors on Windows start files with a BOM
     except UnicodeDecodeError as err:
         raise NotesError(path, "is not UTF-8 text", "save the file as UTF-8") from err
+    except OSError as err:
+        raise NotesError(path, f"cannot be read: {err.strerror or err}", "make it a readable file") from err
     # Split with python-frontmatter but load the YAML here: it would silently drop
     # front matter that is not a mapping, and it hides line numbers.
     front, body = "", text
@@ -83,6 +84,7 @@ def _date(path: Path, value: Any) -> datetime | None:
         except ValueError as err:
             raise NotesError(path, f"date {value!r} is not a date", "write it as YYYY-MM-DD or YYYY-MM-DD HH:MM") from err
     if isinstance(value, datetime):
+        value = value.replace(microsecond=0)  # RFC 2822 dates in the feed carry whole seconds
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if isinstance(value, date):
         return datetime.combine(value, time(0, 0), tzinfo=timezone.utc)
@@ -136,7 +138,11 @@ def _panelist(path: Path, item: Any) -> Panelist:
         role = item.get("role", "guest")
         if role not in ROLES:
             raise NotesError(path, f"panelist {item['name']!r} has role {role!r}", f"use one of {', '.join(ROLES)}")
-        return Panelist(name=item["name"].strip(), role=role, img=str(item.get("img", "")), href=str(item.get("href", "")))
+        links = {key: str(item.get(key, "") or "").strip() for key in ("img", "href")}
+        for key, value in links.items():
+            if value and not chapters_.is_url(value):
+                raise NotesError(path, f"panelist {item['name']!r} has {key} {value!r}, not an http(s) address", f"write {key} as https://...")
+        return Panelist(name=item["name"].strip(), role=role, **links)
     raise NotesError(path, f"panelist {item!r} has no name", "write each panelist as a name, or as `name:` with optional role, img, href")
 
 

@@ -87,7 +87,7 @@ class LoudnessReport:
     """Measured loudness before and after mastering."""
 
     input_i: float
-    input_tp: float
+    input_peak: float  # sample peak, dBFS (a true-peak scan of the recording would cost a pass)
     input_lra: float
     output_i: float
     output_tp: float

@@ -103,18 +103,24 @@ def _publish(site: Path, files: Mapping[str, Content], feed_name: str, feed: byt
     wanted = {**files, feed_name: feed}
     hashes = {rel: _sha(content) for rel, content in wanted.items()}
     # Check everything before writing anything: a blog's own file is never overwritten.
+    on_disk = {}
     for rel in wanted:
         blocker = _blocker(site, rel, old)
         if blocker is not None:
             raise PublishError(blocker, "is in the way and was not written by panelpress", "move it away, or set [build] output to another folder")
+        path = _target(site, rel)
+        if path.is_file():
+            on_disk[rel] = _sha(path)
+            if on_disk[rel] not in (old[rel], hashes[rel]):  # ours once, edited by hand since: not ours to overwrite
+                raise PublishError(path, "was changed by hand after panelpress wrote it", "move your changes into the notes or a template, then delete this file")
     # Remember every file we may write before writing it, so a crash cannot orphan one.
-    _write_manifest(site, {**old, **hashes})
+    _write_manifest(site, {**old, **{rel: on_disk.get(rel, digest) for rel, digest in hashes.items()}})
     written, unchanged = [], []
     for rel in [*files, feed_name]:  # the feed last: it must never point at missing media
-        path = _target(site, rel)
-        if path.is_file() and old.get(rel) == hashes[rel] and _sha(path) == hashes[rel]:
+        if on_disk.get(rel) == hashes[rel]:
             unchanged.append(rel)
             continue
+        path = _target(site, rel)
         _atomic_write(path, wanted[rel])
         written.append(rel)
     removed = []

@@ -109,7 +109,8 @@ def _write_id3(path: Path, tags: TagSet) -> None:
     id3.add(WFED(url=tags.feed_url))
     if tags.art:
         id3.add(APIC(encoding=3, mime=tags.art_mime, type=3, desc="Cover", data=tags.art))
-    id3.add(TDES(encoding=3, text=tags.comment))
+    if tags.comment:
+        id3.add(TDES(encoding=3, text=tags.comment))
     if tags.episode:
         id3.add(TRCK(encoding=3, text=str(tags.episode)))
     if tags.season:

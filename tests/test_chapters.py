@@ -361,7 +361,7 @@ def test_page_lists_chapters_that_seek_the_player():
     assert 'href="../media/panel.mp3#t=95.5" data-start="95.5">1:36</a>' in page
     assert 'data-start="3725.0">1:02:05</a>' in page
     assert '<a href="https://example.com/1" rel="nofollow">Topic &lt;one&gt;</a>' in page
-    assert "player.currentTime = seconds" in page
+    assert "player.currentTime = parseFloat(link.dataset.start)" in page
     assert '<img class="episode-art" src="../episodes/panel.png"' in page
     plain = pages.render(show_config(), [published("panel", "Panel", 3)], None)["episodes/panel.html"]
-    assert "Chapters" not in plain and "<script>" not in plain and "episode-art" not in plain
+    assert "<h2>Chapters</h2>" not in plain and "<script>" not in plain and "<img class=\"episode-art\"" not in plain

@@ -120,7 +120,7 @@ def test_a_blog_index_is_never_overwritten(tmp_path, audio_dir, capsys):
     index = show / "public" / "index.html"
     index.parent.mkdir(parents=True)
     index.write_text("the blog's own index")
-    assert main(["build", "--show", str(show)]) == 2
+    assert main(["build", "--show", str(show)]) == 1
     assert index.read_text() == "the blog's own index"
     assert not (show / "public" / "feed.xml").exists()
     assert "index.html" in capsys.readouterr().err
@@ -208,7 +208,12 @@ def test_init_starts_a_show_and_refuses_to_overwrite(tmp_path, capsys):
     folder = tmp_path / "myshow"
     assert main(["init", str(folder)]) == 0
     text = (folder / "panelpress.toml").read_text()
-    config_module.load(folder)  # the starter is valid as written
+    with pytest.raises(config_module.ConfigError, match="still the starter's"):
+        config_module.load(folder)  # valid TOML, but a show must not publish under the placeholder address
+    for key, value in config_module.PLACEHOLDERS.items():
+        text = text.replace(value, {"site_url": "https://mine.example.org/pod/", "owner_email": "me@mine.example.org"}[key])
+    (folder / "panelpress.toml").write_text(text)
+    config_module.load(folder)
     (folder / "panelpress.toml").write_text(text + "\n# mine\n")
     assert main(["init", str(folder)]) == 0
     assert (folder / "panelpress.toml").read_text().endswith("# mine\n")
@@ -239,5 +244,5 @@ def test_the_summary_shows_each_episode_loudness_report(tmp_path, capsys):
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.lstrip("│ ").startswith("loud ") and " dB " in line)
     published = row.split("│")[4].split("/")
-    assert "measured on the decoded output" in out
+    assert "measured on the decoded file" in out
     assert abs(float(published[0]) + 16) <= 0.5 and float(published[1]) <= -1.0

@@ -116,8 +116,10 @@ def test_site_url_always_ends_with_one_slash(tmp_path: Path, written: str, expec
     assert cfg.site_url.endswith("/") and not cfg.site_url.endswith("//")
 
 
-def test_starter_config_is_valid(tmp_path: Path):
-    folder = write_toml(tmp_path / "s", config.STARTER.format(title="My Panel"))
+def test_starter_config_is_valid_once_its_placeholders_are_replaced(tmp_path: Path):
+    folder = write_toml(tmp_path / "s", config.STARTER.format(title="My Panel", **config.PLACEHOLDERS))
+    assert "still the starter's" in str(load_error(folder))
+    folder = write_toml(tmp_path / "s", config.STARTER.format(title="My Panel", site_url="https://mine.example.org/", owner_email="me@mine.example.org"))
     cfg = config.load(folder)
     assert cfg.show.title == "My Panel"
     assert cfg.audio.bitrate == 128

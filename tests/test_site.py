@@ -158,13 +158,16 @@ def test_changed_content_is_rewritten_only_where_it_changed(tmp_path: Path, file
     assert site.read_manifest(folder)["index.html"] == sha(b"<html>New list</html>\n")
 
 
-def test_file_edited_behind_panelpress_back_is_restored(tmp_path: Path, files):
+def test_a_file_edited_by_hand_after_publishing_is_not_overwritten(tmp_path: Path, files):
     folder = tmp_path / "public"
     site.publish(folder, files, "feed.xml", FEED)
-    (folder / "ep1/index.html").write_bytes(b"damaged")
+    (folder / "ep1/index.html").write_bytes(b"the host's edit")
+    with pytest.raises(PublishError, match="changed by hand"):
+        site.publish(folder, files, "feed.xml", FEED)
+    assert (folder / "ep1/index.html").read_bytes() == b"the host's edit"
+    (folder / "ep1/index.html").unlink()  # the fix the message gives
     report = site.publish(folder, files, "feed.xml", FEED)
     assert report.written == ("ep1/index.html",)
-    assert (folder / "ep1/index.html").read_bytes() == files["ep1/index.html"]
 
 
 def test_file_no_longer_produced_is_removed(tmp_path: Path, files):
