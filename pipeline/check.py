@@ -23,7 +23,9 @@ from .audio import MIME
 from .discover import discover, web_slug
 from .errors import ConfigError, FeedError, PanelpressError
 from .explicit import published_as
+from .config import DESCRIPTION_BYTES
 from .feed import ITUNES_NS, apple_bool, feed_url
+from .podcastindex import PODCAST_NS
 from .pages import FEED_FILE
 from .records import Notes
 
@@ -31,9 +33,7 @@ from .records import Notes
 logging.getLogger("podcastparser").addHandler(logging.NullHandler())
 logging.getLogger("podcastparser").propagate = False
 
-PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 NS = {"itunes": ITUNES_NS, "podcast": PODCAST_NS}
-DESCRIPTION_LIMIT = 4000  # bytes, Apple's limit for a channel description
 DURATION_SLACK = 1.5  # seconds between itunes:duration and the file's own length
 REBUILD = "rebuild with `panelpress build`; never edit feed.xml by hand"
 _RFC2822 = re.compile(
@@ -228,8 +228,8 @@ def _channel(checker: _Checker, path: Path, channel: etree._Element) -> None:
         elif wanted is not None and written != wanted:
             checker.add(path, f"the channel's <{name}> is {written!r}, but panelpress.toml means {wanted!r}", REBUILD)
     description = _text(channel, "description") or ""
-    if len(description.encode()) > DESCRIPTION_LIMIT:
-        checker.add(settings.path, f"[show] description is {len(description.encode())} bytes; Apple Podcasts takes at most {DESCRIPTION_LIMIT}", "shorten it")
+    if len(description.encode()) > DESCRIPTION_BYTES:
+        checker.add(settings.path, f"[show] description is {len(description.encode())} bytes; Apple Podcasts takes at most {DESCRIPTION_BYTES}", "shorten it")
     last = _text(channel, "lastBuildDate")
     if last is not None:
         problem = date_problem(last)

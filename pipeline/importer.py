@@ -17,10 +17,10 @@ from .build import media_path
 from .config import Config
 from .discover import Recording, discover, web_slug
 from .errors import FeedError, GuardError, NotesError, PanelpressError
+from .feed import ITUNES_NS
 from .guard import FeedItem, feed_item, parse
 from .podcastindex import LEGACY_PODCAST_NS, PODCAST_NS
 
-ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
