@@ -316,7 +316,7 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
     """Measure, simulate the limiter, encode with an in-process check of the decoded output; correct if needed."""
     settings = plan.settings
     first = _measure(info, plan, work, task("measure", info.duration))
-    if first.integrated <= SILENT:
+    if first.loudness.integrated <= SILENT:
         raise AudioError(info.path, "is silent (no loudness to measure)", "check that the right microphone track was exported")
     plan = replace(plan, trim=first.trim) if settings.trim_silence else plan
     jingle_seconds = sum(_wav_seconds(j) for j in plan.jingles if j is not None)
@@ -366,10 +366,6 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
 class _FirstLook:
     loudness: Loudness
     trim: tuple[float, float | None]
-
-    @property
-    def integrated(self) -> float:
-        return self.loudness.integrated
 
 
 def _measure(info: AudioInfo, plan: _Plan, work: Path, progress: Progress | None) -> _FirstLook:

@@ -6,7 +6,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,7 +49,6 @@ class BuildResult:
     failures: tuple[Failure, ...] = ()
     started_notes: tuple[Path, ...] = ()
     blocked: tuple[PanelpressError, ...] = ()  # guard errors: nothing was published
-    written: tuple[str, ...] = field(default=())
     withheld: tuple[PanelpressError, ...] = ()  # files not published because they are wrong (a bad transcript)
     warnings: tuple[PanelpressError, ...] = ()  # published anyway, but the host should look (artwork, strong language)
 
@@ -107,9 +106,9 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
     feed_hash = hashlib.sha256(feed.render(config, items, _HASH_DATE, artwork, podcast_guid)).hexdigest()
     last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
     xml = feed.render(config, items, datetime.fromisoformat(last_build), artwork, podcast_guid)
-    report = site.publish(config.output_dir, files, pages.FEED_FILE, xml)
+    site.publish(config.output_dir, files, pages.FEED_FILE, xml)
     ledger.save(config.ledger_path, ledger.record(book, items, feed_hash, last_build, podcast_guid))
-    return BuildResult(**{**result.__dict__, "written": report.written})
+    return result
 
 
 def _published_feed(config: Config) -> list[guard.FeedItem]:
