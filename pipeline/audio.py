@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .config import AudioSettings
 from .errors import AudioError
+from .hashing import file_sha256
 from .records import AudioInfo, LoudnessReport, Mastered
 
 Progress = Callable[[float], None]  # called with seconds of audio done
@@ -70,15 +71,6 @@ def configure_pydub() -> None:
         from pydub import AudioSegment
 
     AudioSegment.converter = ffmpeg()
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def cache_key(recording_sha: str, settings: AudioSettings, channels: int, jingles: tuple[str, ...] = ()) -> str:

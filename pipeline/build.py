@@ -20,8 +20,6 @@ from .records import Attachment, AudioInfo, Episode, Failure, Mastered, Publishe
 
 STAGES = ("discover", "probe", "master", "tag", "render", "feed", "publish")
 
-MEDIA_DIR = "media"
-PAGES_DIR = "episodes"
 # lastBuildDate is left out of the content hash by rendering it with this fixed date.
 _HASH_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
@@ -153,11 +151,6 @@ def _review_explicit(config: Config, episode: Episode, transcripts: dict[str, tr
     return replace(episode, notes=reviewed)
 
 
-def media_path(config: Config, slug: str) -> str:
-    """Where an episode's audio is published, relative to the site folder (it must never move)."""
-    return f"{MEDIA_DIR}/{web_slug(slug)}.{config.audio.format}"
-
-
 def _try_probe(path: Path) -> AudioInfo | None:
     try:
         return probe.probe(path)
@@ -188,11 +181,15 @@ def _master_all(config: Config, infos: list[tuple[Episode, AudioInfo]], failures
     results = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [(pair[0], pool.submit(one, pair)) for pair in infos]
-        for episode, future in futures:
-            try:
-                results.append((episode, future.result()))
-            except PanelpressError as err:
-                failures.append(Failure(episode.slug, err))
+        try:
+            for episode, future in futures:
+                try:
+                    results.append((episode, future.result()))
+                except PanelpressError as err:
+                    failures.append(Failure(episode.slug, err))
+        except BaseException:  # Ctrl-C: the episodes still queued never start (the running ffmpegs got the signal too)
+            pool.shutdown(cancel_futures=True)
+            raise
     return results
 
 
@@ -216,7 +213,7 @@ def _attach_transcripts(config: Config, items: list[Published], transcripts: dic
         found = transcripts.get(item.episode.slug)
         if found is not None:
             master = masters[item.episode.slug]
-            files = transcript.attachments(found, web_slug(item.episode.slug), PAGES_DIR, master.offset, master.duration, config.show.language)
+            files = transcript.attachments(found, web_slug(item.episode.slug), site.PAGES_DIR, master.offset, master.duration, config.show.language)
             item = replace(item, attachments=item.attachments + files)
         done.append(item)
     return done
@@ -232,32 +229,19 @@ def _tag(config: Config, book: ledger.Ledger, episode: Episode, master: Mastered
     notes_ = episode.notes
     name = web_slug(episode.slug)
     guid = ledger.guid(book, episode.slug)
-    page_path = f"{PAGES_DIR}/{name}.html"
+    page_path = f"{site.PAGES_DIR}/{name}.html"
     filename = f"{name}.{config.audio.format}"
     marks = chapters.shift(episode.chapters, master.offset, master.duration)
     image = notes.image_file(notes_)
     if image is not None:  # the episode's own art replaces the show's in its tags
         art, art_mime = image.read_bytes(), chapters.IMAGE_MIME[image.suffix.lower()]
-    values = tags.TagSet(
-        title=notes_.title,
-        artist="; ".join(p.name for p in notes_.panelists),
-        album=config.show.title,
-        album_artist=config.show.author,
-        date=notes_.date.date().isoformat(),
-        comment=notes_.summary,
-        guid=guid,
-        page_url=config.site_url + page_path,
-        feed_url=feed.feed_url(config),
-        duration_ms=int(master.duration * 1000),
-        art=art,
-        art_mime=art_mime,
-        episode=notes_.episode,
-        season=notes_.season,
-        chapters=chapters.for_tags(marks, master.duration, notes_.path.parent),
-    )
+    values = tags.for_episode(
+        notes_, config.show, master, guid=guid, page_url=config.site_url + page_path, feed_url=feed.feed_url(config),
+        art=art, art_mime=art_mime, chapters=chapters.for_tags(marks, master.duration, notes_.path.parent),
+    )  # fmt: skip
     media = tags.tag(master, values, config.cache_dir, filename)
-    extra = chapters.publish(marks, notes_.path.parent, f"{PAGES_DIR}/{name}", config.site_url, notes_.title, config.show.title)
-    image_path = f"{PAGES_DIR}/{name}{image.suffix.lower()}" if image is not None else ""
+    extra = chapters.publish(marks, notes_.path.parent, f"{site.PAGES_DIR}/{name}", config.site_url, notes_.title, config.show.title)
+    image_path = f"{site.PAGES_DIR}/{name}{image.suffix.lower()}" if image is not None else ""
     if image is not None:
         extra += (Attachment(path=image_path, mime=art_mime, content=art),)
     return Published(
@@ -267,7 +251,7 @@ def _tag(config: Config, book: ledger.Ledger, episode: Episode, master: Mastered
         pub_date=notes_.date,
         explicit=explicit.effective(notes_.explicit, config.show.explicit),
         site_url=config.site_url,
-        media_path=media_path(config, episode.slug),
+        media_path=site.media_path(config, episode.slug),
         page_path=page_path,
         report=master.report,
         attachments=extra,

@@ -13,13 +13,13 @@ import nh3
 import yaml
 
 from . import ledger, notes
-from .build import media_path
 from .config import Config
 from .discover import Recording, discover, web_slug
 from .errors import FeedError, GuardError, NotesError, PanelpressError
 from .feed import ITUNES_NS
 from .guard import FeedItem, feed_item, parse
 from .podcastindex import LEGACY_PODCAST_NS, PODCAST_NS
+from .site import media_path
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 

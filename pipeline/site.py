@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -10,10 +9,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .audio import file_sha256
+from .config import Config
+from .discover import web_slug
 from .errors import PublishError
+from .hashing import sha256
 
 MANIFEST = ".panelpress-manifest.json"
+# The site folder's layout. Published addresses must never move, so neither may these.
+MEDIA_DIR = "media"
+PAGES_DIR = "episodes"
 
 Content = bytes | Path  # bytes to write, or a file to copy
 
@@ -27,8 +31,9 @@ class PublishReport:
     removed: tuple[str, ...]
 
 
-def _sha(content: Content) -> str:
-    return file_sha256(content) if isinstance(content, Path) else hashlib.sha256(content).hexdigest()
+def media_path(config: Config, slug: str) -> str:
+    """Where an episode's audio is published, relative to the site folder."""
+    return f"{MEDIA_DIR}/{web_slug(slug)}.{config.audio.format}"
 
 
 def _target(site: Path, rel: str) -> Path:
@@ -101,7 +106,7 @@ def _publish(site: Path, files: Mapping[str, Content], feed_name: str, feed: byt
     site.mkdir(parents=True, exist_ok=True)
     old = read_manifest(site)
     wanted = {**files, feed_name: feed}
-    hashes = {rel: _sha(content) for rel, content in wanted.items()}
+    hashes = {rel: sha256(content) for rel, content in wanted.items()}
     # Check everything before writing anything: a blog's own file is never overwritten.
     on_disk = {}
     for rel in wanted:
@@ -110,7 +115,7 @@ def _publish(site: Path, files: Mapping[str, Content], feed_name: str, feed: byt
             raise PublishError(blocker, "is in the way and was not written by panelpress", "move it away, or set [build] output to another folder")
         path = _target(site, rel)
         if path.is_file():
-            on_disk[rel] = _sha(path)
+            on_disk[rel] = sha256(path)
             if on_disk[rel] not in (old[rel], hashes[rel]):  # ours once, edited by hand since: not ours to overwrite
                 raise PublishError(path, "was changed by hand after panelpress wrote it", "move your changes into the notes or a template, then delete this file")
     # Remember every file we may write before writing it, so a crash cannot orphan one.
@@ -128,7 +133,7 @@ def _publish(site: Path, files: Mapping[str, Content], feed_name: str, feed: byt
         if rel in wanted:
             continue
         path = _target(site, rel)
-        if path.is_file() and _sha(path) == digest:  # a file the host edited since is left alone
+        if path.is_file() and sha256(path) == digest:  # a file the host edited since is left alone
             path.unlink()
             removed.append(rel)
             _prune(site, path.parent)

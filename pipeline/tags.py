@@ -13,9 +13,11 @@ from mutagen import MutagenError
 from mutagen.id3 import APIC, CHAP, COMM, CTOC, ID3, PCST, TALB, TCON, TDES, TDRC, TGID, TIT2, TLEN, TPE1, TPE2, TPOS, TRCK, WFED, WOAS, WXXX, CTOCFlags
 from mutagen.mp4 import MP4, MP4Cover
 
-from .audio import MIME, ffmpeg, file_sha256
+from .audio import MIME, ffmpeg
+from .config import ShowSettings
 from .errors import AudioError
-from .records import Mastered, Media
+from .hashing import file_sha256
+from .records import Mastered, Media, Notes
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,27 @@ class TagSet:
         marks = [(c.start_ms, c.end_ms, c.title, c.url, c.art_mime, hashlib.sha256(c.art or b"").hexdigest()) for c in self.chapters]
         digest.update(repr((self.episode, self.season, marks)).encode())
         return digest.hexdigest()
+
+
+def for_episode(notes: Notes, show: ShowSettings, mastered: Mastered, *, guid: str, page_url: str, feed_url: str, art: bytes | None, art_mime: str, chapters: tuple[ChapterTag, ...]) -> TagSet:
+    """An episode's tags: its notes and the show's names, where it is published, its art and its chapters."""
+    return TagSet(
+        title=notes.title,
+        artist="; ".join(p.name for p in notes.panelists),
+        album=show.title,
+        album_artist=show.author,
+        date=notes.date.date().isoformat(),
+        comment=notes.summary,
+        guid=guid,
+        page_url=page_url,
+        feed_url=feed_url,
+        duration_ms=int(mastered.duration * 1000),
+        art=art,
+        art_mime=art_mime,
+        episode=notes.episode,
+        season=notes.season,
+        chapters=chapters,
+    )
 
 
 def tag(mastered: Mastered, tags: TagSet, cache_dir: Path, filename: str) -> Media:

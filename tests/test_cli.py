@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import feedparser
@@ -246,3 +251,21 @@ def test_the_summary_shows_each_episode_loudness_report(tmp_path, capsys):
     published = row.split("│")[4].split("/")
     assert "measured on the decoded file" in out
     assert abs(float(published[0]) + 16) <= 0.5 and float(published[1]) <= -1.0
+
+
+def test_ctrl_c_stops_the_build_without_starting_queued_episodes(tmp_path):
+    show = write_show(tmp_path / "show", normalize=True, extra_build="workers = 1")
+    for n in range(3):
+        make_audio(show / "episodes" / f"panel-{n}.wav", seconds=120, source=SPEECH.format(seed=n))
+        write_notes(show, f"panel-{n}", f"title: Panel {n}\ndate: 2026-01-0{n + 1}")
+    cache = config_module.load(show).cache_dir / "master"
+    build = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)], start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (cache.is_dir() and any(p.is_dir() for p in cache.iterdir())) and time.monotonic() < deadline:  # the first episode is mastering
+        time.sleep(0.05)
+    assert build.poll() is None, "the build ended before it could be interrupted"
+    os.killpg(build.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group gets it
+    _, err = build.communicate(timeout=120)
+    assert build.returncode == 130 and "interrupted" in err
+    assert list(cache.iterdir()) == []  # nothing mastered after the interrupt, nothing half-written kept
+    assert not (show / "public" / "feed.xml").exists()
