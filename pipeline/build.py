@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import artwork as artwork_check
-from . import audio, chapters, explicit, feed, guard, ledger, notes, pages, probe, site, tags, transcript
+from . import audio, chapters, explicit, feed, guard, kept, ledger, notes, pages, probe, site, tags, transcript
 from .config import Config
 from .discover import Recording, discover, web_slug
 from .errors import GuardError, PanelpressError
+from .hashing import file_sha256
 from .records import Attachment, AudioInfo, Episode, Failure, Mastered, Published
 
 STAGES = ("discover", "probe", "master", "tag", "render", "feed", "publish")
@@ -47,6 +48,7 @@ class BuildResult:
     failures: tuple[Failure, ...] = ()
     started_notes: tuple[Path, ...] = ()
     blocked: tuple[PanelpressError, ...] = ()  # guard errors: nothing was published
+    kept: tuple[Published, ...] = ()  # published before, failed now: left in the feed as they were
     withheld: tuple[PanelpressError, ...] = ()  # files not published because they are wrong (a bad transcript)
     warnings: tuple[PanelpressError, ...] = ()  # published anyway, but the host should look (artwork, strong language)
 
@@ -82,18 +84,19 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
     art_bytes = config.artwork_path.read_bytes() if config.artwork_path else None
     art_mime = "image/png" if artwork and artwork.endswith(".png") else "image/jpeg"
     tagged = _each(mastered, failures, lambda ep, master: (ep, _tag(config, book, ep, master, art_bytes if artwork else None, art_mime)))
-    items = [item for _, item in tagged]
-    items.sort(key=lambda item: (item.pub_date, item.episode.slug), reverse=True)  # newest first, always
-    items = _attach_transcripts(config, items, transcripts, {episode.slug: master for episode, master in mastered})
+    built = _newest_first(_attach_transcripts(config, [item for _, item in tagged], transcripts, {episode.slug: master for episode, master in mastered}))
+    allow = allow or guard.Allow()
+    last = _last_published(config, book, failures, allow)
+    items = _newest_first([*built, *last])
     warnings.extend(artwork_check.problems(config.artwork_path) if config.artwork_path else [])
 
-    result = BuildResult(site=config.output_dir, published=tuple(items), skipped=tuple(skipped), failures=tuple(failures), started_notes=tuple(started), withheld=tuple(withheld), warnings=tuple(warnings))
+    result = BuildResult(site=config.output_dir, published=tuple(built), kept=tuple(last), skipped=tuple(skipped), failures=tuple(failures), started_notes=tuple(started), withheld=tuple(withheld), warnings=tuple(warnings))
     try:
-        blocked = guard.check(book, _published_feed(config), items, allow or guard.Allow())
+        blocked = guard.check(book, _published_feed(config), items, allow)
     except GuardError as err:
         blocked = [err]
     if blocked:
-        return BuildResult(**{**result.__dict__, "published": (), "blocked": tuple(blocked)})
+        return BuildResult(**{**result.__dict__, "published": (), "kept": (), "blocked": tuple(blocked)})
 
     files: dict[str, site.Content] = {item.media_path: item.media.path for item in items}
     files.update({a.path: a.content for item in items for a in item.attachments})
@@ -106,7 +109,29 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
     xml = feed.render(config, items, datetime.fromisoformat(last_build), artwork, podcast_guid)
     site.publish(config.output_dir, files, pages.FEED_FILE, xml)
     ledger.save(config.ledger_path, ledger.record(book, items, feed_hash, last_build, podcast_guid))
+    kept.save(config.cache_dir, built)
     return result
+
+
+def _newest_first(items: list[Published]) -> list[Published]:
+    return sorted(items, key=lambda item: (item.pub_date, item.episode.slug), reverse=True)
+
+
+def _last_published(config: Config, book: ledger.Ledger, failures: list[Failure], allow: guard.Allow) -> list[Published]:
+    """Published episodes that failed in this build, as they were last published, while their audio is still in the site."""
+    found = []
+    for slug in dict.fromkeys(failure.slug for failure in failures):
+        entry = book.episodes.get(slug)
+        if entry is None or slug in allow.remove or entry.guid in allow.remove:
+            continue  # never published, or withdrawn on purpose
+        item = kept.load(config.cache_dir, entry.guid)
+        if item is None:
+            continue  # nothing kept (a fresh cache): the guard refuses the build instead
+        audio_file = config.output_dir / item.media_path
+        if not audio_file.is_file() or file_sha256(audio_file) != item.media.sha256:
+            continue  # the published audio is gone or changed: there is nothing to keep it with
+        found.append(replace(item, site_url=config.site_url, media=replace(item.media, path=audio_file)))
+    return found
 
 
 def _published_feed(config: Config) -> list[guard.FeedItem]:

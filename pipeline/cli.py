@@ -215,8 +215,10 @@ def _summary(result: BuildResult, root: Path) -> None:
         table.add_row(escape(item.episode.slug), "[green]published[/]" if not result.blocked else "held back", detail)
     for slug, why in result.skipped:
         table.add_row(escape(slug), "[yellow]skipped[/]", escape(why))
+    kept = {item.episode.slug for item in result.kept}
     for failure in result.failures:
-        table.add_row(escape(failure.slug), "[red]failed[/]", escape(failure.error.problem))
+        status = "[red]failed[/], [yellow]kept[/]" if failure.slug in kept else "[red]failed[/]"
+        table.add_row(escape(failure.slug), status, escape(failure.error.problem))
     console.print(table)
     _loudness(result)
     _errors("[red]error:[/]", [failure.error for failure in result.failures], root)
@@ -228,6 +230,9 @@ def _summary(result: BuildResult, root: Path) -> None:
     if result.blocked:
         console.print("Nothing was published: the site folder is as it was.")
         return
+    if result.kept:
+        names = ", ".join(sorted(kept))
+        console.print(f"kept: {names} failed in this build, so the feed keeps what was published before; fix the error above and build again")
     counts = f"{len(result.published)} published, {len(result.skipped)} skipped, {len(result.failures)} failed"
     if result.warnings:
         counts += f", {len(result.warnings)} warning{'s' if len(result.warnings) > 1 else ''}"

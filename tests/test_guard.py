@@ -238,3 +238,39 @@ def test_a_scheduled_episode_waits_for_its_date(show):
     after = build(cfg, now=datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc))
     assert after.ok and not after.skipped
     assert [e.title for e in feedparser.parse(show / "public" / "feed.xml").entries] == ["Three", "Two", "One"]
+
+
+def _item_xml(show: Path, title: str) -> bytes:
+    return etree.tostring(etree.parse(str(show / "public" / "feed.xml")).xpath(f"//item[title='{title}']")[0])
+
+
+def test_a_published_episode_that_fails_stays_as_it_was_while_the_others_publish(show, capsys):
+    site, entry, item = checksums(show / "public"), _ledger(show)["episodes"]["two"], _item_xml(show, "Two")
+    (show / "show_notes" / "two.md").write_text("---\ntitle: [Two\n---\n")  # a typo in published notes
+    make_audio(show / "episodes" / "three.wav", seconds=2)
+    write_notes(show, "three", "title: Three\ndate: 2026-03-15 10:00:00+00:00")
+    capsys.readouterr()
+    assert main(["build", "--show", str(show)]) == 1  # the error is reported, the exit code says so
+    out = capsys.readouterr()
+    assert "two.md" in out.err and "kept: two failed in this build" in out.out
+    assert [e.title for e in feedparser.parse(show / "public" / "feed.xml").entries] == ["Three", "Two", "One"]
+    assert _item_xml(show, "Two") == item and _ledger(show)["episodes"]["two"] == entry
+    now = checksums(show / "public")
+    assert {rel: digest for rel, digest in now.items() if "two" in rel} == {rel: digest for rel, digest in site.items() if "two" in rel}
+    assert "media/three.mp3" in now
+    write_notes(show, "two", "title: Two\ndate: 2026-03-08 10:00:00+00:00")
+    assert main(["build", "--show", str(show)]) == 0
+
+
+def test_without_a_kept_version_a_failing_published_episode_stops_the_build(show, capsys):
+    shutil.rmtree(config_module.load(show).cache_dir / "published")  # a fresh cache: nothing to keep it with
+    (show / "show_notes" / "two.md").write_text("---\ntitle: [Two\n---\n")
+    err = _refused(show, capsys)
+    assert "'two'" in err and "fix the episode's error above" in err
+
+
+def test_a_failing_published_episode_can_be_withdrawn(show):
+    (show / "show_notes" / "two.md").write_text("---\ntitle: [Two\n---\n")
+    assert main(["build", "--show", str(show), "--allow-remove", "two"]) == 1  # withdrawn, and its error still reported
+    assert [e.title for e in feedparser.parse(show / "public" / "feed.xml").entries] == ["One"]
+    assert not (show / "public" / "media" / "two.mp3").exists()
