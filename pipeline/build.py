@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -269,6 +270,10 @@ def _tag(config: Config, book: ledger.Ledger, episode: Episode, master: Mastered
     image_path = f"{site.PAGES_DIR}/{name}{image.suffix.lower()}" if image is not None else ""
     if image is not None:
         extra += (Attachment(path=image_path, mime=art_mime, content=art),)
+    for url in notes_.files:  # what the body links to beside the notes goes into a folder of the episode's own
+        linked = notes.local_file(notes_, url)
+        mime = mimetypes.guess_type(linked)[0] or "application/octet-stream"
+        extra += (Attachment(path=f"{site.PAGES_DIR}/{name}/{linked}", mime=mime, content=notes_.path.parent / linked, source=url),)
     return Published(
         episode=episode,
         media=media,

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
-from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 
 from . import __version__, ledger
 from .config import Config
+from .notes import markdown as notes_markdown
 from .pages import FEED_FILE
 from .podcastindex import CHAPTERS_TYPE, ROLES, TRANSCRIPT_TYPES, Link, PodcastIndexEntryExtension, PodcastIndexExtension
 from .records import Panelist, Published
@@ -29,7 +29,7 @@ FEED_TAGS = {"p", "br", "a", "ul", "ol", "li", "strong", "b", "em", "i", "blockq
 FEED_ATTRIBUTES = {"a": {"href"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
-_feed_markdown = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+_feed_markdown = notes_markdown()
 
 
 def _feed_rule(name: str):
@@ -141,7 +141,8 @@ def feed_url(config: Config) -> str:
 
 def feed_html(item: Published) -> str:
     """The notes body as the HTML subset podcast apps render; relative links made absolute."""
-    raw = _feed_markdown.render(item.episode.notes.body)
+    moved = {a.source: item.site_url + quote(a.path) for a in item.attachments if a.source}
+    raw = _feed_markdown.render(item.episode.notes.body, {"relink": moved})
 
     def absolute(tag: str, attribute: str, value: str) -> str | None:
         return urljoin(item.page_url, value) if tag == "a" and attribute == "href" else value
@@ -156,8 +157,8 @@ def _absolute(site_url: str, value: str) -> str:
 
 def _links(item: Published) -> tuple[tuple[Link, ...], Link | None]:
     """The episode's transcripts and chapters, from the files published beside it."""
-    transcripts = tuple(Link(item.site_url + a.path, a.mime, a.language, a.rel) for a in item.attachments if a.mime in TRANSCRIPT_TYPES)
-    chapters = next((Link(item.site_url + a.path, a.mime) for a in item.attachments if a.mime == CHAPTERS_TYPE), None)
+    transcripts = tuple(Link(item.site_url + a.path, a.mime, a.language, a.rel) for a in item.own_files if a.mime in TRANSCRIPT_TYPES)
+    chapters = next((Link(item.site_url + a.path, a.mime) for a in item.own_files if a.mime == CHAPTERS_TYPE), None)
     return transcripts, chapters
 
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import difflib
+import posixpath
 import re
+from collections.abc import Iterator
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import frontmatter
 import yaml
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
 
 from . import chapters as chapters_
 from .config import EPISODE_TYPES
@@ -19,6 +25,8 @@ from .records import AudioInfo, Chapter, Notes, Panelist
 KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft", "chapters", "image")
 CHAPTER_KEYS = ("start", "title", "url", "image")
 ROLES = ("host", "guest", "moderator")
+# How the body is read: CommonMark with tables and strikethrough, raw HTML shown as text (notes may be pasted from anywhere).
+MARKDOWN = ("commonmark", {"html": False}, ["table", "strikethrough"])
 
 
 def read(path: Path) -> Notes:
@@ -58,6 +66,7 @@ def read(path: Path) -> Notes:
     if not isinstance(title, str) or not title.strip():
         raise NotesError(path, "has no title", "add `title: ...` to the front matter")
     body = body.strip()
+    body_line = text[: text.rfind(body)].count("\n") if body else 0
     return Notes(
         path=path,
         title=title.strip(),
@@ -72,6 +81,7 @@ def read(path: Path) -> Notes:
         draft=_optional(path, meta, "draft", bool, "true or false") or False,
         chapters=_chapters(path, meta, front),
         image=_image(path, meta.get("image"), "image", allow_url=False),
+        files=_local_files(path, body, body_line),
     )
 
 
@@ -202,6 +212,64 @@ def _image(path: Path, value: Any, what: str, allow_url: bool) -> str:
     if not file.is_file():
         raise NotesError(path, f"{what} {value!r} does not exist", f"put the image in {path.parent.name}/ (names are relative to the notes file), or correct the name")
     return value
+
+
+def markdown() -> MarkdownIt:
+    """A Markdown parser for notes bodies; `relink` moves the local files they name."""
+    kind, options, rules = MARKDOWN
+    return MarkdownIt(kind, options).enable(rules).use(_relink)
+
+
+def _urls(tokens: list[Token]) -> Iterator[tuple[Token, Token, str]]:
+    """(block, token, attribute) of every link and image in parsed Markdown."""
+    for block in tokens:
+        for token in block.children or ():
+            if token.type in ("image", "link_open"):
+                yield block, token, "src" if token.type == "image" else "href"
+
+
+def _relink(md: MarkdownIt) -> None:
+    # Links and images whose URL is a key of env["relink"] are rendered pointing where it says.
+    def rule(state: StateCore) -> None:
+        moved = state.env.get("relink") if isinstance(state.env, dict) else None
+        for _, token, attribute in _urls(state.tokens) if moved else ():
+            if token.attrGet(attribute) in moved:
+                token.attrSet(attribute, moved[token.attrGet(attribute)])
+
+    md.core.ruler.push("relink", rule)
+
+
+def _local_name(url: str | None) -> str | None:
+    """The file a relative URL names; None for web addresses, site paths and anchors."""
+    parts = urlsplit(url or "")
+    if parts.scheme or parts.netloc or parts.query or parts.fragment or not parts.path or parts.path.startswith("/"):
+        return None
+    return posixpath.normpath(unquote(parts.path))
+
+
+def _local_files(path: Path, body: str, body_line: int) -> tuple[str, ...]:
+    """The URLs of the body's links and images that name a file beside the notes: they are published with the episode.
+
+    A relative link to anything else is left alone (it may point into the blog); a missing image is an error."""
+    found: dict[str, None] = {}
+    folder = path.parent.resolve()
+    for block, token, attribute in _urls(markdown().parse(body)):
+        url = token.attrGet(attribute)
+        name = _local_name(url)
+        if name is None:
+            continue
+        file = (folder / name).resolve()
+        if file.is_relative_to(folder) and file.is_file():
+            found[url] = None
+        elif token.type == "image":
+            line = body_line + block.map[0] + 1 if block.map else body_line
+            raise NotesError(path, f"line {line}: the image {name!r} is not a file in {path.parent.name}/", f"put it in {path.parent.name}/ (names are relative to the notes file), or correct the name")
+    return tuple(found)
+
+
+def local_file(notes: Notes, url: str) -> str:
+    """The file beside the notes that a URL of `Notes.files` names, relative to the notes' folder."""
+    return _local_name(url) or ""
 
 
 def _item_lines(front: str, key: str) -> list[int]:

@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from . import transcript
 from .config import Config
+from .notes import markdown as notes_markdown
 from .records import Published
 
 INDEX_PAGE = "index.html"
 FEED_FILE = "feed.xml"
 
-# Raw HTML in notes is shown as text, never injected: notes may be pasted from anywhere.
-_markdown = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+_markdown = notes_markdown()
 
 
 def notes_html(item: Published) -> Markup:
-    """The notes body as safe HTML."""
-    return Markup(_markdown.render(item.episode.notes.body))
+    """The notes body as safe HTML (raw HTML in notes is shown as text); files it names point to their published copies."""
+    here = posixpath.dirname(item.page_path)
+    moved = {a.source: quote(posixpath.relpath(a.path, here)) for a in item.attachments if a.source}
+    return Markup(_markdown.render(item.episode.notes.body, {"relink": moved}))
 
 
 def clock(seconds: float) -> str:

@@ -47,6 +47,7 @@ class Notes:
     draft: bool = False
     chapters: tuple[Chapter, ...] = ()
     image: str = ""  # the episode's own art: a JPEG/PNG file relative to the notes file's folder
+    files: tuple[str, ...] = ()  # links and images of the body that name files beside the notes (URLs as written)
 
 
 @dataclass(frozen=True)
@@ -111,13 +112,14 @@ class Mastered:
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file published beside an episode's audio: a transcript or a chapters file."""
+    """A file published beside an episode's audio: a transcript, a chapters file, art, a file the notes link to."""
 
     path: str  # relative to the site folder
-    mime: str  # text/vtt, application/x-subrip, application/json, application/json+chapters
-    content: bytes = field(repr=False, default=b"")
+    mime: str  # text/vtt, application/x-subrip, application/json, application/json+chapters, image/…
+    content: bytes | Path = field(repr=False, default=b"")  # bytes, or a file to copy
     rel: str = ""  # "captions" for a VTT transcript
     language: str = ""
+    source: str = ""  # the URL the notes body names it by
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,11 @@ class Published:
     @property
     def media_url(self) -> str:
         return self.site_url + self.media_path
+
+    @property
+    def own_files(self) -> tuple[Attachment, ...]:
+        """The files panelpress made for the episode (transcripts, chapters, art), not the ones its notes link to."""
+        return tuple(a for a in self.attachments if not a.source)
 
     @property
     def page_url(self) -> str:

@@ -310,7 +310,7 @@ def json_problems(data: object, path: Path, duration: float | None) -> list[Tran
 
 def lines(item: Published) -> list[Line]:
     """The published transcript of an episode, for its show-notes page (empty when it has none)."""
-    found = next((a for a in item.attachments if a.mime == MIME_JSON), None)
+    found = next((a for a in item.own_files if a.mime == MIME_JSON), None)
     if found is None:
         return []
     data = json.loads(found.content)

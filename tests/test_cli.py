@@ -21,7 +21,7 @@ from mutagen.mp3 import MP3
 from pipeline import config as config_module
 from pipeline.cli import main
 
-from .conftest import SPEECH, checksums, make_audio, write_notes, write_show
+from .conftest import PNG_1PX, SPEECH, checksums, make_audio, write_notes, write_show
 
 NS = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd"}
 TRICKY = "Q&A: <Leaders> \"lead\", managers 'manage' 🎙️"
@@ -269,3 +269,29 @@ def test_ctrl_c_stops_the_build_without_starting_queued_episodes(tmp_path):
     assert build.returncode == 130 and "interrupted" in err
     assert list(cache.iterdir()) == []  # nothing mastered after the interrupt, nothing half-written kept
     assert not (show / "public" / "feed.xml").exists()
+
+
+def test_files_the_notes_link_to_are_published_with_the_episode(tmp_path, audio_dir):
+    show = write_show(tmp_path / "show")
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "linked-panel.wav")
+    (show / "show_notes" / "files").mkdir(parents=True)
+    (show / "show_notes" / "whiteboard.png").write_bytes(PNG_1PX)
+    (show / "show_notes" / "files" / "poll results.json").write_text('{"yes": 3}')
+    body = "![The whiteboard](whiteboard.png)\n\nThe [poll](<files/poll results.json>) and [our blog](../blog/)."
+    write_notes(show, "linked-panel", "title: Linked\ndate: 2026-01-05", body)
+    notes_before = checksums(show / "show_notes")
+    assert main(["build", "--show", str(show)]) == 0
+
+    site = show / "public"
+    assert (site / "episodes" / "linked-panel" / "whiteboard.png").read_bytes() == PNG_1PX
+    assert (site / "episodes" / "linked-panel" / "files" / "poll results.json").read_text() == '{"yes": 3}'
+    page = (site / "episodes" / "linked-panel.html").read_text(encoding="utf-8")
+    assert '<img src="linked-panel/whiteboard.png" alt="The whiteboard"' in page
+    assert 'href="linked-panel/files/poll%20results.json"' in page and 'href="../blog/"' in page
+    parsed, _ = _parse(site / "feed.xml")
+    html = parsed.entries[0].content[0].value
+    assert '<a href="https://pod.example.com/show/episodes/linked-panel/whiteboard.png">The whiteboard</a>' in html
+    assert 'href="https://pod.example.com/show/episodes/linked-panel/files/poll%20results.json"' in html
+    assert 'href="https://pod.example.com/show/blog/"' in html
+    assert not etree.parse(str(site / "feed.xml")).xpath("//*[local-name()='transcript']")  # a linked .json is not a transcript
+    assert checksums(show / "show_notes") == notes_before

@@ -354,3 +354,28 @@ def test_write_starter_creates_the_folder(tmp_path: Path):
     path = tmp_path / "new" / "show_notes" / "ep.md"
     assert notes.write_starter(path, "---\ntitle: X\n---\n") is True
     assert path.read_text(encoding="utf-8") == "---\ntitle: X\n---\n"
+
+
+# --- files the body links to ---------------------------------------------------------------------
+
+
+def test_body_links_and_images_naming_files_beside_the_notes_are_found(tmp_path: Path):
+    folder = tmp_path / "show_notes"
+    (folder / "files").mkdir(parents=True)
+    (folder / "photo.png").write_bytes(b"png")
+    (folder / "files" / "the slides.pdf").write_bytes(b"pdf")
+    body = (
+        "![The panel](photo.png)\n\n[Slides](<files/the slides.pdf>) and [again](./photo.png).\n\n"
+        "[About us](../about.html), [elsewhere](https://example.com/x.png), [top](#top), [root](/feed.xml), [asked](photo.png?v=2)"
+    )
+    parsed = notes.read(write_notes(tmp_path, "ep", "title: T", body))
+    assert parsed.files == ("photo.png", "files/the%20slides.pdf", "./photo.png")
+    assert [notes.local_file(parsed, url) for url in parsed.files] == ["photo.png", "files/the slides.pdf", "photo.png"]
+
+
+@pytest.mark.parametrize("image", ["missing.png", "../outside.png"])
+def test_an_image_that_is_not_beside_the_notes_names_its_line(tmp_path: Path, image: str):
+    (tmp_path / "outside.png").write_bytes(b"png")
+    path = write_notes(tmp_path, "ep", "title: T\ndate: 2026-01-01", f"First paragraph.\n\n![A picture]({image})")
+    err = read_error(path)
+    assert err.problem == f"line 8: the image {image!r} is not a file in show_notes/"
