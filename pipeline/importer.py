@@ -7,10 +7,11 @@ import re
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import nh3
 import yaml
+from markdownify import markdownify
 
 from . import ledger, notes
 from .config import Config
@@ -134,7 +135,7 @@ def _notes_text(element, item: FeedItem) -> str:
     meta: dict = {"title": item.title or "Untitled"}
     if item.pub_date:
         meta["date"] = item.pub_date
-    description = _plain(element.findtext("{http://purl.org/rss/1.0/modules/content/}encoded") or element.findtext("description") or "")
+    description = _markdown(element.findtext("{http://purl.org/rss/1.0/modules/content/}encoded") or element.findtext("description") or "", item.link)
     summary = _plain(element.findtext("description") or "").split("\n\n")[0]
     if summary:
         meta["summary"] = summary
@@ -151,6 +152,17 @@ def _notes_text(element, item: FeedItem) -> str:
     meta["draft"] = False
     head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False)
     return f"---\n# imported from the old feed: already published, so not a draft\n{head}---\n\n{description or 'Write the show notes of this episode here, in Markdown.'}\n"
+
+
+def _markdown(text: str, base: str) -> str:
+    """Show notes from a feed as Markdown: links, lists and emphasis kept; relative addresses made absolute."""
+
+    def absolute(tag: str, attribute: str, value: str) -> str | None:
+        return urljoin(base, value) if attribute in ("href", "src") and base else value
+
+    clean = nh3.clean(text, attribute_filter=absolute, link_rel=None)  # scripts, styles and event handlers go
+    markdown = markdownify(clean, heading_style="ATX", bullets="-", newline_style="BACKSLASH")
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() if line.strip() else "" for line in markdown.splitlines())).strip()
 
 
 def _plain(text: str) -> str:

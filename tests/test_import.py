@@ -33,7 +33,10 @@ OLD_FEED = """\
     <guid isPermaLink="false">old-guid-1</guid>
     <pubDate>Mon, 02 Feb 2026 08:00:00 GMT</pubDate>
     <enclosure url="https://old.example.com/audio/Episode%201.mp3?source=rss" length="1234" type="audio/mpeg"/>
-    <description><![CDATA[<p>First paragraph.</p><p>Second <a href="https://example.com/">link</a></p>]]></description>
+    <link>https://old.example.com/episode-1/</link>
+    <description><![CDATA[<p>First paragraph.</p><p>Second <a href="https://example.com/">link</a></p>
+      <ul><li>One <strong>bold</strong> point</li><li>Two_words</li></ul><p>See <a href="/notes/1">the old notes</a><br>thanks</p>
+      <script>alert(1)</script>]]></description>
     <itunes:explicit>yes</itunes:explicit>
     <itunes:episode>1</itunes:episode>
   </item>
@@ -91,7 +94,11 @@ def test_import_writes_notes_for_recordings_that_have_none(moving):
     assert started.title == "First & foremost"
     assert started.date.isoformat() == "2026-02-02T08:00:00+00:00"
     assert (started.explicit, started.episode, started.draft) == (True, 1, False)
-    assert started.summary == "First paragraph." and "Second link" in started.body
+    assert started.summary == "First paragraph."
+    assert started.body == (
+        "First paragraph.\n\nSecond [link](https://example.com/)\n\n- One **bold** point\n- Two\\_words\n\n"
+        "See [the old notes](https://old.example.com/notes/1)\\\nthanks"
+    )  # links, lists and emphasis kept as Markdown; relative links made absolute; the script gone
     assert notes.read(show / "show_notes" / "by-title.md").title == "by   title"  # an existing file is never rewritten
 
 
