@@ -92,6 +92,9 @@ METHOD = "ebur128-sim-limit-v1"
 ENCODER_LOSS = {"mp3": 0.45, "m4a": 0.1}
 # The limiter works on sample peaks; MP3 decoding overshoots them by up to ~1.6 dB (measured).
 TRUE_PEAK_MARGIN = 2.0
+# Peaks this far under the limiter's ceiling after the gain leave it idle (resampling moves sample peaks a little),
+# so the gain alone lands on target and the limiter simulation is skipped.
+IDLE_LIMITER_MARGIN = 1.0
 LIMITER = "alimiter=limit={linear:.5f}:attack=5:release=50:level=0"  # level=0: no make-up gain
 LEVEL_VOICES = "dynaudnorm=f=250:g=11:p=0.95:m=20"  # 250 ms frames, ~2.75 s window: follows turns, not syllables
 SILENT = -69.9  # ebur128 reports -70 LUFS (its absolute gate) for silence
@@ -315,9 +318,13 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
     speech_seconds = (plan.trim[1] or info.duration) - plan.trim[0]
     program_seconds = speech_seconds + jingle_seconds
     ceiling = settings.true_peak - TRUE_PEAK_MARGIN
+    simulated = False
     if settings.normalize:
         wanted = settings.loudness + ENCODER_LOSS[settings.format]
-        gain = _simulated_gain(plan, first.loudness.integrated, wanted, ceiling, work, program_seconds, task("level", program_seconds))
+        gain = wanted - first.loudness.integrated
+        if first.loudness.sample_peak + gain > ceiling - IDLE_LIMITER_MARGIN:  # the limiter will work: find what that costs
+            gain = _simulated_gain(plan, first.loudness.integrated, wanted, ceiling, work, program_seconds, task("level", program_seconds))
+            simulated = True
     else:
         gain, ceiling = 0.0, 0.0  # no loudness target: only keep the encoder from clipping
     encodes = 0
@@ -348,7 +355,7 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
         output_lra=round(result.lra, 2),
         gain=round(gain, 2),
         method=METHOD if settings.normalize else "encode only",
-        passes=encodes + (2 if settings.normalize else 1),
+        passes=1 + int(simulated) + encodes,
     )
     offset = (_wav_seconds(plan.jingles[0]) if plan.jingles[0] else 0.0) - plan.trim[0]
     return Mastered(path=out, key="", duration=seconds, report=report, offset=round(offset, 3))
