@@ -131,7 +131,10 @@ def _last_published(config: Config, book: ledger.Ledger, failures: list[Failure]
         audio_file = config.output_dir / item.media_path
         if not audio_file.is_file() or file_sha256(audio_file) != item.media.sha256:
             continue  # the published audio is gone or changed: there is nothing to keep it with
-        found.append(replace(item, site_url=config.site_url, media=replace(item.media, path=audio_file)))
+        # Files that were copied from the show folder are taken from the site now: the originals may be what broke.
+        copies = [replace(a, content=config.output_dir / a.path) if isinstance(a.content, Path) else a for a in item.attachments]
+        if all(isinstance(a.content, bytes) or a.content.is_file() for a in copies):
+            found.append(replace(item, site_url=config.site_url, media=replace(item.media, path=audio_file), attachments=tuple(copies)))
     return found
 
 

@@ -17,7 +17,7 @@ from pipeline import feed, guard, ledger
 from pipeline.build import build
 from pipeline.cli import main
 
-from .conftest import checksums, make_audio, show_with, write_notes
+from .conftest import PNG_1PX, checksums, make_audio, show_with, write_notes
 from .records import published, show_config
 
 BUILD = datetime(2026, 5, 20, 12, 0, tzinfo=timezone.utc)
@@ -274,3 +274,20 @@ def test_a_failing_published_episode_can_be_withdrawn(show):
     assert main(["build", "--show", str(show), "--allow-remove", "two"]) == 1  # withdrawn, and its error still reported
     assert [e.title for e in feedparser.parse(show / "public" / "feed.xml").entries] == ["One"]
     assert not (show / "public" / "media" / "two.mp3").exists()
+
+
+def test_a_published_episode_whose_image_was_deleted_keeps_the_published_copy(show, capsys):
+    (show / "show_notes" / "board.png").write_bytes(PNG_1PX)
+    write_notes(show, "two", "title: Two\ndate: 2026-03-08 10:00:00+00:00", "![The board](board.png)")
+    assert main(["build", "--show", str(show)]) == 0
+    page = (show / "public" / "episodes" / "two.html").read_bytes()
+    (show / "show_notes" / "board.png").unlink()  # the notes now name an image that is not there: an error
+    make_audio(show / "episodes" / "three.wav", seconds=2)
+    write_notes(show, "three", "title: Three\ndate: 2026-03-15 10:00:00+00:00")
+    capsys.readouterr()
+    assert main(["build", "--show", str(show)]) == 1
+    out = capsys.readouterr()
+    assert "board.png" in out.err and "kept: two" in out.out
+    assert [e.title for e in feedparser.parse(show / "public" / "feed.xml").entries] == ["Three", "Two", "One"]
+    assert (show / "public" / "episodes" / "two" / "board.png").read_bytes() == PNG_1PX
+    assert (show / "public" / "episodes" / "two.html").read_bytes() == page
