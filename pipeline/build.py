@@ -274,7 +274,7 @@ def _tag(config: Config, book: ledger.Ledger, episode: Episode, master: Mastered
     if image is not None:
         extra += (Attachment(path=image_path, mime=art_mime, content=art),)
     for url in notes_.files:  # what the body links to beside the notes goes into a folder of the episode's own
-        linked = notes.local_file(notes_, url)
+        linked = notes.local_name(url) or ""
         mime = mimetypes.guess_type(linked)[0] or "application/octet-stream"
         extra += (Attachment(path=f"{site.PAGES_DIR}/{name}/{linked}", mime=mime, content=notes_.path.parent / linked, source=url),)
     return Published(

@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Master each recording in episodes/ to podcast loudness, tag it, render its show-notes page and write the "
             "RSS feed, into the site folder ([build] output, default public/). Recordings without notes get a starter "
-            "notes file to review. Exit code 0: all published; 1: an episode failed or publishing was refused; 2: bad settings."
+            "notes file to review. An episode that fails is reported and the others publish; one published before stays in the "
+            "feed as it was. Exit code 0: all published; 1: an episode failed or publishing was refused; 2: bad settings."
         ),
     )
     build_.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")

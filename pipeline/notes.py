@@ -25,8 +25,6 @@ from .records import AudioInfo, Chapter, Notes, Panelist
 KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft", "chapters", "image")
 CHAPTER_KEYS = ("start", "title", "url", "image")
 ROLES = ("host", "guest", "moderator")
-# How the body is read: CommonMark with tables and strikethrough, raw HTML shown as text (notes may be pasted from anywhere).
-MARKDOWN = ("commonmark", {"html": False}, ["table", "strikethrough"])
 
 
 def read(path: Path) -> Notes:
@@ -215,9 +213,9 @@ def _image(path: Path, value: Any, what: str, allow_url: bool) -> str:
 
 
 def markdown() -> MarkdownIt:
-    """A Markdown parser for notes bodies; `relink` moves the local files they name."""
-    kind, options, rules = MARKDOWN
-    return MarkdownIt(kind, options).enable(rules).use(_relink)
+    """The Markdown of notes bodies: CommonMark with tables and strikethrough; raw HTML stays text (notes may be
+    pasted from anywhere). Rendered with env {"relink": {url: new_url}}, links and images point to new places."""
+    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"]).use(_relink)
 
 
 def _urls(tokens: list[Token]) -> Iterator[tuple[Token, Token, str]]:
@@ -239,8 +237,11 @@ def _relink(md: MarkdownIt) -> None:
     md.core.ruler.push("relink", rule)
 
 
-def _local_name(url: str | None) -> str | None:
-    """The file a relative URL names; None for web addresses, site paths and anchors."""
+_BODY = markdown()
+
+
+def local_name(url: str | None) -> str | None:
+    """The file a relative URL names (relative to the notes' folder); None for web addresses, site paths and anchors."""
     parts = urlsplit(url or "")
     if parts.scheme or parts.netloc or parts.query or parts.fragment or not parts.path or parts.path.startswith("/"):
         return None
@@ -253,9 +254,9 @@ def _local_files(path: Path, body: str, body_line: int) -> tuple[str, ...]:
     A relative link to anything else is left alone (it may point into the blog); a missing image is an error."""
     found: dict[str, None] = {}
     folder = path.parent.resolve()
-    for block, token, attribute in _urls(markdown().parse(body)):
+    for block, token, attribute in _urls(_BODY.parse(body)):
         url = token.attrGet(attribute)
-        name = _local_name(url)
+        name = local_name(url)
         if name is None:
             continue
         file = (folder / name).resolve()
@@ -265,11 +266,6 @@ def _local_files(path: Path, body: str, body_line: int) -> tuple[str, ...]:
             line = body_line + block.map[0] + 1 if block.map else body_line
             raise NotesError(path, f"line {line}: the image {name!r} is not a file in {path.parent.name}/", f"put it in {path.parent.name}/ (names are relative to the notes file), or correct the name")
     return tuple(found)
-
-
-def local_file(notes: Notes, url: str) -> str:
-    """The file beside the notes that a URL of `Notes.files` names, relative to the notes' folder."""
-    return _local_name(url) or ""
 
 
 def _item_lines(front: str, key: str) -> list[int]:

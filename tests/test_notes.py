@@ -370,7 +370,7 @@ def test_body_links_and_images_naming_files_beside_the_notes_are_found(tmp_path:
     )
     parsed = notes.read(write_notes(tmp_path, "ep", "title: T", body))
     assert parsed.files == ("photo.png", "files/the%20slides.pdf", "./photo.png")
-    assert [notes.local_file(parsed, url) for url in parsed.files] == ["photo.png", "files/the slides.pdf", "photo.png"]
+    assert [notes.local_name(url) for url in parsed.files] == ["photo.png", "files/the slides.pdf", "photo.png"]
 
 
 @pytest.mark.parametrize("image", ["missing.png", "../outside.png"])
