@@ -95,6 +95,8 @@ TRUE_PEAK_MARGIN = 2.0
 # Peaks this far under the limiter's ceiling after the gain leave it idle (resampling moves sample peaks a little),
 # so the gain alone lands on target and the limiter simulation is skipped.
 IDLE_LIMITER_MARGIN = 1.0
+# A secant step this close (dB) to a simulated gain is trusted; a longer one is simulated too, up to this many times.
+TRUSTED_STEP, MAX_SIMULATIONS = 3.0, 4
 LIMITER = "alimiter=limit={linear:.5f}:attack=5:release=50:level=0"  # level=0: no make-up gain
 LEVEL_VOICES = "dynaudnorm=f=250:g=11:p=0.95:m=20"  # 250 ms frames, ~2.75 s window: follows turns, not syllables
 SILENT = -69.9  # ebur128 reports -70 LUFS (its absolute gate) for silence
@@ -318,13 +320,12 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
     speech_seconds = (plan.trim[1] or info.duration) - plan.trim[0]
     program_seconds = speech_seconds + jingle_seconds
     ceiling = settings.true_peak - TRUE_PEAK_MARGIN
-    simulated = False
+    simulations = 0
     if settings.normalize:
         wanted = settings.loudness + ENCODER_LOSS[settings.format]
         gain = wanted - first.loudness.integrated
         if first.loudness.sample_peak + gain > ceiling - IDLE_LIMITER_MARGIN:  # the limiter will work: find what that costs
-            gain = _simulated_gain(plan, first.loudness.integrated, wanted, ceiling, work, program_seconds, task("level", program_seconds))
-            simulated = True
+            gain, simulations = _simulated_gain(plan, first.loudness.integrated, wanted, ceiling, work, program_seconds, task)
     else:
         gain, ceiling = 0.0, 0.0  # no loudness target: only keep the encoder from clipping
     encodes = 0
@@ -355,7 +356,7 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
         output_lra=round(result.lra, 2),
         gain=round(gain, 2),
         method=METHOD if settings.normalize else "encode only",
-        passes=1 + int(simulated) + encodes,
+        passes=1 + simulations + encodes,
     )
     offset = (_wav_seconds(plan.jingles[0]) if plan.jingles[0] else 0.0) - plan.trim[0]
     return Mastered(path=out, key="", duration=seconds, report=report, offset=round(offset, 3))
@@ -379,13 +380,27 @@ def _measure(info: AudioInfo, plan: _Plan, work: Path, progress: Progress | None
     return _FirstLook(loudness=_read_metering(metering), trim=_trim_range(_silences(run.log, info.duration), info.duration))
 
 
-def _simulated_gain(plan: _Plan, measured: float, wanted: float, ceiling: float, work: Path, seconds: float, progress: Progress | None) -> float:
-    """Pass 2: run the limiter at two gains (no encoding) and solve for the gain whose output lands on `wanted`.
+def _simulated_gain(plan: _Plan, measured: float, wanted: float, ceiling: float, work: Path, seconds: float, task: Task) -> tuple[float, int]:
+    """Pass 2: run the limiter at two gains (no encoding) and solve for the gain whose output lands on `wanted`;
+    return it and the number of simulation passes.
 
     Limiting takes loudness away as gain rises. The loss is measured at two gains against the same audio
-    unlimited, on a fair sample of a long program; one secant step then finds the gain for the whole program."""
+    unlimited, on a fair sample of a long program; a secant step then finds the gain for the whole program.
+    A step that lands far from the gains tried (loud transients over quiet speech bend the curve) is tried too."""
     guess = wanted - measured + 0.5  # prior: limiting usually costs about half a LU
     gains = (guess - 0.5, guess + 0.5)
+    outputs: dict[float, float] = {}
+    for run in range(1, MAX_SIMULATIONS + 1):
+        outputs.update(_simulate(plan, measured, gains, ceiling, work, seconds, task("level" if run == 1 else f"level {run}", seconds)))
+        gain = _solve(outputs, wanted)
+        if min(abs(gain - tried) for tried in outputs) <= TRUSTED_STEP:
+            break
+        gains = (gain - 0.5, gain + 0.5)
+    return gain, run
+
+
+def _simulate(plan: _Plan, measured: float, gains: tuple[float, float], ceiling: float, work: Path, seconds: float, progress: Progress) -> dict[float, float]:
+    """The program's loudness after gain and limiter, for each of `gains` (one ffmpeg run, no encoding)."""
     sample = f",aselect='lt(mod(t\\,{SAMPLE_EVERY})\\,{SAMPLE_TAKE})',asetpts=N/SR/TB" if seconds > SAMPLE_OVER_SECONDS else ""
     files = [work / f"simulate{i}.txt" for i in range(3)]
     graph = f"{plan.program('prog', resample=False)};[prog]aformat=sample_fmts=dbl{sample},asplit=3[p0][p1][p2]"
@@ -395,9 +410,21 @@ def _simulated_gain(plan: _Plan, measured: float, wanted: float, ceiling: float,
     args += ["-map", "[s0]", "-map", "[s1]", "-map", "[s2]", "-f", "null", "-"]
     run_ffmpeg(plan.source, args, float("inf"), progress)
     unlimited = _read_metering(files[2]).integrated
-    outputs = [measured + gain + (_read_metering(file).integrated - unlimited - gain) for gain, file in zip(gains, files)]
-    slope = min(1.0, max(0.2, (outputs[1] - outputs[0]) / (gains[1] - gains[0])))  # 1: no limiting at all
-    return max(-40.0, min(40.0, gains[0] + (wanted - outputs[0]) / slope))
+    # What the limiter took from the sample, taken from the whole program's measured loudness.
+    return {gain: measured + gain + (_read_metering(file).integrated - unlimited - gain) for gain, file in zip(gains, files)}
+
+
+def _solve(outputs: dict[float, float], wanted: float) -> float:
+    """The gain whose output is `wanted`: interpolated between simulated gains around it, else a secant step
+    from the nearest two (louder output always needs more gain)."""
+    points = sorted(outputs.items())
+    for (g0, o0), (g1, o1) in zip(points, points[1:]):
+        if o0 <= wanted <= o1 and o1 > o0:
+            return g0 + (wanted - o0) * (g1 - g0) / (o1 - o0)
+    (g0, o0), (g1, o1) = points[:2] if wanted < points[0][1] else points[-2:]
+    slope = min(1.0, max(0.2, (o1 - o0) / (g1 - g0)))  # 1: no limiting at all
+    base, out = (g0, o0) if wanted < points[0][1] else (g1, o1)
+    return max(-40.0, min(40.0, base + (wanted - out) / slope))
 
 
 def _encode(plan: _Plan, gain: float, ceiling: float, out: Path, work: Path, progress: Progress | None) -> tuple[Loudness, float]:
