@@ -276,3 +276,11 @@ def test_full_scale_clicks_over_quiet_speech_still_land_on_target(tmp_path):
     result = master(speech_at(tmp_path / "in.wav", -30, clicks=0.99), tmp_path, task=lambda name, total: seen.setdefault(name, []).append)
     assert_on_target(result.path)
     assert "level 2" in seen and result.report.passes >= 4
+
+
+def test_the_gain_solver_interpolates_between_and_steps_beyond_the_simulated_gains():
+    assert audio._solve({0.0: -20.0, 4.0: -17.0, 10.0: -12.0}, -16.0) == pytest.approx(5.2)  # between 4 and 10
+    assert audio._solve({0.0: -20.0, 1.0: -19.0}, -16.0) == pytest.approx(4.0)  # beyond: the last secant
+    assert audio._solve({0.0: -10.0, 1.0: -9.0}, -16.0) == pytest.approx(-6.0)  # below all: from the lowest
+    assert audio._solve({0.0: -20.0, 1.0: -19.99}, -16.0) == pytest.approx(1 + 3.99 / 0.2)  # a flat curve: slope 0.2 at least
+    assert audio._solve({0.0: -60.0, 1.0: -59.0}, -16.0) == 40.0  # never more than 40 dB
