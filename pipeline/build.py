@@ -110,7 +110,7 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
     xml = feed.render(config, items, datetime.fromisoformat(last_build), artwork, podcast_guid)
     site.publish(config.output_dir, files, pages.FEED_FILE, xml)
     ledger.save(config.ledger_path, ledger.record(book, items, feed_hash, last_build, podcast_guid))
-    kept.save(config.cache_dir, built)
+    kept.save(config.cache_dir, built, {item.guid for item in items})
     return result
 
 

@@ -23,12 +23,16 @@ def _stamp() -> str:
     return file_sha256(Path(records.__file__))
 
 
-def save(cache_dir: Path, items: Iterable[Published]) -> None:
-    """Keep each published episode, by GUID (written atomically; an unchanged one is not rewritten)."""
+def save(cache_dir: Path, items: Iterable[Published], published: set[str]) -> None:
+    """Keep each of `items` by GUID (atomically; an unchanged one is not rewritten); forget episodes no longer
+    in the feed (the GUIDs in `published`)."""
     folder = cache_dir / FOLDER
     stamp = _stamp()
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.pickle"):
+            if old.stem not in published:
+                old.unlink()
         for item in items:
             data = pickle.dumps((stamp, item), protocol=pickle.HIGHEST_PROTOCOL)
             path = folder / f"{item.guid}.pickle"

@@ -271,9 +271,11 @@ def test_without_a_kept_version_a_failing_published_episode_stops_the_build(show
 
 def test_a_failing_published_episode_can_be_withdrawn(show):
     (show / "show_notes" / "two.md").write_text("---\ntitle: [Two\n---\n")
+    guid = _ledger(show)["episodes"]["two"]["guid"]
     assert main(["build", "--show", str(show), "--allow-remove", "two"]) == 1  # withdrawn, and its error still reported
     assert [e.title for e in feedparser.parse(show / "public" / "feed.xml").entries] == ["One"]
     assert not (show / "public" / "media" / "two.mp3").exists()
+    assert not (config_module.load(show).cache_dir / "published" / f"{guid}.pickle").exists()  # nothing left to keep
 
 
 def test_a_published_episode_whose_image_was_deleted_keeps_the_published_copy(show, capsys):
