@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -16,7 +17,7 @@ from . import artwork as artwork_check
 from . import audio, chapters, explicit, feed, guard, kept, ledger, notes, pages, probe, site, tags, transcript
 from .config import Config
 from .discover import Recording, discover, web_slug
-from .errors import GuardError, PanelpressError
+from .errors import AudioError, GuardError, PanelpressError
 from .hashing import file_sha256
 from .records import Attachment, AudioInfo, Episode, Failure, Mastered, Published
 
@@ -201,10 +202,16 @@ def _each(pairs: list[tuple[Episode, Any]], failures: list[Failure], stage: Call
 def _master_all(config: Config, infos: list[tuple[Episode, AudioInfo]], failures: list[Failure], reporter: Reporter) -> list[tuple[Episode, Mastered]]:
     """Master the episodes in parallel: ffmpeg does the work, a thread per worker waits on it."""
     workers = config.build.workers or os.cpu_count() or 1
+    stop = threading.Event()
 
     def one(pair: tuple[Episode, AudioInfo]) -> Mastered:
         episode, info = pair
-        bars = lambda name, total: reporter.task(f"{episode.slug} · {name}", total)  # noqa: E731
+
+        def bars(name: str, total: float) -> Callable[[float], None]:  # opened as each pass starts
+            if stop.is_set():  # Ctrl-C came between two passes: do not start the next
+                raise AudioError(info.path, "was interrupted", "build again")
+            return reporter.task(f"{episode.slug} · {name}", total)
+
         return audio.master(info, config.audio, config.cache_dir, bars, config.root)
 
     results = []
@@ -216,7 +223,8 @@ def _master_all(config: Config, infos: list[tuple[Episode, AudioInfo]], failures
                     results.append((episode, future.result()))
                 except PanelpressError as err:
                     failures.append(Failure(episode.slug, err))
-        except BaseException:  # Ctrl-C: the episodes still queued never start (the running ffmpegs got the signal too)
+        except BaseException:  # Ctrl-C: queued episodes never start, running ones stop (their ffmpeg got the signal too)
+            stop.set()
             pool.shutdown(cancel_futures=True)
             raise
     return results
