@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import feedparser
 import podcastparser
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -89,6 +89,7 @@ _text = st.text(
 
 @settings(max_examples=60, deadline=None)
 @given(title=_text, summary=_text, author=_text, names=st.lists(_text, min_size=1, max_size=3), body=_text)
+@example(title="0", summary="0", author="&lt;", names=["0"], body="0")  # a host's literal "&lt;" stays "&lt;"
 def test_text_round_trips_through_both_parsers(title, summary, author, names, body):
     item = published("only", title, 1, summary=summary, body=body)
     item = replace(item, episode=replace(item.episode, notes=replace(item.episode.notes, panelists=tuple(Panelist(n, role="host") for n in names))))
@@ -110,4 +111,5 @@ def test_text_round_trips_through_both_parsers(title, summary, author, names, bo
     tree = etree.fromstring(xml)
     assert [p.text for p in tree.iterfind("channel/item/podcast:person", NS)] == names
     assert tree.findtext("channel/item/itunes:title", namespaces=NS) == title
-    assert b"&amp;amp;" not in xml and b"&amp;lt;" not in xml  # never escaped twice
+    if not any(entity in "".join([title, summary, author, body, *names]) for entity in ("&amp;", "&lt;")):
+        assert b"&amp;amp;" not in xml and b"&amp;lt;" not in xml  # never escaped twice (unless "&lt;" was the text)
