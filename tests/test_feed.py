@@ -87,7 +87,7 @@ _text = st.text(
 ).map(str.strip).filter(bool)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)  # the same examples on every run: CI never fails by chance
 @given(title=_text, summary=_text, author=_text, names=st.lists(_text, min_size=1, max_size=3), body=_text)
 @example(title="0", summary="0", author="&lt;", names=["0"], body="0")  # a host's literal "&lt;" stays "&lt;"
 def test_text_round_trips_through_both_parsers(title, summary, author, names, body):
