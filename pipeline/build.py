@@ -88,7 +88,8 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
     tagged = _each(mastered, failures, lambda ep, master: (ep, _tag(config, book, ep, master, art_bytes if artwork else None, art_mime)))
     built = _newest_first(_attach_transcripts(config, [item for _, item in tagged], transcripts, {episode.slug: master for episode, master in mastered}))
     allow = allow or guard.Allow()
-    last = _last_published(config, book, failures, allow)
+    podcast_guid = book.podcast_guid or ledger.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
+    last = _last_published(config, book, podcast_guid, failures, allow)
     items = _newest_first([*built, *last])
     warnings.extend(artwork_check.problems(config.artwork_path) if config.artwork_path else [])
 
@@ -105,13 +106,12 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
     files.update({rel: text.encode() for rel, text in pages.render(config, items, artwork).items()})
     if artwork:
         files[artwork] = config.artwork_path
-    podcast_guid = book.podcast_guid or ledger.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
     feed_hash = hashlib.sha256(feed.render(config, items, _HASH_DATE, artwork, podcast_guid)).hexdigest()
     last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
     xml = feed.render(config, items, datetime.fromisoformat(last_build), artwork, podcast_guid)
     site.publish(config.output_dir, files, pages.FEED_FILE, xml)
     ledger.save(config.ledger_path, ledger.record(book, items, feed_hash, last_build, podcast_guid))
-    kept.save(config.cache_dir, built, {item.guid for item in items})
+    kept.save(config.cache_dir, podcast_guid, built, {item.guid for item in items})
     return result
 
 
@@ -119,22 +119,24 @@ def _newest_first(items: list[Published]) -> list[Published]:
     return sorted(items, key=lambda item: (item.pub_date, item.episode.slug), reverse=True)
 
 
-def _last_published(config: Config, book: ledger.Ledger, failures: list[Failure], allow: guard.Allow) -> list[Published]:
-    """Published episodes that failed in this build, as they were last published, while their audio is still in the site."""
+def _last_published(config: Config, book: ledger.Ledger, show: str, failures: list[Failure], allow: guard.Allow) -> list[Published]:
+    """Published episodes that failed in this build, as they were last published, while their files are still in the site."""
     found = []
+    manifest = site.read_manifest(config.output_dir)
     for slug in dict.fromkeys(failure.slug for failure in failures):
         entry = book.episodes.get(slug)
         if entry is None or slug in allow.remove or entry.guid in allow.remove:
             continue  # never published, or withdrawn on purpose
-        item = kept.load(config.cache_dir, entry.guid)
+        item = kept.load(config.cache_dir, show, entry.guid)
         if item is None:
             continue  # nothing kept (a fresh cache): the guard refuses the build instead
         audio_file = config.output_dir / item.media_path
         if not audio_file.is_file() or file_sha256(audio_file) != item.media.sha256:
             continue  # the published audio is gone or changed: there is nothing to keep it with
-        # Files that were copied from the show folder are taken from the site now: the originals may be what broke.
+        # Files that were copied from the show folder are taken from the site now (the originals may be what broke),
+        # as long as they are as panelpress wrote them.
         copies = [replace(a, content=config.output_dir / a.path) if isinstance(a.content, Path) else a for a in item.attachments]
-        if all(isinstance(a.content, bytes) or a.content.is_file() for a in copies):
+        if all(isinstance(a.content, bytes) or (a.content.is_file() and file_sha256(a.content) == manifest.get(a.path)) for a in copies):
             found.append(replace(item, site_url=config.site_url, media=replace(item.media, path=audio_file), attachments=tuple(copies)))
     return found
 

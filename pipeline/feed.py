@@ -15,6 +15,7 @@ from markdown_it.common.utils import escapeHtml
 from . import __version__, ledger
 from .config import Config
 from .notes import markdown as notes_markdown
+from .notes import relinked
 from .pages import FEED_FILE
 from .podcastindex import CHAPTERS_TYPE, ROLES, TRANSCRIPT_TYPES, Link, PodcastIndexEntryExtension, PodcastIndexExtension
 from .records import Panelist, Published
@@ -141,7 +142,7 @@ def feed_url(config: Config) -> str:
 
 def feed_html(item: Published) -> str:
     """The notes body as the HTML subset podcast apps render; relative links made absolute."""
-    moved = {a.source: item.site_url + quote(a.path) for a in item.attachments if a.source}
+    moved = {a.source: relinked(a.source, item.site_url + quote(a.path)) for a in item.attachments if a.source}
     raw = _feed_markdown.render(item.episode.notes.body, {"relink": moved})
 
     def absolute(tag: str, attribute: str, value: str) -> str | None:

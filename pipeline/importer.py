@@ -79,7 +79,7 @@ def run(config: Config, feed_path: Path) -> ImportResult:
         matched.append(match)
         recording = next(r for r in recordings if r.slug == slug)
         if not recording.notes_path.exists():
-            if notes.write_starter(recording.notes_path, _notes_text(element, item)):
+            if notes.write_starter(recording.notes_path, _notes_text(element, item, item.link or (channel.findtext("link") or "").strip())):
                 started.append(recording.notes_path)
         else:
             hint = _date_hint(recording, item)
@@ -130,12 +130,12 @@ def _podcast_guid(channel) -> str:
     return ""
 
 
-def _notes_text(element, item: FeedItem) -> str:
+def _notes_text(element, item: FeedItem, base: str) -> str:
     """Notes for an imported episode: what the old feed said, published as before (not a draft)."""
     meta: dict = {"title": item.title or "Untitled"}
     if item.pub_date:
         meta["date"] = item.pub_date
-    description = _markdown(element.findtext("{http://purl.org/rss/1.0/modules/content/}encoded") or element.findtext("description") or "", item.link)
+    description = _markdown(element.findtext("{http://purl.org/rss/1.0/modules/content/}encoded") or element.findtext("description") or "", base)
     summary = _plain(element.findtext("description") or "").split("\n\n")[0]
     if summary:
         meta["summary"] = summary
@@ -158,10 +158,15 @@ def _markdown(text: str, base: str) -> str:
     """Show notes from a feed as Markdown: links, lists and emphasis kept; relative addresses made absolute."""
 
     def absolute(tag: str, attribute: str, value: str) -> str | None:
-        return urljoin(base, value) if attribute in ("href", "src") and base else value
+        if attribute not in ("href", "src"):
+            return value
+        value = urljoin(base, value) if base else value
+        # A picture whose address is still relative would be looked for beside the notes: keep its words only.
+        return value if tag != "img" or urlsplit(value).scheme in ("http", "https") else None
 
     clean = nh3.clean(text, attribute_filter=absolute, link_rel=None)  # scripts, styles and event handlers go
     markdown = markdownify(clean, heading_style="ATX", bullets="-", newline_style="BACKSLASH")
+    markdown = re.sub(r"!\[([^\]]*)\]\(\)", r"\1", markdown)  # an image left without an address: its alt text
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() if line.strip() else "" for line in markdown.splitlines())).strip()
 
 

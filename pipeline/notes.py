@@ -241,26 +241,43 @@ _BODY = markdown()
 
 
 def local_name(url: str | None) -> str | None:
-    """The file a relative URL names (relative to the notes' folder); None for web addresses, site paths and anchors."""
+    """The file a relative URL names, relative to the notes' folder (`slides.pdf#page=2` names `slides.pdf`);
+    None for web addresses, site paths and anchors."""
     parts = urlsplit(url or "")
-    if parts.scheme or parts.netloc or parts.query or parts.fragment or not parts.path or parts.path.startswith("/"):
+    if parts.scheme or parts.netloc or not parts.path or parts.path.startswith("/"):
         return None
     return posixpath.normpath(unquote(parts.path))
+
+
+def relinked(url: str, target: str) -> str:
+    """`url` pointed at `target` instead, keeping its query and fragment."""
+    parts = urlsplit(url)
+    return target + (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+
+
+def _publishable(name: str) -> bool:
+    # Notes (drafts among them) and hidden files beside the notes are never published, even when linked.
+    return not name.lower().endswith(".md") and not any(part.startswith(".") and part != ".." for part in name.split("/"))
 
 
 def _local_files(path: Path, body: str, body_line: int) -> tuple[str, ...]:
     """The URLs of the body's links and images that name a file beside the notes: they are published with the episode.
 
-    A relative link to anything else is left alone (it may point into the blog); a missing image is an error."""
+    A relative link to anything else is left alone (it may point into the blog, or to another episode's notes);
+    a missing image is an error."""
     found: dict[str, None] = {}
     folder = path.parent.resolve()
     for block, token, attribute in _urls(_BODY.parse(body)):
         url = token.attrGet(attribute)
         name = local_name(url)
-        if name is None:
+        if name is None or not _publishable(name):
             continue
-        file = (folder / name).resolve()
-        if file.is_relative_to(folder) and file.is_file():
+        try:
+            file = (folder / name).resolve()
+            beside = file.is_relative_to(folder) and file.is_file()
+        except (OSError, ValueError):  # a name too long, a NUL byte, a folder that cannot be read
+            beside = False
+        if beside:
             found[url] = None
         elif token.type == "image":
             line = body_line + block.map[0] + 1 if block.map else body_line

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from . import transcript
 from .config import Config
 from .notes import markdown as notes_markdown
+from .notes import relinked
 from .records import Published
 
 INDEX_PAGE = "index.html"
@@ -21,10 +22,11 @@ FEED_FILE = "feed.xml"
 _markdown = notes_markdown()
 
 
-def notes_html(item: Published) -> Markup:
-    """The notes body as safe HTML (raw HTML in notes is shown as text); files it names point to their published copies."""
+def notes_html(item: Published, root: str | None = None) -> Markup:
+    """The notes body as safe HTML (raw HTML in notes is shown as text); files it names point to their published
+    copies, relative to the episode's page, or to `root` (the site folder, as a page's templates know it)."""
     here = posixpath.dirname(item.page_path)
-    moved = {a.source: quote(posixpath.relpath(a.path, here)) for a in item.attachments if a.source}
+    moved = {a.source: relinked(a.source, root + quote(a.path) if root is not None else quote(posixpath.relpath(a.path, here))) for a in item.attachments if a.source}
     return Markup(_markdown.render(item.episode.notes.body, {"relink": moved}))
 
 

@@ -277,7 +277,7 @@ def test_files_the_notes_link_to_are_published_with_the_episode(tmp_path, audio_
     (show / "show_notes" / "files").mkdir(parents=True)
     (show / "show_notes" / "whiteboard.png").write_bytes(PNG_1PX)
     (show / "show_notes" / "files" / "poll results.json").write_text('{"yes": 3}')
-    body = "![The whiteboard](whiteboard.png)\n\nThe [poll](<files/poll results.json>) and [our blog](../blog/)."
+    body = "![The whiteboard](whiteboard.png)\n\nThe [poll](<files/poll results.json#yes>) and [our blog](../blog/)."
     write_notes(show, "linked-panel", "title: Linked\ndate: 2026-01-05", body)
     notes_before = checksums(show / "show_notes")
     assert main(["build", "--show", str(show)]) == 0
@@ -287,11 +287,11 @@ def test_files_the_notes_link_to_are_published_with_the_episode(tmp_path, audio_
     assert (site / "episodes" / "linked-panel" / "files" / "poll results.json").read_text() == '{"yes": 3}'
     page = (site / "episodes" / "linked-panel.html").read_text(encoding="utf-8")
     assert '<img src="linked-panel/whiteboard.png" alt="The whiteboard"' in page
-    assert 'href="linked-panel/files/poll%20results.json"' in page and 'href="../blog/"' in page
+    assert 'href="linked-panel/files/poll%20results.json#yes"' in page and 'href="../blog/"' in page
     parsed, _ = _parse(site / "feed.xml")
     html = parsed.entries[0].content[0].value
     assert '<a href="https://pod.example.com/show/episodes/linked-panel/whiteboard.png">The whiteboard</a>' in html
-    assert 'href="https://pod.example.com/show/episodes/linked-panel/files/poll%20results.json"' in html
+    assert 'href="https://pod.example.com/show/episodes/linked-panel/files/poll%20results.json#yes"' in html
     assert 'href="https://pod.example.com/show/blog/"' in html
     assert not etree.parse(str(site / "feed.xml")).xpath("//*[local-name()='transcript']")  # a linked .json is not a transcript
     assert checksums(show / "show_notes") == notes_before

@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 
 from pipeline import config as config_module
-from pipeline import feed, guard, ledger
+from pipeline import feed, guard, kept, ledger
 from pipeline.build import build
 from pipeline.cli import main
 
@@ -275,7 +275,7 @@ def test_a_failing_published_episode_can_be_withdrawn(show):
     assert main(["build", "--show", str(show), "--allow-remove", "two"]) == 1  # withdrawn, and its error still reported
     assert [e.title for e in feedparser.parse(show / "public" / "feed.xml").entries] == ["One"]
     assert not (show / "public" / "media" / "two.mp3").exists()
-    assert not (config_module.load(show).cache_dir / "published" / f"{guid}.pickle").exists()  # nothing left to keep
+    assert kept.load(config_module.load(show).cache_dir, _ledger(show)["podcast_guid"], guid) is None  # nothing left to keep
 
 
 def test_a_published_episode_whose_image_was_deleted_keeps_the_published_copy(show, capsys):
@@ -293,3 +293,13 @@ def test_a_published_episode_whose_image_was_deleted_keeps_the_published_copy(sh
     assert [e.title for e in feedparser.parse(show / "public" / "feed.xml").entries] == ["Three", "Two", "One"]
     assert (show / "public" / "episodes" / "two" / "board.png").read_bytes() == PNG_1PX
     assert (show / "public" / "episodes" / "two.html").read_bytes() == page
+
+
+def test_a_failing_episode_whose_published_files_were_edited_by_hand_is_not_kept(show, capsys):
+    (show / "show_notes" / "board.png").write_bytes(PNG_1PX)
+    write_notes(show, "two", "title: Two\ndate: 2026-03-08 10:00:00+00:00", "![The board](board.png)")
+    assert main(["build", "--show", str(show)]) == 0
+    (show / "public" / "episodes" / "two" / "board.png").write_bytes(b"edited by hand")
+    (show / "show_notes" / "two.md").write_text("---\ntitle: [Two\n---\n")
+    err = _refused(show, capsys)  # keeping it would pass the edited file off as panelpress's own
+    assert "'two'" in err

@@ -162,3 +162,13 @@ def test_import_round_trip_restores_a_lost_ledger(tmp_path, audio_dir, capsys):
         assert ledger._instant(got.first_published) == ledger._instant(entry.first_published)
     assert main(["build", "--show", str(show)]) == 0
     assert [e.id for e in feedparser.parse(show / "public" / "feed.xml").entries] == [original.episodes[s].guid for s in ("beta", "alpha")]
+
+
+def test_imported_notes_never_name_a_picture_that_is_not_there(moving):
+    show, old = moving
+    text = old.read_text(encoding="utf-8").replace("    <link>https://old.example.com/episode-1/</link>\n", "")  # <link> is optional
+    text = text.replace("<p>First paragraph.</p>", '<p>First paragraph.</p><p><img src="guest.jpg" alt="Ann, our guest"></p>')
+    old.write_text(text, encoding="utf-8")
+    main(["import", str(old), "--show", str(show)])
+    body = notes.read(show / "show_notes" / "episode-1.md").body  # no "image is not a file" error
+    assert "Ann, our guest" in body and "guest.jpg" not in body

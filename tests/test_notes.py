@@ -364,13 +364,17 @@ def test_body_links_and_images_naming_files_beside_the_notes_are_found(tmp_path:
     (folder / "files").mkdir(parents=True)
     (folder / "photo.png").write_bytes(b"png")
     (folder / "files" / "the slides.pdf").write_bytes(b"pdf")
+    (folder / "ep2.md").write_text("---\ntitle: Next\ndraft: true\n---\nNot yet.")
+    (folder / ".private").write_text("secret")
     body = (
         "![The panel](photo.png)\n\n[Slides](<files/the slides.pdf>) and [again](./photo.png).\n\n"
-        "[About us](../about.html), [elsewhere](https://example.com/x.png), [top](#top), [root](/feed.xml), [asked](photo.png?v=2)"
+        "[About us](../about.html), [elsewhere](https://example.com/x.png), [top](#top), [root](/feed.xml), [page 2](files/the%20slides.pdf#page=2)\n\n"
+        f"[next week](ep2.md), [hidden](.private), [a very long name]({'x' * 300}.pdf), [nul](a%00b.pdf)"
     )
     parsed = notes.read(write_notes(tmp_path, "ep", "title: T", body))
-    assert parsed.files == ("photo.png", "files/the%20slides.pdf", "./photo.png")
-    assert [notes.local_name(url) for url in parsed.files] == ["photo.png", "files/the slides.pdf", "photo.png"]
+    assert parsed.files == ("photo.png", "files/the%20slides.pdf", "./photo.png", "files/the%20slides.pdf#page=2")  # never notes or hidden files
+    assert [notes.local_name(url) for url in parsed.files] == ["photo.png", "files/the slides.pdf", "photo.png", "files/the slides.pdf"]
+    assert notes.relinked("files/the%20slides.pdf#page=2", "https://pod.example.com/x.pdf") == "https://pod.example.com/x.pdf#page=2"
 
 
 @pytest.mark.parametrize("image", ["missing.png", "../outside.png"])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pipeline import pages
+from pipeline.records import Attachment
 
 from .golden import assert_golden
 from .records import published, show_config
@@ -55,3 +58,15 @@ def test_a_show_can_override_templates(tmp_path):
 def test_clock():
     assert pages.clock(44.4) == "0:44"
     assert pages.clock(3725) == "1:02:05"
+
+
+def test_files_the_notes_link_to_point_at_their_copies_from_any_page():
+    item = published("one", "One", 1, body="![Board](board.png) and [p. 2](slides.pdf#page=2)", files=("board.png", "slides.pdf#page=2"))
+    item = replace(item, attachments=(
+        Attachment("episodes/one/board.png", "image/png", b"png", source="board.png"),
+        Attachment("episodes/one/slides.pdf", "application/pdf", b"pdf", source="slides.pdf#page=2"),
+    ))  # fmt: skip
+    on_its_page = pages.notes_html(item)
+    assert 'src="one/board.png"' in on_its_page and 'href="one/slides.pdf#page=2"' in on_its_page
+    from_the_index = pages.notes_html(item, root="")  # a template of the site folder's top level
+    assert 'src="episodes/one/board.png"' in from_the_index and 'href="episodes/one/slides.pdf#page=2"' in from_the_index
