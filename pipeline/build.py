@@ -90,6 +90,8 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
     allow = allow or guard.Allow()
     podcast_guid = book.podcast_guid or ledger.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
     last = _last_published(config, book, podcast_guid, failures, allow)
+    pages_of = {item.episode.slug: item.page_path for item in [*built, *last]}
+    built = [_cross_linked(item, pages_of) for item in built]
     items = _newest_first([*built, *last])
     warnings.extend(artwork_check.problems(config.artwork_path) if config.artwork_path else [])
 
@@ -113,6 +115,12 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
     ledger.save(config.ledger_path, ledger.record(book, items, feed_hash, last_build, podcast_guid))
     kept.save(config.cache_dir, podcast_guid, built, {item.guid for item in items})
     return result
+
+
+def _cross_linked(item: Published, pages_of: dict[str, str]) -> Published:
+    """Links of the notes to another episode's notes (`[last week](other-episode.md)`) point at its page, if it is published."""
+    links = ((url, pages_of.get(notes.mentioned_slug(url), "")) for url in item.episode.notes.mentions)
+    return replace(item, links=tuple((url, page) for url, page in links if page))
 
 
 def _newest_first(items: list[Published]) -> list[Published]:

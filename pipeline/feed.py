@@ -142,7 +142,7 @@ def feed_url(config: Config) -> str:
 
 def feed_html(item: Published) -> str:
     """The notes body as the HTML subset podcast apps render; relative links made absolute."""
-    moved = {a.source: relinked(a.source, item.site_url + quote(a.path)) for a in item.attachments if a.source}
+    moved = {url: relinked(url, item.site_url + quote(path)) for url, path in item.relinks}
     raw = _feed_markdown.render(item.episode.notes.body, {"relink": moved})
 
     def absolute(tag: str, attribute: str, value: str) -> str | None:

@@ -80,6 +80,7 @@ def read(path: Path) -> Notes:
         chapters=_chapters(path, meta, front),
         image=_image(path, meta.get("image"), "image", allow_url=False),
         files=_local_files(path, body, body_line),
+        mentions=tuple(dict.fromkeys(url for _, token, url in _links(body) if token.type == "link_open" and mentioned_slug(url))),
     )
 
 
@@ -255,6 +256,18 @@ def relinked(url: str, target: str) -> str:
     return target + (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
 
 
+def mentioned_slug(url: str) -> str:
+    """The episode a link to a notes file beside these names (`other-episode.md` → `other-episode`), or ''."""
+    name = local_name(url) or ""
+    return name[:-3] if name.lower().endswith(".md") and "/" not in name and len(name) > 3 else ""
+
+
+def _links(body: str) -> Iterator[tuple[Token, Token, str]]:
+    """(block, token, URL) of every link and image of a notes body."""
+    for block, token, attribute in _urls(_BODY.parse(body)):
+        yield block, token, token.attrGet(attribute) or ""
+
+
 def _publishable(name: str) -> bool:
     # Notes (drafts among them) and hidden files beside the notes are never published, even when linked.
     return not name.lower().endswith(".md") and not any(part.startswith(".") and part != ".." for part in name.split("/"))
@@ -267,8 +280,7 @@ def _local_files(path: Path, body: str, body_line: int) -> tuple[str, ...]:
     a missing image is an error."""
     found: dict[str, None] = {}
     folder = path.parent.resolve()
-    for block, token, attribute in _urls(_BODY.parse(body)):
-        url = token.attrGet(attribute)
+    for block, token, url in _links(body):
         name = local_name(url)
         if name is None or not _publishable(name):
             continue

@@ -24,9 +24,10 @@ _markdown = notes_markdown()
 
 def notes_html(item: Published, root: str | None = None) -> Markup:
     """The notes body as safe HTML (raw HTML in notes is shown as text); files it names point to their published
-    copies, relative to the episode's page, or to `root` (the site folder, as a page's templates know it)."""
+    copies (and links to other episodes' notes to their pages), relative to the episode's page, or to `root`
+    (the site folder, as a page's templates know it)."""
     here = posixpath.dirname(item.page_path)
-    moved = {a.source: relinked(a.source, root + quote(a.path) if root is not None else quote(posixpath.relpath(a.path, here))) for a in item.attachments if a.source}
+    moved = {url: relinked(url, root + quote(path) if root is not None else quote(posixpath.relpath(path, here))) for url, path in item.relinks}
     return Markup(_markdown.render(item.episode.notes.body, {"relink": moved}))
 
 

@@ -48,6 +48,7 @@ class Notes:
     chapters: tuple[Chapter, ...] = ()
     image: str = ""  # the episode's own art: a JPEG/PNG file relative to the notes file's folder
     files: tuple[str, ...] = ()  # links and images of the body that name files beside the notes (URLs as written)
+    mentions: tuple[str, ...] = ()  # links of the body to other notes files, `other-episode.md` (URLs as written)
 
 
 @dataclass(frozen=True)
@@ -150,10 +151,16 @@ class Published:
     attachments: tuple[Attachment, ...] = ()
     chapters: tuple[Chapter, ...] = ()  # on the mastered timeline
     image: str = ""  # the episode's art, relative to the site folder
+    links: tuple[tuple[str, str], ...] = ()  # links of the notes to other published episodes: (URL as written, their page)
 
     @property
     def media_url(self) -> str:
         return self.site_url + self.media_path
+
+    @property
+    def relinks(self) -> tuple[tuple[str, str], ...]:
+        """(URL as the notes write it, where it points in the site folder): linked files and other episodes' pages."""
+        return tuple((a.source, a.path) for a in self.attachments if a.source) + self.links
 
     @property
     def own_files(self) -> tuple[Attachment, ...]:

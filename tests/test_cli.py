@@ -278,7 +278,12 @@ def test_files_the_notes_link_to_are_published_with_the_episode(tmp_path, audio_
     (show / "show_notes" / "whiteboard.png").write_bytes(PNG_1PX)
     (show / "show_notes" / "files" / "poll results.json").write_text('{"yes": 3}')
     body = "![The whiteboard](whiteboard.png)\n\nThe [poll](<files/poll results.json#yes>) and [our blog](../blog/)."
+    body += "\n\nLast week: [the first one](first-panel.md#end); next: [a draft](next-panel.md)."
     write_notes(show, "linked-panel", "title: Linked\ndate: 2026-01-05", body)
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "first-panel.wav")
+    write_notes(show, "first-panel", "title: First\ndate: 2026-01-01")
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "next-panel.wav")
+    write_notes(show, "next-panel", "title: Next\ndate: 2026-01-12\ndraft: true")
     notes_before = checksums(show / "show_notes")
     assert main(["build", "--show", str(show)]) == 0
 
@@ -288,10 +293,13 @@ def test_files_the_notes_link_to_are_published_with_the_episode(tmp_path, audio_
     page = (site / "episodes" / "linked-panel.html").read_text(encoding="utf-8")
     assert '<img src="linked-panel/whiteboard.png" alt="The whiteboard"' in page
     assert 'href="linked-panel/files/poll%20results.json#yes"' in page and 'href="../blog/"' in page
+    assert 'href="first-panel.html#end"' in page and 'href="next-panel.md"' in page  # a draft's notes are never published
+    assert not list(site.rglob("*.md"))
     parsed, _ = _parse(site / "feed.xml")
-    html = parsed.entries[0].content[0].value
+    html = next(e for e in parsed.entries if e.title == "Linked").content[0].value
     assert '<a href="https://pod.example.com/show/episodes/linked-panel/whiteboard.png">The whiteboard</a>' in html
     assert 'href="https://pod.example.com/show/episodes/linked-panel/files/poll%20results.json#yes"' in html
     assert 'href="https://pod.example.com/show/blog/"' in html
+    assert 'href="https://pod.example.com/show/episodes/first-panel.html#end"' in html
     assert not etree.parse(str(site / "feed.xml")).xpath("//*[local-name()='transcript']")  # a linked .json is not a transcript
     assert checksums(show / "show_notes") == notes_before

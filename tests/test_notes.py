@@ -375,6 +375,7 @@ def test_body_links_and_images_naming_files_beside_the_notes_are_found(tmp_path:
     assert parsed.files == ("photo.png", "files/the%20slides.pdf", "./photo.png", "files/the%20slides.pdf#page=2")  # never notes or hidden files
     assert [notes.local_name(url) for url in parsed.files] == ["photo.png", "files/the slides.pdf", "photo.png", "files/the slides.pdf"]
     assert notes.relinked("files/the%20slides.pdf#page=2", "https://pod.example.com/x.pdf") == "https://pod.example.com/x.pdf#page=2"
+    assert parsed.mentions == ("ep2.md",) and notes.mentioned_slug("ep2.md") == "ep2"  # another episode's notes: linked to its page
 
 
 @pytest.mark.parametrize("image", ["missing.png", "../outside.png"])
