@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .config import AudioSettings
 from .errors import AudioError
-from .hashing import file_sha256
+from .files import file_sha256
 from .records import AudioInfo, LoudnessReport, Mastered
 
 Progress = Callable[[float], None]  # called with seconds of audio done

@@ -18,7 +18,7 @@ from . import audio, chapters, explicit, feed, guard, kept, ledger, notes, pages
 from .config import Config
 from .discover import Recording, discover, web_slug
 from .errors import AudioError, GuardError, PanelpressError
-from .hashing import file_sha256
+from .files import file_sha256
 from .records import Attachment, AudioInfo, Episode, Failure, Mastered, Published
 
 STAGES = ("discover", "probe", "master", "tag", "render", "feed", "publish")

@@ -13,14 +13,13 @@ import base64
 import dataclasses
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from . import records
-from .hashing import file_sha256
+from .files import file_sha256, write_if_changed
 from .records import Published
 
 FOLDER = "published"
@@ -53,13 +52,7 @@ def save(cache_dir: Path, show: str, items: Iterable[Published], published: set[
             if old not in wanted:
                 old.unlink()
         for item in items:
-            data = json.dumps({"format": stamp, "item": _encode(item)}, sort_keys=True).encode()
-            path = _file(folder, item.guid)
-            if path.is_file() and path.read_bytes() == data:
-                continue
-            temp = path.with_name(f".{path.name}.tmp")
-            temp.write_bytes(data)
-            os.replace(temp, path)
+            write_if_changed(_file(folder, item.guid), json.dumps({"format": stamp, "item": _encode(item)}, sort_keys=True).encode())
     except OSError:
         pass  # the site is already published; without a kept version a later failure is refused, as with a fresh cache
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -11,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .errors import PanelpressError
+from .files import write_if_changed
 from .records import Published
 
 # Podcasting 2.0: podcast:guid is a UUIDv5 of the feed URL (no scheme, no trailing slash) in this namespace.
@@ -64,12 +64,7 @@ def save(path: Path, ledger: Ledger) -> None:
         "last_build": ledger.last_build,
         "episodes": {slug: asdict(entry) for slug, entry in sorted(ledger.episodes.items())},
     }
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
+    write_if_changed(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 def guid(ledger: Ledger, slug: str) -> str:

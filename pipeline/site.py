@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -12,7 +10,7 @@ from pathlib import Path, PurePosixPath
 from .config import Config
 from .discover import web_slug
 from .errors import PublishError
-from .hashing import sha256
+from .files import sha256, write_atomic, write_if_changed
 
 MANIFEST = ".panelpress-manifest.json"
 # The site folder's layout. Published addresses must never move, so neither may these.
@@ -57,9 +55,7 @@ def read_manifest(site: Path) -> dict[str, str]:
 
 def _write_manifest(site: Path, files: Mapping[str, str]) -> None:
     text = (json.dumps({"generator": "panelpress", "files": dict(sorted(files.items()))}, indent=1) + "\n").encode()
-    path = site / MANIFEST
-    if not (path.is_file() and path.read_bytes() == text):
-        _atomic_write(path, text)
+    write_if_changed(site / MANIFEST, text)
 
 
 def _blocker(site: Path, rel: str, ours: Mapping[str, str]) -> Path | None:
@@ -71,19 +67,6 @@ def _blocker(site: Path, rel: str, ours: Mapping[str, str]) -> Path | None:
         if str(parent) != "." and (site / parent).exists() and not (site / parent).is_dir():
             return site / parent
     return None
-
-
-def _atomic_write(path: Path, content: Content) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.panelpress-tmp")
-    try:
-        if isinstance(content, Path):
-            shutil.copyfile(content, temp)
-        else:
-            temp.write_bytes(content)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def _prune(site: Path, folder: Path) -> None:
@@ -126,7 +109,7 @@ def _publish(site: Path, files: Mapping[str, Content], feed_name: str, feed: byt
             unchanged.append(rel)
             continue
         path = _target(site, rel)
-        _atomic_write(path, wanted[rel])
+        write_atomic(path, wanted[rel])
         written.append(rel)
     removed = []
     for rel, digest in sorted(old.items()):

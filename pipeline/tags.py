@@ -16,7 +16,7 @@ from mutagen.mp4 import MP4, MP4Cover
 from .audio import MIME, ffmpeg
 from .config import ShowSettings
 from .errors import AudioError
-from .hashing import file_sha256
+from .files import file_sha256
 from .records import Mastered, Media, Notes
 
 
