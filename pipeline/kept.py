@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ def _file(folder: Path, guid: str) -> Path:
     return folder / f"{hashlib.sha256(guid.encode()).hexdigest()[:32]}.json"
 
 
+@functools.cache
 def _stamp() -> str:
     """Records written by another version of `records.py` are not trusted."""
     return file_sha256(Path(records.__file__))

@@ -64,7 +64,7 @@ def read(path: Path) -> Notes:
     if not isinstance(title, str) or not title.strip():
         raise NotesError(path, "has no title", "add `title: ...` to the front matter")
     body = body.strip()
-    body_line = text[: text.rfind(body)].count("\n") if body else 0
+    files, mentions = _body_links(path, body, text[: text.rfind(body)].count("\n") if body else 0)
     return Notes(
         path=path,
         title=title.strip(),
@@ -79,8 +79,8 @@ def read(path: Path) -> Notes:
         draft=_optional(path, meta, "draft", bool, "true or false") or False,
         chapters=_chapters(path, meta, front),
         image=_image(path, meta.get("image"), "image", allow_url=False),
-        files=_local_files(path, body, body_line),
-        mentions=tuple(dict.fromkeys(url for _, token, url in _links(body) if token.type == "link_open" and mentioned_slug(url))),
+        files=files,
+        mentions=mentions,
     )
 
 
@@ -262,25 +262,23 @@ def mentioned_slug(url: str) -> str:
     return name[:-3] if name.lower().endswith(".md") and "/" not in name and len(name) > 3 else ""
 
 
-def _links(body: str) -> Iterator[tuple[Token, Token, str]]:
-    """(block, token, URL) of every link and image of a notes body."""
-    for block, token, attribute in _urls(_BODY.parse(body)):
-        yield block, token, token.attrGet(attribute) or ""
-
-
 def _publishable(name: str) -> bool:
     # Notes (drafts among them) and hidden files beside the notes are never published, even when linked.
     return not name.lower().endswith(".md") and not any(part.startswith(".") and part != ".." for part in name.split("/"))
 
 
-def _local_files(path: Path, body: str, body_line: int) -> tuple[str, ...]:
-    """The URLs of the body's links and images that name a file beside the notes: they are published with the episode.
+def _body_links(path: Path, body: str, body_line: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The URLs of the body's links and images that name a file beside the notes (published with the episode),
+    and of its links to other episodes' notes (pointed at their pages); `body_line`: the file line before the body.
 
-    A relative link to anything else is left alone (it may point into the blog, or to another episode's notes);
-    a missing image is an error."""
+    A relative link to anything else is left alone (it may point into the blog); a missing image is an error."""
     found: dict[str, None] = {}
+    mentions: dict[str, None] = {}
     folder = path.parent.resolve()
-    for block, token, url in _links(body):
+    for block, token, attribute in _urls(_BODY.parse(body)):
+        url = token.attrGet(attribute) or ""
+        if token.type == "link_open" and mentioned_slug(url):
+            mentions[url] = None
         name = local_name(url)
         if name is None or not _publishable(name):
             continue
@@ -294,7 +292,7 @@ def _local_files(path: Path, body: str, body_line: int) -> tuple[str, ...]:
         elif token.type == "image":
             line = body_line + block.map[0] + 1 if block.map else body_line
             raise NotesError(path, f"line {line}: the image {name!r} is not a file in {path.parent.name}/", f"put it in {path.parent.name}/ (names are relative to the notes file), or correct the name")
-    return tuple(found)
+    return tuple(found), tuple(mentions)
 
 
 def _item_lines(front: str, key: str) -> list[int]:
