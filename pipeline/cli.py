@@ -40,6 +40,13 @@ class BarReporter:
         return lambda seconds: self.progress.update(task_id, completed=seconds)
 
 
+def _folders(command: argparse.ArgumentParser, site: bool) -> None:
+    """--show (and, with `site`, --out): the same options, worded the same, on every command that takes them."""
+    command.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
+    if site:
+        command.add_argument("--out", type=Path, metavar="DIR", help="the site folder, instead of [build] output")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="panelpress",
@@ -62,8 +69,7 @@ def _parser() -> argparse.ArgumentParser:
             "feed as it was. Exit code 0: all published; 1: an episode failed or publishing was refused; 2: bad settings."
         ),
     )
-    build_.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
-    build_.add_argument("--out", type=Path, metavar="DIR", help="the site folder, instead of [build] output")
+    _folders(build_, site=True)
     allow = build_.add_argument_group(
         "changes subscribers notice",
         "A build that would change what subscribers already have stops and says what would change. "
@@ -85,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     migrate.add_argument("feed", type=Path, metavar="FEED.xml", help="the old feed, as a file")
-    migrate.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
+    _folders(migrate, site=False)
 
     info = commands.add_parser(
         "info",
@@ -103,8 +109,7 @@ def _parser() -> argparse.ArgumentParser:
             "except the fixed artwork copy with --fix-artwork. Exit code 0: all good; 1: problems found; 2: bad settings."
         ),
     )
-    check_.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
-    check_.add_argument("--out", type=Path, metavar="DIR", help="the site folder, instead of [build] output")
+    _folders(check_, site=True)
     check_.add_argument("--fix-artwork", action="store_true", help="write a copy of the artwork that podcast apps accept (never overwrites yours)")
     return parser
 
