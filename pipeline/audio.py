@@ -234,13 +234,14 @@ def _trim_range(spans: list[tuple[float, float]], duration: float) -> tuple[floa
 Task = Callable[[str, float], Progress]  # opens a progress bar for one pass: (name, seconds of audio)
 
 
-def master(info: AudioInfo, settings: AudioSettings, cache_dir: Path, task: Task | None = None, root: Path | None = None) -> Mastered:
-    """Master one recording into the cache (or reuse the cached result); raise AudioError on failure."""
+def master(info: AudioInfo, settings: AudioSettings, cache_dir: Path, task: Task | None = None, root: Path | None = None, *, source_sha: str = "") -> Mastered:
+    """Master one recording into the cache (or reuse the cached result); raise AudioError on failure.
+    `source_sha`: the recording's checksum, when the caller has it already."""
     if info.duration < MIN_DURATION:
         raise AudioError(info.path, f"is only {info.duration:.1f} s long", f"a recording must be at least {MIN_DURATION:.0f} s")
     channels = output_channels(info)
     sources = _jingle_sources(settings, root)
-    key = cache_key(file_sha256(info.path), settings, channels, tuple(file_sha256(p) if p else "" for p in sources))
+    key = cache_key(source_sha or file_sha256(info.path), settings, channels, tuple(file_sha256(p) if p else "" for p in sources))
     folder = cache_dir / "master"
     out = folder / f"{key}.{settings.format}"
     meta = folder / f"{key}.json"

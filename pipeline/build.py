@@ -1,43 +1,64 @@
-"""The flow, written once: discover → probe → master → tag → render → feed → publish."""
+"""The build, written once: discover → the per-episode map (cached) → guard → assemble → publish, as one transaction.
+
+    recover       finish or undo what a killed build left (ledger write-ahead record, temporary files)
+    discover      recordings paired with notes (starter notes for new recordings)
+    map           each changed episode through `episode.STAGES`; unchanged ones come from the cache
+    guard         GUIDs, URLs, dates and removals checked on the notes, before any audio work, and again after it
+    assemble      every record + settings + ledger → the site plan (pure)
+    publish       ledger (pending) → the plan's files → the feed → ledger (committed) → the engine's state
+
+One build at a time per show and per site folder (a lock); one bad episode never stops the others.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from . import artwork as artwork_check
-from . import audio, chapters, explicit, feed, guard, kept, ledger, notes, pages, probe, site, tags, transcript
+from . import assemble, cache, episode, guard, layout, ledger, lock, notes, probe
 from .config import Config
-from .discover import Recording, discover, web_slug
-from .errors import AudioError, GuardError, PanelpressError
-from .files import file_sha256
-from .records import Attachment, AudioInfo, Episode, Failure, Mastered, Published
+from .discover import Recording, discover
+from .episode import Setup, Work
+from .errors import GuardError, PanelpressError, unexpected
+from .files import sha256
+from .records import EpisodeResult, Failure, Identity, Published
+from .targets import PublishReport
+from .targets.folder import Folder
 
-STAGES = ("discover", "probe", "master", "tag", "render", "feed", "publish")
-
-# lastBuildDate is left out of the content hash by rendering it with this fixed date.
-_HASH_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
+SHOW_LOCK = "build.lock"
 
 
 class Reporter(Protocol):
-    """How the build tells the host what it is doing (the CLI shows bars; tests stay quiet)."""
+    """How the build tells the host what it is doing (the CLI shows bars or lines; tests stay quiet)."""
 
-    def task(self, label: str, total: float) -> Callable[[float], None]: ...
+    def task(self, label: str, total: float) -> Callable[[float], None]:
+        """Open a progress bar (seconds of audio, or episodes); it closes when it reaches `total`."""
+
+    def finish(self, label: str) -> None:
+        """Close the bars whose label starts with `label` (an episode is done, or failed)."""
+
+    def note(self, message: str) -> None:
+        """A line for the host (a build waiting for another, a publish completed after a crash)."""
 
 
 class QuietReporter:
     """A reporter that shows nothing."""
 
     def task(self, label: str, total: float) -> Callable[[float], None]:
-        return lambda seconds: None
+        return lambda done: None
+
+    def finish(self, label: str) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -45,7 +66,8 @@ class BuildResult:
     """What a build did, for the summary."""
 
     site: Path
-    published: tuple[Published, ...] = ()
+    published: tuple[Published, ...] = ()  # made (mastered, tagged or re-rendered) by this build
+    unchanged: tuple[str, ...] = ()  # slugs published as before, from the cache
     skipped: tuple[tuple[str, str], ...] = ()  # (slug, why)
     failures: tuple[Failure, ...] = ()
     started_notes: tuple[Path, ...] = ()
@@ -53,259 +75,319 @@ class BuildResult:
     kept: tuple[Published, ...] = ()  # published before, failed now: left in the feed as they were
     withheld: tuple[PanelpressError, ...] = ()  # files not published because they are wrong (a bad transcript)
     warnings: tuple[PanelpressError, ...] = ()  # published anyway, but the host should look (artwork, strong language)
+    notes: tuple[str, ...] = ()  # what the build did besides (recovered a killed publish, adopted files)
+    report: PublishReport | None = None  # None: the site was already as it should be
 
     @property
     def feed_path(self) -> Path:
-        return self.site / pages.FEED_FILE
+        return self.site / layout.FEED_FILE
 
     @property
     def index_path(self) -> Path:
-        return self.site / pages.INDEX_PAGE
+        return self.site / layout.INDEX_PAGE
 
     @property
     def ok(self) -> bool:
         return not self.failures and not self.blocked and not self.withheld
 
 
-def build(config: Config, reporter: Reporter | None = None, now: datetime | None = None, allow: guard.Allow | None = None) -> BuildResult:
-    """Run the whole flow for a show; one bad episode never stops the others."""
+def build(config: Config, reporter: Reporter | None = None, now: datetime | None = None, allow: guard.Allow | None = None, wait: bool = True) -> BuildResult:
+    """Build and publish a show; one bad episode never stops the others. Holds the show's and the site's locks."""
     reporter = reporter or QuietReporter()
-    now = now or datetime.now(timezone.utc)
-    recordings, failures = discover(config)
-    warnings: list[PanelpressError] = []
-    episodes, skipped, started = _read_notes(config, recordings, now, failures)
-    infos = _each([(ep, None) for ep in episodes], failures, lambda ep, _: (ep, probe.probe(ep.recording)))
-    # Chapters, transcripts and language are checked before any audio work: a bad one names its file and line.
-    infos = _each(infos, failures, lambda ep, info: (replace(ep, chapters=chapters.resolve(ep, info)), info))
-    transcripts, withheld = _read_transcripts(config, infos)
-    infos = _each(infos, failures, lambda ep, info: (_review_explicit(config, ep, transcripts, warnings), info))
-    mastered = _master_all(config, infos, failures, reporter)
-
-    book = ledger.load(config.ledger_path)
-    artwork = _artwork(config)
-    art_bytes = config.artwork_path.read_bytes() if config.artwork_path else None
-    art_mime = "image/png" if artwork and artwork.endswith(".png") else "image/jpeg"
-    tagged = _each(mastered, failures, lambda ep, master: (ep, _tag(config, book, ep, master, art_bytes if artwork else None, art_mime)))
-    built = _newest_first(_attach_transcripts(config, [item for _, item in tagged], transcripts, {episode.slug: master for episode, master in mastered}))
-    allow = allow or guard.Allow()
-    podcast_guid = book.podcast_guid or ledger.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
-    last = _last_published(config, book, podcast_guid, failures, allow)
-    pages_of = {item.episode.slug: item.page_path for item in [*built, *last]}
-    built = [_cross_linked(item, pages_of) for item in built]
-    items = _newest_first([*built, *last])
-    warnings.extend(artwork_check.problems(config.artwork_path) if config.artwork_path else [])
-
-    result = BuildResult(site=config.output_dir, published=tuple(built), kept=tuple(last), skipped=tuple(skipped), failures=tuple(failures), started_notes=tuple(started), withheld=tuple(withheld), warnings=tuple(warnings))
-    try:
-        blocked = guard.check(book, _published_feed(config), items, allow)
-    except GuardError as err:
-        blocked = [err]
-    if blocked:
-        return BuildResult(**{**result.__dict__, "published": (), "kept": (), "blocked": tuple(blocked)})
-
-    files: dict[str, site.Content] = {item.media_path: item.media.path for item in items}
-    files.update({a.path: a.content for item in items for a in item.attachments})
-    files.update({rel: text.encode() for rel, text in pages.render(config, items, artwork).items()})
-    if artwork:
-        files[artwork] = config.artwork_path
-    feed_hash = hashlib.sha256(feed.render(config, items, _HASH_DATE, artwork, podcast_guid)).hexdigest()
-    last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
-    xml = feed.render(config, items, datetime.fromisoformat(last_build), artwork, podcast_guid)
-    site.publish(config.output_dir, files, pages.FEED_FILE, xml)
-    ledger.save(config.ledger_path, ledger.record(book, items, feed_hash, last_build, podcast_guid))
-    kept.save(config.cache_dir, podcast_guid, built, {item.guid for item in items})
-    return result
+    with lock.hold(config.cache_dir / SHOW_LOCK, "this show", wait, reporter.note):
+        with lock.hold(config.output_dir / layout.LOCK, f"into {config.output_dir}", wait, reporter.note):
+            return _Build(config, reporter, now or datetime.now(timezone.utc), allow or guard.Allow()).run()
 
 
-def _cross_linked(item: Published, pages_of: dict[str, str]) -> Published:
-    """Links of the notes to another episode's notes (`[last week](other-episode.md)`) point at its page, if it is published."""
-    links = ((url, pages_of.get(notes.mentioned_slug(url), "")) for url in item.episode.notes.mentions)
-    return replace(item, links=tuple((url, page) for url, page in links if page))
+@dataclass
+class _Build:
+    """One run of the build (its working state lives here, never in a shared dictionary)."""
 
+    config: Config
+    reporter: Reporter
+    now: datetime
+    allow: guard.Allow
+    failures: list[Failure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
-def _newest_first(items: list[Published]) -> list[Published]:
-    return sorted(items, key=lambda item: (item.pub_date, item.episode.slug), reverse=True)
+    def run(self) -> BuildResult:
+        config = self.config
+        self.target = Folder(config.output_dir)
+        book = self._recover()
+        self.book = book
+        published_xml = self.target.published_feed()
+        feed_items = guard.read_items(config.output_dir / layout.FEED_FILE, published_xml) if published_xml else []
+        if published_xml and not book.podcast_guid:  # a lost ledger: the podcast GUID subscribers' apps know is in the feed
+            book = replace(book, podcast_guid=guard.channel_guid(guard.parse(config.output_dir / layout.FEED_FILE, published_xml).find("channel")))
+            self.book = book
+        self.store = cache.Store(config.cache_dir, book.podcast_guid or ledger.podcast_guid(layout.url(config.site_url, layout.FEED_FILE)))
+        state = self.store.state()
+        recordings, found = discover(config)
+        self.failures += found
+        started = self._start_notes(recordings)
 
+        # The map, first part: what the cache still holds, and the notes of everything else.
+        context = episode.context(config)
+        guids_published = {guid for _, guid in state.published.values()}
+        self.recordings = {rec.slug: rec for rec in recordings}
+        results: dict[str, EpisodeResult] = {}
+        keys: dict[str, str] = {}
+        entries: dict[str, cache.Entry] = {}
+        works: list[Work] = []
+        for rec in recordings:
+            hit = self._cached(rec, state, context, guids_published)
+            if hit is not None:
+                entries[rec.slug] = hit
+                continue
+            work = self._each(rec.slug, lambda: episode.run(Work(source=rec), self._setup, episode.NOTES))
+            if work is None:
+                continue
+            if work.skipped:
+                results[rec.slug] = episode.result(work, config)
+            else:
+                old = state.entries.get(rec.slug)
+                unpublished = old.guid if old and old.guid not in guids_published else ""
+                works.append(replace(work, guid=self._guid(rec.slug, unpublished, feed_items)))
 
-def _last_published(config: Config, book: ledger.Ledger, show: str, failures: list[Failure], allow: guard.Allow) -> list[Published]:
-    """Published episodes that failed in this build, as they were last published, while their files are still in the site."""
-    found = []
-    manifest = site.read_manifest(config.output_dir)
-    for slug in dict.fromkeys(failure.slug for failure in failures):
-        entry = book.episodes.get(slug)
-        if entry is None or slug in allow.remove or entry.guid in allow.remove:
-            continue  # never published, or withdrawn on purpose
-        item = kept.load(config.cache_dir, show, entry.guid)
-        if item is None:
-            continue  # nothing kept (a fresh cache): the guard refuses the build instead
-        audio_file = config.output_dir / item.media_path
-        if not audio_file.is_file() or file_sha256(audio_file) != item.media.sha256:
-            continue  # the published audio is gone or changed: there is nothing to keep it with
-        # Files that were copied from the show folder are taken from the site now (the originals may be what broke),
-        # as long as they are as panelpress wrote them.
-        copies = [replace(a, content=config.output_dir / a.path) if isinstance(a.content, Path) else a for a in item.attachments]
-        if all(isinstance(a.content, bytes) or (a.content.is_file() and file_sha256(a.content) == manifest.get(a.path)) for a in copies):
-            found.append(replace(item, site_url=config.site_url, media=replace(item.media, path=audio_file), attachments=tuple(copies)))
-    return found
+        # The guard, before any audio work: everything it compares is known from the notes and the ledger.
+        kept = self._kept(state)
+        identities = [self._identity(slug, entry) for slug, entry in entries.items() if entry.guid]
+        identities += [episode.identity(work, config) for work in works] + [item.identity for item in kept]
+        blocked = self._guard(book, feed_items, identities)
+        if blocked:
+            return self._result(results, entries, started, blocked=blocked)
 
+        # The map, second part: the audio work of every changed episode, in parallel.
+        for work in self._map(works):
+            results[work.source.slug] = episode.result(work, config)
+        kept = self._kept(state)  # episodes that failed in the audio work may be kept too
+        identities = [self._identity(slug, entry) for slug, entry in entries.items() if entry.guid]
+        identities += [r.item.identity for r in results.values() if r.item] + [item.identity for item in kept]
+        blocked = self._guard(book, feed_items, identities)
+        if blocked:
+            return self._result(results, entries, started, blocked=blocked)
 
-def _published_feed(config: Config) -> list[guard.FeedItem]:
-    """The items of the feed panelpress last published in the site folder (none if it wrote none there)."""
-    path = config.output_dir / pages.FEED_FILE
-    if not path.is_file() or pages.FEED_FILE not in site.read_manifest(config.output_dir):
-        return []
-    return guard.read_items(path)
+        # Assemble and publish, unless the site already is what this build would make.
+        for slug, result in results.items():
+            keys[slug] = cache.digest(result)
+            entries[slug] = _entry(context, keys[slug], result)
+        kept_slugs = {item.episode.slug for item in kept}
+        published = {slug: (entry.result, entry.guid) for slug, entry in entries.items() if entry.guid}
+        published.update({slug: state.published[slug] for slug in kept_slugs})
+        report, plan_digest, noop = None, state.plan, _noop_key(config, book, published)
+        if not (noop == state.noop and self.target.is_current(state.plan)):
+            chosen = [assemble.Episode(self._item(slug, key, results), key) for slug, (key, _) in published.items() if slug not in kept_slugs]
+            chosen += [assemble.Episode(item, published[item.episode.slug][0]) for item in kept]
+            plan = assemble.assemble(config, chosen, book, self.now, self._artwork_sha(), self.store.html)
+            if not (plan.ledger == book and self.target.is_current(plan.site.digest)):
+                report = self._publish(book, plan)
+            plan_digest, noop = plan.site.digest, _noop_key(config, plan.ledger, published)
+        fresh = cache.State(entries, published, noop, plan_digest, state.checked_feed)
+        if fresh != state:
+            self.store.save(fresh, {keys[slug]: result for slug, result in results.items()})
+        return self._result(results, entries, started, kept=kept, report=report)
 
+    # --- steps ----------------------------------------------------------------------------------------------------
 
-def _read_notes(config: Config, recordings: list[Recording], now: datetime, failures: list[Failure]):
-    """Pair each recording with its notes (starting missing ones); validate them all before audio work."""
-    episodes, skipped, started = [], [], []
-    for rec in recordings:
+    @property
+    def _setup(self) -> Setup:
+        return Setup(config=self.config, now=self.now)
+
+    def _recover(self) -> ledger.Ledger:
+        """Finish or undo a publish that was killed: its feed written or not decides (the ledger's write-ahead record)."""
+        config = self.config
+        book = ledger.load(config.ledger_path)
+        cleaned = self.target.recover()
+        if book.pending is None:
+            return book
+        xml = self.target.published_feed()
+        recovered, withdrawing = ledger.recover(book, sha256(xml) if xml is not None else None)
+        done = "its feed was written, so it is complete" if recovered.episodes == book.episodes else "its feed was not written, so this build publishes again"
+        self.notes.append(f"an earlier build was interrupted while publishing; {done}" + (f" ({len(cleaned)} temporary files removed)" if cleaned else ""))
+        self.allow = replace(self.allow, remove=self.allow.remove | withdrawing)  # what it was withdrawing, this build withdraws
+        ledger.save(config.ledger_path, recovered)
+        return recovered
+
+    def _start_notes(self, recordings: list[Recording]) -> list[Path]:
+        """Starter notes for recordings without any, filled from their tags (never overwriting a file)."""
+        started = []
+        for rec in recordings:
+            if rec.notes_path.exists():
+                continue
+            info = _try_probe(rec.path)
+            text = notes.starter_text(rec.slug, info, self.now.date() if isinstance(self.now, datetime) else date.today(), draft=not self.config.build.publish_new, image=notes.save_cover(rec.notes_path, info))
+            if notes.write_starter(rec.notes_path, text):
+                started.append(rec.notes_path)
+        return started
+
+    def _cached(self, rec: Recording, state: cache.State, context: str, guids_published: set[str]) -> cache.Entry | None:
+        """The episode's cached entry while everything it was made from is unchanged (None: make it again)."""
+        entry = state.entries.get(rec.slug)
+        if entry is None or entry.context != context:
+            return None
+        if entry.until and datetime.fromisoformat(entry.until) <= self.now:
+            return None  # a scheduled episode that is due
+        if entry.guid:
+            published = self.book.episodes.get(rec.slug)
+            if (published.guid if published else entry.guid) != entry.guid or (not published and entry.guid in guids_published):
+                return None  # the ledger gives it another GUID (or the host removed its entry to get a new one)
+        fresh = cache.unchanged(self.config.root, entry.inputs)
+        return replace(entry, inputs=fresh) if fresh is not None else None
+
+    def _guid(self, slug: str, unpublished: str, feed_items: list[guard.FeedItem]) -> str:
+        """The episode's GUID: the ledger's; else the one panelpress's own published feed gives its audio (a ledger
+        that lost it); else one minted earlier and never published; else a new one."""
+        if slug not in self.book.episodes:
+            url = layout.url(self.config.site_url, layout.media(slug, self.config.audio.format))
+            found = next((item for item in feed_items if item.enclosure_url == url and item.guid), None)
+            if found is not None:
+                self.notes.append(f"took the GUID of {slug!r} ({found.guid}) from the published feed: the ledger did not have it")
+                return found.guid
+        return ledger.guid(self.book, slug, unpublished)
+
+    def _identity(self, slug: str, entry: cache.Entry) -> Identity:
+        config = self.config
+        rec = self.recordings[slug]
+        return Identity(slug, entry.guid, layout.url(config.site_url, layout.media(slug, config.audio.format)), layout.url(config.site_url, layout.page(slug)), datetime.fromisoformat(entry.date), rec.notes_path, rec.path)
+
+    def _guard(self, book: ledger.Ledger, feed_items: list[guard.FeedItem], identities: list[Identity]) -> list[PanelpressError]:
         try:
-            if not rec.notes_path.exists():
-                info = _try_probe(rec.path)
-                text = notes.starter_text(rec.slug, info, now.date() if isinstance(now, datetime) else date.today(), draft=not config.build.publish_new, image=notes.save_cover(rec.notes_path, info))
-                if notes.write_starter(rec.notes_path, text):
-                    started.append(rec.notes_path)
-            parsed = notes.read(rec.notes_path)
+            return list(guard.check(book, feed_items, identities, self.allow))
+        except GuardError as err:
+            return [err]
+
+    def _kept(self, state: cache.State) -> list[Published]:
+        """Published episodes that failed in this build, as last published, while their files are still in the site."""
+        found = []
+        manifest = self.target.manifest()
+        for slug in dict.fromkeys(failure.slug for failure in self.failures):
+            entry = self.book.episodes.get(slug)
+            if entry is None or slug in self.allow.remove or entry.guid in self.allow.remove or slug not in state.published:
+                continue  # never published, withdrawn on purpose, or nothing kept (a fresh cache: the guard refuses)
+            result = self.store.result(state.published[slug][0])
+            if result is None or result.item is None or result.item.guid != entry.guid:
+                continue
+            item = assemble.kept_item(result.item, self.config.output_dir, self.config.site_url)
+            # Its files are taken from the site (the originals may be what broke), as long as they are as panelpress wrote them.
+            wanted = [(item.media_path, item.media.sha256), *((a.path, a.sha256) for a in item.attachments)]
+            if all(self.target.sha256(rel, manifest) == sha for rel, sha in wanted):
+                found.append(item)
+        return found
+
+    def _map(self, works: list[Work]) -> Iterable[Work]:
+        """The audio work of every changed episode, on a thread per worker (ffmpeg does the heavy part)."""
+        if not works:
+            return []
+        workers = self.config.build.workers or os.cpu_count() or 1
+        stop = threading.Event()
+        overall = self.reporter.task("episodes", len(works)) if len(works) > 1 else (lambda done: None)
+        finished = 0
+
+        def one(work: Work) -> Work:
+            slug = work.source.slug
+
+            def bars(name: str, total: float) -> Callable[[float], None]:  # opened as each pass starts
+                if stop.is_set():  # Ctrl-C came between two passes: do not start the next
+                    raise episode.interrupted(work.source.path)
+                return self.reporter.task(f"{slug} · {name}", total)
+
+            try:
+                return episode.run(work, self._setup, episode.AUDIO, bars)
+            finally:
+                self.reporter.finish(f"{slug} · ")
+
+        done = []
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [(work, pool.submit(one, work)) for work in works]
+            try:
+                for work, future in futures:
+                    made = self._each(work.source.slug, future.result)
+                    if made is not None:
+                        done.append(made)
+                    finished += 1
+                    overall(finished)
+            except BaseException:  # Ctrl-C: queued episodes never start, running ones stop (their ffmpeg got the signal too)
+                stop.set()
+                pool.shutdown(cancel_futures=True)
+                raise
+        return done
+
+    def _each(self, slug: str, step: Callable[[], Work]) -> Work | None:
+        """Run one episode's step; its failure (a bug included) is reported and the others go on."""
+        try:
+            return step()
         except PanelpressError as err:
-            failures.append(Failure(rec.slug, err))
-            continue
-        if parsed.draft:
-            skipped.append((rec.slug, f"draft: review {rec.notes_path.name}, then remove `draft: true`"))
-        elif parsed.date is None:
-            failures.append(Failure(rec.slug, PanelpressError(rec.notes_path, "has no date", "add `date: YYYY-MM-DD` to the front matter")))
-        elif parsed.date > now:
-            skipped.append((rec.slug, f"scheduled for {parsed.date.isoformat(timespec='minutes')}"))
-        else:
-            episodes.append(Episode(slug=rec.slug, recording=rec.path, notes=parsed))
-    return episodes, skipped, started
+            self.failures.append(Failure(slug, err))
+        except Exception as err:  # a bug: one line for the host, the trace in the cache's log folder
+            self.failures.append(Failure(slug, unexpected(f"making episode {slug!r}", err, self.config.cache_dir / "logs")))
+        return None
+
+    def _item(self, slug: str, key: str, results: dict[str, EpisodeResult]) -> Published:
+        found = results.get(slug) or self.store.result(key)
+        if found is None or found.item is None:
+            raise PanelpressError(self.config.cache_dir, f"the cached record of episode {slug!r} cannot be read", "delete the cache folder and build again")
+        return found.item
+
+    def _artwork_sha(self) -> str:
+        path = self.config.artwork_path
+        return cache.stamp(self.config.root, path).sha256 if path else ""
+
+    def _publish(self, book: ledger.Ledger, plan: assemble.ShowPlan) -> PublishReport:
+        """One transaction: the ledger's write-ahead record, the files, the feed last, then the committed ledger."""
+        ledger.save(self.config.ledger_path, ledger.begin(book, plan.ledger, sha256(plan.site.feed)))
+        report = self.target.apply(plan.site)
+        ledger.save(self.config.ledger_path, plan.ledger)
+        if report.adopted:
+            self.notes.append(f"took back {len(report.adopted)} files of the site folder that are exactly what panelpress writes (its manifest was missing)")
+        return report
+
+    def _result(self, results: dict[str, EpisodeResult], entries: dict[str, cache.Entry], started: list[Path], blocked=(), kept=(), report=None) -> BuildResult:
+        made = [r for r in results.values() if r.item]
+        cached = [slug for slug, entry in entries.items() if entry.guid and slug not in results]
+        skipped = [(r.slug, r.skipped) for r in results.values() if r.skipped]
+        skipped += [(slug, entry.skipped) for slug, entry in entries.items() if entry.skipped and slug not in results]
+        problems = [cache.decode(p) for slug, entry in entries.items() if slug not in results for p in entry.problems]
+        warnings = [w for r in results.values() for w in r.warnings] + [p for p in problems if not _is_withheld(p)]
+        withheld = [w for r in results.values() for w in r.withheld] + [p for p in problems if _is_withheld(p)]
+        warnings += self._artwork_warnings()
+        return BuildResult(
+            site=self.config.output_dir, published=tuple(assemble.newest_first([r.item for r in made])) if not blocked else (),
+            unchanged=tuple(sorted(cached)) if not blocked else (), skipped=tuple(sorted(skipped)), failures=tuple(self.failures),
+            started_notes=tuple(started), blocked=tuple(blocked), kept=tuple(kept), withheld=tuple(withheld), warnings=tuple(warnings),
+            notes=tuple(self.notes), report=report,
+        )  # fmt: skip
+
+    def _artwork_warnings(self) -> list[PanelpressError]:
+        from . import artwork
+
+        return artwork.problems(self.config.artwork_path) if self.config.artwork_path else []
 
 
-def _review_explicit(config: Config, episode: Episode, transcripts: dict[str, transcript.Transcript], warnings: list[PanelpressError]) -> Episode:
-    """Scan an episode's notes and transcript for strong language and apply [explicit] on_detect."""
-    found = explicit.episode_findings(episode.notes, config, transcripts[episode.slug].path if episode.slug in transcripts else None)
-    reviewed, warning = explicit.review(episode.notes, found, config)
-    if warning is not None:
-        warnings.append(warning)
-    return replace(episode, notes=reviewed)
+def _is_withheld(error: PanelpressError) -> bool:
+    from .errors import TranscriptError
+
+    return isinstance(error, TranscriptError)
 
 
-def _try_probe(path: Path) -> AudioInfo | None:
+def _entry(context: str, key: str, result: EpisodeResult) -> cache.Entry:
+    item = result.item
+    return cache.Entry(
+        context=context, inputs=result.inputs, result=key, guid=item.guid if item else "",
+        date=item.pub_date.isoformat() if item else "", until=result.until.isoformat() if result.until else "",
+        skipped=result.skipped, problems=tuple(cache.encode(p) for p in (*result.warnings, *result.withheld)),
+    )  # fmt: skip
+
+
+def _noop_key(config: Config, book: ledger.Ledger, published: dict[str, tuple[str, str]]) -> str:
+    """Fingerprint of everything a plan is made from: settings, templates, artwork, ledger and every episode's record."""
+    templates = sorted(config.templates_dir.glob("*")) if config.templates_dir.is_dir() else []
+    files = [*templates, *([config.artwork_path] if config.artwork_path else [])]
+    parts = [repr(config), repr(book), cache.file_digest(files), sorted(published.items())]
+    return hashlib.sha256(repr([cache.format_stamp(), *parts]).encode()).hexdigest()[:32]
+
+
+def _try_probe(path: Path):
     try:
         return probe.probe(path)
     except PanelpressError:
         return None  # the starter is still useful; the real error is reported when the episode builds
-
-
-def _each(pairs: list[tuple[Episode, Any]], failures: list[Failure], stage: Callable[[Episode, Any], tuple[Episode, Any]]) -> list[tuple[Episode, Any]]:
-    """Run one step for every episode; an episode whose step fails is reported and drops out, the others go on."""
-    done = []
-    for episode, value in pairs:
-        try:
-            done.append(stage(episode, value))
-        except PanelpressError as err:
-            failures.append(Failure(episode.slug, err))
-    return done
-
-
-def _master_all(config: Config, infos: list[tuple[Episode, AudioInfo]], failures: list[Failure], reporter: Reporter) -> list[tuple[Episode, Mastered]]:
-    """Master the episodes in parallel: ffmpeg does the work, a thread per worker waits on it."""
-    workers = config.build.workers or os.cpu_count() or 1
-    stop = threading.Event()
-
-    def one(pair: tuple[Episode, AudioInfo]) -> Mastered:
-        episode, info = pair
-
-        def bars(name: str, total: float) -> Callable[[float], None]:  # opened as each pass starts
-            if stop.is_set():  # Ctrl-C came between two passes: do not start the next
-                raise AudioError(info.path, "was interrupted", "build again")
-            return reporter.task(f"{episode.slug} · {name}", total)
-
-        return audio.master(info, config.audio, config.cache_dir, bars, config.root)
-
-    results = []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [(pair[0], pool.submit(one, pair)) for pair in infos]
-        try:
-            for episode, future in futures:
-                try:
-                    results.append((episode, future.result()))
-                except PanelpressError as err:
-                    failures.append(Failure(episode.slug, err))
-        except BaseException:  # Ctrl-C: queued episodes never start, running ones stop (their ffmpeg got the signal too)
-            stop.set()
-            pool.shutdown(cancel_futures=True)
-            raise
-    return results
-
-
-def _read_transcripts(config: Config, infos: list[tuple[Episode, AudioInfo]]) -> tuple[dict[str, transcript.Transcript], list[PanelpressError]]:
-    """Every episode's transcript, validated before any audio work; a bad one is held back, not the episode."""
-    found, withheld = {}, []
-    for episode, info in infos:
-        try:
-            path = transcript.source(config, episode.slug)
-            if path is not None:
-                found[episode.slug] = transcript.read(path, info.duration, [p.name for p in episode.notes.panelists])
-        except PanelpressError as err:
-            withheld.append(err)
-    return found, withheld
-
-
-def _attach_transcripts(config: Config, items: list[Published], transcripts: dict[str, transcript.Transcript], masters: dict[str, Mastered]) -> list[Published]:
-    """Each episode with its transcript files, moved onto the mastered audio's timeline."""
-    done = []
-    for item in items:
-        found = transcripts.get(item.episode.slug)
-        if found is not None:
-            master = masters[item.episode.slug]
-            files = transcript.attachments(found, web_slug(item.episode.slug), site.PAGES_DIR, master.offset, master.duration, config.show.language)
-            item = replace(item, attachments=item.attachments + files)
-        done.append(item)
-    return done
-
-
-def _artwork(config: Config) -> str | None:
-    """The show artwork's path in the site folder."""
-    path = config.artwork_path
-    return f"artwork{path.suffix.lower()}" if path else None
-
-
-def _tag(config: Config, book: ledger.Ledger, episode: Episode, master: Mastered, art: bytes | None, art_mime: str) -> Published:
-    notes_ = episode.notes
-    name = web_slug(episode.slug)
-    guid = ledger.guid(book, episode.slug)
-    page_path = f"{site.PAGES_DIR}/{name}.html"
-    filename = f"{name}.{config.audio.format}"
-    marks = chapters.shift(episode.chapters, master.offset, master.duration)
-    image = notes.image_file(notes_)
-    if image is not None:  # the episode's own art replaces the show's in its tags
-        art, art_mime = image.read_bytes(), chapters.IMAGE_MIME[image.suffix.lower()]
-    values = tags.for_episode(
-        notes_, config.show, master, guid=guid, page_url=config.site_url + page_path, feed_url=feed.feed_url(config),
-        art=art, art_mime=art_mime, chapters=chapters.for_tags(marks, master.duration, notes_.path.parent),
-    )  # fmt: skip
-    media = tags.tag(master, values, config.cache_dir, filename)
-    extra = chapters.publish(marks, notes_.path.parent, f"{site.PAGES_DIR}/{name}", config.site_url, notes_.title, config.show.title)
-    image_path = f"{site.PAGES_DIR}/{name}{image.suffix.lower()}" if image is not None else ""
-    if image is not None:
-        extra += (Attachment(path=image_path, mime=art_mime, content=art),)
-    for url in notes_.files:  # what the body links to beside the notes goes into a folder of the episode's own
-        linked = notes.local_name(url) or ""
-        mime = mimetypes.guess_type(linked)[0] or "application/octet-stream"
-        extra += (Attachment(path=f"{site.PAGES_DIR}/{name}/{linked}", mime=mime, content=notes_.path.parent / linked, source=url),)
-    return Published(
-        episode=episode,
-        media=media,
-        guid=guid,
-        pub_date=notes_.date,
-        explicit=explicit.effective(notes_.explicit, config.show.explicit),
-        site_url=config.site_url,
-        media_path=site.media_path(config, episode.slug),
-        page_path=page_path,
-        report=master.report,
-        attachments=extra,
-        chapters=marks,
-        image=image_path,
-    )

@@ -18,26 +18,76 @@ from rich.text import Text
 from . import __version__, check, config, guard, importer, probe
 from .build import BuildResult, build
 from .chapters import timestamp
-from .errors import GuardError, PanelpressError, PublishError
+from .errors import GuardError, PanelpressError, PublishError, unexpected
 from .pages import clock
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+# 0 all done; 1 an episode failed or publishing was refused; 2 bad settings or usage, or another build is running
+# (--no-wait); 3 a bug in panelpress (its trace is in a log file); 130 interrupted.
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUG = 0, 1, 2, 3
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
 class BarReporter:
-    """A live bar per episode and pass, fed by ffmpeg's own progress output."""
+    """A live bar per running pass, fed by ffmpeg's own progress output; a finished pass leaves the display, so
+    a refresh costs the same whatever the number of episodes."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.lock = threading.Lock()  # episodes master in parallel threads
+        self.open: dict = {}  # task id → label, of the bars on screen
 
     def task(self, label: str, total: float) -> Callable[[float], None]:
         with self.lock:
             task_id = self.progress.add_task(label, total=max(total, 0.001))
-        return lambda seconds: self.progress.update(task_id, completed=seconds)
+            self.open[task_id] = label
+
+        def update(done: float) -> None:
+            with self.lock:
+                if task_id in self.open:
+                    self.progress.update(task_id, completed=done)
+                    if done >= total:
+                        self._close(task_id)
+
+        return update
+
+    def finish(self, label: str) -> None:
+        with self.lock:
+            for task_id in [t for t, name in self.open.items() if name.startswith(label)]:
+                self._close(task_id)
+
+    def _close(self, task_id) -> None:
+        del self.open[task_id]
+        self.progress.remove_task(task_id)
+
+    def note(self, message: str) -> None:
+        self.progress.console.print(escape(message), soft_wrap=True)
+
+
+class LineReporter:
+    """For a log file rather than a terminal: no live bars, a line now and then."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def task(self, label: str, total: float) -> Callable[[float], None]:
+        if label != "episodes":
+            return lambda done: None
+        step = max(1, int(total) // 10)
+
+        def update(done: float) -> None:
+            if int(done) % step == 0 or done >= total:
+                with self.lock:
+                    err_console.print(f"{int(done)}/{int(total)} episodes made", highlight=False)
+
+        return update
+
+    def finish(self, label: str) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        err_console.print(escape(message), soft_wrap=True)
 
 
 def _folders(command: argparse.ArgumentParser, site: bool) -> None:
@@ -79,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     allow.add_argument("--allow-move", action="append", metavar="SLUG", help="let a published episode's audio URL change (a new site_url)")
     allow.add_argument("--allow-redate", action="append", metavar="SLUG", help="let a published episode's pubDate change")
     allow.add_argument("--allow-new-guid", action="append", metavar="SLUG", help="give a published episode a new GUID (apps download it again as new)")
+    build_.add_argument("--no-wait", action="store_true", help="when another build of this show (or into this site folder) is running, exit with code 2 instead of waiting for it")
 
     migrate = commands.add_parser(
         "import",
@@ -127,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return _check(args.show, args.out, args.fix_artwork)
         allow = guard.Allow(remove=guard.slugs(args.allow_remove), move=guard.slugs(args.allow_move), redate=guard.slugs(args.allow_redate), new_guid=guard.slugs(args.allow_new_guid))
-        return _build(args.show, args.out, allow)
+        return _build(args.show, args.out, allow, wait=not args.no_wait)
     except PanelpressError as err:
         err_console.print(f"[bold red]error:[/] {escape(err.message(Path.cwd()))}", markup=True, highlight=False, soft_wrap=True)
         # bad settings or input: nothing was done (2); refused or failed while publishing (1)
@@ -135,6 +186,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted: the feed is written last, so subscribers still see the last good build")
         return 130
+    except Exception as err:  # a bug: one line, never a traceback; the trace goes to a log file
+        error = unexpected(f"running `panelpress {args.command}`", err, _log_dir(args))
+        err_console.print(f"[bold red]error:[/] {escape(error.message())}", markup=True, highlight=False, soft_wrap=True)
+        return EXIT_BUG
+
+
+def _log_dir(args: argparse.Namespace) -> Path:
+    """Where a bug's trace goes: the show's cache folder when the settings can be read, else beside them."""
+    show = getattr(args, "show", None) or Path(".")
+    try:
+        return config.load(show).cache_dir / "logs"
+    except Exception:  # the settings may be what the bug is about
+        return Path(show) / config.BuildSettings().cache / "logs"
 
 
 def _init(folder: Path) -> int:
@@ -188,13 +252,16 @@ def _info(path: Path) -> int:
     return EXIT_OK
 
 
-def _build(show: Path, out: Path | None, allow: guard.Allow | None = None) -> int:
+def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait: bool = True) -> int:
     settings = config.load(show)
     if out is not None:
         settings = replace(settings, build=replace(settings.build, output=str(out.resolve())))
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True) as progress:
-        result = build(settings, BarReporter(progress), allow=allow)
+    if err_console.is_terminal:
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn())
+        with Progress(*columns, console=err_console, transient=True) as progress:
+            result = build(settings, BarReporter(progress), allow=allow, wait=wait)
+    else:
+        result = build(settings, LineReporter(), allow=allow, wait=wait)
     _summary(result, settings.root)
     return EXIT_OK if result.ok else EXIT_FAILED
 
@@ -233,13 +300,15 @@ def _summary(result: BuildResult, root: Path) -> None:
     _errors("[yellow]warning:[/]", result.warnings, root)
     for path in result.started_notes:
         console.print(f"started notes: {path.relative_to(root)} — review them, then remove `draft: true` to publish")
+    for line in result.notes:
+        console.print(escape(line), soft_wrap=True)
     if result.blocked:
         console.print("Nothing was published: the site folder is as it was.")
         return
     if result.kept:
         names = ", ".join(sorted(kept))
         console.print(f"kept: {names} failed in this build, so the feed keeps what was published before; fix the error above and build again")
-    counts = f"{len(result.published)} published, {len(result.skipped)} skipped, {len(result.failures)} failed"
+    counts = f"{len(result.published)} published, " + (f"{len(result.unchanged)} unchanged, " if result.unchanged else "") + f"{len(result.skipped)} skipped, {len(result.failures)} failed"
     if result.warnings:
         counts += f", {len(result.warnings)} warning{'s' if len(result.warnings) > 1 else ''}"
     console.print(f"{counts}. Feed: {result.feed_path}  Pages: {result.index_path}")

@@ -75,3 +75,34 @@ class TranscriptError(PanelpressError):
 
 class ArtworkError(PanelpressError):
     """The show artwork is not what podcast apps accept."""
+
+
+class BusyError(PanelpressError):
+    """Another build of the same show, or into the same site folder, is running."""
+
+
+def unexpected(doing: str, err: BaseException, log_dir: Path) -> PanelpressError:
+    """A bug (an exception panelpress did not foresee) as one line naming what was being done and the log file
+    that holds the full trace; the trace never reaches the host's screen."""
+    import datetime
+    import os
+    import traceback
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    log = log_dir / f"error-{stamp}-{os.getpid()}.log"
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(f"while {doing}:\n{''.join(traceback.format_exception(err))}\n")
+        where = f"the full trace is in {log}"
+    except OSError:
+        where = "the trace could not be written to the cache"
+    error = UnexpectedError(None, f"panelpress failed unexpectedly while {doing}: {type(err).__name__}: {err}", f"{where}; please report it")
+    error.log = log
+    return error
+
+
+class UnexpectedError(PanelpressError):
+    """A bug in panelpress: reported in one line, its trace in a log file."""
+
+    log: Path | None = None

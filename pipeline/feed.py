@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -16,7 +16,7 @@ from . import __version__, ledger
 from .config import Config
 from .notes import markdown as notes_markdown
 from .notes import relinked
-from .pages import FEED_FILE
+from .layout import FEED_FILE
 from .podcastindex import CHAPTERS_TYPE, ROLES, TRANSCRIPT_TYPES, Link, PodcastIndexEntryExtension, PodcastIndexExtension
 from .records import Panelist, Published
 
@@ -163,8 +163,9 @@ def _links(item: Published) -> tuple[tuple[Link, ...], Link | None]:
     return transcripts, chapters
 
 
-def render(config: Config, items: Sequence[Published], build_date: datetime, artwork: str | None, podcast_guid: str = "") -> bytes:
-    """The RSS feed as UTF-8 bytes; items are written in the order given (newest first)."""
+def render(config: Config, items: Sequence[Published], build_date: datetime, artwork: str | None, podcast_guid: str = "", html: Callable[[Published], str] = feed_html) -> bytes:
+    """The RSS feed as UTF-8 bytes; items are written in the order given (newest first). `html(item)` gives an
+    item's notes as feed HTML (a memo of `feed_html` may stand in for it)."""
     show = config.show
     fg = FeedGenerator()
     fg.load_extension("podcast", atom=False, rss=True)
@@ -208,7 +209,7 @@ def render(config: Config, items: Sequence[Published], build_date: datetime, art
         entry.link(href=item.page_url)
         entry.enclosure(item.media_url, str(item.media.length), item.media.mime)
         entry.description(notes.summary or notes.title)
-        body = feed_html(item)
+        body = html(item)
         if body:
             # CDATA as Apple asks; "]]>" cannot occur in sanitized HTML text, but never let it end the section early
             entry.content(body, type="CDATA" if "]]>" not in body else None)

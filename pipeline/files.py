@@ -24,21 +24,44 @@ def sha256(content: bytes | Path) -> str:
     return file_sha256(content) if isinstance(content, Path) else hashlib.sha256(content).hexdigest()
 
 
-def write_atomic(path: Path, content: bytes | Path) -> None:
-    """Write bytes (or a copy of a file) to `path` through a temporary file and a rename."""
+def temp_path(path: Path) -> Path:
+    """The temporary file `write_atomic` writes `path` through (beside it: a rename never crosses a file system)."""
+    return path.with_name(f".{path.name}{TEMP_SUFFIX}")
+
+
+def write_atomic(path: Path, content: bytes | Path, durable: bool = False) -> None:
+    """Write bytes (or a copy of a file) to `path` through a temporary file and a rename. `durable`: on disk
+    (fsync) before the rename, so a power cut leaves the old file or the new one, never an empty one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}{TEMP_SUFFIX}")
+    temp = temp_path(path)
     try:
         if isinstance(content, Path):
             shutil.copyfile(content, temp)
         else:
             temp.write_bytes(content)
+        if durable:
+            _fsync(temp)
         os.replace(temp, path)
+        if durable:
+            _fsync(path.parent)
     finally:
         temp.unlink(missing_ok=True)
 
 
-def write_if_changed(path: Path, data: bytes) -> None:
-    """`write_atomic`, unless the file already holds exactly `data` (its time stays as it was)."""
-    if not (path.is_file() and path.read_bytes() == data):
-        write_atomic(path, data)
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_if_changed(path: Path, data: bytes, durable: bool = False) -> bool:
+    """`write_atomic`, unless the file already holds exactly `data` (its time stays as it was); whether it wrote."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    write_atomic(path, data, durable)
+    return True

@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+import uuid
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from lxml import etree
 
+from . import ledger
 from .errors import GuardError
 from .ledger import Ledger
-from .records import Published
+from .podcastindex import LEGACY_PODCAST_NS, PODCAST_NS
+from .records import Identity
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,11 @@ class FeedItem:
     link: str = ""
 
 
-def parse(path: Path):
-    """An RSS feed file's root element; raise GuardError if it is not RSS 2.0."""
+def parse(path: Path, data: bytes | None = None):
+    """An RSS feed file's root element (from `data` when given); raise GuardError if it is not RSS 2.0."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
     try:
-        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+        root = etree.fromstring(data, parser) if data is not None else etree.parse(str(path), parser).getroot()
     except (OSError, etree.XMLSyntaxError) as err:
         raise GuardError(path, f"cannot be read as a feed ({err})", "restore the published feed, or delete it if the ledger is right") from err
     if root.tag != "rss" or root.find("channel") is None:
@@ -48,10 +54,25 @@ def parse(path: Path):
     return root
 
 
-def read_items(path: Path) -> list[FeedItem]:
-    """The items of an RSS feed file; raise GuardError if it cannot be read as RSS."""
-    root = parse(path)
+def read_items(path: Path, data: bytes | None = None) -> list[FeedItem]:
+    """The items of an RSS feed file (or of its bytes, read already); raise GuardError if it cannot be read as RSS."""
+    root = parse(path, data)
     return [feed_item(item) for item in root.iterfind("channel/item")]
+
+
+def channel_guid(channel) -> str:
+    """A feed's podcast:guid, else the UUIDv5 of its own address (what the Podcast Index would have given it)."""
+    for namespace in (PODCAST_NS, LEGACY_PODCAST_NS):
+        text = (channel.findtext(f"{{{namespace}}}guid") or "").strip()
+        if text:
+            try:
+                return str(uuid.UUID(text))
+            except ValueError:
+                continue
+    for link in channel.iterfind(f"{{{ATOM_NS}}}link"):
+        if link.get("rel") == "self" and link.get("href"):
+            return ledger.podcast_guid(link.get("href").strip())
+    return ""
 
 
 def feed_item(item) -> FeedItem:
@@ -78,34 +99,35 @@ def _rfc2822(value: datetime) -> str:
     return value.strftime("%a, %d %b %Y %H:%M:%S %z")
 
 
-def check(book: Ledger, published: Sequence[FeedItem], items: Sequence[Published], allow: Allow = Allow()) -> list[GuardError]:
-    """What this build would break for subscribers, judged by the ledger and the feed now in the site folder."""
+def check(book: Ledger, published: Sequence[FeedItem], items: Sequence[Identity], allow: Allow = Allow()) -> list[GuardError]:
+    """What this build would break for subscribers, judged by the ledger and the feed now in the site folder.
+    Everything it compares is known from the notes and the ledger, so it runs before any audio work too."""
     problems: dict[tuple[str, str], GuardError] = {}  # one message per episode and kind of change
 
     def allowed(kind: frozenset[str], slug: str, guid: str) -> bool:
         return slug in kind or guid in kind
 
-    by_guid: dict[str, list[Published]] = {}
+    by_guid: dict[str, list[Identity]] = {}
     for item in items:
         by_guid.setdefault(item.guid, []).append(item)
     for guid, same in by_guid.items():
         if len(same) > 1:
-            slugs = ", ".join(repr(i.episode.slug) for i in same)
+            slugs = ", ".join(repr(i.slug) for i in same)
             problems[(guid, "duplicate")] = GuardError(
                 None, f"episodes {slugs} share the GUID {guid}: apps would show only one of them",
                 "give all but one a new GUID: delete their entries from the ledger (panelpress mints new ones), then build again")
 
-    by_slug = {item.episode.slug: item for item in items}
+    by_slug = {item.slug: item for item in items}
     slug_of = {entry.guid: slug for slug, entry in book.episodes.items()}
 
-    def compare(slug: str, guid: str, item: Published, url: str, when: datetime | None) -> None:
+    def compare(slug: str, guid: str, item: Identity, url: str, when: datetime | None) -> None:
         if url and item.media_url != url and not allowed(allow.move, slug, guid):
             problems[(slug, "move")] = GuardError(
-                item.episode.recording, f"episode {slug!r} would move its audio from {url} to {item.media_url}",
+                item.recording, f"episode {slug!r} would move its audio from {url} to {item.media_url}",
                 f"keep site_url and the recording's name as they were; to move it on purpose, build with --allow-move {slug}")
         if when is not None and item.pub_date != when and not allowed(allow.redate, slug, guid):
             problems[(slug, "redate")] = GuardError(
-                item.episode.notes.path, f"episode {slug!r} would change its pubDate from {_rfc2822(when)} to {_rfc2822(item.pub_date)}",
+                item.notes_path, f"episode {slug!r} would change its pubDate from {_rfc2822(when)} to {_rfc2822(item.pub_date)}",
                 f"set `date: {when.isoformat()}` in its notes; to re-date it on purpose, build with --allow-redate {slug}")
 
     for slug, entry in sorted(book.episodes.items()):
@@ -118,24 +140,24 @@ def check(book: Ledger, published: Sequence[FeedItem], items: Sequence[Published
             continue
         if item.guid != entry.guid and not allowed(allow.new_guid, slug, entry.guid):
             problems[(slug, "guid")] = GuardError(
-                item.episode.notes.path, f"episode {slug!r} would change its GUID from {entry.guid} to {item.guid}: every app would download it again as new",
+                item.notes_path, f"episode {slug!r} would change its GUID from {entry.guid} to {item.guid}: every app would download it again as new",
                 f"restore the ledger from version control; to give it a new GUID on purpose, build with --allow-new-guid {slug}")
         compare(slug, entry.guid, item, entry.enclosure_url, _iso(entry.first_published))
 
     for old in published:
         same = by_guid.get(old.guid)
         if same:
-            compare(same[0].episode.slug, old.guid, same[0], old.enclosure_url, old.pub_date)
+            compare(same[0].slug, old.guid, same[0], old.enclosure_url, old.pub_date)
             continue
         slug = slug_of.get(old.guid, "")
         # the ledger lost this episode: find it again by its audio or its page
         match = by_slug.get(slug) or next((i for i in items if i.media_url == old.enclosure_url or (old.link and i.page_url == old.link)), None)
         if match is not None:
-            slug = match.episode.slug
+            slug = match.slug
             if not allowed(allow.new_guid, slug, old.guid) and (slug, "guid") not in problems:
                 problems[(slug, "guid")] = GuardError(
-                    match.episode.notes.path, f"episode {slug!r} was published with GUID {old.guid} but would now be {match.guid}: every app would download it again as new",
-                    f"restore the ledger from version control or run `panelpress import` on the published feed; to give it a new GUID on purpose, build with --allow-new-guid {slug}")
+                    match.notes_path, f"episode {slug!r} was published with GUID {old.guid} but would now be {match.guid}: every app would download it again as new",
+                    "restore the ledger from version control, or run `panelpress import` on the published feed: it takes the GUIDs subscribers have back into the ledger")
         elif not allowed(allow.remove, slug, old.guid) and (slug, "remove") not in problems:
             name = f"episode {slug!r}" if slug else f"the published episode {old.title!r}"
             problems[(slug or old.guid, "remove")] = GuardError(

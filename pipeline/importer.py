@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urljoin, urlsplit
@@ -13,17 +12,12 @@ import nh3
 import yaml
 from markdownify import markdownify
 
-from . import ledger, notes
+from . import layout, ledger, notes
 from .config import Config
 from .discover import Recording, discover, web_slug
 from .errors import FeedError, GuardError, NotesError, PanelpressError
 from .feed import ITUNES_NS
-from .guard import FeedItem, feed_item, parse
-from .podcastindex import LEGACY_PODCAST_NS, PODCAST_NS
-from .site import media_path
-
-ATOM_NS = "http://www.w3.org/2005/Atom"
-
+from .guard import FeedItem, channel_guid, feed_item, parse
 
 @dataclass(frozen=True)
 class Match:
@@ -74,7 +68,7 @@ def run(config: Config, feed_path: Path) -> ImportResult:
         if old is not None and old.guid != item.guid:
             problems.append(FeedError(config.ledger_path, f"the ledger already gives {slug!r} the GUID {old.guid}; the feed says {item.guid}", "if the feed is right, delete the episode's entry from the ledger and import again"))
             continue
-        match = Match(slug, item, by, config.site_url + media_path(config, slug))
+        match = Match(slug, item, by, layout.url(config.site_url, layout.media(slug, config.audio.format)))
         episodes[slug] = ledger.Entry(guid=item.guid, first_published=item.pub_date.isoformat() if item.pub_date else "", enclosure_url=match.new_url, length=item.length, sha256=old.sha256 if old else "")
         matched.append(match)
         recording = next(r for r in recordings if r.slug == slug)
@@ -85,7 +79,7 @@ def run(config: Config, feed_path: Path) -> ImportResult:
             hint = _date_hint(recording, item)
             if hint:
                 hints.append(hint)
-    podcast = _podcast_guid(channel) or book.podcast_guid
+    podcast = channel_guid(channel) or book.podcast_guid
     ledger.save(config.ledger_path, replace(book, podcast_guid=podcast, episodes=episodes))
     return ImportResult(tuple(matched), tuple(unmatched), tuple(problems), tuple(hints), tuple(started), podcast)
 
@@ -113,21 +107,6 @@ def _match(item: FeedItem, recordings: list[Recording], titles: dict[str, str]) 
     if item.title and _norm(item.title) in titles:
         return titles[_norm(item.title)], "title"
     return None, ""
-
-
-def _podcast_guid(channel) -> str:
-    """The feed's podcast:guid, else the UUIDv5 of its own address (what the Podcast Index would have given it)."""
-    for namespace in (PODCAST_NS, LEGACY_PODCAST_NS):
-        text = (channel.findtext(f"{{{namespace}}}guid") or "").strip()
-        if text:
-            try:
-                return str(uuid.UUID(text))
-            except ValueError:
-                continue
-    for link in channel.iterfind(f"{{{ATOM_NS}}}link"):
-        if link.get("rel") == "self" and link.get("href"):
-            return ledger.podcast_guid(link.get("href").strip())
-    return ""
 
 
 def _notes_text(element, item: FeedItem, base: str) -> str:

@@ -1,4 +1,9 @@
-"""The ledger: what was published, per episode. It keeps GUIDs stable; `guard.py` compares a build with it."""
+"""The ledger: what was published, per episode. It keeps GUIDs stable; `guard.py` compares a build with it.
+
+Publishing is one transaction, and the ledger is its write-ahead log: before the feed changes, the ledger is
+written with the new entries and a `pending` record (the feed about to be published, the episodes it publishes
+for the first time, the GUIDs it withdraws); after the feed, the ledger is written again without it. A build
+killed in between leaves `pending` behind, and the next build reads from it what the interrupted one did."""
 
 from __future__ import annotations
 
@@ -29,6 +34,15 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Pending:
+    """A publish in progress: written before the feed changes, cleared after."""
+
+    feed_sha256: str  # of the feed file this publish writes
+    new: tuple[str, ...] = ()  # slugs it publishes for the first time (not public until the feed is written)
+    withdrawn: tuple[str, ...] = ()  # GUIDs it removes from the feed, as the host asked
+
+
+@dataclass(frozen=True)
 class Ledger:
     """Everything that must not change under subscribers' feet."""
 
@@ -36,6 +50,7 @@ class Ledger:
     feed_hash: str = ""
     last_build: str = ""
     episodes: Mapping[str, Entry] = field(default_factory=dict)
+    pending: Pending | None = None
 
 
 def podcast_guid(feed_url: str) -> str:
@@ -51,8 +66,10 @@ def load(path: Path) -> Ledger:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         episodes = {slug: Entry(**entry) for slug, entry in data.get("episodes", {}).items()}
-        return Ledger(podcast_guid=data.get("podcast_guid", ""), feed_hash=data.get("feed_hash", ""), last_build=data.get("last_build", ""), episodes=episodes)
-    except (ValueError, TypeError, AttributeError) as err:
+        pending = data.get("pending")
+        pending = Pending(pending["feed_sha256"], tuple(pending.get("new", ())), tuple(pending.get("withdrawn", ()))) if pending else None
+        return Ledger(podcast_guid=data.get("podcast_guid", ""), feed_hash=data.get("feed_hash", ""), last_build=data.get("last_build", ""), episodes=episodes, pending=pending)
+    except (ValueError, TypeError, AttributeError, KeyError) as err:
         raise PanelpressError(path, f"the ledger is damaged ({err})", "restore it from version control; it holds your episodes' GUIDs") from err
 
 
@@ -64,13 +81,16 @@ def save(path: Path, ledger: Ledger) -> None:
         "last_build": ledger.last_build,
         "episodes": {slug: asdict(entry) for slug, entry in sorted(ledger.episodes.items())},
     }
-    write_if_changed(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    if ledger.pending is not None:
+        data["pending"] = asdict(ledger.pending)
+    write_if_changed(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), durable=True)
 
 
-def guid(ledger: Ledger, slug: str) -> str:
-    """The episode's GUID: the one already published, else a new random one."""
+def guid(ledger: Ledger, slug: str, unpublished: str = "") -> str:
+    """The episode's GUID: the one already published, else `unpublished` (minted by an earlier build that did not
+    publish it), else a new random one."""
     entry = ledger.episodes.get(slug)
-    return entry.guid if entry else str(uuid.uuid4())
+    return entry.guid if entry else unpublished or str(uuid.uuid4())
 
 
 def record(ledger: Ledger, items: Iterable[Published], feed_hash: str, last_build: str, podcast: str) -> Ledger:
@@ -81,7 +101,25 @@ def record(ledger: Ledger, items: Iterable[Published], feed_hash: str, last_buil
         # the pubDate subscribers have; it moves only with --allow-redate (same instant: keep the text as it was)
         first = old.first_published if old and _instant(old.first_published) == item.pub_date else item.pub_date.isoformat()
         episodes[item.episode.slug] = Entry(guid=item.guid, first_published=first, enclosure_url=item.media_url, length=item.media.length, sha256=item.media.sha256)
-    return replace(ledger, podcast_guid=ledger.podcast_guid or podcast, feed_hash=feed_hash, last_build=last_build, episodes=episodes)
+    return replace(ledger, podcast_guid=ledger.podcast_guid or podcast, feed_hash=feed_hash, last_build=last_build, episodes=episodes, pending=None)
+
+
+def begin(old: Ledger, new: Ledger, feed_sha256: str) -> Ledger:
+    """`new` as the write-ahead record of publishing a feed with checksum `feed_sha256` over what `old` holds."""
+    withdrawn = tuple(sorted(entry.guid for slug, entry in old.episodes.items() if slug not in new.episodes))
+    fresh = tuple(sorted(slug for slug in new.episodes if slug not in old.episodes))
+    return replace(new, pending=Pending(feed_sha256, fresh, withdrawn))
+
+
+def recover(book: Ledger, feed_sha256: str | None) -> tuple[Ledger, frozenset[str]]:
+    """The ledger after an interrupted publish (given the checksum of the feed now in the site folder), and the
+    GUIDs it was withdrawing: if its feed was written, it is complete; if not, its new episodes were never public."""
+    if book.pending is None:
+        return book, frozenset()
+    if book.pending.feed_sha256 == feed_sha256:
+        return replace(book, pending=None), frozenset()
+    episodes = {slug: entry for slug, entry in book.episodes.items() if slug not in book.pending.new}
+    return replace(book, episodes=episodes, pending=None), frozenset(book.pending.withdrawn)
 
 
 def _instant(value: str) -> datetime | None:

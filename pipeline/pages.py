@@ -10,14 +10,12 @@ from urllib.parse import quote
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from . import transcript
+from . import layout, transcript
 from .config import Config
+from .layout import FEED_FILE, INDEX_PAGE
 from .notes import markdown as notes_markdown
 from .notes import relinked
 from .records import Published
-
-INDEX_PAGE = "index.html"
-FEED_FILE = "feed.xml"
 
 _markdown = notes_markdown()
 
@@ -54,13 +52,23 @@ def environment(templates: Path | None) -> Environment:
     return env
 
 
+def episode_page(env: Environment, config: Config, item: Published, artwork: str | None) -> str:
+    """The show-notes page of one episode."""
+    return env.get_template("episode.html").render(item=item, root=layout.depth_root(item.page_path), **_common(config, artwork))
+
+
+def index_page(env: Environment, config: Config, items: Sequence[Published], artwork: str | None) -> str:
+    """The index page: every episode, newest first."""
+    return env.get_template("index.html").render(items=items, root=layout.depth_root(INDEX_PAGE), **_common(config, artwork))
+
+
+def _common(config: Config, artwork: str | None) -> dict:
+    return {"show": config.show, "artwork": artwork, "feed_path": FEED_FILE}
+
+
 def render(config: Config, items: Sequence[Published], artwork: str | None) -> dict[str, str]:
     """Every page of the site, keyed by its path in the site folder; items newest first."""
     env = environment(config.templates_dir)
-    common = {"show": config.show, "artwork": artwork, "feed_path": FEED_FILE}
-    pages = {}
-    for item in items:
-        root = "../" * item.page_path.count("/")
-        pages[item.page_path] = env.get_template("episode.html").render(item=item, root=root, **common)
-    pages[INDEX_PAGE] = env.get_template("index.html").render(items=items, root="", **common)
+    pages = {item.page_path: episode_page(env, config, item, artwork) for item in items}
+    pages[INDEX_PAGE] = index_page(env, config, items, artwork)
     return pages

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -121,6 +122,11 @@ class Attachment:
     rel: str = ""  # "captions" for a VTT transcript
     language: str = ""
     source: str = ""  # the URL the notes body names it by
+    sha256: str = ""  # of the content
+
+    def read(self) -> bytes:
+        """The content as bytes (read from its file when it is one)."""
+        return self.content.read_bytes() if isinstance(self.content, Path) else self.content
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,65 @@ class Published:
     @property
     def page_url(self) -> str:
         return self.site_url + self.page_path
+
+    @property
+    def identity(self) -> Identity:
+        """What subscribers hold of the episode, for the guard."""
+        return Identity(self.episode.slug, self.guid, self.media_url, self.page_url, self.pub_date, self.episode.notes.path, self.episode.recording)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What subscribers' apps hold of an episode: known from the notes and the ledger before any audio work."""
+
+    slug: str
+    guid: str
+    media_url: str
+    page_url: str
+    pub_date: datetime
+    notes_path: Path
+    recording: Path
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """A file an episode was made from, as it was: its cheap fingerprint (size, mtime) and its content hash."""
+
+    path: str  # relative to the show folder where it lies inside it
+    size: int  # -1: the file did not exist (a transcript or chapters file that may be added later)
+    mtime_ns: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class EpisodeResult:
+    """What the per-episode map made of one recording: a publishable episode, or why it waits."""
+
+    slug: str
+    item: Published | None = None
+    skipped: str = ""  # why it is not published (a draft, a future date); "" when `item` is set
+    until: datetime | None = None  # a scheduled episode: when it is due
+    warnings: tuple[PanelpressError, ...] = ()  # published anyway, but the host should look
+    withheld: tuple[PanelpressError, ...] = ()  # files held back (a bad transcript), not the episode
+    inputs: tuple[Stamp, ...] = ()  # every file it was made from
+
+
+@dataclass(frozen=True)
+class PlanFile:
+    """One file of the site as it should be: bytes, or a file to copy (from the cache or the show folder)."""
+
+    content: bytes | Path = field(repr=False)
+    sha256: str
+
+
+@dataclass(frozen=True)
+class SitePlan:
+    """Every file of the site (the feed last), decided before anything is written. Treat `files` as read-only."""
+
+    files: Mapping[str, PlanFile]  # path in the site folder → content; the feed is not among them
+    feed_path: str
+    feed: bytes = field(repr=False)
+    digest: str  # of every path and checksum: two plans with one digest make the same site
 
 
 @dataclass(frozen=True)

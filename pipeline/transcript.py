@@ -313,5 +313,5 @@ def lines(item: Published) -> list[Line]:
     found = next((a for a in item.own_files if a.mime == MIME_JSON), None)
     if found is None:
         return []
-    data = json.loads(found.content)
+    data = json.loads(found.read())
     return [Line(start=s["startTime"], end=s["endTime"], speaker=s.get("speaker", ""), body=s["body"]) for s in data["segments"]]

@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 
 from pipeline import config as config_module
-from pipeline import feed, guard, kept, ledger
+from pipeline import cache, feed, guard, ledger
 from pipeline.build import build
 from pipeline.cli import main
 
@@ -43,53 +43,58 @@ def _problems(errors) -> list[str]:
     return [f"{e.problem} — {e.fix}" for e in errors]
 
 
+def _check(book, site, items, allow=guard.Allow()):
+    """The guard on what subscribers would hold of these episodes."""
+    return guard.check(book, site, [item.identity for item in items], allow)
+
+
 def test_an_unchanged_build_passes(tmp_path):
     items = _items()
-    assert guard.check(_book(items), _site_feed(tmp_path, items), items) == []
+    assert _check(_book(items), _site_feed(tmp_path, items), items) == []
 
 
 def test_a_vanished_episode_is_caught_and_can_be_withdrawn():
     items = _items()
-    problems = _problems(guard.check(_book(items), [], items[:1]))
+    problems = _problems(_check(_book(items), [], items[:1]))
     assert len(problems) == 1
     assert "episode 'first' (GUID 00000000-0000-4000-8000-000000000003) was published but is not in this build" in problems[0]
     assert "--allow-remove first" in problems[0]
-    assert guard.check(_book(items), [], items[:1], guard.Allow(remove=frozenset({"first"}))) == []
-    assert guard.check(_book(items), [], items[:1], guard.Allow(remove=frozenset({items[1].guid}))) == []  # or by GUID
+    assert _check(_book(items), [], items[:1], guard.Allow(remove=frozenset({"first"}))) == []
+    assert _check(_book(items), [], items[:1], guard.Allow(remove=frozenset({items[1].guid}))) == []  # or by GUID
 
 
 def test_a_changed_guid_is_caught():
     items = _items()
     changed = [items[0], replace(items[1], guid="new-guid")]
-    problems = _problems(guard.check(_book(items), [], changed))
+    problems = _problems(_check(_book(items), [], changed))
     assert problems == [
         "episode 'first' would change its GUID from 00000000-0000-4000-8000-000000000003 to new-guid: every app would download it again as new"
         " — restore the ledger from version control; to give it a new GUID on purpose, build with --allow-new-guid first"
     ]
-    assert guard.check(_book(items), [], changed, guard.Allow(new_guid=frozenset({"first"}))) == []
+    assert _check(_book(items), [], changed, guard.Allow(new_guid=frozenset({"first"}))) == []
 
 
 def test_a_moved_enclosure_is_caught():
     items = _items()
     moved = [items[0], replace(items[1], media_path="audio/first.mp3")]
-    problems = _problems(guard.check(_book(items), [], moved))
+    problems = _problems(_check(_book(items), [], moved))
     assert len(problems) == 1
     assert "would move its audio from https://pod.example.com/show/media/first.mp3 to https://pod.example.com/show/audio/first.mp3" in problems[0]
     assert "--allow-move first" in problems[0]
-    assert guard.check(_book(items), [], moved, guard.Allow(move=frozenset({"first"}))) == []
+    assert _check(_book(items), [], moved, guard.Allow(move=frozenset({"first"}))) == []
 
 
 def test_a_moved_pubdate_is_caught_but_the_same_instant_is_not():
     items = _items()
     later = items[1].pub_date + timedelta(days=1)
     redated = [items[0], replace(items[1], pub_date=later)]
-    problems = _problems(guard.check(_book(items), [], redated))
+    problems = _problems(_check(_book(items), [], redated))
     assert len(problems) == 1
     assert "would change its pubDate from Sun, 03 May 2026 08:30:00 +0000 to Mon, 04 May 2026 08:30:00 +0000" in problems[0]
     assert "`date: 2026-05-03T08:30:00+00:00`" in problems[0] and "--allow-redate first" in problems[0]
-    assert guard.check(_book(items), [], redated, guard.Allow(redate=frozenset({"first"}))) == []
+    assert _check(_book(items), [], redated, guard.Allow(redate=frozenset({"first"}))) == []
     same_instant = [items[0], replace(items[1], pub_date=items[1].pub_date.astimezone(timezone(timedelta(hours=2))))]
-    assert guard.check(_book(items), [], same_instant) == []
+    assert _check(_book(items), [], same_instant) == []
 
 
 def test_a_duplicate_guid_is_caught_and_no_flag_allows_it():
@@ -97,7 +102,7 @@ def test_a_duplicate_guid_is_caught_and_no_flag_allows_it():
     twins = [items[0], replace(items[1], guid=items[0].guid)]
     allow_all = guard.Allow(*(frozenset({"first", "second"}),) * 4)
     for allow in (guard.Allow(), allow_all):
-        problems = _problems(guard.check(ledger.Ledger(), [], twins, allow))
+        problems = _problems(_check(ledger.Ledger(), [], twins, allow))
         assert len(problems) == 1 and "episodes 'second', 'first' share the GUID 00000000-0000-4000-8000-000000000002" in problems[0]
 
 
@@ -105,28 +110,29 @@ def test_the_site_feed_catches_guids_when_the_ledger_is_lost(tmp_path):
     items = _items()
     site = _site_feed(tmp_path, items)
     reminted = [replace(i, guid=f"fresh-{n}") for n, i in enumerate(items)]
-    problems = _problems(guard.check(ledger.Ledger(), site, reminted))
+    problems = _problems(_check(ledger.Ledger(), site, reminted))
     assert len(problems) == 2
     assert "episode 'second' was published with GUID 00000000-0000-4000-8000-000000000002 but would now be fresh-0" in problems[0]
-    assert "`panelpress import`" in problems[0] and "--allow-new-guid second" in problems[0]
-    assert guard.check(ledger.Ledger(), site, reminted, guard.Allow(new_guid=frozenset({"first", "second"}))) == []
+    assert "`panelpress import`" in problems[0]
+    assert "--allow-new-guid" not in problems[0], "an episode in the public feed is never offered a new GUID"
+    assert _check(ledger.Ledger(), site, reminted, guard.Allow(new_guid=frozenset({"first", "second"}))) == []
 
 
 def test_the_site_feed_catches_a_vanished_episode_the_ledger_forgot(tmp_path):
     items = _items()
     site = _site_feed(tmp_path, items)
-    problems = _problems(guard.check(ledger.Ledger(), site, items[:1]))
+    problems = _problems(_check(ledger.Ledger(), site, items[:1]))
     assert len(problems) == 1
     assert "the published episode 'First' (GUID 00000000-0000-4000-8000-000000000003) is in the published feed but not in this build" in problems[0]
     assert "--allow-remove 00000000-0000-4000-8000-000000000003" in problems[0]
-    assert guard.check(ledger.Ledger(), site, items[:1], guard.Allow(remove=frozenset({items[1].guid}))) == []
+    assert _check(ledger.Ledger(), site, items[:1], guard.Allow(remove=frozenset({items[1].guid}))) == []
 
 
 def test_the_site_feed_catches_moves_and_dates_too(tmp_path):
     items = _items()
     site = _site_feed(tmp_path, items)
     changed = [replace(items[0], media_path="x/second.mp3", pub_date=items[0].pub_date + timedelta(hours=1)), items[1]]
-    problems = _problems(guard.check(ledger.Ledger(), site, changed))
+    problems = _problems(_check(ledger.Ledger(), site, changed))
     assert len(problems) == 2 and "--allow-move second" in problems[0] and "--allow-redate second" in problems[1]
 
 
@@ -263,7 +269,7 @@ def test_a_published_episode_that_fails_stays_as_it_was_while_the_others_publish
 
 
 def test_without_a_kept_version_a_failing_published_episode_stops_the_build(show, capsys):
-    shutil.rmtree(config_module.load(show).cache_dir / "published")  # a fresh cache: nothing to keep it with
+    shutil.rmtree(config_module.load(show).cache_dir)  # a fresh cache: nothing to keep it with
     (show / "show_notes" / "two.md").write_text("---\ntitle: [Two\n---\n")
     err = _refused(show, capsys)
     assert "'two'" in err and "fix the episode's error above" in err
@@ -275,7 +281,8 @@ def test_a_failing_published_episode_can_be_withdrawn(show):
     assert main(["build", "--show", str(show), "--allow-remove", "two"]) == 1  # withdrawn, and its error still reported
     assert [e.title for e in feedparser.parse(show / "public" / "feed.xml").entries] == ["One"]
     assert not (show / "public" / "media" / "two.mp3").exists()
-    assert kept.load(config_module.load(show).cache_dir, _ledger(show)["podcast_guid"], guid) is None  # nothing left to keep
+    state = cache.Store(config_module.load(show).cache_dir, _ledger(show)["podcast_guid"]).state()
+    assert "two" not in state.published and guid not in {g for _, g in state.published.values()}  # nothing left to keep
 
 
 def test_a_published_episode_whose_image_was_deleted_keeps_the_published_copy(show, capsys):

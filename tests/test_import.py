@@ -148,18 +148,23 @@ def test_import_round_trip_restores_a_lost_ledger(tmp_path, audio_dir, capsys):
     assert main(["build", "--show", str(show)]) == 0
     original = ledger.load(show / config_module.LEDGER_NAME)
 
-    (show / config_module.LEDGER_NAME).unlink()  # lost: a new build would mint new GUIDs
-    capsys.readouterr()
-    assert main(["build", "--show", str(show)]) == 1
-    assert "run `panelpress import` on the published feed" in capsys.readouterr().err
+    def restored() -> None:
+        found = ledger.load(show / config_module.LEDGER_NAME)
+        assert found.podcast_guid == original.podcast_guid
+        for slug, entry in original.episodes.items():
+            got = found.episodes[slug]
+            assert (got.guid, got.enclosure_url, got.length) == (entry.guid, entry.enclosure_url, entry.length)
+            assert ledger._instant(got.first_published) == ledger._instant(entry.first_published)
 
+    (show / config_module.LEDGER_NAME).unlink()  # lost: the build takes the GUIDs back from its own published feed
+    capsys.readouterr()
+    assert main(["build", "--show", str(show)]) == 0
+    assert "took the GUID of 'alpha'" in capsys.readouterr().out
+    restored()
+
+    (show / config_module.LEDGER_NAME).unlink()  # and `import` does it by hand, from any copy of the feed
     assert main(["import", str(show / "public" / "feed.xml"), "--show", str(show)]) == 0
-    restored = ledger.load(show / config_module.LEDGER_NAME)
-    assert restored.podcast_guid == original.podcast_guid
-    for slug, entry in original.episodes.items():
-        got = restored.episodes[slug]
-        assert (got.guid, got.enclosure_url, got.length) == (entry.guid, entry.enclosure_url, entry.length)
-        assert ledger._instant(got.first_published) == ledger._instant(entry.first_published)
+    restored()
     assert main(["build", "--show", str(show)]) == 0
     assert [e.id for e in feedparser.parse(show / "public" / "feed.xml").entries] == [original.episodes[s].guid for s in ("beta", "alpha")]
 

@@ -157,16 +157,16 @@ def test_damaged_ledger_names_the_file(tmp_path: Path, content: bytes):
 
 def test_guard_passes_when_nothing_changes(tmp_path: Path):
     items = [published(tmp_path, "a-ep", GUID_A), published(tmp_path, "b-ep", GUID_B)]
-    assert guard.check(BOOK, [], items) == []
+    assert guard.check(BOOK, [], [i.identity for i in items]) == []
 
 
 def test_guard_allows_new_episodes(tmp_path: Path):
     items = [published(tmp_path, "a-ep", GUID_A), published(tmp_path, "b-ep", GUID_B), published(tmp_path, "c-ep", str(uuid.uuid4()))]
-    assert guard.check(BOOK, [], items) == []
+    assert guard.check(BOOK, [], [i.identity for i in items]) == []
 
 
 def test_guard_reports_a_vanished_episode(tmp_path: Path):
-    problems = guard.check(BOOK, [], [published(tmp_path, "a-ep", GUID_A)])
+    problems = guard.check(BOOK, [], [i.identity for i in [published(tmp_path, "a-ep", GUID_A)]])
     assert len(problems) == 1
     problem = problems[0]
     assert isinstance(problem, GuardError) and isinstance(problem, PanelpressError)
@@ -178,7 +178,7 @@ def test_guard_reports_a_vanished_episode(tmp_path: Path):
 def test_guard_reports_a_changed_guid(tmp_path: Path):
     other = "1e0f6a2b-7c3d-4e5f-9a8b-7c6d5e4f3a21"
     item = published(tmp_path, "a-ep", other)
-    problems = guard.check(BOOK, [], [item, published(tmp_path, "b-ep", GUID_B)])
+    problems = guard.check(BOOK, [], [i.identity for i in [item, published(tmp_path, "b-ep", GUID_B)]])
     assert len(problems) == 1
     problem = problems[0]
     assert isinstance(problem, GuardError)
@@ -189,7 +189,7 @@ def test_guard_reports_a_changed_guid(tmp_path: Path):
 
 def test_guard_reports_a_changed_enclosure_url_from_a_new_site_url(tmp_path: Path):
     item = published(tmp_path, "a-ep", GUID_A, site_url="https://new.example.com/")
-    problems = guard.check(BOOK, [], [item, published(tmp_path, "b-ep", GUID_B)])
+    problems = guard.check(BOOK, [], [i.identity for i in [item, published(tmp_path, "b-ep", GUID_B)]])
     assert len(problems) == 1
     problem = problems[0]
     assert isinstance(problem, GuardError)
@@ -201,7 +201,7 @@ def test_guard_reports_a_changed_enclosure_url_from_a_new_site_url(tmp_path: Pat
 
 def test_guard_reports_a_changed_enclosure_file_name(tmp_path: Path):
     item = published(tmp_path, "a-ep", GUID_A, media_path="episodes/a-ep-remastered.mp3")
-    problems = guard.check(BOOK, [], [item, published(tmp_path, "b-ep", GUID_B)])
+    problems = guard.check(BOOK, [], [i.identity for i in [item, published(tmp_path, "b-ep", GUID_B)]])
     assert [p.path for p in problems] == [item.episode.recording]
     assert "a-ep-remastered.mp3" in problems[0].problem
 
@@ -210,11 +210,11 @@ def test_guard_ignores_a_new_length_and_checksum(tmp_path: Path):
     # Re-mastering changes the bytes; subscribers only need the GUID and the URL to stay.
     item = published(tmp_path, "a-ep", GUID_A)
     assert item.media.length != BOOK.episodes["a-ep"].length
-    assert guard.check(BOOK, [], [item, published(tmp_path, "b-ep", GUID_B)]) == []
+    assert guard.check(BOOK, [], [i.identity for i in [item, published(tmp_path, "b-ep", GUID_B)]]) == []
 
 
 def test_guard_reports_every_problem_in_slug_order(tmp_path: Path):
-    problems = guard.check(BOOK, [], [published(tmp_path, "b-ep", GUID_A)])
+    problems = guard.check(BOOK, [], [i.identity for i in [published(tmp_path, "b-ep", GUID_A)]])
     assert len(problems) == 2
     assert "'a-ep'" in problems[0].problem and "not in this build" in problems[0].problem
     assert "'b-ep'" in problems[1].problem and "GUID" in problems[1].problem
@@ -226,7 +226,7 @@ def test_record_then_guard_round_trip(tmp_path: Path):
     assert book.episodes["new-ep"].length == items[1].media.length
     assert book.episodes["new-ep"].sha256 == items[1].media.sha256
     assert book.episodes["new-ep"].enclosure_url == SITE + "episodes/new-ep.mp3"
-    assert guard.check(book, [], items) == []
+    assert guard.check(book, [], [i.identity for i in items]) == []
     path = tmp_path / "panelpress-ledger.json"
     ledger.save(path, book)
     assert ledger.load(path) == book

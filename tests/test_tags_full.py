@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import jsonschema
@@ -15,8 +16,10 @@ import pytest
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
 
-from pipeline import audio, build, chapters, config, ledger, notes
+from pipeline import audio, chapters, config, ledger, notes, probe
 from pipeline.cli import main
+from pipeline.discover import Recording
+from pipeline.episode import Setup, Work, tag
 from pipeline.records import Episode
 
 from .conftest import PNG_1PX, make_audio, tag_mp3, write_notes, write_show
@@ -149,19 +152,21 @@ def test_an_intro_shifts_the_tagged_chapters(mp3_show, tmp_path):
     """The mastered timeline moved 5 s (an intro): CHAP times, the JSON file and the page follow it."""
     settings = config.load(mp3_show)
     recording = mp3_show / "episodes" / "Chapters Panel.wav"
-    info = build.probe.probe(recording)
+    info = probe.probe(recording)
     episode = Episode(slug="Chapters Panel", recording=recording, notes=notes.read(mp3_show / "show_notes" / "Chapters Panel.md"))
     episode = replace(episode, chapters=chapters.resolve(episode, info))
     mastered = audio.master(info, settings.audio, tmp_path / "cache")
     shifted = replace(mastered, offset=5.0, duration=mastered.duration + 5.0)  # as if a 5 s intro had been added
-    item = build._tag(replace(settings, build=replace(settings.build, cache=str(tmp_path / "cache"))), ledger.load(settings.ledger_path), episode, shifted, None, "image/jpeg")
+    setup = Setup(config=replace(settings, build=replace(settings.build, cache=str(tmp_path / "cache"))), now=datetime.now(timezone.utc))
+    work = Work(source=Recording(episode.slug, recording, episode.notes.path), guid="guid-1", notes=episode.notes, info=info, episode=episode, mastered=shifted)
+    item = tag(work, setup, lambda name, total: lambda done: None).item
 
     assert [(c.start, c.title) for c in item.chapters] == [(0.0, "Welcome"), (7.5, "First topic"), (10.0, "Questions")]
     chaps = {c.element_id: c for c in ID3(item.media.path, translate=False).getall("CHAP")}
     end_ms = int(round(shifted.duration * 1000))
     assert [(chaps[i].start_time, chaps[i].end_time) for i in ("chp0", "chp1", "chp2")] == [(0, 7500), (7500, 10000), (10000, end_ms)]
     document = next(a for a in item.attachments if a.mime == "application/json+chapters")
-    assert [c["startTime"] for c in json.loads(document.content)["chapters"]] == [0, 7.5, 10]
+    assert [c["startTime"] for c in json.loads(document.read())["chapters"]] == [0, 7.5, 10]
     # ffmpeg reads the CHAP frames too (its chapters may not end past the real audio, so only starts are compared)
     assert [round(start) for start, _, _ in ffmpeg_chapters(item.media.path)] == [0, 7, 10]
 

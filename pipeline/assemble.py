@@ -1,0 +1,114 @@
+"""Assemble: every episode record + the show's settings + the ledger → the site plan. Pure: writes nothing.
+
+The plan names every file of the site with its checksum (pages and the feed as bytes, audio and attachments as
+files to copy), so a target can apply it, a preview server can serve it, and `check` can compare it with a site.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import cache, feed, layout, ledger, notes, pages
+from .config import Config
+from .records import PlanFile, Published, SitePlan
+
+# lastBuildDate is left out of the feed's content hash by rendering it with this fixed date.
+_HASH_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+Memo = Callable[[str, Callable[[], str]], str]  # (key of everything the text is made from, make) → the text
+
+
+def _no_memo(key: str, make: Callable[[], str]) -> str:
+    return make()
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A publishable episode and the fingerprint of its record (the key of what is rendered from it)."""
+
+    item: Published
+    key: str
+
+
+@dataclass(frozen=True)
+class ShowPlan:
+    """The site as it should be, and the ledger that goes with it."""
+
+    site: SitePlan
+    ledger: ledger.Ledger
+    items: tuple[Published, ...]  # newest first, as the feed lists them
+
+
+def newest_first(items: Sequence[Published]) -> list[Published]:
+    """Items in the feed's order: newest pubDate first, then by slug (never by file time)."""
+    return sorted(items, key=lambda item: (item.pub_date, item.episode.slug), reverse=True)
+
+
+def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, now: datetime, artwork_sha: str = "", memo: Memo = _no_memo) -> ShowPlan:
+    """The site plan for these episodes: media, attachments, pages, artwork, and the feed; the ledger after it."""
+    pages_of = {e.item.episode.slug: e.item.page_path for e in episodes}
+    linked = [(replace(e.item, links=_links(e.item, pages_of)), e.key) for e in episodes]
+    ordered = sorted(linked, key=lambda pair: (pair[0].pub_date, pair[0].episode.slug), reverse=True)
+    items = [item for item, _ in ordered]
+    keys = {item.guid: _key(key, item.links) for item, key in ordered}
+    artwork = layout.artwork(config.artwork_path)
+    show_key = _show_key(config, artwork_sha)
+
+    files: dict[str, PlanFile] = {}
+    for item in items:
+        files[item.media_path] = PlanFile(item.media.path, item.media.sha256)
+        files.update({a.path: PlanFile(a.content, a.sha256) for a in item.attachments})
+    env = pages.environment(config.templates_dir)
+    for item in items:
+        html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, artwork))
+        files[item.page_path] = _text(html)
+    files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, artwork))
+    if artwork:
+        files[artwork] = PlanFile(config.artwork_path, artwork_sha)
+
+    podcast_guid = book.podcast_guid or ledger.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
+    html = lambda item: memo(f"feed:{keys[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
+    feed_hash = hashlib.sha256(feed.render(config, items, _HASH_DATE, artwork, podcast_guid, html)).hexdigest()
+    last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
+    xml = feed.render(config, items, datetime.fromisoformat(last_build), artwork, podcast_guid, html)
+    site = SitePlan(files=files, feed_path=layout.FEED_FILE, feed=xml, digest=plan_digest(files, xml))
+    return ShowPlan(site=site, ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid), items=tuple(items))
+
+
+def plan_digest(files: dict[str, PlanFile], feed_xml: bytes) -> str:
+    """Fingerprint of a whole site: every path and checksum, and the feed."""
+    digest = hashlib.sha256(hashlib.sha256(feed_xml).digest())
+    for rel in sorted(files):
+        digest.update(f"{rel}\0{files[rel].sha256}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def _links(item: Published, pages_of: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Links of the notes to another episode's notes (`[last week](other-episode.md)`) point at its page, if it is published."""
+    found = ((url, pages_of.get(notes.mentioned_slug(url), "")) for url in item.episode.notes.mentions)
+    return tuple((url, page) for url, page in found if page)
+
+
+def _key(record: str, links: tuple[tuple[str, str], ...]) -> str:
+    return hashlib.sha256(repr((record, links)).encode()).hexdigest()[:32]
+
+
+def _show_key(config: Config, artwork_sha: str) -> str:
+    """Everything an episode page shows besides its episode: the show's settings, templates and artwork."""
+    templates = sorted(config.templates_dir.glob("*.html")) if config.templates_dir.is_dir() else []
+    return cache.context_digest(repr(config.show), repr(config.podcast), artwork_sha, [(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in templates])
+
+
+def _text(text: str) -> PlanFile:
+    data = text.encode()
+    return PlanFile(data, hashlib.sha256(data).hexdigest())
+
+
+def kept_item(item: Published, site: Path, site_url: str) -> Published:
+    """A published episode taken as it is in the site folder (it failed in this build): its files are the site's copies."""
+    copies = tuple(replace(a, content=site / a.path) for a in item.attachments)
+    return replace(item, site_url=site_url, media=replace(item.media, path=site / item.media_path), attachments=copies)

@@ -1,0 +1,280 @@
+"""The engine's memory: what each episode was made from, what it became, and what was last published.
+
+An episode's result is reused while every file it was made from keeps its size and modification time; when
+one of them moves, its content hash decides (a `touch`, or a copy with new times, re-makes nothing). Records
+are stored as JSON, never pickle (reading the cache must not run code), and only the dataclasses of
+`records.py` are rebuilt from it. Files an episode publishes as bytes (transcripts, chapters, art) are kept
+in a content-addressed store, so a result stays small and the plan can name them by path.
+
+Layout of the cache folder:
+    master/, tagged/     mastered and tagged audio (audio.py, tags.py), keyed by content
+    files/<sha256>       bytes an episode publishes (transcripts, chapters, pictures)
+    state/<show>/        index.json (per episode: inputs and result digest; the last published plan),
+                         results.json (results by digest), html.json (rendered notes and pages by digest)
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import functools
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import __version__, records
+from .errors import PanelpressError
+from .files import file_sha256, write_if_changed
+from .records import EpisodeResult, Stamp
+
+STATE_DIR = "state"
+FILES_DIR = "files"
+# The records that may be read back: the dataclasses of records.py, and the errors, by name, and nothing else.
+_RECORDS = {name: cls for name, cls in vars(records).items() if isinstance(cls, type) and dataclasses.is_dataclass(cls)}
+
+
+def _subclasses(cls: type) -> Iterable[type]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+@functools.cache
+def _error_classes() -> dict[str, type]:
+    from . import errors  # noqa: F401  (every error class is defined there)
+
+    return {cls.__name__: cls for cls in (PanelpressError, *_subclasses(PanelpressError))}
+
+
+@functools.cache
+def format_stamp() -> str:
+    """A fingerprint of panelpress itself: results made by other code are not trusted."""
+    digest = hashlib.sha256(__version__.encode())
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".html", ".css", ".js", ".xsl") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+# --- records as JSON ------------------------------------------------------------------------------------------------
+
+
+def encode(value: Any) -> Any:
+    """A record (or any value inside one) as plain JSON data."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"record": type(value).__name__, "fields": {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+    if isinstance(value, PanelpressError):
+        return {"error": type(value).__name__, "path": str(value.path) if value.path else None, "problem": value.problem, "fix": value.fix, "line": getattr(value, "line", 0)}
+    if isinstance(value, bytes):
+        return {"bytes": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, Path):
+        return {"path": str(value)}
+    if isinstance(value, datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, tuple):
+        return [encode(v) for v in value]
+    return value  # str, int, float, bool, None
+
+
+def decode(value: Any) -> Any:
+    """The record `encode` made; KeyError/TypeError/ValueError for anything else."""
+    if isinstance(value, list):
+        return tuple(decode(v) for v in value)  # every sequence in a record is a tuple
+    if not isinstance(value, dict):
+        return value
+    if "bytes" in value:
+        return base64.b64decode(value["bytes"])
+    if "path" in value and len(value) == 1:
+        return Path(value["path"])
+    if "datetime" in value:
+        return datetime.fromisoformat(value["datetime"])
+    if "error" in value:
+        cls = _error_classes()[value["error"]]
+        error = cls.__new__(cls)
+        PanelpressError.__init__(error, value["path"], value["problem"], value["fix"])  # the problem already names the line
+        if value.get("line"):
+            error.line = value["line"]
+        return error
+    return _RECORDS[value["record"]](**{name: decode(v) for name, v in value["fields"].items()})
+
+
+def digest(value: Any) -> str:
+    """A stable fingerprint of a record's whole content."""
+    return hashlib.sha256(json.dumps(encode(value), sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+# --- fingerprints of files ------------------------------------------------------------------------------------------
+
+
+def _shown(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def stamp(root: Path, path: Path, sha256: str = "") -> Stamp:
+    """A file's fingerprint now (`sha256` when the caller already hashed it)."""
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return Stamp(_shown(root, path), -1, 0, "")
+    return Stamp(_shown(root, path), info.st_size, info.st_mtime_ns, sha256 or file_sha256(path))
+
+
+def unchanged(root: Path, stamps: Iterable[Stamp]) -> tuple[Stamp, ...] | None:
+    """The stamps again (with fresh times) when every file is as it was, by size and time or else by content;
+    None as soon as one differs."""
+    fresh = []
+    for old in stamps:
+        path = root / old.path
+        try:
+            info = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            if old.size != -1:
+                return None
+            fresh.append(old)
+            continue
+        except OSError:
+            return None
+        if old.size != info.st_size:
+            return None
+        if old.mtime_ns != info.st_mtime_ns:
+            try:
+                if file_sha256(path) != old.sha256:
+                    return None
+            except OSError:
+                return None
+            old = dataclasses.replace(old, mtime_ns=info.st_mtime_ns)  # touched, not changed: trust the new time
+        fresh.append(old)
+    return tuple(fresh)
+
+
+# --- bytes an episode publishes -------------------------------------------------------------------------------------
+
+
+def store(cache_dir: Path, data: bytes) -> tuple[Path, str]:
+    """Keep `data` in the content-addressed store; return its file and checksum."""
+    sha = hashlib.sha256(data).hexdigest()
+    path = cache_dir / FILES_DIR / sha[:2] / sha
+    if not path.is_file():
+        write_if_changed(path, data)
+    return path, sha
+
+
+# --- the state of one show ------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """What the cache remembers of one episode: what it was made from, and enough of what it became to decide,
+    without reading the whole record, whether a build can skip it (its GUID, date, and why it waits)."""
+
+    context: str  # the settings it depends on, and panelpress's format stamp
+    inputs: tuple[Stamp, ...]
+    result: str  # digest of its EpisodeResult
+    guid: str = ""  # "" for an episode that waits (a draft, a future date)
+    date: str = ""  # its pubDate, ISO 8601
+    until: str = ""  # a scheduled episode: when it is due, ISO 8601
+    skipped: str = ""  # why it waits
+    problems: tuple[Any, ...] = ()  # its warnings and held-back files, encoded
+
+
+@dataclasses.dataclass(frozen=True)
+class State:
+    """The engine's memory of one show."""
+
+    entries: Mapping[str, Entry] = dataclasses.field(default_factory=dict)
+    published: Mapping[str, tuple[str, str]] = dataclasses.field(default_factory=dict)  # slug → (result digest, GUID) last published
+    noop: str = ""  # fingerprint of everything the last published plan was made from
+    plan: str = ""  # digest of that plan
+    checked_feed: str = ""  # checksum of the last feed that passed the podcast parsers in `check`
+
+
+class Store:
+    """The cache folder of one show: its state, results and rendered HTML, read lazily and written together."""
+
+    def __init__(self, cache_dir: Path, show: str) -> None:
+        self.cache_dir = cache_dir
+        self.folder = cache_dir / STATE_DIR / hashlib.sha256(show.encode()).hexdigest()[:16]
+        self._results: dict[str, Any] | None = None  # encoded, by digest
+        self._html: dict[str, str] | None = None
+        self.html_used: set[str] = set()
+
+    def _read(self, name: str) -> Any:
+        try:
+            data = json.loads((self.folder / name).read_bytes())
+        except (OSError, ValueError):
+            return None
+        return data.get("data") if isinstance(data, dict) and data.get("format") == format_stamp() else None
+
+    def _write(self, name: str, data: Any) -> None:
+        text = json.dumps({"format": format_stamp(), "data": data}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        write_if_changed(self.folder / name, text.encode())
+
+    def state(self) -> State:
+        """The show's state (an empty one when there is none, or it was written by other code)."""
+        data = self._read("index.json")
+        try:
+            entries = {slug: Entry(**{**e, "inputs": tuple(Stamp(*s) for s in e["inputs"]), "problems": tuple(e["problems"])}) for slug, e in data["entries"].items()}
+            published = {slug: (pair[0], pair[1]) for slug, pair in data["published"].items()}
+            return State(entries, published, data["noop"], data["plan"], data["checked_feed"])
+        except (TypeError, KeyError, ValueError, IndexError):
+            return State()
+
+    def result(self, key: str) -> EpisodeResult | None:
+        """A result by digest (None when it is not kept or cannot be read)."""
+        if self._results is None:
+            self._results = self._read("results.json") or {}
+        try:
+            found = decode(self._results[key])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+        return found if isinstance(found, EpisodeResult) else None
+
+    def html(self, key: str, make) -> str:
+        """Rendered HTML by the digest of everything it was rendered from; `make()` renders it when not kept."""
+        if self._html is None:
+            self._html = self._read("html.json") or {}
+        self.html_used.add(key)
+        if key not in self._html:
+            self._html[key] = make()
+        return self._html[key]
+
+    def save(self, state: State, results: Mapping[str, EpisodeResult]) -> None:
+        """Write the state, keeping only the results it names and the HTML this run used."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            wanted = {e.result for e in state.entries.values()} | {key for key, _ in state.published.values()}
+            old = self._results if self._results is not None else (self._read("results.json") or {})
+            kept = {key: old[key] for key in wanted if key in old}
+            kept.update({key: encode(result) for key, result in results.items() if key in wanted})
+            self._write("results.json", kept)
+            if self._html is not None:
+                self._write("html.json", {key: self._html[key] for key in sorted(self.html_used) if key in self._html})
+            entries = {slug: {**dataclasses.asdict(e), "inputs": [list(dataclasses.astuple(s)) for s in e.inputs], "problems": list(e.problems)} for slug, e in sorted(state.entries.items())}
+            published = {slug: list(pair) for slug, pair in sorted(state.published.items())}
+            self._write("index.json", {"entries": entries, "published": published, "noop": state.noop, "plan": state.plan, "checked_feed": state.checked_feed})
+        except OSError:
+            pass  # the site is already published; without a state the next build re-makes what it needs
+
+
+def context_digest(*parts: Any) -> str:
+    """Fingerprint of what an episode depends on beyond its files (settings), with panelpress's format stamp."""
+    return hashlib.sha256(json.dumps([format_stamp(), *parts], sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def file_digest(paths: Iterable[Path]) -> str:
+    """Cheap fingerprint of a set of files (path, size, time): for the no-op check of whole-show inputs."""
+    digest = hashlib.sha256()
+    for path in paths:
+        try:
+            info = path.stat()
+            digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{path}\0-\n".encode())
+    return digest.hexdigest()[:32]

@@ -1,0 +1,241 @@
+"""The per-episode map: one recording and its notes through the stage list, to a publishable episode.
+
+Each stage is a function from a frozen `Work` record to the next; the list is written once (`STAGES`).
+The first stage reads the notes only (cheap, no audio): the build runs it for every changed episode and
+checks what subscribers would see (GUIDs, URLs, dates) before any audio work runs the rest. Inputs and outputs
+are plain, picklable records and paths, so the map can run on threads or on a distributed engine.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from . import audio, cache, chapters, explicit, layout, notes, probe, tags, transcript
+from .config import Config
+from .discover import Recording
+from .errors import AudioError, PanelpressError
+from .files import file_sha256
+from .records import Attachment, AudioInfo, Episode, EpisodeResult, Identity, Mastered, Notes, Published
+
+Task = Callable[[str, float], Callable[[float], None]]  # opens a progress bar for one pass: (name, seconds of audio)
+
+# Settings of [show] that only the channel uses: changing them re-makes no episode.
+CHANNEL_ONLY = frozenset({"description", "copyright", "type", "new_feed_url", "block", "complete", "category", "subcategory", "owner_name", "owner_email"})
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every episode of one build shares: the settings and the moment of the build."""
+
+    config: Config
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Work:
+    """One episode on its way through the stages."""
+
+    source: Recording
+    guid: str = ""  # set by the build after the notes stage (drafts need none)
+    notes: Notes | None = None
+    skipped: str = ""
+    until: datetime | None = None
+    info: AudioInfo | None = None
+    episode: Episode | None = None
+    transcript: transcript.Transcript | None = None
+    recording_sha: str = ""
+    mastered: Mastered | None = None
+    item: Published | None = None
+    warnings: tuple[PanelpressError, ...] = ()
+    withheld: tuple[PanelpressError, ...] = ()
+
+
+
+def context(config: Config) -> str:
+    """Fingerprint of the settings an episode is made with (and of panelpress itself)."""
+    show = {key: value for key, value in asdict(config.show).items() if key not in CHANNEL_ONLY}
+    return cache.context_digest(str(config.root), str(config.cache_dir), config.site_url, show, asdict(config.audio), asdict(config.explicit))
+
+
+def identity(work: Work, config: Config) -> Identity:
+    """What subscribers will hold of the episode, known once its notes are read."""
+    slug = work.source.slug
+    return Identity(slug, work.guid, layout.url(config.site_url, layout.media(slug, config.audio.format)), layout.url(config.site_url, layout.page(slug)), work.notes.date, work.notes.path, work.source.path)
+
+
+# --- the stages -----------------------------------------------------------------------------------------------------
+
+
+def read_notes(work: Work, setup: Setup, task: Task) -> Work:
+    """The notes: a draft or a future date waits; a published episode needs a date."""
+    path = work.source.notes_path
+    parsed = notes.read(path)
+    if parsed.draft:
+        return replace(work, notes=parsed, skipped=f"draft: review {path.name}, then remove `draft: true`")
+    if parsed.date is None:
+        raise PanelpressError(path, "has no date", "add `date: YYYY-MM-DD` to the front matter")
+    if parsed.date > setup.now:
+        return replace(work, notes=parsed, skipped=f"scheduled for {parsed.date.isoformat(timespec='minutes')}", until=parsed.date)
+    return replace(work, notes=parsed, episode=Episode(slug=work.source.slug, recording=work.source.path, notes=parsed))
+
+
+def probe_recording(work: Work, setup: Setup, task: Task) -> Work:
+    """What the recording is: duration, rate, channels, tags."""
+    return replace(work, info=probe.probe(work.source.path))
+
+
+def resolve_chapters(work: Work, setup: Setup, task: Task) -> Work:
+    """Chapters from the notes, the chapters file or the recording, checked against its length."""
+    return replace(work, episode=replace(work.episode, chapters=chapters.resolve(work.episode, work.info)))
+
+
+def read_transcript(work: Work, setup: Setup, task: Task) -> Work:
+    """The host's transcript, checked before any audio work; a bad one is held back, not the episode."""
+    try:
+        path = transcript.source(setup.config, work.source.slug)
+        found = transcript.read(path, work.info.duration, [p.name for p in work.notes.panelists]) if path else None
+    except PanelpressError as err:
+        return replace(work, withheld=work.withheld + (err,))
+    return replace(work, transcript=found)
+
+
+def review_explicit(work: Work, setup: Setup, task: Task) -> Work:
+    """Strong language in the notes and transcript, and what `[explicit] on_detect` makes of it."""
+    config = setup.config
+    found = explicit.episode_findings(work.episode.notes, config, work.transcript.path if work.transcript else None)
+    reviewed, warning = explicit.review(work.episode.notes, found, config)
+    warnings = work.warnings + ((warning,) if warning is not None else ())
+    return replace(work, episode=replace(work.episode, notes=reviewed), warnings=warnings)
+
+
+def master(work: Work, setup: Setup, task: Task) -> Work:
+    """The recording mastered to the show's loudness (or taken from the cache)."""
+    config = setup.config
+    sha = file_sha256(work.source.path)
+    mastered = audio.master(work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha)
+    return replace(work, recording_sha=sha, mastered=mastered)
+
+
+def tag(work: Work, setup: Setup, task: Task) -> Work:
+    """The tagged audio file and everything published beside it: chapters, art, files the notes link to."""
+    config, episode, master_ = setup.config, work.episode, work.mastered
+    notes_, slug = episode.notes, episode.slug
+    marks = chapters.shift(episode.chapters, master_.offset, master_.duration)
+    art, art_mime = _show_art(config)
+    image = notes.image_file(notes_)
+    if image is not None:  # the episode's own art replaces the show's in its tags
+        art, art_mime = image.read_bytes(), chapters.IMAGE_MIME[image.suffix.lower()]
+    page_path = layout.page(slug)
+    values = tags.for_episode(
+        notes_, config.show, master_, guid=work.guid, page_url=layout.url(config.site_url, page_path), feed_url=layout.url(config.site_url, layout.FEED_FILE),
+        art=art, art_mime=art_mime, chapters=chapters.for_tags(marks, master_.duration, notes_.path.parent),
+    )  # fmt: skip
+    media = tags.tag(master_, values, config.cache_dir, layout.media(slug, config.audio.format).rsplit("/", 1)[-1])
+    extra = chapters.publish(marks, notes_.path.parent, layout.beside_page(slug), config.site_url, notes_.title, config.show.title)
+    image_path = layout.beside_page(slug, image.suffix.lower()) if image is not None else ""
+    if image is not None:
+        extra += (Attachment(path=image_path, mime=art_mime, content=art),)
+    for url in notes_.files:  # what the body links to beside the notes goes into a folder of the episode's own
+        local = notes.local_name(url) or ""
+        mime = mimetypes.guess_type(local)[0] or "application/octet-stream"
+        file = notes_.path.parent / local
+        extra += (Attachment(path=layout.linked(slug, local), mime=mime, content=file, source=url, sha256=file_sha256(file)),)
+    item = Published(
+        episode=episode,
+        media=media,
+        guid=work.guid,
+        pub_date=notes_.date,
+        explicit=explicit.effective(notes_.explicit, config.show.explicit),
+        site_url=config.site_url,
+        media_path=layout.media(slug, config.audio.format),
+        page_path=page_path,
+        report=master_.report,
+        attachments=_stored(config.cache_dir, extra),
+        chapters=marks,
+        image=image_path,
+    )
+    return replace(work, item=item)
+
+
+def attach_transcript(work: Work, setup: Setup, task: Task) -> Work:
+    """The transcript as VTT, SRT and JSON, moved onto the mastered audio's timeline."""
+    if work.transcript is None:
+        return work
+    config, master_ = setup.config, work.mastered
+    files = transcript.attachments(work.transcript, layout.name(work.source.slug), layout.PAGES_DIR, master_.offset, master_.duration, config.show.language)
+    return replace(work, item=replace(work.item, attachments=work.item.attachments + _stored(config.cache_dir, files)))
+
+
+Stage = Callable[[Work, Setup, Task], Work]
+# The stage list, written once. The notes stage runs first, alone, for the guard; the rest is the audio work.
+NOTES: tuple[Stage, ...] = (read_notes,)
+AUDIO: tuple[Stage, ...] = (probe_recording, resolve_chapters, read_transcript, review_explicit, master, tag, attach_transcript)
+STAGES = NOTES + AUDIO
+
+
+def run(work: Work, setup: Setup, stages: tuple[Stage, ...], task: Task | None = None) -> Work:
+    """Run stages on one episode until it is done (published or waiting); raise the first PanelpressError."""
+    task = task or (lambda name, total: lambda seconds: None)
+    for stage in stages:
+        if work.skipped:
+            break  # a draft or a scheduled episode: nothing more to do
+        work = stage(work, setup, task)
+    return work
+
+
+def result(work: Work, config: Config) -> EpisodeResult:
+    """The episode's result, with a fingerprint of every file it was made from."""
+    root = config.root
+    stamps = [cache.stamp(root, work.source.path, work.recording_sha), cache.stamp(root, work.source.notes_path)]
+    stamps += [cache.stamp(root, path) for path in _inputs(work, config)]
+    return EpisodeResult(
+        slug=work.source.slug, item=work.item, skipped=work.skipped, until=work.until,
+        warnings=work.warnings, withheld=work.withheld, inputs=tuple(dict.fromkeys(stamps)),
+    )  # fmt: skip
+
+
+def _inputs(work: Work, config: Config) -> list[Path]:
+    """The files beside the recording and the notes that the episode was (or would be) made from."""
+    slug, found = work.source.slug, []
+    # Transcripts and the chapters file count even when absent: adding one must re-make the episode.
+    found += [folder / f"{slug}{suffix}" for folder in (config.episodes_dir, config.notes_dir) for suffix in transcript.SUFFIXES]
+    found.append(chapters.file_for(work.source.path))
+    found += [path for path in (config.artwork_path, *_jingles(config)) if path is not None]
+    if work.notes is not None:
+        folder = work.notes.path.parent
+        image = notes.image_file(work.notes)
+        found += [image] if image is not None else []
+        found += [path for chapter in work.notes.chapters if (path := chapters.image_file(chapter, folder)) is not None]
+        found += [folder / (notes.local_name(url) or "") for url in work.notes.files]
+    return found
+
+
+def _jingles(config: Config) -> list[Path]:
+    return [config.root / name for name in (config.audio.intro, config.audio.outro) if name]
+
+
+def _show_art(config: Config) -> tuple[bytes | None, str]:
+    path = config.artwork_path
+    if path is None:
+        return None, ""
+    return path.read_bytes(), "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
+
+
+def _stored(cache_dir: Path, files: tuple[Attachment, ...]) -> tuple[Attachment, ...]:
+    """Attachments made as bytes, kept in the cache's file store and named by path (the result stays small)."""
+    stored = []
+    for attachment in files:
+        if isinstance(attachment.content, bytes):
+            path, sha = cache.store(cache_dir, attachment.content)
+            attachment = replace(attachment, content=path, sha256=sha)
+        stored.append(attachment)
+    return tuple(stored)
+
+
+def interrupted(path: Path) -> AudioError:
+    """The error of an episode whose audio work was stopped by Ctrl-C."""
+    return AudioError(path, "was interrupted", "build again")

@@ -1,0 +1,65 @@
+"""The site's layout: every path and URL panelpress publishes is decided here, and nowhere else.
+
+Published addresses must never move (subscribers' apps and the ledger hold them), so neither may these rules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from .discover import web_slug
+
+MEDIA_DIR = "media"
+PAGES_DIR = "episodes"
+INDEX_PAGE = "index.html"
+FEED_FILE = "feed.xml"
+MANIFEST = ".panelpress-manifest.json"
+LOCK = ".panelpress-lock"
+# Files of panelpress's own bookkeeping in the site folder: never part of a plan, never published as content.
+RESERVED = (MANIFEST, LOCK, LOCK + ".pid")
+
+
+def name(slug: str) -> str:
+    """The episode's name in URLs: its slug made safe for any web server."""
+    return web_slug(slug)
+
+
+def media(slug: str, fmt: str) -> str:
+    """Where an episode's audio is published."""
+    return f"{MEDIA_DIR}/{name(slug)}.{fmt}"
+
+
+def page(slug: str) -> str:
+    """Where an episode's show-notes page is published."""
+    return f"{PAGES_DIR}/{name(slug)}.html"
+
+
+def beside_page(slug: str, suffix: str = "") -> str:
+    """A file published beside the episode's page (`.vtt`, `.chapters.json`, `.jpg`); without `suffix`, the base path."""
+    return f"{PAGES_DIR}/{name(slug)}{suffix}"
+
+
+def linked(slug: str, local: str) -> str:
+    """Where a file the notes link to (`slides.pdf`, relative to the notes) is published: a folder of the episode's own."""
+    return f"{PAGES_DIR}/{name(slug)}/{local}"
+
+
+def artwork(source: Path | None) -> str | None:
+    """Where the show's artwork is published (None without artwork)."""
+    return f"artwork{source.suffix.lower()}" if source else None
+
+
+def url(site_url: str, rel: str) -> str:
+    """The public address of a path in the site folder (`site_url` ends with "/")."""
+    return site_url + rel
+
+
+def depth_root(rel: str) -> str:
+    """The relative way from a page at `rel` back to the site folder ("", "../", …)."""
+    return "../" * rel.count("/")
+
+
+def is_safe(rel: str) -> bool:
+    """Whether a plan path stays inside the site folder and is not panelpress's own bookkeeping."""
+    pure = PurePosixPath(rel)
+    return bool(rel) and not pure.is_absolute() and ".." not in pure.parts and rel not in RESERVED
