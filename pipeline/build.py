@@ -22,18 +22,19 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from . import assemble, cache, episode, guard, layout, ledger, lock, notes, probe
+from typing import TYPE_CHECKING
+
+from . import cache, guard, layout, ledger, lock
 from .config import Config
 from .discover import Recording, discover
-from .episode import Setup, Work
-from .errors import GuardError, PanelpressError, unexpected
+from .errors import GuardError, PanelpressError, TranscriptError, unexpected
 from .files import sha256
 from .records import EpisodeResult, Failure, Identity, Published
 from .targets import PublishReport
 from .targets.folder import Folder
 
-SHOW_LOCK = "build.lock"
-
+if TYPE_CHECKING:
+    from . import assemble, episode
 
 class Reporter(Protocol):
     """How the build tells the host what it is doing (the CLI shows bars or lines; tests stay quiet)."""
@@ -94,8 +95,8 @@ class BuildResult:
 def build(config: Config, reporter: Reporter | None = None, now: datetime | None = None, allow: guard.Allow | None = None, wait: bool = True) -> BuildResult:
     """Build and publish a show; one bad episode never stops the others. Holds the show's and the site's locks."""
     reporter = reporter or QuietReporter()
-    with lock.hold(config.cache_dir / SHOW_LOCK, "this show", wait, reporter.note):
-        with lock.hold(config.output_dir / layout.LOCK, f"into {config.output_dir}", wait, reporter.note):
+    with lock.hold(lock.show_lock(config), "this show", wait, reporter.note):
+        with lock.hold(lock.site_lock(config), f"into {config.output_dir}", wait, reporter.note):
             return _Build(config, reporter, now or datetime.now(timezone.utc), allow or guard.Allow()).run()
 
 
@@ -113,33 +114,41 @@ class _Build:
     def run(self) -> BuildResult:
         config = self.config
         self.target = Folder(config.output_dir)
-        book = self._recover()
-        self.book = book
-        published_xml = self.target.published_feed()
-        feed_items = guard.read_items(config.output_dir / layout.FEED_FILE, published_xml) if published_xml else []
-        if published_xml and not book.podcast_guid:  # a lost ledger: the podcast GUID subscribers' apps know is in the feed
-            book = replace(book, podcast_guid=guard.channel_guid(guard.parse(config.output_dir / layout.FEED_FILE, published_xml).find("channel")))
-            self.book = book
-        self.store = cache.Store(config.cache_dir, book.podcast_guid or ledger.podcast_guid(layout.url(config.site_url, layout.FEED_FILE)))
+        self.book = self._recover()
+        self.store = cache.Store(config.cache_dir, self.book.podcast_guid or ledger.podcast_guid(layout.url(config.site_url, layout.FEED_FILE)))
         state = self.store.state()
         recordings, found = discover(config)
         self.failures += found
-        started = self._start_notes(recordings)
-
-        # The map, first part: what the cache still holds, and the notes of everything else.
-        context = episode.context(config)
-        guids_published = {guid for _, guid in state.published.values()}
         self.recordings = {rec.slug: rec for rec in recordings}
+        started = self._start_notes(recordings)
+        context = cache.episode_context(config)
+        entries = {rec.slug: hit for rec in recordings if (hit := self._cached(rec, state, context)) is not None}
+        changed = [rec for rec in recordings if rec.slug not in entries]
+        if not changed and not self.failures:  # perhaps nothing to do: then no notes are read, no ffmpeg starts
+            published = {slug: (entry.result, entry.guid) for slug, entry in entries.items() if entry.guid}
+            if _noop_key(config, self.book, published) == state.noop and self.target.is_current(state.plan):
+                if dict(entries) != dict(state.entries):  # touched files: remember their new times
+                    self.store.save(replace(state, entries=entries), {})
+                return self._result({}, entries, started)
+        return self._make(state, context, entries, changed, started)
+
+    def _make(self, state: cache.State, context: str, entries: dict[str, cache.Entry], changed: list[Recording], started: list[Path]) -> BuildResult:
+        """The build proper: the changed episodes through the map, the guard, assemble, publish."""
+        # The audio and rendering stack is imported only now: a build with nothing to do must start fast.
+        from . import assemble, episode
+
+        config, book = self.config, self.book
+        published_xml = self.target.published_feed()
+        feed_items = guard.read_items(config.output_dir / layout.FEED_FILE, published_xml) if published_xml else []
+        if published_xml and not book.podcast_guid:  # a lost ledger: the podcast GUID subscribers' apps know is in the feed
+            book = self.book = replace(book, podcast_guid=guard.channel_guid(guard.parse(config.output_dir / layout.FEED_FILE, published_xml).find("channel")))
+
+        # The map, first part: the notes of every changed episode.
+        guids_published = {guid for _, guid in state.published.values()}
         results: dict[str, EpisodeResult] = {}
-        keys: dict[str, str] = {}
-        entries: dict[str, cache.Entry] = {}
-        works: list[Work] = []
-        for rec in recordings:
-            hit = self._cached(rec, state, context, guids_published)
-            if hit is not None:
-                entries[rec.slug] = hit
-                continue
-            work = self._each(rec.slug, lambda: episode.run(Work(source=rec), self._setup, episode.NOTES))
+        works: list[episode.Work] = []
+        for rec in changed:
+            work = self._each(rec.slug, lambda rec=rec: episode.run(episode.Work(source=rec), self._setup(), episode.NOTES))
             if work is None:
                 continue
             if work.skipped:
@@ -151,9 +160,7 @@ class _Build:
 
         # The guard, before any audio work: everything it compares is known from the notes and the ledger.
         kept = self._kept(state)
-        identities = [self._identity(slug, entry) for slug, entry in entries.items() if entry.guid]
-        identities += [episode.identity(work, config) for work in works] + [item.identity for item in kept]
-        blocked = self._guard(book, feed_items, identities)
+        blocked = self._guard(book, feed_items, [episode.identity(work, config) for work in works], entries, kept)
         if blocked:
             return self._result(results, entries, started, blocked=blocked)
 
@@ -161,36 +168,32 @@ class _Build:
         for work in self._map(works):
             results[work.source.slug] = episode.result(work, config)
         kept = self._kept(state)  # episodes that failed in the audio work may be kept too
-        identities = [self._identity(slug, entry) for slug, entry in entries.items() if entry.guid]
-        identities += [r.item.identity for r in results.values() if r.item] + [item.identity for item in kept]
-        blocked = self._guard(book, feed_items, identities)
+        blocked = self._guard(book, feed_items, [r.item.identity for r in results.values() if r.item], entries, kept)
         if blocked:
             return self._result(results, entries, started, blocked=blocked)
 
         # Assemble and publish, unless the site already is what this build would make.
-        for slug, result in results.items():
-            keys[slug] = cache.digest(result)
-            entries[slug] = _entry(context, keys[slug], result)
+        keys = {slug: cache.digest(result) for slug, result in results.items()}
+        entries.update({slug: _entry(context, keys[slug], result) for slug, result in results.items()})
         kept_slugs = {item.episode.slug for item in kept}
         published = {slug: (entry.result, entry.guid) for slug, entry in entries.items() if entry.guid}
         published.update({slug: state.published[slug] for slug in kept_slugs})
-        report, plan_digest, noop = None, state.plan, _noop_key(config, book, published)
-        if not (noop == state.noop and self.target.is_current(state.plan)):
-            chosen = [assemble.Episode(self._item(slug, key, results), key) for slug, (key, _) in published.items() if slug not in kept_slugs]
-            chosen += [assemble.Episode(item, published[item.episode.slug][0]) for item in kept]
-            plan = assemble.assemble(config, chosen, book, self.now, self._artwork_sha(), self.store.html)
-            if not (plan.ledger == book and self.target.is_current(plan.site.digest)):
-                report = self._publish(book, plan)
-            plan_digest, noop = plan.site.digest, _noop_key(config, plan.ledger, published)
-        fresh = cache.State(entries, published, noop, plan_digest, state.checked_feed)
+        chosen = [assemble.Episode(self._item(slug, key, results), key) for slug, (key, _) in published.items() if slug not in kept_slugs]
+        chosen += [assemble.Episode(item, published[item.episode.slug][0]) for item in kept]
+        plan = assemble.assemble(config, chosen, book, self.now, self._artwork_sha(), self.store.html)
+        report = None
+        if not (plan.ledger == book and self.target.is_current(plan.site.digest)):
+            report = self._publish(book, plan)
+        fresh = cache.State(entries, published, _noop_key(config, plan.ledger, published), plan.site.digest, state.checked_feed)
         if fresh != state:
             self.store.save(fresh, {keys[slug]: result for slug, result in results.items()})
         return self._result(results, entries, started, kept=kept, report=report)
 
     # --- steps ----------------------------------------------------------------------------------------------------
 
-    @property
-    def _setup(self) -> Setup:
+    def _setup(self):
+        from .episode import Setup
+
         return Setup(config=self.config, now=self.now)
 
     def _recover(self) -> ledger.Ledger:
@@ -214,13 +217,15 @@ class _Build:
         for rec in recordings:
             if rec.notes_path.exists():
                 continue
+            from . import notes
+
             info = _try_probe(rec.path)
             text = notes.starter_text(rec.slug, info, self.now.date() if isinstance(self.now, datetime) else date.today(), draft=not self.config.build.publish_new, image=notes.save_cover(rec.notes_path, info))
             if notes.write_starter(rec.notes_path, text):
                 started.append(rec.notes_path)
         return started
 
-    def _cached(self, rec: Recording, state: cache.State, context: str, guids_published: set[str]) -> cache.Entry | None:
+    def _cached(self, rec: Recording, state: cache.State, context: str) -> cache.Entry | None:
         """The episode's cached entry while everything it was made from is unchanged (None: make it again)."""
         entry = state.entries.get(rec.slug)
         if entry is None or entry.context != context:
@@ -229,7 +234,7 @@ class _Build:
             return None  # a scheduled episode that is due
         if entry.guid:
             published = self.book.episodes.get(rec.slug)
-            if (published.guid if published else entry.guid) != entry.guid or (not published and entry.guid in guids_published):
+            if (published.guid if published else entry.guid) != entry.guid or (not published and rec.slug in state.published):
                 return None  # the ledger gives it another GUID (or the host removed its entry to get a new one)
         fresh = cache.unchanged(self.config.root, entry.inputs)
         return replace(entry, inputs=fresh) if fresh is not None else None
@@ -250,7 +255,9 @@ class _Build:
         rec = self.recordings[slug]
         return Identity(slug, entry.guid, layout.url(config.site_url, layout.media(slug, config.audio.format)), layout.url(config.site_url, layout.page(slug)), datetime.fromisoformat(entry.date), rec.notes_path, rec.path)
 
-    def _guard(self, book: ledger.Ledger, feed_items: list[guard.FeedItem], identities: list[Identity]) -> list[PanelpressError]:
+    def _guard(self, book: ledger.Ledger, feed_items: list[guard.FeedItem], changed: list[Identity], entries: dict[str, cache.Entry], kept: list[Published]) -> list[PanelpressError]:
+        """What this build would change for subscribers: the changed episodes, the unchanged ones and the kept ones."""
+        identities = changed + [self._identity(slug, entry) for slug, entry in entries.items() if entry.guid] + [item.identity for item in kept]
         try:
             return list(guard.check(book, feed_items, identities, self.allow))
         except GuardError as err:
@@ -258,6 +265,8 @@ class _Build:
 
     def _kept(self, state: cache.State) -> list[Published]:
         """Published episodes that failed in this build, as last published, while their files are still in the site."""
+        from .assemble import kept_item
+
         found = []
         manifest = self.target.manifest()
         for slug in dict.fromkeys(failure.slug for failure in self.failures):
@@ -267,15 +276,17 @@ class _Build:
             result = self.store.result(state.published[slug][0])
             if result is None or result.item is None or result.item.guid != entry.guid:
                 continue
-            item = assemble.kept_item(result.item, self.config.output_dir, self.config.site_url)
+            item = kept_item(result.item, self.config.output_dir, self.config.site_url)
             # Its files are taken from the site (the originals may be what broke), as long as they are as panelpress wrote them.
             wanted = [(item.media_path, item.media.sha256), *((a.path, a.sha256) for a in item.attachments)]
             if all(self.target.sha256(rel, manifest) == sha for rel, sha in wanted):
                 found.append(item)
         return found
 
-    def _map(self, works: list[Work]) -> Iterable[Work]:
+    def _map(self, works: list[episode.Work]) -> Iterable[episode.Work]:
         """The audio work of every changed episode, on a thread per worker (ffmpeg does the heavy part)."""
+        from . import episode
+
         if not works:
             return []
         workers = self.config.build.workers or os.cpu_count() or 1
@@ -283,7 +294,7 @@ class _Build:
         overall = self.reporter.task("episodes", len(works)) if len(works) > 1 else (lambda done: None)
         finished = 0
 
-        def one(work: Work) -> Work:
+        def one(work: episode.Work) -> episode.Work:
             slug = work.source.slug
 
             def bars(name: str, total: float) -> Callable[[float], None]:  # opened as each pass starts
@@ -292,7 +303,7 @@ class _Build:
                 return self.reporter.task(f"{slug} · {name}", total)
 
             try:
-                return episode.run(work, self._setup, episode.AUDIO, bars)
+                return episode.run(work, self._setup(), episode.AUDIO, bars)
             finally:
                 self.reporter.finish(f"{slug} · ")
 
@@ -312,7 +323,7 @@ class _Build:
                 raise
         return done
 
-    def _each(self, slug: str, step: Callable[[], Work]) -> Work | None:
+    def _each(self, slug: str, step: Callable[[], episode.Work]) -> episode.Work | None:
         """Run one episode's step; its failure (a bug included) is reported and the others go on."""
         try:
             return step()
@@ -342,7 +353,7 @@ class _Build:
         return report
 
     def _result(self, results: dict[str, EpisodeResult], entries: dict[str, cache.Entry], started: list[Path], blocked=(), kept=(), report=None) -> BuildResult:
-        made = [r for r in results.values() if r.item]
+        made = sorted((r.item for r in results.values() if r.item), key=lambda item: (item.pub_date, item.episode.slug), reverse=True)
         cached = [slug for slug, entry in entries.items() if entry.guid and slug not in results]
         skipped = [(r.slug, r.skipped) for r in results.values() if r.skipped]
         skipped += [(slug, entry.skipped) for slug, entry in entries.items() if entry.skipped and slug not in results]
@@ -351,7 +362,7 @@ class _Build:
         withheld = [w for r in results.values() for w in r.withheld] + [p for p in problems if _is_withheld(p)]
         warnings += self._artwork_warnings()
         return BuildResult(
-            site=self.config.output_dir, published=tuple(assemble.newest_first([r.item for r in made])) if not blocked else (),
+            site=self.config.output_dir, published=tuple(made) if not blocked else (),
             unchanged=tuple(sorted(cached)) if not blocked else (), skipped=tuple(sorted(skipped)), failures=tuple(self.failures),
             started_notes=tuple(started), blocked=tuple(blocked), kept=tuple(kept), withheld=tuple(withheld), warnings=tuple(warnings),
             notes=tuple(self.notes), report=report,
@@ -364,8 +375,6 @@ class _Build:
 
 
 def _is_withheld(error: PanelpressError) -> bool:
-    from .errors import TranscriptError
-
     return isinstance(error, TranscriptError)
 
 
@@ -382,11 +391,14 @@ def _noop_key(config: Config, book: ledger.Ledger, published: dict[str, tuple[st
     """Fingerprint of everything a plan is made from: settings, templates, artwork, ledger and every episode's record."""
     templates = sorted(config.templates_dir.glob("*")) if config.templates_dir.is_dir() else []
     files = [*templates, *([config.artwork_path] if config.artwork_path else [])]
-    parts = [repr(config), repr(book), cache.file_digest(files), sorted(published.items())]
+    ledger_ = (book.podcast_guid, book.feed_hash, book.last_build, sorted(book.episodes.items()), book.pending)
+    parts = [repr(config), repr(ledger_), cache.file_digest(files), sorted(published.items())]
     return hashlib.sha256(repr([cache.format_stamp(), *parts]).encode()).hexdigest()[:32]
 
 
 def _try_probe(path: Path):
+    from . import probe
+
     try:
         return probe.probe(path)
     except PanelpressError:

@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ STATE_DIR = "state"
 FILES_DIR = "files"
 # The records that may be read back: the dataclasses of records.py, and the errors, by name, and nothing else.
 _RECORDS = {name: cls for name, cls in vars(records).items() if isinstance(cls, type) and dataclasses.is_dataclass(cls)}
+_FIELDS = {cls: {f.name for f in dataclasses.fields(cls)} for cls in _RECORDS.values()}
 
 
 def _subclasses(cls: type) -> Iterable[type]:
@@ -80,11 +82,15 @@ def encode(value: Any) -> Any:
     return value  # str, int, float, bool, None
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def decode(value: Any) -> Any:
     """The record `encode` made; KeyError/TypeError/ValueError for anything else."""
-    if isinstance(value, list):
-        return tuple(decode(v) for v in value)  # every sequence in a record is a tuple
-    if not isinstance(value, dict):
+    kind = type(value)
+    if kind is list:
+        return tuple(v if type(v) in _PLAIN else decode(v) for v in value)  # every sequence in a record is a tuple
+    if kind is not dict:
         return value
     if "bytes" in value:
         return base64.b64decode(value["bytes"])
@@ -99,7 +105,14 @@ def decode(value: Any) -> Any:
         if value.get("line"):
             error.line = value["line"]
         return error
-    return _RECORDS[value["record"]](**{name: decode(v) for name, v in value["fields"].items()})
+    cls = _RECORDS[value["record"]]
+    fields = value["fields"]
+    if fields.keys() != _FIELDS[cls]:
+        raise KeyError(f"{cls.__name__} has other fields")
+    # A frozen record is filled in directly: a thousand episodes' records are read on every build that changes one.
+    record = object.__new__(cls)
+    record.__dict__.update({name: v if type(v) in _PLAIN else decode(v) for name, v in fields.items()})
+    return record
 
 
 def digest(value: Any) -> str:
@@ -129,11 +142,11 @@ def stamp(root: Path, path: Path, sha256: str = "") -> Stamp:
 def unchanged(root: Path, stamps: Iterable[Stamp]) -> tuple[Stamp, ...] | None:
     """The stamps again (with fresh times) when every file is as it was, by size and time or else by content;
     None as soon as one differs."""
-    fresh = []
+    fresh, base = [], str(root)
     for old in stamps:
-        path = root / old.path
+        path = os.path.join(base, old.path)  # os.path, not pathlib: a thousand episodes' files are stat'ed on every build
         try:
-            info = path.stat()
+            info = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
             if old.size != -1:
                 return None
@@ -145,7 +158,7 @@ def unchanged(root: Path, stamps: Iterable[Stamp]) -> tuple[Stamp, ...] | None:
             return None
         if old.mtime_ns != info.st_mtime_ns:
             try:
-                if file_sha256(path) != old.sha256:
+                if file_sha256(Path(path)) != old.sha256:
                     return None
             except OSError:
                 return None
@@ -196,29 +209,42 @@ class State:
 
 
 class Store:
-    """The cache folder of one show: its state, results and rendered HTML, read lazily and written together."""
+    """The cache folder of one show: its state (a small index), its results (a line each, by digest) and the
+    rendered HTML, each read only when a build needs it."""
 
     def __init__(self, cache_dir: Path, show: str) -> None:
         self.cache_dir = cache_dir
         self.folder = cache_dir / STATE_DIR / hashlib.sha256(show.encode()).hexdigest()[:16]
-        self._results: dict[str, Any] | None = None  # encoded, by digest
+        self._results: dict[str, str] | None = None  # digest → the result as a line of JSON
         self._html: dict[str, str] | None = None
+        self._html_read: set[str] = set()  # the keys html.json held when it was read
         self.html_used: set[str] = set()
 
-    def _read(self, name: str) -> Any:
+    def _read(self, path: Path) -> Any:
         try:
-            data = json.loads((self.folder / name).read_bytes())
+            data = json.loads(path.read_bytes())
         except (OSError, ValueError):
             return None
         return data.get("data") if isinstance(data, dict) and data.get("format") == format_stamp() else None
 
-    def _write(self, name: str, data: Any) -> None:
+    def _write(self, path: Path, data: Any) -> None:
         text = json.dumps({"format": format_stamp(), "data": data}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        write_if_changed(self.folder / name, text.encode())
+        write_if_changed(path, text.encode())
+
+    def _lines(self) -> dict[str, str]:
+        if self._results is None:
+            self._results = {}
+            try:
+                head, _, body = (self.folder / "results.jsonl").read_text(encoding="utf-8").partition("\n")
+            except OSError:
+                return self._results
+            if head == format_stamp():
+                self._results = dict(line.split("\t", 1) for line in body.splitlines() if "\t" in line)
+        return self._results
 
     def state(self) -> State:
         """The show's state (an empty one when there is none, or it was written by other code)."""
-        data = self._read("index.json")
+        data = self._read(self.folder / "index.json")
         try:
             entries = {slug: Entry(**{**e, "inputs": tuple(Stamp(*s) for s in e["inputs"]), "problems": tuple(e["problems"])}) for slug, e in data["entries"].items()}
             published = {slug: (pair[0], pair[1]) for slug, pair in data["published"].items()}
@@ -228,10 +254,8 @@ class Store:
 
     def result(self, key: str) -> EpisodeResult | None:
         """A result by digest (None when it is not kept or cannot be read)."""
-        if self._results is None:
-            self._results = self._read("results.json") or {}
         try:
-            found = decode(self._results[key])
+            found = decode(json.loads(self._lines()[key]))
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
         return found if isinstance(found, EpisodeResult) else None
@@ -239,28 +263,42 @@ class Store:
     def html(self, key: str, make) -> str:
         """Rendered HTML by the digest of everything it was rendered from; `make()` renders it when not kept."""
         if self._html is None:
-            self._html = self._read("html.json") or {}
+            self._html = self._read(self.folder / "html.json") or {}
+            self._html_read = set(self._html)
         self.html_used.add(key)
         if key not in self._html:
             self._html[key] = make()
         return self._html[key]
 
     def save(self, state: State, results: Mapping[str, EpisodeResult]) -> None:
-        """Write the state, keeping only the results it names and the HTML this run used."""
+        """Write the state and the new results; forget the results it no longer names and the HTML this run did not use."""
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            wanted = {e.result for e in state.entries.values()} | {key for key, _ in state.published.values()}
-            old = self._results if self._results is not None else (self._read("results.json") or {})
-            kept = {key: old[key] for key in wanted if key in old}
-            kept.update({key: encode(result) for key, result in results.items() if key in wanted})
-            self._write("results.json", kept)
-            if self._html is not None:
-                self._write("html.json", {key: self._html[key] for key in sorted(self.html_used) if key in self._html})
-            entries = {slug: {**dataclasses.asdict(e), "inputs": [list(dataclasses.astuple(s)) for s in e.inputs], "problems": list(e.problems)} for slug, e in sorted(state.entries.items())}
-            published = {slug: list(pair) for slug, pair in sorted(state.published.items())}
-            self._write("index.json", {"entries": entries, "published": published, "noop": state.noop, "plan": state.plan, "checked_feed": state.checked_feed})
+            lines = {**self._lines(), **{key: json.dumps(encode(result), sort_keys=True, ensure_ascii=False, separators=(",", ":")) for key, result in results.items()}}
+            wanted = sorted({e.result for e in state.entries.values()} | {key for key, _ in state.published.values()})
+            text = format_stamp() + "\n" + "".join(f"{key}\t{lines[key]}\n" for key in wanted if key in lines)
+            write_if_changed(self.folder / "results.jsonl", text.encode())
+            if self._html is not None and self.html_used != self._html_read:
+                self._write(self.folder / "html.json", {key: self._html[key] for key in self.html_used if key in self._html})
+            entries = {slug: _entry_data(e) for slug, e in state.entries.items()}
+            published = {slug: list(pair) for slug, pair in state.published.items()}
+            self._write(self.folder / "index.json", {"entries": entries, "published": published, "noop": state.noop, "plan": state.plan, "checked_feed": state.checked_feed})
         except OSError:
             pass  # the site is already published; without a state the next build re-makes what it needs
+
+
+def _entry_data(entry: Entry) -> dict[str, Any]:
+    data = {f.name: getattr(entry, f.name) for f in dataclasses.fields(entry)}
+    return {**data, "inputs": [[s.path, s.size, s.mtime_ns, s.sha256] for s in entry.inputs], "problems": list(entry.problems)}
+
+
+# Settings of [show] that only the channel uses: changing them re-makes no episode.
+CHANNEL_ONLY = frozenset({"description", "copyright", "type", "new_feed_url", "block", "complete", "category", "subcategory", "owner_name", "owner_email"})
+
+
+def episode_context(config) -> str:
+    """Fingerprint of the settings an episode is made with (and of panelpress itself): a change re-makes it."""
+    show = {key: value for key, value in dataclasses.asdict(config.show).items() if key not in CHANNEL_ONLY}
+    return context_digest(str(config.root), str(config.cache_dir), config.site_url, show, dataclasses.asdict(config.audio), dataclasses.asdict(config.explicit))
 
 
 def context_digest(*parts: Any) -> str:

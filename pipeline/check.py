@@ -10,6 +10,7 @@ import json
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path, PurePosixPath
@@ -18,7 +19,7 @@ import feedparser
 import podcastparser
 from lxml import etree
 
-from . import artwork, config, ledger, notes, probe, transcript
+from . import artwork, config, ledger, lock, notes, probe, transcript
 from .audio import MIME
 from .discover import discover, web_slug
 from .errors import ConfigError, FeedError, PanelpressError
@@ -81,8 +82,9 @@ class _Checker:
         self.problems.append(FeedError(path, problem, fix))
 
 
-def run(root: Path, fix_artwork: bool = False, site: Path | None = None) -> CheckReport:
-    """Validate the config, notes, transcripts, artwork and the built feed of the show in `root`."""
+def run(root: Path, fix_artwork: bool = False, site: Path | None = None, waiting: Callable[[str], None] = lambda message: None) -> CheckReport:
+    """Validate the config, notes, transcripts, artwork and the built feed of the show in `root`. With `fix_artwork`,
+    it writes a file into the show, so it waits for a running build (telling `waiting` why)."""
     try:
         settings = config.load(root)
     except ConfigError as err:
@@ -90,7 +92,11 @@ def run(root: Path, fix_artwork: bool = False, site: Path | None = None) -> Chec
     if site is not None:
         settings = replace(settings, build=replace(settings.build, output=str(Path(site).resolve())))
     checker = _Checker(settings)
-    done = _artwork(checker, fix_artwork)
+    if fix_artwork:
+        with lock.hold(lock.show_lock(settings), "this show", waiting=waiting):
+            done = _artwork(checker, fix_artwork)
+    else:
+        done = _artwork(checker, fix_artwork)
     by_slug = _notes(checker)
     transcripts = _transcripts(checker, by_slug)
     _site(checker, by_slug, transcripts)

@@ -15,11 +15,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__, check, config, guard, importer, probe
+from . import __version__, config, guard
 from .build import BuildResult, build
-from .chapters import timestamp
 from .errors import GuardError, PanelpressError, PublishError, unexpected
-from .pages import clock
+
+# Each command imports what only it needs (mutagen, feedparser, Jinja2, …) when it runs: a build with nothing to
+# do, the command run most often, starts in a fraction of a second.
 
 # 0 all done; 1 an episode failed or publishing was refused; 2 bad settings or usage, or another build is running
 # (--no-wait); 3 a bug in panelpress (its trace is in a log file); 130 interrupted.
@@ -223,6 +224,10 @@ def _init(folder: Path) -> int:
 def _info(path: Path) -> int:
     if not path.is_file():
         raise PanelpressError(path, "no such file", "name a recording, e.g. episodes/panel.wav")
+    from . import probe
+    from .chapters import timestamp
+    from .pages import clock
+
     info = probe.probe(path)
     table = Table(title=str(path), show_header=False)
     table.add_column("what", style="bold")
@@ -267,7 +272,9 @@ def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait:
 
 
 def _check(show: Path, out: Path | None, fix_artwork: bool) -> int:
-    report = check.run(show, fix_artwork=fix_artwork, site=out)
+    from . import check
+
+    report = check.run(show, fix_artwork=fix_artwork, site=out, waiting=lambda message: err_console.print(escape(message), soft_wrap=True))
     root = show.resolve()
     for problem in report.problems:
         console.print(problem.message(root), markup=False, highlight=False, soft_wrap=True)
@@ -284,7 +291,7 @@ def _summary(result: BuildResult, root: Path) -> None:
     for column in ("episode", "status", "detail"):
         table.add_column(column)
     for item in result.published:
-        detail = ", ".join(x for x in (item.pub_date.date().isoformat(), clock(item.media.duration), "explicit" if item.explicit else "") if x)
+        detail = ", ".join(x for x in (item.pub_date.date().isoformat(), _clock(item.media.duration), "explicit" if item.explicit else "") if x)
         table.add_row(escape(item.episode.slug), "[green]published[/]" if not result.blocked else "held back", detail)
     for slug, why in result.skipped:
         table.add_row(escape(slug), "[yellow]skipped[/]", escape(why))
@@ -314,6 +321,12 @@ def _summary(result: BuildResult, root: Path) -> None:
     console.print(f"{counts}. Feed: {result.feed_path}  Pages: {result.index_path}")
 
 
+def _clock(seconds: float) -> str:
+    from .pages import clock
+
+    return clock(seconds)
+
+
 def _loudness(result: BuildResult) -> None:
     """The mastering report of every published episode: what came in, what went out."""
     reports = [(item.episode.slug, item.report) for item in result.published if item.report]
@@ -335,6 +348,8 @@ def _errors(label: str, errors, root: Path) -> None:
 
 def _import(show: Path, feed_path: Path) -> int:
     settings = config.load(show)
+    from . import importer
+
     result = importer.run(settings, feed_path.resolve())
     root = settings.root
     for match in result.matched:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -23,8 +23,6 @@ from .records import Attachment, AudioInfo, Episode, EpisodeResult, Identity, Ma
 
 Task = Callable[[str, float], Callable[[float], None]]  # opens a progress bar for one pass: (name, seconds of audio)
 
-# Settings of [show] that only the channel uses: changing them re-makes no episode.
-CHANNEL_ONLY = frozenset({"description", "copyright", "type", "new_feed_url", "block", "complete", "category", "subcategory", "owner_name", "owner_email"})
 
 
 @dataclass(frozen=True)
@@ -53,12 +51,6 @@ class Work:
     warnings: tuple[PanelpressError, ...] = ()
     withheld: tuple[PanelpressError, ...] = ()
 
-
-
-def context(config: Config) -> str:
-    """Fingerprint of the settings an episode is made with (and of panelpress itself)."""
-    show = {key: value for key, value in asdict(config.show).items() if key not in CHANNEL_ONLY}
-    return cache.context_digest(str(config.root), str(config.cache_dir), config.site_url, show, asdict(config.audio), asdict(config.explicit))
 
 
 def identity(work: Work, config: Config) -> Identity:

@@ -164,8 +164,19 @@ def _links(item: Published) -> tuple[tuple[Link, ...], Link | None]:
 
 
 def render(config: Config, items: Sequence[Published], build_date: datetime, artwork: str | None, podcast_guid: str = "", html: Callable[[Published], str] = feed_html) -> bytes:
-    """The RSS feed as UTF-8 bytes; items are written in the order given (newest first). `html(item)` gives an
-    item's notes as feed HTML (a memo of `feed_html` may stand in for it)."""
+    """The RSS feed as UTF-8 bytes; items are written in the order given (newest first)."""
+    return xml(generator(config, items, artwork, podcast_guid, html), build_date)
+
+
+def xml(fg: FeedGenerator, build_date: datetime) -> bytes:
+    """A feed's bytes with its lastBuildDate (one generator serves several dates)."""
+    fg.lastBuildDate(build_date)
+    return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+
+
+def generator(config: Config, items: Sequence[Published], artwork: str | None, podcast_guid: str = "", html: Callable[[Published], str] = feed_html) -> FeedGenerator:
+    """The feed, built and ready to write: items in the order given (newest first). `html(item)` gives an item's
+    notes as feed HTML (a memo of `feed_html` may stand in for it)."""
     show = config.show
     fg = FeedGenerator()
     fg.load_extension("podcast", atom=False, rss=True)
@@ -178,7 +189,6 @@ def render(config: Config, items: Sequence[Published], build_date: datetime, art
     fg.description(show.description)
     fg.language(show.language)
     fg.generator(f"panelpress {__version__}", uri="https://pypi.org/project/panelpress/")
-    fg.lastBuildDate(build_date)
     if show.copyright:
         fg.copyright(show.copyright)
     fg.podcast.itunes_author(show.author)
@@ -226,4 +236,4 @@ def render(config: Config, items: Sequence[Published], build_date: datetime, art
         entry.podcastindex.episode = notes.episode
         entry.podcastindex.persons = tuple(Panelist(p.name, ROLES.get(p.role, "guest"), _absolute(item.site_url, p.img), _absolute(item.site_url, p.href)) for p in notes.panelists)
         entry.podcastindex.transcripts, entry.podcastindex.chapters = _links(item)
-    return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return fg

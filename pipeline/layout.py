@@ -5,7 +5,7 @@ Published addresses must never move (subscribers' apps and the ledger hold them)
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from .discover import web_slug
 
@@ -61,5 +61,5 @@ def depth_root(rel: str) -> str:
 
 def is_safe(rel: str) -> bool:
     """Whether a plan path stays inside the site folder and is not panelpress's own bookkeeping."""
-    pure = PurePosixPath(rel)
-    return bool(rel) and not pure.is_absolute() and ".." not in pure.parts and rel not in RESERVED
+    parts = rel.split("/")
+    return bool(rel) and not rel.startswith("/") and "\\" not in rel and not {"..", ".", ""} & set(parts) and rel not in RESERVED

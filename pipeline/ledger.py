@@ -75,15 +75,24 @@ def load(path: Path) -> Ledger:
 
 def save(path: Path, ledger: Ledger) -> None:
     """Write the ledger atomically, in a stable order (it is committed with the show)."""
-    data = {
-        "podcast_guid": ledger.podcast_guid,
-        "feed_hash": ledger.feed_hash,
-        "last_build": ledger.last_build,
-        "episodes": {slug: asdict(entry) for slug, entry in sorted(ledger.episodes.items())},
-    }
+    head = {"podcast_guid": ledger.podcast_guid, "feed_hash": ledger.feed_hash, "last_build": ledger.last_build}
+    parts = [f"  {_json(key)}: {_json(value)}" for key, value in head.items()]
+    episodes = ",\n".join(f"    {_json(slug)}: {_mapping(vars(entry), 4)}" for slug, entry in sorted(ledger.episodes.items()))
+    parts.append(f'  "episodes": {{\n{episodes}\n  }}' if episodes else '  "episodes": {}')
     if ledger.pending is not None:
-        data["pending"] = asdict(ledger.pending)
-    write_if_changed(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), durable=True)
+        parts.append(f'  "pending": {json.dumps(asdict(ledger.pending), indent=2, ensure_ascii=False).replace(chr(10), chr(10) + "  ")}')
+    write_if_changed(path, ("{\n" + ",\n".join(parts) + "\n}\n").encode("utf-8"), durable=True)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _mapping(values: dict, indent: int) -> str:
+    """A flat mapping laid out as `json.dumps(indent=2)` would at this depth (its C encoder does not indent, and a
+    ledger of a thousand episodes is written twice per build)."""
+    pad = " " * (indent + 2)
+    return "{\n" + ",\n".join(f"{pad}{_json(k)}: {_json(v)}" for k, v in values.items()) + "\n" + " " * indent + "}"
 
 
 def guid(ledger: Ledger, slug: str, unpublished: str = "") -> str:

@@ -13,7 +13,18 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from . import layout
 from .errors import BusyError
+
+
+def show_lock(config) -> Path:
+    """The lock of a show (in its cache folder, which no host edits)."""
+    return config.cache_dir / "build.lock"
+
+
+def site_lock(config) -> Path:
+    """The lock of a site folder (in the folder: builds of other shows into it see it too)."""
+    return config.output_dir / layout.LOCK
 
 
 @contextmanager

@@ -1,0 +1,220 @@
+"""A build killed at any instant leaves subscribers a consistent site, and the next build completes the job by
+itself; two builds never interleave.
+
+Real `panelpress build` processes are killed with SIGKILL: at every file the build renames into place or removes
+(each write boundary of publishing, of the ledger and of the cache), and at moments during mastering.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import feedparser
+import podcastparser
+import pytest
+
+from pipeline import config as config_module
+from pipeline import layout, lock
+from pipeline.files import TEMP_SUFFIX
+
+from .conftest import SPEECH, make_audio, write_notes, write_show
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Runs the real CLI, killing itself (SIGKILL: no clean-up of any kind) just before its Nth rename or removal of a
+# file. With N = 0 it only counts them.
+KILLER = """
+import os, signal, sys
+limit, calls = int(sys.argv[1]), 0
+def counted(real):
+    def call(*args, **kwargs):
+        global calls
+        calls += 1
+        if calls == limit:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args, **kwargs)
+    return call
+os.replace, os.unlink = counted(os.replace), counted(os.unlink)
+from pipeline.cli import main
+code = main(sys.argv[2:])
+print(f"boundaries={calls}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def run(show: Path, *args: str, kill_at: int = 0) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-c", KILLER, str(kill_at), "build", "--show", str(show), *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def feed_of(show: Path) -> bytes:
+    return (show / "public" / layout.FEED_FILE).read_bytes()
+
+
+def assert_consistent(show: Path, guids: dict[str, str]) -> None:
+    """What subscribers' apps see: a feed both parsers read, every enclosure there with the length the feed states,
+    and no episode under a GUID other than the one it was published with."""
+    xml = feed_of(show)
+    parsed = feedparser.parse(xml)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    gpodder = podcastparser.parse("https://pod.example.com/show/feed.xml", io.BytesIO(xml))
+    assert len(gpodder["episodes"]) == len(parsed.entries)
+    for entry in parsed.entries:
+        enclosure = entry.enclosures[0]
+        file = show / "public" / enclosure.href.removeprefix("https://pod.example.com/show/")
+        assert file.is_file(), f"{enclosure.href} is missing"
+        assert file.stat().st_size == int(enclosure.length), f"{enclosure.href} is not the length the feed states"
+        if enclosure.href in guids:
+            assert entry.id == guids[enclosure.href], "an episode changed its GUID"
+    assert len({entry.id for entry in parsed.entries}) == len(parsed.entries)
+
+
+def episodes(show: Path, guids: dict[str, str]) -> list[tuple]:
+    """The feed's episodes as apps list them: title, audio and its length, and the GUID of those published before
+    (a new episode's GUID is minted at random, so two runs give it different ones)."""
+    entries = feedparser.parse(feed_of(show)).entries
+    return [(e.title, e.enclosures[0].href, e.enclosures[0].length, guids.get(e.enclosures[0].href) and e.id) for e in entries]
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    """A published show of two episodes, and the changes of the next build waiting in it: a third episode, new show
+    notes for the second, the first's recording deleted (withdrawn with --allow-remove)."""
+    show = write_show(tmp_path_factory.mktemp("crash") / "show")
+    make_audio(show / "episodes" / "first.wav", seconds=1)
+    make_audio(show / "episodes" / "second.wav", seconds=1, volume_db=-3)
+    write_notes(show, "first", "title: First\ndate: 2026-01-05")
+    write_notes(show, "second", "title: Second\ndate: 2026-01-12", "The summary stays.\n\nThe notes of the second episode.")
+    assert run(show).returncode == 0
+    make_audio(show / "episodes" / "third.wav", seconds=1, volume_db=-6)
+    write_notes(show, "third", "title: Third\ndate: 2026-01-19")
+    (show / "episodes" / "third.vtt").write_text("WEBVTT\n\n00:00:00.000 --> 00:00:00.800\nHello.\n")
+    write_notes(show, "second", "title: Second\ndate: 2026-01-12", "The summary stays.\n\nThe notes of the second episode, longer now.")
+    (show / "episodes" / "first.wav").unlink()
+    return show
+
+
+ARGS = ("--allow-remove", "first")
+
+
+def test_a_build_killed_at_any_write_leaves_a_consistent_site_and_the_next_one_finishes(published, tmp_path):
+    reference = Path(shutil.copytree(published, tmp_path / "reference"))
+    counted = run(reference, *ARGS)
+    assert counted.returncode == 0, counted.stderr
+    boundaries = int(re.search(r"boundaries=(\d+)", counted.stderr).group(1))
+    assert boundaries > 10
+    before = json.loads((published / config_module.LEDGER_NAME).read_text())
+    guids = {entry["enclosure_url"]: entry["guid"] for entry in before["episodes"].values()}
+    final = episodes(reference, guids)
+
+    def kill_and_recover(kill_at: int) -> None:
+        show = Path(shutil.copytree(published, tmp_path / f"killed-{kill_at}"))
+        killed = run(show, *ARGS, kill_at=kill_at)
+        assert killed.returncode == -signal.SIGKILL, f"boundary {kill_at}: {killed.stderr}"
+        assert_consistent(show, guids)
+        again = run(show, *ARGS)
+        assert again.returncode == 0, f"after a kill at boundary {kill_at}: {again.stdout}{again.stderr}"
+        assert_consistent(show, guids)
+        assert episodes(show, guids) == final, f"after a kill at boundary {kill_at}, the next build did not finish the job"
+        book = json.loads((show / config_module.LEDGER_NAME).read_text())
+        assert "pending" not in book
+        assert sorted(e.id for e in feedparser.parse(feed_of(show)).entries) == sorted(entry["guid"] for entry in book["episodes"].values())
+        assert not [p for p in (show / "public").rglob(f"*{TEMP_SUFFIX}")], "a temporary file was left in the site"
+        shutil.rmtree(show)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # each kill is its own show: they run side by side
+        list(pool.map(kill_and_recover, range(1, boundaries + 1)))
+
+
+def test_a_build_killed_while_mastering_leaves_the_site_as_it_was(published, tmp_path):
+    show = Path(shutil.copytree(published, tmp_path / "show"))
+    (show / config_module.CONFIG_NAME).write_text((show / config_module.CONFIG_NAME).read_text().replace("normalize = false", "normalize = true"))
+    make_audio(show / "episodes" / "third.wav", seconds=240, source=SPEECH.format(seed=3))
+    feed = feed_of(show)
+    master = config_module.load(show).cache_dir / "master"
+    for delay in (0.0, 0.5, 1.0):  # after mastering began: in its first pass, and later
+        build = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "build", "--show", str(show), *ARGS], cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not any(p.is_dir() for p in master.glob("*")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(delay)
+        assert build.poll() is None, "the build ended before it could be killed"
+        os.killpg(build.pid, signal.SIGKILL)  # the build and its ffmpeg
+        build.wait()
+        assert feed_of(show) == feed
+    assert run(show, *ARGS).returncode == 0
+    assert [e.title for e in feedparser.parse(feed_of(show)).entries] == ["Third", "Second"]
+
+
+def test_two_builds_started_together_never_interleave(published, tmp_path):
+    show = Path(shutil.copytree(published, tmp_path / "show"))
+    (show / config_module.CONFIG_NAME).write_text((show / config_module.CONFIG_NAME).read_text().replace("normalize = false", "normalize = true"))
+    make_audio(show / "episodes" / "third.wav", seconds=240, source=SPEECH.format(seed=4))  # long enough to hold the lock
+    command = [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show), *ARGS]
+    builds = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [build.communicate(timeout=300) for build in builds]
+    assert [build.returncode for build in builds] == [0, 0], outputs
+    waited = [err for _, err in outputs if "another build of this show is running, pid" in err]
+    assert len(waited) == 1, "one build waits for the other, and says so"
+    entries = feedparser.parse(feed_of(show)).entries
+    assert sorted(e.title for e in entries) == ["Second", "Third"]
+    book = json.loads((show / config_module.LEDGER_NAME).read_text())
+    assert sorted(e.id for e in entries) == sorted(entry["guid"] for entry in book["episodes"].values())
+
+
+def test_no_wait_exits_2_while_another_build_holds_the_show(published):
+    cache = config_module.load(published).cache_dir
+    with lock.hold(cache / "build.lock", "this show"):
+        done = subprocess.run([sys.executable, "-m", "pipeline.cli", "build", "--show", str(published), "--no-wait"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert f"another build of this show is running, pid {os.getpid()}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_lock_left_by_a_killed_build_is_not_mistaken_for_a_running_one(published, tmp_path):
+    show = Path(shutil.copytree(published, tmp_path / "show"))
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; from pipeline import lock\nwith lock.hold(Path(sys.argv[1]), 'this show'):\n    print('held', flush=True); time.sleep(60)", str(config_module.load(show).cache_dir / "build.lock")], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    holder.kill()
+    holder.wait()
+    assert (config_module.load(show).cache_dir / "build.lock.pid").exists()  # what the killed holder left behind
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "build", "--show", str(show), "--no-wait", *ARGS], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_check_fix_artwork_waits_for_a_running_build(published, tmp_path):
+    show = Path(shutil.copytree(published, tmp_path / "show"))
+    from PIL import Image
+
+    Image.new("RGB", (1600, 1400), "white").save(show / "cover.jpg")
+    toml = show / config_module.CONFIG_NAME
+    toml.write_text(toml.read_text().replace("[show]", '[show]\nartwork = "cover.jpg"', 1))
+    release = threading.Event()
+
+    def hold() -> None:
+        with lock.hold(config_module.load(show).cache_dir / "build.lock", "this show"):
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    time.sleep(0.2)
+    check = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "check", "--show", str(show), "--fix-artwork"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    said = check.stderr.readline()  # it says why it waits, then waits
+    assert "another build of this show is running" in said and "waiting for it to finish" in said
+    time.sleep(0.5)
+    assert check.poll() is None and not (show / "artwork-1400.jpg").exists(), "it waits"
+    release.set()
+    holder.join()
+    check.communicate(timeout=60)
+    assert (show / "artwork-1400.jpg").exists()

@@ -1,0 +1,188 @@
+"""The build engine: a build costs what changed, the cache is invalidated by every input and by nothing else, the
+guard runs before any audio work, and cold builds are byte-identical.
+
+What a build reads and runs is observed with Python's audit hooks (real events of the process: every file opened,
+every program started), not with stand-ins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from pipeline import config as config_module
+from pipeline import layout
+from pipeline.build import build as run_build
+from pipeline.cli import main
+
+from .conftest import PNG_1PX, checksums, make_audio, write_notes, write_show
+
+VTT = "WEBVTT\n\n00:00:00.500 --> 00:00:02.000\n<v Ann>Hello.\n\n00:00:02.000 --> 00:00:03.000\n<v Bo>Hi, Ann.\n"
+
+_watchers: list[dict[str, list]] = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    for seen in _watchers:
+        if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+            seen["opened"].append(os.fsdecode(args[0]))
+        elif event == "subprocess.Popen":
+            seen["started"].append(os.fsdecode(args[0]))
+
+
+sys.addaudithook(_audit)
+
+
+@contextmanager
+def watching():
+    """Record every file this process opens and every program it starts while the block runs."""
+    seen: dict[str, list] = {"opened": [], "started": []}
+    _watchers.append(seen)
+    try:
+        yield seen
+    finally:
+        _watchers.remove(seen)
+
+
+def site(folder: Path) -> dict[str, str]:
+    """Checksums of the site's published files (not the manifest, which records their times on this disk)."""
+    return {rel: digest for rel, digest in checksums(folder).items() if rel not in layout.RESERVED}
+
+
+def build(show: Path, *args: str) -> int:
+    return main(["build", "--show", str(show), *args])
+
+
+@pytest.fixture
+def show(tmp_path) -> Path:
+    """A built show of two episodes: one with a transcript, a chapters file and an image; show artwork."""
+    folder = write_show(tmp_path / "show", extra_show='artwork = "cover.jpg"')
+    Image.new("RGB", (1400, 1400), (30, 90, 160)).save(folder / "cover.jpg")
+    make_audio(folder / "episodes" / "alpha.wav", seconds=3)
+    make_audio(folder / "episodes" / "beta.wav", seconds=2, volume_db=-6)
+    (folder / "episodes" / "alpha.vtt").write_text(VTT)
+    (folder / "episodes" / "alpha.chapters.txt").write_text("00:00:00 Welcome\n00:00:01.500 Topic\n")
+    (folder / "show_notes" / "board.png").write_bytes(PNG_1PX)
+    write_notes(folder, "alpha", "title: Alpha\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    write_notes(folder, "beta", "title: Beta\ndate: 2026-01-12")
+    assert build(folder) == 0
+    return folder
+
+
+def _made(show: Path, capsys=None) -> tuple[set[str], list[str]]:
+    """Build again; return the episodes made anew (the others came from the cache) and the programs started."""
+    with watching() as seen:
+        result = run_build(config_module.load(show))
+    assert result.ok, result
+    return {item.episode.slug for item in result.published}, seen["started"]
+
+
+def test_a_build_with_nothing_to_do_reads_no_recording_and_starts_no_program(show, capsys):
+    site = checksums(show / "public")
+    times = {p: p.stat().st_mtime_ns for p in (show / "public").rglob("*") if p.is_file()}
+    with watching() as seen:
+        assert build(show) == 0
+    recordings = [p for p in seen["opened"] if p.endswith(".wav")]
+    notes = [p for p in seen["opened"] if p.endswith(".md")]
+    assert recordings == [] and notes == [] and seen["started"] == []
+    assert checksums(show / "public") == site
+    assert {p: p.stat().st_mtime_ns for p in times} == times, "nothing in the site was rewritten"
+    assert "2 unchanged" in capsys.readouterr().out
+
+
+def _touch(path: Path) -> None:
+    later = time.time() + 5
+    os.utime(path, (later, later))
+
+
+@pytest.mark.parametrize(
+    "change, remade, ffmpeg",
+    [
+        (lambda s: make_audio(s / "episodes" / "alpha.wav", seconds=4), {"alpha"}, True),  # the recording replaced
+        (lambda s: write_notes(s, "alpha", "title: Alpha, renamed\ndate: 2026-01-05\nimage: board.png"), {"alpha"}, False),
+        (lambda s: (s / "episodes" / "alpha.vtt").write_text(VTT.replace("Hello.", "Hello there.")), {"alpha"}, False),
+        (lambda s: (s / "episodes" / "alpha.chapters.txt").write_text("00:00:00 Welcome\n00:00:02 Later topic\n"), {"alpha"}, False),
+        (lambda s: (s / "show_notes" / "board.png").write_bytes(PNG_1PX + b"edited"), {"alpha"}, False),
+        (lambda s: (s / "episodes" / "beta.vtt").write_text(VTT), {"beta"}, False),  # a transcript added
+        (lambda s: _setting(s, "[audio]", "bitrate = 96"), {"alpha", "beta"}, True),  # changes the sound
+        (lambda s: _reword(s, 'author = "Test Author"', 'author = "Another Author"'), {"alpha", "beta"}, False),  # changes the tags
+        (lambda s: Image.new("RGB", (1400, 1400), "white").save(s / "cover.jpg"), {"alpha", "beta"}, False),  # embedded art
+        (lambda s: _setting(s, "[show]", 'copyright = "© 2026"'), set(), False),  # the channel only
+        (lambda s: [_touch(p) for p in (s / "episodes").iterdir()], set(), False),  # new times, same bytes
+    ],
+    ids=["recording", "notes", "transcript", "chapters-file", "image", "transcript-added", "audio-setting", "tag-setting", "artwork", "channel-setting", "touch"],
+)
+def test_the_cache_follows_every_input_and_nothing_else(show, capsys, change, remade, ffmpeg):
+    change(show)
+    made, started = _made(show, capsys)
+    assert made == remade
+    assert bool(started) == ffmpeg, "only a change to the sound masters again"
+    made, started = _made(show, capsys)
+    assert made == set() and started == [], "and the build after it has nothing to do"
+
+
+def _setting(show: Path, section: str, line: str) -> None:
+    _reword(show, section, f"{section}\n{line}")
+
+
+def _reword(show: Path, old: str, new: str) -> None:
+    path = show / config_module.CONFIG_NAME
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+
+
+def test_a_new_version_of_panelpress_remakes_every_episode_but_masters_none(show, capsys):
+    cache = config_module.load(show).cache_dir
+    for index in (cache / "state").rglob("index.json"):
+        data = json.loads(index.read_text())
+        index.write_text(json.dumps({**data, "format": "written by another version"}))
+    made, started = _made(show, capsys)
+    assert made == {"alpha", "beta"} and started == []
+
+
+def test_a_fresh_copy_of_the_show_with_its_cache_masters_nothing(show, tmp_path, capsys):
+    copy = tmp_path / "elsewhere" / "show"
+    shutil.copytree(show, copy, copy_function=shutil.copy)  # new times everywhere, same bytes
+    published = site(show / "public")
+    shutil.rmtree(copy / "public")
+    made, started = _made(copy, capsys)
+    assert started == [] and made == {"alpha", "beta"}  # other paths: re-tagged from the cached masters
+    assert site(copy / "public") == published
+
+
+def test_two_builds_from_a_cold_cache_make_byte_identical_sites(show):
+    first = site(show / "public")
+    ledger_text = (show / config_module.LEDGER_NAME).read_text()
+    shutil.rmtree(config_module.load(show).cache_dir)
+    shutil.rmtree(show / "public")
+    assert build(show) == 0
+    assert site(show / "public") == first
+    assert (show / config_module.LEDGER_NAME).read_text() == ledger_text
+
+
+def test_a_build_the_guard_refuses_masters_nothing(show, capsys):
+    make_audio(show / "episodes" / "gamma.wav", seconds=2)
+    write_notes(show, "gamma", "title: Gamma\ndate: 2026-01-19")
+    write_notes(show, "beta", "title: Beta\ndate: 2026-01-13")  # a published episode re-dated
+    master = config_module.load(show).cache_dir / "master"
+    before = sorted(master.iterdir())
+    with watching() as seen:
+        assert build(show) == 1
+    assert "would change its pubDate" in capsys.readouterr().err
+    assert seen["started"] == [] and sorted(master.iterdir()) == before
+
+
+def test_a_scheduled_episode_is_made_when_it_is_due(show, capsys):
+    make_audio(show / "episodes" / "gamma.wav", seconds=2)
+    write_notes(show, "gamma", "title: Gamma\ndate: 2999-01-01")
+    made, _ = _made(show, capsys)
+    assert made == set()
+    assert build(show) == 0 and "scheduled for 2999-01-01" in capsys.readouterr().out
