@@ -29,7 +29,7 @@ from .config import Config
 from .discover import Recording, discover
 from .errors import GuardError, PanelpressError, TranscriptError, unexpected
 from .files import sha256
-from .records import EpisodeResult, Failure, Identity, Published
+from .records import EpisodeResult, Failure, Identity, Published, SitePlan
 from .targets import PublishReport
 from .targets.folder import Folder
 
@@ -78,6 +78,7 @@ class BuildResult:
     warnings: tuple[PanelpressError, ...] = ()  # published anyway, but the host should look (artwork, strong language)
     notes: tuple[str, ...] = ()  # what the build did besides (recovered a killed publish, adopted files)
     report: PublishReport | None = None  # None: the site was already as it should be
+    plan: SitePlan | None = None  # a preview's site, as it would be published
 
     @property
     def feed_path(self) -> Path:
@@ -100,6 +101,15 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
             return _Build(config, reporter, now or datetime.now(timezone.utc), allow or guard.Allow()).run()
 
 
+def preview(config: Config, reporter: Reporter | None = None, now: datetime | None = None) -> BuildResult:
+    """Make everything a build would publish, without publishing it: the site is the result's `plan` (what
+    `panelpress serve` shows). Only the cache is written: not the site folder, the ledger or the show's notes; what
+    the guard would refuse is reported as a warning."""
+    reporter = reporter or QuietReporter()
+    with lock.hold(lock.show_lock(config), "this show", True, reporter.note):
+        return _Build(config, reporter, now or datetime.now(timezone.utc), guard.Allow(), preview=True).run()
+
+
 @dataclass
 class _Build:
     """One run of the build (its working state lives here, never in a shared dictionary)."""
@@ -108,7 +118,9 @@ class _Build:
     reporter: Reporter
     now: datetime
     allow: guard.Allow
+    preview: bool = False
     failures: list[Failure] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def run(self) -> BuildResult:
@@ -119,12 +131,15 @@ class _Build:
         state = self.store.state()
         recordings, found = discover(config)
         self.failures += found
+        if self.preview:  # a preview writes nothing into the show: recordings without notes wait for a build
+            self.skipped += [(rec.slug, "no notes yet: `panelpress build` starts them") for rec in recordings if not rec.notes_path.exists()]
+            recordings = [rec for rec in recordings if rec.notes_path.exists()]
         self.recordings = {rec.slug: rec for rec in recordings}
-        started = self._start_notes(recordings)
+        started = [] if self.preview else self._start_notes(recordings)
         context = cache.episode_context(config)
         entries = {rec.slug: hit for rec in recordings if (hit := self._cached(rec, state, context)) is not None}
         changed = [rec for rec in recordings if rec.slug not in entries]
-        if not changed and not self.failures:  # perhaps nothing to do: then no notes are read, no ffmpeg starts
+        if not changed and not self.failures and not self.preview:  # perhaps nothing to do: then no notes are read, no ffmpeg starts
             published = {slug: (entry.result, entry.guid) for slug, entry in entries.items() if entry.guid}
             if _noop_key(config, self.book, published) == state.noop and self.target.is_current(state.plan):
                 if dict(entries) != dict(state.entries):  # touched files: remember their new times
@@ -161,7 +176,7 @@ class _Build:
         # The guard, before any audio work: everything it compares is known from the notes and the ledger.
         kept = self._kept(state)
         blocked = self._guard(book, feed_items, [episode.identity(work, config) for work in works], entries, kept)
-        if blocked:
+        if blocked and not self.preview:
             return self._result(results, entries, started, blocked=blocked)
 
         # The map, second part: the audio work of every changed episode, in parallel.
@@ -169,7 +184,7 @@ class _Build:
             results[work.source.slug] = episode.result(work, config)
         kept = self._kept(state)  # episodes that failed in the audio work may be kept too
         blocked = self._guard(book, feed_items, [r.item.identity for r in results.values() if r.item], entries, kept)
-        if blocked:
+        if blocked and not self.preview:
             return self._result(results, entries, started, blocked=blocked)
 
         # Assemble and publish, unless the site already is what this build would make.
@@ -181,6 +196,9 @@ class _Build:
         chosen = [assemble.Episode(self._item(slug, key, results), key) for slug, (key, _) in published.items() if slug not in kept_slugs]
         chosen += [assemble.Episode(item, published[item.episode.slug][0]) for item in kept]
         plan = assemble.assemble(config, chosen, book, self.now, self._artwork_sha(), self.store.html)
+        if self.preview:
+            self.store.save(replace(state, entries={**state.entries, **entries}), {keys[slug]: result for slug, result in results.items()})
+            return self._result(results, entries, started, kept=kept, plan=plan.site, refused=blocked)
         report = None
         if not (plan.ledger == book and self.target.is_current(plan.site.digest)):
             report = self._publish(book, plan)
@@ -200,11 +218,15 @@ class _Build:
         """Finish or undo a publish that was killed: its feed written or not decides (the ledger's write-ahead record)."""
         config = self.config
         book = ledger.load(config.ledger_path)
-        cleaned = self.target.recover()
+        if book.pending is None and self.preview:
+            return book
+        cleaned = () if self.preview else self.target.recover()
         if book.pending is None:
             return book
         xml = self.target.published_feed()
         recovered, withdrawing = ledger.recover(book, sha256(xml) if xml is not None else None)
+        if self.preview:
+            return recovered
         done = "its feed was written, so it is complete" if recovered.episodes == book.episodes else "its feed was not written, so this build publishes again"
         self.notes.append(f"an earlier build was interrupted while publishing; {done}" + (f" ({len(cleaned)} temporary files removed)" if cleaned else ""))
         self.allow = replace(self.allow, remove=self.allow.remove | withdrawing)  # what it was withdrawing, this build withdraws
@@ -352,20 +374,21 @@ class _Build:
             self.notes.append(f"took back {len(report.adopted)} files of the site folder that are exactly what panelpress writes (its manifest was missing)")
         return report
 
-    def _result(self, results: dict[str, EpisodeResult], entries: dict[str, cache.Entry], started: list[Path], blocked=(), kept=(), report=None) -> BuildResult:
+    def _result(self, results: dict[str, EpisodeResult], entries: dict[str, cache.Entry], started: list[Path], blocked=(), kept=(), report=None, plan=None, refused=()) -> BuildResult:
+        """The summary; `refused`: what the guard would refuse, for a preview (it publishes nothing, so it goes on)."""
         made = sorted((r.item for r in results.values() if r.item), key=lambda item: (item.pub_date, item.episode.slug), reverse=True)
         cached = [slug for slug, entry in entries.items() if entry.guid and slug not in results]
-        skipped = [(r.slug, r.skipped) for r in results.values() if r.skipped]
+        skipped = [(r.slug, r.skipped) for r in results.values() if r.skipped] + self.skipped
         skipped += [(slug, entry.skipped) for slug, entry in entries.items() if entry.skipped and slug not in results]
         problems = [cache.decode(p) for slug, entry in entries.items() if slug not in results for p in entry.problems]
         warnings = [w for r in results.values() for w in r.warnings] + [p for p in problems if not _is_withheld(p)]
         withheld = [w for r in results.values() for w in r.withheld] + [p for p in problems if _is_withheld(p)]
-        warnings += self._artwork_warnings()
+        warnings += self._artwork_warnings() + list(refused)
         return BuildResult(
             site=self.config.output_dir, published=tuple(made) if not blocked else (),
             unchanged=tuple(sorted(cached)) if not blocked else (), skipped=tuple(sorted(skipped)), failures=tuple(self.failures),
             started_notes=tuple(started), blocked=tuple(blocked), kept=tuple(kept), withheld=tuple(withheld), warnings=tuple(warnings),
-            notes=tuple(self.notes), report=report,
+            notes=tuple(self.notes), report=report, plan=plan,
         )  # fmt: skip
 
     def _artwork_warnings(self) -> list[PanelpressError]:

@@ -21,6 +21,7 @@ from PIL import Image
 from pipeline import config as config_module
 from pipeline import layout
 from pipeline.build import build as run_build
+from pipeline.build import preview
 from pipeline.cli import main
 
 from .conftest import PNG_1PX, checksums, make_audio, write_notes, write_show
@@ -186,3 +187,20 @@ def test_a_scheduled_episode_is_made_when_it_is_due(show, capsys):
     made, _ = _made(show, capsys)
     assert made == set()
     assert build(show) == 0 and "scheduled for 2999-01-01" in capsys.readouterr().out
+
+
+def test_a_preview_makes_the_plan_and_touches_neither_the_site_nor_the_ledger(show, capsys):
+    make_audio(show / "episodes" / "gamma.wav", seconds=2)
+    write_notes(show, "gamma", "title: Gamma\ndate: 2026-01-19")
+    make_audio(show / "episodes" / "delta.wav", seconds=2)  # no notes yet: a preview starts none
+    before = checksums(show)
+    cached = {rel: digest for rel, digest in before.items() if rel.startswith(".panelpress-cache")}
+    result = preview(config_module.load(show))
+    after = checksums(show)
+    assert {rel: d for rel, d in after.items() if not rel.startswith(".panelpress-cache")} == {rel: d for rel, d in before.items() if not rel.startswith(".panelpress-cache")}
+    assert result.plan is not None and "media/gamma.mp3" in result.plan.files and b"<title>Gamma</title>" in result.plan.feed
+    assert ("delta", "no notes yet: `panelpress build` starts them") in result.skipped
+    assert cached != {rel: d for rel, d in after.items() if rel.startswith(".panelpress-cache")}, "what it made is cached"
+    with watching() as seen:
+        assert build(show) == 0  # the build after it masters nothing again
+    assert all("ffmpeg" not in program for program in seen["started"])
