@@ -136,7 +136,7 @@ class _Build:
             recordings = [rec for rec in recordings if rec.notes_path.exists()]
         self.recordings = {rec.slug: rec for rec in recordings}
         started = [] if self.preview else self._start_notes(recordings)
-        context = cache.episode_context(config)
+        context = (cache.episode_context(config), cache.location(config))
         entries = {rec.slug: hit for rec in recordings if (hit := self._cached(rec, state, context)) is not None}
         changed = [rec for rec in recordings if rec.slug not in entries]
         if not changed and not self.failures and not self.preview:  # perhaps nothing to do: then no notes are read, no ffmpeg starts
@@ -147,7 +147,7 @@ class _Build:
                 return self._result({}, entries, started)
         return self._make(state, context, entries, changed, started)
 
-    def _make(self, state: cache.State, context: str, entries: dict[str, cache.Entry], changed: list[Recording], started: list[Path]) -> BuildResult:
+    def _make(self, state: cache.State, context: tuple[str, str], entries: dict[str, cache.Entry], changed: list[Recording], started: list[Path]) -> BuildResult:
         """The build proper: the changed episodes through the map, the guard, assemble, publish."""
         # The audio and rendering stack is imported only now: a build with nothing to do must start fast.
         from . import assemble, episode
@@ -247,10 +247,10 @@ class _Build:
                 started.append(rec.notes_path)
         return started
 
-    def _cached(self, rec: Recording, state: cache.State, context: str) -> cache.Entry | None:
+    def _cached(self, rec: Recording, state: cache.State, context: tuple[str, str]) -> cache.Entry | None:
         """The episode's cached entry while everything it was made from is unchanged (None: make it again)."""
         entry = state.entries.get(rec.slug)
-        if entry is None or entry.context != context:
+        if entry is None or (entry.context, entry.location) != context:
             return None
         if entry.until and datetime.fromisoformat(entry.until) <= self.now:
             return None  # a scheduled episode that is due
@@ -401,12 +401,13 @@ def _is_withheld(error: PanelpressError) -> bool:
     return isinstance(error, TranscriptError)
 
 
-def _entry(context: str, key: str, result: EpisodeResult) -> cache.Entry:
+def _entry(context: tuple[str, str], key: str, result: EpisodeResult) -> cache.Entry:
     item = result.item
     return cache.Entry(
-        context=context, inputs=result.inputs, result=key, guid=item.guid if item else "",
+        context=context[0], location=context[1], inputs=result.inputs, result=key, guid=item.guid if item else "",
         date=item.pub_date.isoformat() if item else "", until=result.until.isoformat() if result.until else "",
         skipped=result.skipped, problems=tuple(cache.encode(p) for p in (*result.warnings, *result.withheld)),
+        title=item.episode.notes.title if item else "", explicit=item.explicit if item else False, duration=item.media.duration if item else 0.0,
     )  # fmt: skip
 
 

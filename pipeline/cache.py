@@ -142,29 +142,43 @@ def stamp(root: Path, path: Path, sha256: str = "") -> Stamp:
 def unchanged(root: Path, stamps: Iterable[Stamp]) -> tuple[Stamp, ...] | None:
     """The stamps again (with fresh times) when every file is as it was, by size and time or else by content;
     None as soon as one differs."""
-    fresh, base = [], str(root)
+    fresh, moved = _compare(root, stamps, stop=True)
+    return None if moved else fresh
+
+
+def changed(root: Path, stamps: Iterable[Stamp]) -> list[str]:
+    """The paths (as stamped) of the files that are no longer as they were."""
+    return _compare(root, stamps, stop=False)[1]
+
+
+def _compare(root: Path, stamps: Iterable[Stamp], stop: bool) -> tuple[tuple[Stamp, ...], list[str]]:
+    fresh, moved, base = [], [], str(root)
     for old in stamps:
         path = os.path.join(base, old.path)  # os.path, not pathlib: a thousand episodes' files are stat'ed on every build
         try:
             info = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
-            if old.size != -1:
-                return None
+            same = old.size == -1
+        except OSError:
+            same = False
+        else:
+            same = old.size == info.st_size and (old.mtime_ns == info.st_mtime_ns or _same_content(path, old.sha256))
+            if same and old.mtime_ns != info.st_mtime_ns:
+                old = dataclasses.replace(old, mtime_ns=info.st_mtime_ns)  # touched, not changed: trust the new time
+        if same:
             fresh.append(old)
             continue
-        except OSError:
-            return None
-        if old.size != info.st_size:
-            return None
-        if old.mtime_ns != info.st_mtime_ns:
-            try:
-                if file_sha256(Path(path)) != old.sha256:
-                    return None
-            except OSError:
-                return None
-            old = dataclasses.replace(old, mtime_ns=info.st_mtime_ns)  # touched, not changed: trust the new time
-        fresh.append(old)
-    return tuple(fresh)
+        moved.append(old.path)
+        if stop:
+            break
+    return tuple(fresh), moved
+
+
+def _same_content(path: str, sha: str) -> bool:
+    try:
+        return file_sha256(Path(path)) == sha
+    except OSError:
+        return False
 
 
 # --- bytes an episode publishes -------------------------------------------------------------------------------------
@@ -188,6 +202,7 @@ class Entry:
     without reading the whole record, whether a build can skip it (its GUID, date, and why it waits)."""
 
     context: str  # the settings it depends on, and panelpress's format stamp
+    location: str  # where the show and its cache are (its record names their files)
     inputs: tuple[Stamp, ...]
     result: str  # digest of its EpisodeResult
     guid: str = ""  # "" for an episode that waits (a draft, a future date)
@@ -195,6 +210,9 @@ class Entry:
     until: str = ""  # a scheduled episode: when it is due, ISO 8601
     skipped: str = ""  # why it waits
     problems: tuple[Any, ...] = ()  # its warnings and held-back files, encoded
+    title: str = ""  # what `check` compares with the feed, without reading the whole record
+    explicit: bool = False
+    duration: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -298,7 +316,13 @@ CHANNEL_ONLY = frozenset({"description", "copyright", "type", "new_feed_url", "b
 def episode_context(config) -> str:
     """Fingerprint of the settings an episode is made with (and of panelpress itself): a change re-makes it."""
     show = {key: value for key, value in dataclasses.asdict(config.show).items() if key not in CHANNEL_ONLY}
-    return context_digest(str(config.root), str(config.cache_dir), config.site_url, show, dataclasses.asdict(config.audio), dataclasses.asdict(config.explicit))
+    return context_digest(config.site_url, show, dataclasses.asdict(config.audio), dataclasses.asdict(config.explicit))
+
+
+def location(config) -> str:
+    """Fingerprint of where the show and its cache are: a record names their files, so a moved show re-makes its
+    records (from the cached audio: nothing is mastered again)."""
+    return context_digest(str(config.root), str(config.cache_dir))
 
 
 def context_digest(*parts: Any) -> str:

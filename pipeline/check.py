@@ -1,10 +1,15 @@
 """Check: validate a show and its built site without publishing anything.
 
-Every problem is a PanelpressError (file, problem, fix); the CLI prints one line each.
+Every problem is a PanelpressError (file, problem, fix); the CLI prints one line each. What the engine remembers
+(`cache.py`) spares the work a build already did: an episode whose files are unchanged since the last build is
+taken as it was made, not read again; the site is compared with what panelpress published there (the manifest of
+its last plan); feed items and published files that passed a check before, unchanged, are not parsed again.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import io
 import json
 import logging
@@ -12,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path, PurePosixPath
 
@@ -19,16 +25,18 @@ import feedparser
 import podcastparser
 from lxml import etree
 
-from . import artwork, config, ledger, lock, notes, probe, transcript
+from . import artwork, cache, config, layout, ledger, lock, notes, probe, transcript
 from .audio import MIME
-from .discover import discover, web_slug
-from .errors import ConfigError, FeedError, PanelpressError
-from .explicit import published_as
 from .config import DESCRIPTION_BYTES
+from .discover import discover, web_slug
+from .errors import ConfigError, FeedError, PanelpressError, TranscriptError
+from .explicit import published_as
 from .feed import ITUNES_NS, apple_bool, feed_url
+from .files import file_sha256, write_if_changed
+from .layout import FEED_FILE
 from .podcastindex import PODCAST_NS
-from .pages import FEED_FILE
 from .records import Notes
+from .targets.folder import Folder, Manifest
 
 # podcastparser logs what it cannot read; check reports it in its own words instead.
 logging.getLogger("podcastparser").addHandler(logging.NullHandler())
@@ -74,8 +82,62 @@ class _Item:
 
 
 @dataclass
+class _Memory:
+    """What the engine remembers of the show: episodes unchanged since the last build, what it published, and what
+    earlier checks found good (feed items and published files by checksum)."""
+
+    unchanged: dict[str, cache.Entry]
+    changed: dict[str, list[str]]  # episodes made before whose files changed since: which files (as stamped)
+    settings_changed: bool
+    manifest: Manifest
+    checked_items: set[str]
+    checked_files: dict[str, str]
+    file: Path
+
+    @classmethod
+    def load(cls, settings: config.Config) -> "_Memory":
+        try:
+            book = ledger.load(settings.ledger_path)
+        except PanelpressError:
+            book = ledger.Ledger()
+        store = cache.Store(settings.cache_dir, book.podcast_guid or ledger.podcast_guid(feed_url(settings)))
+        state, context = store.state(), cache.episode_context(settings)
+        changed = {slug: cache.changed(settings.root, e.inputs) for slug, e in state.entries.items()}
+        unchanged = {slug: e for slug, e in state.entries.items() if e.context == context and not changed[slug]}
+        moved = any(e.context != context for e in state.entries.values())
+        try:
+            manifest = Folder(settings.output_dir).manifest()
+        except PanelpressError:
+            manifest = Manifest()
+        file = store.folder / "checked.json"
+        try:
+            data = json.loads(file.read_bytes())
+            checked = (set(data["items"]), dict(data["files"])) if data.get("format") == cache.format_stamp() else (set(), {})
+        except (OSError, ValueError, KeyError, TypeError):
+            checked = (set(), {})
+        return cls(unchanged, {slug: files for slug, files in changed.items() if files}, moved, manifest, *checked, file)
+
+    def published_sha(self, rel: str, site: Path) -> str | None:
+        """The checksum of a published file while it is as panelpress wrote it (by size and time), else None."""
+        written = self.manifest.files.get(rel)
+        try:
+            info = (site / rel).stat()
+        except OSError:
+            return None
+        return written.sha256 if written and (info.st_size, info.st_mtime_ns) == (written.size, written.mtime_ns) else None
+
+    def remember(self, items: set[str], files: dict[str, str]) -> None:
+        """Keep what this check found good (it writes only the cache)."""
+        try:
+            write_if_changed(self.file, json.dumps({"format": cache.format_stamp(), "items": sorted(items), "files": dict(sorted(files.items()))}).encode())
+        except OSError:
+            pass
+
+
+@dataclass
 class _Checker:
     config: config.Config
+    memory: _Memory
     problems: list[PanelpressError] = field(default_factory=list)
 
     def add(self, path: Path | None, problem: str, fix: str = REBUILD) -> None:
@@ -91,7 +153,7 @@ def run(root: Path, fix_artwork: bool = False, site: Path | None = None, waiting
         return CheckReport(problems=(err,), config_ok=False)
     if site is not None:
         settings = replace(settings, build=replace(settings.build, output=str(Path(site).resolve())))
-    checker = _Checker(settings)
+    checker = _Checker(settings, _Memory.load(settings))
     if fix_artwork:
         with lock.hold(lock.show_lock(settings), "this show", waiting=waiting):
             done = _artwork(checker, fix_artwork)
@@ -101,6 +163,11 @@ def run(root: Path, fix_artwork: bool = False, site: Path | None = None, waiting
     transcripts = _transcripts(checker, by_slug)
     _site(checker, by_slug, transcripts)
     return CheckReport(problems=tuple(checker.problems), done=tuple(done))
+
+
+def _covered(checker: _Checker, slug: str) -> bool:
+    """Whether an episode is unchanged since the last build: its sources were checked then."""
+    return slug in checker.memory.unchanged
 
 
 def _artwork(checker: _Checker, fix: bool) -> list[str]:
@@ -135,6 +202,8 @@ def _notes(checker: _Checker) -> dict[str, Notes]:
     settings, problems = checker.config, checker.problems
     found = {}
     for path in sorted(settings.notes_dir.glob("*.md")) if settings.notes_dir.is_dir() else []:
+        if _covered(checker, path.stem):
+            continue
         try:
             found[path.stem] = notes.read(path)
         except PanelpressError as err:
@@ -150,6 +219,11 @@ def _transcripts(checker: _Checker, by_slug: dict[str, Notes]) -> dict[str, Path
     good = {}
     slugs = {rec.slug for rec in recordings}
     for rec in recordings:
+        if _covered(checker, rec.slug):  # its transcript was read by the build: what it held back, check reports
+            problems += [p for p in map(cache.decode, checker.memory.unchanged[rec.slug].problems) if isinstance(p, TranscriptError)]
+            if transcript.sources(settings, rec.slug) and not any(isinstance(p, TranscriptError) for p in map(cache.decode, checker.memory.unchanged[rec.slug].problems)):
+                good[rec.slug] = transcript.sources(settings, rec.slug)[0]
+            continue
         try:
             path = transcript.source(settings, rec.slug)
             if path is None:
@@ -197,9 +271,46 @@ def _site(checker: _Checker, by_slug: dict[str, Notes], transcripts: dict[str, P
         checker.add(settings.ledger_path, "is missing, so the feed's GUIDs cannot be checked", "restore it from version control; it holds your episodes' GUIDs")
     _channel(checker, path, channel)
     items = _items(checker, path, channel, book, by_slug)
-    _parsers(checker, path, raw, items)
-    _attachments(checker, path, items, transcripts)
+    good_items = _parsers(checker, path, root, items)
+    good_files = _attachments(checker, path, items, transcripts)
+    _published(checker)
+    _stale(checker, by_slug, book)
+    checker.memory.remember(good_items, good_files)
 
+
+def _published(checker: _Checker) -> None:
+    """The site against the plan panelpress last published there (its manifest): every file present and as written."""
+    site, memory = checker.config.output_dir, checker.memory
+    reported = {p.path for p in checker.problems}
+    for rel, written in sorted(memory.manifest.files.items()):
+        path = site / rel
+        if rel == FEED_FILE or path in reported or memory.published_sha(rel, site) is not None:
+            continue  # the feed is checked above, element by element
+        if not path.is_file():
+            checker.add(path, "is missing, but panelpress published it", "rebuild with `panelpress build`")
+        elif file_sha256(path) != written.sha256:
+            checker.add(path, "is not what panelpress published (edited by hand?)", "move the change into the notes or a template, delete this file, then rebuild")
+
+
+def _stale(checker: _Checker, by_slug: dict[str, Notes], book: ledger.Ledger) -> None:
+    """What changed since the last build, which the site does not show yet: the settings, a file every episode
+    uses (the artwork), an episode's own files. Each said once, and not when a problem of it is said already."""
+    settings, memory = checker.config, checker.memory
+    reported = {p.path.name for p in checker.problems if p.path is not None}
+    fix = "build with `panelpress build`"
+    if memory.settings_changed and settings.path.name not in reported:
+        checker.problems.append(PanelpressError(settings.path, "changed since the last build: the site does not show the new settings yet", fix))
+    jingles = [settings.root / name for name in (settings.audio.intro, settings.audio.outro) if name]
+    shared = {str(path.relative_to(settings.root)) for path in (settings.artwork_path, *jingles) if path is not None}
+    for rel in sorted({rel for files in memory.changed.values() for rel in files} & shared):
+        if Path(rel).name not in reported:
+            checker.problems.append(PanelpressError(settings.root / rel, "changed since the last build: the site does not show it yet", fix))
+    for slug, files in sorted(memory.changed.items()):
+        note = by_slug.get(slug)
+        own = [rel for rel in files if rel not in shared]
+        troubled = any(name.startswith(f"{slug}.") for name in reported)  # a problem of its own files is said already
+        if own and note is not None and (slug in book.episodes or not note.draft) and not troubled:
+            checker.problems.append(PanelpressError(note.path, f"episode {slug!r} changed since the last build ({', '.join(own)}): the site does not show it yet", fix))
 
 def _text(element: etree._Element, name: str) -> str | None:
     found = element.find(name, NS)
@@ -345,29 +456,39 @@ def _item_meant(checker: _Checker, path: Path, item: _Item, entry: ledger.Entry,
         wanted_mime = MIME.get(local.suffix.lower().lstrip("."))
         if wanted_mime and item.mime != wanted_mime:
             checker.add(path, f"{item.label}: enclosure type is {item.mime!r}, not {wanted_mime!r}", REBUILD)
-        try:
-            item.duration = probe.probe(local).duration
-        except PanelpressError as err:
-            checker.add(local, f"is not the episode's audio: {err.problem}", "rebuild with `panelpress build`")
+        remembered = checker.memory.unchanged.get(item.slug)
+        if remembered and checker.memory.published_sha(str(local.relative_to(settings.output_dir)), settings.output_dir) == entry.sha256:
+            item.duration = remembered.duration  # the very file the build made and measured
+        else:
+            try:
+                item.duration = probe.probe(local).duration
+            except PanelpressError as err:
+                checker.add(local, f"is not the episode's audio: {err.problem}", "rebuild with `panelpress build`")
     written = _text(item.element, "itunes:duration")
     if item.duration is not None and written is not None:
         seconds = _seconds(written)
         if seconds is None or abs(seconds - item.duration) > DURATION_SLACK:
             checker.add(path, f"{item.label}: <itunes:duration> is {written!r}, but the audio lasts {item.duration:.0f} s", REBUILD)
-    if note is None:
+    remembered = checker.memory.unchanged.get(item.slug)
+    if item.slug in checker.memory.changed:
+        return  # its files changed since the build: said once, as a change the site does not show yet
+    if note is not None:  # as the build publishes it, [explicit] flag included
+        title, date, explicit = note.title, note.date, published_as(note, settings, next(iter(transcript.sources(settings, item.slug)), None))
+    elif remembered is not None and remembered.guid:  # unchanged since the build made it: as it was made
+        title, date, explicit = remembered.title, datetime.fromisoformat(remembered.date), remembered.explicit
+    else:
         notes_path = settings.notes_dir / f"{item.slug}.md"
         if not notes_path.is_file():  # an unreadable one is already reported
             checker.add(notes_path, f"is missing, but {item.label} of the feed was published from it", "restore the notes file from version control")
         return
-    explicit = published_as(note, settings, next(iter(transcript.sources(settings, item.slug)), None))  # as the build publishes it, [explicit] flag included
     written_explicit = _text(item.element, "itunes:explicit")
-    if item.title and item.title != note.title:
-        checker.add(path, f"{item.label}: the title differs from the notes ({note.title!r})", REBUILD)
+    if item.title and item.title != title:
+        checker.add(path, f"{item.label}: the title differs from the notes ({title!r})", REBUILD)
     if written_explicit in ("true", "false") and written_explicit != apple_bool(explicit):
         checker.add(path, f"{item.label}: <itunes:explicit> is {written_explicit}, but the notes mean {apple_bool(explicit)}", REBUILD)
     pub = _text(item.element, "pubDate")
-    if pub and not date_problem(pub) and note.date is not None and parsedate_to_datetime(pub) != note.date:
-        checker.add(path, f"{item.label}: <pubDate> {pub!r} differs from the notes' date ({note.date.isoformat()})", REBUILD)
+    if pub and not date_problem(pub) and date is not None and parsedate_to_datetime(pub) != date:
+        checker.add(path, f"{item.label}: <pubDate> {pub!r} differs from the notes' date ({date.isoformat()})", REBUILD)
 
 
 def _seconds(value: str) -> float | None:
@@ -381,9 +502,22 @@ def _seconds(value: str) -> float | None:
         return None
 
 
-def _parsers(checker: _Checker, path: Path, raw: bytes, items: list[_Item]) -> None:
-    """What feedparser and gPodder's podcastparser read must be what the feed says."""
+def _parsers(checker: _Checker, path: Path, root: etree._Element, every: list[_Item]) -> set[str]:
+    """What feedparser and gPodder's podcastparser read must be what the feed says. An item whose XML passed an
+    earlier check is not parsed again (a parser reads each item on its own): the others are read in a copy of the
+    feed that holds only them. Returns the checksums of the items that pass."""
     settings = checker.config
+    digests = {item.index: hashlib.sha256(etree.tostring(item.element)).hexdigest() for item in every}
+    todo = [item for item in every if digests[item.index] not in checker.memory.checked_items]
+    document = copy.deepcopy(root)
+    channel = document.find("channel")
+    wanted = {item.index for item in todo}
+    for index, element in enumerate(channel.findall("item"), start=1):
+        if index not in wanted:
+            channel.remove(element)
+    raw = etree.tostring(document, xml_declaration=True, encoding="UTF-8")
+    before = len(checker.problems)
+    items = todo
     parsed = feedparser.parse(raw)
     if parsed.bozo:
         checker.add(path, f"feedparser cannot read the feed cleanly ({parsed.bozo_exception})")
@@ -412,6 +546,9 @@ def _parsers(checker: _Checker, path: Path, raw: bytes, items: list[_Item]) -> N
         if item.duration is not None and _text(item.element, "itunes:duration"):
             seen["duration"] = episode.get("total_time")
         _compare(checker, path, item, "podcastparser", seen)
+    if len(checker.problems) > before:  # only what passed before is known good
+        return {digests[item.index] for item in every if item not in todo}
+    return {digests[item.index] for item in every if not item.broken}
 
 
 def _compare(checker: _Checker, path: Path, item: _Item, parser: str, seen: dict[str, object]) -> None:
@@ -432,8 +569,9 @@ def _compare(checker: _Checker, path: Path, item: _Item, parser: str, seen: dict
             checker.add(path, f"{parser} reads the {name} of {item.label} as {value!r}, but the feed means {want!r}", "this is a bug in panelpress if the feed was not edited by hand: please report it")
 
 
-def _attachments(checker: _Checker, path: Path, items: list[_Item], transcripts: dict[str, Path]) -> None:
-    """Transcript and chapters files: linked from the feed or made from the show, present and valid."""
+def _attachments(checker: _Checker, path: Path, items: list[_Item], transcripts: dict[str, Path]) -> dict[str, str]:
+    """Transcript and chapters files: linked from the feed or made from the show, present and valid (a file as
+    panelpress wrote it that passed an earlier check is not read again). Returns the good ones' checksums."""
     settings = checker.config
     wanted: dict[Path, tuple[str, str, float | None]] = {}  # file → (mime, who wants it, duration)
     for item in items:
@@ -452,11 +590,21 @@ def _attachments(checker: _Checker, path: Path, items: list[_Item], transcripts:
             base = settings.output_dir / "episodes" / web_slug(item.slug)
             for suffix, mime in ((".vtt", transcript.MIME_VTT), (".srt", transcript.MIME_SRT), (".transcript.json", transcript.MIME_JSON)):
                 wanted.setdefault(base.with_name(base.name + suffix), (mime, f"the transcript {_shown(transcripts[item.slug], settings.root)}", item.duration))
+    good = {}
     for local, (mime, who, duration) in sorted(wanted.items()):
         if not local.is_file():
             checker.add(local, f"is missing, but {who} needs it", "rebuild with `panelpress build`")
             continue
-        checker.problems += _attachment_problems(local, mime, duration)
+        rel = local.relative_to(settings.output_dir).as_posix()
+        sha = checker.memory.published_sha(rel, settings.output_dir)
+        if sha is not None and checker.memory.checked_files.get(rel) == sha:
+            good[rel] = sha
+            continue
+        found = _attachment_problems(local, mime, duration)
+        checker.problems += found
+        if not found and sha is not None:
+            good[rel] = sha
+    return good
 
 
 def _attachment_problems(path: Path, mime: str, duration: float | None) -> list[PanelpressError]:

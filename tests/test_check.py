@@ -49,7 +49,9 @@ def test_a_clean_build_passes(show, capsys):
     code, out = _check(show, capsys)
     assert out == ["all good"]
     assert code == 0
-    assert checksums(show) == before, "check writes nothing"
+    outside_cache = lambda sums: {rel: d for rel, d in sums.items() if not rel.startswith(".panelpress-cache/")}  # noqa: E731
+    assert outside_cache(checksums(show)) == outside_cache(before), "check writes nothing but its own memory in the cache"
+    assert _check(show, capsys) == (0, ["all good"]), "and the next check, with that memory, agrees"
 
 
 def _edit_feed(show: Path, change: Callable[[str], str]) -> None:
@@ -126,6 +128,25 @@ def test_check_catches_each_planted_defect(show, capsys, defect):
     assert all(" — " in line for line in problems), "every line says what to do"
     assert summary == f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
     assert len(problems) <= EXPECTED_LINES.get(defect, 1), "one defect, one line (no cascade)"
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+def test_what_an_earlier_check_remembers_never_hides_a_defect(show, capsys, defect):
+    assert _check(show, capsys) == (0, ["all good"])  # remembered: the feed's items and published files as good
+    plant, expected = DEFECTS[defect]
+    plant(show)
+    code, out = _check(show, capsys)
+    assert code == 1 and any(expected in line for line in out[:-1]), "\n".join(out)
+
+
+def test_a_change_the_site_does_not_show_yet_is_reported_once(show, capsys):
+    write_notes(show, "second", "title: Second, renamed\ndate: 2026-02-10 18:30:00+01:00")
+    code, out = _check(show, capsys)
+    assert code == 1 and out[0] == "show_notes/second.md: episode 'second' changed since the last build (show_notes/second.md): the site does not show it yet — build with `panelpress build`"
+    assert out[1:] == ["1 problem"]
+    assert main(["build", "--show", str(show)]) == 0
+    capsys.readouterr()
+    assert _check(show, capsys) == (0, ["all good"])
 
 
 # Defects that are more than one problem, each worth its own line.
