@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import inputs
 from .errors import ArtworkError
 
 MIN_SIDE, MAX_SIDE = 1400, 3000
@@ -67,7 +68,7 @@ def fix(path: Path) -> Path:
             picture = ImageOps.exif_transpose(image)
     except (UnidentifiedImageError, OSError) as err:
         raise ArtworkError(path, f"is not an image panelpress can read ({err.__class__.__name__})", "export the artwork as a JPEG or PNG") from err
-    picture = _flatten(picture)
+    picture = inputs.flattened(picture)
     side = min(picture.size)
     # A square from the middle: cover art is designed around its centre.
     picture = ImageOps.fit(picture, (side, side), method=Image.Resampling.LANCZOS)
@@ -84,16 +85,3 @@ def fix(path: Path) -> Path:
     finally:
         temp.unlink(missing_ok=True)
     return out
-
-
-def _flatten(image: Image.Image) -> Image.Image:
-    """The image as RGB; transparency is laid on white, as podcast apps would show it on a light page."""
-    if image.mode == "P":
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "PA"):
-        image = image.convert("RGBA")
-        background = Image.new("RGB", image.size, "white")
-        background.paste(image, mask=image.getchannel("A"))
-        return background
-    # CMYK and greyscale: Pillow's plain conversion (an embedded ICC profile is not applied).
-    return image.convert("RGB")

@@ -36,9 +36,9 @@ normalize = {normalize}
 {extra_audio}
 """
 
-# A tiny valid PNG (1x1, RGB) for cover-art fixtures.
+# A tiny valid PNG (1x1, RGB) for cover-art fixtures; every chunk's checksum is right (images are checked by content).
 PNG_1PX = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0000003010100c9fe92ef0000000049454e44ae426082"
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c49444154789c633861a3010002fc012dff833a570000000049454e44ae426082"
 )
 
 

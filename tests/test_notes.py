@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_notes
+from tests.conftest import PNG_1PX, write_notes
 from pipeline import notes
 from pipeline.errors import NotesError, PanelpressError
 from pipeline.records import AudioInfo, Panelist
@@ -362,7 +362,7 @@ def test_write_starter_creates_the_folder(tmp_path: Path):
 def test_body_links_and_images_naming_files_beside_the_notes_are_found(tmp_path: Path):
     folder = tmp_path / "show_notes"
     (folder / "files").mkdir(parents=True)
-    (folder / "photo.png").write_bytes(b"png")
+    (folder / "photo.png").write_bytes(PNG_1PX)  # a picture by its content: images are checked
     (folder / "files" / "the slides.pdf").write_bytes(b"pdf")
     (folder / "ep2.md").write_text("---\ntitle: Next\ndraft: true\n---\nNot yet.")
     (folder / ".private").write_text("secret")
