@@ -6,7 +6,6 @@ import argparse
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -191,7 +190,7 @@ def _info(path: Path) -> int:
 def _build(show: Path, out: Path | None, allow: guard.Allow | None = None) -> int:
     settings = config.load(show)
     if out is not None:
-        settings = replace(settings, build=replace(settings.build, output=str(out.resolve())))
+        settings = config.with_output(settings, out)  # refused when it would write into the show's own folders
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True) as progress:
         result = build(settings, BarReporter(progress), allow=allow)
