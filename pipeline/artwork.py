@@ -34,9 +34,12 @@ _MODES = {
 def problems(path: Path) -> list[ArtworkError]:
     """Everything about an artwork file that podcast apps would reject (empty: it is fine)."""
     try:
+        inputs.picture(path, inputs.ANY_PICTURE)  # readable, and within the decompression-bomb limit
         with Image.open(path) as image:
             kind, mode, (width, height) = image.format, image.mode, image.size
             transparent = "transparency" in image.info
+    except inputs.Refused as err:
+        return [ArtworkError(path, err.problem, err.fix)]
     except (UnidentifiedImageError, OSError) as err:
         return [ArtworkError(path, f"is not an image panelpress can read ({err.__class__.__name__})", "export the artwork as a JPEG or PNG")]
     found = []
@@ -63,9 +66,12 @@ def problems(path: Path) -> list[ArtworkError]:
 def fix(path: Path) -> Path:
     """Write a copy that fits (square, RGB JPEG, 1400–3000 px) beside the original; never touch the original."""
     try:
+        inputs.picture(path, inputs.ANY_PICTURE)
         with Image.open(path) as image:
             image.load()
             picture = ImageOps.exif_transpose(image)
+    except inputs.Refused as err:
+        raise ArtworkError(path, err.problem, err.fix) from err
     except (UnidentifiedImageError, OSError) as err:
         raise ArtworkError(path, f"is not an image panelpress can read ({err.__class__.__name__})", "export the artwork as a JPEG or PNG") from err
     picture = inputs.flattened(picture)

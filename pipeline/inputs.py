@@ -21,10 +21,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 PICTURES = {"JPEG": ("image/jpeg", (".jpg", ".jpeg")), "PNG": ("image/png", (".png",))}
 # Pictures in a notes body are shown by browsers, which read more formats.
 WEB_PICTURES = {**PICTURES, "GIF": ("image/gif", (".gif",)), "WEBP": ("image/webp", (".webp",))}
+ANY_PICTURE = None  # any format Pillow reads (to say what is wrong with it in Apple's words)
 # Art embedded in every download: apps show it small, and a large cover would be copied into each file.
 EMBED_SIDE, EMBED_BYTES = 1400, 500_000
 # Characters XML 1.0 cannot carry: C0 controls but tab, newline and carriage return; U+FFFE, U+FFFF; lone surrogates.
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # Of those, Word's line break (vertical tab) and page break (form feed) are whitespace: a space says the same.
 SPACES = "\x0b\x0c"
 _NAMES = {"\x00": "a NUL byte", "\x0b": "a vertical tab", "\x0c": "a form feed", "\x1b": "an escape character", "\ufffe": "a non-character", "\uffff": "a non-character"}
@@ -84,20 +85,21 @@ def _reason(err: BaseException) -> str:
     return getattr(err, "strerror", None) or str(err) or err.__class__.__name__
 
 
-def picture(source: Path | bytes, formats: dict[str, tuple[str, tuple[str, ...]]] = PICTURES) -> Picture:
-    """What an image is by its content; Refused unless Pillow reads it as one of `formats` within its
+def picture(source: Path | bytes, formats: dict[str, tuple[str, tuple[str, ...]]] | None = PICTURES) -> Picture:
+    """What an image is by its content; Refused unless Pillow reads it as one of `formats` (None: any) within its
     decompression-bomb limit."""
     try:
         data = source.read_bytes() if isinstance(source, Path) else source
     except OSError as err:
         raise Refused(f"cannot be read ({_reason(err)})", "make it a readable file") from err
-    names = [name.replace("WEBP", "WebP") for name in formats]
+    names = [name.replace("WEBP", "WebP") for name in formats or ("JPEG", "PNG")]
     kinds = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+    what = f"a {kinds} image (by its content, whatever its name)" if formats else "an image panelpress can read"
     try:
         with warnings.catch_warnings():
             # Pillow only warns between its limit and twice it; either way the size is reported below.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=list(formats)) as image:
+            with Image.open(io.BytesIO(data), formats=list(formats) if formats else None) as image:
                 width, height = image.size
                 if width * height > (Image.MAX_IMAGE_PIXELS or width * height):
                     raise Image.DecompressionBombError(f"{width}×{height}")
@@ -107,8 +109,8 @@ def picture(source: Path | bytes, formats: dict[str, tuple[str, tuple[str, ...]]
         size = str(err) if "×" in str(err) else _header_size(data)
         raise Refused(f"is {size} pixels, more than the {Image.MAX_IMAGE_PIXELS:,} panelpress decodes (a decompression bomb?)", "export it again at 3000×3000 pixels or less") from err
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as err:
-        raise Refused(f"is not a {kinds} image (by its content, whatever its name)", f"export it as {kinds}") from err
-    return Picture(kind, formats[kind][0], width, height)
+        raise Refused(f"is not {what}", f"export it as {kinds}") from err
+    return Picture(kind, (formats or WEB_PICTURES).get(kind, ("application/octet-stream",))[0], width, height)
 
 
 def _decode(image: Image.Image) -> None:
@@ -176,7 +178,7 @@ def flattened(image: Image.Image) -> Image.Image:
 
 def illegal(text: str) -> re.Match | None:
     """The first character of `text` that XML cannot carry, or None."""
-    return _ILLEGAL.search(text)
+    return ILLEGAL.search(text)
 
 
 def describe(char: str) -> str:
@@ -198,4 +200,4 @@ def without_spaces(text: str) -> tuple[str, list[int]]:
 def clean(text: str) -> str:
     """`text` without the characters XML cannot carry (vertical tabs and form feeds become spaces), for text that is
     only a starting point (a recording's own tags)."""
-    return _ILLEGAL.sub(lambda m: " " if m.group() in SPACES else "", text) if _ILLEGAL.search(text) else text
+    return ILLEGAL.sub(lambda m: " " if m.group() in SPACES else "", text) if ILLEGAL.search(text) else text
