@@ -476,9 +476,10 @@ def save_cover(notes_path: Path, info: AudioInfo | None) -> str:
     """Save a recording's embedded cover art beside its new notes as `<slug>.jpg` or `.png` (never overwriting a file);
     return the name to write as `image:`, or '' when there is no usable art."""
     data = info.art if info else None
-    suffix = ".png" if data and data.startswith(b"\x89PNG\r\n\x1a\n") else ".jpg" if data and data.startswith(b"\xff\xd8") else ""
-    if not suffix:
-        return ""
+    try:
+        suffix = inputs.PICTURES[inputs.picture(data).format][1][0] if data else ""
+    except inputs.Refused:
+        return ""  # not a JPEG or PNG by its content, or a decompression bomb: the recording's art is not adopted
     target = notes_path.with_suffix(suffix)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
