@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PNG_1PX, write_show
+from tests.conftest import PNG_1PX, bomb_png, write_show
 from pipeline import config
 from pipeline.errors import ConfigError, PanelpressError
 
@@ -431,12 +431,12 @@ def test_artwork_is_checked_by_content_and_must_be_inside_the_show(tmp_path: Pat
 
 
 def test_a_decompression_bomb_is_named_with_its_size(tmp_path: Path):
-    from PIL import Image
-
     folder = write_show(tmp_path / "s", extra_show='artwork = "huge.png"')
-    Image.new("1", (20000, 20000)).save(folder / "huge.png")  # 400 megapixels, a few kilobytes
+    (folder / "huge.png").write_bytes(bomb_png(20000, 20000))  # 400 megapixels in a few bytes
     err = load_error(folder)
     assert err.problem.startswith("show.artwork names 'huge.png', which is 20000×20000 pixels, more than the") and "3000×3000" in err.fix
+    (folder / "huge.png").write_bytes(bomb_png(10000, 10000))  # over Pillow's limit, under twice it (where it only warns)
+    assert "which is 10000×10000 pixels, more than the 89,478,485 panelpress decodes" in load_error(folder).problem
 
 
 def test_the_shows_own_folders_must_be_folders(tmp_path: Path):

@@ -15,7 +15,7 @@ from PIL import Image
 
 from pipeline.cli import main
 
-from .conftest import PNG_1PX, checksums, tag_mp3, write_notes, write_show
+from .conftest import PNG_1PX, bomb_png, checksums, tag_mp3, write_notes, write_show
 
 SECRET = b"-----BEGIN PRIVATE KEY----- do not publish me"
 FEED_URL = "https://pod.example.com/show/feed.xml"
@@ -132,7 +132,7 @@ def test_images_are_what_their_content_says(capsys, show, audio_dir):
 
 
 def test_a_decompression_bomb_is_a_clear_error_before_any_audio_work(capsys, show, audio_dir):
-    Image.new("1", (20000, 20000)).save(show / "show_notes" / "huge.png")  # 400 megapixels in a few kilobytes
+    (show / "show_notes" / "huge.png").write_bytes(bomb_png(20000, 20000))  # 400 megapixels in a few bytes
     _add(show, audio_dir, "bomb", "title: Bomb\ndate: 2026-01-20\nimage: huge.png")
     code, _, err = _build(capsys, show)
     assert code == 1 and "bomb.md: image 'huge.png' is 20000×20000 pixels, more than the" in err
