@@ -32,6 +32,12 @@ def read(path: Path, root: Path | None = None) -> Notes:
     default the folder that holds show_notes/), the only place files named in the notes may come from."""
     root = root if root is not None else path.parent.parent
     try:
+        inputs.show_file(root, path.parent, path.name)  # its body is published: never a file from elsewhere
+    except inputs.Outside as err:
+        raise NotesError(path, err.problem, err.fix) from err
+    except inputs.Refused:
+        pass  # reading it says what is wrong
+    try:
         text = path.read_text(encoding="utf-8-sig")  # -sig: editors on Windows start files with a BOM
     except UnicodeDecodeError as err:
         raise NotesError(path, "is not UTF-8 text", "save the file as UTF-8") from err
@@ -98,6 +104,13 @@ def _load(path: Path, front: str) -> tuple[yaml.Node | None, Any]:
     if not front.strip():
         return None, {}
     try:
+        return _parse(path, front)
+    except RecursionError as err:  # `[[[[…]]]]` thousands deep: no host writes that
+        raise NotesError(path, "front matter is nested too deeply", "write `key: value` lines between the --- lines") from err
+
+
+def _parse(path: Path, front: str) -> tuple[yaml.Node | None, Any]:
+    try:
         loader = _LOADER(front)
         try:
             node = loader.get_single_node()
@@ -134,16 +147,20 @@ def _where(err: yaml.YAMLError) -> str:
 
 
 def _scalars(node: yaml.Node | None) -> Iterator[yaml.ScalarNode]:
-    """Every scalar of a node tree, keys included."""
-    if isinstance(node, yaml.ScalarNode):
-        yield node
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _scalars(item)
-    elif isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            yield from _scalars(key)
-            yield from _scalars(value)
+    """Every scalar of a node tree, keys included, each once (an alias is the node it names: `&a [*b, *b]` chains
+    would otherwise be walked exponentially)."""
+    seen, todo = set(), [node]
+    while todo:
+        node = todo.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            yield node
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(reversed(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            todo.extend(part for pair in reversed(node.value) for part in reversed(pair))
 
 
 def _refuse_unsafe(path: Path, node: yaml.Node | None) -> None:
@@ -213,10 +230,16 @@ def _optional(path: Path, meta: dict, key: str, kind: type, words: str, example:
     return value
 
 
+# The largest number an MP4 file's track and disc atoms hold.
+MAX_NUMBER = 65535
+
+
 def _positive(path: Path, meta: dict, key: str) -> int | None:
     value = _optional(path, meta, key, int, "a whole number", "3 (digits, no quotes)")
     if value is not None and value < 1:
         raise NotesError(path, f"{key} is {value}, not a positive number", f"number {key}s from 1")
+    if value is not None and value > MAX_NUMBER:
+        raise NotesError(path, f"{key} is {value}, more than the {MAX_NUMBER} audio tags can hold", f"number {key}s from 1")
     return value
 
 

@@ -323,3 +323,12 @@ def test_a_large_cover_in_a_recording_is_embedded_small_and_published_whole(caps
     assert art.mime == "image/jpeg" and len(art.data) <= 500_000
     with Image.open(io.BytesIO(art.data)) as embedded:
         assert max(embedded.size) <= 1400
+
+
+def test_notes_that_lead_outside_the_show_fail_their_episode_unpublished(capsys, show, audio_dir):
+    (show.parent / "diary.md").write_text("---\ntitle: Dear diary\ndate: 2026-01-20\n---\nMy private diary.\n", encoding="utf-8")
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "diary.wav")
+    (show / "show_notes" / "diary.md").symlink_to(show.parent / "diary.md")
+    code, _, err = _build(capsys, show)
+    assert code == 1 and "diary.md: leads outside the show folder (a symlink)" in err
+    assert _titles(show) == ["Good one", "Good two"] and not _site_holds(show, b"private diary")
