@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 import struct
 from dataclasses import replace
@@ -12,7 +11,6 @@ import mutagen
 from mutagen.flac import FLAC, Picture
 from mutagen.id3 import ID3, CTOCFlags
 from mutagen.mp4 import MP4, MP4Cover
-from PIL import Image, UnidentifiedImageError
 
 from . import inputs
 from .chapters import parse_time
@@ -230,9 +228,9 @@ def _tags(audio) -> tuple[list[tuple[str, str]], bytes | None, str]:
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height of an embedded image (read with Pillow), or None if it is not one."""
+    """Width and height of an embedded image (read with Pillow), or None if it is not one (or a decompression bomb)."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.size
-    except (UnidentifiedImageError, OSError):
+        found = inputs.picture(data, inputs.ANY_PICTURE)
+    except inputs.Refused:
         return None
+    return found.width, found.height

@@ -332,3 +332,16 @@ def test_notes_that_lead_outside_the_show_fail_their_episode_unpublished(capsys,
     code, _, err = _build(capsys, show)
     assert code == 1 and "diary.md: leads outside the show folder (a symlink)" in err
     assert _titles(show) == ["Good one", "Good two"] and not _site_holds(show, b"private diary")
+
+
+def test_info_on_a_recording_with_a_bomb_for_a_cover_does_not_crash(capsys, show, audio_dir):
+    recording = show / "episodes" / "bomb-cover.mp3"
+    shutil.copy(audio_dir / "tagged.mp3", recording)
+    tag_mp3(recording, "Bomb cover", "Ann", "2026-01-20", "A cover of 400 megapixels.", art=bomb_png(20000, 20000))
+    assert main(["info", str(recording)]) == 0
+    out, err = capsys.readouterr()
+    assert "cover art" in out and "Traceback" not in out + err
+    _publish_new(show)
+    code, _, err = _build(capsys, show)  # the cover is not adopted: the episode publishes without it
+    assert code == 0 and not (show / "show_notes" / "bomb-cover.png").exists()
+    assert "image:" not in (show / "show_notes" / "bomb-cover.md").read_text(encoding="utf-8")

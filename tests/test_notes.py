@@ -414,3 +414,13 @@ def test_yaml_errors_are_worded_as_pyyaml_words_them(tmp_path: Path):
     # libyaml reads the front matter; on an error PyYAML's own reader words it, as before
     err = read_error(write_notes(tmp_path, "ep", "title: Fine\nsummary: ok\n  bad: x"))
     assert err.problem == "front matter is not valid YAML at line 4: mapping values are not allowed here"
+
+
+def test_word_processor_breaks_in_the_body_become_spaces_with_a_warning_naming_the_lines(tmp_path: Path):
+    path = write_notes(tmp_path, "ep", "title: T", "First\x0bline.\n\nPage\x0cbreak and\x0b another.")
+    parsed = notes.read(path)
+    assert parsed.body == "First line.\n\nPage break and  another."
+    assert parsed.spaced == (5, 7)
+    (warning,) = notes.warnings(parsed)
+    assert warning.path == path and warning.problem.startswith("lines 5, 7: vertical tabs or form feeds") and warning.fix
+    assert notes.warnings(notes.read(write_notes(tmp_path, "clean", "title: T"))) == []
