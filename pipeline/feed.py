@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Sequence
@@ -156,11 +157,17 @@ def feed_url(config: Config) -> str:
 
 def feed_html(item: Published) -> str:
     """The notes body as the HTML subset podcast apps render; relative links made absolute."""
-    moved = {url: relinked(url, item.site_url + quote(path)) for url, path in item.relinks}
-    raw = _feed_markdown.render(item.episode.notes.body, {"relink": moved})
+    moved = tuple((url, relinked(url, item.site_url + quote(path))) for url, path in item.relinks)
+    return _feed_html(item.episode.notes.body, moved, item.page_url)
+
+
+@functools.lru_cache(maxsize=64)
+def _feed_html(body: str, moved: tuple[tuple[str, str], ...], page_url: str) -> str:
+    # Cached: a build renders the feed twice (once to hash its content), and a long body costs seconds to render.
+    raw = _feed_markdown.render(body, {"relink": dict(moved)})
 
     def absolute(tag: str, attribute: str, value: str) -> str | None:
-        return urljoin(item.page_url, value) if tag == "a" and attribute == "href" else value
+        return urljoin(page_url, value) if tag == "a" and attribute == "href" else value
 
     return nh3.clean(raw, tags=FEED_TAGS, attributes=FEED_ATTRIBUTES, url_schemes=URL_SCHEMES, attribute_filter=absolute, link_rel=None).strip()
 
