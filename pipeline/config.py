@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import langcodes
 
@@ -296,6 +296,9 @@ def _check_site_url(path: Path, show: ShowSettings) -> None:
     base = f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
     if parts.query or parts.fragment:
         raise ConfigError(path, f"[show] site_url {show.site_url!r} has a {'query (?…)' if parts.query else 'fragment (#…)'}: every episode's address would be made from it", f"write the site folder's address alone, e.g. site_url = {base!r}")
+    odd = re.search(r"[\s<>\"{}|\\^`]", show.site_url)
+    if odd:
+        raise ConfigError(path, f"[show] site_url {show.site_url!r} holds {'a space' if odd.group().isspace() else repr(odd.group())}, which no URL may hold: apps would fail to fetch the episodes", f"write it percent-encoded: site_url = {quote(show.site_url, safe=':/?#[]@!$&()*+,;=%~')!r}")
     if parts.username or parts.password:
         raise ConfigError(path, f"[show] site_url {show.site_url!r} holds a user name or password, which the feed would publish", f"write the public address, e.g. site_url = {base!r}")
     if parts.scheme == "http" and not show.allow_http:

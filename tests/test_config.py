@@ -388,6 +388,7 @@ def test_an_output_through_a_symlink_is_judged_where_it_leads(show: Path):
         ("https://pod.example.com/show/#top", "has a fragment"),
         ("https://me:secret@pod.example.com/show/", "user name or password"),
         ("http://pod.example.com/show/", "is http://"),
+        ("https://pod.example.com/my show/", "holds a space"),
     ],
 )
 def test_site_url_is_an_absolute_https_address_alone(tmp_path: Path, url: str, said: str):
