@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 # What podcast apps and the site's pages accept as an episode's or a chapter's picture, by Pillow's format name.
 PICTURES = {"JPEG": ("image/jpeg", (".jpg", ".jpeg")), "PNG": ("image/png", (".png",))}
@@ -108,7 +108,7 @@ def picture(source: Path | bytes, formats: dict[str, tuple[str, tuple[str, ...]]
     except Image.DecompressionBombError as err:
         size = str(err) if "×" in str(err) else _header_size(data)
         raise Refused(f"is {size} pixels, more than the {Image.MAX_IMAGE_PIXELS:,} panelpress decodes (a decompression bomb?)", "export it again at 3000×3000 pixels or less") from err
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as err:
+    except Exception as err:  # a damaged or hostile image can make a decoder fail in its own way: never a crash
         raise Refused(f"is not {what}", f"export it as {kinds}") from err
     return Picture(kind, (formats or WEB_PICTURES).get(kind, ("application/octet-stream",))[0], width, height)
 
