@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import inputs
 from .errors import ArtworkError
 
 MIN_SIDE, MAX_SIDE = 1400, 3000
@@ -33,9 +34,12 @@ _MODES = {
 def problems(path: Path) -> list[ArtworkError]:
     """Everything about an artwork file that podcast apps would reject (empty: it is fine)."""
     try:
+        inputs.picture(path, inputs.ANY_PICTURE)  # readable, and within the decompression-bomb limit
         with Image.open(path) as image:
             kind, mode, (width, height) = image.format, image.mode, image.size
             transparent = "transparency" in image.info
+    except inputs.Refused as err:
+        return [ArtworkError(path, err.problem, err.fix)]
     except (UnidentifiedImageError, OSError) as err:
         return [ArtworkError(path, f"is not an image panelpress can read ({err.__class__.__name__})", "export the artwork as a JPEG or PNG")]
     found = []
@@ -62,12 +66,15 @@ def problems(path: Path) -> list[ArtworkError]:
 def fix(path: Path) -> Path:
     """Write a copy that fits (square, RGB JPEG, 1400–3000 px) beside the original; never touch the original."""
     try:
+        inputs.picture(path, inputs.ANY_PICTURE)
         with Image.open(path) as image:
             image.load()
             picture = ImageOps.exif_transpose(image)
+    except inputs.Refused as err:
+        raise ArtworkError(path, err.problem, err.fix) from err
     except (UnidentifiedImageError, OSError) as err:
         raise ArtworkError(path, f"is not an image panelpress can read ({err.__class__.__name__})", "export the artwork as a JPEG or PNG") from err
-    picture = _flatten(picture)
+    picture = inputs.flattened(picture)
     side = min(picture.size)
     # A square from the middle: cover art is designed around its centre.
     picture = ImageOps.fit(picture, (side, side), method=Image.Resampling.LANCZOS)
@@ -84,16 +91,3 @@ def fix(path: Path) -> Path:
     finally:
         temp.unlink(missing_ok=True)
     return out
-
-
-def _flatten(image: Image.Image) -> Image.Image:
-    """The image as RGB; transparency is laid on white, as podcast apps would show it on a light page."""
-    if image.mode == "P":
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "PA"):
-        image = image.convert("RGBA")
-        background = Image.new("RGB", image.size, "white")
-        background.paste(image, mask=image.getchannel("A"))
-        return background
-    # CMYK and greyscale: Pillow's plain conversion (an embedded ICC profile is not applied).
-    return image.convert("RGB")

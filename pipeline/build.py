@@ -383,7 +383,7 @@ class _Build:
         problems = [cache.decode(p) for slug, entry in entries.items() if slug not in results for p in entry.problems]
         warnings = [w for r in results.values() for w in r.warnings] + [p for p in problems if not _is_withheld(p)]
         withheld = [w for r in results.values() for w in r.withheld] + [p for p in problems if _is_withheld(p)]
-        warnings += self._artwork_warnings() + list(refused)
+        warnings += [*self.config.warnings, *self._artwork_warnings(), *refused]
         return BuildResult(
             site=self.config.output_dir, published=tuple(made) if not blocked else (),
             unchanged=tuple(sorted(cached)) if not blocked else (), skipped=tuple(sorted(skipped)), failures=tuple(self.failures),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import inputs
 from .errors import ChapterError
 from .records import Attachment, AudioInfo, Chapter, Episode
 from .tags import ChapterTag
@@ -80,10 +81,13 @@ def read_file(path: Path) -> tuple[Chapter, ...]:
     except UnicodeDecodeError as err:
         raise ChapterError(path, 0, "is not UTF-8 text", "save the file as UTF-8") from err
     found = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
         if not line or line.startswith("#") or raw.startswith("\\"):  # blank, comment, Audacity's spectral line
             continue
+        bad = inputs.illegal(raw)
+        if bad:
+            raise ChapterError(path, number, f"holds {inputs.describe(bad.group())}, which a feed cannot carry", "delete it (retype the line if you pasted it)")
         fields = raw.split("\t")
         if len(fields) == 3:  # Audacity: start, end (ignored: a chapter runs to the next one), label
             try:
@@ -137,7 +141,11 @@ def resolve(episode: Episode, info: AudioInfo) -> tuple[Chapter, ...]:
         check_end(episode.notes.chapters, info.duration, notes_path)
         return episode.notes.chapters
     beside = file_for(episode.recording)
-    if beside.is_file():
+    try:
+        usable = inputs.optional_file(episode.recording.parent.parent, beside)  # the show folder holds episodes/
+    except inputs.Refused as err:
+        raise ChapterError(beside, 0, err.problem, err.fix) from err
+    if usable is not None:
         found = read_file(beside)
         if found:
             check_end(found, info.duration, beside)

@@ -31,7 +31,7 @@ from .config import DESCRIPTION_BYTES
 from .discover import discover, web_slug
 from .errors import ConfigError, FeedError, PanelpressError, TranscriptError
 from .explicit import published_as
-from .feed import ITUNES_NS, apple_bool, feed_url
+from .feed import ITUNES_NS, apple_bool, as_text, feed_url
 from .files import file_sha256, write_if_changed
 from .layout import FEED_FILE
 from .podcastindex import PODCAST_NS
@@ -59,6 +59,7 @@ class CheckReport:
     problems: tuple[PanelpressError, ...] = ()
     done: tuple[str, ...] = ()  # what --fix-artwork wrote, and what to do with it
     config_ok: bool = True
+    warnings: tuple[PanelpressError, ...] = ()  # allowed, but the host should know (not counted as problems)
 
 
 @dataclass
@@ -139,6 +140,7 @@ class _Checker:
     config: config.Config
     memory: _Memory
     problems: list[PanelpressError] = field(default_factory=list)
+    warnings: list[PanelpressError] = field(default_factory=list)
 
     def add(self, path: Path | None, problem: str, fix: str = REBUILD) -> None:
         self.problems.append(FeedError(path, problem, fix))
@@ -151,9 +153,12 @@ def run(root: Path, fix_artwork: bool = False, site: Path | None = None, waiting
         settings = config.load(root)
     except ConfigError as err:
         return CheckReport(problems=(err,), config_ok=False)
-    if site is not None:
-        settings = replace(settings, build=replace(settings.build, output=str(Path(site).resolve())))
+    try:
+        settings = config.with_output(settings, site) if site is not None else settings
+    except ConfigError as err:
+        return CheckReport(problems=(err,), config_ok=False)
     checker = _Checker(settings, _Memory.load(settings))
+    checker.warnings += settings.warnings
     if fix_artwork:
         with lock.hold(lock.show_lock(settings), "this show", waiting=waiting):
             done = _artwork(checker, fix_artwork)
@@ -162,7 +167,7 @@ def run(root: Path, fix_artwork: bool = False, site: Path | None = None, waiting
     by_slug = _notes(checker)
     transcripts = _transcripts(checker, by_slug)
     _site(checker, by_slug, transcripts)
-    return CheckReport(problems=tuple(checker.problems), done=tuple(done))
+    return CheckReport(problems=tuple(checker.problems), done=tuple(done), warnings=tuple(checker.warnings))
 
 
 def _covered(checker: _Checker, slug: str) -> bool:
@@ -205,7 +210,8 @@ def _notes(checker: _Checker) -> dict[str, Notes]:
         if _covered(checker, path.stem):
             continue
         try:
-            found[path.stem] = notes.read(path)
+            found[path.stem] = notes.read(path, settings.root)
+            checker.warnings += notes.warnings(found[path.stem])
         except PanelpressError as err:
             problems.append(err)
     return found
@@ -327,7 +333,7 @@ def _channel(checker: _Checker, path: Path, channel: etree._Element) -> None:
     artwork_name = f"artwork{settings.artwork_path.suffix.lower()}" if settings.artwork_path else None
     meant = {
         "title": (_text(channel, "title"), show.title),
-        "description": (_text(channel, "description"), show.description),
+        "description": (_text(channel, "description"), as_text(show.description)),
         "language": (_text(channel, "language"), show.language),
         "link": (_text(channel, "link"), settings.site_url),
         "itunes:author": (_text(channel, "itunes:author"), show.author),

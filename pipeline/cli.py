@@ -6,7 +6,6 @@ import argparse
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -260,7 +259,7 @@ def _info(path: Path) -> int:
 def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait: bool = True) -> int:
     settings = config.load(show)
     if out is not None:
-        settings = replace(settings, build=replace(settings.build, output=str(out.resolve())))
+        settings = config.with_output(settings, out)  # refused when it would write into the show's own folders
     if err_console.is_terminal:
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn())
         with Progress(*columns, console=err_console, transient=True) as progress:
@@ -278,6 +277,7 @@ def _check(show: Path, out: Path | None, fix_artwork: bool) -> int:
     root = show.resolve()
     for problem in report.problems:
         console.print(problem.message(root), markup=False, highlight=False, soft_wrap=True)
+    _errors("[yellow]warning:[/]", report.warnings, root)
     for line in report.done:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(check.summary(report), markup=False)

@@ -9,8 +9,11 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
+import langcodes
+
+from . import inputs
 from .categories import category_problem
 from .errors import ConfigError
 
@@ -41,6 +44,11 @@ def _is_http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def _is_language(value: str) -> bool:
+    """A BCP 47 language tag of registered subtags (langcodes), written with hyphens: en, en-US, pt-BR, zh-Hant."""
+    return "_" not in value and langcodes.tag_is_valid(value)
+
+
 @dataclass(frozen=True)
 class ShowSettings:
     """`[show]`: what the feed and pages say about the show."""
@@ -51,7 +59,7 @@ class ShowSettings:
     owner_email: str = field(metadata=_check(_is_email, "write an e-mail address such as host@example.com"))
     site_url: str = field(metadata=_check(_is_http_url, "write the public address of the site folder, e.g. https://example.com/podcast/"))
     owner_name: str = ""
-    language: str = field(default="en", metadata=_check(lambda v: re.fullmatch(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*", v) is not None, "write a language code such as en or en-US"))
+    language: str = field(default="en", metadata=_check(_is_language, "write a language code (BCP 47) such as en, en-US or pt-BR"))
     category: str = "Business"
     subcategory: str = ""
     explicit: bool | None = None  # None: not set; the feed says false (Apple requires a value)
@@ -61,6 +69,7 @@ class ShowSettings:
     new_feed_url: str = field(default="", metadata=_check(lambda v: not v or _is_http_url(v), "write the full address of the new feed, e.g. https://new.example.com/feed.xml"))
     block: bool = False
     complete: bool = False
+    allow_http: bool = False  # a site_url of http://: only when the host says so (apps want https)
 
 
 @dataclass(frozen=True)
@@ -161,6 +170,13 @@ class Config:
     def owner_name(self) -> str:
         return self.show.owner_name or self.show.author
 
+    @property
+    def warnings(self) -> tuple[ConfigError, ...]:
+        """Settings that are allowed but that the host should know about (a build and `check` show them)."""
+        if urlsplit(self.show.site_url).scheme == "http":
+            return (ConfigError(self.path, f"[show] site_url {self.show.site_url!r} is http://: apps fetch the feed and audio unencrypted, and Apple Podcasts may refuse it", "serve the site over https and write https:// (allow_http = true lets http through)"),)
+        return ()
+
 
 SECTIONS = {"show": ShowSettings, "build": BuildSettings, "audio": AudioSettings, "podcast": PodcastSettings, "explicit": ExplicitSettings}
 
@@ -215,6 +231,10 @@ def _section(path: Path, name: str, cls: type, values: Any):
             if not all(isinstance(item, str) and item.strip() for item in value):
                 raise ConfigError(path, f"[{name}] {key} = {value!r} holds something that is not a word", f"write {key} as a list of quoted words, e.g. {key} = [\"heck\"]")
             value = tuple(item.strip() for item in value)
+        for text in value if kind == "tuple[str, ...]" else (value,) if kind == "str" else ():
+            bad = inputs.illegal(text)
+            if bad:
+                raise ConfigError(path, f"[{name}] {key} holds {inputs.describe(bad.group())}, which a feed cannot carry", "delete it (a TOML escape such as \\u0001 writes one)")
         if kind == "str":
             value = value.strip()
             if spec.default is dataclasses.MISSING and not value:
@@ -252,9 +272,75 @@ def _check_files(path: Path, config: Config) -> None:
     problem = category_problem(config.show.category, config.show.subcategory)
     if problem:
         raise ConfigError(path, f"[show] {problem}", "pick a category from Apple Podcasts' list")
+    _check_site_url(path, config.show)
     for key, rel in (("show.artwork", config.show.artwork), ("audio.intro", config.audio.intro), ("audio.outro", config.audio.outro)):
-        if rel and not (config.root / rel).is_file():
-            raise ConfigError(path, f"{key} names {rel!r}, which does not exist", "put the file in the show folder or correct the path")
+        try:
+            if key == "show.artwork" and rel:
+                inputs.named_picture(config.root, config.root, rel, "put the file in the show folder or correct the path")
+            elif rel:
+                inputs.show_file(config.root, config.root, rel, "put the file in the show folder or correct the path")
+        except inputs.Refused as err:
+            raise ConfigError(path, f"{key} names {rel!r}, which {err.problem}", err.fix) from err
+    for name, folder in (("episodes/ (the recordings)", config.episodes_dir), ("show_notes/ (the notes)", config.notes_dir), ("[build] templates", config.templates_dir)):
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(path, f"{name} is a file, not a folder", f"move the file away and make {folder.name}/ a folder")
+    if config.ledger_path.exists() and not config.ledger_path.is_file():
+        raise ConfigError(path, f"{config.ledger_path.name} is a folder, not the ledger file", "move the folder away: panelpress keeps the ledger in this file")
+    _check_folder(path, config, "[build] cache", config.cache_dir, site=False)
+    _check_folder(path, config, "[build] output", config.output_dir, site=True)
+
+
+def _check_site_url(path: Path, show: ShowSettings) -> None:
+    """site_url: where subscribers' apps fetch everything, recorded in the ledger: an absolute https address."""
+    parts = urlsplit(show.site_url)
+    base = f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    if parts.query or parts.fragment:
+        raise ConfigError(path, f"[show] site_url {show.site_url!r} has a {'query (?…)' if parts.query else 'fragment (#…)'}: every episode's address would be made from it", f"write the site folder's address alone, e.g. site_url = {base!r}")
+    odd = re.search(r"[\s<>\"{}|\\^`]", show.site_url)
+    if odd:
+        raise ConfigError(path, f"[show] site_url {show.site_url!r} holds {'a space' if odd.group().isspace() else repr(odd.group())}, which no URL may hold: apps would fail to fetch the episodes", f"write it percent-encoded: site_url = {quote(show.site_url, safe=':/?#[]@!$&()*+,;=%~')!r}")
+    if parts.username or parts.password:
+        raise ConfigError(path, f"[show] site_url {show.site_url!r} holds a user name or password, which the feed would publish", f"write the public address, e.g. site_url = {base!r}")
+    if parts.scheme == "http" and not show.allow_http:
+        raise ConfigError(path, f"[show] site_url {show.site_url!r} is http://: apps fetch the feed and audio unencrypted, and Apple Podcasts may refuse it", "write https://… (serve the site over https); if it cannot be, set allow_http = true under [show]")
+
+
+def with_output(config: Config, out: Path | str) -> Config:
+    """The settings with another site folder (`--out DIR`, relative to where the command runs), checked as
+    `[build] output` is; ConfigError when panelpress would write into the host's own folders."""
+    folder = Path(out).resolve()
+    changed = dataclasses.replace(config, build=dataclasses.replace(config.build, output=str(folder)))
+    _check_folder(None, changed, f"--out {out}", folder, site=True)
+    return changed
+
+
+def _check_folder(path: Path | None, config: Config, name: str, folder: Path, site: bool) -> None:
+    """A folder panelpress writes into (the site, the cache) must not be, hold or lie inside one of the host's own:
+    the show folder (a folder inside it is fine), its recordings, notes or templates, the home folder or a filesystem
+    root; and the site folder must be apart from the cache."""
+    root = config.root.resolve()
+    own = {
+        "your home folder": (Path.home().resolve(), "is"),
+        "the show folder": (root, "is"),
+        "the recordings folder episodes/": (config.episodes_dir.resolve(), "any"),
+        "the notes folder show_notes/": (config.notes_dir.resolve(), "any"),
+        "the templates folder": (config.templates_dir.resolve(), "any"),
+        "the cache folder": (config.cache_dir.resolve(), "any") if site else None,  # a site would publish it
+    }
+    fix = 'point it at a folder of its own, e.g. output = "public" (or a folder of your blog\'s)' if site else 'use a folder of its own, e.g. cache = ".panelpress-cache"'
+    harm = "panelpress would write its pages, feed and audio among your files" if site else "panelpress would keep its work files among yours"
+    if folder.parent == folder:
+        raise ConfigError(path, f"{name} is {folder}, a filesystem root: {harm}", fix)
+    for what, entry in own.items():
+        if entry is None:
+            continue
+        other, how = entry
+        if folder == other or folder in other.parents:
+            raise ConfigError(path, f"{name} is {what}: {harm}" if folder == other else f"{name} ({folder}) holds {what}: {harm}", fix)
+        if how == "any" and other in folder.parents:
+            raise ConfigError(path, f"{name} ({folder}) is inside {what}: {harm}", fix)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(path, f"{name} ({folder}) is a file, not a folder", fix)
 
 
 STARTER = """\

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config
-from .errors import PanelpressError
+from . import inputs
+from .errors import ConfigError, PanelpressError
 from .records import Failure
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".aif", ".aiff")
@@ -29,14 +30,27 @@ def web_slug(slug: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "episode"
 
 
+# The longest name panelpress gives a file of an episode is its name plus ".transcript.json" or ".chapters.txt";
+# most filesystems allow 255 bytes a name.
+MAX_NAME_BYTES = 200
+
+
 def discover(config: Config) -> tuple[list[Recording], list[Failure]]:
-    """Every recording in `episodes/`, sorted by slug; clashing slugs are failures."""
+    """Every recording in `episodes/`, sorted by slug; clashing slugs and names panelpress cannot use are failures."""
     folder = config.episodes_dir
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS) if folder.is_dir() else []
+    try:
+        files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS) if folder.is_dir() else []
+    except OSError as err:
+        raise ConfigError(folder, f"cannot be read: {err.strerror or err}", "make the folder readable") from err
     by_web: dict[str, list[Path]] = {}
-    for path in files:
-        by_web.setdefault(web_slug(path.stem), []).append(path)
     recordings, failures = [], []
+    for path in files:
+        problem = _name_problem(path.stem)
+        if problem:
+            shown = path.with_name(_shown(path.name))
+            failures.append(Failure(slug=_shown(path.stem), error=PanelpressError(shown, problem, "rename the recording (and its notes)")))
+            continue
+        by_web.setdefault(web_slug(path.stem), []).append(path)
     for name, paths in sorted(by_web.items()):
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths)
@@ -46,3 +60,24 @@ def discover(config: Config) -> tuple[list[Recording], list[Failure]]:
         path = paths[0]
         recordings.append(Recording(slug=path.stem, path=path, notes_path=config.notes_dir / f"{path.stem}.md"))
     return recordings, failures
+
+
+def _name_problem(stem: str) -> str:
+    """Why a recording's name cannot name an episode's files and pages ('' when it can)."""
+    try:
+        size = len(stem.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "the file name is not UTF-8 text"
+    if size > MAX_NAME_BYTES:
+        return f"the file name is {size} bytes long; panelpress adds to it for the episode's files, so it takes at most {MAX_NAME_BYTES}"
+    bad = inputs.illegal(stem) or re.search("[\x7f-\x9f]", stem)
+    if bad:
+        return f"the file name holds {inputs.describe(bad.group())}"
+    return ""
+
+
+def _shown(name: str) -> str:
+    """A file name as it can be printed (bytes that are not UTF-8 as \\x.., control characters as escapes)."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = re.sub("[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+    return text[:60] + "…" if len(text) > 80 else text

@@ -65,7 +65,8 @@ def identity(work: Work, config: Config) -> Identity:
 def read_notes(work: Work, setup: Setup, task: Task) -> Work:
     """The notes: a draft or a future date waits; a published episode needs a date."""
     path = work.source.notes_path
-    parsed = notes.read(path)
+    parsed = notes.read(path, setup.config.root)
+    work = replace(work, warnings=work.warnings + tuple(notes.warnings(parsed)))
     if parsed.draft:
         return replace(work, notes=parsed, skipped=f"draft: review {path.name}, then remove `draft: true`")
     if parsed.date is None:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import yaml
 from glin_profanity import Filter
 
 from .config import Config
 from .errors import ExplicitContentError
-from .records import Notes
+from .records import Notes, Passage
 
 # glin-profanity's dictionaries, by the ISO 639-1 code a show's `language` starts with.
 LANGUAGES = {
@@ -54,14 +54,15 @@ class Lexicon:
         inflected = {w + end for w in words if w.isalpha() and len(w) >= 4 for end in INFLECTIONS} - set(words)
         self.allow = frozenset(w.casefold() for w in allow)
         self.allow |= {w + end for w in self.allow for end in INFLECTIONS}
-        self.filter = Filter({"languages": list(languages), "custom_words": [*extra, *sorted(inflected)]})
+        self.languages, self.custom = list(languages), [*extra, *sorted(inflected)]
+        self.filter = Filter({"languages": self.languages, "custom_words": self.custom})
+        _quicker(self.filter)
 
     def find(self, text: str, where: str) -> list[Finding]:
         """Every strong word in `text`, located by line and column within it."""
-        result = self.filter.check_profanity(text)
         starts = _line_starts(text)
         found = []
-        for match in result.get("matches") or []:
+        for match in (match for offset, part in _paragraphs(text) for match in _offset(self.filter.check_profanity(part), offset)):
             word, index = match["word"], match.get("index")
             if index is None or word.casefold() in self.allow:
                 continue
@@ -70,6 +71,29 @@ class Lexicon:
             line = bisect.bisect_right(starts, index)
             found.append(Finding(where, word, line, index - starts[line - 1] + 1))
         return sorted(set(found), key=lambda f: (f.line, f.column, f.word))
+
+
+class _Prefiltered:
+    """A stand-in for glin-profanity's one regex of its words that are not plain tokens ("f*ck", "blow job"), used to
+    ask "is any of them here?". Python's re tries its ~140 alternatives at every character: most of a long text's
+    scan. A substring test of each word answers "no" first, in C; the regex still decides "yes", so what is found
+    does not change (tests/test_explicit.py compares both)."""
+
+    def __init__(self, regex, words: Iterable[str]) -> None:
+        self.regex = regex
+        self.words = tuple(words)
+
+    def search(self, lowered: str):
+        return self.regex.search(lowered) if any(word in lowered for word in self.words) else None
+
+
+def _quicker(found: Filter) -> None:
+    """Give the filter's scanner the prefiltered candidate test, where its scanner is the one this was written for
+    (glin-profanity 4.x, case-insensitive); otherwise leave it as it is: slower, never different."""
+    scanner = getattr(found, "_scanner", None)
+    cfg, rest, regex = getattr(scanner, "_cfg", None), getattr(scanner, "_rest", None), getattr(scanner, "_rest_any", None)
+    if rest and regex is not None and hasattr(regex, "search") and cfg is not None and not cfg.case_sensitive:
+        scanner._rest_any = _Prefiltered(regex, {word.lower() for word in rest})
 
 
 @functools.lru_cache(maxsize=8)
@@ -84,6 +108,30 @@ def lexicon(config: Config) -> Lexicon:
     return _lexicon(languages, config.explicit.extra_words, config.explicit.allow_words)
 
 
+# Text is scanned a few paragraphs at a time: once the library finds a candidate in a text, it runs each of its words
+# with its own regex over all of that text, so a long text with one strong word would cost ~140 passes over it.
+CHUNK = 4096
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def _paragraphs(text: str) -> Iterator[tuple[int, str]]:
+    """`text` in pieces of whole paragraphs (about CHUNK characters, or one longer paragraph), each with its offset."""
+    start = 0
+    while len(text) - start > CHUNK:
+        breaks = [m.end() for m in _BLANK_LINE.finditer(text, start, start + CHUNK)]
+        later = _BLANK_LINE.search(text, start + CHUNK) if not breaks else None
+        end = breaks[-1] if breaks else later.end() if later else len(text)
+        yield start, text[start:end]
+        start = end
+    if start < len(text) or not text:
+        yield start, text[start:]
+
+
+def _offset(result: dict, offset: int) -> Iterator[dict]:
+    for match in result.get("matches") or []:
+        yield {**match, "index": match["index"] + offset} if match.get("index") is not None else match
+
+
 def _line_starts(text: str) -> list[int]:
     starts = [0]
     starts.extend(i + 1 for i, char in enumerate(text) if char == "\n")
@@ -96,33 +144,15 @@ def scan(text: str, where: str | Path, config: Config) -> tuple[Finding, ...]:
 
 
 def scan_notes(notes: Notes, config: Config) -> tuple[Finding, ...]:
-    """Strong language in a notes file's title, summary and body, located by line:column in the file."""
-    text = notes.path.read_text(encoding="utf-8-sig")
-    lines = text.splitlines(keepends=True)
-    close = next((i for i, line in enumerate(lines[1:], 1) if line.strip() == "---"), None) if lines and lines[0].strip() == "---" else None
-    if close is None:  # no YAML front matter we can map: scan the file as it is
-        return scan(text, notes.path, config)
+    """Strong language in a notes file's title, summary and body, located by line:column in the file (from what
+    reading the notes kept of where each was written: the file is not read again)."""
+    words = lexicon(config)
     found: list[Finding] = []
-    front = "".join(lines[1:close])
-    for start, end in _front_values(front, ("title", "summary")):
-        for hit in lexicon(config).find(front[start.index:end.index], str(notes.path)):
-            line = 2 + start.line + hit.line - 1  # the front matter starts on the file's second line
-            column = start.column + hit.column if hit.line == 1 else hit.column
-            found.append(replace(hit, line=line, column=column))
-    body = "".join(lines[close + 1:])
-    found.extend(replace(hit, line=hit.line + close + 1) for hit in lexicon(config).find(body, str(notes.path)))
+    for passage, text in [*((p, p.text) for p in notes.passages), (Passage("", *notes.body_at), notes.body)]:
+        for hit in words.find(text, str(notes.path)):
+            column = passage.column + hit.column if hit.line == 1 else hit.column
+            found.append(replace(hit, line=passage.line + hit.line - 1, column=column))
     return tuple(found)
-
-
-def _front_values(front: str, keys: tuple[str, ...]):
-    """Where the values of `keys` are in the front matter text (YAML marks: line, column, index)."""
-    try:
-        node = yaml.compose(front)
-    except yaml.YAMLError:
-        return []
-    if not isinstance(node, yaml.MappingNode):
-        return []
-    return [(value.start_mark, value.end_mark) for key, value in node.value if isinstance(value, yaml.ScalarNode) and key.value in keys]
 
 
 def episode_findings(notes: Notes, config: Config, transcript: Path | None = None) -> tuple[Finding, ...]:

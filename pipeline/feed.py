@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from urllib.parse import quote, urljoin, urlsplit
@@ -62,6 +64,18 @@ for _name, _html in {
 def _cell(self, tokens, idx, options, env) -> str:
     # a table row becomes a paragraph of cells: apps render no tables
     return "" if tokens[idx - 1].type == "tr_open" else " | "
+
+
+# What an HTML parser could read as markup: a tag, comment or declaration opening.
+_MARKUP = re.compile(r"<[A-Za-z/!?]")
+
+
+def as_text(text: str) -> str:
+    """Plain text (a summary, the show's description) for the elements apps read as HTML (`description`,
+    `itunes:summary`). Text without markup is written as it is; text with some becomes one paragraph of escaped
+    HTML, so every app shows `<script>` as the words it is, never runs or renders it (and apps that guess whether
+    the element is HTML or text guess HTML, and unescape it)."""
+    return f"<p>{html.escape(text, quote=False)}</p>" if _MARKUP.search(text) else text
 
 
 def apple_bool(value: bool) -> str:
@@ -163,9 +177,9 @@ def _links(item: Published) -> tuple[tuple[Link, ...], Link | None]:
     return transcripts, chapters
 
 
-def render(config: Config, items: Sequence[Published], build_date: datetime, artwork: str | None, podcast_guid: str = "", html: Callable[[Published], str] = feed_html) -> bytes:
+def render(config: Config, items: Sequence[Published], build_date: datetime, artwork: str | None, podcast_guid: str = "", notes_html: Callable[[Published], str] = feed_html) -> bytes:
     """The RSS feed as UTF-8 bytes; items are written in the order given (newest first)."""
-    return xml(generator(config, items, artwork, podcast_guid, html), build_date)
+    return xml(generator(config, items, artwork, podcast_guid, notes_html), build_date)
 
 
 def xml(fg: FeedGenerator, build_date: datetime) -> bytes:
@@ -174,9 +188,9 @@ def xml(fg: FeedGenerator, build_date: datetime) -> bytes:
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
 
 
-def generator(config: Config, items: Sequence[Published], artwork: str | None, podcast_guid: str = "", html: Callable[[Published], str] = feed_html) -> FeedGenerator:
-    """The feed, built and ready to write: items in the order given (newest first). `html(item)` gives an item's
-    notes as feed HTML (a memo of `feed_html` may stand in for it)."""
+def generator(config: Config, items: Sequence[Published], artwork: str | None, podcast_guid: str = "", notes_html: Callable[[Published], str] = feed_html) -> FeedGenerator:
+    """The feed, built and ready to write: items in the order given (newest first). `notes_html(item)` gives an
+    item's notes as feed HTML (a memo of `feed_html` may stand in for it)."""
     show = config.show
     fg = FeedGenerator()
     fg.load_extension("podcast", atom=False, rss=True)
@@ -186,14 +200,14 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
     # feedgen writes the last link as RSS <link>: the self link (atom:link) must come first.
     fg.link(href=feed_url(config), rel="self", type="application/rss+xml")
     fg.link(href=config.site_url, rel="alternate")
-    fg.description(show.description)
+    fg.description(as_text(show.description))
     fg.language(show.language)
     fg.generator(f"panelpress {__version__}", uri="https://pypi.org/project/panelpress/")
     if show.copyright:
         fg.copyright(show.copyright)
     fg.podcast.itunes_author(show.author)
     fg.podcast.itunes_owner(name=config.owner_name, email=show.owner_email)
-    fg.podcast.itunes_summary(show.description)
+    fg.podcast.itunes_summary(as_text(show.description))
     if artwork:
         fg.image(url=config.site_url + artwork, title=show.title, link=config.site_url)
         fg.podcast.itunes_image(config.site_url + artwork)
@@ -218,8 +232,8 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
         entry.pubDate(item.pub_date)
         entry.link(href=item.page_url)
         entry.enclosure(item.media_url, str(item.media.length), item.media.mime)
-        entry.description(notes.summary or notes.title)
-        body = html(item)
+        entry.description(as_text(notes.summary or notes.title))
+        body = notes_html(item)
         if body:
             # CDATA as Apple asks; "]]>" cannot occur in sanitized HTML text, but never let it end the section early
             entry.content(body, type="CDATA" if "]]>" not in body else None)

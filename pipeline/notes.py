@@ -11,47 +11,40 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import frontmatter
 import yaml
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 from . import chapters as chapters_
+from . import inputs
 from .config import EPISODE_TYPES
 from .errors import ChapterError, NotesError
-from .records import AudioInfo, Chapter, Notes, Panelist
+from .records import AudioInfo, Chapter, Notes, Panelist, Passage
 
 KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft", "chapters", "image")
 CHAPTER_KEYS = ("start", "title", "url", "image")
 ROLES = ("host", "guest", "moderator")
 
 
-def read(path: Path) -> Notes:
-    """Parse and validate one notes file; raise NotesError naming the key and the fix."""
+def read(path: Path, root: Path | None = None) -> Notes:
+    """Parse and validate one notes file; raise NotesError naming the key and the fix. `root`: the show folder (by
+    default the folder that holds show_notes/), the only place files named in the notes may come from."""
+    root = root if root is not None else path.parent.parent
+    try:
+        inputs.show_file(root, path.parent, path.name)  # its body is published: never a file from elsewhere
+    except inputs.Outside as err:
+        raise NotesError(path, err.problem, err.fix) from err
+    except inputs.Refused:
+        pass  # reading it says what is wrong
     try:
         text = path.read_text(encoding="utf-8-sig")  # -sig: editors on Windows start files with a BOM
     except UnicodeDecodeError as err:
         raise NotesError(path, "is not UTF-8 text", "save the file as UTF-8") from err
     except OSError as err:
         raise NotesError(path, f"cannot be read: {err.strerror or err}", "make it a readable file") from err
-    # Split with python-frontmatter but load the YAML here: it would silently drop
-    # front matter that is not a mapping, and it hides line numbers.
-    front, body = "", text
-    if text.startswith("---"):
-        try:
-            front, body = frontmatter.YAMLHandler().split(text)
-        except ValueError as err:
-            raise NotesError(path, "front matter has no closing --- line", "end the front matter with a line holding only ---") from err
-    try:
-        meta = yaml.safe_load(front) if front.strip() else {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""  # the YAML text starts on the --- line
-        problem = getattr(err, "problem", None) or str(err)
-        raise NotesError(path, f"front matter is not valid YAML{where}: {problem}", "fix the YAML between the --- lines") from err
-    except ValueError as err:  # PyYAML builds dates itself: 2026-02-30 fails here
-        raise NotesError(path, f"front matter holds an impossible value: {err}", "check the dates in the front matter") from err
+    front, body_from = _split(path, text)
+    node, meta = _load(path, front)
     if not isinstance(meta, dict):
         raise NotesError(path, "front matter is not a mapping of keys", "write `key: value` lines between the --- lines")
     for key in meta:
@@ -63,8 +56,8 @@ def read(path: Path) -> Notes:
         title = str(title)  # `title: 1984` is a title, not a number
     if not isinstance(title, str) or not title.strip():
         raise NotesError(path, "has no title", "add `title: ...` to the front matter")
-    body = body.strip()
-    files, mentions = _body_links(path, body, text[: text.rfind(body)].count("\n") if body else 0)
+    body, body_at, spaced = _body(path, text, body_from)
+    files, mentions = _body_links(path, root, body, body_at[0] - 1)
     return Notes(
         path=path,
         title=title.strip(),
@@ -72,16 +65,144 @@ def read(path: Path) -> Notes:
         body=body,
         summary=_text(path, meta, "summary") or _first_paragraph(body),
         panelists=tuple(_panelist(path, item) for item in _list(path, meta, "panelists")),
-        explicit=_optional(path, meta, "explicit", bool, "true or false"),
+        explicit=_optional(path, meta, "explicit", bool, "true or false", "true"),
         season=_positive(path, meta, "season"),
         episode=_positive(path, meta, "episode"),
         episode_type=_choice(path, meta, "episode_type", EPISODE_TYPES, "full"),
-        draft=_optional(path, meta, "draft", bool, "true or false") or False,
-        chapters=_chapters(path, meta, front),
-        image=_image(path, meta.get("image"), "image", allow_url=False),
+        draft=_optional(path, meta, "draft", bool, "true or false", "true") or False,
+        chapters=_chapters(path, root, meta, node),
+        image=_image(path, root, meta.get("image"), "image", allow_url=False),
         files=files,
         mentions=mentions,
+        passages=_passages(front, node, ("title", "summary")),
+        body_at=body_at,
+        spaced=spaced,
     )
+
+
+_BOUNDARY = re.compile(r"^-{3,}[ \t]*$", re.MULTILINE)  # a line of dashes opens and closes the front matter
+# Line 0 of the front matter's text is the file's line 2 (the line after the opening ---).
+FRONT_LINE = 2
+_CLEAN_FIX = "delete it (retype the text there if you pasted it)"
+
+
+def _split(path: Path, text: str) -> tuple[str, int]:
+    """The front matter's YAML text (from the file's second line) and where the body starts in `text`."""
+    opening = _BOUNDARY.match(text)
+    if opening is None or not text.startswith("---"):
+        return "", 0
+    start = opening.end() + 1
+    closing = _BOUNDARY.search(text, start) if start <= len(text) else None
+    if closing is None:
+        raise NotesError(path, "front matter has no closing --- line", "end the front matter with a line holding only ---")
+    return text[start : closing.start()], closing.end() + 1
+
+
+def _load(path: Path, front: str) -> tuple[yaml.Node | None, Any]:
+    """The front matter composed once (libyaml when installed) and built from that node tree, which also says where
+    each value is written."""
+    if not front.strip():
+        return None, {}
+    try:
+        return _parse(path, front)
+    except RecursionError as err:  # `[[[[…]]]]` thousands deep: no host writes that
+        raise NotesError(path, "front matter is nested too deeply", "write `key: value` lines between the --- lines") from err
+
+
+def _parse(path: Path, front: str) -> tuple[yaml.Node | None, Any]:
+    try:
+        loader = _LOADER(front)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError:
+        node = _pure_node(path, front)  # PyYAML's own words: libyaml words a few errors differently
+    _refuse_unsafe(path, node)
+    try:
+        return node, yaml.constructor.SafeConstructor().construct_document(node) if node is not None else None
+    except yaml.YAMLError as err:
+        raise NotesError(path, f"front matter is not valid YAML{_where(err)}: {getattr(err, 'problem', None) or err}", "fix the YAML between the --- lines") from err
+    except ValueError as err:  # PyYAML builds dates itself: 2026-02-30 fails here
+        raise NotesError(path, f"front matter holds an impossible value: {err}", "check the dates in the front matter") from err
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _pure_node(path: Path, front: str) -> yaml.Node | None:
+    """Compose with PyYAML's own loader, for its error message (it raises)."""
+    try:
+        return yaml.compose(front, Loader=yaml.SafeLoader)
+    except yaml.reader.ReaderError as err:  # a character YAML refuses, before any line is parsed
+        line = FRONT_LINE + front.count("\n", 0, err.position)
+        raise NotesError(path, f"line {line}: holds {inputs.describe(chr(err.character))}, which a feed cannot carry", _CLEAN_FIX) from err
+    except yaml.YAMLError as err:
+        raise NotesError(path, f"front matter is not valid YAML{_where(err)}: {getattr(err, 'problem', None) or err}", "fix the YAML between the --- lines") from err
+
+
+def _where(err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None)
+    return f" at line {mark.line + FRONT_LINE}" if mark else ""
+
+
+def _scalars(node: yaml.Node | None) -> Iterator[yaml.ScalarNode]:
+    """Every scalar of a node tree, keys included, each once (an alias is the node it names: `&a [*b, *b]` chains
+    would otherwise be walked exponentially)."""
+    seen, todo = set(), [node]
+    while todo:
+        node = todo.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            yield node
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(reversed(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            todo.extend(part for pair in reversed(node.value) for part in reversed(pair))
+
+
+def _refuse_unsafe(path: Path, node: yaml.Node | None) -> None:
+    """Front-matter text is short and meant: a character XML cannot carry (written as a YAML escape) is refused."""
+    for scalar in _scalars(node):
+        bad = inputs.illegal(scalar.value)
+        if bad:
+            raise NotesError(path, f"line {scalar.start_mark.line + FRONT_LINE}: {scalar.value[:40]!r} holds {inputs.describe(bad.group())}, which a feed cannot carry", _CLEAN_FIX)
+
+
+def _body(path: Path, text: str, start: int) -> tuple[str, tuple[int, int], tuple[int, ...]]:
+    """The body (stripped), where its first character is (line, column), and the lines where Word's vertical tabs
+    and form feeds became spaces; any other character XML cannot carry is refused with its line."""
+    raw = text[start:]
+    body = raw.strip()
+    at = start + len(raw) - len(raw.lstrip())
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1)
+    body, places = inputs.without_spaces(body)
+    bad = inputs.illegal(body)
+    if bad:
+        raise NotesError(path, f"line {line + body.count(chr(10), 0, bad.start())}: the notes hold {inputs.describe(bad.group())}, which a feed cannot carry", _CLEAN_FIX)
+    spaced = tuple(dict.fromkeys(line + body.count("\n", 0, i) for i in places))
+    return body, (line, column), spaced
+
+
+def _passages(front: str, node: yaml.Node | None, keys: tuple[str, ...]) -> tuple[Passage, ...]:
+    """The sources of top-level text values (quotes and all), where the file has them."""
+    found = []
+    for key, value in node.value if isinstance(node, yaml.MappingNode) else ():
+        if isinstance(value, yaml.ScalarNode) and key.value in keys:
+            start, end = value.start_mark, value.end_mark
+            found.append(Passage(front[start.index : end.index], start.line + FRONT_LINE, start.column))
+    return tuple(found)
+
+
+def warnings(notes: Notes) -> list[NotesError]:
+    """What reading the notes changed, for the host to know: vertical tabs and form feeds made spaces."""
+    if not notes.spaced:
+        return []
+    lines = ", ".join(map(str, notes.spaced[:12])) + (f" and {len(notes.spaced) - 12} more" if len(notes.spaced) > 12 else "")
+    return [NotesError(notes.path, f"line{'s' if len(notes.spaced) > 1 else ''} {lines}: vertical tabs or form feeds (line and page breaks pasted from a word processor), which a feed cannot carry, were published as spaces", "replace them with line breaks or blank lines")]
 
 
 def _date(path: Path, value: Any) -> datetime | None:
@@ -100,24 +221,30 @@ def _date(path: Path, value: Any) -> datetime | None:
     raise NotesError(path, f"date {value!r} is not a date", "write it as YYYY-MM-DD or YYYY-MM-DD HH:MM")
 
 
-def _optional(path: Path, meta: dict, key: str, kind: type, words: str):
+def _optional(path: Path, meta: dict, key: str, kind: type, words: str, example: str):
     value = meta.get(key)
     if value is None:
         return None
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise NotesError(path, f"{key} is {value!r}, not {words}", f"write `{key}: {words.split(' ')[0]}`")
+        raise NotesError(path, f"{key} is {value!r}, not {words}", f"write `{key}: {example}`")
     return value
 
 
+# The largest number an MP4 file's track and disc atoms hold.
+MAX_NUMBER = 65535
+
+
 def _positive(path: Path, meta: dict, key: str) -> int | None:
-    value = _optional(path, meta, key, int, "a whole number")
+    value = _optional(path, meta, key, int, "a whole number", "3 (digits, no quotes)")
     if value is not None and value < 1:
         raise NotesError(path, f"{key} is {value}, not a positive number", f"number {key}s from 1")
+    if value is not None and value > MAX_NUMBER:
+        raise NotesError(path, f"{key} is {value}, more than the {MAX_NUMBER} audio tags can hold", f"number {key}s from 1")
     return value
 
 
 def _text(path: Path, meta: dict, key: str) -> str:
-    value = _optional(path, meta, key, str, "text")
+    value = _optional(path, meta, key, str, "text", "One or two plain sentences.")
     return (value or "").strip()
 
 
@@ -155,17 +282,17 @@ def _panelist(path: Path, item: Any) -> Panelist:
     raise NotesError(path, f"panelist {item!r} has no name", "write each panelist as a name, or as `name:` with optional role, img, href")
 
 
-def _chapters(path: Path, meta: dict, front: str) -> tuple[Chapter, ...]:
+def _chapters(path: Path, root: Path, meta: dict, node: yaml.Node | None) -> tuple[Chapter, ...]:
     items = _list(path, meta, "chapters")
     if not items:
         return ()
-    lines = _item_lines(front, "chapters")
-    found = tuple(_chapter(path, item, lines[i] if i < len(lines) else 0) for i, item in enumerate(items))
+    lines = _item_lines(node, "chapters")
+    found = tuple(_chapter(path, root, item, lines[i] if i < len(lines) else 0) for i, item in enumerate(items))
     chapters_.check_order(found, path)
     return found
 
 
-def _chapter(path: Path, item: Any, line: int) -> Chapter:
+def _chapter(path: Path, root: Path, item: Any, line: int) -> Chapter:
     fix = "write each chapter as `- start: HH:MM:SS` with `title:` (optional url, image), or as `- HH:MM:SS Title`"
     if isinstance(item, str):
         chapter = chapters_.parse_line(item, line)
@@ -190,13 +317,13 @@ def _chapter(path: Path, item: Any, line: int) -> Chapter:
     if not isinstance(url, str) or url and not chapters_.is_url(url.strip()):
         raise ChapterError(path, line, f"chapter url {url!r} is not a web address", "write it as https://...")
     try:
-        image = _image(path, item.get("image"), "chapter image", allow_url=True)
+        image = _image(path, root, item.get("image"), "chapter image", allow_url=True)
     except NotesError as err:
         raise ChapterError(path, line, err.problem, err.fix) from err
     return Chapter(start=start, title=str(title).strip(), url=url.strip(), image=image, line=line)
 
 
-def _image(path: Path, value: Any, what: str, allow_url: bool) -> str:
+def _image(path: Path, root: Path, value: Any, what: str, allow_url: bool) -> str:
     """An image named in the notes: a JPEG or PNG file beside the notes (or, where allowed, a web address)."""
     if value is None or value == "":
         return ""
@@ -205,11 +332,10 @@ def _image(path: Path, value: Any, what: str, allow_url: bool) -> str:
     value = value.strip()
     if allow_url and chapters_.is_url(value):
         return value
-    file = path.parent / value
-    if Path(value).suffix.lower() not in chapters_.IMAGE_MIME:
-        raise NotesError(path, f"{what} {value!r} is not a JPEG or PNG file", "use a .jpg or .png image")
-    if not file.is_file():
-        raise NotesError(path, f"{what} {value!r} does not exist", f"put the image in {path.parent.name}/ (names are relative to the notes file), or correct the name")
+    try:
+        inputs.named_picture(root, path.parent, value, f"put the image in {path.parent.name}/ (names are relative to the notes file), or correct the name")
+    except inputs.Refused as err:
+        raise NotesError(path, f"{what} {value!r} {err.problem}", err.fix) from err
     return value
 
 
@@ -267,14 +393,14 @@ def _publishable(name: str) -> bool:
     return not name.lower().endswith(".md") and not any(part.startswith(".") and part != ".." for part in name.split("/"))
 
 
-def _body_links(path: Path, body: str, body_line: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _body_links(path: Path, root: Path, body: str, body_line: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The URLs of the body's links and images that name a file beside the notes (published with the episode),
     and of its links to other episodes' notes (pointed at their pages); `body_line`: the file line before the body.
 
-    A relative link to anything else is left alone (it may point into the blog); a missing image is an error."""
+    A relative link to anything else is left alone (it may point into the blog); an image that is not a picture
+    file beside the notes, or a link to a file that leads outside the show folder, is an error."""
     found: dict[str, None] = {}
     mentions: dict[str, None] = {}
-    folder = path.parent.resolve()
     for block, token, attribute in _urls(_BODY.parse(body)):
         url = token.attrGet(attribute) or ""
         if token.type == "link_open" and mentioned_slug(url):
@@ -282,29 +408,32 @@ def _body_links(path: Path, body: str, body_line: int) -> tuple[tuple[str, ...],
         name = local_name(url)
         if name is None or not _publishable(name):
             continue
+        line = body_line + block.map[0] + 1 if block.map else body_line
+        beside = name != ".." and not name.startswith("../")  # published in the episode's own folder of the site
         try:
-            file = (folder / name).resolve()
-            beside = file.is_relative_to(folder) and file.is_file()
-        except (OSError, ValueError):  # a name too long, a NUL byte, a folder that cannot be read
-            beside = False
-        if beside:
-            found[url] = None
-        elif token.type == "image":
-            line = body_line + block.map[0] + 1 if block.map else body_line
-            raise NotesError(path, f"line {line}: the image {name!r} is not a file in {path.parent.name}/", f"put it in {path.parent.name}/ (names are relative to the notes file), or correct the name")
+            file = inputs.show_file(root, path.parent, name) if beside else None
+        except inputs.Outside as err:
+            raise NotesError(path, f"line {line}: the {'image' if token.type == 'image' else 'file'} {name!r} {err.problem}", err.fix) from err
+        except inputs.Refused:
+            file = None
+        if file is None:
+            if token.type == "image":
+                raise NotesError(path, f"line {line}: the image {name!r} is not a file in {path.parent.name}/", f"put it in {path.parent.name}/ (names are relative to the notes file), or correct the name")
+            continue
+        if token.type == "image":
+            try:
+                inputs.picture(file, inputs.WEB_PICTURES)
+            except inputs.Refused as err:
+                raise NotesError(path, f"line {line}: the image {name!r} {err.problem}", err.fix) from err
+        found[url] = None
     return tuple(found), tuple(mentions)
 
 
-def _item_lines(front: str, key: str) -> list[int]:
+def _item_lines(node: yaml.Node | None, key: str) -> list[int]:
     """The file line (1-based) of each entry of a front-matter list, for errors that point at the entry."""
-    try:
-        root = yaml.compose(front, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return []
-    for name, value in root.value if isinstance(root, yaml.MappingNode) else ():
+    for name, value in node.value if isinstance(node, yaml.MappingNode) else ():
         if name.value == key and isinstance(value, yaml.SequenceNode):
-            # The YAML text begins with the rest of the opening --- line: its line 0 is the file's line 1.
-            return [item.start_mark.line + 1 for item in value.value]
+            return [item.start_mark.line + FRONT_LINE for item in value.value]
     return []
 
 
@@ -314,11 +443,25 @@ def image_file(notes: Notes) -> Path | None:
 
 
 def _first_paragraph(body: str) -> str:
-    for block in re.split(r"\n\s*\n", body):
+    """The body's first paragraph as plain text (the summary when the notes give none): Markdown's marks go, the words
+    of links, code and pictures stay."""
+    for block in re.split(r"\n[ \t]*\n", body):
         block = block.strip()
         if block and not block.startswith("#"):
-            return re.sub(r"\s+", " ", block)
+            return re.sub(r"\s+", " ", _plain(_BODY.parseInline(block))).strip()
     return ""
+
+
+def _plain(tokens: list[Token]) -> str:
+    words = []
+    for token in tokens:
+        if token.children:
+            words.append(_plain(token.children))
+        elif token.type in ("text", "code_inline", "html_inline"):
+            words.append(token.content)
+        elif token.type in ("softbreak", "hardbreak"):
+            words.append(" ")
+    return "".join(words)
 
 
 def starter_text(slug: str, info: AudioInfo | None, today: date, draft: bool, image: str = "") -> str:
@@ -356,9 +499,12 @@ def save_cover(notes_path: Path, info: AudioInfo | None) -> str:
     """Save a recording's embedded cover art beside its new notes as `<slug>.jpg` or `.png` (never overwriting a file);
     return the name to write as `image:`, or '' when there is no usable art."""
     data = info.art if info else None
-    suffix = ".png" if data and data.startswith(b"\x89PNG\r\n\x1a\n") else ".jpg" if data and data.startswith(b"\xff\xd8") else ""
-    if not suffix:
+    if not data:
         return ""
+    try:
+        suffix = inputs.PICTURES[inputs.picture(data).format][1][0]
+    except inputs.Refused:
+        return ""  # not a JPEG or PNG by its content, or a decompression bomb: the recording's art is not adopted
     target = notes_path.with_suffix(suffix)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:

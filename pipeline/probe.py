@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import re
 import struct
+from dataclasses import replace
 from pathlib import Path
 
 import mutagen
 from mutagen.flac import FLAC, Picture
 from mutagen.id3 import ID3, CTOCFlags
 from mutagen.mp4 import MP4, MP4Cover
-from PIL import Image, UnidentifiedImageError
 
+from . import inputs
 from .chapters import parse_time
 from .errors import AudioError
 from .records import AudioInfo, Chapter
@@ -37,16 +37,44 @@ _RIFF_INFO = {"INAM": "title", "IART": "artist", "IPRD": "album", "ICRD": "date"
 _MP4_ATOMS = {"\xa9nam": "title", "\xa9ART": "artist", "\xa9alb": "album", "\xa9day": "date", "\xa9cmt": "comment", "desc": "comment"}
 
 
+_EXPORT = "export it again as WAV, FLAC, MP3 or M4A"
+# What mutagen's errors mean, in a host's words. Its own messages may quote the file's first bytes, and the file may
+# be a symlink to anything on the machine: they are never shown.
+_REASONS = {
+    "InvalidChunk": "its RIFF/AIFF header is damaged or cut short",
+    "HeaderNotFoundError": "no MPEG audio frame was found in it",
+    "FLACNoHeaderError": "it does not start as a FLAC file does",
+    "MP4StreamInfoError": "its MP4 header holds no audio stream panelpress can read",
+    "OggError": "its Ogg pages are damaged",
+}
+
+
 def probe(path: Path) -> AudioInfo:
     """Read a recording's stream facts and tags; raise AudioError if it is not readable audio."""
-    if path.stat().st_size == 0:
-        raise AudioError(path, "the file is empty", "replace it with the full recording")
     try:
+        if path.stat().st_size == 0:
+            raise AudioError(path, "the file is empty", "replace it with the full recording")
         audio = mutagen.File(path)
-    except mutagen.MutagenError as err:
-        raise AudioError(path, f"is not a recording panelpress can read ({err})", "export it again as WAV, FLAC, MP3 or M4A") from err
-    if audio is None or getattr(audio, "info", None) is None:
-        raise AudioError(path, "is not a recording panelpress can read", "export it again as WAV, FLAC, MP3 or M4A")
+        if audio is None or getattr(audio, "info", None) is None:
+            raise AudioError(path, "is not a recording panelpress can read (not a format it knows)", _EXPORT)
+        return _info(path, audio)
+    except AudioError:
+        raise
+    except OSError as err:
+        raise AudioError(path, f"cannot be read: {err.strerror or err.__class__.__name__}", "make it a readable file") from err
+    except Exception as err:  # a damaged or hostile file can make any parser fail in its own way: never a crash
+        raise AudioError(path, f"is not a recording panelpress can read: {_reason(err)}", _EXPORT) from err
+
+
+def _reason(err: Exception) -> str:
+    for kind in type(err).__mro__:
+        if kind.__name__ in _REASONS:
+            return _REASONS[kind.__name__]
+    return f"its header could not be read ({type(err).__name__})"
+
+
+def _info(path: Path, audio) -> AudioInfo:
+    """What mutagen read, as panelpress's record; text a feed cannot carry is left out of the tags."""
     info = audio.info
     duration = float(getattr(info, "length", 0.0) or 0.0)
     if duration <= 0:
@@ -62,6 +90,8 @@ def probe(path: Path) -> AudioInfo:
     if container == "WAV":
         found = {name for name, _ in tags}
         tags.extend((name, value) for name, value in _riff_info(path) if name not in found)
+    # A recording's own tags only start the notes (a draft the host reads): what XML cannot carry is dropped.
+    tags = [(name, inputs.clean(value).strip()) for name, value in tags if inputs.clean(value).strip()]
     return AudioInfo(
         path=path,
         format=container,
@@ -73,7 +103,7 @@ def probe(path: Path) -> AudioInfo:
         tags=tuple(tags),
         art=art,
         art_mime=art_mime,
-        chapters=_chapters(audio),
+        chapters=tuple(replace(c, title=inputs.clean(c.title).strip(), url=inputs.clean(c.url).strip()) for c in _chapters(audio)),
         track=_number(tags, "track"),
         disc=_number(tags, "disc"),
     )
@@ -198,9 +228,9 @@ def _tags(audio) -> tuple[list[tuple[str, str]], bytes | None, str]:
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height of an embedded image (read with Pillow), or None if it is not one."""
+    """Width and height of an embedded image (read with Pillow), or None if it is not one (or a decompression bomb)."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.size
-    except (UnidentifiedImageError, OSError):
+        found = inputs.picture(data, inputs.ANY_PICTURE)
+    except inputs.Refused:
         return None
+    return found.width, found.height

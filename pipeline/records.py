@@ -32,6 +32,15 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class Passage:
+    """Text of a notes file as written there (a front-matter value's source, quotes and all), and where it starts."""
+
+    text: str
+    line: int  # 1-based line of the file
+    column: int  # 0-based column of its first character
+
+
+@dataclass(frozen=True)
 class Notes:
     """A show-notes file: front matter and Markdown body."""
 
@@ -50,6 +59,11 @@ class Notes:
     image: str = ""  # the episode's own art: a JPEG/PNG file relative to the notes file's folder
     files: tuple[str, ...] = ()  # links and images of the body that name files beside the notes (URLs as written)
     mentions: tuple[str, ...] = ()  # links of the body to other notes files, `other-episode.md` (URLs as written)
+    # Where the text the strong-language scan reads was in the file, so it never reads the file again: the sources
+    # of the title and summary, and the body's first character (1-based line, 0-based column).
+    passages: tuple[Passage, ...] = field(default=(), compare=False, repr=False)
+    body_at: tuple[int, int] = field(default=(1, 0), compare=False, repr=False)
+    spaced: tuple[int, ...] = field(default=(), compare=False)  # lines whose vertical tabs or form feeds became spaces
 
 
 @dataclass(frozen=True)

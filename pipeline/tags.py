@@ -13,6 +13,7 @@ from mutagen import MutagenError
 from mutagen.id3 import APIC, CHAP, COMM, CTOC, ID3, PCST, TALB, TCON, TDES, TDRC, TGID, TIT2, TLEN, TPE1, TPE2, TPOS, TRCK, WFED, WOAS, WXXX, CTOCFlags
 from mutagen.mp4 import MP4, MP4Cover
 
+from . import inputs
 from .audio import MIME, ffmpeg
 from .config import ShowSettings
 from .errors import AudioError
@@ -60,6 +61,7 @@ class TagSet:
         digest.update(self.art or b"")
         marks = [(c.start_ms, c.end_ms, c.title, c.url, c.art_mime, hashlib.sha256(c.art or b"").hexdigest()) for c in self.chapters]
         digest.update(repr((self.episode, self.season, marks)).encode())
+        digest.update(f"art at most {inputs.EMBED_SIDE} px, {inputs.EMBED_BYTES} bytes".encode())  # how art is embedded
         return digest.hexdigest()
 
 
@@ -102,6 +104,8 @@ def tag(mastered: Mastered, tags: TagSet, cache_dir: Path, filename: str) -> Med
             os.replace(partial, out)
         except MutagenError as err:
             raise AudioError(mastered.path, f"mutagen could not tag the mastered file: {err}", "delete the cache folder and build again") from err
+        except inputs.Refused as err:  # every picture was checked when the notes and settings were read
+            raise AudioError(mastered.path, f"its cover art {err.problem}", "check the artwork and the notes' images") from err
         finally:
             partial.unlink(missing_ok=True)
     return Media(
@@ -131,7 +135,8 @@ def _write_id3(path: Path, tags: TagSet) -> None:
     id3.add(WOAS(url=tags.page_url))
     id3.add(WFED(url=tags.feed_url))
     if tags.art:
-        id3.add(APIC(encoding=3, mime=tags.art_mime, type=3, desc="Cover", data=tags.art))
+        art, mime = inputs.embedded(tags.art)
+        id3.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=art))
     if tags.comment:
         id3.add(TDES(encoding=3, text=tags.comment))
     if tags.episode:
@@ -158,7 +163,8 @@ def _add_chapters(id3: ID3, chapters: tuple[ChapterTag, ...]) -> None:
         if chapter.url:
             sub.append(WXXX(encoding=3, desc="", url=chapter.url))
         if chapter.art:
-            sub.append(APIC(encoding=3, mime=chapter.art_mime, type=3, desc="", data=chapter.art))
+            art, mime = inputs.embedded(chapter.art)
+            sub.append(APIC(encoding=3, mime=mime, type=3, desc="", data=art))
         id3.add(CHAP(element_id=element, start_time=chapter.start_ms, end_time=chapter.end_ms, sub_frames=sub))
 
 
@@ -219,8 +225,8 @@ def _write_mp4(path: Path, tags: TagSet) -> None:
     if tags.season:
         values["disk"] = [(tags.season, 0)]
     if tags.art:
-        kind = MP4Cover.FORMAT_PNG if tags.art_mime == "image/png" else MP4Cover.FORMAT_JPEG
-        values["covr"] = [MP4Cover(tags.art, imageformat=kind)]
+        art, mime = inputs.embedded(tags.art)
+        values["covr"] = [MP4Cover(art, imageformat=MP4Cover.FORMAT_PNG if mime == "image/png" else MP4Cover.FORMAT_JPEG)]
     mp4.tags.update(values)
     mp4.save(padding=lambda info: 0)
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import inputs
 from .config import Config
 from .errors import TranscriptError
 from .records import Attachment, Published
@@ -72,13 +73,30 @@ class Line:
         return f"{self.start:.3f}".rstrip("0").rstrip(".")
 
 
+def _dropped(config: Config, slug: str) -> list[tuple[Path, inputs.Refused | None]]:
+    """The transcript files a host dropped for an episode, each with why it may not be used (None: it may)."""
+    found = []
+    for path in (folder / f"{slug}{suffix}" for folder in (config.episodes_dir, config.notes_dir) for suffix in SUFFIXES):
+        try:
+            if inputs.optional_file(config.root, path) is not None:
+                found.append((path, None))
+        except inputs.Refused as err:
+            found.append((path, err))
+    return found
+
+
 def sources(config: Config, slug: str) -> list[Path]:
-    """The transcript files a host dropped for an episode: next to the recording or in show_notes/."""
-    return [folder / f"{slug}{suffix}" for folder in (config.episodes_dir, config.notes_dir) for suffix in SUFFIXES if (folder / f"{slug}{suffix}").is_file()]
+    """The transcript files a host dropped for an episode (next to the recording or in show_notes/) that may be read."""
+    return [path for path, refused in _dropped(config, slug) if refused is None]
 
 
 def source(config: Config, slug: str) -> Path | None:
-    """The one transcript file of an episode, if any; two are an error (which one would win?)."""
+    """The one transcript file of an episode, if any; two are an error (which one would win?), and so is one that
+    leads outside the show folder."""
+    refused = [(path, why) for path, why in _dropped(config, slug) if why is not None]
+    if refused:
+        path, why = refused[0]
+        raise TranscriptError(path, why.problem, why.fix)
     found = sources(config, slug)
     if len(found) > 1:
         names = ", ".join(str(p.relative_to(config.root)) for p in found)
@@ -105,11 +123,25 @@ def check(path: Path, duration: float | None, speakers: Iterable[str] = ()) -> t
     except UnicodeDecodeError:
         return Transcript(path, ()), [TranscriptError(path, "is not UTF-8 text", "save the transcript as UTF-8")]
     kind = path.suffix.lower()
+    text, unsafe = _safe_text(path, text)
     cues, problems = parse(text, kind, path, speakers)
-    problems = sorted(problems + timeline_problems(path, cues, duration), key=lambda p: p.line)
+    problems = sorted(unsafe + problems + timeline_problems(path, cues, duration), key=lambda p: p.line)
     if not cues and not problems:
         problems.append(TranscriptError(path, "holds no cues", "export the transcript again, or remove the file"))
     return Transcript(path, tuple(c for c in cues if c.text)), problems
+
+
+def _safe_text(path: Path, text: str) -> tuple[str, list[TranscriptError]]:
+    """The transcript's text with Word's vertical tabs and form feeds made spaces; any other character XML cannot
+    carry is a problem of its line (a transcript is held back, not its episode)."""
+    text, _ = inputs.without_spaces(text)
+    problems, seen = [], set()
+    for bad in inputs.ILLEGAL.finditer(text):
+        line = text.count("\n", 0, bad.start()) + 1
+        if line not in seen:
+            seen.add(line)
+            problems.append(TranscriptError(path, f"holds {inputs.describe(bad.group())}, which a feed cannot carry", "delete it (retype the line if you pasted it)", line=line))
+    return text, problems
 
 
 def parse(text: str, kind: str, path: Path, speakers: Iterable[str] = ()) -> tuple[list[Cue], list[TranscriptError]]:
@@ -189,8 +221,8 @@ def _vtt_text(payload: list[str]) -> tuple[str, str]:
     """The cue's speaker (its first voice span) and its text without markup."""
     raw = "\n".join(payload)
     voice = _VOICE.search(raw)
-    speaker = html.unescape(voice.group(1) or "").strip() if voice else ""
-    text = "\n".join(html.unescape(_TAG.sub("", line)).strip() for line in payload)
+    speaker = inputs.clean(html.unescape(voice.group(1) or "")).strip() if voice else ""
+    text = "\n".join(inputs.clean(html.unescape(_TAG.sub("", line))).strip() for line in payload)  # "&#12;" is a form feed
     return speaker, text.strip()
 
 

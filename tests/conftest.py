@@ -6,6 +6,7 @@ import hashlib
 import shutil
 import subprocess
 import textwrap
+import zlib
 from pathlib import Path
 
 import pytest
@@ -36,10 +37,19 @@ normalize = {normalize}
 {extra_audio}
 """
 
-# A tiny valid PNG (1x1, RGB) for cover-art fixtures.
+# A tiny valid PNG (1x1, RGB) for cover-art fixtures; every chunk's checksum is right (images are checked by content).
 PNG_1PX = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0000003010100c9fe92ef0000000049454e44ae426082"
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c49444154789c633861a3010002fc012dff833a570000000049454e44ae426082"
 )
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """The first bytes of a huge PNG (a decompression bomb): a real header, no pixels (they are never read)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([1, 0, 0, 0, 0])  # 1-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
 
 def make_audio(path: Path, seconds: float = 3.0, rate: int = 44100, channels: int = 2, source: str | None = None, codec_args: tuple[str, ...] = (), volume_db: float = 0.0) -> Path:

@@ -303,3 +303,12 @@ def test_files_the_notes_link_to_are_published_with_the_episode(tmp_path, audio_
     assert 'href="https://pod.example.com/show/episodes/first-panel.html#end"' in html
     assert not etree.parse(str(site / "feed.xml")).xpath("//*[local-name()='transcript']")  # a linked .json is not a transcript
     assert checksums(show / "show_notes") == notes_before
+
+
+def test_a_recording_without_tags_or_art_gets_a_plain_draft_starter(tmp_path, capsys):
+    show = write_show(tmp_path / "show")
+    make_audio(show / "episodes" / "bare-panel.wav", seconds=2)
+    assert main(["build", "--show", str(show)]) == 0
+    notes = (show / "show_notes" / "bare-panel.md").read_text(encoding="utf-8")
+    assert "title: Bare panel" in notes and "draft: true" in notes and "image:" not in notes
+    assert sorted(p.name for p in (show / "show_notes").iterdir()) == ["bare-panel.md"]

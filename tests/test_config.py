@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PNG_1PX, write_show
+from tests.conftest import PNG_1PX, bomb_png, write_show
 from pipeline import config
 from pipeline.errors import ConfigError, PanelpressError
 
@@ -327,3 +327,122 @@ def test_artwork_that_is_a_folder_is_missing(tmp_path: Path):
     (folder / "art").mkdir()
     err = load_error(folder)
     assert "show.artwork" in err.problem
+
+
+# --- settings that would write into the host's own folders, or publish what is not theirs ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ('output = "."', "is the show folder"),
+        ('output = ".."', "holds the show folder"),
+        ('output = "episodes"', "is the recordings folder episodes/"),
+        ('output = "episodes/site"', "is inside the recordings folder episodes/"),
+        ('output = "show_notes"', "is the notes folder show_notes/"),
+        ('output = "templates/out"', "is inside the templates folder"),
+        ('output = ".panelpress-cache/site"', "is inside the cache folder"),
+        ('output = "/"', "a filesystem root"),
+        ('cache = "episodes"', "is the recordings folder episodes/"),
+        ('cache = "public/cache"', "output (…) holds the cache folder"),  # the site would publish the cache
+        ('cache = "."', "is the show folder"),
+    ],
+)
+def test_folders_panelpress_writes_into_are_never_the_hosts_own(tmp_path: Path, line: str, said: str):
+    err = load_error(write_show(tmp_path / "s", extra_build=line))
+    key, said = (said.split(" (…) ")[0], said.split(" (…) ")[1]) if " (…) " in said else (line.split()[0], said)
+    assert err.problem.startswith(f"[build] {key}") and said in err.problem
+    assert "panelpress would" in err.problem and "of its own" in err.fix
+
+
+def test_a_site_folder_inside_the_show_folder_or_next_to_it_is_fine(tmp_path: Path):
+    assert config.load(write_show(tmp_path / "s", extra_build='output = "public"')).output_dir == (tmp_path / "s" / "public").resolve()
+    assert config.load(write_show(tmp_path / "t", extra_build='output = "../blog/public/podcast"')).output_dir == (tmp_path / "blog" / "public" / "podcast").resolve()
+
+
+def test_the_home_folder_is_refused(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    folder = write_show(tmp_path / "home" / "shows" / "s", extra_build=f'output = "{tmp_path / "home"}"')
+    assert "is your home folder" in load_error(folder).problem
+    assert config.load(write_show(folder, extra_build='output = "../../podcast"')).output_dir == (tmp_path / "home" / "podcast").resolve()
+
+
+@pytest.mark.parametrize(("out", "said"), [(".", "is the show folder"), ("episodes", "is the recordings folder"), ("show_notes", "is the notes folder"), ("/", "filesystem root")])
+def test_with_output_checks_the_out_folder(show: Path, monkeypatch, out: str, said: str):
+    monkeypatch.chdir(show)
+    with pytest.raises(ConfigError) as caught:
+        config.with_output(config.load(show), Path(out))
+    assert caught.value.problem.startswith(f"--out {out}") and said in caught.value.problem
+    assert config.with_output(config.load(show), Path("site")).output_dir == show.resolve() / "site"
+
+
+def test_an_output_through_a_symlink_is_judged_where_it_leads(show: Path):
+    (show / "public").symlink_to(show / "episodes")
+    assert "is the recordings folder episodes/" in load_error(show).problem
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("https://pod.example.com/show/?ref=rss", "has a query"),
+        ("https://pod.example.com/show/#top", "has a fragment"),
+        ("https://me:secret@pod.example.com/show/", "user name or password"),
+        ("http://pod.example.com/show/", "is http://"),
+        ("https://pod.example.com/my show/", "holds a space"),
+    ],
+)
+def test_site_url_is_an_absolute_https_address_alone(tmp_path: Path, url: str, said: str):
+    err = load_error(write_toml(tmp_path / "s", VALID_SHOW.replace("https://pod.example.com/show/", url)))
+    assert err.problem.startswith(f"[show] site_url {url!r}") and said in err.problem
+    assert "https://pod.example.com/show/" in err.fix or "https://" in err.fix
+
+
+def test_http_only_when_the_host_says_so_and_then_with_a_warning(tmp_path: Path):
+    cfg = config.load(write_toml(tmp_path / "s", VALID_SHOW.replace("https://", "http://") + "allow_http = true\n"))
+    assert cfg.site_url == "http://pod.example.com/show/"
+    assert [w.problem for w in cfg.warnings] == ["[show] site_url 'http://pod.example.com/show/' is http://: apps fetch the feed and audio unencrypted, and Apple Podcasts may refuse it"]
+    assert config.load(write_toml(tmp_path / "t", VALID_SHOW)).warnings == ()
+
+
+@pytest.mark.parametrize("language", ["xx-invalid", "xx", "en_US", "english", "en-", "e"])
+def test_language_is_a_bcp47_tag(tmp_path: Path, language: str):
+    err = load_error(write_toml(tmp_path / "s", VALID_SHOW + f'language = "{language}"\n'))
+    assert err.problem == f"[show] language = {language!r} is not allowed" and "BCP 47" in err.fix
+
+
+@pytest.mark.parametrize("language", ["en", "en-US", "de-CH", "pt-BR", "zh-Hant-TW", "es-419"])
+def test_real_language_tags_are_accepted(tmp_path: Path, language: str):
+    assert config.load(write_toml(tmp_path / "s", VALID_SHOW + f'language = "{language}"\n')).show.language == language
+
+
+@pytest.mark.parametrize("escape", ["\\u0001", "\\u000B", "\\uFFFE", "\\u001b"])
+def test_text_a_feed_cannot_carry_is_refused_with_its_key(tmp_path: Path, escape: str):
+    err = load_error(write_toml(tmp_path / "s", VALID_SHOW.replace('title = "Test Panel"', f'title = "Test{escape}Panel"')))
+    assert err.problem.startswith("[show] title holds ") and "which a feed cannot carry" in err.problem and "U+" in err.problem
+
+
+def test_artwork_is_checked_by_content_and_must_be_inside_the_show(tmp_path: Path):
+    folder = write_show(tmp_path / "s", extra_show='artwork = "cover.png"')
+    (folder / "cover.png").write_bytes(b"<html>not a picture</html>")
+    assert load_error(folder).problem == "show.artwork names 'cover.png', which is not a JPEG or PNG image (by its content, whatever its name)"
+    (tmp_path / "secret.png").write_bytes(PNG_1PX)
+    (folder / "cover.png").unlink()
+    (folder / "cover.png").symlink_to(tmp_path / "secret.png")
+    assert load_error(folder).problem == "show.artwork names 'cover.png', which leads outside the show folder (a symlink)"
+
+
+def test_a_decompression_bomb_is_named_with_its_size(tmp_path: Path):
+    folder = write_show(tmp_path / "s", extra_show='artwork = "huge.png"')
+    (folder / "huge.png").write_bytes(bomb_png(20000, 20000))  # 400 megapixels in a few bytes
+    err = load_error(folder)
+    assert err.problem.startswith("show.artwork names 'huge.png', which is 20000×20000 pixels, more than the") and "3000×3000" in err.fix
+    (folder / "huge.png").write_bytes(bomb_png(10000, 10000))  # over Pillow's limit, under twice it (where it only warns)
+    assert "which is 10000×10000 pixels, more than the 89,478,485 panelpress decodes" in load_error(folder).problem
+
+
+def test_the_shows_own_folders_must_be_folders(tmp_path: Path):
+    folder = write_show(tmp_path / "s")
+    (folder / "episodes").rmdir()
+    (folder / "episodes").write_text("not a folder")
+    err = load_error(folder)
+    assert err.problem == "episodes/ (the recordings) is a file, not a folder" and "make episodes/ a folder" in err.fix

@@ -211,3 +211,51 @@ def test_build_scans_the_transcript_too(tmp_path, audio_dir, capsys):
     assert main(["build", "--show", str(show)]) == 0
     err = capsys.readouterr().err
     assert "show_notes/calm.md: is not marked explicit" in err and "'shit' at calm.vtt:4:16" in err
+
+
+# --- long notes: the scan is fast and finds what the library finds --------------------------------------------------
+
+
+def _library_matches(text: str, lexicon: explicit.Lexicon) -> list[tuple[str, int]]:
+    """What an untouched glin-profanity Filter, given the whole text at once, finds: (word, index)."""
+    from glin_profanity import Filter
+
+    words = [*Filter({"languages": lexicon.languages}).words]
+    plain = Filter({"languages": lexicon.languages, "custom_words": lexicon.custom})
+    assert type(plain._scanner._rest_any).__name__ == "Pattern" and words  # not the prefiltered stand-in
+    return sorted((m["word"].casefold(), m["index"]) for m in plain.check_profanity(text)["matches"] if m["word"].casefold() not in lexicon.allow)
+
+
+def test_the_quick_scan_finds_what_the_library_finds_over_a_long_text(tmp_path):
+    lexicon = explicit.lexicon(_config(tmp_path))
+    filler = "We talk about management and leadership, and why teams need both.\n\n" * 70  # more than one chunk
+    tricky = ["what a blow job", "f*ck it", "s.h.i.t happens", "sh1t", "a$$ kicking", "bullshitting", "SHIT", "fuuuuck", "2 girls 1 cup", "Scunthorpe"]
+    text = filler.join(tricky) + filler
+    assert len(text) > 3 * explicit.CHUNK
+    found = sorted((f.word.casefold(), f.line, f.column) for f in lexicon.find(text, "x"))
+    starts = [0, *(i + 1 for i, c in enumerate(text) if c == "\n")]
+    expected = []
+    for word, index in _library_matches(text, lexicon):
+        line = max(n for n, start in enumerate(starts, 1) if start <= index)
+        expected.append((text[index : index + len(word)].casefold() if text[index : index + len(word)].casefold() == word else word, line, index - starts[line - 1] + 1))
+    assert found == sorted(set(expected)) and len(found) >= 3
+
+
+def test_a_long_body_is_scanned_in_seconds_with_its_places(tmp_path):
+    import time
+
+    paragraph = "We talk about management and leadership, and why teams need both. " * 3
+    body = "\n\n".join([paragraph] * 6000 + ["Then Bo says: we're fucked."] + [paragraph] * 6000)  # about 2.5 MB
+    path = write_notes(tmp_path, "long", "title: Long\ndate: 2026-04-01", body)
+    started = time.perf_counter()
+    found = explicit.scan_notes(notes.read(path), _config(tmp_path))
+    assert time.perf_counter() - started < 15  # was over 40 s: one regex of ~140 words tried at every character
+    line = path.read_text().splitlines().index("Then Bo says: we're fucked.") + 1
+    assert [(f.word, f.line, f.column) for f in found] == [("fucked", line, 21)]
+
+
+def test_notes_are_read_once_for_the_scan(tmp_path):
+    path = write_notes(tmp_path, "budget", SWEARY_FRONT, SWEARY_BODY)
+    parsed = notes.read(path)
+    path.unlink()  # the scan works from what reading the notes kept
+    assert [(f.word, f.line, f.column) for f in explicit.scan_notes(parsed, _config(tmp_path))] == [("shit", 2, 34), ("bullshit", 7, 9), ("fucked", 12, 21)]

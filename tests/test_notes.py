@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_notes
+from tests.conftest import PNG_1PX, write_notes
 from pipeline import notes
 from pipeline.errors import NotesError, PanelpressError
 from pipeline.records import AudioInfo, Panelist
@@ -362,7 +362,7 @@ def test_write_starter_creates_the_folder(tmp_path: Path):
 def test_body_links_and_images_naming_files_beside_the_notes_are_found(tmp_path: Path):
     folder = tmp_path / "show_notes"
     (folder / "files").mkdir(parents=True)
-    (folder / "photo.png").write_bytes(b"png")
+    (folder / "photo.png").write_bytes(PNG_1PX)  # a picture by its content: images are checked
     (folder / "files" / "the slides.pdf").write_bytes(b"pdf")
     (folder / "ep2.md").write_text("---\ntitle: Next\ndraft: true\n---\nNot yet.")
     (folder / ".private").write_text("secret")
@@ -384,3 +384,43 @@ def test_an_image_that_is_not_beside_the_notes_names_its_line(tmp_path: Path, im
     path = write_notes(tmp_path, "ep", "title: T\ndate: 2026-01-01", f"First paragraph.\n\n![A picture]({image})")
     err = read_error(path)
     assert err.problem == f"line 8: the image {image!r} is not a file in show_notes/"
+
+
+# --- hostile front matter and files ------------------------------------------------------------------------------------
+
+
+def test_notes_that_lead_outside_the_show_folder_are_refused(tmp_path: Path):
+    (tmp_path / "elsewhere.md").write_text("---\ntitle: Someone else's file\n---\nprivate words\n", encoding="utf-8")
+    path = tmp_path / "show" / "show_notes" / "ep.md"
+    path.parent.mkdir(parents=True)
+    path.symlink_to(tmp_path / "elsewhere.md")
+    assert read_error(path).problem == "leads outside the show folder (a symlink)"
+
+
+def test_front_matter_built_to_hang_or_crash_the_reader_is_an_error(tmp_path: Path):
+    deep = read_error(write_notes(tmp_path, "deep", "title: T\nx: " + "[" * 5000 + "]" * 5000))
+    assert deep.problem == "front matter is nested too deeply"
+    chain = "".join(f"k{i}: &k{i} [{', '.join([f'*k{i - 1}' if i else 'x'] * 9)}]\n" for i in range(12))  # 9**12 leaves
+    err = read_error(write_notes(tmp_path, "laughs", "title: T\n" + chain))
+    assert err.problem == "unknown key `k0`"  # every scalar is looked at once, not once per path to it
+
+
+def test_numbers_audio_tags_cannot_hold_are_refused(tmp_path: Path):
+    err = read_error(write_notes(tmp_path, "ep", "title: T\nepisode: 70000"))
+    assert err.problem == "episode is 70000, more than the 65535 audio tags can hold"
+
+
+def test_yaml_errors_are_worded_as_pyyaml_words_them(tmp_path: Path):
+    # libyaml reads the front matter; on an error PyYAML's own reader words it, as before
+    err = read_error(write_notes(tmp_path, "ep", "title: Fine\nsummary: ok\n  bad: x"))
+    assert err.problem == "front matter is not valid YAML at line 4: mapping values are not allowed here"
+
+
+def test_word_processor_breaks_in_the_body_become_spaces_with_a_warning_naming_the_lines(tmp_path: Path):
+    path = write_notes(tmp_path, "ep", "title: T", "First\x0bline.\n\nPage\x0cbreak and\x0b another.")
+    parsed = notes.read(path)
+    assert parsed.body == "First line.\n\nPage break and  another."
+    assert parsed.spaced == (5, 7)
+    (warning,) = notes.warnings(parsed)
+    assert warning.path == path and warning.problem.startswith("lines 5, 7: vertical tabs or form feeds") and warning.fix
+    assert notes.warnings(notes.read(write_notes(tmp_path, "clean", "title: T"))) == []

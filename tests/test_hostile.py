@@ -1,0 +1,358 @@
+"""Hostile and careless inputs, built through the real CLI: nothing outside the show folder is published, no traceback
+reaches the host, the host's folders are never written into, and one bad episode never stops the others."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import feedparser
+import podcastparser
+import pytest
+from mutagen.id3 import ID3
+from PIL import Image
+
+from pipeline.cli import main
+
+from .conftest import PNG_1PX, bomb_png, checksums, tag_mp3, write_notes, write_show
+
+SECRET = b"-----BEGIN PRIVATE KEY----- do not publish me"
+FEED_URL = "https://pod.example.com/show/feed.xml"
+
+
+@pytest.fixture
+def show(tmp_path: Path, audio_dir: Path) -> Path:
+    """A show of two good episodes, and a secret file beside it (outside the show folder)."""
+    folder = write_show(tmp_path / "show")
+    shutil.copy(audio_dir / "stereo.wav", folder / "episodes" / "good-one.wav")
+    shutil.copy(audio_dir / "mono.flac", folder / "episodes" / "good-two.flac")
+    write_notes(folder, "good-one", "title: Good one\ndate: 2026-01-05")
+    write_notes(folder, "good-two", "title: Good two\ndate: 2026-01-12")
+    (tmp_path / "secret.png").write_bytes(PNG_1PX + SECRET)  # a real picture, but not the host's to publish
+    (tmp_path / "secret.txt").write_bytes(SECRET)
+    return folder
+
+
+def _add(show: Path, audio_dir: Path, slug: str, front: str, body: str = "Notes body.") -> Path:
+    """One more episode: a recording and its notes."""
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / f"{slug}.wav")
+    return write_notes(show, slug, front, body)
+
+
+def _build(capsys, show: Path, *args: str) -> tuple[int, str, str]:
+    code = main(["build", "--show", str(show), *args])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def _titles(show: Path) -> list[str]:
+    """The episodes of the site's feed, as both podcast-client parsers read them (they must agree)."""
+    raw = (show / "public" / "feed.xml").read_bytes()
+    parsed = feedparser.parse(raw)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    gpodder = podcastparser.parse(FEED_URL, io.BytesIO(raw))
+    assert [e.title for e in parsed.entries] == [e["title"] for e in gpodder["episodes"]]
+    return sorted(e.title for e in parsed.entries)
+
+
+def _site_holds(show: Path, data: bytes) -> bool:
+    return any(data in p.read_bytes() for p in (show / "public").rglob("*") if p.is_file())
+
+
+def _publish_new(show: Path) -> None:
+    toml = show / "panelpress.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("publish_new = false", "publish_new = true"), encoding="utf-8")
+
+
+def _host_files(show: Path) -> dict[str, str]:
+    """The host's own files: everything but the site, the cache and the ledger (panelpress's own)."""
+    return {name: digest for name, digest in checksums(show).items() if not name.startswith(("public/", ".panelpress-cache/", "panelpress-ledger"))}
+
+
+# --- nothing outside the show folder is published ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("front", "body", "said"),
+    [
+        ("image: cover.png", "Notes.", "image 'cover.png' leads outside the show folder"),
+        ("chapters:\n  - 0:00 Start\n  - start: 1\n    title: Two\n    image: cover.png", "Notes.", "line 6: chapter image 'cover.png' leads outside the show folder"),
+        ("", "![Cover](cover.png)", "line 6: the image 'cover.png' leads outside the show folder"),
+        ("", "[the key](files/key.txt)", "line 6: the file 'files/key.txt' leads outside the show folder"),
+    ],
+)
+def test_a_file_the_notes_name_that_leads_outside_the_show_is_refused(capsys, show, audio_dir, front, body, said):
+    (show / "show_notes" / "cover.png").symlink_to(show.parent / "secret.png")
+    (show / "show_notes" / "files").mkdir()
+    (show / "show_notes" / "files" / "key.txt").symlink_to(show.parent / "secret.txt")
+    _add(show, audio_dir, "leaky", f"title: Leaky\ndate: 2026-01-20\n{front}", body)
+    before = _host_files(show)
+    code, out, err = _build(capsys, show)
+    assert code == 1
+    assert f"leaky.md: {said} (a symlink) — copy the file into the show folder" in err
+    assert _titles(show) == ["Good one", "Good two"]  # the others publish
+    assert not _site_holds(show, SECRET)
+    assert _host_files(show) == before
+
+
+@pytest.mark.parametrize(("setting", "key"), [("extra_show", 'artwork = "cover.png"'), ("extra_audio", 'intro = "intro.wav"')])
+def test_a_file_the_settings_name_that_leads_outside_the_show_is_refused_before_any_work(capsys, show, setting, key):
+    (show / "cover.png").symlink_to(show.parent / "secret.png")
+    (show / "intro.wav").symlink_to(show.parent / "secret.txt")
+    write_show(show, **{setting: key})
+    code, _, err = _build(capsys, show)
+    assert code == 2 and "leads outside the show folder (a symlink)" in err and "panelpress.toml" in err
+    assert not (show / "public").exists() and not (show / ".panelpress-cache").exists()
+
+
+def test_a_transcript_or_chapters_file_that_leads_outside_is_refused(capsys, show, audio_dir):
+    (show.parent / "secret.vtt").write_text("WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nthe secret words\n", encoding="utf-8")
+    (show / "episodes" / "good-one.vtt").symlink_to(show.parent / "secret.vtt")
+    (show / "episodes" / "good-two.chapters.txt").symlink_to(show.parent / "secret.txt")
+    code, _, err = _build(capsys, show)
+    assert code == 1
+    assert "good-one.vtt: leads outside the show folder (a symlink)" in err  # the transcript is held back
+    assert "good-two.chapters.txt: leads outside the show folder" in err  # the chapters fail their episode
+    assert _titles(show) == ["Good one"]
+    assert not _site_holds(show, b"the secret words") and not _site_holds(show, SECRET)
+
+
+def test_images_are_what_their_content_says(capsys, show, audio_dir):
+    (show / "show_notes" / "page.png").write_text("<html><script>alert(1)</script></html>", encoding="utf-8")
+    (show / "show_notes" / "really.jpg").write_bytes(PNG_1PX)
+    _add(show, audio_dir, "html-image", "title: HTML\ndate: 2026-01-20\nimage: page.png")
+    _add(show, audio_dir, "misnamed", "title: Misnamed\ndate: 2026-01-21\nimage: really.jpg")
+    code, _, err = _build(capsys, show)
+    assert code == 1
+    assert "html-image.md: image 'page.png' is not a JPEG or PNG image (by its content, whatever its name) — export it as JPEG or PNG" in err
+    assert "misnamed.md: image 'really.jpg' is a PNG image named .jpg — rename it to really.png" in err
+    assert _titles(show) == ["Good one", "Good two"]
+
+
+def test_a_decompression_bomb_is_a_clear_error_before_any_audio_work(capsys, show, audio_dir):
+    (show / "show_notes" / "huge.png").write_bytes(bomb_png(20000, 20000))  # 400 megapixels in a few bytes
+    _add(show, audio_dir, "bomb", "title: Bomb\ndate: 2026-01-20\nimage: huge.png")
+    code, _, err = _build(capsys, show)
+    assert code == 1 and "bomb.md: image 'huge.png' is 20000×20000 pixels, more than the" in err
+    assert _titles(show) == ["Good one", "Good two"]
+    shutil.copy(show / "show_notes" / "huge.png", show / "art.png")
+    write_show(show, extra_show='artwork = "art.png"')
+    code, _, err = _build(capsys, show)
+    assert code == 2 and "show.artwork names 'art.png', which is 20000×20000 pixels" in err
+    assert main(["check", "--show", str(show)]) == 2  # check says so too, without a traceback
+    assert "20000×20000" in capsys.readouterr().out
+
+
+# --- no traceback: text a feed cannot carry, names and files panelpress cannot use ----------------------------------
+
+
+def test_word_processor_line_and_page_breaks_in_a_body_are_published_as_spaces(capsys, show, audio_dir):
+    _add(show, audio_dir, "pasted", "title: Pasted\ndate: 2026-01-20", "From Word:\x0bnew line.\x0c\nNext page.")
+    code, _, _ = _build(capsys, show)
+    assert code == 0
+    assert _titles(show) == ["Good one", "Good two", "Pasted"]
+    assert b"\x0b" not in (show / "public" / "feed.xml").read_bytes() and b"From Word: new line." in (show / "public" / "feed.xml").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("front", "body", "said"),
+    [
+        ('title: "Bad\\x01title"\ndate: 2026-01-20', "Body.", "line 2: 'Bad\\x01title' holds a control character (U+0001), which a feed cannot carry"),
+        ('title: T\ndate: 2026-01-20\nsummary: "odd \\uFFFE"', "Body.", "line 4: 'odd \\ufffe' holds a non-character (U+FFFE)"),
+        ('title: "half \\uD800 a character"\ndate: 2026-01-20', "Body.", "line 2: 'half \\ud800 a character' holds half of a character (a lone surrogate, U+D800)"),
+        ('title: T\ndate: 2026-01-20\npanelists:\n  - "Ann\\x02"', "Body.", "line 5: 'Ann\\x02' holds a control character (U+0002)"),
+        ('title: T\ndate: 2026-01-20\nchapters:\n  - "0:00 Start\\x1b[31m"', "Body.", "line 5: '0:00 Start\\x1b[31m' holds an escape character (U+001B)"),
+        ("title: T\ndate: 2026-01-20", "First.\n\nA \x01 in the body.", "line 8: the notes hold a control character (U+0001), which a feed cannot carry"),
+    ],
+)
+def test_text_a_feed_cannot_carry_fails_its_episode_with_file_and_line(capsys, show, audio_dir, front, body, said):
+    _add(show, audio_dir, "odd", front, body)
+    code, _, err = _build(capsys, show)
+    assert code == 1
+    assert f"odd.md: {said}" in err and "delete it" in err
+    assert _titles(show) == ["Good one", "Good two"]
+
+
+def test_settings_text_a_feed_cannot_carry_is_refused(capsys, show):
+    write_show(show, extra_show='copyright = "(c) \\u0001 2026"')
+    code, _, err = _build(capsys, show)
+    assert code == 2 and "[show] copyright holds a control character (U+0001), which a feed cannot carry" in err
+
+
+def test_text_a_feed_cannot_carry_in_a_chapters_file_or_transcript_names_its_line(capsys, show):
+    (show / "episodes" / "good-one.chapters.txt").write_text("0:00 Start\n0:01 Two\x07\n", encoding="utf-8")
+    (show / "episodes" / "good-two.vtt").write_text("WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nbell \x07 here\n", encoding="utf-8")
+    code, _, err = _build(capsys, show)
+    assert code == 1
+    assert "good-one.chapters.txt: line 2: holds a control character (U+0007)" in err
+    assert "good-two.vtt: line 4: holds a control character (U+0007)" in err
+    assert _titles(show) == ["Good two"]  # published without its transcript
+
+
+def test_a_recordings_tags_lose_what_a_feed_cannot_carry(capsys, show, audio_dir):
+    recording = show / "episodes" / "tagged.mp3"
+    shutil.copy(audio_dir / "tagged.mp3", recording)
+    tag_mp3(recording, "Title\x01 from tags\ufffe", "Ann\x02", "2026-01-20", "Comment\x0bwith a tab")
+    _publish_new(show)
+    code, _, _ = _build(capsys, show)
+    assert code == 0
+    assert _titles(show) == ["Good one", "Good two", "Title from tags"]
+    assert "Comment with a tab" in (show / "show_notes" / "tagged.md").read_text(encoding="utf-8")
+
+
+def test_recording_names_panelpress_cannot_use_fail_alone(capsys, show, audio_dir):
+    long = "x" * 245
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / f"{long}.wav")  # 249 bytes: its chapters file could not exist
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "ring\x07bell.wav")
+    code, _, err = _build(capsys, show)
+    assert code == 1
+    assert "the file name is 245 bytes long; panelpress adds to it for the episode's files, so it takes at most 200" in err
+    assert "ring\\x07bell.wav: the file name holds a control character (U+0007) — rename the recording" in err
+    assert _titles(show) == ["Good one", "Good two"]
+
+
+def test_a_broken_recording_says_why_and_never_quotes_a_file_outside_the_show(capsys, show, audio_dir):
+    (show / "episodes" / "linked.wav").symlink_to(show.parent / "secret.txt")
+    whole = (show / "episodes" / "good-one.wav").read_bytes()
+    (show / "episodes" / "cut.wav").write_bytes(whole[:30])  # cut inside its header
+    write_notes(show, "linked", "title: Linked\ndate: 2026-01-20")
+    write_notes(show, "cut", "title: Cut\ndate: 2026-01-21")
+    code, _, err = _build(capsys, show)
+    assert code == 1
+    assert "cut.wav: is not a recording panelpress can read: its RIFF/AIFF header is damaged or cut short" in err
+    assert "linked.wav: is not a recording panelpress can read" in err
+    assert "()" not in err and "BEGIN" not in err and "PRIVATE" not in err
+    assert _titles(show) == ["Good one", "Good two"]
+
+
+def test_an_episodes_path_that_is_a_file_is_an_error(capsys, tmp_path):
+    show = write_show(tmp_path / "show")
+    (show / "episodes").rmdir()
+    (show / "episodes").write_text("oops", encoding="utf-8")
+    code, _, err = _build(capsys, show)
+    assert code == 2 and "episodes/ (the recordings) is a file, not a folder" in err
+
+
+def test_a_typed_number_gets_a_hint_that_is_one(capsys, show, audio_dir):
+    _add(show, audio_dir, "ten", "title: Ten\ndate: 2026-01-20\nepisode: ten")
+    code, _, err = _build(capsys, show)
+    assert code == 1 and "ten.md: episode is 'ten', not a whole number — write `episode: 3 (digits, no quotes)`" in err
+
+
+# --- settings that would write into the host's folders, or break subscribers' URLs ------------------------------------
+
+
+@pytest.mark.parametrize("out", [".", "episodes", "show_notes", "/", "episodes/site", ".."])
+def test_out_into_the_hosts_folders_is_refused_before_any_work(capsys, show, monkeypatch, out):
+    monkeypatch.chdir(show)
+    before = checksums(show.parent)
+    code, _, err = _build(capsys, show, "--out", out)
+    assert code == 2 and f"--out {out}" in err and "panelpress would write its pages, feed and audio among your files" in err
+    assert checksums(show.parent) == before
+
+
+@pytest.mark.parametrize("line", ['output = "episodes"', 'output = "."', 'output = "show_notes/site"', 'cache = "episodes"'])
+def test_settings_that_write_into_the_hosts_folders_leave_the_published_site_alone(capsys, show, line):
+    assert _build(capsys, show)[0] == 0
+    site = checksums(show / "public")
+    write_show(show, extra_build=line)
+    before = checksums(show)
+    code, _, err = _build(capsys, show)
+    assert code == 2 and "panelpress.toml: [build]" in err and "of its own" in err
+    assert checksums(show) == before and checksums(show / "public") == site
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [("https://pod.example.com/show/?ref=rss", "has a query"), ("http://pod.example.com/show/", "is http://"), ("https://pod.example.com/show/#x", "has a fragment")],
+)
+def test_a_site_url_that_would_break_subscribers_urls_is_refused(capsys, show, url, said):
+    text = (show / "panelpress.toml").read_text(encoding="utf-8").replace("https://pod.example.com/show/", url)
+    (show / "panelpress.toml").write_text(text, encoding="utf-8")
+    code, _, err = _build(capsys, show)
+    assert code == 2 and f"[show] site_url {url!r} {said}" in err
+    assert not (show / "panelpress-ledger.json").exists()  # no enclosure URL was recorded
+
+
+def test_http_is_published_only_when_the_host_allows_it(capsys, show):
+    text = (show / "panelpress.toml").read_text(encoding="utf-8").replace("https://pod.example.com/", "http://pod.example.com/")
+    (show / "panelpress.toml").write_text(text.replace("explicit = false", "explicit = false\nallow_http = true"), encoding="utf-8")
+    code, _, err = _build(capsys, show)
+    assert code == 0 and "warning: panelpress.toml: [show] site_url 'http://pod.example.com/show/' is http://" in err
+    assert b"http://pod.example.com/show/media/good-one.mp3" in (show / "public" / "feed.xml").read_bytes()
+    main(["check", "--show", str(show)])  # (this show has no artwork: a problem of its own)
+    assert "warning: panelpress.toml: [show] site_url" in capsys.readouterr().err
+
+
+def test_line_and_page_breaks_pasted_into_notes_are_published_as_spaces_with_a_warning(capsys, show, audio_dir):
+    _add(show, audio_dir, "pasted", "title: Pasted\ndate: 2026-01-20", body="From a word processor:\x0bline break, \x0cpage break.")
+    code, _, err = _build(capsys, show)
+    assert code == 0 and "show_notes/pasted.md: line 6: vertical tabs or form feeds" in err
+    page = (show / "public" / "episodes" / "pasted.html").read_text(encoding="utf-8")
+    assert "line break" in page and "page break" in page and "\x0b" not in page and "\x0c" not in page
+
+
+def test_a_language_that_is_no_language_is_refused(capsys, show):
+    write_show(show, extra_show='language = "xx-invalid"')
+    code, _, err = _build(capsys, show)
+    assert code == 2 and "[show] language = 'xx-invalid' is not allowed — write a language code (BCP 47)" in err
+
+
+# --- summaries are plain text; art embedded in the audio is small ----------------------------------------------------
+
+
+def test_markup_in_a_summary_is_shown_as_text_everywhere(capsys, show, audio_dir):
+    summary = "<script>alert(1)</script> and <img src=x onerror=alert(2)> are words here"
+    _add(show, audio_dir, "markup", f"title: Markup\ndate: 2026-01-20\nsummary: {summary!r}")
+    assert _build(capsys, show)[0] == 0
+    raw = (show / "public" / "feed.xml").read_bytes()
+    entry = next(e for e in feedparser.parse(raw).entries if e.title == "Markup")
+    assert "<script>" not in entry.summary and "<img" not in entry.summary and "&lt;script&gt;" in entry.summary
+    gpodder = next(e for e in podcastparser.parse(FEED_URL, io.BytesIO(raw))["episodes"] if e["title"] == "Markup")
+    assert "<script>" not in gpodder["description_html"] and "<img" not in gpodder["description_html"]
+    description = podcastparser.parse(FEED_URL, io.BytesIO(raw.replace(b"<content:encoded>", b"<x>").replace(b"</content:encoded>", b"</x>")))
+    assert next(e for e in description["episodes"] if e["title"] == "Markup")["description"] == summary  # the words, as written
+    index = (show / "public" / "index.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in index and "<script>alert" not in index
+    tags = ID3(show / "public" / "media" / "markup.mp3")
+    assert tags.getall("COMM")[0].text[0] == summary and tags.getall("TDES")[0].text[0] == summary
+
+
+def test_a_large_cover_in_a_recording_is_embedded_small_and_published_whole(capsys, show, audio_dir):
+    cover = io.BytesIO()
+    Image.effect_noise((3000, 3000), 80).convert("RGB").save(cover, "JPEG", quality=95)
+    assert len(cover.getvalue()) > 2_000_000
+    recording = show / "episodes" / "big-cover.mp3"
+    shutil.copy(audio_dir / "tagged.mp3", recording)
+    tag_mp3(recording, "Big cover", "Ann", "2026-01-20", "A cover of megabytes.", art=cover.getvalue())
+    _publish_new(show)
+    assert _build(capsys, show)[0] == 0
+    assert (show / "public" / "episodes" / "big-cover.jpg").read_bytes() == cover.getvalue()  # the site has it whole
+    art = ID3(show / "public" / "media" / "big-cover.mp3").getall("APIC")[0]
+    assert art.mime == "image/jpeg" and len(art.data) <= 500_000
+    with Image.open(io.BytesIO(art.data)) as embedded:
+        assert max(embedded.size) <= 1400
+
+
+def test_notes_that_lead_outside_the_show_fail_their_episode_unpublished(capsys, show, audio_dir):
+    (show.parent / "diary.md").write_text("---\ntitle: Dear diary\ndate: 2026-01-20\n---\nMy private diary.\n", encoding="utf-8")
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "diary.wav")
+    (show / "show_notes" / "diary.md").symlink_to(show.parent / "diary.md")
+    code, _, err = _build(capsys, show)
+    assert code == 1 and "diary.md: leads outside the show folder (a symlink)" in err
+    assert _titles(show) == ["Good one", "Good two"] and not _site_holds(show, b"private diary")
+
+
+def test_info_on_a_recording_with_a_bomb_for_a_cover_does_not_crash(capsys, show, audio_dir):
+    recording = show / "episodes" / "bomb-cover.mp3"
+    shutil.copy(audio_dir / "tagged.mp3", recording)
+    tag_mp3(recording, "Bomb cover", "Ann", "2026-01-20", "A cover of 400 megapixels.", art=bomb_png(20000, 20000))
+    assert main(["info", str(recording)]) == 0
+    out, err = capsys.readouterr()
+    assert "cover art" in out and "Traceback" not in out + err
+    _publish_new(show)
+    code, _, err = _build(capsys, show)  # the cover is not adopted: the episode publishes without it
+    assert code == 0 and not (show / "show_notes" / "bomb-cover.png").exists()
+    assert "image:" not in (show / "show_notes" / "bomb-cover.md").read_text(encoding="utf-8")
