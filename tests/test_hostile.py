@@ -356,3 +356,58 @@ def test_info_on_a_recording_with_a_bomb_for_a_cover_does_not_crash(capsys, show
     code, _, err = _build(capsys, show)  # the cover is not adopted: the episode publishes without it
     assert code == 0 and not (show / "show_notes" / "bomb-cover.png").exists()
     assert "image:" not in (show / "show_notes" / "bomb-cover.md").read_text(encoding="utf-8")
+
+
+# --- faults of the machine and of panelpress itself -----------------------------------------------------------------
+
+
+def test_a_full_disk_names_the_site_file_and_leaves_the_feed_as_it_was(capsys, show, audio_dir):
+    assert _build(capsys, show)[0] == 0
+    feed = (show / "public" / "feed.xml").read_bytes()
+    _add(show, audio_dir, "late", "title: Late\ndate: 2026-01-19")
+    # The write of the new episode's audio goes through its temporary file: here, a disk with no space left.
+    temp = show / "public" / "media" / ".late.mp3.panelpress-tmp"
+    temp.symlink_to("/dev/full")
+    code, _, err = _build(capsys, show)
+    assert code == 1
+    assert "public/media/late.mp3: could not be written: No space left on device" in err
+    assert ".panelpress-cache" not in err and "panelpress-tmp" not in err
+    assert (show / "public" / "feed.xml").read_bytes() == feed
+    assert not temp.exists() and not temp.is_symlink()
+    assert _build(capsys, show)[0] == 0 and "Late" in _titles(show)
+
+
+BUG = """
+import sys
+from pipeline import assemble
+def broken(*args, **kwargs):
+    raise ZeroDivisionError("a bug in the plan")
+assemble.assemble = broken
+from pipeline.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_bug_is_one_line_naming_its_log_never_a_traceback(show):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", BUG, "build", "--show", str(show)], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 3
+    assert "Traceback" not in done.stdout + done.stderr
+    line = next(l for l in done.stderr.splitlines() if "failed unexpectedly" in l)
+    assert "ZeroDivisionError: a bug in the plan" in line and "please report it" in line
+    log = Path(line.split("the full trace is in ")[1].split(";")[0])
+    assert log.is_file() and log.is_relative_to(show / ".panelpress-cache") and "ZeroDivisionError" in log.read_text()
+    assert not (show / "public" / "feed.xml").exists()
+
+
+def test_a_bug_in_one_episode_fails_that_episode_alone(show, audio_dir):
+    import subprocess
+    import sys
+
+    code = BUG.replace("from pipeline import assemble", "from pipeline import chapters").replace("assemble.assemble = broken", "real = chapters.resolve\nchapters.resolve = lambda episode, info: broken() if episode.slug == 'good-two' else real(episode, info)")
+    done = subprocess.run([sys.executable, "-c", code, "build", "--show", str(show)], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
+    assert "failed unexpectedly while making episode 'good-two'" in done.stderr
+    assert _titles(show) == ["Good one"]
