@@ -299,7 +299,8 @@ def _summary(result: BuildResult, root: Path) -> None:
     for failure in result.failures:
         status = "[red]failed[/], [yellow]kept[/]" if failure.slug in kept else "[red]failed[/]"
         table.add_row(escape(failure.slug), status, escape(failure.error.problem))
-    console.print(table)
+    if table.row_count:  # episodes published as they were are counted below, not listed: a show may have a thousand
+        console.print(table)
     _loudness(result)
     _errors("[red]error:[/]", [failure.error for failure in result.failures], root)
     _errors("[red]refused:[/]", result.blocked, root)
@@ -318,6 +319,8 @@ def _summary(result: BuildResult, root: Path) -> None:
     counts = f"{len(result.published)} published, " + (f"{len(result.unchanged)} unchanged, " if result.unchanged else "") + f"{len(result.skipped)} skipped, {len(result.failures)} failed"
     if result.warnings:
         counts += f", {len(result.warnings)} warning{'s' if len(result.warnings) > 1 else ''}"
+    if result.report is None and not result.published and not result.failures:
+        counts += ". Nothing changed since the last build: the site is as it was"
     console.print(f"{counts}. Feed: {result.feed_path}  Pages: {result.index_path}")
 
 
