@@ -10,7 +10,8 @@ Layout of the cache folder:
     master/, tagged/     mastered and tagged audio (audio.py, tags.py), keyed by content
     files/<sha256>       bytes an episode publishes (transcripts, chapters, pictures)
     state/<show>/        index.json (per episode: inputs and result digest; the last published plan),
-                         results.json (results by digest), html.json (rendered notes and pages by digest)
+                         results.log (results by digest), html.log (rendered notes and pages by digest),
+                         checked.json (what `check` found good)
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 
 from . import __version__, records
 from .errors import PanelpressError
-from .files import file_sha256, write_if_changed
+from .files import file_sha256, write_atomic, write_if_changed
 from .records import EpisodeResult, Stamp
 
 STATE_DIR = "state"
@@ -226,16 +227,54 @@ class State:
     checked_feed: str = ""  # checksum of the last feed that passed the podcast parsers in `check`
 
 
+class Log:
+    """A file of `key<TAB>value` lines that only grows: new values are appended (a build that changes one episode
+    writes one line, not the whole file); it is rewritten with only the live keys when most of it is dead. A line
+    cut short by a crash is no value; a file written by other code is empty."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._values: dict[str, str] | None = None
+        self._lines = 0  # lines in the file, live or dead
+
+    def values(self) -> dict[str, str]:
+        if self._values is None:
+            self._values = {}
+            try:
+                head, _, body = self.path.read_text(encoding="utf-8").partition("\n")
+            except (OSError, UnicodeDecodeError):
+                return self._values
+            if head == format_stamp():
+                lines = [line.split("\t", 1) for line in body.splitlines() if "\t" in line]
+                self._values, self._lines = dict(lines), len(lines)
+        return self._values
+
+    def save(self, new: Mapping[str, str], live: set[str]) -> None:
+        """Append the new values; keep only the `live` keys (rewriting the file when most of it is dead)."""
+        values = self.values()
+        fresh = {key: value for key, value in new.items() if values.get(key) != value}
+        values.update(fresh)
+        if self._lines + len(fresh) > 2 * len(live) + 64 or not self.path.is_file():
+            kept = {key: values[key] for key in sorted(live) if key in values}
+            text = format_stamp() + "\n" + "".join(f"{key}\t{value}\n" for key, value in kept.items())
+            write_atomic(self.path, text.encode())
+            self._values, self._lines = kept, len(kept)
+        elif fresh:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write("".join(f"{key}\t{value}\n" for key, value in fresh.items()))
+            self._lines += len(fresh)
+
+
 class Store:
-    """The cache folder of one show: its state (a small index), its results (a line each, by digest) and the
-    rendered HTML, each read only when a build needs it."""
+    """The cache folder of one show: its state (a small index), its results and the rendered HTML (logs keyed by
+    digest), each read only when a build needs it."""
 
     def __init__(self, cache_dir: Path, show: str) -> None:
         self.cache_dir = cache_dir
         self.folder = cache_dir / STATE_DIR / hashlib.sha256(show.encode()).hexdigest()[:16]
-        self._results: dict[str, str] | None = None  # digest → the result as a line of JSON
-        self._html: dict[str, str] | None = None
-        self._html_read: set[str] = set()  # the keys html.json held when it was read
+        self._results = Log(self.folder / "results.log")  # digest → the result as JSON
+        self._html = Log(self.folder / "html.log")  # digest of what it is rendered from → HTML, as JSON
+        self._made: dict[str, str] = {}  # HTML rendered by this run
         self.html_used: set[str] = set()
 
     def _read(self, path: Path) -> Any:
@@ -248,17 +287,6 @@ class Store:
     def _write(self, path: Path, data: Any) -> None:
         text = json.dumps({"format": format_stamp(), "data": data}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         write_if_changed(path, text.encode())
-
-    def _lines(self) -> dict[str, str]:
-        if self._results is None:
-            self._results = {}
-            try:
-                head, _, body = (self.folder / "results.jsonl").read_text(encoding="utf-8").partition("\n")
-            except OSError:
-                return self._results
-            if head == format_stamp():
-                self._results = dict(line.split("\t", 1) for line in body.splitlines() if "\t" in line)
-        return self._results
 
     def state(self) -> State:
         """The show's state (an empty one when there is none, or it was written by other code)."""
@@ -273,30 +301,31 @@ class Store:
     def result(self, key: str) -> EpisodeResult | None:
         """A result by digest (None when it is not kept or cannot be read)."""
         try:
-            found = decode(json.loads(self._lines()[key]))
+            found = decode(json.loads(self._results.values()[key]))
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
         return found if isinstance(found, EpisodeResult) else None
 
     def html(self, key: str, make) -> str:
         """Rendered HTML by the digest of everything it was rendered from; `make()` renders it when not kept."""
-        if self._html is None:
-            self._html = self._read(self.folder / "html.json") or {}
-            self._html_read = set(self._html)
         self.html_used.add(key)
-        if key not in self._html:
-            self._html[key] = make()
-        return self._html[key]
+        kept = self._html.values().get(key)
+        if kept is not None:
+            try:
+                return json.loads(kept)
+            except ValueError:
+                pass  # cut short by a crash: render it again
+        self._made[key] = made = make()
+        return made
 
     def save(self, state: State, results: Mapping[str, EpisodeResult]) -> None:
         """Write the state and the new results; forget the results it no longer names and the HTML this run did not use."""
         try:
-            lines = {**self._lines(), **{key: json.dumps(encode(result), sort_keys=True, ensure_ascii=False, separators=(",", ":")) for key, result in results.items()}}
-            wanted = sorted({e.result for e in state.entries.values()} | {key for key, _ in state.published.values()})
-            text = format_stamp() + "\n" + "".join(f"{key}\t{lines[key]}\n" for key in wanted if key in lines)
-            write_if_changed(self.folder / "results.jsonl", text.encode())
-            if self._html is not None and self.html_used != self._html_read:
-                self._write(self.folder / "html.json", {key: self._html[key] for key in self.html_used if key in self._html})
+            self.folder.mkdir(parents=True, exist_ok=True)
+            live = {e.result for e in state.entries.values()} | {key for key, _ in state.published.values()}
+            self._results.save({key: json.dumps(encode(result), sort_keys=True, ensure_ascii=False, separators=(",", ":")) for key, result in results.items()}, live)
+            if self.html_used:
+                self._html.save({key: json.dumps(text, ensure_ascii=False) for key, text in self._made.items()}, self.html_used)
             entries = {slug: _entry_data(e) for slug, e in state.entries.items()}
             published = {slug: list(pair) for slug, pair in state.published.items()}
             self._write(self.folder / "index.json", {"entries": entries, "published": published, "noop": state.noop, "plan": state.plan, "checked_feed": state.checked_feed})

@@ -13,24 +13,27 @@ import hashlib
 import io
 import json
 import logging
+import os
 import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import feedparser
 import podcastparser
 from lxml import etree
 
-from . import artwork, cache, config, layout, ledger, lock, notes, probe, transcript
+from . import artwork, cache, config, layout, ledger, lock, transcript
+
+# notes, probe and explicit (Markdown, mutagen, the profanity lists) are imported where an episode changed since the
+# last build needs them: a check of a thousand unchanged episodes reads none of them.
 from .audio import MIME
 from .config import DESCRIPTION_BYTES
-from .discover import discover, web_slug
+from .discover import discover
 from .errors import ConfigError, FeedError, PanelpressError, TranscriptError
-from .explicit import published_as
 from .feed import ITUNES_NS, apple_bool, as_text, feed_url
 from .files import file_sha256, write_if_changed
 from .layout import FEED_FILE
@@ -121,8 +124,10 @@ class _Memory:
     def published_sha(self, rel: str, site: Path) -> str | None:
         """The checksum of a published file while it is as panelpress wrote it (by size and time), else None."""
         written = self.manifest.files.get(rel)
+        if written is None:
+            return None
         try:
-            info = (site / rel).stat()
+            info = os.stat(f"{site}/{rel}")
         except OSError:
             return None
         return written.sha256 if written and (info.st_size, info.st_mtime_ns) == (written.size, written.mtime_ns) else None
@@ -196,6 +201,8 @@ def _artwork(checker: _Checker, fix: bool) -> list[str]:
 
 
 def _shown(path: Path, root: Path) -> str:
+    if path.is_relative_to(root):  # most paths are built from the show folder: no need to resolve them
+        return str(path.relative_to(root))
     try:
         return str(path.resolve().relative_to(root.resolve()))
     except ValueError:
@@ -210,6 +217,8 @@ def _notes(checker: _Checker) -> dict[str, Notes]:
         if _covered(checker, path.stem):
             continue
         try:
+            from . import notes
+
             found[path.stem] = notes.read(path, settings.root)
             checker.warnings += notes.warnings(found[path.stem])
         except PanelpressError as err:
@@ -226,14 +235,19 @@ def _transcripts(checker: _Checker, by_slug: dict[str, Notes]) -> dict[str, Path
     slugs = {rec.slug for rec in recordings}
     for rec in recordings:
         if _covered(checker, rec.slug):  # its transcript was read by the build: what it held back, check reports
-            problems += [p for p in map(cache.decode, checker.memory.unchanged[rec.slug].problems) if isinstance(p, TranscriptError)]
-            if transcript.sources(settings, rec.slug) and not any(isinstance(p, TranscriptError) for p in map(cache.decode, checker.memory.unchanged[rec.slug].problems)):
-                good[rec.slug] = transcript.sources(settings, rec.slug)[0]
+            entry = checker.memory.unchanged[rec.slug]
+            withheld = [p for p in map(cache.decode, entry.problems) if isinstance(p, TranscriptError)]
+            problems += withheld
+            found = [settings.root / s.path for s in entry.inputs if s.size >= 0 and s.path.endswith(transcript.SUFFIXES)]
+            if found and not withheld:
+                good[rec.slug] = found[0]
             continue
         try:
             path = transcript.source(settings, rec.slug)
             if path is None:
                 continue
+            from . import probe
+
             duration = probe.probe(rec.path).duration
         except PanelpressError as err:
             problems.append(err)
@@ -382,12 +396,16 @@ def date_problem(value: str) -> str:
 
 def _local(settings: config.Config, url: str) -> Path | None:
     """The file in the site folder that a URL of the site points at (None: the URL is elsewhere)."""
+    rel = _rel(settings, url)
+    return settings.output_dir.joinpath(*rel.split("/")) if rel else None
+
+
+def _rel(settings: config.Config, url: str) -> str | None:
+    """The path in the site folder that a URL of the site points at (None: the URL is elsewhere)."""
     if not url.startswith(settings.site_url):
         return None
-    rel = PurePosixPath(url[len(settings.site_url) :])
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-        return None
-    return settings.output_dir.joinpath(*rel.parts)
+    rel = url[len(settings.site_url) :]
+    return rel if rel and not rel.startswith("/") and ".." not in rel.split("/") else None
 
 
 def _items(checker: _Checker, path: Path, channel: etree._Element, book: ledger.Ledger, by_slug: dict[str, Notes]) -> list[_Item]:
@@ -467,6 +485,8 @@ def _item_meant(checker: _Checker, path: Path, item: _Item, entry: ledger.Entry,
             item.duration = remembered.duration  # the very file the build made and measured
         else:
             try:
+                from . import probe
+
                 item.duration = probe.probe(local).duration
             except PanelpressError as err:
                 checker.add(local, f"is not the episode's audio: {err.problem}", "rebuild with `panelpress build`")
@@ -479,6 +499,8 @@ def _item_meant(checker: _Checker, path: Path, item: _Item, entry: ledger.Entry,
     if item.slug in checker.memory.changed:
         return  # its files changed since the build: said once, as a change the site does not show yet
     if note is not None:  # as the build publishes it, [explicit] flag included
+        from .explicit import published_as
+
         title, date, explicit = note.title, note.date, published_as(note, settings, next(iter(transcript.sources(settings, item.slug)), None))
     elif remembered is not None and remembered.guid:  # unchanged since the build made it: as it was made
         title, date, explicit = remembered.title, datetime.fromisoformat(remembered.date), remembered.explicit
@@ -578,8 +600,8 @@ def _compare(checker: _Checker, path: Path, item: _Item, parser: str, seen: dict
 def _attachments(checker: _Checker, path: Path, items: list[_Item], transcripts: dict[str, Path]) -> dict[str, str]:
     """Transcript and chapters files: linked from the feed or made from the show, present and valid (a file as
     panelpress wrote it that passed an earlier check is not read again). Returns the good ones' checksums."""
-    settings = checker.config
-    wanted: dict[Path, tuple[str, str, float | None]] = {}  # file → (mime, who wants it, duration)
+    settings, memory = checker.config, checker.memory
+    wanted: dict[str, tuple[str, Callable[[], str], float | None]] = {}  # site path → (mime, who wants it, duration)
     for item in items:
         for tag in ("podcast:transcript", "podcast:chapters"):
             for link in item.element.findall(tag, NS):
@@ -587,24 +609,24 @@ def _attachments(checker: _Checker, path: Path, items: list[_Item], transcripts:
                 if not url or not mime:
                     checker.add(path, f"{item.label}: <{tag}> needs both url and type")
                     continue
-                local = _local(settings, url)
-                if local is None:
+                rel = _rel(settings, url)
+                if rel is None:
                     checker.add(path, f"{item.label}: <{tag}> {url} is not under site_url {settings.site_url}")
                     continue
-                wanted.setdefault(local, (mime, f"{item.label} of the feed", item.duration))
+                wanted.setdefault(rel, (mime, lambda item=item: f"{item.label} of the feed", item.duration))
         if item.slug in transcripts:
-            base = settings.output_dir / "episodes" / web_slug(item.slug)
             for suffix, mime in ((".vtt", transcript.MIME_VTT), (".srt", transcript.MIME_SRT), (".transcript.json", transcript.MIME_JSON)):
-                wanted.setdefault(base.with_name(base.name + suffix), (mime, f"the transcript {_shown(transcripts[item.slug], settings.root)}", item.duration))
+                who = lambda source=transcripts[item.slug]: f"the transcript {_shown(source, settings.root)}"  # noqa: E731
+                wanted.setdefault(layout.beside_page(item.slug, suffix), (mime, who, item.duration))
     good = {}
-    for local, (mime, who, duration) in sorted(wanted.items()):
-        if not local.is_file():
-            checker.add(local, f"is missing, but {who} needs it", "rebuild with `panelpress build`")
+    for rel, (mime, who, duration) in sorted(wanted.items()):
+        sha = memory.published_sha(rel, settings.output_dir)
+        if sha is not None and memory.checked_files.get(rel) == sha:
+            good[rel] = sha  # as panelpress wrote it, and good when it was last checked
             continue
-        rel = local.relative_to(settings.output_dir).as_posix()
-        sha = checker.memory.published_sha(rel, settings.output_dir)
-        if sha is not None and checker.memory.checked_files.get(rel) == sha:
-            good[rel] = sha
+        local = settings.output_dir.joinpath(*rel.split("/"))
+        if not local.is_file():
+            checker.add(local, f"is missing, but {who()} needs it", "rebuild with `panelpress build`")
             continue
         found = _attachment_problems(local, mime, duration)
         checker.problems += found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -134,11 +135,11 @@ class Config:
     def path(self) -> Path:
         return self.root / CONFIG_NAME
 
-    @property
+    @functools.cached_property  # resolving walks every folder of the path: a check asks a thousand times
     def output_dir(self) -> Path:
         return (self.root / self.build.output).resolve()
 
-    @property
+    @functools.cached_property
     def cache_dir(self) -> Path:
         return (self.root / self.build.cache).resolve()
 
