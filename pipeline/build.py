@@ -20,9 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Protocol
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from . import cache, guard, layout, ledger, lock
 from .config import Config
@@ -35,6 +33,7 @@ from .targets.folder import Folder
 
 if TYPE_CHECKING:
     from . import assemble, episode
+
 
 class Reporter(Protocol):
     """How the build tells the host what it is doing (the CLI shows bars or lines; tests stay quiet)."""
@@ -175,7 +174,7 @@ class _Build:
 
         # The guard, before any audio work: everything it compares is known from the notes and the ledger.
         kept = self._kept(state)
-        blocked = self._guard(book, feed_items, [episode.identity(work, config) for work in works], entries, kept)
+        blocked = self._guard(book, feed_items, [episode.identity(config, work.source, work.guid, work.notes.date) for work in works], entries, kept)
         if blocked and not self.preview:
             return self._result(results, entries, started, blocked=blocked)
 
@@ -224,10 +223,11 @@ class _Build:
         if book.pending is None:
             return book
         xml = self.target.published_feed()
-        recovered, withdrawing = ledger.recover(book, sha256(xml) if xml is not None else None)
+        written = sha256(xml) if xml is not None else None
+        recovered, withdrawing = ledger.recover(book, written)
         if self.preview:
             return recovered
-        done = "its feed was written, so it is complete" if recovered.episodes == book.episodes else "its feed was not written, so this build publishes again"
+        done = "its feed was written, so it is complete" if written == book.pending.feed_sha256 else "its feed was not written, so this build publishes again"
         self.notes.append(f"an earlier build was interrupted while publishing; {done}" + (f" ({len(cleaned)} temporary files removed)" if cleaned else ""))
         self.allow = replace(self.allow, remove=self.allow.remove | withdrawing)  # what it was withdrawing, this build withdraws
         ledger.save(config.ledger_path, recovered)
@@ -272,14 +272,12 @@ class _Build:
                 return found.guid
         return ledger.guid(self.book, slug, unpublished)
 
-    def _identity(self, slug: str, entry: cache.Entry) -> Identity:
-        config = self.config
-        rec = self.recordings[slug]
-        return Identity(slug, entry.guid, layout.url(config.site_url, layout.media(slug, config.audio.format)), layout.url(config.site_url, layout.page(slug)), datetime.fromisoformat(entry.date), rec.notes_path, rec.path)
-
     def _guard(self, book: ledger.Ledger, feed_items: list[guard.FeedItem], changed: list[Identity], entries: dict[str, cache.Entry], kept: list[Published]) -> list[PanelpressError]:
         """What this build would change for subscribers: the changed episodes, the unchanged ones and the kept ones."""
-        identities = changed + [self._identity(slug, entry) for slug, entry in entries.items() if entry.guid] + [item.identity for item in kept]
+        from .episode import identity
+
+        unchanged = [identity(self.config, self.recordings[slug], entry.guid, datetime.fromisoformat(entry.date)) for slug, entry in entries.items() if entry.guid]
+        identities = changed + unchanged + [item.identity for item in kept]
         try:
             return list(guard.check(book, feed_items, identities, self.allow))
         except GuardError as err:

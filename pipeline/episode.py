@@ -53,10 +53,10 @@ class Work:
 
 
 
-def identity(work: Work, config: Config) -> Identity:
-    """What subscribers will hold of the episode, known once its notes are read."""
-    slug = work.source.slug
-    return Identity(slug, work.guid, layout.url(config.site_url, layout.media(slug, config.audio.format)), layout.url(config.site_url, layout.page(slug)), work.notes.date, work.notes.path, work.source.path)
+def identity(config: Config, source: Recording, guid: str, pub_date: datetime) -> Identity:
+    """What subscribers will hold of an episode, known once its notes are read: no audio work needed."""
+    slug = source.slug
+    return Identity(slug, guid, layout.url(config.site_url, layout.media(slug, config.audio.format)), layout.url(config.site_url, layout.page(slug)), pub_date, source.notes_path, source.path)
 
 
 # --- the stages -----------------------------------------------------------------------------------------------------
