@@ -236,6 +236,7 @@ class Log:
         self.path = path
         self._values: dict[str, str] | None = None
         self._lines = 0  # lines in the file, live or dead
+        self._ours = False  # the file exists and was written by this version of panelpress: lines may be appended
 
     def values(self) -> dict[str, str]:
         if self._values is None:
@@ -246,7 +247,7 @@ class Log:
                 return self._values
             if head == format_stamp():
                 lines = [line.split("\t", 1) for line in body.splitlines() if "\t" in line]
-                self._values, self._lines = dict(lines), len(lines)
+                self._values, self._lines, self._ours = dict(lines), len(lines), True
         return self._values
 
     def save(self, new: Mapping[str, str], live: set[str]) -> None:
@@ -254,11 +255,11 @@ class Log:
         values = self.values()
         fresh = {key: value for key, value in new.items() if values.get(key) != value}
         values.update(fresh)
-        if self._lines + len(fresh) > 2 * len(live) + 64 or not self.path.is_file():
+        if not self._ours or self._lines + len(fresh) > 2 * len(live) + 64:
             kept = {key: values[key] for key in sorted(live) if key in values}
             text = format_stamp() + "\n" + "".join(f"{key}\t{value}\n" for key, value in kept.items())
             write_atomic(self.path, text.encode())
-            self._values, self._lines = kept, len(kept)
+            self._values, self._lines, self._ours = kept, len(kept), True
         elif fresh:
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write("".join(f"{key}\t{value}\n" for key, value in fresh.items()))

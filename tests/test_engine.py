@@ -204,3 +204,17 @@ def test_a_preview_makes_the_plan_and_touches_neither_the_site_nor_the_ledger(sh
     with watching() as seen:
         assert build(show) == 0  # the build after it masters nothing again
     assert all("ffmpeg" not in program for program in seen["started"])
+
+
+def test_a_cache_written_by_another_version_is_replaced_not_appended_to(show, capsys):
+    state = next((config_module.load(show).cache_dir / "state").iterdir())
+    for log in ("results.log", "html.log"):
+        text = (state / log).read_text(encoding="utf-8")
+        (state / log).write_text("written by another version\n" + text.split("\n", 1)[1], encoding="utf-8")
+    index = json.loads((state / "index.json").read_text())
+    (state / "index.json").write_text(json.dumps({**index, "format": "written by another version"}))
+    made, started = _made(show)
+    assert made == {"alpha", "beta"} and started == []
+    assert (state / "results.log").read_text(encoding="utf-8").split("\n", 1)[0] != "written by another version"
+    made, started = _made(show)
+    assert made == set() and started == [], "what it wrote is read back"
