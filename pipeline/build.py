@@ -152,6 +152,11 @@ class _Build:
         from . import assemble, episode
 
         config, book = self.config, self.book
+        # Unchanged episodes come from their cached records; one that cannot be read (a damaged cache) is made again.
+        cached = {slug: self.store.result(entry.result) for slug, entry in entries.items()}
+        for slug in [slug for slug, found in cached.items() if found is None]:
+            del entries[slug], cached[slug]
+            changed.append(self.recordings[slug])
         published_xml = self.target.published_feed()
         feed_items = guard.read_items(config.output_dir / layout.FEED_FILE, published_xml) if published_xml else []
         if published_xml and not book.podcast_guid:  # a lost ledger: the podcast GUID subscribers' apps know is in the feed
@@ -192,7 +197,8 @@ class _Build:
         kept_slugs = {item.episode.slug for item in kept}
         published = {slug: (entry.result, entry.guid) for slug, entry in entries.items() if entry.guid}
         published.update({slug: state.published[slug] for slug in kept_slugs})
-        chosen = [assemble.Episode(self._item(slug, key, results), key) for slug, (key, _) in published.items() if slug not in kept_slugs]
+        made = {**cached, **results}
+        chosen = [assemble.Episode(made[slug].item, key) for slug, (key, _) in published.items() if slug not in kept_slugs]
         chosen += [assemble.Episode(item, published[item.episode.slug][0]) for item in kept]
         plan = assemble.assemble(config, chosen, book, self.now, self._artwork_sha(), self.store.html)
         if self.preview:
@@ -352,12 +358,6 @@ class _Build:
         except Exception as err:  # a bug: one line for the host, the trace in the cache's log folder
             self.failures.append(Failure(slug, unexpected(f"making episode {slug!r}", err, self.config.cache_dir / "logs")))
         return None
-
-    def _item(self, slug: str, key: str, results: dict[str, EpisodeResult]) -> Published:
-        found = results.get(slug) or self.store.result(key)
-        if found is None or found.item is None:
-            raise PanelpressError(self.config.cache_dir, f"the cached record of episode {slug!r} cannot be read", "delete the cache folder and build again")
-        return found.item
 
     def _artwork_sha(self) -> str:
         path = self.config.artwork_path

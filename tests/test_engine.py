@@ -218,3 +218,16 @@ def test_a_cache_written_by_another_version_is_replaced_not_appended_to(show, ca
     assert (state / "results.log").read_text(encoding="utf-8").split("\n", 1)[0] != "written by another version"
     made, started = _made(show)
     assert made == set() and started == [], "what it wrote is read back"
+
+
+def test_a_damaged_cache_is_made_again_not_an_error(show):
+    state = next((config_module.load(show).cache_dir / "state").iterdir())
+    log = state / "results.log"
+    log.write_text(log.read_text(encoding="utf-8").replace('"title":"Alpha"', '"title":'), encoding="utf-8")  # alpha's record cut
+    make_audio(show / "episodes" / "gamma.wav", seconds=2)
+    write_notes(show, "gamma", "title: Gamma\ndate: 2026-01-19")
+    master = config_module.load(show).cache_dir / "master"
+    before = set(master.iterdir())
+    made, _ = _made(show)
+    assert made == {"alpha", "gamma"}
+    assert {p.suffix for p in set(master.iterdir()) - before} == {".mp3", ".json"}, "only gamma was mastered: alpha's audio came from the cache"
