@@ -230,4 +230,4 @@ def test_a_damaged_cache_is_made_again_not_an_error(show):
     before = set(master.iterdir())
     made, _ = _made(show)
     assert made == {"alpha", "gamma"}
-    assert {p.suffix for p in set(master.iterdir()) - before} == {".mp3", ".json"}, "only gamma was mastered: alpha's audio came from the cache"
+X
