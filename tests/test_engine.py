@@ -230,4 +230,5 @@ def test_a_damaged_cache_is_made_again_not_an_error(show):
     before = set(master.iterdir())
     made, _ = _made(show)
     assert made == {"alpha", "gamma"}
-X
+    new = set(master.iterdir()) - before
+    assert sorted(p.suffix for p in new) == [".json", ".mp3"], "only gamma was mastered: alpha's audio came from the cache"
