@@ -246,15 +246,19 @@ def _summary(result: BuildResult, root: Path) -> None:
 
 
 def _loudness(result: BuildResult) -> None:
-    """The mastering report of every published episode: what came in, what went out."""
+    """The mastering report of every published episode: what came in, what went out, what each pass cost."""
     reports = [(item.episode.slug, item.report) for item in result.published if item.report]
     if not reports:
         return
-    table = Table(title="loudness: LUFS / peak / LRA; published: measured on the decoded file, true peak")
-    for column in ("episode", "recording", "gain", "published", "passes"):
-        table.add_column(column, justify="left" if column == "episode" else "right", no_wrap=column != "episode")
+    table = Table(title="loudness: LUFS / peak / LRA; published: measured on the decoded file, true peak; gain reduction: max / 99th percentile")
+    for column in ("episode", "recording", "gain", "published", "compressor", "limiter", "passes (wall / CPU s)"):
+        table.add_column(column, justify="left" if column in ("episode", "passes (wall / CPU s)") else "right", no_wrap=column != "episode")
     for slug, r in reports:
-        table.add_row(escape(slug), f"{r.input_i:.1f} / {r.input_peak:.1f} / {r.input_lra:.1f}", f"{r.gain:+.1f} dB", f"{r.output_i:.1f} / {r.output_tp:.1f} / {r.output_lra:.1f}", str(r.passes))
+        passes = ", ".join(f"{p.name} {p.wall:.1f} / {p.cpu:.1f}" for p in r.timings) or str(r.passes)
+        table.add_row(
+            escape(slug), f"{r.input_i:.1f} / {r.input_peak:.1f} / {r.input_lra:.1f}", f"{r.gain:+.1f} dB", f"{r.output_i:.1f} / {r.output_tp:.1f} / {r.output_lra:.1f}",
+            f"{r.compressor_max:.1f} / {r.compressor_p99:.1f} dB", f"{r.limiter_max:.1f} / {r.limiter_p99:.1f} dB", passes,
+        )  # fmt: skip
     console.print(table)
 
 

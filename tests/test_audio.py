@@ -33,6 +33,7 @@ def measure(path: Path) -> dict[str, float]:
     return {
         "I": float(re.search(r"I:\s+" + number + " LUFS", summary).group(1)),
         "TP": float(re.search(r"Peak:\s+" + number + " dBFS", summary).group(1)),
+        "LRA": float(re.search(r"LRA:\s+" + number + " LU", summary).group(1)),
     }
 
 
