@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from mutagen import File as MutagenFile
 
-from pipeline import audio, probe
+from pipeline import audio, config, probe
 from pipeline.config import AudioSettings
-from pipeline.errors import AudioError
+from pipeline.errors import AudioError, ConfigError
 
 from .conftest import SPEECH, make_audio
 
@@ -289,3 +289,12 @@ def test_the_gain_solver_interpolates_between_and_steps_beyond_the_simulated_gai
     assert audio._solve({0.0: -10.0, 1.0: -9.0}, -16.0) == pytest.approx(-6.0)  # below all: from the lowest
     assert audio._solve({0.0: -20.0, 1.0: -19.99}, -16.0) == pytest.approx(1 + 3.99 / 0.2)  # a flat curve: slope 0.2 at least
     assert audio._solve({0.0: -60.0, 1.0: -59.0}, -16.0) == 40.0  # never more than 40 dB
+
+
+@pytest.mark.parametrize("value", [1.0, 25, "8"])
+def test_a_loudness_range_outside_what_speech_needs_is_refused_with_its_fix(tmp_path, value):
+    show = {"title": "T", "description": "D", "author": "A", "owner_email": "a@example.org", "site_url": "https://example.org/"}
+    with pytest.raises(ConfigError) as error:
+        config.from_dict(tmp_path, {"show": show, "audio": {"lra": value}})
+    assert "[audio] lra" in error.value.problem and ("between 3 and 20" in error.value.fix or "number" in error.value.fix)
+    assert config.from_dict(tmp_path, {"show": show, "audio": {"lra": 6}}).audio.lra == 6.0
