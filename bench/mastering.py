@@ -94,7 +94,8 @@ def measure(command: list[str], env: dict | None = None, cwd: Path | None = None
                 name = re.search(r"^Name:\s*(\S+)", status, re.M)
                 hwm = re.search(r"^VmHWM:\s*(\d+) kB", status, re.M)
                 if name and hwm:
-                    kind = "ffmpeg" if name.group(1).startswith("ffmpeg") else name.group(1)
+                    # Name is cut at 15 characters: "ffmpeg-linux-x8" is the wheel's ffmpeg, "ffmpeg-normaliz" is Python.
+                    kind = "ffmpeg" if name.group(1).startswith("ffmpeg") and not name.group(1).startswith("ffmpeg-norm") else name.group(1)
                     peaks[pid] = (kind, max(peaks.get(pid, ("", 0.0))[1], int(hwm.group(1)) / 1024))
             done.wait(0.25)  # VmHWM only grows: a slow poll still sees each process's peak, and costs little
 
