@@ -1,18 +1,25 @@
-"""Benchmark: panelpress mastering vs the plain encode (the floor) vs ffmpeg-normalize (by hand).
+"""Benchmark: panelpress mastering against the plain encode (the floor) and ffmpeg-normalize, on realistic panels.
 
-Generates a realistic panel recording (several voices at different levels with pauses: espeak-ng
-voices when espeak-ng is installed, shaped noise otherwise), masters it with `panelpress build`
-exactly as a host would, and prints one table: accuracy measured on the decoded output, wall time,
-and peak memory (the Python process and the largest ffmpeg child, each by its own peak).
+For each input of bench/panel.py (realistic, hot, quiet; 60 minutes of 48 kHz 24-bit stereo by default) it runs,
+one after the other:
 
-    make bench                      # 60-minute panel, 180-minute memory run, two-core run
-    .venv/bin/python bench/mastering.py --minutes 10 --memory-minutes 0 --no-parallel   # quick look
+    plain             ffmpeg -i in.wav -c:a libmp3lame -b:a 128k out.mp3      (what a host would type)
+    panelpress        panelpress build, through the real CLI, on a fresh show and cache
+    ffmpeg-normalize  ffmpeg-normalize in.wav --preset podcast -c:a libmp3lame -b:a 128k -ar 44100
 
-Targets (issue 3): within ±0.5 LU of -16 LUFS and ≤ -1.0 dBTP on the decoded MP3; ≤ 1.5× the
-plain encode; ≥ 3× faster than ffmpeg-normalize; ≤ 300 MB peak RSS at 180 minutes; two episodes
-on two cores ≥ 1.7× faster than one after the other. For that last figure it also prints how many
-cores one build keeps busy on its own (which bounds what a second worker can add) and the same
-figure for two plain encodes.
+and measures, for each: wall time; CPU time of the whole process tree (user + system of every process, from
+getrusage of the waited children); the peak memory of each process on its own (VmHWM, read from /proc while it
+runs: ru_maxrss of a child counts its parent's memory at the fork); and, on the decoded output, integrated
+loudness, true peak and loudness range by ffmpeg's ebur128. For panelpress it adds the build's own report: each
+pass's wall and CPU time, the gain, the loudness range in and out, and the gain reduction of compressor and limiter.
+A last run masters a long panel (180 minutes by default) for peak memory.
+
+    make bench                                                    # all of it (about 45 minutes on 2 cores)
+    .venv/bin/python bench/mastering.py --minutes 10 --memory-minutes 0 --no-normalize   # a quick look
+
+Targets (issue 11), on all three inputs: CPU and wall time ≤ 1.5× the plain encode's; ≥ 3× faster than
+ffmpeg-normalize; within ±0.3 LU of -16 LUFS; true peak ≤ -1 dBTP; the limiter's 99th-percentile gain reduction
+≤ 3 dB; peak memory ≤ 300 MB per process at 180 minutes. Results are also written to bench/out/results.json.
 """
 
 from __future__ import annotations
@@ -21,20 +28,23 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import panel  # noqa: E402
 from pipeline.audio import ffmpeg  # noqa: E402
 
 FF = ffmpeg()
-TARGET_I, TARGET_TP = -16.0, -1.0
+OUT = ROOT / "bench" / "out"
+TARGET_I, TARGET_TP, TOLERANCE = -16.0, -1.0, 0.3
 
 SHOW = """\
 [show]
@@ -44,199 +54,174 @@ author = "Bench"
 owner_email = "bench@example.com"
 site_url = "https://bench.example.com/"
 [build]
-workers = {workers}
-[audio]
-level_voices = {level}
+workers = 1
 """
 
-# Run a command and print its own peak RSS and its children's (ffmpeg's) largest peak, in KiB, and the CPU
-# seconds of the whole build (Python and every ffmpeg, user and system).
-RSS_WRAPPER = (
-    "import resource, runpy, sys, json; sys.argv = sys.argv[1:]\n"
-    "try:\n    runpy.run_module('pipeline.cli', run_name='__main__')\n"
-    "except SystemExit as e:\n    code = e.code\n"
-    "me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-    "print(json.dumps({'self': me.ru_maxrss, 'children': kids.ru_maxrss,"
-    " 'cpu': me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime}), file=sys.stderr)\n"
-)
+
+def _tree(root: int) -> list[int]:
+    """The pids of `root` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
 
 
-def run(args: list[str], env: dict | None = None) -> tuple[float, str]:
+def measure(command: list[str], env: dict | None = None, cwd: Path | None = None) -> dict:
+    """Run a command; return its wall time, the CPU time of its process tree and each process's peak memory (MB)."""
+    peaks: dict[int, tuple[str, float]] = {}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(args, capture_output=True, text=True, env=env)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            for pid in _tree(proc.pid):
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                name = re.search(r"^Name:\s*(\S+)", status, re.M)
+                hwm = re.search(r"^VmHWM:\s*(\d+) kB", status, re.M)
+                if name and hwm:
+                    # Name is cut at 15 characters: "ffmpeg-linux-x8" is the wheel's ffmpeg, "ffmpeg-normaliz" is Python.
+                    kind = "ffmpeg" if name.group(1).startswith("ffmpeg") and not name.group(1).startswith("ffmpeg-norm") else name.group(1)
+                    peaks[pid] = (kind, max(peaks.get(pid, ("", 0.0))[1], int(hwm.group(1)) / 1024))
+            done.wait(0.25)  # VmHWM only grows: a slow poll still sees each process's peak, and costs little
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    out, err = proc.communicate()
+    done.set()
+    watcher.join()
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
-        raise SystemExit(f"failed: {' '.join(map(str, args))}\n{proc.stderr[-3000:]}")
-    return time.perf_counter() - start, proc.stderr
+        raise SystemExit(f"failed: {' '.join(map(str, command))}\n{err[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    memory: dict[str, float] = {}
+    for kind, mb in peaks.values():
+        memory[kind] = max(memory.get(kind, 0.0), mb)
+    return {"wall": wall, "cpu": cpu, "memory": memory, "stdout": out}
 
 
-def loudness(path: Path) -> tuple[float, float]:
-    """Integrated loudness and true peak of the decoded file, from ffmpeg's ebur128 summary."""
-    _, log = run([FF, "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"])
+def ebur128(path: Path) -> dict[str, float]:
+    """Integrated loudness, true peak and loudness range of the decoded file (ffmpeg's ebur128 summary)."""
+    log = subprocess.run([FF, "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"], capture_output=True, text=True, check=True).stderr
     summary = log[log.rindex("Summary:") :]
-    i = float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1))
-    tp = float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1))
-    return i, tp
+    return {
+        "I": float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1)),
+        "TP": float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1)),
+        "LRA": float(re.search(r"LRA:\s+(-?[\d.]+) LU", summary).group(1)),
+    }
 
 
-def espeak_panel(folder: Path) -> Path | None:
-    """Two minutes of a three-voice conversation spoken by espeak-ng, or None without espeak-ng."""
-    espeak = shutil.which("espeak-ng")
-    if not espeak:
-        return None
-    voices = [("en-us+m3", 40, 0.0), ("en-gb+f3", 70, -6.0), ("en-us+m7", 30, -12.0)]  # a loud, a middle and a quiet voice
-    lines = [
-        "Welcome back to the panel. Today we ask what separates managing from leading.",
-        "I think management is about the work, the plans, the budgets, the deadlines.",
-        "And leadership is about the people. You can hit every deadline and lead nobody.",
-        "Let me push back on that. A good manager has to lead, or the plan falls apart.",
-        "Sure, but the skills are different. One is a system, the other is trust.",
-        "Trust takes years to build and one bad quarter to lose.",
-    ]
-    parts = []
-    for n in range(12):
-        voice, pitch, gain = voices[n % 3]
-        wav = folder / f"line{n}.wav"
-        subprocess.run([espeak, "-v", voice, "-p", str(pitch), "-s", "165", "-w", str(wav), lines[n % len(lines)]], check=True)
-        parts.append((wav, gain, 0.4 + (n % 4) * 0.3))
-    inputs, graph = [], []
-    for k, (wav, gain, pause) in enumerate(parts):
-        inputs += ["-i", str(wav)]
-        graph.append(f"[{k}:a]aresample=48000,volume={gain}dB,apad=pad_dur={pause}[p{k}]")
-    graph.append("".join(f"[p{k}]" for k in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1[out]")
-    out = folder / "conversation.wav"
-    subprocess.run([FF, "-nostdin", "-v", "error", *inputs, "-filter_complex", ";".join(graph), "-map", "[out]", "-ac", "2", "-y", str(out)], check=True)
-    return out
+def plain(source: Path, work: Path) -> dict:
+    out = work / "plain.mp3"
+    result = measure([FF, "-nostdin", "-v", "error", "-i", str(source), "-c:a", "libmp3lame", "-b:a", "128k", "-y", str(out)])
+    return {**result, "output": out}
 
 
-def make_panel(path: Path, minutes: float, seed: int, folder: Path) -> str:
-    """A 48 kHz 24-bit stereo WAV of a panel; returns what it is made of."""
-    seconds = int(minutes * 60)
-    conversation = espeak_panel(folder)
-    if conversation is not None:
-        args = ["-stream_loop", "-1", "-i", str(conversation), "-f", "lavfi", "-i", f"anoisesrc=c=pink:a=0.0005:r=48000:seed={seed}", "-filter_complex", "[0:a][1:a]amix=inputs=2:normalize=0:duration=first"]
-        made = "espeak-ng voices (loud, -6 dB, -12 dB) with a room-noise floor"
-    else:
-        voice = "anoisesrc=c=pink:r=48000:a=0.5:seed={s},bandpass=f={f}:width_type=h:w=1800,volume='{gain}*if(between(mod(t,36),{a},{b})*lt(mod(t,3.1),2.3),1,0)':eval=frame"
-        graph = ";".join(
-            [
-                voice.format(s=seed, f=600, gain=1.0, a=0, b=12) + "[a]",
-                voice.format(s=seed + 1, f=900, gain=0.5, a=12.6, b=22) + "[b]",
-                voice.format(s=seed + 2, f=500, gain=0.25, a=22.7, b=35.4) + "[c]",
-                "[a][b][c]amix=inputs=3:normalize=0",
-            ]
-        )
-        args = ["-f", "lavfi", "-i", graph]
-        made = "shaped-noise voices (loud, -6 dB, -12 dB) with pauses (espeak-ng not installed)"
-    subprocess.run([FF, "-nostdin", "-v", "error", *args, "-t", str(seconds), "-ac", "2", "-ar", "48000", "-c:a", "pcm_s24le", "-y", str(path)], check=True)
-    return made
-
-
-def panelpress(show: Path, recordings: list[Path], workers: int, level: bool) -> dict:
-    """Build a show holding `recordings` with the real CLI; time it and read its peak memory."""
+def panelpress(source: Path, work: Path) -> dict:
+    """Build a one-episode show with the real CLI, from a fresh cache."""
+    show = work / "show"
     if show.exists():
         shutil.rmtree(show)
     (show / "episodes").mkdir(parents=True)
     (show / "show_notes").mkdir()
-    (show / "panelpress.toml").write_text(SHOW.format(workers=workers, level=str(level).lower()))
-    for n, rec in enumerate(recordings):
-        os.symlink(rec, show / "episodes" / rec.name)
-        (show / "show_notes" / f"{rec.stem}.md").write_text(f"---\ntitle: Episode {n}\ndate: 2026-01-0{n + 1}\n---\n")
-    seconds, log = run([sys.executable, "-c", RSS_WRAPPER, "panelpress", "build", "--show", str(show)])
-    rss = json.loads(log.strip().splitlines()[-1])
-    outputs = sorted((show / "public" / "media").glob("*.mp3"))
-    return {"seconds": seconds, "cpu": rss["cpu"], "python_mb": rss["self"] / 1024, "ffmpeg_mb": rss["children"] / 1024, "outputs": outputs}
+    (show / "panelpress.toml").write_text(SHOW)
+    os.symlink(source, show / "episodes" / source.name)
+    (show / "show_notes" / f"{source.stem}.md").write_text("---\ntitle: Bench\ndate: 2026-01-01\n---\n")
+    result = measure([sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)], cwd=ROOT)
+    (output,) = sorted((show / "public").rglob("*.mp3"))
+    (record,) = sorted((show / ".panelpress-cache" / "master").glob("*.json"))
+    return {**result, "output": output, "report": json.loads(record.read_text())["report"]}
 
 
-def plain_encode(source: Path, out: Path) -> list[str]:
-    """The floor: the same recording as a plain 128 kbps MP3, nothing else."""
-    return [FF, "-nostdin", "-v", "error", "-i", str(source), "-c:a", "libmp3lame", "-b:a", "128k", "-ar", "44100", "-y", str(out)]
+def normalize(source: Path, work: Path) -> dict | None:
+    tool = shutil.which("ffmpeg-normalize", path=str(Path(sys.executable).parent)) or shutil.which("ffmpeg-normalize")
+    if not tool:
+        return None
+    out = work / "normalized.mp3"
+    command = [tool, str(source), "--preset", "podcast", "-c:a", "libmp3lame", "-b:a", "128k", "-ar", "44100", "-o", str(out), "-f", "-q"]
+    return {**measure(command, env={**os.environ, "FFMPEG_PATH": FF}), "output": out}
 
 
-def plain_encodes_together(sources: list[Path], work: Path) -> tuple[float, float]:
-    """Seconds for the plain encodes of `sources` all at once, and one after the other."""
-    commands = [plain_encode(source, work / f"plain{n}.mp3") for n, source in enumerate(sources)]
-    alone = sum(run(command)[0] for command in commands)
-    start = time.perf_counter()
-    procs = [subprocess.Popen(command) for command in commands]
-    if any(proc.wait() for proc in procs):
-        raise SystemExit("a plain encode failed")
-    return time.perf_counter() - start, alone
-
-
-def row(name: str, seconds: float, path: Path | None, floor: float, memory: str = "") -> str:
-    i, tp = loudness(path) if path else (float("nan"), float("nan"))
-    ok = "yes" if path and abs(i - TARGET_I) <= 0.5 and tp <= TARGET_TP else "no"
-    return f"| {name:<34} | {seconds:7.1f} | {seconds / floor:5.2f}× | {i:6.1f} | {tp:5.1f} | {ok:^9} | {memory:<24} |"
+def memory_text(memory: dict[str, float]) -> str:
+    return ", ".join(f"{kind} {mb:.0f} MB" for kind, mb in sorted(memory.items()) if mb >= 1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, default=60, help="length of the panel (default 60)")
-    parser.add_argument("--memory-minutes", type=float, default=180, help="length for the memory run; 0 skips it (default 180)")
+    parser.add_argument("--minutes", type=float, default=60, help="length of each panel (default 60)")
+    parser.add_argument("--profiles", default="realistic,hot,quiet", help="which inputs (default all three)")
+    parser.add_argument("--memory-minutes", type=float, default=180, help="length of the memory run; 0 skips it (default 180)")
     parser.add_argument("--no-normalize", action="store_true", help="skip ffmpeg-normalize")
-    parser.add_argument("--no-parallel", action="store_true", help="skip the two-episode run")
-    parser.add_argument("--level-voices", action="store_true", help="master with level_voices on")
-    parser.add_argument("--workdir", type=Path, help="where to put the audio (default: a temporary folder)")
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="panelpress-bench-"))
+    work = OUT / "run"
     work.mkdir(parents=True, exist_ok=True)
-    try:
-        panel = work / "panel.wav"
-        made = make_panel(panel, args.minutes, seed=1, folder=work)
-        print(f"input: {args.minutes:g} min, 48 kHz 24-bit stereo WAV, {made}; {os.cpu_count()} cores; {FF.rsplit('/', 1)[-1]}", flush=True)
-
-        floor, _ = run(plain_encode(panel, work / "plain.mp3"))
-        rows = [row("plain MP3 encode (the floor)", floor, work / "plain.mp3", floor)]
-
-        one = panelpress(work / "show1", [panel], workers=1, level=args.level_voices)
-        rows.append(row("panelpress build", one["seconds"], one["outputs"][0], floor, f"py {one['python_mb']:.0f} MB, ffmpeg {one['ffmpeg_mb']:.0f} MB"))
-
+    results = {"minutes": args.minutes, "cores": os.cpu_count(), "ffmpeg": FF.rsplit("/", 1)[-1], "inputs": {}}
+    for profile in args.profiles.split(","):
+        source = panel.make(profile, args.minutes, args.seed)
+        facts = panel.facts(source)
+        print(f"\n## {profile}: {args.minutes:g} min, 48 kHz 24-bit stereo, {facts['I']:.1f} LUFS, true peak {facts['true_peak']:.1f} dBTP, LRA {facts['LRA']:.1f} LU", flush=True)
+        runs = {"plain": plain(source, work)}
+        runs["panelpress"] = panelpress(source, work)
         if not args.no_normalize:
-            normalize = shutil.which("ffmpeg-normalize", path=str(Path(sys.executable).parent)) or shutil.which("ffmpeg-normalize")
-            if normalize:
-                env = {**os.environ, "FFMPEG_PATH": FF}
-                out = work / "normalized.mp3"
-                seconds, _ = run([normalize, str(panel), "--preset", "podcast", "-c:a", "libmp3lame", "-b:a", "128k", "-ar", "44100", "-o", str(out), "-f", "-q"], env=env)
-                rows.append(row("ffmpeg-normalize --preset podcast", seconds, out, floor))
-                speedup = seconds / one["seconds"]
-            else:
-                rows.append("| ffmpeg-normalize: not installed (pip install ffmpeg-normalize) |")
-                speedup = None
-        header = f"| {'method':<34} | {'seconds':>7} | {'×floor':>6} | {'LUFS':>6} | {'dBTP':>5} | on target | {'peak RSS':<24} |"
-        print(header)
-        print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
-        print("\n".join(rows), flush=True)
-        if not args.no_normalize and speedup:
-            print(f"panelpress is {speedup:.1f}× faster than ffmpeg-normalize (target ≥ 3×); {one['seconds'] / floor:.2f}× the plain encode (target ≤ 1.5×)")
-
-        if not args.no_parallel:
-            second = work / "panel2.wav"
-            make_panel(second, args.minutes, seed=2, folder=work)
-            sequential = panelpress(work / "seq", [panel, second], workers=1, level=args.level_voices)
-            parallel = panelpress(work / "par", [panel, second], workers=2, level=args.level_voices)
-            gain = sequential["seconds"] / parallel["seconds"]
-            print(f"two episodes: one after the other {sequential['seconds']:.1f} s, on two cores {parallel['seconds']:.1f} s: {gain:.2f}× (target ≥ 1.7×)", flush=True)
-            # Why: two workers can gain at most (wall time / CPU time) of the one-after-the-other build, times two.
-            busy = sequential["cpu"] / sequential["seconds"]
-            print(f"  one after the other, the build already keeps {busy:.2f} cores busy ({sequential['cpu']:.0f} CPU s in {sequential['seconds']:.0f} s): two workers can gain at most {2 / busy:.2f}×")
-            print(f"  on two cores: {parallel['cpu']:.0f} CPU s in {parallel['seconds']:.1f} s, both cores {parallel['cpu'] / parallel['seconds'] / 2:.0%} busy")
-            together, alone = plain_encodes_together([panel, second], work)
-            print(f"  the plain encode alone: one after the other {alone:.1f} s, on two cores {together:.1f} s: {alone / together:.2f}×", flush=True)
-            second.unlink()
-
-        if args.memory_minutes:
-            long = work / "long.wav"
-            make_panel(long, args.memory_minutes, seed=3, folder=work)
-            big = panelpress(work / "long", [long], workers=1, level=args.level_voices)
-            i, tp = loudness(big["outputs"][0])
+            found = normalize(source, work)
+            if found:
+                runs["ffmpeg-normalize"] = found
+        floor = runs["plain"]
+        print("| method | wall s | × plain | CPU s | × plain | LUFS | dBTP | LRA in → out | limiter GR max / p99 dB | peak memory |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        stored = {}
+        for name, run in runs.items():
+            level = ebur128(run["output"])
+            report = run.get("report")
+            limiter = f"{report['limiter_max']:.1f} / {report['limiter_p99']:.1f}" if report else ""
             print(
-                f"{args.memory_minutes:g} min: {big['seconds']:.1f} s, peak RSS python {big['python_mb']:.0f} MB, largest ffmpeg {big['ffmpeg_mb']:.0f} MB "
-                f"(target ≤ 300 MB each); output {i:.1f} LUFS, {tp:.1f} dBTP"
+                f"| {name} | {run['wall']:.1f} | {run['wall'] / floor['wall']:.2f}× | {run['cpu']:.1f} | {run['cpu'] / floor['cpu']:.2f}× | "
+                f"{level['I']:.2f} | {level['TP']:.2f} | {facts['LRA']:.1f} → {level['LRA']:.1f} | {limiter} | {memory_text(run['memory'])} |"
             )
-    finally:
-        if not args.workdir:
-            shutil.rmtree(work, ignore_errors=True)
+            stored[name] = {"wall": run["wall"], "cpu": run["cpu"], "memory": run["memory"], **level, **({"report": report} if report else {})}
+        one = runs["panelpress"]
+        if "ffmpeg-normalize" in runs:
+            other = runs["ffmpeg-normalize"]
+            print(f"panelpress is {other['wall'] / one['wall']:.1f}× faster than ffmpeg-normalize in wall time, {other['cpu'] / one['cpu']:.1f}× in CPU time (target ≥ 3×)")
+        report = one["report"]
+        print(
+            f"panelpress passes (wall / CPU s): " + ", ".join(f"{p['name']} {p['wall']:.1f} / {p['cpu']:.1f}" for p in report["timings"])
+            + f"; gain {report['gain']:+.1f} dB; compressor GR max / p99 {report['compressor_max']:.1f} / {report['compressor_p99']:.1f} dB",
+            flush=True,
+        )
+        results["inputs"][profile] = {"input": facts, **stored}
+        for run in runs.values():
+            run["output"].unlink(missing_ok=True)
+
+    if args.memory_minutes:
+        source = panel.make("realistic", args.memory_minutes, args.seed)
+        run = panelpress(source, work)
+        level = ebur128(run["output"])
+        print(
+            f"\n{args.memory_minutes:g} min (realistic): wall {run['wall']:.1f} s, CPU {run['cpu']:.1f} s, peak memory {memory_text(run['memory'])} "
+            f"(target ≤ 300 MB each); output {level['I']:.2f} LUFS, {level['TP']:.2f} dBTP, LRA {level['LRA']:.1f}",
+            flush=True,
+        )
+        results["memory"] = {"minutes": args.memory_minutes, "wall": run["wall"], "cpu": run["cpu"], "memory": run["memory"], **level}
+    (OUT / "results.json").write_text(json.dumps(results, indent=1))
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

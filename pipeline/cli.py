@@ -331,16 +331,20 @@ def _clock(seconds: float) -> str:
 
 
 def _loudness(result: BuildResult) -> None:
-    """The mastering report of every published episode: what came in, what went out."""
+    """The mastering report of every published episode: what came in, what went out, what each pass cost."""
     reports = [(item.episode.slug, item.report) for item in result.published if item.report]
     if not reports:
         return
-    table = Table(title="loudness: LUFS / peak / LRA; published: measured on the decoded file, true peak")
-    for column in ("episode", "recording", "gain", "published", "passes"):
+    table = Table(title="loudness: LUFS / peak / LRA; published: measured on the decoded file, true peak; limiter: gain reduction, max / 99th percentile")
+    for column in ("episode", "recording", "gain", "published", "limiter"):
         table.add_column(column, justify="left" if column == "episode" else "right", no_wrap=column != "episode")
     for slug, r in reports:
-        table.add_row(escape(slug), f"{r.input_i:.1f} / {r.input_peak:.1f} / {r.input_lra:.1f}", f"{r.gain:+.1f} dB", f"{r.output_i:.1f} / {r.output_tp:.1f} / {r.output_lra:.1f}", str(r.passes))
+        table.add_row(escape(slug), f"{r.input_i:.1f} / {r.input_peak:.1f} / {r.input_lra:.1f}", f"{r.gain:+.1f} dB", f"{r.output_i:.1f} / {r.output_tp:.1f} / {r.output_lra:.1f}", f"{r.limiter_max:.1f}/{r.limiter_p99:.1f} dB")
     console.print(table)
+    for slug, r in reports:
+        if r.timings:
+            passes = ", ".join(f"{p.name} {p.wall:.1f} / {p.cpu:.1f} s" for p in r.timings)
+            console.print(escape(f"{slug}: {r.passes} passes, {passes} (wall / CPU); compressor gain reduction {r.compressor_max:.1f} / {r.compressor_p99:.1f} dB"), soft_wrap=True)
 
 
 def _errors(label: str, errors, root: Path) -> None:

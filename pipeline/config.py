@@ -94,6 +94,8 @@ class AudioSettings:
     normalize: bool = True
     loudness: float = field(default=-16.0, metadata=_check(lambda v: -30.0 <= v <= -10.0, "use an integrated loudness in LUFS between -30 and -10 (podcasts: -16)"))
     true_peak: float = field(default=-1.0, metadata=_check(lambda v: -9.0 <= v <= 0.0, "use a true-peak ceiling in dBTP between -9 and 0 (podcasts: -1)"))
+    # Loudness range (EBU Tech 3342) a show allows: a wider program is levelled down to it; a narrower one is left alone.
+    lra: float = field(default=8.0, metadata=_check(lambda v: 3.0 <= v <= 20.0, "use a loudness range in LU between 3 and 20 (spoken word: 8 or less)"))
     level_voices: bool = False
     trim_silence: bool = False
     highpass: int = field(default=0, metadata=_check(lambda v: v == 0 or 20 <= v <= 300, "use 0 (off) or a cut-off in Hz between 20 and 300"))

@@ -100,6 +100,15 @@ class AudioInfo:
 
 
 @dataclass(frozen=True)
+class PassTime:
+    """One ffmpeg run of mastering: its name (measure, level, encode, correct 1), wall and CPU seconds."""
+
+    name: str
+    wall: float
+    cpu: float  # the ffmpeg process's own user + system time
+
+
+@dataclass(frozen=True)
 class LoudnessReport:
     """Measured loudness before and after mastering."""
 
@@ -112,6 +121,12 @@ class LoudnessReport:
     gain: float
     method: str
     passes: int
+    # Gain reduction (dB) as the compressor and the limiter applied it, sampled every 10 ms of the program.
+    compressor_max: float = 0.0
+    compressor_p99: float = 0.0
+    limiter_max: float = 0.0
+    limiter_p99: float = 0.0
+    timings: tuple[PassTime, ...] = ()
 
 
 @dataclass(frozen=True)

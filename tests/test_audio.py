@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from mutagen import File as MutagenFile
 
-from pipeline import audio, probe
+from pipeline import audio, config, probe
 from pipeline.config import AudioSettings
-from pipeline.errors import AudioError
+from pipeline.errors import AudioError, ConfigError
 
 from .conftest import SPEECH, make_audio
 
@@ -33,6 +33,7 @@ def measure(path: Path) -> dict[str, float]:
     return {
         "I": float(re.search(r"I:\s+" + number + " LUFS", summary).group(1)),
         "TP": float(re.search(r"Peak:\s+" + number + " dBFS", summary).group(1)),
+        "LRA": float(re.search(r"LRA:\s+" + number + " LU", summary).group(1)),
     }
 
 
@@ -145,9 +146,13 @@ def test_level_voices_brings_a_quiet_voice_up(tmp_path):
     turns_b = [(t + 6, t + 12) for t in range(0, 48, 12)]
     gap_in = _short_term(src, turns_a) - _short_term(src, turns_b)
     assert gap_in > 10  # the fixture really has a quiet voice
-    plain = master(src, tmp_path / "plain")
+    # A show that allows a 20 LU range is not levelled: only the compressor shaves the loud voice's peaks.
+    wide = master(src, tmp_path / "wide", replace(TARGET, lra=20.0))
+    assert _short_term(wide.path, turns_a) - _short_term(wide.path, turns_b) > 7
+    default = master(src, tmp_path / "default")  # at most 8 LU by default: the gap narrows, the voices stay apart
+    assert 3 < _short_term(default.path, turns_a) - _short_term(default.path, turns_b) < 7
+    assert default.report.input_lra > 10 and default.report.output_lra <= TARGET.lra + 0.5
     leveled = master(src, tmp_path / "leveled", replace(TARGET, level_voices=True))
-    assert _short_term(plain.path, turns_a) - _short_term(plain.path, turns_b) > 10
     assert abs(_short_term(leveled.path, turns_a) - _short_term(leveled.path, turns_b)) < 4
     assert_on_target(leveled.path)
 
@@ -284,3 +289,12 @@ def test_the_gain_solver_interpolates_between_and_steps_beyond_the_simulated_gai
     assert audio._solve({0.0: -10.0, 1.0: -9.0}, -16.0) == pytest.approx(-6.0)  # below all: from the lowest
     assert audio._solve({0.0: -20.0, 1.0: -19.99}, -16.0) == pytest.approx(1 + 3.99 / 0.2)  # a flat curve: slope 0.2 at least
     assert audio._solve({0.0: -60.0, 1.0: -59.0}, -16.0) == 40.0  # never more than 40 dB
+
+
+@pytest.mark.parametrize("value", [1.0, 25, "8"])
+def test_a_loudness_range_outside_what_speech_needs_is_refused_with_its_fix(tmp_path, value):
+    show = {"title": "T", "description": "D", "author": "A", "owner_email": "a@example.org", "site_url": "https://example.org/"}
+    with pytest.raises(ConfigError) as error:
+        config.from_dict(tmp_path, {"show": show, "audio": {"lra": value}})
+    assert "[audio] lra" in error.value.problem and ("between 3 and 20" in error.value.fix or "number" in error.value.fix)
+    assert config.from_dict(tmp_path, {"show": show, "audio": {"lra": 6}}).audio.lra == 6.0
