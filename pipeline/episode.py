@@ -82,7 +82,8 @@ def probe_recording(work: Work, setup: Setup, task: Task) -> Work:
 
 
 def resolve_chapters(work: Work, setup: Setup, task: Task) -> Work:
-    """Chapters from the notes, the chapters file or the recording, checked against its length."""
+    """Chapters from the notes, the chapters file or the recording, and the notes' soundbites, checked against its length."""
+    chapters.check_soundbites(work.notes.soundbites, work.info.duration, work.notes.path)
     return replace(work, episode=replace(work.episode, chapters=chapters.resolve(work.episode, work.info)))
 
 
@@ -150,6 +151,7 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         attachments=_stored(config.cache_dir, extra),
         chapters=marks,
         image=image_path,
+        soundbites=chapters.shift_soundbites(notes_.soundbites, master_.offset, master_.duration),
     )
     return replace(work, item=item)
 
