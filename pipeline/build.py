@@ -300,7 +300,7 @@ class _Build:
                 continue
             item = kept_item(result.item, self.config.output_dir, self.config.site_url)
             # Its files are taken from the site (the originals may be what broke), as long as they are as panelpress wrote them.
-            wanted = [(item.media_path, item.media.sha256), *((a.path, a.sha256) for a in item.attachments)]
+            wanted = [(item.media_path, item.media.sha256), *((a.path, a.sha256) for a in (*item.attachments, *item.alternates))]
             if all(self.target.sha256(rel, manifest) == sha for rel, sha in wanted):
                 found.append(item)
         return found

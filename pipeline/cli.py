@@ -333,6 +333,7 @@ def _clock(seconds: float) -> str:
 def _loudness(result: BuildResult) -> None:
     """The mastering report of every published episode: what came in, what went out."""
     reports = [(item.episode.slug, item.report) for item in result.published if item.report]
+    reports += [(f"{item.episode.slug} · {alt.title}", alt.report) for item in result.published for alt in item.alternates if alt.report]
     if not reports:
         return
     table = Table(title="loudness: LUFS / peak / LRA; published: measured on the decoded file, true peak")
