@@ -130,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     allow.add_argument("--allow-redate", action="append", metavar="SLUG", help="let a published episode's pubDate change")
     allow.add_argument("--allow-new-guid", action="append", metavar="SLUG", help="give a published episode a new GUID (apps download it again as new)")
     build_.add_argument("--no-wait", action="store_true", help="when another build of this show (or into this site folder) is running, exit with code 2 instead of waiting for it")
+    build_.add_argument("--no-notify", action="store_true", help="do not tell the [notify] hubs and Podcast Index of a changed feed, this once")
 
     migrate = commands.add_parser(
         "import",
@@ -178,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return _check(args.show, args.out, args.fix_artwork)
         allow = guard.Allow(remove=guard.slugs(args.allow_remove), move=guard.slugs(args.allow_move), redate=guard.slugs(args.allow_redate), new_guid=guard.slugs(args.allow_new_guid))
-        return _build(args.show, args.out, allow, wait=not args.no_wait)
+        return _build(args.show, args.out, allow, wait=not args.no_wait, notify=not args.no_notify)
     except PanelpressError as err:
         err_console.print(f"[bold red]error:[/] {escape(err.message(Path.cwd()))}", markup=True, highlight=False, soft_wrap=True)
         # bad settings or input: nothing was done (2); refused or failed while publishing (1)
@@ -256,16 +257,16 @@ def _info(path: Path) -> int:
     return EXIT_OK
 
 
-def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait: bool = True) -> int:
+def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait: bool = True, notify: bool = True) -> int:
     settings = config.load(show)
     if out is not None:
         settings = config.with_output(settings, out)  # refused when it would write into the show's own folders
     if err_console.is_terminal:
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn())
         with Progress(*columns, console=err_console, transient=True) as progress:
-            result = build(settings, BarReporter(progress), allow=allow, wait=wait)
+            result = build(settings, BarReporter(progress), allow=allow, wait=wait, notify=notify)
     else:
-        result = build(settings, LineReporter(), allow=allow, wait=wait)
+        result = build(settings, LineReporter(), allow=allow, wait=wait, notify=notify)
     _summary(result, settings.root)
     return EXIT_OK if result.ok else EXIT_FAILED
 

@@ -77,6 +77,10 @@ class ArtworkError(PanelpressError):
     """The show artwork is not what podcast apps accept."""
 
 
+class NotifyError(PanelpressError):
+    """A hub or Podcast Index could not be told of a published feed (a warning: the feed is published)."""
+
+
 class BusyError(PanelpressError):
     """Another build of the same show, or into the same site folder, is running."""
 
