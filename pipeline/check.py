@@ -152,9 +152,10 @@ class _Checker:
         self.problems.append(FeedError(path, problem, fix))
 
 
-def run(root: Path, fix_artwork: bool = False, site: Path | None = None, waiting: Callable[[str], None] = lambda message: None) -> CheckReport:
+def run(root: Path, fix_artwork: bool = False, site: Path | None = None, waiting: Callable[[str], None] = lambda message: None, url: str | None = None) -> CheckReport:
     """Validate the config, notes, transcripts, artwork and the built feed of the show in `root`. With `fix_artwork`,
-    it writes a file into the show, so it waits for a running build (telling `waiting` why)."""
+    it writes a file into the show, so it waits for a running build (telling `waiting` why). With `url` (a feed's
+    address; "" for the show's own), the live site is checked too, over HTTP(S)."""
     try:
         settings = config.load(root)
     except ConfigError as err:
@@ -173,7 +174,24 @@ def run(root: Path, fix_artwork: bool = False, site: Path | None = None, waiting
     by_slug = _notes(checker)
     transcripts = _transcripts(checker, by_slug)
     _site(checker, by_slug, transcripts)
+    if url is not None:
+        done += _live(checker, url or feed_url(settings))
     return CheckReport(problems=tuple(checker.problems), done=tuple(done), warnings=tuple(checker.warnings))
+
+
+def _live(checker: _Checker, url: str) -> list[str]:
+    """The site as apps fetch it (live.py), against the feed panelpress last published into the site folder."""
+    from . import live
+
+    settings = checker.config
+    try:
+        published = Folder(settings.output_dir).published_feed()
+    except PanelpressError:
+        published = None  # a damaged manifest is reported with the site's problems
+    found = live.check(url, published, lambda address: _local(settings, address))
+    checker.problems += found.problems
+    checker.warnings += found.warnings
+    return found.done
 
 
 def _covered(checker: _Checker, slug: str) -> bool:

@@ -157,12 +157,14 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Check panelpress.toml, every notes file, transcripts, the artwork (JPEG or PNG, RGB, square, 1400-3000 px) "
             "and the built feed in the site folder (parsed back with feedparser and podcastparser and compared with the "
-            "ledger and the notes). Prints one line per problem (file: problem — fix), then a summary. Writes nothing, "
-            "except the fixed artwork copy with --fix-artwork. Exit code 0: all good; 1: problems found; 2: bad settings."
+            "ledger and the notes); with --url, also the live feed and every enclosure over HTTP(S). Prints one line per "
+            "problem (file: problem — fix), then a summary. Writes nothing, except the fixed artwork copy with --fix-artwork. "
+            "Exit code 0: all good; 1: problems found; 2: bad settings."
         ),
     )
     _folders(check_, site=True)
     check_.add_argument("--fix-artwork", action="store_true", help="write a copy of the artwork that podcast apps accept (never overwrites yours)")
+    check_.add_argument("--url", nargs="?", const="", metavar="URL", help="also fetch the live feed (the show's own address, or URL) and every enclosure over HTTP(S): status, HEAD, byte ranges, types, lengths, redirects, and that it is the feed panelpress published")
     return parser
 
 
@@ -177,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "info":
             return _info(args.file)
         if args.command == "check":
-            return _check(args.show, args.out, args.fix_artwork)
+            return _check(args.show, args.out, args.fix_artwork, args.url)
         allow = guard.Allow(remove=guard.slugs(args.allow_remove), move=guard.slugs(args.allow_move), redate=guard.slugs(args.allow_redate), new_guid=guard.slugs(args.allow_new_guid))
         return _build(args.show, args.out, allow, wait=not args.no_wait, notify=not args.no_notify)
     except PanelpressError as err:
@@ -271,10 +273,10 @@ def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-def _check(show: Path, out: Path | None, fix_artwork: bool) -> int:
+def _check(show: Path, out: Path | None, fix_artwork: bool, url: str | None = None) -> int:
     from . import check
 
-    report = check.run(show, fix_artwork=fix_artwork, site=out, waiting=lambda message: err_console.print(escape(message), soft_wrap=True))
+    report = check.run(show, fix_artwork=fix_artwork, site=out, waiting=lambda message: err_console.print(escape(message), soft_wrap=True), url=url)
     root = show.resolve()
     for problem in report.problems:
         console.print(problem.message(root), markup=False, highlight=False, soft_wrap=True)
