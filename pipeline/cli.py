@@ -359,6 +359,7 @@ def _import(show: Path, feed_path: Path) -> int:
 
     result = importer.run(settings, feed_path.resolve())
     root = settings.root
+    _errors("[yellow]repaired:[/]", result.repaired, root)
     for match in result.matched:
         moved = f"; its audio moves from {match.item.enclosure_url} to {match.new_url} (apps follow the GUID)" if match.item.enclosure_url != match.new_url else ""
         console.print(escape(f"matched {match.slug} by {match.by}: {match.item.title!r}, GUID {match.item.guid}{moved}"), soft_wrap=True)
