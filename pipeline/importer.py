@@ -153,9 +153,10 @@ def read(path: Path) -> OldFeed:
         raise FeedError(path, f"cannot be read as a feed ({err})", _FEED_FIX) from err
     errors = [e for e in parser.error_log if e.level_name in ("ERROR", "FATAL")]
     cut = next((e for e in errors if e.type_name in _CUT_SHORT), None)
-    if root is None or cut is not None:
-        said = f"line {cut.line}: {cut.message}" if cut is not None else "it holds no XML"
-        raise FeedError(path, f"cannot be read as a feed: it ends before its last element ({said}), so episodes may be missing", "save the old feed again, completely")
+    if root is None:
+        raise FeedError(path, "cannot be read as a feed: it holds no XML", _FEED_FIX)
+    if cut is not None:
+        raise FeedError(path, f"cannot be read as a feed: it ends before its last element (line {cut.line}: {cut.message.strip()}), so episodes may be missing", "save the old feed again, completely")
     repaired = _declare(root, [e for e in errors if e.domain_name == "NAMESPACE"])
     broken = {e.line: e.message.strip() for e in errors if e.domain_name != "NAMESPACE"}
     if broken:

@@ -133,7 +133,7 @@ def test_a_ledger_guid_is_never_overwritten(moving, capsys):
     assert ledger.load(show / config_module.LEDGER_NAME).episodes["episode-1"].guid == "mine"
 
 
-@pytest.mark.parametrize(("text", "expected"), [("<rss><channel>", "cannot be read as a feed"), ("<feed/>", "is not an RSS feed")])
+@pytest.mark.parametrize(("text", "expected"), [("<rss><channel>", "cannot be read as a feed"), ("<feed/>", "is not an RSS feed"), ("ID3\x03 not a feed", "cannot be read as a feed: it holds no XML")])
 def test_a_bad_feed_file_is_refused(moving, capsys, text, expected):
     show, old = moving
     old.write_text(text)

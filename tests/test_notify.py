@@ -54,6 +54,10 @@ def test_hubs_and_podcast_index_are_told_after_a_changed_publish_only(tmp_path, 
         assert main(["build", "--show", str(show)]) == 0
         assert len(hub.received) == 4
 
+        (show / "episodes" / "one.wav").unlink()  # the guard refuses to drop it: nothing is published, nobody told
+        assert main(["build", "--show", str(show)]) == 1
+        assert len(hub.received) == 4
+
 
 @pytest.mark.parametrize(
     ("status", "delay", "timeout", "said", "asked"),
