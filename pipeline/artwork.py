@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 from pathlib import Path
 
@@ -91,3 +93,25 @@ def fix(path: Path) -> Path:
     finally:
         temp.unlink(missing_ok=True)
     return out
+
+
+# The smaller copies of the artwork the site publishes for apps' lists and grids (podcast:images), in pixels.
+SIZES = (600, 300, 150)
+
+
+@functools.lru_cache(maxsize=4)
+def sizes(path: Path, sha256: str) -> tuple[int, tuple[tuple[int, bytes], ...]]:
+    """The artwork's width and its smaller JPEG copies (width, bytes), each of SIZES under that width; made once per
+    content (`sha256`), the same bytes every time."""
+    with Image.open(path) as image:
+        width = image.width
+        image.draft("RGB", (SIZES[0], SIZES[0]))
+        picture = inputs.flattened(ImageOps.exif_transpose(image))
+    copies = []
+    for side in (s for s in SIZES if s < width):
+        small = picture.copy()
+        small.thumbnail((side, side), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=85, optimize=True)
+        copies.append((side, out.getvalue()))
+    return width, tuple(copies)

@@ -61,18 +61,24 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
     files: dict[str, PlanFile] = {}
     for item in items:
         files[item.media_path] = PlanFile(item.media.path, item.media.sha256)
-        files.update({a.path: PlanFile(a.content, a.sha256) for a in item.attachments})
+        files.update({a.path: PlanFile(a.content, a.sha256) for a in (*item.attachments, *item.alternates)})
     env = pages.environment(config.templates_dir)
     for item in items:
         html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, artwork))
         files[item.page_path] = _text(html)
     files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, artwork))
+    artwork_sizes: list[tuple[str, int]] = []
     if artwork:
         files[artwork] = PlanFile(config.artwork_path, artwork_sha)
+        width, copies = _artwork_copies(config.artwork_path, artwork_sha)
+        artwork_sizes = [(artwork, width)] if width else []
+        for side, data in copies:
+            files[layout.artwork_size(side)] = PlanFile(data, hashlib.sha256(data).hexdigest())
+            artwork_sizes.append((layout.artwork_size(side), side))
 
     podcast_guid = book.podcast_guid or ledger.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
     html = lambda item: memo(f"feed:{keys[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
-    document = feed.generator(config, items, artwork, podcast_guid, html)
+    document = feed.generator(config, items, artwork, podcast_guid, html, artwork_sizes)
     feed_hash = hashlib.sha256(feed.xml(document, _HASH_DATE)).hexdigest()
     last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
     xml = feed.xml(document, datetime.fromisoformat(last_build))
@@ -104,6 +110,18 @@ def _show_key(config: Config, artwork_sha: str) -> str:
     return cache.context_digest(repr(config.show), repr(config.podcast), artwork_sha, [(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in templates])
 
 
+def _artwork_copies(path: Path, sha: str) -> tuple[int, tuple[tuple[int, bytes], ...]]:
+    """The artwork's width and its smaller copies: read, never written (the plan carries their bytes)."""
+    from . import artwork
+
+    if not sha:
+        return 0, ()
+    try:
+        return artwork.sizes(path, sha)
+    except Exception:  # Pillow fails in its own ways on a damaged image, which the build warns of already: publish it alone
+        return 0, ()
+
+
 def _text(text: str) -> PlanFile:
     data = text.encode()
     return PlanFile(data, hashlib.sha256(data).hexdigest())
@@ -112,4 +130,5 @@ def _text(text: str) -> PlanFile:
 def kept_item(item: Published, site: Path, site_url: str) -> Published:
     """A published episode taken as it is in the site folder (it failed in this build): its files are the site's copies."""
     copies = tuple(replace(a, content=site / a.path) for a in item.attachments)
-    return replace(item, site_url=site_url, media=replace(item.media, path=site / item.media_path), attachments=copies)
+    editions = tuple(replace(a, content=site / a.path) for a in item.alternates)
+    return replace(item, site_url=site_url, media=replace(item.media, path=site / item.media_path), attachments=copies, alternates=editions)

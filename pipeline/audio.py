@@ -32,7 +32,7 @@ Progress = Callable[[float], None]  # called with seconds of audio done
 TRUNCATION_TOLERANCE = 1.0
 MIN_DURATION = 1.0
 
-MIME = {"mp3": "audio/mpeg", "m4a": "audio/mp4"}
+MIME = {"mp3": "audio/mpeg", "m4a": "audio/mp4", "opus": "audio/ogg"}  # Ogg Opus is audio/ogg (RFC 7845)
 
 
 # The encode pass decodes its own output in-process (`-dec`, a loopback decoder): ffmpeg 7.1 or newer.
@@ -78,7 +78,8 @@ def configure_pydub() -> None:
 
 def cache_key(recording_sha: str, settings: AudioSettings, channels: int, jingles: tuple[str, ...] = ()) -> str:
     """Key of a mastered file: the recording's content and every setting that changes the sound."""
-    sound = {k: v for k, v in asdict(settings).items() if k not in ("intro", "outro")}  # their content counts, not their names
+    # intro/outro: their content counts, not their names; the Opus edition is made after mastering, from its result
+    sound = {k: v for k, v in asdict(settings).items() if k not in ("intro", "outro", "opus", "opus_bitrate")}
     parts = {"recording": recording_sha, "settings": sound, "jingles": jingles, "channels": channels, "ffmpeg": ffmpeg_version(), "method": METHOD}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -724,6 +725,22 @@ class _Spread:
             if seen >= wanted:
                 return max(self.counts) / 100, step / 100
         return max(self.counts) / 100, max(self.counts) / 100
+
+
+def encode_opus(source: Path, out: Path, bitrate: int, channels: int, gain: float, ceiling: float, work: Path, progress: Progress | None = None) -> tuple[Loudness, float]:
+    """An Opus edition of a mastered file (Ogg Opus, 48 kHz): gain and the mastering limiter (decoding the source
+    overshoots its peaks), the encoder, and in the same ffmpeg run a loopback decoder metering what listeners hear.
+    Returns that loudness and the seconds written. Bit-exact muxing: the same input gives the same bytes."""
+    metering = work / "opus-verify.txt"
+    args = [
+        "-i", str(source), "-map", "0:a", "-map_metadata", "-1", "-map_chapters", "-1",
+        "-af", f"aformat=sample_fmts=dbl,volume={gain:.3f}dB,{LIMITER.format(linear=10 ** (ceiling / 20))}",
+        "-ac", str(channels), "-ar", "48000", "-c:a", "libopus", "-b:a", f"{bitrate}k", "-vbr", "on",
+        "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "ogg", "-y", str(out),
+        "-dec", "0:0", "-filter_complex", f"[dec:0]{_metering(metering, True)}[v]", "-map", "[v]", "-f", "null", "-",
+    ]  # fmt: skip
+    run = run_ffmpeg(source, args, float("inf"), progress)
+    return _read_metering(metering), run.seconds
 
 
 def _wav_seconds(path: Path) -> float:

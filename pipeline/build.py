@@ -92,12 +92,13 @@ class BuildResult:
         return not self.failures and not self.blocked and not self.withheld
 
 
-def build(config: Config, reporter: Reporter | None = None, now: datetime | None = None, allow: guard.Allow | None = None, wait: bool = True) -> BuildResult:
-    """Build and publish a show; one bad episode never stops the others. Holds the show's and the site's locks."""
+def build(config: Config, reporter: Reporter | None = None, now: datetime | None = None, allow: guard.Allow | None = None, wait: bool = True, notify: bool = True) -> BuildResult:
+    """Build and publish a show; one bad episode never stops the others. Holds the show's and the site's locks.
+    `notify`: tell the show's hubs and Podcast Index when the published feed changed (`[notify]`)."""
     reporter = reporter or QuietReporter()
     with lock.hold(lock.show_lock(config), "this show", wait, reporter.note):
         with lock.hold(lock.site_lock(config), f"into {config.output_dir}", wait, reporter.note):
-            return _Build(config, reporter, now or datetime.now(timezone.utc), allow or guard.Allow()).run()
+            return _Build(config, reporter, now or datetime.now(timezone.utc), allow or guard.Allow(), notify=notify).run()
 
 
 def preview(config: Config, reporter: Reporter | None = None, now: datetime | None = None) -> BuildResult:
@@ -118,9 +119,11 @@ class _Build:
     now: datetime
     allow: guard.Allow
     preview: bool = False
+    notify: bool = False
     failures: list[Failure] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[PanelpressError] = field(default_factory=list)
 
     def run(self) -> BuildResult:
         config = self.config
@@ -207,6 +210,8 @@ class _Build:
         report = None
         if not (plan.ledger == book and self.target.is_current(plan.site.digest)):
             report = self._publish(book, plan)
+            if self.notify and plan.site.feed_path in report.written:  # committed, and the feed changed: tell apps
+                self._notify()
         fresh = cache.State(entries, published, _noop_key(config, plan.ledger, published), plan.site.digest, state.checked_feed)
         if fresh != state:
             self.store.save(fresh, {keys[slug]: result for slug, result in results.items()})
@@ -304,7 +309,7 @@ class _Build:
                 continue
             item = kept_item(result.item, self.config.output_dir, self.config.site_url)
             # Its files are taken from the site (the originals may be what broke), as long as they are as panelpress wrote them.
-            wanted = [(item.media_path, item.media.sha256), *((a.path, a.sha256) for a in item.attachments)]
+            wanted = [(item.media_path, item.media.sha256), *((a.path, a.sha256) for a in (*item.attachments, *item.alternates))]
             if all(self.target.sha256(rel, manifest) == sha for rel, sha in wanted):
                 found.append(item)
         return found
@@ -372,6 +377,15 @@ class _Build:
             self.notes.append(f"took back {len(report.adopted)} files of the site folder that are exactly what panelpress writes (its manifest was missing)")
         return report
 
+    def _notify(self) -> None:
+        """Tell the hubs and Podcast Index that the feed changed; one that cannot be told is a warning, never a failure."""
+        from . import notify
+
+        told, failed = notify.publish(self.config)
+        if told:
+            self.notes.append(f"told {', '.join(told)} of the new feed")
+        self.warnings += failed
+
     def _result(self, results: dict[str, EpisodeResult], entries: dict[str, cache.Entry], started: list[Path], blocked=(), kept=(), report=None, plan=None, refused=()) -> BuildResult:
         """The summary; `refused`: what the guard would refuse, for a preview (it publishes nothing, so it goes on)."""
         made = sorted((r.item for r in results.values() if r.item), key=lambda item: (item.pub_date, item.episode.slug), reverse=True)
@@ -381,7 +395,7 @@ class _Build:
         problems = [cache.decode(p) for slug, entry in entries.items() if slug not in results for p in entry.problems]
         warnings = [w for r in results.values() for w in r.warnings] + [p for p in problems if not _is_withheld(p)]
         withheld = [w for r in results.values() for w in r.withheld] + [p for p in problems if _is_withheld(p)]
-        warnings += [*self.config.warnings, *self._artwork_warnings(), *refused]
+        warnings += [*self.config.warnings, *self._artwork_warnings(), *refused, *self.warnings]
         return BuildResult(
             site=self.config.output_dir, published=tuple(made) if not blocked else (),
             unchanged=tuple(sorted(cached)) if not blocked else (), skipped=tuple(sorted(skipped)), failures=tuple(self.failures),

@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import inputs
-from .errors import ChapterError
-from .records import Attachment, AudioInfo, Chapter, Episode
+from .errors import ChapterError, NotesError
+from .records import Attachment, AudioInfo, Chapter, Episode, Soundbite
 from .tags import ChapterTag
 
 # The chapters file of `episodes/<slug>.<ext>` is `episodes/<slug>.chapters.txt`.
@@ -126,6 +126,35 @@ def check_end(chapters: Sequence[Chapter], duration: float, path: Path) -> None:
                 f"chapter {number} ({chapter.title!r}) starts at {timestamp(chapter.start)}, past the end of the recording ({timestamp(duration)})",
                 "correct its start, or remove it",
             )
+
+
+# A soundbite may end this much after the recording (a host rounds the last seconds up).
+SOUNDBITE_SLACK = 0.5
+
+
+def check_soundbites(bites: Sequence[Soundbite], duration: float, path: Path) -> None:
+    """Every soundbite of the notes lies inside the recording; NotesError names the file and line."""
+    for number, bite in enumerate(bites, start=1):
+        end = bite.start + bite.duration
+        if end > duration + SOUNDBITE_SLACK:
+            where = f"line {bite.line}: " if bite.line else ""
+            raise NotesError(
+                path,
+                f"{where}soundbite {number} ({bite.title!r}) runs from {timestamp(bite.start)} to {timestamp(end)}, past the end of the recording ({timestamp(duration)})",
+                "correct its start or duration, or remove it",
+            )
+
+
+def shift_soundbites(bites: Sequence[Soundbite], offset: float, duration: float) -> tuple[Soundbite, ...]:
+    """Soundbites moved onto the mastered timeline as chapters are (later by an intro, earlier by trimmed silence),
+    cut to the audio; one that no longer lies in it is left out."""
+    moved = []
+    for bite in bites:
+        start, end = bite.start + offset, min(bite.start + offset + bite.duration, duration)
+        start = max(start, 0.0)
+        if end - start >= 1.0:
+            moved.append(replace(bite, start=round(start, 3), duration=round(end - start, 3)))
+    return tuple(moved)
 
 
 def file_for(recording: Path) -> Path:

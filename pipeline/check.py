@@ -8,6 +8,7 @@ its last plan); feed items and published files that passed a check before, uncha
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import io
@@ -151,9 +152,10 @@ class _Checker:
         self.problems.append(FeedError(path, problem, fix))
 
 
-def run(root: Path, fix_artwork: bool = False, site: Path | None = None, waiting: Callable[[str], None] = lambda message: None) -> CheckReport:
+def run(root: Path, fix_artwork: bool = False, site: Path | None = None, waiting: Callable[[str], None] = lambda message: None, url: str | None = None) -> CheckReport:
     """Validate the config, notes, transcripts, artwork and the built feed of the show in `root`. With `fix_artwork`,
-    it writes a file into the show, so it waits for a running build (telling `waiting` why)."""
+    it writes a file into the show, so it waits for a running build (telling `waiting` why). With `url` (a feed's
+    address; "" for the show's own), the live site is checked too, over HTTP(S)."""
     try:
         settings = config.load(root)
     except ConfigError as err:
@@ -172,7 +174,24 @@ def run(root: Path, fix_artwork: bool = False, site: Path | None = None, waiting
     by_slug = _notes(checker)
     transcripts = _transcripts(checker, by_slug)
     _site(checker, by_slug, transcripts)
+    if url is not None:
+        done += _live(checker, url or feed_url(settings))
     return CheckReport(problems=tuple(checker.problems), done=tuple(done), warnings=tuple(checker.warnings))
+
+
+def _live(checker: _Checker, url: str) -> list[str]:
+    """The site as apps fetch it (live.py), against the feed panelpress last published into the site folder."""
+    from . import live
+
+    settings = checker.config
+    try:
+        published = Folder(settings.output_dir).published_feed()
+    except PanelpressError:
+        published = None  # a damaged manifest is reported with the site's problems
+    found = live.check(url, published, lambda address: _local(settings, address))
+    checker.problems += found.problems
+    checker.warnings += found.warnings
+    return found.done
 
 
 def _covered(checker: _Checker, slug: str) -> bool:
@@ -293,6 +312,7 @@ def _site(checker: _Checker, by_slug: dict[str, Notes], transcripts: dict[str, P
     items = _items(checker, path, channel, book, by_slug)
     good_items = _parsers(checker, path, root, items)
     good_files = _attachments(checker, path, items, transcripts)
+    _editions(checker, path, items)
     _published(checker)
     _stale(checker, by_slug, book)
     checker.memory.remember(good_items, good_files)
@@ -633,6 +653,36 @@ def _attachments(checker: _Checker, path: Path, items: list[_Item], transcripts:
         if not found and sha is not None:
             good[rel] = sha
     return good
+
+
+def _editions(checker: _Checker, path: Path, items: list[_Item]) -> None:
+    """Every podcast:alternateEnclosure: a source in the site folder, of the length and integrity the feed gives."""
+    settings, memory = checker.config, checker.memory
+    for item in items:
+        for number, element in enumerate(item.element.findall("podcast:alternateEnclosure", NS), start=1):
+            label = f"{item.label}: alternate enclosure {number} ({element.get('title') or element.get('type')})"
+            sources = [source.get("uri", "") for source in element.findall("podcast:source", NS)]
+            length, mime = element.get("length", ""), element.get("type", "")
+            if not mime or not length.isdigit() or not any(sources):
+                checker.add(path, f"{label} needs a type, a length in bytes and a source")
+                continue
+            integrity = element.find("podcast:integrity", NS)
+            for uri in sources:
+                rel = _rel(settings, uri)
+                if rel is None:
+                    continue  # another transport (IPFS, a mirror): nothing on disk to compare
+                local = settings.output_dir.joinpath(*rel.split("/"))
+                if not local.is_file():
+                    checker.add(local, f"is missing, but {label} points at it", "rebuild with `panelpress build`")
+                    continue
+                if local.stat().st_size != int(length):
+                    checker.add(path, f"{label}: length is {length}, but {_shown(local, settings.root)} is {local.stat().st_size} bytes")
+                    continue
+                value = integrity.get("value", "") if integrity is not None and integrity.get("type") == "sri" else ""
+                if value.startswith("sha256-"):  # the hash panelpress writes (an SRI string may name others)
+                    sha = memory.published_sha(rel, settings.output_dir) or file_sha256(local)
+                    if value != "sha256-" + base64.b64encode(bytes.fromhex(sha)).decode("ascii"):
+                        checker.add(path, f"{label}: its integrity hash does not match {_shown(local, settings.root)}; apps would refuse the download")
 
 
 def _attachment_problems(path: Path, mime: str, duration: float | None) -> list[PanelpressError]:

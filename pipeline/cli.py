@@ -130,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     allow.add_argument("--allow-redate", action="append", metavar="SLUG", help="let a published episode's pubDate change")
     allow.add_argument("--allow-new-guid", action="append", metavar="SLUG", help="give a published episode a new GUID (apps download it again as new)")
     build_.add_argument("--no-wait", action="store_true", help="when another build of this show (or into this site folder) is running, exit with code 2 instead of waiting for it")
+    build_.add_argument("--no-notify", action="store_true", help="do not tell the [notify] hubs and Podcast Index of a changed feed, this once")
 
     migrate = commands.add_parser(
         "import",
@@ -156,12 +157,14 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Check panelpress.toml, every notes file, transcripts, the artwork (JPEG or PNG, RGB, square, 1400-3000 px) "
             "and the built feed in the site folder (parsed back with feedparser and podcastparser and compared with the "
-            "ledger and the notes). Prints one line per problem (file: problem — fix), then a summary. Writes nothing, "
-            "except the fixed artwork copy with --fix-artwork. Exit code 0: all good; 1: problems found; 2: bad settings."
+            "ledger and the notes); with --url, also the live feed and every enclosure over HTTP(S). Prints one line per "
+            "problem (file: problem — fix), then a summary. Writes nothing, except the fixed artwork copy with --fix-artwork. "
+            "Exit code 0: all good; 1: problems found; 2: bad settings."
         ),
     )
     _folders(check_, site=True)
     check_.add_argument("--fix-artwork", action="store_true", help="write a copy of the artwork that podcast apps accept (never overwrites yours)")
+    check_.add_argument("--url", nargs="?", const="", metavar="URL", help="also fetch the live feed (the show's own address, or URL) and every enclosure over HTTP(S): status, HEAD, byte ranges, types, lengths, redirects, and that it is the feed panelpress published")
     return parser
 
 
@@ -176,9 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "info":
             return _info(args.file)
         if args.command == "check":
-            return _check(args.show, args.out, args.fix_artwork)
+            return _check(args.show, args.out, args.fix_artwork, args.url)
         allow = guard.Allow(remove=guard.slugs(args.allow_remove), move=guard.slugs(args.allow_move), redate=guard.slugs(args.allow_redate), new_guid=guard.slugs(args.allow_new_guid))
-        return _build(args.show, args.out, allow, wait=not args.no_wait)
+        return _build(args.show, args.out, allow, wait=not args.no_wait, notify=not args.no_notify)
     except PanelpressError as err:
         err_console.print(f"[bold red]error:[/] {escape(err.message(Path.cwd()))}", markup=True, highlight=False, soft_wrap=True)
         # bad settings or input: nothing was done (2); refused or failed while publishing (1)
@@ -256,24 +259,24 @@ def _info(path: Path) -> int:
     return EXIT_OK
 
 
-def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait: bool = True) -> int:
+def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait: bool = True, notify: bool = True) -> int:
     settings = config.load(show)
     if out is not None:
         settings = config.with_output(settings, out)  # refused when it would write into the show's own folders
     if err_console.is_terminal:
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn())
         with Progress(*columns, console=err_console, transient=True) as progress:
-            result = build(settings, BarReporter(progress), allow=allow, wait=wait)
+            result = build(settings, BarReporter(progress), allow=allow, wait=wait, notify=notify)
     else:
-        result = build(settings, LineReporter(), allow=allow, wait=wait)
+        result = build(settings, LineReporter(), allow=allow, wait=wait, notify=notify)
     _summary(result, settings.root)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-def _check(show: Path, out: Path | None, fix_artwork: bool) -> int:
+def _check(show: Path, out: Path | None, fix_artwork: bool, url: str | None = None) -> int:
     from . import check
 
-    report = check.run(show, fix_artwork=fix_artwork, site=out, waiting=lambda message: err_console.print(escape(message), soft_wrap=True))
+    report = check.run(show, fix_artwork=fix_artwork, site=out, waiting=lambda message: err_console.print(escape(message), soft_wrap=True), url=url)
     root = show.resolve()
     for problem in report.problems:
         console.print(problem.message(root), markup=False, highlight=False, soft_wrap=True)
@@ -333,6 +336,7 @@ def _clock(seconds: float) -> str:
 def _loudness(result: BuildResult) -> None:
     """The mastering report of every published episode: what came in, what went out, what each pass cost."""
     reports = [(item.episode.slug, item.report) for item in result.published if item.report]
+    reports += [(f"{item.episode.slug} · {alt.title}", alt.report) for item in result.published for alt in item.alternates if alt.report]
     if not reports:
         return
     table = Table(title="loudness: LUFS / peak / LRA; published: measured on the decoded file, true peak; limiter: gain reduction, max / 99th percentile")
@@ -359,6 +363,7 @@ def _import(show: Path, feed_path: Path) -> int:
 
     result = importer.run(settings, feed_path.resolve())
     root = settings.root
+    _errors("[yellow]repaired:[/]", result.repaired, root)
     for match in result.matched:
         moved = f"; its audio moves from {match.item.enclosure_url} to {match.new_url} (apps follow the GUID)" if match.item.enclosure_url != match.new_url else ""
         console.print(escape(f"matched {match.slug} by {match.by}: {match.item.title!r}, GUID {match.item.guid}{moved}"), soft_wrap=True)

@@ -14,9 +14,11 @@ from urllib.parse import quote, urlsplit
 
 import langcodes
 
-from . import inputs
+from . import inputs, ledger
+from . import namespace_rules as rules
 from .categories import category_problem
 from .errors import ConfigError
+from .records import Location, RemoteItem
 
 CONFIG_NAME = "panelpress.toml"
 LEDGER_NAME = "panelpress-ledger.json"
@@ -29,6 +31,8 @@ ON_DETECT = ("warn", "flag", "fail")
 # Podcasting 2.0 <podcast:medium> values for a feed of items (the "…L" list mediums hold no items).
 MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog", "course")
 DESCRIPTION_BYTES = 4000  # Apple Podcasts' limit for <description>
+# Podcast Index's ping: no key needed; it fetches the feed again and relays the change as a Podping.
+PODCASTINDEX_PUBNOTIFY = "https://api.podcastindex.org/api/1.0/hub/pubnotify"
 
 
 def _check(fn, hint: str):
@@ -101,6 +105,9 @@ class AudioSettings:
     highpass: int = field(default=0, metadata=_check(lambda v: v == 0 or 20 <= v <= 300, "use 0 (off) or a cut-off in Hz between 20 and 300"))
     intro: str = ""
     outro: str = ""
+    # The Opus edition is made from the mastered file: these two never change the mastered sound (nor its cache key).
+    opus: bool = False
+    opus_bitrate: int = field(default=0, metadata=_check(lambda v: v == 0 or 16 <= v <= 256, "use 0 (48 kbps for mono, 64 for stereo) or a bitrate in kbps between 16 and 256"))
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,23 @@ class PodcastSettings:
     funding_url: str = field(default="", metadata=_check(lambda v: not v or _is_http_url(v), "write the full address of the page where listeners support the show"))
     funding_text: str = ""
     medium: str = field(default="podcast", metadata=_check(lambda v: v in MEDIUMS, f"use one of {', '.join(MEDIUMS)}"))
+    txt: tuple[tuple[str, str], ...] = ()  # [podcast.txt]: purpose = "text" (e.g. applepodcastsverify)
+    podroll: tuple[RemoteItem, ...] = ()  # [[podcast.podroll]]: shows the host recommends
+    license: str = ""
+    license_url: str = field(default="", metadata=_check(lambda v: not v or _is_http_url(v), "write the full address of the licence's text, e.g. https://example.com/license.html"))
+    location: Location | None = None  # [podcast.location]
+    update_frequency: str = ""  # a schedule word (weekly, …) or an RFC 5545 rule
+    update_frequency_text: str = ""
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """`[notify]`: who is told after a publish that changed the feed."""
+
+    hubs: tuple[str, ...] = ()  # WebSub hubs: declared in the feed, pinged after a publish
+    podcastindex: bool = False
+    podcastindex_url: str = field(default=PODCASTINDEX_PUBNOTIFY, metadata=_check(_is_http_url, f"write the address of Podcast Index's ping, {PODCASTINDEX_PUBNOTIFY}"))
+    timeout: float = field(default=10.0, metadata=_check(lambda v: 0.05 <= v <= 120, "use a number of seconds between 0.05 and 120"))
 
 
 @dataclass(frozen=True)
@@ -132,6 +156,7 @@ class Config:
     audio: AudioSettings = AudioSettings()
     podcast: PodcastSettings = PodcastSettings()
     explicit: ExplicitSettings = ExplicitSettings()
+    notify: NotifySettings = NotifySettings()
 
     @property
     def path(self) -> Path:
@@ -181,7 +206,9 @@ class Config:
         return ()
 
 
-SECTIONS = {"show": ShowSettings, "build": BuildSettings, "audio": AudioSettings, "podcast": PodcastSettings, "explicit": ExplicitSettings}
+SECTIONS = {"show": ShowSettings, "build": BuildSettings, "audio": AudioSettings, "podcast": PodcastSettings, "explicit": ExplicitSettings, "notify": NotifySettings}
+# Settings that are tables of their own ([podcast.location], [[podcast.podroll]]): the record each becomes.
+TABLES = {"Location": Location, "RemoteItem": RemoteItem}
 
 _TYPES = {"str": (str,), "bool": (bool,), "int": (int,), "float": (int, float), "tuple[str, ...]": (list,)}
 _TYPE_WORDS = {"str": "a quoted string", "bool": "true or false", "int": "a whole number", "float": "a number", "tuple[str, ...]": "a list of quoted strings"}
@@ -226,6 +253,9 @@ def _section(path: Path, name: str, cls: type, values: Any):
         value = values[key]
         kind = spec.type if isinstance(spec.type, str) else spec.type.__name__
         kind = kind.removesuffix(" | None")  # optional: leaving the key out is the None
+        if kind in _COMPOUND:
+            kwargs[key] = _COMPOUND[kind](path, f"{name}.{key}", value)
+            continue
         if isinstance(value, bool) and kind != "bool" or not isinstance(value, _TYPES[kind]):
             raise ConfigError(path, f"[{name}] {key} = {value!r} is not {_TYPE_WORDS[kind]}", f"write {key} as {_TYPE_WORDS[kind]}")
         if kind == "float":
@@ -247,6 +277,52 @@ def _section(path: Path, name: str, cls: type, values: Any):
             raise ConfigError(path, f"[{name}] {key} = {value!r} is not allowed", spec.metadata["hint"])
         kwargs[key] = value
     return cls(**kwargs)
+
+
+def _text_value(path: Path, label: str, value: Any) -> str:
+    """A text of a table (`label` names it: "[podcast.location] geo"): a string a feed can carry, stripped."""
+    if not isinstance(value, str):
+        raise ConfigError(path, f"{label} = {value!r} is not {_TYPE_WORDS['str']}", f"write it as {_TYPE_WORDS['str']}")
+    bad = inputs.illegal(value)
+    if bad:
+        raise ConfigError(path, f"{label} holds {inputs.describe(bad.group())}, which a feed cannot carry", "delete it (a TOML escape such as \\u0001 writes one)")
+    return value.strip()
+
+
+def _record(path: Path, where: str, cls: type, value: Any):
+    """A table of text values ([podcast.location], one [[podcast.podroll]]) as its record."""
+    if not isinstance(value, dict):
+        raise ConfigError(path, f"`{where}` must be a table", f"write it as a [{where}] section")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    _reject_unknown(path, f"{where}.", value, fields)
+    kwargs = {key: _text_value(path, f"[{where}] {key}", item) for key, item in value.items()}
+    for key, spec in fields.items():
+        if spec.default is dataclasses.MISSING and not kwargs.get(key):
+            raise ConfigError(path, f"[{where}] {key} is missing", f"add `{key} = ...` under [{where}]")
+    return cls(**kwargs)
+
+
+def _records(cls: type):
+    def read(path: Path, where: str, value: Any) -> tuple:
+        if not isinstance(value, list):
+            raise ConfigError(path, f"`{where}` must be a list of tables", f"write each entry as a [[{where}]] section")
+        return tuple(_record(path, where, cls, item) for item in value)
+
+    return read
+
+
+def _pairs(path: Path, where: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """A table of names and texts ([podcast.txt]: purpose = "text"), in the order written."""
+    if not isinstance(value, dict):
+        raise ConfigError(path, f"`{where}` must be a table", f'write it as a [{where}] section of `name = "text"` lines')
+    return tuple((_text_value(path, f"[{where}] name {key!r}", key), _text_value(path, f"[{where}] {key}", item)) for key, item in value.items())
+
+
+_COMPOUND = {
+    "Location": lambda path, where, value: _record(path, where, Location, value),
+    "tuple[RemoteItem, ...]": _records(RemoteItem),
+    "tuple[tuple[str, str], ...]": _pairs,
+}
 
 
 def _reject_unknown(path: Path, prefix: str, values: dict, known) -> None:
@@ -272,6 +348,10 @@ def _check_files(path: Path, config: Config) -> None:
         raise ConfigError(path, "[podcast] funding_url is set but funding_text is empty", 'add the words apps show beside the link, e.g. funding_text = "Support the show"')
     if config.podcast.funding_text and not config.podcast.funding_url:
         raise ConfigError(path, "[podcast] funding_text is set but funding_url is empty", "add the address listeners should go to, or remove funding_text")
+    if config.show.new_feed_url and config.show.new_feed_url.rstrip("/") == (config.site_url + "feed.xml"):
+        raise ConfigError(path, f"[show] new_feed_url is this show's own feed ({config.show.new_feed_url})", "write the address of the feed the show moves to, or remove new_feed_url on the new show")
+    _check_podcast(path, config.podcast)
+    _check_notify(path, config.notify)
     problem = category_problem(config.show.category, config.show.subcategory)
     if problem:
         raise ConfigError(path, f"[show] {problem}", "pick a category from Apple Podcasts' list")
@@ -291,6 +371,64 @@ def _check_files(path: Path, config: Config) -> None:
         raise ConfigError(path, f"{config.ledger_path.name} is a folder, not the ledger file", "move the folder away: panelpress keeps the ledger in this file")
     _check_folder(path, config, "[build] cache", config.cache_dir, site=False)
     _check_folder(path, config, "[build] output", config.output_dir, site=True)
+
+
+def _check_podcast(path: Path, podcast: PodcastSettings) -> None:
+    """The Podcasting 2.0 settings by the namespace's rules (namespace_rules.py)."""
+    limit = rules.TEXT_LIMIT
+    for purpose, text in podcast.txt:
+        if len(purpose) > limit:
+            raise ConfigError(path, f"[podcast.txt] purpose {purpose[:40]!r}… is {len(purpose)} characters long; apps read at most {limit}", "shorten it: a purpose is a short word such as verify or applepodcastsverify")
+        if not text or len(text) > rules.TXT_LIMIT:
+            raise ConfigError(path, f"[podcast.txt] {purpose} is {'empty' if not text else f'{len(text)} characters long, more than the {rules.TXT_LIMIT} apps keep'}", "write the text the service gave you (e.g. Apple Podcasts Connect's verification code)")
+    seen: set[str] = set()
+    for number, item in enumerate(podcast.podroll, start=1):
+        where = f"[[podcast.podroll]] {number} ({item.title or item.feed_url or item.feed_guid})"
+        if item.feed_url and not _is_http_url(item.feed_url):
+            raise ConfigError(path, f"{where}: feed_url {item.feed_url!r} is not a web address", "write the other show's feed address, https://…")
+        if not rules.is_uuid(item.feed_guid):
+            derived = f"; a feed without one has the UUIDv5 of its address, here {ledger.podcast_guid(item.feed_url)}" if item.feed_url else ""
+            raise ConfigError(path, f"{where}: feed_guid {item.feed_guid!r} is not a podcast GUID (a UUID)", f"copy the <podcast:guid> of the other show's feed{derived}")
+        if item.feed_guid.lower() in seen:
+            raise ConfigError(path, f"{where}: feed_guid {item.feed_guid} is listed twice", "list each show once")
+        seen.add(item.feed_guid.lower())
+        if len(item.title) > limit:
+            raise ConfigError(path, f"{where}: title is {len(item.title)} characters long; apps read at most {limit}", "shorten it")
+    if podcast.license_url and not podcast.license:
+        raise ConfigError(path, "[podcast] license_url is set but license is empty", 'name the licence too, e.g. license = "my-podcast-license-v1"')
+    if podcast.license and len(podcast.license) > limit:
+        raise ConfigError(path, f"[podcast] license is {len(podcast.license)} characters long; apps read at most {limit}", "write the licence's short name, and its address as license_url")
+    if podcast.license and not podcast.license_url and not rules.license_url(podcast.license):
+        raise ConfigError(path, f"[podcast] license {podcast.license!r} is not a licence apps know by name ({', '.join(rules.KNOWN_LICENSES)})", "add license_url = the address of the licence's full text")
+    if podcast.location is not None:
+        problem = rules.location_problem(podcast.location)
+        if problem:
+            raise ConfigError(path, f"[podcast.location] {problem[0]}", problem[1])
+    _check_frequency(path, podcast)
+
+
+def _check_frequency(path: Path, podcast: PodcastSettings) -> None:
+    """`update_frequency`: a schedule word or an RFC 5545 rule; a rule needs words for apps to show."""
+    value, text = podcast.update_frequency, podcast.update_frequency_text
+    if text and not value:
+        raise ConfigError(path, "[podcast] update_frequency_text is set but update_frequency is empty", f"add update_frequency = one of {', '.join(rules.FREQUENCIES)}, or a rule such as \"FREQ=WEEKLY;BYDAY=MO\"")
+    if len(text) > rules.TEXT_LIMIT:
+        raise ConfigError(path, f"[podcast] update_frequency_text is {len(text)} characters long; apps read at most {rules.TEXT_LIMIT}", "shorten it")
+    if not value or value.lower() in rules.FREQUENCIES:
+        return
+    problem = rules.rrule_problem(value) if "=" in value else "is neither a schedule word nor a recurrence rule"
+    if problem:
+        raise ConfigError(path, f"[podcast] update_frequency = {value!r} {problem}", f"use one of {', '.join(rules.FREQUENCIES)}, or an RFC 5545 rule such as \"FREQ=WEEKLY;BYDAY=MO\"")
+    if not text:
+        raise ConfigError(path, f"[podcast] update_frequency = {value!r} is a rule apps cannot show as words", 'add update_frequency_text = "Every Monday" (what apps show)')
+
+
+def _check_notify(path: Path, notify: NotifySettings) -> None:
+    for hub in notify.hubs:
+        if not _is_http_url(hub) or urlsplit(hub).username or urlsplit(hub).password:
+            raise ConfigError(path, f"[notify] hubs holds {hub!r}, which is not a hub's web address", 'write each WebSub hub\'s address, e.g. hubs = ["https://pubsubhubbub.appspot.com/"]')
+    if len(set(notify.hubs)) != len(notify.hubs):
+        raise ConfigError(path, "[notify] hubs lists a hub twice", "list each hub once")
 
 
 def _check_site_url(path: Path, show: ShowSettings) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from . import audio, cache, chapters, explicit, layout, notes, probe, tags, transcript
+from . import audio, cache, chapters, edition, explicit, layout, notes, probe, tags, transcript
 from .config import Config
 from .discover import Recording
 from .errors import AudioError, PanelpressError
@@ -47,6 +47,7 @@ class Work:
     transcript: transcript.Transcript | None = None
     recording_sha: str = ""
     mastered: Mastered | None = None
+    tag_set: tags.TagSet | None = None  # what the tag stage wrote, for other editions of the audio
     item: Published | None = None
     warnings: tuple[PanelpressError, ...] = ()
     withheld: tuple[PanelpressError, ...] = ()
@@ -82,7 +83,8 @@ def probe_recording(work: Work, setup: Setup, task: Task) -> Work:
 
 
 def resolve_chapters(work: Work, setup: Setup, task: Task) -> Work:
-    """Chapters from the notes, the chapters file or the recording, checked against its length."""
+    """Chapters from the notes, the chapters file or the recording, and the notes' soundbites, checked against its length."""
+    chapters.check_soundbites(work.notes.soundbites, work.info.duration, work.notes.path)
     return replace(work, episode=replace(work.episode, chapters=chapters.resolve(work.episode, work.info)))
 
 
@@ -150,8 +152,19 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         attachments=_stored(config.cache_dir, extra),
         chapters=marks,
         image=image_path,
+        soundbites=chapters.shift_soundbites(notes_.soundbites, master_.offset, master_.duration),
     )
-    return replace(work, item=item)
+    return replace(work, item=item, tag_set=values)
+
+
+def opus_edition(work: Work, setup: Setup, task: Task) -> Work:
+    """The Opus edition (`[audio] opus`): encoded from the mastered file, loudness-checked and tagged as the enclosure is."""
+    config = setup.config
+    if not config.audio.opus:
+        return work
+    path = layout.edition(work.source.slug, "opus")
+    made = edition.opus(work.mastered, work.tag_set, config.audio, audio.output_channels(work.info), config.cache_dir, path, task)
+    return replace(work, item=replace(work.item, alternates=work.item.alternates + (made,)))
 
 
 def attach_transcript(work: Work, setup: Setup, task: Task) -> Work:
@@ -166,7 +179,7 @@ def attach_transcript(work: Work, setup: Setup, task: Task) -> Work:
 Stage = Callable[[Work, Setup, Task], Work]
 # The stage list, written once. The notes stage runs first, alone, for the guard; the rest is the audio work.
 NOTES: tuple[Stage, ...] = (read_notes,)
-AUDIO: tuple[Stage, ...] = (probe_recording, resolve_chapters, read_transcript, review_explicit, master, tag, attach_transcript)
+AUDIO: tuple[Stage, ...] = (probe_recording, resolve_chapters, read_transcript, review_explicit, master, tag, opus_edition, attach_transcript)
 STAGES = NOTES + AUDIO
 
 

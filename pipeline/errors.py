@@ -77,6 +77,14 @@ class ArtworkError(PanelpressError):
     """The show artwork is not what podcast apps accept."""
 
 
+class NotifyError(PanelpressError):
+    """A hub or Podcast Index could not be told of a published feed (a warning: the feed is published)."""
+
+
+class LiveError(PanelpressError):
+    """The live site (what apps fetch over HTTP) is not what panelpress published, or not served as apps need."""
+
+
 class BusyError(PanelpressError):
     """Another build of the same show, or into the same site folder, is running."""
 

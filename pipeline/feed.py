@@ -15,14 +15,20 @@ from feedgen.util import xml_elem
 from markdown_it.common.utils import escapeHtml
 
 from . import __version__, ledger
+from . import namespace_rules as rules
 from .config import Config
 from .notes import markdown as notes_markdown
 from .notes import relinked
 from .layout import FEED_FILE
-from .podcastindex import CHAPTERS_TYPE, ROLES, TRANSCRIPT_TYPES, Link, PodcastIndexEntryExtension, PodcastIndexExtension
-from .records import Panelist, Published
+from .podcastindex import CHAPTERS_TYPE, ROLES, TRANSCRIPT_TYPES, Edition, Image, Link, PodcastIndexEntryExtension, PodcastIndexExtension, Trailer
+from .records import Alternate, Chapter, Panelist, Published
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+# Apple turns timestamps in an episode's notes into chapters when there are three or more.
+APPLE_MIN_CHAPTERS = 3
+# A line of notes that starts with a timestamp (`04:10 Title`, `- (1:02:03) Title`): the host wrote a chapter list.
+_TIMESTAMP_LINE = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+)?[(\[]?(?:\d{1,2}:)?\d{1,2}:\d{2}\b", re.MULTILINE)
 
 # What podcast apps render in show notes. Apple documents <p> <ol> <ul> <li> <a> (and honours <br>);
 # Overcast, Pocket Casts, AntennaPod and Podverse also show emphasis, quotes and code, which Apple shows
@@ -149,6 +155,21 @@ class AppleEntryExtension(BaseEntryExtension):
         return entry
 
 
+class WebSubExtension(BaseExtension):
+    """The channel's WebSub hubs (`<atom:link rel="hub">`): where apps subscribe to hear of a new episode at once."""
+
+    def __init__(self) -> None:
+        self.hubs: tuple[str, ...] = ()
+
+    def extend_ns(self):
+        return {"atom": ATOM_NS}
+
+    def extend_rss(self, rss_feed):
+        for hub in self.hubs:
+            xml_elem(f"{{{ATOM_NS}}}link", rss_feed[0], href=hub, rel="hub")
+        return rss_feed
+
+
 def feed_url(config: Config) -> str:
     """Where subscribers fetch the feed."""
     return config.site_url + FEED_FILE
@@ -162,7 +183,29 @@ def feed_html(item: Published) -> str:
     def absolute(tag: str, attribute: str, value: str) -> str | None:
         return urljoin(item.page_url, value) if tag == "a" and attribute == "href" else value
 
-    return nh3.clean(raw, tags=FEED_TAGS, attributes=FEED_ATTRIBUTES, url_schemes=URL_SCHEMES, attribute_filter=absolute, link_rel=None).strip()
+    body = nh3.clean(raw, tags=FEED_TAGS, attributes=FEED_ATTRIBUTES, url_schemes=URL_SCHEMES, attribute_filter=absolute, link_rel=None).strip()
+    listed = chapter_list(item.chapters, item.media.duration) if not has_timestamps(item.episode.notes.body) else ""
+    return f"{body}\n{listed}" if body and listed else body or listed
+
+
+def has_timestamps(body: str) -> bool:
+    """Whether notes already list chapters as timestamped lines (three or more, as Apple reads them)."""
+    return len(_TIMESTAMP_LINE.findall(body)) >= APPLE_MIN_CHAPTERS
+
+
+def chapter_list(chapters: Sequence[Chapter], duration: float) -> str:
+    """The chapters as the timestamped lines Apple Podcasts reads from an episode's notes ('' for fewer than three)."""
+    if len(chapters) < APPLE_MIN_CHAPTERS:
+        return ""
+    long = duration >= 3600
+
+    def clock(seconds: float) -> str:
+        whole = int(seconds)
+        hours, rest = divmod(whole, 3600)
+        return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}" if long else f"{rest // 60:02d}:{rest % 60:02d}"
+
+    lines = "<br>\n".join(f"{clock(c.start)} {html.escape(c.title, quote=False)}" for c in chapters)
+    return f"<p><strong>Chapters</strong></p>\n<p>{lines}</p>"
 
 
 def _absolute(site_url: str, value: str) -> str:
@@ -177,9 +220,9 @@ def _links(item: Published) -> tuple[tuple[Link, ...], Link | None]:
     return transcripts, chapters
 
 
-def render(config: Config, items: Sequence[Published], build_date: datetime, artwork: str | None, podcast_guid: str = "", notes_html: Callable[[Published], str] = feed_html) -> bytes:
+def render(config: Config, items: Sequence[Published], build_date: datetime, artwork: str | None, podcast_guid: str = "", notes_html: Callable[[Published], str] = feed_html, artwork_sizes: Sequence[tuple[str, int]] = ()) -> bytes:
     """The RSS feed as UTF-8 bytes; items are written in the order given (newest first)."""
-    return xml(generator(config, items, artwork, podcast_guid, notes_html), build_date)
+    return xml(generator(config, items, artwork, podcast_guid, notes_html, artwork_sizes), build_date)
 
 
 def xml(fg: FeedGenerator, build_date: datetime) -> bytes:
@@ -188,14 +231,16 @@ def xml(fg: FeedGenerator, build_date: datetime) -> bytes:
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
 
 
-def generator(config: Config, items: Sequence[Published], artwork: str | None, podcast_guid: str = "", notes_html: Callable[[Published], str] = feed_html) -> FeedGenerator:
+def generator(config: Config, items: Sequence[Published], artwork: str | None, podcast_guid: str = "", notes_html: Callable[[Published], str] = feed_html, artwork_sizes: Sequence[tuple[str, int]] = ()) -> FeedGenerator:
     """The feed, built and ready to write: items in the order given (newest first). `notes_html(item)` gives an
-    item's notes as feed HTML (a memo of `feed_html` may stand in for it)."""
+    item's notes as feed HTML (a memo of `feed_html` may stand in for it); `artwork_sizes`: (path, width) of every
+    size of the artwork the site publishes, largest first."""
     show = config.show
     fg = FeedGenerator()
     fg.load_extension("podcast", atom=False, rss=True)
     fg.register_extension("apple", AppleExtension, AppleEntryExtension, atom=False, rss=True)
     fg.register_extension("podcastindex", PodcastIndexExtension, PodcastIndexEntryExtension, atom=False, rss=True)
+    fg.register_extension("websub", WebSubExtension, atom=False, rss=True)
     fg.title(show.title)
     # feedgen writes the last link as RSS <link>: the self link (atom:link) must come first.
     fg.link(href=feed_url(config), rel="self", type="application/rss+xml")
@@ -223,6 +268,7 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
     if config.podcast.funding_url:
         fg.podcastindex.funding = (config.podcast.funding_url, config.podcast.funding_text)
     fg.podcastindex.medium = config.podcast.medium
+    _channel_extras(fg, config, items, artwork_sizes)
 
     for item in items:
         notes = item.episode.notes
@@ -250,4 +296,47 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
         entry.podcastindex.episode = notes.episode
         entry.podcastindex.persons = tuple(Panelist(p.name, ROLES.get(p.role, "guest"), _absolute(item.site_url, p.img), _absolute(item.site_url, p.href)) for p in notes.panelists)
         entry.podcastindex.transcripts, entry.podcastindex.chapters = _links(item)
+        entry.podcastindex.soundbites = item.soundbites
+        entry.podcastindex.location = notes.location
+        entry.podcastindex.social = notes.comments
+        if notes.comments and urlsplit(notes.comments.url).scheme in ("http", "https"):
+            entry.comments(notes.comments.url)  # RSS's own comments link: every app that shows one
+        entry.podcastindex.editions = _editions(item)
     return fg
+
+
+def _channel_extras(fg: FeedGenerator, config: Config, items: Sequence[Published], artwork_sizes: Sequence[tuple[str, int]]) -> None:
+    """The Podcasting 2.0 channel elements from the settings, the artwork sizes and the trailer episodes; the hubs."""
+    podcast, ext = config.podcast, fg.podcastindex
+    ext.txt = podcast.txt
+    ext.podroll = podcast.podroll
+    if podcast.license:
+        ext.license = (podcast.license, podcast.license_url or rules.license_url(podcast.license))
+    ext.location = podcast.location
+    if podcast.update_frequency:
+        rule, word = rules.frequency(podcast.update_frequency)
+        ext.update_frequency = (rule, podcast.update_frequency_text or word, config.show.complete)
+    ext.images = tuple(Image(config.site_url + path, width) for path, width in artwork_sizes)
+    ext.trailers = tuple(
+        Trailer(_short(item.episode.notes.title, rules.TEXT_LIMIT), item.media_url, item.pub_date, item.media.length, item.media.mime, item.episode.notes.season)
+        for item in items if item.episode.notes.episode_type == "trailer"
+    )  # fmt: skip
+    fg.websub.hubs = config.notify.hubs
+
+
+def _short(text: str, limit: int) -> str:
+    """Text cut to `limit` characters at a word, with an ellipsis (a hint for apps, never a title that is published whole elsewhere)."""
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0].rstrip() + "…"
+
+
+_EDITION_TITLES = {"audio/mpeg": "MP3", "audio/mp4": "AAC"}  # what apps show to choose the enclosure's own edition
+
+
+def _editions(item: Published) -> tuple[Edition, ...]:
+    """The episode's audio editions for podcast:alternateEnclosure: the enclosure (the default) and the others."""
+    if not item.alternates:
+        return ()
+    media = item.media
+    bitrate = round(media.length * 8 / media.duration) if media.duration else 0
+    own = Alternate(item.media_path, media.mime, media.length, bitrate, _EDITION_TITLES.get(media.mime, media.mime), media.sha256, duration=media.duration)
+    return (Edition(item.media_url, own, default=True), *(Edition(item.site_url + alt.path, alt) for alt in item.alternates))

@@ -1,23 +1,75 @@
-"""Import: GUIDs, dates and the podcast GUID from an existing feed, so a show moving to panelpress keeps its subscribers."""
+"""Import: GUIDs, dates and the podcast GUID from an existing feed, so a show moving to panelpress keeps its subscribers.
+
+Old feeds are read as leniently as podcast apps read them: RSS or Atom (entries with enclosure links), a namespace
+prefix used without its declaration (`itunes:` with no `xmlns:itunes`), and markup errors a recovering parser reads
+past; what was repaired is said. GUIDs and dates are taken exactly as the old feed has them: an item whose GUID, date
+or enclosure sits where the markup was broken is not imported, and a feed that ends early is refused.
+"""
 
 from __future__ import annotations
 
 import html
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urljoin, urlsplit
 
 import nh3
 import yaml
+from lxml import etree
 from markdownify import markdownify
 
 from . import layout, ledger, notes
 from .config import Config
 from .discover import Recording, discover, web_slug
-from .errors import FeedError, GuardError, NotesError, PanelpressError
-from .feed import ITUNES_NS
-from .guard import FeedItem, channel_guid, feed_item, parse
+from .errors import FeedError, NotesError, PanelpressError
+from .feed import ATOM_NS, ITUNES_NS
+from .guard import FeedItem, channel_guid, feed_item
+from .podcastindex import PODCAST_NS
+
+CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
+# Prefixes feeds use without declaring them, and the namespaces podcast apps take them for.
+KNOWN_PREFIXES = {
+    "itunes": ITUNES_NS,
+    "podcast": PODCAST_NS,
+    "content": CONTENT_NS,
+    "atom": ATOM_NS,
+    "media": "http://search.yahoo.com/mrss/",
+    "googleplay": "http://www.google.com/schemas/play-podcasts/1.0",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "psc": "http://podlove.org/simple-chapters",
+    "sy": "http://purl.org/rss/1.0/modules/syndication/",
+}
+# libxml2's errors that mean the file ends early (saved before it finished downloading): items may be missing.
+_CUT_SHORT = ("ERR_TAG_NOT_FINISHED", "ERR_DOCUMENT_END", "ERR_DOCUMENT_EMPTY", "ERR_LTSLASH_REQUIRED", "ERR_GT_REQUIRED")
+_FEED_FIX = "pass the old feed as a file (save it from your old host first)"
+
+
+@dataclass(frozen=True)
+class OldItem:
+    """An episode of the old feed: what identifies it, and what its notes are made from."""
+
+    item: FeedItem
+    line: int  # where it starts in the feed file
+    label: str
+    notes_html: str = ""  # content:encoded, Atom content, or the description
+    summary_html: str = ""  # the description (or Atom summary)
+    explicit: str = ""
+    season: str = ""
+    episode: str = ""
+    episode_type: str = ""
+    broken: str = ""  # why its GUID, date or enclosure cannot be taken exactly ("" when they can)
+
+
+@dataclass(frozen=True)
+class OldFeed:
+    """A feed as panelpress reads it for an import."""
+
+    items: tuple[OldItem, ...]
+    podcast_guid: str
+    link: str
+    repaired: tuple[str, ...] = ()  # what reading it had to repair
 
 @dataclass(frozen=True)
 class Match:
@@ -39,23 +91,25 @@ class ImportResult:
     hints: tuple[PanelpressError, ...] = ()  # things to fix before the first build
     started_notes: tuple[Path, ...] = ()
     podcast_guid: str = ""
+    repaired: tuple[PanelpressError, ...] = ()  # what reading the old feed repaired (warnings)
 
 
 def run(config: Config, feed_path: Path) -> ImportResult:
     """Write the feed's GUIDs, first-publish dates and podcast GUID into the ledger for the recordings that match."""
-    try:
-        root = parse(feed_path)
-    except GuardError as err:
-        raise FeedError(feed_path, err.problem, "pass the old feed as a file (save it from your old host first)") from err
-    channel = root.find("channel")
+    old_feed = read(feed_path)
+    repaired = tuple(FeedError(feed_path, text, "check the imported episodes against the old feed") for text in old_feed.repaired)
     recordings, _ = discover(config)
     titles = _titles(recordings)
     book = ledger.load(config.ledger_path)
     episodes = dict(book.episodes)
     claimed: dict[str, FeedItem] = {}
     matched, unmatched, problems, hints, started = [], [], [], [], []
-    for element in channel.iterfind("item"):
-        item = feed_item(element)
+    for old_item in old_feed.items:
+        item = old_item.item
+        if old_item.broken or not item.guid:
+            why = old_item.broken or "has neither a GUID nor an enclosure: nothing identifies it to apps"
+            problems.append(FeedError(feed_path, f"line {old_item.line}: {old_item.label} {why}", "correct the old feed file there, then import again"))
+            continue
         slug, by = _match(item, recordings, titles)
         if slug is None:
             unmatched.append(item)
@@ -72,16 +126,143 @@ def run(config: Config, feed_path: Path) -> ImportResult:
         episodes[slug] = ledger.Entry(guid=item.guid, first_published=item.pub_date.isoformat() if item.pub_date else "", enclosure_url=match.new_url, length=item.length, sha256=old.sha256 if old else "")
         matched.append(match)
         recording = next(r for r in recordings if r.slug == slug)
+        if item.pub_date is None:
+            hints.append(FeedError(feed_path, f"line {old_item.line}: {old_item.label} has no date panelpress can read", f"give {recording.notes_path.name} the date the old feed published it (`date:`)"))
         if not recording.notes_path.exists():
-            if notes.write_starter(recording.notes_path, _notes_text(element, item, item.link or (channel.findtext("link") or "").strip())):
+            if notes.write_starter(recording.notes_path, _notes_text(old_item, item.link or old_feed.link)):
                 started.append(recording.notes_path)
         else:
             hint = _date_hint(recording, item)
             if hint:
                 hints.append(hint)
-    podcast = channel_guid(channel) or book.podcast_guid
+    podcast = old_feed.podcast_guid or book.podcast_guid
     ledger.save(config.ledger_path, replace(book, podcast_guid=podcast, episodes=episodes))
-    return ImportResult(tuple(matched), tuple(unmatched), tuple(problems), tuple(hints), tuple(started), podcast)
+    return ImportResult(tuple(matched), tuple(unmatched), tuple(problems), tuple(hints), tuple(started), podcast, repaired)
+
+
+def read(path: Path) -> OldFeed:
+    """An old feed file, RSS or Atom, read as leniently as podcast apps read it; FeedError when it cannot be."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise FeedError(path, f"cannot be read as a feed ({err.strerror or err})", _FEED_FIX) from err
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as err:
+        raise FeedError(path, f"cannot be read as a feed ({err})", _FEED_FIX) from err
+    errors = [e for e in parser.error_log if e.level_name in ("ERROR", "FATAL")]
+    cut = next((e for e in errors if e.type_name in _CUT_SHORT), None)
+    if root is None:
+        raise FeedError(path, "cannot be read as a feed: it holds no XML", _FEED_FIX)
+    if cut is not None:
+        raise FeedError(path, f"cannot be read as a feed: it ends before its last element (line {cut.line}: {cut.message.strip()}), so episodes may be missing", "save the old feed again, completely")
+    repaired = _declare(root, [e for e in errors if e.domain_name == "NAMESPACE"])
+    broken = {e.line: e.message.strip() for e in errors if e.domain_name != "NAMESPACE"}
+    if broken:
+        lines = ", ".join(f"line {line} ({message})" for line, message in sorted(broken.items())[:5])
+        more = f" and {len(broken) - 5} more" if len(broken) > 5 else ""
+        repaired.append(f"is not well-formed XML; it was read past the errors at {lines}{more}, as podcast apps read it")
+    if root.tag == "rss" and root.find("channel") is not None:
+        channel = root.find("channel")
+        items = [_rss_item(element, index, broken) for index, element in enumerate(channel.iterfind("item"), start=1)]
+        return OldFeed(tuple(items), channel_guid(channel), (channel.findtext("link") or "").strip(), tuple(repaired))
+    if root.tag == f"{{{ATOM_NS}}}feed":
+        items = [_atom_item(element, index, broken) for index, element in enumerate(root.iterfind(f"{{{ATOM_NS}}}entry"), start=1)]
+        return OldFeed(tuple(items), channel_guid(root), _atom_link(root), tuple(repaired))
+    raise FeedError(path, "is not an RSS feed (nor an Atom feed)", "pass an RSS 2.0 or Atom podcast feed")
+
+
+def _declare(root, errors) -> list[str]:
+    """Give elements and attributes of undeclared, well-known prefixes (`itunes:explicit`) their namespace, as podcast
+    apps do; returns what was repaired."""
+    undeclared = sorted({match.group(1) for e in errors if (match := re.match(r"Namespace prefix (\S+)", e.message))})
+    known = [prefix for prefix in undeclared if prefix in KNOWN_PREFIXES]
+    for element in root.iter(tag=etree.Element):
+        if ":" in element.tag and not element.tag.startswith("{"):
+            prefix, local = element.tag.split(":", 1)
+            if prefix in KNOWN_PREFIXES:
+                element.tag = f"{{{KNOWN_PREFIXES[prefix]}}}{local}"
+        for name in [name for name in element.attrib if ":" in name and not name.startswith("{")]:
+            prefix, local = name.split(":", 1)
+            if prefix in KNOWN_PREFIXES:
+                element.attrib[f"{{{KNOWN_PREFIXES[prefix]}}}{local}"] = element.attrib.pop(name)
+    found = [f"uses the prefix{'es' if len(known) > 1 else ''} {', '.join(p + ':' for p in known)} without declaring {'them' if len(known) > 1 else 'it'}; it was read as the namespace podcast apps take it for"] if known else []
+    other = [prefix for prefix in undeclared if prefix not in KNOWN_PREFIXES]
+    if other:
+        found.append(f"uses the prefix{'es' if len(other) > 1 else ''} {', '.join(p + ':' for p in other)} without declaring {'them' if len(other) > 1 else 'it'}; {'they were' if len(other) > 1 else 'it was'} left unread")
+    return found
+
+
+def _broken(elements, broken: dict[int, str]) -> str:
+    """Why an item's GUID, date or enclosure cannot be taken exactly: its line held a markup error ('' when none did)."""
+    for what, element in elements:
+        if element is not None and element.sourceline in broken:
+            return f"has its {what} on line {element.sourceline}, where the markup is broken ({broken[element.sourceline]}): it cannot be taken exactly"
+    return ""
+
+
+def _rss_item(element, index: int, broken: dict[int, str]) -> OldItem:
+    item = feed_item(element)
+    label = f"item {index} ({item.title!r})" if item.title else f"item {index}"
+    parts = [("GUID", element.find("guid")), ("date", element.find("pubDate")), ("enclosure", element.find("enclosure"))]
+    return OldItem(
+        item, element.sourceline or 0, label,
+        notes_html=element.findtext(f"{{{CONTENT_NS}}}encoded") or element.findtext("description") or "",
+        summary_html=element.findtext("description") or "",
+        **_itunes(element), broken=_broken(parts, broken),
+    )  # fmt: skip
+
+
+def _atom_item(entry, index: int, broken: dict[int, str]) -> OldItem:
+    """An Atom entry: its id is its GUID, its enclosure link its audio, its published (else updated) date its pubDate."""
+    title = (entry.findtext(f"{{{ATOM_NS}}}title") or "").strip()
+    enclosure = next((link for link in entry.iterfind(f"{{{ATOM_NS}}}link") if link.get("rel") == "enclosure" and link.get("href")), None)
+    url = (enclosure.get("href") if enclosure is not None else "").strip()
+    length = (enclosure.get("length") or "0") if enclosure is not None else "0"
+    dated = entry.find(f"{{{ATOM_NS}}}published")
+    dated = dated if dated is not None and (dated.text or "").strip() else entry.find(f"{{{ATOM_NS}}}updated")
+    guid = (entry.findtext(f"{{{ATOM_NS}}}id") or "").strip() or url
+    item = FeedItem(guid=guid, title=title, enclosure_url=url, length=int(length) if length.isdigit() else 0, pub_date=_iso(dated.text if dated is not None else ""), link=_atom_link(entry))
+    label = f"entry {index} ({title!r})" if title else f"entry {index}"
+    parts = [("id", entry.find(f"{{{ATOM_NS}}}id")), ("date", dated), ("enclosure", enclosure)]
+    return OldItem(
+        item, entry.sourceline or 0, label,
+        notes_html=_atom_text(entry.find(f"{{{ATOM_NS}}}content")) or entry.findtext(f"{{{CONTENT_NS}}}encoded") or _atom_text(entry.find(f"{{{ATOM_NS}}}summary")),
+        summary_html=_atom_text(entry.find(f"{{{ATOM_NS}}}summary")),
+        **_itunes(entry), broken=_broken(parts, broken),
+    )  # fmt: skip
+
+
+def _itunes(element) -> dict[str, str]:
+    return {key: (element.findtext(f"{{{ITUNES_NS}}}{tag}") or "").strip() for key, tag in (("explicit", "explicit"), ("season", "season"), ("episode", "episode"), ("episode_type", "episodeType"))}
+
+
+def _atom_link(element) -> str:
+    """An Atom element's page: its alternate link (a link without rel is one)."""
+    for link in element.iterfind(f"{{{ATOM_NS}}}link"):
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return link.get("href").strip()
+    return ""
+
+
+def _atom_text(element) -> str:
+    """An Atom text construct as HTML: text and html as written, xhtml as its markup."""
+    if element is None:
+        return ""
+    if element.get("type") == "xhtml":
+        return "".join(etree.tostring(child, encoding="unicode") for child in element)
+    text = element.text or ""
+    return html.escape(text) if element.get("type", "text") == "text" else text
+
+
+def _iso(text: str | None) -> datetime | None:
+    """An Atom date (RFC 3339) as an aware datetime; None when it is none."""
+    try:
+        value = datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _titles(recordings: list[Recording]) -> dict[str, str]:
@@ -109,23 +290,23 @@ def _match(item: FeedItem, recordings: list[Recording], titles: dict[str, str]) 
     return None, ""
 
 
-def _notes_text(element, item: FeedItem, base: str) -> str:
+def _notes_text(old: OldItem, base: str) -> str:
     """Notes for an imported episode: what the old feed said, published as before (not a draft)."""
+    item = old.item
     meta: dict = {"title": item.title or "Untitled"}
     if item.pub_date:
         meta["date"] = item.pub_date
-    description = _markdown(element.findtext("{http://purl.org/rss/1.0/modules/content/}encoded") or element.findtext("description") or "", base)
-    summary = _plain(element.findtext("description") or "").split("\n\n")[0]
+    description = _markdown(old.notes_html, base)
+    summary = _plain(old.summary_html).split("\n\n")[0]
     if summary:
         meta["summary"] = summary
-    explicit = (element.findtext(f"{{{ITUNES_NS}}}explicit") or "").strip().lower()
+    explicit = old.explicit.lower()
     if explicit in ("true", "yes", "explicit", "false", "no", "clean"):
         meta["explicit"] = explicit in ("true", "yes", "explicit")
-    for key, tag in (("season", "season"), ("episode", "episode")):
-        text = (element.findtext(f"{{{ITUNES_NS}}}{tag}") or "").strip()
-        if text.isdigit() and int(text) > 0:
+    for key, text in (("season", old.season), ("episode", old.episode)):
+        if text.isdigit() and 0 < int(text) <= notes.MAX_NUMBER:
             meta[key] = int(text)
-    kind = (element.findtext(f"{{{ITUNES_NS}}}episodeType") or "").strip().lower()
+    kind = old.episode_type.lower()
     if kind in ("full", "trailer", "bonus"):
         meta["episode_type"] = kind
     meta["draft"] = False

@@ -29,6 +29,12 @@ def media(slug: str, fmt: str) -> str:
     return f"{MEDIA_DIR}/{name(slug)}.{fmt}"
 
 
+def edition(slug: str, fmt: str, label: str = "") -> str:
+    """Where another edition of an episode's audio is published, beside its enclosure: `media/<name>.opus`, or with
+    a label for other content (`media/<name>.clean.mp3`)."""
+    return f"{MEDIA_DIR}/{name(slug)}{'.' + label if label else ''}.{fmt}"
+
+
 def page(slug: str) -> str:
     """Where an episode's show-notes page is published."""
     return f"{PAGES_DIR}/{name(slug)}.html"
@@ -47,6 +53,11 @@ def linked(slug: str, local: str) -> str:
 def artwork(source: Path | None) -> str | None:
     """Where the show's artwork is published (None without artwork)."""
     return f"artwork{source.suffix.lower()}" if source else None
+
+
+def artwork_size(width: int) -> str:
+    """Where a smaller copy of the show's artwork is published (a JPEG `width` pixels wide), for apps' lists."""
+    return f"artwork-{width}.jpg"
 
 
 def url(site_url: str, rel: str) -> str:

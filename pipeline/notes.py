@@ -18,12 +18,16 @@ from markdown_it.token import Token
 
 from . import chapters as chapters_
 from . import inputs
+from . import namespace_rules as rules
 from .config import EPISODE_TYPES
 from .errors import ChapterError, NotesError
-from .records import AudioInfo, Chapter, Notes, Panelist, Passage
+from .records import AudioInfo, Chapter, Location, Notes, Panelist, Passage, Social, Soundbite
 
-KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft", "chapters", "image")
+KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft", "chapters", "image", "soundbites", "comments", "location")
 CHAPTER_KEYS = ("start", "title", "url", "image")
+SOUNDBITE_KEYS = ("start", "duration", "title")
+COMMENTS_KEYS = ("url", "protocol", "account", "account_url")
+LOCATION_KEYS = ("name", "geo", "osm", "country", "rel")
 ROLES = ("host", "guest", "moderator")
 
 
@@ -72,6 +76,9 @@ def read(path: Path, root: Path | None = None) -> Notes:
         draft=_optional(path, meta, "draft", bool, "true or false", "true") or False,
         chapters=_chapters(path, root, meta, node),
         image=_image(path, root, meta.get("image"), "image", allow_url=False),
+        soundbites=_soundbites(path, meta, node),
+        comments=_comments(path, meta.get("comments")),
+        location=_location(path, meta.get("location")),
         files=files,
         mentions=mentions,
         passages=_passages(front, node, ("title", "summary")),
@@ -321,6 +328,92 @@ def _chapter(path: Path, root: Path, item: Any, line: int) -> Chapter:
     except NotesError as err:
         raise ChapterError(path, line, err.problem, err.fix) from err
     return Chapter(start=start, title=str(title).strip(), url=url.strip(), image=image, line=line)
+
+
+def _soundbites(path: Path, meta: dict, node: yaml.Node | None) -> tuple[Soundbite, ...]:
+    """`soundbites:` highlights of the episode (podcast:soundbite): start, duration, title, each on its line."""
+    lines = _item_lines(node, "soundbites")
+    return tuple(_soundbite(path, item, lines[i] if i < len(lines) else 0) for i, item in enumerate(_list(path, meta, "soundbites")))
+
+
+def _soundbite(path: Path, item: Any, line: int) -> Soundbite:
+    where = f"line {line}: soundbite" if line else "soundbite"
+    fix = "write each soundbite as `- start: HH:MM:SS` with `duration:` (seconds, or MM:SS) and a `title:`"
+    if not isinstance(item, dict):
+        raise NotesError(path, f"{where} {item!r} is not a start, a duration and a title", fix)
+    unknown = sorted(str(k) for k in set(item) - set(SOUNDBITE_KEYS))
+    if unknown:
+        raise NotesError(path, f"{where} has unknown keys {unknown}", f"use {', '.join(SOUNDBITE_KEYS)}")
+    times = {}
+    for key in ("start", "duration"):
+        if key not in item:
+            raise NotesError(path, f"{where} has no {key}", fix)
+        try:
+            times[key] = chapters_.parse_time(item[key])
+        except ValueError as err:
+            raise NotesError(path, f"{where} {key} {item[key]!r} is not a time", "write it as HH:MM:SS, MM:SS or a number of seconds") from err
+    if times["start"] == 0:
+        # the Podcast Index parser (partytime) reads startTime 0 as "not set" and drops the soundbite
+        raise NotesError(path, f"{where} starts at 0, which Podcast Index apps read as no soundbite at all", "start it where the highlight begins, e.g. `start: 00:00:01`")
+    if times["duration"] <= 0:
+        raise NotesError(path, f"{where} lasts 0 seconds", "give its length, e.g. `duration: 30` (apps suggest 15 to 120 seconds)")
+    title = item.get("title", "")
+    if isinstance(title, (int, float)) and not isinstance(title, bool):
+        title = str(title)
+    if not isinstance(title, str):
+        raise NotesError(path, f"{where} title {title!r} is not text", "write `title: ...`")
+    if len(title.strip()) > rules.TEXT_LIMIT:
+        raise NotesError(path, f"{where} title is {len(title.strip())} characters long; apps show at most {rules.TEXT_LIMIT}", "shorten it")
+    return Soundbite(start=times["start"], duration=times["duration"], title=title.strip(), line=line)
+
+
+def _comments(path: Path, value: Any) -> Social | None:
+    """`comments:` where the episode is discussed: a comments page's address, a root post with its protocol
+    (`url:` and `protocol:`, optional `account:` and `account_url:`), or `disabled`."""
+    fix = f"write `comments: https://…` (a comments page), `comments: disabled`, or `url:` with `protocol:` (one of {', '.join(rules.SOCIAL_PROTOCOLS)})"
+    if value is None or value == "":
+        return None
+    if value == "disabled":
+        return Social(protocol="disabled")
+    if isinstance(value, str):
+        if not chapters_.is_url(value.strip()):
+            raise NotesError(path, f"comments {value!r} is not a web address", fix)
+        return Social(url=value.strip())
+    if not isinstance(value, dict):
+        raise NotesError(path, f"comments {value!r} is not a web address", fix)
+    unknown = sorted(str(k) for k in set(value) - set(COMMENTS_KEYS))
+    if unknown:
+        raise NotesError(path, f"comments has unknown keys {unknown}", f"use {', '.join(COMMENTS_KEYS)}")
+    texts = {key: value.get(key) or "" for key in COMMENTS_KEYS}
+    if not all(isinstance(v, str) for v in texts.values()):
+        raise NotesError(path, f"comments {value!r} holds something that is not text", fix)
+    url, protocol, account, account_url = (texts[key].strip() for key in COMMENTS_KEYS)
+    if protocol not in rules.SOCIAL_PROTOCOLS:
+        raise NotesError(path, f"comments protocol {protocol!r} is not one apps know" if protocol else "comments has a url but no protocol", fix)
+    if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:\S+$", url):
+        raise NotesError(path, f"comments url {url!r} is not the address of a post", fix)
+    if account_url and not chapters_.is_url(account_url):
+        raise NotesError(path, f"comments account_url {account_url!r} is not a web address", "write it as https://…")
+    return Social(url=url, protocol=protocol, account=account, account_url=account_url)
+
+
+def _location(path: Path, value: Any) -> Location | None:
+    """`location:` the place the episode is about (or, with `rel: creator`, where it was made): a name, or a mapping
+    of name, geo, osm, country and rel."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise NotesError(path, f"location {value!r} is not a place", "write `location: Austin, TX`, or `name:` with optional geo, osm, country and rel")
+    unknown = sorted(str(k) for k in set(value) - set(LOCATION_KEYS))
+    if unknown:
+        raise NotesError(path, f"location has unknown keys {unknown}", f"use {', '.join(LOCATION_KEYS)}")
+    place = Location(**{key: item.strip() for key, item in value.items()}) if "name" in value else Location(name="")
+    problem = rules.location_problem(place)
+    if problem:
+        raise NotesError(path, f"location {problem[0]}", problem[1])
+    return place
 
 
 def _image(path: Path, root: Path, value: Any, what: str, allow_url: bool) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,47 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class Soundbite:
+    """A highlight of an episode (podcast:soundbite): where it starts and how long it lasts, in seconds, and its title."""
+
+    start: float
+    duration: float
+    title: str = ""
+    line: int = field(default=0, compare=False)  # where the notes wrote it, for errors
+
+
+@dataclass(frozen=True)
+class Social:
+    """Where an episode is discussed: a comments page (RSS <comments>), or a root post on a social protocol
+    (podcast:socialInteract); protocol "disabled" says the host wants no public comments."""
+
+    url: str = ""
+    protocol: str = ""  # "": a plain comments page; else one of podcastindex.SOCIAL_PROTOCOLS
+    account: str = ""
+    account_url: str = ""
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place a show or an episode is about, or was made in (podcast:location)."""
+
+    name: str
+    geo: str = ""  # "geo:LAT,LON" (RFC 5870)
+    osm: str = ""  # an OpenStreetMap object: N, W or R and its number
+    country: str = ""  # ISO 3166-1 alpha-2
+    rel: str = ""  # "subject" (what it is about, the default) or "creator" (where it was made)
+
+
+@dataclass(frozen=True)
+class RemoteItem:
+    """Another show, by its podcast:guid (and its feed address, as a fallback): a podroll entry."""
+
+    feed_guid: str
+    feed_url: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
 class Passage:
     """Text of a notes file as written there (a front-matter value's source, quotes and all), and where it starts."""
 
@@ -57,6 +99,9 @@ class Notes:
     draft: bool = False
     chapters: tuple[Chapter, ...] = ()
     image: str = ""  # the episode's own art: a JPEG/PNG file relative to the notes file's folder
+    soundbites: tuple[Soundbite, ...] = ()  # on the recording's timeline
+    comments: Social | None = None
+    location: Location | None = None
     files: tuple[str, ...] = ()  # links and images of the body that name files beside the notes (URLs as written)
     mentions: tuple[str, ...] = ()  # links of the body to other notes files, `other-episode.md` (URLs as written)
     # Where the text the strong-language scan reads was in the file, so it never reads the file again: the sources
@@ -159,6 +204,29 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Alternate:
+    """Another edition of an episode's audio, published beside its enclosure (podcast:alternateEnclosure): the Opus
+    edition, or one with other content (a clean edition: its own `rel`)."""
+
+    path: str  # relative to the site folder
+    mime: str
+    length: int  # bytes
+    bitrate: int  # average, bits per second
+    title: str  # what apps show to choose it (at most 32 characters)
+    sha256: str  # of the content (its SRI integrity is made from it)
+    content: Path = field(repr=False, default=Path())  # the file to copy (in the cache)
+    codecs: str = ""  # RFC 6381, e.g. "opus"
+    rel: str = ""  # "": the enclosure's content in another encoding; else what sets it apart
+    duration: float = 0.0
+    report: LoudnessReport | None = None  # measured on the decoded file
+
+    @property
+    def integrity(self) -> str:
+        """The Subresource Integrity string of the content (sha256-…, base64)."""
+        return "sha256-" + base64.b64encode(bytes.fromhex(self.sha256)).decode("ascii")
+
+
+@dataclass(frozen=True)
 class Media:
     """The final, tagged audio file of an episode, ready to publish."""
 
@@ -187,6 +255,8 @@ class Published:
     chapters: tuple[Chapter, ...] = ()  # on the mastered timeline
     image: str = ""  # the episode's art, relative to the site folder
     links: tuple[tuple[str, str], ...] = ()  # links of the notes to other published episodes: (URL as written, their page)
+    alternates: tuple[Alternate, ...] = ()  # other editions of the audio (Opus)
+    soundbites: tuple[Soundbite, ...] = ()  # on the mastered timeline
 
     @property
     def media_url(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import shutil
@@ -11,7 +12,9 @@ from pathlib import Path
 
 from mutagen import MutagenError
 from mutagen.id3 import APIC, CHAP, COMM, CTOC, ID3, PCST, TALB, TCON, TDES, TDRC, TGID, TIT2, TLEN, TPE1, TPE2, TPOS, TRCK, WFED, WOAS, WXXX, CTOCFlags
+from mutagen.flac import Picture
 from mutagen.mp4 import MP4, MP4Cover
+from mutagen.oggopus import OggOpus
 
 from . import inputs
 from .audio import MIME, ffmpeg
@@ -101,6 +104,8 @@ def tag(mastered: Mastered, tags: TagSet, cache_dir: Path, filename: str) -> Med
                 _write_id3(partial, tags)
             elif suffix == ".m4a":
                 _write_mp4(partial, tags)
+            elif suffix == ".opus":
+                _write_opus(partial, tags)
             os.replace(partial, out)
         except MutagenError as err:
             raise AudioError(mastered.path, f"mutagen could not tag the mastered file: {err}", "delete the cache folder and build again") from err
@@ -229,6 +234,34 @@ def _write_mp4(path: Path, tags: TagSet) -> None:
         values["covr"] = [MP4Cover(art, imageformat=MP4Cover.FORMAT_PNG if mime == "image/png" else MP4Cover.FORMAT_JPEG)]
     mp4.tags.update(values)
     mp4.save(padding=lambda info: 0)
+
+
+def _write_opus(path: Path, tags: TagSet) -> None:
+    """Vorbis comments equivalent to the ID3 frames (an Opus edition): chapters as CHAPTERnnn comments, the cover as a
+    METADATA_BLOCK_PICTURE."""
+    opus = OggOpus(path)
+    values = {
+        "TITLE": tags.title, "ALBUM": tags.album, "ALBUMARTIST": tags.album_artist, "DATE": tags.date, "GENRE": "Podcast",
+        "ARTIST": tags.artist, "DESCRIPTION": tags.comment, "PODCASTURL": tags.feed_url,
+        "WEBSITE": tags.page_url, "GUID": tags.guid, "TRACKNUMBER": str(tags.episode or ""), "DISCNUMBER": str(tags.season or ""),
+    }  # fmt: skip
+    for number, chapter in enumerate(tags.chapters, start=1):
+        seconds, ms = divmod(chapter.start_ms, 1000)
+        values[f"CHAPTER{number:03d}"] = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{ms:03d}"
+        values[f"CHAPTER{number:03d}NAME"] = chapter.title
+        values[f"CHAPTER{number:03d}URL"] = chapter.url
+    opus.tags.clear()
+    for key, value in values.items():
+        if value:
+            opus.tags[key] = [value]
+    if tags.art:
+        art, mime = inputs.embedded(tags.art)
+        found = inputs.picture(art)
+        picture = Picture()
+        picture.type, picture.mime, picture.desc, picture.data = 3, mime, "Cover", art
+        picture.width, picture.height, picture.depth = found.width, found.height, 24
+        opus.tags["METADATA_BLOCK_PICTURE"] = [base64.b64encode(picture.write()).decode("ascii")]
+    opus.save(padding=lambda info: 0)
 
 
 def _mux_chapters(path: Path, chapters: tuple[ChapterTag, ...]) -> None:

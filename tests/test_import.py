@@ -133,7 +133,7 @@ def test_a_ledger_guid_is_never_overwritten(moving, capsys):
     assert ledger.load(show / config_module.LEDGER_NAME).episodes["episode-1"].guid == "mine"
 
 
-@pytest.mark.parametrize(("text", "expected"), [("<rss><channel>", "cannot be read as a feed"), ("<feed/>", "is not an RSS feed")])
+@pytest.mark.parametrize(("text", "expected"), [("<rss><channel>", "cannot be read as a feed"), ("<feed/>", "is not an RSS feed"), ("ID3\x03 not a feed", "cannot be read as a feed: it holds no XML")])
 def test_a_bad_feed_file_is_refused(moving, capsys, text, expected):
     show, old = moving
     old.write_text(text)
@@ -177,3 +177,92 @@ def test_imported_notes_never_name_a_picture_that_is_not_there(moving):
     main(["import", str(old), "--show", str(show)])
     body = notes.read(show / "show_notes" / "episode-1.md").body  # no "image is not a file" error
     assert "Ann, our guest" in body and "guest.jpg" not in body
+
+
+# --- feeds as apps accept them: gPodder's own test feeds, Atom, undeclared prefixes, broken markup ----------------
+
+DATA = Path(__file__).parent / "data"
+FEEDS = sorted([*(DATA / "podcastparser").glob("*.rss"), *(DATA / "feeds").glob("*.*")])
+
+
+def _import(show: Path, feed: Path, capsys) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["import", str(feed), "--show", str(show)])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+@pytest.mark.parametrize("feed", FEEDS, ids=lambda path: path.name)
+def test_every_test_feed_is_imported_or_refused_in_words(tmp_path, audio_dir, capsys, feed):
+    show = write_show(tmp_path / "show")
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "episode-1.wav")
+    code, said = _import(show, feed, capsys)
+    assert code in (0, 1, 2), said
+    assert "Traceback" not in said and "unexpectedly" not in said
+    if code == 2:
+        assert f"{feed.name}: cannot be read as a feed" in said
+
+
+def test_an_atom_entry_keeps_its_id_and_its_published_date(tmp_path, audio_dir, capsys):
+    show = write_show(tmp_path / "show")
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "robots.wav")
+    write_notes(show, "robots", "title: Atom-Powered Robots Run Amok")
+    code, said = _import(show, DATA / "podcastparser" / "atom_published_updated.rss", capsys)
+    assert code == 0, said
+    assert "matched robots by title: 'Atom-Powered Robots Run Amok', GUID urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a" in said
+    entry = ledger.load(show / config_module.LEDGER_NAME).episodes["robots"]
+    assert entry.guid == "urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a"
+    assert entry.first_published == "2003-12-13T18:30:02+00:00"  # published, not the later updated
+    assert "robots.md: says no date, the old feed published it at 2003-12-13T18:30:02+00:00" in said
+
+
+def test_an_atom_podcast_feed_gives_guids_dates_audio_and_notes(tmp_path, audio_dir, capsys):
+    show = write_show(tmp_path / "show")
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "episode-1.wav")
+    code, said = _import(show, DATA / "feeds" / "atom_enclosures.xml", capsys)
+    assert code == 1  # one entry has no recording here
+    assert "matched episode-1 by file name: 'Atom Episode', GUID tag:old.example.com,2026:episode-1" in said
+    assert "unmatched: 'Not Here' (GUID tag:old.example.com,2026:episode-9, https://old.example.com/audio/nine.mp3)" in said
+    book = ledger.load(show / config_module.LEDGER_NAME)
+    assert book.podcast_guid == ledger.podcast_guid("https://old.example.com/atom.xml")
+    entry = book.episodes["episode-1"]
+    assert (entry.guid, entry.first_published, entry.length) == ("tag:old.example.com,2026:episode-1", "2026-02-02T08:00:00+01:00", 4321)
+    written = notes.read(show / "show_notes" / "episode-1.md")
+    assert (written.title, written.summary, written.explicit, written.draft) == ("Atom Episode", "One plain sentence.", False, False)
+    assert written.date.isoformat() == "2026-02-02T08:00:00+01:00"
+    assert "[old notes](https://old.example.com/notes/1)" in written.body  # relative to the entry's page
+
+
+def test_a_feed_using_itunes_without_declaring_it_is_read_and_repaired(tmp_path, audio_dir, capsys):
+    show = write_show(tmp_path / "show")
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "episode-1.wav")
+    code, said = _import(show, DATA / "feeds" / "itunes_no_xmlns.rss", capsys)
+    assert code == 0, said
+    assert "repaired: data/feeds/itunes_no_xmlns.rss: uses the prefixes itunes:, media: without declaring them" in said.replace(str(DATA.parent) + "/", "")
+    entry = ledger.load(show / config_module.LEDGER_NAME).episodes["episode-1"]
+    assert (entry.guid, entry.first_published) == ("old-guid-ns-1", "2026-02-03T07:15:00+01:00")
+    written = notes.read(show / "show_notes" / "episode-1.md")
+    assert (written.explicit, written.episode, written.episode_type) == (True, 12, "bonus")  # its itunes: elements were read
+
+
+def test_broken_markup_is_read_past_but_a_guid_it_touches_is_not_taken(tmp_path, audio_dir, capsys):
+    show = write_show(tmp_path / "show")
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "episode-1.wav")
+    shutil.copy(audio_dir / "mono.flac", show / "episodes" / "episode-2.flac")
+    feed = DATA / "feeds" / "broken_markup.rss"
+    code, said = _import(show, feed, capsys)
+    assert code == 1
+    assert "broken_markup.rss: is not well-formed XML; it was read past the errors at line 10 (Entity 'nbsp' not defined), line 14" in said
+    assert "not imported:" in said and "line 12: item 2 ('Second') has its GUID on line 14, where the markup is broken" in said
+    assert "correct the old feed file there, then import again" in said
+    book = ledger.load(show / config_module.LEDGER_NAME)
+    assert sorted(book.episodes) == ["episode-1"] and book.episodes["episode-1"].guid == "old-guid-broken-1"
+
+
+def test_a_feed_cut_short_is_refused(tmp_path, audio_dir, capsys):
+    show = write_show(tmp_path / "show")
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "episode-1.wav")
+    code, said = _import(show, DATA / "feeds" / "cut_short.rss", capsys)
+    assert code == 2
+    assert "cut_short.rss: cannot be read as a feed: it ends before its last element" in said and "save the old feed again, completely" in said
+    assert not (show / config_module.LEDGER_NAME).exists()
