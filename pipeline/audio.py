@@ -408,9 +408,9 @@ def _trim_range(spans: list[tuple[float, float]], duration: float) -> tuple[floa
 Task = Callable[[str, float], Progress]  # opens a progress bar for one pass: (name, seconds of audio)
 
 
-def master(info: AudioInfo, settings: AudioSettings, cache_dir: Path, task: Task | None = None, root: Path | None = None, *, source_sha: str = "") -> Mastered:
+def master(info: AudioInfo, settings: AudioSettings, cache_dir: Path, task: Task | None = None, root: Path | None = None, *, source_sha: str = "", fresh: bool = False) -> Mastered:
     """Master one recording into the cache (or reuse the cached result); raise AudioError on failure.
-    `source_sha`: the recording's checksum, when the caller has it already."""
+    `source_sha`: the recording's checksum, when the caller has it already. `fresh`: master it again, even when cached."""
     if info.duration < MIN_DURATION:
         raise AudioError(info.path, f"is only {info.duration:.1f} s long", f"a recording must be at least {MIN_DURATION:.0f} s")
     channels = output_channels(info)
@@ -419,7 +419,7 @@ def master(info: AudioInfo, settings: AudioSettings, cache_dir: Path, task: Task
     folder = cache_dir / "master"
     out = folder / f"{key}.{settings.format}"
     meta = folder / f"{key}.json"
-    cached = _from_cache(out, key, meta)
+    cached = None if fresh else _from_cache(out, key, meta)
     if cached is not None:
         return cached
     folder.mkdir(parents=True, exist_ok=True)

@@ -13,10 +13,7 @@ One build at a time per show and per site folder (a lock); one bad episode never
 from __future__ import annotations
 
 import hashlib
-import os
-import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -27,7 +24,7 @@ from .config import Config
 from .discover import Recording, discover
 from .errors import GuardError, PanelpressError, TranscriptError, unexpected
 from .files import sha256
-from .records import EpisodeResult, Failure, Identity, Published, SitePlan
+from .records import EpisodeResult, Failure, Identity, Published, Remastered, SitePlan, Sound
 from .targets import PublishReport
 from .targets.folder import Folder
 
@@ -78,6 +75,7 @@ class BuildResult:
     notes: tuple[str, ...] = ()  # what the build did besides (recovered a killed publish, adopted files)
     report: PublishReport | None = None  # None: the site was already as it should be
     plan: SitePlan | None = None  # a preview's site, as it would be published
+    remastered: tuple[Remastered, ...] = ()  # a remaster: every episode's sound, as it was and as it is now
 
     @property
     def feed_path(self) -> Path:
@@ -92,13 +90,14 @@ class BuildResult:
         return not self.failures and not self.blocked and not self.withheld
 
 
-def build(config: Config, reporter: Reporter | None = None, now: datetime | None = None, allow: guard.Allow | None = None, wait: bool = True, notify: bool = True) -> BuildResult:
+def build(config: Config, reporter: Reporter | None = None, now: datetime | None = None, allow: guard.Allow | None = None, wait: bool = True, notify: bool = True, remaster: bool = False) -> BuildResult:
     """Build and publish a show; one bad episode never stops the others. Holds the show's and the site's locks.
-    `notify`: tell the show's hubs and Podcast Index when the published feed changed (`[notify]`)."""
+    `notify`: tell the show's hubs and Podcast Index when the published feed changed (`[notify]`). `remaster`: make
+    every episode's audio again, whatever the cache holds (after an ffmpeg upgrade, say), and report what changed."""
     reporter = reporter or QuietReporter()
     with lock.hold(lock.show_lock(config), "this show", wait, reporter.note):
         with lock.hold(lock.site_lock(config), f"into {config.output_dir}", wait, reporter.note):
-            return _Build(config, reporter, now or datetime.now(timezone.utc), allow or guard.Allow(), notify=notify).run()
+            return _Build(config, reporter, now or datetime.now(timezone.utc), allow or guard.Allow(), notify=notify, remaster=remaster).run()
 
 
 def preview(config: Config, reporter: Reporter | None = None, now: datetime | None = None) -> BuildResult:
@@ -120,6 +119,7 @@ class _Build:
     allow: guard.Allow
     preview: bool = False
     notify: bool = False
+    remaster: bool = False  # every episode through the audio work again, the cached audio ignored
     failures: list[Failure] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -139,7 +139,7 @@ class _Build:
         self.recordings = {rec.slug: rec for rec in recordings}
         started = [] if self.preview else self._start_notes(recordings)
         context = (cache.episode_context(config), cache.location(config))
-        entries = {rec.slug: hit for rec in recordings if (hit := self._cached(rec, state, context)) is not None}
+        entries = {} if self.remaster else {rec.slug: hit for rec in recordings if (hit := self._cached(rec, state, context)) is not None}
         changed = [rec for rec in recordings if rec.slug not in entries]
         if not changed and not self.failures and not self.preview:  # perhaps nothing to do: then no notes are read, no ffmpeg starts
             published = {slug: (entry.result, entry.guid) for slug, entry in entries.items() if entry.guid}
@@ -189,6 +189,7 @@ class _Build:
         # The map, second part: the audio work of every changed episode, in parallel.
         for work in self._map(works):
             results[work.source.slug] = episode.result(work, config)
+        remastered = self._remastered(state, results) if self.remaster else ()
         kept = self._kept(state)  # episodes that failed in the audio work may be kept too
         blocked = self._guard(book, feed_items, [r.item.identity for r in results.values() if r.item], entries, kept)
         if blocked and not self.preview:
@@ -215,14 +216,14 @@ class _Build:
         fresh = cache.State(entries, published, _noop_key(config, plan.ledger, published), plan.site.digest, state.checked_feed)
         if fresh != state:
             self.store.save(fresh, {keys[slug]: result for slug, result in results.items()})
-        return self._result(results, entries, started, kept=kept, report=report)
+        return self._result(results, entries, started, kept=kept, report=report, remastered=remastered)
 
     # --- steps ----------------------------------------------------------------------------------------------------
 
     def _setup(self):
         from .episode import Setup
 
-        return Setup(config=self.config, now=self.now)
+        return Setup(config=self.config, now=self.now, fresh=self.remaster)
 
     def _recover(self) -> ledger.Ledger:
         """Finish or undo a publish that was killed: its feed written or not decides (the ledger's write-ahead record)."""
@@ -315,43 +316,19 @@ class _Build:
         return found
 
     def _map(self, works: list[episode.Work]) -> Iterable[episode.Work]:
-        """The audio work of every changed episode, on a thread per worker (ffmpeg does the heavy part)."""
-        from . import episode
+        """The audio work of every changed episode, on the show's executor: threads here, or a Dask cluster."""
+        from . import executors
 
         if not works:
-            return []
-        workers = self.config.build.workers or os.cpu_count() or 1
-        stop = threading.Event()
+            return []  # nothing to make: no thread pool, no cluster
         overall = self.reporter.task("episodes", len(works)) if len(works) > 1 else (lambda done: None)
-        finished = 0
-
-        def one(work: episode.Work) -> episode.Work:
-            slug = work.source.slug
-
-            def bars(name: str, total: float) -> Callable[[float], None]:  # opened as each pass starts
-                if stop.is_set():  # Ctrl-C came between two passes: do not start the next
-                    raise episode.interrupted(work.source.path)
-                return self.reporter.task(f"{slug} · {name}", total)
-
-            try:
-                return episode.run(work, self._setup(), episode.AUDIO, bars)
-            finally:
-                self.reporter.finish(f"{slug} · ")
-
         done = []
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [(work, pool.submit(one, work)) for work in works]
-            try:
-                for work, future in futures:
-                    made = self._each(work.source.slug, future.result)
-                    if made is not None:
-                        done.append(made)
-                    finished += 1
-                    overall(finished)
-            except BaseException:  # Ctrl-C: queued episodes never start, running ones stop (their ffmpeg got the signal too)
-                stop.set()
-                pool.shutdown(cancel_futures=True)
-                raise
+        with executors.start(self.config, self.reporter) as pool:  # on Ctrl-C it stops what still runs
+            for finished, (work, outcome) in enumerate(pool.submit(works, self._setup()), start=1):
+                made = self._each(work.source.slug, outcome)
+                if made is not None:
+                    done.append(made)
+                overall(finished)
         return done
 
     def _each(self, slug: str, step: Callable[[], episode.Work]) -> episode.Work | None:
@@ -363,6 +340,16 @@ class _Build:
         except Exception as err:  # a bug: one line for the host, the trace in the cache's log folder
             self.failures.append(Failure(slug, unexpected(f"making episode {slug!r}", err, self.config.cache_dir / "logs")))
         return None
+
+    def _remastered(self, state: cache.State, results: dict[str, EpisodeResult]) -> tuple[Remastered, ...]:
+        """Every episode made again, with its sound as last published (from the cache's record of it) and now."""
+        changes = []
+        for slug, made in sorted(results.items()):
+            if made.item is None:
+                continue
+            old = self.store.result(state.published[slug][0]) if slug in state.published else None
+            changes.append(Remastered(slug, Sound.of(old.item) if old is not None and old.item is not None else None, Sound.of(made.item)))
+        return tuple(changes)
 
     def _artwork_sha(self) -> str:
         path = self.config.artwork_path
@@ -386,7 +373,7 @@ class _Build:
             self.notes.append(f"told {', '.join(told)} of the new feed")
         self.warnings += failed
 
-    def _result(self, results: dict[str, EpisodeResult], entries: dict[str, cache.Entry], started: list[Path], blocked=(), kept=(), report=None, plan=None, refused=()) -> BuildResult:
+    def _result(self, results: dict[str, EpisodeResult], entries: dict[str, cache.Entry], started: list[Path], blocked=(), kept=(), report=None, plan=None, refused=(), remastered=()) -> BuildResult:
         """The summary; `refused`: what the guard would refuse, for a preview (it publishes nothing, so it goes on)."""
         made = sorted((r.item for r in results.values() if r.item), key=lambda item: (item.pub_date, item.episode.slug), reverse=True)
         cached = [slug for slug, entry in entries.items() if entry.guid and slug not in results]
@@ -400,7 +387,7 @@ class _Build:
             site=self.config.output_dir, published=tuple(made) if not blocked else (),
             unchanged=tuple(sorted(cached)) if not blocked else (), skipped=tuple(sorted(skipped)), failures=tuple(self.failures),
             started_notes=tuple(started), blocked=tuple(blocked), kept=tuple(kept), withheld=tuple(withheld), warnings=tuple(warnings),
-            notes=tuple(self.notes), report=report, plan=plan,
+            notes=tuple(self.notes), report=report, plan=plan, remastered=tuple(remastered),
         )  # fmt: skip
 
     def _artwork_warnings(self) -> list[PanelpressError]:
@@ -428,7 +415,9 @@ def _noop_key(config: Config, book: ledger.Ledger, published: dict[str, tuple[st
     templates = sorted(config.templates_dir.glob("*")) if config.templates_dir.is_dir() else []
     files = [*templates, *([config.artwork_path] if config.artwork_path else [])]
     ledger_ = (book.podcast_guid, book.feed_hash, book.last_build, sorted(book.episodes.items()), book.pending)
-    parts = [repr(config), repr(ledger_), cache.file_digest(files), sorted(published.items())]
+    # Where the audio work runs changes nothing it makes: switching executors is no reason to assemble again.
+    settings = replace(config, build=replace(config.build, executor="", scheduler=""))
+    parts = [repr(settings), repr(ledger_), cache.file_digest(files), sorted(published.items())]
     return hashlib.sha256(repr([cache.format_stamp(), *parts]).encode()).hexdigest()[:32]
 
 

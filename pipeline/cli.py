@@ -97,6 +97,14 @@ def _folders(command: argparse.ArgumentParser, site: bool) -> None:
         command.add_argument("--out", type=Path, metavar="DIR", help="the site folder, instead of [build] output")
 
 
+def _running(command: argparse.ArgumentParser) -> None:
+    """Where the audio work runs, and how a build meets another: the same options on `build` and `remaster`."""
+    command.add_argument("--executor", choices=config.EXECUTORS, help="where episodes are mastered: threads of this machine, or a Dask cluster ([build] executor)")
+    command.add_argument("--scheduler", metavar="ADDRESS", help=f"the Dask scheduler, e.g. {config.SCHEDULER_EXAMPLE} ([build] scheduler); the workers must see the show folder and its cache at the same paths")
+    command.add_argument("--no-wait", action="store_true", help="when another build of this show (or into this site folder) is running, exit with code 2 instead of waiting for it")
+    command.add_argument("--no-notify", action="store_true", help="do not tell the [notify] hubs and Podcast Index of a changed feed, this once")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="panelpress",
@@ -129,8 +137,20 @@ def _parser() -> argparse.ArgumentParser:
     allow.add_argument("--allow-move", action="append", metavar="SLUG", help="let a published episode's audio URL change (a new site_url)")
     allow.add_argument("--allow-redate", action="append", metavar="SLUG", help="let a published episode's pubDate change")
     allow.add_argument("--allow-new-guid", action="append", metavar="SLUG", help="give a published episode a new GUID (apps download it again as new)")
-    build_.add_argument("--no-wait", action="store_true", help="when another build of this show (or into this site folder) is running, exit with code 2 instead of waiting for it")
-    build_.add_argument("--no-notify", action="store_true", help="do not tell the [notify] hubs and Podcast Index of a changed feed, this once")
+    _running(build_)
+
+    remaster = commands.add_parser(
+        "remaster",
+        help="produce every episode's audio again and publish it",
+        description=(
+            "Master, tag and publish every episode's audio again, whatever the cache holds (after an ffmpeg upgrade or a "
+            "change of [audio] settings), through the same engine and guard as `build`: GUIDs, addresses and dates stay "
+            "as published; new enclosure lengths are expected. Prints, per episode, its loudness, size and duration as "
+            "published before and now. Exit codes as for `build`."
+        ),
+    )
+    _folders(remaster, site=True)
+    _running(remaster)
 
     migrate = commands.add_parser(
         "import",
@@ -180,8 +200,11 @@ def main(argv: list[str] | None = None) -> int:
             return _info(args.file)
         if args.command == "check":
             return _check(args.show, args.out, args.fix_artwork, args.url)
+        running = {"wait": not args.no_wait, "notify": not args.no_notify, "executor": args.executor, "scheduler": args.scheduler}
+        if args.command == "remaster":
+            return _build(args.show, args.out, remaster=True, **running)
         allow = guard.Allow(remove=guard.slugs(args.allow_remove), move=guard.slugs(args.allow_move), redate=guard.slugs(args.allow_redate), new_guid=guard.slugs(args.allow_new_guid))
-        return _build(args.show, args.out, allow, wait=not args.no_wait, notify=not args.no_notify)
+        return _build(args.show, args.out, allow, **running)
     except PanelpressError as err:
         err_console.print(f"[bold red]error:[/] {escape(err.message(Path.cwd()))}", markup=True, highlight=False, soft_wrap=True)
         # bad settings or input: nothing was done (2); refused or failed while publishing (1)
@@ -259,17 +282,19 @@ def _info(path: Path) -> int:
     return EXIT_OK
 
 
-def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait: bool = True, notify: bool = True) -> int:
-    settings = config.load(show)
+def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait: bool = True, notify: bool = True, executor: str | None = None, scheduler: str | None = None, remaster: bool = False) -> int:
+    settings = config.with_executor(config.load(show), executor, scheduler)
     if out is not None:
         settings = config.with_output(settings, out)  # refused when it would write into the show's own folders
+    options = {"allow": allow, "wait": wait, "notify": notify, "remaster": remaster}
     if err_console.is_terminal:
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn())
         with Progress(*columns, console=err_console, transient=True) as progress:
-            result = build(settings, BarReporter(progress), allow=allow, wait=wait, notify=notify)
+            result = build(settings, BarReporter(progress), **options)
     else:
-        result = build(settings, LineReporter(), allow=allow, wait=wait, notify=notify)
+        result = build(settings, LineReporter(), **options)
     _summary(result, settings.root)
+    _remastered(result)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
@@ -325,6 +350,35 @@ def _summary(result: BuildResult, root: Path) -> None:
     if result.report is None and not result.published and not result.failures:
         counts += ". Nothing changed since the last build: the site is as it was"
     console.print(f"{counts}. Feed: {result.feed_path}  Pages: {result.index_path}")
+
+
+def _remastered(result: BuildResult) -> None:
+    """What a remaster changed, per episode: loudness of the recording and as published, true peak, bytes, length."""
+    if not result.remastered:
+        return
+
+    def change(before, after, shown) -> str:
+        if before is None:
+            return shown(after)
+        return f"= {shown(after)}" if before == after else f"{shown(before)} → {shown(after)}"
+
+    lufs = lambda value: "-" if value is None else f"{value:.1f}"  # noqa: E731
+    table = Table(title="remastered: as published before → now (= unchanged)")
+    for column in ("episode", "recording LUFS", "published LUFS", "true peak dBTP", "bytes", "duration", "audio"):
+        table.add_column(column, justify="left" if column == "episode" else "right")
+    same = 0
+    for entry in result.remastered:
+        old, new = entry.before, entry.after
+        pick = lambda name: getattr(old, name) if old is not None else None  # noqa: E731
+        unchanged = old is not None and old.sha256 == new.sha256
+        same += unchanged
+        table.add_row(
+            escape(entry.slug), change(pick("input_i"), new.input_i, lufs), change(pick("output_i"), new.output_i, lufs), change(pick("output_tp"), new.output_tp, lufs),
+            change(pick("length"), new.length, lambda v: f"{v:,}"), change(pick("duration"), new.duration, _clock),
+            "the same bytes" if unchanged else ("new" if old is None else "[yellow]changed[/]"),
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"{len(result.remastered)} episodes remastered: {len(result.remastered) - same} with new audio, {same} the same to the byte.")
 
 
 def _clock(seconds: float) -> str:

@@ -28,6 +28,9 @@ SHOW_TYPES = ("episodic", "serial")
 OUTPUT_FORMATS = ("mp3", "m4a")
 SAMPLE_RATES = (22050, 24000, 32000, 44100, 48000)
 ON_DETECT = ("warn", "flag", "fail")
+# Where the episodes' audio work runs: threads of this process, or the workers of a Dask distributed cluster.
+EXECUTORS = ("threads", "dask")
+SCHEDULER_EXAMPLE = "tcp://host:8786"
 # Podcasting 2.0 <podcast:medium> values for a feed of items (the "…L" list mediums hold no items).
 MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog", "course")
 DESCRIPTION_BYTES = 4000  # Apple Podcasts' limit for <description>
@@ -47,6 +50,18 @@ def _is_email(value: str) -> bool:
 def _is_http_url(value: str) -> bool:
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _is_scheduler(value: str) -> bool:
+    """A Dask scheduler's address: tcp:// or tls://, a host and a port (what `dask scheduler` prints)."""
+    if not value:
+        return True
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        return False
+    return parts.scheme in ("tcp", "tls") and bool(parts.hostname) and port is not None and not parts.path.strip("/") and not parts.query
 
 
 def _is_language(value: str) -> bool:
@@ -86,6 +101,8 @@ class BuildSettings:
     templates: str = "templates"
     cache: str = ".panelpress-cache"
     workers: int = field(default=0, metadata=_check(lambda v: 0 <= v <= 64, "use 0 (one per core) or a number of workers up to 64"))
+    executor: str = field(default="threads", metadata=_check(lambda v: v in EXECUTORS, f'use "threads" (this machine) or "dask" (a Dask cluster, with scheduler = "{SCHEDULER_EXAMPLE}")'))
+    scheduler: str = field(default="", metadata=_check(_is_scheduler, f'write the Dask scheduler\'s address as `dask scheduler` prints it, e.g. scheduler = "{SCHEDULER_EXAMPLE}"'))
 
 
 @dataclass(frozen=True)
@@ -352,6 +369,7 @@ def _check_files(path: Path, config: Config) -> None:
         raise ConfigError(path, f"[show] new_feed_url is this show's own feed ({config.show.new_feed_url})", "write the address of the feed the show moves to, or remove new_feed_url on the new show")
     _check_podcast(path, config.podcast)
     _check_notify(path, config.notify)
+    _check_executor(path, config.build, "[build] executor", "[build] scheduler")
     problem = category_problem(config.show.category, config.show.subcategory)
     if problem:
         raise ConfigError(path, f"[show] {problem}", "pick a category from Apple Podcasts' list")
@@ -429,6 +447,27 @@ def _check_notify(path: Path, notify: NotifySettings) -> None:
             raise ConfigError(path, f"[notify] hubs holds {hub!r}, which is not a hub's web address", 'write each WebSub hub\'s address, e.g. hubs = ["https://pubsubhubbub.appspot.com/"]')
     if len(set(notify.hubs)) != len(notify.hubs):
         raise ConfigError(path, "[notify] hubs lists a hub twice", "list each hub once")
+
+
+def _check_executor(path: Path | None, build: BuildSettings, executor: str, scheduler: str) -> None:
+    """A Dask executor needs the address of its scheduler (the cluster is the host's own: panelpress starts none)."""
+    if build.executor == "dask" and not build.scheduler:
+        raise ConfigError(path, f'{executor} = "dask" needs the address of a Dask scheduler', f'set {scheduler} = "{SCHEDULER_EXAMPLE}" (what `dask scheduler` prints), or use executor = "threads"')
+
+
+def with_executor(config: Config, executor: str | None, scheduler: str | None) -> Config:
+    """The settings with the executor (and scheduler) of the command line (`--executor`, `--scheduler`), checked as
+    `[build]`'s are; a scheduler given alone means the Dask executor."""
+    if executor is None and scheduler is None:
+        return config
+    values = {"executor": executor or ("dask" if scheduler else config.build.executor), "scheduler": scheduler if scheduler is not None else config.build.scheduler}
+    fields = {f.name: f for f in dataclasses.fields(BuildSettings)}
+    for key, option in (("executor", "--executor"), ("scheduler", "--scheduler")):
+        if not fields[key].metadata["check"](values[key]):
+            raise ConfigError(None, f"{option} {values[key]!r} is not allowed", fields[key].metadata["hint"].replace(f"{key} = ", f"{option} "))
+    changed = dataclasses.replace(config, build=dataclasses.replace(config.build, **values))
+    _check_executor(None, changed.build, "--executor dask", "--scheduler")
+    return changed
 
 
 def _check_site_url(path: Path, show: ShowSettings) -> None:

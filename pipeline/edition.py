@@ -34,15 +34,15 @@ def opus_bitrate(settings: AudioSettings, channels: int) -> int:
     return settings.opus_bitrate or OPUS_DEFAULT_KBPS[1 if channels == 1 else 2]
 
 
-def opus(mastered: Mastered, tag_set: tags.TagSet, settings: AudioSettings, channels: int, cache_dir: Path, path: str, task: Task) -> Alternate:
-    """The Opus edition of a mastered episode (from the cache when it was made before), published at `path` of the site."""
+def opus(mastered: Mastered, tag_set: tags.TagSet, settings: AudioSettings, channels: int, cache_dir: Path, path: str, task: Task, fresh: bool = False) -> Alternate:
+    """The Opus edition of a mastered episode (from the cache when it was made before, unless `fresh`), published at `path` of the site."""
     kbps = opus_bitrate(settings, channels)
     targets = (settings.normalize, settings.loudness, settings.true_peak)
     key = hashlib.sha256(json.dumps([mastered.key, kbps, channels, targets, audio.ffmpeg_version(), OPUS_METHOD]).encode()).hexdigest()[:32]
     folder = cache_dir / "opus"
     out, meta = folder / f"{key}.opus", folder / f"{key}.json"
-    encoded = _from_cache(out, meta, key) or _encode(mastered, settings, kbps, channels, folder, out, meta, key, task)
-    media = tags.tag(encoded, replace(tag_set, duration_ms=int(encoded.duration * 1000)), cache_dir, path.rsplit("/", 1)[-1])
+    encoded = (None if fresh else _from_cache(out, meta, key)) or _encode(mastered, settings, kbps, channels, folder, out, meta, key, task)
+    media = tags.tag(encoded, replace(tag_set, duration_ms=int(encoded.duration * 1000)), cache_dir, path.rsplit("/", 1)[-1], fresh=fresh)
     return Alternate(
         path=path, mime=media.mime, length=media.length, bitrate=round(media.length * 8 / encoded.duration), title=f"Opus {kbps} kbps",
         sha256=media.sha256, content=media.path, codecs="opus", duration=encoded.duration, report=encoded.report,

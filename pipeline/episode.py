@@ -31,6 +31,7 @@ class Setup:
 
     config: Config
     now: datetime
+    fresh: bool = False  # remaster: make the audio again, whatever the cache holds
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def master(work: Work, setup: Setup, task: Task) -> Work:
     """The recording mastered to the show's loudness (or taken from the cache)."""
     config = setup.config
     sha = file_sha256(work.source.path)
-    mastered = audio.master(work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha)
+    mastered = audio.master(work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha, fresh=setup.fresh)
     return replace(work, recording_sha=sha, mastered=mastered)
 
 
@@ -129,7 +130,7 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         notes_, config.show, master_, guid=work.guid, page_url=layout.url(config.site_url, page_path), feed_url=layout.url(config.site_url, layout.FEED_FILE),
         art=art, art_mime=art_mime, chapters=chapters.for_tags(marks, master_.duration, notes_.path.parent),
     )  # fmt: skip
-    media = tags.tag(master_, values, config.cache_dir, layout.media(slug, config.audio.format).rsplit("/", 1)[-1])
+    media = tags.tag(master_, values, config.cache_dir, layout.media(slug, config.audio.format).rsplit("/", 1)[-1], fresh=setup.fresh)
     extra = chapters.publish(marks, notes_.path.parent, layout.beside_page(slug), config.site_url, notes_.title, config.show.title)
     image_path = layout.beside_page(slug, image.suffix.lower()) if image is not None else ""
     if image is not None:
@@ -163,7 +164,7 @@ def opus_edition(work: Work, setup: Setup, task: Task) -> Work:
     if not config.audio.opus:
         return work
     path = layout.edition(work.source.slug, "opus")
-    made = edition.opus(work.mastered, work.tag_set, config.audio, audio.output_channels(work.info), config.cache_dir, path, task)
+    made = edition.opus(work.mastered, work.tag_set, config.audio, audio.output_channels(work.info), config.cache_dir, path, task, fresh=setup.fresh)
     return replace(work, item=replace(work.item, alternates=work.item.alternates + (made,)))
 
 

@@ -28,6 +28,17 @@ class PanelpressError(Exception):
         text = f"{where}{self.problem}"
         return f"{text} — {self.fix}" if self.fix else text
 
+    def __reduce__(self):
+        # Pickled by its fields, not its message: an error raised on a Dask worker reaches the build as it was raised.
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type, args: tuple, state: dict) -> PanelpressError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigError(PanelpressError):
     """panelpress.toml is missing, malformed or holds a bad value."""
@@ -83,6 +94,10 @@ class NotifyError(PanelpressError):
 
 class LiveError(PanelpressError):
     """The live site (what apps fetch over HTTP) is not what panelpress published, or not served as apps need."""
+
+
+class ExecutorError(PanelpressError):
+    """The engine the episodes run on (a Dask cluster) cannot be reached, cannot see the show, or lost an episode."""
 
 
 class BusyError(PanelpressError):

@@ -342,3 +342,30 @@ class Failure:
 
     slug: str
     error: PanelpressError
+
+
+@dataclass(frozen=True)
+class Sound:
+    """What listeners get of an episode's audio: its loudness (of the recording and as published), size and length."""
+
+    input_i: float | None  # LUFS of the recording (None: not measured, normalize = false)
+    output_i: float | None  # LUFS of the published file, decoded
+    output_tp: float | None  # its true peak, dBTP
+    length: int  # bytes
+    duration: float  # seconds
+    sha256: str
+
+    @classmethod
+    def of(cls, item: Published) -> Sound:
+        """The sound of a published episode."""
+        report = item.report
+        return cls(report.input_i if report else None, report.output_i if report else None, report.output_tp if report else None, item.media.length, item.media.duration, item.media.sha256)
+
+
+@dataclass(frozen=True)
+class Remastered:
+    """An episode produced again by `panelpress remaster`: its sound before (None: never published) and now."""
+
+    slug: str
+    before: Sound | None
+    after: Sound

@@ -89,14 +89,14 @@ def for_episode(notes: Notes, show: ShowSettings, mastered: Mastered, *, guid: s
     )
 
 
-def tag(mastered: Mastered, tags: TagSet, cache_dir: Path, filename: str) -> Media:
-    """Write tags onto a copy of the mastered file (cached by content); return the final media file."""
+def tag(mastered: Mastered, tags: TagSet, cache_dir: Path, filename: str, fresh: bool = False) -> Media:
+    """Write tags onto a copy of the mastered file (cached by content, made again when `fresh`); return the final media file."""
     suffix = mastered.path.suffix
     folder = cache_dir / "tagged"
     folder.mkdir(parents=True, exist_ok=True)
     key = hashlib.sha256(f"{mastered.key}:{tags.digest()}".encode()).hexdigest()[:32]
     out = folder / f"{key}{suffix}"
-    if not out.is_file():
+    if fresh or not out.is_file():
         partial = folder / f"{key}.partial{suffix}"
         try:
             shutil.copyfile(mastered.path, partial)

@@ -1,0 +1,269 @@
+"""Executors: where the episodes' audio work runs. One interface, two engines:
+
+    threads   a thread per worker in this process (`[build] workers`); ffmpeg does the heavy part
+    dask      the workers of an existing Dask distributed cluster (`[build] scheduler`), for back catalogues
+
+Each episode is one task: `episode.run(work, setup, episode.AUDIO, task)`, whose inputs and outputs are plain,
+picklable records and paths. Workers read the show folder and write the cache through a shared filesystem, at the
+same paths as this machine; the site, the ledger and the feed are only ever written by the build that holds the
+lock. Progress bars and Ctrl-C work alike on both: a worker reports each pass it starts and how far it got, and a
+stop asked for (Ctrl-C) cancels the episodes not started and stops the running ones before their next pass.
+Dask is imported only by its own executor: a build on threads never loads it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from . import cache, episode
+from .config import Config
+from .errors import ExecutorError
+
+if TYPE_CHECKING:
+    from .build import Reporter
+
+Outcome = Callable[[], episode.Work]  # an episode's finished Work, or its error raised, when asked for
+CONNECT_SECONDS = 20  # to reach the scheduler, and to wait for a first worker
+PROGRESS_EVERY = 0.25  # seconds between two progress reports of one pass from a worker
+SHARED_FIX = "mount the show folder and its cache at the same paths on every Dask worker (a shared filesystem), or build with --executor threads"
+
+
+class Executor(Protocol):
+    """Runs the audio work of episodes; a context manager whose exit stops what still runs when the build fails
+    or is interrupted."""
+
+    def submit(self, works: Sequence[episode.Work], setup: episode.Setup) -> list[tuple[episode.Work, Outcome]]:
+        """Start every episode's audio work; each outcome gives its Work (or raises its error), in the order given."""
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, kind, error, trace) -> None: ...
+
+
+def start(config: Config, reporter: Reporter) -> Executor:
+    """The executor the settings name (nothing is started or connected to before `submit`)."""
+    if config.build.executor == "dask":
+        return Dask(config, reporter)
+    return Threads(config.build.workers or os.cpu_count() or 1, reporter)
+
+
+def audio_work(work: episode.Work, setup: episode.Setup, task: episode.Task) -> episode.Work:
+    """One episode's audio work: the same function on a thread and on a Dask worker."""
+    return episode.run(work, setup, episode.AUDIO, task)
+
+
+# --- threads --------------------------------------------------------------------------------------------------------
+
+
+class Threads:
+    """A thread per worker in this process."""
+
+    def __init__(self, workers: int, reporter: Reporter) -> None:
+        self.workers = workers
+        self.reporter = reporter
+        self.stop = threading.Event()
+        self.pool: ThreadPoolExecutor | None = None
+
+    def submit(self, works: Sequence[episode.Work], setup: episode.Setup) -> list[tuple[episode.Work, Outcome]]:
+        self.pool = ThreadPoolExecutor(max_workers=self.workers)
+        return [(work, self.pool.submit(self._one, work, setup).result) for work in works]
+
+    def _one(self, work: episode.Work, setup: episode.Setup) -> episode.Work:
+        slug = work.source.slug
+
+        def bars(name: str, total: float) -> Callable[[float], None]:  # opened as each pass starts
+            if self.stop.is_set():  # Ctrl-C came between two passes: do not start the next
+                raise episode.interrupted(work.source.path)
+            return self.reporter.task(f"{slug} · {name}", total)
+
+        try:
+            return audio_work(work, setup, bars)
+        finally:
+            self.reporter.finish(f"{slug} · ")
+
+    def __enter__(self) -> Threads:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if self.pool is None:
+            return
+        if kind is not None:  # Ctrl-C: queued episodes never start, running ones stop (their ffmpeg got the signal too)
+            self.stop.set()
+        self.pool.shutdown(cancel_futures=kind is not None)
+
+
+# --- Dask distributed -----------------------------------------------------------------------------------------------
+
+
+class Dask:
+    """The workers of a Dask distributed cluster, reached through its scheduler."""
+
+    def __init__(self, config: Config, reporter: Reporter) -> None:
+        self.config = config
+        self.reporter = reporter
+        self.address = config.build.scheduler
+        self.client = None
+        self.futures: list = []
+        self.subscribed = False
+        token = uuid.uuid4().hex[:12]
+        self.topic = f"panelpress-progress-{token}"  # progress of this build's passes, worker → scheduler → here
+        self.stop_name = f"panelpress-stop-{token}"  # a distributed Event: set, the workers start no next pass
+        self.token = token
+        self.bars: dict[str, Callable[[float], None]] = {}
+        self.finished: set[str] = set()
+        self.lock = threading.Lock()
+
+    def submit(self, works: Sequence[episode.Work], setup: episode.Setup) -> list[tuple[episode.Work, Outcome]]:
+        client = self._connect()
+        self._check_workers(client, works)
+        client.subscribe_topic(self.topic, self._progress)
+        self.subscribed = True
+        self.futures = [
+            client.submit(_on_worker, work, setup, self.topic, self.stop_name, key=f"panelpress-{self.token}-{index}-{work.source.slug}", pure=False)
+            for index, work in enumerate(works)
+        ]  # fmt: skip
+        return [(work, self._outcome(work, future)) for work, future in zip(works, self.futures)]
+
+    def _connect(self):
+        """A client of the scheduler, with at least one worker; ExecutorError when there is none to be had."""
+        try:
+            from distributed import Client
+        except ImportError as err:
+            raise ExecutorError(self.config.path, '[build] executor = "dask" needs Dask distributed, which is not installed', "install it with `pip install 'panelpress[dask]'`, or use executor = \"threads\"") from err
+        try:
+            self.client = Client(self.address, timeout=CONNECT_SECONDS, set_as_default=False)
+        except (OSError, TimeoutError) as err:
+            raise ExecutorError(self.config.path, f"cannot reach the Dask scheduler at {self.address} ({err})", f"start it (`dask scheduler`) and its workers (`dask worker {self.address}`), or build with --executor threads") from err
+        try:
+            self.client.wait_for_workers(1, timeout=CONNECT_SECONDS)
+        except (OSError, TimeoutError) as err:
+            raise ExecutorError(self.config.path, f"the Dask scheduler at {self.address} has no workers", f"start some on machines that share the show folder: `dask worker {self.address} --nthreads 1`") from err
+        return self.client
+
+    def _check_workers(self, client, works: Sequence[episode.Work]) -> None:
+        """Every worker must read the recordings and notes and write the cache, at this machine's paths."""
+        paths = sorted({str(p) for work in works for p in (work.source.path, work.source.notes_path)})
+        found = client.run(see_show, paths, str(self.config.cache_dir), cache.format_stamp())
+        for worker, problem in sorted(found.items()):
+            if problem is not None:
+                path, what, others = problem
+                more = f" (and {others} more files)" if others else ""
+                raise ExecutorError(path or None, f"the Dask worker {worker} {what}{more}", SHARED_FIX if path else "install the same version of panelpress on every worker and on this machine")
+
+    def _progress(self, event) -> None:
+        """A worker's report of a pass (on the client's own thread): open its bar, or move it."""
+        _, message = event
+        with self.lock:
+            if "open" in message:
+                if message["slug"] not in self.finished:  # a late report of an episode already done opens nothing
+                    self.bars[message["open"]] = self.reporter.task(f"{message['slug']} · {message['name']}", message["total"])
+                return
+            update = self.bars.get(message.get("bar", ""))
+        if update is not None:
+            update(message["done"])
+
+    def _outcome(self, work: episode.Work, future) -> Outcome:
+        slug = work.source.slug
+
+        def outcome() -> episode.Work:
+            from distributed import KilledWorker
+
+            try:
+                return future.result()
+            except KilledWorker as err:
+                last = getattr(err.last_worker, "address", err.last_worker)
+                raise ExecutorError(work.source.path, f"every Dask worker that ran it died while it ran ({err.allowed_failures + 1} of them, the last {last})", "look in the workers' logs (a worker the system stopped for lack of memory is the usual cause), then build again") from None
+            except _cancelled() as err:
+                raise ExecutorError(work.source.path, f"its task was cancelled by the Dask scheduler at {self.address} ({type(err).__name__})", "check that the scheduler is still running, then build again") from None
+            finally:
+                with self.lock:
+                    self.finished.add(slug)
+                self.reporter.finish(f"{slug} · ")
+
+        return outcome
+
+    def __enter__(self) -> Dask:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        client = self.client
+        if client is None:
+            return
+        try:
+            if kind is not None and self.futures:  # Ctrl-C or a failure: queued episodes never start, running ones stop
+                from distributed import Event
+
+                Event(self.stop_name, client=client).set()
+                client.cancel(self.futures)
+            if self.subscribed:
+                client.unsubscribe_topic(self.topic)
+        finally:
+            client.close()
+
+
+def _cancelled() -> tuple[type, ...]:
+    from concurrent.futures import CancelledError
+
+    from distributed.client import FutureCancelledError
+
+    return (CancelledError, FutureCancelledError)
+
+
+def _on_worker(work: episode.Work, setup: episode.Setup, topic: str, stop_name: str) -> episode.Work:
+    """An episode's audio work on a Dask worker: passes reported to `topic`, none started once `stop_name` is set."""
+    from distributed import Event, get_worker
+
+    worker = get_worker()
+    stop = Event(stop_name)
+    slug, path = work.source.slug, work.source.path
+    if not os.access(path, os.R_OK):
+        raise ExecutorError(path, f"the Dask worker {worker.address} cannot read it", SHARED_FIX)
+
+    def task(name: str, total: float) -> Callable[[float], None]:
+        if stop.is_set():  # Ctrl-C came between two passes: do not start the next
+            raise episode.interrupted(path)
+        bar = uuid.uuid4().hex
+        worker.log_event(topic, {"open": bar, "slug": slug, "name": name, "total": total})
+        last = [0.0]
+
+        def update(done: float) -> None:
+            now = time.monotonic()
+            if done >= total or now - last[0] >= PROGRESS_EVERY:  # ffmpeg reports often; the scheduler hears a few
+                last[0] = now
+                worker.log_event(topic, {"bar": bar, "done": done})
+
+        return update
+
+    return audio_work(work, setup, task)
+
+
+def see_show(paths: Sequence[str], cache_dir: str, stamp: str) -> tuple[str, str, int] | None:
+    """On a worker: what it cannot see of the show, as (path, problem, how many more files), or None when it sees it
+    all. Also run by the tests on this machine."""
+    if cache.format_stamp() != stamp:
+        return ("", "runs another version of panelpress than this machine", 0)
+    unreadable = []
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                handle.read(1)
+        except OSError as err:
+            unreadable.append((path, err.strerror or type(err).__name__))
+    if unreadable:
+        path, reason = unreadable[0]
+        return (path, f"cannot read it ({reason})", len(unreadable) - 1)
+    try:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=cache_dir, prefix=".worker-check."):
+            pass
+    except OSError as err:
+        return (cache_dir, f"cannot write the cache ({err.strerror or type(err).__name__})", 0)
+    return None
