@@ -78,12 +78,34 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
 
     podcast_guid = book.podcast_guid or ledger.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
     html = lambda item: memo(f"feed:{keys[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
-    document = feed.generator(config, items, artwork, podcast_guid, html, artwork_sizes)
+    current, archived = archive_pages(items, config.feed.items)
+    channel_key = cache.context_digest(show_key, repr(config.feed), podcast_guid, artwork_sizes)
+    for number, page in enumerate(archived, start=1):
+        paging = feed.Paging(layout.archive(number), layout.archive(number - 1) if number > 1 else "", layout.archive(number + 1) if number < len(archived) else "", archive=True)
+        # An archive's own date is its newest episode's, so a full archive page never changes again (RFC 5005).
+        dated = max((item.pub_date for earlier in archived[:number] for item in earlier), default=_HASH_DATE)
+        key = hashlib.sha256(repr((channel_key, paging, dated, [keys[item.guid] for item in page])).encode()).hexdigest()[:32]
+        text = memo(f"archive:{key}", lambda page=page, paging=paging, dated=dated: feed.render(config, page, dated, artwork, podcast_guid, html, artwork_sizes, paging).decode())
+        files[paging.path] = _text(text)
+    newest = feed.Paging(prev=layout.archive(len(archived)) if archived else "")
+    document = feed.generator(config, current, artwork, podcast_guid, html, artwork_sizes, newest)
     feed_hash = hashlib.sha256(feed.xml(document, _HASH_DATE)).hexdigest()
     last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
     xml = feed.xml(document, datetime.fromisoformat(last_build))
     site = SitePlan(files=files, feed_path=layout.FEED_FILE, feed=xml, digest=plan_digest(files, xml))
     return ShowPlan(site=site, ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid), items=tuple(items))
+
+
+def archive_pages(items: Sequence[Published], size: int) -> tuple[list[Published], list[list[Published]]]:
+    """The items of the feed (the newest `size`) and of each archive page, oldest page first, each newest first.
+    Pages fill from the oldest episode on, `size` to a page, so a full page never changes when episodes are
+    published; the newest page takes what moves out of the feed, and once it is full an empty one follows it, so
+    that the page before it already links to it (`size` 0: every item in the feed, no archives)."""
+    if not size or len(items) <= size:
+        return list(items), []
+    older = list(reversed(items[size:]))  # oldest first
+    pages = [older[start : start + size] for start in range(0, len(older) // size * size + 1, size)]
+    return list(items[:size]), [list(reversed(page)) for page in pages]
 
 
 def plan_digest(files: dict[str, PlanFile], feed_xml: bytes) -> str:

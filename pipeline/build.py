@@ -161,7 +161,7 @@ class _Build:
             del entries[slug], cached[slug]
             changed.append(self.recordings[slug])
         published_xml = self.target.published_feed()
-        feed_items = guard.read_items(config.output_dir / layout.FEED_FILE, published_xml) if published_xml else []
+        feed_items = guard.published_items(config.output_dir, config.site_url, config.output_dir / layout.FEED_FILE, published_xml) if published_xml else []
         if published_xml and not book.podcast_guid:  # a lost ledger: the podcast GUID subscribers' apps know is in the feed
             book = self.book = replace(book, podcast_guid=guard.channel_guid(guard.parse(config.output_dir / layout.FEED_FILE, published_xml).find("channel")))
 

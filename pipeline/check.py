@@ -27,7 +27,7 @@ import feedparser
 import podcastparser
 from lxml import etree
 
-from . import artwork, cache, config, layout, ledger, lock, transcript
+from . import artwork, cache, config, guard, layout, ledger, lock, transcript
 
 # notes, probe and explicit (Markdown, mutagen, the profanity lists) are imported where an episode changed since the
 # last build needs them: a check of a thousand unchanged episodes reads none of them.
@@ -35,7 +35,7 @@ from .audio import MIME
 from .config import DESCRIPTION_BYTES
 from .discover import discover
 from .errors import ConfigError, FeedError, PanelpressError, TranscriptError
-from .feed import ITUNES_NS, apple_bool, as_text, feed_url
+from .feed import FH_NS, ITUNES_NS, apple_bool, as_text, feed_url
 from .files import file_sha256, write_if_changed
 from .layout import FEED_FILE
 from .podcastindex import PODCAST_NS
@@ -54,6 +54,10 @@ _RFC2822 = re.compile(
     r"\d{2}:\d{2}(?::\d{2})? (?:[+-]\d{4}|UT|GMT|[ECMP][SD]T)"
 )
 _CHAPTERS_MIME = "application/json+chapters"
+# What common podcast apps and services take of one feed document (README, "Paged archives"): Apple Podcasts' directory
+# lists at most 300 episodes of a show; FeedBurner, which many shows still publish through, refuses feeds over 1 MB.
+FEED_ITEMS_LIMIT = 300
+FEED_BYTES_LIMIT = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -309,7 +313,9 @@ def _site(checker: _Checker, by_slug: dict[str, Notes], transcripts: dict[str, P
     if not settings.ledger_path.is_file():
         checker.add(settings.ledger_path, "is missing, so the feed's GUIDs cannot be checked", "restore it from version control; it holds your episodes' GUIDs")
     _channel(checker, path, channel)
-    items = _items(checker, path, channel, book, by_slug)
+    _size(checker, path, raw, len(channel.findall("item")))
+    archived = _archives(checker, path, root, book, by_slug)
+    items = _items(checker, path, channel, book, by_slug, archived)
     good_items = _parsers(checker, path, root, items)
     good_files = _attachments(checker, path, items, transcripts)
     _editions(checker, path, items)
@@ -428,34 +434,95 @@ def _rel(settings: config.Config, url: str) -> str | None:
     return rel if rel and not rel.startswith("/") and ".." not in rel.split("/") else None
 
 
-def _items(checker: _Checker, path: Path, channel: etree._Element, book: ledger.Ledger, by_slug: dict[str, Notes]) -> list[_Item]:
-    """Every <item>: Apple's required elements, values against the ledger, notes and site files."""
-    by_guid = {entry.guid: slug for slug, entry in book.episodes.items()}
-    by_url = {entry.enclosure_url: slug for slug, entry in book.episodes.items()}
-    items = []
-    for index, element in enumerate(channel.findall("item"), start=1):
-        enclosure = element.find("enclosure")
-        attrs = {} if enclosure is None else enclosure.attrib
-        item = _Item(index, element, _text(element, "title") or "", _text(element, "guid") or "", attrs.get("url", ""), attrs.get("length", ""), attrs.get("type", ""))
-        count = len(checker.problems)
-        _item_elements(checker, path, item, enclosure)
-        # The audio says which episode an item is; a GUID may be the very thing that was damaged.
-        item.slug = by_url.get(item.url) or by_guid.get(item.guid, "")
-        if item.slug:
-            _item_meant(checker, path, item, book.episodes[item.slug], by_slug.get(item.slug))
-        elif book.episodes:
-            checker.add(path, f"{item.label} is not in the ledger: panelpress did not publish it", REBUILD)
-        item.broken = len(checker.problems) > count
-        items.append(item)
-    guids = Counter(item.guid for item in items if item.guid)
+def _items(checker: _Checker, path: Path, channel: etree._Element, book: ledger.Ledger, by_slug: dict[str, Notes], archived: dict[str, str] | None = None) -> list[_Item]:
+    """Every <item>: Apple's required elements, values against the ledger, notes and site files. `archived`: the
+    GUIDs of the items of the feed's archives and their slugs (published too, only not in feed.xml)."""
+    archived = archived or {}
+    maps = _slugs(book)
+    items = [_item(checker, path, index, element, book, by_slug, maps) for index, element in enumerate(channel.findall("item"), start=1)]
+    guids = Counter([item.guid for item in items if item.guid] + [guid for guid in archived if guid])
     for guid, count in sorted(guids.items()):
         if count > 1:
-            checker.add(path, f"{count} items share the GUID {guid}; apps would merge or drop them", REBUILD)
-    seen = {item.slug for item in items}
+            checker.add(path, f"{count} items share the GUID {guid}{' (counting the archives)' if guid in archived else ''}; apps would merge or drop them", REBUILD)
+    seen = {item.slug for item in items} | set(archived.values())
     for slug, entry in sorted(book.episodes.items()):
         if slug not in seen:
-            checker.add(path, f"episode {slug!r} (GUID {entry.guid}) is in the ledger but not in the feed", "rebuild with `panelpress build`; subscribers lose an episode that vanishes from the feed")
+            checker.add(path, f"episode {slug!r} (GUID {entry.guid}) is in the ledger but neither in the feed nor in its archives", "rebuild with `panelpress build`; subscribers lose an episode that vanishes from the feed")
     return items
+
+
+def _slugs(book: ledger.Ledger) -> tuple[dict[str, str], dict[str, str]]:
+    """The ledger's episodes by enclosure URL and by GUID."""
+    return {entry.enclosure_url: slug for slug, entry in book.episodes.items()}, {entry.guid: slug for slug, entry in book.episodes.items()}
+
+
+def _item(checker: _Checker, path: Path, index: int, element: etree._Element, book: ledger.Ledger, by_slug: dict[str, Notes], maps: tuple[dict[str, str], dict[str, str]]) -> _Item:
+    """One <item> of a feed document (`path`), checked as written and against what it should be."""
+    enclosure = element.find("enclosure")
+    attrs = {} if enclosure is None else enclosure.attrib
+    item = _Item(index, element, _text(element, "title") or "", _text(element, "guid") or "", attrs.get("url", ""), attrs.get("length", ""), attrs.get("type", ""))
+    count = len(checker.problems)
+    _item_elements(checker, path, item, enclosure)
+    # The audio says which episode an item is; a GUID may be the very thing that was damaged.
+    by_url, by_guid = maps
+    item.slug = by_url.get(item.url) or by_guid.get(item.guid, "")
+    if item.slug:
+        _item_meant(checker, path, item, book.episodes[item.slug], by_slug.get(item.slug))
+    elif book.episodes:
+        checker.add(path, f"{item.label} is not in the ledger: panelpress did not publish it", REBUILD)
+    item.broken = len(checker.problems) > count
+    return item
+
+
+def _size(checker: _Checker, path: Path, raw: bytes, count: int) -> None:
+    """A feed document larger, or with more items, than common apps take: a warning, with the setting that pages it."""
+    if count <= FEED_ITEMS_LIMIT and len(raw) <= FEED_BYTES_LIMIT:
+        return
+    checker.warnings.append(FeedError(
+        path, f"holds {count} items in {len(raw) / 1e6:.2f} MB: apps and services take less of one feed (Apple Podcasts lists at most {FEED_ITEMS_LIMIT} episodes, FeedBurner refuses feeds over {FEED_BYTES_LIMIT / 1e6:.0f} MB)",
+        "keep the newest episodes in feed.xml and the older ones in archives: set `items = 100` under [feed] in panelpress.toml, then build",
+    ))  # fmt: skip
+
+
+def _archives(checker: _Checker, path: Path, root: etree._Element, book: ledger.Ledger, by_slug: dict[str, Notes]) -> dict[str, str]:
+    """The feed's archive documents (RFC 5005), followed from the feed: each found, parsed by the podcast parsers,
+    marked as an archive and linked both ways; their items checked as the feed's are. Returns their GUIDs → slugs."""
+    settings = checker.config
+    found, trouble = guard.archives(settings.output_dir, settings.site_url, root)
+    if trouble is not None:
+        checker.add(trouble.path or path, trouble.problem, REBUILD)
+    archived: dict[str, str] = {}
+    maps = _slugs(book)
+    newer = ""  # the address of the next newer archive ("" for the newest)
+    for archive in found:
+        where, channel = archive.path, archive.root.find("channel")
+        if channel.find(f"{{{FH_NS}}}archive") is None:
+            checker.add(where, "is linked as an archive of the feed but is not marked <fh:archive/> (RFC 5005)")
+        if guard.archive_link(archive.root, "current") != feed_url(settings):
+            checker.add(where, f"does not link the feed {feed_url(settings)} as rel=\"current\" (RFC 5005)")
+        if guard.archive_link(archive.root, "next-archive") != newer:
+            checker.add(where, f"links {guard.archive_link(archive.root, 'next-archive') or 'no'} next archive, not {newer or 'none'}: the archives must link both ways")
+        newer = archive.url
+        elements = channel.findall("item")
+        parsed = feedparser.parse(archive.data)
+        if parsed.bozo:
+            checker.add(where, f"feedparser cannot read this archive cleanly ({parsed.bozo_exception})")
+        elif len(parsed.entries) != len(elements):
+            checker.add(where, f"feedparser reads {len(parsed.entries)} of its {len(elements)} items")
+        try:
+            episodes = podcastparser.parse(archive.url, io.BytesIO(archive.data))["episodes"]
+        except Exception as err:  # podcastparser raises its own and lxml/SAX errors alike
+            checker.add(where, f"podcastparser (gPodder) cannot read this archive ({err})")
+        else:
+            if len(episodes) != len(elements):
+                checker.add(where, f"podcastparser (gPodder) reads {len(episodes)} of its {len(elements)} items")
+        _size(checker, where, archive.data, len(elements))
+        for index, element in enumerate(elements, start=1):
+            item = _item(checker, where, index, element, book, by_slug, maps)
+            if item.guid in archived:
+                checker.add(where, f"{item.label} is in another archive too (GUID {item.guid}); apps would merge or drop it", REBUILD)
+            archived[item.guid] = item.slug
+    return archived
 
 
 def _item_elements(checker: _Checker, path: Path, item: _Item, enclosure: etree._Element | None) -> None:

@@ -155,6 +155,14 @@ class NotifySettings:
 
 
 @dataclass(frozen=True)
+class FeedSettings:
+    """`[feed]`: how much of the show `feed.xml` carries."""
+
+    # 0: every episode. N: the newest N; the older ones go to archive documents linked from it (RFC 5005).
+    items: int = field(default=0, metadata=_check(lambda v: v == 0 or 10 <= v <= 10000, "use 0 (every episode in feed.xml) or a number of items from 10 to 10000, e.g. items = 100"))
+
+
+@dataclass(frozen=True)
 class ExplicitSettings:
     """`[explicit]`: what a build does when an episode not marked explicit holds strong language."""
 
@@ -174,6 +182,7 @@ class Config:
     podcast: PodcastSettings = PodcastSettings()
     explicit: ExplicitSettings = ExplicitSettings()
     notify: NotifySettings = NotifySettings()
+    feed: FeedSettings = FeedSettings()
 
     @property
     def path(self) -> Path:
@@ -223,7 +232,7 @@ class Config:
         return ()
 
 
-SECTIONS = {"show": ShowSettings, "build": BuildSettings, "audio": AudioSettings, "podcast": PodcastSettings, "explicit": ExplicitSettings, "notify": NotifySettings}
+SECTIONS = {"show": ShowSettings, "build": BuildSettings, "audio": AudioSettings, "podcast": PodcastSettings, "explicit": ExplicitSettings, "notify": NotifySettings, "feed": FeedSettings}
 # Settings that are tables of their own ([podcast.location], [[podcast.podroll]]): the record each becomes.
 TABLES = {"Location": Location, "RemoteItem": RemoteItem}
 

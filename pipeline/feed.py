@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -25,6 +26,7 @@ from .records import Alternate, Chapter, Panelist, Published
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 ATOM_NS = "http://www.w3.org/2005/Atom"
+FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005, Feed Paging and Archiving
 # Apple turns timestamps in an episode's notes into chapters when there are three or more.
 APPLE_MIN_CHAPTERS = 3
 # A line of notes that starts with a timestamp (`04:10 Title`, `- (1:02:03) Title`): the host wrote a chapter list.
@@ -170,6 +172,37 @@ class WebSubExtension(BaseExtension):
         return rss_feed
 
 
+@dataclass(frozen=True)
+class Paging:
+    """Where a feed document stands among the show's archives (RFC 5005 section 4): its own path in the site, the
+    next older and next newer archive document ("" for none), and whether it is an archive (else the feed itself)."""
+
+    path: str = FEED_FILE
+    prev: str = ""
+    next: str = ""
+    archive: bool = False
+
+
+class ArchiveExtension(BaseExtension):
+    """RFC 5005 archived feeds: the feed links its newest archive (`prev-archive`); an archive is marked
+    `<fh:archive/>` and links the feed (`current`) and its neighbours (`prev-archive`, `next-archive`)."""
+
+    def __init__(self) -> None:
+        self.links: tuple[tuple[str, str], ...] = ()  # (rel, absolute URL)
+        self.archive = False
+
+    def extend_ns(self):
+        return {"atom": ATOM_NS, "fh": FH_NS}
+
+    def extend_rss(self, rss_feed):
+        channel = rss_feed[0]
+        if self.archive:
+            xml_elem(f"{{{FH_NS}}}archive", channel)
+        for rel, href in self.links:
+            xml_elem(f"{{{ATOM_NS}}}link", channel, href=href, rel=rel, type="application/rss+xml")
+        return rss_feed
+
+
 def feed_url(config: Config) -> str:
     """Where subscribers fetch the feed."""
     return config.site_url + FEED_FILE
@@ -220,9 +253,9 @@ def _links(item: Published) -> tuple[tuple[Link, ...], Link | None]:
     return transcripts, chapters
 
 
-def render(config: Config, items: Sequence[Published], build_date: datetime, artwork: str | None, podcast_guid: str = "", notes_html: Callable[[Published], str] = feed_html, artwork_sizes: Sequence[tuple[str, int]] = ()) -> bytes:
-    """The RSS feed as UTF-8 bytes; items are written in the order given (newest first)."""
-    return xml(generator(config, items, artwork, podcast_guid, notes_html, artwork_sizes), build_date)
+def render(config: Config, items: Sequence[Published], build_date: datetime, artwork: str | None, podcast_guid: str = "", notes_html: Callable[[Published], str] = feed_html, artwork_sizes: Sequence[tuple[str, int]] = (), paging: Paging = Paging()) -> bytes:
+    """The RSS feed (or one of its archive documents) as UTF-8 bytes; items are written in the order given (newest first)."""
+    return xml(generator(config, items, artwork, podcast_guid, notes_html, artwork_sizes, paging), build_date)
 
 
 def xml(fg: FeedGenerator, build_date: datetime) -> bytes:
@@ -231,10 +264,10 @@ def xml(fg: FeedGenerator, build_date: datetime) -> bytes:
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
 
 
-def generator(config: Config, items: Sequence[Published], artwork: str | None, podcast_guid: str = "", notes_html: Callable[[Published], str] = feed_html, artwork_sizes: Sequence[tuple[str, int]] = ()) -> FeedGenerator:
+def generator(config: Config, items: Sequence[Published], artwork: str | None, podcast_guid: str = "", notes_html: Callable[[Published], str] = feed_html, artwork_sizes: Sequence[tuple[str, int]] = (), paging: Paging = Paging()) -> FeedGenerator:
     """The feed, built and ready to write: items in the order given (newest first). `notes_html(item)` gives an
     item's notes as feed HTML (a memo of `feed_html` may stand in for it); `artwork_sizes`: (path, width) of every
-    size of the artwork the site publishes, largest first."""
+    size of the artwork the site publishes, largest first; `paging`: where the document stands among the archives."""
     show = config.show
     fg = FeedGenerator()
     fg.load_extension("podcast", atom=False, rss=True)
@@ -243,7 +276,7 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
     fg.register_extension("websub", WebSubExtension, atom=False, rss=True)
     fg.title(show.title)
     # feedgen writes the last link as RSS <link>: the self link (atom:link) must come first.
-    fg.link(href=feed_url(config), rel="self", type="application/rss+xml")
+    fg.link(href=config.site_url + paging.path, rel="self", type="application/rss+xml")
     fg.link(href=config.site_url, rel="alternate")
     fg.description(as_text(show.description))
     fg.language(show.language)
@@ -269,6 +302,7 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
         fg.podcastindex.funding = (config.podcast.funding_url, config.podcast.funding_text)
     fg.podcastindex.medium = config.podcast.medium
     _channel_extras(fg, config, items, artwork_sizes)
+    _paging(fg, config, paging)
 
     for item in items:
         notes = item.episode.notes
@@ -322,6 +356,19 @@ def _channel_extras(fg: FeedGenerator, config: Config, items: Sequence[Published
         for item in items if item.episode.notes.episode_type == "trailer"
     )  # fmt: skip
     fg.websub.hubs = config.notify.hubs
+
+
+def _paging(fg: FeedGenerator, config: Config, paging: Paging) -> None:
+    """The archive links of a document; an archive document is never a place to subscribe, so it names no hub. A feed
+    without archives is written as it always was (no history namespace)."""
+    if not (paging.archive or paging.prev or paging.next):
+        return
+    fg.register_extension("archives", ArchiveExtension, atom=False, rss=True)
+    links = [("current", feed_url(config))] if paging.archive else []
+    links += [(rel, config.site_url + path) for rel, path in (("prev-archive", paging.prev), ("next-archive", paging.next)) if path]
+    fg.archives.links, fg.archives.archive = tuple(links), paging.archive
+    if paging.archive:
+        fg.websub.hubs = ()
 
 
 def _short(text: str, limit: int) -> str:

@@ -60,6 +60,60 @@ def read_items(path: Path, data: bytes | None = None) -> list[FeedItem]:
     return [feed_item(item) for item in root.iterfind("channel/item")]
 
 
+@dataclass(frozen=True)
+class Archive:
+    """An archive document of a feed (RFC 5005), as found in the site folder."""
+
+    path: Path
+    url: str
+    data: bytes
+    root: object  # its <rss> element
+
+
+def archives(folder: Path, site_url: str, root) -> tuple[list[Archive], GuardError | None]:
+    """The archive documents a feed links to, newest first, found by following `prev-archive` links to files of the
+    site folder (never fetched); the chain as far as it goes, and what stopped it, if anything did."""
+    found: list[Archive] = []
+    seen: set[str] = set()
+    where, href = "the feed", archive_link(root, "prev-archive")
+    while href:
+        if href in seen:
+            return found, GuardError(found[-1].path, f"its archive links go round in a loop (back to {href})", "rebuild with `panelpress build`")
+        seen.add(href)
+        rel = href[len(site_url) :] if href.startswith(site_url) else ""
+        if not rel or rel.startswith("/") or ".." in rel.split("/"):
+            return found, GuardError(found[-1].path if found else None, f"{where} links the archive {href}, which is not under site_url {site_url}", "rebuild with `panelpress build`")
+        path = folder.joinpath(*rel.split("/"))
+        try:
+            data = path.read_bytes()
+            document = parse(path, data)
+        except OSError:
+            return found, GuardError(path, f"is missing, but {where} links it as its previous archive", "rebuild with `panelpress build`")
+        except GuardError as err:
+            return found, err
+        found.append(Archive(path, href, data, document))
+        where, href = f"the archive {rel}", archive_link(document, "prev-archive")
+    return found, None
+
+
+def archive_link(root, rel: str) -> str:
+    """A feed document's `atom:link` of relation `rel` (prev-archive, next-archive, current): its address, or ''."""
+    for link in root.find("channel").iterfind(f"{{{ATOM_NS}}}link"):
+        if link.get("rel") == rel:
+            return (link.get("href") or "").strip()
+    return ""
+
+
+def published_items(folder: Path, site_url: str, path: Path, data: bytes) -> list[FeedItem]:
+    """Every item subscribers can reach from a published feed: its own, and those of its archive documents (an
+    episode moved to an archive is still published)."""
+    root = parse(path, data)
+    found = [feed_item(item) for item in root.iterfind("channel/item")]
+    for archive in archives(folder, site_url, root)[0]:
+        found += [feed_item(item) for item in archive.root.iterfind("channel/item")]
+    return found
+
+
 def channel_guid(channel) -> str:
     """A feed's podcast:guid, else the UUIDv5 of its own address (what the Podcast Index would have given it)."""
     for namespace in (PODCAST_NS, LEGACY_PODCAST_NS):

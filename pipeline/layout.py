@@ -13,6 +13,7 @@ MEDIA_DIR = "media"
 PAGES_DIR = "episodes"
 INDEX_PAGE = "index.html"
 FEED_FILE = "feed.xml"
+ARCHIVE_DIR = "archive"
 MANIFEST = ".panelpress-manifest.json"
 LOCK = ".panelpress-lock"
 # Files of panelpress's own bookkeeping in the site folder: never part of a plan, never published as content.
@@ -48,6 +49,12 @@ def beside_page(slug: str, suffix: str = "") -> str:
 def linked(slug: str, local: str) -> str:
     """Where a file the notes link to (`slides.pdf`, relative to the notes) is published: a folder of the episode's own."""
     return f"{PAGES_DIR}/{name(slug)}/{local}"
+
+
+def archive(number: int) -> str:
+    """Where archive feed document `number` is published (RFC 5005; 1 holds the oldest episodes). An archive's address
+    never moves: apps that followed the links keep them."""
+    return f"{ARCHIVE_DIR}/feed-{number}.xml"
 
 
 def artwork(source: Path | None) -> str | None:
