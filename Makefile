@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-scale clean
 
 demo: $(STAMP)
 	$(BIN)/panelpress build --show .
@@ -16,6 +16,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/mastering.py
+
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
