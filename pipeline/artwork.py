@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -13,6 +15,10 @@ from .errors import ArtworkError
 MIN_SIDE, MAX_SIDE = 1400, 3000
 FORMATS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",)}
 FIXED_NAME = "artwork-{side}.jpg"
+# Small copies of the artwork for the pages: (file name, sides in px). The header shows the cover at 64 CSS px and
+# the index at 10rem (160 px), so 192 and 400 px are sharp on screens of two and three device pixels per CSS pixel;
+# 180 px is what iOS asks of a home-screen icon. Pages never load the 1400-3000 px original.
+ICONS = (("favicon.ico", (16, 32, 48)), ("apple-touch-icon.png", (180,)), ("cover-192.jpg", (192,)), ("cover-400.jpg", (400,)))
 _FIX = "run `panelpress check --fix-artwork` for a copy that fits, or export the artwork again"
 # Pillow's modes as a host's image editor names them.
 _MODES = {
@@ -91,3 +97,29 @@ def fix(path: Path) -> Path:
     finally:
         temp.unlink(missing_ok=True)
     return out
+
+
+@lru_cache(maxsize=4)
+def icons(path: Path, sha256: str) -> tuple[tuple[str, bytes], ...]:
+    """The artwork's small copies (`ICONS`), as (file name, bytes); none when it cannot be read (`problems` says
+    why). Keyed by the file's checksum, so a preview server rebuilding the site makes them once."""
+    try:
+        inputs.picture(path, inputs.ANY_PICTURE)
+        with Image.open(path) as image:
+            image.draft("RGB", (512, 512))  # a JPEG decodes at a fraction of its size: far faster, and plenty for 192 px
+            picture = inputs.flattened(ImageOps.exif_transpose(image))
+    except (inputs.Refused, UnidentifiedImageError, OSError):
+        return ()
+    side = min(picture.size)
+    square = ImageOps.fit(picture, (side, side), method=Image.Resampling.LANCZOS)
+    made = []
+    for name, sides in ICONS:
+        out = io.BytesIO()
+        if name.endswith(".ico"):
+            square.resize((max(sides),) * 2, Image.Resampling.LANCZOS).save(out, "ICO", sizes=[(s, s) for s in sides])
+        elif name.endswith(".png"):
+            square.resize((sides[0],) * 2, Image.Resampling.LANCZOS).save(out, "PNG", optimize=True)
+        else:
+            square.resize((sides[0],) * 2, Image.Resampling.LANCZOS).save(out, "JPEG", quality=85, optimize=True)
+        made.append((name, out.getvalue()))
+    return tuple(made)

@@ -1,7 +1,9 @@
 """Assemble: every episode record + the show's settings + the ledger → the site plan. Pure: writes nothing.
 
-The plan names every file of the site with its checksum (pages and the feed as bytes, audio and attachments as
-files to copy), so a target can apply it, a preview server can serve it, and `check` can compare it with a site.
+The plan names every file of the site with its checksum (pages, the stylesheet, script, icons and the feed as bytes,
+audio and attachments as files to copy), so a target can apply it, a preview server can serve it, and `check` can
+compare it with a site. Besides the records it reads only the show's templates and artwork (their small copies,
+the icons, are made here: they belong to the site, not to an episode).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import cache, feed, layout, ledger, notes, pages
+from . import artwork as artwork_, cache, feed, layout, ledger, notes, pages
 from .config import Config
 from .records import PlanFile, Published, SitePlan
 
@@ -63,10 +65,16 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
         files[item.media_path] = PlanFile(item.media.path, item.media.sha256)
         files.update({a.path: PlanFile(a.content, a.sha256) for a in item.attachments})
     env = pages.environment(config.templates_dir)
+    icons = artwork_.icons(config.artwork_path, artwork_sha or _file_sha(config.artwork_path)) if artwork else ()
+    site = pages.Site(artwork, tuple(name for name, _ in icons))
     for item in items:
-        html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, artwork))
+        html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, site))
         files[item.page_path] = _text(html)
-    files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, artwork))
+    files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, site))
+    files[layout.SUBSCRIBE_PAGE] = _text(pages.subscribe_page(env, config, site))
+    files[layout.FEED_STYLE] = _text(pages.feed_style(env, config, site))
+    files.update({rel: _bytes(data) for rel, data in pages.static_files(env).items()})
+    files.update({layout.icon(name): _bytes(data) for name, data in icons})
     if artwork:
         files[artwork] = PlanFile(config.artwork_path, artwork_sha)
 
@@ -99,14 +107,22 @@ def _key(record: str, links: tuple[tuple[str, str], ...]) -> str:
 
 
 def _show_key(config: Config, artwork_sha: str) -> str:
-    """Everything an episode page shows besides its episode: the show's settings, templates and artwork."""
-    templates = sorted(config.templates_dir.glob("*.html")) if config.templates_dir.is_dir() else []
+    """Everything an episode page shows besides its episode: the show's settings, templates (the stylesheet and
+    script too: pages name them by their digest) and artwork."""
+    templates = sorted(p for p in config.templates_dir.glob("*") if p.is_file()) if config.templates_dir.is_dir() else []
     return cache.context_digest(repr(config.show), repr(config.podcast), artwork_sha, [(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in templates])
 
 
 def _text(text: str) -> PlanFile:
-    data = text.encode()
+    return _bytes(text.encode())
+
+
+def _bytes(data: bytes) -> PlanFile:
     return PlanFile(data, hashlib.sha256(data).hexdigest())
+
+
+def _file_sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def kept_item(item: Published, site: Path, site_url: str) -> Published:
