@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import layout, transcript
 from .config import Config
@@ -89,6 +89,12 @@ def href(url: str) -> str:
     return _LONE_PERCENT.sub("%25", encoded)
 
 
+def breakable(text: str) -> Markup:
+    """An address with places to break the line after its slashes (`<wbr/>`, written so the feed's XSL stylesheet
+    may hold it too): a phone wraps `…/show/` `feed.xml`, not `feed.x` `ml`; copied, it is the address as it is."""
+    return Markup("/<wbr/>").join(escape(part) for part in text.split("/"))
+
+
 def jsonld(data: dict) -> Markup:
     """JSON-LD as the content of a <script> element: `<`, `>` and `&` escaped, so no text of the show can close the
     element or open a comment in it."""
@@ -123,6 +129,7 @@ def environment(templates: Path | None) -> Environment:
     env.filters["file_size"] = file_size
     env.filters["href"] = href
     env.filters["jsonld"] = jsonld
+    env.filters["breakable"] = breakable
     env.globals["notes_html"] = notes_html
     env.globals["transcript_lines"] = transcript.lines
     env.globals["fold_lines"] = FOLD_LINES
@@ -161,7 +168,7 @@ def subscribe_page(env: Environment, config: Config, site: Site) -> str:
 def feed_style(env: Environment, config: Config, site: Site) -> str:
     """The feed's XSL stylesheet: what a browser shows for feed.xml (the same help as the subscribe page)."""
     context = _common(config, site, layout.depth_root(layout.FEED_STYLE), layout.url(config.site_url, FEED_FILE))
-    return env.get_template("feed.xsl").render(**context)
+    return env.get_template("feed.xsl").render(**{**context, "in_stylesheet": True})
 
 
 def _common(config: Config, site: Site, root: str, canonical: str) -> dict:
@@ -174,6 +181,7 @@ def _common(config: Config, site: Site, root: str, canonical: str) -> dict:
         "feed_path": FEED_FILE, "feed_url": feed_url, "subscribe_path": layout.SUBSCRIBE_PAGE,
         "subscribe_links": subscribe_links(feed_url, show.title),
         "funding": (config.podcast.funding_url, config.podcast.funding_text) if config.podcast.funding_url else None,
+        "in_stylesheet": False,
     }  # fmt: skip
 
 

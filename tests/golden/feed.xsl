@@ -21,7 +21,7 @@
 <head>
 <meta name="viewport" content="width=device-width, initial-scale=1"/>
 <title><xsl:value-of select="rss/channel/title"/> — podcast feed</title>
-<link rel="stylesheet" href="assets/site.css?v=d02ed03c1b"/>
+<link rel="stylesheet" href="assets/site.css?v=7d9ee67b30"/>
 <script src="assets/site.js?v=5d983b2ea4" defer="defer"></script>
 </head>
 <body>
