@@ -13,7 +13,8 @@ import pytest
 from pipeline import pages
 
 from . import sites
-from .browser import SCREENSHOTS, axe_source
+from .browser import SCREENSHOTS, Served, axe_source
+from .conftest import make_audio, write_notes, write_show
 
 EPISODE = "episodes/full-panel.html"
 LIMIT = 30_000  # ms a browser may take to do what a test waits for, on a busy machine
@@ -207,3 +208,19 @@ def test_screenshots_for_a_person_to_look_at(browser, served, width):
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
         assert (SCREENSHOTS / f"{name}-{width}.png").stat().st_size > 10_000
     context.close()
+
+
+def test_an_open_page_reloads_when_the_notes_change(page, tmp_path):
+    show = write_show(tmp_path / "show")
+    make_audio(show / "episodes" / "one.wav", seconds=2)
+    notes = write_notes(show, "one", "title: Before the edit\ndate: 2026-01-02")
+    server = Served(show)
+    try:
+        page.goto(server.url + "episodes/one.html")
+        assert page.text_content("h1").strip() == "Before the edit"
+        page.evaluate("window.notReloaded = true")
+        notes.write_text(notes.read_text().replace("Before the edit", "After the edit"))
+        page.wait_for_function("document.querySelector('h1').textContent.trim() === 'After the edit'")
+        assert page.evaluate("window.notReloaded === undefined")  # a new document: the page reloaded itself
+    finally:
+        assert server.stop() == 0
