@@ -127,6 +127,18 @@ def test_only_the_previews_html_gets_the_reload_script_and_pages_hear_of_a_new_p
     assert b"changed" in _get(server, "/podcast/").body
 
 
+def test_a_site_url_with_an_escaped_path_is_served_under_it(tmp_path):
+    preview = Preview("https://example.com/my%20podcast/")
+    preview.apply(_plan(tmp_path))
+    running = Server(preview, 0).start()
+    try:
+        assert running.url.endswith("/my%20podcast/")
+        assert _get(running, "/my%20podcast/").status == 200
+        assert _get(running, "/").getheader("Location") == "/my%20podcast/"
+    finally:
+        running.stop()
+
+
 def test_a_busy_port_is_refused_with_what_to_do():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

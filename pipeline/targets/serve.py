@@ -207,10 +207,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path)
         if path == layout.PREVIEW_EVENTS:
             return self._events()
-        prefix = self.preview.prefix
+        prefix = unquote(self.preview.prefix)  # as the path is compared: decoded (a site_url may hold %20)
         if not path.startswith(prefix):
             if prefix.startswith(path if path.endswith("/") else path + "/"):  # "/" or "/podcast": the site is below
-                return self._redirect(prefix)
+                return self._redirect(self.preview.prefix)
             return self._error(HTTPStatus.NOT_FOUND, f"The site is served under {prefix} (its site_url's path).")
         rel = path[len(prefix) :]
         if rel == "" or rel.endswith("/"):
