@@ -90,9 +90,9 @@ def href(url: str) -> str:
 
 
 def breakable(text: str) -> Markup:
-    """An address with places to break the line after its slashes (`<wbr/>`, written so the feed's XSL stylesheet
-    may hold it too): a phone wraps `…/show/` `feed.xml`, not `feed.x` `ml`; copied, it is the address as it is."""
-    return Markup("/<wbr/>").join(escape(part) for part in text.split("/"))
+    """An address with places to break the line after its slashes (`<wbr>`): a phone wraps `…/show/` `feed.xml`,
+    not `feed.x` `ml`; copied, it is the address as it is."""
+    return Markup("/<wbr>").join(escape(part) for part in text.split("/"))
 
 
 def jsonld(data: dict) -> Markup:
