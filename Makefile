@@ -24,6 +24,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# The Nu HTML Checker for the tests (vnu.jar, from npm); without npm or Java that test skips and says why.
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --no-save --prefix $(VENV)/npm vnu-jar@26 || echo "npm could not install vnu-jar: the HTML checker test will skip"; \
+	else echo "no npm: the HTML checker test will skip"; fi
 	touch $(STAMP)
 
 clean:

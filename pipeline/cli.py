@@ -165,6 +165,18 @@ def _parser() -> argparse.ArgumentParser:
     _folders(check_, site=True)
     check_.add_argument("--fix-artwork", action="store_true", help="write a copy of the artwork that podcast apps accept (never overwrites yours)")
     check_.add_argument("--url", nargs="?", const="", metavar="URL", help="also fetch the live feed (the show's own address, or URL) and every enclosure over HTTP(S): status, HEAD, byte ranges, types, lengths, redirects, and that it is the feed panelpress published")
+
+    serve = commands.add_parser(
+        "serve",
+        help="look at the site before publishing it",
+        description=(
+            "Serve the site as the next build would publish it, on http://127.0.0.1:PORT under the path of site_url, and "
+            "make it again (the open pages reload) when a file of the show changes. It writes only to the cache: never "
+            "the site folder, the ledger or the notes. Ctrl-C stops it. Exit code 0: stopped; 2: bad settings or a busy port."
+        ),
+    )
+    _folders(serve, site=False)
+    serve.add_argument("--port", type=int, default=8000, metavar="N", help="the port to listen on (default: 8000; 0 takes a free one)")
     return parser
 
 
@@ -180,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             return _info(args.file)
         if args.command == "check":
             return _check(args.show, args.out, args.fix_artwork, args.url)
+        if args.command == "serve":
+            return _serve(args.show, args.port)
         allow = guard.Allow(remove=guard.slugs(args.allow_remove), move=guard.slugs(args.allow_move), redate=guard.slugs(args.allow_redate), new_guid=guard.slugs(args.allow_new_guid))
         return _build(args.show, args.out, allow, wait=not args.no_wait, notify=not args.no_notify)
     except PanelpressError as err:
@@ -271,6 +285,33 @@ def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait:
         result = build(settings, LineReporter(), allow=allow, wait=wait, notify=notify)
     _summary(result, settings.root)
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _serve(show: Path, port: int) -> int:
+    from . import serve
+
+    root = show.resolve()
+
+    def told(outcome: BuildResult | PanelpressError) -> None:
+        if isinstance(outcome, PanelpressError):
+            _errors("[red]error:[/] the preview was not rebuilt:", [outcome], root)
+            return
+        for failure in outcome.failures:
+            err_console.print(f"[red]error:[/] {escape(failure.error.message(root))}", soft_wrap=True)
+        _errors("[yellow]warning:[/]", outcome.warnings, root)
+        shown = len(outcome.plan.files) if outcome.plan else 0
+        console.print(f"preview: {len(outcome.published) + len(outcome.unchanged)} episodes, {len(outcome.skipped)} skipped, {len(outcome.failures)} failed ({shown} files)")
+        sys.stdout.flush()
+
+    def ready(url: str) -> None:
+        console.print(f"Serving the preview at {url} — it is made again when a file of the show changes; Ctrl-C stops it.", soft_wrap=True)
+        sys.stdout.flush()  # a program reading the address waits for this line
+
+    try:
+        serve.run(show, port, LineReporter(), told, ready)
+    except KeyboardInterrupt:
+        console.print("stopped")
+    return EXIT_OK
 
 
 def _check(show: Path, out: Path | None, fix_artwork: bool, url: str | None = None) -> int:
