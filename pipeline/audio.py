@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from . import cleanup
 from .config import AudioSettings
 from .errors import AudioError
 from .files import file_sha256
@@ -145,6 +146,7 @@ class _Plan:
             speech.append(f"atrim=start={start:.3f}" + (f":end={end:.3f}" if end is not None else "") + ",asetpts=PTS-STARTPTS")
         if self.settings.highpass:
             speech.append(f"highpass=f={self.settings.highpass}")
+        speech += cleanup.chain(self.settings)  # [audio] denoise, dehum, deess: on the voice, before any gain
         # dbl before any gain stage: volume on integer samples would clip before the limiter sees them.
         speech.append("aformat=sample_fmts=dbl")
         if self.settings.level_voices:
