@@ -25,7 +25,7 @@ import feedparser
 import podcastparser
 from lxml import etree
 
-from . import artwork, cache, config, layout, ledger, lock, notes, probe, transcript
+from . import artwork, cache, config, layout, ledger, lock, notes, probe, tracks, transcript
 from .audio import MIME
 from .config import DESCRIPTION_BYTES
 from .discover import discover, web_slug
@@ -234,7 +234,7 @@ def _transcripts(checker: _Checker, by_slug: dict[str, Notes]) -> dict[str, Path
             path = transcript.source(settings, rec.slug)
             if path is None:
                 continue
-            duration = probe.probe(rec.path).duration
+            duration = tracks.duration(rec)
         except PanelpressError as err:
             problems.append(err)
             continue

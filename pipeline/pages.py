@@ -10,7 +10,7 @@ from urllib.parse import quote
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from . import layout, transcript
+from . import layout, transcript, turns
 from .config import Config
 from .layout import FEED_FILE, INDEX_PAGE
 from .notes import markdown as notes_markdown
@@ -49,6 +49,7 @@ def environment(templates: Path | None) -> Environment:
     env.filters["clock"] = clock
     env.globals["notes_html"] = notes_html
     env.globals["transcript_lines"] = transcript.lines
+    env.globals["talk_time"] = turns.talk_time
     return env
 
 
