@@ -136,9 +136,9 @@ def bleed(panel: Panel, names: list[str], work: Path) -> tuple[dict[str, float],
     the plain sum and in panelpress's mix (the mix stage's own decisions, rendered a track at a time)."""
     tracks = [mix.Track(path=path, channel=0, who=who, info=probe.probe(path)) for who, path in panel.tracks.items()]
     settings, audio = MixSettings(), AudioSettings()
-    starts, _, duration, plan = mix.analyse(tracks, settings, work, lambda name, total: lambda done: None)
+    starts, _, duration, plan = mix.analyse(tracks, settings, audio, work, lambda name, total: lambda done: None)
     ones = np.ones_like(plan.gains)
-    hop, rate = 0.1, audio.sample_rate
+    hop, rate = 0.1, mix.mix_rate(tracks)
     spans = {who: inside(panel.alone(who), int(duration / hop) + 1, hop) for who in names}
     found = {}
     for label, gains in (("plain", ones), ("mixed", plan.gains)):

@@ -130,7 +130,7 @@ def master(work: Work, setup: Setup, task: Task) -> Work:
         mastered = audio.master(work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha)
         return replace(work, recording_sha=sha, mastered=mastered)
     mixed = work.mixed
-    info = AudioInfo(path=mixed.path, format="FLAC", codec="flac", duration=mixed.duration, sample_rate=config.audio.sample_rate, channels=1, bitrate=0)
+    info = AudioInfo(path=mixed.path, format="FLAC", codec="flac", duration=mixed.duration, sample_rate=mix.mix_rate(work.tracks), channels=1, bitrate=0)
     try:  # the mix is named by its key, and its content follows from it: no need to read it again for a checksum
         mastered = audio.master(info, mixed_settings(config.audio), config.cache_dir, task, config.root, source_sha=mixed.key)
     except AudioError as err:

@@ -62,6 +62,7 @@ SHARE_WINDOW = 0.3  # s over which tracks open together share the gain
 DUCK_HOLD = 0.6  # s the room stays ducked after a panelist stops
 GAP, SHORTEST = 0.6, 0.3  # s: a pause this short stays in one turn; a turn this short is a word over another's
 PEAK = 0.99  # the mix never clips (the limiter comes in mastering)
+MASTER_MARGIN = 2.0  # dB mastering's limiter sits under the true-peak ceiling (audio.TRUE_PEAK_MARGIN)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def cache_key(tracks: Sequence[Track], settings: MixSettings, audio: AudioSettin
     """Key of a mix: every track's content and role, and every setting that changes the sound."""
     parts = {
         "tracks": [(t.sha256, t.channel, t.who) for t in tracks], "mix": asdict(settings), "cleanup": cleanup.chain(audio),
-        "rate": audio.sample_rate, "together": together, "ffmpeg": ffmpeg_version(), "method": METHOD,
+        "together": together, "ffmpeg": ffmpeg_version(), "method": METHOD,
     }  # fmt: skip
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -102,7 +103,7 @@ def mix(tracks: Sequence[Track], settings: MixSettings, audio: AudioSettings, ca
     folder.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=folder))
     try:
-        starts, syncs, duration, plan = analyse(tracks, settings, work, task, together=together)
+        starts, syncs, duration, plan = analyse(tracks, settings, audio, work, task, together=together)
         reference = _reference(tracks)
         partial = work / "mix.flac"
         _render(tracks, starts, duration, plan.gains, audio, settings, partial, work, task("mix tracks", duration))
@@ -124,16 +125,16 @@ def mix(tracks: Sequence[Track], settings: MixSettings, audio: AudioSettings, ca
     return Mixed(path=out, key=key, duration=report.duration, report=report, turns=plan.turns)
 
 
-def analyse(tracks: Sequence[Track], settings: MixSettings, work: Path, task: Task, *, together: bool = False) -> tuple[list[float], list[str], float, Plan]:
+def analyse(tracks: Sequence[Track], settings: MixSettings, audio: AudioSettings, work: Path, task: Task, *, together: bool = False) -> tuple[list[float], list[str], float, Plan]:
     """The decisions of a mix, before any of it is rendered: where each track starts on the reference timeline (and
     how that was found), the mix's length, and the plan (gains and turns)."""
     longest = max(t.info.duration for t in tracks)
-    envelopes, head = _analyse(tracks, longest, work, task("analyse tracks", longest))
+    envelopes, peaks, head = _analyse(tracks, longest, work, task("analyse tracks", longest))
     reference = _reference(tracks)
     starts, syncs = ([0.0] * len(tracks), ["one recorder"] * len(tracks)) if together else _offsets(tracks, head, reference)
     del head
     duration = tracks[reference].info.duration
-    return starts, syncs, duration, decide(_aligned(envelopes, starts, duration), [t.who for t in tracks], settings)
+    return starts, syncs, duration, decide(_aligned(envelopes, starts, duration), _aligned(peaks, starts, duration), [t.who for t in tracks], settings, audio)
 
 
 def _from_cache(out: Path, meta: Path, key: str) -> Mixed | None:
@@ -146,6 +147,12 @@ def _from_cache(out: Path, meta: Path, key: str) -> Mixed | None:
     except (ValueError, TypeError, KeyError):
         return None
     return Mixed(path=out, key=key, duration=report.duration, report=report, turns=turns, cached=True)
+
+
+def mix_rate(tracks: Sequence[Track]) -> int:
+    """The rate the mix is made at: most tracks' own (mastering resamples once, to the show's rate)."""
+    rates = [t.info.sample_rate for t in tracks]
+    return max(set(rates), key=lambda rate: (rates.count(rate), rate))
 
 
 def _reference(tracks: Sequence[Track]) -> int:
@@ -169,30 +176,35 @@ def _pick(track: Track) -> str:
     return "aformat=channel_layouts=mono," if track.info.channels != 1 else ""
 
 
-def _analyse(tracks: Sequence[Track], longest: float, work: Path, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
-    """Every track's power per frame (n × frames) and its first HEAD seconds as samples (n × samples), at 8 kHz."""
+def _analyse(tracks: Sequence[Track], longest: float, work: Path, progress: Progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every track's K-weighted power and sample peak per frame (each n × frames) and its first HEAD seconds as
+    samples (n × samples), at 8 kHz."""
     args, index = _inputs(tracks)
     total = int(np.ceil(longest / HOP)) * FRAME
+    pad = f"apad=whole_len={total},atrim=end_sample={total},aformat=sample_fmts=flt:channel_layouts=mono"
     graph = [
-        f"[{index[i]}:a]{_pick(t)}aresample={RATE},highpass=f=60,highshelf=f=1500:g=4,"  # roughly BS.1770's K-weighting
-        f"apad=whole_len={total},atrim=end_sample={total},aformat=sample_fmts=flt:channel_layouts=mono[a{i}]"
+        f"[{index[i]}:a]{_pick(t)}aresample={RATE},highpass=f=60,asplit=2[w{i}][p{i}];"
+        f"[w{i}]highshelf=f=1500:g=4,{pad}[a{i}];[p{i}]{pad}[b{i}]"  # roughly BS.1770's K-weighting; and as it is, for peaks
         for i, t in enumerate(tracks)
     ]
     n = len(tracks)
-    graph.append("".join(f"[a{i}]" for i in range(n)) + (f"amerge=inputs={n}[m]" if n > 1 else "anull[m]"))
+    graph.append("".join(f"[a{i}]" for i in range(n)) + "".join(f"[b{i}]" for i in range(n)) + f"amerge=inputs={2 * n}[m]")
     head = np.zeros((n, int(min(HEAD, longest) * RATE)), dtype=np.float32)
-    chunks, done = [], 0
+    powers, peaks, done = [], [], 0
     with _Reading(tracks[0].path.parent, [*args, "-filter_complex", ";".join(graph), "-map", "[m]", "-f", "f32le", "-"], work / "analyse.log") as reader:
-        for block in reader.blocks(n, FRAME * 250):
+        for block in reader.blocks(2 * n, FRAME * 250):
             frames = len(block) // FRAME
-            block = block[: frames * FRAME]
-            chunks.append(np.mean(np.square(block.reshape(frames, FRAME, n)), axis=1, dtype=np.float32).T)
+            block = block[: frames * FRAME].reshape(frames, FRAME, 2 * n)
+            powers.append(np.mean(np.square(block[:, :, :n]), axis=1, dtype=np.float32).T)
+            peaks.append(np.max(np.abs(block[:, :, n:]), axis=1).T)
             if done < head.shape[1]:
-                take = min(len(block), head.shape[1] - done)
-                head[:, done : done + take] = block[:take].T
-            done += len(block)
+                take = min(frames * FRAME, head.shape[1] - done)
+                head[:, done : done + take] = block[:, :, n:].reshape(-1, n)[:take].T
+            done += frames * FRAME
             progress(done / RATE)
-    return np.concatenate(chunks, axis=1) if chunks else np.zeros((n, 0), np.float32), head
+    if not powers:
+        return np.zeros((n, 0), np.float32), np.zeros((n, 0), np.float32), head
+    return np.concatenate(powers, axis=1), np.concatenate(peaks, axis=1), head
 
 
 class _Reading:
@@ -305,8 +317,9 @@ class Plan:
     own: np.ndarray  # per track and frame: how open its gate is (0-1), for the turns and the tests
 
 
-def decide(power: np.ndarray, whos: Sequence[str], settings: MixSettings) -> Plan:
-    """Gains and turns from the tracks' aligned power envelopes (n × frames, K-weighted mean square per frame)."""
+def decide(power: np.ndarray, peaks: np.ndarray, whos: Sequence[str], settings: MixSettings, audio: AudioSettings) -> Plan:
+    """Gains and turns from the tracks' aligned envelopes (n × frames: K-weighted mean square, and sample peak, per
+    frame); `audio`: the mastering the mix goes to (its limiter takes more from a voice with sharper peaks)."""
     n, frames = power.shape
     present = power > 0
     smooth = _box(power, 3)
@@ -331,14 +344,17 @@ def decide(power: np.ndarray, whos: Sequence[str], settings: MixSettings) -> Pla
     panel = np.array([who != ROOM for who in whos])
     open_panel = gate[panel].max(axis=0) if panel.any() else np.zeros(frames, np.float32)
     # Levelling: every voice's own speech (where it alone is open) to TARGET.
-    measured = []
+    measured, alones = [], []
     for i in range(n):
         others = np.delete(gate, i, axis=0).max(axis=0) if n > 1 else np.zeros(frames, np.float32)
         alone = (gate[i] > 0.99) & (others < 0.01) & present[i]
+        alones.append(alone)
         measured.append(loudness(power[i][alone]) if alone.sum() * HOP >= 1.0 else None)
     known = [m for m in measured if m is not None]
     common = TARGET - float(np.mean(known)) if known else 0.0
-    levels = tuple(float(np.clip(TARGET - m if settings.level and m is not None else common, -MAX_GAIN, MAX_GAIN)) for m in measured)
+    levels = [float(np.clip(TARGET - m if settings.level and m is not None else common, -MAX_GAIN, MAX_GAIN)) for m in measured]
+    if settings.level and audio.normalize:
+        levels = _after_limiter(levels, [power[i][a] for i, a in enumerate(alones)], [peaks[i][a] for i, a in enumerate(alones)], measured, audio)
     amplitude = (10 ** (np.array(levels) / 20)).astype(np.float32)
 
     # The automixer: open tracks share the gain by their own (levelled) voice; the others go down to the floor.
@@ -356,7 +372,27 @@ def decide(power: np.ndarray, whos: Sequence[str], settings: MixSettings) -> Pla
         mixing[~panel] *= 1 - (1 - 10 ** (-settings.room_duck / 20)) * speaking
     gains = _box(mixing * amplitude[:, None], 2).astype(np.float32)
     gains *= present  # a track that is not there adds nothing (its padding is silence anyway)
-    return Plan(gains=gains, levels=levels, turns=_turns(gate, excess, whos, panel), own=gate)
+    return Plan(gains=gains, levels=tuple(levels), turns=_turns(gate, excess, whos, panel), own=gate)
+
+
+def _after_limiter(levels: list[float], power: list[np.ndarray], peaks: list[np.ndarray], measured: list[float | None], audio: AudioSettings) -> tuple[float, ...]:
+    """Levelling gains corrected for what mastering's peak limiter will take from each voice: a voice with sharper
+    peaks loses more loudness to it, so it is given that much more here (levels equal after mastering, not before)."""
+    ceiling = 10 ** ((audio.true_peak - MASTER_MARGIN) / 20)
+    voices = [i for i, m in enumerate(measured) if m is not None]
+    levels = list(levels)
+    for _ in range(3):  # more gain means more limiting: a few rounds settle it
+        master = audio.loudness - TARGET
+        losses = {}
+        for i in voices:
+            peak = peaks[i] * 10 ** ((levels[i] + master) / 20)
+            cut = np.minimum(1.0, ceiling / np.maximum(peak, 1e-9))
+            cut = np.minimum(cut, np.minimum(np.roll(cut, 1), np.roll(cut, -1)))  # the limiter's attack and release
+            losses[i] = measured[i] + levels[i] - loudness(power[i] * cut**2 * 10 ** (levels[i] / 10))
+        mean = float(np.mean(list(losses.values()))) if losses else 0.0
+        for i in voices:
+            levels[i] = float(np.clip(TARGET - measured[i] + losses[i] - mean, -MAX_GAIN, MAX_GAIN))
+    return tuple(levels)
 
 
 def loudness(power: np.ndarray, hop: float = HOP) -> float:
@@ -457,7 +493,7 @@ def _merge(runs: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
 def blocks(tracks: Sequence[Track], starts: Sequence[float], duration: float, gains: np.ndarray, audio: AudioSettings, settings: MixSettings, work: Path):
     """Every track decoded at the output rate, lined up and cleaned, with its gain per sample: (samples, gains), each
     (frames × tracks), two seconds at a time."""
-    rate = audio.sample_rate
+    rate = mix_rate(tracks)
     total = int(round(duration * rate))
     args, index = _inputs(tracks)
     clean = [*([f"highpass=f={settings.highpass}"] if settings.highpass else []), *cleanup.chain(audio)]
@@ -482,9 +518,9 @@ def blocks(tracks: Sequence[Track], starts: Sequence[float], duration: float, ga
 
 def _render(tracks: Sequence[Track], starts: Sequence[float], duration: float, gains: np.ndarray, audio: AudioSettings, settings: MixSettings, out: Path, work: Path, progress: Progress) -> None:
     """The tracks times their gain curves, summed a block at a time and encoded to FLAC (24 bit)."""
-    rate = audio.sample_rate
+    rate = mix_rate(tracks)
     encode = [ffmpeg(), "-nostdin", "-hide_banner", "-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "-",
-              "-c:a", "flac", "-sample_fmt", "s32", "-bits_per_raw_sample", "24", "-compression_level", "2", "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact", "-y", str(out)]  # fmt: skip
+              "-c:a", "flac", "-sample_fmt", "s32", "-bits_per_raw_sample", "24", "-compression_level", "0", "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact", "-y", str(out)]  # fmt: skip
     done = 0
     with (work / "encode.log").open("wb") as log:
         encoder = subprocess.Popen(encode, stdin=subprocess.PIPE, stderr=log)
