@@ -8,6 +8,7 @@ speaker turns are measured against.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import wave
@@ -238,3 +239,19 @@ def multichannel(panel: Panel, path: Path) -> Path:
     graph = "".join(f"[{n}:a]" for n in range(len(files))) + f"amerge=inputs={len(files)}[m]"
     subprocess.run([ffmpeg(), "-v", "error", *inputs, "-filter_complex", graph, "-map", "[m]", "-c:a", "pcm_s16le", "-y", str(path)], check=True)
     return path
+
+
+def _selected(spans: list[tuple[float, float]]) -> str:
+    return "aselect='" + "+".join(f"between(t\\,{a:.3f}\\,{b:.3f})" for a, b in spans) + "',asetpts=N/SR/TB"
+
+
+def loudness(path: Path, spans: list[tuple[float, float]]) -> float:
+    """Integrated loudness (ffmpeg's ebur128) of the audio inside the spans, joined."""
+    log = subprocess.run([ffmpeg(), "-hide_banner", "-nostats", "-i", str(path), "-af", f"{_selected(spans)},ebur128=framelog=quiet", "-f", "null", "-"], capture_output=True, text=True).stderr
+    return float(re.search(r"I:\s+(-?[\d.]+) LUFS", log[log.rindex("Summary:") :]).group(1))
+
+
+def rms(path: Path, spans: list[tuple[float, float]]) -> float:
+    """RMS level (dBFS, ffmpeg's astats) of the audio inside the spans, joined."""
+    log = subprocess.run([ffmpeg(), "-hide_banner", "-nostats", "-i", str(path), "-af", f"{_selected(spans)},astats=measure_perchannel=none:measure_overall=RMS_level", "-f", "null", "-"], capture_output=True, text=True).stderr
+    return float(re.findall(r"RMS level dB: (-?[\d.]+|-inf)", log)[-1])

@@ -24,7 +24,7 @@ from pipeline.files import file_sha256
 from pipeline.records import AudioInfo
 
 from .conftest import SPEECH, make_audio, write_notes, write_show
-from .panel import Panel, espeak, make_panel, multichannel
+from .panel import Panel, espeak, loudness, make_panel, multichannel, rms
 from .test_engine import watching
 
 needs_espeak = pytest.mark.skipif(espeak() is None, reason="espeak-ng is not installed: apt-get install -y espeak-ng")
@@ -45,22 +45,6 @@ def _tracks(panel: Panel) -> list[mix.Track]:
 @pytest.fixture(scope="module")
 def mixed(panel, tmp_path_factory):
     return mix.mix(_tracks(panel), MixSettings(), AudioSettings(), tmp_path_factory.mktemp("cache"))
-
-
-def _selected(spans: list[tuple[float, float]]) -> str:
-    return "aselect='" + "+".join(f"between(t\\,{a:.3f}\\,{b:.3f})" for a, b in spans) + "',asetpts=N/SR/TB"
-
-
-def loudness(path: Path, spans: list[tuple[float, float]]) -> float:
-    """Integrated loudness (ffmpeg's ebur128) of the audio inside the spans, joined."""
-    log = subprocess.run([ffmpeg(), "-hide_banner", "-nostats", "-i", str(path), "-af", f"{_selected(spans)},ebur128=framelog=quiet", "-f", "null", "-"], capture_output=True, text=True).stderr
-    return float(re.search(r"I:\s+(-?[\d.]+) LUFS", log[log.rindex("Summary:") :]).group(1))
-
-
-def rms(path: Path, spans: list[tuple[float, float]]) -> float:
-    """RMS level (dBFS, ffmpeg's astats) of the audio inside the spans, joined."""
-    log = subprocess.run([ffmpeg(), "-hide_banner", "-nostats", "-i", str(path), "-af", f"{_selected(spans)},astats=measure_perchannel=none:measure_overall=RMS_level", "-f", "null", "-"], capture_output=True, text=True).stderr
-    return float(re.findall(r"RMS level dB: (-?[\d.]+|-inf)", log)[-1])
 
 
 def plain_sum(panel: Panel, out: Path) -> Path:
@@ -256,3 +240,54 @@ def test_a_no_op_build_reuses_the_cached_mix_and_a_changed_track_mixes_again(pan
     remade = run_build(config)
     assert remade.ok and [item.episode.slug for item in remade.published] == ["panel"]
     assert len(list((config.cache_dir / "mix").glob("*.flac"))) == 2
+
+
+def test_cues_without_a_speaker_take_the_one_who_speaks_most_in_them():
+    from pipeline import turns
+    from pipeline.records import Turn
+    from pipeline.transcript import Cue, Transcript
+
+    said = (Turn(0.0, 4.0, "Dana Whitfield"), Turn(4.2, 9.0, "Sam Okafor"), Turn(9.5, 10.0, mix.AUDIENCE))
+    cues = (Cue(500, 3000, "Hi."), Cue(3500, 6000, "Both."), Cue(7000, 8000, "Kept.", speaker="Priya Raman"), Cue(12000, 13000, "Nobody."))
+    labelled = turns.label(Transcript(Path("x.vtt"), cues), said)
+    assert [c.speaker for c in labelled.cues] == ["Dana Whitfield", "Sam Okafor", "Priya Raman", ""]
+    assert turns.talk_time(said) == [("Sam Okafor", 4.8), ("Dana Whitfield", 4.0), (mix.AUDIENCE, 0.5)]
+    assert turns.shift(said, 2.0, 10.0) == (Turn(2.0, 6.0, "Dana Whitfield"), Turn(6.2, 10.0, "Sam Okafor"))
+
+
+@pytest.mark.parametrize(
+    "tracks, problem",
+    [
+        ("tracks: dana.wav", "tracks is not a list of `track: panelist` lines"),
+        ("tracks:\n  1: Dana Whitfield\n  sam.wav: Sam Okafor", "tracks mixes file names and channel numbers"),
+        ("tracks:\n  0: Dana Whitfield", "line 6: track 0 is neither a file name nor a channel number"),
+        ("tracks:\n  ../x.wav: Dana Whitfield", "line 6: track '../x.wav' is neither a file name"),
+        ("tracks:\n  2: Nobody", "line 6: track 2 is 'Nobody', who is not among the panelists"),
+    ],
+)
+def test_a_tracks_list_the_notes_cannot_mean_is_refused_with_its_line(show, tracks, problem):
+    from pipeline import notes
+    from pipeline.errors import NotesError
+
+    path = write_notes(show, "panel", f"title: Panel\ndate: 2026-01-05\npanelists: [Dana Whitfield, Sam Okafor]\n{tracks}")
+    with pytest.raises(NotesError) as caught:
+        notes.read(path)
+    assert problem in caught.value.problem
+
+
+def test_tracks_map_files_and_channels_case_blind_with_room_and_skip(show):
+    from pipeline import notes
+    from pipeline.records import TrackSpec
+
+    path = write_notes(show, "panel", "title: Panel\ndate: 2026-01-05\npanelists: [Dana Whitfield, Sam Okafor]\ntracks:\n  dana.wav: dana whitfield\n  hall.flac: Room\n  spare.wav: skip")
+    assert notes.read(path).tracks == (TrackSpec("dana.wav", 0, "Dana Whitfield"), TrackSpec("hall.flac", 0, "room"), TrackSpec("spare.wav", 0, "skip"))
+
+
+def test_a_new_folder_of_tracks_starts_notes_naming_a_panelist_per_track(tmp_path):
+    show = write_show(tmp_path / "show")
+    for name in ("dana.wav", "sam-okafor.wav", "room.wav"):
+        make_audio(show / "episodes" / "panel" / name, seconds=1, channels=1)
+    run_build(config_module.load(show))
+    text = (show / "show_notes" / "panel.md").read_text()
+    assert "panelists:\n- Dana\n- Sam Okafor\n" in text and "tracks:\n  dana.wav: Dana\n  room.wav: room\n  sam-okafor.wav: Sam Okafor\n" in text
+    assert "draft: true" in text
