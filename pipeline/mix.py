@@ -44,7 +44,7 @@ Task = Callable[[str, float], Progress]
 
 ROOM, SKIP = "room", "skip"
 AUDIENCE = "Audience"  # the room's own sound (questions, applause) in the speaker turns
-METHOD = "gcc-automix-v1"
+METHOD = "gcc-automix-v2"
 
 RATE = 8000  # Hz, analysis
 HOP = 0.02  # s, one analysis frame
@@ -52,7 +52,7 @@ FRAME = int(RATE * HOP)
 HEAD = 120.0  # s of samples kept to line up recorders
 MAX_OFFSET = 10.0  # s, the furthest apart two recorders may have started
 TOGETHER = 0.03  # s: closer than this, tracks are one recorder's (what remains is sound travelling between microphones)
-CONFIDENT = 12.0  # GCC-PHAT peak over the spread of the rest: measured ≥ 40 with bleed, ≤ 7 for unrelated tracks
+CONFIDENT = 20.0  # GCC-PHAT peak over the spread of the rest: measured 75-550 with bleed 15-20 dB down, 4-9 between unrelated tracks
 LENGTH_SLACK = 3.0  # s tracks may differ in length when no common sound lines them up
 TARGET = -30.0  # LUFS each voice is levelled to in the mix: room for peaks; mastering sets the loudness
 MAX_GAIN = 24.0  # dB, the most levelling may add or take
