@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline import mix, probe  # noqa: E402
 from pipeline.audio import ffmpeg  # noqa: E402
 from pipeline.config import AudioSettings, MixSettings  # noqa: E402
+from pipeline.tracks import Track  # noqa: E402
 from tests.panel import Panel, espeak, make_panel  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -57,6 +58,7 @@ sys.path.insert(0, {root!r})
 from pipeline import mix, probe
 from pipeline.config import AudioSettings, MixSettings
 from pipeline.files import file_sha256
+from pipeline.tracks import Track
 files = json.loads({files!r})
 peak, done = [0], threading.Event()
 
@@ -72,7 +74,7 @@ def watch():  # each ffmpeg child's own peak (VmHWM after exec; getrusage would 
 
 threading.Thread(target=watch, daemon=True).start()
 start = time.perf_counter()
-tracks = [mix.Track(path=Path(f), channel=0, who=who, info=probe.probe(Path(f)), sha256=file_sha256(Path(f))) for who, f in files]
+tracks = [Track(path=Path(f), channel=0, who=who, info=probe.probe(Path(f)), sha256=file_sha256(Path(f))) for who, f in files]
 made = mix.mix(tracks, MixSettings(), AudioSettings(), Path({cache!r}))
 wall = time.perf_counter() - start
 done.set()
@@ -147,7 +149,7 @@ def levels(frames: np.ndarray, panel: Panel, names: list[str]) -> tuple[dict[str
 def bleed(panel: Panel, names: list[str], work: Path) -> tuple[dict[str, float], dict[str, float]]:
     """While each panelist speaks alone: the other tracks' contribution (dB, against the panelist's own track's) in
     the plain sum and in panelpress's mix (the mix stage's own decisions, rendered a track at a time)."""
-    tracks = [mix.Track(path=path, channel=0, who=who, info=probe.probe(path)) for who, path in panel.tracks.items()]
+    tracks = [Track(path=path, channel=0, who=who, info=probe.probe(path)) for who, path in panel.tracks.items()]
     settings, audio = MixSettings(), AudioSettings()
     starts, _, duration, plan = mix.analyse(tracks, settings, audio, work, lambda name, total: lambda done: None)
     ones = np.ones_like(plan.gains)

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import audio, cache, chapters, explicit, layout, mix, notes, probe, tags, tracks, transcript, turns
-from .config import Config
+from .config import AudioSettings, Config
 from .discover import Recording
 from .errors import AudioError, PanelpressError
 from .files import file_sha256
@@ -46,7 +46,7 @@ class Work:
     episode: Episode | None = None
     transcript: transcript.Transcript | None = None
     recording_sha: str = ""
-    tracks: tuple[mix.Track, ...] = ()  # an episode of one track per speaker: its microphones
+    tracks: tuple[tracks.Track, ...] = ()  # an episode of one track per speaker: its microphones
     mixed: Mixed | None = None
     mastered: Mastered | None = None
     item: Published | None = None
@@ -138,7 +138,7 @@ def master(work: Work, setup: Setup, task: Task) -> Work:
     return replace(work, mastered=mastered)
 
 
-def mixed_settings(settings):
+def mixed_settings(settings: AudioSettings) -> AudioSettings:
     """The mastering settings for a mix: clean-up, high-pass and levelling were done per track by the mix (a
     second levelling would lift the automixer's quiet tracks again)."""
     return replace(settings, highpass=0, level_voices=False, denoise="off", dehum=0, deess=False)

@@ -37,12 +37,13 @@ from . import cleanup
 from .audio import ffmpeg, ffmpeg_version
 from .config import AudioSettings, MixSettings
 from .errors import AudioError
-from .records import AudioInfo, Mixed, MixReport, TrackReport, Turn
+from .notes import ROOM
+from .records import Mixed, MixReport, TrackReport, Turn
+from .tracks import Track
 
 Progress = Callable[[float], None]
 Task = Callable[[str, float], Progress]
 
-ROOM, SKIP = "room", "skip"
 AUDIENCE = "Audience"  # the room's own sound (questions, applause) in the speaker turns
 METHOD = "gcc-automix-v2"
 
@@ -63,22 +64,6 @@ DUCK_HOLD = 0.6  # s the room stays ducked after a panelist stops
 GAP, SHORTEST = 0.6, 0.3  # s: a pause this short stays in one turn; a turn this short is a word over another's
 PEAK = 0.99  # the mix never clips (the limiter comes in mastering)
 MASTER_MARGIN = 2.0  # dB mastering's limiter sits under the true-peak ceiling (audio.TRUE_PEAK_MARGIN)
-
-
-@dataclass(frozen=True)
-class Track:
-    """One microphone: a file (or one channel of it) and whose it is."""
-
-    path: Path
-    channel: int  # 1-based channel of a multichannel recording; 0: the whole file (its channels together)
-    who: str  # a panelist's name, or ROOM
-    info: AudioInfo
-    sha256: str = ""
-
-    @property
-    def label(self) -> str:
-        """The track as the host names it."""
-        return f"{self.path.name} channel {self.channel}" if self.channel else self.path.name
 
 
 def cache_key(tracks: Sequence[Track], settings: MixSettings, audio: AudioSettings, together: bool) -> str:

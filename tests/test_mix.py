@@ -22,6 +22,7 @@ from pipeline.discover import discover
 from pipeline.errors import AudioError
 from pipeline.files import file_sha256
 from pipeline.records import AudioInfo
+from pipeline.tracks import Track
 
 from .conftest import SPEECH, make_audio, write_notes, write_show
 from .panel import Panel, espeak, loudness, make_panel, multichannel, rms
@@ -39,7 +40,7 @@ def panel(tmp_path_factory) -> Panel:
 
 
 def _tracks(panel: Panel) -> list[mix.Track]:
-    return [mix.Track(path=path, channel=0, who=who, info=probe.probe(path), sha256=file_sha256(path)) for who, path in panel.tracks.items()]
+    return [Track(path=path, channel=0, who=who, info=probe.probe(path), sha256=file_sha256(path)) for who, path in panel.tracks.items()]
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +135,7 @@ def test_offsets_between_recorders_are_found_and_reported(tmp_path):
 def test_tracks_that_share_no_sound_and_disagree_in_length_are_refused(tmp_path):
     a = make_audio(tmp_path / "a.wav", seconds=12, channels=1, source=SPEECH.format(seed=1))
     b = make_audio(tmp_path / "b.wav", seconds=20, channels=1, source=SPEECH.format(seed=2))
-    tracks = [mix.Track(path=p, channel=0, who=who, info=probe.probe(p), sha256=file_sha256(p)) for p, who in ((a, "A"), (b, "B"))]
+    tracks = [Track(path=p, channel=0, who=who, info=probe.probe(p), sha256=file_sha256(p)) for p, who in ((a, "A"), (b, "B"))]
     with pytest.raises(AudioError) as caught:
         mix.mix(tracks, MixSettings(), AudioSettings(), tmp_path / "cache")
     err = caught.value
@@ -142,7 +143,7 @@ def test_tracks_that_share_no_sound_and_disagree_in_length_are_refused(tmp_path)
     assert "from the same start" in err.fix
     # Of one length, unrelated tracks are taken as started together (and said so).
     c = make_audio(tmp_path / "c.wav", seconds=12, channels=1, source=SPEECH.format(seed=3))
-    tracks[1] = mix.Track(path=c, channel=0, who="B", info=probe.probe(c), sha256=file_sha256(c))
+    tracks[1] = Track(path=c, channel=0, who="B", info=probe.probe(c), sha256=file_sha256(c))
     made = mix.mix(tracks, MixSettings(), AudioSettings(), tmp_path / "cache")
     assert [t.sync for t in made.report.tracks] == ["reference", "assumed"]
 
