@@ -196,17 +196,16 @@ def make_panel(
                 gain, delay = level[who] * 10 ** (float(rng.uniform(*bleed_db)) / 20), float(rng.uniform(2, 6))
             hears[name][who] = (gain, int(delay / 1000 * rate))
     total = int(seconds * rate)
-    longest = max(len(e[2]) for e in events) + rate
     for index, name in enumerate(names):
         noise = _pink(rate, 23.0 + index, seed * 10 + index) * 10 ** ((room_noise_db if name == "room" else noise_db) / 20)
         shift = int(offsets.get(name, 0.0) * rate)  # a recorder that started late misses the start
-        _write(files[name], rate, total - shift, lambda b0, b1, name=name, shift=shift, noise=noise: _block(b0 + shift, b1 + shift, events, hears[name], noise, longest))
+        _write(files[name], rate, total - shift, lambda b0, b1, name=name, shift=shift, noise=noise: _block(b0 + shift, b1 + shift, events, hears[name], noise))
     speech = tuple((start / rate, start / rate + len(sound) / rate, who) for start, who, sound in events)
     truth.write_text(json.dumps({"key": key, "speech": speech}))
     return Panel(files, speech, seconds, rate, {v[0]: v[3] for v in voices}, offsets)
 
 
-def _block(b0: int, b1: int, events, hears: dict[str, tuple[float, int]], noise: np.ndarray, longest: int) -> np.ndarray:
+def _block(b0: int, b1: int, events, hears: dict[str, tuple[float, int]], noise: np.ndarray) -> np.ndarray:
     """Samples [b0, b1) of one track (on the true timeline): noise, then every voice it hears."""
     out = noise[np.arange(b0, b1) % len(noise)].astype(np.float64)
     for start, who, sound in events:
@@ -214,7 +213,7 @@ def _block(b0: int, b1: int, events, hears: dict[str, tuple[float, int]], noise:
         if start >= b1:
             break
         s = start + delay
-        if s + len(sound) <= b0 or s + longest < b0:
+        if s + len(sound) <= b0 or s >= b1:
             continue
         lo, hi = max(b0, s), min(b1, s + len(sound))
         out[lo - b0 : hi - b0] += gain * sound[lo - s : hi - s]
