@@ -19,7 +19,7 @@ from pipeline.build import build as run_build
 from pipeline.cli import main
 from pipeline.config import AudioSettings, MixSettings
 from pipeline.discover import discover
-from pipeline.errors import AudioError
+from pipeline.errors import AudioError, ConfigError
 from pipeline.files import file_sha256
 from pipeline.records import AudioInfo
 from pipeline.tracks import Track
@@ -292,3 +292,20 @@ def test_a_new_folder_of_tracks_starts_notes_naming_a_panelist_per_track(tmp_pat
     text = (show / "show_notes" / "panel.md").read_text()
     assert "panelists:\n- Dana\n- Sam Okafor\n" in text and "tracks:\n  dana.wav: Dana\n  room.wav: room\n  sam-okafor.wav: Sam Okafor\n" in text
     assert "draft: true" in text
+
+
+def test_a_folder_name_too_long_for_the_episodes_files_fails_alone(tmp_path):
+    show = write_show(tmp_path / "show")
+    make_audio(show / "episodes" / ("p" * 201) / "dana.wav", seconds=1)
+    make_audio(show / "episodes" / "solo.wav", seconds=1)
+    recordings, failures = discover(config_module.load(show))
+    assert [rec.slug for rec in recordings] == ["solo"]
+    assert "201 bytes long" in failures[0].error.problem and failures[0].error.fix == "rename the folder (and its notes)"
+
+
+@pytest.mark.parametrize("line, words", [("floor = 6", "between -60 and 0"), ("room_duck = -3", "between 0 and 40"), ("highpass = 10", "between 20 and 300"), ("automix = 1", "true or false")])
+def test_bad_mix_settings_are_refused_before_any_work(show, line, words):
+    path = show / config_module.CONFIG_NAME
+    path.write_text(path.read_text() + f"\n[mix]\n{line}\n")
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        config_module.load(show)
