@@ -45,7 +45,7 @@ Progress = Callable[[float], None]
 Task = Callable[[str, float], Progress]
 
 AUDIENCE = "Audience"  # the room's own sound (questions, applause) in the speaker turns
-METHOD = "gcc-automix-v2"
+METHOD = "gcc-automix-v3"
 
 RATE = 8000  # Hz, analysis
 HOP = 0.02  # s, one analysis frame
@@ -490,14 +490,16 @@ def blocks(tracks: Sequence[Track], starts: Sequence[float], duration: float, ga
         graph.append(f"[{index[i]}:a]{_pick(track)}aresample={rate},{move}{chain}apad=whole_len={total},atrim=end_sample={total},aformat=sample_fmts=flt:channel_layouts=mono[t{i}]")
     n = len(tracks)
     graph.append("".join(f"[t{i}]" for i in range(n)) + (f"amerge=inputs={n}[m]" if n > 1 else "anull[m]"))
-    done = 0
+    done, frames = 0, gains.shape[1]
     with _Reading(tracks[0].path.parent, [*args, "-filter_complex", ";".join(graph), "-map", "[m]", "-f", "f32le", "-"], work / "render.log") as reader:
         for block in reader.blocks(n, rate * 2):
-            times = (done + np.arange(len(block))) / rate / HOP - 0.5  # frame k's gain is its value at its middle
-            lo = np.clip(np.floor(times).astype(np.int64), 0, gains.shape[1] - 1)
-            hi = np.minimum(lo + 1, gains.shape[1] - 1)
-            part = np.clip(times - lo, 0.0, 1.0).astype(np.float32)
-            yield block, (gains[:, lo] * (1 - part) + gains[:, hi] * part).T
+            at = (done + np.arange(len(block), dtype=np.float64)) / (rate * HOP) - 0.5  # frame k's gain is its value at its middle
+            k0, k1 = max(0, int(at[0]) - 1), min(frames, int(at[-1]) + 3)
+            known = np.arange(k0, k1, dtype=np.float64)
+            gain = np.empty(block.shape, np.float32)
+            for i in range(n):  # np.interp on the block's few frames: a gather over every sample costs twice as much
+                gain[:, i] = np.interp(at, known, gains[i, k0:k1])
+            yield block, gain
             done += len(block)
 
 
