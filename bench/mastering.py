@@ -206,7 +206,7 @@ def main() -> None:
             print(f"panelpress is {other['wall'] / one['wall']:.1f}× faster than ffmpeg-normalize in wall time, {other['cpu'] / one['cpu']:.1f}× in CPU time (target ≥ 3×)")
         report = one["report"]
         print(
-            f"panelpress passes (wall / CPU s): " + ", ".join(f"{p['name']} {p['wall']:.1f} / {p['cpu']:.1f}" for p in report["timings"])
+            "panelpress passes (wall / CPU s): " + ", ".join(f"{p['name']} {p['wall']:.1f} / {p['cpu']:.1f}" for p in report["timings"])
             + f"; gain {report['gain']:+.1f} dB; compressor GR max / p99 {report['compressor_max']:.1f} / {report['compressor_p99']:.1f} dB",
             flush=True,
         )

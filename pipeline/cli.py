@@ -346,6 +346,7 @@ def _summary(result: BuildResult, root: Path) -> None:
     if table.row_count:  # episodes published as they were are counted below, not listed: a show may have a thousand
         console.print(table)
     _loudness(result)
+    _talk(result)
     _errors("[red]error:[/]", [failure.error for failure in result.failures], root)
     _errors("[red]refused:[/]", result.blocked, root)
     _errors("[red]not published:[/]", result.withheld, root)
@@ -390,6 +391,21 @@ def _loudness(result: BuildResult) -> None:
         if r.timings:
             passes = ", ".join(f"{p.name} {p.wall:.1f} / {p.cpu:.1f} s" for p in r.timings)
             console.print(escape(f"{slug}: {r.passes} passes, {passes} (wall / CPU); compressor gain reduction {r.compressor_max:.1f} / {r.compressor_p99:.1f} dB"), soft_wrap=True)
+
+
+def _talk(result: BuildResult) -> None:
+    """Who spoke how long in every published episode of one track per speaker, and what the mix did with each track."""
+    mixed = [item for item in result.published if item.mix]
+    if not mixed:
+        return
+    table = Table(title="tracks: who spoke how long; offset: how far a recorder was moved to line up; level: the mix's gain")
+    for column in ("episode", "track", "speaker", "talk time", "offset", "level"):
+        table.add_column(column, justify="left" if column in ("episode", "track", "speaker") else "right")
+    for item in mixed:
+        for track in item.mix.tracks:
+            offset = track.sync if track.sync in ("reference", "one recorder") else f"{track.offset:+.3f} s ({track.sync})"
+            table.add_row(escape(item.episode.slug), escape(track.source), escape(track.who), _clock(track.talk), offset, f"{track.gain:+.1f} dB")
+    console.print(table)
 
 
 def _errors(label: str, errors, root: Path) -> None:

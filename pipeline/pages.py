@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from . import layout, transcript
+from . import layout, transcript, turns
 from .config import Config
 from .layout import FEED_FILE, INDEX_PAGE
 from .notes import markdown as notes_markdown
@@ -136,6 +136,7 @@ def environment(templates: Path | None) -> Environment:
     # Pages name the stylesheet and script with a digest of their content, so no browser keeps an old copy.
     versioned = {rel: f"{rel}?v={hashlib.sha256(data).hexdigest()[:10]}" for rel, data in static_files(env).items()}
     env.globals["stylesheet"], env.globals["script"] = versioned[layout.STYLESHEET], versioned[layout.SCRIPT]
+    env.globals["talk_time"] = turns.talk_time
     return env
 
 
