@@ -14,12 +14,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from . import audio, cache, chapters, edition, explicit, layout, notes, probe, tags, transcript
-from .config import Config
+from . import audio, cache, chapters, edition, explicit, layout, mix, notes, probe, tags, tracks, transcript, turns
+from .config import AudioSettings, Config
 from .discover import Recording
 from .errors import AudioError, PanelpressError
 from .files import file_sha256
-from .records import Attachment, AudioInfo, Episode, EpisodeResult, Identity, Mastered, Notes, Published
+from .records import Attachment, AudioInfo, Episode, EpisodeResult, Identity, Mastered, Mixed, Notes, Published
 
 Task = Callable[[str, float], Callable[[float], None]]  # opens a progress bar for one pass: (name, seconds of audio)
 
@@ -47,6 +47,8 @@ class Work:
     episode: Episode | None = None
     transcript: transcript.Transcript | None = None
     recording_sha: str = ""
+    tracks: tuple[tracks.Track, ...] = ()  # an episode of one track per speaker: its microphones
+    mixed: Mixed | None = None
     mastered: Mastered | None = None
     tag_set: tags.TagSet | None = None  # what the tag stage wrote, for other editions of the audio
     item: Published | None = None
@@ -79,8 +81,12 @@ def read_notes(work: Work, setup: Setup, task: Task) -> Work:
 
 
 def probe_recording(work: Work, setup: Setup, task: Task) -> Work:
-    """What the recording is: duration, rate, channels, tags."""
-    return replace(work, info=probe.probe(work.source.path))
+    """What the recording is: duration, rate, channels, tags; for an episode of one track per speaker, every track
+    and whose it is."""
+    found = tracks.resolve(work.source, work.notes)
+    if not found:
+        return replace(work, info=probe.probe(work.source.path))
+    return replace(work, tracks=found, info=tracks.info(work.source, found, None if work.source.tracks else found[0].info))
 
 
 def resolve_chapters(work: Work, setup: Setup, task: Task) -> Work:
@@ -108,12 +114,37 @@ def review_explicit(work: Work, setup: Setup, task: Task) -> Work:
     return replace(work, episode=replace(work.episode, notes=reviewed), warnings=warnings)
 
 
-def master(work: Work, setup: Setup, task: Task) -> Work:
-    """The recording mastered to the show's loudness (or taken from the cache)."""
+def mix_tracks(work: Work, setup: Setup, task: Task) -> Work:
+    """An episode of one track per speaker mixed into one recording, with who spoke when (or taken from the cache)."""
+    if not work.tracks:
+        return work
     config = setup.config
-    sha = file_sha256(work.source.path)
-    mastered = audio.master(work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha, fresh=setup.fresh)
-    return replace(work, recording_sha=sha, mastered=mastered)
+    sums = {path: file_sha256(path) for path in dict.fromkeys(track.path for track in work.tracks)}
+    found = tuple(replace(track, sha256=sums[track.path]) for track in work.tracks)
+    mixed = mix.mix(found, config.mix, config.audio, config.cache_dir, task, together=not work.source.tracks, fresh=setup.fresh)
+    return replace(work, tracks=found, mixed=mixed, recording_sha=sums.get(work.source.path, ""))
+
+
+def master(work: Work, setup: Setup, task: Task) -> Work:
+    """The recording (or the mix of its tracks) mastered to the show's loudness (or taken from the cache)."""
+    config = setup.config
+    if work.mixed is None:
+        sha = file_sha256(work.source.path)
+        mastered = audio.master(work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha, fresh=setup.fresh)
+        return replace(work, recording_sha=sha, mastered=mastered)
+    mixed = work.mixed
+    info = AudioInfo(path=mixed.path, format="FLAC", codec="flac", duration=mixed.duration, sample_rate=mix.mix_rate(work.tracks), channels=1, bitrate=0)
+    try:  # the mix is named by its key, and its content follows from it: no need to read it again for a checksum
+        mastered = audio.master(info, mixed_settings(config.audio), config.cache_dir, task, config.root, source_sha=mixed.key, fresh=setup.fresh)
+    except AudioError as err:
+        raise AudioError(work.source.path, f"its mix: {err.problem}", err.fix) from err
+    return replace(work, mastered=mastered)
+
+
+def mixed_settings(settings: AudioSettings) -> AudioSettings:
+    """The mastering settings for a mix: clean-up, high-pass and levelling were done per track by the mix (a
+    second levelling would lift the automixer's quiet tracks again)."""
+    return replace(settings, highpass=0, level_voices=False, denoise="off", dehum=0, deess=False)
 
 
 def tag(work: Work, setup: Setup, task: Task) -> Work:
@@ -154,6 +185,8 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         chapters=marks,
         image=image_path,
         soundbites=chapters.shift_soundbites(notes_.soundbites, master_.offset, master_.duration),
+        mix=work.mixed.report if work.mixed else None,
+        turns=turns.shift(work.mixed.turns, master_.offset, master_.duration) if work.mixed else (),
     )
     return replace(work, item=item, tag_set=values)
 
@@ -173,14 +206,15 @@ def attach_transcript(work: Work, setup: Setup, task: Task) -> Work:
     if work.transcript is None:
         return work
     config, master_ = setup.config, work.mastered
-    files = transcript.attachments(work.transcript, layout.name(work.source.slug), layout.PAGES_DIR, master_.offset, master_.duration, config.show.language)
+    found = turns.label(work.transcript, work.mixed.turns) if work.mixed else work.transcript  # cues without a speaker get one
+    files = transcript.attachments(found, layout.name(work.source.slug), layout.PAGES_DIR, master_.offset, master_.duration, config.show.language)
     return replace(work, item=replace(work.item, attachments=work.item.attachments + _stored(config.cache_dir, files)))
 
 
 Stage = Callable[[Work, Setup, Task], Work]
 # The stage list, written once. The notes stage runs first, alone, for the guard; the rest is the audio work.
 NOTES: tuple[Stage, ...] = (read_notes,)
-AUDIO: tuple[Stage, ...] = (probe_recording, resolve_chapters, read_transcript, review_explicit, master, tag, opus_edition, attach_transcript)
+AUDIO: tuple[Stage, ...] = (probe_recording, resolve_chapters, read_transcript, review_explicit, mix_tracks, master, tag, opus_edition, attach_transcript)
 STAGES = NOTES + AUDIO
 
 
@@ -198,6 +232,8 @@ def result(work: Work, config: Config) -> EpisodeResult:
     """The episode's result, with a fingerprint of every file it was made from."""
     root = config.root
     stamps = [cache.stamp(root, work.source.path, work.recording_sha), cache.stamp(root, work.source.notes_path)]
+    sums = {track.path: track.sha256 for track in work.tracks}  # a folder of tracks: every recording in it
+    stamps += [cache.stamp(root, path, sums.get(path, "")) for path in work.source.tracks]
     stamps += [cache.stamp(root, path) for path in _inputs(work, config)]
     return EpisodeResult(
         slug=work.source.slug, item=work.item, skipped=work.skipped, until=work.until,

@@ -149,8 +149,9 @@ class Dask:
         return self.client
 
     def _check_workers(self, client, works: Sequence[episode.Work]) -> None:
-        """Every worker must read the recordings and notes and write the cache, at this machine's paths."""
-        paths = sorted({str(p) for work in works for p in (work.source.path, work.source.notes_path)})
+        """Every worker must read the recordings (each track of a panel recorded one per speaker) and notes and write
+        the cache, at this machine's paths."""
+        paths = sorted({str(p) for work in works for p in (*(work.source.tracks or (work.source.path,)), work.source.notes_path)})
         found = client.run(see_show, paths, str(self.config.cache_dir), cache.format_stamp())
         for worker, problem in sorted(found.items()):
             if problem is not None:

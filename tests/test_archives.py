@@ -91,6 +91,8 @@ def test_archives_are_marked_and_linked_both_ways_as_rfc_5005_asks(paged):
         links = {link.get("rel"): link.get("href") for link in channel.iterfind("{http://www.w3.org/2005/Atom}link")}
         assert links["current"] == SITE + "feed.xml" and links["self"] == SITE + layout.archive(number)
         assert links.get("prev-archive", "") == (SITE + prev if prev else "") and links.get("next-archive", "") == (SITE + nxt if nxt else "")
+        assert b"<?xml-stylesheet" not in (paged / "public" / layout.archive(number)).read_bytes(), "no page asks to subscribe to an archive"
+    assert b'<?xml-stylesheet type="text/xsl" href="feed.xsl"?>' in (paged / "public" / layout.FEED_FILE).read_bytes()
 
 
 def test_publishing_an_episode_changes_only_the_newest_archive_page(paged, recording):

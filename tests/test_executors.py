@@ -113,7 +113,11 @@ def _two_workers(client) -> None:
 def test_a_show_built_on_dask_is_the_same_site_to_the_byte(cluster, tmp_path):
     local, client = cluster
     threads = show_of(tmp_path / "threads", {"alpha": 4, "beta": 3, "gamma": 3})
-    assert run_build(config_module.load(threads), now=NOW).ok
+    for seed, who in enumerate(("ann", "bo"), start=7):  # and a panel of one track per speaker: mixed on a worker
+        make_audio(threads / "episodes" / "panel" / f"{who}.wav", seconds=4, channels=1, rate=48000, source=SPEECH.format(seed=seed))
+    write_notes(threads, "panel", "title: Episode 4\ndate: 2026-01-04\npanelists: [Ann, Bo]")
+    first = run_build(config_module.load(threads), now=NOW)
+    assert first.ok and {item.episode.slug for item in first.published if item.mix is not None} == {"panel"}
     # The same show (its ledger: the same GUIDs), with neither site nor cache, built on the cluster.
     on_dask = Path(shutil.copytree(threads, tmp_path / "dask", ignore=shutil.ignore_patterns("public", ".panelpress-cache")))
     use(on_dask, "dask", local.scheduler_address)
@@ -131,9 +135,9 @@ def test_a_show_built_on_dask_is_the_same_site_to_the_byte(cluster, tmp_path):
             pass
 
     result = run_build(config_module.load(on_dask), Bars(), now=NOW)
-    assert result.ok and len(result.published) == 3
+    assert result.ok and len(result.published) == 4
     assert site(on_dask / "public") == site(threads / "public")
-    assert {"alpha · measure", "beta · encode", "gamma · encode"} <= set(opened), "the workers' passes reach the bars"
+    assert {"alpha · measure", "beta · encode", "gamma · encode", "panel · mix tracks"} <= set(opened), "the workers' passes reach the bars"
     with _watching() as seen:
         assert run_build(config_module.load(on_dask), now=NOW).ok  # nothing to do: the cluster is not even asked
     assert seen == [], "no program started, no connection made"
