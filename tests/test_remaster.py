@@ -4,6 +4,7 @@ addresses and dates stay as published, and the host is told what changed per epi
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import feedparser
@@ -45,6 +46,8 @@ def test_a_remaster_after_a_loudness_change_republishes_every_episode_with_the_s
     assert set(after) == set(before), "the same GUIDs"
     for guid, (url, length, published) in before.items():
         assert after[guid][0] == url and after[guid][2] == published, "the same addresses and dates"
+        media = show / "public" / "media" / url.rsplit("/", 1)[-1]
+        assert after[guid][1] == media.stat().st_size, "the length of the file as published (CBR: often the same)"
     for entry in result.remastered:  # what it was and what it is, as the host is told
         assert abs(entry.before.output_i + 16) <= 0.3 and abs(entry.after.output_i + 19) <= 0.3
         assert entry.before.input_i == entry.after.input_i and entry.before.sha256 != entry.after.sha256
@@ -67,4 +70,7 @@ def test_a_remaster_makes_the_audio_again_even_when_nothing_changed(tmp_path, ca
     assert result.report is None and (show / "public" / layout.FEED_FILE).read_bytes() == feed, "nothing to publish"
     capsys.readouterr()
     assert main(["remaster", "--show", str(show)]) == 0
-    assert "2 episodes remastered: 0 with new audio, 2 the same to the byte." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 episodes remastered: 0 with new audio, 2 the same to the byte." in out
+    row = next(line for line in out.split("remastered: as published")[1].splitlines() if line.startswith("│ first"))  # loudness, bytes and duration, each "= now"
+    assert re.search(r"= -\d+\.\d .*= \d{2,3},\d{3} .*= 0:05", row), row
