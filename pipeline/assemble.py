@@ -84,9 +84,10 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
     podcast_guid = book.podcast_guid or ledger.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
     html = lambda item: memo(f"feed:{keys[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
     document = feed.generator(config, items, artwork, podcast_guid, html, artwork_sizes)
-    feed_hash = hashlib.sha256(feed.xml(document, _HASH_DATE)).hexdigest()
+    hashed = feed.xml(document, _HASH_DATE)
+    feed_hash = hashlib.sha256(hashed).hexdigest()
     last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
-    xml = feed.xml(document, datetime.fromisoformat(last_build))
+    xml = feed.redated(hashed, _HASH_DATE, datetime.fromisoformat(last_build))
     site = SitePlan(files=files, feed_path=layout.FEED_FILE, feed=xml, digest=plan_digest(files, xml))
     return ShowPlan(site=site, ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid), items=tuple(items))
 
