@@ -65,7 +65,7 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
         files[item.media_path] = PlanFile(item.media.path, item.media.sha256)
         files.update({a.path: PlanFile(a.content, a.sha256) for a in (*item.attachments, *item.alternates)})
     env = pages.environment(config.templates_dir)
-    width, icons = artwork_.icons(config.artwork_path, artwork_sha or _file_sha(config.artwork_path)) if artwork else (0, ())
+    width, icons = artwork_.icons(config.artwork_path, artwork_sha or _file_sha(config.artwork_path), config.cache_dir) if artwork else (0, ())
     site = pages.Site(artwork, tuple(name for name, _ in icons))
     for item in items:
         html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, site))
