@@ -65,7 +65,7 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
         files[item.media_path] = PlanFile(item.media.path, item.media.sha256)
         files.update({a.path: PlanFile(a.content, a.sha256) for a in (*item.attachments, *item.alternates)})
     env = pages.environment(config.templates_dir)
-    width, icons = artwork_.icons(config.artwork_path, artwork_sha or _file_sha(config.artwork_path)) if artwork else (0, ())
+    width, icons = artwork_.icons(config.artwork_path, artwork_sha or _file_sha(config.artwork_path), config.cache_dir) if artwork else (0, ())
     site = pages.Site(artwork, tuple(name for name, _ in icons))
     for item in items:
         html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, site))
@@ -94,9 +94,10 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
         files[paging.path] = _text(text)
     newest = feed.Paging(prev=layout.archive(len(archived)) if archived else "")
     document = feed.generator(config, current, artwork, podcast_guid, html, artwork_sizes, newest)
-    feed_hash = hashlib.sha256(feed.xml(document, _HASH_DATE)).hexdigest()
+    hashed = feed.xml(document, _HASH_DATE)
+    feed_hash = hashlib.sha256(hashed).hexdigest()
     last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
-    xml = feed.xml(document, datetime.fromisoformat(last_build))
+    xml = feed.redated(hashed, _HASH_DATE, datetime.fromisoformat(last_build))
     site = SitePlan(files=files, feed_path=layout.FEED_FILE, feed=xml, digest=plan_digest(files, xml))
     return ShowPlan(site=site, ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid), items=tuple(items))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from . import audio, cache, chapters, edition, explicit, layout, mix, notes, probe, tags, tracks, transcript, turns
+from . import audio, cache, chapters, edition, explicit, layout, notes, probe, tags, tracks, transcript, turns
 from .config import AudioSettings, Config
 from .discover import Recording
 from .errors import AudioError, PanelpressError
@@ -118,6 +118,8 @@ def mix_tracks(work: Work, setup: Setup, task: Task) -> Work:
     """An episode of one track per speaker mixed into one recording, with who spoke when (or taken from the cache)."""
     if not work.tracks:
         return work
+    from . import mix  # numpy: imported by the episodes that need it
+
     config = setup.config
     sums = {path: file_sha256(path) for path in dict.fromkeys(track.path for track in work.tracks)}
     found = tuple(replace(track, sha256=sums[track.path]) for track in work.tracks)
@@ -132,6 +134,8 @@ def master(work: Work, setup: Setup, task: Task) -> Work:
         sha = file_sha256(work.source.path)
         mastered = audio.master(work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha, fresh=setup.fresh)
         return replace(work, recording_sha=sha, mastered=mastered)
+    from . import mix
+
     mixed = work.mixed
     info = AudioInfo(path=mixed.path, format="FLAC", codec="flac", duration=mixed.duration, sample_rate=mix.mix_rate(work.tracks), channels=1, bitrate=0)
     try:  # the mix is named by its key, and its content follows from it: no need to read it again for a checksum
