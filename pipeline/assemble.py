@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import artwork as artwork_, cache, feed, layout, ledger, notes, pages
+from . import artwork as artwork_, blog, cache, feed, layout, ledger, notes, pages
 from .config import Config
 from .records import PlanFile, Published, SitePlan
 
@@ -67,9 +67,10 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
     env = pages.environment(config.templates_dir)
     width, icons = artwork_.icons(config.artwork_path, artwork_sha or _file_sha(config.artwork_path)) if artwork else (0, ())
     site = pages.Site(artwork, tuple(name for name, _ in icons))
-    for item in items:
+    for item in items if not config.blog.engine else ():  # on a blog, the episode's page is its post
         html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, site))
         files[item.page_path] = _text(html)
+    posts = blog.files(env, config.blog.engine, config.blog_posts, items, config.site_url, config.show.title) if config.blog.engine else {}
     files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, site))
     files[layout.SUBSCRIBE_PAGE] = _text(pages.subscribe_page(env, config, site))
     files[layout.FEED_STYLE] = _text(pages.feed_style(env, config, site))
@@ -87,7 +88,7 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
     feed_hash = hashlib.sha256(feed.xml(document, _HASH_DATE)).hexdigest()
     last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
     xml = feed.xml(document, datetime.fromisoformat(last_build))
-    site = SitePlan(files=files, feed_path=layout.FEED_FILE, feed=xml, digest=plan_digest(files, xml))
+    site = SitePlan(files=files, feed_path=layout.FEED_FILE, feed=xml, digest=plan_digest({**files, **{f"blog:{rel}": file for rel, file in posts.items()}}, xml), blog=posts)
     return ShowPlan(site=site, ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid), items=tuple(items))
 
 
