@@ -8,6 +8,7 @@ engine that drops raw HTML from Markdown (Hugo) a shortcode of panelpress's own 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Sequence
@@ -106,7 +107,8 @@ def front_matter(engine: str, item: Published, feed_url: str, show_title: str) -
     """The post's metadata in the engine's own keys: YAML front matter, or Pelican's `Key: value` header."""
     notes = item.episode.notes
     title, summary, date = _line(notes.title), _line(notes.summary or notes.title), _utc(item.pub_date)
-    if engine == "pelican":
+    if engine == "pelican":  # Pelican's themes show the title and summary as HTML, unescaped
+        title, summary = html.escape(title, quote=False), html.escape(summary, quote=False)
         fields = {
             "Title": title, "Date": f"{date:%Y-%m-%d %H:%M}", "Slug": layout.name(item.episode.slug), "Summary": summary,
             "Category": CATEGORY, "Tags": TAG, "Status": "published", "Podcast_feed": feed_url, "Podcast_title": _line(show_title),

@@ -85,7 +85,7 @@ PELICAN = Engine(
 ELEVENTY_ENGINE = Engine(
     "eleventy",
     {
-        "eleventy.config.js": 'module.exports = function (eleventyConfig) {\n  eleventyConfig.addPassthroughCopy("podcast");\n};\n',
+        "eleventy.config.js": 'module.exports = function (eleventyConfig) {\n  eleventyConfig.addPassthroughCopy("podcast");\n  eleventyConfig.ignores.add("podcast/**");\n};\n',
         "_includes/base.njk": '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>{% include "panelpress-head.njk" %}</head>\n<body>{{ content | safe }}</body></html>\n',
         "_includes/post.njk": "---\nlayout: base.njk\n---\n<article><h1>{{ title }}</h1>{{ content | safe }}</article>\n",
         "posts/posts.json": '{"layout": "post.njk", "tags": ["posts"]}\n',

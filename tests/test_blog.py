@@ -168,3 +168,16 @@ def test_init_writes_blog_settings_after_checking_the_folder(tmp_path, capsys):
     text = (show / "panelpress.toml").read_text()
     assert re.search(r'\[blog\]\nengine = "pelican"\npath = "\.\./blog"', text)
     assert str(tmp_path) not in text  # a relative path, never this machine's
+
+
+def test_a_post_is_removed_only_with_allow_remove(built):
+    engine, blog, show, _ = built
+    notes = show / "show_notes" / f"{NEW}.md"
+    notes.write_text(notes.read_text(encoding="utf-8").replace("explicit: true", "explicit: true\ndraft: true"), encoding="utf-8")
+    post = next(p for p in blog.rglob(f"*{NEW}.md"))
+    before = checksums(blog)
+    assert _build(show) == 1  # withdrawing a published episode is refused
+    assert checksums(blog) == before
+    assert cli.main(["build", "--show", str(show), "--no-notify", "--allow-remove", NEW]) == 0
+    assert not post.exists() and not [p for p in blog.rglob(f"{NEW}.mp3") if engine.output not in p.relative_to(blog).parts]  # the engine's last build aside
+    assert all(rel in checksums(blog) for rel in engine.files)  # the host's own files are all there
