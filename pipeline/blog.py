@@ -54,12 +54,12 @@ ENGINE = {
     ),
     "jekyll": Engine(
         "jekyll", "_posts", ".", ":year/:month/:day/:slug.html", ("_config.yml", "_config.yaml", "_config.toml"), dated_name=True,
-        installs=(("_includes/panelpress-head.html", "{% if page.podcast_feed %}" + HEAD.format(title="{{ page.podcast_title }}", href="{{ page.podcast_feed }}") + "{% endif %}"),),
+        installs=(("_includes/panelpress-head.html", "{% if page.podcast_feed %}" + HEAD.format(title="{{ page.podcast_title | escape }}", href="{{ page.podcast_feed | escape }}") + "{% endif %}"),),
     ),
     "pelican": Engine("pelican", "content/episodes", "content", ":slug.html", ("pelicanconf.py",)),
     "eleventy": Engine(
         "eleventy", "posts", ".", "posts/:slug/", ("eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs", ".eleventy.js"),
-        installs=(("_includes/panelpress-head.njk", "{% if podcast_feed %}" + HEAD.format(title="{{ podcast_title }}", href="{{ podcast_feed }}") + "{% endif %}"),),
+        installs=(("_includes/panelpress-head.njk", "{% if podcast_feed %}" + HEAD.format(title="{{ podcast_title | escape }}", href="{{ podcast_feed | escape }}") + "{% endif %}"),),
     ),
 }
 

@@ -545,6 +545,8 @@ def _check_site_url(path: Path, show: ShowSettings) -> None:
 def with_output(config: Config, out: Path | str) -> Config:
     """The settings with another site folder (`--out DIR`, relative to where the command runs), checked as
     `[build] output` is; ConfigError when panelpress would write into the host's own folders."""
+    if config.blog.engine:
+        raise ConfigError(None, f"--out {out} cannot be used with [blog]: the site folder is {config.blog.folder}/ in the blog's static folder", "leave --out out, or remove [blog] from panelpress.toml to publish the standalone pages there")
     folder = Path(out).resolve()
     changed = dataclasses.replace(config, build=dataclasses.replace(config.build, output=str(folder)))
     _check_folder(None, changed, f"--out {out}", folder, site=True)

@@ -14,6 +14,7 @@ from .conftest import write_show
 BLOG_URL = "https://blog.example.com/"
 SITE_URL = BLOG_URL + "podcast/"
 ORDINARY_TITLE = "An ordinary post"
+SHOW_TITLE = 'The "Panel" & Co'  # the blog's templates must escape it
 ORDINARY_DATE = "2026-01-15"
 REPO = Path(__file__).resolve().parent.parent
 ELEVENTY = REPO / ".venv" / "npm" / "node_modules" / ".bin" / "eleventy"
@@ -54,7 +55,7 @@ HUGO = Engine(
         "layouts/_default/list.html": '{{ define "main" }}<ul class="posts">{{ range where .Site.RegularPages "Section" "posts" }}<li><a href="{{ .Permalink }}">{{ .Title }}</a></li>{{ end }}</ul>{{ end }}\n',
         "content/posts/ordinary.md": f'---\ntitle: "{ORDINARY_TITLE}"\ndate: {ORDINARY_DATE}T09:00:00Z\n---\nWords of the host.\n',
     },
-    "public", "index.html", "index.xml", True, "apt-get install hugo",
+    "public", "index.html", "index.xml", True, "apt-get install -y hugo (.ci/run does)",
 )
 JEKYLL = Engine(
     "jekyll",
@@ -69,7 +70,7 @@ JEKYLL = Engine(
         ),
         f"_posts/{ORDINARY_DATE}-ordinary.md": f'---\nlayout: post\ntitle: "{ORDINARY_TITLE}"\n---\nWords of the host.\n',
     },
-    "_site", "index.html", "feed.xml", True, "apt-get install jekyll",
+    "_site", "index.html", "feed.xml", True, "apt-get install -y jekyll (.ci/run does)",
 )
 PELICAN = Engine(
     "pelican",
@@ -80,7 +81,7 @@ PELICAN = Engine(
         ),
         "content/ordinary.md": f"Title: {ORDINARY_TITLE}\nDate: {ORDINARY_DATE} 09:00\nCategory: Notes\n\nWords of the host.\n",
     },
-    "output", "index.html", "feeds/all.atom.xml", False, "pip install -e '.[test]' (pelican[markdown])",
+    "output", "index.html", "feeds/all.atom.xml", False, "pip install -e '.[test]' (it holds pelican[markdown]; make test does)",
 )
 ELEVENTY_ENGINE = Engine(
     "eleventy",
@@ -96,7 +97,7 @@ ELEVENTY_ENGINE = Engine(
         ),
         "posts/ordinary.md": f'---\ntitle: "{ORDINARY_TITLE}"\ndate: {ORDINARY_DATE}\n---\nWords of the host.\n',
     },
-    "_site", "index.html", "feed.xml", True, "npm install --prefix .venv/npm @11ty/eleventy@3 (make test does)",
+    "_site", "index.html", "feed.xml", True, "make test installs it with npm (npm install --no-save --prefix .venv/npm vnu-jar@26 @11ty/eleventy@3)",
 )
 ENGINES = {engine.name: engine for engine in (HUGO, JEKYLL, PELICAN, ELEVENTY_ENGINE)}
 
@@ -122,7 +123,7 @@ def build_blog(folder: Path, engine: Engine) -> Path:
 def blog_show(folder: Path, blog: Path, engine: str) -> Path:
     """A show whose episodes are posts of `blog`."""
     write_show(folder)
-    text = (folder / "panelpress.toml").read_text(encoding="utf-8").replace('site_url = "https://pod.example.com/show/"', f'site_url = "{SITE_URL}"')
+    text = (folder / "panelpress.toml").read_text(encoding="utf-8").replace('site_url = "https://pod.example.com/show/"', f'site_url = "{SITE_URL}"').replace('title = "Test Panel"', f"title = '{SHOW_TITLE}'")
     rel = Path("..") / blog.name if blog.parent == folder.parent else blog
     text += f'\n[blog]\nengine = "{engine}"\npath = "{rel.as_posix()}"\n'
     (folder / "panelpress.toml").write_text(text, encoding="utf-8")

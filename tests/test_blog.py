@@ -16,7 +16,7 @@ from lxml import html as lxml_html
 from pipeline import cli, config as config_module
 from pipeline.errors import ConfigError
 
-from .blogs import BLOG_URL, ENGINES, ORDINARY_TITLE, SITE_URL, blog_show, build_blog, make_blog
+from .blogs import BLOG_URL, ENGINES, ORDINARY_TITLE, SHOW_TITLE, SITE_URL, blog_show, build_blog, make_blog
 from .conftest import checksums, make_audio, write_notes
 
 OLD, NEW = "old-panel", "new-panel"
@@ -125,7 +125,7 @@ def test_the_post_page_plays_the_enclosure_with_badge_chapters_and_transcript(bu
     feed_link = tree.xpath('//a[@type="application/rss+xml"]')
     assert feed_link and feed_link[0].get("href") == SITE_URL + "feed.xml"
     if engine.head_snippet:
-        assert tree.xpath(f'//head/link[@rel="alternate"][@href="{SITE_URL}feed.xml"]')
+        assert [link.get("title") for link in tree.xpath(f'//head/link[@rel="alternate"][@href="{SITE_URL}feed.xml"]')] == [SHOW_TITLE]
     old_page = lxml_html.fromstring(_page(site, old.link).read_text(encoding="utf-8"))
     assert not old_page.find_class("badge") and old_page.find(".//audio") is not None
 
@@ -156,6 +156,11 @@ def test_settings_for_a_folder_that_is_not_such_a_blog_are_refused(tmp_path):
     (show / "panelpress.toml").write_text(text + 'permalink = ":year/:categories/:slug/"\n')
     with pytest.raises(ConfigError, match=r"permalink .* holds :categories"):
         config_module.load(show)
+    (show / "panelpress.toml").write_text(text.replace(BLOG_URL + "audio/", SITE_URL))
+    settings = config_module.load(show)
+    assert settings.output_dir == (blog / "podcast").resolve() and settings.permalink == ":year/:month/:day/:slug.html"
+    with pytest.raises(ConfigError, match=r"--out .* cannot be used with \[blog\]"):
+        config_module.with_output(settings, tmp_path / "elsewhere")
 
 
 def test_init_writes_blog_settings_after_checking_the_folder(tmp_path, capsys):
