@@ -186,3 +186,19 @@ def test_a_post_is_removed_only_with_allow_remove(built):
     assert cli.main(["build", "--show", str(show), "--no-notify", "--allow-remove", NEW]) == 0
     assert not post.exists() and not [p for p in blog.rglob(f"{NEW}.mp3") if engine.output not in p.relative_to(blog).parts]  # the engine's last build aside
     assert all(rel in checksums(blog) for rel in engine.files)  # the host's own files are all there
+
+
+def test_a_post_of_the_hosts_where_an_episode_would_go_is_never_overwritten(tmp_path, capsys):
+    engine = ENGINES["hugo"]
+    blog = make_blog(tmp_path / "blog", engine)
+    show = blog_show(tmp_path / "show", blog, "hugo")
+    make_audio(show / "episodes" / f"{OLD}.wav", seconds=2)
+    write_notes(show, OLD, "title: The old panel\ndate: 2026-01-05T10:00:00Z")
+    theirs = blog / "content" / "posts" / f"{OLD}.md"
+    theirs.write_text("---\ntitle: Mine\n---\nThe host's own post.\n", encoding="utf-8")
+    before = checksums(blog)
+    assert _build(show) == 1
+    err = capsys.readouterr().err.replace("\n", "")
+    assert "content/posts/old-panel.md" in err and "is in the way and was not written by panelpress" in err and "[blog] posts" in err
+    after = {rel: sha for rel, sha in checksums(blog).items() if not rel.endswith(".panelpress-lock")}  # the build's lock
+    assert after == before  # nothing written: not the post, not the site folder

@@ -21,8 +21,8 @@ class Blog:
     """A blog's folder and the site folder in it."""
 
     def __init__(self, site: Path, blog: Path, posts: str) -> None:
-        self.site = Folder(site)
-        self.blog = Folder(blog, keep_edited=(posts,))
+        self.site = Folder(site, in_the_way="move it away, or set [blog] folder to another name")
+        self.blog = Folder(blog, keep_edited=(posts,), in_the_way="it is yours: rename it, or rename the episode (its notes and recording: the slug names the post), or set [blog] posts to another folder")
 
     def published_feed(self) -> bytes | None:
         return self.site.published_feed()

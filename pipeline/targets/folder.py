@@ -52,8 +52,9 @@ class Manifest:
 class Folder:
     """A site folder on disk."""
 
-    def __init__(self, path: Path, keep_edited: tuple[str, ...] = ()) -> None:
+    def __init__(self, path: Path, keep_edited: tuple[str, ...] = (), in_the_way: str = "move it away, or set [build] output to another folder") -> None:
         self.path = path
+        self.in_the_way = in_the_way  # the fix for a file of someone else's where panelpress must write
         # Folders (a blog's posts) where a file panelpress wrote and the host then edited is left as the host made it,
         # not refused: it stays panelpress's (as it wrote it) so it is never taken for the host's own, nor overwritten.
         self.keep_edited = tuple(prefix.rstrip("/") + "/" for prefix in keep_edited)
@@ -200,7 +201,7 @@ class Folder:
             target = self.path / rel
             blocker = _blocker(self.path, target)
             if blocker is not None:
-                raise PublishError(blocker, "is in the way and was not written by panelpress", "move it away, or set [build] output to another folder")
+                raise PublishError(blocker, "is in the way and was not written by panelpress", self.in_the_way)
             if info is None:
                 continue
             sha = file_sha256(target)
@@ -213,7 +214,7 @@ class Folder:
             elif sha == file.sha256:
                 adopted.append(rel)  # exactly what panelpress would write (a lost manifest): take it back
             else:
-                raise PublishError(target, "is in the way and was not written by panelpress", "move it away, or set [build] output to another folder")
+                raise PublishError(target, "is in the way and was not written by panelpress", self.in_the_way)
         return on_disk, adopted, edited
 
     def _remove(self, old: Manifest, wanted: Mapping[str, PlanFile]) -> list[str]:
