@@ -202,3 +202,20 @@ def test_a_post_of_the_hosts_where_an_episode_would_go_is_never_overwritten(tmp_
     assert "content/posts/old-panel.md" in err and "is in the way and was not written by panelpress" in err and "[blog] posts" in err
     after = {rel: sha for rel, sha in checksums(blog).items() if not rel.endswith(".panelpress-lock")}  # the build's lock
     assert after == before  # nothing written: not the post, not the site folder
+
+
+def test_post_urls_follow_each_engines_permalink_rule_in_utc():
+    from datetime import datetime, timedelta, timezone
+
+    from pipeline import blog
+
+    late = datetime(2026, 2, 3, 23, 30, tzinfo=timezone(timedelta(hours=-5)))  # 4 February in UTC
+    made = {name: blog.post_url(BLOG_URL, engine.permalink, "Panel Nº 1", late) for name, engine in blog.ENGINE.items()}
+    assert made == {
+        "hugo": BLOG_URL + "posts/panel-no-1/",
+        "jekyll": BLOG_URL + "2026/02/04/panel-no-1.html",
+        "pelican": BLOG_URL + "panel-no-1.html",
+        "eleventy": BLOG_URL + "posts/panel-no-1/",
+    }
+    assert blog.post_path("jekyll", "_posts", "Panel Nº 1", late) == "_posts/2026-02-04-panel-no-1.md"
+    assert blog.post_url(BLOG_URL, "/blog/:year/:month/:title/", "x", late) == BLOG_URL + "blog/2026/02/x/"
