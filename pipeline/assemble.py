@@ -52,7 +52,7 @@ def newest_first(items: Sequence[Published]) -> list[Published]:
 
 def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, now: datetime, artwork_sha: str = "", memo: Memo = _no_memo) -> ShowPlan:
     """The site plan for these episodes: media, attachments, pages, artwork, and the feed; the ledger after it."""
-    pages_of = {e.item.episode.slug: e.item.page_path for e in episodes}
+    pages_of = {e.item.episode.slug: e.item.post_url or e.item.page_path for e in episodes}  # on a blog: the post's address
     linked = [(replace(e.item, links=_links(e.item, pages_of)), e.key) for e in episodes]
     ordered = sorted(linked, key=lambda pair: (pair[0].pub_date, pair[0].episode.slug), reverse=True)
     items = [item for item, _ in ordered]

@@ -308,7 +308,7 @@ class Published:
     attachments: tuple[Attachment, ...] = ()
     chapters: tuple[Chapter, ...] = ()  # on the mastered timeline
     image: str = ""  # the episode's art, relative to the site folder
-    links: tuple[tuple[str, str], ...] = ()  # links of the notes to other published episodes: (URL as written, their page)
+    links: tuple[tuple[str, str], ...] = ()  # links of the notes to other published episodes: (URL as written, their page, or their post's address)
     alternates: tuple[Alternate, ...] = ()  # other editions of the audio (Opus)
     soundbites: tuple[Soundbite, ...] = ()  # on the mastered timeline
     mix: MixReport | None = None  # an episode of one track per speaker: what the mix did

@@ -32,7 +32,7 @@ def _episodes(show: Path) -> None:
         show, NEW,
         "title: Budgets {{ and }} {% raw %} teams\ndate: 2026-02-03T10:00:00Z\nexplicit: true\nsummary: Three panelists on budgets.\n"
         "chapters:\n  - start: 0\n    title: Welcome\n  - start: 2\n    title: Budget talk",
-        body="We argue about *budgets*.\n\n```\nbudget = people * time\n\nmore {{ code }}\n```\n",
+        body=f"We argue about *budgets*, as [last time]({OLD}.md#end).\n\n```\nbudget = people * time\n\nmore {{{{ code }}}}\n```\n",
     )  # fmt: skip
 
 
@@ -98,6 +98,8 @@ def test_the_podcast_feed_names_built_posts_and_files(built):
         assert enclosure["url"].startswith(SITE_URL)
         file = site / "podcast" / enclosure["url"].removeprefix(SITE_URL)
         assert file.is_file() and file.stat().st_size == enclosure["file_size"]
+    new, old = parsed.entries  # newest first
+    assert f'href="{old.link}#end"' in new.content[0].value  # the notes' link to the other episode: its post
     # the transcript and chapters files the feed names (podcast:transcript, podcast:chapters) are in the built site
     named = re.findall(r'<podcast:(?:transcript|chapters) url="([^"]+)"', (site / "podcast" / "feed.xml").read_text(encoding="utf-8"))
     assert {Path(url).suffix for url in named} >= {".vtt", ".json"}
@@ -122,6 +124,7 @@ def test_the_post_page_plays_the_enclosure_with_badge_chapters_and_transcript(bu
     assert "Thanks for having me." in tree.find_class("transcript")[0].text_content()
     assert "budget = people * time\n\nmore {{ code }}" in tree.find(".//pre").text_content()  # not read as Liquid or a shortcode
     assert tree.find(".//a[@download]") is not None
+    assert tree.xpath('//a[text()="last time"]/@href') == [old.link + "#end"]  # the other episode's post
     feed_link = tree.xpath('//a[@type="application/rss+xml"]')
     assert feed_link and feed_link[0].get("href") == SITE_URL + "feed.xml"
     if engine.head_snippet:
