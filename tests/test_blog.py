@@ -4,6 +4,7 @@ tests skip, saying how to install it, where it is missing."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -67,7 +68,7 @@ def _page(site: Path, url: str) -> Path:
 
 def _feed(site: Path):
     data = (site / "podcast" / "feed.xml").read_bytes()
-    return feedparser.parse(data), podcastparser.parse(SITE_URL + "feed.xml", __import__("io").BytesIO(data))
+    return feedparser.parse(data), podcastparser.parse(SITE_URL + "feed.xml", io.BytesIO(data))
 
 
 def test_posts_are_in_the_blogs_list_and_feed_in_date_order(built):
