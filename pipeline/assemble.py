@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import artwork as artwork_, cache, feed, layout, ledger, notes, pages
+from . import artwork as artwork_, blog, cache, feed, layout, ledger, notes, pages
 from .config import Config
 from .records import PlanFile, Published, SitePlan
 
@@ -52,7 +52,7 @@ def newest_first(items: Sequence[Published]) -> list[Published]:
 
 def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, now: datetime, artwork_sha: str = "", memo: Memo = _no_memo) -> ShowPlan:
     """The site plan for these episodes: media, attachments, pages, artwork, and the feed; the ledger after it."""
-    pages_of = {e.item.episode.slug: e.item.page_path for e in episodes}
+    pages_of = {e.item.episode.slug: e.item.post_url or e.item.page_path for e in episodes}  # on a blog: the post's address
     linked = [(replace(e.item, links=_links(e.item, pages_of)), e.key) for e in episodes]
     ordered = sorted(linked, key=lambda pair: (pair[0].pub_date, pair[0].episode.slug), reverse=True)
     items = [item for item, _ in ordered]
@@ -67,9 +67,10 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
     env = pages.environment(config.templates_dir)
     width, icons = artwork_.icons(config.artwork_path, artwork_sha or _file_sha(config.artwork_path), config.cache_dir) if artwork else (0, ())
     site = pages.Site(artwork, tuple(name for name, _ in icons))
-    for item in items:
+    for item in items if not config.blog.engine else ():  # on a blog, the episode's page is its post
         html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, site))
         files[item.page_path] = _text(html)
+    posts = blog.files(env, config.blog.engine, config.blog_posts, items, config.site_url, config.show.title) if config.blog.engine else {}
     files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, site))
     files[layout.SUBSCRIBE_PAGE] = _text(pages.subscribe_page(env, config, site))
     files[layout.FEED_STYLE] = _text(pages.feed_style(env, config, site))
@@ -88,7 +89,7 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
     feed_hash = hashlib.sha256(hashed).hexdigest()
     last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
     xml = feed.redated(hashed, _HASH_DATE, datetime.fromisoformat(last_build))
-    site = SitePlan(files=files, feed_path=layout.FEED_FILE, feed=xml, digest=plan_digest(files, xml))
+    site = SitePlan(files=files, feed_path=layout.FEED_FILE, feed=xml, digest=plan_digest({**files, **{f"blog:{rel}": file for rel, file in posts.items()}}, xml), blog=posts)
     return ShowPlan(site=site, ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid), items=tuple(items))
 
 

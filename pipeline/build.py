@@ -28,8 +28,8 @@ from .discover import Recording, discover
 from .errors import GuardError, PanelpressError, TranscriptError, unexpected
 from .files import sha256
 from .records import EpisodeResult, Failure, Identity, Published, SitePlan
+from . import targets
 from .targets import PublishReport
-from .targets.folder import Folder
 
 if TYPE_CHECKING:
     from . import assemble, episode
@@ -127,7 +127,7 @@ class _Build:
 
     def run(self) -> BuildResult:
         config = self.config
-        self.target = Folder(config.output_dir)
+        self.target = targets.for_config(config)
         self.book = self._recover()
         self.store = cache.Store(config.cache_dir, self.book.podcast_guid or ledger.podcast_guid(layout.url(config.site_url, layout.FEED_FILE)))
         state = self.store.state()
@@ -375,6 +375,8 @@ class _Build:
         ledger.save(self.config.ledger_path, plan.ledger)
         if report.adopted:
             self.notes.append(f"took back {len(report.adopted)} files of the site folder that are exactly what panelpress writes (its manifest was missing)")
+        for rel in report.edited:
+            self.notes.append(f"kept {rel} as you edited it: panelpress did not overwrite it (delete it to get panelpress's version back)")
         return report
 
     def _notify(self) -> None:

@@ -106,8 +106,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"panelpress {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    init = commands.add_parser("init", help="start a show folder", description="Write a starter panelpress.toml, episodes/ and show_notes/. Never overwrites a file.")
+    init = commands.add_parser(
+        "init",
+        help="start a show folder",
+        description=(
+            "Write a starter panelpress.toml, episodes/ and show_notes/. Never overwrites a file. With --blog ENGINE PATH, "
+            "write the [blog] settings that publish each episode as a post of that blog (after checking the folder is one of that engine's)."
+        ),
+    )
     init.add_argument("folder", nargs="?", default=".", type=Path, help="where to start the show (default: here)")
+    init.add_argument("--blog", nargs=2, metavar=("ENGINE", "PATH"), help=f"publish into an existing blog: ENGINE is one of {', '.join(config.BLOG_ENGINES)}, PATH its folder")
 
     build_ = commands.add_parser(
         "build",
@@ -185,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "init":
-            return _init(args.folder)
+            return _init(args.folder, args.blog)
         if args.command == "import":
             return _import(args.show, args.feed)
         if args.command == "info":
@@ -218,14 +226,21 @@ def _log_dir(args: argparse.Namespace) -> Path:
         return Path(show) / config.BuildSettings().cache / "logs"
 
 
-def _init(folder: Path) -> int:
+def _init(folder: Path, blog: list[str] | None = None) -> int:
+    section = config.blog_section(folder, *blog) if blog else ""  # checked before anything is written
     folder.mkdir(parents=True, exist_ok=True)
     made = []
     target = folder / config.CONFIG_NAME
-    if target.exists():
+    if target.exists() and section:
+        if config.has_blog_section(target):
+            raise config.ConfigError(target, "already has a [blog] section", "edit it there; nothing was changed")
+        with target.open("a", encoding="utf-8") as settings:
+            settings.write("\n" + section)
+        console.print(f"added [blog] to {escape(str(target))}")
+    elif target.exists():
         err_console.print(f"{target} already exists; nothing was overwritten")
     else:
-        target.write_text(config.STARTER.format(title=folder.resolve().name.replace('"', ""), **config.PLACEHOLDERS), encoding="utf-8")
+        target.write_text(config.STARTER.format(title=folder.resolve().name.replace('"', ""), **config.PLACEHOLDERS) + ("\n" + section if section else ""), encoding="utf-8")
         made.append(target)
     for sub in ("episodes", "show_notes"):
         if not (folder / sub).is_dir():

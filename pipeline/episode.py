@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from . import audio, cache, chapters, edition, explicit, layout, notes, probe, tags, tracks, transcript, turns
+from . import audio, blog, cache, chapters, edition, explicit, layout, notes, probe, tags, tracks, transcript, turns
 from .config import AudioSettings, Config
 from .discover import Recording
 from .errors import AudioError, PanelpressError
@@ -59,7 +59,17 @@ class Work:
 def identity(config: Config, source: Recording, guid: str, pub_date: datetime) -> Identity:
     """What subscribers will hold of an episode, known once its notes are read: no audio work needed."""
     slug = source.slug
-    return Identity(slug, guid, layout.url(config.site_url, layout.media(slug, config.audio.format)), layout.url(config.site_url, layout.page(slug)), pub_date, source.notes_path, source.path)
+    return Identity(slug, guid, layout.url(config.site_url, layout.media(slug, config.audio.format)), page_url(config, slug, pub_date), pub_date, source.notes_path, source.path)
+
+
+def post_url(config: Config, slug: str, pub_date: datetime) -> str:
+    """[blog]: the address of the episode's post, from the engine's permalink rule ("" without [blog])."""
+    return blog.post_url(config.blog_url, config.permalink, slug, pub_date) if config.blog.engine else ""
+
+
+def page_url(config: Config, slug: str, pub_date: datetime) -> str:
+    """Where listeners read about the episode: its post on the blog, or its own page."""
+    return post_url(config, slug, pub_date) or layout.url(config.site_url, layout.page(slug))
 
 
 # --- the stages -----------------------------------------------------------------------------------------------------
@@ -161,7 +171,7 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         art, art_mime = image.read_bytes(), chapters.IMAGE_MIME[image.suffix.lower()]
     page_path = layout.page(slug)
     values = tags.for_episode(
-        notes_, config.show, master_, guid=work.guid, page_url=layout.url(config.site_url, page_path), feed_url=layout.url(config.site_url, layout.FEED_FILE),
+        notes_, config.show, master_, guid=work.guid, page_url=page_url(config, slug, notes_.date), feed_url=layout.url(config.site_url, layout.FEED_FILE),
         art=art, art_mime=art_mime, chapters=chapters.for_tags(marks, master_.duration, notes_.path.parent),
     )  # fmt: skip
     media = tags.tag(master_, values, config.cache_dir, layout.media(slug, config.audio.format).rsplit("/", 1)[-1])
@@ -190,6 +200,7 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         soundbites=chapters.shift_soundbites(notes_.soundbites, master_.offset, master_.duration),
         mix=work.mixed.report if work.mixed else None,
         turns=turns.shift(work.mixed.turns, master_.offset, master_.duration) if work.mixed else (),
+        post_url=post_url(config, slug, notes_.date),
     )
     return replace(work, item=item, tag_set=values)
 

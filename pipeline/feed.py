@@ -189,7 +189,7 @@ def feed_url(config: Config) -> str:
 
 def feed_html(item: Published) -> str:
     """The notes body as the HTML subset podcast apps render; relative links made absolute."""
-    moved = {url: relinked(url, item.site_url + quote(path)) for url, path in item.relinks}
+    moved = {url: relinked(url, path if "://" in path else item.site_url + quote(path)) for url, path in item.relinks}  # a post's address is whole
     raw = _feed_markdown.render(item.episode.notes.body, {"relink": moved})
 
     def absolute(tag: str, attribute: str, value: str) -> str | None:
