@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 from . import cache, guard, layout, ledger, lock
 from .config import Config
 from .discover import Recording, discover
-from .errors import GuardError, PanelpressError, TranscriptError, unexpected
+from .errors import CleanEditionError, GuardError, PanelpressError, TranscriptError, unexpected
 from .files import sha256
 from .records import EpisodeResult, Failure, Identity, Published, SitePlan
 from .targets import PublishReport
@@ -310,6 +310,8 @@ class _Build:
             item = kept_item(result.item, self.config.output_dir, self.config.site_url)
             # Its files are taken from the site (the originals may be what broke), as long as they are as panelpress wrote them.
             wanted = [(item.media_path, item.media.sha256), *((a.path, a.sha256) for a in (*item.attachments, *item.alternates))]
+            if item.clean is not None:  # its clean edition too
+                wanted += [(item.clean.media_path, item.clean.media.sha256), *((a.path, a.sha256) for a in item.clean.attachments)]
             if all(self.target.sha256(rel, manifest) == sha for rel, sha in wanted):
                 found.append(item)
         return found
@@ -410,7 +412,7 @@ class _Build:
 
 
 def _is_withheld(error: PanelpressError) -> bool:
-    return isinstance(error, TranscriptError)
+    return isinstance(error, (TranscriptError, CleanEditionError))
 
 
 def _entry(context: tuple[str, str], key: str, result: EpisodeResult) -> cache.Entry:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from . import audio, cache, chapters, edition, explicit, layout, notes, probe, tags, transcript
+from . import audio, cache, chapters, clean, edition, explicit, layout, notes, probe, tags, transcribe, transcript
 from .config import Config
 from .discover import Recording
-from .errors import AudioError, PanelpressError
+from .errors import AudioError, CleanEditionError, PanelpressError
 from .files import file_sha256
 from .records import Attachment, AudioInfo, Episode, EpisodeResult, Identity, Mastered, Notes, Published
 
@@ -51,6 +51,9 @@ class Work:
     item: Published | None = None
     warnings: tuple[PanelpressError, ...] = ()
     withheld: tuple[PanelpressError, ...] = ()
+    # Who spoke when, (start, end, name) in seconds of the recording: a multitrack mix's timeline names the speakers
+    # of a made transcript. Nothing sets it yet.
+    turns: tuple[tuple[float, float, str], ...] = ()
 
 
 
@@ -88,6 +91,21 @@ def resolve_chapters(work: Work, setup: Setup, task: Task) -> Work:
     return replace(work, episode=replace(work.episode, chapters=chapters.resolve(work.episode, work.info)))
 
 
+def make_transcript(work: Work, setup: Setup, task: Task) -> Work:
+    """`[transcripts] make`: an episode without a transcript gets a draft made offline, written beside its notes
+    (never over a file); from then on it is the episode's transcript, as a host's would be."""
+    config = setup.config
+    if not config.transcripts.make or transcript.sources(config, work.source.slug):
+        return work
+    sha = work.recording_sha or file_sha256(work.source.path)
+    try:
+        text, _ = transcribe.make(config, work.source.path, sha, work.info.duration, work.turns, task("transcribe", work.info.duration))
+    except PanelpressError as err:
+        return replace(work, recording_sha=sha, withheld=work.withheld + (err,))
+    transcribe.write_draft(transcribe.draft_path(config, work.source.slug), text)
+    return replace(work, recording_sha=sha)
+
+
 def read_transcript(work: Work, setup: Setup, task: Task) -> Work:
     """The host's transcript, checked before any audio work; a bad one is held back, not the episode."""
     try:
@@ -110,7 +128,7 @@ def review_explicit(work: Work, setup: Setup, task: Task) -> Work:
 def master(work: Work, setup: Setup, task: Task) -> Work:
     """The recording mastered to the show's loudness (or taken from the cache)."""
     config = setup.config
-    sha = file_sha256(work.source.path)
+    sha = work.recording_sha or file_sha256(work.source.path)
     mastered = audio.master(work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha)
     return replace(work, recording_sha=sha, mastered=mastered)
 
@@ -176,10 +194,29 @@ def attach_transcript(work: Work, setup: Setup, task: Task) -> Work:
     return replace(work, item=replace(work.item, attachments=work.item.attachments + _stored(config.cache_dir, files)))
 
 
+def clean_edition(work: Work, setup: Setup, task: Task) -> Work:
+    """`[clean] edition`: the episode without its strong language, verified; one that fails is held back, not the episode."""
+    config = setup.config
+    if not config.clean.edition:
+        return work
+    try:
+        made = clean.make(config, work.item, work.info, work.mastered, work.tag_set, work.transcript, work.recording_sha, task)
+    except CleanEditionError as err:
+        return replace(work, withheld=work.withheld + (err,))
+    except PanelpressError as err:  # the audio or the aligner failed: the clean edition is held back, not the episode
+        return replace(work, withheld=work.withheld + (CleanEditionError(err.path, f"its clean edition could not be made: {err.problem}", err.fix),))
+    item = work.item
+    if made.item is not None:
+        clean_item = replace(made.item, attachments=_stored(config.cache_dir, made.item.attachments))
+        item = replace(item, clean=clean_item, alternates=item.alternates + ((made.alternate,) if made.alternate else ()))
+    warnings = work.warnings + ((made.warning,) if made.warning else ())
+    return replace(work, item=item, warnings=warnings)
+
+
 Stage = Callable[[Work, Setup, Task], Work]
 # The stage list, written once. The notes stage runs first, alone, for the guard; the rest is the audio work.
 NOTES: tuple[Stage, ...] = (read_notes,)
-AUDIO: tuple[Stage, ...] = (probe_recording, resolve_chapters, read_transcript, review_explicit, master, tag, opus_edition, attach_transcript)
+AUDIO: tuple[Stage, ...] = (probe_recording, resolve_chapters, make_transcript, read_transcript, review_explicit, master, tag, opus_edition, attach_transcript, clean_edition)
 STAGES = NOTES + AUDIO
 
 

@@ -13,6 +13,7 @@ MEDIA_DIR = "media"
 PAGES_DIR = "episodes"
 INDEX_PAGE = "index.html"
 FEED_FILE = "feed.xml"
+CLEAN_FEED_FILE = "feed-clean.xml"  # the clean edition's feed ([clean] edition)
 MANIFEST = ".panelpress-manifest.json"
 LOCK = ".panelpress-lock"
 # Files of panelpress's own bookkeeping in the site folder: never part of a plan, never published as content.

@@ -63,7 +63,8 @@ def index_page(env: Environment, config: Config, items: Sequence[Published], art
 
 
 def _common(config: Config, artwork: str | None) -> dict:
-    return {"show": config.show, "artwork": artwork, "feed_path": FEED_FILE}
+    clean_feed = layout.CLEAN_FEED_FILE if config.clean.edition else ""
+    return {"show": config.show, "artwork": artwork, "feed_path": FEED_FILE, "clean_feed_path": clean_feed, "clean_mode": config.clean.mode}
 
 
 def render(config: Config, items: Sequence[Published], artwork: str | None) -> dict[str, str]:

@@ -255,8 +255,9 @@ class Published:
     chapters: tuple[Chapter, ...] = ()  # on the mastered timeline
     image: str = ""  # the episode's art, relative to the site folder
     links: tuple[tuple[str, str], ...] = ()  # links of the notes to other published episodes: (URL as written, their page)
-    alternates: tuple[Alternate, ...] = ()  # other editions of the audio (Opus)
+    alternates: tuple[Alternate, ...] = ()  # other editions of the audio (Opus, clean)
     soundbites: tuple[Soundbite, ...] = ()  # on the mastered timeline
+    clean: Published | None = None  # the episode as the clean feed has it ([clean] edition); None: not in it
 
     @property
     def media_url(self) -> str:
