@@ -24,6 +24,8 @@ from .transcript import Cue
 
 METHOD = "align-v1"
 MARGIN = 0.25  # s of audio around a cue: hosts' cue times are rarely exact
+EDGE_DB = 35.0  # a word's edge goes on while 10 ms of sound are within this of the word's loudest
+CLOSURE = 6  # frames (60 ms): a silence this short inside a word is a stop consonant's closure, not its end
 # Wide beams: alignment follows one sentence, so pruning buys little and loses the path on synthetic or odd voices.
 BEAMS = {"beam": 1e-100, "wbeam": 1e-100, "pbeam": 1e-100, "lpbeam": 1e-100, "lponlybeam": 1e-100, "fwdflat": False, "bestpath": False}
 _TOKEN = re.compile(r"[\w']+")
@@ -201,10 +203,34 @@ def _align(recording: Path, cue: Cue) -> list[tuple[str, float, float]] | None:
     aligner.start_utt()
     aligner.process_raw(pcm, full_utt=True)
     aligner.end_utt()
-    said = [(transcribe._plain(s.word).lower(), start + s.start_frame / 100, start + (s.end_frame + 1) / 100) for s in aligner.seg() or () if not transcribe._FILLER.match(s.word)]
+    said = [(transcribe._plain(s.word).lower(), s.start_frame, s.end_frame + 1) for s in aligner.seg() or () if not transcribe._FILLER.match(s.word)]
     if len(said) != len(words) or any(w != s[0] for (w, _, _), s in zip(words, said)):
         return None  # the search did not reach the end of the text: the text does not match this audio
-    return said
+    return [(word, start + a / 100, start + b / 100) for word, a, b in _snapped(said, pcm)]
+
+
+def _snapped(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, int, int]]:
+    """Word boundaries (10 ms frames) moved out into the pauses around them while the sound goes on: the aligner's
+    silence model takes in a word's quiet edges (a final "k", a breath of "h"), which a listener still hears."""
+    import array
+    import math
+
+    samples = array.array("h", pcm[: len(pcm) // 2 * 2])
+    frame = transcribe.RATE // 100
+    level = [10 * math.log10(sum(v * v for v in samples[k * frame : (k + 1) * frame]) / frame + 1e-9) for k in range(len(samples) // frame)]
+    out = []
+    for index, (word, a, b) in enumerate(said):
+        low = said[index - 1][2] if index else 0
+        high = said[index + 1][1] if index + 1 < len(said) else len(level)
+        loudest = max(level[a:b], default=-90.0)
+        heard = lambda k: low <= k < min(high, len(level)) and level[k] > loudest - EDGE_DB  # noqa: E731
+        # a stop's closure is a short silence inside the word ("fu-ck"): look past up to CLOSURE frames of it
+        while any(heard(a - step) for step in range(1, CLOSURE + 1)):
+            a = next(a - step for step in range(CLOSURE, 0, -1) if heard(a - step))
+        while any(heard(b + step) for step in range(CLOSURE)):
+            b = next(b + step for step in range(CLOSURE - 1, -1, -1) if heard(b + step)) + 1
+        out.append((word, a, b))
+    return out
 
 
 def _recognise(recording: Path, cue: Cue) -> list[tuple[str, float, float]]:
