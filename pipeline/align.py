@@ -25,7 +25,7 @@ from .transcript import Cue
 METHOD = "align-v1"
 MARGIN = 0.25  # s of audio around a cue: hosts' cue times are rarely exact
 EDGE_DB = 35.0  # a word's edge goes on while 10 ms of sound are within this of the word's loudest
-CLOSURE = 6  # frames (60 ms): a silence this short inside a word is a stop consonant's closure, not its end
+CLOSURE = 10  # frames (100 ms): a silence this short inside a word is a stop consonant's closure, not its end
 # Wide beams: alignment follows one sentence, so pruning buys little and loses the path on synthetic or odd voices.
 BEAMS = {"beam": 1e-100, "wbeam": 1e-100, "pbeam": 1e-100, "lpbeam": 1e-100, "lponlybeam": 1e-100, "fwdflat": False, "bestpath": False}
 _TOKEN = re.compile(r"[\w']+")
@@ -224,9 +224,11 @@ def _snapped(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, in
         high = said[index + 1][1] if index + 1 < len(said) else len(level)
         loudest = max(level[a:b], default=-90.0)
         heard = lambda k: low <= k < min(high, len(level)) and level[k] > loudest - EDGE_DB  # noqa: E731
+        while heard(a - 1):  # a word starts where its sound does: back through what is still heard, never across a pause
+            a -= 1
+        while a < b - 1 and not heard(a) and level[a] <= loudest - EDGE_DB:  # nor in the pause before it
+            a += 1
         # a stop's closure is a short silence inside the word ("fu-ck"): look past up to CLOSURE frames of it
-        while any(heard(a - step) for step in range(1, CLOSURE + 1)):
-            a = next(a - step for step in range(CLOSURE, 0, -1) if heard(a - step))
         while any(heard(b + step) for step in range(CLOSURE)):
             b = next(b + step for step in range(CLOSURE - 1, -1, -1) if heard(b + step)) + 1
         out.append((word, a, b))
