@@ -27,7 +27,7 @@ from pathlib import Path
 from . import align, audio, chapters, explicit, layout, tags, transcript
 from .config import Config
 from .errors import CleanEditionError, ExplicitContentError, PanelpressError
-from .records import Alternate, Attachment, AudioInfo, Chapter, LoudnessReport, Mastered, Notes, Published, Soundbite
+from .records import Alternate, Attachment, AudioInfo, Chapter, LoudnessReport, Mastered, Notes, PassTime, Published, Soundbite
 
 Task = Callable[[str, float], Callable[[float], None]]
 
@@ -146,7 +146,9 @@ def _audio(config: Config, info: AudioInfo, mastered: Mastered, timed: Sequence[
     if out.is_file() and meta.is_file():
         try:
             data = json.loads(meta.read_text())
-            return Mastered(path=out, key=key, duration=data["duration"], report=LoudnessReport(**data["report"]), cached=True, offset=mastered.offset)
+            fields = data["report"]
+            report = LoudnessReport(**{**fields, "timings": tuple(PassTime(**t) for t in fields.get("timings", ()))})
+            return Mastered(path=out, key=key, duration=data["duration"], report=report, cached=True, offset=mastered.offset)
         except (ValueError, TypeError, KeyError):
             pass  # a damaged record: made again
     if audio.decisions(mastered) is None:  # mastered by an older panelpress: master again, keeping the decisions this time

@@ -129,8 +129,7 @@ def test_a_second_build_runs_no_recogniser_and_no_program(muted, monkeypatch):
     assert result.ok and not result.published and seen["started"] == [] and made == []
     write_notes(folder, "swear", "title: What the fuck happened, again\ndate: 2026-02-01\nexplicit: true\npanelists: [Ann, Bo]", body="Strong words: fuck.")
     with watching() as seen:
-        result = run_build(config_module.load(folder))
-    assert [i.episode.slug for i in result.published] == ["swear"] and result.ok
+        assert main(["build", "--show", str(folder)]) == 0  # the summary reads the cached clean edition's report too
     assert seen["started"] == [] and made == [], "the clean audio and the alignment come from the cache"
     assert "What the **** happened, again" in (folder / "public" / layout.CLEAN_FEED_FILE).read_text()
 
