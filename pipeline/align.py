@@ -25,7 +25,7 @@ from .transcript import Cue
 METHOD = "align-v1"
 MARGIN = 0.25  # s of audio around a cue: hosts' cue times are rarely exact
 EDGE_DB = 35.0  # a word's edge goes on while 10 ms of sound are within this of the word's loudest
-CLOSURE = 10  # frames (100 ms): a silence this short inside a word is a stop consonant's closure, not its end
+CLOSURE, BURST = 10, 6  # frames: a stop consonant's closure (up to 100 ms of quiet) and its release (up to 60 ms)
 # Wide beams: alignment follows one sentence, so pruning buys little and loses the path on synthetic or odd voices.
 BEAMS = {"beam": 1e-100, "wbeam": 1e-100, "pbeam": 1e-100, "lpbeam": 1e-100, "lponlybeam": 1e-100, "fwdflat": False, "bestpath": False}
 _TOKEN = re.compile(r"[\w']+")
@@ -228,9 +228,16 @@ def _snapped(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, in
             a -= 1
         while a < b - 1 and not heard(a) and level[a] <= loudest - EDGE_DB:  # nor in the pause before it
             a += 1
-        # a stop's closure is a short silence inside the word ("fu-ck"): look past up to CLOSURE frames of it
-        while any(heard(b + step) for step in range(CLOSURE)):
-            b = next(b + step for step in range(CLOSURE - 1, -1, -1) if heard(b + step)) + 1
+        while heard(b):
+            b += 1
+        # a final stop: a short closure of quiet, then a burst of at most BURST frames and quiet again ("fu-ck")
+        burst = next((k for k in range(b, b + CLOSURE) if heard(k)), None)
+        if burst is not None:
+            end = burst
+            while heard(end):
+                end += 1
+            if end - burst <= BURST and not (end < len(level) and level[end] > loudest - EDGE_DB):
+                b = end
         out.append((word, a, b))
     return out
 
