@@ -122,7 +122,8 @@ def decoder(**search):
     """A pocketsphinx decoder with the US English model inside its wheel (nothing is fetched); `lm=None` to align."""
     import pocketsphinx
 
-    return pocketsphinx.Decoder(loglevel="FATAL", **search)
+    # dither: a recording's digital silence (zeros) has no spectrum to take a logarithm of, and the search loses its way
+    return pocketsphinx.Decoder(loglevel="FATAL", dither=True, seed=1, **search)
 
 
 def _pocketsphinx(path: Path, duration: float, progress: Progress | None) -> Iterator[Word]:
