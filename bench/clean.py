@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import array
-import math
 import random
 import resource
 import shutil

@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -117,8 +116,8 @@ def make_recordings(folder: Path, count: int, seconds: float = 2.0) -> list[Path
     """`count` distinct recordings of speech-like noise with turns, cut from one generated stream."""
     folder.mkdir(parents=True, exist_ok=True)
     source = (
-        f"anoisesrc=color=pink:seed=7:amplitude=0.4:sample_rate=44100,bandpass=f=700:width_type=h:w=1800,"
-        f"volume='if(lt(mod(t*1.7,3),2.1),1,0.05)':eval=frame"
+        "anoisesrc=color=pink:seed=7:amplitude=0.4:sample_rate=44100,bandpass=f=700:width_type=h:w=1800,"
+        "volume='if(lt(mod(t*1.7,3),2.1),1,0.05)':eval=frame"
     )
     pattern = folder / "episode-%04d.wav"
     subprocess.run(

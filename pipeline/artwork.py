@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import io
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -15,6 +15,15 @@ from .errors import ArtworkError
 MIN_SIDE, MAX_SIDE = 1400, 3000
 FORMATS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",)}
 FIXED_NAME = "artwork-{side}.jpg"
+# Small copies of the artwork for the pages: (file name, sides in px). The header shows the cover at 64 CSS px and
+# the index at 10rem (160 px), so 192 and 400 px are sharp on screens of two and three device pixels per CSS pixel;
+# 180 px is what iOS asks of a home-screen icon. Pages never load the 1400-3000 px original.
+# The small copies of the artwork the site publishes: the favicon, the home-screen icon, and square covers for the
+# pages' header and for apps' lists and grids (the feed's podcast:images lists the covers beside the original).
+ICONS = (
+    ("favicon.ico", (16, 32, 48)), ("apple-touch-icon.png", (180,)),
+    ("cover-150.jpg", (150,)), ("cover-192.jpg", (192,)), ("cover-300.jpg", (300,)), ("cover-400.jpg", (400,)), ("cover-600.jpg", (600,)),
+)  # fmt: skip
 _FIX = "run `panelpress check --fix-artwork` for a copy that fits, or export the artwork again"
 # Pillow's modes as a host's image editor names them.
 _MODES = {
@@ -95,23 +104,36 @@ def fix(path: Path) -> Path:
     return out
 
 
-# The smaller copies of the artwork the site publishes for apps' lists and grids (podcast:images), in pixels.
-SIZES = (600, 300, 150)
-
-
-@functools.lru_cache(maxsize=4)
-def sizes(path: Path, sha256: str) -> tuple[int, tuple[tuple[int, bytes], ...]]:
-    """The artwork's width and its smaller JPEG copies (width, bytes), each of SIZES under that width; made once per
-    content (`sha256`), the same bytes every time."""
-    with Image.open(path) as image:
-        width = image.width
-        image.draft("RGB", (SIZES[0], SIZES[0]))
-        picture = inputs.flattened(ImageOps.exif_transpose(image))
-    copies = []
-    for side in (s for s in SIZES if s < width):
-        small = picture.copy()
-        small.thumbnail((side, side), Image.Resampling.LANCZOS)
+@lru_cache(maxsize=4)
+def icons(path: Path, sha256: str) -> tuple[int, tuple[tuple[str, bytes], ...]]:
+    """The artwork's width and its small copies (`ICONS`), as (file name, bytes); none when it cannot be read
+    (`problems` says why). Keyed by the file's checksum, so a preview server rebuilding the site makes them once."""
+    try:
+        inputs.picture(path, inputs.ANY_PICTURE)
+        with Image.open(path) as image:
+            width = image.width
+            image.draft("RGB", (1024, 1024))  # a JPEG decodes at a fraction of its size: far faster, and plenty for 600 px
+            picture = inputs.flattened(ImageOps.exif_transpose(image))
+    except (inputs.Refused, UnidentifiedImageError, OSError):
+        return 0, ()
+    side = min(picture.size)
+    square = ImageOps.fit(picture, (side, side), method=Image.Resampling.LANCZOS)
+    made = []
+    for name, sides in ICONS:
         out = io.BytesIO()
-        small.save(out, "JPEG", quality=85, optimize=True)
-        copies.append((side, out.getvalue()))
-    return width, tuple(copies)
+        if name.endswith(".ico"):
+            square.resize((max(sides),) * 2, Image.Resampling.LANCZOS).save(out, "ICO", sizes=[(s, s) for s in sides])
+        elif name.endswith(".png"):
+            square.resize((sides[0],) * 2, Image.Resampling.LANCZOS).save(out, "PNG", optimize=True)
+        else:
+            square.resize((sides[0],) * 2, Image.Resampling.LANCZOS).save(out, "JPEG", quality=85, optimize=True)
+        made.append((name, out.getvalue()))
+    return width, tuple(made)
+
+
+def cover_width(name: str) -> int | None:
+    """The width of a square cover of `ICONS` (`cover-300.jpg` → 300), None for the other icons."""
+    return ICONS_BY_NAME[name][0] if name.startswith("cover-") else None
+
+
+ICONS_BY_NAME = dict(ICONS)

@@ -1,7 +1,9 @@
 """Assemble: every episode record + the show's settings + the ledger → the site plan. Pure: writes nothing.
 
-The plan names every file of the site with its checksum (pages and the feed as bytes, audio and attachments as
-files to copy), so a target can apply it, a preview server can serve it, and `check` can compare it with a site.
+The plan names every file of the site with its checksum (pages, the stylesheet, script, icons and the feed as bytes,
+audio and attachments as files to copy), so a target can apply it, a preview server can serve it, and `check` can
+compare it with a site. Besides the records it reads only the show's templates and artwork (their small copies,
+the icons, are made here: they belong to the site, not to an episode).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import cache, feed, layout, ledger, notes, pages
+from . import artwork as artwork_, cache, feed, layout, ledger, notes, pages
 from .config import Config
 from .records import PlanFile, Published, SitePlan
 
@@ -63,18 +65,21 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
         files[item.media_path] = PlanFile(item.media.path, item.media.sha256)
         files.update({a.path: PlanFile(a.content, a.sha256) for a in (*item.attachments, *item.alternates)})
     env = pages.environment(config.templates_dir)
+    width, icons = artwork_.icons(config.artwork_path, artwork_sha or _file_sha(config.artwork_path)) if artwork else (0, ())
+    site = pages.Site(artwork, tuple(name for name, _ in icons))
     for item in items:
-        html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, artwork))
+        html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, site))
         files[item.page_path] = _text(html)
-    files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, artwork))
-    artwork_sizes: list[tuple[str, int]] = []
+    files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, site))
+    files[layout.SUBSCRIBE_PAGE] = _text(pages.subscribe_page(env, config, site))
+    files[layout.FEED_STYLE] = _text(pages.feed_style(env, config, site))
+    files.update({rel: _bytes(data) for rel, data in pages.static_files(env).items()})
+    files.update({layout.icon(name): _bytes(data) for name, data in icons})
     if artwork:
         files[artwork] = PlanFile(config.artwork_path, artwork_sha)
-        width, copies = _artwork_copies(config.artwork_path, artwork_sha)
-        artwork_sizes = [(artwork, width)] if width else []
-        for side, data in copies:
-            files[layout.artwork_size(side)] = PlanFile(data, hashlib.sha256(data).hexdigest())
-            artwork_sizes.append((layout.artwork_size(side), side))
+    # podcast:images: the original and the square covers, largest first
+    covers = sorted(((layout.icon(name), artwork_.cover_width(name)) for name, _ in icons if artwork_.cover_width(name)), key=lambda c: -c[1])
+    artwork_sizes = ([(artwork, width)] if artwork and width else []) + covers
 
     podcast_guid = book.podcast_guid or ledger.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
     html = lambda item: memo(f"feed:{keys[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
@@ -135,21 +140,10 @@ def _key(record: str, links: tuple[tuple[str, str], ...]) -> str:
 
 
 def _show_key(config: Config, artwork_sha: str) -> str:
-    """Everything an episode page shows besides its episode: the show's settings, templates and artwork."""
-    templates = sorted(config.templates_dir.glob("*.html")) if config.templates_dir.is_dir() else []
+    """Everything an episode page shows besides its episode: the show's settings, templates (the stylesheet and
+    script too: pages name them by their digest) and artwork."""
+    templates = sorted(p for p in config.templates_dir.glob("*") if p.is_file()) if config.templates_dir.is_dir() else []
     return cache.context_digest(repr(config.show), repr(config.podcast), artwork_sha, [(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in templates])
-
-
-def _artwork_copies(path: Path, sha: str) -> tuple[int, tuple[tuple[int, bytes], ...]]:
-    """The artwork's width and its smaller copies: read, never written (the plan carries their bytes)."""
-    from . import artwork
-
-    if not sha:
-        return 0, ()
-    try:
-        return artwork.sizes(path, sha)
-    except Exception:  # Pillow fails in its own ways on a damaged image, which the build warns of already: publish it alone
-        return 0, ()
 
 
 def _text(text: str) -> PlanFile:
@@ -158,6 +152,10 @@ def _text(text: str) -> PlanFile:
 
 def _bytes(data: bytes) -> PlanFile:
     return PlanFile(data, hashlib.sha256(data).hexdigest())
+
+
+def _file_sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def kept_item(item: Published, site: Path, site_url: str) -> Published:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from . import cleanup
 from .config import AudioSettings
 from .errors import AudioError
 from .files import file_sha256
@@ -165,6 +166,7 @@ class _Plan:
             steps.append(f"atrim=start={start:.3f}" + (f":end={end:.3f}" if end is not None else "") + ",asetpts=PTS-STARTPTS")
         if self.settings.highpass:
             steps.append(f"highpass=f={self.settings.highpass}")
+        steps += cleanup.chain(self.settings)  # [audio] denoise, dehum, deess: on the voice, before any gain
         # dbl before any gain stage: volume on integer samples would clip before the limiter sees them.
         steps.append(f"aformat=sample_fmts=dbl:sample_rates={rate}:channel_layouts={layout}{sample}")
         if self.curve is None:

@@ -257,7 +257,7 @@ class _Build:
             from . import notes
 
             info = _try_probe(rec.path)
-            text = notes.starter_text(rec.slug, info, self.now.date() if isinstance(self.now, datetime) else date.today(), draft=not self.config.build.publish_new, image=notes.save_cover(rec.notes_path, info))
+            text = notes.starter_text(rec.slug, info, self.now.date() if isinstance(self.now, datetime) else date.today(), draft=not self.config.build.publish_new, image=notes.save_cover(rec.notes_path, info), tracks=tuple(p.name for p in rec.tracks))
             if notes.write_starter(rec.notes_path, text):
                 started.append(rec.notes_path)
         return started

@@ -137,7 +137,15 @@ def stamp(root: Path, path: Path, sha256: str = "") -> Stamp:
         info = path.stat()
     except (FileNotFoundError, NotADirectoryError):
         return Stamp(_shown(root, path), -1, 0, "")
-    return Stamp(_shown(root, path), info.st_size, info.st_mtime_ns, sha256 or file_sha256(path))
+    return Stamp(_shown(root, path), info.st_size, info.st_mtime_ns, sha256 or _content_sha(path))
+
+
+def _content_sha(path: Path) -> str:
+    """A file's checksum; a folder's (an episode of one track per speaker) is that of the names it holds, so adding,
+    removing or renaming a track re-makes the episode (the tracks' own stamps follow their content)."""
+    if path.is_dir():
+        return hashlib.sha256("\0".join(sorted(p.name for p in path.iterdir() if not p.name.startswith("."))).encode()).hexdigest()
+    return file_sha256(path)
 
 
 def unchanged(root: Path, stamps: Iterable[Stamp]) -> tuple[Stamp, ...] | None:
@@ -177,7 +185,7 @@ def _compare(root: Path, stamps: Iterable[Stamp], stop: bool) -> tuple[tuple[Sta
 
 def _same_content(path: str, sha: str) -> bool:
     try:
-        return file_sha256(Path(path)) == sha
+        return _content_sha(Path(path)) == sha
     except OSError:
         return False
 
@@ -346,7 +354,7 @@ CHANNEL_ONLY = frozenset({"description", "copyright", "type", "new_feed_url", "b
 def episode_context(config) -> str:
     """Fingerprint of the settings an episode is made with (and of panelpress itself): a change re-makes it."""
     show = {key: value for key, value in dataclasses.asdict(config.show).items() if key not in CHANNEL_ONLY}
-    return context_digest(config.site_url, show, dataclasses.asdict(config.audio), dataclasses.asdict(config.explicit))
+    return context_digest(config.site_url, show, dataclasses.asdict(config.audio), dataclasses.asdict(config.explicit), dataclasses.asdict(config.mix))
 
 
 def location(config) -> str:

@@ -158,8 +158,8 @@ def shift_soundbites(bites: Sequence[Soundbite], offset: float, duration: float)
 
 
 def file_for(recording: Path) -> Path:
-    """Where a recording's chapters file lives: `episodes/<slug>.chapters.txt`."""
-    return recording.with_name(recording.stem + FILE_SUFFIX)
+    """Where a recording's chapters file lives: `episodes/<slug>.chapters.txt` (beside a folder of tracks too)."""
+    return recording.with_name((recording.name if recording.is_dir() else recording.stem) + FILE_SUFFIX)
 
 
 def resolve(episode: Episode, info: AudioInfo) -> tuple[Chapter, ...]:

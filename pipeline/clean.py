@@ -15,7 +15,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -25,7 +24,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from . import align, audio, chapters, explicit, layout, tags, transcript
-from .config import Config
+from .config import AudioSettings, Config
 from .errors import CleanEditionError, ExplicitContentError, PanelpressError
 from .records import Alternate, Attachment, AudioInfo, Chapter, LoudnessReport, Mastered, Notes, PassTime, Published, Soundbite
 
@@ -87,8 +86,9 @@ def masked(text: str, config: Config, markdown: bool = False) -> str:
     return "".join(out) + text[at:]
 
 
-def make(config: Config, item: Published, info: AudioInfo, mastered: Mastered, tag_set: tags.TagSet, found: transcript.Transcript | None, sha: str, task: Task) -> Made:
-    """The clean edition of an episode (or why it has none); CleanEditionError when it cannot be made clean."""
+def make(config: Config, item: Published, info: AudioInfo, mastered: Mastered, tag_set: tags.TagSet, found: transcript.Transcript | None, sha: str, settings: AudioSettings, task: Task) -> Made:
+    """The clean edition of an episode (or why it has none), from what was mastered (`info`, `sha`) with the settings
+    it was mastered with; CleanEditionError when it cannot be made clean."""
     notes = item.episode.notes
     cues = found.cues if found else ()
     in_text = [f for f in explicit.scan_notes(notes, config)] + [hit for c in item.chapters for hit in explicit.scan(c.title, "", config)]
@@ -107,7 +107,7 @@ def make(config: Config, item: Published, info: AudioInfo, mastered: Mastered, t
         words = "; ".join(f"{w.word!r} in the cue at {transcript.vtt_time(int(w.cue_start * 1000))}: {w.why}" for w in lost)
         raise CleanEditionError(where, f"the clean edition cannot silence {words}", "correct that cue's words or times, or give the word its time as an inline timestamp (`<00:01:02.500>shit`)")
     windows = _windows(timed, mastered, config)
-    clean_audio = _audio(config, info, mastered, timed, windows, task) if timed else mastered
+    clean_audio = _audio(config, info, sha, settings, mastered, windows, task) if timed else mastered
     clean_cues = tuple(replace(c, text=masked(c.text, config)) for c in cues)
     clean_notes = replace(notes, title=masked(notes.title, config), summary=masked(notes.summary, config), body=masked(notes.body, config, markdown=True), passages=())
     marks = tuple(replace(c, title=masked(c.title, config)) for c in item.chapters)
@@ -137,9 +137,9 @@ def _merged(windows: Iterable[tuple[float, float, str]]) -> list[tuple[float, fl
     return [(a, b) for a, b in merged]
 
 
-def _audio(config: Config, info: AudioInfo, mastered: Mastered, timed: Sequence[align.Timed], windows: list[tuple[float, float, str]], task: Task) -> Mastered:
+def _audio(config: Config, info: AudioInfo, sha: str, settings: AudioSettings, mastered: Mastered, windows: list[tuple[float, float, str]], task: Task) -> Mastered:
     """The clean audio (from the cache when it was made and verified before)."""
-    settings, bleep = config.audio, config.clean.mode == "bleep"
+    bleep = config.clean.mode == "bleep"
     key = hashlib.sha256(json.dumps([mastered.key, windows, config.clean.mode, METHOD, audio.ffmpeg_version()]).encode()).hexdigest()[:32]
     folder = config.cache_dir / "clean"
     out, meta = folder / f"{key}.{settings.format}", folder / f"{key}.json"
@@ -153,7 +153,7 @@ def _audio(config: Config, info: AudioInfo, mastered: Mastered, timed: Sequence[
             pass  # a damaged record: made again
     if audio.decisions(mastered) is None:  # mastered by an older panelpress: master again, keeping the decisions this time
         audio.forget(mastered)
-        mastered = _remaster(config, info, mastered, task)
+        mastered = audio.master(info, settings, config.cache_dir, task, config.root, source_sha=sha)
     folder.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=folder))
     try:
@@ -179,12 +179,6 @@ def _audio(config: Config, info: AudioInfo, mastered: Mastered, timed: Sequence[
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return Mastered(path=out, key=key, duration=made.seconds, report=report, offset=mastered.offset)
-
-
-def _remaster(config: Config, info: AudioInfo, mastered: Mastered, task: Task) -> Mastered:
-    from .files import file_sha256
-
-    return audio.master(info, config.audio, config.cache_dir, task, config.root, source_sha=file_sha256(info.path))
 
 
 def _said(check: Check, offset: float) -> str:

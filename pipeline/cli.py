@@ -179,6 +179,18 @@ def _parser() -> argparse.ArgumentParser:
     _folders(check_, site=True)
     check_.add_argument("--fix-artwork", action="store_true", help="write a copy of the artwork that podcast apps accept (never overwrites yours)")
     check_.add_argument("--url", nargs="?", const="", metavar="URL", help="also fetch the live feed (the show's own address, or URL) and every enclosure over HTTP(S): status, HEAD, byte ranges, types, lengths, redirects, and that it is the feed panelpress published")
+
+    serve = commands.add_parser(
+        "serve",
+        help="look at the site before publishing it",
+        description=(
+            "Serve the site as the next build would publish it, on http://127.0.0.1:PORT under the path of site_url, and "
+            "make it again (the open pages reload) when a file of the show changes. It writes only to the cache: never "
+            "the site folder, the ledger or the notes. Ctrl-C stops it. Exit code 0: stopped; 2: bad settings or a busy port."
+        ),
+    )
+    _folders(serve, site=False)
+    serve.add_argument("--port", type=int, default=8000, metavar="N", help="the port to listen on (default: 8000; 0 takes a free one)")
     return parser
 
 
@@ -196,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args.show, args.out, args.fix_artwork, args.url)
         if args.command == "transcribe":
             return _transcribe(args.show, args.slug, args.out)
+        if args.command == "serve":
+            return _serve(args.show, args.port)
         allow = guard.Allow(remove=guard.slugs(args.allow_remove), move=guard.slugs(args.allow_move), redate=guard.slugs(args.allow_redate), new_guid=guard.slugs(args.allow_new_guid))
         return _build(args.show, args.out, allow, wait=not args.no_wait, notify=not args.no_notify)
     except PanelpressError as err:
@@ -313,6 +327,33 @@ def _transcribe(show: Path, slug: str, out: Path | None) -> int:
     return EXIT_OK
 
 
+def _serve(show: Path, port: int) -> int:
+    from . import serve
+
+    root = show.resolve()
+
+    def told(outcome: BuildResult | PanelpressError) -> None:
+        if isinstance(outcome, PanelpressError):
+            _errors("[red]error:[/] the preview was not rebuilt:", [outcome], root)
+            return
+        for failure in outcome.failures:
+            err_console.print(f"[red]error:[/] {escape(failure.error.message(root))}", soft_wrap=True)
+        _errors("[yellow]warning:[/]", outcome.warnings, root)
+        shown = len(outcome.plan.files) if outcome.plan else 0
+        console.print(f"preview: {len(outcome.published) + len(outcome.unchanged)} episodes, {len(outcome.skipped)} skipped, {len(outcome.failures)} failed ({shown} files)")
+        sys.stdout.flush()
+
+    def ready(url: str) -> None:
+        console.print(f"Serving the preview at {url} — it is made again when a file of the show changes; Ctrl-C stops it.", soft_wrap=True)
+        sys.stdout.flush()  # a program reading the address waits for this line
+
+    try:
+        serve.run(show, port, LineReporter(), told, ready)
+    except KeyboardInterrupt:
+        console.print("stopped")
+    return EXIT_OK
+
+
 def _check(show: Path, out: Path | None, fix_artwork: bool, url: str | None = None) -> int:
     from . import check
 
@@ -345,6 +386,7 @@ def _summary(result: BuildResult, root: Path) -> None:
     if table.row_count:  # episodes published as they were are counted below, not listed: a show may have a thousand
         console.print(table)
     _loudness(result)
+    _talk(result)
     _errors("[red]error:[/]", [failure.error for failure in result.failures], root)
     _errors("[red]refused:[/]", result.blocked, root)
     _errors("[red]not published:[/]", result.withheld, root)
@@ -389,6 +431,21 @@ def _loudness(result: BuildResult) -> None:
         if r.timings:
             passes = ", ".join(f"{p.name} {p.wall:.1f} / {p.cpu:.1f} s" for p in r.timings)
             console.print(escape(f"{slug}: {r.passes} passes, {passes} (wall / CPU); compressor gain reduction {r.compressor_max:.1f} / {r.compressor_p99:.1f} dB"), soft_wrap=True)
+
+
+def _talk(result: BuildResult) -> None:
+    """Who spoke how long in every published episode of one track per speaker, and what the mix did with each track."""
+    mixed = [item for item in result.published if item.mix]
+    if not mixed:
+        return
+    table = Table(title="tracks: who spoke how long; offset: how far a recorder was moved to line up; level: the mix's gain")
+    for column in ("episode", "track", "speaker", "talk time", "offset", "level"):
+        table.add_column(column, justify="left" if column in ("episode", "track", "speaker") else "right")
+    for item in mixed:
+        for track in item.mix.tracks:
+            offset = track.sync if track.sync in ("reference", "one recorder") else f"{track.offset:+.3f} s ({track.sync})"
+            table.add_row(escape(item.episode.slug), escape(track.source), escape(track.who), _clock(track.talk), offset, f"{track.gain:+.1f} dB")
+    console.print(table)
 
 
 def _errors(label: str, errors, root: Path) -> None:

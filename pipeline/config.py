@@ -30,6 +30,7 @@ SAMPLE_RATES = (22050, 24000, 32000, 44100, 48000)
 ON_DETECT = ("warn", "flag", "fail")
 ENGINES = ("pocketsphinx", "whisper")
 CLEAN_MODES = ("bleep", "mute")
+DENOISE_LEVELS = ("off", "light", "medium", "strong")
 # Podcasting 2.0 <podcast:medium> values for a feed of items (the "…L" list mediums hold no items).
 MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog", "course")
 DESCRIPTION_BYTES = 4000  # Apple Podcasts' limit for <description>
@@ -110,6 +111,20 @@ class AudioSettings:
     # The Opus edition is made from the mastered file: these two never change the mastered sound (nor its cache key).
     opus: bool = False
     opus_bitrate: int = field(default=0, metadata=_check(lambda v: v == 0 or 16 <= v <= 256, "use 0 (48 kbps for mono, 64 for stereo) or a bitrate in kbps between 16 and 256"))
+    denoise: str = field(default="off", metadata=_check(lambda v: v in DENOISE_LEVELS, f"use one of {', '.join(DENOISE_LEVELS)}"))
+    dehum: int = field(default=0, metadata=_check(lambda v: v in (0, 50, 60), "use 50 (Europe, most of Asia and Africa) or 60 (the Americas), or 0 (off)"))
+    deess: bool = False
+
+
+@dataclass(frozen=True)
+class MixSettings:
+    """`[mix]`: how an episode recorded one track per speaker becomes one mix."""
+
+    automix: bool = True  # bleed suppression: a track is turned down while its panelist is not the one speaking
+    level: bool = True  # every panelist's speech to one loudness
+    highpass: int = field(default=80, metadata=_check(lambda v: v == 0 or 20 <= v <= 300, "use 0 (off) or a cut-off in Hz between 20 and 300"))
+    floor: float = field(default=-24.0, metadata=_check(lambda v: -60.0 <= v <= 0.0, "use a level in dB between -60 and 0 (a silent panelist's track, under the one speaking)"))
+    room_duck: float = field(default=12.0, metadata=_check(lambda v: 0.0 <= v <= 40.0, "use a number of dB between 0 and 40"))
 
 
 @dataclass(frozen=True)
@@ -174,6 +189,7 @@ class Config:
     show: ShowSettings
     build: BuildSettings = BuildSettings()
     audio: AudioSettings = AudioSettings()
+    mix: MixSettings = MixSettings()
     podcast: PodcastSettings = PodcastSettings()
     explicit: ExplicitSettings = ExplicitSettings()
     notify: NotifySettings = NotifySettings()
@@ -228,7 +244,7 @@ class Config:
         return ()
 
 
-SECTIONS = {"show": ShowSettings, "build": BuildSettings, "audio": AudioSettings, "podcast": PodcastSettings, "explicit": ExplicitSettings, "notify": NotifySettings, "transcripts": TranscriptSettings, "clean": CleanSettings}
+SECTIONS = {"show": ShowSettings, "build": BuildSettings, "audio": AudioSettings, "mix": MixSettings, "podcast": PodcastSettings, "explicit": ExplicitSettings, "notify": NotifySettings, "transcripts": TranscriptSettings, "clean": CleanSettings}
 # Settings that are tables of their own ([podcast.location], [[podcast.podroll]]): the record each becomes.
 TABLES = {"Location": Location, "RemoteItem": RemoteItem}
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from . import audio, cache, chapters, clean, edition, explicit, layout, notes, probe, tags, transcribe, transcript
-from .config import Config
+from . import audio, cache, chapters, clean, edition, explicit, layout, mix, notes, probe, tags, tracks, transcribe, transcript, turns
+from .config import AudioSettings, Config
 from .discover import Recording
 from .errors import AudioError, CleanEditionError, PanelpressError
 from .files import file_sha256
-from .records import Attachment, AudioInfo, Episode, EpisodeResult, Identity, Mastered, Notes, Published
+from .records import Attachment, AudioInfo, Episode, EpisodeResult, Identity, Mastered, Mixed, Notes, Published
 
 Task = Callable[[str, float], Callable[[float], None]]  # opens a progress bar for one pass: (name, seconds of audio)
 
@@ -46,14 +46,13 @@ class Work:
     episode: Episode | None = None
     transcript: transcript.Transcript | None = None
     recording_sha: str = ""
+    tracks: tuple[tracks.Track, ...] = ()  # an episode of one track per speaker: its microphones
+    mixed: Mixed | None = None
     mastered: Mastered | None = None
     tag_set: tags.TagSet | None = None  # what the tag stage wrote, for other editions of the audio
     item: Published | None = None
     warnings: tuple[PanelpressError, ...] = ()
     withheld: tuple[PanelpressError, ...] = ()
-    # Who spoke when, (start, end, name) in seconds of the recording: a multitrack mix's timeline names the speakers
-    # of a made transcript. Nothing sets it yet.
-    turns: tuple[tuple[float, float, str], ...] = ()
 
 
 
@@ -81,8 +80,12 @@ def read_notes(work: Work, setup: Setup, task: Task) -> Work:
 
 
 def probe_recording(work: Work, setup: Setup, task: Task) -> Work:
-    """What the recording is: duration, rate, channels, tags."""
-    return replace(work, info=probe.probe(work.source.path))
+    """What the recording is: duration, rate, channels, tags; for an episode of one track per speaker, every track
+    and whose it is."""
+    found = tracks.resolve(work.source, work.notes)
+    if not found:
+        return replace(work, info=probe.probe(work.source.path))
+    return replace(work, tracks=found, info=tracks.info(work.source, found, None if work.source.tracks else found[0].info))
 
 
 def resolve_chapters(work: Work, setup: Setup, task: Task) -> Work:
@@ -93,17 +96,22 @@ def resolve_chapters(work: Work, setup: Setup, task: Task) -> Work:
 
 def make_transcript(work: Work, setup: Setup, task: Task) -> Work:
     """`[transcripts] make`: an episode without a transcript gets a draft made offline, written beside its notes
-    (never over a file); from then on it is the episode's transcript, as a host's would be."""
+    (never over a file); from then on it is the episode's transcript, as a host's would be. An episode of tracks is
+    heard in its mix, and its cues name the speaker the mix heard."""
     config = setup.config
     if not config.transcripts.make or transcript.sources(config, work.source.slug):
         return work
-    sha = work.recording_sha or file_sha256(work.source.path)
+    if work.mixed is not None:
+        path, sha, duration, who = work.mixed.path, work.mixed.key, work.mixed.duration, work.mixed.turns
+    else:
+        path, sha, duration, who = work.source.path, work.recording_sha or file_sha256(work.source.path), work.info.duration, ()
+        work = replace(work, recording_sha=sha)
     try:
-        text, _ = transcribe.make(config, work.source.path, sha, work.info.duration, work.turns, task("transcribe", work.info.duration))
+        text, _ = transcribe.make(config, path, sha, duration, who, task("transcribe", duration))
     except PanelpressError as err:
-        return replace(work, recording_sha=sha, withheld=work.withheld + (err,))
+        return replace(work, withheld=work.withheld + (err,))
     transcribe.write_draft(transcribe.draft_path(config, work.source.slug), text)
-    return replace(work, recording_sha=sha)
+    return work
 
 
 def read_transcript(work: Work, setup: Setup, task: Task) -> Work:
@@ -125,12 +133,42 @@ def review_explicit(work: Work, setup: Setup, task: Task) -> Work:
     return replace(work, episode=replace(work.episode, notes=reviewed), warnings=warnings)
 
 
-def master(work: Work, setup: Setup, task: Task) -> Work:
-    """The recording mastered to the show's loudness (or taken from the cache)."""
+def mix_tracks(work: Work, setup: Setup, task: Task) -> Work:
+    """An episode of one track per speaker mixed into one recording, with who spoke when (or taken from the cache)."""
+    if not work.tracks:
+        return work
     config = setup.config
-    sha = work.recording_sha or file_sha256(work.source.path)
-    mastered = audio.master(work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha)
-    return replace(work, recording_sha=sha, mastered=mastered)
+    sums = {path: file_sha256(path) for path in dict.fromkeys(track.path for track in work.tracks)}
+    found = tuple(replace(track, sha256=sums[track.path]) for track in work.tracks)
+    mixed = mix.mix(found, config.mix, config.audio, config.cache_dir, task, together=not work.source.tracks)
+    return replace(work, tracks=found, mixed=mixed, recording_sha=sums.get(work.source.path, ""))
+
+
+def master(work: Work, setup: Setup, task: Task) -> Work:
+    """The recording (or the mix of its tracks) mastered to the show's loudness (or taken from the cache)."""
+    config = setup.config
+    if work.mixed is None:
+        sha = work.recording_sha or file_sha256(work.source.path)
+        mastered = audio.master(work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha)
+        return replace(work, recording_sha=sha, mastered=mastered)
+    info, mixed = mixed_info(work), work.mixed
+    try:  # the mix is named by its key, and its content follows from it: no need to read it again for a checksum
+        mastered = audio.master(info, mixed_settings(config.audio), config.cache_dir, task, config.root, source_sha=mixed.key)
+    except AudioError as err:
+        raise AudioError(work.source.path, f"its mix: {err.problem}", err.fix) from err
+    return replace(work, mastered=mastered)
+
+
+def mixed_info(work: Work) -> AudioInfo:
+    """What mastering reads for an episode of tracks: their mix, in the cache."""
+    mixed = work.mixed
+    return AudioInfo(path=mixed.path, format="FLAC", codec="flac", duration=mixed.duration, sample_rate=mix.mix_rate(work.tracks), channels=1, bitrate=0)
+
+
+def mixed_settings(settings: AudioSettings) -> AudioSettings:
+    """The mastering settings for a mix: clean-up, high-pass and levelling were done per track by the mix (a
+    second levelling would lift the automixer's quiet tracks again)."""
+    return replace(settings, highpass=0, level_voices=False, denoise="off", dehum=0, deess=False)
 
 
 def tag(work: Work, setup: Setup, task: Task) -> Work:
@@ -171,6 +209,8 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         chapters=marks,
         image=image_path,
         soundbites=chapters.shift_soundbites(notes_.soundbites, master_.offset, master_.duration),
+        mix=work.mixed.report if work.mixed else None,
+        turns=turns.shift(work.mixed.turns, master_.offset, master_.duration) if work.mixed else (),
     )
     return replace(work, item=item, tag_set=values)
 
@@ -190,8 +230,13 @@ def attach_transcript(work: Work, setup: Setup, task: Task) -> Work:
     if work.transcript is None:
         return work
     config, master_ = setup.config, work.mastered
-    files = transcript.attachments(work.transcript, layout.name(work.source.slug), layout.PAGES_DIR, master_.offset, master_.duration, config.show.language)
+    files = transcript.attachments(_labelled(work), layout.name(work.source.slug), layout.PAGES_DIR, master_.offset, master_.duration, config.show.language)
     return replace(work, item=replace(work.item, attachments=work.item.attachments + _stored(config.cache_dir, files)))
+
+
+def _labelled(work: Work) -> transcript.Transcript | None:
+    """The transcript, its cues without a speaker given the one the mix heard (an episode of tracks)."""
+    return turns.label(work.transcript, work.mixed.turns) if work.mixed and work.transcript else work.transcript
 
 
 def clean_edition(work: Work, setup: Setup, task: Task) -> Work:
@@ -200,7 +245,10 @@ def clean_edition(work: Work, setup: Setup, task: Task) -> Work:
     if not config.clean.edition:
         return work
     try:
-        made = clean.make(config, work.item, work.info, work.mastered, work.tag_set, work.transcript, work.recording_sha, task)
+        if work.mixed is None:
+            made = clean.make(config, work.item, work.info, work.mastered, work.tag_set, work.transcript, work.recording_sha, config.audio, task)
+        else:  # the words are found in the mix, which is what was mastered
+            made = clean.make(config, work.item, mixed_info(work), work.mastered, work.tag_set, _labelled(work), work.mixed.key, mixed_settings(config.audio), task)
     except CleanEditionError as err:
         return replace(work, withheld=work.withheld + (err,))
     except PanelpressError as err:  # the audio or the aligner failed: the clean edition is held back, not the episode
@@ -216,7 +264,7 @@ def clean_edition(work: Work, setup: Setup, task: Task) -> Work:
 Stage = Callable[[Work, Setup, Task], Work]
 # The stage list, written once. The notes stage runs first, alone, for the guard; the rest is the audio work.
 NOTES: tuple[Stage, ...] = (read_notes,)
-AUDIO: tuple[Stage, ...] = (probe_recording, resolve_chapters, make_transcript, read_transcript, review_explicit, master, tag, opus_edition, attach_transcript, clean_edition)
+AUDIO: tuple[Stage, ...] = (probe_recording, resolve_chapters, mix_tracks, make_transcript, read_transcript, review_explicit, master, tag, opus_edition, attach_transcript, clean_edition)
 STAGES = NOTES + AUDIO
 
 
@@ -234,6 +282,8 @@ def result(work: Work, config: Config) -> EpisodeResult:
     """The episode's result, with a fingerprint of every file it was made from."""
     root = config.root
     stamps = [cache.stamp(root, work.source.path, work.recording_sha), cache.stamp(root, work.source.notes_path)]
+    sums = {track.path: track.sha256 for track in work.tracks}  # a folder of tracks: every recording in it
+    stamps += [cache.stamp(root, path, sums.get(path, "")) for path in work.source.tracks]
     stamps += [cache.stamp(root, path) for path in _inputs(work, config)]
     return EpisodeResult(
         slug=work.source.slug, item=work.item, skipped=work.skipped, until=work.until,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import posixpath
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -12,6 +13,7 @@ import nh3
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
+from lxml import etree
 from markdown_it.common.utils import escapeHtml
 
 from . import __version__, ledger
@@ -19,7 +21,7 @@ from . import namespace_rules as rules
 from .config import Config
 from .notes import markdown as notes_markdown
 from .notes import relinked
-from .layout import FEED_FILE
+from .layout import FEED_FILE, FEED_STYLE
 from .podcastindex import CHAPTERS_TYPE, ROLES, TRANSCRIPT_TYPES, Edition, Image, Link, PodcastIndexEntryExtension, PodcastIndexExtension, Trailer
 from .records import Alternate, Chapter, Panelist, Published
 
@@ -170,6 +172,16 @@ class WebSubExtension(BaseExtension):
         return rss_feed
 
 
+class StylesheetExtension(BaseExtension):
+    """The `<?xml-stylesheet?>` processing instruction before the root: a browser opening the feed shows it through
+    the site's XSL stylesheet as a page with subscribe help; podcast apps and feed parsers skip it."""
+
+    def extend_rss(self, rss_feed):
+        href = posixpath.relpath(FEED_STYLE, posixpath.dirname(FEED_FILE) or ".")
+        rss_feed.addprevious(etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{href}"'))
+        return rss_feed
+
+
 def feed_url(config: Config) -> str:
     """Where subscribers fetch the feed."""
     return config.site_url + FEED_FILE
@@ -241,6 +253,7 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
     fg.register_extension("apple", AppleExtension, AppleEntryExtension, atom=False, rss=True)
     fg.register_extension("podcastindex", PodcastIndexExtension, PodcastIndexEntryExtension, atom=False, rss=True)
     fg.register_extension("websub", WebSubExtension, atom=False, rss=True)
+    fg.register_extension("stylesheet", StylesheetExtension, atom=False, rss=True)
     fg.title(show.title)
     # feedgen writes the last link as RSS <link>: the self link (atom:link) must come first.
     fg.link(href=config.site_url + feed_file, rel="self", type="application/rss+xml")

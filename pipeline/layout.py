@@ -6,6 +6,7 @@ Published addresses must never move (subscribers' apps and the ledger hold them)
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .discover import web_slug
 
@@ -14,6 +15,14 @@ PAGES_DIR = "episodes"
 INDEX_PAGE = "index.html"
 FEED_FILE = "feed.xml"
 CLEAN_FEED_FILE = "feed-clean.xml"  # the clean edition's feed ([clean] edition)
+FEED_STYLE = "feed.xsl"  # the feed's stylesheet: what a browser shows for feed.xml (beside it: the feed names it relatively)
+SUBSCRIBE_PAGE = "subscribe.html"
+ASSETS_DIR = "assets"
+STYLESHEET = f"{ASSETS_DIR}/site.css"
+SCRIPT = f"{ASSETS_DIR}/site.js"
+ICONS_DIR = "icons"
+# The preview server's own address (`panelpress serve`), outside any site path: a site never publishes hidden names.
+PREVIEW_EVENTS = "/.panelpress/events"
 MANIFEST = ".panelpress-manifest.json"
 LOCK = ".panelpress-lock"
 # Files of panelpress's own bookkeeping in the site folder: never part of a plan, never published as content.
@@ -56,14 +65,20 @@ def artwork(source: Path | None) -> str | None:
     return f"artwork{source.suffix.lower()}" if source else None
 
 
-def artwork_size(width: int) -> str:
-    """Where a smaller copy of the show's artwork is published (a JPEG `width` pixels wide), for apps' lists."""
-    return f"artwork-{width}.jpg"
+def icon(name: str) -> str:
+    """Where an icon made from the show's artwork is published (`favicon.ico`, `apple-touch-icon.png`, …)."""
+    return f"{ICONS_DIR}/{name}"
 
 
 def url(site_url: str, rel: str) -> str:
     """The public address of a path in the site folder (`site_url` ends with "/")."""
     return site_url + rel
+
+
+def path_prefix(site_url: str) -> str:
+    """The path the site folder is served under, from `site_url` ("/podcast/" for https://example.com/podcast/)."""
+    path = urlsplit(site_url).path
+    return path if path.endswith("/") else path + "/"
 
 
 def depth_root(rel: str) -> str:

@@ -20,10 +20,11 @@ from . import chapters as chapters_
 from . import inputs
 from . import namespace_rules as rules
 from .config import EPISODE_TYPES
+from .discover import web_slug
 from .errors import ChapterError, NotesError
-from .records import AudioInfo, Chapter, Location, Notes, Panelist, Passage, Social, Soundbite
+from .records import AudioInfo, Chapter, Location, Notes, Panelist, Passage, Social, Soundbite, TrackSpec
 
-KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft", "chapters", "image", "soundbites", "comments", "location")
+KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft", "chapters", "image", "tracks", "soundbites", "comments", "location")
 CHAPTER_KEYS = ("start", "title", "url", "image")
 SOUNDBITE_KEYS = ("start", "duration", "title")
 COMMENTS_KEYS = ("url", "protocol", "account", "account_url")
@@ -62,13 +63,14 @@ def read(path: Path, root: Path | None = None) -> Notes:
         raise NotesError(path, "has no title", "add `title: ...` to the front matter")
     body, body_at, spaced = _body(path, text, body_from)
     files, mentions = _body_links(path, root, body, body_at[0] - 1)
+    panelists = tuple(_panelist(path, item) for item in _list(path, meta, "panelists"))
     return Notes(
         path=path,
         title=title.strip(),
         date=_date(path, meta.get("date")),
         body=body,
         summary=_text(path, meta, "summary") or _first_paragraph(body),
-        panelists=tuple(_panelist(path, item) for item in _list(path, meta, "panelists")),
+        panelists=panelists,
         explicit=_optional(path, meta, "explicit", bool, "true or false", "true"),
         season=_positive(path, meta, "season"),
         episode=_positive(path, meta, "episode"),
@@ -79,6 +81,7 @@ def read(path: Path, root: Path | None = None) -> Notes:
         soundbites=_soundbites(path, meta, node),
         comments=_comments(path, meta.get("comments")),
         location=_location(path, meta.get("location")),
+        tracks=_tracks(path, meta.get("tracks"), node, panelists),
         files=files,
         mentions=mentions,
         passages=_passages(front, node, ("title", "summary")),
@@ -287,6 +290,50 @@ def _panelist(path: Path, item: Any) -> Panelist:
                 raise NotesError(path, f"panelist {item['name']!r} has {key} {value!r}, not an http(s) address", f"write {key} as https://...")
         return Panelist(name=item["name"].strip(), role=role, **links)
     raise NotesError(path, f"panelist {item!r} has no name", "write each panelist as a name, or as `name:` with optional role, img, href")
+
+
+# What a track may be besides a panelist's microphone, and the file names that say "the room" without `tracks:`.
+ROOM, SKIP = "room", "skip"
+ROOM_NAMES = ("room", "audience", "ambience", "ambient", "hall")
+_TRACKS_FIX = "write one line per track: `dana.wav: Dana Whitfield` (a file of episodes/<name>/) or `1: Dana Whitfield` (a channel of the recording); `room` for the audience microphone, `skip` to leave one out"
+
+
+def _tracks(path: Path, value: Any, node: yaml.Node | None, panelists: tuple[Panelist, ...]) -> tuple[TrackSpec, ...]:
+    """`tracks:`: which file of the episode's folder, or which channel of its recording, is whose microphone."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or not value:
+        raise NotesError(path, "tracks is not a list of `track: panelist` lines", _TRACKS_FIX)
+    lines = _key_lines(node, "tracks")
+    names = {p.name.casefold(): p.name for p in panelists}
+    found = []
+    for (key, who), line in zip(value.items(), lines + [0] * len(value)):
+        at = f"line {line}: " if line else ""
+        if isinstance(key, bool) or not isinstance(key, (int, str)) or isinstance(key, int) and key < 1 or isinstance(key, str) and (not key.strip() or "/" in key or "\\" in key or key.startswith(".")):
+            raise NotesError(path, f"{at}track {key!r} is neither a file name nor a channel number (1, 2, …)", _TRACKS_FIX)
+        if not isinstance(who, str) or not who.strip():
+            raise NotesError(path, f"{at}track {key!r} names no one", _TRACKS_FIX)
+        who = who.strip()
+        if who.casefold() in (ROOM, SKIP):
+            who = who.casefold()
+        elif who.casefold() in names:
+            who = names[who.casefold()]
+        else:
+            close = difflib.get_close_matches(who, [p.name for p in panelists], n=1)
+            fix = f"did you mean {close[0]!r}?" if close else "add them to `panelists:`, or write `room` (the audience microphone) or `skip`"
+            raise NotesError(path, f"{at}track {key!r} is {who!r}, who is not among the panelists", fix)
+        found.append(TrackSpec(source="" if isinstance(key, int) else key.strip(), channel=key if isinstance(key, int) else 0, who=who, line=line))
+    if len({spec.channel == 0 for spec in found}) > 1:
+        raise NotesError(path, "tracks mixes file names and channel numbers", "name the files of the episode's folder, or the channels of its one recording, not both")
+    return tuple(found)
+
+
+def _key_lines(node: yaml.Node | None, key: str) -> list[int]:
+    """The file line (1-based) of each key of a front-matter mapping."""
+    for name, value in node.value if isinstance(node, yaml.MappingNode) else ():
+        if name.value == key and isinstance(value, yaml.MappingNode):
+            return [entry.start_mark.line + FRONT_LINE for entry, _ in value.value]
+    return []
 
 
 def _chapters(path: Path, root: Path, meta: dict, node: yaml.Node | None) -> tuple[Chapter, ...]:
@@ -557,8 +604,9 @@ def _plain(tokens: list[Token]) -> str:
     return "".join(words)
 
 
-def starter_text(slug: str, info: AudioInfo | None, today: date, draft: bool, image: str = "") -> str:
-    """The text of a starter notes file, prefilled from the recording's tags."""
+def starter_text(slug: str, info: AudioInfo | None, today: date, draft: bool, image: str = "", tracks: tuple[str, ...] = ()) -> str:
+    """The text of a starter notes file, prefilled from the recording's tags (or, for a folder of tracks, with a
+    panelist and a `tracks:` line per file, named after it, to correct)."""
     title = (info.tag("title") if info else "") or slug.replace("-", " ").replace("_", " ").strip().capitalize()
     artists = [a.strip() for a in re.split(r"[;,/]| & ", info.tag("artist") if info else "") if a.strip()]
     day = _tag_date(info.tag("date") if info else "") or today
@@ -568,6 +616,10 @@ def starter_text(slug: str, info: AudioInfo | None, today: date, draft: bool, im
     if info and info.tag("comment"):
         meta["summary"] = info.tag("comment")
     meta.update(_starter_extras(info, image))
+    if tracks:
+        whose = {name: ROOM if web_slug(Path(name).stem) in ROOM_NAMES else re.sub(r"[-_]+", " ", Path(name).stem).strip().title() for name in tracks}
+        meta["panelists"] = [who for who in dict.fromkeys(whose.values()) if who != ROOM]
+        meta["tracks"] = whose
     meta["draft"] = draft
     head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False)
     return f"---\n{head}---\n\nWrite the show notes of this episode here, in Markdown.\n"

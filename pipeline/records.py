@@ -74,6 +74,47 @@ class RemoteItem:
 
 
 @dataclass(frozen=True)
+class TrackSpec:
+    """One line of the notes' `tracks:`: a file of the episode's folder, or a channel of its recording, and whose
+    microphone it is."""
+
+    source: str  # a file name in episodes/<slug>/, or "" for a channel of the one recording
+    channel: int  # 1-based channel of the one recording; 0 for a file
+    who: str  # a panelist's name, "room" (audience and ambience) or "skip" (left out of the mix)
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Who spoke when: one stretch of one voice, in seconds on the episode's timeline."""
+
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass(frozen=True)
+class TrackReport:
+    """What the mix did with one track."""
+
+    who: str  # a panelist's name, or "room"
+    source: str  # the file (and channel) as the host names it
+    offset: float  # seconds it was moved to line up with the others (positive: its recorder started late)
+    sync: str  # how: "one recorder", "detected", "assumed" (no common sound; lengths agree)
+    gain: float  # dB of levelling
+    talk: float  # seconds of its own voice in the mix
+
+
+@dataclass(frozen=True)
+class MixReport:
+    """What the mix stage made of an episode's tracks."""
+
+    tracks: tuple[TrackReport, ...]
+    duration: float
+    reference: str  # the track whose timeline the episode keeps
+
+
+@dataclass(frozen=True)
 class Passage:
     """Text of a notes file as written there (a front-matter value's source, quotes and all), and where it starts."""
 
@@ -102,6 +143,7 @@ class Notes:
     soundbites: tuple[Soundbite, ...] = ()  # on the recording's timeline
     comments: Social | None = None
     location: Location | None = None
+    tracks: tuple[TrackSpec, ...] = ()  # which file or channel is whose microphone (an episode of one track per speaker)
     files: tuple[str, ...] = ()  # links and images of the body that name files beside the notes (URLs as written)
     mentions: tuple[str, ...] = ()  # links of the body to other notes files, `other-episode.md` (URLs as written)
     # Where the text the strong-language scan reads was in the file, so it never reads the file again: the sources
@@ -187,6 +229,18 @@ class Mastered:
 
 
 @dataclass(frozen=True)
+class Mixed:
+    """An episode's tracks mixed into one file in the cache, and who spoke when."""
+
+    path: Path
+    key: str
+    duration: float
+    report: MixReport
+    turns: tuple[Turn, ...] = ()
+    cached: bool = False
+
+
+@dataclass(frozen=True)
 class Attachment:
     """A file published beside an episode's audio: a transcript, a chapters file, art, a file the notes link to."""
 
@@ -257,6 +311,8 @@ class Published:
     links: tuple[tuple[str, str], ...] = ()  # links of the notes to other published episodes: (URL as written, their page)
     alternates: tuple[Alternate, ...] = ()  # other editions of the audio (Opus, clean)
     soundbites: tuple[Soundbite, ...] = ()  # on the mastered timeline
+    mix: MixReport | None = None  # an episode of one track per speaker: what the mix did
+    turns: tuple[Turn, ...] = ()  # who spoke when, on the published audio's timeline
     clean: Published | None = None  # the episode as the clean feed has it ([clean] edition); None: not in it
 
     @property

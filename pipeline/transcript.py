@@ -238,7 +238,7 @@ def _inline_times(payload: list[str], text: str, timing: tuple[int, int]) -> tup
         return ()
     plain, marks = [], []
     for number, line in enumerate(payload):
-        pieces, length, lead = _TAG.split(line), 0, None
+        pieces, lead = _TAG.split(line), None
         tags = _TAG.findall(line)
         kept = ""
         for index, piece in enumerate(pieces):

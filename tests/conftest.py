@@ -122,3 +122,58 @@ def audio_dir(tmp_path_factory) -> Path:
     make_audio(folder / "tagged.mp3", seconds=5, channels=2, codec_args=("-c:a", "libmp3lame", "-b:a", "96k"))
     tag_mp3(folder / "tagged.mp3", "Tagged Title", "Ann Example; Bo Example", "2026-03-04", "From the tags.")
     return folder
+
+
+# --- the site as listeners get it (tests/sites.py, tests/browser.py) ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def site_shows(tmp_path_factory) -> dict[str, Path]:
+    """The example show, a show with every optional field and a hostile one, each previewed once (so their audio is
+    in their caches for `panelpress serve`)."""
+    from . import sites
+
+    base = tmp_path_factory.mktemp("sites")
+    return {"demo": sites.demo_show(base / "demo"), "full": sites.full_show(base / "full"), "hostile": sites.hostile_show(base / "hostile")}
+
+
+@pytest.fixture(scope="session")
+def previews(site_shows):
+    """`build.preview` of each of `site_shows`: the plan of the site a build would publish."""
+    from pipeline import build
+
+    made = {name: build.preview(config_module.load(folder)) for name, folder in site_shows.items()}
+    for name, result in made.items():
+        assert result.plan is not None and not result.failures, (name, result.failures)
+    return made
+
+
+@pytest.fixture(scope="session")
+def served(site_shows):
+    """`panelpress serve` of each of `site_shows`, started on first use: {name: its address}."""
+    from .browser import Served
+
+    running: dict[str, Served] = {}
+
+    class Servers(dict):
+        def __missing__(self, name: str) -> str:
+            running[name] = Served(site_shows[name])
+            self[name] = running[name].url
+            return self[name]
+
+    yield Servers()
+    for server in running.values():
+        assert server.stop() == 0, "".join(server.output)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (skipped with how to install it when missing)."""
+    from .browser import CHROMIUM_ARGS, chromium_or_skip
+
+    path = chromium_or_skip()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: pip install -e '.[test]'")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
-from pipeline import pages
+from pipeline import layout, pages
+from pipeline.artwork import ICONS as ICON_SPECS
 from pipeline.records import Attachment
 
 from .golden import assert_golden
@@ -18,11 +20,17 @@ def _items():
     ]
 
 
+ICONS = tuple(name for name, _ in ICON_SPECS)
+
+
 def test_pages_match_golden_files():
-    rendered = pages.render(show_config(), _items(), "artwork.jpg")
-    assert sorted(rendered) == ["episodes/first.html", "episodes/second.html", "index.html"]
+    rendered = pages.render(show_config(), _items(), "artwork.jpg", ICONS)
+    assert sorted(rendered) == ["episodes/first.html", "episodes/second.html", "index.html", "subscribe.html"]
     assert_golden("episode.html", rendered["episodes/second.html"])
     assert_golden("index.html", rendered["index.html"])
+    assert_golden("subscribe.html", rendered["subscribe.html"])
+    env = pages.environment(None)
+    assert_golden("feed.xsl", pages.feed_style(env, show_config(), pages.Site("artwork.jpg", ICONS)))
 
 
 def test_titles_and_notes_are_escaped_never_injected():
@@ -44,7 +52,7 @@ def test_index_lists_newest_first_with_relative_links():
     index = pages.render(show_config(), _items(), None)["index.html"]
     assert index.index("episodes/second.html") < index.index("episodes/first.html")
     page = pages.render(show_config(), _items(), None)["episodes/first.html"]
-    assert 'src="../media/first.mp3"' in page and 'href="../feed.xml"' in page
+    assert 'src="../media/first.mp3"' in page and 'href="../feed.xml"' in page and 'href="../assets/site.css?v=' in page
 
 
 def test_a_show_can_override_templates(tmp_path):
@@ -55,9 +63,54 @@ def test_a_show_can_override_templates(tmp_path):
     assert "<article>" in rendered["episodes/first.html"]  # not overridden: the packaged one
 
 
-def test_clock():
+def test_clock_cuts_to_the_second_as_players_show_time():
     assert pages.clock(44.4) == "0:44"
     assert pages.clock(3725) == "1:02:05"
+    assert pages.clock(9.88) == "0:09"  # a player shows 0:09 at 9.88 s, not 0:10
+    assert pages.clock(59.9999999) == "1:00"  # but a float a hair under a whole second is that second
+    assert pages.clock(3599.99) == "59:59"
+
+
+def test_sizes_durations_and_fragment_times_as_people_and_schema_org_read_them():
+    assert [pages.file_size(n) for n in (120, 845_000, 12_345_678)] == ["1 KB", "845 KB", "12.3 MB"]
+    assert [pages.iso_duration(s) for s in (0, 44.4, 90, 3725)] == ["PT0S", "PT44S", "PT1M30S", "PT1H2M5S"]
+    assert [pages.media_time(s) for s in (0.0, 2.5, 95.25, 3725.0)] == ["0", "2.5", "95.25", "3725"]
+
+
+def test_urls_from_notes_become_attribute_values_validators_accept():
+    assert pages.href("https://example.com/a b") == "https://example.com/a%20b"
+    assert pages.href('https://example.com/?q="><script>&x=<y>') == "https://example.com/?q=%22%3E%3Cscript%3E&x=%3Cy%3E"
+    assert pages.href("https://example.com/a#b#c") == "https://example.com/a#b%23c"
+    assert pages.href("https://example.com/100%/ok%20") == "https://example.com/100%25/ok%20"
+    assert pages.href("https://example.com/café?ü=1") == "https://example.com/caf%C3%A9?%C3%BC=1"
+    assert pages.href("https://example.com/a(b)?c=d;e&f=g#h") == "https://example.com/a(b)?c=d;e&f=g#h"  # left as written
+
+
+def test_json_ld_cannot_close_its_script_element():
+    text = pages.jsonld({"name": "</script><script>alert(1)</script><!-- & -->"})
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == {"name": "</script><script>alert(1)</script><!-- & -->"}
+
+
+def test_subscribe_links_open_the_feed_in_apps():
+    links = dict(pages.subscribe_links("https://pod.example.com/show/feed.xml", "Q&A Show"))
+    assert links == {
+        "Apple Podcasts": "pcast://pod.example.com/show/feed.xml",
+        "Overcast": "overcast://x-callback-url/add?url=https%3A%2F%2Fpod.example.com%2Fshow%2Ffeed.xml",
+        "Pocket Casts": "pktc://subscribe/pod.example.com/show/feed.xml",
+        "AntennaPod": "https://antennapod.org/deeplink/subscribe?url=https%3A%2F%2Fpod.example.com%2Fshow%2Ffeed.xml&title=Q%26A%20Show",
+        "Another app": "podcast://pod.example.com/show/feed.xml",
+    }
+
+
+def test_a_show_can_override_the_stylesheet_and_pages_ask_for_the_new_one(tmp_path):
+    (tmp_path / "templates").mkdir()
+    packaged = pages.environment(None)
+    (tmp_path / "templates" / "site.css").write_text("body { color: rebeccapurple; }\n")
+    own = pages.environment(tmp_path / "templates")
+    assert pages.static_files(own)[layout.STYLESHEET] == b"body { color: rebeccapurple; }\n"
+    assert pages.static_files(own)[layout.SCRIPT] == pages.static_files(packaged)[layout.SCRIPT]
+    assert own.globals["stylesheet"] != packaged.globals["stylesheet"] and own.globals["stylesheet"].startswith("assets/site.css?v=")
 
 
 def test_files_the_notes_link_to_point_at_their_copies_from_any_page():

@@ -386,9 +386,10 @@ def test_the_artwork_sizes_are_published_and_listed(tmp_path, audio_dir):
     write_notes(show, "ep", "title: Ep\ndate: 2026-01-01")
     assert main(["build", "--show", str(show)]) == 0
     site = show / "public"
-    for side in (600, 300, 150):
-        with Image.open(site / f"artwork-{side}.jpg") as image:
+    for side in (600, 400, 300, 192, 150):
+        with Image.open(site / "icons" / f"cover-{side}.jpg") as image:
             assert (image.format, image.size) == ("JPEG", (side, side))
     srcset = etree.parse(str(site / "feed.xml")).find("channel/podcast:images", NS).get("srcset")
-    assert srcset == ", ".join(f"{SITE}{name} {w}w" for name, w in (("artwork.png", 1400), ("artwork-600.jpg", 600), ("artwork-300.jpg", 300), ("artwork-150.jpg", 150)))
+    covers = [(f"icons/cover-{w}.jpg", w) for w in (600, 400, 300, 192, 150)]
+    assert srcset == ", ".join(f"{SITE}{name} {w}w" for name, w in (("artwork.png", 1400), *covers))
     assert Path(site / "artwork.png").read_bytes() == (show / "cover.png").read_bytes()

@@ -259,9 +259,9 @@ def test_a_build_publishes_the_transcript_and_shows_it(tmp_path, audio_dir):
     data = json.loads((site / "episodes" / "first-panel.transcript.json").read_text())
     assert data["segments"][1] == {"speaker": "Bo Guest", "startTime": 2.0, "endTime": 3.25, "body": "Thanks, Ann."}
     page = (site / "episodes" / "first-panel.html").read_text()
-    section = page[page.index('<section class="transcript">') :]
-    assert '<a class="seek time" href="../media/first-panel.mp3#t=0.5" data-start="0.5">0:00</a> <strong class="speaker">Ann</strong>' in section
-    assert '<a class="seek time" href="../media/first-panel.mp3#t=2" data-start="2">0:02</a> <strong class="speaker">Bo Guest</strong>' in section
+    section = page[page.index('<section class="transcript"') :]
+    assert '<p data-start="0.5"><a class="seek" href="../media/first-panel.mp3#t=0.5" data-start="0.5">0:00</a> <strong class="speaker">Ann</strong>' in section
+    assert '<a class="seek" href="../media/first-panel.mp3#t=2" data-start="2">0:02</a> <strong class="speaker">Bo Guest</strong>' in section
     assert section.count('class="speaker"') == 2  # a name is shown when the speaker changes
     assert "Hello &amp; welcome to" in section
     assert 'class="transcript"' not in (site / "episodes" / "second.html").read_text()

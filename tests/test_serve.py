@@ -1,0 +1,194 @@
+"""`panelpress serve`: the preview target answers like a real web host (byte ranges, types, the path prefix), and the
+command rebuilds on a change without touching the site folder or the ledger. No browser needed."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from pipeline import layout
+from pipeline.files import sha256
+from pipeline.records import PlanFile, SitePlan
+from pipeline.targets.serve import Preview, Server, byte_range, content_type
+
+from .browser import Served
+from .conftest import checksums, make_audio, write_notes, write_show
+from .sites import picture
+
+AUDIO = bytes(range(256)) * 40  # 10240 bytes
+
+
+def _plan(tmp_path: Path, page: bytes = b"<!doctype html><title>x</title><p>hello</p></body>") -> SitePlan:
+    audio = tmp_path / "audio.mp3"
+    audio.write_bytes(AUDIO)
+    files = {
+        "index.html": PlanFile(page, sha256(page)),
+        "media/a b.mp3": PlanFile(audio, sha256(AUDIO)),  # a file to copy (from the cache), with a space in its name
+        "assets/site.css": PlanFile(b"body{}", sha256(b"body{}")),
+        "episodes/x.vtt": PlanFile(b"WEBVTT\n", sha256(b"WEBVTT\n")),
+    }
+    return SitePlan(files=files, feed_path="feed.xml", feed=b"<rss/>", digest=sha256(page)[:32])
+
+
+@pytest.fixture
+def server(tmp_path):
+    preview = Preview("https://example.com/podcast/")
+    preview.apply(_plan(tmp_path))
+    running = Server(preview, 0).start()
+    yield running
+    running.stop()
+
+
+def _get(server: Server, path: str, method: str = "GET", **headers: str) -> http.client.HTTPResponse:
+    parts = urlsplit(server.url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection.request(method, path, headers=headers)
+    response = connection.getresponse()
+    response.body = response.read()
+    connection.close()
+    return response
+
+
+def test_byte_ranges_as_rfc_9110_says():
+    assert byte_range(None, 100) is None
+    assert byte_range("bytes=0-9", 100) == (0, 9)
+    assert byte_range("bytes=90-", 100) == (90, 99)
+    assert byte_range("bytes=90-500", 100) == (90, 99)  # a last byte past the end is the end
+    assert byte_range("bytes=-10", 100) == (90, 99)  # a suffix: the last 10 bytes
+    assert byte_range("bytes=-500", 100) == (0, 99)
+    assert byte_range("bytes=100-", 100) is False  # nothing there: 416
+    assert byte_range("bytes=-0", 100) is False
+    assert byte_range("bytes=0-", 0) is False
+    assert byte_range("bytes=0-1,5-6", 100) is None  # several ranges: the whole file is a valid answer
+    assert byte_range("items=0-1", 100) is None
+    assert byte_range("bytes=abc", 100) is None
+
+
+def test_the_audio_answers_ranges_206_and_416(server):
+    whole = _get(server, "/podcast/media/a%20b.mp3")
+    assert whole.status == 200 and whole.body == AUDIO
+    assert whole.getheader("Accept-Ranges") == "bytes" and whole.getheader("Content-Type") == "audio/mpeg"
+    part = _get(server, "/podcast/media/a%20b.mp3", Range="bytes=100-199")
+    assert part.status == 206 and part.body == AUDIO[100:200]
+    assert part.getheader("Content-Range") == f"bytes 100-199/{len(AUDIO)}" and part.getheader("Content-Length") == "100"
+    suffix = _get(server, "/podcast/media/a%20b.mp3", Range="bytes=-16")
+    assert suffix.status == 206 and suffix.body == AUDIO[-16:] and suffix.getheader("Content-Range") == f"bytes {len(AUDIO) - 16}-{len(AUDIO) - 1}/{len(AUDIO)}"
+    open_ended = _get(server, "/podcast/media/a%20b.mp3", Range="bytes=10000-")
+    assert open_ended.status == 206 and open_ended.body == AUDIO[10000:]
+    beyond = _get(server, "/podcast/media/a%20b.mp3", Range=f"bytes={len(AUDIO)}-")
+    assert beyond.status == 416 and beyond.getheader("Content-Range") == f"bytes */{len(AUDIO)}" and beyond.body == b""
+    head = _get(server, "/podcast/media/a%20b.mp3", method="HEAD", Range="bytes=0-0")
+    assert head.status == 206 and head.getheader("Content-Length") == "1" and head.body == b""
+    stale = _get(server, "/podcast/media/a%20b.mp3", Range="bytes=0-9", **{"If-Range": '"an older copy"'})
+    assert stale.status == 200 and stale.body == AUDIO  # the client's copy changed: the whole new file
+    fresh = _get(server, "/podcast/media/a%20b.mp3", Range="bytes=0-9", **{"If-Range": whole.getheader("ETag")})
+    assert fresh.status == 206 and fresh.body == AUDIO[:10]
+    assert _get(server, "/podcast/media/a%20b.mp3", **{"If-None-Match": whole.getheader("ETag")}).status == 304
+
+
+def test_the_site_is_served_under_the_path_of_site_url_with_its_types(server):
+    assert _get(server, "/").status == 302 and _get(server, "/").getheader("Location") == "/podcast/"
+    assert _get(server, "/podcast").getheader("Location") == "/podcast/"
+    index = _get(server, "/podcast/")
+    assert index.status == 200 and index.getheader("Content-Type") == "text/html; charset=utf-8"
+    assert index.body == _get(server, "/podcast/index.html").body
+    assert _get(server, "/podcast/assets/site.css").getheader("Content-Type") == "text/css; charset=utf-8"
+    assert _get(server, "/podcast/feed.xml").getheader("Content-Type") == "application/xml; charset=utf-8"
+    assert _get(server, "/podcast/episodes/x.vtt").getheader("Content-Type") == "text/vtt; charset=utf-8"
+    for missing in ("/podcast/nothing.html", "/podcast/../etc/passwd", "/podcast/%2e%2e/secret", "/elsewhere/index.html", "/podcast/.panelpress-manifest.json"):
+        assert _get(server, missing).status == 404, missing
+    assert [content_type(name) for name in ("a.mp3", "a.m4a", "a.jpg", "a.png", "a.ico", "a.js", "a.xsl", "a.json", "a.srt")] == [
+        "audio/mpeg", "audio/mp4", "image/jpeg", "image/png", "image/vnd.microsoft.icon", "text/javascript; charset=utf-8",
+        "text/xsl; charset=utf-8", "application/json", "application/x-subrip; charset=utf-8",
+    ]  # fmt: skip
+
+
+def test_only_the_previews_html_gets_the_reload_script_and_pages_hear_of_a_new_plan(server, tmp_path):
+    page = _get(server, "/podcast/index.html").body
+    assert b"new EventSource" in page and page.index(b"new EventSource") < page.index(b"</body>")
+    assert b"EventSource" not in _get(server, "/podcast/assets/site.css").body
+    parts = urlsplit(server.url)
+    stream = socket.create_connection((parts.hostname, parts.port), timeout=10)
+    stream.sendall(f"GET {layout.PREVIEW_EVENTS} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    received = b""
+    while b"data: " + server.preview.version.encode() not in received:
+        received += stream.recv(4096)
+    assert b"text/event-stream" in received
+    newer = _plan(tmp_path, b"<!doctype html><title>y</title><p>changed</p></body>")
+    server.preview.apply(newer)
+    while b"data: " + newer.digest.encode() not in received:
+        received += stream.recv(4096)
+    stream.close()
+    assert b"changed" in _get(server, "/podcast/").body
+
+
+def test_a_site_url_with_an_escaped_path_is_served_under_it(tmp_path):
+    preview = Preview("https://example.com/my%20podcast/")
+    preview.apply(_plan(tmp_path))
+    running = Server(preview, 0).start()
+    try:
+        assert running.url.endswith("/my%20podcast/")
+        assert _get(running, "/my%20podcast/").status == 200
+        assert _get(running, "/").getheader("Location") == "/my%20podcast/"
+    finally:
+        running.stop()
+
+
+def test_a_busy_port_is_refused_with_what_to_do():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        from pipeline.errors import PanelpressError
+
+        with pytest.raises(PanelpressError, match="cannot be listened on") as caught:
+            Server(Preview("https://example.com/"), port)
+        assert "--port" in caught.value.fix
+
+
+def test_serve_rebuilds_on_a_change_and_never_touches_the_site_or_the_ledger(tmp_path):
+    show = write_show(tmp_path / "show", extra_show='artwork = "cover.png"')
+    picture(show / "cover.png", 1400, "#222244")
+    make_audio(show / "episodes" / "one.wav", seconds=2)
+    notes = write_notes(show, "one", "title: The First Title\ndate: 2026-01-02")
+    make_audio(show / "episodes" / "new.wav", seconds=2)  # no notes: a preview waits for a build to start them
+    before = checksums(show)
+    served = Served(show)
+    try:
+        url = served.url
+        assert url.endswith("/show/")
+
+        def page(path: str) -> str:
+            parts = urlsplit(url)
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            connection.request("GET", parts.path + path)
+            return connection.getresponse().read().decode()
+
+        assert "The First Title" in page("episodes/one.html")
+        assert "favicon.ico" in page("") and "<h1>Test Panel</h1>" in page("")
+        notes.write_text(notes.read_text().replace("The First Title", "A Better Title"))
+        served.wait_for("preview: ")  # the rebuild after the change
+        deadline = time.monotonic() + 60
+        while "A Better Title" not in page("episodes/one.html") and time.monotonic() < deadline:
+            served.wait_for("preview: ")
+        assert "A Better Title" in page("episodes/one.html")
+        # a change that breaks the settings keeps the last good site, and says why
+        toml = show / "panelpress.toml"
+        good = toml.read_text()
+        toml.write_text(good.replace('title = "Test Panel"', 'titel = "Test Panel"'))
+        served.wait_for("the preview was not rebuilt")
+        assert "A Better Title" in page("episodes/one.html")
+        toml.write_text(good)
+        served.wait_for("preview: ")
+    finally:
+        assert served.stop() == 0
+    assert not (show / "public").exists()
+    after = checksums(show)
+    changed = {name for name in after if before.get(name) != after[name]}
+    assert {name for name in changed if not name.startswith(".panelpress-cache")} == {"show_notes/one.md"}  # the test's own edit
+    assert not (show / "show_notes" / "new.md").exists() and not (show / "panelpress-ledger.json").exists()
