@@ -197,3 +197,38 @@ def test_an_explicit_episode_without_a_transcript_has_no_clean_edition(tmp_path,
     err = capsys.readouterr().err
     assert "is explicit but has no transcript" in err and "[transcripts] make = true" in err
     assert "Calm" in (folder / "public" / layout.CLEAN_FEED_FILE).read_text()
+
+
+def test_the_clean_feeds_guids_are_minted_once_and_kept_by_the_ledger(tmp_path, capsys):
+    import uuid
+
+    folder = tmp_path / "show"
+    pieces = _show(folder, "mute", normalize=False)
+    good = (folder / "episodes" / "swear.vtt").read_text()
+    assert main(["build", "--show", str(folder)]) == 0
+    book = json.loads((folder / config_module.LEDGER_NAME).read_text())
+    minted = book["clean"]["episodes"]["swear"]["guid"]
+    assert minted == clean.guid(book["episodes"]["swear"]["guid"]) != book["episodes"]["swear"]["guid"]
+    expected = str(uuid.uuid5(uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6"), "pod.example.com/show/feed-clean.xml"))
+    clean_feed = folder / "public" / layout.CLEAN_FEED_FILE
+    assert book["clean"]["podcast_guid"] == expected == etree.fromstring(clean_feed.read_bytes()).findtext(f"channel/{PODCAST}guid")
+
+    # This build's clean edition fails (the word's time is in the pause): the clean feed keeps the one it has.
+    wrong = pieces[1].start - 0.45
+    (folder / "episodes" / "swear.vtt").write_text(f"WEBVTT\n\n{_t(pieces[1].start - 0.5)} --> {_t(pieces[-2].end)}\nAnd what the <{_t(wrong)}>fuck <{_t(wrong + 0.3)}>happened to the plan?\n")
+    assert main(["build", "--show", str(folder)]) == 1
+    assert "kept the clean edition of 'swear' as last published" in capsys.readouterr().out
+    entry = next(e for e in feedparser.parse(clean_feed.read_bytes()).entries if e.title.startswith("What the"))
+    assert entry.id == minted and entry.enclosures[0].href.endswith("/media/swear.clean.mp3")
+    assert (folder / "public" / "media" / "swear.clean.mp3").is_file()
+
+    # GUIDs minted by an earlier build (say, another version of panelpress) are the ones the feed keeps carrying.
+    book = json.loads((folder / config_module.LEDGER_NAME).read_text())
+    book["clean"]["episodes"]["swear"]["guid"], book["clean"]["podcast_guid"] = "urn:uuid:minted-earlier", "0c3b2a0e-5a4e-5e7b-9f0e-6f1d2c3b4a59"
+    (folder / config_module.LEDGER_NAME).write_text(json.dumps(book, indent=2))
+    (folder / "episodes" / "swear.vtt").write_text(good)
+    assert main(["build", "--show", str(folder)]) == 0
+    parsed = podcastparser.parse("https://pod.example.com/show/feed-clean.xml", io.BytesIO(clean_feed.read_bytes()))
+    assert {e["guid"] for e in parsed["episodes"]} >= {"urn:uuid:minted-earlier"}
+    assert etree.fromstring(clean_feed.read_bytes()).findtext(f"channel/{PODCAST}guid") == "0c3b2a0e-5a4e-5e7b-9f0e-6f1d2c3b4a59"
+    assert json.loads((folder / config_module.LEDGER_NAME).read_text())["clean"]["episodes"]["swear"]["guid"] == "urn:uuid:minted-earlier"
