@@ -105,6 +105,28 @@ def panel(minutes: float, folder: Path, seed: int = 7) -> tuple[Path, list[tuple
     return path, words, cues
 
 
+class _Counted:
+    result = None
+    count = 0
+
+
+def _encodes(make) -> _Counted:
+    """Run `make`, counting the programs it starts that encode audio (an MP3 or AAC encoder on their command line)."""
+    counted, real = _Counted(), subprocess.Popen
+
+    class Counting(real):
+        def __init__(self, args, *rest, **kw):
+            counted.count += any(str(a) in ("libmp3lame", "aac") for a in args)
+            super().__init__(args, *rest, **kw)
+
+    subprocess.Popen = Counting
+    try:
+        counted.result = make()
+    finally:
+        subprocess.Popen = real
+    return counted
+
+
 def _cpu_children() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -129,7 +151,8 @@ def run(minutes: float, transcribe_minutes: float, folder: Path) -> dict:
     windows = clean._windows(timed, mastered, config)
     out, work = folder / "clean.mp3", folder / "work"
     work.mkdir(exist_ok=True)
-    edition = audio.encode_edition(info, config.audio, mastered, clean._merged(windows), config.clean.mode == "bleep", out, work, folder)
+    encodes = _encodes(lambda: audio.encode_edition(info, config.audio, mastered, clean._merged(windows), config.clean.mode == "bleep", out, work, folder))
+    edition = encodes.result
     checks = clean.verify(mastered.path, out, windows, tone=config.clean.mode == "bleep")
 
     strong = [w for w in words if w[3]]
@@ -148,7 +171,7 @@ def run(minutes: float, transcribe_minutes: float, folder: Path) -> dict:
         "minutes": info.duration / 60, "words": len(words), "strong": len(strong), "found": len(timed), "lost": len(lost),
         "silenced": silenced, "boundaries": within, "wrong": wrong / speech * 100, "aligned_cues": aligned_cues, "cues": len(cues),
         "align_cpu_h": (align_cpu + align_ffmpeg) / hours, "align_wall_h": align_wall / hours, "verified": sum(map(clean.passes, checks)),
-        "clean_encodes": 1, "clean_encode_cpu_h": edition.time.cpu / hours, "master_encodes": sum(1 for t in mastered.report.timings if t.name.startswith(("encode", "correct"))),
+        "clean_encodes": encodes.count, "clean_encode_cpu_h": edition.time.cpu / hours, "master_encodes": sum(1 for t in mastered.report.timings if t.name.startswith(("encode", "correct"))),
         "loudness": edition.loudness.integrated, "true_peak": edition.loudness.true_peak, "made_in": made_in,
     }
     if transcribe_minutes:
@@ -206,7 +229,7 @@ def report(r: dict) -> None:
     print(f"  boundaries within ±80 ms: {r['boundaries']}/{r['found']} ({r['boundaries'] / max(1, r['found']) * 100:.1f}%)")
     print(f"  other words' speech silenced by mistake: {r['wrong']:.2f}% of speech time")
     print(f"  alignment: {r['align_cpu_h']:.0f} s CPU (pocketsphinx and its ffmpeg) and {r['align_wall_h']:.0f} s wall per hour of audio")
-    print(f"  clean edition: {r['clean_encodes']} encode ({r['clean_encode_cpu_h']:.0f} s ffmpeg CPU per hour of audio; the main master took {r['master_encodes']}), {r['loudness']:.1f} LUFS, {r['true_peak']:.1f} dBTP decoded")
+    print(f"  clean edition: {r['clean_encodes']} encode(s) counted ({r['clean_encode_cpu_h']:.0f} s ffmpeg CPU per hour of audio; the main master took {r['master_encodes']}), {r['loudness']:.1f} LUFS, {r['true_peak']:.1f} dBTP decoded")
     if "wer" in r:
         print(f"  pocketsphinx transcription ({r['transcribed']:g} min): {r['transcribe_cpu_h'] / 60:.0f} min CPU and {r['transcribe_wall_h'] / 60:.0f} min wall per hour of audio; WER {r['wer']:.0f}%")
 
