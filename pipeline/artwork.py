@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
 
+import PIL
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from . import inputs
+from . import cache, inputs
+from .files import write_if_changed
 from .errors import ArtworkError
 
 MIN_SIDE, MAX_SIDE = 1400, 3000
@@ -104,10 +109,34 @@ def fix(path: Path) -> Path:
     return out
 
 
+Icons = tuple[int, tuple[tuple[str, bytes], ...]]
+ICONS_DIR = "icons"  # in the cache folder: the icons of an artwork, by its checksum
+
+
 @lru_cache(maxsize=4)
-def icons(path: Path, sha256: str) -> tuple[int, tuple[tuple[str, bytes], ...]]:
+def icons(path: Path, sha256: str, cache_dir: Path | None = None) -> Icons:
     """The artwork's width and its small copies (`ICONS`), as (file name, bytes); none when it cannot be read
-    (`problems` says why). Keyed by the file's checksum, so a preview server rebuilding the site makes them once."""
+    (`problems` says why). Keyed by the file's checksum, and kept in `cache_dir` when one is given: a build, or a
+    preview server rebuilding the site, makes them once per artwork."""
+    if cache_dir is None:
+        return _icons(path)
+    key = hashlib.sha256(f"{sha256}\0{ICONS}\0{PIL.__version__}\0{cache.format_stamp()}".encode()).hexdigest()[:32]
+    kept = cache_dir / ICONS_DIR / f"{key}.json"
+    try:
+        data = json.loads(kept.read_bytes())
+        return data["width"], tuple((name, base64.b64decode(text)) for name, text in data["icons"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not kept yet, or cut short: make them
+    width, made = _icons(path)
+    if made:
+        try:
+            write_if_changed(kept, json.dumps({"width": width, "icons": [[name, base64.b64encode(data).decode()] for name, data in made]}).encode())
+        except OSError:
+            pass  # a cache that cannot be written costs the next build the same work, nothing more
+    return width, made
+
+
+def _icons(path: Path) -> Icons:
     try:
         inputs.picture(path, inputs.ANY_PICTURE)
         with Image.open(path) as image:

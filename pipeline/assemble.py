@@ -65,7 +65,7 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
         files[item.media_path] = PlanFile(item.media.path, item.media.sha256)
         files.update({a.path: PlanFile(a.content, a.sha256) for a in (*item.attachments, *item.alternates)})
     env = pages.environment(config.templates_dir)
-    width, icons = artwork_.icons(config.artwork_path, artwork_sha or _file_sha(config.artwork_path)) if artwork else (0, ())
+    width, icons = artwork_.icons(config.artwork_path, artwork_sha or _file_sha(config.artwork_path), config.cache_dir) if artwork else (0, ())
     site = pages.Site(artwork, tuple(name for name, _ in icons))
     for item in items:
         html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, site))
@@ -84,9 +84,10 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
     podcast_guid = book.podcast_guid or ledger.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
     html = lambda item: memo(f"feed:{keys[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
     document = feed.generator(config, items, artwork, podcast_guid, html, artwork_sizes)
-    feed_hash = hashlib.sha256(feed.xml(document, _HASH_DATE)).hexdigest()
+    hashed = feed.xml(document, _HASH_DATE)
+    feed_hash = hashlib.sha256(hashed).hexdigest()
     last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
-    xml = feed.xml(document, datetime.fromisoformat(last_build))
+    xml = feed.redated(hashed, _HASH_DATE, datetime.fromisoformat(last_build))
     clean = _clean_feed(config, items, keys, book, now, artwork, artwork_sizes, memo, files) if config.clean.edition else None
     site = SitePlan(files=files, feed_path=layout.FEED_FILE, feed=xml, digest=plan_digest(files, xml))
     return ShowPlan(site=site, ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid, clean), items=tuple(items))
@@ -114,10 +115,11 @@ def _clean_feed(config: Config, items: Sequence[Published], keys: dict[str, str]
     podcast_guid = (book.clean.podcast_guid if book.clean else "") or ledger.podcast_guid(layout.url(config.site_url, layout.CLEAN_FEED_FILE))
     html = lambda item: memo(f"feed-clean:{key_of[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
     document = feed.generator(shown, chosen, artwork, podcast_guid, html, artwork_sizes, feed_file=layout.CLEAN_FEED_FILE)
-    feed_hash = hashlib.sha256(feed.xml(document, _HASH_DATE)).hexdigest()
+    hashed = feed.xml(document, _HASH_DATE)
+    feed_hash = hashlib.sha256(hashed).hexdigest()
     old = book.clean or ledger.Feed()
     last_build = old.last_build if feed_hash == old.feed_hash and old.last_build else now.isoformat(timespec="seconds")
-    files[layout.CLEAN_FEED_FILE] = _bytes(feed.xml(document, datetime.fromisoformat(last_build)))
+    files[layout.CLEAN_FEED_FILE] = _bytes(feed.redated(hashed, _HASH_DATE, datetime.fromisoformat(last_build)))
     return ledger.record_clean(book, chosen, feed_hash, last_build, podcast_guid)
 
 

@@ -9,6 +9,7 @@ in a content-addressed store, so a result stays small and the plan can name them
 Layout of the cache folder:
     master/, tagged/     mastered and tagged audio (audio.py, tags.py), keyed by content
     files/<sha256>       bytes an episode publishes (transcripts, chapters, pictures)
+    icons/<key>.json     the icons and covers made from the show's artwork (artwork.py), by its checksum
     state/<show>/        index.json (per episode: inputs and result digest; the last published plan),
                          results.log (results by digest), html.log (rendered notes and pages by digest),
                          checked.json (what `check` found good)

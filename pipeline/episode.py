@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import audio, cache, chapters, clean, edition, explicit, layout, mix, notes, probe, tags, tracks, transcribe, transcript, turns
+from . import audio, cache, chapters, clean, edition, explicit, layout, notes, probe, tags, tracks, transcribe, transcript, turns
 from .config import AudioSettings, Config
 from .discover import Recording
 from .errors import AudioError, CleanEditionError, NotesError, PanelpressError
@@ -156,6 +156,8 @@ def mix_tracks(work: Work, setup: Setup, task: Task) -> Work:
     """An episode of one track per speaker mixed into one recording, with who spoke when (or taken from the cache)."""
     if not work.tracks:
         return work
+    from . import mix  # numpy: imported by the episodes that need it
+
     config = setup.config
     sums = {path: file_sha256(path) for path in dict.fromkeys(track.path for track in work.tracks)}
     found = tuple(replace(track, sha256=sums[track.path]) for track in work.tracks)
@@ -180,6 +182,8 @@ def master(work: Work, setup: Setup, task: Task) -> Work:
 
 def mixed_info(work: Work) -> AudioInfo:
     """What mastering reads for an episode of tracks: their mix, in the cache."""
+    from . import mix  # numpy: imported by the episodes that need it
+
     mixed = work.mixed
     return AudioInfo(path=mixed.path, format="FLAC", codec="flac", duration=mixed.duration, sample_rate=mix.mix_rate(work.tracks), channels=1, bitrate=0)
 

@@ -135,3 +135,21 @@ def test_a_build_with_bad_artwork_publishes_and_warns(tmp_path, capsys):
     _image(show / "cover.jpg", size=(1400, 1000))
     assert main(["build", "--show", str(show)]) == 0
     assert "warning: cover.jpg: is 1400×1000 pixels, not square" in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_icons_are_made_once_per_artwork_and_kept_in_the_cache(tmp_path):
+    path = tmp_path / "art.png"
+    Image.new("RGB", (1400, 1400), (200, 40, 40)).save(path)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    made = artwork.icons(path, sha)
+    cache_dir = tmp_path / "cache"
+    assert artwork.icons(path, sha, cache_dir) == made
+    (kept,) = (cache_dir / artwork.ICONS_DIR).iterdir()
+    path.unlink()  # a second build reads them back from the cache, without the artwork: nothing is made again
+    artwork.icons.cache_clear()
+    assert artwork.icons(path, sha, cache_dir) == made
+    assert made[0] == 1400 and [name for name, _ in made[1]] == [name for name, _ in artwork.ICONS]
+    kept.write_bytes(kept.read_bytes()[:100])  # cut short (a crash): made again, the same
+    Image.new("RGB", (1400, 1400), (200, 40, 40)).save(path)
+    artwork.icons.cache_clear()
+    assert artwork.icons(path, sha, cache_dir) == made

@@ -114,3 +114,11 @@ def test_text_round_trips_through_both_parsers(title, summary, author, names, bo
     if not any(entity in "".join([title, summary, author, body, *names]) for entity in ("&amp;", "&lt;")) and feed.as_text(summary) == summary:
         assert b"&amp;amp;" not in xml and b"&amp;lt;" not in xml  # never escaped twice (unless "&lt;" was the text, or the summary holds markup)
     assert tree.findtext("channel/item/description") == feed.as_text(summary)  # a summary's markup is text for apps (escaped for their HTML)
+
+
+def test_a_feed_redated_is_the_feed_written_with_that_date():
+    document = feed.generator(show_config(), _items(), "artwork.jpg")
+    other = datetime(2027, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    redated = feed.redated(feed.xml(document, BUILD), BUILD, other)
+    assert redated != feed.xml(feed.generator(show_config(), _items(), "artwork.jpg"), BUILD)
+    assert redated == feed.xml(feed.generator(show_config(), _items(), "artwork.jpg"), other)
