@@ -138,21 +138,21 @@ def one_block(html: str) -> str:
     return "\n".join(line for line in lines if line).replace("{", "&#123;").replace("}", "&#125;") + "\n"
 
 
-def post(env: Environment, engine: str, item: Published, site_url: str, show_title: str) -> str:
+def post(env: Environment, engine: str, item: Published, site_url: str, show_title: str, clean_mode: str = "bleep") -> str:
     """An episode's post: front matter and a body with the player, the explicit badge, the download link, the notes,
     chapters, transcript and the podcast feed's link; its files are addressed from the blog's root."""
     feed_url = layout.url(site_url, layout.FEED_FILE)
     root = layout.path_prefix(site_url)
-    html = one_block(env.get_template("post.html").render(item=item, root=root, feed_url=feed_url, subscribe_url=root + layout.SUBSCRIBE_PAGE))
+    html = one_block(env.get_template("post.html").render(item=item, root=root, feed_url=feed_url, subscribe_url=root + layout.SUBSCRIBE_PAGE, clean_mode=clean_mode))
     body = f"{{{{< panelpress >}}}}\n{html}{{{{< /panelpress >}}}}\n" if engine == "hugo" else html
     return front_matter(engine, item, feed_url, show_title) + body
 
 
-def files(env: Environment, engine: str, posts: str, items: Sequence[Published], site_url: str, show_title: str) -> dict[str, PlanFile]:
+def files(env: Environment, engine: str, posts: str, items: Sequence[Published], site_url: str, show_title: str, clean_mode: str = "bleep") -> dict[str, PlanFile]:
     """Every file panelpress writes into the blog besides its site folder: a post per episode, and its helper files."""
     from .files import sha256
 
     out = {path: text.encode() for path, text in ENGINE[engine].installs}
     for item in items:
-        out[post_path(engine, posts, item.episode.slug, item.pub_date)] = post(env, engine, item, site_url, show_title).encode()
+        out[post_path(engine, posts, item.episode.slug, item.pub_date)] = post(env, engine, item, site_url, show_title, clean_mode).encode()
     return {path: PlanFile(data, sha256(data)) for path, data in out.items()}

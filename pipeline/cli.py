@@ -159,6 +159,20 @@ def _parser() -> argparse.ArgumentParser:
         description="Print what panelpress reads from a recording: format, duration, rate, channels, bitrate, tags, cover art and chapters. Changes nothing.",
     )
     info.add_argument("file", type=Path, help="a recording (.wav .flac .mp3 .m4a .aac .ogg .opus .aif/.aiff)")
+    transcribe_ = commands.add_parser(
+        "transcribe",
+        help="make a draft transcript of one episode, offline, for review",
+        description=(
+            "Recognise the words of episodes/SLUG.* with the [transcripts] engine (pocketsphinx, whose English model ships "
+            "inside its package, or faster-whisper with the model folder the settings name; nothing is downloaded) and write "
+            "them as a WebVTT draft beside the notes (show_notes/SLUG.vtt), each word with its time. Never overwrites a file: "
+            "an episode that has a transcript keeps it (--out FILE writes the draft elsewhere). The build publishes the draft "
+            "like any transcript; correct it first. Exit code 0: written; 1: not written; 2: bad settings or usage."
+        ),
+    )
+    transcribe_.add_argument("slug", metavar="SLUG", help="the episode: its recording's file name without extension")
+    transcribe_.add_argument("--out", type=Path, metavar="FILE", help="write the draft here instead (a new file)")
+    transcribe_.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
     check_ = commands.add_parser(
         "check",
         help="validate the show and the built feed without publishing",
@@ -200,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             return _info(args.file)
         if args.command == "check":
             return _check(args.show, args.out, args.fix_artwork, args.url)
+        if args.command == "transcribe":
+            return _transcribe(args.show, args.slug, args.out)
         if args.command == "serve":
             return _serve(args.show, args.port)
         allow = guard.Allow(remove=guard.slugs(args.allow_remove), move=guard.slugs(args.allow_move), redate=guard.slugs(args.allow_redate), new_guid=guard.slugs(args.allow_new_guid))
@@ -300,6 +316,28 @@ def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait:
         result = build(settings, LineReporter(), allow=allow, wait=wait, notify=notify)
     _summary(result, settings.root)
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _transcribe(show: Path, slug: str, out: Path | None) -> int:
+    settings = config.load(show)
+    from . import episode, transcribe, transcript
+    from .discover import discover
+
+    found = next((rec for rec in discover(settings)[0] if rec.slug == slug), None)
+    if found is None:
+        raise PanelpressError(settings.episodes_dir, f"holds no recording named {slug!r}", "name an episode by its recording's file name without extension, e.g. `panelpress transcribe 2026-11-20-panel`")
+    target = out.resolve() if out is not None else transcribe.draft_path(settings, slug)
+    existing = [target] if target.exists() else [] if out is not None else transcript.sources(settings, slug)
+    if existing:
+        err_console.print(f"[yellow]not written:[/] {escape(str(existing[0]))} is there already; panelpress never overwrites a transcript — use --out FILE to write the draft elsewhere", soft_wrap=True)
+        return EXIT_FAILED
+    text, made = episode.draft_transcript(settings, found)
+    if not transcribe.write_draft(target, text):
+        err_console.print(f"[yellow]not written:[/] {escape(str(target))} appeared meanwhile; it was left as it is", soft_wrap=True)
+        return EXIT_FAILED
+    cost = "from the cache" if made.cached else f"{made.cpu:.0f} s of CPU ({made.cpu / max(made.seconds, 1) * 3600 / 60:.0f} min per hour of audio), {made.wall:.0f} s"
+    console.print(escape(f"wrote {target} ({len(made.words)} words, {made.engine}; {cost}): a draft — correct it, then build"), soft_wrap=True)
+    return EXIT_OK
 
 
 def _serve(show: Path, port: int) -> int:

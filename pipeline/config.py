@@ -29,6 +29,8 @@ SHOW_TYPES = ("episodic", "serial")
 OUTPUT_FORMATS = ("mp3", "m4a")
 SAMPLE_RATES = (22050, 24000, 32000, 44100, 48000)
 ON_DETECT = ("warn", "flag", "fail")
+ENGINES = ("pocketsphinx", "whisper")
+CLEAN_MODES = ("bleep", "mute")
 DENOISE_LEVELS = ("off", "light", "medium", "strong")
 # Podcasting 2.0 <podcast:medium> values for a feed of items (the "…L" list mediums hold no items).
 MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog", "course")
@@ -179,6 +181,24 @@ class BlogSettings:
 
 
 @dataclass(frozen=True)
+class TranscriptSettings:
+    """`[transcripts]`: transcripts made offline for episodes that have none (a draft the host may correct)."""
+
+    make: bool = False
+    engine: str = field(default="pocketsphinx", metadata=_check(lambda v: v in ENGINES, "use pocketsphinx (ships its English model) or whisper (faster-whisper, with a model folder)"))
+    model: str = ""  # whisper: a folder holding a CTranslate2 Whisper model (model.bin), relative to the show folder
+
+
+@dataclass(frozen=True)
+class CleanSettings:
+    """`[clean]`: a clean edition of every episode that is explicit or has strong language, and a clean feed."""
+
+    edition: bool = False
+    mode: str = field(default="bleep", metadata=_check(lambda v: v in CLEAN_MODES, "use bleep (a 1 kHz tone over each word) or mute (silence)"))
+    padding: int = field(default=40, metadata=_check(lambda v: 0 <= v <= 500, "use a padding in ms between 0 and 500 (silenced on each side of a word)"))
+
+
+@dataclass(frozen=True)
 class Config:
     """A show folder's whole configuration, validated."""
 
@@ -191,6 +211,8 @@ class Config:
     explicit: ExplicitSettings = ExplicitSettings()
     notify: NotifySettings = NotifySettings()
     blog: BlogSettings = BlogSettings()
+    transcripts: TranscriptSettings = TranscriptSettings()
+    clean: CleanSettings = CleanSettings()
 
     @property
     def path(self) -> Path:
@@ -277,7 +299,7 @@ class Config:
         return ()
 
 
-SECTIONS = {"show": ShowSettings, "build": BuildSettings, "audio": AudioSettings, "mix": MixSettings, "podcast": PodcastSettings, "explicit": ExplicitSettings, "notify": NotifySettings, "blog": BlogSettings}
+SECTIONS = {"show": ShowSettings, "build": BuildSettings, "audio": AudioSettings, "mix": MixSettings, "podcast": PodcastSettings, "explicit": ExplicitSettings, "notify": NotifySettings, "blog": BlogSettings, "transcripts": TranscriptSettings, "clean": CleanSettings}
 # Settings that are tables of their own ([podcast.location], [[podcast.podroll]]): the record each becomes.
 TABLES = {"Location": Location, "RemoteItem": RemoteItem}
 
@@ -423,6 +445,7 @@ def _check_files(path: Path, config: Config) -> None:
         raise ConfigError(path, f"[show] new_feed_url is this show's own feed ({config.show.new_feed_url})", "write the address of the feed the show moves to, or remove new_feed_url on the new show")
     _check_podcast(path, config.podcast)
     _check_notify(path, config.notify)
+    _check_transcripts(path, config)
     problem = category_problem(config.show.category, config.show.subcategory)
     if problem:
         raise ConfigError(path, f"[show] {problem}", "pick a category from Apple Podcasts' list")
@@ -525,6 +548,26 @@ def _check_notify(path: Path, notify: NotifySettings) -> None:
             raise ConfigError(path, f"[notify] hubs holds {hub!r}, which is not a hub's web address", 'write each WebSub hub\'s address, e.g. hubs = ["https://pubsubhubbub.appspot.com/"]')
     if len(set(notify.hubs)) != len(notify.hubs):
         raise ConfigError(path, "[notify] hubs lists a hub twice", "list each hub once")
+
+
+def _check_transcripts(path: Path, config: Config) -> None:
+    """The transcription engine can run here: pocketsphinx ships an English model only; whisper needs its model folder."""
+    settings = config.transcripts
+    if settings.engine == "pocketsphinx" and settings.model:
+        raise ConfigError(path, "[transcripts] model is set, but pocketsphinx uses the English model inside its package", 'remove model, or set engine = "whisper" to load that folder')
+    if settings.engine == "pocketsphinx" and settings.make and not config.show.language.lower().startswith("en"):
+        raise ConfigError(path, f"[transcripts] engine pocketsphinx ships an English model only, and the show's language is {config.show.language!r}", 'set engine = "whisper" with a multilingual model folder, or make = false')
+    if settings.engine == "whisper":
+        if not settings.model:
+            raise ConfigError(path, "[transcripts] engine = \"whisper\" needs a model folder", 'set model = "models/whisper-small" (a folder holding a CTranslate2 Whisper model: model.bin, config.json, tokenizer.json); nothing is downloaded')
+        folder = model_folder(config)
+        if not (folder / "model.bin").is_file():
+            raise ConfigError(path, f"[transcripts] model {settings.model!r} is not a folder holding a Whisper model (no model.bin in {folder})", "name the folder of a CTranslate2 Whisper model (faster-whisper's format), relative to the show folder or absolute")
+
+
+def model_folder(config: Config) -> Path:
+    """The whisper model's folder (`[transcripts] model`), relative to the show folder or absolute."""
+    return (config.root / Path(config.transcripts.model).expanduser()).resolve()
 
 
 def _check_site_url(path: Path, show: ShowSettings) -> None:

@@ -182,7 +182,8 @@ def _common(config: Config, site: Site, root: str, canonical: str) -> dict:
         "feed_path": FEED_FILE, "feed_url": feed_url, "subscribe_path": layout.SUBSCRIBE_PAGE,
         "subscribe_links": subscribe_links(feed_url, show.title),
         "funding": (config.podcast.funding_url, config.podcast.funding_text) if config.podcast.funding_url else None,
-        "in_stylesheet": False,
+        "clean_feed_path": layout.CLEAN_FEED_FILE if config.clean.edition else "", "clean_feed_url": layout.url(config.site_url, layout.CLEAN_FEED_FILE),
+        "clean_mode": config.clean.mode, "in_stylesheet": False,
     }  # fmt: skip
 
 

@@ -309,11 +309,12 @@ class Published:
     chapters: tuple[Chapter, ...] = ()  # on the mastered timeline
     image: str = ""  # the episode's art, relative to the site folder
     links: tuple[tuple[str, str], ...] = ()  # links of the notes to other published episodes: (URL as written, their page, or their post's address)
-    alternates: tuple[Alternate, ...] = ()  # other editions of the audio (Opus)
+    alternates: tuple[Alternate, ...] = ()  # other editions of the audio (Opus, clean)
     soundbites: tuple[Soundbite, ...] = ()  # on the mastered timeline
     mix: MixReport | None = None  # an episode of one track per speaker: what the mix did
     turns: tuple[Turn, ...] = ()  # who spoke when, on the published audio's timeline
     post_url: str = ""  # [blog]: the address of the episode's post on the blog (its page is the post)
+    clean: Published | None = None  # the episode as the clean feed has it ([clean] edition); None: not in it
 
     @property
     def media_url(self) -> str:
