@@ -24,10 +24,11 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	@# The Nu HTML Checker for the tests (vnu.jar, from npm); without npm or Java that test skips and says why.
+	@# From npm, for the tests: the Nu HTML Checker (vnu.jar) and Eleventy (the blog tests build an Eleventy blog with it).
+	@# One install for both (a second `npm install --no-save` would remove the first); without npm those tests skip and say why.
 	@if command -v npm >/dev/null 2>&1; then \
-		npm install --silent --no-audit --no-fund --no-save --prefix $(VENV)/npm vnu-jar@26 || echo "npm could not install vnu-jar: the HTML checker test will skip"; \
-	else echo "no npm: the HTML checker test will skip"; fi
+		npm install --silent --no-audit --no-fund --no-save --prefix $(VENV)/npm vnu-jar@26 @11ty/eleventy@3 || echo "npm could not install vnu-jar and Eleventy: the HTML checker and Eleventy tests will skip"; \
+	else echo "no npm: the HTML checker and Eleventy tests will skip"; fi
 	touch $(STAMP)
 
 clean:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import artwork as artwork_, cache, feed, layout, ledger, notes, pages
+from . import artwork as artwork_, blog, cache, feed, layout, ledger, notes, pages
 from .config import Config
 from .records import PlanFile, Published, SitePlan
 
@@ -52,7 +52,7 @@ def newest_first(items: Sequence[Published]) -> list[Published]:
 
 def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, now: datetime, artwork_sha: str = "", memo: Memo = _no_memo) -> ShowPlan:
     """The site plan for these episodes: media, attachments, pages, artwork, and the feed; the ledger after it."""
-    pages_of = {e.item.episode.slug: e.item.page_path for e in episodes}
+    pages_of = {e.item.episode.slug: e.item.post_url or e.item.page_path for e in episodes}  # on a blog: the post's address
     linked = [(replace(e.item, links=_links(e.item, pages_of)), e.key) for e in episodes]
     ordered = sorted(linked, key=lambda pair: (pair[0].pub_date, pair[0].episode.slug), reverse=True)
     items = [item for item, _ in ordered]
@@ -67,9 +67,10 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
     env = pages.environment(config.templates_dir)
     width, icons = artwork_.icons(config.artwork_path, artwork_sha or _file_sha(config.artwork_path), config.cache_dir) if artwork else (0, ())
     site = pages.Site(artwork, tuple(name for name, _ in icons))
-    for item in items:
+    for item in items if not config.blog.engine else ():  # on a blog, the episode's page is its post
         html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, site))
         files[item.page_path] = _text(html)
+    posts = blog.files(env, config.blog.engine, config.blog_posts, items, config.site_url, config.show.title, config.clean.mode) if config.blog.engine else {}
     files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, site))
     files[layout.SUBSCRIBE_PAGE] = _text(pages.subscribe_page(env, config, site))
     files[layout.FEED_STYLE] = _text(pages.feed_style(env, config, site))
@@ -98,8 +99,39 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
     feed_hash = hashlib.sha256(hashed).hexdigest()
     last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
     xml = feed.redated(hashed, _HASH_DATE, datetime.fromisoformat(last_build))
-    site = SitePlan(files=files, feed_path=layout.FEED_FILE, feed=xml, digest=plan_digest(files, xml))
-    return ShowPlan(site=site, ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid), items=tuple(items))
+    clean = _clean_feed(config, items, keys, book, now, artwork, artwork_sizes, memo, files) if config.clean.edition else None
+    site = SitePlan(files=files, feed_path=layout.FEED_FILE, feed=xml, digest=plan_digest({**files, **{f"blog:{rel}": file for rel, file in posts.items()}}, xml), blog=posts)
+    return ShowPlan(site=site, ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid, clean), items=tuple(items))
+
+
+def clean_items(items: Sequence[Published], book: ledger.Ledger) -> list[Published]:
+    """The episodes of the clean feed, newest first: each one's clean edition, under its GUID in the ledger."""
+    return [replace(item.clean, guid=ledger.clean_guid(book, item.episode.slug, item.clean.guid)) for item in items if item.clean is not None]
+
+
+def clean_config(config: Config) -> Config:
+    """The show as its clean feed presents it: " (Clean)" after its title, never explicit, never moving."""
+    show = replace(config.show, title=f"{config.show.title} (Clean)", explicit=False, new_feed_url="")
+    return replace(config, show=show)
+
+
+def _clean_feed(config: Config, items: Sequence[Published], keys: dict[str, str], book: ledger.Ledger, now: datetime, artwork: str | None, artwork_sizes, memo: Memo, files: dict[str, PlanFile]) -> ledger.Feed:
+    """The clean feed (a file of the plan, written before the main feed) and its part of the ledger."""
+    chosen = clean_items(items, book)
+    key_of = {clean.guid: keys[item.guid] for item, clean in zip([i for i in items if i.clean is not None], chosen)}
+    for item in chosen:
+        files[item.media_path] = PlanFile(item.media.path, item.media.sha256)
+        files.update({a.path: PlanFile(a.content, a.sha256) for a in item.attachments})
+    shown = clean_config(config)
+    podcast_guid = (book.clean.podcast_guid if book.clean else "") or ledger.podcast_guid(layout.url(config.site_url, layout.CLEAN_FEED_FILE))
+    html = lambda item: memo(f"feed-clean:{key_of[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
+    document = feed.generator(shown, chosen, artwork, podcast_guid, html, artwork_sizes, feed_file=layout.CLEAN_FEED_FILE)
+    hashed = feed.xml(document, _HASH_DATE)
+    feed_hash = hashlib.sha256(hashed).hexdigest()
+    old = book.clean or ledger.Feed()
+    last_build = old.last_build if feed_hash == old.feed_hash and old.last_build else now.isoformat(timespec="seconds")
+    files[layout.CLEAN_FEED_FILE] = _bytes(feed.redated(hashed, _HASH_DATE, datetime.fromisoformat(last_build)))
+    return ledger.record_clean(book, chosen, feed_hash, last_build, podcast_guid)
 
 
 def archive_pages(items: Sequence[Published], size: int) -> tuple[list[Published], list[list[Published]]]:
@@ -155,4 +187,5 @@ def kept_item(item: Published, site: Path, site_url: str) -> Published:
     """A published episode taken as it is in the site folder (it failed in this build): its files are the site's copies."""
     copies = tuple(replace(a, content=site / a.path) for a in item.attachments)
     editions = tuple(replace(a, content=site / a.path) for a in item.alternates)
-    return replace(item, site_url=site_url, media=replace(item.media, path=site / item.media_path), attachments=copies, alternates=editions)
+    clean = kept_item(item.clean, site, site_url) if item.clean is not None else None
+    return replace(item, site_url=site_url, media=replace(item.media, path=site / item.media_path), attachments=copies, alternates=editions, clean=clean)

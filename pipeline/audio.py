@@ -430,9 +430,14 @@ def master(info: AudioInfo, settings: AudioSettings, cache_dir: Path, task: Task
         jingles = tuple(_prepare_jingle(p, kind, settings, channels, work) if p else None for p, kind in zip(sources, ("intro", "outro")))
         plan = _Plan(source=info.path, settings=settings, channels=channels, jingles=jingles, source_rate=info.sample_rate or settings.sample_rate)
         partial = work / f"master.{settings.format}"
-        mastered = _master(info, plan, partial, work, task or (lambda name, total: None))
+        mastered, decisions = _master(info, plan, partial, work, task or (lambda name, total: None))
         record = work / "meta.json"
-        record.write_text(json.dumps({"duration": mastered.duration, "offset": mastered.offset, "report": mastered.report and asdict(mastered.report)}, sort_keys=True))
+        # The decisions (gain, chain, trim, levelling curve) are kept so that another edition of the same program (the
+        # clean edition) is encoded exactly as this one was, without measuring or simulating again.
+        if decisions.curve is not None:
+            os.replace(decisions.curve, folder / f"{key}.curve.f32")
+        kept = {**asdict(decisions), "curve": decisions.curve is not None}
+        record.write_text(json.dumps({"duration": mastered.duration, "offset": mastered.offset, "report": mastered.report and asdict(mastered.report), "decisions": kept}, sort_keys=True))
         # Only a complete, verified file ever carries the key's name; the record last: without it, nothing is trusted.
         os.replace(partial, out)
         os.replace(record, meta)
@@ -487,7 +492,18 @@ def _prepare_jingle(path: Path, kind: str, settings: AudioSettings, channels: in
     return out
 
 
-def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> Mastered:
+@dataclass(frozen=True)
+class _Decisions:
+    """What mastering decided for one program, so another edition of it can be encoded the same way."""
+
+    gain: float
+    ceiling: float
+    compress: bool
+    trim: tuple[float, float | None]
+    curve: Path | None  # the levelling curve file (None: no levelling)
+
+
+def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> tuple[Mastered, _Decisions]:
     """Measure, level, simulate compressor and limiter, encode with an in-process check of the decoded output;
     correct if needed."""
     settings = plan.settings
@@ -555,7 +571,8 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
         timings=tuple(timings),
     )
     offset = (_wav_seconds(plan.jingles[0]) if plan.jingles[0] else 0.0) - plan.trim[0]
-    return Mastered(path=out, key="", duration=seconds, report=report, offset=round(offset, 3))
+    decisions = _Decisions(gain=gain, ceiling=ceiling, compress=compress, trim=plan.trim, curve=plan.curve)
+    return Mastered(path=out, key="", duration=seconds, report=report, offset=round(offset, 3)), decisions
 
 
 @dataclass(frozen=True)
@@ -655,7 +672,7 @@ class _Encoded:
     time: PassTime
 
 
-def _encode(plan: _Plan, gain: float, ceiling: float, compress: bool, out: Path, work: Path, progress: Progress | None) -> _Encoded:
+def _encode(plan: _Plan, gain: float, ceiling: float, compress: bool, out: Path, work: Path, progress: Progress | None, edit: "_Edit | None" = None) -> _Encoded:
     """Pass 3: encode, and decode the encoded packets again in the same ffmpeg (a loopback decoder) to measure
     what listeners will hear: the decoded file, not the filter's input. A constant probe channel rides through
     compressor and limiter: what comes out of it is their gain reduction, written every 10 ms."""
@@ -673,8 +690,12 @@ def _encode(plan: _Plan, gain: float, ceiling: float, compress: bool, out: Path,
         f"[a][p]amerge=inputs=2{''.join(',' + step for step in steps[1:-1])},asplit[c][d];[d]{probe}[dp];"
         f"[c]{steps[-1]},asplit[e][f];[f]{probe}[fp];[e]{own}[enc];[dp][fp]amerge=inputs=2[gr]"
     )
+    inputs = plan.inputs()
+    if edit is not None:  # after the limiter: the rest of the program is sample for sample the main edition's
+        graph = graph.replace(f"[e]{own}[enc]", f"[e]{own}[ed];{edit.graph('ed', 'enc', inputs.count('-i'), settings.sample_rate, n)}")
+        inputs += edit.inputs()
     args = [
-        *plan.inputs(),
+        *inputs,
         "-filter_complex", graph,
         "-map", "[enc]", "-map_metadata", "-1", "-map_chapters", "-1", "-ar", str(settings.sample_rate), "-ac", str(n),
         *codec, "-y", str(out),
@@ -727,6 +748,120 @@ class _Spread:
             if seen >= wanted:
                 return max(self.counts) / 100, step / 100
         return max(self.counts) / 100, max(self.counts) / 100
+
+
+# --- another edition of a mastered program (the clean edition) -------------------------------------------------------
+
+MASK_RATE = 1000  # Hz: the clean edition's control stream (1 ms steps), upsampled by ffmpeg to the audio's rate
+EDIT_FADE = 0.010  # s: a raised-cosine fade into and out of each silenced stretch, so no click is heard
+TONE_HZ = 1000.0
+TONE_UNDER = 3.0  # LU: the bleep sits this far under the show's loudness
+
+
+@dataclass(frozen=True)
+class _Edit:
+    """Gain and a tone laid over the finished program: mono control streams at MASK_RATE, the program's gain and
+    (bleep) the tone's. (Two mono files: ffmpeg's resampler upsampling a two-channel f32 stream by 44.1 writes -1 at
+    every frame's first sample.)"""
+
+    mask: Path
+    tone_mask: Path | None
+    tone: float  # the tone's amplitude (ffmpeg's sine source is 1/8 of full scale)
+
+    def inputs(self) -> list[str]:
+        raw = ["-f", "f32le", "-ar", str(MASK_RATE), "-ac", "1", "-i"]
+        return [*raw, str(self.mask), *([*raw, str(self.tone_mask)] if self.tone_mask else [])]
+
+    def graph(self, source: str, label: str, index: int, rate: int, channels: int) -> str:
+        spread = "pan=mono|c0=c0" if channels == 1 else "pan=stereo|c0=c0|c1=c0"
+        up = f"aresample={rate},aformat=sample_fmts=dbl,{spread}"
+        speech = f"[{index}:a]{up}[{label}g];[{source}]aformat=sample_fmts=dbl[{label}p];[{label}p][{label}g]amultiply"
+        if self.tone_mask is None:
+            return f"{speech}[{label}]"
+        return (
+            f"{speech}[{label}m];[{index + 1}:a]{up}[{label}t];"
+            f"sine=frequency={TONE_HZ:g}:sample_rate={rate},aformat=sample_fmts=dbl,volume={8 * self.tone:.6f},{spread}[{label}s];"
+            f"[{label}s][{label}t]amultiply[{label}b];[{label}m][{label}b]amix=inputs=2:duration=first:normalize=0[{label}]"
+        )
+
+
+def write_mask(folder: Path, windows: list[tuple[float, float]], seconds: float, tone: bool) -> tuple[Path, Path | None]:
+    """The control streams of an edit: gain 0 inside each window (program seconds), 1 elsewhere, with raised-cosine
+    fades just outside it; and for a bleep, the tone's gain, its complement. f32, mono, MASK_RATE."""
+    n = int((seconds + 2.0) * MASK_RATE)  # a little longer than the program: amultiply stops at the shorter
+    gain = array.array("f", [1.0]) * n
+    fade = max(1, round(EDIT_FADE * MASK_RATE))
+    for start, end in windows:
+        a, b = max(0, round(start * MASK_RATE)), min(n, round(end * MASK_RATE))
+        for k in range(max(0, a - fade), min(n, b + fade)):
+            if k < a:
+                value = 0.5 + 0.5 * math.cos(math.pi * (k - (a - fade)) / fade)
+            elif k >= b:
+                value = 0.5 - 0.5 * math.cos(math.pi * (k - b + 1) / fade)
+            else:
+                value = 0.0
+            gain[k] = min(gain[k], value)
+    paths = (folder / "edit-gain.f32", folder / "edit-tone.f32" if tone else None)
+    with paths[0].open("wb") as handle:
+        gain.tofile(handle)
+    if paths[1] is not None:
+        with paths[1].open("wb") as handle:
+            array.array("f", (1.0 - g for g in gain)).tofile(handle)
+    return paths
+
+
+def tone_level(settings: AudioSettings, channels: int) -> float:
+    """The bleep's amplitude: a 1 kHz sine TONE_UNDER under the show's loudness (ITU-R BS.1770 of a sine: its mean
+    square, -0.691 dB, +3 dB for two channels)."""
+    loudness = (settings.loudness if settings.normalize else -16.0) - TONE_UNDER
+    return 10 ** ((loudness + 0.691 + 3.010 - (3.010 if channels == 2 else 0.0)) / 20)
+
+
+@dataclass(frozen=True)
+class Edition:
+    """An edition encoded from the main master's decisions: what its decoded output measured, and its cost."""
+
+    loudness: Loudness
+    seconds: float
+    time: PassTime
+
+
+def decisions(mastered: Mastered) -> tuple[float, float, bool, tuple[float, float | None], Path | None] | None:
+    """The main master's decisions (gain, ceiling, compress, trim, levelling curve), or None when its record has none
+    (mastered by an older panelpress, or its curve is gone)."""
+    meta = mastered.path.with_suffix(".json")
+    try:
+        data = json.loads(meta.read_text())["decisions"]
+        curve = mastered.path.with_name(f"{mastered.key}.curve.f32") if data["curve"] else None
+        if curve is not None and not curve.is_file():
+            return None
+        trim = (float(data["trim"][0]), None if data["trim"][1] is None else float(data["trim"][1]))
+        return float(data["gain"]), float(data["ceiling"]), bool(data["compress"]), trim, curve
+    except (OSError, ValueError, TypeError, KeyError, IndexError):
+        return None
+
+
+def forget(mastered: Mastered) -> None:
+    """Drop a cached master's record, so the next `master` makes it again (with its decisions)."""
+    mastered.path.with_suffix(".json").unlink(missing_ok=True)
+
+
+def encode_edition(info: AudioInfo, settings: AudioSettings, mastered: Mastered, windows: list[tuple[float, float]], bleep: bool, out: Path, work: Path, root: Path | None = None, progress: Progress | None = None) -> Edition:
+    """Another edition of a mastered program: the same plan, gain and chain as `mastered` (nothing measured or
+    simulated again: one encode), each window (program seconds) silenced or bleeped after the limiter, and its decoded
+    output metered in the same run. AudioError when the master's decisions are not known (`decisions`)."""
+    found = decisions(mastered)
+    if found is None:
+        raise AudioError(info.path, "its mastering decisions are not in the cache", "build again: the episode is mastered again")
+    gain, ceiling, compress, trim, curve = found
+    channels = output_channels(info)
+    sources = _jingle_sources(settings, root)
+    jingles = tuple(_prepare_jingle(p, kind, settings, channels, work) if p else None for p, kind in zip(sources, ("intro", "outro")))
+    plan = _Plan(source=info.path, settings=settings, channels=channels, jingles=jingles, trim=trim, curve=curve, source_rate=info.sample_rate or settings.sample_rate)
+    mask, tone_mask = write_mask(work, windows, mastered.duration, bleep)
+    edit = _Edit(mask=mask, tone_mask=tone_mask, tone=tone_level(settings, channels))
+    result = _encode(plan, gain, ceiling, compress, out, work, progress, edit)
+    return Edition(loudness=result.loudness, seconds=result.seconds, time=result.time)
 
 
 def encode_opus(source: Path, out: Path, bitrate: int, channels: int, gain: float, ceiling: float, work: Path, progress: Progress | None = None) -> tuple[Loudness, float]:

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Protocol
 from . import cache, guard, layout, ledger, lock
 from .config import Config
 from .discover import Recording, discover
-from .errors import GuardError, PanelpressError, TranscriptError, unexpected
+from .errors import CleanEditionError, GuardError, PanelpressError, TranscriptError, unexpected
 from .files import sha256
 from .records import EpisodeResult, Failure, Identity, Published, Remastered, SitePlan, Sound
+from . import targets
 from .targets import PublishReport
-from .targets.folder import Folder
 
 if TYPE_CHECKING:
     from . import assemble, episode
@@ -127,7 +127,7 @@ class _Build:
 
     def run(self) -> BuildResult:
         config = self.config
-        self.target = Folder(config.output_dir)
+        self.target = targets.for_config(config)
         self.book = self._recover()
         self.store = cache.Store(config.cache_dir, self.book.podcast_guid or ledger.podcast_guid(layout.url(config.site_url, layout.FEED_FILE)))
         state = self.store.state()
@@ -188,7 +188,7 @@ class _Build:
 
         # The map, second part: the audio work of every changed episode, in parallel.
         for work in self._map(works):
-            results[work.source.slug] = episode.result(work, config)
+            results[work.source.slug] = self._keep_clean(episode.result(work, config), state)
         remastered = self._remastered(state, results) if self.remaster else ()
         kept = self._kept(state)  # episodes that failed in the audio work may be kept too
         blocked = self._guard(book, feed_items, [r.item.identity for r in results.values() if r.item], entries, kept)
@@ -205,6 +205,10 @@ class _Build:
         chosen = [assemble.Episode(made[slug].item, key) for slug, (key, _) in published.items() if slug not in kept_slugs]
         chosen += [assemble.Episode(item, published[item.episode.slug][0]) for item in kept]
         plan = assemble.assemble(config, chosen, book, self.now, self._artwork_sha(), self.store.html)
+        if config.clean.edition:
+            blocked = guard.check_clean(book, plan.ledger, self.allow)
+            if blocked and not self.preview:
+                return self._result(results, entries, started, blocked=blocked)
         if self.preview:
             self.store.save(replace(state, entries={**state.entries, **entries}), {keys[slug]: result for slug, result in results.items()})
             return self._result(results, entries, started, kept=kept, plan=plan.site, refused=blocked)
@@ -311,9 +315,32 @@ class _Build:
             item = kept_item(result.item, self.config.output_dir, self.config.site_url)
             # Its files are taken from the site (the originals may be what broke), as long as they are as panelpress wrote them.
             wanted = [(item.media_path, item.media.sha256), *((a.path, a.sha256) for a in (*item.attachments, *item.alternates))]
+            if item.clean is not None:  # its clean edition too
+                wanted += [(item.clean.media_path, item.clean.media.sha256), *((a.path, a.sha256) for a in item.clean.attachments)]
             if all(self.target.sha256(rel, manifest) == sha for rel, sha in wanted):
                 found.append(item)
         return found
+
+    def _keep_clean(self, result: EpisodeResult, state: cache.State) -> EpisodeResult:
+        """An episode whose clean edition failed keeps the one the clean feed has, as last published (its files in
+        the site, as panelpress wrote them), as a failed episode keeps its place in the main feed."""
+        item, book = result.item, self.book
+        if item is None or item.clean is not None or not self.config.clean.edition or not book.clean or result.slug not in book.clean.episodes or result.slug not in state.published:
+            return result
+        before = self.store.result(state.published[result.slug][0])
+        old = before.item.clean if before is not None and before.item is not None else None
+        if old is None or old.guid != book.clean.episodes[result.slug].guid:
+            return result
+        from .assemble import kept_item
+
+        kept = kept_item(old, self.config.output_dir, self.config.site_url)
+        manifest = self.target.manifest()
+        if not all(self.target.sha256(rel, manifest) == sha for rel, sha in [(kept.media_path, kept.media.sha256), *((a.path, a.sha256) for a in kept.attachments)]):
+            return result
+        alternate = next((a for a in before.item.alternates if a.rel == "clean"), None)
+        alternates = item.alternates + ((replace(alternate, content=self.config.output_dir / alternate.path),) if alternate else ())
+        self.notes.append(f"kept the clean edition of {result.slug!r} as last published: this build's failed (see above)")
+        return replace(result, item=replace(item, clean=kept, alternates=alternates))
 
     def _map(self, works: list[episode.Work]) -> Iterable[episode.Work]:
         """The audio work of every changed episode, on the show's executor: threads here, or a Dask cluster."""
@@ -362,6 +389,8 @@ class _Build:
         ledger.save(self.config.ledger_path, plan.ledger)
         if report.adopted:
             self.notes.append(f"took back {len(report.adopted)} files of the site folder that are exactly what panelpress writes (its manifest was missing)")
+        for rel in report.edited:
+            self.notes.append(f"kept {rel} as you edited it: panelpress did not overwrite it (delete it to get panelpress's version back)")
         return report
 
     def _notify(self) -> None:
@@ -397,7 +426,7 @@ class _Build:
 
 
 def _is_withheld(error: PanelpressError) -> bool:
-    return isinstance(error, TranscriptError)
+    return isinstance(error, (TranscriptError, CleanEditionError))
 
 
 def _entry(context: tuple[str, str], key: str, result: EpisodeResult) -> cache.Entry:

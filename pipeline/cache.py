@@ -355,7 +355,8 @@ CHANNEL_ONLY = frozenset({"description", "copyright", "type", "new_feed_url", "b
 def episode_context(config) -> str:
     """Fingerprint of the settings an episode is made with (and of panelpress itself): a change re-makes it."""
     show = {key: value for key, value in dataclasses.asdict(config.show).items() if key not in CHANNEL_ONLY}
-    return context_digest(config.site_url, show, dataclasses.asdict(config.audio), dataclasses.asdict(config.explicit), dataclasses.asdict(config.mix))
+    blog = [dataclasses.asdict(config.blog), config.permalink] if config.blog.engine else []  # the post's address is in the tags
+    return context_digest(config.site_url, show, dataclasses.asdict(config.audio), dataclasses.asdict(config.explicit), dataclasses.asdict(config.mix), *blog)
 
 
 def location(config) -> str:

@@ -114,8 +114,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"panelpress {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    init = commands.add_parser("init", help="start a show folder", description="Write a starter panelpress.toml, episodes/ and show_notes/. Never overwrites a file.")
+    init = commands.add_parser(
+        "init",
+        help="start a show folder",
+        description=(
+            "Write a starter panelpress.toml, episodes/ and show_notes/. Never overwrites a file. With --blog ENGINE PATH, "
+            "write the [blog] settings that publish each episode as a post of that blog (after checking the folder is one of that engine's)."
+        ),
+    )
     init.add_argument("folder", nargs="?", default=".", type=Path, help="where to start the show (default: here)")
+    init.add_argument("--blog", nargs=2, metavar=("ENGINE", "PATH"), help=f"publish into an existing blog: ENGINE is one of {', '.join(config.BLOG_ENGINES)}, PATH its folder")
 
     build_ = commands.add_parser(
         "build",
@@ -171,6 +179,20 @@ def _parser() -> argparse.ArgumentParser:
         description="Print what panelpress reads from a recording: format, duration, rate, channels, bitrate, tags, cover art and chapters. Changes nothing.",
     )
     info.add_argument("file", type=Path, help="a recording (.wav .flac .mp3 .m4a .aac .ogg .opus .aif/.aiff)")
+    transcribe_ = commands.add_parser(
+        "transcribe",
+        help="make a draft transcript of one episode, offline, for review",
+        description=(
+            "Recognise the words of episodes/SLUG.* with the [transcripts] engine (pocketsphinx, whose English model ships "
+            "inside its package, or faster-whisper with the model folder the settings name; nothing is downloaded) and write "
+            "them as a WebVTT draft beside the notes (show_notes/SLUG.vtt), each word with its time. Never overwrites a file: "
+            "an episode that has a transcript keeps it (--out FILE writes the draft elsewhere). The build publishes the draft "
+            "like any transcript; correct it first. Exit code 0: written; 1: not written; 2: bad settings or usage."
+        ),
+    )
+    transcribe_.add_argument("slug", metavar="SLUG", help="the episode: its recording's file name without extension")
+    transcribe_.add_argument("--out", type=Path, metavar="FILE", help="write the draft here instead (a new file)")
+    transcribe_.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
     check_ = commands.add_parser(
         "check",
         help="validate the show and the built feed without publishing",
@@ -205,13 +227,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "init":
-            return _init(args.folder)
+            return _init(args.folder, args.blog)
         if args.command == "import":
             return _import(args.show, args.feed)
         if args.command == "info":
             return _info(args.file)
         if args.command == "check":
             return _check(args.show, args.out, args.fix_artwork, args.url)
+        if args.command == "transcribe":
+            return _transcribe(args.show, args.slug, args.out)
         if args.command == "serve":
             return _serve(args.show, args.port)
         running = {"wait": not args.no_wait, "notify": not args.no_notify, "executor": args.executor, "scheduler": args.scheduler}
@@ -241,14 +265,21 @@ def _log_dir(args: argparse.Namespace) -> Path:
         return Path(show) / config.BuildSettings().cache / "logs"
 
 
-def _init(folder: Path) -> int:
+def _init(folder: Path, blog: list[str] | None = None) -> int:
+    section = config.blog_section(folder, *blog) if blog else ""  # checked before anything is written
     folder.mkdir(parents=True, exist_ok=True)
     made = []
     target = folder / config.CONFIG_NAME
-    if target.exists():
+    if target.exists() and section:
+        if config.has_blog_section(target):
+            raise config.ConfigError(target, "already has a [blog] section", "edit it there; nothing was changed")
+        with target.open("a", encoding="utf-8") as settings:
+            settings.write("\n" + section)
+        console.print(f"added [blog] to {escape(str(target))}")
+    elif target.exists():
         err_console.print(f"{target} already exists; nothing was overwritten")
     else:
-        target.write_text(config.STARTER.format(title=folder.resolve().name.replace('"', ""), **config.PLACEHOLDERS), encoding="utf-8")
+        target.write_text(config.STARTER.format(title=folder.resolve().name.replace('"', ""), **config.PLACEHOLDERS) + ("\n" + section if section else ""), encoding="utf-8")
         made.append(target)
     for sub in ("episodes", "show_notes"):
         if not (folder / sub).is_dir():
@@ -310,6 +341,28 @@ def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait:
     _summary(result, settings.root)
     _remastered(result)
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _transcribe(show: Path, slug: str, out: Path | None) -> int:
+    settings = config.load(show)
+    from . import episode, transcribe, transcript
+    from .discover import discover
+
+    found = next((rec for rec in discover(settings)[0] if rec.slug == slug), None)
+    if found is None:
+        raise PanelpressError(settings.episodes_dir, f"holds no recording named {slug!r}", "name an episode by its recording's file name without extension, e.g. `panelpress transcribe 2026-11-20-panel`")
+    target = out.resolve() if out is not None else transcribe.draft_path(settings, slug)
+    existing = [target] if target.exists() else [] if out is not None else transcript.sources(settings, slug)
+    if existing:
+        err_console.print(f"[yellow]not written:[/] {escape(str(existing[0]))} is there already; panelpress never overwrites a transcript — use --out FILE to write the draft elsewhere", soft_wrap=True)
+        return EXIT_FAILED
+    text, made = episode.draft_transcript(settings, found)
+    if not transcribe.write_draft(target, text):
+        err_console.print(f"[yellow]not written:[/] {escape(str(target))} appeared meanwhile; it was left as it is", soft_wrap=True)
+        return EXIT_FAILED
+    cost = "from the cache" if made.cached else f"{made.cpu:.0f} s of CPU ({made.cpu / max(made.seconds, 1) * 3600 / 60:.0f} min per hour of audio), {made.wall:.0f} s"
+    console.print(escape(f"wrote {target} ({len(made.words)} words, {made.engine}; {cost}): a draft — correct it, then build"), soft_wrap=True)
+    return EXIT_OK
 
 
 def _serve(show: Path, port: int) -> int:

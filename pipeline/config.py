@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ SHOW_TYPES = ("episodic", "serial")
 OUTPUT_FORMATS = ("mp3", "m4a")
 SAMPLE_RATES = (22050, 24000, 32000, 44100, 48000)
 ON_DETECT = ("warn", "flag", "fail")
+ENGINES = ("pocketsphinx", "whisper")
+CLEAN_MODES = ("bleep", "mute")
 DENOISE_LEVELS = ("off", "light", "medium", "strong")
 # Where the episodes' audio work runs: threads of this process, or the workers of a Dask distributed cluster.
 EXECUTORS = ("threads", "dask")
@@ -186,6 +189,40 @@ class ExplicitSettings:
     allow_words: tuple[str, ...] = ()
 
 
+BLOG_ENGINES = ("hugo", "jekyll", "pelican", "eleventy")
+
+
+@dataclass(frozen=True)
+class BlogSettings:
+    """`[blog]`: publish each episode as a post of the host's blog (absent: the standalone pages in [build] output).
+    Empty folders and permalink take the engine's conventions (blog.ENGINE)."""
+
+    engine: str = field(default="", metadata=_check(lambda v: v in ("", *BLOG_ENGINES), f"use one of {', '.join(BLOG_ENGINES)}, or remove [blog] for the standalone pages"))
+    path: str = ""  # the blog's folder, relative to the show folder
+    posts: str = ""  # where posts go in the blog (Hugo: content/posts)
+    static: str = ""  # the folder the engine copies unchanged (Hugo: static; "." the blog's folder)
+    folder: str = "podcast"  # panelpress's folder in it: feed, audio, chapters, transcripts
+    permalink: str = ""  # the post's address below the blog's (Hugo: posts/:slug/)
+
+
+@dataclass(frozen=True)
+class TranscriptSettings:
+    """`[transcripts]`: transcripts made offline for episodes that have none (a draft the host may correct)."""
+
+    make: bool = False
+    engine: str = field(default="pocketsphinx", metadata=_check(lambda v: v in ENGINES, "use pocketsphinx (ships its English model) or whisper (faster-whisper, with a model folder)"))
+    model: str = ""  # whisper: a folder holding a CTranslate2 Whisper model (model.bin), relative to the show folder
+
+
+@dataclass(frozen=True)
+class CleanSettings:
+    """`[clean]`: a clean edition of every episode that is explicit or has strong language, and a clean feed."""
+
+    edition: bool = False
+    mode: str = field(default="bleep", metadata=_check(lambda v: v in CLEAN_MODES, "use bleep (a 1 kHz tone over each word) or mute (silence)"))
+    padding: int = field(default=40, metadata=_check(lambda v: 0 <= v <= 500, "use a padding in ms between 0 and 500 (silenced on each side of a word)"))
+
+
 @dataclass(frozen=True)
 class Config:
     """A show folder's whole configuration, validated."""
@@ -198,6 +235,9 @@ class Config:
     podcast: PodcastSettings = PodcastSettings()
     explicit: ExplicitSettings = ExplicitSettings()
     notify: NotifySettings = NotifySettings()
+    blog: BlogSettings = BlogSettings()
+    transcripts: TranscriptSettings = TranscriptSettings()
+    clean: CleanSettings = CleanSettings()
     feed: FeedSettings = FeedSettings()
 
     @property
@@ -206,7 +246,44 @@ class Config:
 
     @functools.cached_property  # resolving walks every folder of the path: a check asks a thousand times
     def output_dir(self) -> Path:
+        """The site folder: [build] output, or with [blog], panelpress's folder in the blog's static folder."""
+        if self.blog.engine:
+            return (self.blog_dir / self.blog_static / self.blog.folder).resolve()
         return (self.root / self.build.output).resolve()
+
+    @functools.cached_property
+    def blog_dir(self) -> Path:
+        return (self.root / self.blog.path).resolve()
+
+    @property
+    def blog_posts(self) -> str:
+        from .blog import ENGINE
+
+        return (self.blog.posts or ENGINE[self.blog.engine].posts).strip("/")
+
+    @property
+    def blog_static(self) -> str:
+        from .blog import ENGINE
+
+        return (self.blog.static or ENGINE[self.blog.engine].static).strip("/") or "."
+
+    @property
+    def blog_url(self) -> str:
+        """The blog's own address: site_url without panelpress's folder (checked to end with it)."""
+        return self.site_url.removesuffix(self.blog.folder.strip("/") + "/")
+
+    @property
+    def permalink(self) -> str:
+        from .blog import ENGINE
+
+        if self.blog.permalink:
+            return self.blog.permalink
+        default = ENGINE[self.blog.engine].permalink
+        standard = ENGINE[self.blog.engine].posts
+        if self.blog.engine in ("hugo", "eleventy") and self.blog_posts != standard:  # the section is the posts' folder
+            section = self.blog_posts.removeprefix("content/") if self.blog.engine == "hugo" else self.blog_posts
+            return default.replace(standard.removeprefix("content/"), section, 1)
+        return default
 
     @functools.cached_property
     def cache_dir(self) -> Path:
@@ -248,7 +325,7 @@ class Config:
         return ()
 
 
-SECTIONS = {"show": ShowSettings, "build": BuildSettings, "audio": AudioSettings, "mix": MixSettings, "podcast": PodcastSettings, "explicit": ExplicitSettings, "notify": NotifySettings, "feed": FeedSettings}
+SECTIONS = {"show": ShowSettings, "build": BuildSettings, "audio": AudioSettings, "mix": MixSettings, "podcast": PodcastSettings, "explicit": ExplicitSettings, "notify": NotifySettings, "blog": BlogSettings, "transcripts": TranscriptSettings, "clean": CleanSettings, "feed": FeedSettings}
 # Settings that are tables of their own ([podcast.location], [[podcast.podroll]]): the record each becomes.
 TABLES = {"Location": Location, "RemoteItem": RemoteItem}
 
@@ -395,6 +472,7 @@ def _check_files(path: Path, config: Config) -> None:
     _check_podcast(path, config.podcast)
     _check_notify(path, config.notify)
     _check_executor(path, config.build, "[build] executor", "[build] scheduler")
+    _check_transcripts(path, config)
     problem = category_problem(config.show.category, config.show.subcategory)
     if problem:
         raise ConfigError(path, f"[show] {problem}", "pick a category from Apple Podcasts' list")
@@ -413,7 +491,32 @@ def _check_files(path: Path, config: Config) -> None:
     if config.ledger_path.exists() and not config.ledger_path.is_file():
         raise ConfigError(path, f"{config.ledger_path.name} is a folder, not the ledger file", "move the folder away: panelpress keeps the ledger in this file")
     _check_folder(path, config, "[build] cache", config.cache_dir, site=False)
-    _check_folder(path, config, "[build] output", config.output_dir, site=True)
+    if config.blog.engine:
+        _check_blog(path, config)
+    _check_folder(path, config, "[blog] folder" if config.blog.engine else "[build] output", config.output_dir, site=True)
+
+
+def _check_blog(path: Path, config: Config) -> None:
+    """[blog]: a folder that is a blog of the engine, folders inside it, a site_url under the blog's, a permalink
+    panelpress can fill in."""
+    from . import blog, layout
+
+    settings, engine = config.blog, config.blog.engine
+    if not settings.path:
+        raise ConfigError(path, "[blog] path is missing", 'add path = "../my-blog" (the blog\'s folder, relative to the show folder)')
+    folder = config.blog_dir
+    if not folder.is_dir():
+        raise ConfigError(path, f"[blog] path {settings.path!r} is not a folder", "write the path of your blog's folder, relative to the show folder")
+    if not blog.looks_like(engine, folder):
+        raise ConfigError(path, f"[blog] path {settings.path!r} does not look like a {engine} blog: it has none of {', '.join(blog.ENGINE[engine].marks)}", f"point it at the folder of your {engine} site, or set engine to the one it uses")
+    for key, value in (("posts", config.blog_posts), ("static", config.blog_static), ("folder", settings.folder)):
+        if value != "." and not layout.is_safe(value) or (key != "static" and value == "."):
+            raise ConfigError(path, f"[blog] {key} = {value!r} is not a folder inside the blog", f"write a relative path inside the blog's folder, e.g. {key} = {blog.ENGINE[engine].posts if key == 'posts' else 'podcast'!r}")
+    if not config.site_url.endswith("/" + settings.folder.strip("/") + "/"):
+        raise ConfigError(path, f"[show] site_url {config.show.site_url!r} does not end with the blog's folder {settings.folder}/, where the engine publishes panelpress's files", f"write the blog's address followed by {settings.folder}/, e.g. site_url = \"https://blog.example.com/{settings.folder}/\"")
+    unknown = blog.unknown_tokens(config.permalink)
+    if unknown:
+        raise ConfigError(path, f"[blog] permalink {config.permalink!r} holds {', '.join(unknown)}, which panelpress cannot fill in", f"use only {', '.join(blog.TOKENS)}, or write the address in full")
 
 
 def _check_podcast(path: Path, podcast: PodcastSettings) -> None:
@@ -495,6 +598,26 @@ def with_executor(config: Config, executor: str | None, scheduler: str | None) -
     return changed
 
 
+def _check_transcripts(path: Path, config: Config) -> None:
+    """The transcription engine can run here: pocketsphinx ships an English model only; whisper needs its model folder."""
+    settings = config.transcripts
+    if settings.engine == "pocketsphinx" and settings.model:
+        raise ConfigError(path, "[transcripts] model is set, but pocketsphinx uses the English model inside its package", 'remove model, or set engine = "whisper" to load that folder')
+    if settings.engine == "pocketsphinx" and settings.make and not config.show.language.lower().startswith("en"):
+        raise ConfigError(path, f"[transcripts] engine pocketsphinx ships an English model only, and the show's language is {config.show.language!r}", 'set engine = "whisper" with a multilingual model folder, or make = false')
+    if settings.engine == "whisper":
+        if not settings.model:
+            raise ConfigError(path, "[transcripts] engine = \"whisper\" needs a model folder", 'set model = "models/whisper-small" (a folder holding a CTranslate2 Whisper model: model.bin, config.json, tokenizer.json); nothing is downloaded')
+        folder = model_folder(config)
+        if not (folder / "model.bin").is_file():
+            raise ConfigError(path, f"[transcripts] model {settings.model!r} is not a folder holding a Whisper model (no model.bin in {folder})", "name the folder of a CTranslate2 Whisper model (faster-whisper's format), relative to the show folder or absolute")
+
+
+def model_folder(config: Config) -> Path:
+    """The whisper model's folder (`[transcripts] model`), relative to the show folder or absolute."""
+    return (config.root / Path(config.transcripts.model).expanduser()).resolve()
+
+
 def _check_site_url(path: Path, show: ShowSettings) -> None:
     """site_url: where subscribers' apps fetch everything, recorded in the ledger: an absolute https address."""
     parts = urlsplit(show.site_url)
@@ -513,6 +636,8 @@ def _check_site_url(path: Path, show: ShowSettings) -> None:
 def with_output(config: Config, out: Path | str) -> Config:
     """The settings with another site folder (`--out DIR`, relative to where the command runs), checked as
     `[build] output` is; ConfigError when panelpress would write into the host's own folders."""
+    if config.blog.engine:
+        raise ConfigError(None, f"--out {out} cannot be used with [blog]: the site folder is {config.blog.folder}/ in the blog's static folder", "leave --out out, or remove [blog] from panelpress.toml to publish the standalone pages there")
     folder = Path(out).resolve()
     changed = dataclasses.replace(config, build=dataclasses.replace(config.build, output=str(folder)))
     _check_folder(None, changed, f"--out {out}", folder, site=True)
@@ -546,6 +671,35 @@ def _check_folder(path: Path | None, config: Config, name: str, folder: Path, si
             raise ConfigError(path, f"{name} ({folder}) is inside {what}: {harm}", fix)
     if folder.exists() and not folder.is_dir():
         raise ConfigError(path, f"{name} ({folder}) is a file, not a folder", fix)
+
+
+def blog_section(show: Path, engine: str, blog: str) -> str:
+    """The [blog] settings `panelpress init --blog ENGINE PATH` writes; ConfigError when PATH is not such a blog."""
+    from . import blog as blog_
+
+    where = Path(show) / CONFIG_NAME
+    if engine not in BLOG_ENGINES:
+        raise ConfigError(where, f"--blog {engine!r} is not an engine panelpress knows", f"use one of {', '.join(BLOG_ENGINES)}, or leave --blog out for the standalone pages")
+    folder = Path(blog).resolve()
+    if not folder.is_dir() or not blog_.looks_like(engine, folder):
+        raise ConfigError(folder, f"does not look like a {engine} blog: it has none of {', '.join(blog_.ENGINE[engine].marks)}", f"name the folder of your {engine} site, or the engine it uses")
+    rel = Path(os.path.relpath(folder, Path(show).resolve())).as_posix()
+    defaults = blog_.ENGINE[engine]
+    return (
+        f'[blog]\nengine = "{engine}"\npath = "{rel}"\n'
+        f'# posts = "{defaults.posts}"        # where the posts go\n'
+        f'# static = "{defaults.static}"      # the folder {engine} copies unchanged; panelpress writes into its podcast/\n'
+        f'# permalink = "{defaults.permalink}"  # the post\'s address below the blog\'s, as {engine} makes it\n'
+        "# [show] site_url must be the blog's address followed by podcast/\n"
+    )
+
+
+def has_blog_section(path: Path) -> bool:
+    """Whether a settings file already has [blog]."""
+    try:
+        return "blog" in tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
 
 
 STARTER = """\

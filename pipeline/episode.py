@@ -11,15 +11,15 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
-from . import audio, cache, chapters, edition, explicit, layout, notes, probe, tags, tracks, transcript, turns
+from . import audio, blog, cache, chapters, clean, edition, explicit, layout, notes, probe, tags, tracks, transcribe, transcript, turns
 from .config import AudioSettings, Config
 from .discover import Recording
-from .errors import AudioError, PanelpressError
+from .errors import AudioError, CleanEditionError, NotesError, PanelpressError
 from .files import file_sha256
-from .records import Attachment, AudioInfo, Episode, EpisodeResult, Identity, Mastered, Mixed, Notes, Published
+from .records import Attachment, AudioInfo, Episode, EpisodeResult, Identity, Mastered, Mixed, Notes, Published, Turn
 
 Task = Callable[[str, float], Callable[[float], None]]  # opens a progress bar for one pass: (name, seconds of audio)
 
@@ -60,7 +60,17 @@ class Work:
 def identity(config: Config, source: Recording, guid: str, pub_date: datetime) -> Identity:
     """What subscribers will hold of an episode, known once its notes are read: no audio work needed."""
     slug = source.slug
-    return Identity(slug, guid, layout.url(config.site_url, layout.media(slug, config.audio.format)), layout.url(config.site_url, layout.page(slug)), pub_date, source.notes_path, source.path)
+    return Identity(slug, guid, layout.url(config.site_url, layout.media(slug, config.audio.format)), page_url(config, slug, pub_date), pub_date, source.notes_path, source.path)
+
+
+def post_url(config: Config, slug: str, pub_date: datetime) -> str:
+    """[blog]: the address of the episode's post, from the engine's permalink rule ("" without [blog])."""
+    return blog.post_url(config.blog_url, config.permalink, slug, pub_date) if config.blog.engine else ""
+
+
+def page_url(config: Config, slug: str, pub_date: datetime) -> str:
+    """Where listeners read about the episode: its post on the blog, or its own page."""
+    return post_url(config, slug, pub_date) or layout.url(config.site_url, layout.page(slug))
 
 
 # --- the stages -----------------------------------------------------------------------------------------------------
@@ -93,6 +103,45 @@ def resolve_chapters(work: Work, setup: Setup, task: Task) -> Work:
     """Chapters from the notes, the chapters file or the recording, and the notes' soundbites, checked against its length."""
     chapters.check_soundbites(work.notes.soundbites, work.info.duration, work.notes.path)
     return replace(work, episode=replace(work.episode, chapters=chapters.resolve(work.episode, work.info)))
+
+
+def make_transcript(work: Work, setup: Setup, task: Task) -> Work:
+    """`[transcripts] make`: an episode without a transcript gets a draft made offline, written beside its notes
+    (never over a file); from then on it is the episode's transcript, as a host's would be."""
+    config = setup.config
+    if not config.transcripts.make or transcript.sources(config, work.source.slug):
+        return work
+    path, sha, duration, who = heard(work)
+    work = replace(work, recording_sha=work.recording_sha or (sha if work.mixed is None else ""))
+    try:
+        text, _ = transcribe.make(config, path, sha, duration, who, task("transcribe", duration))
+    except PanelpressError as err:
+        return replace(work, withheld=work.withheld + (err,))
+    transcribe.write_draft(transcribe.draft_path(config, work.source.slug), text)
+    return work
+
+
+def heard(work: Work) -> tuple[Path, str, float, tuple[Turn, ...]]:
+    """What a made transcript is heard from (the audio, its checksum, its length, who spoke when): the recording, or
+    the mix of an episode of tracks, whose turns name each cue's speaker."""
+    if work.mixed is not None:
+        return work.mixed.path, work.mixed.key, work.mixed.duration, work.mixed.turns
+    return work.source.path, work.recording_sha or file_sha256(work.source.path), work.info.duration, ()
+
+
+def draft_transcript(config: Config, source: Recording, task: Task | None = None) -> tuple[str, transcribe.Made]:
+    """`panelpress transcribe`: one episode's draft transcript, made as a build makes it (an episode of tracks is
+    mixed first), without building."""
+    task = task or (lambda name, total: lambda seconds: None)
+    setup = Setup(config, datetime.now(timezone.utc))
+    if source.notes_path.is_file():
+        work = probe_recording(Work(source=source, notes=notes.read(source.notes_path, config.root)), setup, task)
+    elif source.tracks:
+        raise NotesError(source.notes_path, "does not exist: an episode of tracks names whose each track is in its notes", "run `panelpress build` once to start them, then transcribe")
+    else:
+        work = Work(source=source, info=probe.probe(source.path))
+    path, sha, duration, who = heard(mix_tracks(work, setup, task))
+    return transcribe.make(config, path, sha, duration, who, task("transcribe", duration))
 
 
 def read_transcript(work: Work, setup: Setup, task: Task) -> Work:
@@ -131,18 +180,23 @@ def master(work: Work, setup: Setup, task: Task) -> Work:
     """The recording (or the mix of its tracks) mastered to the show's loudness (or taken from the cache)."""
     config = setup.config
     if work.mixed is None:
-        sha = file_sha256(work.source.path)
+        sha = work.recording_sha or file_sha256(work.source.path)
         mastered = audio.master(work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha, fresh=setup.fresh)
         return replace(work, recording_sha=sha, mastered=mastered)
-    from . import mix
-
-    mixed = work.mixed
-    info = AudioInfo(path=mixed.path, format="FLAC", codec="flac", duration=mixed.duration, sample_rate=mix.mix_rate(work.tracks), channels=1, bitrate=0)
+    info, mixed = mixed_info(work), work.mixed
     try:  # the mix is named by its key, and its content follows from it: no need to read it again for a checksum
         mastered = audio.master(info, mixed_settings(config.audio), config.cache_dir, task, config.root, source_sha=mixed.key, fresh=setup.fresh)
     except AudioError as err:
         raise AudioError(work.source.path, f"its mix: {err.problem}", err.fix) from err
     return replace(work, mastered=mastered)
+
+
+def mixed_info(work: Work) -> AudioInfo:
+    """What mastering reads for an episode of tracks: their mix, in the cache."""
+    from . import mix  # numpy: imported by the episodes that need it
+
+    mixed = work.mixed
+    return AudioInfo(path=mixed.path, format="FLAC", codec="flac", duration=mixed.duration, sample_rate=mix.mix_rate(work.tracks), channels=1, bitrate=0)
 
 
 def mixed_settings(settings: AudioSettings) -> AudioSettings:
@@ -162,7 +216,7 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         art, art_mime = image.read_bytes(), chapters.IMAGE_MIME[image.suffix.lower()]
     page_path = layout.page(slug)
     values = tags.for_episode(
-        notes_, config.show, master_, guid=work.guid, page_url=layout.url(config.site_url, page_path), feed_url=layout.url(config.site_url, layout.FEED_FILE),
+        notes_, config.show, master_, guid=work.guid, page_url=page_url(config, slug, notes_.date), feed_url=layout.url(config.site_url, layout.FEED_FILE),
         art=art, art_mime=art_mime, chapters=chapters.for_tags(marks, master_.duration, notes_.path.parent),
     )  # fmt: skip
     media = tags.tag(master_, values, config.cache_dir, layout.media(slug, config.audio.format).rsplit("/", 1)[-1], fresh=setup.fresh)
@@ -191,6 +245,7 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         soundbites=chapters.shift_soundbites(notes_.soundbites, master_.offset, master_.duration),
         mix=work.mixed.report if work.mixed else None,
         turns=turns.shift(work.mixed.turns, master_.offset, master_.duration) if work.mixed else (),
+        post_url=post_url(config, slug, notes_.date),
     )
     return replace(work, item=item, tag_set=values)
 
@@ -210,15 +265,41 @@ def attach_transcript(work: Work, setup: Setup, task: Task) -> Work:
     if work.transcript is None:
         return work
     config, master_ = setup.config, work.mastered
-    found = turns.label(work.transcript, work.mixed.turns) if work.mixed else work.transcript  # cues without a speaker get one
-    files = transcript.attachments(found, layout.name(work.source.slug), layout.PAGES_DIR, master_.offset, master_.duration, config.show.language)
+    files = transcript.attachments(_labelled(work), layout.name(work.source.slug), layout.PAGES_DIR, master_.offset, master_.duration, config.show.language)
     return replace(work, item=replace(work.item, attachments=work.item.attachments + _stored(config.cache_dir, files)))
+
+
+def _labelled(work: Work) -> transcript.Transcript | None:
+    """The transcript, its cues without a speaker given the one the mix heard (an episode of tracks)."""
+    return turns.label(work.transcript, work.mixed.turns) if work.mixed and work.transcript else work.transcript
+
+
+def clean_edition(work: Work, setup: Setup, task: Task) -> Work:
+    """`[clean] edition`: the episode without its strong language, verified; one that fails is held back, not the episode."""
+    config = setup.config
+    if not config.clean.edition:
+        return work
+    try:
+        if work.mixed is None:
+            made = clean.make(config, work.item, work.info, work.mastered, work.tag_set, work.transcript, work.recording_sha, config.audio, task)
+        else:  # the words are found in the mix, which is what was mastered
+            made = clean.make(config, work.item, mixed_info(work), work.mastered, work.tag_set, _labelled(work), work.mixed.key, mixed_settings(config.audio), task)
+    except CleanEditionError as err:
+        return replace(work, withheld=work.withheld + (err,))
+    except PanelpressError as err:  # the audio or the aligner failed: the clean edition is held back, not the episode
+        return replace(work, withheld=work.withheld + (CleanEditionError(err.path, f"its clean edition could not be made: {err.problem}", err.fix),))
+    item = work.item
+    if made.item is not None:
+        clean_item = replace(made.item, attachments=_stored(config.cache_dir, made.item.attachments))
+        item = replace(item, clean=clean_item, alternates=item.alternates + ((made.alternate,) if made.alternate else ()))
+    warnings = work.warnings + ((made.warning,) if made.warning else ())
+    return replace(work, item=item, warnings=warnings)
 
 
 Stage = Callable[[Work, Setup, Task], Work]
 # The stage list, written once. The notes stage runs first, alone, for the guard; the rest is the audio work.
 NOTES: tuple[Stage, ...] = (read_notes,)
-AUDIO: tuple[Stage, ...] = (probe_recording, resolve_chapters, read_transcript, review_explicit, mix_tracks, master, tag, opus_edition, attach_transcript)
+AUDIO: tuple[Stage, ...] = (probe_recording, resolve_chapters, mix_tracks, make_transcript, read_transcript, review_explicit, master, tag, opus_edition, attach_transcript, clean_edition)
 STAGES = NOTES + AUDIO
 
 

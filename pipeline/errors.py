@@ -84,6 +84,10 @@ class TranscriptError(PanelpressError):
         super().__init__(path, f"{unit} {line}: {problem}" if line else problem, fix)
 
 
+class CleanEditionError(PanelpressError):
+    """An episode's clean edition could not be made clean (it is not published; the episode is)."""
+
+
 class ArtworkError(PanelpressError):
     """The show artwork is not what podcast apps accept."""
 

@@ -222,7 +222,7 @@ def feed_url(config: Config) -> str:
 
 def feed_html(item: Published) -> str:
     """The notes body as the HTML subset podcast apps render; relative links made absolute."""
-    moved = {url: relinked(url, item.site_url + quote(path)) for url, path in item.relinks}
+    moved = {url: relinked(url, path if "://" in path else item.site_url + quote(path)) for url, path in item.relinks}  # a post's address is whole
     raw = _feed_markdown.render(item.episode.notes.body, {"relink": moved})
 
     def absolute(tag: str, attribute: str, value: str) -> str | None:
@@ -282,10 +282,11 @@ def redated(xml_: bytes, was: datetime, build_date: datetime) -> bytes:
     return xml_.replace(tag(was), tag(build_date), 1)
 
 
-def generator(config: Config, items: Sequence[Published], artwork: str | None, podcast_guid: str = "", notes_html: Callable[[Published], str] = feed_html, artwork_sizes: Sequence[tuple[str, int]] = (), paging: Paging = Paging()) -> FeedGenerator:
+def generator(config: Config, items: Sequence[Published], artwork: str | None, podcast_guid: str = "", notes_html: Callable[[Published], str] = feed_html, artwork_sizes: Sequence[tuple[str, int]] = (), paging: Paging = Paging(), feed_file: str = FEED_FILE) -> FeedGenerator:
     """The feed, built and ready to write: items in the order given (newest first). `notes_html(item)` gives an
     item's notes as feed HTML (a memo of `feed_html` may stand in for it); `artwork_sizes`: (path, width) of every
-    size of the artwork the site publishes, largest first; `paging`: where the document stands among the archives."""
+    size of the artwork the site publishes, largest first; `paging`: where the document stands among the archives;
+    `feed_file`: where this feed is published (the clean feed's)."""
     show = config.show
     fg = FeedGenerator()
     fg.load_extension("podcast", atom=False, rss=True)
@@ -296,7 +297,7 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
         fg.register_extension("stylesheet", StylesheetExtension, atom=False, rss=True)
     fg.title(show.title)
     # feedgen writes the last link as RSS <link>: the self link (atom:link) must come first.
-    fg.link(href=config.site_url + paging.path, rel="self", type="application/rss+xml")
+    fg.link(href=config.site_url + (paging.path if paging.archive else feed_file), rel="self", type="application/rss+xml")
     fg.link(href=config.site_url, rel="alternate")
     fg.description(as_text(show.description))
     fg.language(show.language)
@@ -315,7 +316,7 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
     fg.apple.new_feed_url = show.new_feed_url or None
     fg.apple.block = show.block
     fg.apple.complete = show.complete
-    fg.podcastindex.guid = podcast_guid or ledger.podcast_guid(feed_url(config))
+    fg.podcastindex.guid = podcast_guid or ledger.podcast_guid(config.site_url + feed_file)
     fg.podcastindex.locked = config.podcast.locked
     fg.podcastindex.owner = show.owner_email
     if config.podcast.funding_url:

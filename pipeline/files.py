@@ -65,3 +65,14 @@ def write_if_changed(path: Path, data: bytes, durable: bool = False) -> bool:
         pass
     write_atomic(path, data, durable)
     return True
+
+
+def create(path: Path, text: str) -> bool:
+    """Write a new text file; never replace one that is there (a host's file). Return whether it was created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        return False
+    return True

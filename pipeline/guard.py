@@ -230,3 +230,24 @@ def _iso(value: str) -> datetime | None:
 def slugs(values: Iterable[str] | None) -> frozenset[str]:
     """The slugs (or GUIDs) named by a repeatable --allow-… option."""
     return frozenset(v.strip() for v in values or () if v.strip())
+
+
+def check_clean(book: Ledger, after: Ledger, allow: Allow = Allow()) -> list[GuardError]:
+    """What the clean feed's subscribers would lose: an episode of it left out, a GUID or an audio address changed
+    (`after` is the ledger this build would write)."""
+    before = book.clean.episodes if book.clean else {}
+    now = after.clean.episodes if after.clean else {}
+    problems = []
+    for slug, entry in sorted(before.items()):
+        new = now.get(slug)
+        if new is None:
+            if slug not in allow.remove and entry.guid not in allow.remove and slug in after.episodes:
+                problems.append(GuardError(
+                    None, f"episode {slug!r} (GUID {entry.guid}) is in the clean feed but its clean edition is not in this build: the clean feed's subscribers would lose it",
+                    f"fix its clean edition's error above and build again; to take it out of the clean feed on purpose, build with --allow-remove {slug}"))
+            continue
+        if new.guid != entry.guid and slug not in allow.new_guid:
+            problems.append(GuardError(None, f"episode {slug!r} would change its GUID in the clean feed from {entry.guid} to {new.guid}", f"restore the ledger from version control; on purpose: --allow-new-guid {slug}"))
+        if new.enclosure_url != entry.enclosure_url and slug not in allow.move:
+            problems.append(GuardError(None, f"episode {slug!r} would move its clean edition from {entry.enclosure_url} to {new.enclosure_url}", f"keep site_url and the recording's name as they were; on purpose: --allow-move {slug}"))
+    return problems

@@ -15,6 +15,7 @@ PAGES_DIR = "episodes"
 INDEX_PAGE = "index.html"
 FEED_FILE = "feed.xml"
 ARCHIVE_DIR = "archive"
+CLEAN_FEED_FILE = "feed-clean.xml"  # the clean edition's feed ([clean] edition)
 FEED_STYLE = "feed.xsl"  # the feed's stylesheet: what a browser shows for feed.xml (beside it: the feed names it relatively)
 SUBSCRIBE_PAGE = "subscribe.html"
 ASSETS_DIR = "assets"

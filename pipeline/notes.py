@@ -22,6 +22,7 @@ from . import namespace_rules as rules
 from .config import EPISODE_TYPES
 from .discover import web_slug
 from .errors import ChapterError, NotesError
+from .files import create as create_new
 from .records import AudioInfo, Chapter, Location, Notes, Panelist, Passage, Social, Soundbite, TrackSpec
 
 KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft", "chapters", "image", "tracks", "soundbites", "comments", "location")
@@ -673,10 +674,4 @@ def _tag_date(value: str) -> date | None:
 
 def write_starter(path: Path, text: str) -> bool:
     """Create a notes file; never overwrite one. Return whether it was created."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with path.open("x", encoding="utf-8") as handle:
-            handle.write(text)
-    except FileExistsError:
-        return False
-    return True
+    return create_new(path, text)

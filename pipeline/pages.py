@@ -42,9 +42,9 @@ class Site:
 def notes_html(item: Published, root: str | None = None) -> Markup:
     """The notes body as safe HTML (raw HTML in notes is shown as text); files it names point to their published
     copies (and links to other episodes' notes to their pages), relative to the episode's page, or to `root`
-    (the site folder, as a page's templates know it)."""
+    (the site folder, as a page's templates know it); a blog post's address is used whole."""
     here = posixpath.dirname(item.page_path)
-    moved = {url: relinked(url, root + quote(path) if root is not None else quote(posixpath.relpath(path, here))) for url, path in item.relinks}
+    moved = {url: relinked(url, path if "://" in path else root + quote(path) if root is not None else quote(posixpath.relpath(path, here))) for url, path in item.relinks}
     return Markup(_markdown.render(item.episode.notes.body, {"relink": moved}))
 
 
@@ -182,7 +182,8 @@ def _common(config: Config, site: Site, root: str, canonical: str) -> dict:
         "feed_path": FEED_FILE, "feed_url": feed_url, "subscribe_path": layout.SUBSCRIBE_PAGE,
         "subscribe_links": subscribe_links(feed_url, show.title),
         "funding": (config.podcast.funding_url, config.podcast.funding_text) if config.podcast.funding_url else None,
-        "in_stylesheet": False,
+        "clean_feed_path": layout.CLEAN_FEED_FILE if config.clean.edition else "", "clean_feed_url": layout.url(config.site_url, layout.CLEAN_FEED_FILE),
+        "clean_mode": config.clean.mode, "in_stylesheet": False,
     }  # fmt: skip
 
 

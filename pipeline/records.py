@@ -308,11 +308,13 @@ class Published:
     attachments: tuple[Attachment, ...] = ()
     chapters: tuple[Chapter, ...] = ()  # on the mastered timeline
     image: str = ""  # the episode's art, relative to the site folder
-    links: tuple[tuple[str, str], ...] = ()  # links of the notes to other published episodes: (URL as written, their page)
-    alternates: tuple[Alternate, ...] = ()  # other editions of the audio (Opus)
+    links: tuple[tuple[str, str], ...] = ()  # links of the notes to other published episodes: (URL as written, their page, or their post's address)
+    alternates: tuple[Alternate, ...] = ()  # other editions of the audio (Opus, clean)
     soundbites: tuple[Soundbite, ...] = ()  # on the mastered timeline
     mix: MixReport | None = None  # an episode of one track per speaker: what the mix did
     turns: tuple[Turn, ...] = ()  # who spoke when, on the published audio's timeline
+    post_url: str = ""  # [blog]: the address of the episode's post on the blog (its page is the post)
+    clean: Published | None = None  # the episode as the clean feed has it ([clean] edition); None: not in it
 
     @property
     def media_url(self) -> str:
@@ -330,7 +332,7 @@ class Published:
 
     @property
     def page_url(self) -> str:
-        return self.site_url + self.page_path
+        return self.post_url or self.site_url + self.page_path
 
     @property
     def identity(self) -> Identity:
@@ -390,6 +392,7 @@ class SitePlan:
     feed_path: str
     feed: bytes = field(repr=False)
     digest: str  # of every path and checksum: two plans with one digest make the same site
+    blog: Mapping[str, PlanFile] = field(default_factory=dict)  # [blog]: posts and helper files, relative to the blog's folder
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ _SRT_TIME = re.compile(r"(\d{1,}):([0-5]\d):([0-5]\d),(\d{3})")
 _ARROW = re.compile(r"[ \t]+-->[ \t]+")
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)*(?:[ \t]+([^>]*))?>")
 _TAG = re.compile(r"<[^>]*>")
+_INLINE_TIME = re.compile(r"<((?:\d{2,}:)?[0-5]\d:[0-5]\d\.\d{3})>")
 # SubRip knows only these tags (and no entities): anything else in its text is the host's text.
 _SRT_TAG = re.compile(r"</?(?:b|i|u|font)(?:[ \t][^>]*)?>", re.IGNORECASE)
 _SRT_SPEAKER = re.compile(r"([^:\n]{1,60}):[ \t]+(.*)", re.DOTALL)
@@ -48,6 +49,9 @@ class Cue:
     text: str  # plain text; lines joined with "\n"
     speaker: str = ""
     line: int = 0  # of the timing line in the source file (0: made, not read)
+    # Word times the file gives (WebVTT inline timestamps `<00:01:02.500>`): (offset in `text`, milliseconds) of the
+    # text that starts there, in order.
+    timed: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -213,7 +217,8 @@ def _parse_vtt(lines: list[str], path: Path) -> tuple[list[Cue], list[Transcript
             problems.append(TranscriptError(path, "cue text contains '-->'", "put a blank line before each cue's timing line", line=at))
             continue
         speaker, text = _vtt_text(payload)
-        cues.append(Cue(start=timing[0], end=timing[1], text=text, speaker=speaker, line=number + timing_at))
+        timed = _inline_times(payload, text, timing)
+        cues.append(Cue(start=timing[0], end=timing[1], text=text, speaker=speaker, line=number + timing_at, timed=timed))
     return cues, problems
 
 
@@ -224,6 +229,40 @@ def _vtt_text(payload: list[str]) -> tuple[str, str]:
     speaker = inputs.clean(html.unescape(voice.group(1) or "")).strip() if voice else ""
     text = "\n".join(inputs.clean(html.unescape(_TAG.sub("", line))).strip() for line in payload)  # "&#12;" is a form feed
     return speaker, text.strip()
+
+
+def _inline_times(payload: list[str], text: str, timing: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+    """The cue's inline timestamps as (offset in its plain text, ms); those outside the cue or out of order are
+    ignored (a player ignores them too)."""
+    if "<" not in "".join(payload) or not _INLINE_TIME.search("".join(payload)):
+        return ()
+    plain, marks = [], []
+    for number, line in enumerate(payload):
+        pieces, lead = _TAG.split(line), None
+        tags = _TAG.findall(line)
+        kept = ""
+        for index, piece in enumerate(pieces):
+            piece = inputs.clean(html.unescape(piece))
+            if lead is None:  # the line is stripped: its leading blanks are not in the text
+                stripped = piece.lstrip()
+                if stripped:
+                    lead = True
+                piece = stripped
+            kept += piece
+            if index < len(tags):
+                found = _INLINE_TIME.fullmatch(tags[index])
+                if found:
+                    marks.append((sum(len(p) + 1 for p in plain) + len(kept), _time(found.group(1), _VTT_TIME, Path(), 0, "")))
+        plain.append(kept.rstrip())
+    joined = "\n".join(plain)
+    shift = len(joined) - len(joined.lstrip())
+    found, last = [], timing[0]
+    for offset, ms in marks:
+        offset = min(max(0, offset - shift), len(text))
+        if isinstance(ms, int) and timing[0] <= ms <= timing[1] and ms >= last:
+            found.append((offset, ms))
+            last = ms
+    return tuple(found)
 
 
 def _parse_srt(lines: list[str], path: Path, speakers: tuple[str, ...]) -> tuple[list[Cue], list[TranscriptError]]:

@@ -7,9 +7,12 @@ apply the same plan through the same seam.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..records import SitePlan
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class PublishReport:
     unchanged: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     adopted: tuple[str, ...] = ()  # files already there, identical to the plan's, taken as panelpress's own
+    edited: tuple[str, ...] = ()  # files panelpress wrote that the host edited since: left as the host made them
 
 
 class Target(Protocol):
@@ -36,3 +40,11 @@ class Target(Protocol):
 
     def apply(self, plan: SitePlan) -> PublishReport:
         """Make the site the plan: every file, the feed last; remove what panelpress published before and no longer makes."""
+
+
+def for_config(config: Config) -> Target:
+    """Where a show's build publishes: its site folder, or with [blog], the blog (posts and the site folder in it)."""
+    from .blog import Blog
+    from .folder import Folder
+
+    return Blog(config.output_dir, config.blog_dir, config.blog_posts) if config.blog.engine else Folder(config.output_dir)

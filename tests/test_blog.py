@@ -1,0 +1,225 @@
+"""Episodes as posts of the host's blog ([blog]), built with the real engines: Hugo and Jekyll (Debian packages),
+Pelican (pip), Eleventy (npm). One show is made per engine (its audio is a few seconds of sine); each engine's
+tests skip, saying how to install it, where it is missing."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import feedparser
+import podcastparser
+import pytest
+from lxml import html as lxml_html
+
+from pipeline import cli, config as config_module
+from pipeline.errors import ConfigError
+
+from .blogs import BLOG_URL, ENGINES, ORDINARY_TITLE, SHOW_TITLE, SITE_URL, blog_show, build_blog, make_blog
+from .conftest import checksums, make_audio, write_notes
+
+OLD, NEW = "old-panel", "new-panel"
+VTT = "WEBVTT\n\n00:00.000 --> 00:01.500\n<v Ann Host>Welcome to the budget panel.\n\n00:01.500 --> 00:03.000\n<v Bo Guest>Thanks for having me.\n"
+
+
+def _episodes(show: Path) -> None:
+    make_audio(show / "episodes" / f"{OLD}.wav", seconds=3)
+    write_notes(show, OLD, "title: The old panel\ndate: 2026-01-05T10:00:00Z\nsummary: An older conversation.", body="The first one.")
+    make_audio(show / "episodes" / f"{NEW}.wav", seconds=4)
+    (show / "episodes" / f"{NEW}.vtt").write_text(VTT, encoding="utf-8")
+    write_notes(
+        show, NEW,
+        "title: Budgets {{ and }} {% raw %} teams\ndate: 2026-02-03T10:00:00Z\nexplicit: true\nsummary: Three panelists on budgets.\n"
+        "chapters:\n  - start: 0\n    title: Welcome\n  - start: 2\n    title: Budget talk",
+        body=f"We argue about *budgets*, as [last time]({OLD}.md#end).\n\n```\nbudget = people * time\n\nmore {{{{ code }}}}\n```\n",
+    )  # fmt: skip
+
+
+def _build(show: Path) -> int:
+    return cli.main(["build", "--show", str(show), "--no-notify"])
+
+
+@pytest.fixture(scope="module", params=sorted(ENGINES))
+def built(request, tmp_path_factory):
+    """A blog of the engine with one ordinary post, a show published into it twice, and the blog built by its engine."""
+    engine = ENGINES[request.param]
+    if engine.command() is None:
+        pytest.skip(f"{engine.name} is not installed: {engine.install}")
+    root = tmp_path_factory.mktemp(engine.name)
+    blog = make_blog(root / "blog", engine)
+    show = blog_show(root / "show", blog, engine.name)
+    _episodes(show)
+    assert _build(show) == 0
+    before = checksums(blog)
+    assert _build(show) == 0  # nothing changed: nothing written
+    assert checksums(blog) == before
+    return engine, blog, show, build_blog(blog, engine)
+
+
+def _page(site: Path, url: str) -> Path:
+    """The built file a URL of the blog is served from."""
+    assert url.startswith(BLOG_URL), url
+    rel = urlsplit(url).path.removeprefix("/")
+    path = site / rel
+    return path / "index.html" if url.endswith("/") else path
+
+
+def _feed(site: Path):
+    data = (site / "podcast" / "feed.xml").read_bytes()
+    return feedparser.parse(data), podcastparser.parse(SITE_URL + "feed.xml", io.BytesIO(data))
+
+
+def test_posts_are_in_the_blogs_list_and_feed_in_date_order(built):
+    engine, _, _, site = built
+    parsed, _ = _feed(site)
+    links = {entry.title: entry.link for entry in parsed.entries}
+    index = (site / engine.index).read_text(encoding="utf-8")
+    titles = [ORDINARY_TITLE, "The old panel", "Budgets {{ and }} {% raw %} teams"]
+    listed = [a.text_content() for a in lxml_html.fromstring(index).iter("a")]
+    assert [t for t in listed if t in titles] == [titles[2], titles[0], titles[1]]  # newest first, among the host's
+    hrefs = [a.get("href") for a in lxml_html.fromstring(index).iter("a")]
+    assert links[titles[2]] in hrefs and links[titles[1]] in hrefs
+    blog_feed = feedparser.parse((site / engine.feed).read_bytes())
+    assert not blog_feed.bozo, blog_feed.bozo_exception
+    assert {e.title for e in blog_feed.entries} >= set(titles)
+    assert {e.link for e in blog_feed.entries} >= {links[titles[1]], links[titles[2]]}
+
+
+def test_the_podcast_feed_names_built_posts_and_files(built):
+    _, _, _, site = built
+    parsed, podcast = _feed(site)
+    assert not parsed.bozo, parsed.bozo_exception
+    assert len(parsed.entries) == 2 and len(podcast["episodes"]) == 2
+    for entry, episode in zip(parsed.entries, podcast["episodes"]):
+        assert _page(site, entry.link).is_file(), f"{entry.link} is not a built post"
+        assert episode["link"] == entry.link
+        enclosure = episode["enclosures"][0]
+        assert enclosure["url"].startswith(SITE_URL)
+        file = site / "podcast" / enclosure["url"].removeprefix(SITE_URL)
+        assert file.is_file() and file.stat().st_size == enclosure["file_size"]
+    new, old = parsed.entries  # newest first
+    assert f'href="{old.link}#end"' in new.content[0].value  # the notes' link to the other episode: its post
+    # the transcript and chapters files the feed names (podcast:transcript, podcast:chapters) are in the built site
+    named = re.findall(r'<podcast:(?:transcript|chapters) url="([^"]+)"', (site / "podcast" / "feed.xml").read_text(encoding="utf-8"))
+    assert {Path(url).suffix for url in named} >= {".vtt", ".json"}
+    for url in named:
+        assert url.startswith(SITE_URL) and (site / "podcast" / url.removeprefix(SITE_URL)).is_file(), url
+
+
+def test_the_post_page_plays_the_enclosure_with_badge_chapters_and_transcript(built):
+    engine, _, _, site = built
+    parsed, _ = _feed(site)
+    new = next(e for e in parsed.entries if e.title.startswith("Budgets"))
+    old = next(e for e in parsed.entries if e.title == "The old panel")
+    page = _page(site, new.link).read_text(encoding="utf-8")
+    tree = lxml_html.fromstring(page)
+    audio = tree.find(".//audio")
+    assert audio is not None and audio.get("controls") is not None
+    assert audio.get("src") == urlsplit(new.enclosures[0].href).path  # the enclosure, on the blog's own server
+    assert (site / audio.get("src").removeprefix("/")).is_file()
+    assert tree.find_class("badge") and tree.find_class("badge")[0].text_content() == "Explicit"
+    chapters = [li.text_content() for li in tree.find_class("chapters")[-1].iter("li")]
+    assert "Welcome" in chapters[0] and "Budget talk" in chapters[1]
+    assert "Thanks for having me." in tree.find_class("transcript")[0].text_content()
+    assert "budget = people * time\n\nmore {{ code }}" in tree.find(".//pre").text_content()  # not read as Liquid or a shortcode
+    assert tree.find(".//a[@download]") is not None
+    assert tree.xpath('//a[text()="last time"]/@href') == [old.link + "#end"]  # the other episode's post
+    feed_link = tree.xpath('//a[@type="application/rss+xml"]')
+    assert feed_link and feed_link[0].get("href") == SITE_URL + "feed.xml"
+    if engine.head_snippet:
+        assert [link.get("title") for link in tree.xpath(f'//head/link[@rel="alternate"][@href="{SITE_URL}feed.xml"]')] == [SHOW_TITLE]
+    old_page = lxml_html.fromstring(_page(site, old.link).read_text(encoding="utf-8"))
+    assert not old_page.find_class("badge") and old_page.find(".//audio") is not None
+
+
+def test_a_post_edited_by_hand_is_kept_and_the_hosts_files_untouched(built, capsys):
+    engine, blog, show, _ = built
+    posts = [p for p in blog.rglob("*.md") if "panelpress" not in p.name and OLD in p.name]
+    assert len(posts) == 1
+    post = posts[0]
+    post.write_text(post.read_text(encoding="utf-8") + "\nA line the host added.\n", encoding="utf-8")
+    hosts = {rel: sha for rel, sha in checksums(blog).items() if "podcast" not in rel and OLD not in rel and NEW not in rel and "panelpress" not in rel}
+    capsys.readouterr()
+    assert _build(show) == 0
+    assert "A line the host added." in post.read_text(encoding="utf-8")
+    assert f"kept {post.relative_to(blog).as_posix()} as you edited it" in capsys.readouterr().out.replace("\n", "")
+    assert {rel: sha for rel, sha in checksums(blog).items() if rel in hosts} == hosts
+
+
+def test_settings_for_a_folder_that_is_not_such_a_blog_are_refused(tmp_path):
+    blog = make_blog(tmp_path / "blog", ENGINES["jekyll"])
+    show = blog_show(tmp_path / "show", blog, "hugo")
+    with pytest.raises(ConfigError, match=r"does not look like a hugo blog.*hugo\.toml"):
+        config_module.load(show)
+    text = (show / "panelpress.toml").read_text().replace('engine = "hugo"', 'engine = "jekyll"')
+    (show / "panelpress.toml").write_text(text.replace(SITE_URL, BLOG_URL + "audio/"))
+    with pytest.raises(ConfigError, match=r"site_url .* does not end with the blog's folder podcast/"):
+        config_module.load(show)
+    (show / "panelpress.toml").write_text(text + 'permalink = ":year/:categories/:slug/"\n')
+    with pytest.raises(ConfigError, match=r"permalink .* holds :categories"):
+        config_module.load(show)
+    (show / "panelpress.toml").write_text(text.replace(BLOG_URL + "audio/", SITE_URL))
+    settings = config_module.load(show)
+    assert settings.output_dir == (blog / "podcast").resolve() and settings.permalink == ":year/:month/:day/:slug.html"
+    with pytest.raises(ConfigError, match=r"--out .* cannot be used with \[blog\]"):
+        config_module.with_output(settings, tmp_path / "elsewhere")
+
+
+def test_init_writes_blog_settings_after_checking_the_folder(tmp_path, capsys):
+    blog = make_blog(tmp_path / "blog", ENGINES["pelican"])
+    show = tmp_path / "show"
+    assert cli.main(["init", str(show), "--blog", "hugo", str(blog)]) == 2
+    assert "does not look like a hugo blog" in capsys.readouterr().err
+    assert not (show / "panelpress.toml").exists()
+    assert cli.main(["init", str(show), "--blog", "pelican", str(blog)]) == 0
+    text = (show / "panelpress.toml").read_text()
+    assert re.search(r'\[blog\]\nengine = "pelican"\npath = "\.\./blog"', text)
+    assert str(tmp_path) not in text  # a relative path, never this machine's
+
+
+def test_a_post_is_removed_only_with_allow_remove(built):
+    engine, blog, show, _ = built
+    notes = show / "show_notes" / f"{NEW}.md"
+    notes.write_text(notes.read_text(encoding="utf-8").replace("explicit: true", "explicit: true\ndraft: true"), encoding="utf-8")
+    post = next(p for p in blog.rglob(f"*{NEW}.md"))
+    before = checksums(blog)
+    assert _build(show) == 1  # withdrawing a published episode is refused
+    assert checksums(blog) == before
+    assert cli.main(["build", "--show", str(show), "--no-notify", "--allow-remove", NEW]) == 0
+    assert not post.exists() and not [p for p in blog.rglob(f"{NEW}.mp3") if engine.output not in p.relative_to(blog).parts]  # the engine's last build aside
+    assert all(rel in checksums(blog) for rel in engine.files)  # the host's own files are all there
+
+
+def test_a_post_of_the_hosts_where_an_episode_would_go_is_never_overwritten(tmp_path, capsys):
+    engine = ENGINES["hugo"]
+    blog = make_blog(tmp_path / "blog", engine)
+    show = blog_show(tmp_path / "show", blog, "hugo")
+    make_audio(show / "episodes" / f"{OLD}.wav", seconds=2)
+    write_notes(show, OLD, "title: The old panel\ndate: 2026-01-05T10:00:00Z")
+    theirs = blog / "content" / "posts" / f"{OLD}.md"
+    theirs.write_text("---\ntitle: Mine\n---\nThe host's own post.\n", encoding="utf-8")
+    before = checksums(blog)
+    assert _build(show) == 1
+    err = capsys.readouterr().err.replace("\n", "")
+    assert "content/posts/old-panel.md" in err and "is in the way and was not written by panelpress" in err and "[blog] posts" in err
+    after = {rel: sha for rel, sha in checksums(blog).items() if not rel.endswith(".panelpress-lock")}  # the build's lock
+    assert after == before  # nothing written: not the post, not the site folder
+
+
+def test_post_urls_follow_each_engines_permalink_rule_in_utc():
+    from datetime import datetime, timedelta, timezone
+
+    from pipeline import blog
+
+    late = datetime(2026, 2, 3, 23, 30, tzinfo=timezone(timedelta(hours=-5)))  # 4 February in UTC
+    made = {name: blog.post_url(BLOG_URL, engine.permalink, "Panel Nº 1", late) for name, engine in blog.ENGINE.items()}
+    assert made == {
+        "hugo": BLOG_URL + "posts/panel-no-1/",
+        "jekyll": BLOG_URL + "2026/02/04/panel-no-1.html",
+        "pelican": BLOG_URL + "panel-no-1.html",
+        "eleventy": BLOG_URL + "posts/panel-no-1/",
+    }
+    assert blog.post_path("jekyll", "_posts", "Panel Nº 1", late) == "_posts/2026-02-04-panel-no-1.md"
+    assert blog.post_url(BLOG_URL, "/blog/:year/:month/:title/", "x", late) == BLOG_URL + "blog/2026/02/x/"
