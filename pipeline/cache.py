@@ -356,7 +356,10 @@ def episode_context(config) -> str:
     """Fingerprint of the settings an episode is made with (and of panelpress itself): a change re-makes it."""
     show = {key: value for key, value in dataclasses.asdict(config.show).items() if key not in CHANNEL_ONLY}
     blog = [dataclasses.asdict(config.blog), config.permalink] if config.blog.engine else []  # the post's address is in the tags
-    return context_digest(config.site_url, show, dataclasses.asdict(config.audio), dataclasses.asdict(config.explicit), dataclasses.asdict(config.mix), *blog)
+    return context_digest(
+        config.site_url, show, dataclasses.asdict(config.audio), dataclasses.asdict(config.explicit), dataclasses.asdict(config.mix),
+        dataclasses.asdict(config.transcripts), dataclasses.asdict(config.clean), *blog,
+    )
 
 
 def location(config) -> str:

@@ -232,3 +232,18 @@ def test_the_clean_feeds_guids_are_minted_once_and_kept_by_the_ledger(tmp_path, 
     assert {e["guid"] for e in parsed["episodes"]} >= {"urn:uuid:minted-earlier"}
     assert etree.fromstring(clean_feed.read_bytes()).findtext(f"channel/{PODCAST}guid") == "0c3b2a0e-5a4e-5e7b-9f0e-6f1d2c3b4a59"
     assert json.loads((folder / config_module.LEDGER_NAME).read_text())["clean"]["episodes"]["swear"]["guid"] == "urn:uuid:minted-earlier"
+
+
+def test_turning_the_clean_edition_on_after_a_build_makes_it(tmp_path):
+    folder = tmp_path / "show"
+    _show(folder, "mute", normalize=False)
+    settings = folder / config_module.CONFIG_NAME
+    with_clean = settings.read_text()
+    settings.write_text(with_clean.replace("[clean]\nedition = true", "[clean]\nedition = false"))
+    assert main(["build", "--show", str(folder)]) == 0
+    assert not (folder / "public" / layout.CLEAN_FEED_FILE).exists()
+    settings.write_text(with_clean)  # the episodes are cached: the new setting must still reach them
+    assert main(["build", "--show", str(folder)]) == 0
+    titles = [e.title for e in feedparser.parse((folder / "public" / layout.CLEAN_FEED_FILE).read_bytes()).entries]
+    assert any(title.startswith("What the") for title in titles)
+    assert (folder / "public" / "media" / "swear.clean.mp3").is_file()
