@@ -86,7 +86,7 @@ def masked(text: str, config: Config, markdown: bool = False) -> str:
     return "".join(out) + text[at:]
 
 
-def make(config: Config, item: Published, info: AudioInfo, mastered: Mastered, tag_set: tags.TagSet, found: transcript.Transcript | None, sha: str, settings: AudioSettings, task: Task) -> Made:
+def make(config: Config, item: Published, info: AudioInfo, mastered: Mastered, tag_set: tags.TagSet, found: transcript.Transcript | None, sha: str, settings: AudioSettings, task: Task, fresh: bool = False) -> Made:
     """The clean edition of an episode (or why it has none), from what was mastered (`info`, `sha`) with the settings
     it was mastered with; CleanEditionError when it cannot be made clean."""
     notes = item.episode.notes
@@ -107,7 +107,7 @@ def make(config: Config, item: Published, info: AudioInfo, mastered: Mastered, t
         words = "; ".join(f"{w.word!r} in the cue at {transcript.vtt_time(int(w.cue_start * 1000))}: {w.why}" for w in lost)
         raise CleanEditionError(where, f"the clean edition cannot silence {words}", "correct that cue's words or times, or give the word its time as an inline timestamp (`<00:01:02.500>shit`)")
     windows = _windows(timed, mastered, config)
-    clean_audio = _audio(config, info, sha, settings, mastered, windows, task) if timed else mastered
+    clean_audio = _audio(config, info, sha, settings, mastered, windows, task, fresh) if timed else mastered
     clean_cues = tuple(replace(c, text=masked(c.text, config)) for c in cues)
     clean_notes = replace(notes, title=masked(notes.title, config), summary=masked(notes.summary, config), body=masked(notes.body, config, markdown=True), passages=())
     marks = tuple(replace(c, title=masked(c.title, config)) for c in item.chapters)
@@ -137,13 +137,13 @@ def _merged(windows: Iterable[tuple[float, float, str]]) -> list[tuple[float, fl
     return [(a, b) for a, b in merged]
 
 
-def _audio(config: Config, info: AudioInfo, sha: str, settings: AudioSettings, mastered: Mastered, windows: list[tuple[float, float, str]], task: Task) -> Mastered:
-    """The clean audio (from the cache when it was made and verified before)."""
+def _audio(config: Config, info: AudioInfo, sha: str, settings: AudioSettings, mastered: Mastered, windows: list[tuple[float, float, str]], task: Task, fresh: bool = False) -> Mastered:
+    """The clean audio (from the cache when it was made and verified before, unless `fresh`)."""
     bleep = config.clean.mode == "bleep"
     key = hashlib.sha256(json.dumps([mastered.key, windows, config.clean.mode, METHOD, audio.ffmpeg_version()]).encode()).hexdigest()[:32]
     folder = config.cache_dir / "clean"
     out, meta = folder / f"{key}.{settings.format}", folder / f"{key}.json"
-    if out.is_file() and meta.is_file():
+    if not fresh and out.is_file() and meta.is_file():
         try:
             data = json.loads(meta.read_text())
             fields = data["report"]

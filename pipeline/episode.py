@@ -281,9 +281,9 @@ def clean_edition(work: Work, setup: Setup, task: Task) -> Work:
         return work
     try:
         if work.mixed is None:
-            made = clean.make(config, work.item, work.info, work.mastered, work.tag_set, work.transcript, work.recording_sha, config.audio, task)
+            made = clean.make(config, work.item, work.info, work.mastered, work.tag_set, work.transcript, work.recording_sha, config.audio, task, setup.fresh)
         else:  # the words are found in the mix, which is what was mastered
-            made = clean.make(config, work.item, mixed_info(work), work.mastered, work.tag_set, _labelled(work), work.mixed.key, mixed_settings(config.audio), task)
+            made = clean.make(config, work.item, mixed_info(work), work.mastered, work.tag_set, _labelled(work), work.mixed.key, mixed_settings(config.audio), task, setup.fresh)
     except CleanEditionError as err:
         return replace(work, withheld=work.withheld + (err,))
     except PanelpressError as err:  # the audio or the aligner failed: the clean edition is held back, not the episode

@@ -247,3 +247,15 @@ def test_turning_the_clean_edition_on_after_a_build_makes_it(tmp_path):
     titles = [e.title for e in feedparser.parse((folder / "public" / layout.CLEAN_FEED_FILE).read_bytes()).entries]
     assert any(title.startswith("What the") for title in titles)
     assert (folder / "public" / "media" / "swear.clean.mp3").is_file()
+
+
+def test_a_remaster_makes_the_clean_edition_again(tmp_path):
+    folder = tmp_path / "show"
+    _show(folder, "mute", normalize=False)
+    assert main(["build", "--show", str(folder)]) == 0
+    (kept,) = (config_module.load(folder).cache_dir / "clean").glob("*.mp3")
+    before = kept.stat().st_ino
+    assert main(["build", "--show", str(folder)]) == 0 and kept.stat().st_ino == before  # a build takes it from the cache
+    assert main(["remaster", "--show", str(folder)]) == 0
+    assert kept.stat().st_ino != before, "made again, not taken from the cache"
+    assert (folder / "public" / "media" / "swear.clean.mp3").is_file()
