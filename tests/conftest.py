@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import signal
 import subprocess
 import textwrap
 import zlib
@@ -14,6 +15,13 @@ from mutagen.id3 import APIC, COMM, ID3, TDRC, TIT2, TPE1
 
 from pipeline import config as config_module
 from pipeline.audio import ffmpeg
+
+
+# A test run started in the background of a shell (`make test &`, a CI runner's job) inherits SIGINT ignored, and so
+# would every panelpress process the tests start, and the Ctrl-C tests would fail for it. Programs the tests start
+# see Ctrl-C as they do from a terminal (a handler, unlike an ignored signal, does not survive exec).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Speech-like: pink noise through a voice band, switched on and off like turns in a conversation.
 SPEECH = "anoisesrc=color=pink:seed={seed}:amplitude=0.5,bandpass=f=700:width_type=h:w=1800,volume='if(lt(mod(t,3),2.2),1,0)':eval=frame"
