@@ -95,10 +95,7 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
         files[paging.path] = _text(text)
     newest = feed.Paging(prev=layout.archive(len(archived)) if archived else "")
     document = feed.generator(config, current, artwork, podcast_guid, html, artwork_sizes, newest)
-    hashed = feed.xml(document, _HASH_DATE)
-    feed_hash = hashlib.sha256(hashed).hexdigest()
-    last_build = book.last_build if feed_hash == book.feed_hash and book.last_build else now.isoformat(timespec="seconds")
-    xml = feed.redated(hashed, _HASH_DATE, datetime.fromisoformat(last_build))
+    xml, feed_hash, last_build = _dated(document, book.feed_hash, book.last_build, now)
     clean = _clean_feed(config, items, keys, book, now, artwork, artwork_sizes, memo, files) if config.clean.edition else None
     site = SitePlan(files=files, feed_path=layout.FEED_FILE, feed=xml, digest=plan_digest({**files, **{f"blog:{rel}": file for rel, file in posts.items()}}, xml), blog=posts)
     return ShowPlan(site=site, ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid, clean), items=tuple(items))
@@ -126,11 +123,9 @@ def _clean_feed(config: Config, items: Sequence[Published], keys: dict[str, str]
     podcast_guid = (book.clean.podcast_guid if book.clean else "") or ledger.podcast_guid(layout.url(config.site_url, layout.CLEAN_FEED_FILE))
     html = lambda item: memo(f"feed-clean:{key_of[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
     document = feed.generator(shown, chosen, artwork, podcast_guid, html, artwork_sizes, feed_file=layout.CLEAN_FEED_FILE)
-    hashed = feed.xml(document, _HASH_DATE)
-    feed_hash = hashlib.sha256(hashed).hexdigest()
     old = book.clean or ledger.Feed()
-    last_build = old.last_build if feed_hash == old.feed_hash and old.last_build else now.isoformat(timespec="seconds")
-    files[layout.CLEAN_FEED_FILE] = _bytes(feed.redated(hashed, _HASH_DATE, datetime.fromisoformat(last_build)))
+    xml, feed_hash, last_build = _dated(document, old.feed_hash, old.last_build, now)
+    files[layout.CLEAN_FEED_FILE] = _bytes(xml)
     return ledger.record_clean(book, chosen, feed_hash, last_build, podcast_guid)
 
 
@@ -144,6 +139,15 @@ def archive_pages(items: Sequence[Published], size: int) -> tuple[list[Published
     older = list(reversed(items[size:]))  # oldest first
     pages = [older[start : start + size] for start in range(0, len(older) // size * size + 1, size)]
     return list(items[:size]), [list(reversed(page)) for page in pages]
+
+
+def _dated(document, feed_hash: str, last_build: str, now: datetime) -> tuple[bytes, str, str]:
+    """A feed's bytes, the hash of its content and its lastBuildDate, which moves only when the content does
+    (`feed_hash` and `last_build`: what the ledger has of the feed as last published)."""
+    hashed = feed.xml(document, _HASH_DATE)
+    new_hash = hashlib.sha256(hashed).hexdigest()
+    date = last_build if new_hash == feed_hash and last_build else now.isoformat(timespec="seconds")
+    return feed.redated(hashed, _HASH_DATE, datetime.fromisoformat(date)), new_hash, date
 
 
 def plan_digest(files: dict[str, PlanFile], feed_xml: bytes) -> str:
