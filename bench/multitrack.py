@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline import mix, probe  # noqa: E402
 from pipeline.audio import ffmpeg  # noqa: E402
 from pipeline.config import AudioSettings, MixSettings  # noqa: E402
-from pipeline.tracks import Track  # noqa: E402
+from pipeline.records import Track  # noqa: E402
 from tests.panel import Panel, espeak, make_panel  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -58,7 +58,7 @@ sys.path.insert(0, {root!r})
 from pipeline import mix, probe
 from pipeline.config import AudioSettings, MixSettings
 from pipeline.files import file_sha256
-from pipeline.tracks import Track
+from pipeline.records import Track
 files = json.loads({files!r})
 peak, done = [0], threading.Event()
 

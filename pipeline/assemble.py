@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import artwork as artwork_, blog, cache, feed, layout, ledger, notes, pages
+from . import artwork as artwork_, blog, cache, feed, layout, ledger, markdown, namespace_rules, pages
 from .config import Config
 from .records import PlanFile, Published, SitePlan
 
@@ -82,7 +82,7 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
     covers = sorted(((layout.icon(name), artwork_.cover_width(name)) for name, _ in icons if artwork_.cover_width(name)), key=lambda c: -c[1])
     artwork_sizes = ([(artwork, width)] if artwork and width else []) + covers
 
-    podcast_guid = book.podcast_guid or ledger.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
+    podcast_guid = book.podcast_guid or namespace_rules.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
     html = lambda item: memo(f"feed:{keys[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
     current, archived = archive_pages(items, config.feed.items)
     channel_key = cache.context_digest(show_key, repr(config.feed), podcast_guid, artwork_sizes)
@@ -120,7 +120,7 @@ def _clean_feed(config: Config, items: Sequence[Published], keys: dict[str, str]
         files[item.media_path] = PlanFile(item.media.path, item.media.sha256)
         files.update({a.path: PlanFile(a.content, a.sha256) for a in item.attachments})
     shown = clean_config(config)
-    podcast_guid = (book.clean.podcast_guid if book.clean else "") or ledger.podcast_guid(layout.url(config.site_url, layout.CLEAN_FEED_FILE))
+    podcast_guid = (book.clean.podcast_guid if book.clean else "") or namespace_rules.podcast_guid(layout.url(config.site_url, layout.CLEAN_FEED_FILE))
     html = lambda item: memo(f"feed-clean:{key_of[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
     document = feed.generator(shown, chosen, artwork, podcast_guid, html, artwork_sizes, feed_file=layout.CLEAN_FEED_FILE)
     old = book.clean or ledger.Feed()
@@ -160,7 +160,7 @@ def plan_digest(files: dict[str, PlanFile], feed_xml: bytes) -> str:
 
 def _links(item: Published, pages_of: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """Links of the notes to another episode's notes (`[last week](other-episode.md)`) point at its page, if it is published."""
-    found = ((url, pages_of.get(notes.mentioned_slug(url), "")) for url in item.episode.notes.mentions)
+    found = ((url, pages_of.get(markdown.mentioned_slug(url), "")) for url in item.episode.notes.mentions)
     return tuple((url, page) for url, page in found if page)
 
 

@@ -17,7 +17,6 @@ import threading
 import time
 import warnings
 import wave
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -26,8 +25,8 @@ from .config import AudioSettings
 from .errors import AudioError
 from .files import file_sha256
 from .records import AudioInfo, LoudnessReport, Mastered, PassTime
+from .progress import Progress, Task
 
-Progress = Callable[[float], None]  # called with seconds of audio done
 
 # A recording whose decoded length falls this far short of what its header says is truncated.
 TRUNCATION_TOLERANCE = 1.0
@@ -407,7 +406,6 @@ def _trim_range(spans: list[tuple[float, float]], duration: float) -> tuple[floa
 
 # --- the stage --------------------------------------------------------------------------------------------------------
 
-Task = Callable[[str, float], Progress]  # opens a progress bar for one pass: (name, seconds of audio)
 
 
 def master(info: AudioInfo, settings: AudioSettings, cache_dir: Path, task: Task | None = None, root: Path | None = None, *, source_sha: str = "", fresh: bool = False) -> Mastered:

@@ -12,86 +12,15 @@ import html
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
 
 from jinja2 import Environment
 
 from . import layout
+from .engines import ENGINE
 from .records import PlanFile, Published
 
-ENGINES = ("hugo", "jekyll", "pelican", "eleventy")
 TAG = "podcast"  # every post's tag (Eleventy: its collection)
 CATEGORY = "Podcast"  # Pelican's category of the posts
-# Permalink tokens, as Hugo and Jekyll write them; the pub date is taken in UTC.
-TOKENS = (":year", ":month", ":day", ":slug", ":title")
-
-
-@dataclass(frozen=True)
-class Engine:
-    """A blog engine's conventions: where posts and files copied unchanged go, how a post is named and addressed,
-    what says a folder is one of its blogs, and the small files panelpress installs for it."""
-
-    name: str
-    posts: str  # folder of the posts, in the blog
-    static: str  # folder copied to the published site unchanged ("." the blog's own folder)
-    permalink: str  # the post's address below the blog's, from the engine's default rule
-    marks: tuple[str, ...]  # files one of which a blog of this engine has
-    dated_name: bool = False  # Jekyll: _posts/YYYY-MM-DD-<slug>.md
-    installs: tuple[tuple[str, str], ...] = ()  # (path in the blog, text): panelpress's own helper files
-
-
-HEAD = '<link rel="alternate" type="application/rss+xml" title="{title}" href="{href}">\n'
-ENGINE = {
-    "hugo": Engine(
-        "hugo", "content/posts", "static", "posts/:slug/", ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml", "config.yaml", "config.json"),
-        installs=(
-            # Hugo drops raw HTML from Markdown unless the host loosens it: the player comes through this shortcode.
-            ("layouts/shortcodes/panelpress.html", "{{/* panelpress: the episode's player, chapters and transcript, as panelpress wrote them (HTML it escaped). */}}{{ .Inner }}"),
-            ("layouts/partials/panelpress-head.html", "{{ with .Params.podcast_feed }}" + HEAD.format(title="{{ $.Params.podcast_title }}", href="{{ . }}") + "{{ end }}"),
-        ),
-    ),
-    "jekyll": Engine(
-        "jekyll", "_posts", ".", ":year/:month/:day/:slug.html", ("_config.yml", "_config.yaml", "_config.toml"), dated_name=True,
-        installs=(("_includes/panelpress-head.html", "{% if page.podcast_feed %}" + HEAD.format(title="{{ page.podcast_title | escape }}", href="{{ page.podcast_feed | escape }}") + "{% endif %}"),),
-    ),
-    "pelican": Engine("pelican", "content/episodes", "content", ":slug.html", ("pelicanconf.py",)),
-    "eleventy": Engine(
-        "eleventy", "posts", ".", "posts/:slug/", ("eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs", ".eleventy.js"),
-        installs=(("_includes/panelpress-head.njk", "{% if podcast_feed %}" + HEAD.format(title="{{ podcast_title | escape }}", href="{{ podcast_feed | escape }}") + "{% endif %}"),),
-    ),
-}
-
-
-def looks_like(engine: str, folder: Path) -> bool:
-    """Whether `folder` holds one of the files a blog of `engine` has."""
-    return any((folder / mark).is_file() for mark in ENGINE[engine].marks)
-
-
-def post_path(engine: str, posts: str, slug: str, date: datetime) -> str:
-    """Where an episode's post goes, relative to the blog's folder."""
-    name = layout.name(slug)
-    if ENGINE[engine].dated_name:
-        name = f"{_utc(date):%Y-%m-%d}-{name}"
-    return f"{posts.strip('/')}/{name}.md"
-
-
-def post_url(blog_url: str, permalink: str, slug: str, date: datetime) -> str:
-    """The post's public address: the permalink pattern (`posts/:slug/`, `:year/:month/:day/:slug.html`) filled in."""
-    when = _utc(date)
-    values = {":year": f"{when:%Y}", ":month": f"{when:%m}", ":day": f"{when:%d}", ":slug": layout.name(slug), ":title": layout.name(slug)}
-    path = re.sub("|".join(sorted(TOKENS, key=len, reverse=True)), lambda m: values[m.group()], permalink.lstrip("/"))
-    return blog_url + path
-
-
-def unknown_tokens(permalink: str) -> list[str]:
-    """The `:words` of a permalink pattern panelpress cannot fill in."""
-    return [token for token in re.findall(r":[a-z_]+", permalink) if token not in TOKENS]
-
-
-def _utc(date: datetime) -> datetime:
-    return date.astimezone(timezone.utc) if date.tzinfo else date
 
 
 def _quoted(text: str) -> str:
@@ -106,7 +35,7 @@ def _line(text: str) -> str:
 def front_matter(engine: str, item: Published, feed_url: str, show_title: str) -> str:
     """The post's metadata in the engine's own keys: YAML front matter, or Pelican's `Key: value` header."""
     notes = item.episode.notes
-    title, summary, date = _line(notes.title), _line(notes.summary or notes.title), _utc(item.pub_date)
+    title, summary, date = _line(notes.title), _line(notes.summary or notes.title), layout.utc(item.pub_date)
     if engine == "pelican":  # Pelican's themes show the title and summary as HTML, unescaped
         title, summary = html.escape(title, quote=False), html.escape(summary, quote=False)
         fields = {
@@ -154,5 +83,5 @@ def files(env: Environment, engine: str, posts: str, items: Sequence[Published],
 
     out = {path: text.encode() for path, text in ENGINE[engine].installs}
     for item in items:
-        out[post_path(engine, posts, item.episode.slug, item.pub_date)] = post(env, engine, item, site_url, show_title, clean_mode).encode()
+        out[layout.post(engine, posts, item.episode.slug, item.pub_date)] = post(env, engine, item, site_url, show_title, clean_mode).encode()
     return {path: PlanFile(data, sha256(data)) for path, data in out.items()}

@@ -17,45 +17,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from . import cache, guard, layout, ledger, lock
+from . import namespace_rules, cache, guard, layout, ledger, lock
 from .config import Config
 from .discover import Recording, discover
 from .errors import CleanEditionError, GuardError, PanelpressError, TranscriptError, unexpected
 from .files import sha256
+from .progress import QuietReporter, Reporter
 from .records import EpisodeResult, Failure, Identity, Published, Remastered, SitePlan, Sound
 from . import targets
 from .targets import PublishReport
 
 if TYPE_CHECKING:
     from . import assemble, episode
-
-
-class Reporter(Protocol):
-    """How the build tells the host what it is doing (the CLI shows bars or lines; tests stay quiet)."""
-
-    def task(self, label: str, total: float) -> Callable[[float], None]:
-        """Open a progress bar (seconds of audio, or episodes); it closes when it reaches `total`."""
-
-    def finish(self, label: str) -> None:
-        """Close the bars whose label starts with `label` (an episode is done, or failed)."""
-
-    def note(self, message: str) -> None:
-        """A line for the host (a build waiting for another, a publish completed after a crash)."""
-
-
-class QuietReporter:
-    """A reporter that shows nothing."""
-
-    def task(self, label: str, total: float) -> Callable[[float], None]:
-        return lambda done: None
-
-    def finish(self, label: str) -> None:
-        pass
-
-    def note(self, message: str) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -129,7 +104,7 @@ class _Build:
         config = self.config
         self.target = targets.for_config(config)
         self.book = self._recover()
-        self.store = cache.Store(config.cache_dir, self.book.podcast_guid or ledger.podcast_guid(layout.url(config.site_url, layout.FEED_FILE)))
+        self.store = cache.Store(config.cache_dir, self.book.podcast_guid or namespace_rules.podcast_guid(layout.url(config.site_url, layout.FEED_FILE)))
         state = self.store.state()
         recordings, found = discover(config)
         self.failures += found
@@ -255,11 +230,11 @@ class _Build:
         for rec in recordings:
             if rec.notes_path.exists():
                 continue
-            from . import notes
+            from . import starter
 
             info = _try_probe(rec.path)
-            text = notes.starter_text(rec.slug, info, self.now.date() if isinstance(self.now, datetime) else date.today(), draft=not self.config.build.publish_new, image=notes.save_cover(rec.notes_path, info), tracks=tuple(p.name for p in rec.tracks))
-            if notes.write_starter(rec.notes_path, text):
+            text = starter.starter_text(rec.slug, info, self.now.date() if isinstance(self.now, datetime) else date.today(), draft=not self.config.build.publish_new, image=starter.save_cover(rec.notes_path, info), tracks=tuple(p.name for p in rec.tracks))
+            if starter.write_starter(rec.notes_path, text):
                 started.append(rec.notes_path)
         return started
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import inputs
+from . import inputs, layout
 from .errors import ChapterError, NotesError
 from .records import Attachment, AudioInfo, Chapter, Episode, Soundbite
 from .tags import ChapterTag
@@ -20,7 +20,6 @@ from .tags import ChapterTag
 # The chapters file of `episodes/<slug>.<ext>` is `episodes/<slug>.chapters.txt`.
 FILE_SUFFIX = ".chapters.txt"
 JSON_VERSION = "1.2.0"
-JSON_MIME = "application/json+chapters"
 IMAGE_MIME = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
 _WHOLE = re.compile(r"[0-9]+")
@@ -249,4 +248,4 @@ def publish(chapters: Sequence[Chapter], folder: Path, base: str, site_url: str,
         entries.append(entry)
     document = {"version": JSON_VERSION, "title": title, "podcastName": podcast, "chapters": entries}
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    return (Attachment(path=f"{base}.chapters.json", mime=JSON_MIME, content=text.encode()), *files)
+    return (Attachment(path=f"{base}.chapters.json", mime=layout.CHAPTERS_TYPE, content=text.encode()), *files)

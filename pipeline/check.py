@@ -27,7 +27,7 @@ import feedparser
 import podcastparser
 from lxml import etree
 
-from . import artwork, cache, config, guard, layout, ledger, lock, transcript
+from . import namespace_rules, artwork, cache, config, guard, layout, ledger, lock, transcript
 
 # notes, probe and explicit (Markdown, mutagen, the profanity lists) are imported where an episode changed since the
 # last build needs them: a check of a thousand unchanged episodes reads none of them.
@@ -53,7 +53,6 @@ _RFC2822 = re.compile(
     r"(?:(Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
     r"\d{2}:\d{2}(?::\d{2})? (?:[+-]\d{4}|UT|GMT|[ECMP][SD]T)"
 )
-_CHAPTERS_MIME = "application/json+chapters"
 # What common podcast apps and services take of one feed document (README, "Paged archives"): Apple Podcasts' directory
 # lists at most 300 episodes of a show; FeedBurner, which many shows still publish through, refuses feeds over 1 MB.
 FEED_ITEMS_LIMIT = 300
@@ -109,7 +108,7 @@ class _Memory:
             book = ledger.load(settings.ledger_path)
         except PanelpressError:
             book = ledger.Ledger()
-        store = cache.Store(settings.cache_dir, book.podcast_guid or ledger.podcast_guid(feed_url(settings)))
+        store = cache.Store(settings.cache_dir, book.podcast_guid or namespace_rules.podcast_guid(feed_url(settings)))
         state, context = store.state(), cache.episode_context(settings)
         changed = {slug: cache.changed(settings.root, e.inputs) for slug, e in state.entries.items()}
         unchanged = {slug: e for slug, e in state.entries.items() if e.context == context and not changed[slug]}
@@ -702,7 +701,7 @@ def _attachments(checker: _Checker, path: Path, items: list[_Item], transcripts:
                     continue
                 wanted.setdefault(rel, (mime, lambda item=item: f"{item.label} of the feed", item.duration))
         if item.slug in transcripts:
-            for suffix, mime in ((".vtt", transcript.MIME_VTT), (".srt", transcript.MIME_SRT), (".transcript.json", transcript.MIME_JSON)):
+            for suffix, mime in ((".vtt", layout.VTT_TYPE), (".srt", layout.SRT_TYPE), (".transcript.json", layout.TRANSCRIPT_JSON_TYPE)):
                 who = lambda source=transcripts[item.slug]: f"the transcript {_shown(source, settings.root)}"  # noqa: E731
                 wanted.setdefault(layout.beside_page(item.slug, suffix), (mime, who, item.duration))
     good = {}
@@ -754,19 +753,19 @@ def _editions(checker: _Checker, path: Path, items: list[_Item]) -> None:
 
 def _attachment_problems(path: Path, mime: str, duration: float | None) -> list[PanelpressError]:
     """What is wrong with a published transcript or chapters file, read by its type."""
-    if mime in (transcript.MIME_VTT, transcript.MIME_SRT):
+    if mime in (layout.VTT_TYPE, layout.SRT_TYPE):
         try:
             text = path.read_bytes().decode("utf-8-sig")
         except UnicodeDecodeError:
             return [FeedError(path, "is not UTF-8 text", "rebuild with `panelpress build`")]
-        cues, problems = transcript.parse(text, ".vtt" if mime == transcript.MIME_VTT else ".srt", path)
+        cues, problems = transcript.parse(text, ".vtt" if mime == layout.VTT_TYPE else ".srt", path)
         return problems + transcript.timeline_problems(path, cues, duration)
-    if mime in (transcript.MIME_JSON, _CHAPTERS_MIME):
+    if mime in (layout.TRANSCRIPT_JSON_TYPE, layout.CHAPTERS_TYPE):
         try:
             data = json.loads(path.read_bytes())
         except ValueError as err:
             return [FeedError(path, f"is not valid JSON ({err})", "rebuild with `panelpress build`")]
-        if mime == transcript.MIME_JSON:
+        if mime == layout.TRANSCRIPT_JSON_TYPE:
             return transcript.json_problems(data, path, duration)
         return _chapters_problems(data, path, duration)
     return []

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -27,8 +27,8 @@ from . import align, audio, chapters, explicit, layout, tags, transcript
 from .config import AudioSettings, Config
 from .errors import CleanEditionError, ExplicitContentError, PanelpressError
 from .records import Alternate, Attachment, AudioInfo, Chapter, LoudnessReport, Mastered, Notes, PassTime, Published, Soundbite
+from .progress import Task
 
-Task = Callable[[str, float], Callable[[float], None]]
 
 METHOD = "clean-v1"
 QUIETER = 30.0  # dB: a flagged word's window in the clean file, against the explicit one
@@ -276,14 +276,14 @@ def _published(config: Config, item: Published, tag_set: tags.TagSet, clean_audi
         duration_ms=int(clean_audio.duration * 1000), chapters=tuple(replace(c, title=masked(c.title, config)) for c in tag_set.chapters),
     )  # fmt: skip
     media = tags.tag(clean_audio, values, config.cache_dir, path.rsplit("/", 1)[-1])
-    files: tuple[Attachment, ...] = tuple(a for a in item.attachments if a.mime not in (transcript.MIME_VTT, transcript.MIME_SRT, transcript.MIME_JSON, chapters.JSON_MIME))
+    files: tuple[Attachment, ...] = tuple(a for a in item.attachments if a.mime not in (layout.VTT_TYPE, layout.SRT_TYPE, layout.TRANSCRIPT_JSON_TYPE, layout.CHAPTERS_TYPE))
     if found is not None:
         cleaned = transcript.Transcript(found.path, tuple(cues))
         files += transcript.attachments(cleaned, layout.name(slug) + "." + REL, layout.PAGES_DIR, clean_audio.offset, clean_audio.duration, config.show.language)
     if marks != item.chapters:
         files += chapters.publish(marks, notes.path.parent, layout.beside_page(slug, "." + REL), config.site_url, notes.title, config.show.title + " (Clean)")
     else:
-        files += tuple(a for a in item.attachments if a.mime == chapters.JSON_MIME)
+        files += tuple(a for a in item.attachments if a.mime == layout.CHAPTERS_TYPE)
     clean_item = replace(
         item, episode=replace(item.episode, notes=notes), media=media, guid=clean_guid, explicit=False, media_path=path,
         report=clean_audio.report, attachments=files, chapters=tuple(marks), alternates=(), soundbites=tuple(bites),

@@ -15,9 +15,11 @@ from urllib.parse import quote, urlsplit
 
 import langcodes
 
-from . import inputs, ledger
+from . import inputs
 from . import namespace_rules as rules
 from .categories import category_problem
+from .engines import ENGINE, ENGINES as BLOG_ENGINES
+from .engines import TOKENS, looks_like, unknown_tokens
 from .errors import ConfigError
 from .records import Location, RemoteItem
 
@@ -189,13 +191,12 @@ class ExplicitSettings:
     allow_words: tuple[str, ...] = ()
 
 
-BLOG_ENGINES = ("hugo", "jekyll", "pelican", "eleventy")
 
 
 @dataclass(frozen=True)
 class BlogSettings:
     """`[blog]`: publish each episode as a post of the host's blog (absent: the standalone pages in [build] output).
-    Empty folders and permalink take the engine's conventions (blog.ENGINE)."""
+    Empty folders and permalink take the engine's conventions (engines.ENGINE)."""
 
     engine: str = field(default="", metadata=_check(lambda v: v in ("", *BLOG_ENGINES), f"use one of {', '.join(BLOG_ENGINES)}, or remove [blog] for the standalone pages"))
     path: str = ""  # the blog's folder, relative to the show folder
@@ -257,14 +258,10 @@ class Config:
 
     @property
     def blog_posts(self) -> str:
-        from .blog import ENGINE
-
         return (self.blog.posts or ENGINE[self.blog.engine].posts).strip("/")
 
     @property
     def blog_static(self) -> str:
-        from .blog import ENGINE
-
         return (self.blog.static or ENGINE[self.blog.engine].static).strip("/") or "."
 
     @property
@@ -274,8 +271,6 @@ class Config:
 
     @property
     def permalink(self) -> str:
-        from .blog import ENGINE
-
         if self.blog.permalink:
             return self.blog.permalink
         default = ENGINE[self.blog.engine].permalink
@@ -499,7 +494,7 @@ def _check_files(path: Path, config: Config) -> None:
 def _check_blog(path: Path, config: Config) -> None:
     """[blog]: a folder that is a blog of the engine, folders inside it, a site_url under the blog's, a permalink
     panelpress can fill in."""
-    from . import blog, layout
+    from . import layout
 
     settings, engine = config.blog, config.blog.engine
     if not settings.path:
@@ -507,16 +502,16 @@ def _check_blog(path: Path, config: Config) -> None:
     folder = config.blog_dir
     if not folder.is_dir():
         raise ConfigError(path, f"[blog] path {settings.path!r} is not a folder", "write the path of your blog's folder, relative to the show folder")
-    if not blog.looks_like(engine, folder):
-        raise ConfigError(path, f"[blog] path {settings.path!r} does not look like a {engine} blog: it has none of {', '.join(blog.ENGINE[engine].marks)}", f"point it at the folder of your {engine} site, or set engine to the one it uses")
+    if not looks_like(engine, folder):
+        raise ConfigError(path, f"[blog] path {settings.path!r} does not look like a {engine} blog: it has none of {', '.join(ENGINE[engine].marks)}", f"point it at the folder of your {engine} site, or set engine to the one it uses")
     for key, value in (("posts", config.blog_posts), ("static", config.blog_static), ("folder", settings.folder)):
         if value != "." and not layout.is_safe(value) or (key != "static" and value == "."):
-            raise ConfigError(path, f"[blog] {key} = {value!r} is not a folder inside the blog", f"write a relative path inside the blog's folder, e.g. {key} = {blog.ENGINE[engine].posts if key == 'posts' else 'podcast'!r}")
+            raise ConfigError(path, f"[blog] {key} = {value!r} is not a folder inside the blog", f"write a relative path inside the blog's folder, e.g. {key} = {ENGINE[engine].posts if key == 'posts' else 'podcast'!r}")
     if not config.site_url.endswith("/" + settings.folder.strip("/") + "/"):
         raise ConfigError(path, f"[show] site_url {config.show.site_url!r} does not end with the blog's folder {settings.folder}/, where the engine publishes panelpress's files", f"write the blog's address followed by {settings.folder}/, e.g. site_url = \"https://blog.example.com/{settings.folder}/\"")
-    unknown = blog.unknown_tokens(config.permalink)
+    unknown = unknown_tokens(config.permalink)
     if unknown:
-        raise ConfigError(path, f"[blog] permalink {config.permalink!r} holds {', '.join(unknown)}, which panelpress cannot fill in", f"use only {', '.join(blog.TOKENS)}, or write the address in full")
+        raise ConfigError(path, f"[blog] permalink {config.permalink!r} holds {', '.join(unknown)}, which panelpress cannot fill in", f"use only {', '.join(TOKENS)}, or write the address in full")
 
 
 def _check_podcast(path: Path, podcast: PodcastSettings) -> None:
@@ -533,7 +528,7 @@ def _check_podcast(path: Path, podcast: PodcastSettings) -> None:
         if item.feed_url and not _is_http_url(item.feed_url):
             raise ConfigError(path, f"{where}: feed_url {item.feed_url!r} is not a web address", "write the other show's feed address, https://…")
         if not rules.is_uuid(item.feed_guid):
-            derived = f"; a feed without one has the UUIDv5 of its address, here {ledger.podcast_guid(item.feed_url)}" if item.feed_url else ""
+            derived = f"; a feed without one has the UUIDv5 of its address, here {rules.podcast_guid(item.feed_url)}" if item.feed_url else ""
             raise ConfigError(path, f"{where}: feed_guid {item.feed_guid!r} is not a podcast GUID (a UUID)", f"copy the <podcast:guid> of the other show's feed{derived}")
         if item.feed_guid.lower() in seen:
             raise ConfigError(path, f"{where}: feed_guid {item.feed_guid} is listed twice", "list each show once")
@@ -675,16 +670,14 @@ def _check_folder(path: Path | None, config: Config, name: str, folder: Path, si
 
 def blog_section(show: Path, engine: str, blog: str) -> str:
     """The [blog] settings `panelpress init --blog ENGINE PATH` writes; ConfigError when PATH is not such a blog."""
-    from . import blog as blog_
-
     where = Path(show) / CONFIG_NAME
     if engine not in BLOG_ENGINES:
         raise ConfigError(where, f"--blog {engine!r} is not an engine panelpress knows", f"use one of {', '.join(BLOG_ENGINES)}, or leave --blog out for the standalone pages")
     folder = Path(blog).resolve()
-    if not folder.is_dir() or not blog_.looks_like(engine, folder):
-        raise ConfigError(folder, f"does not look like a {engine} blog: it has none of {', '.join(blog_.ENGINE[engine].marks)}", f"name the folder of your {engine} site, or the engine it uses")
+    if not folder.is_dir() or not looks_like(engine, folder):
+        raise ConfigError(folder, f"does not look like a {engine} blog: it has none of {', '.join(ENGINE[engine].marks)}", f"name the folder of your {engine} site, or the engine it uses")
     rel = Path(os.path.relpath(folder, Path(show).resolve())).as_posix()
-    defaults = blog_.ENGINE[engine]
+    defaults = ENGINE[engine]
     return (
         f'[blog]\nengine = "{engine}"\npath = "{rel}"\n'
         f'# posts = "{defaults.posts}"        # where the posts go\n'

@@ -7,12 +7,12 @@ by `mix.py`); the folder's name is the slug, under the same rules as a recording
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config
 from . import inputs
+from .config import Config
+from .layout import web_slug
 from .errors import ConfigError, PanelpressError
 from .records import Failure
 
@@ -27,12 +27,6 @@ class Recording:
     path: Path  # the recording, or the folder of an episode's tracks
     notes_path: Path
     tracks: tuple[Path, ...] = ()  # the recordings in the folder (an episode of one track per speaker)
-
-
-def web_slug(slug: str) -> str:
-    """A slug safe in any URL: lower-case ASCII letters, digits and hyphens."""
-    ascii_text = unicodedata.normalize("NFKD", slug).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "episode"
 
 
 # The longest name panelpress gives a file of an episode is its name plus ".transcript.json" or ".chapters.txt";

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -20,8 +19,8 @@ from . import audio, tags
 from .config import AudioSettings
 from .errors import AudioError
 from .records import Alternate, LoudnessReport, Mastered
+from .progress import Task
 
-Task = Callable[[str, float], Callable[[float], None]]
 
 OPUS_METHOD = "opus-from-master-v1"
 # Speech in Opus: 48 kbps is transparent for a mono voice, 64 kbps for stereo (Xiph's recommended settings).

@@ -14,14 +14,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import audio, blog, cache, chapters, clean, edition, explicit, layout, notes, probe, tags, tracks, transcribe, transcript, turns
+from . import markdown, audio, cache, chapters, clean, edition, explicit, layout, notes, probe, tags, tracks, transcribe, transcript, turns
 from .config import AudioSettings, Config
 from .discover import Recording
 from .errors import AudioError, CleanEditionError, NotesError, PanelpressError
 from .files import file_sha256
-from .records import Attachment, AudioInfo, Episode, EpisodeResult, Identity, Mastered, Mixed, Notes, Published, Turn
+from .records import Attachment, AudioInfo, Episode, Track, EpisodeResult, Identity, Mastered, Mixed, Notes, Published, Turn
+from .progress import Task, no_task
 
-Task = Callable[[str, float], Callable[[float], None]]  # opens a progress bar for one pass: (name, seconds of audio)
 
 
 
@@ -47,7 +47,7 @@ class Work:
     episode: Episode | None = None
     transcript: transcript.Transcript | None = None
     recording_sha: str = ""
-    tracks: tuple[tracks.Track, ...] = ()  # an episode of one track per speaker: its microphones
+    tracks: tuple[Track, ...] = ()  # an episode of one track per speaker: its microphones
     mixed: Mixed | None = None
     mastered: Mastered | None = None
     tag_set: tags.TagSet | None = None  # what the tag stage wrote, for other editions of the audio
@@ -65,7 +65,7 @@ def identity(config: Config, source: Recording, guid: str, pub_date: datetime) -
 
 def post_url(config: Config, slug: str, pub_date: datetime) -> str:
     """[blog]: the address of the episode's post, from the engine's permalink rule ("" without [blog])."""
-    return blog.post_url(config.blog_url, config.permalink, slug, pub_date) if config.blog.engine else ""
+    return layout.post_url(config.blog_url, config.permalink, slug, pub_date) if config.blog.engine else ""
 
 
 def page_url(config: Config, slug: str, pub_date: datetime) -> str:
@@ -132,7 +132,7 @@ def heard(work: Work) -> tuple[Path, str, float, tuple[Turn, ...]]:
 def draft_transcript(config: Config, source: Recording, task: Task | None = None) -> tuple[str, transcribe.Made]:
     """`panelpress transcribe`: one episode's draft transcript, made as a build makes it (an episode of tracks is
     mixed first), without building."""
-    task = task or (lambda name, total: lambda seconds: None)
+    task = task or no_task
     setup = Setup(config, datetime.now(timezone.utc))
     if source.notes_path.is_file():
         work = probe_recording(Work(source=source, notes=notes.read(source.notes_path, config.root)), setup, task)
@@ -225,7 +225,7 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
     if image is not None:
         extra += (Attachment(path=image_path, mime=art_mime, content=art),)
     for url in notes_.files:  # what the body links to beside the notes goes into a folder of the episode's own
-        local = notes.local_name(url) or ""
+        local = markdown.local_name(url) or ""
         mime = mimetypes.guess_type(local)[0] or "application/octet-stream"
         file = notes_.path.parent / local
         extra += (Attachment(path=layout.linked(slug, local), mime=mime, content=file, source=url, sha256=file_sha256(file)),)
@@ -305,7 +305,7 @@ STAGES = NOTES + AUDIO
 
 def run(work: Work, setup: Setup, stages: tuple[Stage, ...], task: Task | None = None) -> Work:
     """Run stages on one episode until it is done (published or waiting); raise the first PanelpressError."""
-    task = task or (lambda name, total: lambda seconds: None)
+    task = task or no_task
     for stage in stages:
         if work.skipped:
             break  # a draft or a scheduled episode: nothing more to do
@@ -338,7 +338,7 @@ def _inputs(work: Work, config: Config) -> list[Path]:
         image = notes.image_file(work.notes)
         found += [image] if image is not None else []
         found += [path for chapter in work.notes.chapters if (path := chapters.image_file(chapter, folder)) is not None]
-        found += [folder / (notes.local_name(url) or "") for url in work.notes.files]
+        found += [folder / (markdown.local_name(url) or "") for url in work.notes.files]
     return found
 
 

@@ -21,14 +21,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from . import cache, episode
 from .config import Config
 from .errors import ExecutorError
-
-if TYPE_CHECKING:
-    from .build import Reporter
+from .progress import Reporter
 
 Outcome = Callable[[], episode.Work]  # an episode's finished Work, or its error raised, when asked for
 CONNECT_SECONDS = 20  # to reach the scheduler, and to wait for a first worker

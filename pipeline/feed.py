@@ -17,13 +17,13 @@ from feedgen.util import formatRFC2822, xml_elem
 from lxml import etree
 from markdown_it.common.utils import escapeHtml
 
-from . import __version__, ledger
+from . import __version__, layout
 from . import namespace_rules as rules
 from .config import Config
-from .notes import markdown as notes_markdown
-from .notes import relinked
+from .markdown import markdown as notes_markdown
+from .markdown import relinked
 from .layout import FEED_FILE, FEED_STYLE
-from .podcastindex import CHAPTERS_TYPE, ROLES, TRANSCRIPT_TYPES, Edition, Image, Link, PodcastIndexEntryExtension, PodcastIndexExtension, Trailer
+from .podcastindex import ROLES, TRANSCRIPT_TYPES, Edition, Image, Link, PodcastIndexEntryExtension, PodcastIndexExtension, Trailer
 from .records import Alternate, Chapter, Panelist, Published
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -261,7 +261,7 @@ def _absolute(site_url: str, value: str) -> str:
 def _links(item: Published) -> tuple[tuple[Link, ...], Link | None]:
     """The episode's transcripts and chapters, from the files published beside it."""
     transcripts = tuple(Link(item.site_url + a.path, a.mime, a.language, a.rel) for a in item.own_files if a.mime in TRANSCRIPT_TYPES)
-    chapters = next((Link(item.site_url + a.path, a.mime) for a in item.own_files if a.mime == CHAPTERS_TYPE), None)
+    chapters = next((Link(item.site_url + a.path, a.mime) for a in item.own_files if a.mime == layout.CHAPTERS_TYPE), None)
     return transcripts, chapters
 
 
@@ -316,7 +316,7 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
     fg.apple.new_feed_url = show.new_feed_url or None
     fg.apple.block = show.block
     fg.apple.complete = show.complete
-    fg.podcastindex.guid = podcast_guid or ledger.podcast_guid(config.site_url + feed_file)
+    fg.podcastindex.guid = podcast_guid or rules.podcast_guid(config.site_url + feed_file)
     fg.podcastindex.locked = config.podcast.locked
     fg.podcastindex.owner = show.owner_email
     if config.podcast.funding_url:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from . import ledger
+from . import namespace_rules
 from .errors import GuardError
 from .ledger import Ledger
 from .podcastindex import LEGACY_PODCAST_NS, PODCAST_NS
@@ -125,7 +125,7 @@ def channel_guid(channel) -> str:
                 continue
     for link in channel.iterfind(f"{{{ATOM_NS}}}link"):
         if link.get("rel") == "self" and link.get("href"):
-            return ledger.podcast_guid(link.get("href").strip())
+            return namespace_rules.podcast_guid(link.get("href").strip())
     return ""
 
 

@@ -20,9 +20,10 @@ import yaml
 from lxml import etree
 from markdownify import markdownify
 
-from . import layout, ledger, notes
+from . import layout, ledger, notes, starter
 from .config import Config
-from .discover import Recording, discover, web_slug
+from .discover import Recording, discover
+from .layout import web_slug
 from .errors import FeedError, NotesError, PanelpressError
 from .feed import ATOM_NS, ITUNES_NS
 from .guard import FeedItem, channel_guid, feed_item
@@ -129,7 +130,7 @@ def run(config: Config, feed_path: Path) -> ImportResult:
         if item.pub_date is None:
             hints.append(FeedError(feed_path, f"line {old_item.line}: {old_item.label} has no date panelpress can read", f"give {recording.notes_path.name} the date the old feed published it (`date:`)"))
         if not recording.notes_path.exists():
-            if notes.write_starter(recording.notes_path, _notes_text(old_item, item.link or old_feed.link)):
+            if starter.write_starter(recording.notes_path, _notes_text(old_item, item.link or old_feed.link)):
                 started.append(recording.notes_path)
         else:
             hint = _date_hint(recording, item)

@@ -5,10 +5,13 @@ Published addresses must never move (subscribers' apps and the ledger hold them)
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .discover import web_slug
+from .engines import ENGINE, TOKENS
 
 MEDIA_DIR = "media"
 PAGES_DIR = "episodes"
@@ -22,12 +25,23 @@ ASSETS_DIR = "assets"
 STYLESHEET = f"{ASSETS_DIR}/site.css"
 SCRIPT = f"{ASSETS_DIR}/site.js"
 ICONS_DIR = "icons"
+# The types of the files published beside an episode's page (its transcripts and chapters), as feed and pages name them.
+VTT_TYPE = "text/vtt"
+SRT_TYPE = "application/x-subrip"
+TRANSCRIPT_JSON_TYPE = "application/json"  # the Podcasting 2.0 JSON transcript
+CHAPTERS_TYPE = "application/json+chapters"
 # The preview server's own address (`panelpress serve`), outside any site path: a site never publishes hidden names.
 PREVIEW_EVENTS = "/.panelpress/events"
 MANIFEST = ".panelpress-manifest.json"
 LOCK = ".panelpress-lock"
 # Files of panelpress's own bookkeeping in the site folder: never part of a plan, never published as content.
 RESERVED = (MANIFEST, LOCK, LOCK + ".pid")
+
+
+def web_slug(slug: str) -> str:
+    """A slug safe in any URL: lower-case ASCII letters, digits and hyphens."""
+    ascii_text = unicodedata.normalize("NFKD", slug).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "episode"
 
 
 def name(slug: str) -> str:
@@ -97,3 +111,24 @@ def is_safe(rel: str) -> bool:
     """Whether a plan path stays inside the site folder and is not panelpress's own bookkeeping."""
     parts = rel.split("/")
     return bool(rel) and not rel.startswith("/") and "\\" not in rel and not {"..", ".", ""} & set(parts) and rel not in RESERVED
+
+
+def post(engine: str, posts: str, slug: str, date: datetime) -> str:
+    """Where an episode's post goes, relative to the blog's folder."""
+    stem = name(slug)
+    if ENGINE[engine].dated_name:
+        stem = f"{utc(date):%Y-%m-%d}-{stem}"
+    return f"{posts.strip('/')}/{stem}.md"
+
+
+def post_url(blog_url: str, permalink: str, slug: str, date: datetime) -> str:
+    """The post's public address: the permalink pattern (`posts/:slug/`, `:year/:month/:day/:slug.html`) filled in."""
+    when = utc(date)
+    values = {":year": f"{when:%Y}", ":month": f"{when:%m}", ":day": f"{when:%d}", ":slug": name(slug), ":title": name(slug)}
+    path = re.sub("|".join(sorted(TOKENS, key=len, reverse=True)), lambda m: values[m.group()], permalink.lstrip("/"))
+    return blog_url + path
+
+
+def utc(date: datetime) -> datetime:
+    """A date in UTC (a blog's dates and permalinks are taken in UTC)."""
+    return date.astimezone(timezone.utc) if date.tzinfo else date

@@ -18,9 +18,6 @@ from .errors import PanelpressError
 from .files import write_if_changed
 from .records import Published
 
-# Podcasting 2.0: podcast:guid is a UUIDv5 of the feed URL (no scheme, no trailing slash) in this namespace.
-PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
-
 
 @dataclass(frozen=True)
 class Entry:
@@ -62,12 +59,6 @@ class Ledger:
     episodes: Mapping[str, Entry] = field(default_factory=dict)
     pending: Pending | None = None
     clean: Feed | None = None  # the clean feed ([clean] edition), once published
-
-
-def podcast_guid(feed_url: str) -> str:
-    """The Podcasting 2.0 GUID of a feed URL."""
-    bare = feed_url.split("://", 1)[-1].rstrip("/")
-    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
 
 
 def load(path: Path) -> Ledger:

@@ -27,7 +27,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -37,12 +37,9 @@ from . import cleanup
 from .audio import ffmpeg, ffmpeg_version
 from .config import AudioSettings, MixSettings
 from .errors import AudioError
-from .notes import ROOM
-from .records import Mixed, MixReport, TrackReport, Turn
-from .tracks import Track
+from .records import ROOM, Track, Mixed, MixReport, TrackReport, Turn
+from .progress import Progress, Task, no_task
 
-Progress = Callable[[float], None]
-Task = Callable[[str, float], Progress]
 
 AUDIENCE = "Audience"  # the room's own sound (questions, applause) in the speaker turns
 METHOD = "gcc-automix-v3"
@@ -78,7 +75,7 @@ def cache_key(tracks: Sequence[Track], settings: MixSettings, audio: AudioSettin
 def mix(tracks: Sequence[Track], settings: MixSettings, audio: AudioSettings, cache_dir: Path, task: Task | None = None, *, together: bool = False, fresh: bool = False) -> Mixed:
     """Mix the tracks into the cache (or reuse the cached mix, unless `fresh`); `together`: channels of one recorder
     (never offset). Raise AudioError naming the track at fault."""
-    task = task or (lambda name, total: lambda done: None)
+    task = task or no_task
     key = cache_key(tracks, settings, audio, together)
     folder = cache_dir / "mix"
     out, meta = folder / f"{key}.flac", folder / f"{key}.json"

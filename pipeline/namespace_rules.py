@@ -101,3 +101,13 @@ def is_uuid(value: str) -> bool:
 def seconds(value: float) -> str:
     """A time or a length in seconds as the namespace writes it: whole seconds plain, else to the millisecond."""
     return str(int(value)) if float(value).is_integer() else f"{value:.3f}".rstrip("0")
+
+
+# podcast:guid is a UUIDv5 of the feed URL (no scheme, no trailing slash) in this namespace.
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+
+
+def podcast_guid(feed_url: str) -> str:
+    """The Podcasting 2.0 GUID of a feed URL."""
+    bare = feed_url.split("://", 1)[-1].rstrip("/")
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))

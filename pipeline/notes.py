@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import difflib
-import posixpath
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import yaml
-from markdown_it import MarkdownIt
-from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 from . import chapters as chapters_
 from . import inputs
 from . import namespace_rules as rules
+from .markdown import local_name, markdown, mentioned_slug, urls
 from .config import EPISODE_TYPES
-from .discover import web_slug
 from .errors import ChapterError, NotesError
-from .files import create as create_new
-from .records import AudioInfo, Chapter, Location, Notes, Panelist, Passage, Social, Soundbite, TrackSpec
+from .records import ROOM, Chapter, Location, Notes, Panelist, Passage, Social, Soundbite, TrackSpec
 
 KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft", "chapters", "image", "tracks", "soundbites", "comments", "location")
 CHAPTER_KEYS = ("start", "title", "url", "image")
@@ -294,7 +289,7 @@ def _panelist(path: Path, item: Any) -> Panelist:
 
 
 # What a track may be besides a panelist's microphone, and the file names that say "the room" without `tracks:`.
-ROOM, SKIP = "room", "skip"
+SKIP = "skip"
 ROOM_NAMES = ("room", "audience", "ambience", "ambient", "hall")
 _TRACKS_FIX = "write one line per track: `dana.wav: Dana Whitfield` (a file of episodes/<name>/) or `1: Dana Whitfield` (a channel of the recording); `room` for the audience microphone, `skip` to leave one out"
 
@@ -480,53 +475,7 @@ def _image(path: Path, root: Path, value: Any, what: str, allow_url: bool) -> st
     return value
 
 
-def markdown() -> MarkdownIt:
-    """The Markdown of notes bodies: CommonMark with tables and strikethrough; raw HTML stays text (notes may be
-    pasted from anywhere). Rendered with env {"relink": {url: new_url}}, links and images point to new places."""
-    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"]).use(_relink)
-
-
-def _urls(tokens: list[Token]) -> Iterator[tuple[Token, Token, str]]:
-    """(block, token, attribute) of every link and image in parsed Markdown."""
-    for block in tokens:
-        for token in block.children or ():
-            if token.type in ("image", "link_open"):
-                yield block, token, "src" if token.type == "image" else "href"
-
-
-def _relink(md: MarkdownIt) -> None:
-    # Links and images whose URL is a key of env["relink"] are rendered pointing where it says.
-    def rule(state: StateCore) -> None:
-        moved = state.env.get("relink") if isinstance(state.env, dict) else None
-        for _, token, attribute in _urls(state.tokens) if moved else ():
-            if token.attrGet(attribute) in moved:
-                token.attrSet(attribute, moved[token.attrGet(attribute)])
-
-    md.core.ruler.push("relink", rule)
-
-
 _BODY = markdown()
-
-
-def local_name(url: str | None) -> str | None:
-    """The file a relative URL names, relative to the notes' folder (`slides.pdf#page=2` names `slides.pdf`);
-    None for web addresses, site paths and anchors."""
-    parts = urlsplit(url or "")
-    if parts.scheme or parts.netloc or not parts.path or parts.path.startswith("/"):
-        return None
-    return posixpath.normpath(unquote(parts.path))
-
-
-def relinked(url: str, target: str) -> str:
-    """`url` pointed at `target` instead, keeping its query and fragment."""
-    parts = urlsplit(url)
-    return target + (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
-
-
-def mentioned_slug(url: str) -> str:
-    """The episode a link to a notes file beside these names (`other-episode.md` → `other-episode`), or ''."""
-    name = local_name(url) or ""
-    return name[:-3] if name.lower().endswith(".md") and "/" not in name and len(name) > 3 else ""
 
 
 def _publishable(name: str) -> bool:
@@ -542,7 +491,7 @@ def _body_links(path: Path, root: Path, body: str, body_line: int) -> tuple[tupl
     file beside the notes, or a link to a file that leads outside the show folder, is an error."""
     found: dict[str, None] = {}
     mentions: dict[str, None] = {}
-    for block, token, attribute in _urls(_BODY.parse(body)):
+    for block, token, attribute in urls(_BODY.parse(body)):
         url = token.attrGet(attribute) or ""
         if token.type == "link_open" and mentioned_slug(url):
             mentions[url] = None
@@ -603,75 +552,3 @@ def _plain(tokens: list[Token]) -> str:
         elif token.type in ("softbreak", "hardbreak"):
             words.append(" ")
     return "".join(words)
-
-
-def starter_text(slug: str, info: AudioInfo | None, today: date, draft: bool, image: str = "", tracks: tuple[str, ...] = ()) -> str:
-    """The text of a starter notes file, prefilled from the recording's tags (or, for a folder of tracks, with a
-    panelist and a `tracks:` line per file, named after it, to correct)."""
-    title = (info.tag("title") if info else "") or slug.replace("-", " ").replace("_", " ").strip().capitalize()
-    artists = [a.strip() for a in re.split(r"[;,/]| & ", info.tag("artist") if info else "") if a.strip()]
-    day = _tag_date(info.tag("date") if info else "") or today
-    meta: dict[str, Any] = {"title": title, "date": day}
-    if artists:
-        meta["panelists"] = artists
-    if info and info.tag("comment"):
-        meta["summary"] = info.tag("comment")
-    meta.update(_starter_extras(info, image))
-    if tracks:
-        whose = {name: ROOM if web_slug(Path(name).stem) in ROOM_NAMES else re.sub(r"[-_]+", " ", Path(name).stem).strip().title() for name in tracks}
-        meta["panelists"] = [who for who in dict.fromkeys(whose.values()) if who != ROOM]
-        meta["tracks"] = whose
-    meta["draft"] = draft
-    head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False)
-    return f"---\n{head}---\n\nWrite the show notes of this episode here, in Markdown.\n"
-
-
-def _starter_extras(info: AudioInfo | None, image: str) -> dict[str, Any]:
-    """Season and episode (disc and track numbers), the saved cover art and the recording's own chapters."""
-    extra: dict[str, Any] = {}
-    if info and info.disc:
-        extra["season"] = info.disc
-    if info and info.track:
-        extra["episode"] = info.track
-    if image:
-        extra["image"] = image
-    # A chapters file beside the recording stays the source: copying the recording's chapters would outrank it.
-    if info and info.chapters and not chapters_.file_for(info.path).is_file():
-        extra["chapters"] = [{"start": chapters_.timestamp(c.start), "title": c.title, **({"url": c.url} if c.url else {})} for c in info.chapters]
-    return extra
-
-
-def save_cover(notes_path: Path, info: AudioInfo | None) -> str:
-    """Save a recording's embedded cover art beside its new notes as `<slug>.jpg` or `.png` (never overwriting a file);
-    return the name to write as `image:`, or '' when there is no usable art."""
-    data = info.art if info else None
-    if not data:
-        return ""
-    try:
-        suffix = inputs.PICTURES[inputs.picture(data).format][1][0]
-    except inputs.Refused:
-        return ""  # not a JPEG or PNG by its content, or a decompression bomb: the recording's art is not adopted
-    target = notes_path.with_suffix(suffix)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with target.open("xb") as handle:
-            handle.write(data)
-    except FileExistsError:
-        pass  # the host's own image of that name: keep it, and it is the episode's image
-    return target.name
-
-
-def _tag_date(value: str) -> date | None:
-    match = re.match(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", value.strip())
-    if not match:
-        return None
-    year, month, day = match.groups()
-    try:
-        return date(int(year), int(month or 1), int(day or 1))
-    except ValueError:
-        return None
-
-
-def write_starter(path: Path, text: str) -> bool:
-    """Create a notes file; never overwrite one. Return whether it was created."""
-    return create_new(path, text)

@@ -15,12 +15,12 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from . import layout, transcript, turns
+from . import layout
 from .config import Config
 from .layout import FEED_FILE, INDEX_PAGE
-from .notes import markdown as notes_markdown
-from .notes import relinked
-from .records import Published
+from .markdown import markdown as notes_markdown
+from .markdown import relinked
+from .records import Published, Turn
 
 _markdown = notes_markdown()
 
@@ -131,12 +131,12 @@ def environment(templates: Path | None) -> Environment:
     env.filters["jsonld"] = jsonld
     env.filters["breakable"] = breakable
     env.globals["notes_html"] = notes_html
-    env.globals["transcript_lines"] = transcript.lines
+    env.globals["transcript_lines"] = transcript_lines_of
     env.globals["fold_lines"] = FOLD_LINES
     # Pages name the stylesheet and script with a digest of their content, so no browser keeps an old copy.
     versioned = {rel: f"{rel}?v={hashlib.sha256(data).hexdigest()[:10]}" for rel, data in static_files(env).items()}
     env.globals["stylesheet"], env.globals["script"] = versioned[layout.STYLESHEET], versioned[layout.SCRIPT]
-    env.globals["talk_time"] = turns.talk_time
+    env.globals["talk_time"] = talk_time
     return env
 
 
@@ -237,3 +237,35 @@ def render(config: Config, items: Sequence[Published], artwork: str | None, icon
     pages[INDEX_PAGE] = index_page(env, config, items, site)
     pages[layout.SUBSCRIBE_PAGE] = subscribe_page(env, config, site)
     return pages
+
+
+@dataclass(frozen=True)
+class Line:
+    """A cue as the show-notes page shows it."""
+
+    start: float  # seconds
+    end: float
+    speaker: str
+    body: str
+
+    @property
+    def t(self) -> str:
+        """The start as a media-fragment time (`#t=` value): seconds, no trailing zeros."""
+        return f"{self.start:.3f}".rstrip("0").rstrip(".")
+
+
+def transcript_lines_of(item: Published) -> list[Line]:
+    """The published transcript of an episode, for its show-notes page (empty when it has none)."""
+    found = next((a for a in item.own_files if a.mime == layout.TRANSCRIPT_JSON_TYPE), None)
+    if found is None:
+        return []
+    data = json.loads(found.read())
+    return [Line(start=s["startTime"], end=s["endTime"], speaker=s.get("speaker", ""), body=s["body"]) for s in data["segments"]]
+
+
+def talk_time(turns: Sequence[Turn]) -> list[tuple[str, float]]:
+    """Each speaker's seconds of speech, the most talkative first."""
+    spoken: dict[str, float] = {}
+    for turn in turns:
+        spoken[turn.speaker] = spoken.get(turn.speaker, 0.0) + turn.end - turn.start
+    return sorted(spoken.items(), key=lambda pair: (-pair[1], pair[0]))

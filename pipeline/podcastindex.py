@@ -10,6 +10,7 @@ from email.utils import format_datetime
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.util import xml_elem
 
+from . import layout
 from .namespace_rules import seconds
 from .records import Alternate, Location, Panelist, RemoteItem, Social, Soundbite
 
@@ -21,8 +22,7 @@ LEGACY_PODCAST_NS = "https://github.com/Podcastindex-org/podcast-namespace/blob/
 # its Host is "the on-air master of ceremonies … conducting interviews", which is what a panel's moderator does.
 ROLES = {"host": "host", "guest": "guest", "moderator": "host"}
 
-TRANSCRIPT_TYPES = ("text/vtt", "application/x-subrip", "application/json", "text/html", "text/plain")
-CHAPTERS_TYPE = "application/json+chapters"
+TRANSCRIPT_TYPES = (layout.VTT_TYPE, layout.SRT_TYPE, layout.TRANSCRIPT_JSON_TYPE, "text/html", "text/plain")
 
 # --- the feedgen extension ------------------------------------------------------------------------------------------
 

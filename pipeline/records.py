@@ -73,6 +73,9 @@ class RemoteItem:
     title: str = ""
 
 
+ROOM = "room"  # who a track is when it is the audience or ambience microphone, not a panelist's
+
+
 @dataclass(frozen=True)
 class TrackSpec:
     """One line of the notes' `tracks:`: a file of the episode's folder, or a channel of its recording, and whose
@@ -82,6 +85,22 @@ class TrackSpec:
     channel: int  # 1-based channel of the one recording; 0 for a file
     who: str  # a panelist's name, "room" (audience and ambience) or "skip" (left out of the mix)
     line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Track:
+    """One microphone: a file (or one channel of it) and whose it is."""
+
+    path: Path
+    channel: int  # 1-based channel of a multichannel recording; 0: the whole file (its channels together)
+    who: str  # a panelist's name, or ROOM
+    info: AudioInfo
+    sha256: str = ""
+
+    @property
+    def label(self) -> str:
+        """The track as the host names it."""
+        return f"{self.path.name} channel {self.channel}" if self.channel else self.path.name
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from . import build, config as config_module, layout
 from .config import Config
 from .errors import PanelpressError, unexpected
 from .targets.serve import Preview, Server
+from .progress import Reporter
 
 DEBOUNCE_MS = 300  # an editor's save is several events (a temporary file, a rename): one rebuild for them all
 
@@ -98,7 +99,7 @@ class _Watcher:
 Told = Callable[[build.BuildResult | PanelpressError], None]
 
 
-def run(show: Path, port: int, reporter: build.Reporter, told: Told, ready: Callable[[str], None], stop: threading.Event | None = None) -> None:
+def run(show: Path, port: int, reporter: Reporter, told: Told, ready: Callable[[str], None], stop: threading.Event | None = None) -> None:
     """Serve the show's preview until `stop` is set (or Ctrl-C): `ready(url)` once it answers, `told(...)` after each
     build with its result or the error that stopped it. Bad settings or a busy port at the start raise."""
     stop = stop or threading.Event()
@@ -132,7 +133,7 @@ def run(show: Path, port: int, reporter: build.Reporter, told: Told, ready: Call
         server.stop()
 
 
-def _rebuild(show: Path, settings: Config, preview: Preview, reporter: build.Reporter, told: Told) -> Config:
+def _rebuild(show: Path, settings: Config, preview: Preview, reporter: Reporter, told: Told) -> Config:
     """Make the preview again; on an error keep serving the last good site, and say why there and on the pages."""
     try:
         settings = config_module.load(show)

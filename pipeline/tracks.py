@@ -7,34 +7,18 @@ work, so a track that cannot be mixed fails its episode with the file, the probl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import probe
-from .discover import Recording, web_slug
+from .discover import Recording
+from .layout import web_slug
 from .errors import AudioError, NotesError
-from .notes import ROOM, ROOM_NAMES, SKIP
-from .records import AudioInfo, Notes
+from .notes import ROOM_NAMES, SKIP
+from .records import ROOM, Track, AudioInfo, Notes
 
 # Sample rates ffmpeg's resampler takes in (Hz): anything in between is resampled to the show's rate.
 RATES = (8000, 384000)
 MIN_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class Track:
-    """One microphone: a file (or one channel of it) and whose it is."""
-
-    path: Path
-    channel: int  # 1-based channel of a multichannel recording; 0: the whole file (its channels together)
-    who: str  # a panelist's name, or ROOM
-    info: AudioInfo
-    sha256: str = ""
-
-    @property
-    def label(self) -> str:
-        """The track as the host names it."""
-        return f"{self.path.name} channel {self.channel}" if self.channel else self.path.name
 
 
 def resolve(source: Recording, notes: Notes) -> tuple[Track, ...]:

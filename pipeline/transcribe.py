@@ -16,7 +16,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +26,8 @@ from .errors import TranscriptError
 from .files import create as create_new
 from .records import Turn
 from .transcript import Cue
+from .progress import Progress
 
-Progress = Callable[[float], None]
 
 METHOD = "transcribe-v1"
 RATE = 16000  # Hz: what both engines' models were trained on

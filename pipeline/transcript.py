@@ -13,18 +13,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import inputs
+from . import inputs, layout
 from .config import Config
 from .errors import TranscriptError
-from .records import Attachment, Published
+from .records import Attachment
 
 SUFFIXES = (".vtt", ".srt")
 # A transcription tool may let the last cue run a little past the end of the audio.
 TOLERANCE_MS = 2000
 
-MIME_VTT = "text/vtt"
-MIME_SRT = "application/x-subrip"
-MIME_JSON = "application/json"
 JSON_VERSION = "1.0.0"
 
 _VTT_TIME = re.compile(r"(?:(\d{2,}):)?([0-5]\d):([0-5]\d)\.(\d{3})")
@@ -60,21 +57,6 @@ class Transcript:
 
     path: Path
     cues: tuple[Cue, ...]
-
-
-@dataclass(frozen=True)
-class Line:
-    """A cue as the show-notes page shows it."""
-
-    start: float  # seconds
-    end: float
-    speaker: str
-    body: str
-
-    @property
-    def t(self) -> str:
-        """The start as a media-fragment time (`#t=` value): seconds, no trailing zeros."""
-        return f"{self.start:.3f}".rstrip("0").rstrip(".")
 
 
 def _dropped(config: Config, slug: str) -> list[tuple[Path, inputs.Refused | None]]:
@@ -359,9 +341,9 @@ def attachments(transcript: Transcript, name: str, folder: str, offset: float, d
     cues = shift(transcript.cues, offset, duration)
     base = f"{folder}/{name}"
     return (
-        Attachment(path=f"{base}.vtt", mime=MIME_VTT, content=to_vtt(cues).encode(), rel="captions", language=language),
-        Attachment(path=f"{base}.srt", mime=MIME_SRT, content=to_srt(cues).encode(), language=language),
-        Attachment(path=f"{base}.transcript.json", mime=MIME_JSON, content=to_json(cues).encode(), language=language),
+        Attachment(path=f"{base}.vtt", mime=layout.VTT_TYPE, content=to_vtt(cues).encode(), rel="captions", language=language),
+        Attachment(path=f"{base}.srt", mime=layout.SRT_TYPE, content=to_srt(cues).encode(), language=language),
+        Attachment(path=f"{base}.transcript.json", mime=layout.TRANSCRIPT_JSON_TYPE, content=to_json(cues).encode(), language=language),
     )
 
 
@@ -377,12 +359,3 @@ def json_problems(data: object, path: Path, duration: float | None) -> list[Tran
             return [TranscriptError(path, f"segment {index} needs numeric startTime and endTime and a text body", fix)]
         cues.append(Cue(start=int(round(segment["startTime"] * 1000)), end=int(round(segment["endTime"] * 1000)), text=segment["body"], line=index))
     return timeline_problems(path, cues, duration, unit="segment")
-
-
-def lines(item: Published) -> list[Line]:
-    """The published transcript of an episode, for its show-notes page (empty when it has none)."""
-    found = next((a for a in item.own_files if a.mime == MIME_JSON), None)
-    if found is None:
-        return []
-    data = json.loads(found.read())
-    return [Line(start=s["startTime"], end=s["endTime"], speaker=s.get("speaker", ""), body=s["body"]) for s in data["segments"]]

@@ -35,11 +35,3 @@ def label(found: Transcript, turns: Sequence[Turn]) -> Transcript:
         return found
     cues: list[Cue] = [cue if cue.speaker else replace(cue, speaker=speaker_at(turns, cue.start / 1000, cue.end / 1000)) for cue in found.cues]
     return replace(found, cues=tuple(cues))
-
-
-def talk_time(turns: Sequence[Turn]) -> list[tuple[str, float]]:
-    """Each speaker's seconds of speech, the most talkative first."""
-    spoken: dict[str, float] = {}
-    for turn in turns:
-        spoken[turn.speaker] = spoken.get(turn.speaker, 0.0) + turn.end - turn.start
-    return sorted(spoken.items(), key=lambda pair: (-pair[1], pair[0]))

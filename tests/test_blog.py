@@ -211,15 +211,15 @@ def test_a_post_of_the_hosts_where_an_episode_would_go_is_never_overwritten(tmp_
 def test_post_urls_follow_each_engines_permalink_rule_in_utc():
     from datetime import datetime, timedelta, timezone
 
-    from pipeline import blog
+    from pipeline import engines, layout
 
     late = datetime(2026, 2, 3, 23, 30, tzinfo=timezone(timedelta(hours=-5)))  # 4 February in UTC
-    made = {name: blog.post_url(BLOG_URL, engine.permalink, "Panel Nº 1", late) for name, engine in blog.ENGINE.items()}
+    made = {name: layout.post_url(BLOG_URL, engine.permalink, "Panel Nº 1", late) for name, engine in engines.ENGINE.items()}
     assert made == {
         "hugo": BLOG_URL + "posts/panel-no-1/",
         "jekyll": BLOG_URL + "2026/02/04/panel-no-1.html",
         "pelican": BLOG_URL + "panel-no-1.html",
         "eleventy": BLOG_URL + "posts/panel-no-1/",
     }
-    assert blog.post_path("jekyll", "_posts", "Panel Nº 1", late) == "_posts/2026-02-04-panel-no-1.md"
-    assert blog.post_url(BLOG_URL, "/blog/:year/:month/:title/", "x", late) == BLOG_URL + "blog/2026/02/x/"
+    assert layout.post("jekyll", "_posts", "Panel Nº 1", late) == "_posts/2026-02-04-panel-no-1.md"
+    assert layout.post_url(BLOG_URL, "/blog/:year/:month/:title/", "x", late) == BLOG_URL + "blog/2026/02/x/"

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from pipeline import chapters, notes, pages
+from pipeline import chapters, notes, starter, pages
 from pipeline.errors import ChapterError, NotesError
 from pipeline.records import AudioInfo, Chapter, Episode
 
@@ -327,15 +327,15 @@ def test_starter_notes_carry_chapters_numbers_and_cover(tmp_path):
         disc=2,
     )
     notes_path = tmp_path / "show_notes" / "panel.md"
-    assert notes.save_cover(notes_path, info) == "panel.png"
+    assert starter.save_cover(notes_path, info) == "panel.png"
     assert (tmp_path / "show_notes" / "panel.png").read_bytes() == PNG_1PX
     (tmp_path / "show_notes" / "panel.png").write_bytes(PNG_1PX + b"the host's own")  # a picture: images are checked by content
-    assert notes.save_cover(notes_path, info) == "panel.png"  # never overwritten
+    assert starter.save_cover(notes_path, info) == "panel.png"  # never overwritten
     assert (tmp_path / "show_notes" / "panel.png").read_bytes().endswith(b"the host's own")
-    assert notes.save_cover(notes_path, replace(info, art=b"GIF89a")) == ""
+    assert starter.save_cover(notes_path, replace(info, art=b"GIF89a")) == ""
 
-    text = notes.starter_text("panel", info, date(2026, 1, 2), draft=True, image="panel.png")
-    notes.write_starter(notes_path, text)
+    text = starter.starter_text("panel", info, date(2026, 1, 2), draft=True, image="panel.png")
+    starter.write_starter(notes_path, text)
     front = yaml.safe_load(text.split("---")[1])
     assert front["season"] == 2 and front["episode"] == 7 and front["image"] == "panel.png"
     assert front["chapters"] == [{"start": "00:00:00", "title": "Welcome"}, {"start": "00:01:35.250", "title": "Topic: one", "url": "https://example.com/1"}]
@@ -344,7 +344,7 @@ def test_starter_notes_carry_chapters_numbers_and_cover(tmp_path):
 
     # a chapters file beside the recording stays the source: the starter does not copy the recording's chapters
     chapters.file_for(recording).write_text("0:00 From file\n", encoding="utf-8")
-    assert "chapters" not in yaml.safe_load(notes.starter_text("panel", info, date(2026, 1, 2), draft=True).split("---")[1])
+    assert "chapters" not in yaml.safe_load(starter.starter_text("panel", info, date(2026, 1, 2), draft=True).split("---")[1])
 
 
 # --- the page ------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from pipeline import config as config_module
-from pipeline import ledger, notes
+from pipeline import ledger, namespace_rules, notes
 from pipeline.cli import main
 from pipeline.podcastindex import PODCAST_NS
 
@@ -122,7 +122,7 @@ def test_without_a_podcast_guid_the_old_feed_url_gives_it(moving):
     show, old = moving
     old.write_text(OLD_FEED.format(podcast_guid=""), encoding="utf-8")
     main(["import", str(old), "--show", str(show)])
-    assert ledger.load(show / config_module.LEDGER_NAME).podcast_guid == ledger.podcast_guid("https://old.example.com/feed.rss")
+    assert ledger.load(show / config_module.LEDGER_NAME).podcast_guid == namespace_rules.podcast_guid("https://old.example.com/feed.rss")
 
 
 def test_a_ledger_guid_is_never_overwritten(moving, capsys):
@@ -224,7 +224,7 @@ def test_an_atom_podcast_feed_gives_guids_dates_audio_and_notes(tmp_path, audio_
     assert "matched episode-1 by file name: 'Atom Episode', GUID tag:old.example.com,2026:episode-1" in said
     assert "unmatched: 'Not Here' (GUID tag:old.example.com,2026:episode-9, https://old.example.com/audio/nine.mp3)" in said
     book = ledger.load(show / config_module.LEDGER_NAME)
-    assert book.podcast_guid == ledger.podcast_guid("https://old.example.com/atom.xml")
+    assert book.podcast_guid == namespace_rules.podcast_guid("https://old.example.com/atom.xml")
     entry = book.episodes["episode-1"]
     assert (entry.guid, entry.first_published, entry.length) == ("tag:old.example.com,2026:episode-1", "2026-02-02T08:00:00+01:00", 4321)
     written = notes.read(show / "show_notes" / "episode-1.md")

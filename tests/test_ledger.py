@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_notes
-from pipeline import guard, ledger
+from pipeline import guard, ledger, namespace_rules
 from pipeline.errors import GuardError, PanelpressError
 from pipeline.records import Episode, Media, Notes, Published
 
@@ -222,7 +222,7 @@ def test_guard_reports_every_problem_in_slug_order(tmp_path: Path):
 
 def test_record_then_guard_round_trip(tmp_path: Path):
     items = [published(tmp_path, "a-ep", GUID_A), published(tmp_path, "new-ep", GUID_B)]
-    book = ledger.record(ledger.Ledger(), items, "h" * 64, "2026-03-05T00:00:00+00:00", ledger.podcast_guid(SITE + "feed.xml"))
+    book = ledger.record(ledger.Ledger(), items, "h" * 64, "2026-03-05T00:00:00+00:00", namespace_rules.podcast_guid(SITE + "feed.xml"))
     assert book.episodes["new-ep"].length == items[1].media.length
     assert book.episodes["new-ep"].sha256 == items[1].media.sha256
     assert book.episodes["new-ep"].enclosure_url == SITE + "episodes/new-ep.mp3"
@@ -244,19 +244,19 @@ def test_record_keeps_the_first_publish_date(tmp_path: Path):
 
 def test_podcast_guid_is_uuid5_of_the_bare_feed_url():
     expected = str(uuid.uuid5(uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6"), "example.com/feed.xml"))
-    assert ledger.podcast_guid("https://example.com/feed.xml") == expected
+    assert namespace_rules.podcast_guid("https://example.com/feed.xml") == expected
     assert uuid.UUID(expected).version == 5
 
 
 @pytest.mark.parametrize("url", ["https://example.com/feed.xml/", "http://example.com/feed.xml", "https://example.com/feed.xml//", "example.com/feed.xml"])
 def test_podcast_guid_strips_scheme_and_trailing_slash(url: str):
-    assert ledger.podcast_guid(url) == ledger.podcast_guid("https://example.com/feed.xml")
+    assert namespace_rules.podcast_guid(url) == namespace_rules.podcast_guid("https://example.com/feed.xml")
 
 
 def test_podcast_guid_matches_the_podcast_namespace_example():
     # The example given by the Podcasting 2.0 namespace for <podcast:guid>.
-    assert ledger.podcast_guid("https://mp3s.nashownotes.com/pc20rss.xml") == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    assert namespace_rules.podcast_guid("https://mp3s.nashownotes.com/pc20rss.xml") == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
 
 
 def test_podcast_guid_differs_per_feed():
-    assert ledger.podcast_guid("https://example.com/a.xml") != ledger.podcast_guid("https://example.com/b.xml")
+    assert namespace_rules.podcast_guid("https://example.com/a.xml") != namespace_rules.podcast_guid("https://example.com/b.xml")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from pipeline import config as config_module
-from pipeline import audio, episode, mix, probe
+from pipeline import audio, episode, mix, pages, probe
 from pipeline.audio import ffmpeg
 from pipeline.build import build as run_build
 from pipeline.cli import main
@@ -22,7 +22,7 @@ from pipeline.discover import discover
 from pipeline.errors import AudioError, ConfigError
 from pipeline.files import file_sha256
 from pipeline.records import AudioInfo
-from pipeline.tracks import Track
+from pipeline.records import Track
 
 from .conftest import SPEECH, make_audio, write_notes, write_show
 from .panel import Panel, espeak, loudness, make_panel, multichannel, rms
@@ -252,7 +252,7 @@ def test_cues_without_a_speaker_take_the_one_who_speaks_most_in_them():
     cues = (Cue(500, 3000, "Hi."), Cue(3500, 6000, "Both."), Cue(7000, 8000, "Kept.", speaker="Priya Raman"), Cue(12000, 13000, "Nobody."))
     labelled = turns.label(Transcript(Path("x.vtt"), cues), said)
     assert [c.speaker for c in labelled.cues] == ["Dana Whitfield", "Sam Okafor", "Priya Raman", ""]
-    assert turns.talk_time(said) == [("Sam Okafor", 4.8), ("Dana Whitfield", 4.0), (mix.AUDIENCE, 0.5)]
+    assert pages.talk_time(said) == [("Sam Okafor", 4.8), ("Dana Whitfield", 4.0), (mix.AUDIENCE, 0.5)]
     assert turns.shift(said, 2.0, 10.0) == (Turn(2.0, 6.0, "Dana Whitfield"), Turn(6.2, 10.0, "Sam Okafor"))
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PNG_1PX, write_notes
-from pipeline import notes
+from pipeline import markdown, notes, starter
 from pipeline.errors import NotesError, PanelpressError
 from pipeline.records import AudioInfo, Panelist
 
@@ -281,10 +281,10 @@ def _info(path: Path, **tags: str) -> AudioInfo:
 
 def test_starter_text_is_prefilled_from_tags(tmp_path: Path):
     info = _info(tmp_path / "ep.mp3", title="Tagged Title", artist="Ann Example; Bo Example", date="2026-03-04", comment="From the tags.")
-    text = notes.starter_text("ep", info, today=date(2030, 1, 1), draft=True)
+    text = starter.starter_text("ep", info, today=date(2030, 1, 1), draft=True)
     assert text.startswith("---\n")
     path = tmp_path / "show_notes" / "ep.md"
-    assert notes.write_starter(path, text) is True
+    assert starter.write_starter(path, text) is True
     parsed = notes.read(path)  # the starter is itself valid notes
     assert parsed.title == "Tagged Title"
     assert parsed.panelists == (Panelist("Ann Example"), Panelist("Bo Example"))
@@ -296,7 +296,7 @@ def test_starter_text_is_prefilled_from_tags(tmp_path: Path):
 def test_starter_text_from_the_real_tagged_fixture(audio_dir: Path, tmp_path: Path):
     from pipeline.probe import probe
 
-    text = notes.starter_text("tagged", probe(audio_dir / "tagged.mp3"), today=date(2030, 1, 1), draft=True)
+    text = starter.starter_text("tagged", probe(audio_dir / "tagged.mp3"), today=date(2030, 1, 1), draft=True)
     path = tmp_path / "tagged.md"
     path.write_text(text, encoding="utf-8")
     parsed = notes.read(path)
@@ -308,7 +308,7 @@ def test_starter_text_from_the_real_tagged_fixture(audio_dir: Path, tmp_path: Pa
 
 
 def test_starter_text_not_draft_when_publishing_new(tmp_path: Path):
-    text = notes.starter_text("ep", _info(tmp_path / "a.mp3", title="T"), today=date(2030, 1, 1), draft=False)
+    text = starter.starter_text("ep", _info(tmp_path / "a.mp3", title="T"), today=date(2030, 1, 1), draft=False)
     path = tmp_path / "ep.md"
     path.write_text(text, encoding="utf-8")
     assert notes.read(path).draft is False
@@ -316,14 +316,14 @@ def test_starter_text_not_draft_when_publishing_new(tmp_path: Path):
 
 
 def test_starter_text_year_only_tag(tmp_path: Path):
-    text = notes.starter_text("ep", _info(tmp_path / "a.mp3", date="2025"), today=date(2030, 1, 1), draft=True)
+    text = starter.starter_text("ep", _info(tmp_path / "a.mp3", date="2025"), today=date(2030, 1, 1), draft=True)
     path = tmp_path / "ep.md"
     path.write_text(text, encoding="utf-8")
     assert notes.read(path).date == datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 
 def test_starter_text_without_tags_uses_slug_and_today(tmp_path: Path):
-    text = notes.starter_text("management_vs-leadership", None, today=date(2026, 5, 6), draft=True)
+    text = starter.starter_text("management_vs-leadership", None, today=date(2026, 5, 6), draft=True)
     path = tmp_path / "ep.md"
     path.write_text(text, encoding="utf-8")
     parsed = notes.read(path)
@@ -334,7 +334,7 @@ def test_starter_text_without_tags_uses_slug_and_today(tmp_path: Path):
 
 
 def test_starter_text_with_yaml_special_title_stays_a_string(tmp_path: Path):
-    text = notes.starter_text("ep", _info(tmp_path / "a.mp3", title="yes: no # 42"), today=date(2026, 1, 1), draft=True)
+    text = starter.starter_text("ep", _info(tmp_path / "a.mp3", title="yes: no # 42"), today=date(2026, 1, 1), draft=True)
     path = tmp_path / "ep.md"
     path.write_text(text, encoding="utf-8")
     assert notes.read(path).title == "yes: no # 42"
@@ -344,7 +344,7 @@ def test_write_starter_never_overwrites(tmp_path: Path):
     path = write_notes(tmp_path, "ep", "title: The host's own notes", body="Handwritten.")
     before = path.read_bytes()
     mtime = path.stat().st_mtime_ns
-    created = notes.write_starter(path, notes.starter_text("ep", None, today=date(2026, 1, 1), draft=True))
+    created = starter.write_starter(path, starter.starter_text("ep", None, today=date(2026, 1, 1), draft=True))
     assert created is False
     assert path.read_bytes() == before
     assert path.stat().st_mtime_ns == mtime
@@ -352,7 +352,7 @@ def test_write_starter_never_overwrites(tmp_path: Path):
 
 def test_write_starter_creates_the_folder(tmp_path: Path):
     path = tmp_path / "new" / "show_notes" / "ep.md"
-    assert notes.write_starter(path, "---\ntitle: X\n---\n") is True
+    assert starter.write_starter(path, "---\ntitle: X\n---\n") is True
     assert path.read_text(encoding="utf-8") == "---\ntitle: X\n---\n"
 
 
@@ -373,9 +373,9 @@ def test_body_links_and_images_naming_files_beside_the_notes_are_found(tmp_path:
     )
     parsed = notes.read(write_notes(tmp_path, "ep", "title: T", body))
     assert parsed.files == ("photo.png", "files/the%20slides.pdf", "./photo.png", "files/the%20slides.pdf#page=2")  # never notes or hidden files
-    assert [notes.local_name(url) for url in parsed.files] == ["photo.png", "files/the slides.pdf", "photo.png", "files/the slides.pdf"]
-    assert notes.relinked("files/the%20slides.pdf#page=2", "https://pod.example.com/x.pdf") == "https://pod.example.com/x.pdf#page=2"
-    assert parsed.mentions == ("ep2.md",) and notes.mentioned_slug("ep2.md") == "ep2"  # another episode's notes: linked to its page
+    assert [markdown.local_name(url) for url in parsed.files] == ["photo.png", "files/the slides.pdf", "photo.png", "files/the slides.pdf"]
+    assert markdown.relinked("files/the%20slides.pdf#page=2", "https://pod.example.com/x.pdf") == "https://pod.example.com/x.pdf#page=2"
+    assert parsed.mentions == ("ep2.md",) and markdown.mentioned_slug("ep2.md") == "ep2"  # another episode's notes: linked to its page
 
 
 @pytest.mark.parametrize("image", ["missing.png", "../outside.png"])

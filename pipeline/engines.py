@@ -1,0 +1,57 @@
+"""Blog engines (`[blog]`): each engine's conventions in one table, read by the settings, the layout and the posts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+ENGINES = ("hugo", "jekyll", "pelican", "eleventy")
+# Permalink tokens, as Hugo and Jekyll write them; the pub date is taken in UTC.
+TOKENS = (":year", ":month", ":day", ":slug", ":title")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A blog engine's conventions: where posts and files copied unchanged go, how a post is named and addressed,
+    what says a folder is one of its blogs, and the small files panelpress installs for it."""
+
+    name: str
+    posts: str  # folder of the posts, in the blog
+    static: str  # folder copied to the published site unchanged ("." the blog's own folder)
+    permalink: str  # the post's address below the blog's, from the engine's default rule
+    marks: tuple[str, ...]  # files one of which a blog of this engine has
+    dated_name: bool = False  # Jekyll: _posts/YYYY-MM-DD-<slug>.md
+    installs: tuple[tuple[str, str], ...] = ()  # (path in the blog, text): panelpress's own helper files
+
+
+HEAD = '<link rel="alternate" type="application/rss+xml" title="{title}" href="{href}">\n'
+ENGINE = {
+    "hugo": Engine(
+        "hugo", "content/posts", "static", "posts/:slug/", ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml", "config.yaml", "config.json"),
+        installs=(
+            # Hugo drops raw HTML from Markdown unless the host loosens it: the player comes through this shortcode.
+            ("layouts/shortcodes/panelpress.html", "{{/* panelpress: the episode's player, chapters and transcript, as panelpress wrote them (HTML it escaped). */}}{{ .Inner }}"),
+            ("layouts/partials/panelpress-head.html", "{{ with .Params.podcast_feed }}" + HEAD.format(title="{{ $.Params.podcast_title }}", href="{{ . }}") + "{{ end }}"),
+        ),
+    ),
+    "jekyll": Engine(
+        "jekyll", "_posts", ".", ":year/:month/:day/:slug.html", ("_config.yml", "_config.yaml", "_config.toml"), dated_name=True,
+        installs=(("_includes/panelpress-head.html", "{% if page.podcast_feed %}" + HEAD.format(title="{{ page.podcast_title | escape }}", href="{{ page.podcast_feed | escape }}") + "{% endif %}"),),
+    ),
+    "pelican": Engine("pelican", "content/episodes", "content", ":slug.html", ("pelicanconf.py",)),
+    "eleventy": Engine(
+        "eleventy", "posts", ".", "posts/:slug/", ("eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs", ".eleventy.js"),
+        installs=(("_includes/panelpress-head.njk", "{% if podcast_feed %}" + HEAD.format(title="{{ podcast_title | escape }}", href="{{ podcast_feed | escape }}") + "{% endif %}"),),
+    ),
+}
+
+
+def looks_like(engine: str, folder: Path) -> bool:
+    """Whether `folder` holds one of the files a blog of `engine` has."""
+    return any((folder / mark).is_file() for mark in ENGINE[engine].marks)
+
+
+def unknown_tokens(permalink: str) -> list[str]:
+    """The `:words` of a permalink pattern panelpress cannot fill in."""
+    return [token for token in re.findall(r":[a-z_]+", permalink) if token not in TOKENS]
