@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.audio import ffmpeg  # noqa: E402
+from pipeline.audio.ffmpeg import ffmpeg  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "catalogue"
 VERSION = 1  # bump when the generator changes what it makes
@@ -142,13 +142,14 @@ def overhead_ms(client, show: Path, count: int) -> float:
     """The scheduler's cost of one episode task: submit a real episode's Work and Setup, get them back, one at a time."""
     from datetime import datetime
 
-    from pipeline import config, episode
-    from pipeline.discover import discover
+    from pipeline import config
+    from pipeline.episode import stages
+    from pipeline.episode.discover import discover
 
     settings = config.load(show)
-    setup = episode.Setup(config=settings, now=datetime.fromisoformat(NOW))
+    setup = stages.Setup(config=settings, now=datetime.fromisoformat(NOW))
     recordings, _ = discover(settings)
-    works = [episode.run(episode.Work(source=rec), setup, episode.NOTES) for rec in recordings[:count]]
+    works = [stages.run(stages.Work(source=rec), setup, stages.NOTES) for rec in recordings[:count]]
     client.submit(_echo, works[0], setup, pure=False).result()  # the first task also ships the function
     times = []
     for work in works:

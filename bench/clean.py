@@ -37,8 +37,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline import align, audio, clean, config as config_module, probe, transcribe  # noqa: E402
-from pipeline.transcript import Cue  # noqa: E402
+from pipeline.episode import align, clean, probe, transcribe
+from pipeline.audio import mastering
+from pipeline.audio.ffmpeg import ffmpeg
+from pipeline import config as config_module  # noqa: E402
+from pipeline.episode.transcript import Cue  # noqa: E402
 
 RATE = 22050
 VOICES = [("en-us+m3", 0.0), ("en-gb+f3", -4.0), ("en-us+f2", -7.0), ("en-gb", -2.0)]  # (voice, level in dB)
@@ -139,7 +142,7 @@ def run(minutes: float, transcribe_minutes: float, folder: Path) -> dict:
     config = config_module.load(ROOT)
     config = replace(config, build=replace(config.build, cache=str(folder / "cache")), audio=replace(config.audio, level_voices=True))
     info = probe.probe(recording)
-    mastered = audio.master(info, config.audio, config.cache_dir, root=folder)
+    mastered = mastering.master(info, config.audio, config.cache_dir, root=folder)
     hours = info.duration / 3600
 
     flagged = align.flagged(cues, config)
@@ -151,7 +154,7 @@ def run(minutes: float, transcribe_minutes: float, folder: Path) -> dict:
     windows = clean._windows(timed, mastered, config)
     out, work = folder / "clean.mp3", folder / "work"
     work.mkdir(exist_ok=True)
-    encodes = _encodes(lambda: audio.encode_edition(info, config.audio, mastered, clean._merged(windows), config.clean.mode == "bleep", out, work, folder))
+    encodes = _encodes(lambda: mastering.encode_edition(info, config.audio, mastered, clean._merged(windows), config.clean.mode == "bleep", out, work, folder))
     edition = encodes.result
     checks = clean.verify(mastered.path, out, windows, tone=config.clean.mode == "bleep")
 
@@ -176,7 +179,7 @@ def run(minutes: float, transcribe_minutes: float, folder: Path) -> dict:
     }
     if transcribe_minutes:
         part = folder / "part.wav"
-        subprocess.run([audio.ffmpeg(), "-nostdin", "-loglevel", "error", "-i", str(recording), "-t", str(transcribe_minutes * 60), "-y", str(part)], check=True)
+        subprocess.run([ffmpeg(), "-nostdin", "-loglevel", "error", "-i", str(recording), "-t", str(transcribe_minutes * 60), "-y", str(part)], check=True)
         cpu, wall = time.process_time(), time.perf_counter()
         heard = transcribe.recognise(config, part, f"bench-part-{minutes}", transcribe_minutes * 60)
         seconds = transcribe_minutes * 60
@@ -201,7 +204,7 @@ def example(folder: Path) -> list[dict]:
     """Each installed engine on the example show: its word error rate against the script, and its CPU per hour."""
     import importlib.util
 
-    from pipeline import transcript
+    from pipeline.episode import transcript
 
     recording = ROOT / "episodes" / "management-vs-leadership.flac"
     info = probe.probe(recording)

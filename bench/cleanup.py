@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline import cleanup  # noqa: E402
-from pipeline.audio import ffmpeg  # noqa: E402
+from pipeline.audio import cleanup  # noqa: E402
+from pipeline.audio.ffmpeg import ffmpeg  # noqa: E402
 from pipeline.config import AudioSettings  # noqa: E402
 from tests.panel import espeak, loudness, make_panel, rms  # noqa: E402
 

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import panel  # noqa: E402
-from pipeline.audio import ffmpeg  # noqa: E402
+from pipeline.audio.ffmpeg import ffmpeg  # noqa: E402
 
 FF = ffmpeg()
 OUT = ROOT / "bench" / "out"

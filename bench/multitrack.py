@@ -30,8 +30,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline import mix, probe  # noqa: E402
-from pipeline.audio import ffmpeg  # noqa: E402
+from pipeline.audio import mix
+from pipeline.episode import probe  # noqa: E402
+from pipeline.audio.ffmpeg import ffmpeg  # noqa: E402
 from pipeline.config import AudioSettings, MixSettings  # noqa: E402
 from pipeline.records import Track  # noqa: E402
 from tests.panel import Panel, espeak, make_panel  # noqa: E402

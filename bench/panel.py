@@ -36,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.audio import ffmpeg  # noqa: E402
+from pipeline.audio.ffmpeg import ffmpeg  # noqa: E402
 
 CACHE = ROOT / "bench" / "out" / "inputs"
 VERSION = 1  # bump when the generator changes what it makes

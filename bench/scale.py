@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.audio import ffmpeg  # noqa: E402
+from pipeline.audio.ffmpeg import ffmpeg  # noqa: E402
 
 FF = ffmpeg()
 OUT = ROOT / "bench" / "out"
@@ -182,7 +182,8 @@ def feed_render_seconds(show: Path) -> float:
         "import sys, time, statistics; sys.path.insert(0, sys.argv[2])\n"
         "from datetime import datetime, timezone\n"
         "from pathlib import Path\n"
-        "from pipeline import cache, config, feed, ledger, layout\n"
+        "from pipeline import cache, config, layout\n"
+        "from pipeline.show import feed, ledger\n"
         "cfg = config.load(Path(sys.argv[1])); book = ledger.load(cfg.ledger_path)\n"
         "store = cache.Store(cfg.cache_dir, book.podcast_guid); state = store.state()\n"
         "items = [store.result(key).item for key, _ in state.published.values()]\n"

@@ -2,7 +2,7 @@
 
     recover       finish or undo what a killed build left (ledger write-ahead record, temporary files)
     discover      recordings paired with notes (starter notes for new recordings)
-    map           each changed episode through `episode.STAGES`; unchanged ones come from the cache
+    map           each changed episode through `stages.STAGES`; unchanged ones come from the cache
     guard         GUIDs, URLs, dates and removals checked on the notes, before any audio work, and again after it
     assemble      every record + settings + ledger → the site plan (pure)
     publish       ledger (pending) → the plan's files → the feed → ledger (committed) → the engine's state
@@ -19,18 +19,19 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import namespace_rules, cache, guard, layout, ledger, lock
+from . import namespace_rules, cache, layout, lock
+from .show import guard, ledger
 from .config import Config
-from .discover import Recording, discover
+from .episode.discover import Recording, discover
 from .errors import CleanEditionError, GuardError, PanelpressError, TranscriptError, unexpected
 from .files import sha256
 from .progress import QuietReporter, Reporter
-from .records import EpisodeResult, Failure, Identity, Published, Remastered, SitePlan, Sound
-from . import targets
-from .targets import PublishReport
+from .records import PublishReport, EpisodeResult, Failure, Identity, Published, Remastered, SitePlan, Sound
+from .targets import seam
 
 if TYPE_CHECKING:
-    from . import assemble, episode
+    from .show import assemble
+    from .episode import stages
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class _Build:
 
     def run(self) -> BuildResult:
         config = self.config
-        self.target = targets.for_config(config)
+        self.target = seam.for_config(config)
         self.book = self._recover()
         self.store = cache.Store(config.cache_dir, self.book.podcast_guid or namespace_rules.podcast_guid(layout.url(config.site_url, layout.FEED_FILE)))
         state = self.store.state()
@@ -127,7 +128,8 @@ class _Build:
     def _make(self, state: cache.State, context: tuple[str, str], entries: dict[str, cache.Entry], changed: list[Recording], started: list[Path]) -> BuildResult:
         """The build proper: the changed episodes through the map, the guard, assemble, publish."""
         # The audio and rendering stack is imported only now: a build with nothing to do must start fast.
-        from . import assemble, episode
+        from .show import assemble
+        from .episode import stages
 
         config, book = self.config, self.book
         # Unchanged episodes come from their cached records; one that cannot be read (a damaged cache) is made again.
@@ -140,16 +142,16 @@ class _Build:
         if published_xml and not book.podcast_guid:  # a lost ledger: the podcast GUID subscribers' apps know is in the feed
             book = self.book = replace(book, podcast_guid=guard.channel_guid(guard.parse(config.output_dir / layout.FEED_FILE, published_xml).find("channel")))
 
-        # The map, first part: the notes of every changed episode.
+        # The map, first part: the notes of every changed stages.
         guids_published = {guid for _, guid in state.published.values()}
         results: dict[str, EpisodeResult] = {}
-        works: list[episode.Work] = []
+        works: list[stages.Work] = []
         for rec in changed:
-            work = self._each(rec.slug, lambda rec=rec: episode.run(episode.Work(source=rec), self._setup(), episode.NOTES))
+            work = self._each(rec.slug, lambda rec=rec: stages.run(stages.Work(source=rec), self._setup(), stages.NOTES))
             if work is None:
                 continue
             if work.skipped:
-                results[rec.slug] = episode.result(work, config)
+                results[rec.slug] = stages.result(work, config)
             else:
                 old = state.entries.get(rec.slug)
                 unpublished = old.guid if old and old.guid not in guids_published else ""
@@ -157,13 +159,13 @@ class _Build:
 
         # The guard, before any audio work: everything it compares is known from the notes and the ledger.
         kept = self._kept(state)
-        blocked = self._guard(book, feed_items, [episode.identity(config, work.source, work.guid, work.notes.date) for work in works], entries, kept)
+        blocked = self._guard(book, feed_items, [stages.identity(config, work.source, work.guid, work.notes.date) for work in works], entries, kept)
         if blocked and not self.preview:
             return self._result(results, entries, started, blocked=blocked)
 
         # The map, second part: the audio work of every changed episode, in parallel.
         for work in self._map(works):
-            results[work.source.slug] = self._keep_clean(episode.result(work, config), state)
+            results[work.source.slug] = self._keep_clean(stages.result(work, config), state)
         remastered = self._remastered(state, results) if self.remaster else ()
         kept = self._kept(state)  # episodes that failed in the audio work may be kept too
         blocked = self._guard(book, feed_items, [r.item.identity for r in results.values() if r.item], entries, kept)
@@ -200,7 +202,7 @@ class _Build:
     # --- steps ----------------------------------------------------------------------------------------------------
 
     def _setup(self):
-        from .episode import Setup
+        from .episode.stages import Setup
 
         return Setup(config=self.config, now=self.now, fresh=self.remaster)
 
@@ -230,7 +232,7 @@ class _Build:
         for rec in recordings:
             if rec.notes_path.exists():
                 continue
-            from . import starter
+            from .episode import starter
 
             info = _try_probe(rec.path)
             text = starter.starter_text(rec.slug, info, self.now.date() if isinstance(self.now, datetime) else date.today(), draft=not self.config.build.publish_new, image=starter.save_cover(rec.notes_path, info), tracks=tuple(p.name for p in rec.tracks))
@@ -265,7 +267,7 @@ class _Build:
 
     def _guard(self, book: ledger.Ledger, feed_items: list[guard.FeedItem], changed: list[Identity], entries: dict[str, cache.Entry], kept: list[Published]) -> list[PanelpressError]:
         """What this build would change for subscribers: the changed episodes, the unchanged ones and the kept ones."""
-        from .episode import identity
+        from .episode.stages import identity
 
         unchanged = [identity(self.config, self.recordings[slug], entry.guid, datetime.fromisoformat(entry.date)) for slug, entry in entries.items() if entry.guid]
         identities = changed + unchanged + [item.identity for item in kept]
@@ -276,7 +278,7 @@ class _Build:
 
     def _kept(self, state: cache.State) -> list[Published]:
         """Published episodes that failed in this build, as last published, while their files are still in the site."""
-        from .assemble import kept_item
+        from .show.assemble import kept_item
 
         found = []
         manifest = self.target.manifest()
@@ -306,7 +308,7 @@ class _Build:
         old = before.item.clean if before is not None and before.item is not None else None
         if old is None or old.guid != book.clean.episodes[result.slug].guid:
             return result
-        from .assemble import kept_item
+        from .show.assemble import kept_item
 
         kept = kept_item(old, self.config.output_dir, self.config.site_url)
         manifest = self.target.manifest()
@@ -317,7 +319,7 @@ class _Build:
         self.notes.append(f"kept the clean edition of {result.slug!r} as last published: this build's failed (see above)")
         return replace(result, item=replace(item, clean=kept, alternates=alternates))
 
-    def _map(self, works: list[episode.Work]) -> Iterable[episode.Work]:
+    def _map(self, works: list[stages.Work]) -> Iterable[stages.Work]:
         """The audio work of every changed episode, on the show's executor: threads here, or a Dask cluster."""
         from . import executors
 
@@ -333,7 +335,7 @@ class _Build:
                 overall(finished)
         return done
 
-    def _each(self, slug: str, step: Callable[[], episode.Work]) -> episode.Work | None:
+    def _each(self, slug: str, step: Callable[[], stages.Work]) -> stages.Work | None:
         """Run one episode's step; its failure (a bug included) is reported and the others go on."""
         try:
             return step()
@@ -395,7 +397,7 @@ class _Build:
         )  # fmt: skip
 
     def _artwork_warnings(self) -> list[PanelpressError]:
-        from . import artwork
+        from .show import artwork
 
         return artwork.problems(self.config.artwork_path) if self.config.artwork_path else []
 
@@ -426,7 +428,7 @@ def _noop_key(config: Config, book: ledger.Ledger, published: dict[str, tuple[st
 
 
 def _try_probe(path: Path):
-    from . import probe
+    from .episode import probe
 
     try:
         return probe.probe(path)

@@ -14,7 +14,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__, config, guard
+from . import __version__, config
+from .show import guard
 from .build import BuildResult, build
 from .errors import GuardError, PanelpressError, PublishError, unexpected
 
@@ -294,9 +295,9 @@ def _init(folder: Path, blog: list[str] | None = None) -> int:
 def _info(path: Path) -> int:
     if not path.is_file():
         raise PanelpressError(path, "no such file", "name a recording, e.g. episodes/panel.wav")
-    from . import probe
-    from .chapters import timestamp
-    from .pages import clock
+    from .episode import probe
+    from .episode.chapters import timestamp
+    from .show.pages import clock
 
     info = probe.probe(path)
     table = Table(title=str(path), show_header=False)
@@ -345,8 +346,8 @@ def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait:
 
 def _transcribe(show: Path, slug: str, out: Path | None) -> int:
     settings = config.load(show)
-    from . import episode, transcribe, transcript
-    from .discover import discover
+    from .episode import stages, transcribe, transcript
+    from .episode.discover import discover
 
     found = next((rec for rec in discover(settings)[0] if rec.slug == slug), None)
     if found is None:
@@ -356,7 +357,7 @@ def _transcribe(show: Path, slug: str, out: Path | None) -> int:
     if existing:
         err_console.print(f"[yellow]not written:[/] {escape(str(existing[0]))} is there already; panelpress never overwrites a transcript — use --out FILE to write the draft elsewhere", soft_wrap=True)
         return EXIT_FAILED
-    text, made = episode.draft_transcript(settings, found)
+    text, made = stages.draft_transcript(settings, found)
     if not transcribe.write_draft(target, text):
         err_console.print(f"[yellow]not written:[/] {escape(str(target))} appeared meanwhile; it was left as it is", soft_wrap=True)
         return EXIT_FAILED
@@ -477,7 +478,7 @@ def _remastered(result: BuildResult) -> None:
 
 
 def _clock(seconds: float) -> str:
-    from .pages import clock
+    from .show.pages import clock
 
     return clock(seconds)
 

@@ -3,7 +3,7 @@
     threads   a thread per worker in this process (`[build] workers`); ffmpeg does the heavy part
     dask      the workers of an existing Dask distributed cluster (`[build] scheduler`), for back catalogues
 
-Each episode is one task: `episode.run(work, setup, episode.AUDIO, task)`, whose inputs and outputs are plain,
+Each episode is one task: `stages.run(work, setup, stages.AUDIO, task)`, whose inputs and outputs are plain,
 picklable records and paths. Workers read the show folder and write the cache through a shared filesystem, at the
 same paths as this machine; the site, the ledger and the feed are only ever written by the build that holds the
 lock. Progress bars and Ctrl-C work alike on both: a worker reports each pass it starts and how far it got, and a
@@ -23,12 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
-from . import cache, episode
+from . import cache
+from .episode import stages
 from .config import Config
 from .errors import ExecutorError
-from .progress import Reporter
+from .progress import Reporter, Task
 
-Outcome = Callable[[], episode.Work]  # an episode's finished Work, or its error raised, when asked for
+Outcome = Callable[[], stages.Work]  # an episode's finished Work, or its error raised, when asked for
 CONNECT_SECONDS = 20  # to reach the scheduler, and to wait for a first worker
 PROGRESS_EVERY = 0.25  # seconds between two progress reports of one pass from a worker
 SHARED_FIX = "mount the show folder and its cache at the same paths on every Dask worker (a shared filesystem), or build with --executor threads"
@@ -38,7 +39,7 @@ class Executor(Protocol):
     """Runs the audio work of episodes; a context manager whose exit stops what still runs when the build fails
     or is interrupted."""
 
-    def submit(self, works: Sequence[episode.Work], setup: episode.Setup) -> list[tuple[episode.Work, Outcome]]:
+    def submit(self, works: Sequence[stages.Work], setup: stages.Setup) -> list[tuple[stages.Work, Outcome]]:
         """Start every episode's audio work; each outcome gives its Work (or raises its error), in the order given."""
 
     def __enter__(self) -> Executor: ...
@@ -53,9 +54,9 @@ def start(config: Config, reporter: Reporter) -> Executor:
     return Threads(config.build.workers or os.cpu_count() or 1, reporter)
 
 
-def audio_work(work: episode.Work, setup: episode.Setup, task: episode.Task) -> episode.Work:
+def audio_work(work: stages.Work, setup: stages.Setup, task: Task) -> stages.Work:
     """One episode's audio work: the same function on a thread and on a Dask worker."""
-    return episode.run(work, setup, episode.AUDIO, task)
+    return stages.run(work, setup, stages.AUDIO, task)
 
 
 # --- threads --------------------------------------------------------------------------------------------------------
@@ -70,16 +71,16 @@ class Threads:
         self.stop = threading.Event()
         self.pool: ThreadPoolExecutor | None = None
 
-    def submit(self, works: Sequence[episode.Work], setup: episode.Setup) -> list[tuple[episode.Work, Outcome]]:
+    def submit(self, works: Sequence[stages.Work], setup: stages.Setup) -> list[tuple[stages.Work, Outcome]]:
         self.pool = ThreadPoolExecutor(max_workers=self.workers)
         return [(work, self.pool.submit(self._one, work, setup).result) for work in works]
 
-    def _one(self, work: episode.Work, setup: episode.Setup) -> episode.Work:
+    def _one(self, work: stages.Work, setup: stages.Setup) -> stages.Work:
         slug = work.source.slug
 
         def bars(name: str, total: float) -> Callable[[float], None]:  # opened as each pass starts
             if self.stop.is_set():  # Ctrl-C came between two passes: do not start the next
-                raise episode.interrupted(work.source.path)
+                raise stages.interrupted(work.source.path)
             return self.reporter.task(f"{slug} · {name}", total)
 
         try:
@@ -119,7 +120,7 @@ class Dask:
         self.finished: set[str] = set()
         self.lock = threading.Lock()
 
-    def submit(self, works: Sequence[episode.Work], setup: episode.Setup) -> list[tuple[episode.Work, Outcome]]:
+    def submit(self, works: Sequence[stages.Work], setup: stages.Setup) -> list[tuple[stages.Work, Outcome]]:
         client = self._connect()
         self._check_workers(client, works)
         client.subscribe_topic(self.topic, self._progress)
@@ -146,7 +147,7 @@ class Dask:
             raise ExecutorError(self.config.path, f"the Dask scheduler at {self.address} has no workers", f"start some on machines that share the show folder: `dask worker {self.address} --nthreads 1`") from err
         return self.client
 
-    def _check_workers(self, client, works: Sequence[episode.Work]) -> None:
+    def _check_workers(self, client, works: Sequence[stages.Work]) -> None:
         """Every worker must read the recordings (each track of a panel recorded one per speaker) and notes and write
         the cache, at this machine's paths."""
         paths = sorted({str(p) for work in works for p in (*(work.source.tracks or (work.source.path,)), work.source.notes_path)})
@@ -169,10 +170,10 @@ class Dask:
         if update is not None:
             update(message["done"])
 
-    def _outcome(self, work: episode.Work, future) -> Outcome:
+    def _outcome(self, work: stages.Work, future) -> Outcome:
         slug = work.source.slug
 
-        def outcome() -> episode.Work:
+        def outcome() -> stages.Work:
             from distributed import KilledWorker
 
             try:
@@ -216,7 +217,7 @@ def _cancelled() -> tuple[type, ...]:
     return (CancelledError, FutureCancelledError)
 
 
-def _on_worker(work: episode.Work, setup: episode.Setup, topic: str, stop_name: str) -> episode.Work:
+def _on_worker(work: stages.Work, setup: stages.Setup, topic: str, stop_name: str) -> stages.Work:
     """An episode's audio work on a Dask worker: passes reported to `topic`, none started once `stop_name` is set."""
     from distributed import Event, get_worker
 
@@ -228,7 +229,7 @@ def _on_worker(work: episode.Work, setup: episode.Setup, topic: str, stop_name: 
 
     def task(name: str, total: float) -> Callable[[float], None]:
         if stop.is_set():  # Ctrl-C came between two passes: do not start the next
-            raise episode.interrupted(path)
+            raise stages.interrupted(path)
         bar = uuid.uuid4().hex
         worker.log_event(topic, {"open": bar, "slug": slug, "name": name, "total": total})
         last = [0.0]

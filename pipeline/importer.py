@@ -20,14 +20,16 @@ import yaml
 from lxml import etree
 from markdownify import markdownify
 
-from . import layout, ledger, notes, starter
+from . import layout
+from .show import ledger
+from .episode import notes, starter
 from .config import Config
-from .discover import Recording, discover
+from .episode.discover import Recording, discover
 from .layout import web_slug
 from .errors import FeedError, NotesError, PanelpressError
-from .feed import ATOM_NS, ITUNES_NS
-from .guard import FeedItem, channel_guid, feed_item
-from .podcastindex import PODCAST_NS
+from .show.feed import ATOM_NS, ITUNES_NS
+from .show.guard import FeedItem, channel_guid, feed_item
+from .show.podcastindex import PODCAST_NS
 
 CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 # Prefixes feeds use without declaring them, and the namespaces podcast apps take them for.

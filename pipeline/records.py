@@ -415,6 +415,17 @@ class SitePlan:
 
 
 @dataclass(frozen=True)
+class PublishReport:
+    """What applying a plan changed."""
+
+    written: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    adopted: tuple[str, ...] = ()  # files already there, identical to the plan's, taken as panelpress's own
+    edited: tuple[str, ...] = ()  # files panelpress wrote that the host edited since: left as the host made them
+
+
+@dataclass(frozen=True)
 class Failure:
     """An episode that could not be published, and why."""
 

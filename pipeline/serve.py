@@ -20,7 +20,7 @@ from pathlib import Path
 from . import build, config as config_module, layout
 from .config import Config
 from .errors import PanelpressError, unexpected
-from .targets.serve import Preview, Server
+from .targets.preview import Preview, Server
 from .progress import Reporter
 
 DEBOUNCE_MS = 300  # an editor's save is several events (a temporary file, a rename): one rebuild for them all

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .conftest import write_show
+from tests.conftest import write_show
 
 BLOG_URL = "https://blog.example.com/"
 SITE_URL = BLOG_URL + "podcast/"

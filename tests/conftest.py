@@ -14,7 +14,7 @@ import pytest
 from mutagen.id3 import APIC, COMM, ID3, TDRC, TIT2, TPE1
 
 from pipeline import config as config_module
-from pipeline.audio import ffmpeg
+from pipeline.audio.ffmpeg import ffmpeg
 
 
 # A test run started in the background of a shell (`make test &`, a CI runner's job) inherits SIGINT ignored, and so
@@ -139,7 +139,7 @@ def audio_dir(tmp_path_factory) -> Path:
 def site_shows(tmp_path_factory) -> dict[str, Path]:
     """The example show, a show with every optional field and a hostile one, each previewed once (so their audio is
     in their caches for `panelpress serve`)."""
-    from . import sites
+    from tests import sites
 
     base = tmp_path_factory.mktemp("sites")
     return {"demo": sites.demo_show(base / "demo"), "full": sites.full_show(base / "full"), "hostile": sites.hostile_show(base / "hostile")}
@@ -159,7 +159,7 @@ def previews(site_shows):
 @pytest.fixture(scope="session")
 def served(site_shows):
     """`panelpress serve` of each of `site_shows`, started on first use: {name: its address}."""
-    from .browser import Served
+    from tests.browser import Served
 
     running: dict[str, Served] = {}
 
@@ -177,7 +177,7 @@ def served(site_shows):
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium, headless, driven by Playwright (skipped with how to install it when missing)."""
-    from .browser import CHROMIUM_ARGS, chromium_or_skip
+    from tests.browser import CHROMIUM_ARGS, chromium_or_skip
 
     path = chromium_or_skip()
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: pip install -e '.[test]'")

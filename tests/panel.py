@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.audio import ffmpeg
+from pipeline.audio.ffmpeg import ffmpeg
 
 # name, espeak-ng voice, pitch, level (dB): levels 6-10 dB apart, as a loud host and quieter guests are.
 VOICES = (

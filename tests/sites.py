@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from .conftest import SPEECH, make_audio, write_notes, write_show
+from tests.conftest import SPEECH, make_audio, write_notes, write_show
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -18,7 +18,7 @@ from pipeline import config as config_module
 from pipeline.cli import main
 from pipeline.errors import ConfigError
 
-from .conftest import make_audio, write_notes, write_show
+from tests.conftest import make_audio, write_notes, write_show
 
 SITE = "https://pod.example.com/show/"
 FH = "http://purl.org/syndication/history/1.0"

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline import artwork
+from pipeline.show import artwork
 from pipeline.cli import main
 from pipeline.errors import ArtworkError
 
-from .conftest import write_show
+from tests.conftest import write_show
 
 
 def _image(path: Path, mode: str = "RGB", size: tuple[int, int] = (1400, 1400), fmt: str | None = None, color=None, **save) -> Path:

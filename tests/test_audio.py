@@ -13,11 +13,14 @@ from pathlib import Path
 import pytest
 from mutagen import File as MutagenFile
 
-from pipeline import audio, config, probe
+from pipeline.audio import mastering
+from pipeline.audio.ffmpeg import ffmpeg
+from pipeline import config
+from pipeline.episode import probe
 from pipeline.config import AudioSettings
 from pipeline.errors import AudioError, ConfigError
 
-from .conftest import SPEECH, make_audio
+from tests.conftest import SPEECH, make_audio
 
 TARGET = AudioSettings()  # -16 LUFS, -1 dBTP, 128 kbps MP3 at 44.1 kHz
 
@@ -25,7 +28,7 @@ TARGET = AudioSettings()  # -16 LUFS, -1 dBTP, 128 kbps MP3 at 44.1 kHz
 def measure(path: Path) -> dict[str, float]:
     """ffmpeg's ebur128 summary of the decoded file, read from its printed report (not panelpress's parser)."""
     log = subprocess.run(
-        [audio.ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
+        [ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
         capture_output=True, text=True, check=True,
     ).stderr  # fmt: skip
     summary = log[log.rindex("Summary:") :]
@@ -50,7 +53,7 @@ def speech_at(path: Path, lufs: float, channels: int = 2, clicks: float = 0.0) -
         graph = f"{SPEECH.format(seed=7)},volume={gain:.2f}dB"
         if clicks:
             graph += f"[s];{click}[c];[s][c]amix=inputs=2:normalize=0,alimiter=limit=0.999:level=0"
-        subprocess.run([audio.ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph, "-t", "20", "-ac", str(channels), "-c:a", "pcm_f32le", "-y", str(path)], check=True)
+        subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph, "-t", "20", "-ac", str(channels), "-c:a", "pcm_f32le", "-y", str(path)], check=True)
 
     gain = 0.0
     for _ in range(3):  # the limiter on the clicks makes loudness bend: home in
@@ -60,7 +63,7 @@ def speech_at(path: Path, lufs: float, channels: int = 2, clicks: float = 0.0) -
 
 
 def master(path: Path, tmp: Path, settings: AudioSettings = TARGET, **kwargs):
-    return audio.master(probe.probe(path), settings, tmp / "cache", **kwargs)
+    return mastering.master(probe.probe(path), settings, tmp / "cache", **kwargs)
 
 
 def assert_on_target(path: Path, settings: AudioSettings = TARGET) -> None:
@@ -84,7 +87,7 @@ def test_quiet_and_hot_speech_land_on_target(tmp_path, channels, level):
     assert info.sample_rate == 44100 and info.channels == channels
     assert result.report.output_i == pytest.approx(measure(result.path)["I"], abs=0.15)
     assert result.report.input_i == pytest.approx(measured_in, abs=0.3)
-    assert result.report.method == audio.METHOD
+    assert result.report.method == mastering.METHOD
 
 
 FORMATS = {
@@ -128,7 +131,7 @@ def test_other_targets_and_m4a_output(tmp_path):
 def _short_term(path: Path, spans: list[tuple[float, float]]) -> float:
     """Mean short-term loudness (3 s window, LUFS) at the ends of the given spans."""
     log = subprocess.run(
-        [audio.ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-v", "verbose", "-i", str(path), "-af", "ebur128=framelog=verbose", "-f", "null", "-"],
+        [ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-v", "verbose", "-i", str(path), "-af", "ebur128=framelog=verbose", "-f", "null", "-"],
         capture_output=True, text=True, check=True,
     ).stderr  # fmt: skip
     frames = [(float(t), float(s)) for t, s in re.findall(r"t:\s*([\d.]+).*?S:\s*(-?[\d.]+)", log)]
@@ -141,7 +144,7 @@ def test_level_voices_brings_a_quiet_voice_up(tmp_path):
     a = f"{SPEECH.format(seed=3)},volume='if(lt(mod(t,12),6),1,0)':eval=frame"
     b = f"{SPEECH.format(seed=4)},volume='if(gte(mod(t,12),6),0.2512,0)':eval=frame"  # -12 dB
     src = tmp_path / "panel.wav"
-    subprocess.run([audio.ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", f"{a}[a];{b}[b];[a][b]amix=inputs=2:normalize=0", "-t", "48", "-y", str(src)], check=True)
+    subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", f"{a}[a];{b}[b];[a][b]amix=inputs=2:normalize=0", "-t", "48", "-y", str(src)], check=True)
     turns_a = [(t, t + 6) for t in range(0, 48, 12)]
     turns_b = [(t + 6, t + 12) for t in range(0, 48, 12)]
     gap_in = _short_term(src, turns_a) - _short_term(src, turns_b)
@@ -160,9 +163,9 @@ def test_level_voices_brings_a_quiet_voice_up(tmp_path):
 def test_trimming_silence_moves_the_timeline(tmp_path):
     src = tmp_path / "padded.wav"
     graph = f"anullsrc=r=44100:cl=stereo,atrim=0:3[l];{SPEECH.format(seed=5)},atrim=0:10[s];anullsrc=r=44100:cl=stereo,atrim=0:4[t];[l][s][t]concat=n=3:v=0:a=1"
-    subprocess.run([audio.ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph, "-y", str(src)], check=True)
+    subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph, "-y", str(src)], check=True)
     result = master(src, tmp_path, replace(TARGET, trim_silence=True))
-    keep = audio.TRIM_KEEP_SECONDS
+    keep = mastering.TRIM_KEEP_SECONDS
     assert result.offset == pytest.approx(-(3 - keep), abs=0.05)
     # the speech pauses at its end too (SPEECH is silent from 8.8 s of every 3 s cycle's 2.2 s), so allow that
     assert 10 - 1.0 + 2 * keep - 0.1 <= result.duration <= 10 + 2 * keep + 0.1
@@ -183,10 +186,10 @@ def test_intro_and_outro_are_joined_and_shift_the_timeline(tmp_path):
 def test_highpass_removes_rumble(tmp_path):
     src = tmp_path / "rumble.wav"
     graph = f"{SPEECH.format(seed=8)}[s];sine=frequency=35:sample_rate=44100,volume=0.5[r];[s][r]amix=inputs=2:normalize=0"
-    subprocess.run([audio.ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph, "-t", "10", "-y", str(src)], check=True)
+    subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph, "-t", "10", "-y", str(src)], check=True)
 
     def rumble(path: Path) -> float:
-        log = subprocess.run([audio.ffmpeg(), "-nostdin", "-hide_banner", "-i", str(path), "-af", "lowpass=f=45,lowpass=f=45,volumedetect", "-f", "null", "-"], capture_output=True, text=True).stderr
+        log = subprocess.run([ffmpeg(), "-nostdin", "-hide_banner", "-i", str(path), "-af", "lowpass=f=45,lowpass=f=45,volumedetect", "-f", "null", "-"], capture_output=True, text=True).stderr
         return float(re.search(r"mean_volume: (-?[\d.]+) dB", log).group(1))
 
     plain = master(src, tmp_path / "a")
@@ -227,7 +230,7 @@ def test_the_cache_remasters_only_when_the_sound_changes(tmp_path):
 def test_a_killed_encode_leaves_nothing_a_later_build_trusts(tmp_path):
     src = speech(tmp_path / "long.wav", seconds=300)
     cache = tmp_path / "cache"
-    code = f"from pipeline import audio, probe; from pipeline.config import AudioSettings; audio.master(probe.probe(__import__('pathlib').Path({str(src)!r})), AudioSettings(), __import__('pathlib').Path({str(cache)!r}))"
+    code = f"from pipeline.audio import mastering; from pipeline.episode import probe; from pipeline.config import AudioSettings; mastering.master(probe.probe(__import__('pathlib').Path({str(src)!r})), AudioSettings(), __import__('pathlib').Path({str(cache)!r}))"
     proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     deadline = time.monotonic() + 120
     while not any(p.stat().st_size > 0 for p in cache.glob("master/*/master.mp3")) and time.monotonic() < deadline:
@@ -261,7 +264,7 @@ def test_bad_recordings_are_clear_errors(tmp_path, make, expected):
 
 def test_a_file_without_an_audio_stream(tmp_path):
     src = tmp_path / "video.m4a"
-    subprocess.run([audio.ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=5", "-t", "3", "-c:v", "mpeg4", "-f", "mp4", "-y", str(src)], check=True)
+    subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=5", "-t", "3", "-c:v", "mpeg4", "-f", "mp4", "-y", str(src)], check=True)
     with pytest.raises(AudioError) as error:
         master(src, tmp_path)
     assert "audio" in error.value.problem and error.value.path == src
@@ -284,11 +287,11 @@ def test_full_scale_clicks_over_quiet_speech_still_land_on_target(tmp_path):
 
 
 def test_the_gain_solver_interpolates_between_and_steps_beyond_the_simulated_gains():
-    assert audio._solve({0.0: -20.0, 4.0: -17.0, 10.0: -12.0}, -16.0) == pytest.approx(5.2)  # between 4 and 10
-    assert audio._solve({0.0: -20.0, 1.0: -19.0}, -16.0) == pytest.approx(4.0)  # beyond: the last secant
-    assert audio._solve({0.0: -10.0, 1.0: -9.0}, -16.0) == pytest.approx(-6.0)  # below all: from the lowest
-    assert audio._solve({0.0: -20.0, 1.0: -19.99}, -16.0) == pytest.approx(1 + 3.99 / 0.2)  # a flat curve: slope 0.2 at least
-    assert audio._solve({0.0: -60.0, 1.0: -59.0}, -16.0) == 40.0  # never more than 40 dB
+    assert mastering._solve({0.0: -20.0, 4.0: -17.0, 10.0: -12.0}, -16.0) == pytest.approx(5.2)  # between 4 and 10
+    assert mastering._solve({0.0: -20.0, 1.0: -19.0}, -16.0) == pytest.approx(4.0)  # beyond: the last secant
+    assert mastering._solve({0.0: -10.0, 1.0: -9.0}, -16.0) == pytest.approx(-6.0)  # below all: from the lowest
+    assert mastering._solve({0.0: -20.0, 1.0: -19.99}, -16.0) == pytest.approx(1 + 3.99 / 0.2)  # a flat curve: slope 0.2 at least
+    assert mastering._solve({0.0: -60.0, 1.0: -59.0}, -16.0) == 40.0  # never more than 40 dB
 
 
 @pytest.mark.parametrize("value", [1.0, 25, "8"])

@@ -17,8 +17,8 @@ from lxml import html as lxml_html
 from pipeline import cli, config as config_module
 from pipeline.errors import ConfigError
 
-from .blogs import BLOG_URL, ENGINES, ORDINARY_TITLE, SHOW_TITLE, SITE_URL, blog_show, build_blog, make_blog
-from .conftest import checksums, make_audio, write_notes
+from tests.blogs import BLOG_URL, ENGINES, ORDINARY_TITLE, SHOW_TITLE, SITE_URL, blog_show, build_blog, make_blog
+from tests.conftest import checksums, make_audio, write_notes
 
 OLD, NEW = "old-panel", "new-panel"
 VTT = "WEBVTT\n\n00:00.000 --> 00:01.500\n<v Ann Host>Welcome to the budget panel.\n\n00:01.500 --> 00:03.000\n<v Bo Guest>Thanks for having me.\n"

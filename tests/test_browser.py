@@ -10,11 +10,11 @@ import json
 
 import pytest
 
-from pipeline import pages
+from pipeline.show import pages
 
-from . import sites
-from .browser import SCREENSHOTS, Served, axe_source
-from .conftest import make_audio, write_notes, write_show
+from tests import sites
+from tests.browser import SCREENSHOTS, Served, axe_source
+from tests.conftest import make_audio, write_notes, write_show
 
 EPISODE = "episodes/full-panel.html"
 LIMIT = 30_000  # ms a browser may take to do what a test waits for, on a busy machine

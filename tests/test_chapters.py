@@ -11,12 +11,13 @@ import jsonschema
 import pytest
 import yaml
 
-from pipeline import chapters, notes, starter, pages
+from pipeline.episode import chapters, notes, starter
+from pipeline.show import pages
 from pipeline.errors import ChapterError, NotesError
 from pipeline.records import AudioInfo, Chapter, Episode
 
-from .conftest import PNG_1PX, write_notes
-from .records import published, show_config
+from tests.conftest import PNG_1PX, write_notes
+from tests.records import published, show_config
 
 # The Podcasting 2.0 JSON chapters format, version 1.2 (podcast-namespace docs/examples/chapters/jsonChapters.md).
 JSON_CHAPTERS_SCHEMA = {

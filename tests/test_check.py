@@ -13,7 +13,7 @@ from PIL import Image
 from pipeline import check
 from pipeline.cli import main
 
-from .conftest import checksums, make_audio, write_notes, write_show
+from tests.conftest import checksums, make_audio, write_notes, write_show
 
 SITE_URL = "https://pod.example.com/show/"
 VTT = "WEBVTT\n\n00:00:00.500 --> 00:00:02.000\n<v Ann>Hello.\n\n00:00:02.000 --> 00:00:03.500\n<v Bo>Hi, Ann.\n"

@@ -13,15 +13,16 @@ import pytest
 import webvtt
 from lxml import etree
 
-from pipeline import align, clean, config as config_module, layout, transcribe
-from pipeline.audio import ffmpeg
+from pipeline.episode import align, clean, transcribe
+from pipeline import config as config_module, layout
+from pipeline.audio.ffmpeg import ffmpeg
 from pipeline.build import build as run_build
 from pipeline.cli import main
-from pipeline.transcript import Cue
+from pipeline.episode.transcript import Cue
 
-from .conftest import write_notes, write_show
-from .speech import levels, needs_espeak, say
-from .test_engine import watching
+from tests.conftest import write_notes, write_show
+from tests.speech import levels, needs_espeak, say
+from tests.test_engine import watching
 
 pytestmark = needs_espeak
 

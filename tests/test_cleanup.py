@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from pipeline import config as config_module
-from pipeline.audio import ffmpeg
-from pipeline.cleanup import chain
+from pipeline.audio.ffmpeg import ffmpeg
+from pipeline.audio.cleanup import chain
 from pipeline.cli import main
 from pipeline.config import AudioSettings
 from pipeline.errors import ConfigError
 
-from .conftest import make_audio, write_notes, write_show
+from tests.conftest import make_audio, write_notes, write_show
 
 HUM = "aevalsrc='0.05*sin(2*PI*50*t)+0.025*sin(2*PI*100*t)+0.012*sin(2*PI*150*t)':s=48000"
 # A voice-band tone that speaks 1 s in every 2: the noise shows in the gaps.

@@ -21,7 +21,7 @@ from mutagen.mp3 import MP3
 from pipeline import config as config_module
 from pipeline.cli import main
 
-from .conftest import PNG_1PX, SPEECH, checksums, make_audio, write_notes, write_show
+from tests.conftest import PNG_1PX, SPEECH, checksums, make_audio, write_notes, write_show
 
 NS = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd"}
 TRICKY = "Q&A: <Leaders> \"lead\", managers 'manage' 🎙️"

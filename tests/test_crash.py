@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,7 +27,7 @@ from pipeline import config as config_module
 from pipeline import layout, lock
 from pipeline.files import TEMP_SUFFIX
 
-from .conftest import SPEECH, make_audio, write_notes, write_show
+from tests.conftest import SPEECH, make_audio, write_notes, write_show
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -159,19 +158,32 @@ def test_a_build_killed_while_mastering_leaves_the_site_as_it_was(published, tmp
     assert [e.title for e in feedparser.parse(feed_of(show)).entries] == ["Third", "Second"]
 
 
+def _waiting_line(build: subprocess.Popen) -> str:
+    """The line in which a build says it waits for another (read as it prints it; '' if it ends without one)."""
+    for line in build.stderr:
+        if "waiting for it to finish" in line:
+            return line
+    return ""
+
+
 def test_two_builds_started_together_never_interleave(published, tmp_path):
     show = Path(shutil.copytree(published, tmp_path / "show"))
     (show / config_module.CONFIG_NAME).write_text((show / config_module.CONFIG_NAME).read_text().replace("normalize = false", "normalize = true"))
-    make_audio(show / "episodes" / "third.wav", seconds=240, source=SPEECH.format(seed=4))  # long enough to hold the lock
+    make_audio(show / "episodes" / "third.wav", seconds=30, source=SPEECH.format(seed=4))
     command = [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show), *ARGS]
-    builds = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    # The test holds the show's lock, so both builds start while another holds it: each must say so and wait. The
+    # order is read from what they print, never from how long anything takes.
+    with lock.hold(config_module.load(show).cache_dir / "build.lock", "this show"):
+        builds = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        said = [_waiting_line(build) for build in builds]
+        assert all(f"another build of this show is running, pid {os.getpid()}" in line for line in said), said
+        assert not (show / "public" / "media" / "third.mp3").exists(), "neither build published while the lock was held"
     outputs = [build.communicate(timeout=300) for build in builds]
     assert [build.returncode for build in builds] == [0, 0], outputs
-    waited = [err for _, err in outputs if "another build of this show is running, pid" in err]
-    assert len(waited) == 1, "one build waits for the other, and says so"
     entries = feedparser.parse(feed_of(show)).entries
     assert sorted(e.title for e in entries) == ["Second", "Third"]
     book = json.loads((show / config_module.LEDGER_NAME).read_text())
+    assert "pending" not in book, "the second build never ran into the first one's publish"
     assert sorted(e.id for e in entries) == sorted(entry["guid"] for entry in book["episodes"].values())
 
 
@@ -202,21 +214,10 @@ def test_check_fix_artwork_waits_for_a_running_build(published, tmp_path):
     Image.new("RGB", (1600, 1400), "white").save(show / "cover.jpg")
     toml = show / config_module.CONFIG_NAME
     toml.write_text(toml.read_text().replace("[show]", '[show]\nartwork = "cover.jpg"', 1))
-    release = threading.Event()
-
-    def hold() -> None:
-        with lock.hold(config_module.load(show).cache_dir / "build.lock", "this show"):
-            release.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    time.sleep(0.2)
-    check = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "check", "--show", str(show), "--fix-artwork"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    said = check.stderr.readline()  # it says why it waits, then waits
-    assert "another build of this show is running" in said and "waiting for it to finish" in said
-    time.sleep(0.5)
-    assert check.poll() is None and not (show / "artwork-1400.jpg").exists(), "it waits"
-    release.set()
-    holder.join()
+    with lock.hold(config_module.load(show).cache_dir / "build.lock", "this show"):  # a build is running
+        check = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "check", "--show", str(show), "--fix-artwork"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        said = _waiting_line(check)  # it says why it waits, then waits
+        assert f"another build of this show is running, pid {os.getpid()}" in said
+        assert not (show / "artwork-1400.jpg").exists(), "it waits"
     check.communicate(timeout=60)
     assert (show / "artwork-1400.jpg").exists()

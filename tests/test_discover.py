@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import checksums, make_audio, write_show
 from pipeline import config
-from pipeline.discover import AUDIO_EXTENSIONS, Recording, discover
+from pipeline.episode.discover import AUDIO_EXTENSIONS, Recording, discover
 from pipeline.layout import web_slug
 from pipeline.errors import PanelpressError
 from pipeline.records import Failure

@@ -24,7 +24,7 @@ from pipeline.build import build as run_build
 from pipeline.build import preview
 from pipeline.cli import main
 
-from .conftest import PNG_1PX, checksums, make_audio, write_notes, write_show
+from tests.conftest import PNG_1PX, checksums, make_audio, write_notes, write_show
 
 VTT = "WEBVTT\n\n00:00:00.500 --> 00:00:02.000\n<v Ann>Hello.\n\n00:00:02.000 --> 00:00:03.000\n<v Bo>Hi, Ann.\n"
 

@@ -18,14 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import cache, episode, executors, layout
+from pipeline import cache, executors, layout
+from pipeline.episode import stages
 from pipeline import config as config_module
 from pipeline.build import build as run_build
 from pipeline.cli import main
-from pipeline.discover import discover
+from pipeline.episode.discover import discover
 from pipeline.errors import ChapterError, ExecutorError, TranscriptError
 
-from .conftest import SPEECH, checksums, make_audio, write_notes, write_show
+from tests.conftest import SPEECH, checksums, make_audio, write_notes, write_show
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -59,13 +60,13 @@ def test_what_an_episode_task_carries_pickles_as_it_is(tmp_path):
     folder = show_of(tmp_path / "show", {"alpha": 3})
     (folder / "episodes" / "alpha.chapters.txt").write_text("00:00:00 Welcome\n00:00:01.500 Topic\n")
     settings = config_module.load(folder)
-    setup = episode.Setup(config=settings, now=NOW)
+    setup = stages.Setup(config=settings, now=NOW)
     (recording,), _ = discover(settings)
-    noted = episode.run(episode.Work(source=recording), setup, episode.NOTES)
-    noted = episode.Work(**{**noted.__dict__, "guid": "0d1f5b3c-2f7e-4a8e-9d6b-3c1a2b3c4d5e"})
+    noted = stages.run(stages.Work(source=recording), setup, stages.NOTES)
+    noted = stages.Work(**{**noted.__dict__, "guid": "0d1f5b3c-2f7e-4a8e-9d6b-3c1a2b3c4d5e"})
     done = executors.audio_work(noted, setup, lambda name, total: lambda seconds: None)
     assert done.item is not None and done.transcript is not None and done.item.chapters
-    for value in (setup, noted, done, episode.result(done, settings)):
+    for value in (setup, noted, done, stages.result(done, settings)):
         again = pickle.loads(pickle.dumps(value))
         assert cache.encode(again) == cache.encode(value)
     errors = (ChapterError(folder / "x.md", 3, "starts after the end", "fix it"), TranscriptError(folder / "x.vtt", "overlaps", "", line=7), ExecutorError(None, "gone"))

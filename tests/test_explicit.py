@@ -10,13 +10,13 @@ import pytest
 from lxml import etree
 
 from pipeline import config as config_module
-from pipeline import explicit, notes
+from pipeline.episode import explicit, notes
 from pipeline.build import build
 from pipeline.cli import main
 from pipeline.errors import ConfigError, ExplicitContentError, NotesError
 
-from .conftest import show_with, write_notes, write_show
-from .records import show_config
+from tests.conftest import show_with, write_notes, write_show
+from tests.records import show_config
 
 REPO = Path(__file__).resolve().parent.parent
 ITUNES = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd"}

@@ -13,12 +13,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from pipeline import feed
-from pipeline.podcastindex import PODCAST_NS
+from pipeline.show import feed
+from pipeline.show.podcastindex import PODCAST_NS
 from pipeline.records import Panelist
 
-from .golden import assert_golden
-from .records import SITE, published, show_config
+from tests.golden import assert_golden
+from tests.records import SITE, published, show_config
 
 NS = {"itunes": feed.ITUNES_NS, "podcast": PODCAST_NS, "content": "http://purl.org/rss/1.0/modules/content/", "atom": "http://www.w3.org/2005/Atom"}
 BUILD = datetime(2026, 5, 20, 12, 0, tzinfo=timezone.utc)

@@ -14,13 +14,14 @@ import pytest
 from lxml import etree
 
 from pipeline import config as config_module
-from pipeline import feed, namespace_rules
+from pipeline.show import feed
+from pipeline import namespace_rules
 from pipeline.cli import main
-from pipeline.podcastindex import PODCAST_NS
+from pipeline.show.podcastindex import PODCAST_NS
 from pipeline.records import Attachment, Panelist
 
-from .conftest import PNG_1PX, write_notes, write_show
-from .records import SITE, published, show_config
+from tests.conftest import PNG_1PX, write_notes, write_show
+from tests.records import SITE, published, show_config
 
 NS = {
     "itunes": feed.ITUNES_NS,

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import checksums, make_audio
 from pipeline import layout
-from pipeline.assemble import plan_digest
+from pipeline.show.assemble import plan_digest
 from pipeline.errors import PublishError
 from pipeline.files import sha256, temp_path
 from pipeline.records import PlanFile, SitePlan

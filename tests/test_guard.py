@@ -13,12 +13,13 @@ import pytest
 from lxml import etree
 
 from pipeline import config as config_module
-from pipeline import cache, feed, guard, ledger
+from pipeline import cache
+from pipeline.show import feed, guard, ledger
 from pipeline.build import build
 from pipeline.cli import main
 
-from .conftest import PNG_1PX, checksums, make_audio, show_with, write_notes
-from .records import published, show_config
+from tests.conftest import PNG_1PX, checksums, make_audio, show_with, write_notes
+from tests.records import published, show_config
 
 BUILD = datetime(2026, 5, 20, 12, 0, tzinfo=timezone.utc)
 ITUNES = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd"}

@@ -15,7 +15,7 @@ from PIL import Image
 
 from pipeline.cli import main
 
-from .conftest import PNG_1PX, bomb_png, checksums, tag_mp3, write_notes, write_show
+from tests.conftest import PNG_1PX, bomb_png, checksums, tag_mp3, write_notes, write_show
 
 SECRET = b"-----BEGIN PRIVATE KEY----- do not publish me"
 FEED_URL = "https://pod.example.com/show/feed.xml"
@@ -379,7 +379,7 @@ def test_a_full_disk_names_the_site_file_and_leaves_the_feed_as_it_was(capsys, s
 
 BUG = """
 import sys
-from pipeline import assemble
+from pipeline.show import assemble
 def broken(*args, **kwargs):
     raise ZeroDivisionError("a bug in the plan")
 assemble.assemble = broken
@@ -406,7 +406,7 @@ def test_a_bug_in_one_episode_fails_that_episode_alone(show, audio_dir):
     import subprocess
     import sys
 
-    code = BUG.replace("from pipeline import assemble", "from pipeline import chapters").replace("assemble.assemble = broken", "real = chapters.resolve\nchapters.resolve = lambda episode, info: broken() if episode.slug == 'good-two' else real(episode, info)")
+    code = BUG.replace("from pipeline.show import assemble", "from pipeline.episode import chapters").replace("assemble.assemble = broken", "real = chapters.resolve\nchapters.resolve = lambda episode, info: broken() if episode.slug == 'good-two' else real(episode, info)")
     done = subprocess.run([sys.executable, "-c", code, "build", "--show", str(show)], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
     assert "failed unexpectedly while making episode 'good-two'" in done.stderr

@@ -11,11 +11,13 @@ import pytest
 from lxml import etree
 
 from pipeline import config as config_module
-from pipeline import ledger, namespace_rules, notes
+from pipeline.show import ledger
+from pipeline import namespace_rules
+from pipeline.episode import notes
 from pipeline.cli import main
-from pipeline.podcastindex import PODCAST_NS
+from pipeline.show.podcastindex import PODCAST_NS
 
-from .conftest import show_with, write_notes, write_show
+from tests.conftest import show_with, write_notes, write_show
 
 SITE = "https://pod.example.com/show/"
 OLD_PODCAST_GUID = "917393e3-1b1e-5cef-ace4-edaa54e1f810"

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_notes
-from pipeline import guard, ledger, namespace_rules
+from pipeline.show import guard, ledger
+from pipeline import namespace_rules
 from pipeline.errors import GuardError, PanelpressError
 from pipeline.records import Episode, Media, Notes, Published
 

@@ -9,8 +9,8 @@ from PIL import Image
 
 from pipeline.cli import main
 
-from . import servers
-from .conftest import write_notes, write_show
+from tests import servers
+from tests.conftest import write_notes, write_show
 
 
 def _show(tmp_path, audio_dir, base: str):

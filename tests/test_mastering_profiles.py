@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import audio, probe
+from pipeline.audio.ffmpeg import ffmpeg
+from pipeline.audio import mastering
+from pipeline.episode import probe
 from pipeline.config import AudioSettings
 
-from .conftest import SPEECH
-from .test_audio import measure as ebur128
-from .test_audio import speech_at
+from tests.conftest import SPEECH
+from tests.test_audio import measure as ebur128
+from tests.test_audio import speech_at
 
 TARGET = AudioSettings()
 SECONDS = 40
@@ -32,7 +34,7 @@ PROFILES = {"realistic": (-28.5, False), "hot": (-12.0, True), "quiet": (-40.0, 
 def sample_peak(path: Path) -> float:
     """The highest sample (dBFS) of the decoded file, by astats."""
     log = subprocess.run(
-        [audio.ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af", "astats=measure_perchannel=none:measure_overall=Peak_level", "-f", "null", "-"],
+        [ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af", "astats=measure_perchannel=none:measure_overall=Peak_level", "-f", "null", "-"],
         capture_output=True, text=True, check=True,
     ).stderr  # fmt: skip
     return float(re.findall(r"Peak level dB: (\S+)", log)[-1])
@@ -43,7 +45,7 @@ def render(path: Path, graph: str, lufs: float, hold_peaks: bool) -> Path:
     gain = 0.0
     for _ in range(4):  # a limiter makes loudness bend: home in
         chain = f"pan=stereo|c0=c0|c1=c0,volume={gain:.2f}dB" + (",alimiter=limit=1:attack=1:release=20:level=0" if hold_peaks else "")
-        subprocess.run([audio.ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", f"{graph},{chain}", "-t", str(SECONDS), "-ac", "2", "-c:a", "pcm_s24le", "-y", str(path)], check=True)
+        subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", f"{graph},{chain}", "-t", str(SECONDS), "-ac", "2", "-c:a", "pcm_s24le", "-y", str(path)], check=True)
         gain += lufs - ebur128(path)["I"]
     return path
 
@@ -54,7 +56,7 @@ def panel(path: Path, profile: str) -> Path:
 
 
 def master(path: Path, tmp: Path, settings: AudioSettings = TARGET):
-    return audio.master(probe.probe(path), settings, tmp / "cache")
+    return mastering.master(probe.probe(path), settings, tmp / "cache")
 
 
 def assert_mastered(result, settings: AudioSettings = TARGET) -> dict[str, float]:
@@ -118,5 +120,5 @@ def test_an_espeak_panel_lands_on_target(tmp_path):
         graph.append(f"[{n}:a]aresample=48000,volume={gain}dB,apad=pad_dur=0.6[p{n}]")
     graph.append("".join(f"[p{n}]" for n in range(len(lines) * 2)) + f"concat=n={len(lines) * 2}:v=0:a=1,volume=-14dB")
     src = tmp_path / "panel.wav"
-    subprocess.run([audio.ffmpeg(), "-nostdin", "-v", "error", *inputs, "-filter_complex", ";".join(graph), "-ac", "2", "-c:a", "pcm_s24le", "-y", str(src)], check=True)
+    subprocess.run([ffmpeg(), "-nostdin", "-v", "error", *inputs, "-filter_complex", ";".join(graph), "-ac", "2", "-c:a", "pcm_s24le", "-y", str(src)], check=True)
     assert_mastered(master(src, tmp_path))

@@ -13,20 +13,22 @@ import numpy as np
 import pytest
 
 from pipeline import config as config_module
-from pipeline import audio, episode, mix, pages, probe
-from pipeline.audio import ffmpeg
+from pipeline.audio import mastering, mix
+from pipeline.episode import stages, probe
+from pipeline.show import pages
+from pipeline.audio.ffmpeg import ffmpeg
 from pipeline.build import build as run_build
 from pipeline.cli import main
 from pipeline.config import AudioSettings, MixSettings
-from pipeline.discover import discover
+from pipeline.episode.discover import discover
 from pipeline.errors import AudioError, ConfigError
 from pipeline.files import file_sha256
 from pipeline.records import AudioInfo
 from pipeline.records import Track
 
-from .conftest import SPEECH, make_audio, write_notes, write_show
-from .panel import Panel, espeak, loudness, make_panel, multichannel, rms
-from .test_engine import watching
+from tests.conftest import SPEECH, make_audio, write_notes, write_show
+from tests.panel import Panel, espeak, loudness, make_panel, multichannel, rms
+from tests.test_engine import watching
 
 needs_espeak = pytest.mark.skipif(espeak() is None, reason="espeak-ng is not installed: apt-get install -y espeak-ng")
 NAMES = ("Dana Whitfield", "Sam Okafor", "Priya Raman")
@@ -60,7 +62,7 @@ def test_every_panelist_lands_within_1_lu_when_mastered_and_noise_between_phrase
     assert max(recorded) - min(recorded) >= 6, "the panel's voices are recorded 6-8 dB apart"
     # Mastered as a build masters it (the mix levels for what mastering's limiter will take from each voice).
     info = AudioInfo(path=mixed.path, format="FLAC", codec="flac", duration=mixed.duration, sample_rate=48000, channels=1, bitrate=0)
-    published = audio.master(info, episode.mixed_settings(AudioSettings()), tmp_path / "cache", source_sha=mixed.key).path
+    published = mastering.master(info, stages.mixed_settings(AudioSettings()), tmp_path / "cache", source_sha=mixed.key).path
     levels = [loudness(published, panel.alone(who)) for who in NAMES]
     assert max(levels) - min(levels) <= 1.0, levels
     plain = plain_sum(panel, tmp_path / "plain.wav")
@@ -244,9 +246,9 @@ def test_a_no_op_build_reuses_the_cached_mix_and_a_changed_track_mixes_again(pan
 
 
 def test_cues_without_a_speaker_take_the_one_who_speaks_most_in_them():
-    from pipeline import turns
+    from pipeline.episode import turns
     from pipeline.records import Turn
-    from pipeline.transcript import Cue, Transcript
+    from pipeline.episode.transcript import Cue, Transcript
 
     said = (Turn(0.0, 4.0, "Dana Whitfield"), Turn(4.2, 9.0, "Sam Okafor"), Turn(9.5, 10.0, mix.AUDIENCE))
     cues = (Cue(500, 3000, "Hi."), Cue(3500, 6000, "Both."), Cue(7000, 8000, "Kept.", speaker="Priya Raman"), Cue(12000, 13000, "Nobody."))
@@ -267,7 +269,7 @@ def test_cues_without_a_speaker_take_the_one_who_speaks_most_in_them():
     ],
 )
 def test_a_tracks_list_the_notes_cannot_mean_is_refused_with_its_line(show, tracks, problem):
-    from pipeline import notes
+    from pipeline.episode import notes
     from pipeline.errors import NotesError
 
     path = write_notes(show, "panel", f"title: Panel\ndate: 2026-01-05\npanelists: [Dana Whitfield, Sam Okafor]\n{tracks}")
@@ -277,7 +279,7 @@ def test_a_tracks_list_the_notes_cannot_mean_is_refused_with_its_line(show, trac
 
 
 def test_tracks_map_files_and_channels_case_blind_with_room_and_skip(show):
-    from pipeline import notes
+    from pipeline.episode import notes
     from pipeline.records import TrackSpec
 
     path = write_notes(show, "panel", "title: Panel\ndate: 2026-01-05\npanelists: [Dana Whitfield, Sam Okafor]\ntracks:\n  dana.wav: dana whitfield\n  hall.flac: Room\n  spare.wav: skip")

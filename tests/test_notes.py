@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PNG_1PX, write_notes
-from pipeline import markdown, notes, starter
+from pipeline import markdown
+from pipeline.episode import notes, starter
 from pipeline.errors import NotesError, PanelpressError
 from pipeline.records import AudioInfo, Panelist
 
@@ -294,7 +295,7 @@ def test_starter_text_is_prefilled_from_tags(tmp_path: Path):
 
 
 def test_starter_text_from_the_real_tagged_fixture(audio_dir: Path, tmp_path: Path):
-    from pipeline.probe import probe
+    from pipeline.episode.probe import probe
 
     text = starter.starter_text("tagged", probe(audio_dir / "tagged.mp3"), today=date(2030, 1, 1), draft=True)
     path = tmp_path / "tagged.md"

@@ -10,8 +10,8 @@ from lxml import etree
 
 from pipeline.cli import main
 
-from . import servers
-from .conftest import write_notes, write_show
+from tests import servers
+from tests.conftest import write_notes, write_show
 
 FEED = "https://pod.example.com/show/feed.xml"
 ATOM = "{http://www.w3.org/2005/Atom}link"

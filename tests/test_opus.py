@@ -12,11 +12,11 @@ from lxml import etree
 from mutagen.oggopus import OggOpus
 from PIL import Image
 
-from pipeline.audio import ffmpeg
+from pipeline.audio.ffmpeg import ffmpeg
 from pipeline.cli import main
-from pipeline.podcastindex import PODCAST_NS
+from pipeline.show.podcastindex import PODCAST_NS
 
-from .conftest import SPEECH, make_audio, write_notes, write_show
+from tests.conftest import SPEECH, make_audio, write_notes, write_show
 
 P = f"{{{PODCAST_NS}}}"
 SITE = "https://pod.example.com/show/"

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from pipeline import layout, pages
-from pipeline.artwork import ICONS as ICON_SPECS
+from pipeline import layout
+from pipeline.show import pages
+from pipeline.show.artwork import ICONS as ICON_SPECS
 from pipeline.records import Attachment
 
-from .golden import assert_golden
-from .records import published, show_config
+from tests.golden import assert_golden
+from tests.records import published, show_config
 
 
 def _items():

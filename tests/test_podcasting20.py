@@ -19,17 +19,17 @@ import pytest
 from lxml import etree
 
 from pipeline import config as config_module
-from pipeline import feed
+from pipeline.show import feed
 from pipeline import namespace_rules as rules
 from pipeline.cli import main
 from pipeline.errors import ConfigError, NotesError
-from pipeline.notes import read as read_notes
-from pipeline.podcastindex import PODCAST_NS
+from pipeline.episode.notes import read as read_notes
+from pipeline.show.podcastindex import PODCAST_NS
 from pipeline.records import Alternate, Chapter, Location, RemoteItem, Social, Soundbite
 
-from .conftest import write_notes, write_show
-from .golden import assert_golden
-from .records import SITE, published, show_config
+from tests.conftest import write_notes, write_show
+from tests.golden import assert_golden
+from tests.records import SITE, published, show_config
 
 NS = {"itunes": feed.ITUNES_NS, "podcast": PODCAST_NS, "atom": feed.ATOM_NS, "content": "http://purl.org/rss/1.0/modules/content/"}
 BUILD = datetime(2026, 5, 20, 12, 0, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import PNG_1PX, checksums, make_audio
 from pipeline.errors import AudioError, PanelpressError
-from pipeline.probe import probe
+from pipeline.episode.probe import probe
 from pipeline.records import AudioInfo
 
 # name, ffmpeg codec args, channels, rate, seconds, expected (format, codec)

@@ -16,8 +16,8 @@ from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
-from pipeline import probe
-from pipeline.audio import ffmpeg
+from pipeline.episode import probe
+from pipeline.audio.ffmpeg import ffmpeg
 from pipeline.cli import main
 
 TAGS = {"title": "Fixture “Title”", "artist": "Ann Example; Bo Example", "album": "Fixture Show", "date": "2026-03-04", "comment": "From the fixture."}
@@ -173,7 +173,7 @@ def test_riff_info_of_a_wav(fixtures):
 
 
 def test_png_size():
-    from .conftest import PNG_1PX
+    from tests.conftest import PNG_1PX
 
     assert probe.image_size(PNG_1PX) == (1, 1)
     assert probe.image_size(b"GIF89a....") is None

@@ -14,7 +14,7 @@ from pipeline import layout
 from pipeline.build import build as run_build
 from pipeline.cli import main
 
-from .conftest import SPEECH, make_audio, write_notes, write_show
+from tests.conftest import SPEECH, make_audio, write_notes, write_show
 
 _started: list[list[str]] = []
 sys.addaudithook(lambda event, args: [seen.append(os.fsdecode(args[0])) for seen in _started] if event == "subprocess.Popen" else None)

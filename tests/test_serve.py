@@ -14,11 +14,11 @@ import pytest
 from pipeline import layout
 from pipeline.files import sha256
 from pipeline.records import PlanFile, SitePlan
-from pipeline.targets.serve import Preview, Server, byte_range, content_type
+from pipeline.targets.preview import Preview, Server, byte_range, content_type
 
-from .browser import Served
-from .conftest import checksums, make_audio, write_notes, write_show
-from .sites import picture
+from tests.browser import Served
+from tests.conftest import checksums, make_audio, write_notes, write_show
+from tests.sites import picture
 
 AUDIO = bytes(range(256)) * 40  # 10240 bytes
 

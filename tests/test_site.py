@@ -18,10 +18,11 @@ import podcastparser
 from lxml import etree, html
 from PIL import Image
 
-from pipeline import artwork, layout, pages
+from pipeline.show import artwork, pages
+from pipeline import layout
 
-from . import sites
-from .browser import vnu_or_skip
+from tests import sites
+from tests.browser import vnu_or_skip
 
 BUDGET = 30_000  # bytes of an episode page without its audio and images: HTML, CSS and JavaScript
 

@@ -11,7 +11,7 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
 from tests.conftest import PNG_1PX, make_audio
-from pipeline import tags
+from pipeline.episode import tags
 from pipeline.records import Mastered, Media
 
 TAGS = tags.TagSet(

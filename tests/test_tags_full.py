@@ -16,14 +16,18 @@ import pytest
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
 
-from pipeline import audio, chapters, config, ledger, notes, probe
+from pipeline.audio.ffmpeg import ffmpeg
+from pipeline.audio import mastering
+from pipeline.episode import chapters, notes, probe
+from pipeline import config
+from pipeline.show import ledger
 from pipeline.cli import main
-from pipeline.discover import Recording
-from pipeline.episode import Setup, Work, tag
+from pipeline.episode.discover import Recording
+from pipeline.episode.stages import Setup, Work, tag
 from pipeline.records import Episode
 
-from .conftest import PNG_1PX, make_audio, tag_mp3, write_notes, write_show
-from .test_chapters import JSON_CHAPTERS_SCHEMA
+from tests.conftest import PNG_1PX, make_audio, tag_mp3, write_notes, write_show
+from tests.test_chapters import JSON_CHAPTERS_SCHEMA
 
 SITE = "https://pod.example.com/show/"
 # Encoders add a few ms of priming that ffmpeg subtracts from chapter times it reads back.
@@ -53,7 +57,7 @@ chapters:
 
 def ffmpeg_chapters(path: Path) -> list[tuple[float, float, str]]:
     """ffmpeg's own view of a file's chapters (`-f ffmetadata`): start, end (seconds) and title."""
-    out = subprocess.run([audio.ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(path), "-f", "ffmetadata", "-"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(path), "-f", "ffmetadata", "-"], capture_output=True, text=True, check=True).stdout
     found = []
     for section in out.split("[CHAPTER]")[1:]:
         values = dict(line.split("=", 1) for line in section.strip().splitlines() if "=" in line)
@@ -155,7 +159,7 @@ def test_an_intro_shifts_the_tagged_chapters(mp3_show, tmp_path):
     info = probe.probe(recording)
     episode = Episode(slug="Chapters Panel", recording=recording, notes=notes.read(mp3_show / "show_notes" / "Chapters Panel.md"))
     episode = replace(episode, chapters=chapters.resolve(episode, info))
-    mastered = audio.master(info, settings.audio, tmp_path / "cache")
+    mastered = mastering.master(info, settings.audio, tmp_path / "cache")
     shifted = replace(mastered, offset=5.0, duration=mastered.duration + 5.0)  # as if a 5 s intro had been added
     setup = Setup(config=replace(settings, build=replace(settings.build, cache=str(tmp_path / "cache"))), now=datetime.now(timezone.utc))
     work = Work(source=Recording(episode.slug, recording, episode.notes.path), guid="guid-1", notes=episode.notes, info=info, episode=episode, mastered=shifted)

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import align, config as config_module, transcribe, transcript
+from pipeline.episode import align, transcribe, transcript
+from pipeline import config as config_module
 from pipeline.build import build as run_build
 from pipeline.cli import main
 from pipeline.records import Turn
-from pipeline.transcript import Cue
+from pipeline.episode.transcript import Cue
 
-from .conftest import write_notes, write_show
-from .speech import needs_espeak, say
-from .test_engine import watching
+from tests.conftest import write_notes, write_show
+from tests.speech import needs_espeak, say
+from tests.test_engine import watching
 
 PHRASES = ["Hello and welcome.", 0.6, "The budget is late.", 0.6, "Thank you."]
 
@@ -140,7 +141,7 @@ def test_settings_say_what_each_engine_needs(tmp_path):
 
 @needs_espeak
 def test_a_made_transcript_of_a_panel_of_tracks_names_who_speaks(tmp_path):
-    from .panel import make_panel
+    from tests.panel import make_panel
 
     panel = make_panel(tmp_path / "tracks", 24, speakers=2, room=False, overlaps=False, seed=5)
     folder = tmp_path / "show"

@@ -11,11 +11,11 @@ import feedparser
 import pytest
 import webvtt
 
-from pipeline import transcript
+from pipeline.episode import transcript
 from pipeline.cli import main
 from pipeline.errors import TranscriptError
 
-from .conftest import make_audio, write_notes, write_show
+from tests.conftest import make_audio, write_notes, write_show
 
 PANEL_VTT = """\
 WEBVTT

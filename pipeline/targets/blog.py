@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from ..records import SitePlan
-from . import PublishReport
+from ..records import PublishReport, SitePlan
 from .folder import Folder, Manifest
 
 

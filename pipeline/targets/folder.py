@@ -18,8 +18,7 @@ from pathlib import Path, PurePosixPath
 from .. import layout
 from ..errors import PublishError
 from ..files import TEMP_SUFFIX, file_sha256, sha256, temp_path, write_atomic, write_if_changed
-from ..records import PlanFile, SitePlan
-from . import PublishReport
+from ..records import PublishReport, PlanFile, SitePlan
 
 REBUILD_FIX = "check the folder's permissions and free space, then build again; the feed was not changed"
 

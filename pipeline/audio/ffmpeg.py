@@ -1,0 +1,113 @@
+"""ffmpeg: the binary panelpress runs (found on PATH, else the imageio-ffmpeg wheel's) and the one way it is run."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import AudioError
+from ..progress import Progress
+
+MIME = {"mp3": "audio/mpeg", "m4a": "audio/mp4", "opus": "audio/ogg"}  # Ogg Opus is audio/ogg (RFC 7845)
+
+
+# The encode pass decodes its own output in-process (`-dec`, a loopback decoder): ffmpeg 7.1 or newer.
+MIN_FFMPEG = (7, 1)
+
+
+@functools.cache
+def ffmpeg() -> str:
+    """The ffmpeg binary: the one on PATH if it is new enough, else the one shipped in the imageio-ffmpeg wheel."""
+    found = shutil.which("ffmpeg")
+    if found and _version(found) >= MIN_FFMPEG:
+        return found
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _version(binary: str) -> tuple[int, int]:
+    """(major, minor) of an ffmpeg binary; (0, 0) when it cannot be told (a git build, a broken binary)."""
+    try:
+        out = subprocess.run([binary, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return (0, 0)
+    match = re.match(r"ffmpeg version n?(\d+)\.(\d+)", out)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+@functools.cache
+def ffmpeg_version() -> str:
+    """ffmpeg's own version line (part of every cache key)."""
+    out = subprocess.run([ffmpeg(), "-hide_banner", "-version"], capture_output=True, text=True, check=False)
+    return out.stdout.splitlines()[0] if out.stdout else "unknown"
+
+
+def configure_pydub() -> None:
+    """Point pydub at the same ffmpeg binary panelpress uses."""
+    with warnings.catch_warnings():  # pydub warns on import when ffmpeg is not on PATH; we tell it where it is
+        warnings.simplefilter("ignore")
+        from pydub import AudioSegment
+
+    AudioSegment.converter = ffmpeg()
+
+
+def filter_path(path: Path) -> str:
+    # Filter-graph syntax: escape what ffmpeg's option parser treats as special.
+    return str(path).replace("\\", "/").replace(":", "\\:").replace("'", "\\'").replace(",", "\\,")
+
+
+@dataclass(frozen=True)
+class FfmpegRun:
+    """What an ffmpeg run left: its log, how many seconds of audio it wrote, and what it cost."""
+
+    log: str
+    seconds: float
+    wall: float = 0.0
+    cpu: float = 0.0  # its own user + system seconds
+
+
+def run_ffmpeg(source: Path, args: list[str], duration: float, progress: Progress | None = None) -> FfmpegRun:
+    """Run ffmpeg, report progress from its own `-progress` output; raise AudioError naming `source`."""
+    command = [ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-progress", "pipe:1", *args]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    log: list[str] = []
+    reader = threading.Thread(target=lambda: log.extend(proc.stderr), daemon=True)
+    reader.start()
+    seconds = 0.0
+    for line in proc.stdout:
+        key, _, value = line.strip().partition("=")
+        if key == "out_time_us" and value.lstrip("-").isdigit():
+            seconds = max(seconds, int(value) / 1e6)
+            if progress:
+                progress(min(duration, seconds))
+    # wait4, not wait: the child's own CPU time (getrusage of all children mixes episodes mastered in parallel).
+    _, status, usage = os.wait4(proc.pid, 0)
+    code = proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    reader.join()
+    text = "".join(log)
+    if code != 0:
+        reason = _ffmpeg_reason(text)
+        raise AudioError(source, f"ffmpeg could not process it: {reason}", "check that the file plays and the disk has room; if it does not play, export it again as WAV or FLAC")
+    if progress:
+        progress(duration if math.isfinite(duration) else seconds)
+    return FfmpegRun(log=text, seconds=seconds, wall=round(wall, 2), cpu=round(usage.ru_utime + usage.ru_stime, 2))
+
+
+def _ffmpeg_reason(log: str) -> str:
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for line in lines:
+        if "does not contain any stream" in line or "matches no streams" in line:
+            return "it has no audio stream"
+    return lines[-1] if lines else "unknown error"

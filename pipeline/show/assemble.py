@@ -1,0 +1,196 @@
+"""Assemble: every episode record + the show's settings + the ledger → the site plan. Pure: writes nothing.
+
+The plan names every file of the site with its checksum (pages, the stylesheet, script, icons and the feed as bytes,
+audio and attachments as files to copy), so a target can apply it, a preview server can serve it, and `check` can
+compare it with a site. Besides the records it reads only the show's templates and artwork (their small copies,
+the icons, are made here: they belong to the site, not to an episode).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import artwork as artwork_, posts, feed, ledger, pages
+from .. import cache, layout, markdown, namespace_rules
+from ..config import Config
+from ..records import PlanFile, Published, SitePlan
+
+# lastBuildDate is left out of the feed's content hash by rendering it with this fixed date.
+_HASH_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+Memo = Callable[[str, Callable[[], str]], str]  # (key of everything the text is made from, make) → the text
+
+
+def _no_memo(key: str, make: Callable[[], str]) -> str:
+    return make()
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A publishable episode and the fingerprint of its record (the key of what is rendered from it)."""
+
+    item: Published
+    key: str
+
+
+@dataclass(frozen=True)
+class ShowPlan:
+    """The site as it should be, and the ledger that goes with it."""
+
+    site: SitePlan
+    ledger: ledger.Ledger
+    items: tuple[Published, ...]  # newest first, as the feed lists them
+
+
+def newest_first(items: Sequence[Published]) -> list[Published]:
+    """Items in the feed's order: newest pubDate first, then by slug (never by file time)."""
+    return sorted(items, key=lambda item: (item.pub_date, item.episode.slug), reverse=True)
+
+
+def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, now: datetime, artwork_sha: str = "", memo: Memo = _no_memo) -> ShowPlan:
+    """The site plan for these episodes: media, attachments, pages, artwork, and the feed; the ledger after it."""
+    pages_of = {e.item.episode.slug: e.item.post_url or e.item.page_path for e in episodes}  # on a blog: the post's address
+    linked = [(replace(e.item, links=_links(e.item, pages_of)), e.key) for e in episodes]
+    ordered = sorted(linked, key=lambda pair: (pair[0].pub_date, pair[0].episode.slug), reverse=True)
+    items = [item for item, _ in ordered]
+    keys = {item.guid: _key(key, item.links) for item, key in ordered}
+    artwork = layout.artwork(config.artwork_path)
+    show_key = _show_key(config, artwork_sha)
+
+    files: dict[str, PlanFile] = {}
+    for item in items:
+        files[item.media_path] = PlanFile(item.media.path, item.media.sha256)
+        files.update({a.path: PlanFile(a.content, a.sha256) for a in (*item.attachments, *item.alternates)})
+    env = pages.environment(config.templates_dir)
+    width, icons = artwork_.icons(config.artwork_path, artwork_sha or _file_sha(config.artwork_path), config.cache_dir) if artwork else (0, ())
+    site = pages.Site(artwork, tuple(name for name, _ in icons))
+    for item in items if not config.blog.engine else ():  # on a blog, the episode's page is its post
+        html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, site))
+        files[item.page_path] = _text(html)
+    blog = posts.files(env, config.blog.engine, config.blog_posts, items, config.site_url, config.show.title, config.clean.mode) if config.blog.engine else {}
+    files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, site))
+    files[layout.SUBSCRIBE_PAGE] = _text(pages.subscribe_page(env, config, site))
+    files[layout.FEED_STYLE] = _text(pages.feed_style(env, config, site))
+    files.update({rel: _bytes(data) for rel, data in pages.static_files(env).items()})
+    files.update({layout.icon(name): _bytes(data) for name, data in icons})
+    if artwork:
+        files[artwork] = PlanFile(config.artwork_path, artwork_sha)
+    # podcast:images: the original and the square covers, largest first
+    covers = sorted(((layout.icon(name), artwork_.cover_width(name)) for name, _ in icons if artwork_.cover_width(name)), key=lambda c: -c[1])
+    artwork_sizes = ([(artwork, width)] if artwork and width else []) + covers
+
+    podcast_guid = book.podcast_guid or namespace_rules.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
+    html = lambda item: memo(f"feed:{keys[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
+    current, archived = archive_pages(items, config.feed.items)
+    channel_key = cache.context_digest(show_key, repr(config.feed), podcast_guid, artwork_sizes)
+    for number, page in enumerate(archived, start=1):
+        paging = feed.Paging(layout.archive(number), layout.archive(number - 1) if number > 1 else "", layout.archive(number + 1) if number < len(archived) else "", archive=True)
+        # An archive's own date is its newest episode's, so a full archive page never changes again (RFC 5005).
+        dated = max((item.pub_date for earlier in archived[:number] for item in earlier), default=_HASH_DATE)
+        key = hashlib.sha256(repr((channel_key, paging, dated, [keys[item.guid] for item in page])).encode()).hexdigest()[:32]
+        text = memo(f"archive:{key}", lambda page=page, paging=paging, dated=dated: feed.render(config, page, dated, artwork, podcast_guid, html, artwork_sizes, paging).decode())
+        files[paging.path] = _text(text)
+    newest = feed.Paging(prev=layout.archive(len(archived)) if archived else "")
+    document = feed.generator(config, current, artwork, podcast_guid, html, artwork_sizes, newest)
+    xml, feed_hash, last_build = _dated(document, book.feed_hash, book.last_build, now)
+    clean = _clean_feed(config, items, keys, book, now, artwork, artwork_sizes, memo, files) if config.clean.edition else None
+    site = SitePlan(files=files, feed_path=layout.FEED_FILE, feed=xml, digest=plan_digest({**files, **{f"blog:{rel}": file for rel, file in blog.items()}}, xml), blog=blog)
+    return ShowPlan(site=site, ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid, clean), items=tuple(items))
+
+
+def clean_items(items: Sequence[Published], book: ledger.Ledger) -> list[Published]:
+    """The episodes of the clean feed, newest first: each one's clean edition, under its GUID in the ledger."""
+    return [replace(item.clean, guid=ledger.clean_guid(book, item.episode.slug, item.clean.guid)) for item in items if item.clean is not None]
+
+
+def clean_config(config: Config) -> Config:
+    """The show as its clean feed presents it: " (Clean)" after its title, never explicit, never moving."""
+    show = replace(config.show, title=f"{config.show.title} (Clean)", explicit=False, new_feed_url="")
+    return replace(config, show=show)
+
+
+def _clean_feed(config: Config, items: Sequence[Published], keys: dict[str, str], book: ledger.Ledger, now: datetime, artwork: str | None, artwork_sizes, memo: Memo, files: dict[str, PlanFile]) -> ledger.Feed:
+    """The clean feed (a file of the plan, written before the main feed) and its part of the ledger."""
+    chosen = clean_items(items, book)
+    key_of = {clean.guid: keys[item.guid] for item, clean in zip([i for i in items if i.clean is not None], chosen)}
+    for item in chosen:
+        files[item.media_path] = PlanFile(item.media.path, item.media.sha256)
+        files.update({a.path: PlanFile(a.content, a.sha256) for a in item.attachments})
+    shown = clean_config(config)
+    podcast_guid = (book.clean.podcast_guid if book.clean else "") or namespace_rules.podcast_guid(layout.url(config.site_url, layout.CLEAN_FEED_FILE))
+    html = lambda item: memo(f"feed-clean:{key_of[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
+    document = feed.generator(shown, chosen, artwork, podcast_guid, html, artwork_sizes, feed_file=layout.CLEAN_FEED_FILE)
+    old = book.clean or ledger.Feed()
+    xml, feed_hash, last_build = _dated(document, old.feed_hash, old.last_build, now)
+    files[layout.CLEAN_FEED_FILE] = _bytes(xml)
+    return ledger.record_clean(book, chosen, feed_hash, last_build, podcast_guid)
+
+
+def archive_pages(items: Sequence[Published], size: int) -> tuple[list[Published], list[list[Published]]]:
+    """The items of the feed (the newest `size`) and of each archive page, oldest page first, each newest first.
+    Pages fill from the oldest episode on, `size` to a page, so a full page never changes when episodes are
+    published; the newest page takes what moves out of the feed, and once it is full an empty one follows it, so
+    that the page before it already links to it (`size` 0: every item in the feed, no archives)."""
+    if not size or len(items) <= size:
+        return list(items), []
+    older = list(reversed(items[size:]))  # oldest first
+    pages = [older[start : start + size] for start in range(0, len(older) // size * size + 1, size)]
+    return list(items[:size]), [list(reversed(page)) for page in pages]
+
+
+def _dated(document, feed_hash: str, last_build: str, now: datetime) -> tuple[bytes, str, str]:
+    """A feed's bytes, the hash of its content and its lastBuildDate, which moves only when the content does
+    (`feed_hash` and `last_build`: what the ledger has of the feed as last published)."""
+    hashed = feed.xml(document, _HASH_DATE)
+    new_hash = hashlib.sha256(hashed).hexdigest()
+    date = last_build if new_hash == feed_hash and last_build else now.isoformat(timespec="seconds")
+    return feed.redated(hashed, _HASH_DATE, datetime.fromisoformat(date)), new_hash, date
+
+
+def plan_digest(files: dict[str, PlanFile], feed_xml: bytes) -> str:
+    """Fingerprint of a whole site: every path and checksum, and the feed."""
+    digest = hashlib.sha256(hashlib.sha256(feed_xml).digest())
+    for rel in sorted(files):
+        digest.update(f"{rel}\0{files[rel].sha256}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def _links(item: Published, pages_of: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Links of the notes to another episode's notes (`[last week](other-episode.md)`) point at its page, if it is published."""
+    found = ((url, pages_of.get(markdown.mentioned_slug(url), "")) for url in item.episode.notes.mentions)
+    return tuple((url, page) for url, page in found if page)
+
+
+def _key(record: str, links: tuple[tuple[str, str], ...]) -> str:
+    return hashlib.sha256(repr((record, links)).encode()).hexdigest()[:32]
+
+
+def _show_key(config: Config, artwork_sha: str) -> str:
+    """Everything an episode page shows besides its episode: the show's settings, templates (the stylesheet and
+    script too: pages name them by their digest) and artwork."""
+    templates = sorted(p for p in config.templates_dir.glob("*") if p.is_file()) if config.templates_dir.is_dir() else []
+    return cache.context_digest(repr(config.show), repr(config.podcast), artwork_sha, [(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in templates])
+
+
+def _text(text: str) -> PlanFile:
+    return _bytes(text.encode())
+
+
+def _bytes(data: bytes) -> PlanFile:
+    return PlanFile(data, hashlib.sha256(data).hexdigest())
+
+
+def _file_sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def kept_item(item: Published, site: Path, site_url: str) -> Published:
+    """A published episode taken as it is in the site folder (it failed in this build): its files are the site's copies."""
+    copies = tuple(replace(a, content=site / a.path) for a in item.attachments)
+    editions = tuple(replace(a, content=site / a.path) for a in item.alternates)
+    clean = kept_item(item.clean, site, site_url) if item.clean is not None else None
+    return replace(item, site_url=site_url, media=replace(item.media, path=site / item.media_path), attachments=copies, alternates=editions, clean=clean)

@@ -1,0 +1,271 @@
+"""Render: published episodes → HTML pages (Jinja2, autoescaped), the feed's stylesheet, the site's CSS and script.
+Pure: returns text, writes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from .. import layout
+from ..config import Config
+from ..layout import FEED_FILE, INDEX_PAGE
+from ..markdown import markdown as notes_markdown
+from ..markdown import relinked
+from ..records import Published, Turn
+
+_markdown = notes_markdown()
+
+# A transcript longer than this many lines is folded (a <details> element) so it does not take over the page.
+FOLD_LINES = 40
+# Files served as they are (a show may override them in its templates folder, like the pages).
+STATIC = {layout.STYLESHEET: "site.css", layout.SCRIPT: "site.js"}
+
+
+@dataclass(frozen=True)
+class Site:
+    """What every page shows besides its episode: the show's artwork and the icons made from it (names of
+    `artwork.ICONS` that were made)."""
+
+    artwork: str | None = None
+    icons: tuple[str, ...] = ()
+
+
+def notes_html(item: Published, root: str | None = None) -> Markup:
+    """The notes body as safe HTML (raw HTML in notes is shown as text); files it names point to their published
+    copies (and links to other episodes' notes to their pages), relative to the episode's page, or to `root`
+    (the site folder, as a page's templates know it); a blog post's address is used whole."""
+    here = posixpath.dirname(item.page_path)
+    moved = {url: relinked(url, path if "://" in path else root + quote(path) if root is not None else quote(posixpath.relpath(path, here))) for url, path in item.relinks}
+    return Markup(_markdown.render(item.episode.notes.body, {"relink": moved}))
+
+
+def clock(seconds: float) -> str:
+    """Seconds as H:MM:SS or M:SS, cut to the second as audio players show them (9.88 s is 0:09)."""
+    total = int(round(seconds, 3))  # whole milliseconds first: 62.9999999 is 63 s written as a float
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def media_time(seconds: float) -> str:
+    """Seconds as a media-fragment time (`#t=` value): no trailing zeros."""
+    return f"{seconds:.3f}".rstrip("0").rstrip(".")
+
+
+def iso_duration(seconds: float) -> str:
+    """Seconds as an ISO 8601 duration (schema.org's Duration): PT1H2M5S."""
+    hours, rest = divmod(int(round(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    return "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + (f"{secs}S" if secs or not (hours or minutes) else "")
+
+
+def file_size(length: int) -> str:
+    """A byte count as people read it: 845 KB, 12.3 MB (decimal units, as operating systems show downloads)."""
+    if length < 1_000_000:
+        return f"{max(1, round(length / 1000))} KB"
+    return f"{length / 1_000_000:.1f} MB"
+
+
+# What a URL may hold in each part as written (RFC 3986), besides letters, digits and "%XX" escapes.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+_QUERY_SAFE = _PATH_SAFE + "?"
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def href(url: str) -> str:
+    """A URL as an attribute value every validator accepts: characters no URL may hold (`"`, `<`, `>`, spaces, a
+    second `#`, non-ASCII letters) percent-encoded, the rest as written. Escaping for HTML is Jinja's job."""
+    parts = urlsplit(url)
+    encoded = urlunsplit((parts.scheme, parts.netloc, quote(parts.path, _PATH_SAFE), quote(parts.query, _QUERY_SAFE), quote(parts.fragment, _QUERY_SAFE)))
+    return _LONE_PERCENT.sub("%25", encoded)
+
+
+def breakable(text: str) -> Markup:
+    """An address with places to break the line after its slashes (`<wbr>`): a phone wraps `…/show/` `feed.xml`,
+    not `feed.x` `ml`; copied, it is the address as it is."""
+    return Markup("/<wbr>").join(escape(part) for part in text.split("/"))
+
+
+def jsonld(data: dict) -> Markup:
+    """JSON-LD as the content of a <script> element: `<`, `>` and `&` escaped, so no text of the show can close the
+    element or open a comment in it."""
+    text = json.dumps(data, ensure_ascii=False)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def subscribe_links(feed_url: str, title: str) -> tuple[tuple[str, str], ...]:
+    """(app, link) that open the feed in podcast apps: each app's own way, and the generic `podcast://` scheme."""
+    bare = feed_url.split("://", 1)[-1]
+    whole = quote(feed_url, safe="")
+    return (
+        ("Apple Podcasts", f"pcast://{bare}"),  # Apple Podcasts alone answers pcast: (iOS, iPadOS, macOS)
+        ("Overcast", f"overcast://x-callback-url/add?url={whole}"),
+        ("Pocket Casts", f"pktc://subscribe/{bare}"),
+        ("AntennaPod", f"https://antennapod.org/deeplink/subscribe?url={whole}&title={quote(title, safe='')}"),
+        ("Another app", f"podcast://{bare}"),
+    )
+
+
+def environment(templates: Path | None) -> Environment:
+    """Jinja2 with the show's own templates (if any) in front of the packaged ones."""
+    loaders = [FileSystemLoader(str(templates))] if templates and templates.is_dir() else []
+    env = Environment(
+        loader=ChoiceLoader([*loaders, PackageLoader("pipeline", "templates")]),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["clock"] = clock
+    env.filters["media_time"] = media_time
+    env.filters["file_size"] = file_size
+    env.filters["href"] = href
+    env.filters["jsonld"] = jsonld
+    env.filters["breakable"] = breakable
+    env.globals["notes_html"] = notes_html
+    env.globals["transcript_lines"] = transcript_lines_of
+    env.globals["fold_lines"] = FOLD_LINES
+    # Pages name the stylesheet and script with a digest of their content, so no browser keeps an old copy.
+    versioned = {rel: f"{rel}?v={hashlib.sha256(data).hexdigest()[:10]}" for rel, data in static_files(env).items()}
+    env.globals["stylesheet"], env.globals["script"] = versioned[layout.STYLESHEET], versioned[layout.SCRIPT]
+    env.globals["talk_time"] = talk_time
+    return env
+
+
+def static_files(env: Environment) -> dict[str, bytes]:
+    """The stylesheet and the script, as they are published (the show's own copies when it has them)."""
+    return {rel: env.loader.get_source(env, name)[0].encode() for rel, name in STATIC.items()}
+
+
+def episode_page(env: Environment, config: Config, item: Published, site: Site) -> str:
+    """The show-notes page of one episode."""
+    root = layout.depth_root(item.page_path)
+    context = _common(config, site, root, item.page_url)
+    if item.image:  # the episode's own art stands for it when it is shared
+        context["image_url"] = layout.url(config.site_url, item.image)
+    return env.get_template("episode.html").render(item=item, ld=_episode_ld(config, item, context["image_url"]), **context)
+
+
+def index_page(env: Environment, config: Config, items: Sequence[Published], site: Site) -> str:
+    """The index page: every episode, newest first."""
+    context = _common(config, site, layout.depth_root(INDEX_PAGE), config.site_url)
+    return env.get_template("index.html").render(items=items, ld=_series_ld(config, context["image_url"]), **context)
+
+
+def subscribe_page(env: Environment, config: Config, site: Site) -> str:
+    """The page that helps a listener subscribe: the feed's address to copy, and links that open it in apps."""
+    context = _common(config, site, layout.depth_root(layout.SUBSCRIBE_PAGE), layout.url(config.site_url, layout.SUBSCRIBE_PAGE))
+    return env.get_template("subscribe.html").render(ld=_series_ld(config, context["image_url"]), **context)
+
+
+def feed_style(env: Environment, config: Config, site: Site) -> str:
+    """The feed's XSL stylesheet: what a browser shows for feed.xml (the same help as the subscribe page)."""
+    context = _common(config, site, layout.depth_root(layout.FEED_STYLE), layout.url(config.site_url, FEED_FILE))
+    return env.get_template("feed.xsl").render(**{**context, "in_stylesheet": True})
+
+
+def _common(config: Config, site: Site, root: str, canonical: str) -> dict:
+    show = config.show
+    feed_url = layout.url(config.site_url, FEED_FILE)
+    return {
+        "show": show, "root": root, "canonical": canonical, "site_url": config.site_url,
+        "artwork": site.artwork, "image_url": layout.url(config.site_url, site.artwork) if site.artwork else "",
+        "icons": {name: layout.icon(name) for name in site.icons},
+        "feed_path": FEED_FILE, "feed_url": feed_url, "subscribe_path": layout.SUBSCRIBE_PAGE,
+        "subscribe_links": subscribe_links(feed_url, show.title),
+        "funding": (config.podcast.funding_url, config.podcast.funding_text) if config.podcast.funding_url else None,
+        "clean_feed_path": layout.CLEAN_FEED_FILE if config.clean.edition else "", "clean_feed_url": layout.url(config.site_url, layout.CLEAN_FEED_FILE),
+        "clean_mode": config.clean.mode, "in_stylesheet": False,
+    }  # fmt: skip
+
+
+def _person(name: str) -> dict:
+    return {"@type": "Person", "name": name}
+
+
+def _series_ld(config: Config, artwork_url: str) -> dict:
+    """schema.org's PodcastSeries of the show."""
+    show = config.show
+    data = {
+        "@context": "https://schema.org", "@type": "PodcastSeries", "name": show.title, "description": show.description,
+        "url": config.site_url, "webFeed": layout.url(config.site_url, FEED_FILE), "inLanguage": show.language,
+        "author": _person(show.author),
+    }  # fmt: skip
+    if artwork_url:
+        data["image"] = artwork_url
+    return data
+
+
+def _episode_ld(config: Config, item: Published, image_url: str) -> dict:
+    """schema.org's PodcastEpisode: its audio (an AudioObject) and length, and the series it is part of."""
+    notes = item.episode.notes
+    series = {"@type": "PodcastSeries", "name": config.show.title, "url": config.site_url, "webFeed": layout.url(config.site_url, FEED_FILE)}
+    data = {
+        "@context": "https://schema.org", "@type": "PodcastEpisode", "name": notes.title, "url": item.page_url,
+        "datePublished": item.pub_date.isoformat(), "duration": iso_duration(item.media.duration), "inLanguage": config.show.language,
+        "description": notes.summary or notes.title,
+    }  # fmt: skip
+    if notes.episode is not None:
+        data["episodeNumber"] = notes.episode
+    if notes.season is not None:
+        data["partOfSeason"] = {"@type": "PodcastSeason", "seasonNumber": notes.season}
+    data["partOfSeries"] = series
+    if image_url:
+        data["image"] = image_url
+    if notes.panelists:
+        data["actor"] = [_person(person.name) for person in notes.panelists]
+    data["associatedMedia"] = {
+        "@type": "AudioObject", "contentUrl": item.media_url, "encodingFormat": item.media.mime,
+        "contentSize": file_size(item.media.length), "duration": iso_duration(item.media.duration),
+    }  # fmt: skip
+    return data
+
+
+def render(config: Config, items: Sequence[Published], artwork: str | None, icons: tuple[str, ...] = ()) -> dict[str, str]:
+    """Every page of the site, keyed by its path in the site folder; items newest first."""
+    env = environment(config.templates_dir)
+    site = Site(artwork, icons)
+    pages = {item.page_path: episode_page(env, config, item, site) for item in items}
+    pages[INDEX_PAGE] = index_page(env, config, items, site)
+    pages[layout.SUBSCRIBE_PAGE] = subscribe_page(env, config, site)
+    return pages
+
+
+@dataclass(frozen=True)
+class Line:
+    """A cue as the show-notes page shows it."""
+
+    start: float  # seconds
+    end: float
+    speaker: str
+    body: str
+
+    @property
+    def t(self) -> str:
+        """The start as a media-fragment time (`#t=` value): seconds, no trailing zeros."""
+        return f"{self.start:.3f}".rstrip("0").rstrip(".")
+
+
+def transcript_lines_of(item: Published) -> list[Line]:
+    """The published transcript of an episode, for its show-notes page (empty when it has none)."""
+    found = next((a for a in item.own_files if a.mime == layout.TRANSCRIPT_JSON_TYPE), None)
+    if found is None:
+        return []
+    data = json.loads(found.read())
+    return [Line(start=s["startTime"], end=s["endTime"], speaker=s.get("speaker", ""), body=s["body"]) for s in data["segments"]]
+
+
+def talk_time(turns: Sequence[Turn]) -> list[tuple[str, float]]:
+    """Each speaker's seconds of speech, the most talkative first."""
+    spoken: dict[str, float] = {}
+    for turn in turns:
+        spoken[turn.speaker] = spoken.get(turn.speaker, 0.0) + turn.end - turn.start
+    return sorted(spoken.items(), key=lambda pair: (-pair[1], pair[0]))

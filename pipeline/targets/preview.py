@@ -1,0 +1,326 @@
+"""The preview target: a site plan served over HTTP on 127.0.0.1, from memory and the cache, never written anywhere.
+
+It answers as a real web host would: under the site's path prefix (`/podcast/…` for a site_url ending in
+`/podcast/`), with byte ranges (206, suffix ranges, 416: podcast apps and the audio player seek with them), MIME
+types, ETags; and it tells open pages to reload when a new plan is applied (Server-Sent Events, with a small script
+it adds to the HTML it serves, and to nothing else). Python's `http.server` is enough for one listener on one
+machine; `ThreadingHTTPServer` lets the audio, the page and the event stream load at once.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+import re
+import threading
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .. import layout
+from ..errors import PanelpressError
+from ..files import sha256
+from ..records import PublishReport, PlanFile, SitePlan
+
+# Types a web host should send for what panelpress publishes; `mimetypes` guesses the rest. The feed goes as XML,
+# as most hosts send .xml, so a browser shows it through its stylesheet.
+TYPES = {
+    ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8", ".xsl": "text/xsl; charset=utf-8", ".json": "application/json",
+    ".vtt": "text/vtt; charset=utf-8", ".srt": "application/x-subrip; charset=utf-8", ".txt": "text/plain; charset=utf-8",
+    ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+    ".ico": "image/vnd.microsoft.icon", ".pdf": "application/pdf",
+}  # fmt: skip
+CHUNK = 256 * 1024
+KEEPALIVE = 15.0  # seconds between comments on an idle event stream, so a closed page is noticed
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+# Added to the HTML the preview serves: reload when the server applies another plan; show why a rebuild failed.
+RELOAD = """<script>(function () {
+  var seen = "%s", box;
+  var events = new EventSource("%s");
+  events.onmessage = function (event) { if (event.data !== seen) location.reload(); };
+  events.addEventListener("problem", function (event) {
+    if (!event.data && !box) return;
+    box = box || document.body.appendChild(document.createElement("pre"));
+    box.setAttribute("role", "alert");
+    box.style.cssText = "position:fixed;left:0;right:0;bottom:0;margin:0;padding:1em;background:#fde8e4;color:#611;white-space:pre-wrap;z-index:9";
+    box.textContent = event.data ? "panelpress serve: the last rebuild failed\\n" + event.data : "";
+    box.hidden = !event.data;
+  });
+})();</script>
+"""
+
+
+def content_type(rel: str) -> str:
+    """The Content-Type of a site file, by its name."""
+    suffix = Path(rel).suffix.lower()
+    return TYPES.get(suffix) or mimetypes.guess_type(rel)[0] or "application/octet-stream"
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None | bool:
+    """The one range a `Range` header asks of `size` bytes, as (first, last); None: send the whole file (no header,
+    one the server may ignore, or several ranges); False: the range cannot be satisfied (416)."""
+    if not header:
+        return None
+    match = _RANGE.fullmatch(header.strip())
+    if match is None:
+        return None  # not a single byte range (several, or another unit): the whole file is a valid answer
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # a suffix: the last N bytes
+        length = int(last)
+        return (max(0, size - length), size - 1) if length and size else False
+    start = int(first)
+    if start >= size:
+        return False
+    return start, min(int(last), size - 1) if last else size - 1
+
+
+@dataclass(frozen=True)
+class _Served:
+    """The site as served: its plan and the version pages see (the plan's digest)."""
+
+    plan: SitePlan | None = None
+    problem: str = ""
+
+
+class Preview:
+    """A target that serves the plan it was given last; `apply` swaps it in and tells open pages to reload."""
+
+    def __init__(self, site_url: str) -> None:
+        self.prefix = layout.path_prefix(site_url)
+        self._served = _Served()
+        self._changed = threading.Condition()
+        self._closed = False
+
+    # --- the Target seam ------------------------------------------------------------------------------------------
+
+    def published_feed(self) -> bytes | None:
+        return None  # a preview publishes nothing: it never stands for the real site
+
+    def recover(self) -> tuple[str, ...]:
+        return ()
+
+    def is_current(self, digest: str) -> bool:
+        plan = self._served.plan
+        return plan is not None and plan.digest == digest
+
+    def apply(self, plan: SitePlan) -> PublishReport:
+        """Serve this plan from now on (in memory: nothing is written)."""
+        old = self._served.plan
+        before = {**old.files, old.feed_path: None} if old else {}
+        written = tuple(rel for rel, file in plan.files.items() if rel not in before or before[rel].sha256 != file.sha256) + (plan.feed_path,)
+        with self._changed:
+            self._served = _Served(plan)
+            self._changed.notify_all()
+        return PublishReport(written=written, unchanged=tuple(rel for rel in plan.files if rel not in written), removed=tuple(rel for rel in before if rel not in plan.files and rel != plan.feed_path))
+
+    # --- what the server reads ------------------------------------------------------------------------------------
+
+    def report_problem(self, text: str) -> None:
+        """Show open pages why the last rebuild failed ("" clears it); the last good plan is still served."""
+        with self._changed:
+            self._served = _Served(self._served.plan, text)
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        """End the event streams (the server is stopping)."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def file(self, rel: str) -> PlanFile | None:
+        """The plan's file at a site path (the feed included); None: not in the site."""
+        plan = self._served.plan
+        if plan is None:
+            return None
+        if rel == plan.feed_path:
+            return PlanFile(plan.feed, sha256(plan.feed))
+        return plan.files.get(rel)
+
+    @property
+    def version(self) -> str:
+        plan = self._served.plan
+        return plan.digest if plan else ""
+
+    @property
+    def state(self) -> tuple[str, str]:
+        """(the plan's version, why the last rebuild failed): what an open page is told."""
+        served = self._served
+        return (served.plan.digest if served.plan else "", served.problem)
+
+    def wait(self, version: str, problem: str, timeout: float) -> tuple[str, str] | None:
+        """Wait until the plan or the problem differ from these (or `timeout` passes); None once closed."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._closed or self.state != (version, problem), timeout)
+            return None if self._closed else self.state
+
+
+class Server:
+    """The preview's HTTP server on 127.0.0.1, answering from a `Preview` in threads of its own."""
+
+    def __init__(self, preview: Preview, port: int) -> None:
+        self.preview = preview
+        handler = type("Handler", (_Handler,), {"preview": preview})
+        try:
+            self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        except OSError as err:
+            raise PanelpressError(Path(f"127.0.0.1:{port}"), f"cannot be listened on ({err.strerror or err})", "pick another port with --port N (0 takes any free one)") from err
+        self.httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="panelpress-serve", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The address of the site's index on this server."""
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{self.preview.prefix}"
+
+    def start(self) -> Server:
+        """Answer requests from now on (in the background)."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop answering, end the event streams and close the socket."""
+        self.preview.close()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever(), which never ran if start() was not called
+            self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    preview: Preview
+    protocol_version = "HTTP/1.1"  # keep-alive: the player asks for many ranges of one file
+    server_version = "panelpress-serve"
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        pass  # a preview is for looking at the site, not its requests
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self.do_GET(body=False)
+
+    def do_GET(self, body: bool = True) -> None:  # noqa: N802
+        path = unquote(urlsplit(self.path).path)
+        if path == layout.PREVIEW_EVENTS:
+            return self._events()
+        prefix = unquote(self.preview.prefix)  # as the path is compared: decoded (a site_url may hold %20)
+        if not path.startswith(prefix):
+            if prefix.startswith(path if path.endswith("/") else path + "/"):  # "/" or "/podcast": the site is below
+                return self._redirect(self.preview.prefix)
+            return self._error(HTTPStatus.NOT_FOUND, f"The site is served under {prefix} (its site_url's path).")
+        rel = path[len(prefix) :]
+        if rel == "" or rel.endswith("/"):
+            rel += layout.INDEX_PAGE
+        file = self.preview.file(rel) if layout.is_safe(rel) else None
+        if file is None:
+            return self._error(HTTPStatus.NOT_FOUND, f"{rel} is not part of the site.")
+        self._send(rel, file, body)
+
+    def _send(self, rel: str, file: PlanFile, body: bool) -> None:
+        kind = content_type(rel)
+        etag = f'"{file.sha256[:32]}"'
+        data = file.content if isinstance(file.content, bytes) else None
+        if kind.startswith("text/html"):  # only the preview's HTML gets the reload script
+            data = _with_reload(file.read() if data is None else data, self.preview.version)
+            etag = f'"{file.sha256[:16]}-{self.preview.version[:15]}"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        try:
+            size = len(data) if data is not None else file.content.stat().st_size
+        except OSError:
+            return self._error(HTTPStatus.NOT_FOUND, f"{rel} is missing from the cache: it is rebuilt on the next change.")
+        asked = self.headers.get("Range")
+        if self.headers.get("If-Range") not in (None, etag):
+            asked = None  # the client's copy is older: it gets the whole new file
+        wanted = byte_range(asked, size)
+        if wanted is False:
+            self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        first, last = wanted if wanted else (0, size - 1)
+        self.send_response(HTTPStatus.PARTIAL_CONTENT if wanted else HTTPStatus.OK)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(last - first + 1))
+        if wanted:
+            self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", etag)
+        self.send_header("Cache-Control", "no-cache")  # revalidate every time: the site changes as the host edits
+        self.end_headers()
+        if not body or size == 0:
+            return
+        try:
+            if data is not None:
+                self.wfile.write(data[first : last + 1])
+            else:
+                self._copy(file.content, first, last - first + 1)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the player moved on (a seek), as players do all the time
+
+    def _copy(self, path: Path, offset: int, length: int) -> None:
+        with path.open("rb") as source:
+            source.seek(offset)
+            while length > 0:
+                chunk = source.read(min(CHUNK, length))
+                if not chunk:
+                    break
+                self.wfile.write(chunk)
+                length -= len(chunk)
+
+    def _events(self) -> None:
+        """The event stream pages listen to: the plan's version now and after each change; why a rebuild failed."""
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        version, problem = self.preview.state
+        try:
+            self._event(version, problem)
+            while True:
+                now = self.preview.wait(version, problem, KEEPALIVE)
+                if now is None:
+                    return
+                if now == (version, problem):
+                    self.wfile.write(b": still here\n\n")
+                else:
+                    version, problem = now
+                    self._event(version, problem)
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            return
+
+    def _event(self, version: str, problem: str) -> None:
+        lines = "".join(f"data: {line}\n" for line in problem.splitlines() or [""])
+        self.wfile.write(f"event: problem\n{lines}\ndata: {version}\n\n".encode())
+        self.wfile.flush()
+
+    def _redirect(self, to: str) -> None:
+        self.send_response(HTTPStatus.FOUND)
+        self.send_header("Location", to)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _error(self, status: HTTPStatus, text: str) -> None:
+        page = f"<!doctype html><html lang=en><meta charset=utf-8><title>{status.value} {status.phrase}</title><p>{html.escape(text)}</p>".encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(page)
+
+
+def _with_reload(page: bytes, version: str) -> bytes:
+    script = (RELOAD % (version, layout.PREVIEW_EVENTS)).encode()
+    at = page.rfind(b"</body>")
+    return page[:at] + script + page[at:] if at >= 0 else page + script
