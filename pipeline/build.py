@@ -105,7 +105,7 @@ class _Build:
         config = self.config
         self.target = seam.for_config(config)
         self.book = self._recover()
-        self.store = cache.Store(config.cache_dir, self.book.podcast_guid or namespace_rules.podcast_guid(layout.url(config.site_url, layout.FEED_FILE)))
+        self.store = cache.Store(config.cache_dir, self.book.podcast_guid or namespace_rules.podcast_guid(layout.feed_url(config.site_url)))
         state = self.store.state()
         recordings, found = discover(config)
         self.failures += found
@@ -314,7 +314,7 @@ class _Build:
         manifest = self.target.manifest()
         if not all(self.target.sha256(rel, manifest) == sha for rel, sha in [(kept.media_path, kept.media.sha256), *((a.path, a.sha256) for a in kept.attachments)]):
             return result
-        alternate = next((a for a in before.item.alternates if a.rel == "clean"), None)
+        alternate = next((a for a in before.item.alternates if a.rel == layout.CLEAN), None)
         alternates = item.alternates + ((replace(alternate, content=self.config.output_dir / alternate.path),) if alternate else ())
         self.notes.append(f"kept the clean edition of {result.slug!r} as last published: this build's failed (see above)")
         return replace(result, item=replace(item, clean=kept, alternates=alternates))

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 import langcodes
 
-from . import inputs
+from . import inputs, layout
 from . import namespace_rules as rules
 from .categories import category_problem
 from .engines import ENGINE, ENGINES as BLOG_ENGINES
@@ -462,7 +462,7 @@ def _check_files(path: Path, config: Config) -> None:
         raise ConfigError(path, "[podcast] funding_url is set but funding_text is empty", 'add the words apps show beside the link, e.g. funding_text = "Support the show"')
     if config.podcast.funding_text and not config.podcast.funding_url:
         raise ConfigError(path, "[podcast] funding_text is set but funding_url is empty", "add the address listeners should go to, or remove funding_text")
-    if config.show.new_feed_url and config.show.new_feed_url.rstrip("/") == (config.site_url + "feed.xml"):
+    if config.show.new_feed_url and config.show.new_feed_url.rstrip("/") == layout.feed_url(config.site_url):
         raise ConfigError(path, f"[show] new_feed_url is this show's own feed ({config.show.new_feed_url})", "write the address of the feed the show moves to, or remove new_feed_url on the new show")
     _check_podcast(path, config.podcast)
     _check_notify(path, config.notify)
@@ -494,7 +494,6 @@ def _check_files(path: Path, config: Config) -> None:
 def _check_blog(path: Path, config: Config) -> None:
     """[blog]: a folder that is a blog of the engine, folders inside it, a site_url under the blog's, a permalink
     panelpress can fill in."""
-    from . import layout
 
     settings, engine = config.blog, config.blog.engine
     if not settings.path:

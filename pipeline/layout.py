@@ -30,6 +30,9 @@ VTT_TYPE = "text/vtt"
 SRT_TYPE = "application/x-subrip"
 TRANSCRIPT_JSON_TYPE = "application/json"  # the Podcasting 2.0 JSON transcript
 CHAPTERS_TYPE = "application/json+chapters"
+# A transcript's files beside the page, by kind; "json" is the Podcasting 2.0 JSON transcript.
+TRANSCRIPT_SUFFIXES = {"vtt": ".vtt", "srt": ".srt", "json": ".transcript.json"}
+CLEAN = "clean"  # the label of the clean edition's files (`media/<name>.clean.mp3`) and its alternateEnclosure rel
 # The preview server's own address (`panelpress serve`), outside any site path: a site never publishes hidden names.
 PREVIEW_EVENTS = "/.panelpress/events"
 MANIFEST = ".panelpress-manifest.json"
@@ -57,7 +60,7 @@ def media(slug: str, fmt: str) -> str:
 def edition(slug: str, fmt: str, label: str = "") -> str:
     """Where another edition of an episode's audio is published, beside its enclosure: `media/<name>.opus`, or with
     a label for other content (`media/<name>.clean.mp3`)."""
-    return f"{MEDIA_DIR}/{name(slug)}{'.' + label if label else ''}.{fmt}"
+    return f"{MEDIA_DIR}/{name(slug)}{_label(label)}.{fmt}"
 
 
 def page(slug: str) -> str:
@@ -65,9 +68,29 @@ def page(slug: str) -> str:
     return f"{PAGES_DIR}/{name(slug)}.html"
 
 
-def beside_page(slug: str, suffix: str = "") -> str:
-    """A file published beside the episode's page (`.vtt`, `.chapters.json`, `.jpg`); without `suffix`, the base path."""
-    return f"{PAGES_DIR}/{name(slug)}{suffix}"
+def transcript(slug: str, kind: str, label: str = "") -> str:
+    """Where an episode's transcript is published beside its page, as `kind` (vtt, srt or json); `label`: another
+    edition's (`episodes/<name>.clean.vtt`)."""
+    return f"{PAGES_DIR}/{name(slug)}{_label(label)}{TRANSCRIPT_SUFFIXES[kind]}"
+
+
+def chapters(slug: str, label: str = "") -> str:
+    """Where an episode's Podcasting 2.0 chapters file is published beside its page."""
+    return f"{PAGES_DIR}/{name(slug)}{_label(label)}.chapters.json"
+
+
+def chapter_image(slug: str, number: int, suffix: str, label: str = "") -> str:
+    """Where the picture of chapter `number` (1-based) is published, `suffix` its file's (`.jpg`, `.png`)."""
+    return f"{PAGES_DIR}/{name(slug)}{_label(label)}.chapter-{number}{suffix.lower()}"
+
+
+def episode_image(slug: str, suffix: str) -> str:
+    """Where an episode's own art is published beside its page, `suffix` its file's (`.jpg`, `.png`)."""
+    return f"{PAGES_DIR}/{name(slug)}{suffix.lower()}"
+
+
+def _label(label: str) -> str:
+    return f".{label}" if label else ""
 
 
 def linked(slug: str, local: str) -> str:
@@ -94,6 +117,11 @@ def icon(name: str) -> str:
 def url(site_url: str, rel: str) -> str:
     """The public address of a path in the site folder (`site_url` ends with "/")."""
     return site_url + rel
+
+
+def feed_url(site_url: str) -> str:
+    """The public address of the show's feed."""
+    return url(site_url, FEED_FILE)
 
 
 def path_prefix(site_url: str) -> str:

@@ -35,7 +35,7 @@ class Ping:
 
 def pings(config: Config) -> tuple[Ping, ...]:
     """The notices a publish of this show sends: one per hub, and Podcast Index's when it is on."""
-    feed = layout.url(config.site_url, layout.FEED_FILE)
+    feed = layout.feed_url(config.site_url)
     form = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": feed}).encode()
     found = [Ping(f"the WebSub hub {hub}", hub, form) for hub in config.notify.hubs]
     if config.notify.podcastindex:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from . import layout
 from .errors import PanelpressError
 
 
@@ -337,7 +338,7 @@ class Published:
 
     @property
     def media_url(self) -> str:
-        return self.site_url + self.media_path
+        return layout.url(self.site_url, self.media_path)
 
     @property
     def relinks(self) -> tuple[tuple[str, str], ...]:
@@ -351,7 +352,7 @@ class Published:
 
     @property
     def page_url(self) -> str:
-        return self.post_url or self.site_url + self.page_path
+        return self.post_url or layout.url(self.site_url, self.page_path)
 
     @property
     def identity(self) -> Identity:

@@ -7,6 +7,7 @@ The wings may import only what sits below them, and no module may reach itself a
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,16 @@ def test_the_rules_see_every_wing():
     assert {wing(m) for m in ("pipeline.layout", "pipeline.cache", "pipeline.config")} == {GROUND}
     assert wing("pipeline.audio.mastering") == "audio" and wing("pipeline.check.live") == "face"
     assert "pipeline.show.assemble" in GRAPH["pipeline.build"], "the resolver sees function-level imports too"
+
+
+def test_the_sites_paths_and_urls_are_decided_in_layout_alone():
+    # Joining a URL or naming a published file by hand elsewhere is how two modules come to disagree on an address.
+    by_hand = re.compile(r"site_url \+|\+ \w*site_url\b|\.chapters\.json|\.transcript\.json|\.chapter-|f\"\{(?:PAGES|MEDIA)_DIR\}")
+    found = [
+        f"{path.relative_to(PACKAGE.parent)}:{number}: {line.strip()}"
+        for path in MODULES.values()
+        if path.name != "layout.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if by_hand.search(line) and not line.lstrip().startswith("#")
+    ]
+    assert not found, "\n".join(found)

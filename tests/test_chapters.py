@@ -288,7 +288,7 @@ def test_json_chapters_file_validates_against_the_format(tmp_path):
         Chapter(72.5, "Topic “one”", url="https://example.com/one", image="topic.png"),
         Chapter(312.0, "Questions", image="https://cdn.example.com/q.jpg"),
     )
-    files = chapters.publish(marks, tmp_path, "episodes/panel", "https://pod.example.com/show/", "Panel", "Test Panel")
+    files = chapters.publish(marks, tmp_path, "panel", "https://pod.example.com/show/", "Panel", "Test Panel")
     document, image = files
     assert document.path == "episodes/panel.chapters.json" and document.mime == "application/json+chapters"
     data = json.loads(document.content)
@@ -304,7 +304,7 @@ def test_json_chapters_file_validates_against_the_format(tmp_path):
         ],
     }
     assert (image.path, image.mime, image.content) == ("episodes/panel.chapter-2.png", "image/png", PNG_1PX)
-    assert chapters.publish((), tmp_path, "episodes/panel", "https://x/", "P", "S") == ()
+    assert chapters.publish((), tmp_path, "panel", "https://x/", "P", "S") == ()
 
 
 def test_schema_rejects_what_the_format_forbids():

@@ -154,7 +154,7 @@ def test_shift_moves_cues_onto_the_mastered_timeline(tmp_path):
 
 def test_attachments_are_vtt_srt_and_json_with_language(tmp_path):
     found = transcript.Transcript(tmp_path / "ep.vtt", _cues(tmp_path))
-    files = transcript.attachments(found, "ep", "episodes", offset=1.0, duration=10.0, language="de")
+    files = transcript.attachments(found, "ep", offset=1.0, duration=10.0, language="de")
     assert [(a.path, a.mime, a.rel, a.language) for a in files] == [
         ("episodes/ep.vtt", "text/vtt", "captions", "de"),
         ("episodes/ep.srt", "application/x-subrip", "", "de"),

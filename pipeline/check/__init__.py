@@ -37,7 +37,7 @@ from ..audio.ffmpeg import MIME
 from ..config import DESCRIPTION_BYTES
 from ..episode.discover import discover
 from ..errors import ConfigError, FeedError, PanelpressError, TranscriptError
-from ..show.feed import FH_NS, ITUNES_NS, apple_bool, as_text, feed_url
+from ..show.feed import FH_NS, ITUNES_NS, apple_bool, as_text
 from ..files import file_sha256, write_if_changed
 from ..layout import FEED_FILE
 from ..show.podcastindex import PODCAST_NS
@@ -110,7 +110,7 @@ class _Memory:
             book = ledger.load(settings.ledger_path)
         except PanelpressError:
             book = ledger.Ledger()
-        store = cache.Store(settings.cache_dir, book.podcast_guid or namespace_rules.podcast_guid(feed_url(settings)))
+        store = cache.Store(settings.cache_dir, book.podcast_guid or namespace_rules.podcast_guid(layout.feed_url(settings.site_url)))
         state, context = store.state(), cache.episode_context(settings)
         changed = {slug: cache.changed(settings.root, e.inputs) for slug, e in state.entries.items()}
         unchanged = {slug: e for slug, e in state.entries.items() if e.context == context and not changed[slug]}
@@ -180,7 +180,7 @@ def run(root: Path, fix_artwork: bool = False, site: Path | None = None, waiting
     transcripts = _transcripts(checker, by_slug)
     _site(checker, by_slug, transcripts)
     if url is not None:
-        done += _live(checker, url or feed_url(settings))
+        done += _live(checker, url or layout.feed_url(settings.site_url))
     return CheckReport(problems=tuple(checker.problems), done=tuple(done), warnings=tuple(checker.warnings))
 
 
@@ -371,7 +371,7 @@ def _channel(checker: _Checker, path: Path, channel: etree._Element) -> None:
     image = channel.find("itunes:image", NS)
     category = channel.find("itunes:category", NS)
     owner_email = _text(channel, "itunes:owner/itunes:email")
-    artwork_name = f"artwork{settings.artwork_path.suffix.lower()}" if settings.artwork_path else None
+    artwork_name = layout.artwork(settings.artwork_path)
     meant = {
         "title": (_text(channel, "title"), show.title),
         "description": (_text(channel, "description"), as_text(show.description)),
@@ -381,7 +381,7 @@ def _channel(checker: _Checker, path: Path, channel: etree._Element) -> None:
         "itunes:owner/itunes:email": (owner_email, show.owner_email),
         "itunes:explicit": (_text(channel, "itunes:explicit"), apple_bool(show.explicit)),
         "itunes:category": (None if category is None else category.get("text"), show.category),
-        "itunes:image": (None if image is None else image.get("href"), settings.site_url + artwork_name if artwork_name else None),
+        "itunes:image": (None if image is None else image.get("href"), layout.url(settings.site_url, artwork_name) if artwork_name else None),
     }
     for name, (written, wanted) in meant.items():
         if written is None or written == "":
@@ -399,7 +399,7 @@ def _channel(checker: _Checker, path: Path, channel: etree._Element) -> None:
         problem = date_problem(last)
         if problem:
             checker.add(path, f"the channel's <lastBuildDate> {problem}")
-    if image is not None and artwork_name and image.get("href") == settings.site_url + artwork_name:
+    if image is not None and artwork_name and image.get("href") == layout.url(settings.site_url, artwork_name):
         built = settings.output_dir / artwork_name
         if not built.is_file():
             checker.add(built, "is missing, but the feed's <itunes:image> points at it")
@@ -499,8 +499,8 @@ def _archives(checker: _Checker, path: Path, root: etree._Element, book: ledger.
         where, channel = archive.path, archive.root.find("channel")
         if channel.find(f"{{{FH_NS}}}archive") is None:
             checker.add(where, "is linked as an archive of the feed but is not marked <fh:archive/> (RFC 5005)")
-        if guard.archive_link(archive.root, "current") != feed_url(settings):
-            checker.add(where, f"does not link the feed {feed_url(settings)} as rel=\"current\" (RFC 5005)")
+        if guard.archive_link(archive.root, "current") != layout.feed_url(settings.site_url):
+            checker.add(where, f"does not link the feed {layout.feed_url(settings.site_url)} as rel=\"current\" (RFC 5005)")
         if guard.archive_link(archive.root, "next-archive") != newer:
             checker.add(where, f"links {guard.archive_link(archive.root, 'next-archive') or 'no'} next archive, not {newer or 'none'}: the archives must link both ways")
         newer = archive.url
@@ -638,7 +638,7 @@ def _parsers(checker: _Checker, path: Path, root: etree._Element, every: list[_I
     if parsed.bozo:
         checker.add(path, f"feedparser cannot read the feed cleanly ({parsed.bozo_exception})")
     try:
-        gpodder = podcastparser.parse(feed_url(settings), io.BytesIO(raw))
+        gpodder = podcastparser.parse(layout.feed_url(settings.site_url), io.BytesIO(raw))
     except Exception as err:  # podcastparser raises its own and lxml/SAX errors alike
         checker.add(path, f"podcastparser (gPodder) cannot read the feed ({err})")
         gpodder = {"title": None, "episodes": []}
@@ -703,9 +703,9 @@ def _attachments(checker: _Checker, path: Path, items: list[_Item], transcripts:
                     continue
                 wanted.setdefault(rel, (mime, lambda item=item: f"{item.label} of the feed", item.duration))
         if item.slug in transcripts:
-            for suffix, mime in ((".vtt", layout.VTT_TYPE), (".srt", layout.SRT_TYPE), (".transcript.json", layout.TRANSCRIPT_JSON_TYPE)):
+            for kind, mime in (("vtt", layout.VTT_TYPE), ("srt", layout.SRT_TYPE), ("json", layout.TRANSCRIPT_JSON_TYPE)):
                 who = lambda source=transcripts[item.slug]: f"the transcript {_shown(source, settings.root)}"  # noqa: E731
-                wanted.setdefault(layout.beside_page(item.slug, suffix), (mime, who, item.duration))
+                wanted.setdefault(layout.transcript(item.slug, kind), (mime, who, item.duration))
     good = {}
     for rel, (mime, who, duration) in sorted(wanted.items()):
         sha = memory.published_sha(rel, settings.output_dir)

@@ -227,9 +227,9 @@ def _number(seconds: float) -> int | float:
     return int(seconds) if float(seconds).is_integer() else round(seconds, 3)
 
 
-def publish(chapters: Sequence[Chapter], folder: Path, base: str, site_url: str, title: str, podcast: str) -> tuple[Attachment, ...]:
-    """The JSON chapters file (`<base>.chapters.json`) and the local chapter images it links (`<base>.chapter-N.ext`),
-    as attachments of an episode; `base` is a path in the site folder without extension."""
+def publish(chapters: Sequence[Chapter], folder: Path, slug: str, site_url: str, title: str, podcast: str, label: str = "") -> tuple[Attachment, ...]:
+    """The JSON chapters file and the local chapter images it links, as attachments of an episode (`label`: of
+    another edition of it); `folder` is the notes' (chapter images are named relative to it)."""
     if not chapters:
         return ()
     files: list[Attachment] = []
@@ -238,9 +238,9 @@ def publish(chapters: Sequence[Chapter], folder: Path, base: str, site_url: str,
         entry: dict[str, Any] = {"startTime": _number(chapter.start), "title": chapter.title}
         local = image_file(chapter, folder)
         if local is not None:
-            rel = f"{base}.chapter-{number}{local.suffix.lower()}"
+            rel = layout.chapter_image(slug, number, local.suffix, label)
             files.append(Attachment(path=rel, mime=IMAGE_MIME[local.suffix.lower()], content=local.read_bytes()))
-            entry["img"] = site_url + rel
+            entry["img"] = layout.url(site_url, rel)
         elif chapter.image:
             entry["img"] = chapter.image
         if chapter.url:
@@ -248,4 +248,4 @@ def publish(chapters: Sequence[Chapter], folder: Path, base: str, site_url: str,
         entries.append(entry)
     document = {"version": JSON_VERSION, "title": title, "podcastName": podcast, "chapters": entries}
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    return (Attachment(path=f"{base}.chapters.json", mime=layout.CHAPTERS_TYPE, content=text.encode()), *files)
+    return (Attachment(path=layout.chapters(slug, label), mime=layout.CHAPTERS_TYPE, content=text.encode()), *files)

@@ -38,7 +38,6 @@ QUIETER = 30.0  # dB: a flagged word's window in the clean file, against the exp
 SPEECH_FLOOR = -50.0  # dBFS: a flagged word's window in the explicit file holds at least this (else its time is wrong)
 VERIFY_RATE = 16000  # Hz: both files decoded at this rate to compare them (the tone and speech's body are below 8 kHz)
 TITLE = "Clean"  # what apps show to choose the edition (podcast:alternateEnclosure title)
-REL = "clean"
 # A clean edition's GUID is made from the episode's own: the same every time, so a plan is the same every time, and
 # kept in the ledger once published (never made again from anything else).
 GUID_NAMESPACE = uuid.UUID("5b1d3f1e-6f0a-4c55-9a57-2f7a1c3c0c1e")
@@ -272,7 +271,7 @@ def _recheck(config: Config, notes: Notes, cues: Sequence[transcript.Cue], marks
 def _published(config: Config, item: Published, tag_set: tags.TagSet, clean_audio: Mastered, notes: Notes, cues, marks, bites, found) -> Made:
     """The clean edition as an episode of the clean feed, and as the main feed's alternate enclosure."""
     slug, fmt = item.episode.slug, config.audio.format
-    path = layout.edition(slug, fmt, REL)
+    path = layout.edition(slug, fmt, layout.CLEAN)
     clean_guid = guid(item.guid)
     values = replace(
         tag_set, title=notes.title, comment=notes.summary, guid=clean_guid, feed_url=layout.url(config.site_url, layout.CLEAN_FEED_FILE),
@@ -282,9 +281,9 @@ def _published(config: Config, item: Published, tag_set: tags.TagSet, clean_audi
     files: tuple[Attachment, ...] = tuple(a for a in item.attachments if a.mime not in (layout.VTT_TYPE, layout.SRT_TYPE, layout.TRANSCRIPT_JSON_TYPE, layout.CHAPTERS_TYPE))
     if found is not None:
         cleaned = transcript.Transcript(found.path, tuple(cues))
-        files += transcript.attachments(cleaned, layout.name(slug) + "." + REL, layout.PAGES_DIR, clean_audio.offset, clean_audio.duration, config.show.language)
+        files += transcript.attachments(cleaned, slug, clean_audio.offset, clean_audio.duration, config.show.language, layout.CLEAN)
     if marks != item.chapters:
-        files += chapters.publish(marks, notes.path.parent, layout.beside_page(slug, "." + REL), config.site_url, notes.title, config.show.title + " (Clean)")
+        files += chapters.publish(marks, notes.path.parent, slug, config.site_url, notes.title, config.show.title + " (Clean)", layout.CLEAN)
     else:
         files += tuple(a for a in item.attachments if a.mime == layout.CHAPTERS_TYPE)
     clean_item = replace(
@@ -293,6 +292,6 @@ def _published(config: Config, item: Published, tag_set: tags.TagSet, clean_audi
     )  # fmt: skip
     alternate = Alternate(
         path=path, mime=media.mime, length=media.length, bitrate=round(media.length * 8 / media.duration) if media.duration else 0, title=TITLE,
-        sha256=media.sha256, content=media.path, rel=REL, duration=media.duration, report=clean_audio.report,
+        sha256=media.sha256, content=media.path, rel=layout.CLEAN, duration=media.duration, report=clean_audio.report,
     )  # fmt: skip
     return Made(clean_item, alternate)

@@ -218,12 +218,12 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         art, art_mime = image.read_bytes(), chapters.IMAGE_MIME[image.suffix.lower()]
     page_path = layout.page(slug)
     values = tags.for_episode(
-        notes_, config.show, master_, guid=work.guid, page_url=page_url(config, slug, notes_.date), feed_url=layout.url(config.site_url, layout.FEED_FILE),
+        notes_, config.show, master_, guid=work.guid, page_url=page_url(config, slug, notes_.date), feed_url=layout.feed_url(config.site_url),
         art=art, art_mime=art_mime, chapters=chapters.for_tags(marks, master_.duration, notes_.path.parent),
     )  # fmt: skip
     media = tags.tag(master_, values, config.cache_dir, layout.media(slug, config.audio.format).rsplit("/", 1)[-1], fresh=setup.fresh)
-    extra = chapters.publish(marks, notes_.path.parent, layout.beside_page(slug), config.site_url, notes_.title, config.show.title)
-    image_path = layout.beside_page(slug, image.suffix.lower()) if image is not None else ""
+    extra = chapters.publish(marks, notes_.path.parent, slug, config.site_url, notes_.title, config.show.title)
+    image_path = layout.episode_image(slug, image.suffix) if image is not None else ""
     if image is not None:
         extra += (Attachment(path=image_path, mime=art_mime, content=art),)
     for url in notes_.files:  # what the body links to beside the notes goes into a folder of the episode's own
@@ -267,7 +267,7 @@ def attach_transcript(work: Work, setup: Setup, task: Task) -> Work:
     if work.transcript is None:
         return work
     config, master_ = setup.config, work.mastered
-    files = transcript.attachments(_labelled(work), layout.name(work.source.slug), layout.PAGES_DIR, master_.offset, master_.duration, config.show.language)
+    files = transcript.attachments(_labelled(work), work.source.slug, master_.offset, master_.duration, config.show.language)
     return replace(work, item=replace(work.item, attachments=work.item.attachments + _stored(config.cache_dir, files)))
 
 

@@ -336,14 +336,13 @@ def shift(cues: Sequence[Cue], offset: float, duration: float) -> tuple[Cue, ...
     return tuple(moved)
 
 
-def attachments(transcript: Transcript, name: str, folder: str, offset: float, duration: float, language: str) -> tuple[Attachment, ...]:
-    """The files to publish beside an episode: the transcript as VTT, SRT and JSON."""
+def attachments(transcript: Transcript, slug: str, offset: float, duration: float, language: str, label: str = "") -> tuple[Attachment, ...]:
+    """The files to publish beside an episode: the transcript as VTT, SRT and JSON (`label`: another edition's)."""
     cues = shift(transcript.cues, offset, duration)
-    base = f"{folder}/{name}"
     return (
-        Attachment(path=f"{base}.vtt", mime=layout.VTT_TYPE, content=to_vtt(cues).encode(), rel="captions", language=language),
-        Attachment(path=f"{base}.srt", mime=layout.SRT_TYPE, content=to_srt(cues).encode(), language=language),
-        Attachment(path=f"{base}.transcript.json", mime=layout.TRANSCRIPT_JSON_TYPE, content=to_json(cues).encode(), language=language),
+        Attachment(path=layout.transcript(slug, "vtt", label), mime=layout.VTT_TYPE, content=to_vtt(cues).encode(), rel="captions", language=language),
+        Attachment(path=layout.transcript(slug, "srt", label), mime=layout.SRT_TYPE, content=to_srt(cues).encode(), language=language),
+        Attachment(path=layout.transcript(slug, "json", label), mime=layout.TRANSCRIPT_JSON_TYPE, content=to_json(cues).encode(), language=language),
     )
 
 

@@ -83,7 +83,7 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
     covers = sorted(((layout.icon(name), artwork_.cover_width(name)) for name, _ in icons if artwork_.cover_width(name)), key=lambda c: -c[1])
     artwork_sizes = ([(artwork, width)] if artwork and width else []) + covers
 
-    podcast_guid = book.podcast_guid or namespace_rules.podcast_guid(feed.feed_url(config))  # an imported one is kept for life
+    podcast_guid = book.podcast_guid or namespace_rules.podcast_guid(layout.feed_url(config.site_url))  # an imported one is kept for life
     html = lambda item: memo(f"feed:{keys[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
     current, archived = archive_pages(items, config.feed.items)
     channel_key = cache.context_digest(show_key, repr(config.feed), podcast_guid, artwork_sizes)

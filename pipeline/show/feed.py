@@ -215,14 +215,9 @@ class StylesheetExtension(BaseExtension):
         return rss_feed
 
 
-def feed_url(config: Config) -> str:
-    """Where subscribers fetch the feed."""
-    return config.site_url + FEED_FILE
-
-
 def feed_html(item: Published) -> str:
     """The notes body as the HTML subset podcast apps render; relative links made absolute."""
-    moved = {url: relinked(url, path if "://" in path else item.site_url + quote(path)) for url, path in item.relinks}  # a post's address is whole
+    moved = {url: relinked(url, path if "://" in path else layout.url(item.site_url, quote(path))) for url, path in item.relinks}  # a post's address is whole
     raw = _feed_markdown.render(item.episode.notes.body, {"relink": moved})
 
     def absolute(tag: str, attribute: str, value: str) -> str | None:
@@ -260,8 +255,8 @@ def _absolute(site_url: str, value: str) -> str:
 
 def _links(item: Published) -> tuple[tuple[Link, ...], Link | None]:
     """The episode's transcripts and chapters, from the files published beside it."""
-    transcripts = tuple(Link(item.site_url + a.path, a.mime, a.language, a.rel) for a in item.own_files if a.mime in TRANSCRIPT_TYPES)
-    chapters = next((Link(item.site_url + a.path, a.mime) for a in item.own_files if a.mime == layout.CHAPTERS_TYPE), None)
+    transcripts = tuple(Link(layout.url(item.site_url, a.path), a.mime, a.language, a.rel) for a in item.own_files if a.mime in TRANSCRIPT_TYPES)
+    chapters = next((Link(layout.url(item.site_url, a.path), a.mime) for a in item.own_files if a.mime == layout.CHAPTERS_TYPE), None)
     return transcripts, chapters
 
 
@@ -297,7 +292,7 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
         fg.register_extension("stylesheet", StylesheetExtension, atom=False, rss=True)
     fg.title(show.title)
     # feedgen writes the last link as RSS <link>: the self link (atom:link) must come first.
-    fg.link(href=config.site_url + (paging.path if paging.archive else feed_file), rel="self", type="application/rss+xml")
+    fg.link(href=layout.url(config.site_url, paging.path if paging.archive else feed_file), rel="self", type="application/rss+xml")
     fg.link(href=config.site_url, rel="alternate")
     fg.description(as_text(show.description))
     fg.language(show.language)
@@ -308,15 +303,15 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
     fg.podcast.itunes_owner(name=config.owner_name, email=show.owner_email)
     fg.podcast.itunes_summary(as_text(show.description))
     if artwork:
-        fg.image(url=config.site_url + artwork, title=show.title, link=config.site_url)
-        fg.podcast.itunes_image(config.site_url + artwork)
+        fg.image(url=layout.url(config.site_url, artwork), title=show.title, link=config.site_url)
+        fg.podcast.itunes_image(layout.url(config.site_url, artwork))
     fg.apple.explicit = bool(show.explicit)  # not set: Apple requires a value, and clean is the default
     fg.apple.category = (show.category, show.subcategory)
     fg.apple.show_type = show.type
     fg.apple.new_feed_url = show.new_feed_url or None
     fg.apple.block = show.block
     fg.apple.complete = show.complete
-    fg.podcastindex.guid = podcast_guid or rules.podcast_guid(config.site_url + feed_file)
+    fg.podcastindex.guid = podcast_guid or rules.podcast_guid(layout.url(config.site_url, feed_file))
     fg.podcastindex.locked = config.podcast.locked
     fg.podcastindex.owner = show.owner_email
     if config.podcast.funding_url:
@@ -346,7 +341,7 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
         entry.apple.episode_type = notes.episode_type
         entry.apple.season = notes.season
         entry.apple.episode = notes.episode
-        entry.apple.image = item.site_url + item.image if item.image else None
+        entry.apple.image = layout.url(item.site_url, item.image) if item.image else None
         entry.podcastindex.season = notes.season
         entry.podcastindex.episode = notes.episode
         entry.podcastindex.persons = tuple(Panelist(p.name, ROLES.get(p.role, "guest"), _absolute(item.site_url, p.img), _absolute(item.site_url, p.href)) for p in notes.panelists)
@@ -371,7 +366,7 @@ def _channel_extras(fg: FeedGenerator, config: Config, items: Sequence[Published
     if podcast.update_frequency:
         rule, word = rules.frequency(podcast.update_frequency)
         ext.update_frequency = (rule, podcast.update_frequency_text or word, config.show.complete)
-    ext.images = tuple(Image(config.site_url + path, width) for path, width in artwork_sizes)
+    ext.images = tuple(Image(layout.url(config.site_url, path), width) for path, width in artwork_sizes)
     ext.trailers = tuple(
         Trailer(_short(item.episode.notes.title, rules.TEXT_LIMIT), item.media_url, item.pub_date, item.media.length, item.media.mime, item.episode.notes.season)
         for item in items if item.episode.notes.episode_type == "trailer"
@@ -385,8 +380,8 @@ def _paging(fg: FeedGenerator, config: Config, paging: Paging) -> None:
     if not (paging.archive or paging.prev or paging.next):
         return
     fg.register_extension("archives", ArchiveExtension, atom=False, rss=True)
-    links = [("current", feed_url(config))] if paging.archive else []
-    links += [(rel, config.site_url + path) for rel, path in (("prev-archive", paging.prev), ("next-archive", paging.next)) if path]
+    links = [("current", layout.feed_url(config.site_url))] if paging.archive else []
+    links += [(rel, layout.url(config.site_url, path)) for rel, path in (("prev-archive", paging.prev), ("next-archive", paging.next)) if path]
     fg.archives.links, fg.archives.archive = tuple(links), paging.archive
     if paging.archive:
         fg.websub.hubs = ()
@@ -407,4 +402,4 @@ def _editions(item: Published) -> tuple[Edition, ...]:
     media = item.media
     bitrate = round(media.length * 8 / media.duration) if media.duration else 0
     own = Alternate(item.media_path, media.mime, media.length, bitrate, _EDITION_TITLES.get(media.mime, media.mime), media.sha256, duration=media.duration)
-    return (Edition(item.media_url, own, default=True), *(Edition(item.site_url + alt.path, alt) for alt in item.alternates))
+    return (Edition(item.media_url, own, default=True), *(Edition(layout.url(item.site_url, alt.path), alt) for alt in item.alternates))

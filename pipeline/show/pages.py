@@ -168,13 +168,13 @@ def subscribe_page(env: Environment, config: Config, site: Site) -> str:
 
 def feed_style(env: Environment, config: Config, site: Site) -> str:
     """The feed's XSL stylesheet: what a browser shows for feed.xml (the same help as the subscribe page)."""
-    context = _common(config, site, layout.depth_root(layout.FEED_STYLE), layout.url(config.site_url, FEED_FILE))
+    context = _common(config, site, layout.depth_root(layout.FEED_STYLE), layout.feed_url(config.site_url))
     return env.get_template("feed.xsl").render(**{**context, "in_stylesheet": True})
 
 
 def _common(config: Config, site: Site, root: str, canonical: str) -> dict:
     show = config.show
-    feed_url = layout.url(config.site_url, FEED_FILE)
+    feed_url = layout.feed_url(config.site_url)
     return {
         "show": show, "root": root, "canonical": canonical, "site_url": config.site_url,
         "artwork": site.artwork, "image_url": layout.url(config.site_url, site.artwork) if site.artwork else "",
@@ -196,7 +196,7 @@ def _series_ld(config: Config, artwork_url: str) -> dict:
     show = config.show
     data = {
         "@context": "https://schema.org", "@type": "PodcastSeries", "name": show.title, "description": show.description,
-        "url": config.site_url, "webFeed": layout.url(config.site_url, FEED_FILE), "inLanguage": show.language,
+        "url": config.site_url, "webFeed": layout.feed_url(config.site_url), "inLanguage": show.language,
         "author": _person(show.author),
     }  # fmt: skip
     if artwork_url:
@@ -207,7 +207,7 @@ def _series_ld(config: Config, artwork_url: str) -> dict:
 def _episode_ld(config: Config, item: Published, image_url: str) -> dict:
     """schema.org's PodcastEpisode: its audio (an AudioObject) and length, and the series it is part of."""
     notes = item.episode.notes
-    series = {"@type": "PodcastSeries", "name": config.show.title, "url": config.site_url, "webFeed": layout.url(config.site_url, FEED_FILE)}
+    series = {"@type": "PodcastSeries", "name": config.show.title, "url": config.site_url, "webFeed": layout.feed_url(config.site_url)}
     data = {
         "@context": "https://schema.org", "@type": "PodcastEpisode", "name": notes.title, "url": item.page_url,
         "datePublished": item.pub_date.isoformat(), "duration": iso_duration(item.media.duration), "inLanguage": config.show.language,

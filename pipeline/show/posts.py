@@ -70,7 +70,7 @@ def one_block(html: str) -> str:
 def post(env: Environment, engine: str, item: Published, site_url: str, show_title: str, clean_mode: str = "bleep") -> str:
     """An episode's post: front matter and a body with the player, the explicit badge, the download link, the notes,
     chapters, transcript and the podcast feed's link; its files are addressed from the blog's root."""
-    feed_url = layout.url(site_url, layout.FEED_FILE)
+    feed_url = layout.feed_url(site_url)
     root = layout.path_prefix(site_url)
     html = one_block(env.get_template("post.html").render(item=item, root=root, feed_url=feed_url, subscribe_url=root + layout.SUBSCRIBE_PAGE, clean_mode=clean_mode))
     body = f"{{{{< panelpress >}}}}\n{html}{{{{< /panelpress >}}}}\n" if engine == "hugo" else html
