@@ -181,13 +181,13 @@ class _Build:
         made = {**cached, **results}
         chosen = [assemble.Episode(made[slug].item, key) for slug, (key, _) in published.items() if slug not in kept_slugs]
         chosen += [assemble.Episode(item, published[item.episode.slug][0]) for item in kept]
-        plan = assemble.assemble(config, chosen, book, self.now, self._artwork_sha(), self.store.html)
+        plan = assemble.assemble(config, chosen, book, self.now, self._inputs())
         if config.clean.edition:
             blocked = guard.check_clean(book, plan.ledger, self.allow)
             if blocked and not self.preview:
                 return self._result(results, entries, started, blocked=blocked)
         if self.preview:
-            self.store.save(replace(state, entries={**state.entries, **entries}), {keys[slug]: result for slug, result in results.items()})
+            self.store.save(replace(state, entries={**state.entries, **entries}), {keys[slug]: result for slug, result in results.items()}, plan.html)
             return self._result(results, entries, started, kept=kept, plan=plan.site, refused=blocked)
         report = None
         if not (plan.ledger == book and self.target.is_current(plan.site.digest)):
@@ -196,7 +196,7 @@ class _Build:
                 self._notify()
         fresh = cache.State(entries, published, _noop_key(config, plan.ledger, published), plan.site.digest, state.checked_feed)
         if fresh != state:
-            self.store.save(fresh, {keys[slug]: result for slug, result in results.items()})
+            self.store.save(fresh, {keys[slug]: result for slug, result in results.items()}, plan.html)
         return self._result(results, entries, started, kept=kept, report=report, remastered=remastered)
 
     # --- steps ----------------------------------------------------------------------------------------------------
@@ -355,9 +355,16 @@ class _Build:
             changes.append(Remastered(slug, Sound.of(old.item) if old is not None and old.item is not None else None, Sound.of(made.item)))
         return tuple(changes)
 
-    def _artwork_sha(self) -> str:
-        path = self.config.artwork_path
-        return cache.stamp(self.config.root, path).sha256 if path else ""
+    def _inputs(self) -> assemble.Inputs:
+        """What assemble needs of the disk: the template sources, the artwork's checksum and icons (made once per
+        artwork and kept in the cache), and the HTML earlier builds rendered."""
+        from .show import artwork, assemble, pages
+
+        config = self.config
+        path = config.artwork_path
+        sha = cache.stamp(config.root, path).sha256 if path else ""
+        width, icons = artwork.icons(path, sha, config.cache_dir) if path else (0, ())
+        return assemble.Inputs(pages.templates(config.templates_dir), sha, width, icons, self.store.rendered())
 
     def _publish(self, book: ledger.Ledger, plan: assemble.ShowPlan) -> PublishReport:
         """One transaction: the ledger's write-ahead record, the files, the feed last, then the committed ledger."""

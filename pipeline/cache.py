@@ -284,8 +284,7 @@ class Store:
         self.folder = cache_dir / STATE_DIR / hashlib.sha256(show.encode()).hexdigest()[:16]
         self._results = Log(self.folder / "results.log")  # digest → the result as JSON
         self._html = Log(self.folder / "html.log")  # digest of what it is rendered from → HTML, as JSON
-        self._made: dict[str, str] = {}  # HTML rendered by this run
-        self.html_used: set[str] = set()
+        self._rendered = _Rendered({})
 
     def _read(self, path: Path) -> Any:
         try:
@@ -316,31 +315,48 @@ class Store:
             return None
         return found if isinstance(found, EpisodeResult) else None
 
-    def html(self, key: str, make) -> str:
-        """Rendered HTML by the digest of everything it was rendered from; `make()` renders it when not kept."""
-        self.html_used.add(key)
-        kept = self._html.values().get(key)
-        if kept is not None:
-            try:
-                return json.loads(kept)
-            except ValueError:
-                pass  # cut short by a crash: render it again
-        self._made[key] = made = make()
-        return made
+    def rendered(self) -> Mapping[str, str]:
+        """The HTML earlier builds rendered, by the digest of everything it was rendered from (read now, decoded
+        when asked for: assemble takes it as it is)."""
+        self._rendered = _Rendered(self._html.values())
+        return self._rendered
 
-    def save(self, state: State, results: Mapping[str, EpisodeResult]) -> None:
-        """Write the state and the new results; forget the results it no longer names and the HTML this run did not use."""
+    def save(self, state: State, results: Mapping[str, EpisodeResult], html: Mapping[str, str] | None = None) -> None:
+        """Write the state and the new results; forget the results it no longer names. `html`: every text the plan
+        was rendered with (the new ones are kept; what it did not use is forgotten)."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             live = {e.result for e in state.entries.values()} | {key for key, _ in state.published.values()}
             self._results.save({key: json.dumps(encode(result), sort_keys=True, ensure_ascii=False, separators=(",", ":")) for key, result in results.items()}, live)
-            if self.html_used:
-                self._html.save({key: json.dumps(text, ensure_ascii=False) for key, text in self._made.items()}, self.html_used)
+            if html:
+                kept, broken = self._html.values(), self._rendered.broken
+                self._html.save({key: json.dumps(text, ensure_ascii=False) for key, text in html.items() if key not in kept or key in broken}, set(html))
             entries = {slug: _entry_data(e) for slug, e in state.entries.items()}
             published = {slug: list(pair) for slug, pair in state.published.items()}
             self._write(self.folder / "index.json", {"entries": entries, "published": published, "noop": state.noop, "plan": state.plan, "checked_feed": state.checked_feed})
         except OSError:
             pass  # the site is already published; without a state the next build re-makes what it needs
+
+
+class _Rendered(Mapping[str, str]):
+    """HTML kept in the log, decoded from its JSON when asked for (a line cut short by a crash is none)."""
+
+    def __init__(self, raw: Mapping[str, str]) -> None:
+        self._raw = raw
+        self.broken: set[str] = set()  # keys whose line could not be read: rendered again, and kept again
+
+    def __getitem__(self, key: str) -> str:
+        try:
+            return json.loads(self._raw[key])
+        except ValueError:
+            self.broken.add(key)
+            raise KeyError(key) from None
+
+    def __iter__(self):
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 def _entry_data(entry: Entry) -> dict[str, Any]:

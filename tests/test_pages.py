@@ -30,7 +30,7 @@ def test_pages_match_golden_files():
     assert_golden("episode.html", rendered["episodes/second.html"])
     assert_golden("index.html", rendered["index.html"])
     assert_golden("subscribe.html", rendered["subscribe.html"])
-    env = pages.environment(None)
+    env = pages.environment(pages.templates(None))
     assert_golden("feed.xsl", pages.feed_style(env, show_config(), pages.Site("artwork.jpg", ICONS)))
 
 
@@ -106,9 +106,9 @@ def test_subscribe_links_open_the_feed_in_apps():
 
 def test_a_show_can_override_the_stylesheet_and_pages_ask_for_the_new_one(tmp_path):
     (tmp_path / "templates").mkdir()
-    packaged = pages.environment(None)
+    packaged = pages.environment(pages.templates(None))
     (tmp_path / "templates" / "site.css").write_text("body { color: rebeccapurple; }\n")
-    own = pages.environment(tmp_path / "templates")
+    own = pages.environment(pages.templates(tmp_path / "templates"))
     assert pages.static_files(own)[layout.STYLESHEET] == b"body { color: rebeccapurple; }\n"
     assert pages.static_files(own)[layout.SCRIPT] == pages.static_files(packaged)[layout.SCRIPT]
     assert own.globals["stylesheet"] != packaged.globals["stylesheet"] and own.globals["stylesheet"].startswith("assets/site.css?v=")

@@ -1,16 +1,19 @@
-"""Assemble: every episode record + the show's settings + the ledger → the site plan. Pure: writes nothing.
+"""Assemble: every episode record + the show's settings + the ledger + what the build read for it → the site plan.
 
-The plan names every file of the site with its checksum (pages, the stylesheet, script, icons and the feed as bytes,
-audio and attachments as files to copy), so a target can apply it, a preview server can serve it, and `check` can
-compare it with a site. Besides the records it reads only the show's templates and artwork (their small copies,
-the icons, are made here: they belong to the site, not to an episode).
+Pure: it opens no file and writes none. The build gathers what it needs from disk beforehand (`Inputs`: the
+template sources, the artwork's checksum and icons, HTML rendered by earlier builds) and keeps what it returns (the
+plan, the ledger, the HTML it rendered). The plan names every file of the site with its checksum (pages, the
+stylesheet, script, icons and the feed as bytes; audio, pictures and transcripts as files of the records, by
+path), so a target can apply it, a preview server can serve it, and `check` can compare it with a site. (The one
+thing rendering takes from a record's files is an episode's transcript, which its page shows: it is read from the
+record's content-addressed copy only when that page is rendered anew.)
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,11 +25,19 @@ from ..records import PlanFile, Published, SitePlan
 # lastBuildDate is left out of the feed's content hash by rendering it with this fixed date.
 _HASH_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
-Memo = Callable[[str, Callable[[], str]], str]  # (key of everything the text is made from, make) → the text
 
 
-def _no_memo(key: str, make: Callable[[], str]) -> str:
-    return make()
+@dataclass(frozen=True)
+class Inputs:
+    """What assemble needs of the disk, read by the build: the template sources (`pages.templates`), the artwork's
+    checksum, width and icons (`artwork.icons`), and HTML rendered by earlier builds, by the digest of everything it
+    was rendered from."""
+
+    templates: Mapping[str, str]
+    artwork_sha: str = ""
+    artwork_width: int = 0
+    icons: tuple[tuple[str, bytes], ...] = ()
+    rendered: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,7 @@ class ShowPlan:
     site: SitePlan
     ledger: ledger.Ledger
     items: tuple[Published, ...]  # newest first, as the feed lists them
+    html: Mapping[str, str] = field(default_factory=dict)  # every text rendered or reused, by its key: for the build to keep
 
 
 def newest_first(items: Sequence[Published]) -> list[Published]:
@@ -51,22 +63,29 @@ def newest_first(items: Sequence[Published]) -> list[Published]:
     return sorted(items, key=lambda item: (item.pub_date, item.episode.slug), reverse=True)
 
 
-def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, now: datetime, artwork_sha: str = "", memo: Memo = _no_memo) -> ShowPlan:
+def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, now: datetime, inputs: Inputs) -> ShowPlan:
     """The site plan for these episodes: media, attachments, pages, artwork, and the feed; the ledger after it."""
+    used: dict[str, str] = {}
+
+    def memo(key: str, make: Callable[[], str]) -> str:
+        found = inputs.rendered.get(key)
+        used[key] = found if found is not None else make()
+        return used[key]
+
     pages_of = {e.item.episode.slug: e.item.post_url or e.item.page_path for e in episodes}  # on a blog: the post's address
     linked = [(replace(e.item, links=_links(e.item, pages_of)), e.key) for e in episodes]
     ordered = sorted(linked, key=lambda pair: (pair[0].pub_date, pair[0].episode.slug), reverse=True)
     items = [item for item, _ in ordered]
     keys = {item.guid: _key(key, item.links) for item, key in ordered}
     artwork = layout.artwork(config.artwork_path)
-    show_key = _show_key(config, artwork_sha)
+    show_key = _show_key(config, inputs)
 
     files: dict[str, PlanFile] = {}
     for item in items:
         files[item.media_path] = PlanFile(item.media.path, item.media.sha256)
         files.update({a.path: PlanFile(a.content, a.sha256) for a in (*item.attachments, *item.alternates)})
-    env = pages.environment(config.templates_dir)
-    width, icons = artwork_.icons(config.artwork_path, artwork_sha or _file_sha(config.artwork_path), config.cache_dir) if artwork else (0, ())
+    env = pages.environment(inputs.templates)
+    width, icons = (inputs.artwork_width, inputs.icons) if artwork else (0, ())
     site = pages.Site(artwork, tuple(name for name, _ in icons))
     for item in items if not config.blog.engine else ():  # on a blog, the episode's page is its post
         html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, site))
@@ -78,7 +97,7 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
     files.update({rel: _bytes(data) for rel, data in pages.static_files(env).items()})
     files.update({layout.icon(name): _bytes(data) for name, data in icons})
     if artwork:
-        files[artwork] = PlanFile(config.artwork_path, artwork_sha)
+        files[artwork] = PlanFile(config.artwork_path, inputs.artwork_sha)
     # podcast:images: the original and the square covers, largest first
     covers = sorted(((layout.icon(name), artwork_.cover_width(name)) for name, _ in icons if artwork_.cover_width(name)), key=lambda c: -c[1])
     artwork_sizes = ([(artwork, width)] if artwork and width else []) + covers
@@ -99,7 +118,7 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
     xml, feed_hash, last_build = _dated(document, book.feed_hash, book.last_build, now)
     clean = _clean_feed(config, items, keys, book, now, artwork, artwork_sizes, memo, files) if config.clean.edition else None
     site = SitePlan(files=files, feed_path=layout.FEED_FILE, feed=xml, digest=plan_digest({**files, **{f"blog:{rel}": file for rel, file in blog.items()}}, xml), blog=blog)
-    return ShowPlan(site=site, ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid, clean), items=tuple(items))
+    return ShowPlan(site=site, ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid, clean), items=tuple(items), html=used)
 
 
 def clean_items(items: Sequence[Published], book: ledger.Ledger) -> list[Published]:
@@ -113,7 +132,7 @@ def clean_config(config: Config) -> Config:
     return replace(config, show=show)
 
 
-def _clean_feed(config: Config, items: Sequence[Published], keys: dict[str, str], book: ledger.Ledger, now: datetime, artwork: str | None, artwork_sizes, memo: Memo, files: dict[str, PlanFile]) -> ledger.Feed:
+def _clean_feed(config: Config, items: Sequence[Published], keys: dict[str, str], book: ledger.Ledger, now: datetime, artwork: str | None, artwork_sizes, memo: Callable[[str, Callable[[], str]], str], files: dict[str, PlanFile]) -> ledger.Feed:
     """The clean feed (a file of the plan, written before the main feed) and its part of the ledger."""
     chosen = clean_items(items, book)
     key_of = {clean.guid: keys[item.guid] for item, clean in zip([i for i in items if i.clean is not None], chosen)}
@@ -169,11 +188,11 @@ def _key(record: str, links: tuple[tuple[str, str], ...]) -> str:
     return hashlib.sha256(repr((record, links)).encode()).hexdigest()[:32]
 
 
-def _show_key(config: Config, artwork_sha: str) -> str:
+def _show_key(config: Config, inputs: Inputs) -> str:
     """Everything an episode page shows besides its episode: the show's settings, templates (the stylesheet and
     script too: pages name them by their digest) and artwork."""
-    templates = sorted(p for p in config.templates_dir.glob("*") if p.is_file()) if config.templates_dir.is_dir() else []
-    return cache.context_digest(repr(config.show), repr(config.podcast), artwork_sha, [(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in templates])
+    sources = sorted((name, hashlib.sha256(text.encode()).hexdigest()) for name, text in inputs.templates.items())
+    return cache.context_digest(repr(config.show), repr(config.podcast), inputs.artwork_sha, sources)
 
 
 def _text(text: str) -> PlanFile:
@@ -182,10 +201,6 @@ def _text(text: str) -> PlanFile:
 
 def _bytes(data: bytes) -> PlanFile:
     return PlanFile(data, hashlib.sha256(data).hexdigest())
-
-
-def _file_sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def kept_item(item: Published, site: Path, site_url: str) -> Published:

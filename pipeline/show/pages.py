@@ -1,5 +1,5 @@
 """Render: published episodes → HTML pages (Jinja2, autoescaped), the feed's stylesheet, the site's CSS and script.
-Pure: returns text, writes nothing."""
+Pure: renders from template sources it is given, and writes nothing (`templates` reads them, for the build)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import hashlib
 import json
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from importlib.resources import files
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from jinja2 import DictLoader, Environment, StrictUndefined
 from markupsafe import Markup, escape
 
 from .. import layout
@@ -28,6 +29,7 @@ _markdown = notes_markdown()
 FOLD_LINES = 40
 # Files served as they are (a show may override them in its templates folder, like the pages).
 STATIC = {layout.STYLESHEET: "site.css", layout.SCRIPT: "site.js"}
+TEMPLATE_SUFFIXES = (".html", ".css", ".js", ".xsl")  # the packaged templates' files
 
 
 @dataclass(frozen=True)
@@ -115,11 +117,23 @@ def subscribe_links(feed_url: str, title: str) -> tuple[tuple[str, str], ...]:
     )
 
 
-def environment(templates: Path | None) -> Environment:
-    """Jinja2 with the show's own templates (if any) in front of the packaged ones."""
-    loaders = [FileSystemLoader(str(templates))] if templates and templates.is_dir() else []
+def templates(folder: Path | None) -> dict[str, str]:
+    """The sources of the templates a show's pages are rendered from: the packaged ones, and the show's own
+    templates folder (its files replace the packaged ones of the same name, and may add others)."""
+    found = {path.name: path.read_text(encoding="utf-8") for path in files("pipeline").joinpath("templates").iterdir() if path.name.endswith(TEMPLATE_SUFFIXES)}
+    for path in sorted(folder.iterdir()) if folder is not None and folder.is_dir() else ():
+        if path.is_file():
+            try:
+                found[path.name] = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue  # not a template (a picture beside them, say): the pages never name it
+    return found
+
+
+def environment(templates: Mapping[str, str]) -> Environment:
+    """Jinja2 over these template sources (`templates()`): nothing is read from disk while rendering."""
     env = Environment(
-        loader=ChoiceLoader([*loaders, PackageLoader("pipeline", "templates")]),
+        loader=DictLoader(dict(templates)),
         autoescape=True,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -230,8 +244,9 @@ def _episode_ld(config: Config, item: Published, image_url: str) -> dict:
 
 
 def render(config: Config, items: Sequence[Published], artwork: str | None, icons: tuple[str, ...] = ()) -> dict[str, str]:
-    """Every page of the site, keyed by its path in the site folder; items newest first."""
-    env = environment(config.templates_dir)
+    """Every page of the site, keyed by its path in the site folder; items newest first (the show's templates
+    read from its folder: for the tests and tools; a build renders through `assemble`)."""
+    env = environment(templates(config.templates_dir))
     site = Site(artwork, icons)
     pages = {item.page_path: episode_page(env, config, item, site) for item in items}
     pages[INDEX_PAGE] = index_page(env, config, items, site)

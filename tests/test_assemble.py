@@ -1,0 +1,125 @@
+"""Assemble is the pure reduce: records, settings, the ledger and what the build read → the site plan.
+
+It needs no folder: the show folder of these tests does not exist, and the test fails if assemble opens, lists,
+writes or removes any file while it runs (an audit hook watches the interpreter for it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from pipeline import layout
+from pipeline.records import Attachment
+from pipeline.show import assemble, ledger, pages
+from tests.golden import assert_golden
+from tests.records import published, show_config
+
+NOW = datetime(2026, 5, 20, 12, 0, tzinfo=timezone.utc)
+TEMPLATES = pages.templates(None)  # the packaged templates, read here: assemble is given them
+ICONS = (("favicon.ico", b"ico"), ("apple-touch-icon.png", b"png"), ("cover-300.jpg", b"jpg"))
+# What touching the disk looks like to the interpreter (PEP 578 audit events).
+DISK_EVENTS = ("open", "os.listdir", "os.scandir", "os.mkdir", "os.remove", "os.rename", "os.rmdir", "shutil.copyfile", "os.chmod", "os.utime")
+_watching: list[str] = []
+_warm: list[bool] = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    if _watching and event in DISK_EVENTS:
+        _watching.append(f"{event}{args[:1]}")
+
+
+sys.addaudithook(_audit)
+
+
+def _assemble(config, episodes, book=None, inputs=None) -> assemble.ShowPlan:
+    """Assemble, failing on any file it touches. (A first call, unwatched, loads what Python loads once: feedgen's
+    extension modules and panelpress's own fingerprint, cached for the life of the process. Data is read on every
+    call, so the watched call would see it.)"""
+    inputs = inputs or assemble.Inputs(TEMPLATES, "a" * 64, 1400, ICONS)
+    if not _warm:
+        assemble.assemble(config, episodes, book or ledger.Ledger(), NOW, inputs)
+        _warm.append(True)
+    _watching[:] = ["watching"]
+    try:
+        plan = assemble.assemble(config, episodes, book or ledger.Ledger(), NOW, inputs)
+    finally:
+        touched, _watching[:] = _watching[1:], []
+    assert not touched, f"assemble touched the disk: {touched}"
+    return plan
+
+
+def _episodes() -> list[assemble.Episode]:
+    second = published("second", "Second & <last>", 12, explicit=True, season=1, episode=2)
+    vtt = b"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v Ann Host>Hello.\n"
+    segments = b'{"version": "1.0.0", "segments": [{"startTime": 1.0, "endTime": 2.0, "speaker": "Ann Host", "body": "Hello."}]}'
+    second = replace(second, attachments=(
+        Attachment(layout.transcript("second", "vtt"), layout.VTT_TYPE, vtt, rel="captions", language="en", sha256=hashlib.sha256(vtt).hexdigest()),
+        Attachment(layout.transcript("second", "json"), layout.TRANSCRIPT_JSON_TYPE, segments, language="en", sha256=hashlib.sha256(segments).hexdigest()),
+    ))  # fmt: skip
+    first = published("first", "First", 3, body="Last time: [the second](second.md).", mentions=("second.md",))
+    return [assemble.Episode(second, "key-second"), assemble.Episode(first, "key-first")]
+
+
+def _listing(plan: assemble.ShowPlan) -> str:
+    files = {**plan.site.files, plan.site.feed_path: None}
+    lines = [f"{rel}\t{hashlib.sha256(plan.site.feed).hexdigest() if file is None else file.sha256}" for rel, file in sorted(files.items())]
+    return "\n".join(lines) + "\n"
+
+
+def test_the_plan_of_a_show_with_no_folder_matches_its_golden_listing():
+    config = show_config(root=Path("/nowhere/show"), artwork="cover.jpg")
+    plan = _assemble(config, _episodes())
+    assert_golden("assemble-plan.txt", _listing(plan))
+    assert plan.site.feed_path == layout.FEED_FILE and plan.site.files[layout.artwork(config.artwork_path)].content == config.artwork_path
+    parsed = feedparser.parse(plan.site.feed)
+    assert [entry.title for entry in parsed.entries] == ["Second & <last>", "First"]
+    assert sorted(plan.ledger.episodes) == ["first", "second"]
+    page = plan.site.files["episodes/second.html"].content.decode()
+    assert "Hello." in page, "the transcript the record carries is on its page"
+    assert 'href="second.html"' in plan.site.files["episodes/first.html"].content.decode(), "a link to other notes points at their page"
+
+
+def test_html_rendered_before_is_reused_and_every_text_used_is_returned():
+    config = show_config(root=Path("/nowhere/show"))
+    first = _assemble(config, _episodes())
+    assert first.html and all(isinstance(text, str) for text in first.html.values())
+    marked = {key: text.replace("Second &amp; &lt;last&gt;", "FROM THE MEMO") for key, text in first.html.items()}
+    again = _assemble(config, _episodes(), inputs=assemble.Inputs(TEMPLATES, "a" * 64, 1400, ICONS, marked))
+    assert b"FROM THE MEMO" in again.site.files["episodes/second.html"].content
+    assert set(again.html) == set(first.html)
+
+
+def test_the_same_inputs_make_the_same_plan_and_templates_change_it():
+    config = show_config(root=Path("/nowhere/show"))
+    one, two = _assemble(config, _episodes()), _assemble(config, _episodes())
+    assert one.site.digest == two.site.digest and one.site.feed == two.site.feed
+    own = {**TEMPLATES, "site.css": "body { color: rebeccapurple; }\n"}
+    restyled = _assemble(config, _episodes(), inputs=assemble.Inputs(own, "a" * 64, 1400, ICONS))
+    assert restyled.site.digest != one.site.digest
+    assert restyled.site.files[layout.STYLESHEET].content == b"body { color: rebeccapurple; }\n"
+
+
+def test_the_audit_hook_sees_a_file_being_opened(tmp_path):
+    _watching[:] = ["watching"]
+    try:
+        (tmp_path / "x").write_text("x")
+    finally:
+        touched, _watching[:] = _watching[1:], []
+    assert touched, "the check that assemble touches no file could not fail"
+
+
+@pytest.mark.parametrize("engine", ["hugo", "jekyll"])
+def test_a_blogs_posts_are_in_the_plan_too(engine):
+    from pipeline.config import BlogSettings
+
+    config = replace(show_config(root=Path("/nowhere/show"), site_url="https://blog.example.com/podcast/"), blog=BlogSettings(engine=engine))
+    plan = _assemble(config, _episodes())
+    assert any(rel.endswith("-second.md") or rel.endswith("/second.md") for rel in plan.site.blog), sorted(plan.site.blog)
+    assert "episodes/second.html" not in plan.site.files, "on a blog, the post is the episode's page"
