@@ -76,6 +76,43 @@ def build(config: Config, reporter: Reporter | None = None, now: datetime | None
             return _Build(config, reporter, now or datetime.now(timezone.utc), allow or guard.Allow(), notify=notify, remaster=remaster).run()
 
 
+def plan(config: Config, now: datetime | None = None) -> assemble.ShowPlan | None:
+    """The site as the last build published it, made again from the cache and today's settings: every episode as it
+    was last published (no recording read, no audio work; only the cache is written, with the artwork's icons).
+    When nothing changed since that build, it is what a build would publish now. None when the cache holds no
+    published build of the show. PanelpressError when the ledger cannot be read."""
+    from .show import assemble
+
+    book = ledger.load(config.ledger_path)
+    store = _store(config, book)
+    state = store.state()
+    chosen = []
+    for slug, (key, _) in sorted(state.published.items()):
+        result = store.result(key)
+        if result is None or result.item is None:
+            return None  # the cache lost it: only a build can make it again
+        chosen.append(assemble.Episode(result.item, key))
+    if not chosen:
+        return None
+    return assemble.assemble(config, chosen, book, now or datetime.now(timezone.utc), gather(config, store))
+
+
+def gather(config: Config, store: cache.Store) -> assemble.Inputs:
+    """What assemble needs of the disk: the template sources, the artwork's checksum and icons (made once per
+    artwork and kept in the cache), and the HTML earlier builds rendered."""
+    from .show import artwork, assemble, pages
+
+    path = config.artwork_path
+    sha = cache.stamp(config.root, path).sha256 if path else ""
+    width, icons = artwork.icons(path, sha, config.cache_dir) if path else (0, ())
+    return assemble.Inputs(pages.templates(config.templates_dir), sha, width, icons, store.rendered())
+
+
+def _store(config: Config, book: ledger.Ledger) -> cache.Store:
+    """The cache of a show, named by its podcast GUID (the ledger's, else the one its feed's address gives)."""
+    return cache.Store(config.cache_dir, book.podcast_guid or namespace_rules.podcast_guid(layout.feed_url(config.site_url)))
+
+
 def preview(config: Config, reporter: Reporter | None = None, now: datetime | None = None) -> BuildResult:
     """Make everything a build would publish, without publishing it: the site is the result's `plan` (what
     `panelpress serve` shows). Only the cache is written: not the site folder, the ledger or the show's notes; what
@@ -105,7 +142,7 @@ class _Build:
         config = self.config
         self.target = seam.for_config(config)
         self.book = self._recover()
-        self.store = cache.Store(config.cache_dir, self.book.podcast_guid or namespace_rules.podcast_guid(layout.feed_url(config.site_url)))
+        self.store = _store(config, self.book)
         state = self.store.state()
         recordings, found = discover(config)
         self.failures += found
@@ -281,7 +318,6 @@ class _Build:
         from .show.assemble import kept_item
 
         found = []
-        manifest = self.target.manifest()
         for slug in dict.fromkeys(failure.slug for failure in self.failures):
             entry = self.book.episodes.get(slug)
             if entry is None or slug in self.allow.remove or entry.guid in self.allow.remove or slug not in state.published:
@@ -294,7 +330,7 @@ class _Build:
             wanted = [(item.media_path, item.media.sha256), *((a.path, a.sha256) for a in (*item.attachments, *item.alternates))]
             if item.clean is not None:  # its clean edition too
                 wanted += [(item.clean.media_path, item.clean.media.sha256), *((a.path, a.sha256) for a in item.clean.attachments)]
-            if all(self.target.sha256(rel, manifest) == sha for rel, sha in wanted):
+            if all(self.target.checksum(rel) == sha for rel, sha in wanted):
                 found.append(item)
         return found
 
@@ -311,8 +347,7 @@ class _Build:
         from .show.assemble import kept_item
 
         kept = kept_item(old, self.config.output_dir, self.config.site_url)
-        manifest = self.target.manifest()
-        if not all(self.target.sha256(rel, manifest) == sha for rel, sha in [(kept.media_path, kept.media.sha256), *((a.path, a.sha256) for a in kept.attachments)]):
+        if not all(self.target.checksum(rel) == sha for rel, sha in [(kept.media_path, kept.media.sha256), *((a.path, a.sha256) for a in kept.attachments)]):
             return result
         alternate = next((a for a in before.item.alternates if a.rel == layout.CLEAN), None)
         alternates = item.alternates + ((replace(alternate, content=self.config.output_dir / alternate.path),) if alternate else ())
@@ -356,15 +391,7 @@ class _Build:
         return tuple(changes)
 
     def _inputs(self) -> assemble.Inputs:
-        """What assemble needs of the disk: the template sources, the artwork's checksum and icons (made once per
-        artwork and kept in the cache), and the HTML earlier builds rendered."""
-        from .show import artwork, assemble, pages
-
-        config = self.config
-        path = config.artwork_path
-        sha = cache.stamp(config.root, path).sha256 if path else ""
-        width, icons = artwork.icons(path, sha, config.cache_dir) if path else (0, ())
-        return assemble.Inputs(pages.templates(config.templates_dir), sha, width, icons, self.store.rendered())
+        return gather(self.config, self.store)
 
     def _publish(self, book: ledger.Ledger, plan: assemble.ShowPlan) -> PublishReport:
         """One transaction: the ledger's write-ahead record, the files, the feed last, then the committed ledger."""

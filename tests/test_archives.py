@@ -14,6 +14,7 @@ import podcastparser
 import pytest
 
 from pipeline import check, layout
+from pipeline.check.feed import FEED_BYTES_LIMIT
 from pipeline import config as config_module
 from pipeline.cli import main
 from pipeline.errors import ConfigError
@@ -132,7 +133,7 @@ def test_check_warns_of_a_feed_larger_than_apps_take(tmp_path, recording):
     (show / config_module.CONFIG_NAME).write_text((show / config_module.CONFIG_NAME).read_text().replace("publish_new = false\n", ""))
     _add(show, range(1, 4), recording, body="\n\n".join(f"Paragraph {n} of a long transcript pasted into the notes." * 20 for n in range(400)))
     assert main(["build", "--show", str(show)]) == 0
-    assert (show / "public" / layout.FEED_FILE).stat().st_size > check.FEED_BYTES_LIMIT
+    assert (show / "public" / layout.FEED_FILE).stat().st_size > FEED_BYTES_LIMIT
     warnings = [w.message() for w in check.run(show).warnings]
     assert any("holds 3 items in" in w and "set `items = 100` under [feed]" in w for w in warnings), warnings
 

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from pipeline import check
+from pipeline.check.feed import date_problem
 from pipeline.cli import main
 
 from tests.conftest import checksums, make_audio, write_notes, write_show
@@ -204,5 +205,5 @@ def test_out_points_check_at_another_site_folder(built_show, tmp_path, capsys):
     ],
 )
 def test_date_problem(value, problem):
-    found = check.date_problem(value)
+    found = date_problem(value)
     assert (problem in found) if problem else found == ""

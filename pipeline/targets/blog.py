@@ -9,11 +9,12 @@ removed only with its episode, which the guard allows only with --allow-remove.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from ..records import PublishReport, SitePlan
-from .folder import Folder, Manifest
+from .folder import Folder
 
 
 class Blog:
@@ -26,11 +27,11 @@ class Blog:
     def published_feed(self) -> bytes | None:
         return self.site.published_feed()
 
-    def manifest(self) -> Manifest:
-        return self.site.manifest()
+    def checksum(self, rel: str) -> str | None:
+        return self.site.checksum(rel)
 
-    def sha256(self, rel: str, manifest: Manifest) -> str | None:
-        return self.site.sha256(rel, manifest)
+    def published(self) -> Mapping[str, str]:
+        return self.site.published()
 
     def recover(self) -> tuple[str, ...]:
         return self.blog.recover() + self.site.recover()

@@ -111,6 +111,14 @@ class Folder:
                 return False
         return True
 
+    def checksum(self, rel: str) -> str | None:
+        """The checksum of a file in the folder (None: there is none), trusting the manifest while size and time agree."""
+        return self.sha256(rel, self.manifest())
+
+    def published(self) -> Mapping[str, str]:
+        """Every file panelpress wrote here, by its checksum as written."""
+        return {rel: written.sha256 for rel, written in self.manifest().files.items()}
+
     def sha256(self, rel: str, manifest: Manifest) -> str | None:
         """The checksum of a file in the folder (None: there is none), trusting the manifest while size and time agree."""
         path = self.path / rel

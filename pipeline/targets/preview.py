@@ -13,6 +13,7 @@ import html
 import mimetypes
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -108,6 +109,14 @@ class Preview:
     def is_current(self, digest: str) -> bool:
         plan = self._served.plan
         return plan is not None and plan.digest == digest
+
+    def checksum(self, rel: str) -> str | None:
+        file = self.file(rel)
+        return file.sha256 if file is not None else None
+
+    def published(self) -> Mapping[str, str]:
+        plan = self._served.plan
+        return {rel: file.sha256 for rel, file in plan.files.items()} | {plan.feed_path: sha256(plan.feed)} if plan else {}
 
     def apply(self, plan: SitePlan) -> PublishReport:
         """Serve this plan from now on (in memory: nothing is written)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from ..records import PublishReport, SitePlan
@@ -21,6 +22,12 @@ class Target(Protocol):
 
     def is_current(self, digest: str) -> bool:
         """Whether the site is exactly the plan with this digest, as panelpress published it."""
+
+    def checksum(self, rel: str) -> str | None:
+        """The checksum of the file at a site path as it is there now (None: there is none)."""
+
+    def published(self) -> Mapping[str, str]:
+        """Every file panelpress published there (site path → checksum as written), the feed included."""
 
     def apply(self, plan: SitePlan) -> PublishReport:
         """Make the site the plan: every file, the feed last; remove what panelpress published before and no longer makes."""
