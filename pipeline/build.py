@@ -137,6 +137,7 @@ class _Build:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     warnings: list[PanelpressError] = field(default_factory=list)
+    unwritten: set[str] = field(default_factory=set)  # a preview's episodes whose drafts a build must still write
 
     def run(self) -> BuildResult:
         config = self.config
@@ -202,7 +203,7 @@ class _Build:
 
         # The map, second part: the audio work of every changed episode, in parallel.
         for work in self._map(works):
-            results[work.source.slug] = self._keep_clean(stages.result(work, config), state)
+            results[work.source.slug] = self._keep_clean(self._write_drafts(stages.result(work, config)), state)
         remastered = self._remastered(state, results) if self.remaster else ()
         kept = self._kept(state)  # episodes that failed in the audio work may be kept too
         blocked = self._guard(book, feed_items, [r.item.identity for r in results.values() if r.item], entries, kept)
@@ -224,7 +225,8 @@ class _Build:
             if blocked and not self.preview:
                 return self._result(results, entries, started, blocked=blocked)
         if self.preview:
-            self.store.save(replace(state, entries={**state.entries, **entries}), {keys[slug]: result for slug, result in results.items()}, plan.html)
+            kept_entries = {slug: entry for slug, entry in entries.items() if slug not in self.unwritten}  # made again by a build, which writes their drafts
+            self.store.save(replace(state, entries={**state.entries, **kept_entries}), {keys[slug]: result for slug, result in results.items()}, plan.html)
             return self._result(results, entries, started, kept=kept, plan=plan.site, refused=blocked)
         report = None
         if not (plan.ledger == book and self.target.is_current(plan.site.digest)):
@@ -333,6 +335,23 @@ class _Build:
             if all(self.target.checksum(rel) == sha for rel, sha in wanted):
                 found.append(item)
         return found
+
+    def _write_drafts(self, result: EpisodeResult) -> EpisodeResult:
+        """Write what an episode made for the host to review (a made transcript) into the show folder, never over a
+        file, and take it among the files the episode was made from; a preview writes nothing into the show."""
+        if not result.drafts:
+            return result
+        if self.preview:
+            self.unwritten.add(result.slug)
+            return replace(result, drafts=())
+        from .episode import transcribe
+
+        written = {}
+        for path, text in result.drafts:
+            transcribe.write_draft(path, text)
+            written[cache.stamp(self.config.root, path).path] = path
+        inputs = tuple(cache.stamp(self.config.root, written[s.path]) if s.path in written else s for s in result.inputs)
+        return replace(result, drafts=(), inputs=inputs)
 
     def _keep_clean(self, result: EpisodeResult, state: cache.State) -> EpisodeResult:
         """An episode whose clean edition failed keeps the one the clean feed has, as last published (its files in

@@ -394,6 +394,8 @@ class EpisodeResult:
     warnings: tuple[PanelpressError, ...] = ()  # published anyway, but the host should look
     withheld: tuple[PanelpressError, ...] = ()  # files held back (a bad transcript), not the episode
     inputs: tuple[Stamp, ...] = ()  # every file it was made from
+    drafts: tuple[tuple[Path, str], ...] = ()  # files made for the host to review (a made transcript): (where, text),
+    # written into the show folder by the build on the host's machine, never by a stage
 
 
 @dataclass(frozen=True)

@@ -233,7 +233,7 @@ def test_a_killed_encode_leaves_nothing_a_later_build_trusts(tmp_path):
     code = f"from pipeline.audio import mastering; from pipeline.episode import probe; from pipeline.config import AudioSettings; mastering.master(probe.probe(__import__('pathlib').Path({str(src)!r})), AudioSettings(), __import__('pathlib').Path({str(cache)!r}))"
     proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     deadline = time.monotonic() + 120
-    while not any(p.stat().st_size > 0 for p in cache.glob("master/*/master.mp3")) and time.monotonic() < deadline:
+    while not any(p.stat().st_size > 0 for p in cache.glob("master/*/partial.mp3")) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, "the encode ended before it could be interrupted"
     import os

@@ -11,6 +11,7 @@ import pytest
 from pipeline.episode import align, transcribe, transcript
 from pipeline import config as config_module
 from pipeline.build import build as run_build
+from pipeline.build import preview as run_preview
 from pipeline.cli import main
 from pipeline.records import Turn
 from pipeline.episode.transcript import Cue
@@ -59,6 +60,20 @@ def test_a_build_makes_a_draft_beside_the_notes_and_publishes_it(tmp_path, monke
     assert seen["started"] == [] and made == [], "a corrected draft is read, never made again"
     assert "Hello and welcome." in (folder / "public" / "episodes" / "talk.vtt").read_text()
     assert draft.read_text().count("Hello and welcome.") == 1
+
+
+@needs_espeak
+def test_the_build_writes_the_draft_a_stage_made_and_a_preview_writes_none(tmp_path):
+    folder = tmp_path / "show"
+    _show(folder)
+    draft = folder / "show_notes" / "talk.vtt"
+    shown = run_preview(config_module.load(folder))
+    assert not draft.exists(), "a preview writes nothing into the show folder"
+    assert "episodes/talk.vtt" in shown.plan.files, "the made transcript is in the preview all the same"
+    assert run_build(config_module.load(folder)).ok and draft.read_text().startswith("WEBVTT")
+    with watching() as seen:
+        again = run_build(config_module.load(folder))
+    assert again.published == () and again.unchanged == ("talk",) and seen["started"] == [], "the written draft is among the episode's inputs: nothing to do"
 
 
 @needs_espeak

@@ -8,14 +8,12 @@ import itertools
 import hashlib
 import json
 import math
-import os
 import re
-import shutil
-import tempfile
 import wave
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from .. import artefacts
 from ..config import AudioSettings
 from ..errors import AudioError
 from ..files import file_sha256
@@ -297,43 +295,36 @@ def master(info: AudioInfo, settings: AudioSettings, cache_dir: Path, task: Task
     channels = output_channels(info)
     sources = _jingle_sources(settings, root)
     key = cache_key(source_sha or file_sha256(info.path), settings, channels, tuple(file_sha256(p) if p else "" for p in sources))
-    folder = cache_dir / "master"
-    out = folder / f"{key}.{settings.format}"
-    meta = folder / f"{key}.json"
-    cached = None if fresh else _from_cache(out, key, meta)
+    shelf = _shelf(cache_dir, settings.format)
+    cached = None if fresh else from_record(shelf, key, shelf.get(key))
     if cached is not None:
         return cached
-    folder.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=folder))
-    try:
-        jingles = tuple(_prepare_jingle(p, kind, settings, channels, work) if p else None for p, kind in zip(sources, ("intro", "outro")))
+    with shelf.make(key) as job:
+        jingles = tuple(_prepare_jingle(p, kind, settings, channels, job.work) if p else None for p, kind in zip(sources, ("intro", "outro")))
         plan = _Plan(source=info.path, settings=settings, channels=channels, jingles=jingles, source_rate=info.sample_rate or settings.sample_rate)
-        partial = work / f"master.{settings.format}"
-        mastered, decisions = _master(info, plan, partial, work, task or (lambda name, total: None))
-        record = work / "meta.json"
+        mastered, decisions = _master(info, plan, job.partial, job.work, task or (lambda name, total: None))
         # The decisions (gain, chain, trim, levelling curve) are kept so that another edition of the same program (the
         # clean edition) is encoded exactly as this one was, without measuring or simulating again.
         if decisions.curve is not None:
-            os.replace(decisions.curve, folder / f"{key}.curve.f32")
+            job.companions.append((decisions.curve, f"{key}.curve.f32"))
         kept = {**asdict(decisions), "curve": decisions.curve is not None}
-        record.write_text(json.dumps({"duration": mastered.duration, "offset": mastered.offset, "report": mastered.report and asdict(mastered.report), "decisions": kept}, sort_keys=True))
-        # Only a complete, verified file ever carries the key's name; the record last: without it, nothing is trusted.
-        os.replace(partial, out)
-        os.replace(record, meta)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return replace(mastered, path=out, key=key)
+        job.record = {"duration": mastered.duration, "offset": mastered.offset, "report": mastered.report and asdict(mastered.report), "decisions": kept}
+    return replace(mastered, path=shelf.file(key), key=key)
 
 
-def _from_cache(out: Path, key: str, meta: Path) -> Mastered | None:
-    """The cached master, or None when there is none (or its record is damaged: then it is made again)."""
-    if not (out.is_file() and meta.is_file()):
+def _shelf(cache_dir: Path, fmt: str) -> artefacts.Shelf:
+    return artefacts.Shelf(cache_dir / "master", f".{fmt}")
+
+
+def from_record(shelf: artefacts.Shelf, key: str, data: dict | None, offset: float | None = None) -> Mastered | None:
+    """A mastered file of `shelf` as its record describes it (None: no record, or a damaged one: made again);
+    `offset`: the timeline's, when the record does not keep it (an edition of a master has the master's)."""
+    if data is None:
         return None
     try:
-        data = json.loads(meta.read_text())
         fields = data.get("report")
         report = LoudnessReport(**{**fields, "timings": tuple(PassTime(**t) for t in fields.get("timings", ()))}) if fields else None
-        return Mastered(path=out, key=key, duration=data["duration"], report=report, cached=True, offset=data.get("offset", 0.0))
+        return Mastered(path=shelf.file(key), key=key, duration=data["duration"], report=report, cached=True, offset=data.get("offset", 0.0) if offset is None else offset)
     except (ValueError, TypeError, KeyError):
         return None
 
@@ -643,10 +634,10 @@ class Edition:
 def decisions(mastered: Mastered) -> tuple[float, float, bool, tuple[float, float | None], Path | None] | None:
     """The main master's decisions (gain, ceiling, compress, trim, levelling curve), or None when its record has none
     (mastered by an older panelpress, or its curve is gone)."""
-    meta = mastered.path.with_suffix(".json")
+    shelf = artefacts.Shelf(mastered.path.parent, mastered.path.suffix)
     try:
-        data = json.loads(meta.read_text())["decisions"]
-        curve = mastered.path.with_name(f"{mastered.key}.curve.f32") if data["curve"] else None
+        data = (shelf.get(mastered.key) or {})["decisions"]
+        curve = shelf.folder / f"{mastered.key}.curve.f32" if data["curve"] else None
         if curve is not None and not curve.is_file():
             return None
         trim = (float(data["trim"][0]), None if data["trim"][1] is None else float(data["trim"][1]))
@@ -657,7 +648,7 @@ def decisions(mastered: Mastered) -> tuple[float, float, bool, tuple[float, floa
 
 def forget(mastered: Mastered) -> None:
     """Drop a cached master's record, so the next `master` makes it again (with its decisions)."""
-    mastered.path.with_suffix(".json").unlink(missing_ok=True)
+    artefacts.Shelf(mastered.path.parent, mastered.path.suffix).forget(mastered.key)
 
 
 def encode_edition(info: AudioInfo, settings: AudioSettings, mastered: Mastered, windows: list[tuple[float, float]], bleep: bool, out: Path, work: Path, root: Path | None = None, progress: Progress | None = None) -> Edition:

@@ -23,10 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,6 +32,7 @@ import numpy as np
 
 from . import cleanup
 from .ffmpeg import ffmpeg, ffmpeg_version
+from .. import artefacts
 from ..config import AudioSettings, MixSettings
 from ..errors import AudioError
 from ..records import ROOM, Track, Mixed, MixReport, TrackReport, Turn
@@ -77,18 +75,14 @@ def mix(tracks: Sequence[Track], settings: MixSettings, audio: AudioSettings, ca
     (never offset). Raise AudioError naming the track at fault."""
     task = task or no_task
     key = cache_key(tracks, settings, audio, together)
-    folder = cache_dir / "mix"
-    out, meta = folder / f"{key}.flac", folder / f"{key}.json"
-    cached = None if fresh else _from_cache(out, meta, key)
+    shelf = artefacts.Shelf(cache_dir / "mix", ".flac")
+    cached = None if fresh else _from_record(shelf, key, shelf.get(key))
     if cached is not None:
         return cached
-    folder.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=folder))
-    try:
-        starts, syncs, duration, plan = analyse(tracks, settings, audio, work, task, together=together)
+    with shelf.make(key) as job:
+        starts, syncs, duration, plan = analyse(tracks, settings, audio, job.work, task, together=together)
         reference = _reference(tracks)
-        partial = work / "mix.flac"
-        _render(tracks, starts, duration, plan.gains, audio, settings, partial, work, task("mix tracks", duration))
+        _render(tracks, starts, duration, plan.gains, audio, settings, job.partial, job.work, task("mix tracks", duration))
         talk = {who: sum(t.end - t.start for t in plan.turns if t.speaker == who) for who in {t.speaker for t in plan.turns}}
         report = MixReport(
             tracks=tuple(
@@ -98,13 +92,8 @@ def mix(tracks: Sequence[Track], settings: MixSettings, audio: AudioSettings, ca
             duration=round(duration, 3),
             reference=tracks[reference].label,
         )  # fmt: skip
-        record = work / "meta.json"
-        record.write_text(json.dumps({"report": asdict(report), "turns": [[t.start, t.end, t.speaker] for t in plan.turns]}, sort_keys=True))
-        os.replace(partial, out)  # only a complete mix carries the key's name; the record last
-        os.replace(record, meta)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return Mixed(path=out, key=key, duration=report.duration, report=report, turns=plan.turns)
+        job.record = {"report": asdict(report), "turns": [[t.start, t.end, t.speaker] for t in plan.turns]}
+    return Mixed(path=shelf.file(key), key=key, duration=report.duration, report=report, turns=plan.turns)
 
 
 def analyse(tracks: Sequence[Track], settings: MixSettings, audio: AudioSettings, work: Path, task: Task, *, together: bool = False) -> tuple[list[float], list[str], float, Plan]:
@@ -119,16 +108,15 @@ def analyse(tracks: Sequence[Track], settings: MixSettings, audio: AudioSettings
     return starts, syncs, duration, decide(_aligned(envelopes, starts, duration), _aligned(peaks, starts, duration), [t.who for t in tracks], settings, audio)
 
 
-def _from_cache(out: Path, meta: Path, key: str) -> Mixed | None:
-    if not (out.is_file() and meta.is_file()):
+def _from_record(shelf: artefacts.Shelf, key: str, data: dict | None) -> Mixed | None:
+    if data is None:
         return None
     try:
-        data = json.loads(meta.read_text())
         report = MixReport(tracks=tuple(TrackReport(**t) for t in data["report"]["tracks"]), duration=data["report"]["duration"], reference=data["report"]["reference"])
         turns = tuple(Turn(float(s), float(e), str(who)) for s, e, who in data["turns"])
     except (ValueError, TypeError, KeyError):
         return None
-    return Mixed(path=out, key=key, duration=report.duration, report=report, turns=turns, cached=True)
+    return Mixed(path=shelf.file(key), key=key, duration=report.duration, report=report, turns=turns, cached=True)
 
 
 def mix_rate(tracks: Sequence[Track]) -> int:

@@ -14,10 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import shutil
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -26,10 +23,10 @@ from pathlib import Path
 from . import align, chapters, explicit, tags, transcript
 from ..audio import mastering, edit
 from ..audio.ffmpeg import ffmpeg, ffmpeg_version
-from .. import layout
+from .. import artefacts, layout
 from ..config import AudioSettings, Config
 from ..errors import CleanEditionError, ExplicitContentError, PanelpressError
-from ..records import Alternate, Attachment, AudioInfo, Chapter, LoudnessReport, Mastered, Notes, PassTime, Published, Soundbite
+from ..records import Alternate, Attachment, AudioInfo, Chapter, LoudnessReport, Mastered, Notes, Published, Soundbite
 from ..progress import Task
 
 
@@ -143,24 +140,16 @@ def _audio(config: Config, info: AudioInfo, sha: str, settings: AudioSettings, m
     """The clean audio (from the cache when it was made and verified before, unless `fresh`)."""
     bleep = config.clean.mode == "bleep"
     key = hashlib.sha256(json.dumps([mastered.key, windows, config.clean.mode, METHOD, ffmpeg_version()]).encode()).hexdigest()[:32]
-    folder = config.cache_dir / "clean"
-    out, meta = folder / f"{key}.{settings.format}", folder / f"{key}.json"
-    if not fresh and out.is_file() and meta.is_file():
-        try:
-            data = json.loads(meta.read_text())
-            fields = data["report"]
-            report = LoudnessReport(**{**fields, "timings": tuple(PassTime(**t) for t in fields.get("timings", ()))})
-            return Mastered(path=out, key=key, duration=data["duration"], report=report, cached=True, offset=mastered.offset)
-        except (ValueError, TypeError, KeyError):
-            pass  # a damaged record: made again
+    shelf = artefacts.Shelf(config.cache_dir / "clean", f".{settings.format}")
+    cached = None if fresh else mastering.from_record(shelf, key, shelf.get(key), offset=mastered.offset)
+    if cached is not None:
+        return cached
     if mastering.decisions(mastered) is None:  # mastered by an older panelpress: master again, keeping the decisions this time
         mastering.forget(mastered)
         mastered = mastering.master(info, settings, config.cache_dir, task, config.root, source_sha=sha)
-    folder.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=folder))
-    try:
-        partial = work / f"clean.{settings.format}"
-        made = mastering.encode_edition(info, settings, mastered, _merged(windows), bleep, partial, work, config.root, task("clean", mastered.duration))
+    with shelf.make(key) as job:
+        partial = job.partial
+        made = mastering.encode_edition(info, settings, mastered, _merged(windows), bleep, partial, job.work, config.root, task("clean", mastered.duration))
         loudness = made.loudness
         if settings.normalize and (abs(loudness.integrated - settings.loudness) > mastering.TOLERANCE or loudness.true_peak > settings.true_peak):
             raise CleanEditionError(info.path, f"the clean edition's decoded output missed the show's loudness: {loudness.integrated:.1f} LUFS, true peak {loudness.true_peak:.1f} dBTP (it is encoded once, with the main master's gain)", 'try [clean] mode = "bleep", or a smaller padding')
@@ -175,12 +164,8 @@ def _audio(config: Config, info: AudioInfo, sha: str, settings: AudioSettings, m
             compressor_max=base.compressor_max if base else 0.0, compressor_p99=base.compressor_p99 if base else 0.0,
             limiter_max=base.limiter_max if base else 0.0, limiter_p99=base.limiter_p99 if base else 0.0,
         )  # fmt: skip
-        (work / "meta.json").write_text(json.dumps({"duration": made.seconds, "report": {**asdict(report), "timings": [asdict(t) for t in report.timings]}}, sort_keys=True))
-        os.replace(partial, out)
-        os.replace(work / "meta.json", meta)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return Mastered(path=out, key=key, duration=made.seconds, report=report, offset=mastered.offset)
+        job.record = {"duration": made.seconds, "report": {**asdict(report), "timings": [asdict(t) for t in report.timings]}}
+    return Mastered(path=shelf.file(key), key=key, duration=made.seconds, report=report, offset=mastered.offset)
 
 
 def _said(check: Check, offset: float) -> str:

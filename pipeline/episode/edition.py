@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from .. import artefacts
 from ..audio import mastering
 from ..audio.ffmpeg import ffmpeg_version
 from . import tags
@@ -40,9 +38,8 @@ def opus(mastered: Mastered, tag_set: tags.TagSet, settings: AudioSettings, chan
     kbps = opus_bitrate(settings, channels)
     targets = (settings.normalize, settings.loudness, settings.true_peak)
     key = hashlib.sha256(json.dumps([mastered.key, kbps, channels, targets, ffmpeg_version(), OPUS_METHOD]).encode()).hexdigest()[:32]
-    folder = cache_dir / "opus"
-    out, meta = folder / f"{key}.opus", folder / f"{key}.json"
-    encoded = (None if fresh else _from_cache(out, meta, key)) or _encode(mastered, settings, kbps, channels, folder, out, meta, key, task)
+    shelf = artefacts.Shelf(cache_dir / "opus", ".opus")
+    encoded = (None if fresh else mastering.from_record(shelf, key, shelf.get(key))) or _encode(mastered, settings, kbps, channels, shelf, key, task)
     media = tags.tag(encoded, replace(tag_set, duration_ms=int(encoded.duration * 1000)), cache_dir, path.rsplit("/", 1)[-1], fresh=fresh)
     return Alternate(
         path=path, mime=media.mime, length=media.length, bitrate=round(media.length * 8 / encoded.duration), title=f"Opus {kbps} kbps",
@@ -50,25 +47,13 @@ def opus(mastered: Mastered, tag_set: tags.TagSet, settings: AudioSettings, chan
     )  # fmt: skip
 
 
-def _from_cache(out: Path, meta: Path, key: str) -> Mastered | None:
-    if not (out.is_file() and meta.is_file()):
-        return None
-    try:
-        data = json.loads(meta.read_text())
-        return Mastered(path=out, key=key, duration=data["duration"], report=LoudnessReport(**data["report"]) if data.get("report") else None, cached=True)
-    except (ValueError, TypeError, KeyError):
-        return None  # a damaged record: the edition is made again
-
-
-def _encode(mastered: Mastered, settings: AudioSettings, kbps: int, channels: int, folder: Path, out: Path, meta: Path, key: str, task: Task) -> Mastered:
+def _encode(mastered: Mastered, settings: AudioSettings, kbps: int, channels: int, shelf: artefacts.Shelf, key: str, task: Task) -> Mastered:
     """Encode, measure the decoded output, correct once if it missed the show's loudness; AudioError if it still does."""
-    folder.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=folder))
-    partial = work / "edition.opus"
     # The mastered file's peaks sit under the limiter's ceiling already; decoding overshoots them, which it catches.
     ceiling = settings.true_peak - mastering.TRUE_PEAK_MARGIN if settings.normalize else 0.0
     gain = 0.0
-    try:
+    with shelf.make(key) as job:
+        partial, work = job.partial, job.work
         for encodes in range(1, MAX_OPUS_ENCODES + 1):
             result, seconds = mastering.encode_opus(mastered.path, partial, kbps, channels, gain, ceiling, work, task("opus" if encodes == 1 else "opus again", mastered.duration))
             off = settings.normalize and abs(result.integrated - settings.loudness) > mastering.TOLERANCE
@@ -87,10 +72,5 @@ def _encode(mastered: Mastered, settings: AudioSettings, kbps: int, channels: in
             input_lra=mastered.report.output_lra if mastered.report else result.lra, output_i=round(result.integrated, 2), output_tp=round(result.true_peak, 2),
             output_lra=round(result.lra, 2), gain=round(gain, 2), method=OPUS_METHOD if settings.normalize else "encode only", passes=encodes,
         )  # fmt: skip
-        (work / "meta.json").write_text(json.dumps({"duration": seconds, "report": asdict(report)}, sort_keys=True))
-        # Only a complete, verified file carries the key's name; the record last: without it, nothing is trusted.
-        os.replace(partial, out)
-        os.replace(work / "meta.json", meta)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return Mastered(path=out, key=key, duration=seconds, report=report)
+        job.record = {"duration": seconds, "report": asdict(report)}
+    return Mastered(path=shelf.file(key), key=key, duration=seconds, report=report)

@@ -155,11 +155,12 @@ def scan_notes(notes: Notes, config: Config) -> tuple[Finding, ...]:
     return tuple(found)
 
 
-def episode_findings(notes: Notes, config: Config, transcript: Path | None = None) -> tuple[Finding, ...]:
-    """Strong language in an episode's notes and, when it has one, its transcript file (located in that file)."""
+def episode_findings(notes: Notes, config: Config, transcript: Path | None = None, text: str | None = None) -> tuple[Finding, ...]:
+    """Strong language in an episode's notes and, when it has one, its transcript file (located in that file;
+    `text`: its content, when it is not written yet)."""
     found = scan_notes(notes, config)
     if transcript is not None:
-        found += scan(transcript.read_text(encoding="utf-8-sig"), transcript, config)
+        found += scan(transcript.read_text(encoding="utf-8-sig") if text is None else text, transcript, config)
     return found
 
 

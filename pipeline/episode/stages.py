@@ -50,6 +50,7 @@ class Work:
     transcript: transcript.Transcript | None = None
     recording_sha: str = ""
     tracks: tuple[Track, ...] = ()  # an episode of one track per speaker: its microphones
+    draft: str = ""  # a transcript made for it (WebVTT), to be written beside its notes by the build
     mixed: Mixed | None = None
     mastered: Mastered | None = None
     tag_set: tags.TagSet | None = None  # what the tag stage wrote, for other editions of the audio
@@ -108,8 +109,8 @@ def resolve_chapters(work: Work, setup: Setup, task: Task) -> Work:
 
 
 def make_transcript(work: Work, setup: Setup, task: Task) -> Work:
-    """`[transcripts] make`: an episode without a transcript gets a draft made offline, written beside its notes
-    (never over a file); from then on it is the episode's transcript, as a host's would be."""
+    """`[transcripts] make`: an episode without a transcript gets a draft made offline; the build writes it beside
+    its notes (never over a file), and from then on it is the episode's transcript, as a host's would be."""
     config = setup.config
     if not config.transcripts.make or transcript.sources(config, work.source.slug):
         return work
@@ -119,8 +120,7 @@ def make_transcript(work: Work, setup: Setup, task: Task) -> Work:
         text, _ = transcribe.make(config, path, sha, duration, who, task("transcribe", duration))
     except PanelpressError as err:
         return replace(work, withheld=work.withheld + (err,))
-    transcribe.write_draft(transcribe.draft_path(config, work.source.slug), text)
-    return work
+    return replace(work, draft=text)
 
 
 def heard(work: Work) -> tuple[Path, str, float, tuple[Turn, ...]]:
@@ -148,9 +148,13 @@ def draft_transcript(config: Config, source: Recording, task: Task | None = None
 
 def read_transcript(work: Work, setup: Setup, task: Task) -> Work:
     """The host's transcript, checked before any audio work; a bad one is held back, not the episode."""
+    speakers = [p.name for p in work.notes.panelists]
     try:
-        path = transcript.source(setup.config, work.source.slug)
-        found = transcript.read(path, work.info.duration, [p.name for p in work.notes.panelists]) if path else None
+        if work.draft:  # made by this build: read as it will be written
+            found = transcript.read(transcribe.draft_path(setup.config, work.source.slug), work.info.duration, speakers, text=work.draft)
+        else:
+            path = transcript.source(setup.config, work.source.slug)
+            found = transcript.read(path, work.info.duration, speakers) if path else None
     except PanelpressError as err:
         return replace(work, withheld=work.withheld + (err,))
     return replace(work, transcript=found)
@@ -159,7 +163,7 @@ def read_transcript(work: Work, setup: Setup, task: Task) -> Work:
 def review_explicit(work: Work, setup: Setup, task: Task) -> Work:
     """Strong language in the notes and transcript, and what `[explicit] on_detect` makes of it."""
     config = setup.config
-    found = explicit.episode_findings(work.episode.notes, config, work.transcript.path if work.transcript else None)
+    found = explicit.episode_findings(work.episode.notes, config, work.transcript.path if work.transcript else None, work.draft or None)
     reviewed, warning = explicit.review(work.episode.notes, found, config)
     warnings = work.warnings + ((warning,) if warning is not None else ())
     return replace(work, episode=replace(work.episode, notes=reviewed), warnings=warnings)
@@ -325,6 +329,7 @@ def result(work: Work, config: Config) -> EpisodeResult:
     return EpisodeResult(
         slug=work.source.slug, item=work.item, skipped=work.skipped, until=work.until,
         warnings=work.warnings, withheld=work.withheld, inputs=tuple(dict.fromkeys(stamps)),
+        drafts=((transcribe.draft_path(config, work.source.slug), work.draft),) if work.draft else (),
     )  # fmt: skip
 
 

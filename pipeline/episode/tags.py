@@ -16,7 +16,7 @@ from mutagen.flac import Picture
 from mutagen.mp4 import MP4, MP4Cover
 from mutagen.oggopus import OggOpus
 
-from .. import inputs
+from .. import artefacts, inputs
 from ..audio.ffmpeg import MIME, ffmpeg
 from ..config import ShowSettings
 from ..errors import AudioError
@@ -92,27 +92,23 @@ def for_episode(notes: Notes, show: ShowSettings, mastered: Mastered, *, guid: s
 def tag(mastered: Mastered, tags: TagSet, cache_dir: Path, filename: str, fresh: bool = False) -> Media:
     """Write tags onto a copy of the mastered file (cached by content, made again when `fresh`); return the final media file."""
     suffix = mastered.path.suffix
-    folder = cache_dir / "tagged"
-    folder.mkdir(parents=True, exist_ok=True)
+    shelf = artefacts.Shelf(cache_dir / "tagged", suffix, records=False)
     key = hashlib.sha256(f"{mastered.key}:{tags.digest()}".encode()).hexdigest()[:32]
-    out = folder / f"{key}{suffix}"
-    if fresh or not out.is_file():
-        partial = folder / f"{key}.partial{suffix}"
+    out = shelf.file(key)
+    if fresh or shelf.get(key) is None:
         try:
-            shutil.copyfile(mastered.path, partial)
-            if suffix == ".mp3":
-                _write_id3(partial, tags)
-            elif suffix == ".m4a":
-                _write_mp4(partial, tags)
-            elif suffix == ".opus":
-                _write_opus(partial, tags)
-            os.replace(partial, out)
+            with shelf.make(key) as job:
+                shutil.copyfile(mastered.path, job.partial)
+                if suffix == ".mp3":
+                    _write_id3(job.partial, tags)
+                elif suffix == ".m4a":
+                    _write_mp4(job.partial, tags)
+                elif suffix == ".opus":
+                    _write_opus(job.partial, tags)
         except MutagenError as err:
             raise AudioError(mastered.path, f"mutagen could not tag the mastered file: {err}", "delete the cache folder and build again") from err
         except inputs.Refused as err:  # every picture was checked when the notes and settings were read
             raise AudioError(mastered.path, f"its cover art {err.problem}", "check the artwork and the notes' images") from err
-        finally:
-            partial.unlink(missing_ok=True)
     return Media(
         path=out,
         filename=filename,

@@ -90,9 +90,10 @@ def source(config: Config, slug: str) -> Path | None:
     return found[0] if found else None
 
 
-def read(path: Path, duration: float, speakers: Iterable[str] = ()) -> Transcript:
-    """Read and validate a transcript against the recording's duration; raise its first problem."""
-    transcript, problems = check(path, duration, speakers)
+def read(path: Path, duration: float, speakers: Iterable[str] = (), text: str | None = None) -> Transcript:
+    """Read and validate a transcript against the recording's duration; raise its first problem. `text`: the
+    file's content, when it is not written yet (a draft made by this build)."""
+    transcript, problems = check(path, duration, speakers, text)
     if problems:
         first = problems[0]
         more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''}: run `panelpress check`)" if len(problems) > 1 else ""
@@ -102,12 +103,14 @@ def read(path: Path, duration: float, speakers: Iterable[str] = ()) -> Transcrip
     return transcript
 
 
-def check(path: Path, duration: float | None, speakers: Iterable[str] = ()) -> tuple[Transcript, list[TranscriptError]]:
-    """Every problem of a transcript file; `duration` (seconds) bounds the cues when known."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return Transcript(path, ()), [TranscriptError(path, "is not UTF-8 text", "save the transcript as UTF-8")]
+def check(path: Path, duration: float | None, speakers: Iterable[str] = (), text: str | None = None) -> tuple[Transcript, list[TranscriptError]]:
+    """Every problem of a transcript file (or of `text`, its content when not yet written); `duration` (seconds)
+    bounds the cues when known."""
+    if text is None:
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return Transcript(path, ()), [TranscriptError(path, "is not UTF-8 text", "save the transcript as UTF-8")]
     kind = path.suffix.lower()
     text, unsafe = _safe_text(path, text)
     cues, problems = parse(text, kind, path, speakers)
