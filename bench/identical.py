@@ -34,9 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import SPEECH, make_audio, write_notes, write_show  # noqa: E402
-from tests.panel import espeak, make_panel  # noqa: E402
-from tests.sites import demo_show, picture  # noqa: E402
+from tests.conftest import SPEECH, make_audio, write_notes, write_show
+from tests.panel import espeak, make_panel
+from tests.sites import demo_show, picture
 
 BEFORE = "fffc843"  # main before issue 21 moved the package into wings
 NOW = "2026-12-01T12:00:00+00:00"  # every build runs "now" at this moment: a scheduled date never moves under it
@@ -69,11 +69,26 @@ def full_show(folder: Path) -> Path:
     for n in range(1, 12):
         recording = folder / "episodes" / f"short-{n:02d}.wav"
         if espeak() and n <= 3:  # a few spoken ones: their made transcripts hold words
-            subprocess.run([espeak(), "-w", str(recording), f"Welcome to short episode {n}. Today we talk about budgets and teams."], check=True)
+            subprocess.run(
+                [
+                    espeak(),
+                    "-w",
+                    str(recording),
+                    f"Welcome to short episode {n}. Today we talk about budgets and teams.",
+                ],
+                check=True,
+            )
         else:
             make_audio(recording, seconds=3, source=SPEECH.format(seed=n))
-        chapters = "chapters:\n  - start: 0\n    title: Opening\n  - start: 1.5\n    title: The point\n" if n % 3 == 0 else ""
-        write_notes(folder, f"short-{n:02d}", f"title: Short {n}\ndate: 2026-03-{n:02d}\n{chapters}", f"Episode {n}, in **Markdown**.")
+        chapters = (
+            "chapters:\n  - start: 0\n    title: Opening\n  - start: 1.5\n    title: The point\n" if n % 3 == 0 else ""
+        )
+        write_notes(
+            folder,
+            f"short-{n:02d}",
+            f"title: Short {n}\ndate: 2026-03-{n:02d}\n{chapters}",
+            f"Episode {n}, in **Markdown**.",
+        )
     panel = folder / "episodes" / "roundtable"
     if espeak():
         made = make_panel(folder / "voices", seconds=24, speakers=2, room=False, seed=3)
@@ -81,13 +96,18 @@ def full_show(folder: Path) -> Path:
         for who, path in made.tracks.items():
             shutil.copy(path, panel / f"{who.split()[0].lower()}.wav")
         shutil.rmtree(folder / "voices")
-        names = [who for who in made.tracks]
+        names = list(made.tracks)
     else:  # noise for voices: the mix and the transcripts still run
         names = ["Dana Whitfield", "Sam Okafor"]
         for seed, who in enumerate(names, start=7):
             make_audio(panel / f"{who.split()[0].lower()}.wav", seconds=24, channels=1, source=SPEECH.format(seed=seed))
     people = "".join(f"  - {who}\n" for who in names)
-    write_notes(folder, "roundtable", f"title: The roundtable\ndate: 2026-04-01\npanelists:\n{people}", "Two voices, two tracks.")
+    write_notes(
+        folder,
+        "roundtable",
+        f"title: The roundtable\ndate: 2026-04-01\npanelists:\n{people}",
+        "Two voices, two tracks.",
+    )
     return folder
 
 
@@ -106,7 +126,12 @@ def checkout(rev: str, into: Path) -> Path:
 def build(code: Path, show: Path) -> tuple[float, str]:
     """One build of `show` with the package in `code`: its wall time and what it made."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", RUN, str(code), str(show), NOW], capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    done = subprocess.run(
+        [sys.executable, "-c", RUN, str(code), str(show), NOW],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
     if done.returncode != 0:
         raise SystemExit(f"the build of {show} failed:\n{done.stderr[-3000:]}")
     return time.perf_counter() - started, done.stdout.strip().splitlines()[-1]
@@ -130,13 +155,18 @@ def published(show: Path) -> dict[str, str]:
 def cache_files(show: Path) -> dict[str, int]:
     """The audio the cache holds, by kind: what an upgrade must not make again."""
     cache = show / ".panelpress-cache"
-    return {kind: sum(1 for p in (cache / kind).rglob("*") if p.is_file()) if (cache / kind).is_dir() else 0 for kind in ("master", "mix", "tagged", "clean", "opus", "transcripts", "align")}
+    return {
+        kind: sum(1 for p in (cache / kind).rglob("*") if p.is_file()) if (cache / kind).is_dir() else 0
+        for kind in ("master", "mix", "tagged", "clean", "opus", "transcripts", "align")
+    }
 
 
 def compare(name: str, make, before: Path, after: Path, work: Path) -> dict:
     old_show = make(work / f"{name}-before")
     old_time, old_made = build(before, old_show)
-    new_show = make(work / f"{name}-after")  # the same sources, and the ledger the earlier build wrote: no cache, no site
+    new_show = make(
+        work / f"{name}-after"
+    )  # the same sources, and the ledger the earlier build wrote: no cache, no site
     shutil.copy(old_show / "panelpress-ledger.json", new_show / "panelpress-ledger.json")
     new_time, new_made = build(after, new_show)
     a, b = published(old_show), published(new_show)
@@ -144,10 +174,19 @@ def compare(name: str, make, before: Path, after: Path, work: Path) -> dict:
     cached_before = cache_files(old_show)
     upgrade_time, upgrade_made = build(after, old_show)
     return {
-        "show": name, "files": len(a), "differ": differ, "before_build": old_time, "after_build": new_time,
-        "before_made": old_made, "after_made": new_made, "upgrade_build": upgrade_time, "upgrade_made": upgrade_made,
-        "upgrade_same_site": published(old_show) == a, "cache_before": cached_before, "cache_after": cache_files(old_show),
-    }  # fmt: skip
+        "show": name,
+        "files": len(a),
+        "differ": differ,
+        "before_build": old_time,
+        "after_build": new_time,
+        "before_made": old_made,
+        "after_made": new_made,
+        "upgrade_build": upgrade_time,
+        "upgrade_made": upgrade_made,
+        "upgrade_same_site": published(old_show) == a,
+        "cache_before": cached_before,
+        "cache_after": cache_files(old_show),
+    }
 
 
 def main() -> int:
@@ -164,11 +203,17 @@ def main() -> int:
             result = compare(name, make, before, ROOT, work)
             same = not result["differ"]
             ok &= same and result["upgrade_same_site"] and result["cache_before"] == result["cache_after"]
-            print(f"{name}: {result['files']} files, {'byte-identical' if same else 'DIFFERENT: ' + ', '.join(result['differ'])}")
+            print(
+                f"{name}: {result['files']} files, {'byte-identical' if same else 'DIFFERENT: ' + ', '.join(result['differ'])}"
+            )
             print(f"  built by {args.before} in {result['before_build']:.1f} s: {result['before_made']}")
             print(f"  built by this tree from an empty cache in {result['after_build']:.1f} s: {result['after_made']}")
-            print(f"  upgrade (this tree over {args.before}'s cache): {result['upgrade_build']:.1f} s, {result['upgrade_made']}")
-            print(f"    site unchanged: {result['upgrade_same_site']}; cached audio before {json.dumps(result['cache_before'])}, after {json.dumps(result['cache_after'])}")
+            print(
+                f"  upgrade (this tree over {args.before}'s cache): {result['upgrade_build']:.1f} s, {result['upgrade_made']}"
+            )
+            print(
+                f"    site unchanged: {result['upgrade_same_site']}; cached audio before {json.dumps(result['cache_before'])}, after {json.dumps(result['cache_after'])}"
+            )
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -39,8 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import panel  # noqa: E402
-from pipeline.audio.ffmpeg import ffmpeg  # noqa: E402
+from bench import panel
+from pipeline.audio.ffmpeg import ffmpeg
 
 FF = ffmpeg()
 OUT = ROOT / "bench" / "out"
@@ -95,7 +95,11 @@ def measure(command: list[str], env: dict | None = None, cwd: Path | None = None
                 hwm = re.search(r"^VmHWM:\s*(\d+) kB", status, re.M)
                 if name and hwm:
                     # Name is cut at 15 characters: "ffmpeg-linux-x8" is the wheel's ffmpeg, "ffmpeg-normaliz" is Python.
-                    kind = "ffmpeg" if name.group(1).startswith("ffmpeg") and not name.group(1).startswith("ffmpeg-norm") else name.group(1)
+                    kind = (
+                        "ffmpeg"
+                        if name.group(1).startswith("ffmpeg") and not name.group(1).startswith("ffmpeg-norm")
+                        else name.group(1)
+                    )
                     peaks[pid] = (kind, max(peaks.get(pid, ("", 0.0))[1], int(hwm.group(1)) / 1024))
             done.wait(0.25)  # VmHWM only grows: a slow poll still sees each process's peak, and costs little
 
@@ -117,7 +121,24 @@ def measure(command: list[str], env: dict | None = None, cwd: Path | None = None
 
 def ebur128(path: Path) -> dict[str, float]:
     """Integrated loudness, true peak and loudness range of the decoded file (ffmpeg's ebur128 summary)."""
-    log = subprocess.run([FF, "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"], capture_output=True, text=True, check=True).stderr
+    log = subprocess.run(
+        [
+            FF,
+            "-nostdin",
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(path),
+            "-af",
+            "ebur128=peak=true:framelog=quiet",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     summary = log[log.rindex("Summary:") :]
     return {
         "I": float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1)),
@@ -128,7 +149,9 @@ def ebur128(path: Path) -> dict[str, float]:
 
 def plain(source: Path, work: Path) -> dict:
     out = work / "plain.mp3"
-    result = measure([FF, "-nostdin", "-v", "error", "-i", str(source), "-c:a", "libmp3lame", "-b:a", "128k", "-y", str(out)])
+    result = measure(
+        [FF, "-nostdin", "-v", "error", "-i", str(source), "-c:a", "libmp3lame", "-b:a", "128k", "-y", str(out)]
+    )
     return {**result, "output": out}
 
 
@@ -143,7 +166,9 @@ def panelpress(source: Path, work: Path, *more: Path, workers: int = 1) -> dict:
     for number, recording in enumerate((source, *more)):
         name = f"{number}-{recording.name}"
         os.symlink(recording, show / "episodes" / name)
-        (show / "show_notes" / f"{Path(name).stem}.md").write_text(f"---\ntitle: Bench {number}\ndate: 2026-01-0{number + 1}\n---\n")
+        (show / "show_notes" / f"{Path(name).stem}.md").write_text(
+            f"---\ntitle: Bench {number}\ndate: 2026-01-0{number + 1}\n---\n"
+        )
     result = measure([sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)], cwd=ROOT)
     output = show / "public" / "media" / f"0-{source.stem}.mp3"
     records = sorted((show / ".panelpress-cache" / "master").glob("*.json"))
@@ -156,7 +181,22 @@ def normalize(source: Path, work: Path) -> dict | None:
     if not tool:
         return None
     out = work / "normalized.mp3"
-    command = [tool, str(source), "--preset", "podcast", "-c:a", "libmp3lame", "-b:a", "128k", "-ar", "44100", "-o", str(out), "-f", "-q"]
+    command = [
+        tool,
+        str(source),
+        "--preset",
+        "podcast",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        "128k",
+        "-ar",
+        "44100",
+        "-o",
+        str(out),
+        "-f",
+        "-q",
+    ]
     return {**measure(command, env={**os.environ, "FFMPEG_PATH": FF}), "output": out}
 
 
@@ -168,9 +208,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=60, help="length of each panel (default 60)")
     parser.add_argument("--profiles", default="realistic,hot,quiet", help="which inputs (default all three)")
-    parser.add_argument("--memory-minutes", type=float, default=180, help="length of the memory run; 0 skips it (default 180)")
+    parser.add_argument(
+        "--memory-minutes", type=float, default=180, help="length of the memory run; 0 skips it (default 180)"
+    )
     parser.add_argument("--no-normalize", action="store_true", help="skip ffmpeg-normalize")
-    parser.add_argument("--throughput-minutes", type=float, default=60, help="length of each of the two panels mastered side by side on two workers; 0 skips it (default 60)")
+    parser.add_argument(
+        "--throughput-minutes",
+        type=float,
+        default=60,
+        help="length of each of the two panels mastered side by side on two workers; 0 skips it (default 60)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
@@ -180,7 +227,10 @@ def main() -> None:
     for profile in args.profiles.split(","):
         source = panel.make(profile, args.minutes, args.seed)
         facts = panel.facts(source)
-        print(f"\n## {profile}: {args.minutes:g} min, 48 kHz 24-bit stereo, {facts['I']:.1f} LUFS, true peak {facts['true_peak']:.1f} dBTP, LRA {facts['LRA']:.1f} LU", flush=True)
+        print(
+            f"\n## {profile}: {args.minutes:g} min, 48 kHz 24-bit stereo, {facts['I']:.1f} LUFS, true peak {facts['true_peak']:.1f} dBTP, LRA {facts['LRA']:.1f} LU",
+            flush=True,
+        )
         runs = {"plain": plain(source, work)}
         runs["panelpress"] = panelpress(source, work)
         if not args.no_normalize:
@@ -188,7 +238,9 @@ def main() -> None:
             if found:
                 runs["ffmpeg-normalize"] = found
         floor = runs["plain"]
-        print("| method | wall s | × plain | CPU s | × plain | LUFS | dBTP | LRA in → out | limiter GR max / p99 dB | peak memory |")
+        print(
+            "| method | wall s | × plain | CPU s | × plain | LUFS | dBTP | LRA in → out | limiter GR max / p99 dB | peak memory |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|")
         stored = {}
         for name, run in runs.items():
@@ -199,14 +251,23 @@ def main() -> None:
                 f"| {name} | {run['wall']:.1f} | {run['wall'] / floor['wall']:.2f}× | {run['cpu']:.1f} | {run['cpu'] / floor['cpu']:.2f}× | "
                 f"{level['I']:.2f} | {level['TP']:.2f} | {facts['LRA']:.1f} → {level['LRA']:.1f} | {limiter} | {memory_text(run['memory'])} |"
             )
-            stored[name] = {"wall": run["wall"], "cpu": run["cpu"], "memory": run["memory"], **level, **({"report": report} if report else {})}
+            stored[name] = {
+                "wall": run["wall"],
+                "cpu": run["cpu"],
+                "memory": run["memory"],
+                **level,
+                **({"report": report} if report else {}),
+            }
         one = runs["panelpress"]
         if "ffmpeg-normalize" in runs:
             other = runs["ffmpeg-normalize"]
-            print(f"panelpress is {other['wall'] / one['wall']:.1f}× faster than ffmpeg-normalize in wall time, {other['cpu'] / one['cpu']:.1f}× in CPU time (target ≥ 3×)")
+            print(
+                f"panelpress is {other['wall'] / one['wall']:.1f}× faster than ffmpeg-normalize in wall time, {other['cpu'] / one['cpu']:.1f}× in CPU time (target ≥ 3×)"
+            )
         report = one["report"]
         print(
-            "panelpress passes (wall / CPU s): " + ", ".join(f"{p['name']} {p['wall']:.1f} / {p['cpu']:.1f}" for p in report["timings"])
+            "panelpress passes (wall / CPU s): "
+            + ", ".join(f"{p['name']} {p['wall']:.1f} / {p['cpu']:.1f}" for p in report["timings"])
             + f"; gain {report['gain']:+.1f} dB; compressor GR max / p99 {report['compressor_max']:.1f} / {report['compressor_p99']:.1f} dB",
             flush=True,
         )
@@ -216,7 +277,10 @@ def main() -> None:
 
     if args.throughput_minutes:
         # Throughput (issue 9): two different panels, mastered and checked on the decoded output side by side.
-        first, second = panel.make("realistic", args.throughput_minutes, args.seed), panel.make("realistic", args.throughput_minutes, args.seed + 1)
+        first, second = (
+            panel.make("realistic", args.throughput_minutes, args.seed),
+            panel.make("realistic", args.throughput_minutes, args.seed + 1),
+        )
         run = panelpress(first, work, second, workers=2)
         hours = 2 * args.throughput_minutes / 60
         print(
@@ -235,7 +299,13 @@ def main() -> None:
             f"(target ≤ 300 MB each); output {level['I']:.2f} LUFS, {level['TP']:.2f} dBTP, LRA {level['LRA']:.1f}",
             flush=True,
         )
-        results["memory"] = {"minutes": args.memory_minutes, "wall": run["wall"], "cpu": run["cpu"], "memory": run["memory"], **level}
+        results["memory"] = {
+            "minutes": args.memory_minutes,
+            "wall": run["wall"],
+            "cpu": run["cpu"],
+            "memory": run["memory"],
+            **level,
+        }
     (OUT / "results.json").write_text(json.dumps(results, indent=1))
     shutil.rmtree(work, ignore_errors=True)
 

@@ -31,11 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.audio import mix
-from pipeline.episode import probe  # noqa: E402
-from pipeline.audio.ffmpeg import ffmpeg  # noqa: E402
-from pipeline.config import AudioSettings, MixSettings  # noqa: E402
-from pipeline.records import Track  # noqa: E402
-from tests.panel import Panel, espeak, make_panel  # noqa: E402
+from pipeline.audio.ffmpeg import ffmpeg
+from pipeline.config import AudioSettings, MixSettings
+from pipeline.episode import probe
+from pipeline.records import Track
+from tests.panel import Panel, espeak, make_panel
 
 OUT = ROOT / "bench" / "out"
 FF = ffmpeg()
@@ -87,7 +87,11 @@ print(json.dumps({{"wall": wall, "cpu": me.ru_utime + me.ru_stime + kids.ru_utim
 def run_mix(panel: Panel, cache: Path) -> dict:
     """The mix stage on the panel's tracks, timed in a process of its own."""
     files = json.dumps([("room" if who == "room" else who, str(path)) for who, path in panel.tracks.items()])
-    out = subprocess.run([sys.executable, "-c", MIX_RUN.format(root=str(ROOT), files=files, cache=str(cache))], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", MIX_RUN.format(root=str(ROOT), files=files, cache=str(cache))],
+        capture_output=True,
+        text=True,
+    )
     if out.returncode:
         raise SystemExit(f"the mix failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -107,7 +111,9 @@ def build(show: Path, cache: Path, episode: dict[str, Path] | Path, names: list[
     else:
         os.symlink(episode, show / "episodes" / f"panel{episode.suffix}")
     (show / "show_notes" / "panel.md").write_text(NOTES.format(names=", ".join(names)))
-    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)], capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)], capture_output=True, text=True, cwd=ROOT
+    )
     if out.returncode:
         raise SystemExit(f"the build failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
     return show / "public" / "media" / "panel.mp3"
@@ -117,7 +123,23 @@ def weighted_frames(path: Path, hop: float = 0.1) -> np.ndarray:
     """Mean square per `hop` seconds of a file, K-weighted roughly as BS.1770 weighs (dB differences are LU)."""
     rate = 16000
     size = int(rate * hop)
-    proc = subprocess.Popen([FF, "-v", "error", "-i", str(path), "-af", f"aresample={rate},highpass=f=60,highshelf=f=1500:g=4", "-ac", "1", "-f", "f32le", "-"], stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            FF,
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-af",
+            f"aresample={rate},highpass=f=60,highshelf=f=1500:g=4",
+            "-ac",
+            "1",
+            "-f",
+            "f32le",
+            "-",
+        ],
+        stdout=subprocess.PIPE,
+    )
     frames = []
     while data := proc.stdout.read(size * 4 * 500):
         samples = np.frombuffer(data[: len(data) // (size * 4) * size * 4], dtype="<f4")
@@ -158,8 +180,8 @@ def bleed(panel: Panel, names: list[str], work: Path) -> tuple[dict[str, float],
     spans = {who: inside(panel.alone(who), int(duration / hop) + 1, hop) for who in names}
     found = {}
     for label, gains in (("plain", ones), ("mixed", plan.gains)):
-        own = {who: 0.0 for who in names}
-        rest = {who: 0.0 for who in names}
+        own = dict.fromkeys(names, 0.0)
+        rest = dict.fromkeys(names, 0.0)
         done = 0
         for block, gain in mix.blocks(tracks, starts, duration, gains, audio, settings, work):
             parts = block * gain
@@ -199,7 +221,21 @@ def bench(minutes: float, work: Path, speed: bool) -> None:
     mixed = build(work / "show-mixed", cache, panel.tracks, names)
     plain_wav = work / "plain.wav"
     inputs = [arg for path in panel.tracks.values() for arg in ("-i", str(path))]
-    subprocess.run([FF, "-v", "error", *inputs, "-filter_complex", f"amix=inputs={len(panel.tracks)}:normalize=0", "-c:a", "pcm_s24le", "-y", str(plain_wav)], check=True)
+    subprocess.run(
+        [
+            FF,
+            "-v",
+            "error",
+            *inputs,
+            "-filter_complex",
+            f"amix=inputs={len(panel.tracks)}:normalize=0",
+            "-c:a",
+            "pcm_s24le",
+            "-y",
+            str(plain_wav),
+        ],
+        check=True,
+    )
     plain = build(work / "show-plain", cache, plain_wav, names)
     ours, theirs = weighted_frames(mixed), weighted_frames(plain)
     ours_levels, ours_noise = levels(ours, panel, names)
@@ -208,28 +244,47 @@ def bench(minutes: float, work: Path, speed: bool) -> None:
     right, audience = turns_right(panel, cache, names)
     spread = lambda found: max(found.values()) - min(found.values())  # noqa: E731
     recorded = {who: panel.levels[who] for who in names}
-    print(f"\n{minutes:g} min, {len(panel.tracks)} tracks (3 voices recorded at {', '.join(f'{v:+.0f}' for v in recorded.values())} dB, and the room), 48 kHz 16-bit WAV")
+    print(
+        f"\n{minutes:g} min, {len(panel.tracks)} tracks (3 voices recorded at {', '.join(f'{v:+.0f}' for v in recorded.values())} dB, and the room), 48 kHz 16-bit WAV"
+    )
     print("| figure | plain sum (amix), mastered | panelpress mix, mastered | target | met |")
     print("|---|---|---|---|---|")
-    print(f"| speaker level spread | {spread(plain_levels):.1f} LU | {spread(ours_levels):.2f} LU | ≤ 1 LU | {'yes' if spread(ours_levels) <= 1 else 'no'} |")
+    print(
+        f"| speaker level spread | {spread(plain_levels):.1f} LU | {spread(ours_levels):.2f} LU | ≤ 1 LU | {'yes' if spread(ours_levels) <= 1 else 'no'} |"
+    )
     cut = {who: plain_bleed[who] - mixed_bleed[who] for who in names}
-    print(f"| other tracks while one speaks | {', '.join(f'{plain_bleed[w]:.1f}' for w in names)} dB | {', '.join(f'{mixed_bleed[w]:.1f}' for w in names)} dB | ≥ 15 dB lower | {'yes' if min(cut.values()) >= 15 else 'no'} ({min(cut.values()):.1f} dB lower at least) |")
-    print(f"| noise floor between phrases | {plain_noise:.1f} dB | {ours_noise:.1f} dB | ≥ 10 dB lower | {'yes' if plain_noise - ours_noise >= 10 else 'no'} ({plain_noise - ours_noise:.1f} dB lower) |")
-    print(f"| speech attributed to the right panelist | – | {right:.1%} (audience {audience:.1%}) | ≥ 95% | {'yes' if right >= 0.95 else 'no'} |")
-    print(f"  each speaker's level (LU against the program): plain {', '.join(f'{plain_levels[w]:+.1f}' for w in names)}; mix {', '.join(f'{ours_levels[w]:+.2f}' for w in names)}")
-    print(f"  mix stage: {timed['wall']:.1f} s wall, {timed['cpu']:.1f} CPU s ({timed['python_cpu']:.1f} in Python, the rest in ffmpeg), peak memory Python {timed['python_mb']:.0f} MB, largest ffmpeg {timed['ffmpeg_mb']:.0f} MB" + (" (target ≤ 60 s)" if speed else ""))
+    print(
+        f"| other tracks while one speaks | {', '.join(f'{plain_bleed[w]:.1f}' for w in names)} dB | {', '.join(f'{mixed_bleed[w]:.1f}' for w in names)} dB | ≥ 15 dB lower | {'yes' if min(cut.values()) >= 15 else 'no'} ({min(cut.values()):.1f} dB lower at least) |"
+    )
+    print(
+        f"| noise floor between phrases | {plain_noise:.1f} dB | {ours_noise:.1f} dB | ≥ 10 dB lower | {'yes' if plain_noise - ours_noise >= 10 else 'no'} ({plain_noise - ours_noise:.1f} dB lower) |"
+    )
+    print(
+        f"| speech attributed to the right panelist | – | {right:.1%} (audience {audience:.1%}) | ≥ 95% | {'yes' if right >= 0.95 else 'no'} |"
+    )
+    print(
+        f"  each speaker's level (LU against the program): plain {', '.join(f'{plain_levels[w]:+.1f}' for w in names)}; mix {', '.join(f'{ours_levels[w]:+.2f}' for w in names)}"
+    )
+    print(
+        f"  mix stage: {timed['wall']:.1f} s wall, {timed['cpu']:.1f} CPU s ({timed['python_cpu']:.1f} in Python, the rest in ffmpeg), peak memory Python {timed['python_mb']:.0f} MB, largest ffmpeg {timed['ffmpeg_mb']:.0f} MB"
+        + (" (target ≤ 60 s)" if speed else "")
+    )
 
 
 def memory(minutes: float, work: Path) -> None:
     panel = make_panel(OUT / f"panel-{minutes:g}min", minutes * 60, speakers=3, question_every=240)
     timed = run_mix(panel, work / f"cache-{minutes:g}")
-    print(f"\n{minutes:g} min, {len(panel.tracks)} tracks: mix stage {timed['wall']:.1f} s wall, {timed['cpu']:.1f} CPU s ({timed['python_cpu']:.1f} in Python); peak memory Python {timed['python_mb']:.0f} MB, largest ffmpeg {timed['ffmpeg_mb']:.0f} MB (target ≤ 300 MB)")
+    print(
+        f"\n{minutes:g} min, {len(panel.tracks)} tracks: mix stage {timed['wall']:.1f} s wall, {timed['cpu']:.1f} CPU s ({timed['python_cpu']:.1f} in Python); peak memory Python {timed['python_mb']:.0f} MB, largest ffmpeg {timed['ffmpeg_mb']:.0f} MB (target ≤ 300 MB)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, nargs="+", default=[10, 60], help="panel lengths (default 10 60)")
-    parser.add_argument("--memory-minutes", type=float, default=180, help="length of the memory run; 0 skips it (default 180)")
+    parser.add_argument(
+        "--memory-minutes", type=float, default=180, help="length of the memory run; 0 skips it (default 180)"
+    )
     args = parser.parse_args()
     if espeak() is None:
         raise SystemExit("espeak-ng is not installed: apt-get install -y espeak-ng")

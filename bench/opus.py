@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.audio.ffmpeg import ffmpeg
 from pipeline.audio import mastering
-from pipeline.episode import edition, probe, tags  # noqa: E402
-from pipeline.config import AudioSettings  # noqa: E402
+from pipeline.audio.ffmpeg import ffmpeg
+from pipeline.config import AudioSettings
+from pipeline.episode import edition, probe, tags
 
 SPEECH = "anoisesrc=color=pink:seed={seed}:amplitude=0.5,bandpass=f=700:width_type=h:w=1800,volume='if(lt(mod(t,3),2.2),1,0)':eval=frame"
 
@@ -37,20 +37,63 @@ def _children_cpu() -> float:
 
 
 def _ebur128(path: Path) -> tuple[float, float]:
-    log = subprocess.run([ffmpeg(), "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True, check=True).stderr
+    log = subprocess.run(
+        [ffmpeg(), "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     summary = log[log.rindex("Summary:") :]
-    return float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1)), float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
+    return float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1)), float(
+        re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1)
+    )
 
 
 def run(minutes: float, channels: int, folder: Path) -> None:
     recording = folder / f"panel-{channels}ch.wav"
-    subprocess.run([ffmpeg(), "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", f"{SPEECH.format(seed=channels)},aformat=sample_rates=48000",
-                    "-t", str(minutes * 60), "-ac", str(channels), "-y", str(recording)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            ffmpeg(),
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"{SPEECH.format(seed=channels)},aformat=sample_rates=48000",
+            "-t",
+            str(minutes * 60),
+            "-ac",
+            str(channels),
+            "-y",
+            str(recording),
+        ],
+        check=True,
+    )
     settings = AudioSettings(opus=True)
     mastered = mastering.master(probe.probe(recording), settings, folder / "cache", root=folder)
-    values = tags.TagSet("Bench", "A; B", "Bench show", "Bench", "2026-01-01", "", "guid", "https://example.com/p", "https://example.com/feed.xml", 0)
+    values = tags.TagSet(
+        "Bench",
+        "A; B",
+        "Bench show",
+        "Bench",
+        "2026-01-01",
+        "",
+        "guid",
+        "https://example.com/p",
+        "https://example.com/feed.xml",
+        0,
+    )
     before, start = _children_cpu(), time.perf_counter()
-    made = edition.opus(mastered, values, settings, channels, folder / "cache", f"media/bench-{channels}.opus", lambda name, total: lambda done: None)
+    made = edition.opus(
+        mastered,
+        values,
+        settings,
+        channels,
+        folder / "cache",
+        f"media/bench-{channels}.opus",
+        lambda name, total: lambda done: None,
+    )
     wall, cpu = time.perf_counter() - start, _children_cpu() - before
     hours = made.duration / 3600
     integrated, peak = _ebur128(made.content)

@@ -36,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.audio.ffmpeg import ffmpeg  # noqa: E402
+from pipeline.audio.ffmpeg import ffmpeg
 
 CACHE = ROOT / "bench" / "out" / "inputs"
 VERSION = 1  # bump when the generator changes what it makes
@@ -64,19 +64,108 @@ VOICES = (
     Voice("guest3", "en-gb-scotland+f4", 55, 178, -9.0, 0.2),
 )
 
-OPENERS = ["I think", "Honestly,", "Look,", "My sense is that", "To be fair,", "The thing is,", "What I keep seeing is that", "In my experience", "Right, and", "Well,", "", "", ""]
-SUBJECTS = ["management", "leadership", "a good manager", "the team", "every budget", "the roadmap", "a new hire", "the board", "most engineers", "a quarterly plan", "trust", "the process", "our customers", "a small company", "the old guard", "remote work", "a one-to-one"]
-VERBS = ["is about", "depends on", "falls apart without", "grows out of", "cannot survive", "comes down to", "gets confused with", "was never about", "runs on", "slowly turns into", "needs", "hides"]
-OBJECTS = ["the work", "the people", "clear deadlines", "a shared story", "honest feedback", "the numbers", "what nobody writes down", "a little patience", "years of trust", "one bad quarter", "the meeting after the meeting", "a plan everyone believes", "the hiring pipeline", "whoever shouts loudest", "a decent spreadsheet"]
-TAILS = ["", "", "", "and that is the whole point", "if you ask me", "in the end", "every single time", "more than we admit", "whatever the slides say", "at least on a good week", "and people notice", "which surprised me"]
-FOLLOW = ["Let me push back on that.", "That is fair.", "I am not sure I agree.", "Exactly.", "Can I add something?", "Here is an example.", "We tried that last year.", "It took us a while to learn it.", "Nobody teaches you this.", "So what would you do differently?"]
+OPENERS = [
+    "I think",
+    "Honestly,",
+    "Look,",
+    "My sense is that",
+    "To be fair,",
+    "The thing is,",
+    "What I keep seeing is that",
+    "In my experience",
+    "Right, and",
+    "Well,",
+    "",
+    "",
+    "",
+]
+SUBJECTS = [
+    "management",
+    "leadership",
+    "a good manager",
+    "the team",
+    "every budget",
+    "the roadmap",
+    "a new hire",
+    "the board",
+    "most engineers",
+    "a quarterly plan",
+    "trust",
+    "the process",
+    "our customers",
+    "a small company",
+    "the old guard",
+    "remote work",
+    "a one-to-one",
+]
+VERBS = [
+    "is about",
+    "depends on",
+    "falls apart without",
+    "grows out of",
+    "cannot survive",
+    "comes down to",
+    "gets confused with",
+    "was never about",
+    "runs on",
+    "slowly turns into",
+    "needs",
+    "hides",
+]
+OBJECTS = [
+    "the work",
+    "the people",
+    "clear deadlines",
+    "a shared story",
+    "honest feedback",
+    "the numbers",
+    "what nobody writes down",
+    "a little patience",
+    "years of trust",
+    "one bad quarter",
+    "the meeting after the meeting",
+    "a plan everyone believes",
+    "the hiring pipeline",
+    "whoever shouts loudest",
+    "a decent spreadsheet",
+]
+TAILS = [
+    "",
+    "",
+    "",
+    "and that is the whole point",
+    "if you ask me",
+    "in the end",
+    "every single time",
+    "more than we admit",
+    "whatever the slides say",
+    "at least on a good week",
+    "and people notice",
+    "which surprised me",
+]
+FOLLOW = [
+    "Let me push back on that.",
+    "That is fair.",
+    "I am not sure I agree.",
+    "Exactly.",
+    "Can I add something?",
+    "Here is an example.",
+    "We tried that last year.",
+    "It took us a while to learn it.",
+    "Nobody teaches you this.",
+    "So what would you do differently?",
+]
 INTERJECTIONS = ["yeah", "right", "mm hm", "exactly", "sure", "true", "oh wow", "no no", "okay"]
 
 
 def sentence(rng: random.Random) -> str:
     if rng.random() < 0.18:
         return rng.choice(FOLLOW)
-    words = " ".join(w for w in (rng.choice(OPENERS), rng.choice(SUBJECTS), rng.choice(VERBS), rng.choice(OBJECTS), rng.choice(TAILS)) if w)
+    words = " ".join(
+        w
+        for w in (rng.choice(OPENERS), rng.choice(SUBJECTS), rng.choice(VERBS), rng.choice(OBJECTS), rng.choice(TAILS))
+        if w
+    )
     return words[0].upper() + words[1:] + rng.choice([".", ".", ".", "?", "!"])
 
 
@@ -104,19 +193,38 @@ def script(seconds: float, seed: int) -> list[Clip]:
         clips.append(Clip(t, speaker, turn, gain_db=drift))
         length = len(turn.split()) * 60 / VOICES[speaker].speed
         if rng.random() < 0.05 and speaker in (0, 2):  # a "p" straight into the microphone
-            clips.append(Clip(t + 0.02, speaker, kind="plosive", gain_db=rng.uniform(8, 12), seed=rng.randrange(1 << 30)))
+            clips.append(
+                Clip(t + 0.02, speaker, kind="plosive", gain_db=rng.uniform(8, 12), seed=rng.randrange(1 << 30))
+            )
         if rng.random() < 0.25:  # a listener says something over the speaker
             other = rng.choice([v for v in range(len(VOICES)) if v != speaker])
-            clips.append(Clip(t + rng.uniform(0.3, 0.8) * length, other, rng.choice(INTERJECTIONS), gain_db=rng.uniform(-2, 1)))
+            clips.append(
+                Clip(t + rng.uniform(0.3, 0.8) * length, other, rng.choice(INTERJECTIONS), gain_db=rng.uniform(-2, 1))
+            )
         if rng.random() < 0.06:  # the panel laughs together, louder than it speaks
             for v in rng.sample(range(len(VOICES)), rng.choice([2, 3])):
-                clips.append(Clip(t + length + rng.uniform(-0.3, 0.4), v, "ha ha ha ha ha", kind="laugh", gain_db=rng.uniform(5, 8)))
+                clips.append(
+                    Clip(
+                        t + length + rng.uniform(-0.3, 0.4),
+                        v,
+                        "ha ha ha ha ha",
+                        kind="laugh",
+                        gain_db=rng.uniform(5, 8),
+                    )
+                )
         if rng.random() < 0.02:
-            clips.append(Clip(t + rng.uniform(0, length), 0, kind="knock", gain_db=rng.uniform(6, 10), seed=rng.randrange(1 << 30)))
+            clips.append(
+                Clip(
+                    t + rng.uniform(0, length), 0, kind="knock", gain_db=rng.uniform(6, 10), seed=rng.randrange(1 << 30)
+                )
+            )
         if not dropped and t > seconds * 0.6:
             clips.append(Clip(t + length + 0.5, speaker, kind="drop", gain_db=11.0, seed=rng.randrange(1 << 30)))
             dropped = True
-        gap = rng.choices([rng.uniform(-0.9, -0.1), rng.uniform(0.15, 0.8), rng.uniform(0.8, 2.0), rng.uniform(2.0, 4.0)], weights=[2, 6, 2, 0.5])[0]
+        gap = rng.choices(
+            [rng.uniform(-0.9, -0.1), rng.uniform(0.15, 0.8), rng.uniform(0.8, 2.0), rng.uniform(2.0, 4.0)],
+            weights=[2, 6, 2, 0.5],
+        )[0]
         t += max(0.4, length + gap)  # gap < 0: the next one starts before this one ends (cross-talk)
         speaker = rng.choice([v for v in range(len(VOICES)) if v != speaker] + ([0] if speaker else []))
     return clips
@@ -158,10 +266,14 @@ def event(kind: str, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     if kind == "plosive":  # a burst of air on the capsule: a low thump, a few tens of ms
         t = np.arange(int(0.08 * RATE)) / RATE
-        wave_ = np.sin(2 * np.pi * rng.uniform(45, 90) * t) * np.exp(-t / 0.015) + 0.15 * rng.standard_normal(len(t)) * np.exp(-t / 0.004)
+        wave_ = np.sin(2 * np.pi * rng.uniform(45, 90) * t) * np.exp(-t / 0.015) + 0.15 * rng.standard_normal(
+            len(t)
+        ) * np.exp(-t / 0.004)
     elif kind == "knock":
         t = np.arange(int(0.12 * RATE)) / RATE
-        wave_ = rng.standard_normal(len(t)) * np.exp(-t / 0.006) + 0.6 * np.sin(2 * np.pi * rng.uniform(180, 260) * t) * np.exp(-t / 0.03)
+        wave_ = rng.standard_normal(len(t)) * np.exp(-t / 0.006) + 0.6 * np.sin(
+            2 * np.pi * rng.uniform(180, 260) * t
+        ) * np.exp(-t / 0.03)
     else:  # drop: a click, the body's thud, then the rattle as it settles
         t = np.arange(int(0.9 * RATE)) / RATE
         wave_ = rng.standard_normal(len(t)) * np.exp(-t / 0.003) + 0.8 * np.sin(2 * np.pi * 70 * t) * np.exp(-t / 0.12)
@@ -209,7 +321,24 @@ def mix(clips: list[Clip], seconds: float, lines: dict, out) -> None:
 
 def measure(path: Path) -> dict[str, float]:
     """Integrated loudness, true peak, LRA and sample peak, from ffmpeg's ebur128 summary."""
-    log = subprocess.run([ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true+sample:framelog=quiet", "-f", "null", "-"], capture_output=True, text=True, check=True).stderr
+    log = subprocess.run(
+        [
+            ffmpeg(),
+            "-nostdin",
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(path),
+            "-af",
+            "ebur128=peak=true+sample:framelog=quiet",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     summary = log[log.rindex("Summary:") :]
     peaks = re.findall(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
     return {
@@ -233,11 +362,28 @@ def raw(minutes: float, seed: int) -> Path:
         floor = f"anoisesrc=c=pink:r={RATE}:a=0.0012:seed={seed},highpass=f=40[n];sine=f=50:r={RATE},volume=-78dB[h]"
         partial = path.with_suffix(".partial.wav")
         proc = subprocess.Popen(
-            [ffmpeg(), "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(RATE), "-ac", "2", "-i", "pipe:0", "-filter_complex",
-             f"{floor};[n][h]amix=inputs=2:normalize=0,pan=stereo|c0=c0|c1=c0[f];[0:a][f]amix=inputs=2:normalize=0:duration=first",
-             "-c:a", "pcm_f32le", "-y", str(partial)],
+            [
+                ffmpeg(),
+                "-nostdin",
+                "-v",
+                "error",
+                "-f",
+                "f32le",
+                "-ar",
+                str(RATE),
+                "-ac",
+                "2",
+                "-i",
+                "pipe:0",
+                "-filter_complex",
+                f"{floor};[n][h]amix=inputs=2:normalize=0,pan=stereo|c0=c0|c1=c0[f];[0:a][f]amix=inputs=2:normalize=0:duration=first",
+                "-c:a",
+                "pcm_f32le",
+                "-y",
+                str(partial),
+            ],
             stdin=subprocess.PIPE,
-        )  # fmt: skip
+        )
         mix(clips, seconds, lines, proc.stdin)
         proc.stdin.close()
         if proc.wait():
@@ -256,8 +402,28 @@ def make(profile: str, minutes: float = 60, seed: int = 1) -> Path:
     target = PROFILES[profile]
     gain = target - measure(source)["I"]
     for _ in range(4):  # the hot profile's limiter takes loudness as the gain rises: home in
-        chain = f"volume={gain:.3f}dB" + (",alimiter=limit=1:attack=2:release=30:level=0,alimiter=limit=0.9999:attack=0.1:release=5:level=0" if profile == "hot" else "")
-        subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-i", str(source), "-af", chain, "-c:a", "pcm_s24le", "-y", str(path)], check=True)
+        chain = f"volume={gain:.3f}dB" + (
+            ",alimiter=limit=1:attack=2:release=30:level=0,alimiter=limit=0.9999:attack=0.1:release=5:level=0"
+            if profile == "hot"
+            else ""
+        )
+        subprocess.run(
+            [
+                ffmpeg(),
+                "-nostdin",
+                "-v",
+                "error",
+                "-i",
+                str(source),
+                "-af",
+                chain,
+                "-c:a",
+                "pcm_s24le",
+                "-y",
+                str(path),
+            ],
+            check=True,
+        )
         measured = measure(path)
         if abs(measured["I"] - target) <= 0.1:
             break

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.audio.ffmpeg import ffmpeg  # noqa: E402
+from pipeline.audio.ffmpeg import ffmpeg
 
 FF = ffmpeg()
 OUT = ROOT / "bench" / "out"
@@ -100,7 +100,13 @@ class Peak(threading.Thread):
 def panelpress(*args: str) -> dict:
     """Run the panelpress CLI as a host would; its wall time, CPU (own and children's) and peak memory."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", RUN, "panelpress", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUN, "panelpress", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     peak = Peak(proc.pid)
     peak.start()
     out, err = proc.communicate()
@@ -109,7 +115,13 @@ def panelpress(*args: str) -> dict:
     figures = json.loads(err.strip().splitlines()[-1])
     if figures["code"] not in (0, None):
         raise SystemExit(f"panelpress {' '.join(args)} failed ({figures['code']}):\n{out[-3000:]}\n{err[-3000:]}")
-    return {"wall": wall, "rss_mb": figures["rss"] / 1024, "cpu": figures["cpu"], "ffmpeg_cpu": figures["children_cpu"], "ffmpeg_mb": peak.peak_kib / 1024}
+    return {
+        "wall": wall,
+        "rss_mb": figures["rss"] / 1024,
+        "cpu": figures["cpu"],
+        "ffmpeg_cpu": figures["children_cpu"],
+        "ffmpeg_mb": peak.peak_kib / 1024,
+    }
 
 
 def make_recordings(folder: Path, count: int, seconds: float = 2.0) -> list[Path]:
@@ -121,10 +133,31 @@ def make_recordings(folder: Path, count: int, seconds: float = 2.0) -> list[Path
     )
     pattern = folder / "episode-%04d.wav"
     subprocess.run(
-        [FF, "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", source, "-t", str(count * seconds), "-ac", "2",
-         "-f", "segment", "-segment_time", str(seconds), "-reset_timestamps", "1", "-y", str(pattern)],
+        [
+            FF,
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            source,
+            "-t",
+            str(count * seconds),
+            "-ac",
+            "2",
+            "-f",
+            "segment",
+            "-segment_time",
+            str(seconds),
+            "-reset_timestamps",
+            "1",
+            "-y",
+            str(pattern),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     return sorted(folder.glob("episode-*.wav"))[:count]
 
 
@@ -139,7 +172,10 @@ def write_episode(show: Path, recording: Path, n: int) -> None:
         "chapters:\n  - 00:00:00 Welcome\n  - 00:00:00.700 Delegation\n  - 00:00:01.400 Questions\n---\n\n"
     )
     (show / "show_notes" / f"{slug}.md").write_text(front + BODY.format(n=n), encoding="utf-8")
-    cues = "".join(f"00:00:0{i // 5}.{(i % 5) * 200:03d} --> 00:00:0{(i + 1) // 5}.{((i + 1) % 5) * 200:03d}\n<v {'Dana Whitfield' if i % 2 else 'Sam Okafor'}>Line {i} of panel {n}.\n\n" for i in range(9))
+    cues = "".join(
+        f"00:00:0{i // 5}.{(i % 5) * 200:03d} --> 00:00:0{(i + 1) // 5}.{((i + 1) % 5) * 200:03d}\n<v {'Dana Whitfield' if i % 2 else 'Sam Okafor'}>Line {i} of panel {n}.\n\n"
+        for i in range(9)
+    )
     (show / "episodes" / f"{slug}.vtt").write_text("WEBVTT\n\n" + cues, encoding="utf-8")
 
 
@@ -204,7 +240,10 @@ def scale(count: int, work: Path) -> dict:
     edits = []
     for round_ in range(3):
         text = notes.read_text(encoding="utf-8")
-        notes.write_text(text.replace("title: 'Panel 0", f"title: 'Panel 0 (take {round_})", 1).replace(f" (take {round_ - 1})", ""), encoding="utf-8")
+        notes.write_text(
+            text.replace("title: 'Panel 0", f"title: 'Panel 0 (take {round_})", 1).replace(f" (take {round_ - 1})", ""),
+            encoding="utf-8",
+        )
         edits.append(panelpress("build", "--show", str(show)))
     edit = sorted(edits, key=lambda r: r["wall"])[1]
     check_cold = panelpress("check", "--show", str(show))  # the first check after a change
@@ -215,10 +254,17 @@ def scale(count: int, work: Path) -> dict:
     added = panelpress("build", "--show", str(show))
     alone = panelpress("build", "--show", str(make_single(work, spare, count)))  # its own mastering, in a show of one
     return {
-        "n": count, "first": first, "noop": noop, "edit": edit, "add": added, "add_alone": alone,
-        "check_cold": check_cold, "check": check_warm, "feed": feed_render_seconds(show),
+        "n": count,
+        "first": first,
+        "noop": noop,
+        "edit": edit,
+        "add": added,
+        "add_alone": alone,
+        "check_cold": check_cold,
+        "check": check_warm,
+        "feed": feed_render_seconds(show),
         "rss": max(r["rss_mb"] for r in (first, noop, edit, added, check_cold, check_warm)),
-    }  # fmt: skip
+    }
 
 
 def make_single(work: Path, recording: Path, n: int) -> Path:
@@ -238,7 +284,30 @@ def big_show(work: Path, gigabytes: float) -> dict:
     for n in range(files):
         path = show / "episodes" / f"big-{n:02d}.wav"
         source = f"anoisesrc=color=pink:seed={n}:amplitude=0.3:sample_rate=192000"
-        subprocess.run([FF, "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", source, "-t", f"{seconds:.3f}", "-ac", "8", "-c:a", "pcm_f32le", "-rf64", "auto", "-y", str(path)], check=True)
+        subprocess.run(
+            [
+                FF,
+                "-nostdin",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                source,
+                "-t",
+                f"{seconds:.3f}",
+                "-ac",
+                "8",
+                "-c:a",
+                "pcm_f32le",
+                "-rf64",
+                "auto",
+                "-y",
+                str(path),
+            ],
+            check=True,
+        )
         write_episode(show, path, n)
     size = sum(p.stat().st_size for p in (show / "episodes").glob("*.wav"))
     first = panelpress("build", "--show", str(show))
@@ -252,8 +321,16 @@ def big_show(work: Path, gigabytes: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="*", default=[100, 1000], help="numbers of episodes (default: 100 1000)")
-    parser.add_argument("--gb", type=float, nargs="*", default=[1, 10], help="gigabytes of recordings for the no-op check (default: 1 10)")
+    parser.add_argument(
+        "--sizes", type=int, nargs="*", default=[100, 1000], help="numbers of episodes (default: 100 1000)"
+    )
+    parser.add_argument(
+        "--gb",
+        type=float,
+        nargs="*",
+        default=[1, 10],
+        help="gigabytes of recordings for the no-op check (default: 1 10)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated shows in bench/out/scale")
     args = parser.parse_args()
     work = OUT / "scale" if args.keep else Path(tempfile.mkdtemp(prefix="panelpress-scale-"))
@@ -261,22 +338,33 @@ def main() -> None:
     try:
         rows = [scale(n, work) for n in args.sizes]
         print("\nwall time (CPU time of the process and its children, s)")
-        print(f"{'N':>6} {'first build':>18} {'no-op':>14} {'edit one title':>15} {'add one':>14} {'its mastering':>14} {'check, 1st':>14} {'check':>14} {'feed':>7} {'peak MB':>8}")
+        print(
+            f"{'N':>6} {'first build':>18} {'no-op':>14} {'edit one title':>15} {'add one':>14} {'its mastering':>14} {'check, 1st':>14} {'check':>14} {'feed':>7} {'peak MB':>8}"
+        )
         for r in rows:
-            cells = [f"{r[k]['wall']:.2f} ({cpu(r[k]):.2f})" for k in ("noop", "edit", "add", "add_alone", "check_cold", "check")]
+            cells = [
+                f"{r[k]['wall']:.2f} ({cpu(r[k]):.2f})"
+                for k in ("noop", "edit", "add", "add_alone", "check_cold", "check")
+            ]
             first = f"{r['first']['wall']:.0f} ({cpu(r['first']):.0f})"
-            print(f"{r['n']:>6} {first:>18} " + " ".join(f"{c:>14}" for c in cells) + f" {r['feed']:>6.2f} {r['rss']:>8.0f}")
+            print(
+                f"{r['n']:>6} {first:>18} "
+                + " ".join(f"{c:>14}" for c in cells)
+                + f" {r['feed']:>6.2f} {r['rss']:>8.0f}"
+            )
         for r in rows:
             first = r["first"]
             print(
                 f"N = {r['n']}: first build CPU {cpu(first):.0f} s, of which ffmpeg {first['ffmpeg_cpu']:.0f} s ({cpu(first) / first['ffmpeg_cpu']:.2f}× ffmpeg's own);"
                 f" peak memory: Python {first['rss_mb']:.0f} MB (any command: {r['rss']:.0f} MB), ffmpeg {first['ffmpeg_mb']:.0f} MB"
-            )  # fmt: skip
+            )
         if args.gb:
             print(f"\n{'recordings':>12} {'files':>6} {'first build':>12} {'no-op':>16} {'after touch':>16}")
             for gigabytes in args.gb:
                 r = big_show(work, gigabytes)
-                print(f"{r['gb']:>9.1f} GB {r['files']:>6} {r['first']:>10.1f} s {r['noop']['wall']:>6.2f} s ({cpu(r['noop']):.2f}) {r['touch']['wall']:>6.2f} s ({cpu(r['touch']):.2f})")
+                print(
+                    f"{r['gb']:>9.1f} GB {r['files']:>6} {r['first']:>10.1f} s {r['noop']['wall']:>6.2f} s ({cpu(r['noop']):.2f}) {r['touch']['wall']:>6.2f} s ({cpu(r['touch']):.2f})"
+                )
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

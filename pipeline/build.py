@@ -15,23 +15,23 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import namespace_rules, cache, layout, lock
-from .show import guard, ledger
+from . import cache, layout, lock, namespace_rules
 from .config import Config
 from .episode.discover import Recording, discover
 from .errors import CleanEditionError, GuardError, PanelpressError, TranscriptError, unexpected
 from .files import sha256
 from .progress import QuietReporter, Reporter
-from .records import PublishReport, EpisodeResult, Failure, Identity, Published, Remastered, SitePlan, Sound
+from .records import EpisodeResult, Failure, Identity, Published, PublishReport, Remastered, SitePlan, Sound
+from .show import guard, ledger
 from .targets import seam
 
 if TYPE_CHECKING:
-    from .show import assemble
     from .episode import stages
+    from .show import assemble
 
 
 @dataclass(frozen=True)
@@ -66,14 +66,31 @@ class BuildResult:
         return not self.failures and not self.blocked and not self.withheld
 
 
-def build(config: Config, reporter: Reporter | None = None, now: datetime | None = None, allow: guard.Allow | None = None, wait: bool = True, notify: bool = True, remaster: bool = False) -> BuildResult:
+def build(
+    config: Config,
+    reporter: Reporter | None = None,
+    now: datetime | None = None,
+    allow: guard.Allow | None = None,
+    wait: bool = True,
+    notify: bool = True,
+    remaster: bool = False,
+) -> BuildResult:
     """Build and publish a show; one bad episode never stops the others. Holds the show's and the site's locks.
     `notify`: tell the show's hubs and Podcast Index when the published feed changed (`[notify]`). `remaster`: make
     every episode's audio again, whatever the cache holds (after an ffmpeg upgrade, say), and report what changed."""
     reporter = reporter or QuietReporter()
-    with lock.hold(lock.show_lock(config), "this show", wait, reporter.note):
-        with lock.hold(lock.site_lock(config), f"into {config.output_dir}", wait, reporter.note):
-            return _Build(config, reporter, now or datetime.now(timezone.utc), allow or guard.Allow(), notify=notify, remaster=remaster).run()
+    with (
+        lock.hold(lock.show_lock(config), "this show", wait, reporter.note),
+        lock.hold(lock.site_lock(config), f"into {config.output_dir}", wait, reporter.note),
+    ):
+        return _Build(
+            config,
+            reporter,
+            now or datetime.now(UTC),
+            allow or guard.Allow(),
+            notify=notify,
+            remaster=remaster,
+        ).run()
 
 
 def plan(config: Config, now: datetime | None = None) -> assemble.ShowPlan | None:
@@ -87,14 +104,14 @@ def plan(config: Config, now: datetime | None = None) -> assemble.ShowPlan | Non
     store = _store(config, book)
     state = store.state()
     chosen = []
-    for slug, (key, _) in sorted(state.published.items()):
+    for _slug, (key, _) in sorted(state.published.items()):
         result = store.result(key)
         if result is None or result.item is None:
             return None  # the cache lost it: only a build can make it again
         chosen.append(assemble.Episode(result.item, key))
     if not chosen:
         return None
-    return assemble.assemble(config, chosen, book, now or datetime.now(timezone.utc), gather(config, store))
+    return assemble.assemble(config, chosen, book, now or datetime.now(UTC), gather(config, store))
 
 
 def gather(config: Config, store: cache.Store) -> assemble.Inputs:
@@ -110,7 +127,9 @@ def gather(config: Config, store: cache.Store) -> assemble.Inputs:
 
 def _store(config: Config, book: ledger.Ledger) -> cache.Store:
     """The cache of a show, named by its podcast GUID (the ledger's, else the one its feed's address gives)."""
-    return cache.Store(config.cache_dir, book.podcast_guid or namespace_rules.podcast_guid(layout.feed_url(config.site_url)))
+    return cache.Store(
+        config.cache_dir, book.podcast_guid or namespace_rules.podcast_guid(layout.feed_url(config.site_url))
+    )
 
 
 def preview(config: Config, reporter: Reporter | None = None, now: datetime | None = None) -> BuildResult:
@@ -119,7 +138,7 @@ def preview(config: Config, reporter: Reporter | None = None, now: datetime | No
     the guard would refuse is reported as a warning."""
     reporter = reporter or QuietReporter()
     with lock.hold(lock.show_lock(config), "this show", True, reporter.note):
-        return _Build(config, reporter, now or datetime.now(timezone.utc), guard.Allow(), preview=True).run()
+        return _Build(config, reporter, now or datetime.now(UTC), guard.Allow(), preview=True).run()
 
 
 @dataclass
@@ -148,14 +167,24 @@ class _Build:
         recordings, found = discover(config)
         self.failures += found
         if self.preview:  # a preview writes nothing into the show: recordings without notes wait for a build
-            self.skipped += [(rec.slug, "no notes yet: `panelpress build` starts them") for rec in recordings if not rec.notes_path.exists()]
+            self.skipped += [
+                (rec.slug, "no notes yet: `panelpress build` starts them")
+                for rec in recordings
+                if not rec.notes_path.exists()
+            ]
             recordings = [rec for rec in recordings if rec.notes_path.exists()]
         self.recordings = {rec.slug: rec for rec in recordings}
         started = [] if self.preview else self._start_notes(recordings)
         context = (cache.episode_context(config), cache.location(config))
-        entries = {} if self.remaster else {rec.slug: hit for rec in recordings if (hit := self._cached(rec, state, context)) is not None}
+        entries = (
+            {}
+            if self.remaster
+            else {rec.slug: hit for rec in recordings if (hit := self._cached(rec, state, context)) is not None}
+        )
         changed = [rec for rec in recordings if rec.slug not in entries]
-        if not changed and not self.failures and not self.preview:  # perhaps nothing to do: then no notes are read, no ffmpeg starts
+        if (
+            not changed and not self.failures and not self.preview
+        ):  # perhaps nothing to do: then no notes are read, no ffmpeg starts
             published = {slug: (entry.result, entry.guid) for slug, entry in entries.items() if entry.guid}
             if _noop_key(config, self.book, published) == state.noop and self.target.is_current(state.plan):
                 if dict(entries) != dict(state.entries):  # touched files: remember their new times
@@ -163,11 +192,18 @@ class _Build:
                 return self._result({}, entries, started)
         return self._make(state, context, entries, changed, started)
 
-    def _make(self, state: cache.State, context: tuple[str, str], entries: dict[str, cache.Entry], changed: list[Recording], started: list[Path]) -> BuildResult:
+    def _make(
+        self,
+        state: cache.State,
+        context: tuple[str, str],
+        entries: dict[str, cache.Entry],
+        changed: list[Recording],
+        started: list[Path],
+    ) -> BuildResult:
         """The build proper: the changed episodes through the map, the guard, assemble, publish."""
         # The audio and rendering stack is imported only now: a build with nothing to do must start fast.
-        from .show import assemble
         from .episode import stages
+        from .show import assemble
 
         config, book = self.config, self.book
         # Unchanged episodes come from their cached records; one that cannot be read (a damaged cache) is made again.
@@ -176,16 +212,31 @@ class _Build:
             del entries[slug], cached[slug]
             changed.append(self.recordings[slug])
         published_xml = self.target.published_feed()
-        feed_items = guard.published_items(config.output_dir, config.site_url, config.output_dir / layout.FEED_FILE, published_xml) if published_xml else []
-        if published_xml and not book.podcast_guid:  # a lost ledger: the podcast GUID subscribers' apps know is in the feed
-            book = self.book = replace(book, podcast_guid=guard.channel_guid(guard.parse(config.output_dir / layout.FEED_FILE, published_xml).find("channel")))
+        feed_items = (
+            guard.published_items(
+                config.output_dir, config.site_url, config.output_dir / layout.FEED_FILE, published_xml
+            )
+            if published_xml
+            else []
+        )
+        if (
+            published_xml and not book.podcast_guid
+        ):  # a lost ledger: the podcast GUID subscribers' apps know is in the feed
+            book = self.book = replace(
+                book,
+                podcast_guid=guard.channel_guid(
+                    guard.parse(config.output_dir / layout.FEED_FILE, published_xml).find("channel")
+                ),
+            )
 
         # The map, first part: the notes of every changed stages.
         guids_published = {guid for _, guid in state.published.values()}
         results: dict[str, EpisodeResult] = {}
         works: list[stages.Work] = []
         for rec in changed:
-            work = self._each(rec.slug, lambda rec=rec: stages.run(stages.Work(source=rec), self._setup(), stages.NOTES))
+            work = self._each(
+                rec.slug, lambda rec=rec: stages.run(stages.Work(source=rec), self._setup(), stages.NOTES)
+            )
             if work is None:
                 continue
             if work.skipped:
@@ -197,7 +248,13 @@ class _Build:
 
         # The guard, before any audio work: everything it compares is known from the notes and the ledger.
         kept = self._kept(state)
-        blocked = self._guard(book, feed_items, [stages.identity(config, work.source, work.guid, work.notes.date) for work in works], entries, kept)
+        blocked = self._guard(
+            book,
+            feed_items,
+            [stages.identity(config, work.source, work.guid, work.notes.date) for work in works],
+            entries,
+            kept,
+        )
         if blocked and not self.preview:
             return self._result(results, entries, started, blocked=blocked)
 
@@ -217,7 +274,9 @@ class _Build:
         published = {slug: (entry.result, entry.guid) for slug, entry in entries.items() if entry.guid}
         published.update({slug: state.published[slug] for slug in kept_slugs})
         made = {**cached, **results}
-        chosen = [assemble.Episode(made[slug].item, key) for slug, (key, _) in published.items() if slug not in kept_slugs]
+        chosen = [
+            assemble.Episode(made[slug].item, key) for slug, (key, _) in published.items() if slug not in kept_slugs
+        ]
         chosen += [assemble.Episode(item, published[item.episode.slug][0]) for item in kept]
         plan = assemble.assemble(config, chosen, book, self.now, self._inputs())
         if config.clean.edition:
@@ -225,15 +284,23 @@ class _Build:
             if blocked and not self.preview:
                 return self._result(results, entries, started, blocked=blocked)
         if self.preview:
-            kept_entries = {slug: entry for slug, entry in entries.items() if slug not in self.unwritten}  # made again by a build, which writes their drafts
-            self.store.save(replace(state, entries={**state.entries, **kept_entries}), {keys[slug]: result for slug, result in results.items()}, plan.html)
+            kept_entries = {
+                slug: entry for slug, entry in entries.items() if slug not in self.unwritten
+            }  # made again by a build, which writes their drafts
+            self.store.save(
+                replace(state, entries={**state.entries, **kept_entries}),
+                {keys[slug]: result for slug, result in results.items()},
+                plan.html,
+            )
             return self._result(results, entries, started, kept=kept, plan=plan.site, refused=blocked)
         report = None
         if not (plan.ledger == book and self.target.is_current(plan.site.digest)):
             report = self._publish(book, plan)
             if self.notify and plan.site.feed_path in report.written:  # committed, and the feed changed: tell apps
                 self._notify()
-        fresh = cache.State(entries, published, _noop_key(config, plan.ledger, published), plan.site.digest, state.checked_feed)
+        fresh = cache.State(
+            entries, published, _noop_key(config, plan.ledger, published), plan.site.digest, state.checked_feed
+        )
         if fresh != state:
             self.store.save(fresh, {keys[slug]: result for slug, result in results.items()}, plan.html)
         return self._result(results, entries, started, kept=kept, report=report, remastered=remastered)
@@ -259,9 +326,18 @@ class _Build:
         recovered, withdrawing = ledger.recover(book, written)
         if self.preview:
             return recovered
-        done = "its feed was written, so it is complete" if written == book.pending.feed_sha256 else "its feed was not written, so this build publishes again"
-        self.notes.append(f"an earlier build was interrupted while publishing; {done}" + (f" ({len(cleaned)} temporary files removed)" if cleaned else ""))
-        self.allow = replace(self.allow, remove=self.allow.remove | withdrawing)  # what it was withdrawing, this build withdraws
+        done = (
+            "its feed was written, so it is complete"
+            if written == book.pending.feed_sha256
+            else "its feed was not written, so this build publishes again"
+        )
+        self.notes.append(
+            f"an earlier build was interrupted while publishing; {done}"
+            + (f" ({len(cleaned)} temporary files removed)" if cleaned else "")
+        )
+        self.allow = replace(
+            self.allow, remove=self.allow.remove | withdrawing
+        )  # what it was withdrawing, this build withdraws
         ledger.save(config.ledger_path, recovered)
         return recovered
 
@@ -274,7 +350,14 @@ class _Build:
             from .episode import starter
 
             info = _try_probe(rec.path)
-            text = starter.starter_text(rec.slug, info, self.now.date() if isinstance(self.now, datetime) else date.today(), draft=not self.config.build.publish_new, image=starter.save_cover(rec.notes_path, info), tracks=tuple(p.name for p in rec.tracks))
+            text = starter.starter_text(
+                rec.slug,
+                info,
+                self.now.date() if isinstance(self.now, datetime) else date.today(),
+                draft=not self.config.build.publish_new,
+                image=starter.save_cover(rec.notes_path, info),
+                tracks=tuple(p.name for p in rec.tracks),
+            )
             if starter.write_starter(rec.notes_path, text):
                 started.append(rec.notes_path)
         return started
@@ -288,7 +371,9 @@ class _Build:
             return None  # a scheduled episode that is due
         if entry.guid:
             published = self.book.episodes.get(rec.slug)
-            if (published.guid if published else entry.guid) != entry.guid or (not published and rec.slug in state.published):
+            if (published.guid if published else entry.guid) != entry.guid or (
+                not published and rec.slug in state.published
+            ):
                 return None  # the ledger gives it another GUID (or the host removed its entry to get a new one)
         fresh = cache.unchanged(self.config.root, entry.inputs)
         return replace(entry, inputs=fresh) if fresh is not None else None
@@ -300,15 +385,28 @@ class _Build:
             url = layout.url(self.config.site_url, layout.media(slug, self.config.audio.format))
             found = next((item for item in feed_items if item.enclosure_url == url and item.guid), None)
             if found is not None:
-                self.notes.append(f"took the GUID of {slug!r} ({found.guid}) from the published feed: the ledger did not have it")
+                self.notes.append(
+                    f"took the GUID of {slug!r} ({found.guid}) from the published feed: the ledger did not have it"
+                )
                 return found.guid
         return ledger.guid(self.book, slug, unpublished)
 
-    def _guard(self, book: ledger.Ledger, feed_items: list[guard.FeedItem], changed: list[Identity], entries: dict[str, cache.Entry], kept: list[Published]) -> list[PanelpressError]:
+    def _guard(
+        self,
+        book: ledger.Ledger,
+        feed_items: list[guard.FeedItem],
+        changed: list[Identity],
+        entries: dict[str, cache.Entry],
+        kept: list[Published],
+    ) -> list[PanelpressError]:
         """What this build would change for subscribers: the changed episodes, the unchanged ones and the kept ones."""
         from .episode.stages import identity
 
-        unchanged = [identity(self.config, self.recordings[slug], entry.guid, datetime.fromisoformat(entry.date)) for slug, entry in entries.items() if entry.guid]
+        unchanged = [
+            identity(self.config, self.recordings[slug], entry.guid, datetime.fromisoformat(entry.date))
+            for slug, entry in entries.items()
+            if entry.guid
+        ]
         identities = changed + unchanged + [item.identity for item in kept]
         try:
             return list(guard.check(book, feed_items, identities, self.allow))
@@ -322,16 +420,27 @@ class _Build:
         found = []
         for slug in dict.fromkeys(failure.slug for failure in self.failures):
             entry = self.book.episodes.get(slug)
-            if entry is None or slug in self.allow.remove or entry.guid in self.allow.remove or slug not in state.published:
+            if (
+                entry is None
+                or slug in self.allow.remove
+                or entry.guid in self.allow.remove
+                or slug not in state.published
+            ):
                 continue  # never published, withdrawn on purpose, or nothing kept (a fresh cache: the guard refuses)
             result = self.store.result(state.published[slug][0])
             if result is None or result.item is None or result.item.guid != entry.guid:
                 continue
             item = kept_item(result.item, self.config.output_dir, self.config.site_url)
             # Its files are taken from the site (the originals may be what broke), as long as they are as panelpress wrote them.
-            wanted = [(item.media_path, item.media.sha256), *((a.path, a.sha256) for a in (*item.attachments, *item.alternates))]
+            wanted = [
+                (item.media_path, item.media.sha256),
+                *((a.path, a.sha256) for a in (*item.attachments, *item.alternates)),
+            ]
             if item.clean is not None:  # its clean edition too
-                wanted += [(item.clean.media_path, item.clean.media.sha256), *((a.path, a.sha256) for a in item.clean.attachments)]
+                wanted += [
+                    (item.clean.media_path, item.clean.media.sha256),
+                    *((a.path, a.sha256) for a in item.clean.attachments),
+                ]
             if all(self.target.checksum(rel) == sha for rel, sha in wanted):
                 found.append(item)
         return found
@@ -350,14 +459,23 @@ class _Build:
         for path, text in result.drafts:
             transcribe.write_draft(path, text)
             written[cache.stamp(self.config.root, path).path] = path
-        inputs = tuple(cache.stamp(self.config.root, written[s.path]) if s.path in written else s for s in result.inputs)
+        inputs = tuple(
+            cache.stamp(self.config.root, written[s.path]) if s.path in written else s for s in result.inputs
+        )
         return replace(result, drafts=(), inputs=inputs)
 
     def _keep_clean(self, result: EpisodeResult, state: cache.State) -> EpisodeResult:
         """An episode whose clean edition failed keeps the one the clean feed has, as last published (its files in
         the site, as panelpress wrote them), as a failed episode keeps its place in the main feed."""
         item, book = result.item, self.book
-        if item is None or item.clean is not None or not self.config.clean.edition or not book.clean or result.slug not in book.clean.episodes or result.slug not in state.published:
+        if (
+            item is None
+            or item.clean is not None
+            or not self.config.clean.edition
+            or not book.clean
+            or result.slug not in book.clean.episodes
+            or result.slug not in state.published
+        ):
             return result
         before = self.store.result(state.published[result.slug][0])
         old = before.item.clean if before is not None and before.item is not None else None
@@ -366,11 +484,18 @@ class _Build:
         from .show.assemble import kept_item
 
         kept = kept_item(old, self.config.output_dir, self.config.site_url)
-        if not all(self.target.checksum(rel) == sha for rel, sha in [(kept.media_path, kept.media.sha256), *((a.path, a.sha256) for a in kept.attachments)]):
+        if not all(
+            self.target.checksum(rel) == sha
+            for rel, sha in [(kept.media_path, kept.media.sha256), *((a.path, a.sha256) for a in kept.attachments)]
+        ):
             return result
         alternate = next((a for a in before.item.alternates if a.rel == layout.CLEAN), None)
-        alternates = item.alternates + ((replace(alternate, content=self.config.output_dir / alternate.path),) if alternate else ())
-        self.notes.append(f"kept the clean edition of {result.slug!r} as last published: this build's failed (see above)")
+        alternates = item.alternates + (
+            (replace(alternate, content=self.config.output_dir / alternate.path),) if alternate else ()
+        )
+        self.notes.append(
+            f"kept the clean edition of {result.slug!r} as last published: this build's failed (see above)"
+        )
         return replace(result, item=replace(item, clean=kept, alternates=alternates))
 
     def _map(self, works: list[stages.Work]) -> Iterable[stages.Work]:
@@ -396,7 +521,9 @@ class _Build:
         except PanelpressError as err:
             self.failures.append(Failure(slug, err))
         except Exception as err:  # a bug: one line for the host, the trace in the cache's log folder
-            self.failures.append(Failure(slug, unexpected(f"making episode {slug!r}", err, self.config.cache_dir / "logs")))
+            self.failures.append(
+                Failure(slug, unexpected(f"making episode {slug!r}", err, self.config.cache_dir / "logs"))
+            )
         return None
 
     def _remastered(self, state: cache.State, results: dict[str, EpisodeResult]) -> tuple[Remastered, ...]:
@@ -406,7 +533,11 @@ class _Build:
             if made.item is None:
                 continue
             old = self.store.result(state.published[slug][0]) if slug in state.published else None
-            changes.append(Remastered(slug, Sound.of(old.item) if old is not None and old.item is not None else None, Sound.of(made.item)))
+            changes.append(
+                Remastered(
+                    slug, Sound.of(old.item) if old is not None and old.item is not None else None, Sound.of(made.item)
+                )
+            )
         return tuple(changes)
 
     def _inputs(self) -> assemble.Inputs:
@@ -418,9 +549,13 @@ class _Build:
         report = self.target.apply(plan.site)
         ledger.save(self.config.ledger_path, plan.ledger)
         if report.adopted:
-            self.notes.append(f"took back {len(report.adopted)} files of the site folder that are exactly what panelpress writes (its manifest was missing)")
+            self.notes.append(
+                f"took back {len(report.adopted)} files of the site folder that are exactly what panelpress writes (its manifest was missing)"
+            )
         for rel in report.edited:
-            self.notes.append(f"kept {rel} as you edited it: panelpress did not overwrite it (delete it to get panelpress's version back)")
+            self.notes.append(
+                f"kept {rel} as you edited it: panelpress did not overwrite it (delete it to get panelpress's version back)"
+            )
         return report
 
     def _notify(self) -> None:
@@ -432,9 +567,24 @@ class _Build:
             self.notes.append(f"told {', '.join(told)} of the new feed")
         self.warnings += failed
 
-    def _result(self, results: dict[str, EpisodeResult], entries: dict[str, cache.Entry], started: list[Path], blocked=(), kept=(), report=None, plan=None, refused=(), remastered=()) -> BuildResult:
+    def _result(
+        self,
+        results: dict[str, EpisodeResult],
+        entries: dict[str, cache.Entry],
+        started: list[Path],
+        blocked=(),
+        kept=(),
+        report=None,
+        plan=None,
+        refused=(),
+        remastered=(),
+    ) -> BuildResult:
         """The summary; `refused`: what the guard would refuse, for a preview (it publishes nothing, so it goes on)."""
-        made = sorted((r.item for r in results.values() if r.item), key=lambda item: (item.pub_date, item.episode.slug), reverse=True)
+        made = sorted(
+            (r.item for r in results.values() if r.item),
+            key=lambda item: (item.pub_date, item.episode.slug),
+            reverse=True,
+        )
         cached = [slug for slug, entry in entries.items() if entry.guid and slug not in results]
         skipped = [(r.slug, r.skipped) for r in results.values() if r.skipped] + self.skipped
         skipped += [(slug, entry.skipped) for slug, entry in entries.items() if entry.skipped and slug not in results]
@@ -443,11 +593,21 @@ class _Build:
         withheld = [w for r in results.values() for w in r.withheld] + [p for p in problems if _is_withheld(p)]
         warnings += [*self.config.warnings, *self._artwork_warnings(), *refused, *self.warnings]
         return BuildResult(
-            site=self.config.output_dir, published=tuple(made) if not blocked else (),
-            unchanged=tuple(sorted(cached)) if not blocked else (), skipped=tuple(sorted(skipped)), failures=tuple(self.failures),
-            started_notes=tuple(started), blocked=tuple(blocked), kept=tuple(kept), withheld=tuple(withheld), warnings=tuple(warnings),
-            notes=tuple(self.notes), report=report, plan=plan, remastered=tuple(remastered),
-        )  # fmt: skip
+            site=self.config.output_dir,
+            published=tuple(made) if not blocked else (),
+            unchanged=tuple(sorted(cached)) if not blocked else (),
+            skipped=tuple(sorted(skipped)),
+            failures=tuple(self.failures),
+            started_notes=tuple(started),
+            blocked=tuple(blocked),
+            kept=tuple(kept),
+            withheld=tuple(withheld),
+            warnings=tuple(warnings),
+            notes=tuple(self.notes),
+            report=report,
+            plan=plan,
+            remastered=tuple(remastered),
+        )
 
     def _artwork_warnings(self) -> list[PanelpressError]:
         from .show import artwork
@@ -462,11 +622,19 @@ def _is_withheld(error: PanelpressError) -> bool:
 def _entry(context: tuple[str, str], key: str, result: EpisodeResult) -> cache.Entry:
     item = result.item
     return cache.Entry(
-        context=context[0], location=context[1], inputs=result.inputs, result=key, guid=item.guid if item else "",
-        date=item.pub_date.isoformat() if item else "", until=result.until.isoformat() if result.until else "",
-        skipped=result.skipped, problems=tuple(cache.encode(p) for p in (*result.warnings, *result.withheld)),
-        title=item.episode.notes.title if item else "", explicit=item.explicit if item else False, duration=item.media.duration if item else 0.0,
-    )  # fmt: skip
+        context=context[0],
+        location=context[1],
+        inputs=result.inputs,
+        result=key,
+        guid=item.guid if item else "",
+        date=item.pub_date.isoformat() if item else "",
+        until=result.until.isoformat() if result.until else "",
+        skipped=result.skipped,
+        problems=tuple(cache.encode(p) for p in (*result.warnings, *result.withheld)),
+        title=item.episode.notes.title if item else "",
+        explicit=item.explicit if item else False,
+        duration=item.media.duration if item else 0.0,
+    )
 
 
 def _noop_key(config: Config, book: ledger.Ledger, published: dict[str, tuple[str, str]]) -> str:

@@ -70,9 +70,18 @@ def format_stamp() -> str:
 def encode(value: Any) -> Any:
     """A record (or any value inside one) as plain JSON data."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"record": type(value).__name__, "fields": {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+        return {
+            "record": type(value).__name__,
+            "fields": {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
+        }
     if isinstance(value, PanelpressError):
-        return {"error": type(value).__name__, "path": str(value.path) if value.path else None, "problem": value.problem, "fix": value.fix, "line": getattr(value, "line", 0)}
+        return {
+            "error": type(value).__name__,
+            "path": str(value.path) if value.path else None,
+            "problem": value.problem,
+            "fix": value.fix,
+            "line": getattr(value, "line", 0),
+        }
     if isinstance(value, bytes):
         return {"bytes": base64.b64encode(value).decode("ascii")}
     if isinstance(value, Path):
@@ -103,7 +112,9 @@ def decode(value: Any) -> Any:
     if "error" in value:
         cls = _error_classes()[value["error"]]
         error = cls.__new__(cls)
-        PanelpressError.__init__(error, value["path"], value["problem"], value["fix"])  # the problem already names the line
+        PanelpressError.__init__(
+            error, value["path"], value["problem"], value["fix"]
+        )  # the problem already names the line
         if value.get("line"):
             error.line = value["line"]
         return error
@@ -145,7 +156,9 @@ def _content_sha(path: Path) -> str:
     """A file's checksum; a folder's (an episode of one track per speaker) is that of the names it holds, so adding,
     removing or renaming a track re-makes the episode (the tracks' own stamps follow their content)."""
     if path.is_dir():
-        return hashlib.sha256("\0".join(sorted(p.name for p in path.iterdir() if not p.name.startswith("."))).encode()).hexdigest()
+        return hashlib.sha256(
+            "\0".join(sorted(p.name for p in path.iterdir() if not p.name.startswith("."))).encode()
+        ).hexdigest()
     return file_sha256(path)
 
 
@@ -164,7 +177,9 @@ def changed(root: Path, stamps: Iterable[Stamp]) -> list[str]:
 def _compare(root: Path, stamps: Iterable[Stamp], stop: bool) -> tuple[tuple[Stamp, ...], list[str]]:
     fresh, moved, base = [], [], str(root)
     for old in stamps:
-        path = os.path.join(base, old.path)  # os.path, not pathlib: a thousand episodes' files are stat'ed on every build
+        path = os.path.join(
+            base, old.path
+        )  # os.path, not pathlib: a thousand episodes' files are stat'ed on every build
         try:
             info = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
@@ -230,7 +245,9 @@ class State:
     """The engine's memory of one show."""
 
     entries: Mapping[str, Entry] = dataclasses.field(default_factory=dict)
-    published: Mapping[str, tuple[str, str]] = dataclasses.field(default_factory=dict)  # slug → (result digest, GUID) last published
+    published: Mapping[str, tuple[str, str]] = dataclasses.field(
+        default_factory=dict
+    )  # slug → (result digest, GUID) last published
     noop: str = ""  # fingerprint of everything the last published plan was made from
     plan: str = ""  # digest of that plan
     checked_feed: str = ""  # checksum of the last feed that passed the podcast parsers in `check`
@@ -294,14 +311,19 @@ class Store:
         return data.get("data") if isinstance(data, dict) and data.get("format") == format_stamp() else None
 
     def _write(self, path: Path, data: Any) -> None:
-        text = json.dumps({"format": format_stamp(), "data": data}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(
+            {"format": format_stamp(), "data": data}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
         write_if_changed(path, text.encode())
 
     def state(self) -> State:
         """The show's state (an empty one when there is none, or it was written by other code)."""
         data = self._read(self.folder / "index.json")
         try:
-            entries = {slug: Entry(**{**e, "inputs": tuple(Stamp(*s) for s in e["inputs"]), "problems": tuple(e["problems"])}) for slug, e in data["entries"].items()}
+            entries = {
+                slug: Entry(**{**e, "inputs": tuple(Stamp(*s) for s in e["inputs"]), "problems": tuple(e["problems"])})
+                for slug, e in data["entries"].items()
+            }
             published = {slug: (pair[0], pair[1]) for slug, pair in data["published"].items()}
             return State(entries, published, data["noop"], data["plan"], data["checked_feed"])
         except (TypeError, KeyError, ValueError, IndexError):
@@ -327,13 +349,35 @@ class Store:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             live = {e.result for e in state.entries.values()} | {key for key, _ in state.published.values()}
-            self._results.save({key: json.dumps(encode(result), sort_keys=True, ensure_ascii=False, separators=(",", ":")) for key, result in results.items()}, live)
+            self._results.save(
+                {
+                    key: json.dumps(encode(result), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                    for key, result in results.items()
+                },
+                live,
+            )
             if html:
                 kept, broken = self._html.values(), self._rendered.broken
-                self._html.save({key: json.dumps(text, ensure_ascii=False) for key, text in html.items() if key not in kept or key in broken}, set(html))
+                self._html.save(
+                    {
+                        key: json.dumps(text, ensure_ascii=False)
+                        for key, text in html.items()
+                        if key not in kept or key in broken
+                    },
+                    set(html),
+                )
             entries = {slug: _entry_data(e) for slug, e in state.entries.items()}
             published = {slug: list(pair) for slug, pair in state.published.items()}
-            self._write(self.folder / "index.json", {"entries": entries, "published": published, "noop": state.noop, "plan": state.plan, "checked_feed": state.checked_feed})
+            self._write(
+                self.folder / "index.json",
+                {
+                    "entries": entries,
+                    "published": published,
+                    "noop": state.noop,
+                    "plan": state.plan,
+                    "checked_feed": state.checked_feed,
+                },
+            )
         except OSError:
             pass  # the site is already published; without a state the next build re-makes what it needs
 
@@ -361,20 +405,45 @@ class _Rendered(Mapping[str, str]):
 
 def _entry_data(entry: Entry) -> dict[str, Any]:
     data = {f.name: getattr(entry, f.name) for f in dataclasses.fields(entry)}
-    return {**data, "inputs": [[s.path, s.size, s.mtime_ns, s.sha256] for s in entry.inputs], "problems": list(entry.problems)}
+    return {
+        **data,
+        "inputs": [[s.path, s.size, s.mtime_ns, s.sha256] for s in entry.inputs],
+        "problems": list(entry.problems),
+    }
 
 
 # Settings of [show] that only the channel uses: changing them re-makes no episode.
-CHANNEL_ONLY = frozenset({"description", "copyright", "type", "new_feed_url", "block", "complete", "category", "subcategory", "owner_name", "owner_email"})
+CHANNEL_ONLY = frozenset(
+    {
+        "description",
+        "copyright",
+        "type",
+        "new_feed_url",
+        "block",
+        "complete",
+        "category",
+        "subcategory",
+        "owner_name",
+        "owner_email",
+    }
+)
 
 
 def episode_context(config) -> str:
     """Fingerprint of the settings an episode is made with (and of panelpress itself): a change re-makes it."""
     show = {key: value for key, value in dataclasses.asdict(config.show).items() if key not in CHANNEL_ONLY}
-    blog = [dataclasses.asdict(config.blog), config.permalink] if config.blog.engine else []  # the post's address is in the tags
+    blog = (
+        [dataclasses.asdict(config.blog), config.permalink] if config.blog.engine else []
+    )  # the post's address is in the tags
     return context_digest(
-        config.site_url, show, dataclasses.asdict(config.audio), dataclasses.asdict(config.explicit), dataclasses.asdict(config.mix),
-        dataclasses.asdict(config.transcripts), dataclasses.asdict(config.clean), *blog,
+        config.site_url,
+        show,
+        dataclasses.asdict(config.audio),
+        dataclasses.asdict(config.explicit),
+        dataclasses.asdict(config.mix),
+        dataclasses.asdict(config.transcripts),
+        dataclasses.asdict(config.clean),
+        *blog,
     )
 
 

@@ -15,9 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__, config
-from .show import guard
 from .build import BuildResult, build
 from .errors import GuardError, PanelpressError, PublishError, unexpected
+from .show import guard
 
 # Each command imports what only it needs (mutagen, feedparser, Jinja2, …) when it runs: a build with nothing to
 # do, the command run most often, starts in a fraction of a second.
@@ -100,10 +100,26 @@ def _folders(command: argparse.ArgumentParser, site: bool) -> None:
 
 def _running(command: argparse.ArgumentParser) -> None:
     """Where the audio work runs, and how a build meets another: the same options on `build` and `remaster`."""
-    command.add_argument("--executor", choices=config.EXECUTORS, help="where episodes are mastered: threads of this machine, or a Dask cluster ([build] executor)")
-    command.add_argument("--scheduler", metavar="ADDRESS", help=f"the Dask scheduler, e.g. {config.SCHEDULER_EXAMPLE} ([build] scheduler); the workers must see the show folder and its cache at the same paths")
-    command.add_argument("--no-wait", action="store_true", help="when another build of this show (or into this site folder) is running, exit with code 2 instead of waiting for it")
-    command.add_argument("--no-notify", action="store_true", help="do not tell the [notify] hubs and Podcast Index of a changed feed, this once")
+    command.add_argument(
+        "--executor",
+        choices=config.EXECUTORS,
+        help="where episodes are mastered: threads of this machine, or a Dask cluster ([build] executor)",
+    )
+    command.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=f"the Dask scheduler, e.g. {config.SCHEDULER_EXAMPLE} ([build] scheduler); the workers must see the show folder and its cache at the same paths",
+    )
+    command.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="when another build of this show (or into this site folder) is running, exit with code 2 instead of waiting for it",
+    )
+    command.add_argument(
+        "--no-notify",
+        action="store_true",
+        help="do not tell the [notify] hubs and Podcast Index of a changed feed, this once",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,7 +140,12 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     init.add_argument("folder", nargs="?", default=".", type=Path, help="where to start the show (default: here)")
-    init.add_argument("--blog", nargs=2, metavar=("ENGINE", "PATH"), help=f"publish into an existing blog: ENGINE is one of {', '.join(config.BLOG_ENGINES)}, PATH its folder")
+    init.add_argument(
+        "--blog",
+        nargs=2,
+        metavar=("ENGINE", "PATH"),
+        help=f"publish into an existing blog: ENGINE is one of {', '.join(config.BLOG_ENGINES)}, PATH its folder",
+    )
 
     build_ = commands.add_parser(
         "build",
@@ -142,10 +163,24 @@ def _parser() -> argparse.ArgumentParser:
         "A build that would change what subscribers already have stops and says what would change. "
         "Name an episode (its slug, or its GUID) to make that change on purpose; each option may be repeated.",
     )
-    allow.add_argument("--allow-remove", action="append", metavar="SLUG", help="withdraw a published episode from the feed")
-    allow.add_argument("--allow-move", action="append", metavar="SLUG", help="let a published episode's audio URL change (a new site_url)")
-    allow.add_argument("--allow-redate", action="append", metavar="SLUG", help="let a published episode's pubDate change")
-    allow.add_argument("--allow-new-guid", action="append", metavar="SLUG", help="give a published episode a new GUID (apps download it again as new)")
+    allow.add_argument(
+        "--allow-remove", action="append", metavar="SLUG", help="withdraw a published episode from the feed"
+    )
+    allow.add_argument(
+        "--allow-move",
+        action="append",
+        metavar="SLUG",
+        help="let a published episode's audio URL change (a new site_url)",
+    )
+    allow.add_argument(
+        "--allow-redate", action="append", metavar="SLUG", help="let a published episode's pubDate change"
+    )
+    allow.add_argument(
+        "--allow-new-guid",
+        action="append",
+        metavar="SLUG",
+        help="give a published episode a new GUID (apps download it again as new)",
+    )
     _running(build_)
 
     remaster = commands.add_parser(
@@ -193,7 +228,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     transcribe_.add_argument("slug", metavar="SLUG", help="the episode: its recording's file name without extension")
     transcribe_.add_argument("--out", type=Path, metavar="FILE", help="write the draft here instead (a new file)")
-    transcribe_.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
+    transcribe_.add_argument(
+        "--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)"
+    )
     check_ = commands.add_parser(
         "check",
         help="validate the show and the built feed without publishing",
@@ -206,8 +243,18 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     _folders(check_, site=True)
-    check_.add_argument("--fix-artwork", action="store_true", help="write a copy of the artwork that podcast apps accept (never overwrites yours)")
-    check_.add_argument("--url", nargs="?", const="", metavar="URL", help="also fetch the live feed (the show's own address, or URL) and every enclosure over HTTP(S): status, HEAD, byte ranges, types, lengths, redirects, and that it is the feed panelpress published")
+    check_.add_argument(
+        "--fix-artwork",
+        action="store_true",
+        help="write a copy of the artwork that podcast apps accept (never overwrites yours)",
+    )
+    check_.add_argument(
+        "--url",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="also fetch the live feed (the show's own address, or URL) and every enclosure over HTTP(S): status, HEAD, byte ranges, types, lengths, redirects, and that it is the feed panelpress published",
+    )
 
     serve = commands.add_parser(
         "serve",
@@ -219,7 +266,9 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     _folders(serve, site=False)
-    serve.add_argument("--port", type=int, default=8000, metavar="N", help="the port to listen on (default: 8000; 0 takes a free one)")
+    serve.add_argument(
+        "--port", type=int, default=8000, metavar="N", help="the port to listen on (default: 8000; 0 takes a free one)"
+    )
     return parser
 
 
@@ -239,13 +288,25 @@ def main(argv: list[str] | None = None) -> int:
             return _transcribe(args.show, args.slug, args.out)
         if args.command == "serve":
             return _serve(args.show, args.port)
-        running = {"wait": not args.no_wait, "notify": not args.no_notify, "executor": args.executor, "scheduler": args.scheduler}
+        running = {
+            "wait": not args.no_wait,
+            "notify": not args.no_notify,
+            "executor": args.executor,
+            "scheduler": args.scheduler,
+        }
         if args.command == "remaster":
             return _build(args.show, args.out, remaster=True, **running)
-        allow = guard.Allow(remove=guard.slugs(args.allow_remove), move=guard.slugs(args.allow_move), redate=guard.slugs(args.allow_redate), new_guid=guard.slugs(args.allow_new_guid))
+        allow = guard.Allow(
+            remove=guard.slugs(args.allow_remove),
+            move=guard.slugs(args.allow_move),
+            redate=guard.slugs(args.allow_redate),
+            new_guid=guard.slugs(args.allow_new_guid),
+        )
         return _build(args.show, args.out, allow, **running)
     except PanelpressError as err:
-        err_console.print(f"[bold red]error:[/] {escape(err.message(Path.cwd()))}", markup=True, highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(err.message(Path.cwd()))}", markup=True, highlight=False, soft_wrap=True
+        )
         # bad settings or input: nothing was done (2); refused or failed while publishing (1)
         return EXIT_FAILED if isinstance(err, (GuardError, PublishError)) else EXIT_CONFIG
     except KeyboardInterrupt:
@@ -253,7 +314,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as err:  # a bug: one line, never a traceback; the trace goes to a log file
         error = unexpected(f"running `panelpress {args.command}`", err, _log_dir(args))
-        err_console.print(f"[bold red]error:[/] {escape(error.message())}", markup=True, highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(error.message())}", markup=True, highlight=False, soft_wrap=True
+        )
         return EXIT_BUG
 
 
@@ -280,7 +343,11 @@ def _init(folder: Path, blog: list[str] | None = None) -> int:
     elif target.exists():
         err_console.print(f"{target} already exists; nothing was overwritten")
     else:
-        target.write_text(config.STARTER.format(title=folder.resolve().name.replace('"', ""), **config.PLACEHOLDERS) + ("\n" + section if section else ""), encoding="utf-8")
+        target.write_text(
+            config.STARTER.format(title=folder.resolve().name.replace('"', ""), **config.PLACEHOLDERS)
+            + ("\n" + section if section else ""),
+            encoding="utf-8",
+        )
         made.append(target)
     for sub in ("episodes", "show_notes"):
         if not (folder / sub).is_dir():
@@ -313,7 +380,11 @@ def _info(path: Path) -> int:
     if info.track or info.disc:
         table.add_row("episode / season", f"{info.track or '-'} / {info.disc or '-'}  (from track / disc)")
     size = probe.image_size(info.art) if info.art else None
-    art = f"{info.art_mime or 'image'}, {len(info.art):,} bytes" + (f", {size[0]}×{size[1]} px" if size else "") if info.art else "none"
+    art = (
+        f"{info.art_mime or 'image'}, {len(info.art):,} bytes" + (f", {size[0]}×{size[1]} px" if size else "")
+        if info.art
+        else "none"
+    )
     table.add_row("cover art", art)
     table.add_row("chapters", str(len(info.chapters)) if info.chapters else "none")
     console.print(table)
@@ -323,18 +394,34 @@ def _info(path: Path) -> int:
         for column in ("#", "start", "title", "url")[: 4 if links else 3]:
             marks.add_column(column)
         for number, chapter in enumerate(info.chapters, start=1):
-            marks.add_row(str(number), timestamp(chapter.start), Text(chapter.title), *([Text(chapter.url)] if links else []))
+            marks.add_row(
+                str(number), timestamp(chapter.start), Text(chapter.title), *([Text(chapter.url)] if links else [])
+            )
         console.print(marks)
     return EXIT_OK
 
 
-def _build(show: Path, out: Path | None, allow: guard.Allow | None = None, wait: bool = True, notify: bool = True, executor: str | None = None, scheduler: str | None = None, remaster: bool = False) -> int:
+def _build(
+    show: Path,
+    out: Path | None,
+    allow: guard.Allow | None = None,
+    wait: bool = True,
+    notify: bool = True,
+    executor: str | None = None,
+    scheduler: str | None = None,
+    remaster: bool = False,
+) -> int:
     settings = config.with_executor(config.load(show), executor, scheduler)
     if out is not None:
         settings = config.with_output(settings, out)  # refused when it would write into the show's own folders
     options = {"allow": allow, "wait": wait, "notify": notify, "remaster": remaster}
     if err_console.is_terminal:
-        columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn())
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeRemainingColumn(),
+        )
         with Progress(*columns, console=err_console, transient=True) as progress:
             result = build(settings, BarReporter(progress), **options)
     else:
@@ -351,18 +438,34 @@ def _transcribe(show: Path, slug: str, out: Path | None) -> int:
 
     found = next((rec for rec in discover(settings)[0] if rec.slug == slug), None)
     if found is None:
-        raise PanelpressError(settings.episodes_dir, f"holds no recording named {slug!r}", "name an episode by its recording's file name without extension, e.g. `panelpress transcribe 2026-11-20-panel`")
+        raise PanelpressError(
+            settings.episodes_dir,
+            f"holds no recording named {slug!r}",
+            "name an episode by its recording's file name without extension, e.g. `panelpress transcribe 2026-11-20-panel`",
+        )
     target = out.resolve() if out is not None else transcribe.draft_path(settings, slug)
     existing = [target] if target.exists() else [] if out is not None else transcript.sources(settings, slug)
     if existing:
-        err_console.print(f"[yellow]not written:[/] {escape(str(existing[0]))} is there already; panelpress never overwrites a transcript — use --out FILE to write the draft elsewhere", soft_wrap=True)
+        err_console.print(
+            f"[yellow]not written:[/] {escape(str(existing[0]))} is there already; panelpress never overwrites a transcript — use --out FILE to write the draft elsewhere",
+            soft_wrap=True,
+        )
         return EXIT_FAILED
     text, made = stages.draft_transcript(settings, found)
     if not transcribe.write_draft(target, text):
-        err_console.print(f"[yellow]not written:[/] {escape(str(target))} appeared meanwhile; it was left as it is", soft_wrap=True)
+        err_console.print(
+            f"[yellow]not written:[/] {escape(str(target))} appeared meanwhile; it was left as it is", soft_wrap=True
+        )
         return EXIT_FAILED
-    cost = "from the cache" if made.cached else f"{made.cpu:.0f} s of CPU ({made.cpu / max(made.seconds, 1) * 3600 / 60:.0f} min per hour of audio), {made.wall:.0f} s"
-    console.print(escape(f"wrote {target} ({len(made.words)} words, {made.engine}; {cost}): a draft — correct it, then build"), soft_wrap=True)
+    cost = (
+        "from the cache"
+        if made.cached
+        else f"{made.cpu:.0f} s of CPU ({made.cpu / max(made.seconds, 1) * 3600 / 60:.0f} min per hour of audio), {made.wall:.0f} s"
+    )
+    console.print(
+        escape(f"wrote {target} ({len(made.words)} words, {made.engine}; {cost}): a draft — correct it, then build"),
+        soft_wrap=True,
+    )
     return EXIT_OK
 
 
@@ -379,11 +482,16 @@ def _serve(show: Path, port: int) -> int:
             err_console.print(f"[red]error:[/] {escape(failure.error.message(root))}", soft_wrap=True)
         _errors("[yellow]warning:[/]", outcome.warnings, root)
         shown = len(outcome.plan.files) if outcome.plan else 0
-        console.print(f"preview: {len(outcome.published) + len(outcome.unchanged)} episodes, {len(outcome.skipped)} skipped, {len(outcome.failures)} failed ({shown} files)")
+        console.print(
+            f"preview: {len(outcome.published) + len(outcome.unchanged)} episodes, {len(outcome.skipped)} skipped, {len(outcome.failures)} failed ({shown} files)"
+        )
         sys.stdout.flush()
 
     def ready(url: str) -> None:
-        console.print(f"Serving the preview at {url} — it is made again when a file of the show changes; Ctrl-C stops it.", soft_wrap=True)
+        console.print(
+            f"Serving the preview at {url} — it is made again when a file of the show changes; Ctrl-C stops it.",
+            soft_wrap=True,
+        )
         sys.stdout.flush()  # a program reading the address waits for this line
 
     try:
@@ -396,7 +504,13 @@ def _serve(show: Path, port: int) -> int:
 def _check(show: Path, out: Path | None, fix_artwork: bool, url: str | None = None) -> int:
     from . import check
 
-    report = check.run(show, fix_artwork=fix_artwork, site=out, waiting=lambda message: err_console.print(escape(message), soft_wrap=True), url=url)
+    report = check.run(
+        show,
+        fix_artwork=fix_artwork,
+        site=out,
+        waiting=lambda message: err_console.print(escape(message), soft_wrap=True),
+        url=url,
+    )
     root = show.resolve()
     for problem in report.problems:
         console.print(problem.message(root), markup=False, highlight=False, soft_wrap=True)
@@ -414,7 +528,15 @@ def _summary(result: BuildResult, root: Path) -> None:
     for column in ("episode", "status", "detail"):
         table.add_column(column)
     for item in result.published:
-        detail = ", ".join(x for x in (item.pub_date.date().isoformat(), _clock(item.media.duration), "explicit" if item.explicit else "") if x)
+        detail = ", ".join(
+            x
+            for x in (
+                item.pub_date.date().isoformat(),
+                _clock(item.media.duration),
+                "explicit" if item.explicit else "",
+            )
+            if x
+        )
         table.add_row(escape(item.episode.slug), "[green]published[/]" if not result.blocked else "held back", detail)
     for slug, why in result.skipped:
         table.add_row(escape(slug), "[yellow]skipped[/]", escape(why))
@@ -439,8 +561,14 @@ def _summary(result: BuildResult, root: Path) -> None:
         return
     if result.kept:
         names = ", ".join(sorted(kept))
-        console.print(f"kept: {names} failed in this build, so the feed keeps what was published before; fix the error above and build again")
-    counts = f"{len(result.published)} published, " + (f"{len(result.unchanged)} unchanged, " if result.unchanged else "") + f"{len(result.skipped)} skipped, {len(result.failures)} failed"
+        console.print(
+            f"kept: {names} failed in this build, so the feed keeps what was published before; fix the error above and build again"
+        )
+    counts = (
+        f"{len(result.published)} published, "
+        + (f"{len(result.unchanged)} unchanged, " if result.unchanged else "")
+        + f"{len(result.skipped)} skipped, {len(result.failures)} failed"
+    )
     if result.warnings:
         counts += f", {len(result.warnings)} warning{'s' if len(result.warnings) > 1 else ''}"
     if result.report is None and not result.published and not result.failures:
@@ -465,16 +593,22 @@ def _remastered(result: BuildResult) -> None:
     same = 0
     for entry in result.remastered:
         old, new = entry.before, entry.after
-        pick = lambda name: getattr(old, name) if old is not None else None  # noqa: E731
+        pick = lambda name, old=old: getattr(old, name) if old is not None else None  # noqa: E731
         unchanged = old is not None and old.sha256 == new.sha256
         same += unchanged
         table.add_row(
-            escape(entry.slug), change(pick("input_i"), new.input_i, lufs), change(pick("output_i"), new.output_i, lufs), change(pick("output_tp"), new.output_tp, lufs),
-            change(pick("length"), new.length, lambda v: f"{v:,}"), change(pick("duration"), new.duration, _clock),
+            escape(entry.slug),
+            change(pick("input_i"), new.input_i, lufs),
+            change(pick("output_i"), new.output_i, lufs),
+            change(pick("output_tp"), new.output_tp, lufs),
+            change(pick("length"), new.length, lambda v: f"{v:,}"),
+            change(pick("duration"), new.duration, _clock),
             "the same bytes" if unchanged else ("new" if old is None else "[yellow]changed[/]"),
-        )  # fmt: skip
+        )
     console.print(table)
-    console.print(f"{len(result.remastered)} episodes remastered: {len(result.remastered) - same} with new audio, {same} the same to the byte.")
+    console.print(
+        f"{len(result.remastered)} episodes remastered: {len(result.remastered) - same} with new audio, {same} the same to the byte."
+    )
 
 
 def _clock(seconds: float) -> str:
@@ -486,19 +620,37 @@ def _clock(seconds: float) -> str:
 def _loudness(result: BuildResult) -> None:
     """The mastering report of every published episode: what came in, what went out, what each pass cost."""
     reports = [(item.episode.slug, item.report) for item in result.published if item.report]
-    reports += [(f"{item.episode.slug} · {alt.title}", alt.report) for item in result.published for alt in item.alternates if alt.report]
+    reports += [
+        (f"{item.episode.slug} · {alt.title}", alt.report)
+        for item in result.published
+        for alt in item.alternates
+        if alt.report
+    ]
     if not reports:
         return
-    table = Table(title="loudness: LUFS / peak / LRA; published: measured on the decoded file, true peak; limiter: gain reduction, max / 99th percentile")
+    table = Table(
+        title="loudness: LUFS / peak / LRA; published: measured on the decoded file, true peak; limiter: gain reduction, max / 99th percentile"
+    )
     for column in ("episode", "recording", "gain", "published", "limiter"):
         table.add_column(column, justify="left" if column == "episode" else "right", no_wrap=column != "episode")
     for slug, r in reports:
-        table.add_row(escape(slug), f"{r.input_i:.1f} / {r.input_peak:.1f} / {r.input_lra:.1f}", f"{r.gain:+.1f} dB", f"{r.output_i:.1f} / {r.output_tp:.1f} / {r.output_lra:.1f}", f"{r.limiter_max:.1f}/{r.limiter_p99:.1f} dB")
+        table.add_row(
+            escape(slug),
+            f"{r.input_i:.1f} / {r.input_peak:.1f} / {r.input_lra:.1f}",
+            f"{r.gain:+.1f} dB",
+            f"{r.output_i:.1f} / {r.output_tp:.1f} / {r.output_lra:.1f}",
+            f"{r.limiter_max:.1f}/{r.limiter_p99:.1f} dB",
+        )
     console.print(table)
     for slug, r in reports:
         if r.timings:
             passes = ", ".join(f"{p.name} {p.wall:.1f} / {p.cpu:.1f} s" for p in r.timings)
-            console.print(escape(f"{slug}: {r.passes} passes, {passes} (wall / CPU); compressor gain reduction {r.compressor_max:.1f} / {r.compressor_p99:.1f} dB"), soft_wrap=True)
+            console.print(
+                escape(
+                    f"{slug}: {r.passes} passes, {passes} (wall / CPU); compressor gain reduction {r.compressor_max:.1f} / {r.compressor_p99:.1f} dB"
+                ),
+                soft_wrap=True,
+            )
 
 
 def _talk(result: BuildResult) -> None:
@@ -506,13 +658,24 @@ def _talk(result: BuildResult) -> None:
     mixed = [item for item in result.published if item.mix]
     if not mixed:
         return
-    table = Table(title="tracks: who spoke how long; offset: how far a recorder was moved to line up; level: the mix's gain")
+    table = Table(
+        title="tracks: who spoke how long; offset: how far a recorder was moved to line up; level: the mix's gain"
+    )
     for column in ("episode", "track", "speaker", "talk time", "offset", "level"):
         table.add_column(column, justify="left" if column in ("episode", "track", "speaker") else "right")
     for item in mixed:
         for track in item.mix.tracks:
-            offset = track.sync if track.sync in ("reference", "one recorder") else f"{track.offset:+.3f} s ({track.sync})"
-            table.add_row(escape(item.episode.slug), escape(track.source), escape(track.who), _clock(track.talk), offset, f"{track.gain:+.1f} dB")
+            offset = (
+                track.sync if track.sync in ("reference", "one recorder") else f"{track.offset:+.3f} s ({track.sync})"
+            )
+            table.add_row(
+                escape(item.episode.slug),
+                escape(track.source),
+                escape(track.who),
+                _clock(track.talk),
+                offset,
+                f"{track.gain:+.1f} dB",
+            )
     console.print(table)
 
 
@@ -530,15 +693,30 @@ def _import(show: Path, feed_path: Path) -> int:
     root = settings.root
     _errors("[yellow]repaired:[/]", result.repaired, root)
     for match in result.matched:
-        moved = f"; its audio moves from {match.item.enclosure_url} to {match.new_url} (apps follow the GUID)" if match.item.enclosure_url != match.new_url else ""
-        console.print(escape(f"matched {match.slug} by {match.by}: {match.item.title!r}, GUID {match.item.guid}{moved}"), soft_wrap=True)
+        moved = (
+            f"; its audio moves from {match.item.enclosure_url} to {match.new_url} (apps follow the GUID)"
+            if match.item.enclosure_url != match.new_url
+            else ""
+        )
+        console.print(
+            escape(f"matched {match.slug} by {match.by}: {match.item.title!r}, GUID {match.item.guid}{moved}"),
+            soft_wrap=True,
+        )
     for item in result.unmatched:
-        err_console.print("[yellow]unmatched:[/] " + escape(f"{item.title!r} (GUID {item.guid}, {item.enclosure_url or 'no enclosure'}) — no recording in episodes/ has its file name or title; add it and import again"), soft_wrap=True)
+        err_console.print(
+            "[yellow]unmatched:[/] "
+            + escape(
+                f"{item.title!r} (GUID {item.guid}, {item.enclosure_url or 'no enclosure'}) — no recording in episodes/ has its file name or title; add it and import again"
+            ),
+            soft_wrap=True,
+        )
     _errors("[red]not imported:[/]", result.problems, root)
     _errors("[yellow]before you build:[/]", result.hints, root)
     for path in result.started_notes:
         console.print(f"wrote notes: {path.relative_to(root)} (from the old feed; review them)")
-    console.print(f"{len(result.matched)} imported, {len(result.unmatched)} unmatched, {len(result.problems)} not imported. Podcast GUID: {result.podcast_guid or 'none (panelpress makes one from site_url)'}. Ledger: {settings.ledger_path.name}")
+    console.print(
+        f"{len(result.matched)} imported, {len(result.unmatched)} unmatched, {len(result.problems)} not imported. Podcast GUID: {result.podcast_guid or 'none (panelpress makes one from site_url)'}. Ledger: {settings.ledger_path.name}"
+    )
     return EXIT_OK if not result.unmatched and not result.problems else EXIT_FAILED
 
 

@@ -18,8 +18,8 @@ import langcodes
 from . import inputs, layout
 from . import namespace_rules as rules
 from .categories import category_problem
-from .engines import ENGINE, ENGINES as BLOG_ENGINES
-from .engines import TOKENS, looks_like, unknown_tokens
+from .engines import ENGINE, TOKENS, looks_like, unknown_tokens
+from .engines import ENGINES as BLOG_ENGINES
 from .errors import ConfigError
 from .records import Location, RemoteItem
 
@@ -67,7 +67,13 @@ def _is_scheduler(value: str) -> bool:
         port = parts.port
     except ValueError:
         return False
-    return parts.scheme in ("tcp", "tls") and bool(parts.hostname) and port is not None and not parts.path.strip("/") and not parts.query
+    return (
+        parts.scheme in ("tcp", "tls")
+        and bool(parts.hostname)
+        and port is not None
+        and not parts.path.strip("/")
+        and not parts.query
+    )
 
 
 def _is_language(value: str) -> bool:
@@ -83,16 +89,28 @@ class ShowSettings:
     description: str
     author: str
     owner_email: str = field(metadata=_check(_is_email, "write an e-mail address such as host@example.com"))
-    site_url: str = field(metadata=_check(_is_http_url, "write the public address of the site folder, e.g. https://example.com/podcast/"))
+    site_url: str = field(
+        metadata=_check(_is_http_url, "write the public address of the site folder, e.g. https://example.com/podcast/")
+    )
     owner_name: str = ""
-    language: str = field(default="en", metadata=_check(_is_language, "write a language code (BCP 47) such as en, en-US or pt-BR"))
+    language: str = field(
+        default="en", metadata=_check(_is_language, "write a language code (BCP 47) such as en, en-US or pt-BR")
+    )
     category: str = "Business"
     subcategory: str = ""
     explicit: bool | None = None  # None: not set; the feed says false (Apple requires a value)
     artwork: str = ""
     copyright: str = ""
-    type: str = field(default="episodic", metadata=_check(lambda v: v in SHOW_TYPES, f"use one of {', '.join(SHOW_TYPES)}"))
-    new_feed_url: str = field(default="", metadata=_check(lambda v: not v or _is_http_url(v), "write the full address of the new feed, e.g. https://new.example.com/feed.xml"))
+    type: str = field(
+        default="episodic", metadata=_check(lambda v: v in SHOW_TYPES, f"use one of {', '.join(SHOW_TYPES)}")
+    )
+    new_feed_url: str = field(
+        default="",
+        metadata=_check(
+            lambda v: not v or _is_http_url(v),
+            "write the full address of the new feed, e.g. https://new.example.com/feed.xml",
+        ),
+    )
     block: bool = False
     complete: bool = False
     allow_http: bool = False  # a site_url of http://: only when the host says so (apps want https)
@@ -106,33 +124,82 @@ class BuildSettings:
     publish_new: bool = False
     templates: str = "templates"
     cache: str = ".panelpress-cache"
-    workers: int = field(default=0, metadata=_check(lambda v: 0 <= v <= 64, "use 0 (one per core) or a number of workers up to 64"))
-    executor: str = field(default="threads", metadata=_check(lambda v: v in EXECUTORS, f'use "threads" (this machine) or "dask" (a Dask cluster, with scheduler = "{SCHEDULER_EXAMPLE}")'))
-    scheduler: str = field(default="", metadata=_check(_is_scheduler, f'write the Dask scheduler\'s address as `dask scheduler` prints it, e.g. scheduler = "{SCHEDULER_EXAMPLE}"'))
+    workers: int = field(
+        default=0, metadata=_check(lambda v: 0 <= v <= 64, "use 0 (one per core) or a number of workers up to 64")
+    )
+    executor: str = field(
+        default="threads",
+        metadata=_check(
+            lambda v: v in EXECUTORS,
+            f'use "threads" (this machine) or "dask" (a Dask cluster, with scheduler = "{SCHEDULER_EXAMPLE}")',
+        ),
+    )
+    scheduler: str = field(
+        default="",
+        metadata=_check(
+            _is_scheduler,
+            f'write the Dask scheduler\'s address as `dask scheduler` prints it, e.g. scheduler = "{SCHEDULER_EXAMPLE}"',
+        ),
+    )
 
 
 @dataclass(frozen=True)
 class AudioSettings:
     """`[audio]`: everything that changes the mastered sound (and so the cache key)."""
 
-    format: str = field(default="mp3", metadata=_check(lambda v: v in OUTPUT_FORMATS, f"use one of {', '.join(OUTPUT_FORMATS)}"))
-    bitrate: int = field(default=128, metadata=_check(lambda v: 32 <= v <= 320, "use a bitrate in kbps between 32 and 320"))
-    sample_rate: int = field(default=44100, metadata=_check(lambda v: v in SAMPLE_RATES, f"use one of {', '.join(map(str, SAMPLE_RATES))}"))
+    format: str = field(
+        default="mp3", metadata=_check(lambda v: v in OUTPUT_FORMATS, f"use one of {', '.join(OUTPUT_FORMATS)}")
+    )
+    bitrate: int = field(
+        default=128, metadata=_check(lambda v: 32 <= v <= 320, "use a bitrate in kbps between 32 and 320")
+    )
+    sample_rate: int = field(
+        default=44100, metadata=_check(lambda v: v in SAMPLE_RATES, f"use one of {', '.join(map(str, SAMPLE_RATES))}")
+    )
     normalize: bool = True
-    loudness: float = field(default=-16.0, metadata=_check(lambda v: -30.0 <= v <= -10.0, "use an integrated loudness in LUFS between -30 and -10 (podcasts: -16)"))
-    true_peak: float = field(default=-1.0, metadata=_check(lambda v: -9.0 <= v <= 0.0, "use a true-peak ceiling in dBTP between -9 and 0 (podcasts: -1)"))
+    loudness: float = field(
+        default=-16.0,
+        metadata=_check(
+            lambda v: -30.0 <= v <= -10.0, "use an integrated loudness in LUFS between -30 and -10 (podcasts: -16)"
+        ),
+    )
+    true_peak: float = field(
+        default=-1.0,
+        metadata=_check(lambda v: -9.0 <= v <= 0.0, "use a true-peak ceiling in dBTP between -9 and 0 (podcasts: -1)"),
+    )
     # Loudness range (EBU Tech 3342) a show allows: a wider program is levelled down to it; a narrower one is left alone.
-    lra: float = field(default=8.0, metadata=_check(lambda v: 3.0 <= v <= 20.0, "use a loudness range in LU between 3 and 20 (spoken word: 8 or less)"))
+    lra: float = field(
+        default=8.0,
+        metadata=_check(
+            lambda v: 3.0 <= v <= 20.0, "use a loudness range in LU between 3 and 20 (spoken word: 8 or less)"
+        ),
+    )
     level_voices: bool = False
     trim_silence: bool = False
-    highpass: int = field(default=0, metadata=_check(lambda v: v == 0 or 20 <= v <= 300, "use 0 (off) or a cut-off in Hz between 20 and 300"))
+    highpass: int = field(
+        default=0,
+        metadata=_check(lambda v: v == 0 or 20 <= v <= 300, "use 0 (off) or a cut-off in Hz between 20 and 300"),
+    )
     intro: str = ""
     outro: str = ""
     # The Opus edition is made from the mastered file: these two never change the mastered sound (nor its cache key).
     opus: bool = False
-    opus_bitrate: int = field(default=0, metadata=_check(lambda v: v == 0 or 16 <= v <= 256, "use 0 (48 kbps for mono, 64 for stereo) or a bitrate in kbps between 16 and 256"))
-    denoise: str = field(default="off", metadata=_check(lambda v: v in DENOISE_LEVELS, f"use one of {', '.join(DENOISE_LEVELS)}"))
-    dehum: int = field(default=0, metadata=_check(lambda v: v in (0, 50, 60), "use 50 (Europe, most of Asia and Africa) or 60 (the Americas), or 0 (off)"))
+    opus_bitrate: int = field(
+        default=0,
+        metadata=_check(
+            lambda v: v == 0 or 16 <= v <= 256,
+            "use 0 (48 kbps for mono, 64 for stereo) or a bitrate in kbps between 16 and 256",
+        ),
+    )
+    denoise: str = field(
+        default="off", metadata=_check(lambda v: v in DENOISE_LEVELS, f"use one of {', '.join(DENOISE_LEVELS)}")
+    )
+    dehum: int = field(
+        default=0,
+        metadata=_check(
+            lambda v: v in (0, 50, 60), "use 50 (Europe, most of Asia and Africa) or 60 (the Americas), or 0 (off)"
+        ),
+    )
     deess: bool = False
 
 
@@ -142,9 +209,20 @@ class MixSettings:
 
     automix: bool = True  # bleed suppression: a track is turned down while its panelist is not the one speaking
     level: bool = True  # every panelist's speech to one loudness
-    highpass: int = field(default=80, metadata=_check(lambda v: v == 0 or 20 <= v <= 300, "use 0 (off) or a cut-off in Hz between 20 and 300"))
-    floor: float = field(default=-24.0, metadata=_check(lambda v: -60.0 <= v <= 0.0, "use a level in dB between -60 and 0 (a silent panelist's track, under the one speaking)"))
-    room_duck: float = field(default=12.0, metadata=_check(lambda v: 0.0 <= v <= 40.0, "use a number of dB between 0 and 40"))
+    highpass: int = field(
+        default=80,
+        metadata=_check(lambda v: v == 0 or 20 <= v <= 300, "use 0 (off) or a cut-off in Hz between 20 and 300"),
+    )
+    floor: float = field(
+        default=-24.0,
+        metadata=_check(
+            lambda v: -60.0 <= v <= 0.0,
+            "use a level in dB between -60 and 0 (a silent panelist's track, under the one speaking)",
+        ),
+    )
+    room_duck: float = field(
+        default=12.0, metadata=_check(lambda v: 0.0 <= v <= 40.0, "use a number of dB between 0 and 40")
+    )
 
 
 @dataclass(frozen=True)
@@ -152,13 +230,24 @@ class PodcastSettings:
     """`[podcast]`: the Podcasting 2.0 (podcastindex.org) channel elements."""
 
     locked: bool = False
-    funding_url: str = field(default="", metadata=_check(lambda v: not v or _is_http_url(v), "write the full address of the page where listeners support the show"))
+    funding_url: str = field(
+        default="",
+        metadata=_check(
+            lambda v: not v or _is_http_url(v), "write the full address of the page where listeners support the show"
+        ),
+    )
     funding_text: str = ""
     medium: str = field(default="podcast", metadata=_check(lambda v: v in MEDIUMS, f"use one of {', '.join(MEDIUMS)}"))
     txt: tuple[tuple[str, str], ...] = ()  # [podcast.txt]: purpose = "text" (e.g. applepodcastsverify)
     podroll: tuple[RemoteItem, ...] = ()  # [[podcast.podroll]]: shows the host recommends
     license: str = ""
-    license_url: str = field(default="", metadata=_check(lambda v: not v or _is_http_url(v), "write the full address of the licence's text, e.g. https://example.com/license.html"))
+    license_url: str = field(
+        default="",
+        metadata=_check(
+            lambda v: not v or _is_http_url(v),
+            "write the full address of the licence's text, e.g. https://example.com/license.html",
+        ),
+    )
     location: Location | None = None  # [podcast.location]
     update_frequency: str = ""  # a schedule word (weekly, …) or an RFC 5545 rule
     update_frequency_text: str = ""
@@ -170,8 +259,13 @@ class NotifySettings:
 
     hubs: tuple[str, ...] = ()  # WebSub hubs: declared in the feed, pinged after a publish
     podcastindex: bool = False
-    podcastindex_url: str = field(default=PODCASTINDEX_PUBNOTIFY, metadata=_check(_is_http_url, f"write the address of Podcast Index's ping, {PODCASTINDEX_PUBNOTIFY}"))
-    timeout: float = field(default=10.0, metadata=_check(lambda v: 0.05 <= v <= 120, "use a number of seconds between 0.05 and 120"))
+    podcastindex_url: str = field(
+        default=PODCASTINDEX_PUBNOTIFY,
+        metadata=_check(_is_http_url, f"write the address of Podcast Index's ping, {PODCASTINDEX_PUBNOTIFY}"),
+    )
+    timeout: float = field(
+        default=10.0, metadata=_check(lambda v: 0.05 <= v <= 120, "use a number of seconds between 0.05 and 120")
+    )
 
 
 @dataclass(frozen=True)
@@ -179,18 +273,28 @@ class FeedSettings:
     """`[feed]`: how much of the show `feed.xml` carries."""
 
     # 0: every episode. N: the newest N; the older ones go to archive documents linked from it (RFC 5005).
-    items: int = field(default=0, metadata=_check(lambda v: v == 0 or 10 <= v <= 10000, "use 0 (every episode in feed.xml) or a number of items from 10 to 10000, e.g. items = 100"))
+    items: int = field(
+        default=0,
+        metadata=_check(
+            lambda v: v == 0 or 10 <= v <= 10000,
+            "use 0 (every episode in feed.xml) or a number of items from 10 to 10000, e.g. items = 100",
+        ),
+    )
 
 
 @dataclass(frozen=True)
 class ExplicitSettings:
     """`[explicit]`: what a build does when an episode not marked explicit holds strong language."""
 
-    on_detect: str = field(default="warn", metadata=_check(lambda v: v in ON_DETECT, "use warn (say so), flag (mark the episode explicit) or fail (hold the episode back)"))
+    on_detect: str = field(
+        default="warn",
+        metadata=_check(
+            lambda v: v in ON_DETECT,
+            "use warn (say so), flag (mark the episode explicit) or fail (hold the episode back)",
+        ),
+    )
     extra_words: tuple[str, ...] = ()
     allow_words: tuple[str, ...] = ()
-
-
 
 
 @dataclass(frozen=True)
@@ -198,7 +302,13 @@ class BlogSettings:
     """`[blog]`: publish each episode as a post of the host's blog (absent: the standalone pages in [build] output).
     Empty folders and permalink take the engine's conventions (engines.ENGINE)."""
 
-    engine: str = field(default="", metadata=_check(lambda v: v in ("", *BLOG_ENGINES), f"use one of {', '.join(BLOG_ENGINES)}, or remove [blog] for the standalone pages"))
+    engine: str = field(
+        default="",
+        metadata=_check(
+            lambda v: v in ("", *BLOG_ENGINES),
+            f"use one of {', '.join(BLOG_ENGINES)}, or remove [blog] for the standalone pages",
+        ),
+    )
     path: str = ""  # the blog's folder, relative to the show folder
     posts: str = ""  # where posts go in the blog (Hugo: content/posts)
     static: str = ""  # the folder the engine copies unchanged (Hugo: static; "." the blog's folder)
@@ -211,7 +321,13 @@ class TranscriptSettings:
     """`[transcripts]`: transcripts made offline for episodes that have none (a draft the host may correct)."""
 
     make: bool = False
-    engine: str = field(default="pocketsphinx", metadata=_check(lambda v: v in ENGINES, "use pocketsphinx (ships its English model) or whisper (faster-whisper, with a model folder)"))
+    engine: str = field(
+        default="pocketsphinx",
+        metadata=_check(
+            lambda v: v in ENGINES,
+            "use pocketsphinx (ships its English model) or whisper (faster-whisper, with a model folder)",
+        ),
+    )
     model: str = ""  # whisper: a folder holding a CTranslate2 Whisper model (model.bin), relative to the show folder
 
 
@@ -220,8 +336,16 @@ class CleanSettings:
     """`[clean]`: a clean edition of every episode that is explicit or has strong language, and a clean feed."""
 
     edition: bool = False
-    mode: str = field(default="bleep", metadata=_check(lambda v: v in CLEAN_MODES, "use bleep (a 1 kHz tone over each word) or mute (silence)"))
-    padding: int = field(default=40, metadata=_check(lambda v: 0 <= v <= 500, "use a padding in ms between 0 and 500 (silenced on each side of a word)"))
+    mode: str = field(
+        default="bleep",
+        metadata=_check(lambda v: v in CLEAN_MODES, "use bleep (a 1 kHz tone over each word) or mute (silence)"),
+    )
+    padding: int = field(
+        default=40,
+        metadata=_check(
+            lambda v: 0 <= v <= 500, "use a padding in ms between 0 and 500 (silenced on each side of a word)"
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -316,16 +440,40 @@ class Config:
     def warnings(self) -> tuple[ConfigError, ...]:
         """Settings that are allowed but that the host should know about (a build and `check` show them)."""
         if urlsplit(self.show.site_url).scheme == "http":
-            return (ConfigError(self.path, f"[show] site_url {self.show.site_url!r} is http://: apps fetch the feed and audio unencrypted, and Apple Podcasts may refuse it", "serve the site over https and write https:// (allow_http = true lets http through)"),)
+            return (
+                ConfigError(
+                    self.path,
+                    f"[show] site_url {self.show.site_url!r} is http://: apps fetch the feed and audio unencrypted, and Apple Podcasts may refuse it",
+                    "serve the site over https and write https:// (allow_http = true lets http through)",
+                ),
+            )
         return ()
 
 
-SECTIONS = {"show": ShowSettings, "build": BuildSettings, "audio": AudioSettings, "mix": MixSettings, "podcast": PodcastSettings, "explicit": ExplicitSettings, "notify": NotifySettings, "blog": BlogSettings, "transcripts": TranscriptSettings, "clean": CleanSettings, "feed": FeedSettings}
+SECTIONS = {
+    "show": ShowSettings,
+    "build": BuildSettings,
+    "audio": AudioSettings,
+    "mix": MixSettings,
+    "podcast": PodcastSettings,
+    "explicit": ExplicitSettings,
+    "notify": NotifySettings,
+    "blog": BlogSettings,
+    "transcripts": TranscriptSettings,
+    "clean": CleanSettings,
+    "feed": FeedSettings,
+}
 # Settings that are tables of their own ([podcast.location], [[podcast.podroll]]): the record each becomes.
 TABLES = {"Location": Location, "RemoteItem": RemoteItem}
 
 _TYPES = {"str": (str,), "bool": (bool,), "int": (int,), "float": (int, float), "tuple[str, ...]": (list,)}
-_TYPE_WORDS = {"str": "a quoted string", "bool": "true or false", "int": "a whole number", "float": "a number", "tuple[str, ...]": "a list of quoted strings"}
+_TYPE_WORDS = {
+    "str": "a quoted string",
+    "bool": "true or false",
+    "int": "a whole number",
+    "float": "a number",
+    "tuple[str, ...]": "a list of quoted strings",
+}
 
 
 def load(root: Path) -> Config:
@@ -346,7 +494,11 @@ def from_dict(root: Path, data: dict[str, Any], path: Path | None = None) -> Con
     path = path or Path(root) / CONFIG_NAME
     _reject_unknown(path, "", data, SECTIONS)
     if "show" not in data:
-        raise ConfigError(path, "the [show] section is missing", "add [show] with title, description, author, owner_email and site_url")
+        raise ConfigError(
+            path,
+            "the [show] section is missing",
+            "add [show] with title, description, author, owner_email and site_url",
+        )
     sections = {name: _section(path, name, cls, data.get(name, {})) for name, cls in SECTIONS.items()}
     config = Config(root=Path(root), **sections)
     _check_files(path, config)
@@ -370,18 +522,28 @@ def _section(path: Path, name: str, cls: type, values: Any):
         if kind in _COMPOUND:
             kwargs[key] = _COMPOUND[kind](path, f"{name}.{key}", value)
             continue
-        if isinstance(value, bool) and kind != "bool" or not isinstance(value, _TYPES[kind]):
-            raise ConfigError(path, f"[{name}] {key} = {value!r} is not {_TYPE_WORDS[kind]}", f"write {key} as {_TYPE_WORDS[kind]}")
+        if (isinstance(value, bool) and kind != "bool") or not isinstance(value, _TYPES[kind]):
+            raise ConfigError(
+                path, f"[{name}] {key} = {value!r} is not {_TYPE_WORDS[kind]}", f"write {key} as {_TYPE_WORDS[kind]}"
+            )
         if kind == "float":
             value = float(value)
         if kind == "tuple[str, ...]":
             if not all(isinstance(item, str) and item.strip() for item in value):
-                raise ConfigError(path, f"[{name}] {key} = {value!r} holds something that is not a word", f"write {key} as a list of quoted words, e.g. {key} = [\"heck\"]")
+                raise ConfigError(
+                    path,
+                    f"[{name}] {key} = {value!r} holds something that is not a word",
+                    f'write {key} as a list of quoted words, e.g. {key} = ["heck"]',
+                )
             value = tuple(item.strip() for item in value)
         for text in value if kind == "tuple[str, ...]" else (value,) if kind == "str" else ():
             bad = inputs.illegal(text)
             if bad:
-                raise ConfigError(path, f"[{name}] {key} holds {inputs.describe(bad.group())}, which a feed cannot carry", "delete it (a TOML escape such as \\u0001 writes one)")
+                raise ConfigError(
+                    path,
+                    f"[{name}] {key} holds {inputs.describe(bad.group())}, which a feed cannot carry",
+                    "delete it (a TOML escape such as \\u0001 writes one)",
+                )
         if kind == "str":
             value = value.strip()
             if spec.default is dataclasses.MISSING and not value:
@@ -399,7 +561,11 @@ def _text_value(path: Path, label: str, value: Any) -> str:
         raise ConfigError(path, f"{label} = {value!r} is not {_TYPE_WORDS['str']}", f"write it as {_TYPE_WORDS['str']}")
     bad = inputs.illegal(value)
     if bad:
-        raise ConfigError(path, f"{label} holds {inputs.describe(bad.group())}, which a feed cannot carry", "delete it (a TOML escape such as \\u0001 writes one)")
+        raise ConfigError(
+            path,
+            f"{label} holds {inputs.describe(bad.group())}, which a feed cannot carry",
+            "delete it (a TOML escape such as \\u0001 writes one)",
+        )
     return value.strip()
 
 
@@ -428,8 +594,13 @@ def _records(cls: type):
 def _pairs(path: Path, where: str, value: Any) -> tuple[tuple[str, str], ...]:
     """A table of names and texts ([podcast.txt]: purpose = "text"), in the order written."""
     if not isinstance(value, dict):
-        raise ConfigError(path, f"`{where}` must be a table", f'write it as a [{where}] section of `name = "text"` lines')
-    return tuple((_text_value(path, f"[{where}] name {key!r}", key), _text_value(path, f"[{where}] {key}", item)) for key, item in value.items())
+        raise ConfigError(
+            path, f"`{where}` must be a table", f'write it as a [{where}] section of `name = "text"` lines'
+        )
+    return tuple(
+        (_text_value(path, f"[{where}] name {key!r}", key), _text_value(path, f"[{where}] {key}", item))
+        for key, item in value.items()
+    )
 
 
 _COMPOUND = {
@@ -454,16 +625,36 @@ PLACEHOLDERS = {"site_url": "https://example.com/podcast/", "owner_email": "you@
 def _check_files(path: Path, config: Config) -> None:
     for key, placeholder in PLACEHOLDERS.items():
         if getattr(config.show, key) == placeholder:
-            raise ConfigError(path, f"[show] {key} is still the starter's {placeholder!r}", f"write your show's own {key}: the feed's identity is made from it")
+            raise ConfigError(
+                path,
+                f"[show] {key} is still the starter's {placeholder!r}",
+                f"write your show's own {key}: the feed's identity is made from it",
+            )
     size = len(config.show.description.encode("utf-8"))
     if size > DESCRIPTION_BYTES:
-        raise ConfigError(path, f"[show] description is {size} bytes, more than the {DESCRIPTION_BYTES} Apple Podcasts accepts", "shorten it; the notes of each episode are the place for detail")
+        raise ConfigError(
+            path,
+            f"[show] description is {size} bytes, more than the {DESCRIPTION_BYTES} Apple Podcasts accepts",
+            "shorten it; the notes of each episode are the place for detail",
+        )
     if config.podcast.funding_url and not config.podcast.funding_text:
-        raise ConfigError(path, "[podcast] funding_url is set but funding_text is empty", 'add the words apps show beside the link, e.g. funding_text = "Support the show"')
+        raise ConfigError(
+            path,
+            "[podcast] funding_url is set but funding_text is empty",
+            'add the words apps show beside the link, e.g. funding_text = "Support the show"',
+        )
     if config.podcast.funding_text and not config.podcast.funding_url:
-        raise ConfigError(path, "[podcast] funding_text is set but funding_url is empty", "add the address listeners should go to, or remove funding_text")
+        raise ConfigError(
+            path,
+            "[podcast] funding_text is set but funding_url is empty",
+            "add the address listeners should go to, or remove funding_text",
+        )
     if config.show.new_feed_url and config.show.new_feed_url.rstrip("/") == layout.feed_url(config.site_url):
-        raise ConfigError(path, f"[show] new_feed_url is this show's own feed ({config.show.new_feed_url})", "write the address of the feed the show moves to, or remove new_feed_url on the new show")
+        raise ConfigError(
+            path,
+            f"[show] new_feed_url is this show's own feed ({config.show.new_feed_url})",
+            "write the address of the feed the show moves to, or remove new_feed_url on the new show",
+        )
     _check_podcast(path, config.podcast)
     _check_notify(path, config.notify)
     _check_executor(path, config.build, "[build] executor", "[build] scheduler")
@@ -472,23 +663,41 @@ def _check_files(path: Path, config: Config) -> None:
     if problem:
         raise ConfigError(path, f"[show] {problem}", "pick a category from Apple Podcasts' list")
     _check_site_url(path, config.show)
-    for key, rel in (("show.artwork", config.show.artwork), ("audio.intro", config.audio.intro), ("audio.outro", config.audio.outro)):
+    for key, rel in (
+        ("show.artwork", config.show.artwork),
+        ("audio.intro", config.audio.intro),
+        ("audio.outro", config.audio.outro),
+    ):
         try:
             if key == "show.artwork" and rel:
-                inputs.named_picture(config.root, config.root, rel, "put the file in the show folder or correct the path")
+                inputs.named_picture(
+                    config.root, config.root, rel, "put the file in the show folder or correct the path"
+                )
             elif rel:
                 inputs.show_file(config.root, config.root, rel, "put the file in the show folder or correct the path")
         except inputs.Refused as err:
             raise ConfigError(path, f"{key} names {rel!r}, which {err.problem}", err.fix) from err
-    for name, folder in (("episodes/ (the recordings)", config.episodes_dir), ("show_notes/ (the notes)", config.notes_dir), ("[build] templates", config.templates_dir)):
+    for name, folder in (
+        ("episodes/ (the recordings)", config.episodes_dir),
+        ("show_notes/ (the notes)", config.notes_dir),
+        ("[build] templates", config.templates_dir),
+    ):
         if folder.exists() and not folder.is_dir():
-            raise ConfigError(path, f"{name} is a file, not a folder", f"move the file away and make {folder.name}/ a folder")
+            raise ConfigError(
+                path, f"{name} is a file, not a folder", f"move the file away and make {folder.name}/ a folder"
+            )
     if config.ledger_path.exists() and not config.ledger_path.is_file():
-        raise ConfigError(path, f"{config.ledger_path.name} is a folder, not the ledger file", "move the folder away: panelpress keeps the ledger in this file")
+        raise ConfigError(
+            path,
+            f"{config.ledger_path.name} is a folder, not the ledger file",
+            "move the folder away: panelpress keeps the ledger in this file",
+        )
     _check_folder(path, config, "[build] cache", config.cache_dir, site=False)
     if config.blog.engine:
         _check_blog(path, config)
-    _check_folder(path, config, "[blog] folder" if config.blog.engine else "[build] output", config.output_dir, site=True)
+    _check_folder(
+        path, config, "[blog] folder" if config.blog.engine else "[build] output", config.output_dir, site=True
+    )
 
 
 def _check_blog(path: Path, config: Config) -> None:
@@ -497,20 +706,42 @@ def _check_blog(path: Path, config: Config) -> None:
 
     settings, engine = config.blog, config.blog.engine
     if not settings.path:
-        raise ConfigError(path, "[blog] path is missing", 'add path = "../my-blog" (the blog\'s folder, relative to the show folder)')
+        raise ConfigError(
+            path, "[blog] path is missing", 'add path = "../my-blog" (the blog\'s folder, relative to the show folder)'
+        )
     folder = config.blog_dir
     if not folder.is_dir():
-        raise ConfigError(path, f"[blog] path {settings.path!r} is not a folder", "write the path of your blog's folder, relative to the show folder")
+        raise ConfigError(
+            path,
+            f"[blog] path {settings.path!r} is not a folder",
+            "write the path of your blog's folder, relative to the show folder",
+        )
     if not looks_like(engine, folder):
-        raise ConfigError(path, f"[blog] path {settings.path!r} does not look like a {engine} blog: it has none of {', '.join(ENGINE[engine].marks)}", f"point it at the folder of your {engine} site, or set engine to the one it uses")
+        raise ConfigError(
+            path,
+            f"[blog] path {settings.path!r} does not look like a {engine} blog: it has none of {', '.join(ENGINE[engine].marks)}",
+            f"point it at the folder of your {engine} site, or set engine to the one it uses",
+        )
     for key, value in (("posts", config.blog_posts), ("static", config.blog_static), ("folder", settings.folder)):
-        if value != "." and not layout.is_safe(value) or (key != "static" and value == "."):
-            raise ConfigError(path, f"[blog] {key} = {value!r} is not a folder inside the blog", f"write a relative path inside the blog's folder, e.g. {key} = {ENGINE[engine].posts if key == 'posts' else 'podcast'!r}")
+        if (value != "." and not layout.is_safe(value)) or (key != "static" and value == "."):
+            raise ConfigError(
+                path,
+                f"[blog] {key} = {value!r} is not a folder inside the blog",
+                f"write a relative path inside the blog's folder, e.g. {key} = {ENGINE[engine].posts if key == 'posts' else 'podcast'!r}",
+            )
     if not config.site_url.endswith("/" + settings.folder.strip("/") + "/"):
-        raise ConfigError(path, f"[show] site_url {config.show.site_url!r} does not end with the blog's folder {settings.folder}/, where the engine publishes panelpress's files", f"write the blog's address followed by {settings.folder}/, e.g. site_url = \"https://blog.example.com/{settings.folder}/\"")
+        raise ConfigError(
+            path,
+            f"[show] site_url {config.show.site_url!r} does not end with the blog's folder {settings.folder}/, where the engine publishes panelpress's files",
+            f'write the blog\'s address followed by {settings.folder}/, e.g. site_url = "https://blog.example.com/{settings.folder}/"',
+        )
     unknown = unknown_tokens(config.permalink)
     if unknown:
-        raise ConfigError(path, f"[blog] permalink {config.permalink!r} holds {', '.join(unknown)}, which panelpress cannot fill in", f"use only {', '.join(TOKENS)}, or write the address in full")
+        raise ConfigError(
+            path,
+            f"[blog] permalink {config.permalink!r} holds {', '.join(unknown)}, which panelpress cannot fill in",
+            f"use only {', '.join(TOKENS)}, or write the address in full",
+        )
 
 
 def _check_podcast(path: Path, podcast: PodcastSettings) -> None:
@@ -518,28 +749,62 @@ def _check_podcast(path: Path, podcast: PodcastSettings) -> None:
     limit = rules.TEXT_LIMIT
     for purpose, text in podcast.txt:
         if len(purpose) > limit:
-            raise ConfigError(path, f"[podcast.txt] purpose {purpose[:40]!r}… is {len(purpose)} characters long; apps read at most {limit}", "shorten it: a purpose is a short word such as verify or applepodcastsverify")
+            raise ConfigError(
+                path,
+                f"[podcast.txt] purpose {purpose[:40]!r}… is {len(purpose)} characters long; apps read at most {limit}",
+                "shorten it: a purpose is a short word such as verify or applepodcastsverify",
+            )
         if not text or len(text) > rules.TXT_LIMIT:
-            raise ConfigError(path, f"[podcast.txt] {purpose} is {'empty' if not text else f'{len(text)} characters long, more than the {rules.TXT_LIMIT} apps keep'}", "write the text the service gave you (e.g. Apple Podcasts Connect's verification code)")
+            raise ConfigError(
+                path,
+                f"[podcast.txt] {purpose} is {'empty' if not text else f'{len(text)} characters long, more than the {rules.TXT_LIMIT} apps keep'}",
+                "write the text the service gave you (e.g. Apple Podcasts Connect's verification code)",
+            )
     seen: set[str] = set()
     for number, item in enumerate(podcast.podroll, start=1):
         where = f"[[podcast.podroll]] {number} ({item.title or item.feed_url or item.feed_guid})"
         if item.feed_url and not _is_http_url(item.feed_url):
-            raise ConfigError(path, f"{where}: feed_url {item.feed_url!r} is not a web address", "write the other show's feed address, https://…")
+            raise ConfigError(
+                path,
+                f"{where}: feed_url {item.feed_url!r} is not a web address",
+                "write the other show's feed address, https://…",
+            )
         if not rules.is_uuid(item.feed_guid):
-            derived = f"; a feed without one has the UUIDv5 of its address, here {rules.podcast_guid(item.feed_url)}" if item.feed_url else ""
-            raise ConfigError(path, f"{where}: feed_guid {item.feed_guid!r} is not a podcast GUID (a UUID)", f"copy the <podcast:guid> of the other show's feed{derived}")
+            derived = (
+                f"; a feed without one has the UUIDv5 of its address, here {rules.podcast_guid(item.feed_url)}"
+                if item.feed_url
+                else ""
+            )
+            raise ConfigError(
+                path,
+                f"{where}: feed_guid {item.feed_guid!r} is not a podcast GUID (a UUID)",
+                f"copy the <podcast:guid> of the other show's feed{derived}",
+            )
         if item.feed_guid.lower() in seen:
             raise ConfigError(path, f"{where}: feed_guid {item.feed_guid} is listed twice", "list each show once")
         seen.add(item.feed_guid.lower())
         if len(item.title) > limit:
-            raise ConfigError(path, f"{where}: title is {len(item.title)} characters long; apps read at most {limit}", "shorten it")
+            raise ConfigError(
+                path, f"{where}: title is {len(item.title)} characters long; apps read at most {limit}", "shorten it"
+            )
     if podcast.license_url and not podcast.license:
-        raise ConfigError(path, "[podcast] license_url is set but license is empty", 'name the licence too, e.g. license = "my-podcast-license-v1"')
+        raise ConfigError(
+            path,
+            "[podcast] license_url is set but license is empty",
+            'name the licence too, e.g. license = "my-podcast-license-v1"',
+        )
     if podcast.license and len(podcast.license) > limit:
-        raise ConfigError(path, f"[podcast] license is {len(podcast.license)} characters long; apps read at most {limit}", "write the licence's short name, and its address as license_url")
+        raise ConfigError(
+            path,
+            f"[podcast] license is {len(podcast.license)} characters long; apps read at most {limit}",
+            "write the licence's short name, and its address as license_url",
+        )
     if podcast.license and not podcast.license_url and not rules.license_url(podcast.license):
-        raise ConfigError(path, f"[podcast] license {podcast.license!r} is not a licence apps know by name ({', '.join(rules.KNOWN_LICENSES)})", "add license_url = the address of the licence's full text")
+        raise ConfigError(
+            path,
+            f"[podcast] license {podcast.license!r} is not a licence apps know by name ({', '.join(rules.KNOWN_LICENSES)})",
+            "add license_url = the address of the licence's full text",
+        )
     if podcast.location is not None:
         problem = rules.location_problem(podcast.location)
         if problem:
@@ -551,22 +816,42 @@ def _check_frequency(path: Path, podcast: PodcastSettings) -> None:
     """`update_frequency`: a schedule word or an RFC 5545 rule; a rule needs words for apps to show."""
     value, text = podcast.update_frequency, podcast.update_frequency_text
     if text and not value:
-        raise ConfigError(path, "[podcast] update_frequency_text is set but update_frequency is empty", f"add update_frequency = one of {', '.join(rules.FREQUENCIES)}, or a rule such as \"FREQ=WEEKLY;BYDAY=MO\"")
+        raise ConfigError(
+            path,
+            "[podcast] update_frequency_text is set but update_frequency is empty",
+            f'add update_frequency = one of {", ".join(rules.FREQUENCIES)}, or a rule such as "FREQ=WEEKLY;BYDAY=MO"',
+        )
     if len(text) > rules.TEXT_LIMIT:
-        raise ConfigError(path, f"[podcast] update_frequency_text is {len(text)} characters long; apps read at most {rules.TEXT_LIMIT}", "shorten it")
+        raise ConfigError(
+            path,
+            f"[podcast] update_frequency_text is {len(text)} characters long; apps read at most {rules.TEXT_LIMIT}",
+            "shorten it",
+        )
     if not value or value.lower() in rules.FREQUENCIES:
         return
     problem = rules.rrule_problem(value) if "=" in value else "is neither a schedule word nor a recurrence rule"
     if problem:
-        raise ConfigError(path, f"[podcast] update_frequency = {value!r} {problem}", f"use one of {', '.join(rules.FREQUENCIES)}, or an RFC 5545 rule such as \"FREQ=WEEKLY;BYDAY=MO\"")
+        raise ConfigError(
+            path,
+            f"[podcast] update_frequency = {value!r} {problem}",
+            f'use one of {", ".join(rules.FREQUENCIES)}, or an RFC 5545 rule such as "FREQ=WEEKLY;BYDAY=MO"',
+        )
     if not text:
-        raise ConfigError(path, f"[podcast] update_frequency = {value!r} is a rule apps cannot show as words", 'add update_frequency_text = "Every Monday" (what apps show)')
+        raise ConfigError(
+            path,
+            f"[podcast] update_frequency = {value!r} is a rule apps cannot show as words",
+            'add update_frequency_text = "Every Monday" (what apps show)',
+        )
 
 
 def _check_notify(path: Path, notify: NotifySettings) -> None:
     for hub in notify.hubs:
         if not _is_http_url(hub) or urlsplit(hub).username or urlsplit(hub).password:
-            raise ConfigError(path, f"[notify] hubs holds {hub!r}, which is not a hub's web address", 'write each WebSub hub\'s address, e.g. hubs = ["https://pubsubhubbub.appspot.com/"]')
+            raise ConfigError(
+                path,
+                f"[notify] hubs holds {hub!r}, which is not a hub's web address",
+                'write each WebSub hub\'s address, e.g. hubs = ["https://pubsubhubbub.appspot.com/"]',
+            )
     if len(set(notify.hubs)) != len(notify.hubs):
         raise ConfigError(path, "[notify] hubs lists a hub twice", "list each hub once")
 
@@ -574,7 +859,11 @@ def _check_notify(path: Path, notify: NotifySettings) -> None:
 def _check_executor(path: Path | None, build: BuildSettings, executor: str, scheduler: str) -> None:
     """A Dask executor needs the address of its scheduler (the cluster is the host's own: panelpress starts none)."""
     if build.executor == "dask" and not build.scheduler:
-        raise ConfigError(path, f'{executor} = "dask" needs the address of a Dask scheduler', f'set {scheduler} = "{SCHEDULER_EXAMPLE}" (what `dask scheduler` prints), or use executor = "threads"')
+        raise ConfigError(
+            path,
+            f'{executor} = "dask" needs the address of a Dask scheduler',
+            f'set {scheduler} = "{SCHEDULER_EXAMPLE}" (what `dask scheduler` prints), or use executor = "threads"',
+        )
 
 
 def with_executor(config: Config, executor: str | None, scheduler: str | None) -> Config:
@@ -582,11 +871,18 @@ def with_executor(config: Config, executor: str | None, scheduler: str | None) -
     `[build]`'s are; a scheduler given alone means the Dask executor."""
     if executor is None and scheduler is None:
         return config
-    values = {"executor": executor or ("dask" if scheduler else config.build.executor), "scheduler": scheduler if scheduler is not None else config.build.scheduler}
+    values = {
+        "executor": executor or ("dask" if scheduler else config.build.executor),
+        "scheduler": scheduler if scheduler is not None else config.build.scheduler,
+    }
     fields = {f.name: f for f in dataclasses.fields(BuildSettings)}
     for key, option in (("executor", "--executor"), ("scheduler", "--scheduler")):
         if not fields[key].metadata["check"](values[key]):
-            raise ConfigError(None, f"{option} {values[key]!r} is not allowed", fields[key].metadata["hint"].replace(f"{key} = ", f"{option} "))
+            raise ConfigError(
+                None,
+                f"{option} {values[key]!r} is not allowed",
+                fields[key].metadata["hint"].replace(f"{key} = ", f"{option} "),
+            )
     changed = dataclasses.replace(config, build=dataclasses.replace(config.build, **values))
     _check_executor(None, changed.build, "--executor dask", "--scheduler")
     return changed
@@ -596,15 +892,31 @@ def _check_transcripts(path: Path, config: Config) -> None:
     """The transcription engine can run here: pocketsphinx ships an English model only; whisper needs its model folder."""
     settings = config.transcripts
     if settings.engine == "pocketsphinx" and settings.model:
-        raise ConfigError(path, "[transcripts] model is set, but pocketsphinx uses the English model inside its package", 'remove model, or set engine = "whisper" to load that folder')
+        raise ConfigError(
+            path,
+            "[transcripts] model is set, but pocketsphinx uses the English model inside its package",
+            'remove model, or set engine = "whisper" to load that folder',
+        )
     if settings.engine == "pocketsphinx" and settings.make and not config.show.language.lower().startswith("en"):
-        raise ConfigError(path, f"[transcripts] engine pocketsphinx ships an English model only, and the show's language is {config.show.language!r}", 'set engine = "whisper" with a multilingual model folder, or make = false')
+        raise ConfigError(
+            path,
+            f"[transcripts] engine pocketsphinx ships an English model only, and the show's language is {config.show.language!r}",
+            'set engine = "whisper" with a multilingual model folder, or make = false',
+        )
     if settings.engine == "whisper":
         if not settings.model:
-            raise ConfigError(path, "[transcripts] engine = \"whisper\" needs a model folder", 'set model = "models/whisper-small" (a folder holding a CTranslate2 Whisper model: model.bin, config.json, tokenizer.json); nothing is downloaded')
+            raise ConfigError(
+                path,
+                '[transcripts] engine = "whisper" needs a model folder',
+                'set model = "models/whisper-small" (a folder holding a CTranslate2 Whisper model: model.bin, config.json, tokenizer.json); nothing is downloaded',
+            )
         folder = model_folder(config)
         if not (folder / "model.bin").is_file():
-            raise ConfigError(path, f"[transcripts] model {settings.model!r} is not a folder holding a Whisper model (no model.bin in {folder})", "name the folder of a CTranslate2 Whisper model (faster-whisper's format), relative to the show folder or absolute")
+            raise ConfigError(
+                path,
+                f"[transcripts] model {settings.model!r} is not a folder holding a Whisper model (no model.bin in {folder})",
+                "name the folder of a CTranslate2 Whisper model (faster-whisper's format), relative to the show folder or absolute",
+            )
 
 
 def model_folder(config: Config) -> Path:
@@ -617,21 +929,41 @@ def _check_site_url(path: Path, show: ShowSettings) -> None:
     parts = urlsplit(show.site_url)
     base = f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
     if parts.query or parts.fragment:
-        raise ConfigError(path, f"[show] site_url {show.site_url!r} has a {'query (?…)' if parts.query else 'fragment (#…)'}: every episode's address would be made from it", f"write the site folder's address alone, e.g. site_url = {base!r}")
+        raise ConfigError(
+            path,
+            f"[show] site_url {show.site_url!r} has a {'query (?…)' if parts.query else 'fragment (#…)'}: every episode's address would be made from it",
+            f"write the site folder's address alone, e.g. site_url = {base!r}",
+        )
     odd = re.search(r"[\s<>\"{}|\\^`]", show.site_url)
     if odd:
-        raise ConfigError(path, f"[show] site_url {show.site_url!r} holds {'a space' if odd.group().isspace() else repr(odd.group())}, which no URL may hold: apps would fail to fetch the episodes", f"write it percent-encoded: site_url = {quote(show.site_url, safe=':/?#[]@!$&()*+,;=%~')!r}")
+        raise ConfigError(
+            path,
+            f"[show] site_url {show.site_url!r} holds {'a space' if odd.group().isspace() else repr(odd.group())}, which no URL may hold: apps would fail to fetch the episodes",
+            f"write it percent-encoded: site_url = {quote(show.site_url, safe=':/?#[]@!$&()*+,;=%~')!r}",
+        )
     if parts.username or parts.password:
-        raise ConfigError(path, f"[show] site_url {show.site_url!r} holds a user name or password, which the feed would publish", f"write the public address, e.g. site_url = {base!r}")
+        raise ConfigError(
+            path,
+            f"[show] site_url {show.site_url!r} holds a user name or password, which the feed would publish",
+            f"write the public address, e.g. site_url = {base!r}",
+        )
     if parts.scheme == "http" and not show.allow_http:
-        raise ConfigError(path, f"[show] site_url {show.site_url!r} is http://: apps fetch the feed and audio unencrypted, and Apple Podcasts may refuse it", "write https://… (serve the site over https); if it cannot be, set allow_http = true under [show]")
+        raise ConfigError(
+            path,
+            f"[show] site_url {show.site_url!r} is http://: apps fetch the feed and audio unencrypted, and Apple Podcasts may refuse it",
+            "write https://… (serve the site over https); if it cannot be, set allow_http = true under [show]",
+        )
 
 
 def with_output(config: Config, out: Path | str) -> Config:
     """The settings with another site folder (`--out DIR`, relative to where the command runs), checked as
     `[build] output` is; ConfigError when panelpress would write into the host's own folders."""
     if config.blog.engine:
-        raise ConfigError(None, f"--out {out} cannot be used with [blog]: the site folder is {config.blog.folder}/ in the blog's static folder", "leave --out out, or remove [blog] from panelpress.toml to publish the standalone pages there")
+        raise ConfigError(
+            None,
+            f"--out {out} cannot be used with [blog]: the site folder is {config.blog.folder}/ in the blog's static folder",
+            "leave --out out, or remove [blog] from panelpress.toml to publish the standalone pages there",
+        )
     folder = Path(out).resolve()
     changed = dataclasses.replace(config, build=dataclasses.replace(config.build, output=str(folder)))
     _check_folder(None, changed, f"--out {out}", folder, site=True)
@@ -651,8 +983,16 @@ def _check_folder(path: Path | None, config: Config, name: str, folder: Path, si
         "the templates folder": (config.templates_dir.resolve(), "any"),
         "the cache folder": (config.cache_dir.resolve(), "any") if site else None,  # a site would publish it
     }
-    fix = 'point it at a folder of its own, e.g. output = "public" (or a folder of your blog\'s)' if site else 'use a folder of its own, e.g. cache = ".panelpress-cache"'
-    harm = "panelpress would write its pages, feed and audio among your files" if site else "panelpress would keep its work files among yours"
+    fix = (
+        'point it at a folder of its own, e.g. output = "public" (or a folder of your blog\'s)'
+        if site
+        else 'use a folder of its own, e.g. cache = ".panelpress-cache"'
+    )
+    harm = (
+        "panelpress would write its pages, feed and audio among your files"
+        if site
+        else "panelpress would keep its work files among yours"
+    )
     if folder.parent == folder:
         raise ConfigError(path, f"{name} is {folder}, a filesystem root: {harm}", fix)
     for what, entry in own.items():
@@ -660,7 +1000,9 @@ def _check_folder(path: Path | None, config: Config, name: str, folder: Path, si
             continue
         other, how = entry
         if folder == other or folder in other.parents:
-            raise ConfigError(path, f"{name} is {what}: {harm}" if folder == other else f"{name} ({folder}) holds {what}: {harm}", fix)
+            raise ConfigError(
+                path, f"{name} is {what}: {harm}" if folder == other else f"{name} ({folder}) holds {what}: {harm}", fix
+            )
         if how == "any" and other in folder.parents:
             raise ConfigError(path, f"{name} ({folder}) is inside {what}: {harm}", fix)
     if folder.exists() and not folder.is_dir():
@@ -671,17 +1013,25 @@ def blog_section(show: Path, engine: str, blog: str) -> str:
     """The [blog] settings `panelpress init --blog ENGINE PATH` writes; ConfigError when PATH is not such a blog."""
     where = Path(show) / CONFIG_NAME
     if engine not in BLOG_ENGINES:
-        raise ConfigError(where, f"--blog {engine!r} is not an engine panelpress knows", f"use one of {', '.join(BLOG_ENGINES)}, or leave --blog out for the standalone pages")
+        raise ConfigError(
+            where,
+            f"--blog {engine!r} is not an engine panelpress knows",
+            f"use one of {', '.join(BLOG_ENGINES)}, or leave --blog out for the standalone pages",
+        )
     folder = Path(blog).resolve()
     if not folder.is_dir() or not looks_like(engine, folder):
-        raise ConfigError(folder, f"does not look like a {engine} blog: it has none of {', '.join(ENGINE[engine].marks)}", f"name the folder of your {engine} site, or the engine it uses")
+        raise ConfigError(
+            folder,
+            f"does not look like a {engine} blog: it has none of {', '.join(ENGINE[engine].marks)}",
+            f"name the folder of your {engine} site, or the engine it uses",
+        )
     rel = Path(os.path.relpath(folder, Path(show).resolve())).as_posix()
     defaults = ENGINE[engine]
     return (
         f'[blog]\nengine = "{engine}"\npath = "{rel}"\n'
         f'# posts = "{defaults.posts}"        # where the posts go\n'
         f'# static = "{defaults.static}"      # the folder {engine} copies unchanged; panelpress writes into its podcast/\n'
-        f'# permalink = "{defaults.permalink}"  # the post\'s address below the blog\'s, as {engine} makes it\n'
+        f"# permalink = \"{defaults.permalink}\"  # the post's address below the blog's, as {engine} makes it\n"
         "# [show] site_url must be the blog's address followed by podcast/\n"
     )
 

@@ -28,21 +28,56 @@ class Engine:
 HEAD = '<link rel="alternate" type="application/rss+xml" title="{title}" href="{href}">\n'
 ENGINE = {
     "hugo": Engine(
-        "hugo", "content/posts", "static", "posts/:slug/", ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml", "config.yaml", "config.json"),
+        "hugo",
+        "content/posts",
+        "static",
+        "posts/:slug/",
+        ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml", "config.yaml", "config.json"),
         installs=(
             # Hugo drops raw HTML from Markdown unless the host loosens it: the player comes through this shortcode.
-            ("layouts/shortcodes/panelpress.html", "{{/* panelpress: the episode's player, chapters and transcript, as panelpress wrote them (HTML it escaped). */}}{{ .Inner }}"),
-            ("layouts/partials/panelpress-head.html", "{{ with .Params.podcast_feed }}" + HEAD.format(title="{{ $.Params.podcast_title }}", href="{{ . }}") + "{{ end }}"),
+            (
+                "layouts/shortcodes/panelpress.html",
+                "{{/* panelpress: the episode's player, chapters and transcript, as panelpress wrote them (HTML it escaped). */}}{{ .Inner }}",
+            ),
+            (
+                "layouts/partials/panelpress-head.html",
+                "{{ with .Params.podcast_feed }}"
+                + HEAD.format(title="{{ $.Params.podcast_title }}", href="{{ . }}")
+                + "{{ end }}",
+            ),
         ),
     ),
     "jekyll": Engine(
-        "jekyll", "_posts", ".", ":year/:month/:day/:slug.html", ("_config.yml", "_config.yaml", "_config.toml"), dated_name=True,
-        installs=(("_includes/panelpress-head.html", "{% if page.podcast_feed %}" + HEAD.format(title="{{ page.podcast_title | escape }}", href="{{ page.podcast_feed | escape }}") + "{% endif %}"),),
+        "jekyll",
+        "_posts",
+        ".",
+        ":year/:month/:day/:slug.html",
+        ("_config.yml", "_config.yaml", "_config.toml"),
+        dated_name=True,
+        installs=(
+            (
+                "_includes/panelpress-head.html",
+                "{% if page.podcast_feed %}"
+                + HEAD.format(title="{{ page.podcast_title | escape }}", href="{{ page.podcast_feed | escape }}")
+                + "{% endif %}",
+            ),
+        ),
     ),
     "pelican": Engine("pelican", "content/episodes", "content", ":slug.html", ("pelicanconf.py",)),
     "eleventy": Engine(
-        "eleventy", "posts", ".", "posts/:slug/", ("eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs", ".eleventy.js"),
-        installs=(("_includes/panelpress-head.njk", "{% if podcast_feed %}" + HEAD.format(title="{{ podcast_title | escape }}", href="{{ podcast_feed | escape }}") + "{% endif %}"),),
+        "eleventy",
+        "posts",
+        ".",
+        "posts/:slug/",
+        ("eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs", ".eleventy.js"),
+        installs=(
+            (
+                "_includes/panelpress-head.njk",
+                "{% if podcast_feed %}"
+                + HEAD.format(title="{{ podcast_title | escape }}", href="{{ podcast_feed | escape }}")
+                + "{% endif %}",
+            ),
+        ),
     ),
 }
 

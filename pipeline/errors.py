@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 
@@ -20,10 +21,8 @@ class PanelpressError(Exception):
         if self.path is not None:
             shown = self.path
             if relative_to is not None:
-                try:
+                with contextlib.suppress(ValueError):
                     shown = self.path.resolve().relative_to(relative_to.resolve())
-                except ValueError:
-                    pass
             where = f"{shown}: "
         text = f"{where}{self.problem}"
         return f"{text} — {self.fix}" if self.fix else text
@@ -124,7 +123,9 @@ def unexpected(doing: str, err: BaseException, log_dir: Path) -> PanelpressError
         where = f"the full trace is in {log}"
     except OSError:
         where = "the trace could not be written to the cache"
-    error = UnexpectedError(None, f"panelpress failed unexpectedly while {doing}: {type(err).__name__}: {err}", f"{where}; please report it")
+    error = UnexpectedError(
+        None, f"panelpress failed unexpectedly while {doing}: {type(err).__name__}: {err}", f"{where}; please report it"
+    )
     error.log = log
     return error
 

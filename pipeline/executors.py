@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Protocol
 
 from . import cache
-from .episode import stages
 from .config import Config
+from .episode import stages
 from .errors import ExecutorError
 from .progress import Reporter, Task
 
@@ -126,9 +126,17 @@ class Dask:
         client.subscribe_topic(self.topic, self._progress)
         self.subscribed = True
         self.futures = [
-            client.submit(_on_worker, work, setup, self.topic, self.stop_name, key=f"panelpress-{self.token}-{index}-{work.source.slug}", pure=False)
+            client.submit(
+                _on_worker,
+                work,
+                setup,
+                self.topic,
+                self.stop_name,
+                key=f"panelpress-{self.token}-{index}-{work.source.slug}",
+                pure=False,
+            )
             for index, work in enumerate(works)
-        ]  # fmt: skip
+        ]
         return [(work, self._outcome(work, future)) for work, future in zip(works, self.futures)]
 
     def _connect(self):
@@ -136,27 +144,47 @@ class Dask:
         try:
             from distributed import Client
         except ImportError as err:
-            raise ExecutorError(self.config.path, '[build] executor = "dask" needs Dask distributed, which is not installed', "install it with `pip install 'panelpress[dask]'`, or use executor = \"threads\"") from err
+            raise ExecutorError(
+                self.config.path,
+                '[build] executor = "dask" needs Dask distributed, which is not installed',
+                "install it with `pip install 'panelpress[dask]'`, or use executor = \"threads\"",
+            ) from err
         try:
             self.client = Client(self.address, timeout=CONNECT_SECONDS, set_as_default=False)
         except (OSError, TimeoutError) as err:
-            raise ExecutorError(self.config.path, f"cannot reach the Dask scheduler at {self.address} ({err})", f"start it (`dask scheduler`) and its workers (`dask worker {self.address}`), or build with --executor threads") from err
+            raise ExecutorError(
+                self.config.path,
+                f"cannot reach the Dask scheduler at {self.address} ({err})",
+                f"start it (`dask scheduler`) and its workers (`dask worker {self.address}`), or build with --executor threads",
+            ) from err
         try:
             self.client.wait_for_workers(1, timeout=CONNECT_SECONDS)
         except (OSError, TimeoutError) as err:
-            raise ExecutorError(self.config.path, f"the Dask scheduler at {self.address} has no workers", f"start some on machines that share the show folder: `dask worker {self.address} --nthreads 1`") from err
+            raise ExecutorError(
+                self.config.path,
+                f"the Dask scheduler at {self.address} has no workers",
+                f"start some on machines that share the show folder: `dask worker {self.address} --nthreads 1`",
+            ) from err
         return self.client
 
     def _check_workers(self, client, works: Sequence[stages.Work]) -> None:
         """Every worker must read the recordings (each track of a panel recorded one per speaker) and notes and write
         the cache, at this machine's paths."""
-        paths = sorted({str(p) for work in works for p in (*(work.source.tracks or (work.source.path,)), work.source.notes_path)})
+        paths = sorted(
+            {str(p) for work in works for p in (*(work.source.tracks or (work.source.path,)), work.source.notes_path)}
+        )
         found = client.run(see_show, paths, str(self.config.cache_dir), cache.format_stamp())
         for worker, problem in sorted(found.items()):
             if problem is not None:
                 path, what, others = problem
                 more = f" (and {others} more files)" if others else ""
-                raise ExecutorError(path or None, f"the Dask worker {worker} {what}{more}", SHARED_FIX if path else "install the same version of panelpress on every worker and on this machine")
+                raise ExecutorError(
+                    path or None,
+                    f"the Dask worker {worker} {what}{more}",
+                    SHARED_FIX
+                    if path
+                    else "install the same version of panelpress on every worker and on this machine",
+                )
 
     def _progress(self, event) -> None:
         """A worker's report of a pass (on the client's own thread): open its bar, or move it."""
@@ -164,7 +192,9 @@ class Dask:
         with self.lock:
             if "open" in message:
                 if message["slug"] not in self.finished:  # a late report of an episode already done opens nothing
-                    self.bars[message["open"]] = self.reporter.task(f"{message['slug']} · {message['name']}", message["total"])
+                    self.bars[message["open"]] = self.reporter.task(
+                        f"{message['slug']} · {message['name']}", message["total"]
+                    )
                 return
             update = self.bars.get(message.get("bar", ""))
         if update is not None:
@@ -180,9 +210,17 @@ class Dask:
                 return future.result()
             except KilledWorker as err:
                 last = getattr(err.last_worker, "address", err.last_worker)
-                raise ExecutorError(work.source.path, f"every Dask worker that ran it died while it ran ({err.allowed_failures + 1} of them, the last {last})", "look in the workers' logs (a worker the system stopped for lack of memory is the usual cause), then build again") from None
+                raise ExecutorError(
+                    work.source.path,
+                    f"every Dask worker that ran it died while it ran ({err.allowed_failures + 1} of them, the last {last})",
+                    "look in the workers' logs (a worker the system stopped for lack of memory is the usual cause), then build again",
+                ) from None
             except _cancelled() as err:
-                raise ExecutorError(work.source.path, f"its task was cancelled by the Dask scheduler at {self.address} ({type(err).__name__})", "check that the scheduler is still running, then build again") from None
+                raise ExecutorError(
+                    work.source.path,
+                    f"its task was cancelled by the Dask scheduler at {self.address} ({type(err).__name__})",
+                    "check that the scheduler is still running, then build again",
+                ) from None
             finally:
                 with self.lock:
                     self.finished.add(slug)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -21,12 +21,12 @@ from lxml import etree
 from markdownify import markdownify
 
 from . import layout
-from .show import ledger
-from .episode import notes, starter
 from .config import Config
+from .episode import notes, starter
 from .episode.discover import Recording, discover
-from .layout import web_slug
 from .errors import FeedError, NotesError, PanelpressError
+from .layout import web_slug
+from .show import ledger
 from .show.feed import ATOM_NS, ITUNES_NS
 from .show.guard import FeedItem, channel_guid, feed_item
 from .show.podcastindex import PODCAST_NS
@@ -45,7 +45,13 @@ KNOWN_PREFIXES = {
     "sy": "http://purl.org/rss/1.0/modules/syndication/",
 }
 # libxml2's errors that mean the file ends early (saved before it finished downloading): items may be missing.
-_CUT_SHORT = ("ERR_TAG_NOT_FINISHED", "ERR_DOCUMENT_END", "ERR_DOCUMENT_EMPTY", "ERR_LTSLASH_REQUIRED", "ERR_GT_REQUIRED")
+_CUT_SHORT = (
+    "ERR_TAG_NOT_FINISHED",
+    "ERR_DOCUMENT_END",
+    "ERR_DOCUMENT_EMPTY",
+    "ERR_LTSLASH_REQUIRED",
+    "ERR_GT_REQUIRED",
+)
 _FEED_FIX = "pass the old feed as a file (save it from your old host first)"
 
 
@@ -74,6 +80,7 @@ class OldFeed:
     link: str
     repaired: tuple[str, ...] = ()  # what reading it had to repair
 
+
 @dataclass(frozen=True)
 class Match:
     """A feed item paired with a local recording."""
@@ -100,7 +107,9 @@ class ImportResult:
 def run(config: Config, feed_path: Path) -> ImportResult:
     """Write the feed's GUIDs, first-publish dates and podcast GUID into the ledger for the recordings that match."""
     old_feed = read(feed_path)
-    repaired = tuple(FeedError(feed_path, text, "check the imported episodes against the old feed") for text in old_feed.repaired)
+    repaired = tuple(
+        FeedError(feed_path, text, "check the imported episodes against the old feed") for text in old_feed.repaired
+    )
     recordings, _ = discover(config)
     titles = _titles(recordings)
     book = ledger.load(config.ledger_path)
@@ -111,26 +120,56 @@ def run(config: Config, feed_path: Path) -> ImportResult:
         item = old_item.item
         if old_item.broken or not item.guid:
             why = old_item.broken or "has neither a GUID nor an enclosure: nothing identifies it to apps"
-            problems.append(FeedError(feed_path, f"line {old_item.line}: {old_item.label} {why}", "correct the old feed file there, then import again"))
+            problems.append(
+                FeedError(
+                    feed_path,
+                    f"line {old_item.line}: {old_item.label} {why}",
+                    "correct the old feed file there, then import again",
+                )
+            )
             continue
         slug, by = _match(item, recordings, titles)
         if slug is None:
             unmatched.append(item)
             continue
         if slug in claimed:
-            problems.append(FeedError(feed_path, f"items {claimed[slug].title!r} and {item.title!r} both match the recording {slug!r}", "rename the recording after the enclosure file name of the right item"))
+            problems.append(
+                FeedError(
+                    feed_path,
+                    f"items {claimed[slug].title!r} and {item.title!r} both match the recording {slug!r}",
+                    "rename the recording after the enclosure file name of the right item",
+                )
+            )
             continue
         claimed[slug] = item
         old = episodes.get(slug)
         if old is not None and old.guid != item.guid:
-            problems.append(FeedError(config.ledger_path, f"the ledger already gives {slug!r} the GUID {old.guid}; the feed says {item.guid}", "if the feed is right, delete the episode's entry from the ledger and import again"))
+            problems.append(
+                FeedError(
+                    config.ledger_path,
+                    f"the ledger already gives {slug!r} the GUID {old.guid}; the feed says {item.guid}",
+                    "if the feed is right, delete the episode's entry from the ledger and import again",
+                )
+            )
             continue
         match = Match(slug, item, by, layout.url(config.site_url, layout.media(slug, config.audio.format)))
-        episodes[slug] = ledger.Entry(guid=item.guid, first_published=item.pub_date.isoformat() if item.pub_date else "", enclosure_url=match.new_url, length=item.length, sha256=old.sha256 if old else "")
+        episodes[slug] = ledger.Entry(
+            guid=item.guid,
+            first_published=item.pub_date.isoformat() if item.pub_date else "",
+            enclosure_url=match.new_url,
+            length=item.length,
+            sha256=old.sha256 if old else "",
+        )
         matched.append(match)
         recording = next(r for r in recordings if r.slug == slug)
         if item.pub_date is None:
-            hints.append(FeedError(feed_path, f"line {old_item.line}: {old_item.label} has no date panelpress can read", f"give {recording.notes_path.name} the date the old feed published it (`date:`)"))
+            hints.append(
+                FeedError(
+                    feed_path,
+                    f"line {old_item.line}: {old_item.label} has no date panelpress can read",
+                    f"give {recording.notes_path.name} the date the old feed published it (`date:`)",
+                )
+            )
         if not recording.notes_path.exists():
             if starter.write_starter(recording.notes_path, _notes_text(old_item, item.link or old_feed.link)):
                 started.append(recording.notes_path)
@@ -140,7 +179,9 @@ def run(config: Config, feed_path: Path) -> ImportResult:
                 hints.append(hint)
     podcast = old_feed.podcast_guid or book.podcast_guid
     ledger.save(config.ledger_path, replace(book, podcast_guid=podcast, episodes=episodes))
-    return ImportResult(tuple(matched), tuple(unmatched), tuple(problems), tuple(hints), tuple(started), podcast, repaired)
+    return ImportResult(
+        tuple(matched), tuple(unmatched), tuple(problems), tuple(hints), tuple(started), podcast, repaired
+    )
 
 
 def read(path: Path) -> OldFeed:
@@ -159,19 +200,28 @@ def read(path: Path) -> OldFeed:
     if root is None:
         raise FeedError(path, "cannot be read as a feed: it holds no XML", _FEED_FIX)
     if cut is not None:
-        raise FeedError(path, f"cannot be read as a feed: it ends before its last element (line {cut.line}: {cut.message.strip()}), so episodes may be missing", "save the old feed again, completely")
+        raise FeedError(
+            path,
+            f"cannot be read as a feed: it ends before its last element (line {cut.line}: {cut.message.strip()}), so episodes may be missing",
+            "save the old feed again, completely",
+        )
     repaired = _declare(root, [e for e in errors if e.domain_name == "NAMESPACE"])
     broken = {e.line: e.message.strip() for e in errors if e.domain_name != "NAMESPACE"}
     if broken:
         lines = ", ".join(f"line {line} ({message})" for line, message in sorted(broken.items())[:5])
         more = f" and {len(broken) - 5} more" if len(broken) > 5 else ""
-        repaired.append(f"is not well-formed XML; it was read past the errors at {lines}{more}, as podcast apps read it")
+        repaired.append(
+            f"is not well-formed XML; it was read past the errors at {lines}{more}, as podcast apps read it"
+        )
     if root.tag == "rss" and root.find("channel") is not None:
         channel = root.find("channel")
         items = [_rss_item(element, index, broken) for index, element in enumerate(channel.iterfind("item"), start=1)]
         return OldFeed(tuple(items), channel_guid(channel), (channel.findtext("link") or "").strip(), tuple(repaired))
     if root.tag == f"{{{ATOM_NS}}}feed":
-        items = [_atom_item(element, index, broken) for index, element in enumerate(root.iterfind(f"{{{ATOM_NS}}}entry"), start=1)]
+        items = [
+            _atom_item(element, index, broken)
+            for index, element in enumerate(root.iterfind(f"{{{ATOM_NS}}}entry"), start=1)
+        ]
         return OldFeed(tuple(items), channel_guid(root), _atom_link(root), tuple(repaired))
     raise FeedError(path, "is not an RSS feed (nor an Atom feed)", "pass an RSS 2.0 or Atom podcast feed")
 
@@ -190,10 +240,18 @@ def _declare(root, errors) -> list[str]:
             prefix, local = name.split(":", 1)
             if prefix in KNOWN_PREFIXES:
                 element.attrib[f"{{{KNOWN_PREFIXES[prefix]}}}{local}"] = element.attrib.pop(name)
-    found = [f"uses the prefix{'es' if len(known) > 1 else ''} {', '.join(p + ':' for p in known)} without declaring {'them' if len(known) > 1 else 'it'}; it was read as the namespace podcast apps take it for"] if known else []
+    found = (
+        [
+            f"uses the prefix{'es' if len(known) > 1 else ''} {', '.join(p + ':' for p in known)} without declaring {'them' if len(known) > 1 else 'it'}; it was read as the namespace podcast apps take it for"
+        ]
+        if known
+        else []
+    )
     other = [prefix for prefix in undeclared if prefix not in KNOWN_PREFIXES]
     if other:
-        found.append(f"uses the prefix{'es' if len(other) > 1 else ''} {', '.join(p + ':' for p in other)} without declaring {'them' if len(other) > 1 else 'it'}; {'they were' if len(other) > 1 else 'it was'} left unread")
+        found.append(
+            f"uses the prefix{'es' if len(other) > 1 else ''} {', '.join(p + ':' for p in other)} without declaring {'them' if len(other) > 1 else 'it'}; {'they were' if len(other) > 1 else 'it was'} left unread"
+        )
     return found
 
 
@@ -208,37 +266,67 @@ def _broken(elements, broken: dict[int, str]) -> str:
 def _rss_item(element, index: int, broken: dict[int, str]) -> OldItem:
     item = feed_item(element)
     label = f"item {index} ({item.title!r})" if item.title else f"item {index}"
-    parts = [("GUID", element.find("guid")), ("date", element.find("pubDate")), ("enclosure", element.find("enclosure"))]
+    parts = [
+        ("GUID", element.find("guid")),
+        ("date", element.find("pubDate")),
+        ("enclosure", element.find("enclosure")),
+    ]
     return OldItem(
-        item, element.sourceline or 0, label,
+        item,
+        element.sourceline or 0,
+        label,
         notes_html=element.findtext(f"{{{CONTENT_NS}}}encoded") or element.findtext("description") or "",
         summary_html=element.findtext("description") or "",
-        **_itunes(element), broken=_broken(parts, broken),
-    )  # fmt: skip
+        **_itunes(element),
+        broken=_broken(parts, broken),
+    )
 
 
 def _atom_item(entry, index: int, broken: dict[int, str]) -> OldItem:
     """An Atom entry: its id is its GUID, its enclosure link its audio, its published (else updated) date its pubDate."""
     title = (entry.findtext(f"{{{ATOM_NS}}}title") or "").strip()
-    enclosure = next((link for link in entry.iterfind(f"{{{ATOM_NS}}}link") if link.get("rel") == "enclosure" and link.get("href")), None)
+    enclosure = next(
+        (link for link in entry.iterfind(f"{{{ATOM_NS}}}link") if link.get("rel") == "enclosure" and link.get("href")),
+        None,
+    )
     url = (enclosure.get("href") if enclosure is not None else "").strip()
     length = (enclosure.get("length") or "0") if enclosure is not None else "0"
     dated = entry.find(f"{{{ATOM_NS}}}published")
     dated = dated if dated is not None and (dated.text or "").strip() else entry.find(f"{{{ATOM_NS}}}updated")
     guid = (entry.findtext(f"{{{ATOM_NS}}}id") or "").strip() or url
-    item = FeedItem(guid=guid, title=title, enclosure_url=url, length=int(length) if length.isdigit() else 0, pub_date=_iso(dated.text if dated is not None else ""), link=_atom_link(entry))
+    item = FeedItem(
+        guid=guid,
+        title=title,
+        enclosure_url=url,
+        length=int(length) if length.isdigit() else 0,
+        pub_date=_iso(dated.text if dated is not None else ""),
+        link=_atom_link(entry),
+    )
     label = f"entry {index} ({title!r})" if title else f"entry {index}"
     parts = [("id", entry.find(f"{{{ATOM_NS}}}id")), ("date", dated), ("enclosure", enclosure)]
     return OldItem(
-        item, entry.sourceline or 0, label,
-        notes_html=_atom_text(entry.find(f"{{{ATOM_NS}}}content")) or entry.findtext(f"{{{CONTENT_NS}}}encoded") or _atom_text(entry.find(f"{{{ATOM_NS}}}summary")),
+        item,
+        entry.sourceline or 0,
+        label,
+        notes_html=_atom_text(entry.find(f"{{{ATOM_NS}}}content"))
+        or entry.findtext(f"{{{CONTENT_NS}}}encoded")
+        or _atom_text(entry.find(f"{{{ATOM_NS}}}summary")),
         summary_html=_atom_text(entry.find(f"{{{ATOM_NS}}}summary")),
-        **_itunes(entry), broken=_broken(parts, broken),
-    )  # fmt: skip
+        **_itunes(entry),
+        broken=_broken(parts, broken),
+    )
 
 
 def _itunes(element) -> dict[str, str]:
-    return {key: (element.findtext(f"{{{ITUNES_NS}}}{tag}") or "").strip() for key, tag in (("explicit", "explicit"), ("season", "season"), ("episode", "episode"), ("episode_type", "episodeType"))}
+    return {
+        key: (element.findtext(f"{{{ITUNES_NS}}}{tag}") or "").strip()
+        for key, tag in (
+            ("explicit", "explicit"),
+            ("season", "season"),
+            ("episode", "episode"),
+            ("episode_type", "episodeType"),
+        )
+    }
 
 
 def _atom_link(element) -> str:
@@ -265,7 +353,7 @@ def _iso(text: str | None) -> datetime | None:
         value = datetime.fromisoformat((text or "").strip())
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _titles(recordings: list[Recording]) -> dict[str, str]:
@@ -330,7 +418,9 @@ def _markdown(text: str, base: str) -> str:
     clean = nh3.clean(text, attribute_filter=absolute, link_rel=None)  # scripts, styles and event handlers go
     markdown = markdownify(clean, heading_style="ATX", bullets="-", newline_style="BACKSLASH")
     markdown = re.sub(r"!\[([^\]]*)\]\(\)", r"\1", markdown)  # an image left without an address: its alt text
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() if line.strip() else "" for line in markdown.splitlines())).strip()
+    return re.sub(
+        r"\n{3,}", "\n\n", "\n".join(line.rstrip() if line.strip() else "" for line in markdown.splitlines())
+    ).strip()
 
 
 def _plain(text: str) -> str:
@@ -349,4 +439,8 @@ def _date_hint(recording: Recording, item: FeedItem) -> PanelpressError | None:
     if item.pub_date is None or parsed.date == item.pub_date:
         return None
     said = parsed.date.isoformat() if parsed.date else "no date"
-    return NotesError(recording.notes_path, f"says {said}, the old feed published it at {item.pub_date.isoformat()}", f"set `date: {item.pub_date.isoformat()}` so it keeps its place; to re-date it on purpose, build with --allow-redate {recording.slug}")
+    return NotesError(
+        recording.notes_path,
+        f"says {said}, the old feed published it at {item.pub_date.isoformat()}",
+        f"set `date: {item.pub_date.isoformat()}` so it keeps its place; to re-date it on purpose, build with --allow-redate {recording.slug}",
+    )

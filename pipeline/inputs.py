@@ -28,7 +28,14 @@ EMBED_SIDE, EMBED_BYTES = 1400, 500_000
 ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # Of those, Word's line break (vertical tab) and page break (form feed) are whitespace: a space says the same.
 SPACES = "\x0b\x0c"
-_NAMES = {"\x00": "a NUL byte", "\x0b": "a vertical tab", "\x0c": "a form feed", "\x1b": "an escape character", "\ufffe": "a non-character", "\uffff": "a non-character"}
+_NAMES = {
+    "\x00": "a NUL byte",
+    "\x0b": "a vertical tab",
+    "\x0c": "a form feed",
+    "\x1b": "an escape character",
+    "\ufffe": "a non-character",
+    "\uffff": "a non-character",
+}
 
 
 class Refused(ValueError):
@@ -54,7 +61,12 @@ class Picture:
     height: int
 
 
-def show_file(root: Path, folder: Path, name: str | Path, missing_fix: str = "put the file in the show folder, or correct the name") -> Path:
+def show_file(
+    root: Path,
+    folder: Path,
+    name: str | Path,
+    missing_fix: str = "put the file in the show folder, or correct the name",
+) -> Path:
     """The file `name` (relative to `folder`) names, symlinks resolved; Refused unless it is a file inside the show
     folder `root` (Outside when it is a file elsewhere)."""
     try:
@@ -66,7 +78,10 @@ def show_file(root: Path, folder: Path, name: str | Path, missing_fix: str = "pu
     if not there:
         raise Refused("does not exist", missing_fix)
     if not inside:
-        raise Outside("leads outside the show folder (a symlink)", "copy the file into the show folder: panelpress publishes nothing from elsewhere")
+        raise Outside(
+            "leads outside the show folder (a symlink)",
+            "copy the file into the show folder: panelpress publishes nothing from elsewhere",
+        )
     return target
 
 
@@ -107,7 +122,10 @@ def picture(source: Path | bytes, formats: dict[str, tuple[str, tuple[str, ...]]
                 _decode(image)
     except Image.DecompressionBombError as err:
         size = str(err) if "×" in str(err) else _header_size(data)
-        raise Refused(f"is {size} pixels, more than the {Image.MAX_IMAGE_PIXELS:,} panelpress decodes (a decompression bomb?)", "export it again at 3000×3000 pixels or less") from err
+        raise Refused(
+            f"is {size} pixels, more than the {Image.MAX_IMAGE_PIXELS:,} panelpress decodes (a decompression bomb?)",
+            "export it again at 3000×3000 pixels or less",
+        ) from err
     except Exception as err:  # a damaged or hostile image can make a decoder fail in its own way: never a crash
         raise Refused(f"is not {what}", f"export it as {kinds}") from err
     return Picture(kind, (formats or WEB_PICTURES).get(kind, ("application/octet-stream",))[0], width, height)
@@ -135,7 +153,9 @@ def _header_size(data: bytes) -> str:
     return "too many"
 
 
-def named_picture(root: Path, folder: Path, name: str, missing_fix: str = "put the file in the show folder, or correct the name") -> Picture:
+def named_picture(
+    root: Path, folder: Path, name: str, missing_fix: str = "put the file in the show folder, or correct the name"
+) -> Picture:
     """An image file named in the notes or settings: inside the show folder, a JPEG or PNG by content, named for
     what it is (the site serves it by its suffix)."""
     suffix = Path(name).suffix.lower()
@@ -143,7 +163,10 @@ def named_picture(root: Path, folder: Path, name: str, missing_fix: str = "put t
         raise Refused("is not a JPEG or PNG file", "use a .jpg or .png image")
     found = picture(show_file(root, folder, name, missing_fix))
     if suffix not in PICTURES[found.format][1]:
-        raise Refused(f"is a {found.format} image named {suffix or 'without a suffix'}", f"rename it to {Path(name).stem}{PICTURES[found.format][1][0]}")
+        raise Refused(
+            f"is a {found.format} image named {suffix or 'without a suffix'}",
+            f"rename it to {Path(name).stem}{PICTURES[found.format][1][0]}",
+        )
     return found
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,7 +19,9 @@ INDEX_PAGE = "index.html"
 FEED_FILE = "feed.xml"
 ARCHIVE_DIR = "archive"
 CLEAN_FEED_FILE = "feed-clean.xml"  # the clean edition's feed ([clean] edition)
-FEED_STYLE = "feed.xsl"  # the feed's stylesheet: what a browser shows for feed.xml (beside it: the feed names it relatively)
+FEED_STYLE = (
+    "feed.xsl"  # the feed's stylesheet: what a browser shows for feed.xml (beside it: the feed names it relatively)
+)
 SUBSCRIBE_PAGE = "subscribe.html"
 ASSETS_DIR = "assets"
 STYLESHEET = f"{ASSETS_DIR}/site.css"
@@ -138,7 +140,13 @@ def depth_root(rel: str) -> str:
 def is_safe(rel: str) -> bool:
     """Whether a plan path stays inside the site folder and is not panelpress's own bookkeeping."""
     parts = rel.split("/")
-    return bool(rel) and not rel.startswith("/") and "\\" not in rel and not {"..", ".", ""} & set(parts) and rel not in RESERVED
+    return (
+        bool(rel)
+        and not rel.startswith("/")
+        and "\\" not in rel
+        and not {"..", ".", ""} & set(parts)
+        and rel not in RESERVED
+    )
 
 
 def post(engine: str, posts: str, slug: str, date: datetime) -> str:
@@ -152,11 +160,17 @@ def post(engine: str, posts: str, slug: str, date: datetime) -> str:
 def post_url(blog_url: str, permalink: str, slug: str, date: datetime) -> str:
     """The post's public address: the permalink pattern (`posts/:slug/`, `:year/:month/:day/:slug.html`) filled in."""
     when = utc(date)
-    values = {":year": f"{when:%Y}", ":month": f"{when:%m}", ":day": f"{when:%d}", ":slug": name(slug), ":title": name(slug)}
+    values = {
+        ":year": f"{when:%Y}",
+        ":month": f"{when:%m}",
+        ":day": f"{when:%d}",
+        ":slug": name(slug),
+        ":title": name(slug),
+    }
     path = re.sub("|".join(sorted(TOKENS, key=len, reverse=True)), lambda m: values[m.group()], permalink.lstrip("/"))
     return blog_url + path
 
 
 def utc(date: datetime) -> datetime:
     """A date in UTC (a blog's dates and permalinks are taken in UTC)."""
-    return date.astimezone(timezone.utc) if date.tzinfo else date
+    return date.astimezone(UTC) if date.tzinfo else date

@@ -28,7 +28,9 @@ def site_lock(config) -> Path:
 
 
 @contextmanager
-def hold(path: Path, what: str, wait: bool = True, waiting: Callable[[str], None] = lambda message: None) -> Iterator[None]:
+def hold(
+    path: Path, what: str, wait: bool = True, waiting: Callable[[str], None] = lambda message: None
+) -> Iterator[None]:
     """Hold the lock at `path` (for `what`, e.g. "this show") while the block runs. When another process holds it:
     wait, after telling `waiting` why, or with `wait=False` raise BusyError."""
     path.parent.mkdir(parents=True, exist_ok=True)

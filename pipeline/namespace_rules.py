@@ -14,7 +14,15 @@ TEXT_LIMIT, TXT_LIMIT = 128, 4000
 # socialprotocols.txt of the namespace ("disabled" is written alone: no comments wanted).
 SOCIAL_PROTOCOLS = ("activitypub", "twitter", "bluesky", "matrix", "nostr", "hive", "lightning")
 # Licences apps know by name (the namespace's licence list is SPDX's); any other needs its own address.
-KNOWN_LICENSES = ("CC0-1.0", "CC-BY-4.0", "CC-BY-SA-4.0", "CC-BY-ND-4.0", "CC-BY-NC-4.0", "CC-BY-NC-SA-4.0", "CC-BY-NC-ND-4.0")
+KNOWN_LICENSES = (
+    "CC0-1.0",
+    "CC-BY-4.0",
+    "CC-BY-SA-4.0",
+    "CC-BY-ND-4.0",
+    "CC-BY-NC-4.0",
+    "CC-BY-NC-SA-4.0",
+    "CC-BY-NC-ND-4.0",
+)
 # Apple Podcasts Connect's schedule words, as the namespace writes them (rrule, text).
 FREQUENCIES = {
     "daily": ("FREQ=DAILY", "Daily"),
@@ -25,7 +33,22 @@ FREQUENCIES = {
     "yearly": ("FREQ=YEARLY", "Yearly"),
 }
 LOCATION_RELS = ("subject", "creator")
-_RRULE_PARTS = {"FREQ", "UNTIL", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST", "COUNT"}
+_RRULE_PARTS = {
+    "FREQ",
+    "UNTIL",
+    "INTERVAL",
+    "BYSECOND",
+    "BYMINUTE",
+    "BYHOUR",
+    "BYDAY",
+    "BYMONTHDAY",
+    "BYYEARDAY",
+    "BYWEEKNO",
+    "BYMONTH",
+    "BYSETPOS",
+    "WKST",
+    "COUNT",
+}
 _FREQS = ("SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 _WEEKDAY = re.compile(r"[+-]?(?:[1-9]|[1-4][0-9]|5[0-3])?(?:MO|TU|WE|TH|FR|SA|SU)")
 _NUMBERS = re.compile(r"[+-]?[0-9]{1,3}(?:,[+-]?[0-9]{1,3})*")
@@ -74,16 +97,28 @@ def rrule_problem(rule: str) -> str:
 def location_problem(location: Location) -> tuple[str, str] | None:
     """(problem, fix) when a place is not what podcast:location may say; None when it is."""
     if not location.name.strip():
-        return "has no name", "give the place's name as apps should show it, e.g. name = \"Austin, TX\""
+        return "has no name", 'give the place\'s name as apps should show it, e.g. name = "Austin, TX"'
     if len(location.name) > TEXT_LIMIT:
-        return f"name is {len(location.name)} characters long; apps may cut it at {TEXT_LIMIT}", "shorten it: the attributes say the rest"
+        return (
+            f"name is {len(location.name)} characters long; apps may cut it at {TEXT_LIMIT}",
+            "shorten it: the attributes say the rest",
+        )
     geo = _GEO.fullmatch(location.geo) if location.geo else None
     if location.geo and (geo is None or abs(float(geo.group(1))) > 90 or abs(float(geo.group(2))) > 180):
-        return f"geo {location.geo!r} is not a geo URI", 'write it as "geo:LATITUDE,LONGITUDE", e.g. "geo:30.2672,-97.7431"'
+        return (
+            f"geo {location.geo!r} is not a geo URI",
+            'write it as "geo:LATITUDE,LONGITUDE", e.g. "geo:30.2672,-97.7431"',
+        )
     if location.osm and not _OSM.fullmatch(location.osm):
-        return f"osm {location.osm!r} is not an OpenStreetMap object", 'write its type (N node, W way, R relation) and number, e.g. "R113314"'
+        return (
+            f"osm {location.osm!r} is not an OpenStreetMap object",
+            'write its type (N node, W way, R relation) and number, e.g. "R113314"',
+        )
     if location.country and not re.fullmatch(r"[A-Za-z]{2}", location.country):
-        return f"country {location.country!r} is not a two-letter country code", 'write its ISO 3166-1 code, e.g. "us" or "de"'
+        return (
+            f"country {location.country!r} is not a two-letter country code",
+            'write its ISO 3166-1 code, e.g. "us" or "de"',
+        )
     if location.rel and location.rel not in LOCATION_RELS:
         return f"rel {location.rel!r} is not allowed", "use subject (what it is about) or creator (where it was made)"
     return None

@@ -40,7 +40,9 @@ def pings(config: Config) -> tuple[Ping, ...]:
     found = [Ping(f"the WebSub hub {hub}", hub, form) for hub in config.notify.hubs]
     if config.notify.podcastindex:
         base = config.notify.podcastindex_url
-        found.append(Ping("Podcast Index", f"{base}{'&' if '?' in base else '?'}{urllib.parse.urlencode({'url': feed})}"))
+        found.append(
+            Ping("Podcast Index", f"{base}{'&' if '?' in base else '?'}{urllib.parse.urlencode({'url': feed})}")
+        )
     return tuple(found)
 
 
@@ -52,7 +54,11 @@ def publish(config: Config) -> tuple[tuple[str, ...], tuple[NotifyError, ...]]:
     with ThreadPoolExecutor(max_workers=len(todo)) as pool:
         outcomes = list(pool.map(lambda ping: _send(ping, config.notify.timeout), todo))
     told = tuple(ping.name for ping, problem in zip(todo, outcomes) if not problem)
-    failed = tuple(NotifyError(None, f"{ping.name} was not told of the new feed: {problem}", _FIX) for ping, problem in zip(todo, outcomes) if problem)
+    failed = tuple(
+        NotifyError(None, f"{ping.name} was not told of the new feed: {problem}", _FIX)
+        for ping, problem in zip(todo, outcomes)
+        if problem
+    )
     return told, failed
 
 
@@ -60,7 +66,9 @@ def _send(ping: Ping, timeout: float) -> str:
     """Send one notice, once more if it fails for a reason that may pass; '' when it was taken, else why not."""
     problem = ""
     for _ in range(ATTEMPTS):
-        request = urllib.request.Request(ping.url, data=ping.data, headers={"User-Agent": USER_AGENT}, method="POST" if ping.data else "GET")
+        request = urllib.request.Request(
+            ping.url, data=ping.data, headers={"User-Agent": USER_AGENT}, method="POST" if ping.data else "GET"
+        )
         if ping.data:
             request.add_header("Content-Type", "application/x-www-form-urlencoded")
         try:
@@ -73,5 +81,9 @@ def _send(ping: Ping, timeout: float) -> str:
                 break  # refused: asking again gets the same answer
         except (urllib.error.URLError, OSError, ValueError) as err:  # no answer in time, refused, or a bad address
             reason = getattr(err, "reason", err)
-            problem = "no answer within the timeout" if isinstance(reason, TimeoutError) or "timed out" in str(reason) else f"it could not be reached ({reason})"
+            problem = (
+                "no answer within the timeout"
+                if isinstance(reason, TimeoutError) or "timed out" in str(reason)
+                else f"it could not be reached ({reason})"
+            )
     return problem

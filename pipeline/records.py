@@ -163,7 +163,9 @@ class Notes:
     soundbites: tuple[Soundbite, ...] = ()  # on the recording's timeline
     comments: Social | None = None
     location: Location | None = None
-    tracks: tuple[TrackSpec, ...] = ()  # which file or channel is whose microphone (an episode of one track per speaker)
+    tracks: tuple[
+        TrackSpec, ...
+    ] = ()  # which file or channel is whose microphone (an episode of one track per speaker)
     files: tuple[str, ...] = ()  # links and images of the body that name files beside the notes (URLs as written)
     mentions: tuple[str, ...] = ()  # links of the body to other notes files, `other-episode.md` (URLs as written)
     # Where the text the strong-language scan reads was in the file, so it never reads the file again: the sources
@@ -328,7 +330,9 @@ class Published:
     attachments: tuple[Attachment, ...] = ()
     chapters: tuple[Chapter, ...] = ()  # on the mastered timeline
     image: str = ""  # the episode's art, relative to the site folder
-    links: tuple[tuple[str, str], ...] = ()  # links of the notes to other published episodes: (URL as written, their page, or their post's address)
+    links: tuple[
+        tuple[str, str], ...
+    ] = ()  # links of the notes to other published episodes: (URL as written, their page, or their post's address)
     alternates: tuple[Alternate, ...] = ()  # other editions of the audio (Opus, clean)
     soundbites: tuple[Soundbite, ...] = ()  # on the mastered timeline
     mix: MixReport | None = None  # an episode of one track per speaker: what the mix did
@@ -357,7 +361,15 @@ class Published:
     @property
     def identity(self) -> Identity:
         """What subscribers hold of the episode, for the guard."""
-        return Identity(self.episode.slug, self.guid, self.media_url, self.page_url, self.pub_date, self.episode.notes.path, self.episode.recording)
+        return Identity(
+            self.episode.slug,
+            self.guid,
+            self.media_url,
+            self.page_url,
+            self.pub_date,
+            self.episode.notes.path,
+            self.episode.recording,
+        )
 
 
 @dataclass(frozen=True)
@@ -414,7 +426,9 @@ class SitePlan:
     feed_path: str
     feed: bytes = field(repr=False)
     digest: str  # of every path and checksum: two plans with one digest make the same site
-    blog: Mapping[str, PlanFile] = field(default_factory=dict)  # [blog]: posts and helper files, relative to the blog's folder
+    blog: Mapping[str, PlanFile] = field(
+        default_factory=dict
+    )  # [blog]: posts and helper files, relative to the blog's folder
 
 
 @dataclass(frozen=True)
@@ -451,7 +465,14 @@ class Sound:
     def of(cls, item: Published) -> Sound:
         """The sound of a published episode."""
         report = item.report
-        return cls(report.input_i if report else None, report.output_i if report else None, report.output_tp if report else None, item.media.length, item.media.duration, item.media.sha256)
+        return cls(
+            report.input_i if report else None,
+            report.output_i if report else None,
+            report.output_tp if report else None,
+            item.media.length,
+            item.media.duration,
+            item.media.sha256,
+        )
 
 
 @dataclass(frozen=True)

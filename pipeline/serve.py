@@ -17,11 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import build, config as config_module, layout
+from . import build, layout
+from . import config as config_module
 from .config import Config
 from .errors import PanelpressError, unexpected
-from .targets.preview import Preview, Server
 from .progress import Reporter
+from .targets.preview import Preview, Server
 
 DEBOUNCE_MS = 300  # an editor's save is several events (a temporary file, a rename): one rebuild for them all
 
@@ -71,7 +72,16 @@ class _Watcher:
 
         def run(paths, recursive: bool, accept: Callable[[Path], bool], watch_filter, ready: threading.Event) -> None:
             # yield_on_timeout: the first answer, empty, comes once the watches are in place
-            for found in watchfiles.watch(*paths, recursive=recursive, stop_event=either, debounce=DEBOUNCE_MS, rust_timeout=500, yield_on_timeout=True, raise_interrupt=False, watch_filter=watch_filter):
+            for found in watchfiles.watch(
+                *paths,
+                recursive=recursive,
+                stop_event=either,
+                debounce=DEBOUNCE_MS,
+                rust_timeout=500,
+                yield_on_timeout=True,
+                raise_interrupt=False,
+                watch_filter=watch_filter,
+            ):
                 ready.set()
                 hits = {path for _, name in found if accept(path := Path(name))}
                 if hits:
@@ -85,7 +95,9 @@ class _Watcher:
         self.threads, ready = [], []
         for job in jobs:
             ready.append(threading.Event())
-            self.threads.append(threading.Thread(target=run, args=(*job, ready[-1]), name="panelpress-watch", daemon=True))
+            self.threads.append(
+                threading.Thread(target=run, args=(*job, ready[-1]), name="panelpress-watch", daemon=True)
+            )
             self.threads[-1].start()
         for event in ready:
             event.wait(timeout=10)
@@ -99,7 +111,14 @@ class _Watcher:
 Told = Callable[[build.BuildResult | PanelpressError], None]
 
 
-def run(show: Path, port: int, reporter: Reporter, told: Told, ready: Callable[[str], None], stop: threading.Event | None = None) -> None:
+def run(
+    show: Path,
+    port: int,
+    reporter: Reporter,
+    told: Told,
+    ready: Callable[[str], None],
+    stop: threading.Event | None = None,
+) -> None:
     """Serve the show's preview until `stop` is set (or Ctrl-C): `ready(url)` once it answers, `told(...)` after each
     build with its result or the error that stopped it. Bad settings or a busy port at the start raise."""
     stop = stop or threading.Event()

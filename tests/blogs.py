@@ -38,12 +38,26 @@ class Engine:
             return ["jekyll", "build", "--quiet", "--destination", self.output] if shutil.which("jekyll") else None
         if self.name == "pelican":
             try:
-                import pelican  # noqa: F401
                 import markdown  # noqa: F401
+                import pelican  # noqa: F401
             except ImportError:
                 return None
-            return [sys.executable, "-m", "pelican", "content", "--settings", "pelicanconf.py", "--output", self.output, "--quiet"]
-        return [str(ELEVENTY), "--quiet", f"--output={self.output}"] if ELEVENTY.exists() and shutil.which("node") else None
+            return [
+                sys.executable,
+                "-m",
+                "pelican",
+                "content",
+                "--settings",
+                "pelicanconf.py",
+                "--output",
+                self.output,
+                "--quiet",
+            ]
+        return (
+            [str(ELEVENTY), "--quiet", f"--output={self.output}"]
+            if ELEVENTY.exists() and shutil.which("node")
+            else None
+        )
 
 
 HUGO = Engine(
@@ -55,7 +69,11 @@ HUGO = Engine(
         "layouts/_default/list.html": '{{ define "main" }}<ul class="posts">{{ range where .Site.RegularPages "Section" "posts" }}<li><a href="{{ .Permalink }}">{{ .Title }}</a></li>{{ end }}</ul>{{ end }}\n',
         "content/posts/ordinary.md": f'---\ntitle: "{ORDINARY_TITLE}"\ndate: {ORDINARY_DATE}T09:00:00Z\n---\nWords of the host.\n',
     },
-    "public", "index.html", "index.xml", True, "apt-get install -y hugo (.ci/run does)",
+    "public",
+    "index.html",
+    "index.xml",
+    True,
+    "apt-get install -y hugo (.ci/run does)",
 )
 JEKYLL = Engine(
     "jekyll",
@@ -70,18 +88,28 @@ JEKYLL = Engine(
         ),
         f"_posts/{ORDINARY_DATE}-ordinary.md": f'---\nlayout: post\ntitle: "{ORDINARY_TITLE}"\n---\nWords of the host.\n',
     },
-    "_site", "index.html", "feed.xml", True, "apt-get install -y jekyll (.ci/run does)",
+    "_site",
+    "index.html",
+    "feed.xml",
+    True,
+    "apt-get install -y jekyll (.ci/run does)",
 )
 PELICAN = Engine(
     "pelican",
     {
         "pelicanconf.py": (
-            'AUTHOR = "Blogger"\nSITENAME = "My Blog"\nSITEURL = "' + BLOG_URL.rstrip("/") + '"\nPATH = "content"\nTIMEZONE = "UTC"\nDEFAULT_LANG = "en"\n'
+            'AUTHOR = "Blogger"\nSITENAME = "My Blog"\nSITEURL = "'
+            + BLOG_URL.rstrip("/")
+            + '"\nPATH = "content"\nTIMEZONE = "UTC"\nDEFAULT_LANG = "en"\n'
             'STATIC_PATHS = ["images", "podcast"]\nFEED_DOMAIN = SITEURL\nFEED_ALL_ATOM = "feeds/all.atom.xml"\n'
         ),
         "content/ordinary.md": f"Title: {ORDINARY_TITLE}\nDate: {ORDINARY_DATE} 09:00\nCategory: Notes\n\nWords of the host.\n",
     },
-    "output", "index.html", "feeds/all.atom.xml", False, "pip install -e '.[test]' (it holds pelican[markdown]; make test does)",
+    "output",
+    "index.html",
+    "feeds/all.atom.xml",
+    False,
+    "pip install -e '.[test]' (it holds pelican[markdown]; make test does)",
 )
 ELEVENTY_ENGINE = Engine(
     "eleventy",
@@ -90,14 +118,24 @@ ELEVENTY_ENGINE = Engine(
         "_includes/base.njk": '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>{% include "panelpress-head.njk" %}</head>\n<body>{{ content | safe }}</body></html>\n',
         "_includes/post.njk": "---\nlayout: base.njk\n---\n<article><h1>{{ title }}</h1>{{ content | safe }}</article>\n",
         "posts/posts.json": '{"layout": "post.njk", "tags": ["posts"]}\n',
-        "index.njk": '---\nlayout: base.njk\ntitle: My Blog\n---\n<ul class="posts">{% for post in collections.posts | reverse %}<li><a href="' + BLOG_URL.rstrip("/") + '{{ post.url }}">{{ post.data.title }}</a></li>{% endfor %}</ul>\n',
+        "index.njk": '---\nlayout: base.njk\ntitle: My Blog\n---\n<ul class="posts">{% for post in collections.posts | reverse %}<li><a href="'
+        + BLOG_URL.rstrip("/")
+        + '{{ post.url }}">{{ post.data.title }}</a></li>{% endfor %}</ul>\n',
         "feed.njk": (
-            '---\npermalink: feed.xml\neleventyExcludeFromCollections: true\n---\n<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>My Blog</title><link>' + BLOG_URL + "</link>"
-            '{% for post in collections.posts | reverse %}<item><title>{{ post.data.title }}</title><link>' + BLOG_URL.rstrip("/") + "{{ post.url }}</link></item>{% endfor %}</channel></rss>\n"
+            '---\npermalink: feed.xml\neleventyExcludeFromCollections: true\n---\n<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>My Blog</title><link>'
+            + BLOG_URL
+            + "</link>"
+            "{% for post in collections.posts | reverse %}<item><title>{{ post.data.title }}</title><link>"
+            + BLOG_URL.rstrip("/")
+            + "{{ post.url }}</link></item>{% endfor %}</channel></rss>\n"
         ),
         "posts/ordinary.md": f'---\ntitle: "{ORDINARY_TITLE}"\ndate: {ORDINARY_DATE}\n---\nWords of the host.\n',
     },
-    "_site", "index.html", "feed.xml", True, "make test installs it with npm (npm install --no-save --prefix .venv/npm vnu-jar@26 @11ty/eleventy@3)",
+    "_site",
+    "index.html",
+    "feed.xml",
+    True,
+    "make test installs it with npm (npm install --no-save --prefix .venv/npm vnu-jar@26 @11ty/eleventy@3)",
 )
 ENGINES = {engine.name: engine for engine in (HUGO, JEKYLL, PELICAN, ELEVENTY_ENGINE)}
 
@@ -123,7 +161,12 @@ def build_blog(folder: Path, engine: Engine) -> Path:
 def blog_show(folder: Path, blog: Path, engine: str) -> Path:
     """A show whose episodes are posts of `blog`."""
     write_show(folder)
-    text = (folder / "panelpress.toml").read_text(encoding="utf-8").replace('site_url = "https://pod.example.com/show/"', f'site_url = "{SITE_URL}"').replace('title = "Test Panel"', f"title = '{SHOW_TITLE}'")
+    text = (
+        (folder / "panelpress.toml")
+        .read_text(encoding="utf-8")
+        .replace('site_url = "https://pod.example.com/show/"', f'site_url = "{SITE_URL}"')
+        .replace('title = "Test Panel"', f"title = '{SHOW_TITLE}'")
+    )
     rel = Path("..") / blog.name if blog.parent == folder.parent else blog
     text += f'\n[blog]\nengine = "{engine}"\npath = "{rel.as_posix()}"\n'
     (folder / "panelpress.toml").write_text(text, encoding="utf-8")

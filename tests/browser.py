@@ -19,10 +19,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"  # git-ignored: for a person to look at
 CHROMIUM = os.environ.get("PANELPRESS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 NO_CHROMIUM = f"no Chromium at {CHROMIUM}: install Debian's with `apt-get install chromium` (or set PANELPRESS_CHROMIUM) to run the browser tests"
 # The Nu HTML Checker: `make test` installs the vnu-jar package from npm into .venv/npm when npm is there.
-VNU_JAR = Path(os.environ.get("PANELPRESS_VNU_JAR", ROOT / ".venv" / "npm" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"))
+VNU_JAR = Path(
+    os.environ.get(
+        "PANELPRESS_VNU_JAR", ROOT / ".venv" / "npm" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+    )
+)
 WAIT = 120.0  # seconds a server may take to build and answer on a busy machine (a limit on waiting, not a measure)
 
 
@@ -39,7 +50,9 @@ def vnu_or_skip() -> list[str]:
     if java is None:
         pytest.skip("no Java for the Nu HTML Checker: install it with `apt-get install default-jre-headless`")
     if not VNU_JAR.is_file():
-        pytest.skip(f"no vnu.jar at {VNU_JAR}: install it with `npm install --prefix .venv/npm vnu-jar` (or set PANELPRESS_VNU_JAR)")
+        pytest.skip(
+            f"no vnu.jar at {VNU_JAR}: install it with `npm install --prefix .venv/npm vnu-jar` (or set PANELPRESS_VNU_JAR)"
+        )
     return [java, "-Xss4m", "-jar", str(VNU_JAR)]  # the checker's schema needs a deeper stack than Java's default
 
 
@@ -58,8 +71,12 @@ class Served:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "serve", "--show", str(show), "--port", "0"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-        )  # fmt: skip
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()

@@ -16,7 +16,6 @@ from mutagen.id3 import APIC, COMM, ID3, TDRC, TIT2, TPE1
 from pipeline import config as config_module
 from pipeline.audio.ffmpeg import ffmpeg
 
-
 # A test run started in the background of a shell (`make test &`, a CI runner's job) inherits SIGINT ignored, and so
 # would every panelpress process the tests start, and the Ctrl-C tests would fail for it. Programs the tests start
 # see Ctrl-C as they do from a terminal (a handler, unlike an ignored signal, does not survive exec).
@@ -53,20 +52,48 @@ PNG_1PX = bytes.fromhex(
 
 def bomb_png(width: int, height: int) -> bytes:
     """The first bytes of a huge PNG (a decompression bomb): a real header, no pixels (they are never read)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
 
     header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([1, 0, 0, 0, 0])  # 1-bit greyscale
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
-def make_audio(path: Path, seconds: float = 3.0, rate: int = 44100, channels: int = 2, source: str | None = None, codec_args: tuple[str, ...] = (), volume_db: float = 0.0) -> Path:
+def make_audio(
+    path: Path,
+    seconds: float = 3.0,
+    rate: int = 44100,
+    channels: int = 2,
+    source: str | None = None,
+    codec_args: tuple[str, ...] = (),
+    volume_db: float = 0.0,
+) -> Path:
     """Write a real audio file with ffmpeg: a sine (default) or any lavfi source, at a given gain."""
     src = source or f"sine=frequency=440:sample_rate={rate}"
     graph = f"{src},volume={volume_db}dB,aformat=sample_rates={rate}"
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", graph, "-t", str(seconds), "-ac", str(channels), *codec_args, "-y", str(path)],
+        [
+            ffmpeg(),
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            graph,
+            "-t",
+            str(seconds),
+            "-ac",
+            str(channels),
+            *codec_args,
+            "-y",
+            str(path),
+        ],
         check=True,
     )
     return path
@@ -91,10 +118,14 @@ def write_notes(folder: Path, slug: str, front: str, body: str = "Notes body.") 
     return path
 
 
-def write_show(folder: Path, normalize: bool = False, extra_show: str = "", extra_build: str = "", extra_audio: str = "") -> Path:
+def write_show(
+    folder: Path, normalize: bool = False, extra_show: str = "", extra_build: str = "", extra_audio: str = ""
+) -> Path:
     """Write a panelpress.toml (normalization off by default: most tests are not about loudness)."""
     folder.mkdir(parents=True, exist_ok=True)
-    text = SHOW_TOML.format(normalize=str(normalize).lower(), extra_show=extra_show, extra_build=extra_build, extra_audio=extra_audio)
+    text = SHOW_TOML.format(
+        normalize=str(normalize).lower(), extra_show=extra_show, extra_build=extra_build, extra_audio=extra_audio
+    )
     (folder / config_module.CONFIG_NAME).write_text(text, encoding="utf-8")
     (folder / "episodes").mkdir(exist_ok=True)
     (folder / "show_notes").mkdir(exist_ok=True)
@@ -112,7 +143,11 @@ def show_with(folder: Path, audio_dir: Path, episodes: dict[str, tuple[str, str]
 
 def checksums(folder: Path) -> dict[str, str]:
     """SHA-256 of every file below a folder (to prove nothing was touched)."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -142,7 +177,11 @@ def site_shows(tmp_path_factory) -> dict[str, Path]:
     from tests import sites
 
     base = tmp_path_factory.mktemp("sites")
-    return {"demo": sites.demo_show(base / "demo"), "full": sites.full_show(base / "full"), "hostile": sites.hostile_show(base / "hostile")}
+    return {
+        "demo": sites.demo_show(base / "demo"),
+        "full": sites.full_show(base / "full"),
+        "hostile": sites.hostile_show(base / "hostile"),
+    }
 
 
 @pytest.fixture(scope="session")

@@ -15,4 +15,6 @@ def assert_golden(name: str, actual: str | bytes) -> None:
     if os.environ.get("PANELPRESS_UPDATE_GOLDEN"):
         path.write_bytes(data)
     assert path.is_file(), f"{path} is missing: run the tests once with PANELPRESS_UPDATE_GOLDEN=1 and review it"
-    assert data == path.read_bytes(), f"{name} differs from its golden file; if the change is intended, update with PANELPRESS_UPDATE_GOLDEN=1"
+    assert data == path.read_bytes(), (
+        f"{name} differs from its golden file; if the change is intended, update with PANELPRESS_UPDATE_GOLDEN=1"
+    )

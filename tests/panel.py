@@ -90,8 +90,14 @@ def _phrase(path: Path, voice: str, pitch: int, text: str, rate: int) -> np.ndar
     if cached.is_file():
         return np.load(cached)
     raw = path.with_suffix(".raw.wav")
-    subprocess.run([espeak(), "-v", voice, "-p", str(pitch), "-s", "160", "-w", str(raw), text], check=True, capture_output=True)
-    out = subprocess.run([ffmpeg(), "-v", "error", "-i", str(raw), "-ar", str(rate), "-ac", "1", "-f", "f32le", "-"], check=True, capture_output=True).stdout
+    subprocess.run(
+        [espeak(), "-v", voice, "-p", str(pitch), "-s", "160", "-w", str(raw), text], check=True, capture_output=True
+    )
+    out = subprocess.run(
+        [ffmpeg(), "-v", "error", "-i", str(raw), "-ar", str(rate), "-ac", "1", "-f", "f32le", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
     data = np.frombuffer(out, dtype=np.float32)
     loud = np.flatnonzero(np.abs(data) > 0.01)
     data = data[loud[0] : loud[-1] + 1] if len(loud) else data
@@ -104,9 +110,23 @@ def _phrase(path: Path, voice: str, pitch: int, text: str, rate: int) -> np.ndar
 def _pink(rate: int, seconds: float, seed: int) -> np.ndarray:
     """A loop of pink noise at 0 dBFS RMS (ffmpeg's generator)."""
     out = subprocess.run(
-        [ffmpeg(), "-v", "error", "-f", "lavfi", "-i", f"anoisesrc=c=pink:r={rate}:a=0.5:seed={seed}", "-t", str(seconds), "-f", "f32le", "-"],
-        check=True, capture_output=True,
-    ).stdout  # fmt: skip
+        [
+            ffmpeg(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"anoisesrc=c=pink:r={rate}:a=0.5:seed={seed}",
+            "-t",
+            str(seconds),
+            "-f",
+            "f32le",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
     data = np.frombuffer(out, dtype=np.float32)
     return (data / float(np.sqrt(np.mean(data**2)))).astype(np.float32)
 
@@ -131,14 +151,30 @@ def make_panel(
         raise RuntimeError("espeak-ng is not installed (apt-get install -y espeak-ng)")
     offsets = offsets or {}
     folder.mkdir(parents=True, exist_ok=True)
-    key = json.dumps([seconds, speakers, rate, seed, room, bleed_db, noise_db, room_noise_db, sorted(offsets.items()), overlaps, question_every])
+    key = json.dumps(
+        [
+            seconds,
+            speakers,
+            rate,
+            seed,
+            room,
+            bleed_db,
+            noise_db,
+            room_noise_db,
+            sorted(offsets.items()),
+            overlaps,
+            question_every,
+        ]
+    )
     voices = VOICES[:speakers]
     names = [v[0] for v in voices] + (["room"] if room else [])
     files = {name: folder / f"{name.split()[0].lower()}.wav" for name in names}
     truth = folder / "script.json"
     if truth.is_file() and json.loads(truth.read_text())["key"] == key and all(p.is_file() for p in files.values()):
         data = json.loads(truth.read_text())
-        return Panel(files, tuple(tuple(s) for s in data["speech"]), seconds, rate, {v[0]: v[3] for v in voices}, offsets)
+        return Panel(
+            files, tuple(tuple(s) for s in data["speech"]), seconds, rate, {v[0]: v[3] for v in voices}, offsets
+        )
 
     pool = folder.parent / f"phrases-{rate}"
     pool.mkdir(exist_ok=True)
@@ -147,7 +183,10 @@ def make_panel(
         + [_phrase(pool / f"{v[1]}-{v[2]}-s{n}.wav", v[1], v[2], text, rate) for n, text in enumerate(SHORT)]
         for v in voices
     }
-    asked = [_phrase(pool / f"{AUDIENCE[0]}-{AUDIENCE[1]}-q{n}.wav", AUDIENCE[0], AUDIENCE[1], text, rate) for n, text in enumerate(QUESTIONS)]
+    asked = [
+        _phrase(pool / f"{AUDIENCE[0]}-{AUDIENCE[1]}-q{n}.wav", AUDIENCE[0], AUDIENCE[1], text, rate)
+        for n, text in enumerate(QUESTIONS)
+    ]
     rng = np.random.default_rng(seed)
 
     # The script: turns with pauses, now and then a short word over someone else's sentence, and a question from
@@ -187,7 +226,11 @@ def make_panel(
         hears[name] = {}
         for who in [v[0] for v in voices] + ["audience"]:
             if name == "room":
-                gain, delay = (level[who] * 10 ** (float(rng.uniform(-10, -6)) / 20), float(rng.uniform(10, 20))) if who != "audience" else (level[who], 0.0)
+                gain, delay = (
+                    (level[who] * 10 ** (float(rng.uniform(-10, -6)) / 20), float(rng.uniform(10, 20)))
+                    if who != "audience"
+                    else (level[who], 0.0)
+                )
             elif who == name:
                 gain, delay = level[who], 0.0
             elif who == "audience":
@@ -197,9 +240,18 @@ def make_panel(
             hears[name][who] = (gain, int(delay / 1000 * rate))
     total = int(seconds * rate)
     for index, name in enumerate(names):
-        noise = _pink(rate, 23.0 + index, seed * 10 + index) * 10 ** ((room_noise_db if name == "room" else noise_db) / 20)
+        noise = _pink(rate, 23.0 + index, seed * 10 + index) * 10 ** (
+            (room_noise_db if name == "room" else noise_db) / 20
+        )
         shift = int(offsets.get(name, 0.0) * rate)  # a recorder that started late misses the start
-        _write(files[name], rate, total - shift, lambda b0, b1, name=name, shift=shift, noise=noise: _block(b0 + shift, b1 + shift, events, hears[name], noise))
+        _write(
+            files[name],
+            rate,
+            total - shift,
+            lambda b0, b1, name=name, shift=shift, noise=noise: _block(
+                b0 + shift, b1 + shift, events, hears[name], noise
+            ),
+        )
     speech = tuple((start / rate, start / rate + len(sound) / rate, who) for start, who, sound in events)
     truth.write_text(json.dumps({"key": key, "speech": speech}))
     return Panel(files, speech, seconds, rate, {v[0]: v[3] for v in voices}, offsets)
@@ -236,7 +288,23 @@ def multichannel(panel: Panel, path: Path) -> Path:
     files = list(panel.tracks.values())
     inputs = [arg for f in files for arg in ("-i", str(f))]
     graph = "".join(f"[{n}:a]" for n in range(len(files))) + f"amerge=inputs={len(files)}[m]"
-    subprocess.run([ffmpeg(), "-v", "error", *inputs, "-filter_complex", graph, "-map", "[m]", "-c:a", "pcm_s16le", "-y", str(path)], check=True)
+    subprocess.run(
+        [
+            ffmpeg(),
+            "-v",
+            "error",
+            *inputs,
+            "-filter_complex",
+            graph,
+            "-map",
+            "[m]",
+            "-c:a",
+            "pcm_s16le",
+            "-y",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
@@ -246,11 +314,41 @@ def _selected(spans: list[tuple[float, float]]) -> str:
 
 def loudness(path: Path, spans: list[tuple[float, float]]) -> float:
     """Integrated loudness (ffmpeg's ebur128) of the audio inside the spans, joined."""
-    log = subprocess.run([ffmpeg(), "-hide_banner", "-nostats", "-i", str(path), "-af", f"{_selected(spans)},ebur128=framelog=quiet", "-f", "null", "-"], capture_output=True, text=True).stderr
+    log = subprocess.run(
+        [
+            ffmpeg(),
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(path),
+            "-af",
+            f"{_selected(spans)},ebur128=framelog=quiet",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+    ).stderr
     return float(re.search(r"I:\s+(-?[\d.]+) LUFS", log[log.rindex("Summary:") :]).group(1))
 
 
 def rms(path: Path, spans: list[tuple[float, float]]) -> float:
     """RMS level (dBFS, ffmpeg's astats) of the audio inside the spans, joined."""
-    log = subprocess.run([ffmpeg(), "-hide_banner", "-nostats", "-i", str(path), "-af", f"{_selected(spans)},astats=measure_perchannel=none:measure_overall=RMS_level", "-f", "null", "-"], capture_output=True, text=True).stderr
+    log = subprocess.run(
+        [
+            ffmpeg(),
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(path),
+            "-af",
+            f"{_selected(spans)},astats=measure_perchannel=none:measure_overall=RMS_level",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+    ).stderr
     return float(re.findall(r"RMS level dB: (-?[\d.]+|-inf)", log)[-1])

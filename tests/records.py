@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline import config as config_module
@@ -25,12 +25,14 @@ def show_config(root: Path = Path("/show"), **show) -> config_module.Config:
     return config_module.Config(root=root, show=config_module.ShowSettings(**values))
 
 
-def published(slug: str, title: str, day: int, explicit: bool = False, body: str = "Notes **body**.", length: int = 12345, **notes) -> Published:
+def published(
+    slug: str, title: str, day: int, explicit: bool = False, body: str = "Notes **body**.", length: int = 12345, **notes
+) -> Published:
     """One published episode, with made-up but consistent media facts."""
     note = Notes(
         path=Path(f"/show/show_notes/{slug}.md"),
         title=title,
-        date=datetime(2026, 5, day, 8, 30, tzinfo=timezone.utc),
+        date=datetime(2026, 5, day, 8, 30, tzinfo=UTC),
         body=body,
         summary=notes.pop("summary", f"Summary of {title}."),
         panelists=(Panelist("Ann Host", role="host"), Panelist("Bo Guest")),
@@ -38,7 +40,14 @@ def published(slug: str, title: str, day: int, explicit: bool = False, body: str
         **notes,
     )
     episode = Episode(slug=slug, recording=Path(f"/show/episodes/{slug}.wav"), notes=note)
-    media = Media(path=Path(f"/cache/{slug}.mp3"), filename=f"{slug}.mp3", mime="audio/mpeg", length=length, duration=1801.4, sha256="0" * 64)
+    media = Media(
+        path=Path(f"/cache/{slug}.mp3"),
+        filename=f"{slug}.mp3",
+        mime="audio/mpeg",
+        length=length,
+        duration=1801.4,
+        sha256="0" * 64,
+    )
     return Published(
         episode=episode,
         media=media,

@@ -52,7 +52,7 @@ def serve(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
 
 
 class _Quiet(http.server.BaseHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the test output stays the test's
+    def log_message(self, format, *args):
         pass
 
 
@@ -66,7 +66,15 @@ def hub(status: int = 204, delay: float = 0.0) -> Iterator[Hub]:
             parts = urllib.parse.urlsplit(self.path)
             size = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(size).decode() if size else ""
-            state.received.append(Received(self.command, parts.path, urllib.parse.parse_qs(parts.query), urllib.parse.parse_qs(body), dict(self.headers)))
+            state.received.append(
+                Received(
+                    self.command,
+                    parts.path,
+                    urllib.parse.parse_qs(parts.query),
+                    urllib.parse.parse_qs(body),
+                    dict(self.headers),
+                )
+            )
             if state.delay:
                 time.sleep(state.delay)
             try:
@@ -92,11 +100,19 @@ class Site:
 
 
 @contextlib.contextmanager
-def site(folder: Path, ranges: bool = True, redirects: dict[str, str] | None = None, types: dict[str, str] | None = None) -> Iterator[Site]:
+def site(
+    folder: Path, ranges: bool = True, redirects: dict[str, str] | None = None, types: dict[str, str] | None = None
+) -> Iterator[Site]:
     """Serve `folder` as a web server would: GET and HEAD, byte ranges when `ranges`, permanent redirects of some
     paths (`{"/old/feed.xml": "/feed.xml"}`), and Content-Types by suffix (`types` overrides some)."""
     requests: list[tuple[str, str, str]] = []
-    kinds = {".xml": "application/rss+xml", ".mp3": "audio/mpeg", ".opus": "audio/ogg", ".m4a": "audio/mp4", **(types or {})}
+    kinds = {
+        ".xml": "application/rss+xml",
+        ".mp3": "audio/mpeg",
+        ".opus": "audio/ogg",
+        ".m4a": "audio/mp4",
+        **(types or {}),
+    }
 
     class Handler(_Quiet):
         def do_HEAD(self) -> None:
@@ -134,10 +150,8 @@ def site(folder: Path, ranges: bool = True, redirects: dict[str, str] | None = N
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             if body:
-                try:
+                with contextlib.suppress(OSError):  # the client read the headers only (a GET to see the status)
                     self.wfile.write(data)
-                except OSError:
-                    pass  # the client read the headers only (a GET to see the status)
 
     with serve(Handler) as base:
         yield Site(base, requests)

@@ -48,7 +48,11 @@ def _vtt(lines: int) -> str:
     for n in range(lines):
         start, end = n * step, n * step + step - 0.2
         words = "the budget" if n == 7 else "a question of leadership"
-        cues += [f"{_ts(start)} --> {_ts(end)}", f"<v {speakers[n % 3 if n % 5 else 0]}>Line {n + 1} is about {words}.", ""]
+        cues += [
+            f"{_ts(start)} --> {_ts(end)}",
+            f"<v {speakers[n % 3 if n % 5 else 0]}>Line {n + 1} is about {words}.",
+            "",
+        ]
     return "\n".join(cues)
 
 
@@ -68,7 +72,9 @@ def full_show(folder: Path) -> Path:
         extra_audio="",
     )
     with (folder / "panelpress.toml").open("a", encoding="utf-8") as toml:
-        toml.write('\n[podcast]\nlocked = true\nfunding_url = "https://pod.example.com/support"\nfunding_text = "Support the show"\n')
+        toml.write(
+            '\n[podcast]\nlocked = true\nfunding_url = "https://pod.example.com/support"\nfunding_text = "Support the show"\n'
+        )
     picture(folder / "cover.png", 1400, "#27304a")
     notes = folder / "show_notes"
     picture(notes / "full-panel.png", 700, "#5a2a3a")
@@ -76,7 +82,12 @@ def full_show(folder: Path) -> Path:
     picture(notes / "chapter-two.png", 300, "#303050")
     (notes / "files").mkdir(parents=True, exist_ok=True)
     (notes / "files" / "slides.pdf").write_bytes(b"%PDF-1.4\n% a test file\n")
-    make_audio(folder / "episodes" / "full-panel.mp3", seconds=FULL_SECONDS, source=SPEECH.format(seed=3), codec_args=("-c:a", "libmp3lame", "-b:a", "64k"))
+    make_audio(
+        folder / "episodes" / "full-panel.mp3",
+        seconds=FULL_SECONDS,
+        source=SPEECH.format(seed=3),
+        codec_args=("-c:a", "libmp3lame", "-b:a", "64k"),
+    )
     (folder / "episodes" / "full-panel.vtt").write_text(_vtt(TRANSCRIPT_LINES), encoding="utf-8")
     write_notes(
         folder,
@@ -124,11 +135,15 @@ def full_show(folder: Path) -> Path:
 
 def hostile_show(folder: Path) -> Path:
     """A show whose settings, notes, chapters and transcript hold markup, script, odd URLs and unbreakable words."""
-    write_show(folder, extra_show='owner_name = "\\"><svg onload=alert(1)>"\ncopyright = "</footer><script>alert(2)</script>"')
+    write_show(
+        folder, extra_show='owner_name = "\\"><svg onload=alert(1)>"\ncopyright = "</footer><script>alert(2)</script>"'
+    )
     toml = folder / "panelpress.toml"
     text = toml.read_text(encoding="utf-8")
     text = text.replace('title = "Test Panel"', 'title = "Panel </script><script>alert(3)</script><!-- <b id=pwned>"')
-    text = text.replace('description = "A panel made by the tests."', f'description = "<img src=x onerror=alert(4)> {LONG_WORD}"')
+    text = text.replace(
+        'description = "A panel made by the tests."', f'description = "<img src=x onerror=alert(4)> {LONG_WORD}"'
+    )
     text = text.replace('author = "Test Author"', 'author = "\\"><b id=pwned onmouseover=alert(5)>x</b>"')
     toml.write_text(text, encoding="utf-8")
     make_audio(folder / "episodes" / "hostile.wav", seconds=4)
@@ -156,8 +171,8 @@ def hostile_show(folder: Path) -> Path:
         """,
         body=(
             "<script>alert(13)</script> <img src=x onerror=alert(14)> <b id=pwned>raw</b>\n\n"
-            "[js](javascript:alert(15)) [quote](https://example.com/\"onmouseover=\"alert(16)) "
-            "[odd](<https://example.com/a b?c=\"d\"&e=<f>>)\n\n"
+            '[js](javascript:alert(15)) [quote](https://example.com/"onmouseover="alert(16)) '
+            '[odd](<https://example.com/a b?c="d"&e=<f>>)\n\n'
             f"{LONG_WORD}\n\nhttps://example.com/{LONG_WORD}\n\n`{LONG_WORD}`\n\n```\n{LONG_WORD}\n```\n"
         ),
     )

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 ESPEAK = shutil.which("espeak-ng")
-needs_espeak = pytest.mark.skipif(ESPEAK is None, reason="espeak-ng is not installed: apt-get install espeak-ng (.ci/run does)")
+needs_espeak = pytest.mark.skipif(
+    ESPEAK is None, reason="espeak-ng is not installed: apt-get install espeak-ng (.ci/run does)"
+)
 RATE = 22050  # espeak-ng's own rate
 THRESHOLD = 300  # of 32768: where a piece's sound starts and ends
 
@@ -62,7 +64,11 @@ def levels(path: Path, windows: list[tuple[float, float]], ffmpeg: str) -> list[
     """dBFS (mean square) of each window of a file as ffmpeg decodes it (an independent look at what was published)."""
     import math
 
-    raw = subprocess.run([ffmpeg, "-nostdin", "-loglevel", "error", "-i", str(path), "-ac", "1", "-ar", "44100", "-f", "f32le", "-"], check=True, capture_output=True).stdout
+    raw = subprocess.run(
+        [ffmpeg, "-nostdin", "-loglevel", "error", "-i", str(path), "-ac", "1", "-ar", "44100", "-f", "f32le", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
     values = array.array("f", raw)
     found = []
     for start, end in windows:

@@ -95,7 +95,7 @@ def test_no_module_reaches_itself_through_its_imports():
         state[module] = "open"
         for name in sorted(GRAPH[module]):
             if state.get(name) == "open":
-                cycles.append(" → ".join(path[path.index(name) :] + [name]))
+                cycles.append(" → ".join([*path[path.index(name) :], name]))
             elif name not in state:
                 visit(name, [*path, name])
         state[module] = "done"
@@ -126,7 +126,9 @@ def test_the_rules_see_every_wing():
 
 def test_the_sites_paths_and_urls_are_decided_in_layout_alone():
     # Joining a URL or naming a published file by hand elsewhere is how two modules come to disagree on an address.
-    by_hand = re.compile(r"site_url \+|\+ \w*site_url\b|\.chapters\.json|\.transcript\.json|\.chapter-|f\"\{(?:PAGES|MEDIA)_DIR\}")
+    by_hand = re.compile(
+        r"site_url \+|\+ \w*site_url\b|\.chapters\.json|\.transcript\.json|\.chapter-|f\"\{(?:PAGES|MEDIA)_DIR\}"
+    )
     found = [
         f"{path.relative_to(PACKAGE.parent)}:{number}: {line.strip()}"
         for path in MODULES.values()

@@ -14,11 +14,10 @@ import podcastparser
 import pytest
 
 from pipeline import check, layout
-from pipeline.check.feed import FEED_BYTES_LIMIT
 from pipeline import config as config_module
+from pipeline.check.feed import FEED_BYTES_LIMIT
 from pipeline.cli import main
 from pipeline.errors import ConfigError
-
 from tests.conftest import make_audio, write_notes, write_show
 
 SITE = "https://pod.example.com/show/"
@@ -28,7 +27,12 @@ FH = "http://purl.org/syndication/history/1.0"
 def _add(show: Path, numbers: range, recording: Path, body: str = "Notes body.") -> None:
     for number in numbers:
         shutil.copy(recording, show / "episodes" / f"ep{number:02d}.wav")
-        write_notes(show, f"ep{number:02d}", f"title: Episode {number}\ndate: 2026-{1 + (number - 1) // 28:02d}-{1 + (number - 1) % 28:02d}", body)
+        write_notes(
+            show,
+            f"ep{number:02d}",
+            f"title: Episode {number}\ndate: 2026-{1 + (number - 1) // 28:02d}-{1 + (number - 1) % 28:02d}",
+            body,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +73,19 @@ def _walk(show: Path) -> list[tuple[str, feedparser.FeedParserDict, dict]]:
 
 def test_every_item_is_reachable_by_following_the_archive_links(paged):
     documents = _walk(paged)
-    assert [url.removeprefix(SITE) for url, _, _ in documents] == ["feed.xml", "archive/feed-2.xml", "archive/feed-1.xml"]
+    assert [url.removeprefix(SITE) for url, _, _ in documents] == [
+        "feed.xml",
+        "archive/feed-2.xml",
+        "archive/feed-1.xml",
+    ]
     titles = [entry.title for _, parsed, _ in documents for entry in parsed.entries]
     assert titles == [f"Episode {n}" for n in range(23, 0, -1)], "each item once, newest first"
     for _, parsed, gpodder in documents:
         assert len(gpodder["episodes"]) == len(parsed.entries)
     book = json.loads((paged / config_module.LEDGER_NAME).read_text())
-    assert sorted(entry.id for _, parsed, _ in documents for entry in parsed.entries) == sorted(e["guid"] for e in book["episodes"].values())
+    assert sorted(entry.id for _, parsed, _ in documents for entry in parsed.entries) == sorted(
+        e["guid"] for e in book["episodes"].values()
+    )
     index = (paged / "public" / layout.INDEX_PAGE).read_text()
     assert all(f"Episode {n}<" in index for n in range(1, 24)), "the pages keep every episode"
 
@@ -91,8 +101,12 @@ def test_archives_are_marked_and_linked_both_ways_as_rfc_5005_asks(paged):
         assert channel.find(f"{{{FH}}}archive") is not None
         links = {link.get("rel"): link.get("href") for link in channel.iterfind("{http://www.w3.org/2005/Atom}link")}
         assert links["current"] == SITE + "feed.xml" and links["self"] == SITE + layout.archive(number)
-        assert links.get("prev-archive", "") == (SITE + prev if prev else "") and links.get("next-archive", "") == (SITE + nxt if nxt else "")
-        assert b"<?xml-stylesheet" not in (paged / "public" / layout.archive(number)).read_bytes(), "no page asks to subscribe to an archive"
+        assert links.get("prev-archive", "") == (SITE + prev if prev else "") and links.get("next-archive", "") == (
+            SITE + nxt if nxt else ""
+        )
+        assert b"<?xml-stylesheet" not in (paged / "public" / layout.archive(number)).read_bytes(), (
+            "no page asks to subscribe to an archive"
+        )
     assert b'<?xml-stylesheet type="text/xsl" href="feed.xsl"?>' in (paged / "public" / layout.FEED_FILE).read_bytes()
 
 
@@ -106,15 +120,24 @@ def test_publishing_an_episode_changes_only_the_newest_archive_page(paged, recor
     _add(paged, range(31, 34), recording)
     assert main(["build", "--show", str(paged)]) == 0
     assert (paged / "public" / layout.archive(2)).read_bytes() == second, "nor does the next one, once full"
-    assert [url.removeprefix(SITE) for url, _, _ in _walk(paged)] == ["feed.xml", "archive/feed-3.xml", "archive/feed-2.xml", "archive/feed-1.xml"]
+    assert [url.removeprefix(SITE) for url, _, _ in _walk(paged)] == [
+        "feed.xml",
+        "archive/feed-3.xml",
+        "archive/feed-2.xml",
+        "archive/feed-1.xml",
+    ]
 
 
 def test_check_counts_archived_episodes_as_published_and_follows_the_links(paged, capsys):
     report = check.run(paged)
-    assert not [p for p in report.problems if "artwork" not in p.problem and "itunes:image" not in p.problem], report.problems
+    assert not [p for p in report.problems if "artwork" not in p.problem and "itunes:image" not in p.problem], (
+        report.problems
+    )
     (paged / "public" / layout.archive(1)).unlink()
     problems = [p.message() for p in check.run(paged).problems]
-    assert any("archive/feed-1.xml: is missing, but the archive archive/feed-2.xml links it" in p for p in problems), problems
+    assert any("archive/feed-1.xml: is missing, but the archive archive/feed-2.xml links it" in p for p in problems), (
+        problems
+    )
     assert any("'ep01'" in p and "neither in the feed nor in its archives" in p for p in problems)
 
 
@@ -130,8 +153,15 @@ def test_a_lost_ledger_takes_the_guids_of_archived_episodes_back_from_the_archiv
 
 def test_check_warns_of_a_feed_larger_than_apps_take(tmp_path, recording):
     show = write_show(tmp_path / "show", extra_build="publish_new = true")
-    (show / config_module.CONFIG_NAME).write_text((show / config_module.CONFIG_NAME).read_text().replace("publish_new = false\n", ""))
-    _add(show, range(1, 4), recording, body="\n\n".join(f"Paragraph {n} of a long transcript pasted into the notes." * 20 for n in range(400)))
+    (show / config_module.CONFIG_NAME).write_text(
+        (show / config_module.CONFIG_NAME).read_text().replace("publish_new = false\n", "")
+    )
+    _add(
+        show,
+        range(1, 4),
+        recording,
+        body="\n\n".join(f"Paragraph {n} of a long transcript pasted into the notes." * 20 for n in range(400)),
+    )
     assert main(["build", "--show", str(show)]) == 0
     assert (show / "public" / layout.FEED_FILE).stat().st_size > FEED_BYTES_LIMIT
     warnings = [w.message() for w in check.run(show).warnings]
@@ -141,6 +171,8 @@ def test_check_warns_of_a_feed_larger_than_apps_take(tmp_path, recording):
 @pytest.mark.parametrize("items", [5, -1, 10001])
 def test_the_page_size_is_checked(tmp_path, items):
     show = write_show(tmp_path / "show")
-    (show / config_module.CONFIG_NAME).write_text((show / config_module.CONFIG_NAME).read_text() + f"[feed]\nitems = {items}\n")
+    (show / config_module.CONFIG_NAME).write_text(
+        (show / config_module.CONFIG_NAME).read_text() + f"[feed]\nitems = {items}\n"
+    )
     with pytest.raises(ConfigError, match=r"\[feed\] items"):
         config_module.load(show)

@@ -27,7 +27,9 @@ def test_a_made_artefact_is_kept_with_its_record_and_found_again(tmp_path):
         job.record = {"duration": 3.0}
     assert shelf.file("k1").read_bytes() == b"audio" and (tmp_path / "kind" / "k1.curve.f32").read_bytes() == b"curve"
     assert shelf.get("k1") == {"duration": 3.0}
-    assert sorted(p.name for p in (tmp_path / "kind").iterdir()) == ["k1.curve.f32", "k1.json", "k1.mp3"], "no work folder left"
+    assert sorted(p.name for p in (tmp_path / "kind").iterdir()) == ["k1.curve.f32", "k1.json", "k1.mp3"], (
+        "no work folder left"
+    )
 
 
 def test_a_failed_job_leaves_nothing(tmp_path):

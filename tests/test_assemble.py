@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
@@ -21,11 +21,22 @@ from pipeline.show import assemble, ledger, pages
 from tests.golden import assert_golden
 from tests.records import published, show_config
 
-NOW = datetime(2026, 5, 20, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
 TEMPLATES = pages.templates(None)  # the packaged templates, read here: assemble is given them
 ICONS = (("favicon.ico", b"ico"), ("apple-touch-icon.png", b"png"), ("cover-300.jpg", b"jpg"))
 # What touching the disk looks like to the interpreter (PEP 578 audit events).
-DISK_EVENTS = ("open", "os.listdir", "os.scandir", "os.mkdir", "os.remove", "os.rename", "os.rmdir", "shutil.copyfile", "os.chmod", "os.utime")
+DISK_EVENTS = (
+    "open",
+    "os.listdir",
+    "os.scandir",
+    "os.mkdir",
+    "os.remove",
+    "os.rename",
+    "os.rmdir",
+    "shutil.copyfile",
+    "os.chmod",
+    "os.utime",
+)
 _watching: list[str] = []
 _warm: list[bool] = []
 
@@ -59,17 +70,36 @@ def _episodes() -> list[assemble.Episode]:
     second = published("second", "Second & <last>", 12, explicit=True, season=1, episode=2)
     vtt = b"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v Ann Host>Hello.\n"
     segments = b'{"version": "1.0.0", "segments": [{"startTime": 1.0, "endTime": 2.0, "speaker": "Ann Host", "body": "Hello."}]}'
-    second = replace(second, attachments=(
-        Attachment(layout.transcript("second", "vtt"), layout.VTT_TYPE, vtt, rel="captions", language="en", sha256=hashlib.sha256(vtt).hexdigest()),
-        Attachment(layout.transcript("second", "json"), layout.TRANSCRIPT_JSON_TYPE, segments, language="en", sha256=hashlib.sha256(segments).hexdigest()),
-    ))  # fmt: skip
+    second = replace(
+        second,
+        attachments=(
+            Attachment(
+                layout.transcript("second", "vtt"),
+                layout.VTT_TYPE,
+                vtt,
+                rel="captions",
+                language="en",
+                sha256=hashlib.sha256(vtt).hexdigest(),
+            ),
+            Attachment(
+                layout.transcript("second", "json"),
+                layout.TRANSCRIPT_JSON_TYPE,
+                segments,
+                language="en",
+                sha256=hashlib.sha256(segments).hexdigest(),
+            ),
+        ),
+    )
     first = published("first", "First", 3, body="Last time: [the second](second.md).", mentions=("second.md",))
     return [assemble.Episode(second, "key-second"), assemble.Episode(first, "key-first")]
 
 
 def _listing(plan: assemble.ShowPlan) -> str:
     files = {**plan.site.files, plan.site.feed_path: None}
-    lines = [f"{rel}\t{hashlib.sha256(plan.site.feed).hexdigest() if file is None else file.sha256}" for rel, file in sorted(files.items())]
+    lines = [
+        f"{rel}\t{hashlib.sha256(plan.site.feed).hexdigest() if file is None else file.sha256}"
+        for rel, file in sorted(files.items())
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -77,13 +107,18 @@ def test_the_plan_of_a_show_with_no_folder_matches_its_golden_listing():
     config = show_config(root=Path("/nowhere/show"), artwork="cover.jpg")
     plan = _assemble(config, _episodes())
     assert_golden("assemble-plan.txt", _listing(plan))
-    assert plan.site.feed_path == layout.FEED_FILE and plan.site.files[layout.artwork(config.artwork_path)].content == config.artwork_path
+    assert (
+        plan.site.feed_path == layout.FEED_FILE
+        and plan.site.files[layout.artwork(config.artwork_path)].content == config.artwork_path
+    )
     parsed = feedparser.parse(plan.site.feed)
     assert [entry.title for entry in parsed.entries] == ["Second & <last>", "First"]
     assert sorted(plan.ledger.episodes) == ["first", "second"]
     page = plan.site.files["episodes/second.html"].content.decode()
     assert "Hello." in page, "the transcript the record carries is on its page"
-    assert 'href="second.html"' in plan.site.files["episodes/first.html"].content.decode(), "a link to other notes points at their page"
+    assert 'href="second.html"' in plan.site.files["episodes/first.html"].content.decode(), (
+        "a link to other notes points at their page"
+    )
 
 
 def test_html_rendered_before_is_reused_and_every_text_used_is_returned():
@@ -119,7 +154,12 @@ def test_the_audit_hook_sees_a_file_being_opened(tmp_path):
 def test_a_blogs_posts_are_in_the_plan_too(engine):
     from pipeline.config import BlogSettings
 
-    config = replace(show_config(root=Path("/nowhere/show"), site_url="https://blog.example.com/podcast/"), blog=BlogSettings(engine=engine))
+    config = replace(
+        show_config(root=Path("/nowhere/show"), site_url="https://blog.example.com/podcast/"),
+        blog=BlogSettings(engine=engine),
+    )
     plan = _assemble(config, _episodes())
-    assert any(rel.endswith("-second.md") or rel.endswith("/second.md") for rel in plan.site.blog), sorted(plan.site.blog)
+    assert any(rel.endswith("-second.md") or rel.endswith("/second.md") for rel in plan.site.blog), sorted(
+        plan.site.blog
+    )
     assert "episodes/second.html" not in plan.site.files, "on a blog, the post is the episode's page"

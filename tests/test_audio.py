@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 from mutagen import File as MutagenFile
 
+from pipeline import config
 from pipeline.audio import mastering
 from pipeline.audio.ffmpeg import ffmpeg
-from pipeline import config
-from pipeline.episode import probe
 from pipeline.config import AudioSettings
+from pipeline.episode import probe
 from pipeline.errors import AudioError, ConfigError
-
 from tests.conftest import SPEECH, make_audio
 
 TARGET = AudioSettings()  # -16 LUFS, -1 dBTP, 128 kbps MP3 at 44.1 kHz
@@ -28,9 +27,23 @@ TARGET = AudioSettings()  # -16 LUFS, -1 dBTP, 128 kbps MP3 at 44.1 kHz
 def measure(path: Path) -> dict[str, float]:
     """ffmpeg's ebur128 summary of the decoded file, read from its printed report (not panelpress's parser)."""
     log = subprocess.run(
-        [ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    ).stderr  # fmt: skip
+        [
+            ffmpeg(),
+            "-nostdin",
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(path),
+            "-af",
+            "ebur128=peak=true:framelog=quiet",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     summary = log[log.rindex("Summary:") :]
     number = r"(-?[\d.]+|-inf)"
     return {
@@ -40,9 +53,25 @@ def measure(path: Path) -> dict[str, float]:
     }
 
 
-def speech(path: Path, seconds: float = 20, channels: int = 2, rate: int = 44100, volume_db: float = 0.0, codec: tuple[str, ...] = (), seed: int = 1) -> Path:
+def speech(
+    path: Path,
+    seconds: float = 20,
+    channels: int = 2,
+    rate: int = 44100,
+    volume_db: float = 0.0,
+    codec: tuple[str, ...] = (),
+    seed: int = 1,
+) -> Path:
     """Speech-like shaped noise with pauses, at a chosen level."""
-    return make_audio(path, seconds=seconds, channels=channels, rate=rate, source=SPEECH.format(seed=seed), codec_args=codec, volume_db=volume_db)
+    return make_audio(
+        path,
+        seconds=seconds,
+        channels=channels,
+        rate=rate,
+        source=SPEECH.format(seed=seed),
+        codec_args=codec,
+        volume_db=volume_db,
+    )
 
 
 def speech_at(path: Path, lufs: float, channels: int = 2, clicks: float = 0.0) -> Path:
@@ -53,7 +82,27 @@ def speech_at(path: Path, lufs: float, channels: int = 2, clicks: float = 0.0) -
         graph = f"{SPEECH.format(seed=7)},volume={gain:.2f}dB"
         if clicks:
             graph += f"[s];{click}[c];[s][c]amix=inputs=2:normalize=0,alimiter=limit=0.999:level=0"
-        subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph, "-t", "20", "-ac", str(channels), "-c:a", "pcm_f32le", "-y", str(path)], check=True)
+        subprocess.run(
+            [
+                ffmpeg(),
+                "-nostdin",
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                graph,
+                "-t",
+                "20",
+                "-ac",
+                str(channels),
+                "-c:a",
+                "pcm_f32le",
+                "-y",
+                str(path),
+            ],
+            check=True,
+        )
 
     gain = 0.0
     for _ in range(3):  # the limiter on the clicks makes loudness bend: home in
@@ -106,7 +155,14 @@ FORMATS = {
 @pytest.mark.parametrize("kind", sorted(FORMATS))
 def test_every_input_format_masters(tmp_path, kind):
     rate = 48000 if kind in ("opus", "f32.wav") else 44100
-    src = speech(tmp_path / f"in.{kind.split('.')[-1]}", seconds=12, rate=rate, channels=1 if kind in ("flac", "ogg") else 2, volume_db=-10, codec=FORMATS[kind])
+    src = speech(
+        tmp_path / f"in.{kind.split('.')[-1]}",
+        seconds=12,
+        rate=rate,
+        channels=1 if kind in ("flac", "ogg") else 2,
+        volume_db=-10,
+        codec=FORMATS[kind],
+    )
     result = master(src, tmp_path)
     assert_on_target(result.path)
     assert abs(result.duration - 12) < 0.2
@@ -131,9 +187,25 @@ def test_other_targets_and_m4a_output(tmp_path):
 def _short_term(path: Path, spans: list[tuple[float, float]]) -> float:
     """Mean short-term loudness (3 s window, LUFS) at the ends of the given spans."""
     log = subprocess.run(
-        [ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-v", "verbose", "-i", str(path), "-af", "ebur128=framelog=verbose", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    ).stderr  # fmt: skip
+        [
+            ffmpeg(),
+            "-nostdin",
+            "-hide_banner",
+            "-nostats",
+            "-v",
+            "verbose",
+            "-i",
+            str(path),
+            "-af",
+            "ebur128=framelog=verbose",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     frames = [(float(t), float(s)) for t, s in re.findall(r"t:\s*([\d.]+).*?S:\s*(-?[\d.]+)", log)]
     values = [s for t, s in frames if any(end - 0.2 <= t <= end for _, end in spans)]
     return sum(values) / len(values)
@@ -144,7 +216,23 @@ def test_level_voices_brings_a_quiet_voice_up(tmp_path):
     a = f"{SPEECH.format(seed=3)},volume='if(lt(mod(t,12),6),1,0)':eval=frame"
     b = f"{SPEECH.format(seed=4)},volume='if(gte(mod(t,12),6),0.2512,0)':eval=frame"  # -12 dB
     src = tmp_path / "panel.wav"
-    subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", f"{a}[a];{b}[b];[a][b]amix=inputs=2:normalize=0", "-t", "48", "-y", str(src)], check=True)
+    subprocess.run(
+        [
+            ffmpeg(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"{a}[a];{b}[b];[a][b]amix=inputs=2:normalize=0",
+            "-t",
+            "48",
+            "-y",
+            str(src),
+        ],
+        check=True,
+    )
     turns_a = [(t, t + 6) for t in range(0, 48, 12)]
     turns_b = [(t + 6, t + 12) for t in range(0, 48, 12)]
     gap_in = _short_term(src, turns_a) - _short_term(src, turns_b)
@@ -185,11 +273,30 @@ def test_intro_and_outro_are_joined_and_shift_the_timeline(tmp_path):
 
 def test_highpass_removes_rumble(tmp_path):
     src = tmp_path / "rumble.wav"
-    graph = f"{SPEECH.format(seed=8)}[s];sine=frequency=35:sample_rate=44100,volume=0.5[r];[s][r]amix=inputs=2:normalize=0"
-    subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph, "-t", "10", "-y", str(src)], check=True)
+    graph = (
+        f"{SPEECH.format(seed=8)}[s];sine=frequency=35:sample_rate=44100,volume=0.5[r];[s][r]amix=inputs=2:normalize=0"
+    )
+    subprocess.run(
+        [ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph, "-t", "10", "-y", str(src)], check=True
+    )
 
     def rumble(path: Path) -> float:
-        log = subprocess.run([ffmpeg(), "-nostdin", "-hide_banner", "-i", str(path), "-af", "lowpass=f=45,lowpass=f=45,volumedetect", "-f", "null", "-"], capture_output=True, text=True).stderr
+        log = subprocess.run(
+            [
+                ffmpeg(),
+                "-nostdin",
+                "-hide_banner",
+                "-i",
+                str(path),
+                "-af",
+                "lowpass=f=45,lowpass=f=45,volumedetect",
+                "-f",
+                "null",
+                "-",
+            ],
+            capture_output=True,
+            text=True,
+        ).stderr
         return float(re.search(r"mean_volume: (-?[\d.]+) dB", log).group(1))
 
     plain = master(src, tmp_path / "a")
@@ -199,7 +306,11 @@ def test_highpass_removes_rumble(tmp_path):
 
 def test_progress_is_reported_per_pass(tmp_path):
     seen: dict[str, list[float]] = {}
-    master(speech_at(tmp_path / "in.wav", -30, clicks=0.25), tmp_path, task=lambda name, total: seen.setdefault(name, []).append)
+    master(
+        speech_at(tmp_path / "in.wav", -30, clicks=0.25),
+        tmp_path,
+        task=lambda name, total: seen.setdefault(name, []).append,
+    )
     assert list(seen)[:3] == ["measure", "level", "encode"]
     for values in seen.values():
         assert values == sorted(values) and values[-1] > 19
@@ -210,7 +321,11 @@ def test_the_limiter_is_simulated_only_when_it_will_work(tmp_path, clicks, passe
     # Even speech brought up 14 dB keeps its peaks under the limiter: the gain alone lands it on target.
     # Clicks 12 dB under full scale, brought up 14 dB, would be limited, and limiting costs loudness: that is simulated first.
     seen: dict[str, list[float]] = {}
-    result = master(speech_at(tmp_path / "in.wav", -30, clicks=clicks), tmp_path, task=lambda name, total: seen.setdefault(name, []).append)
+    result = master(
+        speech_at(tmp_path / "in.wav", -30, clicks=clicks),
+        tmp_path,
+        task=lambda name, total: seen.setdefault(name, []).append,
+    )
     assert list(seen) == passes and result.report.passes == len(passes)
     assert_on_target(result.path)
 
@@ -264,7 +379,27 @@ def test_bad_recordings_are_clear_errors(tmp_path, make, expected):
 
 def test_a_file_without_an_audio_stream(tmp_path):
     src = tmp_path / "video.m4a"
-    subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=5", "-t", "3", "-c:v", "mpeg4", "-f", "mp4", "-y", str(src)], check=True)
+    subprocess.run(
+        [
+            ffmpeg(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x64:rate=5",
+            "-t",
+            "3",
+            "-c:v",
+            "mpeg4",
+            "-f",
+            "mp4",
+            "-y",
+            str(src),
+        ],
+        check=True,
+    )
     with pytest.raises(AudioError) as error:
         master(src, tmp_path)
     assert "audio" in error.value.problem and error.value.path == src
@@ -281,7 +416,11 @@ def test_full_scale_clicks_over_quiet_speech_still_land_on_target(tmp_path):
     # The clicks make most of the measured loudness; once they are limited the speech must carry it, so the
     # loudness gained per dB of gain bends sharply: one secant step lands far off, more simulations find it.
     seen: dict[str, list[float]] = {}
-    result = master(speech_at(tmp_path / "in.wav", -30, clicks=0.99), tmp_path, task=lambda name, total: seen.setdefault(name, []).append)
+    result = master(
+        speech_at(tmp_path / "in.wav", -30, clicks=0.99),
+        tmp_path,
+        task=lambda name, total: seen.setdefault(name, []).append,
+    )
     assert_on_target(result.path)
     assert "level 2" in seen and result.report.passes >= 4
 
@@ -290,14 +429,24 @@ def test_the_gain_solver_interpolates_between_and_steps_beyond_the_simulated_gai
     assert mastering._solve({0.0: -20.0, 4.0: -17.0, 10.0: -12.0}, -16.0) == pytest.approx(5.2)  # between 4 and 10
     assert mastering._solve({0.0: -20.0, 1.0: -19.0}, -16.0) == pytest.approx(4.0)  # beyond: the last secant
     assert mastering._solve({0.0: -10.0, 1.0: -9.0}, -16.0) == pytest.approx(-6.0)  # below all: from the lowest
-    assert mastering._solve({0.0: -20.0, 1.0: -19.99}, -16.0) == pytest.approx(1 + 3.99 / 0.2)  # a flat curve: slope 0.2 at least
+    assert mastering._solve({0.0: -20.0, 1.0: -19.99}, -16.0) == pytest.approx(
+        1 + 3.99 / 0.2
+    )  # a flat curve: slope 0.2 at least
     assert mastering._solve({0.0: -60.0, 1.0: -59.0}, -16.0) == 40.0  # never more than 40 dB
 
 
 @pytest.mark.parametrize("value", [1.0, 25, "8"])
 def test_a_loudness_range_outside_what_speech_needs_is_refused_with_its_fix(tmp_path, value):
-    show = {"title": "T", "description": "D", "author": "A", "owner_email": "a@example.org", "site_url": "https://example.org/"}
+    show = {
+        "title": "T",
+        "description": "D",
+        "author": "A",
+        "owner_email": "a@example.org",
+        "site_url": "https://example.org/",
+    }
     with pytest.raises(ConfigError) as error:
         config.from_dict(tmp_path, {"show": show, "audio": {"lra": value}})
-    assert "[audio] lra" in error.value.problem and ("between 3 and 20" in error.value.fix or "number" in error.value.fix)
+    assert "[audio] lra" in error.value.problem and (
+        "between 3 and 20" in error.value.fix or "number" in error.value.fix
+    )
     assert config.from_dict(tmp_path, {"show": show, "audio": {"lra": 6}}).audio.lra == 6.0

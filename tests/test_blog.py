@@ -14,9 +14,9 @@ import podcastparser
 import pytest
 from lxml import html as lxml_html
 
-from pipeline import cli, config as config_module
+from pipeline import cli
+from pipeline import config as config_module
 from pipeline.errors import ConfigError
-
 from tests.blogs import BLOG_URL, ENGINES, ORDINARY_TITLE, SHOW_TITLE, SITE_URL, blog_show, build_blog, make_blog
 from tests.conftest import checksums, make_audio, write_notes
 
@@ -26,15 +26,21 @@ VTT = "WEBVTT\n\n00:00.000 --> 00:01.500\n<v Ann Host>Welcome to the budget pane
 
 def _episodes(show: Path) -> None:
     make_audio(show / "episodes" / f"{OLD}.wav", seconds=3)
-    write_notes(show, OLD, "title: The old panel\ndate: 2026-01-05T10:00:00Z\nsummary: An older conversation.", body="The first one.")
+    write_notes(
+        show,
+        OLD,
+        "title: The old panel\ndate: 2026-01-05T10:00:00Z\nsummary: An older conversation.",
+        body="The first one.",
+    )
     make_audio(show / "episodes" / f"{NEW}.wav", seconds=4)
     (show / "episodes" / f"{NEW}.vtt").write_text(VTT, encoding="utf-8")
     write_notes(
-        show, NEW,
+        show,
+        NEW,
         "title: Budgets {{ and }} {% raw %} teams\ndate: 2026-02-03T10:00:00Z\nexplicit: true\nsummary: Three panelists on budgets.\n"
         "chapters:\n  - start: 0\n    title: Welcome\n  - start: 2\n    title: Budget talk",
         body=f"We argue about *budgets*, as [last time]({OLD}.md#end).\n\n```\nbudget = people * time\n\nmore {{{{ code }}}}\n```\n",
-    )  # fmt: skip
+    )
 
 
 def _build(show: Path) -> int:
@@ -102,7 +108,9 @@ def test_the_podcast_feed_names_built_posts_and_files(built):
     new, old = parsed.entries  # newest first
     assert f'href="{old.link}#end"' in new.content[0].value  # the notes' link to the other episode: its post
     # the transcript and chapters files the feed names (podcast:transcript, podcast:chapters) are in the built site
-    named = re.findall(r'<podcast:(?:transcript|chapters) url="([^"]+)"', (site / "podcast" / "feed.xml").read_text(encoding="utf-8"))
+    named = re.findall(
+        r'<podcast:(?:transcript|chapters) url="([^"]+)"', (site / "podcast" / "feed.xml").read_text(encoding="utf-8")
+    )
     assert {Path(url).suffix for url in named} >= {".vtt", ".json"}
     for url in named:
         assert url.startswith(SITE_URL) and (site / "podcast" / url.removeprefix(SITE_URL)).is_file(), url
@@ -123,24 +131,32 @@ def test_the_post_page_plays_the_enclosure_with_badge_chapters_and_transcript(bu
     chapters = [li.text_content() for li in tree.find_class("chapters")[-1].iter("li")]
     assert "Welcome" in chapters[0] and "Budget talk" in chapters[1]
     assert "Thanks for having me." in tree.find_class("transcript")[0].text_content()
-    assert "budget = people * time\n\nmore {{ code }}" in tree.find(".//pre").text_content()  # not read as Liquid or a shortcode
+    assert (
+        "budget = people * time\n\nmore {{ code }}" in tree.find(".//pre").text_content()
+    )  # not read as Liquid or a shortcode
     assert tree.find(".//a[@download]") is not None
     assert tree.xpath('//a[text()="last time"]/@href') == [old.link + "#end"]  # the other episode's post
     feed_link = tree.xpath('//a[@type="application/rss+xml"]')
     assert feed_link and feed_link[0].get("href") == SITE_URL + "feed.xml"
     if engine.head_snippet:
-        assert [link.get("title") for link in tree.xpath(f'//head/link[@rel="alternate"][@href="{SITE_URL}feed.xml"]')] == [SHOW_TITLE]
+        assert [
+            link.get("title") for link in tree.xpath(f'//head/link[@rel="alternate"][@href="{SITE_URL}feed.xml"]')
+        ] == [SHOW_TITLE]
     old_page = lxml_html.fromstring(_page(site, old.link).read_text(encoding="utf-8"))
     assert not old_page.find_class("badge") and old_page.find(".//audio") is not None
 
 
 def test_a_post_edited_by_hand_is_kept_and_the_hosts_files_untouched(built, capsys):
-    engine, blog, show, _ = built
+    _engine, blog, show, _ = built
     posts = [p for p in blog.rglob("*.md") if "panelpress" not in p.name and OLD in p.name]
     assert len(posts) == 1
     post = posts[0]
     post.write_text(post.read_text(encoding="utf-8") + "\nA line the host added.\n", encoding="utf-8")
-    hosts = {rel: sha for rel, sha in checksums(blog).items() if "podcast" not in rel and OLD not in rel and NEW not in rel and "panelpress" not in rel}
+    hosts = {
+        rel: sha
+        for rel, sha in checksums(blog).items()
+        if "podcast" not in rel and OLD not in rel and NEW not in rel and "panelpress" not in rel
+    }
     capsys.readouterr()
     assert _build(show) == 0
     assert "A line the host added." in post.read_text(encoding="utf-8")
@@ -182,13 +198,17 @@ def test_init_writes_blog_settings_after_checking_the_folder(tmp_path, capsys):
 def test_a_post_is_removed_only_with_allow_remove(built):
     engine, blog, show, _ = built
     notes = show / "show_notes" / f"{NEW}.md"
-    notes.write_text(notes.read_text(encoding="utf-8").replace("explicit: true", "explicit: true\ndraft: true"), encoding="utf-8")
+    notes.write_text(
+        notes.read_text(encoding="utf-8").replace("explicit: true", "explicit: true\ndraft: true"), encoding="utf-8"
+    )
     post = next(p for p in blog.rglob(f"*{NEW}.md"))
     before = checksums(blog)
     assert _build(show) == 1  # withdrawing a published episode is refused
     assert checksums(blog) == before
     assert cli.main(["build", "--show", str(show), "--no-notify", "--allow-remove", NEW]) == 0
-    assert not post.exists() and not [p for p in blog.rglob(f"{NEW}.mp3") if engine.output not in p.relative_to(blog).parts]  # the engine's last build aside
+    assert not post.exists() and not [
+        p for p in blog.rglob(f"{NEW}.mp3") if engine.output not in p.relative_to(blog).parts
+    ]  # the engine's last build aside
     assert all(rel in checksums(blog) for rel in engine.files)  # the host's own files are all there
 
 
@@ -203,8 +223,14 @@ def test_a_post_of_the_hosts_where_an_episode_would_go_is_never_overwritten(tmp_
     before = checksums(blog)
     assert _build(show) == 1
     err = capsys.readouterr().err.replace("\n", "")
-    assert "content/posts/old-panel.md" in err and "is in the way and was not written by panelpress" in err and "[blog] posts" in err
-    after = {rel: sha for rel, sha in checksums(blog).items() if not rel.endswith(".panelpress-lock")}  # the build's lock
+    assert (
+        "content/posts/old-panel.md" in err
+        and "is in the way and was not written by panelpress" in err
+        and "[blog] posts" in err
+    )
+    after = {
+        rel: sha for rel, sha in checksums(blog).items() if not rel.endswith(".panelpress-lock")
+    }  # the build's lock
     assert after == before  # nothing written: not the post, not the site folder
 
 
@@ -214,7 +240,9 @@ def test_post_urls_follow_each_engines_permalink_rule_in_utc():
     from pipeline import engines, layout
 
     late = datetime(2026, 2, 3, 23, 30, tzinfo=timezone(timedelta(hours=-5)))  # 4 February in UTC
-    made = {name: layout.post_url(BLOG_URL, engine.permalink, "Panel Nº 1", late) for name, engine in engines.ENGINE.items()}
+    made = {
+        name: layout.post_url(BLOG_URL, engine.permalink, "Panel Nº 1", late) for name, engine in engines.ENGINE.items()
+    }
     assert made == {
         "hugo": BLOG_URL + "posts/panel-no-1/",
         "jekyll": BLOG_URL + "2026/02/04/panel-no-1.html",

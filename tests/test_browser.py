@@ -11,7 +11,6 @@ import json
 import pytest
 
 from pipeline.show import pages
-
 from tests import sites
 from tests.browser import SCREENSHOTS, Served, axe_source
 from tests.conftest import make_audio, write_notes, write_show
@@ -44,7 +43,9 @@ def test_the_player_loads_the_audio_and_plays(page, served, previews):
     _player_ready(page)
     assert page.evaluate("document.querySelector('audio').duration") == pytest.approx(item.media.duration, abs=0.1)
     page.click("ol.chapters li:first-child a.seek")  # a listener's click: the browser lets it play
-    page.wait_for_function("document.querySelector('audio').currentTime > 0.5 && !document.querySelector('audio').paused")
+    page.wait_for_function(
+        "document.querySelector('audio').currentTime > 0.5 && !document.querySelector('audio').paused"
+    )
 
 
 def test_a_chapter_click_seeks_and_the_highlight_follows_playback(page, served):
@@ -107,10 +108,14 @@ def test_a_long_transcript_is_folded_and_searchable(page, served):
     page.fill("#transcript-search", "BUDGET")
     page.wait_for_function("document.querySelector('.transcript-tools [role=status]').textContent === '1 line matches'")
     assert page.evaluate("document.querySelector('.transcript details').open")
-    visible = page.eval_on_selector_all(".transcript p[data-start]", "lines => lines.filter(l => !l.hidden).map(l => l.textContent)")
+    visible = page.eval_on_selector_all(
+        ".transcript p[data-start]", "lines => lines.filter(l => !l.hidden).map(l => l.textContent)"
+    )
     assert len(visible) == 1 and "the budget" in visible[0]
     page.fill("#transcript-search", "")
-    page.wait_for_function(f"[...document.querySelectorAll('.transcript p[data-start]')].filter(l => !l.hidden).length === {sites.TRANSCRIPT_LINES}")
+    page.wait_for_function(
+        f"[...document.querySelectorAll('.transcript p[data-start]')].filter(l => !l.hidden).length === {sites.TRANSCRIPT_LINES}"
+    )
     # following the audio scrolls the line playing now into view, on request only
     page.click("button[data-follow]")
     assert page.get_attribute("button[data-follow]", "aria-pressed") == "true"
@@ -130,11 +135,18 @@ def test_without_javascript_the_page_plays_and_its_links_work(browser, served):
     media = page.get_attribute("audio", "src")
     assert page.request.get(served["full"] + "episodes/" + media).status == 200
     hrefs = page.eval_on_selector_all("a.seek", "links => links.map(link => link.getAttribute('href'))")
-    assert hrefs[:2] == ["../media/full-panel.mp3#t=0", f"../media/full-panel.mp3#t={pages.media_time(sites.FULL_CHAPTERS[1])}"]
-    assert page.is_visible("a.download") and page.is_hidden("button[data-share]") and page.is_hidden(".transcript-tools")
+    assert hrefs[:2] == [
+        "../media/full-panel.mp3#t=0",
+        f"../media/full-panel.mp3#t={pages.media_time(sites.FULL_CHAPTERS[1])}",
+    ]
+    assert (
+        page.is_visible("a.download") and page.is_hidden("button[data-share]") and page.is_hidden(".transcript-tools")
+    )
     page.click(".transcript summary")  # folded, and it opens without any script
     assert page.is_visible(".transcript p[data-start]")
-    links = {link.split("#")[0] for link in page.eval_on_selector_all("a[href]", "links => links.map(link => link.href)")}
+    links = {
+        link.split("#")[0] for link in page.eval_on_selector_all("a[href]", "links => links.map(link => link.href)")
+    }
     for link in sorted(link for link in links if link.startswith(served["full"])):
         assert page.request.head(link).status == 200, link
     context.close()
@@ -144,7 +156,10 @@ def test_the_feed_opens_in_a_browser_as_a_page_with_the_subscribe_help(page, ser
     page.goto(served["full"] + "feed.xml")
     assert "podcast feed of Test Panel" in page.text_content("h1")
     assert page.text_content(".subscribe code") == "https://pod.example.com/show/feed.xml"
-    assert page.eval_on_selector_all("ul.episodes h3 a", "links => links.map(link => link.getAttribute('href'))") == ["episodes/full-panel.html", "episodes/short-bonus.html"]
+    assert page.eval_on_selector_all("ul.episodes h3 a", "links => links.map(link => link.getAttribute('href'))") == [
+        "episodes/full-panel.html",
+        "episodes/short-bonus.html",
+    ]
     page.click("ul.episodes h3 a")
     page.wait_for_url("**/" + EPISODE)
 
@@ -153,7 +168,9 @@ def _axe(page) -> list[dict]:
     page.add_script_tag(content=axe_source())
     # Chromium adds a banner of its own to pages made by XSLT (it is removing XSLT): the browser's, not the site's.
     result = page.evaluate("axe.run({exclude: [['xslt-warning-banner']]}, {resultTypes: ['violations']})")
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["html"] for n in v["nodes"]]} for v in result["violations"]]
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["html"] for n in v["nodes"]]} for v in result["violations"]
+    ]
 
 
 @pytest.mark.parametrize("show", ["demo", "full", "hostile"])
@@ -191,7 +208,9 @@ def test_hostile_notes_fire_no_dialog_and_inject_no_element(page, served):
             })"""
         )
         assert found == {"marked": 0, "scripts": 0, "linked": 0}, path
-        for text in page.eval_on_selector_all("script[type='application/ld+json']", "nodes => nodes.map(n => n.textContent)"):
+        for text in page.eval_on_selector_all(
+            "script[type='application/ld+json']", "nodes => nodes.map(n => n.textContent)"
+        ):
             assert json.loads(text)["@context"] == "https://schema.org"  # still JSON: nothing closed the element
     assert dialogs == []
 
@@ -202,7 +221,11 @@ def test_screenshots_for_a_person_to_look_at(browser, served, width):
     context = browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=1)
     page = context.new_page()
     page.set_default_timeout(LIMIT)
-    for name, url in (("index", served["full"]), ("episode", served["full"] + EPISODE), ("demo-episode", served["demo"] + "episodes/management-vs-leadership.html")):
+    for name, url in (
+        ("index", served["full"]),
+        ("episode", served["full"] + EPISODE),
+        ("demo-episode", served["demo"] + "episodes/management-vs-leadership.html"),
+    ):
         page.goto(url + "#t=3")
         page.wait_for_function("!document.querySelector('audio[data-player]') || document.querySelector('.current')")
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)

@@ -12,10 +12,9 @@ import pytest
 import yaml
 
 from pipeline.episode import chapters, notes, starter
-from pipeline.show import pages
 from pipeline.errors import ChapterError, NotesError
 from pipeline.records import AudioInfo, Chapter, Episode
-
+from pipeline.show import pages
 from tests.conftest import PNG_1PX, write_notes
 from tests.records import published, show_config
 
@@ -54,7 +53,16 @@ JSON_CHAPTERS_SCHEMA = {
 
 
 def _info(path: Path, duration: float = 600.0, marks: tuple[Chapter, ...] = ()) -> AudioInfo:
-    return AudioInfo(path=path, format="WAV", codec="pcm", duration=duration, sample_rate=44100, channels=2, bitrate=0, chapters=marks)
+    return AudioInfo(
+        path=path,
+        format="WAV",
+        codec="pcm",
+        duration=duration,
+        sample_rate=44100,
+        channels=2,
+        bitrate=0,
+        chapters=marks,
+    )
 
 
 # --- times ---------------------------------------------------------------------------------------------------
@@ -62,7 +70,16 @@ def _info(path: Path, duration: float = 600.0, marks: tuple[Chapter, ...] = ()) 
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [(0, 0.0), (95, 95.0), (1.5, 1.5), ("00:00:00", 0.0), ("01:30", 90.0), ("1:02:03.5", 3723.5), ("75:30", 4530.0), ("12.25", 12.25)],
+    [
+        (0, 0.0),
+        (95, 95.0),
+        (1.5, 1.5),
+        ("00:00:00", 0.0),
+        ("01:30", 90.0),
+        ("1:02:03.5", 3723.5),
+        ("75:30", 4530.0),
+        ("12.25", 12.25),
+    ],
 )
 def test_parse_time(value, seconds):
     assert chapters.parse_time(value) == seconds
@@ -86,14 +103,24 @@ def test_timestamp_round_trips():
 
 def test_audacity_labels(tmp_path):
     path = tmp_path / "panel.chapters.txt"
-    path.write_text("0.000000\t0.000000\tWelcome\n\\\t100.0\t2000.0\n95.500000\t120.000000\tFirst topic\n610.25\t610.25\tQ&A\n", encoding="utf-8")
+    path.write_text(
+        "0.000000\t0.000000\tWelcome\n\\\t100.0\t2000.0\n95.500000\t120.000000\tFirst topic\n610.25\t610.25\tQ&A\n",
+        encoding="utf-8",
+    )
     found = chapters.read_file(path)
-    assert [(c.start, c.title, c.line) for c in found] == [(0.0, "Welcome", 1), (95.5, "First topic", 3), (610.25, "Q&A", 4)]
+    assert [(c.start, c.title, c.line) for c in found] == [
+        (0.0, "Welcome", 1),
+        (95.5, "First topic", 3),
+        (610.25, "Q&A", 4),
+    ]
 
 
 def test_plain_timestamps_with_links(tmp_path):
     path = tmp_path / "panel.chapters.txt"
-    path.write_text("\ufeff# chapters of the panel\n00:00:00 Welcome\n\n01:35 - First topic <https://example.com/first>\n1:10:00 Questions\n", encoding="utf-8")
+    path.write_text(
+        "\ufeff# chapters of the panel\n00:00:00 Welcome\n\n01:35 - First topic <https://example.com/first>\n1:10:00 Questions\n",
+        encoding="utf-8",
+    )
     found = chapters.read_file(path)
     assert [(c.start, c.title, c.url, c.line) for c in found] == [
         (0.0, "Welcome", "", 2),
@@ -107,7 +134,11 @@ def test_plain_timestamps_with_links(tmp_path):
     [
         ("00:00 Welcome\nFirst topic at ten\n", 2, "'First topic at ten' is not a chapter"),
         ("00:05 Welcome\n01:00 Topic\n", 1, "chapter 1 ('Welcome') starts at 00:00:05, not at 0"),
-        ("00:00 Welcome\n05:00 Topic\n04:00 Back\n", 3, "chapter 3 ('Back') starts at 00:04:00, not after chapter 2 (00:05:00)"),
+        (
+            "00:00 Welcome\n05:00 Topic\n04:00 Back\n",
+            3,
+            "chapter 3 ('Back') starts at 00:04:00, not after chapter 2 (00:05:00)",
+        ),
         ("00:00 Welcome\n05:00 Topic\n05:00 Same\n", 3, "not after chapter 2"),
         ("0.0\t0.0\tWelcome\n60.0\t60.0\t \n", 2, "chapter 2 has no title"),
     ],
@@ -169,13 +200,29 @@ def test_notes_chapters_in_every_form(tmp_path):
     ("entries", "line", "problem"),
     [
         ("  - start: 00:00:10\n    title: Late start\n", 5, "chapter 1 ('Late start') starts at 00:00:10, not at 0"),
-        ("  - 0:00 Welcome\n  - start: 05:00\n    title: B\n  - start: 04:59\n    title: C\n", 8, "chapter 3 ('C') starts at 00:04:59, not after chapter 2 (00:05:00)"),
+        (
+            "  - 0:00 Welcome\n  - start: 05:00\n    title: B\n  - start: 04:59\n    title: C\n",
+            8,
+            "chapter 3 ('C') starts at 00:04:59, not after chapter 2 (00:05:00)",
+        ),
         ("  - 0:00 Welcome\n  - start: soon\n    title: B\n", 6, "chapter start 'soon' is not a time"),
         ("  - 0:00 Welcome\n  - title: No start\n", 6, "chapter has no start"),
         ("  - 0:00 Welcome\n  - start: 60\n", 6, "chapter at 00:01:00 has no title"),
-        ("  - 0:00 Welcome\n  - start: 60\n    title: B\n    link: https://x.example\n", 6, "chapter has unknown keys ['link']"),
-        ("  - 0:00 Welcome\n  - start: 60\n    title: B\n    url: not a link\n", 6, "chapter url 'not a link' is not a web address"),
-        ("  - 0:00 Welcome\n  - start: 60\n    title: B\n    image: missing.jpg\n", 6, "chapter image 'missing.jpg' does not exist"),
+        (
+            "  - 0:00 Welcome\n  - start: 60\n    title: B\n    link: https://x.example\n",
+            6,
+            "chapter has unknown keys ['link']",
+        ),
+        (
+            "  - 0:00 Welcome\n  - start: 60\n    title: B\n    url: not a link\n",
+            6,
+            "chapter url 'not a link' is not a web address",
+        ),
+        (
+            "  - 0:00 Welcome\n  - start: 60\n    title: B\n    image: missing.jpg\n",
+            6,
+            "chapter image 'missing.jpg' does not exist",
+        ),
         ("  - 0:00 Welcome\n  - just words\n", 6, "chapter 'just words' is not a start time and a title"),
     ],
 )
@@ -193,7 +240,11 @@ def test_bad_notes_chapters_name_the_notes_file_and_line(tmp_path, entries, line
 
 
 def test_episode_image_must_be_a_local_jpeg_or_png(tmp_path):
-    for value, problem in (("cover.gif", "is not a JPEG or PNG file"), ("cover.jpg", "does not exist"), ("https://x.example/a.jpg", "does not exist")):
+    for value, problem in (
+        ("cover.gif", "is not a JPEG or PNG file"),
+        ("cover.jpg", "does not exist"),
+        ("https://x.example/a.jpg", "does not exist"),
+    ):
         path = write_notes(tmp_path, "panel", f"title: Panel\nimage: {value}")
         with pytest.raises(NotesError) as caught:
             notes.read(path)
@@ -223,7 +274,10 @@ def test_notes_win_over_chapters_file_and_recording(tmp_path):
 def test_chapters_file_wins_over_recording(tmp_path):
     episode = _episode(tmp_path)
     (tmp_path / "episodes" / "panel.chapters.txt").write_text("0:00 From file\n1:00 File two\n", encoding="utf-8")
-    assert [c.title for c in chapters.resolve(episode, _info(episode.recording, marks=OWN))] == ["From file", "File two"]
+    assert [c.title for c in chapters.resolve(episode, _info(episode.recording, marks=OWN))] == [
+        "From file",
+        "File two",
+    ]
 
 
 def test_recording_chapters_are_the_last_source(tmp_path):
@@ -299,7 +353,12 @@ def test_json_chapters_file_validates_against_the_format(tmp_path):
         "podcastName": "Test Panel",
         "chapters": [
             {"startTime": 0, "title": "Welcome"},
-            {"startTime": 72.5, "title": "Topic “one”", "img": "https://pod.example.com/show/episodes/panel.chapter-2.png", "url": "https://example.com/one"},
+            {
+                "startTime": 72.5,
+                "title": "Topic “one”",
+                "img": "https://pod.example.com/show/episodes/panel.chapter-2.png",
+                "url": "https://example.com/one",
+            },
             {"startTime": 312, "title": "Questions", "img": "https://cdn.example.com/q.jpg"},
         ],
     }
@@ -308,7 +367,11 @@ def test_json_chapters_file_validates_against_the_format(tmp_path):
 
 
 def test_schema_rejects_what_the_format_forbids():
-    for bad in ({"chapters": []}, {"version": "1.2.0", "chapters": [{"title": "no start"}]}, {"version": "1.2.0", "chapters": [{"startTime": "0"}]}):
+    for bad in (
+        {"chapters": []},
+        {"version": "1.2.0", "chapters": [{"title": "no start"}]},
+        {"version": "1.2.0", "chapters": [{"startTime": "0"}]},
+    ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, JSON_CHAPTERS_SCHEMA)
 
@@ -330,7 +393,9 @@ def test_starter_notes_carry_chapters_numbers_and_cover(tmp_path):
     notes_path = tmp_path / "show_notes" / "panel.md"
     assert starter.save_cover(notes_path, info) == "panel.png"
     assert (tmp_path / "show_notes" / "panel.png").read_bytes() == PNG_1PX
-    (tmp_path / "show_notes" / "panel.png").write_bytes(PNG_1PX + b"the host's own")  # a picture: images are checked by content
+    (tmp_path / "show_notes" / "panel.png").write_bytes(
+        PNG_1PX + b"the host's own"
+    )  # a picture: images are checked by content
     assert starter.save_cover(notes_path, info) == "panel.png"  # never overwritten
     assert (tmp_path / "show_notes" / "panel.png").read_bytes().endswith(b"the host's own")
     assert starter.save_cover(notes_path, replace(info, art=b"GIF89a")) == ""
@@ -339,13 +404,21 @@ def test_starter_notes_carry_chapters_numbers_and_cover(tmp_path):
     starter.write_starter(notes_path, text)
     front = yaml.safe_load(text.split("---")[1])
     assert front["season"] == 2 and front["episode"] == 7 and front["image"] == "panel.png"
-    assert front["chapters"] == [{"start": "00:00:00", "title": "Welcome"}, {"start": "00:01:35.250", "title": "Topic: one", "url": "https://example.com/1"}]
+    assert front["chapters"] == [
+        {"start": "00:00:00", "title": "Welcome"},
+        {"start": "00:01:35.250", "title": "Topic: one", "url": "https://example.com/1"},
+    ]
     parsed = notes.read(notes_path)
-    assert [(c.start, c.title, c.url) for c in parsed.chapters] == [(0.0, "Welcome", ""), (95.25, "Topic: one", "https://example.com/1")]
+    assert [(c.start, c.title, c.url) for c in parsed.chapters] == [
+        (0.0, "Welcome", ""),
+        (95.25, "Topic: one", "https://example.com/1"),
+    ]
 
     # a chapters file beside the recording stays the source: the starter does not copy the recording's chapters
     chapters.file_for(recording).write_text("0:00 From file\n", encoding="utf-8")
-    assert "chapters" not in yaml.safe_load(starter.starter_text("panel", info, date(2026, 1, 2), draft=True).split("---")[1])
+    assert "chapters" not in yaml.safe_load(
+        starter.starter_text("panel", info, date(2026, 1, 2), draft=True).split("---")[1]
+    )
 
 
 # --- the page ------------------------------------------------------------------------------------------------
@@ -354,16 +427,22 @@ def test_starter_notes_carry_chapters_numbers_and_cover(tmp_path):
 def test_page_lists_chapters_that_seek_the_player():
     item = replace(
         published("panel", "Panel", 3),
-        chapters=(Chapter(0.0, "Welcome"), Chapter(95.5, "Topic <one>", url="https://example.com/1"), Chapter(3725.0, "Questions")),
+        chapters=(
+            Chapter(0.0, "Welcome"),
+            Chapter(95.5, "Topic <one>", url="https://example.com/1"),
+            Chapter(3725.0, "Questions"),
+        ),
         image="episodes/panel.png",
     )
     page = pages.render(show_config(), [item], None)["episodes/panel.html"]
     # Without JavaScript a time opens the audio there (#t=); with it, the page's player seeks (data-start).
     assert 'href="../media/panel.mp3#t=0" data-start="0">0:00</a>' in page
-    assert 'href="../media/panel.mp3#t=95.5" data-start="95.5">1:35</a>' in page  # cut to the second, as players show it
+    assert (
+        'href="../media/panel.mp3#t=95.5" data-start="95.5">1:35</a>' in page
+    )  # cut to the second, as players show it
     assert 'data-start="3725">1:02:05</a>' in page
     assert '<a href="https://example.com/1" rel="nofollow">Topic &lt;one&gt;</a>' in page
     assert "<audio controls" in page and "data-player" in page and 'src="../assets/site.js?v=' in page
     assert '<img class="episode-art" src="../episodes/panel.png"' in page
     plain = pages.render(show_config(), [published("panel", "Panel", 3)], None)["episodes/panel.html"]
-    assert 'id="chapters"' not in plain and "<img class=\"episode-art\"" not in plain
+    assert 'id="chapters"' not in plain and '<img class="episode-art"' not in plain

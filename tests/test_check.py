@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline import check
 from pipeline.check.feed import date_problem
 from pipeline.cli import main
-
 from tests.conftest import checksums, make_audio, write_notes, write_show
 
 SITE_URL = "https://pod.example.com/show/"
@@ -51,7 +49,9 @@ def test_a_clean_build_passes(show, capsys):
     assert out == ["all good"]
     assert code == 0
     outside_cache = lambda sums: {rel: d for rel, d in sums.items() if not rel.startswith(".panelpress-cache/")}  # noqa: E731
-    assert outside_cache(checksums(show)) == outside_cache(before), "check writes nothing but its own memory in the cache"
+    assert outside_cache(checksums(show)) == outside_cache(before), (
+        "check writes nothing but its own memory in the cache"
+    )
     assert _check(show, capsys) == (0, ["all good"]), "and the next check, with that memory, agrees"
 
 
@@ -92,29 +92,100 @@ def _link_missing_transcript(text: str) -> str:
 
 DEFECTS = {
     # name: (plant(show), expected text in a problem line)
-    "wrong enclosure length": (lambda s: _edit_feed(s, _length_plus_one), "public/feed.xml: item 1 ('Second'): enclosure length is"),
-    "yes/no explicit in an item": (lambda s: _edit_feed(s, _first(r"<itunes:explicit>true</itunes:explicit>", "<itunes:explicit>yes</itunes:explicit>")), "<itunes:explicit> is 'yes'; Apple accepts only true or false"),
-    "yes/no explicit in the channel": (lambda s: _edit_feed(s, _first(r"<itunes:explicit>false</itunes:explicit>", "<itunes:explicit>no</itunes:explicit>")), "the channel's <itunes:explicit> is 'no'; Apple accepts only true or false"),
-    "missing guid": (lambda s: _edit_feed(s, _first(r"\s*<guid[^>]*>[^<]*</guid>", "")), "item 1 ('Second') has no <guid>"),
+    "wrong enclosure length": (
+        lambda s: _edit_feed(s, _length_plus_one),
+        "public/feed.xml: item 1 ('Second'): enclosure length is",
+    ),
+    "yes/no explicit in an item": (
+        lambda s: _edit_feed(
+            s, _first(r"<itunes:explicit>true</itunes:explicit>", "<itunes:explicit>yes</itunes:explicit>")
+        ),
+        "<itunes:explicit> is 'yes'; Apple accepts only true or false",
+    ),
+    "yes/no explicit in the channel": (
+        lambda s: _edit_feed(
+            s, _first(r"<itunes:explicit>false</itunes:explicit>", "<itunes:explicit>no</itunes:explicit>")
+        ),
+        "the channel's <itunes:explicit> is 'no'; Apple accepts only true or false",
+    ),
+    "missing guid": (
+        lambda s: _edit_feed(s, _first(r"\s*<guid[^>]*>[^<]*</guid>", "")),
+        "item 1 ('Second') has no <guid>",
+    ),
     "duplicate guid": (lambda s: _edit_feed(s, _duplicate_guid), "2 items share the GUID"),
-    "changed guid": (lambda s: _edit_feed(s, _first(r"<guid isPermaLink=\"false\">[^<]+</guid>", '<guid isPermaLink="false">not-the-one</guid>')), "item 1 ('Second') has the GUID not-the-one, but the ledger gave it"),
-    "bad pubDate": (lambda s: _edit_feed(s, _first(r"<pubDate>[^<]*</pubDate>", "<pubDate>2026-02-10</pubDate>")), "<pubDate> '2026-02-10' is not an RFC 2822 date"),
-    "wrong weekday": (lambda s: _edit_feed(s, _first(r"<pubDate>Tue, ", "<pubDate>Mon, ")), "names the wrong weekday (it is a Tuesday)"),
-    "moved pubDate": (lambda s: _edit_feed(s, _first(r"<pubDate>Tue, 10 Feb", "<pubDate>Wed, 11 Feb")), "differs from the notes' date (2026-02-10T18:30:00+01:00)"),
-    "title edited": (lambda s: _edit_feed(s, _first(r"<title>Second</title>", "<title>Seconds</title>")), "item 1 ('Seconds'): the title differs from the notes ('Second')"),
-    "double-escaped ampersand": (lambda s: _edit_feed(s, lambda t: t.replace("First &amp; foremost", "First &amp;amp; foremost")), "the title differs from the notes ('First & foremost')"),
-    "wrong duration": (lambda s: _edit_feed(s, _first(r"<itunes:duration>\d+</itunes:duration>", "<itunes:duration>99</itunes:duration>")), "<itunes:duration> is '99', but the audio lasts 2 s"),
-    "no artwork element": (lambda s: _edit_feed(s, _first(r"\s*<itunes:image [^>]*/>", "")), "the channel has no <itunes:image>, which Apple Podcasts requires"),
+    "changed guid": (
+        lambda s: _edit_feed(
+            s, _first(r"<guid isPermaLink=\"false\">[^<]+</guid>", '<guid isPermaLink="false">not-the-one</guid>')
+        ),
+        "item 1 ('Second') has the GUID not-the-one, but the ledger gave it",
+    ),
+    "bad pubDate": (
+        lambda s: _edit_feed(s, _first(r"<pubDate>[^<]*</pubDate>", "<pubDate>2026-02-10</pubDate>")),
+        "<pubDate> '2026-02-10' is not an RFC 2822 date",
+    ),
+    "wrong weekday": (
+        lambda s: _edit_feed(s, _first(r"<pubDate>Tue, ", "<pubDate>Mon, ")),
+        "names the wrong weekday (it is a Tuesday)",
+    ),
+    "moved pubDate": (
+        lambda s: _edit_feed(s, _first(r"<pubDate>Tue, 10 Feb", "<pubDate>Wed, 11 Feb")),
+        "differs from the notes' date (2026-02-10T18:30:00+01:00)",
+    ),
+    "title edited": (
+        lambda s: _edit_feed(s, _first(r"<title>Second</title>", "<title>Seconds</title>")),
+        "item 1 ('Seconds'): the title differs from the notes ('Second')",
+    ),
+    "double-escaped ampersand": (
+        lambda s: _edit_feed(s, lambda t: t.replace("First &amp; foremost", "First &amp;amp; foremost")),
+        "the title differs from the notes ('First & foremost')",
+    ),
+    "wrong duration": (
+        lambda s: _edit_feed(
+            s, _first(r"<itunes:duration>\d+</itunes:duration>", "<itunes:duration>99</itunes:duration>")
+        ),
+        "<itunes:duration> is '99', but the audio lasts 2 s",
+    ),
+    "no artwork element": (
+        lambda s: _edit_feed(s, _first(r"\s*<itunes:image [^>]*/>", "")),
+        "the channel has no <itunes:image>, which Apple Podcasts requires",
+    ),
     "non-square art": (_replace_art, "cover.jpg: is 1600×1400 pixels, not square"),
-    "missing transcript file": (lambda s: (s / "public" / "episodes" / "first.vtt").unlink(), "public/episodes/first.vtt: is missing, but"),  # the feed links it (podcast:transcript), so its item is named
-    "broken published transcript": (lambda s: (s / "public" / "episodes" / "first.srt").write_text("1\n00:00:03,000 --> 00:00:01,000\nbackwards\n"), "public/episodes/first.srt: line 2: cue ends at 00:00:01.000, not after it starts"),
-    "linked transcript missing": (lambda s: _edit_feed(s, _link_missing_transcript), "public/episodes/nowhere.vtt: is missing, but item 1 ('Second') of the feed needs it"),
-    "missing media": (lambda s: (s / "public" / "media" / "second.mp3").unlink(), "public/media/second.mp3: is missing, but item 1 ('Second') of the feed points at it"),
-    "item missing from the feed": (lambda s: _edit_feed(s, lambda t: re.sub(r"<item>.*?</item>", "", t, count=1, flags=re.S)), "episode 'second' (GUID"),
-    "not well-formed": (lambda s: _edit_feed(s, lambda t: t.replace("</channel>", "")), "public/feed.xml: is not well-formed XML"),
-    "bad notes": (lambda s: (s / "show_notes" / "second.md").write_text("---\ntitle: [unclosed\n---\n"), "show_notes/second.md: front matter is not valid YAML"),
-    "bad transcript source": (lambda s: (s / "episodes" / "first.vtt").write_text(VTT.replace("00:00:03.500", "00:00:09.000")), "episodes/first.vtt: line 6: cue ends at 00:00:09.000, after the recording ends (00:00:04.000)"),
-    "orphan transcript": (lambda s: (s / "show_notes" / "frist.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nhi\n"), "show_notes/frist.srt: belongs to no recording"),
+    "missing transcript file": (
+        lambda s: (s / "public" / "episodes" / "first.vtt").unlink(),
+        "public/episodes/first.vtt: is missing, but",
+    ),  # the feed links it (podcast:transcript), so its item is named
+    "broken published transcript": (
+        lambda s: (s / "public" / "episodes" / "first.srt").write_text("1\n00:00:03,000 --> 00:00:01,000\nbackwards\n"),
+        "public/episodes/first.srt: line 2: cue ends at 00:00:01.000, not after it starts",
+    ),
+    "linked transcript missing": (
+        lambda s: _edit_feed(s, _link_missing_transcript),
+        "public/episodes/nowhere.vtt: is missing, but item 1 ('Second') of the feed needs it",
+    ),
+    "missing media": (
+        lambda s: (s / "public" / "media" / "second.mp3").unlink(),
+        "public/media/second.mp3: is missing, but item 1 ('Second') of the feed points at it",
+    ),
+    "item missing from the feed": (
+        lambda s: _edit_feed(s, lambda t: re.sub(r"<item>.*?</item>", "", t, count=1, flags=re.S)),
+        "episode 'second' (GUID",
+    ),
+    "not well-formed": (
+        lambda s: _edit_feed(s, lambda t: t.replace("</channel>", "")),
+        "public/feed.xml: is not well-formed XML",
+    ),
+    "bad notes": (
+        lambda s: (s / "show_notes" / "second.md").write_text("---\ntitle: [unclosed\n---\n"),
+        "show_notes/second.md: front matter is not valid YAML",
+    ),
+    "bad transcript source": (
+        lambda s: (s / "episodes" / "first.vtt").write_text(VTT.replace("00:00:03.500", "00:00:09.000")),
+        "episodes/first.vtt: line 6: cue ends at 00:00:09.000, after the recording ends (00:00:04.000)",
+    ),
+    "orphan transcript": (
+        lambda s: (s / "show_notes" / "frist.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nhi\n"),
+        "show_notes/frist.srt: belongs to no recording",
+    ),
 }
 
 
@@ -143,7 +214,11 @@ def test_what_an_earlier_check_remembers_never_hides_a_defect(show, capsys, defe
 def test_a_change_the_site_does_not_show_yet_is_reported_once(show, capsys):
     write_notes(show, "second", "title: Second, renamed\ndate: 2026-02-10 18:30:00+01:00")
     code, out = _check(show, capsys)
-    assert code == 1 and out[0] == "show_notes/second.md: episode 'second' changed since the last build (show_notes/second.md): the site does not show it yet — build with `panelpress build`"
+    assert (
+        code == 1
+        and out[0]
+        == "show_notes/second.md: episode 'second' changed since the last build (show_notes/second.md): the site does not show it yet — build with `panelpress build`"
+    )
     assert out[1:] == ["1 problem"]
     assert main(["build", "--show", str(show)]) == 0
     capsys.readouterr()
@@ -157,7 +232,9 @@ EXPECTED_LINES = {"duplicate guid": 2, "bad pubDate": 1, "not well-formed": 1}
 def test_a_missing_ledger_is_a_problem(show, capsys):
     (show / "panelpress-ledger.json").unlink()
     code, out = _check(show, capsys)
-    assert code == 1 and any("panelpress-ledger.json: is missing, so the feed's GUIDs cannot be checked" in line for line in out)
+    assert code == 1 and any(
+        "panelpress-ledger.json: is missing, so the feed's GUIDs cannot be checked" in line for line in out
+    )
 
 
 def test_a_damaged_ledger_is_a_problem_not_a_crash(show, capsys):
@@ -188,8 +265,13 @@ def test_out_points_check_at_another_site_folder(built_show, tmp_path, capsys):
     (Path(site) / "media" / "first.mp3").write_bytes(b"not the episode")
     code, out = _check(built_show, capsys, "--out", str(site))
     assert code == 1
-    assert f"{site}/feed.xml: item 2 ('First & foremost'): enclosure length is" in out[0] and f"but {site}/media/first.mp3 is 15 bytes" in out[0]
-    assert out[1].startswith(f"{site}/media/first.mp3: is not the episode's audio") and out[1].endswith("rebuild with `panelpress build`")
+    assert (
+        f"{site}/feed.xml: item 2 ('First & foremost'): enclosure length is" in out[0]
+        and f"but {site}/media/first.mp3 is 15 bytes" in out[0]
+    )
+    assert out[1].startswith(f"{site}/media/first.mp3: is not the episode's audio") and out[1].endswith(
+        "rebuild with `panelpress build`"
+    )
 
 
 @pytest.mark.parametrize(

@@ -13,20 +13,30 @@ import pytest
 import webvtt
 from lxml import etree
 
-from pipeline.episode import align, clean, transcribe
-from pipeline import config as config_module, layout
+from pipeline import config as config_module
+from pipeline import layout
 from pipeline.audio.ffmpeg import ffmpeg
 from pipeline.build import build as run_build
 from pipeline.cli import main
+from pipeline.episode import align, clean, transcribe
 from pipeline.episode.transcript import Cue
-
 from tests.conftest import write_notes, write_show
 from tests.speech import levels, needs_espeak, say
 from tests.test_engine import watching
 
 pytestmark = needs_espeak
 
-PHRASES = ["Welcome to the panel. Today we talk about budgets.", 0.5, "And what the", 0.08, "fuck", 0.08, "happened to the plan?", 0.6, "Thanks for listening."]
+PHRASES = [
+    "Welcome to the panel. Today we talk about budgets.",
+    0.5,
+    "And what the",
+    0.08,
+    "fuck",
+    0.08,
+    "happened to the plan?",
+    0.6,
+    "Thanks for listening.",
+]
 PODCAST = "{https://podcastindex.org/namespace/1.0}"
 
 
@@ -43,7 +53,12 @@ def _show(folder, mode: str, normalize: bool, vtt: str | None = None):
         f"{_t(pieces[-1].start - 0.1)} --> {_t(pieces[-1].end + 0.1)}\n<v Ann>Thanks for listening.\n"
     )
     (folder / "episodes" / "swear.vtt").write_text(text)
-    write_notes(folder, "swear", "title: What the fuck happened\ndate: 2026-02-01\nexplicit: true\npanelists: [Ann, Bo]\nsummary: Budgets, and the fuck-up.", body="Strong words: fuck.")
+    write_notes(
+        folder,
+        "swear",
+        "title: What the fuck happened\ndate: 2026-02-01\nexplicit: true\npanelists: [Ann, Bo]\nsummary: Budgets, and the fuck-up.",
+        body="Strong words: fuck.",
+    )
     write_notes(folder, "calm", "title: Calm\ndate: 2026-01-01\nexplicit: false")
     shutil.copy(folder / "episodes" / "swear.wav", folder / "episodes" / "calm.wav")
     (folder / "episodes" / "calm.vtt").write_text("WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nWelcome to the panel.\n")
@@ -82,7 +97,10 @@ def test_both_feeds_as_podcast_apps_read_them(muted):
     assert "fuck" not in clean_feed.decode().lower()
     podcast = podcastparser.parse("https://pod.example.com/show/feed-clean.xml", io.BytesIO(clean_feed))
     assert podcast["title"] == "Test Panel (Clean)" and [e["explicit"] for e in podcast["episodes"]] == [False, False]
-    assert podcastparser.parse("https://pod.example.com/show/feed.xml", io.BytesIO(main_feed))["episodes"][0]["title"] == "What the fuck happened"
+    assert (
+        podcastparser.parse("https://pod.example.com/show/feed.xml", io.BytesIO(main_feed))["episodes"][0]["title"]
+        == "What the fuck happened"
+    )
 
     root = etree.fromstring(main_feed)
     guids = {etree.fromstring(xml).find(f"channel/{PODCAST}guid").text for xml in (main_feed, clean_feed)}
@@ -90,7 +108,11 @@ def test_both_feeds_as_podcast_apps_read_them(muted):
     swear = next(i for i in root.iterfind("channel/item") if i.findtext("title") == "What the fuck happened")
     editions = swear.findall(f"{PODCAST}alternateEnclosure")
     clean_one = next(e for e in editions if e.get("title") == "Clean")
-    assert clean_one.get("rel") == "clean" and clean_one.get("type") == "audio/mpeg" and int(clean_one.get("length")) == (site / "media/swear.clean.mp3").stat().st_size
+    assert (
+        clean_one.get("rel") == "clean"
+        and clean_one.get("type") == "audio/mpeg"
+        and int(clean_one.get("length")) == (site / "media/swear.clean.mp3").stat().st_size
+    )
     assert clean_one.find(f"{PODCAST}source").get("uri") == "https://pod.example.com/show/media/swear.clean.mp3"
     calm = next(i for i in root.iterfind("channel/item") if i.findtext("title") == "Calm")
     assert calm.find(f"{PODCAST}alternateEnclosure") is None
@@ -113,7 +135,9 @@ def test_texts_are_masked_and_the_page_offers_both(muted):
     site = folder / "public"
     captions = [c.text for c in webvtt.read(site / "episodes/swear.clean.vtt")]
     assert "And what the **** happened to the plan?" in captions and not any("fuck" in c for c in captions)
-    assert any("fuck" in c.text for c in webvtt.read(site / "episodes/swear.vtt")), "the explicit transcript is as it was"
+    assert any("fuck" in c.text for c in webvtt.read(site / "episodes/swear.vtt")), (
+        "the explicit transcript is as it was"
+    )
     page = (site / "episodes/swear.html").read_text()
     assert "Explicit edition" in page and "Clean edition" in page and 'src="../media/swear.clean.mp3"' in page
     index = (site / "index.html").read_text()
@@ -128,7 +152,12 @@ def test_a_second_build_runs_no_recogniser_and_no_program(muted, monkeypatch):
     with watching() as seen:
         result = run_build(config_module.load(folder))
     assert result.ok and not result.published and seen["started"] == [] and made == []
-    write_notes(folder, "swear", "title: What the fuck happened, again\ndate: 2026-02-01\nexplicit: true\npanelists: [Ann, Bo]", body="Strong words: fuck.")
+    write_notes(
+        folder,
+        "swear",
+        "title: What the fuck happened, again\ndate: 2026-02-01\nexplicit: true\npanelists: [Ann, Bo]",
+        body="Strong words: fuck.",
+    )
     with watching() as seen:
         assert main(["build", "--show", str(folder)]) == 0  # the summary reads the cached clean edition's report too
     assert seen["started"] == [] and made == [], "the clean audio and the alignment come from the cache"
@@ -145,7 +174,9 @@ def test_the_bleep_lands_on_the_show_loudness_in_one_encode(tmp_path):
     assert report.passes == 1 and [t.name for t in report.timings] == ["clean"]
     assert abs(report.output_i - -16.0) <= 0.3 and report.output_tp <= -1.0
     word = next(p for p in pieces if p.text == "fuck")
-    checks = clean.verify(item.media.path, item.clean.media.path, [(word.start + 0.02, word.end - 0.02, "fuck")], tone=True)
+    checks = clean.verify(
+        item.media.path, item.clean.media.path, [(word.start + 0.02, word.end - 0.02, "fuck")], tone=True
+    )
     assert checks[0].tone > checks[0].explicit - 12, "the tone is there"
     assert clean.passes(checks[0])
 
@@ -180,7 +211,9 @@ def test_masked_texts_are_scanned_again(tmp_path):
     assert clean.masked("What the fuck, you shit-head", config) == "What the ****, you ****-head"
     assert not align.flagged([Cue(0, 1000, clean.masked("fucking bullshit", config))], config)
     with pytest.raises(Exception) as refused:
-        clean._recheck(config, config_module.__dict__ and _notes(tmp_path), [Cue(61_000, 62_000, "what the shit")], (), (), None)
+        clean._recheck(
+            config, config_module.__dict__ and _notes(tmp_path), [Cue(61_000, 62_000, "what the shit")], (), (), None
+        )
     assert "'shit' in the cue at 00:01:01.000" in str(refused.value)
 
 
@@ -212,11 +245,17 @@ def test_the_clean_feeds_guids_are_minted_once_and_kept_by_the_ledger(tmp_path, 
     assert minted == clean.guid(book["episodes"]["swear"]["guid"]) != book["episodes"]["swear"]["guid"]
     expected = str(uuid.uuid5(uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6"), "pod.example.com/show/feed-clean.xml"))
     clean_feed = folder / "public" / layout.CLEAN_FEED_FILE
-    assert book["clean"]["podcast_guid"] == expected == etree.fromstring(clean_feed.read_bytes()).findtext(f"channel/{PODCAST}guid")
+    assert (
+        book["clean"]["podcast_guid"]
+        == expected
+        == etree.fromstring(clean_feed.read_bytes()).findtext(f"channel/{PODCAST}guid")
+    )
 
     # This build's clean edition fails (the word's time is in the pause): the clean feed keeps the one it has.
     wrong = pieces[1].start - 0.45
-    (folder / "episodes" / "swear.vtt").write_text(f"WEBVTT\n\n{_t(pieces[1].start - 0.5)} --> {_t(pieces[-2].end)}\nAnd what the <{_t(wrong)}>fuck <{_t(wrong + 0.3)}>happened to the plan?\n")
+    (folder / "episodes" / "swear.vtt").write_text(
+        f"WEBVTT\n\n{_t(pieces[1].start - 0.5)} --> {_t(pieces[-2].end)}\nAnd what the <{_t(wrong)}>fuck <{_t(wrong + 0.3)}>happened to the plan?\n"
+    )
     assert main(["build", "--show", str(folder)]) == 1
     assert "kept the clean edition of 'swear' as last published" in capsys.readouterr().out
     entry = next(e for e in feedparser.parse(clean_feed.read_bytes()).entries if e.title.startswith("What the"))
@@ -225,14 +264,23 @@ def test_the_clean_feeds_guids_are_minted_once_and_kept_by_the_ledger(tmp_path, 
 
     # GUIDs minted by an earlier build (say, another version of panelpress) are the ones the feed keeps carrying.
     book = json.loads((folder / config_module.LEDGER_NAME).read_text())
-    book["clean"]["episodes"]["swear"]["guid"], book["clean"]["podcast_guid"] = "urn:uuid:minted-earlier", "0c3b2a0e-5a4e-5e7b-9f0e-6f1d2c3b4a59"
+    book["clean"]["episodes"]["swear"]["guid"], book["clean"]["podcast_guid"] = (
+        "urn:uuid:minted-earlier",
+        "0c3b2a0e-5a4e-5e7b-9f0e-6f1d2c3b4a59",
+    )
     (folder / config_module.LEDGER_NAME).write_text(json.dumps(book, indent=2))
     (folder / "episodes" / "swear.vtt").write_text(good)
     assert main(["build", "--show", str(folder)]) == 0
     parsed = podcastparser.parse("https://pod.example.com/show/feed-clean.xml", io.BytesIO(clean_feed.read_bytes()))
     assert {e["guid"] for e in parsed["episodes"]} >= {"urn:uuid:minted-earlier"}
-    assert etree.fromstring(clean_feed.read_bytes()).findtext(f"channel/{PODCAST}guid") == "0c3b2a0e-5a4e-5e7b-9f0e-6f1d2c3b4a59"
-    assert json.loads((folder / config_module.LEDGER_NAME).read_text())["clean"]["episodes"]["swear"]["guid"] == "urn:uuid:minted-earlier"
+    assert (
+        etree.fromstring(clean_feed.read_bytes()).findtext(f"channel/{PODCAST}guid")
+        == "0c3b2a0e-5a4e-5e7b-9f0e-6f1d2c3b4a59"
+    )
+    assert (
+        json.loads((folder / config_module.LEDGER_NAME).read_text())["clean"]["episodes"]["swear"]["guid"]
+        == "urn:uuid:minted-earlier"
+    )
 
 
 def test_turning_the_clean_edition_on_after_a_build_makes_it(tmp_path):
@@ -256,7 +304,9 @@ def test_a_remaster_makes_the_clean_edition_again(tmp_path):
     assert main(["build", "--show", str(folder)]) == 0
     (kept,) = (config_module.load(folder).cache_dir / "clean").glob("*.mp3")
     before = kept.stat().st_ino
-    assert main(["build", "--show", str(folder)]) == 0 and kept.stat().st_ino == before  # a build takes it from the cache
+    assert (
+        main(["build", "--show", str(folder)]) == 0 and kept.stat().st_ino == before
+    )  # a build takes it from the cache
     assert main(["remaster", "--show", str(folder)]) == 0
     assert kept.stat().st_ino != before, "made again, not taken from the cache"
     assert (folder / "public" / "media" / "swear.clean.mp3").is_file()

@@ -20,7 +20,6 @@ from mutagen.mp3 import MP3
 
 from pipeline import config as config_module
 from pipeline.cli import main
-
 from tests.conftest import PNG_1PX, SPEECH, checksums, make_audio, write_notes, write_show
 
 NS = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd"}
@@ -33,7 +32,9 @@ def _three_episode_show(root: Path, audio_dir: Path) -> Path:
     shutil.copy(audio_dir / "mono.flac", show / "episodes" / "second-panel.flac")
     shutil.copy(audio_dir / "tagged.mp3", show / "episodes" / "third-panel.mp3")
     write_notes(show, "first-panel", "title: First panel\ndate: 2026-01-05\nexplicit: true\npanelists: [Ann, Bo]")
-    write_notes(show, "second-panel", f"title: {json.dumps(TRICKY, ensure_ascii=False)}\ndate: 2026-02-10 18:30:00+01:00")
+    write_notes(
+        show, "second-panel", f"title: {json.dumps(TRICKY, ensure_ascii=False)}\ndate: 2026-02-10 18:30:00+01:00"
+    )
     write_notes(show, "third-panel", "title: Third panel\ndate: 2026-03-15\nexplicit: false\nepisode: 3\nseason: 1")
     return show
 
@@ -216,7 +217,9 @@ def test_init_starts_a_show_and_refuses_to_overwrite(tmp_path, capsys):
     with pytest.raises(config_module.ConfigError, match="still the starter's"):
         config_module.load(folder)  # valid TOML, but a show must not publish under the placeholder address
     for key, value in config_module.PLACEHOLDERS.items():
-        text = text.replace(value, {"site_url": "https://mine.example.org/pod/", "owner_email": "me@mine.example.org"}[key])
+        text = text.replace(
+            value, {"site_url": "https://mine.example.org/pod/", "owner_email": "me@mine.example.org"}[key]
+        )
     (folder / "panelpress.toml").write_text(text)
     config_module.load(folder)
     (folder / "panelpress.toml").write_text(text + "\n# mine\n")
@@ -240,7 +243,6 @@ def test_out_overrides_the_site_folder(tmp_path, audio_dir):
     assert (out / "feed.xml").is_file() and not (show / "public").exists()
 
 
-
 def test_the_summary_shows_each_episode_loudness_report(tmp_path, capsys):
     show = write_show(tmp_path / "show", normalize=True)
     make_audio(show / "episodes" / "loud.wav", seconds=6, source=SPEECH.format(seed=2))
@@ -259,9 +261,17 @@ def test_ctrl_c_stops_the_build_without_starting_queued_episodes(tmp_path):
         make_audio(show / "episodes" / f"panel-{n}.wav", seconds=120, source=SPEECH.format(seed=n))
         write_notes(show, f"panel-{n}", f"title: Panel {n}\ndate: 2026-01-0{n + 1}")
     cache = config_module.load(show).cache_dir / "master"
-    build = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)], start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    build = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
-    while not (cache.is_dir() and any(p.is_dir() for p in cache.iterdir())) and time.monotonic() < deadline:  # the first episode is mastering
+    while (
+        not (cache.is_dir() and any(p.is_dir() for p in cache.iterdir())) and time.monotonic() < deadline
+    ):  # the first episode is mastering
         time.sleep(0.05)
     assert build.poll() is None, "the build ended before it could be interrupted"
     os.killpg(build.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group gets it
@@ -293,7 +303,9 @@ def test_files_the_notes_link_to_are_published_with_the_episode(tmp_path, audio_
     page = (site / "episodes" / "linked-panel.html").read_text(encoding="utf-8")
     assert '<img src="linked-panel/whiteboard.png" alt="The whiteboard"' in page
     assert 'href="linked-panel/files/poll%20results.json#yes"' in page and 'href="../blog/"' in page
-    assert 'href="first-panel.html#end"' in page and 'href="next-panel.md"' in page  # a draft's notes are never published
+    assert (
+        'href="first-panel.html#end"' in page and 'href="next-panel.md"' in page
+    )  # a draft's notes are never published
     assert not list(site.rglob("*.md"))
     parsed, _ = _parse(site / "feed.xml")
     html = next(e for e in parsed.entries if e.title == "Linked").content[0].value
@@ -301,7 +313,9 @@ def test_files_the_notes_link_to_are_published_with_the_episode(tmp_path, audio_
     assert 'href="https://pod.example.com/show/episodes/linked-panel/files/poll%20results.json#yes"' in html
     assert 'href="https://pod.example.com/show/blog/"' in html
     assert 'href="https://pod.example.com/show/episodes/first-panel.html#end"' in html
-    assert not etree.parse(str(site / "feed.xml")).xpath("//*[local-name()='transcript']")  # a linked .json is not a transcript
+    assert not etree.parse(str(site / "feed.xml")).xpath(
+        "//*[local-name()='transcript']"
+    )  # a linked .json is not a transcript
     assert checksums(show / "show_notes") == notes_before
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PNG_1PX, bomb_png, write_show
 from pipeline import config
 from pipeline.errors import ConfigError, PanelpressError
+from tests.conftest import PNG_1PX, bomb_png, write_show
 
 VALID_SHOW = """\
 [show]
@@ -119,7 +119,12 @@ def test_site_url_always_ends_with_one_slash(tmp_path: Path, written: str, expec
 def test_starter_config_is_valid_once_its_placeholders_are_replaced(tmp_path: Path):
     folder = write_toml(tmp_path / "s", config.STARTER.format(title="My Panel", **config.PLACEHOLDERS))
     assert "still the starter's" in str(load_error(folder))
-    folder = write_toml(tmp_path / "s", config.STARTER.format(title="My Panel", site_url="https://mine.example.org/", owner_email="me@mine.example.org"))
+    folder = write_toml(
+        tmp_path / "s",
+        config.STARTER.format(
+            title="My Panel", site_url="https://mine.example.org/", owner_email="me@mine.example.org"
+        ),
+    )
     cfg = config.load(folder)
     assert cfg.show.title == "My Panel"
     assert cfg.audio.bitrate == 128
@@ -356,18 +361,35 @@ def test_folders_panelpress_writes_into_are_never_the_hosts_own(tmp_path: Path, 
 
 
 def test_a_site_folder_inside_the_show_folder_or_next_to_it_is_fine(tmp_path: Path):
-    assert config.load(write_show(tmp_path / "s", extra_build='output = "public"')).output_dir == (tmp_path / "s" / "public").resolve()
-    assert config.load(write_show(tmp_path / "t", extra_build='output = "../blog/public/podcast"')).output_dir == (tmp_path / "blog" / "public" / "podcast").resolve()
+    assert (
+        config.load(write_show(tmp_path / "s", extra_build='output = "public"')).output_dir
+        == (tmp_path / "s" / "public").resolve()
+    )
+    assert (
+        config.load(write_show(tmp_path / "t", extra_build='output = "../blog/public/podcast"')).output_dir
+        == (tmp_path / "blog" / "public" / "podcast").resolve()
+    )
 
 
 def test_the_home_folder_is_refused(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     folder = write_show(tmp_path / "home" / "shows" / "s", extra_build=f'output = "{tmp_path / "home"}"')
     assert "is your home folder" in load_error(folder).problem
-    assert config.load(write_show(folder, extra_build='output = "../../podcast"')).output_dir == (tmp_path / "home" / "podcast").resolve()
+    assert (
+        config.load(write_show(folder, extra_build='output = "../../podcast"')).output_dir
+        == (tmp_path / "home" / "podcast").resolve()
+    )
 
 
-@pytest.mark.parametrize(("out", "said"), [(".", "is the show folder"), ("episodes", "is the recordings folder"), ("show_notes", "is the notes folder"), ("/", "filesystem root")])
+@pytest.mark.parametrize(
+    ("out", "said"),
+    [
+        (".", "is the show folder"),
+        ("episodes", "is the recordings folder"),
+        ("show_notes", "is the notes folder"),
+        ("/", "filesystem root"),
+    ],
+)
 def test_with_output_checks_the_out_folder(show: Path, monkeypatch, out: str, said: str):
     monkeypatch.chdir(show)
     with pytest.raises(ConfigError) as caught:
@@ -400,7 +422,9 @@ def test_site_url_is_an_absolute_https_address_alone(tmp_path: Path, url: str, s
 def test_http_only_when_the_host_says_so_and_then_with_a_warning(tmp_path: Path):
     cfg = config.load(write_toml(tmp_path / "s", VALID_SHOW.replace("https://", "http://") + "allow_http = true\n"))
     assert cfg.site_url == "http://pod.example.com/show/"
-    assert [w.problem for w in cfg.warnings] == ["[show] site_url 'http://pod.example.com/show/' is http://: apps fetch the feed and audio unencrypted, and Apple Podcasts may refuse it"]
+    assert [w.problem for w in cfg.warnings] == [
+        "[show] site_url 'http://pod.example.com/show/' is http://: apps fetch the feed and audio unencrypted, and Apple Podcasts may refuse it"
+    ]
     assert config.load(write_toml(tmp_path / "t", VALID_SHOW)).warnings == ()
 
 
@@ -417,26 +441,42 @@ def test_real_language_tags_are_accepted(tmp_path: Path, language: str):
 
 @pytest.mark.parametrize("escape", ["\\u0001", "\\u000B", "\\uFFFE", "\\u001b"])
 def test_text_a_feed_cannot_carry_is_refused_with_its_key(tmp_path: Path, escape: str):
-    err = load_error(write_toml(tmp_path / "s", VALID_SHOW.replace('title = "Test Panel"', f'title = "Test{escape}Panel"')))
-    assert err.problem.startswith("[show] title holds ") and "which a feed cannot carry" in err.problem and "U+" in err.problem
+    err = load_error(
+        write_toml(tmp_path / "s", VALID_SHOW.replace('title = "Test Panel"', f'title = "Test{escape}Panel"'))
+    )
+    assert (
+        err.problem.startswith("[show] title holds ")
+        and "which a feed cannot carry" in err.problem
+        and "U+" in err.problem
+    )
 
 
 def test_artwork_is_checked_by_content_and_must_be_inside_the_show(tmp_path: Path):
     folder = write_show(tmp_path / "s", extra_show='artwork = "cover.png"')
     (folder / "cover.png").write_bytes(b"<html>not a picture</html>")
-    assert load_error(folder).problem == "show.artwork names 'cover.png', which is not a JPEG or PNG image (by its content, whatever its name)"
+    assert (
+        load_error(folder).problem
+        == "show.artwork names 'cover.png', which is not a JPEG or PNG image (by its content, whatever its name)"
+    )
     (tmp_path / "secret.png").write_bytes(PNG_1PX)
     (folder / "cover.png").unlink()
     (folder / "cover.png").symlink_to(tmp_path / "secret.png")
-    assert load_error(folder).problem == "show.artwork names 'cover.png', which leads outside the show folder (a symlink)"
+    assert (
+        load_error(folder).problem == "show.artwork names 'cover.png', which leads outside the show folder (a symlink)"
+    )
 
 
 def test_a_decompression_bomb_is_named_with_its_size(tmp_path: Path):
     folder = write_show(tmp_path / "s", extra_show='artwork = "huge.png"')
     (folder / "huge.png").write_bytes(bomb_png(20000, 20000))  # 400 megapixels in a few bytes
     err = load_error(folder)
-    assert err.problem.startswith("show.artwork names 'huge.png', which is 20000×20000 pixels, more than the") and "3000×3000" in err.fix
-    (folder / "huge.png").write_bytes(bomb_png(10000, 10000))  # over Pillow's limit, under twice it (where it only warns)
+    assert (
+        err.problem.startswith("show.artwork names 'huge.png', which is 20000×20000 pixels, more than the")
+        and "3000×3000" in err.fix
+    )
+    (folder / "huge.png").write_bytes(
+        bomb_png(10000, 10000)
+    )  # over Pillow's limit, under twice it (where it only warns)
     assert "which is 10000×10000 pixels, more than the 89,478,485 panelpress decodes" in load_error(folder).problem
 
 

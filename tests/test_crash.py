@@ -26,7 +26,6 @@ import pytest
 from pipeline import config as config_module
 from pipeline import layout, lock
 from pipeline.files import TEMP_SUFFIX
-
 from tests.conftest import SPEECH, make_audio, write_notes, write_show
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +84,10 @@ def episodes(show: Path, guids: dict[str, str]) -> list[tuple]:
     """The feed's episodes as apps list them: title, audio and its length, and the GUID of those published before
     (a new episode's GUID is minted at random, so two runs give it different ones)."""
     entries = feedparser.parse(feed_of(show)).entries
-    return [(e.title, e.enclosures[0].href, e.enclosures[0].length, guids.get(e.enclosures[0].href) and e.id) for e in entries]
+    return [
+        (e.title, e.enclosures[0].href, e.enclosures[0].length, guids.get(e.enclosures[0].href) and e.id)
+        for e in entries
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +98,19 @@ def published(tmp_path_factory) -> Path:
     make_audio(show / "episodes" / "first.wav", seconds=1)
     make_audio(show / "episodes" / "second.wav", seconds=1, volume_db=-3)
     write_notes(show, "first", "title: First\ndate: 2026-01-05")
-    write_notes(show, "second", "title: Second\ndate: 2026-01-12", "The summary stays.\n\nThe notes of the second episode.")
+    write_notes(
+        show, "second", "title: Second\ndate: 2026-01-12", "The summary stays.\n\nThe notes of the second episode."
+    )
     assert run(show).returncode == 0
     make_audio(show / "episodes" / "third.wav", seconds=1, volume_db=-6)
     write_notes(show, "third", "title: Third\ndate: 2026-01-19")
     (show / "episodes" / "third.vtt").write_text("WEBVTT\n\n00:00:00.000 --> 00:00:00.800\nHello.\n")
-    write_notes(show, "second", "title: Second\ndate: 2026-01-12", "The summary stays.\n\nThe notes of the second episode, longer now.")
+    write_notes(
+        show,
+        "second",
+        "title: Second\ndate: 2026-01-12",
+        "The summary stays.\n\nThe notes of the second episode, longer now.",
+    )
     (show / "episodes" / "first.wav").unlink()
     return show
 
@@ -127,25 +136,39 @@ def test_a_build_killed_at_any_write_leaves_a_consistent_site_and_the_next_one_f
         again = run(show, *ARGS)
         assert again.returncode == 0, f"after a kill at boundary {kill_at}: {again.stdout}{again.stderr}"
         assert_consistent(show, guids)
-        assert episodes(show, guids) == final, f"after a kill at boundary {kill_at}, the next build did not finish the job"
+        assert episodes(show, guids) == final, (
+            f"after a kill at boundary {kill_at}, the next build did not finish the job"
+        )
         book = json.loads((show / config_module.LEDGER_NAME).read_text())
         assert "pending" not in book
-        assert sorted(e.id for e in feedparser.parse(feed_of(show)).entries) == sorted(entry["guid"] for entry in book["episodes"].values())
-        assert not [p for p in (show / "public").rglob(f"*{TEMP_SUFFIX}")], "a temporary file was left in the site"
+        assert sorted(e.id for e in feedparser.parse(feed_of(show)).entries) == sorted(
+            entry["guid"] for entry in book["episodes"].values()
+        )
+        assert not list((show / "public").rglob(f"*{TEMP_SUFFIX}")), "a temporary file was left in the site"
         shutil.rmtree(show)
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # each kill is its own show: they run side by side
+    with ThreadPoolExecutor(
+        max_workers=os.cpu_count() or 1
+    ) as pool:  # each kill is its own show: they run side by side
         list(pool.map(kill_and_recover, range(1, boundaries + 1)))
 
 
 def test_a_build_killed_while_mastering_leaves_the_site_as_it_was(published, tmp_path):
     show = Path(shutil.copytree(published, tmp_path / "show"))
-    (show / config_module.CONFIG_NAME).write_text((show / config_module.CONFIG_NAME).read_text().replace("normalize = false", "normalize = true"))
+    (show / config_module.CONFIG_NAME).write_text(
+        (show / config_module.CONFIG_NAME).read_text().replace("normalize = false", "normalize = true")
+    )
     make_audio(show / "episodes" / "third.wav", seconds=240, source=SPEECH.format(seed=3))
     feed = feed_of(show)
     master = config_module.load(show).cache_dir / "master"
     for delay in (0.0, 0.5, 1.0):  # after mastering began: in its first pass, and later
-        build = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "build", "--show", str(show), *ARGS], cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        build = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show), *ARGS],
+            cwd=ROOT,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 120
         while not any(p.is_dir() for p in master.glob("*")) and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -168,13 +191,18 @@ def _waiting_line(build: subprocess.Popen) -> str:
 
 def test_two_builds_started_together_never_interleave(published, tmp_path):
     show = Path(shutil.copytree(published, tmp_path / "show"))
-    (show / config_module.CONFIG_NAME).write_text((show / config_module.CONFIG_NAME).read_text().replace("normalize = false", "normalize = true"))
+    (show / config_module.CONFIG_NAME).write_text(
+        (show / config_module.CONFIG_NAME).read_text().replace("normalize = false", "normalize = true")
+    )
     make_audio(show / "episodes" / "third.wav", seconds=30, source=SPEECH.format(seed=4))
     command = [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show), *ARGS]
     # The test holds the show's lock, so both builds start while another holds it: each must say so and wait. The
     # order is read from what they print, never from how long anything takes.
     with lock.hold(config_module.load(show).cache_dir / "build.lock", "this show"):
-        builds = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        builds = [
+            subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
         said = [_waiting_line(build) for build in builds]
         assert all(f"another build of this show is running, pid {os.getpid()}" in line for line in said), said
         assert not (show / "public" / "media" / "third.mp3").exists(), "neither build published while the lock was held"
@@ -190,7 +218,13 @@ def test_two_builds_started_together_never_interleave(published, tmp_path):
 def test_no_wait_exits_2_while_another_build_holds_the_show(published):
     cache = config_module.load(published).cache_dir
     with lock.hold(cache / "build.lock", "this show"):
-        done = subprocess.run([sys.executable, "-m", "pipeline.cli", "build", "--show", str(published), "--no-wait"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "pipeline.cli", "build", "--show", str(published), "--no-wait"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert done.returncode == 2
     assert f"another build of this show is running, pid {os.getpid()}" in done.stderr
     assert "Traceback" not in done.stderr
@@ -198,12 +232,28 @@ def test_no_wait_exits_2_while_another_build_holds_the_show(published):
 
 def test_a_lock_left_by_a_killed_build_is_not_mistaken_for_a_running_one(published, tmp_path):
     show = Path(shutil.copytree(published, tmp_path / "show"))
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; from pipeline import lock\nwith lock.hold(Path(sys.argv[1]), 'this show'):\n    print('held', flush=True); time.sleep(60)", str(config_module.load(show).cache_dir / "build.lock")], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from pipeline import lock\nwith lock.hold(Path(sys.argv[1]), 'this show'):\n    print('held', flush=True); time.sleep(60)",
+            str(config_module.load(show).cache_dir / "build.lock"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     holder.kill()
     holder.wait()
     assert (config_module.load(show).cache_dir / "build.lock.pid").exists()  # what the killed holder left behind
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "build", "--show", str(show), "--no-wait", *ARGS], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show), "--no-wait", *ARGS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -215,7 +265,13 @@ def test_check_fix_artwork_waits_for_a_running_build(published, tmp_path):
     toml = show / config_module.CONFIG_NAME
     toml.write_text(toml.read_text().replace("[show]", '[show]\nartwork = "cover.jpg"', 1))
     with lock.hold(config_module.load(show).cache_dir / "build.lock", "this show"):  # a build is running
-        check = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "check", "--show", str(show), "--fix-artwork"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        check = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "check", "--show", str(show), "--fix-artwork"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         said = _waiting_line(check)  # it says why it waits, then waits
         assert f"another build of this show is running, pid {os.getpid()}" in said
         assert not (show / "artwork-1400.jpg").exists(), "it waits"

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import checksums, make_audio, write_show
 from pipeline import config
 from pipeline.episode.discover import AUDIO_EXTENSIONS, Recording, discover
-from pipeline.layout import web_slug
 from pipeline.errors import PanelpressError
+from pipeline.layout import web_slug
 from pipeline.records import Failure
+from tests.conftest import checksums, make_audio, write_show
 
 
 def _touch(path: Path, content: bytes = b"not read by discover") -> Path:

@@ -23,7 +23,6 @@ from pipeline import layout
 from pipeline.build import build as run_build
 from pipeline.build import preview
 from pipeline.cli import main
-
 from tests.conftest import PNG_1PX, checksums, make_audio, write_notes, write_show
 
 VTT = "WEBVTT\n\n00:00:00.500 --> 00:00:02.000\n<v Ann>Hello.\n\n00:00:02.000 --> 00:00:03.000\n<v Bo>Hi, Ann.\n"
@@ -108,18 +107,46 @@ def _touch(path: Path) -> None:
     "change, remade, ffmpeg",
     [
         (lambda s: make_audio(s / "episodes" / "alpha.wav", seconds=4), {"alpha"}, True),  # the recording replaced
-        (lambda s: write_notes(s, "alpha", "title: Alpha, renamed\ndate: 2026-01-05\nimage: board.png"), {"alpha"}, False),
+        (
+            lambda s: write_notes(s, "alpha", "title: Alpha, renamed\ndate: 2026-01-05\nimage: board.png"),
+            {"alpha"},
+            False,
+        ),
         (lambda s: (s / "episodes" / "alpha.vtt").write_text(VTT.replace("Hello.", "Hello there.")), {"alpha"}, False),
-        (lambda s: (s / "episodes" / "alpha.chapters.txt").write_text("00:00:00 Welcome\n00:00:02 Later topic\n"), {"alpha"}, False),
+        (
+            lambda s: (s / "episodes" / "alpha.chapters.txt").write_text("00:00:00 Welcome\n00:00:02 Later topic\n"),
+            {"alpha"},
+            False,
+        ),
         (lambda s: (s / "show_notes" / "board.png").write_bytes(PNG_1PX + b"edited"), {"alpha"}, False),
         (lambda s: (s / "episodes" / "beta.vtt").write_text(VTT), {"beta"}, False),  # a transcript added
         (lambda s: _setting(s, "[audio]", "bitrate = 96"), {"alpha", "beta"}, True),  # changes the sound
-        (lambda s: _reword(s, 'author = "Test Author"', 'author = "Another Author"'), {"alpha", "beta"}, False),  # changes the tags
-        (lambda s: Image.new("RGB", (1400, 1400), "white").save(s / "cover.jpg"), {"alpha", "beta"}, False),  # embedded art
+        (
+            lambda s: _reword(s, 'author = "Test Author"', 'author = "Another Author"'),
+            {"alpha", "beta"},
+            False,
+        ),  # changes the tags
+        (
+            lambda s: Image.new("RGB", (1400, 1400), "white").save(s / "cover.jpg"),
+            {"alpha", "beta"},
+            False,
+        ),  # embedded art
         (lambda s: _setting(s, "[show]", 'copyright = "© 2026"'), set(), False),  # the channel only
         (lambda s: [_touch(p) for p in (s / "episodes").iterdir()], set(), False),  # new times, same bytes
     ],
-    ids=["recording", "notes", "transcript", "chapters-file", "image", "transcript-added", "audio-setting", "tag-setting", "artwork", "channel-setting", "touch"],
+    ids=[
+        "recording",
+        "notes",
+        "transcript",
+        "chapters-file",
+        "image",
+        "transcript-added",
+        "audio-setting",
+        "tag-setting",
+        "artwork",
+        "channel-setting",
+        "touch",
+    ],
 )
 def test_the_cache_follows_every_input_and_nothing_else(show, capsys, change, remade, ffmpeg):
     change(show)
@@ -197,10 +224,18 @@ def test_a_preview_makes_the_plan_and_touches_neither_the_site_nor_the_ledger(sh
     cached = {rel: digest for rel, digest in before.items() if rel.startswith(".panelpress-cache")}
     result = preview(config_module.load(show))
     after = checksums(show)
-    assert {rel: d for rel, d in after.items() if not rel.startswith(".panelpress-cache")} == {rel: d for rel, d in before.items() if not rel.startswith(".panelpress-cache")}
-    assert result.plan is not None and "media/gamma.mp3" in result.plan.files and b"<title>Gamma</title>" in result.plan.feed
+    assert {rel: d for rel, d in after.items() if not rel.startswith(".panelpress-cache")} == {
+        rel: d for rel, d in before.items() if not rel.startswith(".panelpress-cache")
+    }
+    assert (
+        result.plan is not None
+        and "media/gamma.mp3" in result.plan.files
+        and b"<title>Gamma</title>" in result.plan.feed
+    )
     assert ("delta", "no notes yet: `panelpress build` starts them") in result.skipped
-    assert cached != {rel: d for rel, d in after.items() if rel.startswith(".panelpress-cache")}, "what it made is cached"
+    assert cached != {rel: d for rel, d in after.items() if rel.startswith(".panelpress-cache")}, (
+        "what it made is cached"
+    )
     with watching() as seen:
         assert build(show) == 0  # the build after it masters nothing again
     assert all("ffmpeg" not in program for program in seen["started"])
@@ -223,7 +258,9 @@ def test_a_cache_written_by_another_version_is_replaced_not_appended_to(show, ca
 def test_a_damaged_cache_is_made_again_not_an_error(show):
     state = next((config_module.load(show).cache_dir / "state").iterdir())
     log = state / "results.log"
-    log.write_text(log.read_text(encoding="utf-8").replace('"title":"Alpha"', '"title":'), encoding="utf-8")  # alpha's record cut
+    log.write_text(
+        log.read_text(encoding="utf-8").replace('"title":"Alpha"', '"title":'), encoding="utf-8"
+    )  # alpha's record cut
     make_audio(show / "episodes" / "gamma.wav", seconds=2)
     write_notes(show, "gamma", "title: Gamma\ndate: 2026-01-19")
     master = config_module.load(show).cache_dir / "master"
@@ -231,4 +268,6 @@ def test_a_damaged_cache_is_made_again_not_an_error(show):
     made, _ = _made(show)
     assert made == {"alpha", "gamma"}
     new = set(master.iterdir()) - before
-    assert sorted(p.suffix for p in new) == [".json", ".mp3"], "only gamma was mastered: alpha's audio came from the cache"
+    assert sorted(p.suffix for p in new) == [".json", ".mp3"], (
+        "only gamma was mastered: alpha's audio came from the cache"
+    )

@@ -13,23 +13,22 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from pipeline import cache, executors, layout
-from pipeline.episode import stages
 from pipeline import config as config_module
 from pipeline.build import build as run_build
 from pipeline.cli import main
+from pipeline.episode import stages
 from pipeline.episode.discover import discover
 from pipeline.errors import ChapterError, ExecutorError, TranscriptError
-
 from tests.conftest import SPEECH, checksums, make_audio, write_notes, write_show
 
 ROOT = Path(__file__).resolve().parent.parent
-NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
 VTT = "WEBVTT\n\n00:00:00.500 --> 00:00:02.000\n<v Ann>Hello.\n"
 
 
@@ -49,7 +48,9 @@ def show_of(folder: Path, episodes: dict[str, float], extra_build: str = "") -> 
 
 def use(folder: Path, executor: str, scheduler: str = "") -> None:
     path = folder / config_module.CONFIG_NAME
-    text = path.read_text().replace("[build]\n", f'[build]\nexecutor = "{executor}"\n' + (f'scheduler = "{scheduler}"\n' if scheduler else ""), 1)
+    text = path.read_text().replace(
+        "[build]\n", f'[build]\nexecutor = "{executor}"\n' + (f'scheduler = "{scheduler}"\n' if scheduler else ""), 1
+    )
     path.write_text(text)
 
 
@@ -69,7 +70,11 @@ def test_what_an_episode_task_carries_pickles_as_it_is(tmp_path):
     for value in (setup, noted, done, stages.result(done, settings)):
         again = pickle.loads(pickle.dumps(value))
         assert cache.encode(again) == cache.encode(value)
-    errors = (ChapterError(folder / "x.md", 3, "starts after the end", "fix it"), TranscriptError(folder / "x.vtt", "overlaps", "", line=7), ExecutorError(None, "gone"))
+    errors = (
+        ChapterError(folder / "x.md", 3, "starts after the end", "fix it"),
+        TranscriptError(folder / "x.vtt", "overlaps", "", line=7),
+        ExecutorError(None, "gone"),
+    )
     for error in errors:
         again = pickle.loads(pickle.dumps(error))
         assert type(again) is type(error) and again.__dict__ == error.__dict__ and str(again) == str(error)
@@ -78,7 +83,9 @@ def test_what_an_episode_task_carries_pickles_as_it_is(tmp_path):
 def test_a_build_on_threads_never_imports_dask(tmp_path):
     folder = show_of(tmp_path / "show", {"alpha": 2})
     script = "import sys\nfrom pipeline.cli import main\ncode = main(['build', '--show', sys.argv[1]])\nprint(code, sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
-    done = subprocess.run([sys.executable, "-c", script, str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert done.stdout.strip().splitlines()[-1] == "0 []", done.stdout + done.stderr
 
 
@@ -101,10 +108,14 @@ def test_the_executor_settings_are_checked_before_any_work(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def cluster():
     """One LocalCluster for the module: two single-threaded worker processes, as `dask worker --nthreads 1` starts."""
-    distributed = pytest.importorskip("distributed", reason="Dask distributed is not installed: `pip install -e '.[test]'` installs it")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
-        with distributed.Client(local, set_as_default=False) as client:
-            yield local, client
+    distributed = pytest.importorskip(
+        "distributed", reason="Dask distributed is not installed: `pip install -e '.[test]'` installs it"
+    )
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local,
+        distributed.Client(local, set_as_default=False) as client,
+    ):
+        yield local, client
 
 
 def _two_workers(client) -> None:
@@ -112,15 +123,23 @@ def _two_workers(client) -> None:
 
 
 def test_a_show_built_on_dask_is_the_same_site_to_the_byte(cluster, tmp_path):
-    local, client = cluster
+    local, _client = cluster
     threads = show_of(tmp_path / "threads", {"alpha": 4, "beta": 3, "gamma": 3})
     for seed, who in enumerate(("ann", "bo"), start=7):  # and a panel of one track per speaker: mixed on a worker
-        make_audio(threads / "episodes" / "panel" / f"{who}.wav", seconds=4, channels=1, rate=48000, source=SPEECH.format(seed=seed))
+        make_audio(
+            threads / "episodes" / "panel" / f"{who}.wav",
+            seconds=4,
+            channels=1,
+            rate=48000,
+            source=SPEECH.format(seed=seed),
+        )
     write_notes(threads, "panel", "title: Episode 4\ndate: 2026-01-04\npanelists: [Ann, Bo]")
     first = run_build(config_module.load(threads), now=NOW)
     assert first.ok and {item.episode.slug for item in first.published if item.mix is not None} == {"panel"}
     # The same show (its ledger: the same GUIDs), with neither site nor cache, built on the cluster.
-    on_dask = Path(shutil.copytree(threads, tmp_path / "dask", ignore=shutil.ignore_patterns("public", ".panelpress-cache")))
+    on_dask = Path(
+        shutil.copytree(threads, tmp_path / "dask", ignore=shutil.ignore_patterns("public", ".panelpress-cache"))
+    )
     use(on_dask, "dask", local.scheduler_address)
     opened: list[str] = []
 
@@ -138,7 +157,9 @@ def test_a_show_built_on_dask_is_the_same_site_to_the_byte(cluster, tmp_path):
     result = run_build(config_module.load(on_dask), Bars(), now=NOW)
     assert result.ok and len(result.published) == 4
     assert site(on_dask / "public") == site(threads / "public")
-    assert {"alpha · measure", "beta · encode", "gamma · encode", "panel · mix tracks"} <= set(opened), "the workers' passes reach the bars"
+    assert {"alpha · measure", "beta · encode", "gamma · encode", "panel · mix tracks"} <= set(opened), (
+        "the workers' passes reach the bars"
+    )
     with _watching() as seen:
         assert run_build(config_module.load(on_dask), now=NOW).ok  # nothing to do: the cluster is not even asked
     assert seen == [], "no program started, no connection made"
@@ -151,14 +172,20 @@ def _executing(dask_worker) -> list[str]:
 def test_a_worker_killed_mid_episode_costs_that_episode_a_retry_never_the_others(cluster, tmp_path):
     local, client = cluster
     _two_workers(client)
-    folder = show_of(tmp_path / "show", {"victim": 90, "beta": 3, "gamma": 3}, extra_build=f'executor = "dask"\nscheduler = "{local.scheduler_address}"')
+    folder = show_of(
+        tmp_path / "show",
+        {"victim": 90, "beta": 3, "gamma": 3},
+        extra_build=f'executor = "dask"\nscheduler = "{local.scheduler_address}"',
+    )
     results = []
     builder = threading.Thread(target=lambda: results.append(run_build(config_module.load(folder), now=NOW)))
     builder.start()
     victim = None
     while victim is None and builder.is_alive():
         running = client.run(_executing)
-        victim = next((worker for worker, keys in running.items() if any(key.endswith("-victim") for key in keys)), None)
+        victim = next(
+            (worker for worker, keys in running.items() if any(key.endswith("-victim") for key in keys)), None
+        )
         time.sleep(0.05)
     assert victim is not None, "the episode ran on a worker"
     time.sleep(0.5)  # into its ffmpeg passes
@@ -180,7 +207,16 @@ def test_ctrl_c_stops_the_clusters_work_and_publishes_nothing(cluster, tmp_path)
     local, client = cluster
     _two_workers(client)
     folder = show_of(tmp_path / "show", {"one": 60, "two": 60, "three": 60})
-    command = [sys.executable, "-m", "pipeline.cli", "build", "--show", str(folder), "--scheduler", local.scheduler_address]
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline.cli",
+        "build",
+        "--show",
+        str(folder),
+        "--scheduler",
+        local.scheduler_address,
+    ]
     build = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while not any(client.run(_executing).values()) and build.poll() is None:
         time.sleep(0.05)
@@ -197,7 +233,9 @@ def test_ctrl_c_stops_the_clusters_work_and_publishes_nothing(cluster, tmp_path)
     assert len(masters) < 3, "the episode that was waiting never started"
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the workers give up their access to the show by becoming another user, which takes root")
+@pytest.mark.skipif(
+    os.geteuid() != 0, reason="the workers give up their access to the show by becoming another user, which takes root"
+)
 def test_a_worker_that_cannot_see_the_show_is_named_with_the_fix(cluster, tmp_path, capsys):
     local, client = cluster
     _two_workers(client)
@@ -233,4 +271,10 @@ class _watching:
 
 
 _WATCHERS: list[list[str]] = []
-sys.addaudithook(lambda event, args: [seen.append(f"{event} {args[-1] if event == 'socket.connect' else args[0]}") for seen in _WATCHERS] if event in ("subprocess.Popen", "socket.connect") else None)
+sys.addaudithook(
+    lambda event, args: (
+        [seen.append(f"{event} {args[-1] if event == 'socket.connect' else args[0]}") for seen in _WATCHERS]
+        if event in ("subprocess.Popen", "socket.connect")
+        else None
+    )
+)

@@ -10,11 +10,10 @@ import pytest
 from lxml import etree
 
 from pipeline import config as config_module
-from pipeline.episode import explicit, notes
 from pipeline.build import build
 from pipeline.cli import main
+from pipeline.episode import explicit, notes
 from pipeline.errors import ConfigError, ExplicitContentError, NotesError
-
 from tests.conftest import show_with, write_notes, write_show
 from tests.records import show_config
 
@@ -45,7 +44,14 @@ def _located(path: Path, finding: explicit.Finding) -> str:
 
 @pytest.mark.parametrize(
     ("episode", "show", "expected"),
-    [(True, None, True), (True, False, True), (False, True, False), (None, True, True), (None, False, False), (None, None, False)],
+    [
+        (True, None, True),
+        (True, False, True),
+        (False, True, False),
+        (None, True, True),
+        (None, False, False),
+        (None, None, False),
+    ],
 )
 def test_tri_state_episode_wins_then_the_show_then_clean(episode, show, expected):
     assert explicit.effective(episode, show) is expected
@@ -57,10 +63,16 @@ def test_show_explicit_is_not_set_unless_written(tmp_path):
     toml = 'title = "T"\ndescription = "D"\nauthor = "A"\nowner_email = "a@example.com"\nsite_url = "https://example.com/"\n'
     (folder / "panelpress.toml").write_text("[show]\n" + toml)
     assert config_module.load(folder).show.explicit is None
-    (folder / "panelpress.toml").write_text("[show]\n" + toml + "explicit = true\n[explicit]\non_detect = \"flag\"\nextra_words = [\"frak\"]\nallow_words = [\"bloody\"]\n")
+    (folder / "panelpress.toml").write_text(
+        "[show]\n"
+        + toml
+        + 'explicit = true\n[explicit]\non_detect = "flag"\nextra_words = ["frak"]\nallow_words = ["bloody"]\n'
+    )
     cfg = config_module.load(folder)
     assert cfg.show.explicit is True
-    assert cfg.explicit == config_module.ExplicitSettings(on_detect="flag", extra_words=("frak",), allow_words=("bloody",))
+    assert cfg.explicit == config_module.ExplicitSettings(
+        on_detect="flag", extra_words=("frak",), allow_words=("bloody",)
+    )
 
 
 @pytest.mark.parametrize(
@@ -83,7 +95,12 @@ def test_bad_explicit_settings_are_refused(tmp_path, section, expected):
 def test_scan_locates_each_word_by_line_and_column(tmp_path):
     text = "Fine first line.\n🎙 שלום — what the fuck\nshit, Shit and SHIT; assessment, Scunthorpe, class\n"
     found = explicit.scan(text, "transcript.vtt", _config(tmp_path))
-    assert [(f.word, f.line, f.column) for f in found] == [("fuck", 2, 19), ("shit", 3, 1), ("Shit", 3, 7), ("SHIT", 3, 16)]
+    assert [(f.word, f.line, f.column) for f in found] == [
+        ("fuck", 2, 19),
+        ("shit", 3, 1),
+        ("Shit", 3, 7),
+        ("SHIT", 3, 16),
+    ]
     assert {f.where for f in found} == {"transcript.vtt"}
     lines = text.splitlines()
     assert all(lines[f.line - 1][f.column - 1 :].startswith(f.word) for f in found)
@@ -92,7 +109,11 @@ def test_scan_locates_each_word_by_line_and_column(tmp_path):
 def test_inflections_extra_and_allowed_words(tmp_path):
     cfg = _config(tmp_path, extra_words=("frak",), allow_words=("shit",))
     words = [f.word for f in explicit.scan("we're fucked, you fraking wankers; frak that shit and shits", "x", cfg)]
-    assert words == ["fucked", "wankers", "frak"]  # "fraking" is not an inflection we add; "shit" and "shits" are allowed
+    assert words == [
+        "fucked",
+        "wankers",
+        "frak",
+    ]  # "fraking" is not an inflection we add; "shit" and "shits" are allowed
     assert [f.word for f in explicit.scan("frak", "x", _config(tmp_path))] == []
 
 
@@ -109,7 +130,9 @@ def test_notes_are_scanned_in_title_summary_and_body_with_file_positions(tmp_pat
 
 
 def test_panelist_names_and_other_keys_are_not_scanned(tmp_path):
-    path = write_notes(tmp_path, "names", "title: Clean talk\ndate: 2026-04-01\npanelists: [Shit Happens]", "All clean here.")
+    path = write_notes(
+        tmp_path, "names", "title: Clean talk\ndate: 2026-04-01\npanelists: [Shit Happens]", "All clean here."
+    )
     assert explicit.scan_notes(notes.read(path), _config(tmp_path)) == ()
 
 
@@ -171,7 +194,9 @@ def test_the_example_show_is_explicit_so_it_gets_no_warning():
 
 def _sweary_show(tmp_path: Path, audio_dir: Path, on_detect: str | None = None) -> Path:
     extra = "" if on_detect is None else f'[explicit]\non_detect = "{on_detect}"'
-    show = show_with(tmp_path / "show", audio_dir, {"calm": ("mono.flac", "title: Calm\ndate: 2026-04-02")}, extra_build=extra)
+    show = show_with(
+        tmp_path / "show", audio_dir, {"calm": ("mono.flac", "title: Calm\ndate: 2026-04-02")}, extra_build=extra
+    )
     shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "budget.wav")
     write_notes(show, "budget", SWEARY_FRONT, SWEARY_BODY)
     return show
@@ -185,14 +210,20 @@ def test_build_warns_about_a_clean_episode_that_swears(tmp_path, audio_dir, caps
     assert "1 warning" in out.out
     result = build(config_module.load(show))
     assert len(result.warnings) == 1 and result.warnings[0].path.name == "budget.md"
-    assert etree.parse(str(show / "public" / "feed.xml")).xpath("//item/itunes:explicit/text()", namespaces=ITUNES) == ["false", "false"]
+    assert etree.parse(str(show / "public" / "feed.xml")).xpath("//item/itunes:explicit/text()", namespaces=ITUNES) == [
+        "false",
+        "false",
+    ]
 
 
 def test_flag_publishes_the_episode_as_explicit(tmp_path, audio_dir):
     show = _sweary_show(tmp_path, audio_dir, "flag")
     result = build(config_module.load(show))
     assert [(i.episode.slug, i.explicit) for i in result.published] == [("calm", False), ("budget", True)]
-    assert etree.parse(str(show / "public" / "feed.xml")).xpath("//item/itunes:explicit/text()", namespaces=ITUNES) == ["false", "true"]
+    assert etree.parse(str(show / "public" / "feed.xml")).xpath("//item/itunes:explicit/text()", namespaces=ITUNES) == [
+        "false",
+        "true",
+    ]
     assert 'class="badge explicit"' in (show / "public" / "episodes" / "budget.html").read_text()
     assert (show / "public" / "index.html").read_text().count('class="badge explicit"') == 1
 
@@ -207,7 +238,9 @@ def test_fail_holds_the_episode_back_and_publishes_the_rest(tmp_path, audio_dir,
 
 def test_build_scans_the_transcript_too(tmp_path, audio_dir, capsys):
     show = _sweary_show(tmp_path, audio_dir)
-    (show / "episodes" / "calm.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:01.000\n<v Bo>That was shit.\n", encoding="utf-8")
+    (show / "episodes" / "calm.vtt").write_text(
+        "WEBVTT\n\n00:00.000 --> 00:01.000\n<v Bo>That was shit.\n", encoding="utf-8"
+    )
     assert main(["build", "--show", str(show)]) == 0
     err = capsys.readouterr().err
     assert "show_notes/calm.md: is not marked explicit" in err and "'shit' at calm.vtt:4:16" in err
@@ -223,13 +256,28 @@ def _library_matches(text: str, lexicon: explicit.Lexicon) -> list[tuple[str, in
     words = [*Filter({"languages": lexicon.languages}).words]
     plain = Filter({"languages": lexicon.languages, "custom_words": lexicon.custom})
     assert type(plain._scanner._rest_any).__name__ == "Pattern" and words  # not the prefiltered stand-in
-    return sorted((m["word"].casefold(), m["index"]) for m in plain.check_profanity(text)["matches"] if m["word"].casefold() not in lexicon.allow)
+    return sorted(
+        (m["word"].casefold(), m["index"])
+        for m in plain.check_profanity(text)["matches"]
+        if m["word"].casefold() not in lexicon.allow
+    )
 
 
 def test_the_quick_scan_finds_what_the_library_finds_over_a_long_text(tmp_path):
     lexicon = explicit.lexicon(_config(tmp_path))
     filler = "We talk about management and leadership, and why teams need both.\n\n" * 70  # more than one chunk
-    tricky = ["what a blow job", "f*ck it", "s.h.i.t happens", "sh1t", "a$$ kicking", "bullshitting", "SHIT", "fuuuuck", "2 girls 1 cup", "Scunthorpe"]
+    tricky = [
+        "what a blow job",
+        "f*ck it",
+        "s.h.i.t happens",
+        "sh1t",
+        "a$$ kicking",
+        "bullshitting",
+        "SHIT",
+        "fuuuuck",
+        "2 girls 1 cup",
+        "Scunthorpe",
+    ]
     text = filler.join(tricky) + filler
     assert len(text) > 3 * explicit.CHUNK
     found = sorted((f.word.casefold(), f.line, f.column) for f in lexicon.find(text, "x"))
@@ -237,7 +285,15 @@ def test_the_quick_scan_finds_what_the_library_finds_over_a_long_text(tmp_path):
     expected = []
     for word, index in _library_matches(text, lexicon):
         line = max(n for n, start in enumerate(starts, 1) if start <= index)
-        expected.append((text[index : index + len(word)].casefold() if text[index : index + len(word)].casefold() == word else word, line, index - starts[line - 1] + 1))
+        expected.append(
+            (
+                text[index : index + len(word)].casefold()
+                if text[index : index + len(word)].casefold() == word
+                else word,
+                line,
+                index - starts[line - 1] + 1,
+            )
+        )
     assert found == sorted(set(expected)) and len(found) >= 3
 
 
@@ -254,4 +310,8 @@ def test_notes_are_read_once_for_the_scan(tmp_path):
     path = write_notes(tmp_path, "budget", SWEARY_FRONT, SWEARY_BODY)
     parsed = notes.read(path)
     path.unlink()  # the scan works from what reading the notes kept
-    assert [(f.word, f.line, f.column) for f in explicit.scan_notes(parsed, _config(tmp_path))] == [("shit", 2, 34), ("bullshit", 7, 9), ("fucked", 12, 21)]
+    assert [(f.word, f.line, f.column) for f in explicit.scan_notes(parsed, _config(tmp_path))] == [
+        ("shit", 2, 34),
+        ("bullshit", 7, 9),
+        ("fucked", 12, 21),
+    ]

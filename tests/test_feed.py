@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import string
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import feedparser
 import podcastparser
@@ -13,15 +13,19 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from pipeline.records import Panelist
 from pipeline.show import feed
 from pipeline.show.podcastindex import PODCAST_NS
-from pipeline.records import Panelist
-
 from tests.golden import assert_golden
 from tests.records import SITE, published, show_config
 
-NS = {"itunes": feed.ITUNES_NS, "podcast": PODCAST_NS, "content": "http://purl.org/rss/1.0/modules/content/", "atom": "http://www.w3.org/2005/Atom"}
-BUILD = datetime(2026, 5, 20, 12, 0, tzinfo=timezone.utc)
+NS = {
+    "itunes": feed.ITUNES_NS,
+    "podcast": PODCAST_NS,
+    "content": "http://purl.org/rss/1.0/modules/content/",
+    "atom": "http://www.w3.org/2005/Atom",
+}
+BUILD = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
 
 
 def _items():
@@ -52,7 +56,11 @@ def test_feed_channel_and_items_by_value():
     assert [i.findtext("title") for i in items] == ["Second & <last>", "First"]
     assert items[0].find("guid").get("isPermaLink") == "false"
     assert items[0].findtext("pubDate") == "Tue, 12 May 2026 08:30:00 +0000"
-    assert items[0].find("enclosure").attrib == {"url": SITE + "media/second.mp3", "length": "12345", "type": "audio/mpeg"}
+    assert items[0].find("enclosure").attrib == {
+        "url": SITE + "media/second.mp3",
+        "length": "12345",
+        "type": "audio/mpeg",
+    }
     assert items[0].findtext("itunes:duration", namespaces=NS) == "1801"
     assert items[0].findtext("itunes:explicit", namespaces=NS) == "true"
     assert items[1].findtext("itunes:explicit", namespaces=NS) == "false"
@@ -68,7 +76,10 @@ def test_feed_parses_in_both_clients():
     xml = feed.render(show_config(), _items(), BUILD, "artwork.jpg")
     parsed = feedparser.parse(xml)
     assert not parsed.bozo
-    assert [e.id for e in parsed.entries] == ["00000000-0000-4000-8000-000000000002", "00000000-0000-4000-8000-000000000003"]
+    assert [e.id for e in parsed.entries] == [
+        "00000000-0000-4000-8000-000000000002",
+        "00000000-0000-4000-8000-000000000003",
+    ]
     gpodder = podcastparser.parse(SITE + "feed.xml", io.BytesIO(xml))
     assert [e["guid"] for e in gpodder["episodes"]] == [e.id for e in parsed.entries]
     assert [e["explicit"] for e in gpodder["episodes"]] == [True, False]
@@ -80,11 +91,17 @@ def test_feed_is_deterministic():
 
 
 # Titles and notes with XML-special characters, emoji and right-to-left text survive unchanged.
-_text = st.text(
-    alphabet=st.sampled_from(list(string.ascii_letters + string.digits + " &<>\"'#;") + ["🎙", "😀", "é", "ש", "ل", "\u200f", "—"]),
-    min_size=1,
-    max_size=40,
-).map(str.strip).filter(bool)
+_text = (
+    st.text(
+        alphabet=st.sampled_from(
+            [*list(string.ascii_letters + string.digits + " &<>\"'#;"), "🎙", "😀", "é", "ש", "ل", "\u200f", "—"]
+        ),
+        min_size=1,
+        max_size=40,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)  # the same examples on every run: CI never fails by chance
@@ -92,7 +109,12 @@ _text = st.text(
 @example(title="0", summary="0", author="&lt;", names=["0"], body="0")  # a host's literal "&lt;" stays "&lt;"
 def test_text_round_trips_through_both_parsers(title, summary, author, names, body):
     item = published("only", title, 1, summary=summary, body=body)
-    item = replace(item, episode=replace(item.episode, notes=replace(item.episode.notes, panelists=tuple(Panelist(n, role="host") for n in names))))
+    item = replace(
+        item,
+        episode=replace(
+            item.episode, notes=replace(item.episode.notes, panelists=tuple(Panelist(n, role="host") for n in names))
+        ),
+    )
     xml = feed.render(show_config(author=author), [item], BUILD, None)
     parsed = feedparser.parse(xml)
     assert not parsed.bozo
@@ -111,14 +133,21 @@ def test_text_round_trips_through_both_parsers(title, summary, author, names, bo
     tree = etree.fromstring(xml)
     assert [p.text for p in tree.iterfind("channel/item/podcast:person", NS)] == names
     assert tree.findtext("channel/item/itunes:title", namespaces=NS) == title
-    if not any(entity in "".join([title, summary, author, body, *names]) for entity in ("&amp;", "&lt;")) and feed.as_text(summary) == summary:
-        assert b"&amp;amp;" not in xml and b"&amp;lt;" not in xml  # never escaped twice (unless "&lt;" was the text, or the summary holds markup)
-    assert tree.findtext("channel/item/description") == feed.as_text(summary)  # a summary's markup is text for apps (escaped for their HTML)
+    if (
+        not any(entity in "".join([title, summary, author, body, *names]) for entity in ("&amp;", "&lt;"))
+        and feed.as_text(summary) == summary
+    ):
+        assert (
+            b"&amp;amp;" not in xml and b"&amp;lt;" not in xml
+        )  # never escaped twice (unless "&lt;" was the text, or the summary holds markup)
+    assert tree.findtext("channel/item/description") == feed.as_text(
+        summary
+    )  # a summary's markup is text for apps (escaped for their HTML)
 
 
 def test_a_feed_redated_is_the_feed_written_with_that_date():
     document = feed.generator(show_config(), _items(), "artwork.jpg")
-    other = datetime(2027, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    other = datetime(2027, 1, 2, 3, 4, 5, tzinfo=UTC)
     redated = feed.redated(feed.xml(document, BUILD), BUILD, other)
     assert redated != feed.xml(feed.generator(show_config(), _items(), "artwork.jpg"), BUILD)
     assert redated == feed.xml(feed.generator(show_config(), _items(), "artwork.jpg"), other)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import feedparser
 import lxml.html
@@ -14,12 +14,11 @@ import pytest
 from lxml import etree
 
 from pipeline import config as config_module
-from pipeline.show import feed
 from pipeline import namespace_rules
 from pipeline.cli import main
-from pipeline.show.podcastindex import PODCAST_NS
 from pipeline.records import Attachment, Panelist
-
+from pipeline.show import feed
+from pipeline.show.podcastindex import PODCAST_NS
 from tests.conftest import PNG_1PX, write_notes, write_show
 from tests.records import SITE, published, show_config
 
@@ -29,14 +28,22 @@ NS = {
     "content": "http://purl.org/rss/1.0/modules/content/",
     "atom": "http://www.w3.org/2005/Atom",
 }
-BUILD = datetime(2026, 5, 20, 12, 0, tzinfo=timezone.utc)
+BUILD = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
 
 
 def _full_config(**show):
     cfg = show_config(
-        copyright="© 2026 Test", type="serial", explicit=True, new_feed_url="https://new.example.com/feed.xml", block=True, complete=True, **show
+        copyright="© 2026 Test",
+        type="serial",
+        explicit=True,
+        new_feed_url="https://new.example.com/feed.xml",
+        block=True,
+        complete=True,
+        **show,
     )
-    podcast = config_module.PodcastSettings(locked=True, funding_url="https://example.com/support", funding_text="Support us & <the> show", medium="podcast")
+    podcast = config_module.PodcastSettings(
+        locked=True, funding_url="https://example.com/support", funding_text="Support us & <the> show", medium="podcast"
+    )
     return replace(cfg, podcast=podcast)
 
 
@@ -83,7 +90,11 @@ def test_channel_elements_by_value():
     assert channel.findtext("copyright") == "© 2026 Test"
     assert channel.findtext("generator") == "panelpress 0.1.0"
     assert channel.findtext("lastBuildDate") == "Wed, 20 May 2026 12:00:00 +0000"
-    assert channel.find("atom:link", NS).attrib == {"href": SITE + "feed.xml", "rel": "self", "type": "application/rss+xml"}
+    assert channel.find("atom:link", NS).attrib == {
+        "href": SITE + "feed.xml",
+        "rel": "self",
+        "type": "application/rss+xml",
+    }
     assert channel.findtext("itunes:author", namespaces=NS) == "Test Author"
     assert channel.findtext("itunes:owner/itunes:name", namespaces=NS) == "Test Author"
     assert channel.findtext("itunes:owner/itunes:email", namespaces=NS) == "owner@example.com"
@@ -115,7 +126,10 @@ def test_channel_optional_elements_are_left_out_when_not_set():
 def test_podcast_guid_is_the_uuid5_of_the_feed_url_and_an_imported_one_wins():
     # the Podcasting 2.0 spec's own examples
     assert namespace_rules.podcast_guid("https://podnews.net/rss") == "9b024349-ccf0-5f69-a609-6b82873eab3c"
-    assert namespace_rules.podcast_guid("http://mp3s.nashownotes.com/pc20rss.xml/") == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    assert (
+        namespace_rules.podcast_guid("http://mp3s.nashownotes.com/pc20rss.xml/")
+        == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    )
     kept = "11111111-2222-5333-8444-555555555555"
     channel = etree.fromstring(_render(guid=kept)).find("channel")
     assert channel.findtext("podcast:guid", namespaces=NS) == kept
@@ -145,7 +159,10 @@ def test_every_panelist_is_a_podcast_person_with_a_taxonomy_role():
     item = etree.fromstring(_render()).find("channel/item")
     people = [(p.text, dict(p.attrib)) for p in item.findall("podcast:person", NS)]
     assert people == [
-        ("Ann Host", {"role": "host", "group": "cast", "img": SITE + "people/ann.jpg", "href": "https://ann.example.com/"}),
+        (
+            "Ann Host",
+            {"role": "host", "group": "cast", "img": SITE + "people/ann.jpg", "href": "https://ann.example.com/"},
+        ),
         ("Mo Moderator", {"role": "host", "group": "cast"}),  # the taxonomy has no moderator: the host leads the panel
         ("Bo Guest", {"role": "guest", "group": "cast"}),
     ]
@@ -159,9 +176,16 @@ def test_transcripts_and_chapters_come_from_the_attachments():
         {"url": SITE + "episodes/rich.srt", "type": "application/x-subrip"},
         {"url": SITE + "episodes/rich.json", "type": "application/json"},
     ]
-    assert dict(item.find("podcast:chapters", NS).attrib) == {"url": SITE + "episodes/rich.chapters.json", "type": "application/json+chapters"}
+    assert dict(item.find("podcast:chapters", NS).attrib) == {
+        "url": SITE + "episodes/rich.chapters.json",
+        "type": "application/json+chapters",
+    }
     bare = etree.fromstring(_render(items=[published("bare", "Bare", 2)])).find("channel/item")
-    assert bare.find("podcast:transcript", NS) is None and bare.find("podcast:chapters", NS) is None and bare.find("itunes:image", NS) is None
+    assert (
+        bare.find("podcast:transcript", NS) is None
+        and bare.find("podcast:chapters", NS) is None
+        and bare.find("itunes:image", NS) is None
+    )
 
 
 def test_notes_html_is_sanitized_to_what_podcast_apps_render():
@@ -171,7 +195,10 @@ def test_notes_html_is_sanitized_to_what_podcast_apps_render():
     assert tags <= feed.FEED_TAGS
     assert {"p", "strong", "em", "a", "ul", "ol", "li", "blockquote", "code"} <= tags
     hrefs = [a.get("href") for a in fragment.iter("a")]
-    assert hrefs == [SITE + "notes.html", SITE + "episodes/pic.png"]  # relative links made absolute; the image became a link
+    assert hrefs == [
+        SITE + "notes.html",
+        SITE + "episodes/pic.png",
+    ]  # relative links made absolute; the image became a link
     assert all(set(a.attrib) == {"href"} for a in fragment.iter("a"))
     assert "<p><strong>Heading</strong></p>" in encoded  # headings: a bold paragraph
     assert "<script>" not in encoded and "javascript:" not in encoded.split("[js]")[0]
@@ -203,7 +230,7 @@ def test_both_podcast_clients_read_the_full_feed():
     assert episode["enclosures"] == [{"url": SITE + "media/rich.mp3", "file_size": 12345, "mime_type": "audio/mpeg"}]
     assert episode["description"] == "A plain summary: 1 < 2 & 3 > 2."
     assert episode["description_html"] == entry.content[0].value
-    assert episode["published"] == int(datetime(2026, 5, 14, 8, 30, tzinfo=timezone.utc).timestamp())
+    assert episode["published"] == int(datetime(2026, 5, 14, 8, 30, tzinfo=UTC).timestamp())
 
 
 def test_episode_art_from_the_notes_is_published_and_linked(tmp_path, audio_dir, capsys):
@@ -224,11 +251,17 @@ def test_episode_art_from_the_notes_is_published_and_linked(tmp_path, audio_dir,
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ('description = "' + "é" * 2001 + '"', "[show] description is 4002 bytes, more than the 4000 Apple Podcasts accepts"),
+        (
+            'description = "' + "é" * 2001 + '"',
+            "[show] description is 4002 bytes, more than the 4000 Apple Podcasts accepts",
+        ),
         ('new_feed_url = "feed.xml"', "[show] new_feed_url = 'feed.xml' is not allowed"),
         ("block = 1", "[show] block = 1 is not true or false"),
         ('[podcast]\nmedium = "radio"', "[podcast] medium = 'radio' is not allowed"),
-        ('[podcast]\nfunding_url = "https://example.com/give"', "[podcast] funding_url is set but funding_text is empty"),
+        (
+            '[podcast]\nfunding_url = "https://example.com/give"',
+            "[podcast] funding_url is set but funding_text is empty",
+        ),
         ('[podcast]\nfunding_text = "Give"', "[podcast] funding_text is set but funding_url is empty"),
         ('[podcast]\nlocked = "yes"', "[podcast] locked = 'yes' is not true or false"),
     ],

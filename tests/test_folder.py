@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import checksums, make_audio
 from pipeline import layout
-from pipeline.show.assemble import plan_digest
 from pipeline.errors import PublishError
 from pipeline.files import sha256, temp_path
 from pipeline.records import PlanFile, SitePlan
+from pipeline.show.assemble import plan_digest
 from pipeline.targets.folder import Folder
+from tests.conftest import checksums, make_audio
 
 MANIFEST = layout.MANIFEST
 
@@ -32,6 +32,7 @@ def publish(folder: Path, files: dict[str, bytes | Path], feed_name: str, feed: 
 
 def read_manifest(folder: Path) -> dict[str, str]:
     return {rel: written.sha256 for rel, written in Folder(folder).manifest().files.items()}
+
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>\n'
 
@@ -288,7 +289,10 @@ def test_a_publish_killed_after_its_manifest_leaves_files_it_still_knows(tmp_pat
     target = Folder(folder)
     # What a publish killed between its manifest and its feed leaves: pending checksums, one file written, a temp file.
     data = manifest(folder)
-    data["pending"] = {rel: sha(content) if isinstance(content, bytes) else sha(content.read_bytes()) for rel, content in changed.items()}
+    data["pending"] = {
+        rel: sha(content) if isinstance(content, bytes) else sha(content.read_bytes())
+        for rel, content in changed.items()
+    }
     (folder / MANIFEST).write_text(json.dumps(data))
     (folder / "index.html").write_bytes(changed["index.html"])
     temp_path(folder / "feed.xml").write_bytes(b"half a feed")

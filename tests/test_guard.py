@@ -5,23 +5,22 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import feedparser
 import pytest
 from lxml import etree
 
-from pipeline import config as config_module
 from pipeline import cache
-from pipeline.show import feed, guard, ledger
+from pipeline import config as config_module
 from pipeline.build import build
 from pipeline.cli import main
-
+from pipeline.show import feed, guard, ledger
 from tests.conftest import PNG_1PX, checksums, make_audio, show_with, write_notes
 from tests.records import published, show_config
 
-BUILD = datetime(2026, 5, 20, 12, 0, tzinfo=timezone.utc)
+BUILD = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
 ITUNES = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd"}
 
 
@@ -30,7 +29,10 @@ def _items():
 
 
 def _book(items) -> ledger.Ledger:
-    entries = {i.episode.slug: ledger.Entry(i.guid, i.pub_date.isoformat(), i.media_url, i.media.length, i.media.sha256) for i in items}
+    entries = {
+        i.episode.slug: ledger.Entry(i.guid, i.pub_date.isoformat(), i.media_url, i.media.length, i.media.sha256)
+        for i in items
+    }
     return ledger.Ledger(episodes=entries)
 
 
@@ -44,9 +46,9 @@ def _problems(errors) -> list[str]:
     return [f"{e.problem} — {e.fix}" for e in errors]
 
 
-def _check(book, site, items, allow=guard.Allow()):
+def _check(book, site, items, allow=None):
     """The guard on what subscribers would hold of these episodes."""
-    return guard.check(book, site, [item.identity for item in items], allow)
+    return guard.check(book, site, [item.identity for item in items], allow or guard.Allow())
 
 
 def test_an_unchanged_build_passes(tmp_path):
@@ -58,7 +60,10 @@ def test_a_vanished_episode_is_caught_and_can_be_withdrawn():
     items = _items()
     problems = _problems(_check(_book(items), [], items[:1]))
     assert len(problems) == 1
-    assert "episode 'first' (GUID 00000000-0000-4000-8000-000000000003) was published but is not in this build" in problems[0]
+    assert (
+        "episode 'first' (GUID 00000000-0000-4000-8000-000000000003) was published but is not in this build"
+        in problems[0]
+    )
     assert "--allow-remove first" in problems[0]
     assert _check(_book(items), [], items[:1], guard.Allow(remove=frozenset({"first"}))) == []
     assert _check(_book(items), [], items[:1], guard.Allow(remove=frozenset({items[1].guid}))) == []  # or by GUID
@@ -80,7 +85,10 @@ def test_a_moved_enclosure_is_caught():
     moved = [items[0], replace(items[1], media_path="audio/first.mp3")]
     problems = _problems(_check(_book(items), [], moved))
     assert len(problems) == 1
-    assert "would move its audio from https://pod.example.com/show/media/first.mp3 to https://pod.example.com/show/audio/first.mp3" in problems[0]
+    assert (
+        "would move its audio from https://pod.example.com/show/media/first.mp3 to https://pod.example.com/show/audio/first.mp3"
+        in problems[0]
+    )
     assert "--allow-move first" in problems[0]
     assert _check(_book(items), [], moved, guard.Allow(move=frozenset({"first"}))) == []
 
@@ -91,7 +99,10 @@ def test_a_moved_pubdate_is_caught_but_the_same_instant_is_not():
     redated = [items[0], replace(items[1], pub_date=later)]
     problems = _problems(_check(_book(items), [], redated))
     assert len(problems) == 1
-    assert "would change its pubDate from Sun, 03 May 2026 08:30:00 +0000 to Mon, 04 May 2026 08:30:00 +0000" in problems[0]
+    assert (
+        "would change its pubDate from Sun, 03 May 2026 08:30:00 +0000 to Mon, 04 May 2026 08:30:00 +0000"
+        in problems[0]
+    )
     assert "`date: 2026-05-03T08:30:00+00:00`" in problems[0] and "--allow-redate first" in problems[0]
     assert _check(_book(items), [], redated, guard.Allow(redate=frozenset({"first"}))) == []
     same_instant = [items[0], replace(items[1], pub_date=items[1].pub_date.astimezone(timezone(timedelta(hours=2))))]
@@ -104,7 +115,10 @@ def test_a_duplicate_guid_is_caught_and_no_flag_allows_it():
     allow_all = guard.Allow(*(frozenset({"first", "second"}),) * 4)
     for allow in (guard.Allow(), allow_all):
         problems = _problems(_check(ledger.Ledger(), [], twins, allow))
-        assert len(problems) == 1 and "episodes 'second', 'first' share the GUID 00000000-0000-4000-8000-000000000002" in problems[0]
+        assert (
+            len(problems) == 1
+            and "episodes 'second', 'first' share the GUID 00000000-0000-4000-8000-000000000002" in problems[0]
+        )
 
 
 def test_the_site_feed_catches_guids_when_the_ledger_is_lost(tmp_path):
@@ -113,7 +127,10 @@ def test_the_site_feed_catches_guids_when_the_ledger_is_lost(tmp_path):
     reminted = [replace(i, guid=f"fresh-{n}") for n, i in enumerate(items)]
     problems = _problems(_check(ledger.Ledger(), site, reminted))
     assert len(problems) == 2
-    assert "episode 'second' was published with GUID 00000000-0000-4000-8000-000000000002 but would now be fresh-0" in problems[0]
+    assert (
+        "episode 'second' was published with GUID 00000000-0000-4000-8000-000000000002 but would now be fresh-0"
+        in problems[0]
+    )
     assert "`panelpress import`" in problems[0]
     assert "--allow-new-guid" not in problems[0], "an episode in the public feed is never offered a new GUID"
     assert _check(ledger.Ledger(), site, reminted, guard.Allow(new_guid=frozenset({"first", "second"}))) == []
@@ -124,7 +141,10 @@ def test_the_site_feed_catches_a_vanished_episode_the_ledger_forgot(tmp_path):
     site = _site_feed(tmp_path, items)
     problems = _problems(_check(ledger.Ledger(), site, items[:1]))
     assert len(problems) == 1
-    assert "the published episode 'First' (GUID 00000000-0000-4000-8000-000000000003) is in the published feed but not in this build" in problems[0]
+    assert (
+        "the published episode 'First' (GUID 00000000-0000-4000-8000-000000000003) is in the published feed but not in this build"
+        in problems[0]
+    )
     assert "--allow-remove 00000000-0000-4000-8000-000000000003" in problems[0]
     assert _check(ledger.Ledger(), site, items[:1], guard.Allow(remove=frozenset({items[1].guid}))) == []
 
@@ -150,7 +170,10 @@ def test_a_damaged_site_feed_is_reported(tmp_path):
 
 @pytest.fixture
 def show(tmp_path, audio_dir) -> Path:
-    episodes = {"one": ("stereo.wav", "title: One\ndate: 2026-03-01 10:00:00+00:00"), "two": ("mono.flac", "title: Two\ndate: 2026-03-08 10:00:00+00:00")}
+    episodes = {
+        "one": ("stereo.wav", "title: One\ndate: 2026-03-01 10:00:00+00:00"),
+        "two": ("mono.flac", "title: Two\ndate: 2026-03-08 10:00:00+00:00"),
+    }
     folder = show_with(tmp_path / "show", audio_dir, episodes)
     assert main(["build", "--show", str(folder)]) == 0
     return folder
@@ -174,7 +197,11 @@ def _refused(show: Path, capsys, *flags: str) -> str:
 def test_redating_a_published_episode_needs_allow_redate(show, capsys):
     write_notes(show, "one", "title: One\ndate: 2026-03-02 10:00:00+00:00")
     err = _refused(show, capsys)
-    assert "refused:" in err and "'one' would change its pubDate from Sun, 01 Mar 2026 10:00:00 +0000 to Mon, 02 Mar 2026 10:00:00 +0000" in err
+    assert (
+        "refused:" in err
+        and "'one' would change its pubDate from Sun, 01 Mar 2026 10:00:00 +0000 to Mon, 02 Mar 2026 10:00:00 +0000"
+        in err
+    )
     assert main(["build", "--show", str(show), "--allow-redate", "one"]) == 0
     dates = etree.parse(str(show / "public" / "feed.xml")).xpath("//item/pubDate/text()")
     assert "Mon, 02 Mar 2026 10:00:00 +0000" in dates
@@ -186,7 +213,10 @@ def test_moving_the_site_needs_allow_move(show, capsys):
     toml = show / config_module.CONFIG_NAME
     toml.write_text(toml.read_text().replace("https://pod.example.com/show/", "https://cdn.example.com/pod/"))
     err = _refused(show, capsys)
-    assert "'one' would move its audio from https://pod.example.com/show/media/one.mp3 to https://cdn.example.com/pod/media/one.mp3" in err
+    assert (
+        "'one' would move its audio from https://pod.example.com/show/media/one.mp3 to https://cdn.example.com/pod/media/one.mp3"
+        in err
+    )
     assert "--allow-move one" in err and "--allow-move two" in err
     assert main(["build", "--show", str(show), "--allow-move", "one"]) == 1  # one allowed is not both
     assert main(["build", "--show", str(show), "--allow-move", "one", "--allow-move", "two"]) == 0
@@ -231,7 +261,11 @@ def test_replacing_the_audio_keeps_the_guid_and_updates_length_and_duration(show
     tree = etree.parse(str(show / "public" / "feed.xml"))
     item = tree.xpath("//item[title='One']")[0]
     assert item.findtext("guid") == before["guid"]
-    assert int(item.find("enclosure").get("length")) == (show / "public" / "media" / "one.mp3").stat().st_size == after["length"]
+    assert (
+        int(item.find("enclosure").get("length"))
+        == (show / "public" / "media" / "one.mp3").stat().st_size
+        == after["length"]
+    )
     assert item.findtext("itunes:duration", namespaces=ITUNES) == "7"
 
 
@@ -239,10 +273,10 @@ def test_a_scheduled_episode_waits_for_its_date(show):
     make_audio(show / "episodes" / "three.wav", seconds=2)
     write_notes(show, "three", "title: Three\ndate: 2026-06-01 09:00:00+00:00")
     cfg = config_module.load(show)
-    before = build(cfg, now=datetime(2026, 6, 1, 8, 59, tzinfo=timezone.utc))
+    before = build(cfg, now=datetime(2026, 6, 1, 8, 59, tzinfo=UTC))
     assert ("three", "scheduled for 2026-06-01T09:00+00:00") in before.skipped
     assert [e.title for e in feedparser.parse(show / "public" / "feed.xml").entries] == ["Two", "One"]
-    after = build(cfg, now=datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc))
+    after = build(cfg, now=datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
     assert after.ok and not after.skipped
     assert [e.title for e in feedparser.parse(show / "public" / "feed.xml").entries] == ["Three", "Two", "One"]
 
@@ -263,7 +297,9 @@ def test_a_published_episode_that_fails_stays_as_it_was_while_the_others_publish
     assert [e.title for e in feedparser.parse(show / "public" / "feed.xml").entries] == ["Three", "Two", "One"]
     assert _item_xml(show, "Two") == item and _ledger(show)["episodes"]["two"] == entry
     now = checksums(show / "public")
-    assert {rel: digest for rel, digest in now.items() if "two" in rel} == {rel: digest for rel, digest in site.items() if "two" in rel}
+    assert {rel: digest for rel, digest in now.items() if "two" in rel} == {
+        rel: digest for rel, digest in site.items() if "two" in rel
+    }
     assert "media/three.mp3" in now
     write_notes(show, "two", "title: Two\ndate: 2026-03-08 10:00:00+00:00")
     assert main(["build", "--show", str(show)]) == 0

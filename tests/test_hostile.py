@@ -14,7 +14,6 @@ from mutagen.id3 import ID3
 from PIL import Image
 
 from pipeline.cli import main
-
 from tests.conftest import PNG_1PX, bomb_png, checksums, tag_mp3, write_notes, write_show
 
 SECRET = b"-----BEGIN PRIVATE KEY----- do not publish me"
@@ -63,12 +62,18 @@ def _site_holds(show: Path, data: bytes) -> bool:
 
 def _publish_new(show: Path) -> None:
     toml = show / "panelpress.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace("publish_new = false", "publish_new = true"), encoding="utf-8")
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace("publish_new = false", "publish_new = true"), encoding="utf-8"
+    )
 
 
 def _host_files(show: Path) -> dict[str, str]:
     """The host's own files: everything but the site, the cache and the ledger (panelpress's own)."""
-    return {name: digest for name, digest in checksums(show).items() if not name.startswith(("public/", ".panelpress-cache/", "panelpress-ledger"))}
+    return {
+        name: digest
+        for name, digest in checksums(show).items()
+        if not name.startswith(("public/", ".panelpress-cache/", "panelpress-ledger"))
+    }
 
 
 # --- nothing outside the show folder is published ----------------------------------------------------------------
@@ -78,7 +83,11 @@ def _host_files(show: Path) -> dict[str, str]:
     ("front", "body", "said"),
     [
         ("image: cover.png", "Notes.", "image 'cover.png' leads outside the show folder"),
-        ("chapters:\n  - 0:00 Start\n  - start: 1\n    title: Two\n    image: cover.png", "Notes.", "line 6: chapter image 'cover.png' leads outside the show folder"),
+        (
+            "chapters:\n  - 0:00 Start\n  - start: 1\n    title: Two\n    image: cover.png",
+            "Notes.",
+            "line 6: chapter image 'cover.png' leads outside the show folder",
+        ),
         ("", "![Cover](cover.png)", "line 6: the image 'cover.png' leads outside the show folder"),
         ("", "[the key](files/key.txt)", "line 6: the file 'files/key.txt' leads outside the show folder"),
     ],
@@ -89,7 +98,7 @@ def test_a_file_the_notes_name_that_leads_outside_the_show_is_refused(capsys, sh
     (show / "show_notes" / "files" / "key.txt").symlink_to(show.parent / "secret.txt")
     _add(show, audio_dir, "leaky", f"title: Leaky\ndate: 2026-01-20\n{front}", body)
     before = _host_files(show)
-    code, out, err = _build(capsys, show)
+    code, _out, err = _build(capsys, show)
     assert code == 1
     assert f"leaky.md: {said} (a symlink) — copy the file into the show folder" in err
     assert _titles(show) == ["Good one", "Good two"]  # the others publish
@@ -97,7 +106,9 @@ def test_a_file_the_notes_name_that_leads_outside_the_show_is_refused(capsys, sh
     assert _host_files(show) == before
 
 
-@pytest.mark.parametrize(("setting", "key"), [("extra_show", 'artwork = "cover.png"'), ("extra_audio", 'intro = "intro.wav"')])
+@pytest.mark.parametrize(
+    ("setting", "key"), [("extra_show", 'artwork = "cover.png"'), ("extra_audio", 'intro = "intro.wav"')]
+)
 def test_a_file_the_settings_name_that_leads_outside_the_show_is_refused_before_any_work(capsys, show, setting, key):
     (show / "cover.png").symlink_to(show.parent / "secret.png")
     (show / "intro.wav").symlink_to(show.parent / "secret.txt")
@@ -108,7 +119,9 @@ def test_a_file_the_settings_name_that_leads_outside_the_show_is_refused_before_
 
 
 def test_a_transcript_or_chapters_file_that_leads_outside_is_refused(capsys, show, audio_dir):
-    (show.parent / "secret.vtt").write_text("WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nthe secret words\n", encoding="utf-8")
+    (show.parent / "secret.vtt").write_text(
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nthe secret words\n", encoding="utf-8"
+    )
     (show / "episodes" / "good-one.vtt").symlink_to(show.parent / "secret.vtt")
     (show / "episodes" / "good-two.chapters.txt").symlink_to(show.parent / "secret.txt")
     code, _, err = _build(capsys, show)
@@ -126,7 +139,10 @@ def test_images_are_what_their_content_says(capsys, show, audio_dir):
     _add(show, audio_dir, "misnamed", "title: Misnamed\ndate: 2026-01-21\nimage: really.jpg")
     code, _, err = _build(capsys, show)
     assert code == 1
-    assert "html-image.md: image 'page.png' is not a JPEG or PNG image (by its content, whatever its name) — export it as JPEG or PNG" in err
+    assert (
+        "html-image.md: image 'page.png' is not a JPEG or PNG image (by its content, whatever its name) — export it as JPEG or PNG"
+        in err
+    )
     assert "misnamed.md: image 'really.jpg' is a PNG image named .jpg — rename it to really.png" in err
     assert _titles(show) == ["Good one", "Good two"]
 
@@ -153,18 +169,45 @@ def test_word_processor_line_and_page_breaks_in_a_body_are_published_as_spaces(c
     code, _, _ = _build(capsys, show)
     assert code == 0
     assert _titles(show) == ["Good one", "Good two", "Pasted"]
-    assert b"\x0b" not in (show / "public" / "feed.xml").read_bytes() and b"From Word: new line." in (show / "public" / "feed.xml").read_bytes()
+    assert (
+        b"\x0b" not in (show / "public" / "feed.xml").read_bytes()
+        and b"From Word: new line." in (show / "public" / "feed.xml").read_bytes()
+    )
 
 
 @pytest.mark.parametrize(
     ("front", "body", "said"),
     [
-        ('title: "Bad\\x01title"\ndate: 2026-01-20', "Body.", "line 2: 'Bad\\x01title' holds a control character (U+0001), which a feed cannot carry"),
-        ('title: T\ndate: 2026-01-20\nsummary: "odd \\uFFFE"', "Body.", "line 4: 'odd \\ufffe' holds a non-character (U+FFFE)"),
-        ('title: "half \\uD800 a character"\ndate: 2026-01-20', "Body.", "line 2: 'half \\ud800 a character' holds half of a character (a lone surrogate, U+D800)"),
-        ('title: T\ndate: 2026-01-20\npanelists:\n  - "Ann\\x02"', "Body.", "line 5: 'Ann\\x02' holds a control character (U+0002)"),
-        ('title: T\ndate: 2026-01-20\nchapters:\n  - "0:00 Start\\x1b[31m"', "Body.", "line 5: '0:00 Start\\x1b[31m' holds an escape character (U+001B)"),
-        ("title: T\ndate: 2026-01-20", "First.\n\nA \x01 in the body.", "line 8: the notes hold a control character (U+0001), which a feed cannot carry"),
+        (
+            'title: "Bad\\x01title"\ndate: 2026-01-20',
+            "Body.",
+            "line 2: 'Bad\\x01title' holds a control character (U+0001), which a feed cannot carry",
+        ),
+        (
+            'title: T\ndate: 2026-01-20\nsummary: "odd \\uFFFE"',
+            "Body.",
+            "line 4: 'odd \\ufffe' holds a non-character (U+FFFE)",
+        ),
+        (
+            'title: "half \\uD800 a character"\ndate: 2026-01-20',
+            "Body.",
+            "line 2: 'half \\ud800 a character' holds half of a character (a lone surrogate, U+D800)",
+        ),
+        (
+            'title: T\ndate: 2026-01-20\npanelists:\n  - "Ann\\x02"',
+            "Body.",
+            "line 5: 'Ann\\x02' holds a control character (U+0002)",
+        ),
+        (
+            'title: T\ndate: 2026-01-20\nchapters:\n  - "0:00 Start\\x1b[31m"',
+            "Body.",
+            "line 5: '0:00 Start\\x1b[31m' holds an escape character (U+001B)",
+        ),
+        (
+            "title: T\ndate: 2026-01-20",
+            "First.\n\nA \x01 in the body.",
+            "line 8: the notes hold a control character (U+0001), which a feed cannot carry",
+        ),
     ],
 )
 def test_text_a_feed_cannot_carry_fails_its_episode_with_file_and_line(capsys, show, audio_dir, front, body, said):
@@ -183,7 +226,9 @@ def test_settings_text_a_feed_cannot_carry_is_refused(capsys, show):
 
 def test_text_a_feed_cannot_carry_in_a_chapters_file_or_transcript_names_its_line(capsys, show):
     (show / "episodes" / "good-one.chapters.txt").write_text("0:00 Start\n0:01 Two\x07\n", encoding="utf-8")
-    (show / "episodes" / "good-two.vtt").write_text("WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nbell \x07 here\n", encoding="utf-8")
+    (show / "episodes" / "good-two.vtt").write_text(
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nbell \x07 here\n", encoding="utf-8"
+    )
     code, _, err = _build(capsys, show)
     assert code == 1
     assert "good-one.chapters.txt: line 2: holds a control character (U+0007)" in err
@@ -204,11 +249,15 @@ def test_a_recordings_tags_lose_what_a_feed_cannot_carry(capsys, show, audio_dir
 
 def test_recording_names_panelpress_cannot_use_fail_alone(capsys, show, audio_dir):
     long = "x" * 245
-    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / f"{long}.wav")  # 249 bytes: its chapters file could not exist
+    shutil.copy(
+        audio_dir / "stereo.wav", show / "episodes" / f"{long}.wav"
+    )  # 249 bytes: its chapters file could not exist
     shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "ring\x07bell.wav")
     code, _, err = _build(capsys, show)
     assert code == 1
-    assert "the file name is 245 bytes long; panelpress adds to it for the episode's files, so it takes at most 200" in err
+    assert (
+        "the file name is 245 bytes long; panelpress adds to it for the episode's files, so it takes at most 200" in err
+    )
     assert "ring\\x07bell.wav: the file name holds a control character (U+0007) — rename the recording" in err
     assert _titles(show) == ["Good one", "Good two"]
 
@@ -249,11 +298,17 @@ def test_out_into_the_hosts_folders_is_refused_before_any_work(capsys, show, mon
     monkeypatch.chdir(show)
     before = checksums(show.parent)
     code, _, err = _build(capsys, show, "--out", out)
-    assert code == 2 and f"--out {out}" in err and "panelpress would write its pages, feed and audio among your files" in err
+    assert (
+        code == 2
+        and f"--out {out}" in err
+        and "panelpress would write its pages, feed and audio among your files" in err
+    )
     assert checksums(show.parent) == before
 
 
-@pytest.mark.parametrize("line", ['output = "episodes"', 'output = "."', 'output = "show_notes/site"', 'cache = "episodes"'])
+@pytest.mark.parametrize(
+    "line", ['output = "episodes"', 'output = "."', 'output = "show_notes/site"', 'cache = "episodes"']
+)
 def test_settings_that_write_into_the_hosts_folders_leave_the_published_site_alone(capsys, show, line):
     assert _build(capsys, show)[0] == 0
     site = checksums(show / "public")
@@ -266,7 +321,11 @@ def test_settings_that_write_into_the_hosts_folders_leave_the_published_site_alo
 
 @pytest.mark.parametrize(
     ("url", "said"),
-    [("https://pod.example.com/show/?ref=rss", "has a query"), ("http://pod.example.com/show/", "is http://"), ("https://pod.example.com/show/#x", "has a fragment")],
+    [
+        ("https://pod.example.com/show/?ref=rss", "has a query"),
+        ("http://pod.example.com/show/", "is http://"),
+        ("https://pod.example.com/show/#x", "has a fragment"),
+    ],
 )
 def test_a_site_url_that_would_break_subscribers_urls_is_refused(capsys, show, url, said):
     text = (show / "panelpress.toml").read_text(encoding="utf-8").replace("https://pod.example.com/show/", url)
@@ -277,8 +336,14 @@ def test_a_site_url_that_would_break_subscribers_urls_is_refused(capsys, show, u
 
 
 def test_http_is_published_only_when_the_host_allows_it(capsys, show):
-    text = (show / "panelpress.toml").read_text(encoding="utf-8").replace("https://pod.example.com/", "http://pod.example.com/")
-    (show / "panelpress.toml").write_text(text.replace("explicit = false", "explicit = false\nallow_http = true"), encoding="utf-8")
+    text = (
+        (show / "panelpress.toml")
+        .read_text(encoding="utf-8")
+        .replace("https://pod.example.com/", "http://pod.example.com/")
+    )
+    (show / "panelpress.toml").write_text(
+        text.replace("explicit = false", "explicit = false\nallow_http = true"), encoding="utf-8"
+    )
     code, _, err = _build(capsys, show)
     assert code == 0 and "warning: panelpress.toml: [show] site_url 'http://pod.example.com/show/' is http://" in err
     assert b"http://pod.example.com/show/media/good-one.mp3" in (show / "public" / "feed.xml").read_bytes()
@@ -287,7 +352,13 @@ def test_http_is_published_only_when_the_host_allows_it(capsys, show):
 
 
 def test_line_and_page_breaks_pasted_into_notes_are_published_as_spaces_with_a_warning(capsys, show, audio_dir):
-    _add(show, audio_dir, "pasted", "title: Pasted\ndate: 2026-01-20", body="From a word processor:\x0bline break, \x0cpage break.")
+    _add(
+        show,
+        audio_dir,
+        "pasted",
+        "title: Pasted\ndate: 2026-01-20",
+        body="From a word processor:\x0bline break, \x0cpage break.",
+    )
     code, _, err = _build(capsys, show)
     assert code == 0 and "show_notes/pasted.md: line 6: vertical tabs or form feeds" in err
     page = (show / "public" / "episodes" / "pasted.html").read_text(encoding="utf-8")
@@ -312,8 +383,12 @@ def test_markup_in_a_summary_is_shown_as_text_everywhere(capsys, show, audio_dir
     assert "<script>" not in entry.summary and "<img" not in entry.summary and "&lt;script&gt;" in entry.summary
     gpodder = next(e for e in podcastparser.parse(FEED_URL, io.BytesIO(raw))["episodes"] if e["title"] == "Markup")
     assert "<script>" not in gpodder["description_html"] and "<img" not in gpodder["description_html"]
-    description = podcastparser.parse(FEED_URL, io.BytesIO(raw.replace(b"<content:encoded>", b"<x>").replace(b"</content:encoded>", b"</x>")))
-    assert next(e for e in description["episodes"] if e["title"] == "Markup")["description"] == summary  # the words, as written
+    description = podcastparser.parse(
+        FEED_URL, io.BytesIO(raw.replace(b"<content:encoded>", b"<x>").replace(b"</content:encoded>", b"</x>"))
+    )
+    assert (
+        next(e for e in description["episodes"] if e["title"] == "Markup")["description"] == summary
+    )  # the words, as written
     index = (show / "public" / "index.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in index and "<script>alert" not in index
     tags = ID3(show / "public" / "media" / "markup.mp3")
@@ -337,7 +412,9 @@ def test_a_large_cover_in_a_recording_is_embedded_small_and_published_whole(caps
 
 
 def test_notes_that_lead_outside_the_show_fail_their_episode_unpublished(capsys, show, audio_dir):
-    (show.parent / "diary.md").write_text("---\ntitle: Dear diary\ndate: 2026-01-20\n---\nMy private diary.\n", encoding="utf-8")
+    (show.parent / "diary.md").write_text(
+        "---\ntitle: Dear diary\ndate: 2026-01-20\n---\nMy private diary.\n", encoding="utf-8"
+    )
     shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "diary.wav")
     (show / "show_notes" / "diary.md").symlink_to(show.parent / "diary.md")
     code, _, err = _build(capsys, show)
@@ -392,10 +469,15 @@ def test_a_bug_is_one_line_naming_its_log_never_a_traceback(show):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", BUG, "build", "--show", str(show)], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-c", BUG, "build", "--show", str(show)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
     assert done.returncode == 3
     assert "Traceback" not in done.stdout + done.stderr
-    line = next(l for l in done.stderr.splitlines() if "failed unexpectedly" in l)
+    line = next(said for said in done.stderr.splitlines() if "failed unexpectedly" in said)
     assert "ZeroDivisionError: a bug in the plan" in line and "please report it" in line
     log = Path(line.split("the full trace is in ")[1].split(";")[0])
     assert log.is_file() and log.is_relative_to(show / ".panelpress-cache") and "ZeroDivisionError" in log.read_text()
@@ -406,8 +488,16 @@ def test_a_bug_in_one_episode_fails_that_episode_alone(show, audio_dir):
     import subprocess
     import sys
 
-    code = BUG.replace("from pipeline.show import assemble", "from pipeline.episode import chapters").replace("assemble.assemble = broken", "real = chapters.resolve\nchapters.resolve = lambda episode, info: broken() if episode.slug == 'good-two' else real(episode, info)")
-    done = subprocess.run([sys.executable, "-c", code, "build", "--show", str(show)], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    code = BUG.replace("from pipeline.show import assemble", "from pipeline.episode import chapters").replace(
+        "assemble.assemble = broken",
+        "real = chapters.resolve\nchapters.resolve = lambda episode, info: broken() if episode.slug == 'good-two' else real(episode, info)",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "build", "--show", str(show)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
     assert "failed unexpectedly while making episode 'good-two'" in done.stderr
     assert _titles(show) == ["Good one"]

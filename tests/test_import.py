@@ -11,12 +11,11 @@ import pytest
 from lxml import etree
 
 from pipeline import config as config_module
-from pipeline.show import ledger
 from pipeline import namespace_rules
-from pipeline.episode import notes
 from pipeline.cli import main
+from pipeline.episode import notes
+from pipeline.show import ledger
 from pipeline.show.podcastindex import PODCAST_NS
-
 from tests.conftest import show_with, write_notes, write_show
 
 SITE = "https://pod.example.com/show/"
@@ -76,15 +75,24 @@ def test_import_writes_guids_dates_and_the_podcast_guid(moving, capsys):
     assert main(["import", str(old), "--show", str(show)]) == 1  # one item matched no recording
     out = capsys.readouterr()
     assert "matched episode-1 by file name: 'First & foremost', GUID old-guid-1" in out.out
-    assert "its audio moves from https://old.example.com/audio/Episode%201.mp3?source=rss to https://pod.example.com/show/media/episode-1.mp3" in out.out
+    assert (
+        "its audio moves from https://old.example.com/audio/Episode%201.mp3?source=rss to https://pod.example.com/show/media/episode-1.mp3"
+        in out.out
+    )
     assert "matched by-title by title" in out.out
     assert "unmatched: 'Lost one' (GUID old-guid-3" in out.err
-    assert "before you build:" in out.err and "by-title.md: says 2026-02-09T00:00:00+00:00" in out.err and "--allow-redate by-title" in out.err
+    assert (
+        "before you build:" in out.err
+        and "by-title.md: says 2026-02-09T00:00:00+00:00" in out.err
+        and "--allow-redate by-title" in out.err
+    )
     assert "2 imported, 1 unmatched" in out.out
 
     book = ledger.load(show / config_module.LEDGER_NAME)
     assert book.podcast_guid == OLD_PODCAST_GUID
-    assert book.episodes["episode-1"] == ledger.Entry("old-guid-1", "2026-02-02T08:00:00+00:00", SITE + "media/episode-1.mp3", 1234, "")
+    assert book.episodes["episode-1"] == ledger.Entry(
+        "old-guid-1", "2026-02-02T08:00:00+00:00", SITE + "media/episode-1.mp3", 1234, ""
+    )
     assert book.episodes["by-title"].guid == "https://old.example.com/?p=2"
     assert book.episodes["by-title"].first_published == "2026-02-09T08:00:00+00:00"
 
@@ -124,18 +132,35 @@ def test_without_a_podcast_guid_the_old_feed_url_gives_it(moving):
     show, old = moving
     old.write_text(OLD_FEED.format(podcast_guid=""), encoding="utf-8")
     main(["import", str(old), "--show", str(show)])
-    assert ledger.load(show / config_module.LEDGER_NAME).podcast_guid == namespace_rules.podcast_guid("https://old.example.com/feed.rss")
+    assert ledger.load(show / config_module.LEDGER_NAME).podcast_guid == namespace_rules.podcast_guid(
+        "https://old.example.com/feed.rss"
+    )
 
 
 def test_a_ledger_guid_is_never_overwritten(moving, capsys):
     show, old = moving
-    (show / config_module.LEDGER_NAME).write_text(json.dumps({"episodes": {"episode-1": {"guid": "mine", "first_published": "", "enclosure_url": "", "length": 0, "sha256": ""}}}))
+    (show / config_module.LEDGER_NAME).write_text(
+        json.dumps(
+            {
+                "episodes": {
+                    "episode-1": {"guid": "mine", "first_published": "", "enclosure_url": "", "length": 0, "sha256": ""}
+                }
+            }
+        )
+    )
     assert main(["import", str(old), "--show", str(show)]) == 1
     assert "not imported:" in capsys.readouterr().err
     assert ledger.load(show / config_module.LEDGER_NAME).episodes["episode-1"].guid == "mine"
 
 
-@pytest.mark.parametrize(("text", "expected"), [("<rss><channel>", "cannot be read as a feed"), ("<feed/>", "is not an RSS feed"), ("ID3\x03 not a feed", "cannot be read as a feed: it holds no XML")])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<rss><channel>", "cannot be read as a feed"),
+        ("<feed/>", "is not an RSS feed"),
+        ("ID3\x03 not a feed", "cannot be read as a feed: it holds no XML"),
+    ],
+)
 def test_a_bad_feed_file_is_refused(moving, capsys, text, expected):
     show, old = moving
     old.write_text(text)
@@ -145,7 +170,10 @@ def test_a_bad_feed_file_is_refused(moving, capsys, text, expected):
 
 
 def test_import_round_trip_restores_a_lost_ledger(tmp_path, audio_dir, capsys):
-    episodes = {"alpha": ("stereo.wav", "title: Alpha\ndate: 2026-01-10 07:30:00+01:00"), "beta": ("tagged.mp3", "title: Beta\ndate: 2026-01-17")}
+    episodes = {
+        "alpha": ("stereo.wav", "title: Alpha\ndate: 2026-01-10 07:30:00+01:00"),
+        "beta": ("tagged.mp3", "title: Beta\ndate: 2026-01-17"),
+    }
     show = show_with(tmp_path / "show", audio_dir, episodes)
     assert main(["build", "--show", str(show)]) == 0
     original = ledger.load(show / config_module.LEDGER_NAME)
@@ -168,13 +196,19 @@ def test_import_round_trip_restores_a_lost_ledger(tmp_path, audio_dir, capsys):
     assert main(["import", str(show / "public" / "feed.xml"), "--show", str(show)]) == 0
     restored()
     assert main(["build", "--show", str(show)]) == 0
-    assert [e.id for e in feedparser.parse(show / "public" / "feed.xml").entries] == [original.episodes[s].guid for s in ("beta", "alpha")]
+    assert [e.id for e in feedparser.parse(show / "public" / "feed.xml").entries] == [
+        original.episodes[s].guid for s in ("beta", "alpha")
+    ]
 
 
 def test_imported_notes_never_name_a_picture_that_is_not_there(moving):
     show, old = moving
-    text = old.read_text(encoding="utf-8").replace("    <link>https://old.example.com/episode-1/</link>\n", "")  # <link> is optional
-    text = text.replace("<p>First paragraph.</p>", '<p>First paragraph.</p><p><img src="guest.jpg" alt="Ann, our guest"></p>')
+    text = old.read_text(encoding="utf-8").replace(
+        "    <link>https://old.example.com/episode-1/</link>\n", ""
+    )  # <link> is optional
+    text = text.replace(
+        "<p>First paragraph.</p>", '<p>First paragraph.</p><p><img src="guest.jpg" alt="Ann, our guest"></p>'
+    )
     old.write_text(text, encoding="utf-8")
     main(["import", str(old), "--show", str(show)])
     body = notes.read(show / "show_notes" / "episode-1.md").body  # no "image is not a file" error
@@ -211,7 +245,10 @@ def test_an_atom_entry_keeps_its_id_and_its_published_date(tmp_path, audio_dir, 
     write_notes(show, "robots", "title: Atom-Powered Robots Run Amok")
     code, said = _import(show, DATA / "podcastparser" / "atom_published_updated.rss", capsys)
     assert code == 0, said
-    assert "matched robots by title: 'Atom-Powered Robots Run Amok', GUID urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a" in said
+    assert (
+        "matched robots by title: 'Atom-Powered Robots Run Amok', GUID urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a"
+        in said
+    )
     entry = ledger.load(show / config_module.LEDGER_NAME).episodes["robots"]
     assert entry.guid == "urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a"
     assert entry.first_published == "2003-12-13T18:30:02+00:00"  # published, not the later updated
@@ -224,13 +261,25 @@ def test_an_atom_podcast_feed_gives_guids_dates_audio_and_notes(tmp_path, audio_
     code, said = _import(show, DATA / "feeds" / "atom_enclosures.xml", capsys)
     assert code == 1  # one entry has no recording here
     assert "matched episode-1 by file name: 'Atom Episode', GUID tag:old.example.com,2026:episode-1" in said
-    assert "unmatched: 'Not Here' (GUID tag:old.example.com,2026:episode-9, https://old.example.com/audio/nine.mp3)" in said
+    assert (
+        "unmatched: 'Not Here' (GUID tag:old.example.com,2026:episode-9, https://old.example.com/audio/nine.mp3)"
+        in said
+    )
     book = ledger.load(show / config_module.LEDGER_NAME)
     assert book.podcast_guid == namespace_rules.podcast_guid("https://old.example.com/atom.xml")
     entry = book.episodes["episode-1"]
-    assert (entry.guid, entry.first_published, entry.length) == ("tag:old.example.com,2026:episode-1", "2026-02-02T08:00:00+01:00", 4321)
+    assert (entry.guid, entry.first_published, entry.length) == (
+        "tag:old.example.com,2026:episode-1",
+        "2026-02-02T08:00:00+01:00",
+        4321,
+    )
     written = notes.read(show / "show_notes" / "episode-1.md")
-    assert (written.title, written.summary, written.explicit, written.draft) == ("Atom Episode", "One plain sentence.", False, False)
+    assert (written.title, written.summary, written.explicit, written.draft) == (
+        "Atom Episode",
+        "One plain sentence.",
+        False,
+        False,
+    )
     assert written.date.isoformat() == "2026-02-02T08:00:00+01:00"
     assert "[old notes](https://old.example.com/notes/1)" in written.body  # relative to the entry's page
 
@@ -240,11 +289,18 @@ def test_a_feed_using_itunes_without_declaring_it_is_read_and_repaired(tmp_path,
     shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "episode-1.wav")
     code, said = _import(show, DATA / "feeds" / "itunes_no_xmlns.rss", capsys)
     assert code == 0, said
-    assert "repaired: data/feeds/itunes_no_xmlns.rss: uses the prefixes itunes:, media: without declaring them" in said.replace(str(DATA.parent) + "/", "")
+    assert (
+        "repaired: data/feeds/itunes_no_xmlns.rss: uses the prefixes itunes:, media: without declaring them"
+        in said.replace(str(DATA.parent) + "/", "")
+    )
     entry = ledger.load(show / config_module.LEDGER_NAME).episodes["episode-1"]
     assert (entry.guid, entry.first_published) == ("old-guid-ns-1", "2026-02-03T07:15:00+01:00")
     written = notes.read(show / "show_notes" / "episode-1.md")
-    assert (written.explicit, written.episode, written.episode_type) == (True, 12, "bonus")  # its itunes: elements were read
+    assert (written.explicit, written.episode, written.episode_type) == (
+        True,
+        12,
+        "bonus",
+    )  # its itunes: elements were read
 
 
 def test_broken_markup_is_read_past_but_a_guid_it_touches_is_not_taken(tmp_path, audio_dir, capsys):
@@ -254,8 +310,14 @@ def test_broken_markup_is_read_past_but_a_guid_it_touches_is_not_taken(tmp_path,
     feed = DATA / "feeds" / "broken_markup.rss"
     code, said = _import(show, feed, capsys)
     assert code == 1
-    assert "broken_markup.rss: is not well-formed XML; it was read past the errors at line 10 (Entity 'nbsp' not defined), line 14" in said
-    assert "not imported:" in said and "line 12: item 2 ('Second') has its GUID on line 14, where the markup is broken" in said
+    assert (
+        "broken_markup.rss: is not well-formed XML; it was read past the errors at line 10 (Entity 'nbsp' not defined), line 14"
+        in said
+    )
+    assert (
+        "not imported:" in said
+        and "line 12: item 2 ('Second') has its GUID on line 14, where the markup is broken" in said
+    )
     assert "correct the old feed file there, then import again" in said
     book = ledger.load(show / config_module.LEDGER_NAME)
     assert sorted(book.episodes) == ["episode-1"] and book.episodes["episode-1"].guid == "old-guid-broken-1"
@@ -266,5 +328,8 @@ def test_a_feed_cut_short_is_refused(tmp_path, audio_dir, capsys):
     shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "episode-1.wav")
     code, said = _import(show, DATA / "feeds" / "cut_short.rss", capsys)
     assert code == 2
-    assert "cut_short.rss: cannot be read as a feed: it ends before its last element" in said and "save the old feed again, completely" in said
+    assert (
+        "cut_short.rss: cannot be read as a feed: it ends before its last element" in said
+        and "save the old feed again, completely" in said
+    )
     assert not (show / config_module.LEDGER_NAME).exists()

@@ -5,16 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_notes
-from pipeline.show import guard, ledger
 from pipeline import namespace_rules
 from pipeline.errors import GuardError, PanelpressError
 from pipeline.records import Episode, Media, Notes, Published
+from pipeline.show import guard, ledger
+from tests.conftest import write_notes
 
 SITE = "https://pod.example.com/show/"
 GUID_A = "6f1c1f43-8c5e-4b0a-9b6e-2f6f1f0b8a11"
@@ -22,7 +22,13 @@ GUID_B = "0d5c2a9e-3c1b-4e7f-8a6d-5b4c3a2f1e00"
 
 
 def entry(guid: str, slug: str, length: int = 1234, sha: str = "0" * 64) -> ledger.Entry:
-    return ledger.Entry(guid=guid, first_published="2026-03-04T00:00:00+00:00", enclosure_url=f"{SITE}episodes/{slug}.mp3", length=length, sha256=sha)
+    return ledger.Entry(
+        guid=guid,
+        first_published="2026-03-04T00:00:00+00:00",
+        enclosure_url=f"{SITE}episodes/{slug}.mp3",
+        length=length,
+        sha256=sha,
+    )
 
 
 BOOK = ledger.Ledger(
@@ -40,8 +46,15 @@ def published(tmp_path: Path, slug: str, guid: str, media_path: str | None = Non
     audio.parent.mkdir(parents=True, exist_ok=True)
     audio.write_bytes(slug.encode() * 100)
     content = audio.read_bytes()
-    media = Media(path=audio, filename=f"{slug}.mp3", mime="audio/mpeg", length=len(content), duration=3.0, sha256=hashlib.sha256(content).hexdigest())
-    notes = Notes(path=notes_path, title=slug, date=datetime(2026, 3, 4, tzinfo=timezone.utc))
+    media = Media(
+        path=audio,
+        filename=f"{slug}.mp3",
+        mime="audio/mpeg",
+        length=len(content),
+        duration=3.0,
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+    notes = Notes(path=notes_path, title=slug, date=datetime(2026, 3, 4, tzinfo=UTC))
     episode = Episode(slug=slug, recording=tmp_path / "episodes" / f"{slug}.wav", notes=notes)
     return Published(
         episode=episode,
@@ -107,7 +120,10 @@ def test_save_is_byte_stable(tmp_path: Path):
 def test_save_does_not_depend_on_insertion_order(tmp_path: Path):
     one, two = tmp_path / "one.json", tmp_path / "two.json"
     ledger.save(one, BOOK)
-    ledger.save(two, ledger.Ledger(BOOK.podcast_guid, BOOK.feed_hash, BOOK.last_build, dict(reversed(list(BOOK.episodes.items())))))
+    ledger.save(
+        two,
+        ledger.Ledger(BOOK.podcast_guid, BOOK.feed_hash, BOOK.last_build, dict(reversed(list(BOOK.episodes.items())))),
+    )
     assert one.read_bytes() == two.read_bytes()
     data = json.loads(one.read_text(encoding="utf-8"))
     assert list(data["episodes"]) == ["a-ep", "b-ep"]
@@ -162,7 +178,11 @@ def test_guard_passes_when_nothing_changes(tmp_path: Path):
 
 
 def test_guard_allows_new_episodes(tmp_path: Path):
-    items = [published(tmp_path, "a-ep", GUID_A), published(tmp_path, "b-ep", GUID_B), published(tmp_path, "c-ep", str(uuid.uuid4()))]
+    items = [
+        published(tmp_path, "a-ep", GUID_A),
+        published(tmp_path, "b-ep", GUID_B),
+        published(tmp_path, "c-ep", str(uuid.uuid4())),
+    ]
     assert guard.check(BOOK, [], [i.identity for i in items]) == []
 
 
@@ -223,7 +243,9 @@ def test_guard_reports_every_problem_in_slug_order(tmp_path: Path):
 
 def test_record_then_guard_round_trip(tmp_path: Path):
     items = [published(tmp_path, "a-ep", GUID_A), published(tmp_path, "new-ep", GUID_B)]
-    book = ledger.record(ledger.Ledger(), items, "h" * 64, "2026-03-05T00:00:00+00:00", namespace_rules.podcast_guid(SITE + "feed.xml"))
+    book = ledger.record(
+        ledger.Ledger(), items, "h" * 64, "2026-03-05T00:00:00+00:00", namespace_rules.podcast_guid(SITE + "feed.xml")
+    )
     assert book.episodes["new-ep"].length == items[1].media.length
     assert book.episodes["new-ep"].sha256 == items[1].media.sha256
     assert book.episodes["new-ep"].enclosure_url == SITE + "episodes/new-ep.mp3"
@@ -249,15 +271,28 @@ def test_podcast_guid_is_uuid5_of_the_bare_feed_url():
     assert uuid.UUID(expected).version == 5
 
 
-@pytest.mark.parametrize("url", ["https://example.com/feed.xml/", "http://example.com/feed.xml", "https://example.com/feed.xml//", "example.com/feed.xml"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/feed.xml/",
+        "http://example.com/feed.xml",
+        "https://example.com/feed.xml//",
+        "example.com/feed.xml",
+    ],
+)
 def test_podcast_guid_strips_scheme_and_trailing_slash(url: str):
     assert namespace_rules.podcast_guid(url) == namespace_rules.podcast_guid("https://example.com/feed.xml")
 
 
 def test_podcast_guid_matches_the_podcast_namespace_example():
     # The example given by the Podcasting 2.0 namespace for <podcast:guid>.
-    assert namespace_rules.podcast_guid("https://mp3s.nashownotes.com/pc20rss.xml") == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    assert (
+        namespace_rules.podcast_guid("https://mp3s.nashownotes.com/pc20rss.xml")
+        == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    )
 
 
 def test_podcast_guid_differs_per_feed():
-    assert namespace_rules.podcast_guid("https://example.com/a.xml") != namespace_rules.podcast_guid("https://example.com/b.xml")
+    assert namespace_rules.podcast_guid("https://example.com/a.xml") != namespace_rules.podcast_guid(
+        "https://example.com/b.xml"
+    )

@@ -8,7 +8,6 @@ import shutil
 from PIL import Image
 
 from pipeline.cli import main
-
 from tests import servers
 from tests.conftest import write_notes, write_show
 
@@ -52,7 +51,10 @@ def test_a_server_without_ranges_and_with_wrong_types_is_reported(tmp_path, audi
         code, said = _check(show, capsys)
     assert code == 1
     media = f"{site.url}/media/one.mp3"
-    assert f"{media}: answers a byte-range request with the whole file (200, not 206) (the enclosure of item 2 ('One')); Apple Podcasts refuses such episodes" in said
+    assert (
+        f"{media}: answers a byte-range request with the whole file (200, not 206) (the enclosure of item 2 ('One')); Apple Podcasts refuses such episodes"
+        in said
+    )
     assert "— enable range requests" in said
     assert f"{media}: is served as application/octet-stream, but the feed says audio/mpeg" in said
 

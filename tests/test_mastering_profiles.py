@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.audio.ffmpeg import ffmpeg
 from pipeline.audio import mastering
-from pipeline.episode import probe
+from pipeline.audio.ffmpeg import ffmpeg
 from pipeline.config import AudioSettings
-
+from pipeline.episode import probe
 from tests.conftest import SPEECH
 from tests.test_audio import measure as ebur128
 from tests.test_audio import speech_at
@@ -34,9 +33,23 @@ PROFILES = {"realistic": (-28.5, False), "hot": (-12.0, True), "quiet": (-40.0, 
 def sample_peak(path: Path) -> float:
     """The highest sample (dBFS) of the decoded file, by astats."""
     log = subprocess.run(
-        [ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af", "astats=measure_perchannel=none:measure_overall=Peak_level", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    ).stderr  # fmt: skip
+        [
+            ffmpeg(),
+            "-nostdin",
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(path),
+            "-af",
+            "astats=measure_perchannel=none:measure_overall=Peak_level",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     return float(re.findall(r"Peak level dB: (\S+)", log)[-1])
 
 
@@ -44,8 +57,30 @@ def render(path: Path, graph: str, lufs: float, hold_peaks: bool) -> Path:
     """`graph` at the given integrated loudness; with `hold_peaks`, behind a recorder's limiter at 0 dBFS."""
     gain = 0.0
     for _ in range(4):  # a limiter makes loudness bend: home in
-        chain = f"pan=stereo|c0=c0|c1=c0,volume={gain:.2f}dB" + (",alimiter=limit=1:attack=1:release=20:level=0" if hold_peaks else "")
-        subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", f"{graph},{chain}", "-t", str(SECONDS), "-ac", "2", "-c:a", "pcm_s24le", "-y", str(path)], check=True)
+        chain = f"pan=stereo|c0=c0|c1=c0,volume={gain:.2f}dB" + (
+            ",alimiter=limit=1:attack=1:release=20:level=0" if hold_peaks else ""
+        )
+        subprocess.run(
+            [
+                ffmpeg(),
+                "-nostdin",
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                f"{graph},{chain}",
+                "-t",
+                str(SECONDS),
+                "-ac",
+                "2",
+                "-c:a",
+                "pcm_s24le",
+                "-y",
+                str(path),
+            ],
+            check=True,
+        )
         gain += lufs - ebur128(path)["I"]
     return path
 
@@ -65,10 +100,12 @@ def assert_mastered(result, settings: AudioSettings = TARGET) -> dict[str, float
     assert level["TP"] <= settings.true_peak, level
     assert level["LRA"] <= settings.lra + 0.5, level
     report = result.report
-    assert report.output_i == pytest.approx(level["I"], abs=0.15) and report.output_lra == pytest.approx(level["LRA"], abs=0.5)
+    assert report.output_i == pytest.approx(level["I"], abs=0.15) and report.output_lra == pytest.approx(
+        level["LRA"], abs=0.5
+    )
     assert report.limiter_p99 <= 3.0, report  # the limiter is a safety net: compression did the work
     assert 0 <= report.limiter_p99 <= report.limiter_max and 0 <= report.compressor_p99 <= report.compressor_max
-    assert [p.name for p in report.timings][0] == "measure" and report.timings[-1].name in ("encode", "correct 1")
+    assert next(p.name for p in report.timings) == "measure" and report.timings[-1].name in ("encode", "correct 1")
     assert all(p.wall > 0 and p.cpu > 0 for p in report.timings) and report.passes == len(report.timings)
     return level
 
@@ -106,12 +143,32 @@ def test_the_reported_gain_reduction_is_what_the_output_shows(tmp_path):
     assert report.limiter_max - 1 <= taken <= report.compressor_max + report.limiter_max + 1
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng for real voices: apt-get install espeak-ng")
+@pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="needs espeak-ng for real voices: apt-get install espeak-ng"
+)
 def test_an_espeak_panel_lands_on_target(tmp_path):
-    lines = [("en-us+m3", 0.0, "Welcome back to the panel. Today we ask what separates managing from leading, and whether it matters."),
-             ("en-gb+f3", -8.0, "I think management is about the work: the plans, the budgets and the deadlines nobody likes."),
-             ("en-us+m7", 0.0, "Let me push back on that. A good manager has to lead, or the plan falls apart by the second quarter."),
-             ("en-gb+f3", -8.0, "Sure, but the skills are different. One is a system, the other is trust, and trust takes years.")]  # fmt: skip
+    lines = [
+        (
+            "en-us+m3",
+            0.0,
+            "Welcome back to the panel. Today we ask what separates managing from leading, and whether it matters.",
+        ),
+        (
+            "en-gb+f3",
+            -8.0,
+            "I think management is about the work: the plans, the budgets and the deadlines nobody likes.",
+        ),
+        (
+            "en-us+m7",
+            0.0,
+            "Let me push back on that. A good manager has to lead, or the plan falls apart by the second quarter.",
+        ),
+        (
+            "en-gb+f3",
+            -8.0,
+            "Sure, but the skills are different. One is a system, the other is trust, and trust takes years.",
+        ),
+    ]
     inputs, graph = [], []
     for n, (voice, gain, text) in enumerate(lines * 2):
         wav = tmp_path / f"line{n}.wav"
@@ -120,5 +177,22 @@ def test_an_espeak_panel_lands_on_target(tmp_path):
         graph.append(f"[{n}:a]aresample=48000,volume={gain}dB,apad=pad_dur=0.6[p{n}]")
     graph.append("".join(f"[p{n}]" for n in range(len(lines) * 2)) + f"concat=n={len(lines) * 2}:v=0:a=1,volume=-14dB")
     src = tmp_path / "panel.wav"
-    subprocess.run([ffmpeg(), "-nostdin", "-v", "error", *inputs, "-filter_complex", ";".join(graph), "-ac", "2", "-c:a", "pcm_s24le", "-y", str(src)], check=True)
+    subprocess.run(
+        [
+            ffmpeg(),
+            "-nostdin",
+            "-v",
+            "error",
+            *inputs,
+            "-filter_complex",
+            ";".join(graph),
+            "-ac",
+            "2",
+            "-c:a",
+            "pcm_s24le",
+            "-y",
+            str(src),
+        ],
+        check=True,
+    )
     assert_mastered(master(src, tmp_path))

@@ -14,18 +14,16 @@ import pytest
 
 from pipeline import config as config_module
 from pipeline.audio import mastering, mix
-from pipeline.episode import stages, probe
-from pipeline.show import pages
 from pipeline.audio.ffmpeg import ffmpeg
 from pipeline.build import build as run_build
 from pipeline.cli import main
 from pipeline.config import AudioSettings, MixSettings
+from pipeline.episode import probe, stages
 from pipeline.episode.discover import discover
 from pipeline.errors import AudioError, ConfigError
 from pipeline.files import file_sha256
-from pipeline.records import AudioInfo
-from pipeline.records import Track
-
+from pipeline.records import AudioInfo, Track
+from pipeline.show import pages
 from tests.conftest import SPEECH, make_audio, write_notes, write_show
 from tests.panel import Panel, espeak, loudness, make_panel, multichannel, rms
 from tests.test_engine import watching
@@ -42,7 +40,10 @@ def panel(tmp_path_factory) -> Panel:
 
 
 def _tracks(panel: Panel) -> list[mix.Track]:
-    return [Track(path=path, channel=0, who=who, info=probe.probe(path), sha256=file_sha256(path)) for who, path in panel.tracks.items()]
+    return [
+        Track(path=path, channel=0, who=who, info=probe.probe(path), sha256=file_sha256(path))
+        for who, path in panel.tracks.items()
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,21 @@ def mixed(panel, tmp_path_factory):
 
 def plain_sum(panel: Panel, out: Path) -> Path:
     inputs = [arg for path in panel.tracks.values() for arg in ("-i", str(path))]
-    subprocess.run([ffmpeg(), "-v", "error", *inputs, "-filter_complex", f"amix=inputs={len(panel.tracks)}:normalize=0", "-c:a", "pcm_s24le", "-y", str(out)], check=True)
+    subprocess.run(
+        [
+            ffmpeg(),
+            "-v",
+            "error",
+            *inputs,
+            "-filter_complex",
+            f"amix=inputs={len(panel.tracks)}:normalize=0",
+            "-c:a",
+            "pcm_s24le",
+            "-y",
+            str(out),
+        ],
+        check=True,
+    )
     return out
 
 
@@ -61,8 +76,12 @@ def test_every_panelist_lands_within_1_lu_when_mastered_and_noise_between_phrase
     recorded = [loudness(panel.tracks[who], panel.alone(who)) for who in NAMES]
     assert max(recorded) - min(recorded) >= 6, "the panel's voices are recorded 6-8 dB apart"
     # Mastered as a build masters it (the mix levels for what mastering's limiter will take from each voice).
-    info = AudioInfo(path=mixed.path, format="FLAC", codec="flac", duration=mixed.duration, sample_rate=48000, channels=1, bitrate=0)
-    published = mastering.master(info, stages.mixed_settings(AudioSettings()), tmp_path / "cache", source_sha=mixed.key).path
+    info = AudioInfo(
+        path=mixed.path, format="FLAC", codec="flac", duration=mixed.duration, sample_rate=48000, channels=1, bitrate=0
+    )
+    published = mastering.master(
+        info, stages.mixed_settings(AudioSettings()), tmp_path / "cache", source_sha=mixed.key
+    ).path
     levels = [loudness(published, panel.alone(who)) for who in NAMES]
     assert max(levels) - min(levels) <= 1.0, levels
     plain = plain_sum(panel, tmp_path / "plain.wav")
@@ -116,7 +135,9 @@ def test_speaker_turns_attribute_95_percent_of_the_speech(panel, mixed):
 
 @needs_espeak
 def test_offsets_between_recorders_are_found_and_reported(tmp_path):
-    late = make_panel(tmp_path / "late", 30, speakers=3, question_every=20, seed=5, offsets={"Sam Okafor": 2.5, "room": -1.25})
+    late = make_panel(
+        tmp_path / "late", 30, speakers=3, question_every=20, seed=5, offsets={"Sam Okafor": 2.5, "room": -1.25}
+    )
     made = mix.mix(_tracks(late), MixSettings(), AudioSettings(), tmp_path / "cache")
     offsets = {t.who: (t.offset, t.sync) for t in made.report.tracks}
     # The room recorder ran longest (it started first): the episode keeps its timeline, the others are moved onto it.
@@ -130,14 +151,18 @@ def test_offsets_between_recorders_are_found_and_reported(tmp_path):
     for turn in made.turns:
         said[int(turn.start / hop) : int(turn.end / hop)] = turn.speaker
     for who in ("Sam Okafor", "Dana Whitfield", "Priya Raman"):
-        frames = np.concatenate([np.arange(int((a + 1.25) / hop), int((b + 1.25) / hop)) for a, b in late.alone(who, margin=0.0) if a > 2.5])
+        frames = np.concatenate(
+            [np.arange(int((a + 1.25) / hop), int((b + 1.25) / hop)) for a, b in late.alone(who, margin=0.0) if a > 2.5]
+        )
         assert np.mean(said[frames] == who) >= 0.9, who
 
 
 def test_tracks_that_share_no_sound_and_disagree_in_length_are_refused(tmp_path):
     a = make_audio(tmp_path / "a.wav", seconds=12, channels=1, source=SPEECH.format(seed=1))
     b = make_audio(tmp_path / "b.wav", seconds=20, channels=1, source=SPEECH.format(seed=2))
-    tracks = [Track(path=p, channel=0, who=who, info=probe.probe(p), sha256=file_sha256(p)) for p, who in ((a, "A"), (b, "B"))]
+    tracks = [
+        Track(path=p, channel=0, who=who, info=probe.probe(p), sha256=file_sha256(p)) for p, who in ((a, "A"), (b, "B"))
+    ]
     with pytest.raises(AudioError) as caught:
         mix.mix(tracks, MixSettings(), AudioSettings(), tmp_path / "cache")
     err = caught.value
@@ -153,13 +178,22 @@ def test_tracks_that_share_no_sound_and_disagree_in_length_are_refused(tmp_path)
 def test_a_track_whose_rate_cannot_be_resampled_fails_its_episode_alone(tmp_path, capsys):
     show = write_show(tmp_path / "show")
     make_audio(show / "episodes" / "panel" / "dana.wav", seconds=3, channels=1, rate=48000)
-    make_audio(show / "episodes" / "panel" / "sam.wav", seconds=3, channels=1, rate=4000, source="sine=frequency=300:sample_rate=4000")
+    make_audio(
+        show / "episodes" / "panel" / "sam.wav",
+        seconds=3,
+        channels=1,
+        rate=4000,
+        source="sine=frequency=300:sample_rate=4000",
+    )
     make_audio(show / "episodes" / "solo.wav", seconds=2)
     write_notes(show, "panel", "title: Panel\ndate: 2026-01-05\npanelists: [Dana Whitfield, Sam Okafor]")
     write_notes(show, "solo", "title: Solo\ndate: 2026-01-06")
     assert main(["build", "--show", str(show)]) == 1
     err = capsys.readouterr().err
-    assert "sam.wav: has a sample rate of 4000 Hz, which panelpress cannot resample to the others' — export it again at 44.1 or 48 kHz" in err
+    assert (
+        "sam.wav: has a sample rate of 4000 Hz, which panelpress cannot resample to the others' — export it again at 44.1 or 48 kHz"
+        in err
+    )
     assert (show / "public" / "media" / "solo.mp3").is_file()
 
 
@@ -170,10 +204,20 @@ def test_a_track_named_after_no_panelist_is_refused_with_the_fix(tmp_path, capsy
     write_notes(show, "panel", "title: Panel\ndate: 2026-01-05\npanelists: [Dana Whitfield, Sam Okafor]")
     assert main(["build", "--show", str(show)]) == 1
     err = capsys.readouterr().err
-    assert "mic3.wav: matches no panelist of panel.md (Dana Whitfield, Sam Okafor)" in err and "under `tracks:` in the notes" in err
-    write_notes(show, "panel", "title: Panel\ndate: 2026-01-05\npanelists: [Dana Whitfield, Sam Okafor]\ntracks:\n  dana.wav: Dana Whitfield\n  mic3.wav: Sam Okafr")
+    assert (
+        "mic3.wav: matches no panelist of panel.md (Dana Whitfield, Sam Okafor)" in err
+        and "under `tracks:` in the notes" in err
+    )
+    write_notes(
+        show,
+        "panel",
+        "title: Panel\ndate: 2026-01-05\npanelists: [Dana Whitfield, Sam Okafor]\ntracks:\n  dana.wav: Dana Whitfield\n  mic3.wav: Sam Okafr",
+    )
     assert main(["build", "--show", str(show)]) == 1
-    assert "line 7: track 'mic3.wav' is 'Sam Okafr', who is not among the panelists — did you mean 'Sam Okafor'?" in capsys.readouterr().err
+    assert (
+        "line 7: track 'mic3.wav' is 'Sam Okafr', who is not among the panelists — did you mean 'Sam Okafor'?"
+        in capsys.readouterr().err
+    )
 
 
 def test_a_folder_of_tracks_is_one_episode_beside_single_recordings(tmp_path):
@@ -198,8 +242,15 @@ def test_a_folder_of_tracks_is_one_episode_beside_single_recordings(tmp_path):
 def test_channels_of_one_recording_are_mapped_to_panelists_and_the_build_reports_talk_time(panel, tmp_path, capsys):
     show = write_show(tmp_path / "show", normalize=True)
     multichannel(panel, show / "episodes" / "live.wav")  # Dana, Sam, Priya, room: one recorder
-    write_notes(show, "live", f"title: Live\ndate: 2026-01-05\n{PANELISTS}\ntracks:\n  1: Dana Whitfield\n  2: Sam Okafor\n  3: Priya Raman\n  4: room")
-    (show / "episodes" / "live.vtt").write_text("WEBVTT\n\n" + "".join(f"{_vtt(s)} --> {_vtt(e)}\nA line.\n\n" for s, e, who in panel.speech if who != "audience"))
+    write_notes(
+        show,
+        "live",
+        f"title: Live\ndate: 2026-01-05\n{PANELISTS}\ntracks:\n  1: Dana Whitfield\n  2: Sam Okafor\n  3: Priya Raman\n  4: room",
+    )
+    (show / "episodes" / "live.vtt").write_text(
+        "WEBVTT\n\n"
+        + "".join(f"{_vtt(s)} --> {_vtt(e)}\nA line.\n\n" for s, e, who in panel.speech if who != "audience")
+    )
     assert main(["build", "--show", str(show)]) == 0
     out = capsys.readouterr().out
     assert "talk time" in out and "recorder" in out and "Priya Raman" in out
@@ -247,11 +298,16 @@ def test_a_no_op_build_reuses_the_cached_mix_and_a_changed_track_mixes_again(pan
 
 def test_cues_without_a_speaker_take_the_one_who_speaks_most_in_them():
     from pipeline.episode import turns
-    from pipeline.records import Turn
     from pipeline.episode.transcript import Cue, Transcript
+    from pipeline.records import Turn
 
     said = (Turn(0.0, 4.0, "Dana Whitfield"), Turn(4.2, 9.0, "Sam Okafor"), Turn(9.5, 10.0, mix.AUDIENCE))
-    cues = (Cue(500, 3000, "Hi."), Cue(3500, 6000, "Both."), Cue(7000, 8000, "Kept.", speaker="Priya Raman"), Cue(12000, 13000, "Nobody."))
+    cues = (
+        Cue(500, 3000, "Hi."),
+        Cue(3500, 6000, "Both."),
+        Cue(7000, 8000, "Kept.", speaker="Priya Raman"),
+        Cue(12000, 13000, "Nobody."),
+    )
     labelled = turns.label(Transcript(Path("x.vtt"), cues), said)
     assert [c.speaker for c in labelled.cues] == ["Dana Whitfield", "Sam Okafor", "Priya Raman", ""]
     assert pages.talk_time(said) == [("Sam Okafor", 4.8), ("Dana Whitfield", 4.0), (mix.AUDIENCE, 0.5)]
@@ -272,7 +328,9 @@ def test_a_tracks_list_the_notes_cannot_mean_is_refused_with_its_line(show, trac
     from pipeline.episode import notes
     from pipeline.errors import NotesError
 
-    path = write_notes(show, "panel", f"title: Panel\ndate: 2026-01-05\npanelists: [Dana Whitfield, Sam Okafor]\n{tracks}")
+    path = write_notes(
+        show, "panel", f"title: Panel\ndate: 2026-01-05\npanelists: [Dana Whitfield, Sam Okafor]\n{tracks}"
+    )
     with pytest.raises(NotesError) as caught:
         notes.read(path)
     assert problem in caught.value.problem
@@ -282,8 +340,16 @@ def test_tracks_map_files_and_channels_case_blind_with_room_and_skip(show):
     from pipeline.episode import notes
     from pipeline.records import TrackSpec
 
-    path = write_notes(show, "panel", "title: Panel\ndate: 2026-01-05\npanelists: [Dana Whitfield, Sam Okafor]\ntracks:\n  dana.wav: dana whitfield\n  hall.flac: Room\n  spare.wav: skip")
-    assert notes.read(path).tracks == (TrackSpec("dana.wav", 0, "Dana Whitfield"), TrackSpec("hall.flac", 0, "room"), TrackSpec("spare.wav", 0, "skip"))
+    path = write_notes(
+        show,
+        "panel",
+        "title: Panel\ndate: 2026-01-05\npanelists: [Dana Whitfield, Sam Okafor]\ntracks:\n  dana.wav: dana whitfield\n  hall.flac: Room\n  spare.wav: skip",
+    )
+    assert notes.read(path).tracks == (
+        TrackSpec("dana.wav", 0, "Dana Whitfield"),
+        TrackSpec("hall.flac", 0, "room"),
+        TrackSpec("spare.wav", 0, "skip"),
+    )
 
 
 def test_a_new_folder_of_tracks_starts_notes_naming_a_panelist_per_track(tmp_path):
@@ -292,7 +358,10 @@ def test_a_new_folder_of_tracks_starts_notes_naming_a_panelist_per_track(tmp_pat
         make_audio(show / "episodes" / "panel" / name, seconds=1, channels=1)
     run_build(config_module.load(show))
     text = (show / "show_notes" / "panel.md").read_text()
-    assert "panelists:\n- Dana\n- Sam Okafor\n" in text and "tracks:\n  dana.wav: Dana\n  room.wav: room\n  sam-okafor.wav: Sam Okafor\n" in text
+    assert (
+        "panelists:\n- Dana\n- Sam Okafor\n" in text
+        and "tracks:\n  dana.wav: Dana\n  room.wav: room\n  sam-okafor.wav: Sam Okafor\n" in text
+    )
     assert "draft: true" in text
 
 
@@ -302,10 +371,20 @@ def test_a_folder_name_too_long_for_the_episodes_files_fails_alone(tmp_path):
     make_audio(show / "episodes" / "solo.wav", seconds=1)
     recordings, failures = discover(config_module.load(show))
     assert [rec.slug for rec in recordings] == ["solo"]
-    assert "201 bytes long" in failures[0].error.problem and failures[0].error.fix == "rename the folder (and its notes)"
+    assert (
+        "201 bytes long" in failures[0].error.problem and failures[0].error.fix == "rename the folder (and its notes)"
+    )
 
 
-@pytest.mark.parametrize("line, words", [("floor = 6", "between -60 and 0"), ("room_duck = -3", "between 0 and 40"), ("highpass = 10", "between 20 and 300"), ("automix = 1", "true or false")])
+@pytest.mark.parametrize(
+    "line, words",
+    [
+        ("floor = 6", "between -60 and 0"),
+        ("room_duck = -3", "between 0 and 40"),
+        ("highpass = 10", "between 20 and 300"),
+        ("automix = 1", "true or false"),
+    ],
+)
 def test_bad_mix_settings_are_refused_before_any_work(show, line, words):
     path = show / config_module.CONFIG_NAME
     path.write_text(path.read_text() + f"\n[mix]\n{line}\n")

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PNG_1PX, write_notes
 from pipeline import markdown
 from pipeline.episode import notes, starter
 from pipeline.errors import NotesError, PanelpressError
 from pipeline.records import AudioInfo, Panelist
+from tests.conftest import PNG_1PX, write_notes
 
 
 def read_error(path: Path) -> NotesError:
@@ -55,7 +55,7 @@ def test_full_notes_are_parsed(tmp_path: Path):
     parsed = notes.read(path)
     assert parsed.path == path
     assert parsed.title == "Management vs Leadership"
-    assert parsed.date == datetime(2026, 3, 4, 0, 0, tzinfo=timezone.utc)
+    assert parsed.date == datetime(2026, 3, 4, 0, 0, tzinfo=UTC)
     assert parsed.summary == "Two views on leading teams."
     assert parsed.panelists == (
         Panelist(name="Ann Example", role="guest"),
@@ -84,20 +84,20 @@ def test_minimal_notes_use_defaults(tmp_path: Path):
 
 def test_date_only_is_midnight_utc(tmp_path: Path):
     parsed = notes.read(write_notes(tmp_path, "ep", "title: T\ndate: 2026-01-31"))
-    assert parsed.date == datetime(2026, 1, 31, 0, 0, tzinfo=timezone.utc)
+    assert parsed.date == datetime(2026, 1, 31, 0, 0, tzinfo=UTC)
     assert parsed.date.utcoffset() == timedelta(0)
 
 
 def test_quoted_date_only_is_midnight_utc(tmp_path: Path):
     parsed = notes.read(write_notes(tmp_path, "ep", 'title: T\ndate: "2026-01-31"'))
-    assert parsed.date == datetime(2026, 1, 31, 0, 0, tzinfo=timezone.utc)
+    assert parsed.date == datetime(2026, 1, 31, 0, 0, tzinfo=UTC)
 
 
 def test_datetime_with_timezone_is_kept(tmp_path: Path):
     parsed = notes.read(write_notes(tmp_path, "ep", "title: T\ndate: 2026-03-04 10:30:00+02:00"))
     assert parsed.date.utcoffset() == timedelta(hours=2)
     assert (parsed.date.hour, parsed.date.minute) == (10, 30)
-    assert parsed.date == datetime(2026, 3, 4, 8, 30, tzinfo=timezone.utc)
+    assert parsed.date == datetime(2026, 3, 4, 8, 30, tzinfo=UTC)
 
 
 def test_quoted_iso_datetime_with_timezone_is_kept(tmp_path: Path):
@@ -108,7 +108,7 @@ def test_quoted_iso_datetime_with_timezone_is_kept(tmp_path: Path):
 
 def test_datetime_without_timezone_is_utc(tmp_path: Path):
     parsed = notes.read(write_notes(tmp_path, "ep", 'title: T\ndate: "2026-03-04 18:45"'))
-    assert parsed.date == datetime(2026, 3, 4, 18, 45, tzinfo=timezone.utc)
+    assert parsed.date == datetime(2026, 3, 4, 18, 45, tzinfo=UTC)
 
 
 def test_panelists_as_one_string(tmp_path: Path):
@@ -277,11 +277,26 @@ def test_bad_episode_type(tmp_path: Path):
 
 
 def _info(path: Path, **tags: str) -> AudioInfo:
-    return AudioInfo(path=path, format="MP3", codec="mp3", duration=5.0, sample_rate=44100, channels=2, bitrate=96000, tags=tuple(tags.items()))
+    return AudioInfo(
+        path=path,
+        format="MP3",
+        codec="mp3",
+        duration=5.0,
+        sample_rate=44100,
+        channels=2,
+        bitrate=96000,
+        tags=tuple(tags.items()),
+    )
 
 
 def test_starter_text_is_prefilled_from_tags(tmp_path: Path):
-    info = _info(tmp_path / "ep.mp3", title="Tagged Title", artist="Ann Example; Bo Example", date="2026-03-04", comment="From the tags.")
+    info = _info(
+        tmp_path / "ep.mp3",
+        title="Tagged Title",
+        artist="Ann Example; Bo Example",
+        date="2026-03-04",
+        comment="From the tags.",
+    )
     text = starter.starter_text("ep", info, today=date(2030, 1, 1), draft=True)
     assert text.startswith("---\n")
     path = tmp_path / "show_notes" / "ep.md"
@@ -289,7 +304,7 @@ def test_starter_text_is_prefilled_from_tags(tmp_path: Path):
     parsed = notes.read(path)  # the starter is itself valid notes
     assert parsed.title == "Tagged Title"
     assert parsed.panelists == (Panelist("Ann Example"), Panelist("Bo Example"))
-    assert parsed.date == datetime(2026, 3, 4, tzinfo=timezone.utc)  # the tag, not today
+    assert parsed.date == datetime(2026, 3, 4, tzinfo=UTC)  # the tag, not today
     assert parsed.summary == "From the tags."
     assert parsed.draft is True
 
@@ -303,7 +318,7 @@ def test_starter_text_from_the_real_tagged_fixture(audio_dir: Path, tmp_path: Pa
     parsed = notes.read(path)
     assert parsed.title == "Tagged Title"
     assert [p.name for p in parsed.panelists] == ["Ann Example", "Bo Example"]
-    assert parsed.date == datetime(2026, 3, 4, tzinfo=timezone.utc)
+    assert parsed.date == datetime(2026, 3, 4, tzinfo=UTC)
     assert parsed.summary == "From the tags."
     assert parsed.draft is True
 
@@ -320,7 +335,7 @@ def test_starter_text_year_only_tag(tmp_path: Path):
     text = starter.starter_text("ep", _info(tmp_path / "a.mp3", date="2025"), today=date(2030, 1, 1), draft=True)
     path = tmp_path / "ep.md"
     path.write_text(text, encoding="utf-8")
-    assert notes.read(path).date == datetime(2025, 1, 1, tzinfo=timezone.utc)
+    assert notes.read(path).date == datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def test_starter_text_without_tags_uses_slug_and_today(tmp_path: Path):
@@ -329,13 +344,15 @@ def test_starter_text_without_tags_uses_slug_and_today(tmp_path: Path):
     path.write_text(text, encoding="utf-8")
     parsed = notes.read(path)
     assert parsed.title == "Management vs leadership"
-    assert parsed.date == datetime(2026, 5, 6, tzinfo=timezone.utc)
+    assert parsed.date == datetime(2026, 5, 6, tzinfo=UTC)
     assert parsed.panelists == ()
     assert parsed.draft is True
 
 
 def test_starter_text_with_yaml_special_title_stays_a_string(tmp_path: Path):
-    text = starter.starter_text("ep", _info(tmp_path / "a.mp3", title="yes: no # 42"), today=date(2026, 1, 1), draft=True)
+    text = starter.starter_text(
+        "ep", _info(tmp_path / "a.mp3", title="yes: no # 42"), today=date(2026, 1, 1), draft=True
+    )
     path = tmp_path / "ep.md"
     path.write_text(text, encoding="utf-8")
     assert notes.read(path).title == "yes: no # 42"
@@ -373,10 +390,25 @@ def test_body_links_and_images_naming_files_beside_the_notes_are_found(tmp_path:
         f"[next week](ep2.md), [hidden](.private), [a very long name]({'x' * 300}.pdf), [nul](a%00b.pdf)"
     )
     parsed = notes.read(write_notes(tmp_path, "ep", "title: T", body))
-    assert parsed.files == ("photo.png", "files/the%20slides.pdf", "./photo.png", "files/the%20slides.pdf#page=2")  # never notes or hidden files
-    assert [markdown.local_name(url) for url in parsed.files] == ["photo.png", "files/the slides.pdf", "photo.png", "files/the slides.pdf"]
-    assert markdown.relinked("files/the%20slides.pdf#page=2", "https://pod.example.com/x.pdf") == "https://pod.example.com/x.pdf#page=2"
-    assert parsed.mentions == ("ep2.md",) and markdown.mentioned_slug("ep2.md") == "ep2"  # another episode's notes: linked to its page
+    assert parsed.files == (
+        "photo.png",
+        "files/the%20slides.pdf",
+        "./photo.png",
+        "files/the%20slides.pdf#page=2",
+    )  # never notes or hidden files
+    assert [markdown.local_name(url) for url in parsed.files] == [
+        "photo.png",
+        "files/the slides.pdf",
+        "photo.png",
+        "files/the slides.pdf",
+    ]
+    assert (
+        markdown.relinked("files/the%20slides.pdf#page=2", "https://pod.example.com/x.pdf")
+        == "https://pod.example.com/x.pdf#page=2"
+    )
+    assert (
+        parsed.mentions == ("ep2.md",) and markdown.mentioned_slug("ep2.md") == "ep2"
+    )  # another episode's notes: linked to its page
 
 
 @pytest.mark.parametrize("image", ["missing.png", "../outside.png"])
@@ -423,5 +455,7 @@ def test_word_processor_breaks_in_the_body_become_spaces_with_a_warning_naming_t
     assert parsed.body == "First line.\n\nPage break and  another."
     assert parsed.spaced == (5, 7)
     (warning,) = notes.warnings(parsed)
-    assert warning.path == path and warning.problem.startswith("lines 5, 7: vertical tabs or form feeds") and warning.fix
+    assert (
+        warning.path == path and warning.problem.startswith("lines 5, 7: vertical tabs or form feeds") and warning.fix
+    )
     assert notes.warnings(notes.read(write_notes(tmp_path, "clean", "title: T"))) == []

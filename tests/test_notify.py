@@ -9,7 +9,6 @@ import pytest
 from lxml import etree
 
 from pipeline.cli import main
-
 from tests import servers
 from tests.conftest import write_notes, write_show
 
@@ -28,7 +27,11 @@ def _show(tmp_path, audio_dir, notify: str):
 
 def test_hubs_and_podcast_index_are_told_after_a_changed_publish_only(tmp_path, audio_dir, capsys):
     with servers.hub() as hub:
-        show = _show(tmp_path, audio_dir, f'hubs = ["{hub.url}/hub"]\npodcastindex = true\npodcastindex_url = "{hub.url}/pubnotify"\ntimeout = 5')
+        show = _show(
+            tmp_path,
+            audio_dir,
+            f'hubs = ["{hub.url}/hub"]\npodcastindex = true\npodcastindex_url = "{hub.url}/pubnotify"\ntimeout = 5',
+        )
         assert main(["build", "--show", str(show)]) == 0
         out = capsys.readouterr().out
         assert f"told the WebSub hub {hub.url}/hub, Podcast Index of the new feed" in out
@@ -67,12 +70,17 @@ def test_hubs_and_podcast_index_are_told_after_a_changed_publish_only(tmp_path, 
         (204, 2.0, 0.2, "no answer within the timeout", 2),
     ],
 )
-def test_a_hub_that_fails_is_a_warning_and_the_build_succeeds(tmp_path, audio_dir, capsys, status, delay, timeout, said, asked):
+def test_a_hub_that_fails_is_a_warning_and_the_build_succeeds(
+    tmp_path, audio_dir, capsys, status, delay, timeout, said, asked
+):
     with servers.hub(status=status, delay=delay) as hub:
         show = _show(tmp_path, audio_dir, f'hubs = ["{hub.url}/hub"]\ntimeout = {timeout}')
         assert main(["build", "--show", str(show)]) == 0
         err = capsys.readouterr().err
-        assert f"warning: the WebSub hub {hub.url}/hub was not told of the new feed: {said} — nothing is lost: the feed is published" in err
+        assert (
+            f"warning: the WebSub hub {hub.url}/hub was not told of the new feed: {said} — nothing is lost: the feed is published"
+            in err
+        )
         assert [r.path for r in hub.received] == ["/hub"] * asked
         assert (show / "public" / "feed.xml").is_file()
 

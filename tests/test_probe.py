@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PNG_1PX, checksums, make_audio
-from pipeline.errors import AudioError, PanelpressError
 from pipeline.episode.probe import probe
+from pipeline.errors import AudioError, PanelpressError
 from pipeline.records import AudioInfo
+from tests.conftest import PNG_1PX, checksums, make_audio
 
 # name, ffmpeg codec args, channels, rate, seconds, expected (format, codec)
 FORMATS = [
@@ -95,7 +95,20 @@ def test_other_containers_sample_rate(formats_dir: Path, name: str):
 def test_flac_vorbis_comments_and_picture(tmp_path: Path):
     from mutagen.flac import FLAC, Picture
 
-    path = make_audio(tmp_path / "tagged.flac", seconds=1, codec_args=("-metadata", "title=Flac Title", "-metadata", "artist=Ann; Bo", "-metadata", "date=2025-12-01", "-metadata", "description=From vorbis comments."))
+    path = make_audio(
+        tmp_path / "tagged.flac",
+        seconds=1,
+        codec_args=(
+            "-metadata",
+            "title=Flac Title",
+            "-metadata",
+            "artist=Ann; Bo",
+            "-metadata",
+            "date=2025-12-01",
+            "-metadata",
+            "description=From vorbis comments.",
+        ),
+    )
     flac = FLAC(path)
     picture = Picture()
     picture.type, picture.mime, picture.data = 3, "image/png", PNG_1PX
@@ -110,7 +123,22 @@ def test_flac_vorbis_comments_and_picture(tmp_path: Path):
 
 
 def test_m4a_tags(tmp_path: Path):
-    path = make_audio(tmp_path / "tagged.m4a", seconds=1, codec_args=("-c:a", "aac", "-metadata", "title=M4A Title", "-metadata", "artist=Cy", "-metadata", "date=2024-02-29", "-metadata", "comment=From atoms."))
+    path = make_audio(
+        tmp_path / "tagged.m4a",
+        seconds=1,
+        codec_args=(
+            "-c:a",
+            "aac",
+            "-metadata",
+            "title=M4A Title",
+            "-metadata",
+            "artist=Cy",
+            "-metadata",
+            "date=2024-02-29",
+            "-metadata",
+            "comment=From atoms.",
+        ),
+    )
     info = probe(path)
     assert info.format == "M4A"
     assert info.tag("title") == "M4A Title"

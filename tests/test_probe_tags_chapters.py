@@ -16,11 +16,17 @@ from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
-from pipeline.episode import probe
 from pipeline.audio.ffmpeg import ffmpeg
 from pipeline.cli import main
+from pipeline.episode import probe
 
-TAGS = {"title": "Fixture “Title”", "artist": "Ann Example; Bo Example", "album": "Fixture Show", "date": "2026-03-04", "comment": "From the fixture."}
+TAGS = {
+    "title": "Fixture “Title”",
+    "artist": "Ann Example; Bo Example",
+    "album": "Fixture Show",
+    "date": "2026-03-04",
+    "comment": "From the fixture.",
+}
 CHAPTERS = [(0.0, "Opening", ""), (1.5, "Second topic", "https://example.com/second")]
 FFMETA = f""";FFMETADATA1
 title={TAGS["title"]}
@@ -69,8 +75,19 @@ def _id3_frames(tags) -> None:
     tags.add(COMM(encoding=3, lang="eng", desc="", text=TAGS["comment"]))
     tags.add(TRCK(encoding=3, text="7/12"))
     tags.add(TPOS(encoding=3, text="2"))
-    tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=["a", "b"], sub_frames=[]))
-    tags.add(CHAP(element_id="b", start_time=1500, end_time=3000, sub_frames=[TIT2(encoding=3, text="Second topic"), WXXX(encoding=3, desc="", url=CHAPTERS[1][2])]))
+    tags.add(
+        CTOC(
+            element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=["a", "b"], sub_frames=[]
+        )
+    )
+    tags.add(
+        CHAP(
+            element_id="b",
+            start_time=1500,
+            end_time=3000,
+            sub_frames=[TIT2(encoding=3, text="Second topic"), WXXX(encoding=3, desc="", url=CHAPTERS[1][2])],
+        )
+    )
     tags.add(CHAP(element_id="a", start_time=0, end_time=1500, sub_frames=[TIT2(encoding=3, text="Opening")]))
 
 
@@ -122,10 +139,14 @@ def fixtures(tmp_path_factory) -> dict[str, Path]:
     made["AIFF"] = aiff
 
     # FLAC, Ogg Vorbis, Opus: ffmpeg's Vorbis comments; mutagen adds CHAPTERnnn comments and the picture
-    for kind, name, codec, cls in (("FLAC", "panel.flac", ("-c:a", "flac"), FLAC), ("Ogg", "panel.ogg", ("-c:a", "libvorbis"), OggVorbis), ("Opus", "panel.opus", ("-c:a", "libopus"), OggOpus)):
+    for kind, name, codec, cls in (
+        ("FLAC", "panel.flac", ("-c:a", "flac"), FLAC),
+        ("Ogg", "panel.ogg", ("-c:a", "libvorbis"), OggVorbis),
+        ("Opus", "panel.opus", ("-c:a", "libopus"), OggOpus),
+    ):
         path = _tone(folder / name, *codec, "-map_chapters", "-1", metadata=meta)
         tagged = cls(path)
-        for key in [k for k in tagged.tags.keys() if k.lower().startswith("chapter")]:
+        for key in [k for k in tagged.tags if k.lower().startswith("chapter")]:
             del tagged.tags[key]
         _vorbis_chapters(tagged.tags)
         if cls is FLAC:
@@ -159,7 +180,9 @@ def test_every_format_gives_its_tags_art_and_chapters(fixtures, kind):
     assert info.art == fixtures["art"].read_bytes()
     assert info.art_mime == "image/jpeg"
     assert probe.image_size(info.art) == (64, 48)
-    expected = CHAPTERS if kind in ("WAV", "FLAC", "Ogg", "Opus") else [(start, title, "") for start, title, _ in CHAPTERS]  # links: where the format carries them
+    expected = (
+        CHAPTERS if kind in ("WAV", "FLAC", "Ogg", "Opus") else [(start, title, "") for start, title, _ in CHAPTERS]
+    )  # links: where the format carries them
     assert [(c.start, c.title, c.url) for c in info.chapters] == expected
 
 
@@ -182,7 +205,18 @@ def test_png_size():
 def test_info_command_prints_what_probe_reads(fixtures, capsys):
     assert main(["info", str(fixtures["MP3"])]) == 0
     out = capsys.readouterr().out
-    for text in ("MP3 (mp3)", "0:03", "44100 Hz", "Fixture “Title”", "Ann Example; Bo Example", "7 / 2", "64×48 px", "image/jpeg", "00:00:01.500", "Second topic"):
+    for text in (
+        "MP3 (mp3)",
+        "0:03",
+        "44100 Hz",
+        "Fixture “Title”",
+        "Ann Example; Bo Example",
+        "7 / 2",
+        "64×48 px",
+        "image/jpeg",
+        "00:00:01.500",
+        "Second topic",
+    ):
         assert text in out, text
     assert main(["info", str(fixtures["art"].with_name("missing.wav"))]) == 2
     assert "no such file" in capsys.readouterr().err

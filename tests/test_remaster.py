@@ -13,11 +13,14 @@ from pipeline import config as config_module
 from pipeline import layout
 from pipeline.build import build as run_build
 from pipeline.cli import main
-
 from tests.conftest import SPEECH, make_audio, write_notes, write_show
 
 _started: list[list[str]] = []
-sys.addaudithook(lambda event, args: [seen.append(os.fsdecode(args[0])) for seen in _started] if event == "subprocess.Popen" else None)
+sys.addaudithook(
+    lambda event, args: (
+        [seen.append(os.fsdecode(args[0])) for seen in _started] if event == "subprocess.Popen" else None
+    )
+)
 
 
 def _items(show):
@@ -29,7 +32,9 @@ def _items(show):
 def _show(tmp_path):
     show = write_show(tmp_path / "show", normalize=True)
     for number, slug in enumerate(("first", "second"), start=1):
-        make_audio(show / "episodes" / f"{slug}.wav", seconds=5, source=SPEECH.format(seed=number), volume_db=-4 * number)
+        make_audio(
+            show / "episodes" / f"{slug}.wav", seconds=5, source=SPEECH.format(seed=number), volume_db=-4 * number
+        )
         write_notes(show, slug, f"title: {slug.title()}\ndate: 2026-01-0{number}")
     assert main(["build", "--show", str(show)]) == 0
     return show
@@ -44,7 +49,7 @@ def test_a_remaster_after_a_loudness_change_republishes_every_episode_with_the_s
     assert result.ok and len(result.published) == 2
     after = _items(show)
     assert set(after) == set(before), "the same GUIDs"
-    for guid, (url, length, published) in before.items():
+    for guid, (url, _length, published) in before.items():
         assert after[guid][0] == url and after[guid][2] == published, "the same addresses and dates"
         media = show / "public" / "media" / url.rsplit("/", 1)[-1]
         assert after[guid][1] == media.stat().st_size, "the length of the file as published (CBR: often the same)"
@@ -72,5 +77,7 @@ def test_a_remaster_makes_the_audio_again_even_when_nothing_changed(tmp_path, ca
     assert main(["remaster", "--show", str(show)]) == 0
     out = capsys.readouterr().out
     assert "2 episodes remastered: 0 with new audio, 2 the same to the byte." in out
-    row = next(line for line in out.split("remastered: as published")[1].splitlines() if line.startswith("│ first"))  # loudness, bytes and duration, each "= now"
+    row = next(
+        line for line in out.split("remastered: as published")[1].splitlines() if line.startswith("│ first")
+    )  # loudness, bytes and duration, each "= now"
     assert re.search(r"= -\d+\.\d .*= \d{2,3},\d{3} .*= 0:05", row), row

@@ -15,7 +15,6 @@ from pipeline import layout
 from pipeline.files import sha256
 from pipeline.records import PlanFile, SitePlan
 from pipeline.targets.preview import Preview, Server, byte_range, content_type
-
 from tests.browser import Served
 from tests.conftest import checksums, make_audio, write_notes, write_show
 from tests.sites import picture
@@ -75,9 +74,15 @@ def test_the_audio_answers_ranges_206_and_416(server):
     assert whole.getheader("Accept-Ranges") == "bytes" and whole.getheader("Content-Type") == "audio/mpeg"
     part = _get(server, "/podcast/media/a%20b.mp3", Range="bytes=100-199")
     assert part.status == 206 and part.body == AUDIO[100:200]
-    assert part.getheader("Content-Range") == f"bytes 100-199/{len(AUDIO)}" and part.getheader("Content-Length") == "100"
+    assert (
+        part.getheader("Content-Range") == f"bytes 100-199/{len(AUDIO)}" and part.getheader("Content-Length") == "100"
+    )
     suffix = _get(server, "/podcast/media/a%20b.mp3", Range="bytes=-16")
-    assert suffix.status == 206 and suffix.body == AUDIO[-16:] and suffix.getheader("Content-Range") == f"bytes {len(AUDIO) - 16}-{len(AUDIO) - 1}/{len(AUDIO)}"
+    assert (
+        suffix.status == 206
+        and suffix.body == AUDIO[-16:]
+        and suffix.getheader("Content-Range") == f"bytes {len(AUDIO) - 16}-{len(AUDIO) - 1}/{len(AUDIO)}"
+    )
     open_ended = _get(server, "/podcast/media/a%20b.mp3", Range="bytes=10000-")
     assert open_ended.status == 206 and open_ended.body == AUDIO[10000:]
     beyond = _get(server, "/podcast/media/a%20b.mp3", Range=f"bytes={len(AUDIO)}-")
@@ -100,12 +105,27 @@ def test_the_site_is_served_under_the_path_of_site_url_with_its_types(server):
     assert _get(server, "/podcast/assets/site.css").getheader("Content-Type") == "text/css; charset=utf-8"
     assert _get(server, "/podcast/feed.xml").getheader("Content-Type") == "application/xml; charset=utf-8"
     assert _get(server, "/podcast/episodes/x.vtt").getheader("Content-Type") == "text/vtt; charset=utf-8"
-    for missing in ("/podcast/nothing.html", "/podcast/../etc/passwd", "/podcast/%2e%2e/secret", "/elsewhere/index.html", "/podcast/.panelpress-manifest.json"):
+    for missing in (
+        "/podcast/nothing.html",
+        "/podcast/../etc/passwd",
+        "/podcast/%2e%2e/secret",
+        "/elsewhere/index.html",
+        "/podcast/.panelpress-manifest.json",
+    ):
         assert _get(server, missing).status == 404, missing
-    assert [content_type(name) for name in ("a.mp3", "a.m4a", "a.jpg", "a.png", "a.ico", "a.js", "a.xsl", "a.json", "a.srt")] == [
-        "audio/mpeg", "audio/mp4", "image/jpeg", "image/png", "image/vnd.microsoft.icon", "text/javascript; charset=utf-8",
-        "text/xsl; charset=utf-8", "application/json", "application/x-subrip; charset=utf-8",
-    ]  # fmt: skip
+    assert [
+        content_type(name) for name in ("a.mp3", "a.m4a", "a.jpg", "a.png", "a.ico", "a.js", "a.xsl", "a.json", "a.srt")
+    ] == [
+        "audio/mpeg",
+        "audio/mp4",
+        "image/jpeg",
+        "image/png",
+        "image/vnd.microsoft.icon",
+        "text/javascript; charset=utf-8",
+        "text/xsl; charset=utf-8",
+        "application/json",
+        "application/x-subrip; charset=utf-8",
+    ]
 
 
 def test_only_the_previews_html_gets_the_reload_script_and_pages_hear_of_a_new_plan(server, tmp_path):
@@ -190,5 +210,7 @@ def test_serve_rebuilds_on_a_change_and_never_touches_the_site_or_the_ledger(tmp
     assert not (show / "public").exists()
     after = checksums(show)
     changed = {name for name in after if before.get(name) != after[name]}
-    assert {name for name in changed if not name.startswith(".panelpress-cache")} == {"show_notes/one.md"}  # the test's own edit
+    assert {name for name in changed if not name.startswith(".panelpress-cache")} == {
+        "show_notes/one.md"
+    }  # the test's own edit
     assert not (show / "show_notes" / "new.md").exists() and not (show / "panelpress-ledger.json").exists()

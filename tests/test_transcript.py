@@ -11,10 +11,9 @@ import feedparser
 import pytest
 import webvtt
 
-from pipeline.episode import transcript
 from pipeline.cli import main
+from pipeline.episode import transcript
 from pipeline.errors import TranscriptError
-
 from tests.conftest import make_audio, write_notes, write_show
 
 PANEL_VTT = """\
@@ -69,12 +68,31 @@ def test_vtt_cues_speakers_and_plain_text(tmp_path):
     first, second, third = transcript.read(_write(tmp_path, "ep.vtt", PANEL_VTT), duration=5.0).cues
     assert (first.start, first.end, first.speaker, first.line) == (500, 2000, "Ann Host", 11)
     assert first.text == "Hello & welcome to\nthe panel <live>"  # markup gone, entities decoded
-    assert (second.start, second.end, second.speaker, second.text, second.line) == (2000, 3250, "Bo Guest", "Thanks, Ann.", 15)
-    assert (third.start, third.end, third.speaker, third.text, third.line) == (3300, 3900, "", "A voice from the room.", 18)
+    assert (second.start, second.end, second.speaker, second.text, second.line) == (
+        2000,
+        3250,
+        "Bo Guest",
+        "Thanks, Ann.",
+        15,
+    )
+    assert (third.start, third.end, third.speaker, third.text, third.line) == (
+        3300,
+        3900,
+        "",
+        "A voice from the room.",
+        18,
+    )
 
 
 def test_vtt_hours_are_optional(tmp_path):
-    found = transcript.read(_write(tmp_path, "ep.vtt", "WEBVTT\n\n00:01.000 --> 01:02.500\nshort form\n\n01:00:00.000 --> 01:00:01.000\nlong form\n"), duration=3601)
+    found = transcript.read(
+        _write(
+            tmp_path,
+            "ep.vtt",
+            "WEBVTT\n\n00:01.000 --> 01:02.500\nshort form\n\n01:00:00.000 --> 01:00:01.000\nlong form\n",
+        ),
+        duration=3601,
+    )
     assert [(c.start, c.end) for c in found.cues] == [(1000, 62500), (3600000, 3601000)]
 
 
@@ -99,7 +117,10 @@ def test_a_byte_order_mark_and_windows_line_ends_are_fine(tmp_path):
 
 
 def _cues(tmp_path: Path):
-    two = PANEL_VTT.rsplit("\n00:03.300", 1)[0] + "\n\n00:00:03.250 --> 00:00:04.000\nno voice &amp; <b>bold</b> --&gt; arrow-ish\n"
+    two = (
+        PANEL_VTT.rsplit("\n00:03.300", 1)[0]
+        + "\n\n00:00:03.250 --> 00:00:04.000\nno voice &amp; <b>bold</b> --&gt; arrow-ish\n"
+    )
     return transcript.read(_write(tmp_path, "ep.vtt", two), duration=5.0).cues
 
 
@@ -139,8 +160,17 @@ def test_published_files_are_read_by_webvtt_py(tmp_path):
 def test_json_transcript_is_the_podcasting_2_0_format(tmp_path):
     data = json.loads(transcript.to_json(_cues(tmp_path)))
     assert data["version"] == "1.0.0"
-    assert data["segments"][0] == {"speaker": "Ann Host", "startTime": 0.5, "endTime": 2.0, "body": "Hello & welcome to the panel <live>"}
-    assert data["segments"][2] == {"startTime": 3.25, "endTime": 4.0, "body": "no voice & bold --> arrow-ish"}  # no speaker: none invented
+    assert data["segments"][0] == {
+        "speaker": "Ann Host",
+        "startTime": 0.5,
+        "endTime": 2.0,
+        "body": "Hello & welcome to the panel <live>",
+    }
+    assert data["segments"][2] == {
+        "startTime": 3.25,
+        "endTime": 4.0,
+        "body": "no voice & bold --> arrow-ish",
+    }  # no speaker: none invented
     assert transcript.json_problems(data, tmp_path / "t.json", 5.0) == []
 
 
@@ -166,18 +196,90 @@ def test_attachments_are_vtt_srt_and_json_with_language(tmp_path):
 
 
 BAD = {
-    "no header": ("ep.vtt", "00:00:01.000 --> 00:00:02.000\nhi\n", 1, "must start with `WEBVTT`", "add a first line `WEBVTT`"),
-    "bad vtt timestamp": ("ep.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nok\n\n00:00:3.000 --> 00:00:04.000\nbad\n", 6, "'00:00:3.000' is not a timestamp", "HH:MM:SS.mmm"),
-    "comma in vtt": ("ep.vtt", "WEBVTT\n\n00:00:01,000 --> 00:00:02,000\nsrt habit\n", 3, "'00:00:01,000' is not a timestamp", "HH:MM:SS.mmm"),
-    "no arrow spaces": ("ep.vtt", "WEBVTT\n\n00:00:01.000-->00:00:02.000\nhi\n", 3, "is not a cue timing line", "spaces around the arrow"),
-    "period in srt": ("ep.srt", "1\n00:00:01.000 --> 00:00:02.000\nvtt habit\n", 2, "'00:00:01.000' is not a timestamp", "HH:MM:SS,mmm"),
-    "end before start": ("ep.vtt", "WEBVTT\n\n00:00:03.000 --> 00:00:02.000\nbackwards\n", 3, "cue ends at 00:00:02.000, not after it starts (00:00:03.000)", "swap start and end"),
-    "zero length": ("ep.srt", "1\n00:00:02,000 --> 00:00:02,000\nblink\n", 2, "not after it starts", "correct the end time"),
-    "out of order": ("ep.vtt", "WEBVTT\n\n00:00:02.000 --> 00:00:03.000\nsecond\n\n00:00:01.000 --> 00:00:02.000\nfirst\n", 6, "before the cue at line 3 (00:00:02.000)", "keep the cues in time order"),
-    "past the end": ("ep.srt", "1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\n00:00:05,000 --> 00:00:08,100\ntoo late\n", 6, "cue ends at 00:00:08.100, after the recording ends (00:00:06.000)", "belongs to this recording"),
-    "missing blank line": ("ep.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\none\n00:00:02.000 --> 00:00:03.000\ntwo\n", 5, "cue text contains '-->'", "blank line before each cue"),
-    "stray text": ("ep.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\none\n\nsecond paragraph of one\n", 6, "'second paragraph of one' is not part of a cue", "a blank line ends a cue's text"),
-    "srt without number": ("ep.srt", "00:00:01,000 --> 00:00:02,000\nhi\n", 1, "expected a cue number, then a timing line", "write each cue as a number"),
+    "no header": (
+        "ep.vtt",
+        "00:00:01.000 --> 00:00:02.000\nhi\n",
+        1,
+        "must start with `WEBVTT`",
+        "add a first line `WEBVTT`",
+    ),
+    "bad vtt timestamp": (
+        "ep.vtt",
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nok\n\n00:00:3.000 --> 00:00:04.000\nbad\n",
+        6,
+        "'00:00:3.000' is not a timestamp",
+        "HH:MM:SS.mmm",
+    ),
+    "comma in vtt": (
+        "ep.vtt",
+        "WEBVTT\n\n00:00:01,000 --> 00:00:02,000\nsrt habit\n",
+        3,
+        "'00:00:01,000' is not a timestamp",
+        "HH:MM:SS.mmm",
+    ),
+    "no arrow spaces": (
+        "ep.vtt",
+        "WEBVTT\n\n00:00:01.000-->00:00:02.000\nhi\n",
+        3,
+        "is not a cue timing line",
+        "spaces around the arrow",
+    ),
+    "period in srt": (
+        "ep.srt",
+        "1\n00:00:01.000 --> 00:00:02.000\nvtt habit\n",
+        2,
+        "'00:00:01.000' is not a timestamp",
+        "HH:MM:SS,mmm",
+    ),
+    "end before start": (
+        "ep.vtt",
+        "WEBVTT\n\n00:00:03.000 --> 00:00:02.000\nbackwards\n",
+        3,
+        "cue ends at 00:00:02.000, not after it starts (00:00:03.000)",
+        "swap start and end",
+    ),
+    "zero length": (
+        "ep.srt",
+        "1\n00:00:02,000 --> 00:00:02,000\nblink\n",
+        2,
+        "not after it starts",
+        "correct the end time",
+    ),
+    "out of order": (
+        "ep.vtt",
+        "WEBVTT\n\n00:00:02.000 --> 00:00:03.000\nsecond\n\n00:00:01.000 --> 00:00:02.000\nfirst\n",
+        6,
+        "before the cue at line 3 (00:00:02.000)",
+        "keep the cues in time order",
+    ),
+    "past the end": (
+        "ep.srt",
+        "1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\n00:00:05,000 --> 00:00:08,100\ntoo late\n",
+        6,
+        "cue ends at 00:00:08.100, after the recording ends (00:00:06.000)",
+        "belongs to this recording",
+    ),
+    "missing blank line": (
+        "ep.vtt",
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\none\n00:00:02.000 --> 00:00:03.000\ntwo\n",
+        5,
+        "cue text contains '-->'",
+        "blank line before each cue",
+    ),
+    "stray text": (
+        "ep.vtt",
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\none\n\nsecond paragraph of one\n",
+        6,
+        "'second paragraph of one' is not part of a cue",
+        "a blank line ends a cue's text",
+    ),
+    "srt without number": (
+        "ep.srt",
+        "00:00:01,000 --> 00:00:02,000\nhi\n",
+        1,
+        "expected a cue number, then a timing line",
+        "write each cue as a number",
+    ),
 }
 
 
@@ -195,7 +297,11 @@ def test_each_problem_names_the_file_the_line_and_the_fix(tmp_path, case):
 
 
 def test_every_problem_is_found_in_line_order_and_read_mentions_the_rest(tmp_path):
-    path = _write(tmp_path, "ep.vtt", "WEBVTT\n\n00:00:03.000 --> 00:00:02.000\nbackwards\n\n00:00:0x.000 --> 00:00:04.000\nbad\n\n00:00:01.000 --> 00:00:30.000\nlate\n")
+    path = _write(
+        tmp_path,
+        "ep.vtt",
+        "WEBVTT\n\n00:00:03.000 --> 00:00:02.000\nbackwards\n\n00:00:0x.000 --> 00:00:04.000\nbad\n\n00:00:01.000 --> 00:00:30.000\nlate\n",
+    )
     _, problems = transcript.check(path, 10.0)
     assert [p.line for p in problems] == [3, 6, 9, 9]
     with pytest.raises(TranscriptError, match=r"line 3: .*\(and 3 more problems: run `panelpress check`\)"):
@@ -243,7 +349,11 @@ def _show_with_transcripts(tmp_path: Path, audio_dir: Path) -> Path:
     show = write_show(tmp_path / "show", extra_show='language = "en-GB"')
     shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "First Panel.wav")
     make_audio(show / "episodes" / "second.wav", seconds=2)
-    write_notes(show, "First Panel", "title: First\ndate: 2026-01-05\npanelists:\n  - {name: Ann Host, role: host}\n  - Bo Guest")
+    write_notes(
+        show,
+        "First Panel",
+        "title: First\ndate: 2026-01-05\npanelists:\n  - {name: Ann Host, role: host}\n  - Bo Guest",
+    )
     write_notes(show, "second", "title: Second\ndate: 2026-01-06")
     (show / "show_notes" / "First Panel.srt").write_text(PANEL_SRT, encoding="utf-8")
     return show
@@ -254,14 +364,25 @@ def test_a_build_publishes_the_transcript_and_shows_it(tmp_path, audio_dir):
     assert main(["build", "--show", str(show)]) == 0
     site = show / "public"
     vtt = webvtt.read(str(site / "episodes" / "first-panel.vtt"))
-    assert [(c.voice, html.unescape(c.text)) for c in vtt][:2] == [("Ann", "Hello & welcome to\nthe panel"), ("Bo Guest", "Thanks, Ann.")]
-    assert (site / "episodes" / "first-panel.srt").read_text().startswith("1\n00:00:00,500 --> 00:00:02,000\nAnn: Hello")
+    assert [(c.voice, html.unescape(c.text)) for c in vtt][:2] == [
+        ("Ann", "Hello & welcome to\nthe panel"),
+        ("Bo Guest", "Thanks, Ann."),
+    ]
+    assert (
+        (site / "episodes" / "first-panel.srt").read_text().startswith("1\n00:00:00,500 --> 00:00:02,000\nAnn: Hello")
+    )
     data = json.loads((site / "episodes" / "first-panel.transcript.json").read_text())
     assert data["segments"][1] == {"speaker": "Bo Guest", "startTime": 2.0, "endTime": 3.25, "body": "Thanks, Ann."}
     page = (site / "episodes" / "first-panel.html").read_text()
     section = page[page.index('<section class="transcript"') :]
-    assert '<p data-start="0.5"><a class="seek" href="../media/first-panel.mp3#t=0.5" data-start="0.5">0:00</a> <strong class="speaker">Ann</strong>' in section
-    assert '<a class="seek" href="../media/first-panel.mp3#t=2" data-start="2">0:02</a> <strong class="speaker">Bo Guest</strong>' in section
+    assert (
+        '<p data-start="0.5"><a class="seek" href="../media/first-panel.mp3#t=0.5" data-start="0.5">0:00</a> <strong class="speaker">Ann</strong>'
+        in section
+    )
+    assert (
+        '<a class="seek" href="../media/first-panel.mp3#t=2" data-start="2">0:02</a> <strong class="speaker">Bo Guest</strong>'
+        in section
+    )
     assert section.count('class="speaker"') == 2  # a name is shown when the speaker changes
     assert "Hello &amp; welcome to" in section
     assert 'class="transcript"' not in (site / "episodes" / "second.html").read_text()
@@ -270,7 +391,9 @@ def test_a_build_publishes_the_transcript_and_shows_it(tmp_path, audio_dir):
 
 def test_a_bad_transcript_holds_back_only_itself(tmp_path, audio_dir, capsys):
     show = _show_with_transcripts(tmp_path, audio_dir)
-    (show / "show_notes" / "First Panel.srt").write_text(PANEL_SRT.replace("00:00:02,000 --> 00:00:03,250", "00:00:02,000 --> 00:00:01,250"))
+    (show / "show_notes" / "First Panel.srt").write_text(
+        PANEL_SRT.replace("00:00:02,000 --> 00:00:03,250", "00:00:02,000 --> 00:00:01,250")
+    )
     assert main(["build", "--show", str(show)]) == 1
     err = capsys.readouterr().err
     assert "not published:" in err and "First Panel.srt: line 7: cue ends at 00:00:01.250" in err

@@ -42,7 +42,9 @@ class Edit:
         )
 
 
-def write_mask(folder: Path, windows: list[tuple[float, float]], seconds: float, tone: bool) -> tuple[Path, Path | None]:
+def write_mask(
+    folder: Path, windows: list[tuple[float, float]], seconds: float, tone: bool
+) -> tuple[Path, Path | None]:
     """The control streams of an edit: gain 0 inside each window (program seconds), 1 elsewhere, with raised-cosine
     fades just outside it; and for a bleep, the tone's gain, its complement. f32, mono, MASK_RATE."""
     n = int((seconds + 2.0) * MASK_RATE)  # a little longer than the program: amultiply stops at the shorter

@@ -99,7 +99,11 @@ def run_ffmpeg(source: Path, args: list[str], duration: float, progress: Progres
     text = "".join(log)
     if code != 0:
         reason = _ffmpeg_reason(text)
-        raise AudioError(source, f"ffmpeg could not process it: {reason}", "check that the file plays and the disk has room; if it does not play, export it again as WAV or FLAC")
+        raise AudioError(
+            source,
+            f"ffmpeg could not process it: {reason}",
+            "check that the file plays and the disk has room; if it does not play, export it again as WAV or FLAC",
+        )
     if progress:
         progress(duration if math.isfinite(duration) else seconds)
     return FfmpegRun(log=text, seconds=seconds, wall=round(wall, 2), cpu=round(usage.ru_utime + usage.ru_stime, 2))

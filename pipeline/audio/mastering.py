@@ -4,8 +4,8 @@ encoded once and its decoded output verified; and other editions (clean, Opus) e
 from __future__ import annotations
 
 import array
-import itertools
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -22,20 +22,25 @@ from ..records import AudioInfo, LoudnessReport, Mastered, PassTime
 from . import cleanup
 from .edit import Edit, tone_level, write_mask
 from .ffmpeg import FfmpegRun, configure_pydub, ffmpeg_version, run_ffmpeg
-from .loudness import SILENT, power, Loudness, ebur128, integrated, loudness_range, read_blocks, read_metering
-
+from .loudness import SILENT, Loudness, ebur128, integrated, loudness_range, power, read_blocks, read_metering
 
 # A recording whose decoded length falls this far short of what its header says is truncated.
 TRUNCATION_TOLERANCE = 1.0
 MIN_DURATION = 1.0
 
 
-
 def cache_key(recording_sha: str, settings: AudioSettings, channels: int, jingles: tuple[str, ...] = ()) -> str:
     """Key of a mastered file: the recording's content and every setting that changes the sound."""
     # intro/outro: their content counts, not their names; the Opus edition is made after mastering, from its result
     sound = {k: v for k, v in asdict(settings).items() if k not in ("intro", "outro", "opus", "opus_bitrate")}
-    parts = {"recording": recording_sha, "settings": sound, "jingles": jingles, "channels": channels, "ffmpeg": ffmpeg_version(), "method": METHOD}
+    parts = {
+        "recording": recording_sha,
+        "settings": sound,
+        "jingles": jingles,
+        "channels": channels,
+        "ffmpeg": ffmpeg_version(),
+        "method": METHOD,
+    }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -106,7 +111,9 @@ class _Plan:
         steps = []
         start, end = self.trim
         if start or end is not None:
-            steps.append(f"atrim=start={start:.3f}" + (f":end={end:.3f}" if end is not None else "") + ",asetpts=PTS-STARTPTS")
+            steps.append(
+                f"atrim=start={start:.3f}" + (f":end={end:.3f}" if end is not None else "") + ",asetpts=PTS-STARTPTS"
+            )
         if self.settings.highpass:
             steps.append(f"highpass=f={self.settings.highpass}")
         steps += cleanup.chain(self.settings)  # [audio] denoise, dehum, deess: on the voice, before any gain
@@ -167,14 +174,24 @@ class _Levelling:
     lra: float  # of the recording after levelling (LU)
 
 
-def _level(momentary: list[float], short: list[float], jingles: list[float], keep: tuple[float, float | None], settings: AudioSettings) -> _Levelling:
+def _level(
+    momentary: list[float],
+    short: list[float],
+    jingles: list[float],
+    keep: tuple[float, float | None],
+    settings: AudioSettings,
+) -> _Levelling:
     """Find the levelling curve: none when the recording's loudness range is within the show's, else as gentle a one
     as brings it there (all the way with level_voices)."""
     first, last = round(keep[0] / BLOCK), len(momentary) if keep[1] is None else round(keep[1] / BLOCK) + 1
     kept = momentary[first:last]
     program = integrated(kept + jingles)
     target = settings.lra
-    shape = _level_shape(momentary, integrated(kept)) if settings.normalize or settings.level_voices else [0.0] * len(momentary)
+    shape = (
+        _level_shape(momentary, integrated(kept))
+        if settings.normalize or settings.level_voices
+        else [0.0] * len(momentary)
+    )
 
     def curve(strength: float) -> list[float]:
         return [max(-MAX_LEVEL_GAIN, min(MAX_LEVEL_GAIN, -strength * d)) for d in shape]
@@ -197,14 +214,16 @@ def _level(momentary: list[float], short: list[float], jingles: list[float], kee
         strength = high
     gain = curve(strength)
     levelled = [m + g for m, g in zip(kept, gain[first:last])]
-    return _Levelling(gain=tuple(gain), integrated=integrated(levelled + jingles) if strength else program, lra=lra(gain))
+    return _Levelling(
+        gain=tuple(gain), integrated=integrated(levelled + jingles) if strength else program, lra=lra(gain)
+    )
 
 
 def _level_shape(momentary: list[float], reference: float) -> list[float]:
     """How far (dB) the speech around each block is from `reference`: smoothed, and carried across pauses."""
     active = [m > reference + SPEECH_GATE for m in momentary]
-    energy = [0.0] + list(itertools.accumulate(power(m) if a else 0.0 for m, a in zip(momentary, active)))
-    count = [0] + list(itertools.accumulate(active))
+    energy = [0.0, *list(itertools.accumulate(power(m) if a else 0.0 for m, a in zip(momentary, active)))]
+    count = [0, *list(itertools.accumulate(active))]
     n = len(momentary)
     known: list[tuple[int, float]] = []
     for k in range(n):
@@ -214,7 +233,9 @@ def _level_shape(momentary: list[float], reference: float) -> list[float]:
     if not known:
         return [0.0] * n
     shape = [0.0] * n
-    for (a, da), (b, db) in zip(known, known[1:]):  # across a pause the gain glides from one speaker's to the next's
+    for (a, da), (b, db) in itertools.pairwise(
+        known
+    ):  # across a pause the gain glides from one speaker's to the next's
         for k in range(a, b):
             shape[k] = da + (db - da) * (k - a) / (b - a)
     shape[: known[0][0]] = [known[0][1]] * known[0][0]
@@ -233,8 +254,8 @@ def _smooth(values: list[float], sigma: int) -> list[float]:
 def _shift_short(momentary: list[float], short: list[float], gain: list[float]) -> list[float]:
     """Short-term loudness after a slow gain: each 3 s window moves by its blocks' gain, weighted by their energy."""
     energy = [power(m) if m > -70 else 0.0 for m in momentary]
-    weighted = [0.0] + list(itertools.accumulate(e * 10 ** (g / 10) for e, g in zip(energy, gain)))
-    plain = [0.0] + list(itertools.accumulate(energy))
+    weighted = [0.0, *list(itertools.accumulate(e * 10 ** (g / 10) for e, g in zip(energy, gain)))]
+    plain = [0.0, *list(itertools.accumulate(energy))]
     shifted = []
     for k, s in enumerate(short):
         a = max(0, k - 26)  # the 3 s window ending at block k spans the momentary blocks k-26 … k
@@ -247,7 +268,9 @@ def _write_curve(levelling: _Levelling, trim: tuple[float, float | None], second
     """The levelling gain on the trimmed recording's timeline, as linear factors CURVE_RATE times a second (f32)."""
     gain = levelling.gain
     values = array.array("f")
-    for n in range(int(seconds * CURVE_RATE) + 2 * CURVE_RATE):  # a little longer than the speech: amultiply stops at the shorter
+    for n in range(
+        int(seconds * CURVE_RATE) + 2 * CURVE_RATE
+    ):  # a little longer than the speech: amultiply stops at the shorter
         # ebur128's block k ends at (k + 1) * BLOCK; its 400 ms window is centred 0.1 s before the block's start.
         at = (n / CURVE_RATE + trim[0]) / BLOCK + 1
         k = min(len(gain) - 1, max(0, int(at)))
@@ -286,29 +309,55 @@ def _trim_range(spans: list[tuple[float, float]], duration: float) -> tuple[floa
 # --- the stage --------------------------------------------------------------------------------------------------------
 
 
-
-def master(info: AudioInfo, settings: AudioSettings, cache_dir: Path, task: Task | None = None, root: Path | None = None, *, source_sha: str = "", fresh: bool = False) -> Mastered:
+def master(
+    info: AudioInfo,
+    settings: AudioSettings,
+    cache_dir: Path,
+    task: Task | None = None,
+    root: Path | None = None,
+    *,
+    source_sha: str = "",
+    fresh: bool = False,
+) -> Mastered:
     """Master one recording into the cache (or reuse the cached result); raise AudioError on failure.
     `source_sha`: the recording's checksum, when the caller has it already. `fresh`: master it again, even when cached."""
     if info.duration < MIN_DURATION:
-        raise AudioError(info.path, f"is only {info.duration:.1f} s long", f"a recording must be at least {MIN_DURATION:.0f} s")
+        raise AudioError(
+            info.path, f"is only {info.duration:.1f} s long", f"a recording must be at least {MIN_DURATION:.0f} s"
+        )
     channels = output_channels(info)
     sources = _jingle_sources(settings, root)
-    key = cache_key(source_sha or file_sha256(info.path), settings, channels, tuple(file_sha256(p) if p else "" for p in sources))
+    key = cache_key(
+        source_sha or file_sha256(info.path), settings, channels, tuple(file_sha256(p) if p else "" for p in sources)
+    )
     shelf = _shelf(cache_dir, settings.format)
     cached = None if fresh else from_record(shelf, key, shelf.get(key))
     if cached is not None:
         return cached
     with shelf.make(key) as job:
-        jingles = tuple(_prepare_jingle(p, kind, settings, channels, job.work) if p else None for p, kind in zip(sources, ("intro", "outro")))
-        plan = _Plan(source=info.path, settings=settings, channels=channels, jingles=jingles, source_rate=info.sample_rate or settings.sample_rate)
+        jingles = tuple(
+            _prepare_jingle(p, kind, settings, channels, job.work) if p else None
+            for p, kind in zip(sources, ("intro", "outro"))
+        )
+        plan = _Plan(
+            source=info.path,
+            settings=settings,
+            channels=channels,
+            jingles=jingles,
+            source_rate=info.sample_rate or settings.sample_rate,
+        )
         mastered, decisions = _master(info, plan, job.partial, job.work, task or (lambda name, total: None))
         # The decisions (gain, chain, trim, levelling curve) are kept so that another edition of the same program (the
         # clean edition) is encoded exactly as this one was, without measuring or simulating again.
         if decisions.curve is not None:
             job.companions.append((decisions.curve, f"{key}.curve.f32"))
         kept = {**asdict(decisions), "curve": decisions.curve is not None}
-        job.record = {"duration": mastered.duration, "offset": mastered.offset, "report": mastered.report and asdict(mastered.report), "decisions": kept}
+        job.record = {
+            "duration": mastered.duration,
+            "offset": mastered.offset,
+            "report": mastered.report and asdict(mastered.report),
+            "decisions": kept,
+        }
     return replace(mastered, path=shelf.file(key), key=key)
 
 
@@ -323,8 +372,19 @@ def from_record(shelf: artefacts.Shelf, key: str, data: dict | None, offset: flo
         return None
     try:
         fields = data.get("report")
-        report = LoudnessReport(**{**fields, "timings": tuple(PassTime(**t) for t in fields.get("timings", ()))}) if fields else None
-        return Mastered(path=shelf.file(key), key=key, duration=data["duration"], report=report, cached=True, offset=data.get("offset", 0.0) if offset is None else offset)
+        report = (
+            LoudnessReport(**{**fields, "timings": tuple(PassTime(**t) for t in fields.get("timings", ()))})
+            if fields
+            else None
+        )
+        return Mastered(
+            path=shelf.file(key),
+            key=key,
+            duration=data["duration"],
+            report=report,
+            cached=True,
+            offset=data.get("offset", 0.0) if offset is None else offset,
+        )
     except (ValueError, TypeError, KeyError):
         return None
 
@@ -335,7 +395,11 @@ def _jingle_sources(settings: AudioSettings, root: Path | None) -> tuple[Path | 
     for name in (settings.intro, settings.outro):
         path = base / name if name else None
         if path is not None and not path.is_file():
-            raise AudioError(path, "the intro/outro file named in panelpress.toml does not exist", "put it in the show folder or fix [audio] intro/outro")
+            raise AudioError(
+                path,
+                "the intro/outro file named in panelpress.toml does not exist",
+                "put it in the show folder or fix [audio] intro/outro",
+            )
         found.append(path)
     return found[0], found[1]
 
@@ -344,7 +408,22 @@ def _prepare_jingle(path: Path, kind: str, settings: AudioSettings, channels: in
     """A short jingle with its fades, as WAV at the output format (pydub: jingles are small)."""
     decoded = work / f"{kind}.decoded.wav"
     # ffmpeg decodes (pydub would need ffprobe, which the imageio-ffmpeg wheel does not ship).
-    args = ["-i", str(path), "-map", "0:a:0", "-ar", str(settings.sample_rate), "-ac", str(channels), "-c:a", "pcm_s16le", "-t", "120", "-y", str(decoded)]
+    args = [
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-ar",
+        str(settings.sample_rate),
+        "-ac",
+        str(channels),
+        "-c:a",
+        "pcm_s16le",
+        "-t",
+        "120",
+        "-y",
+        str(decoded),
+    ]
     run_ffmpeg(path, args, float("inf"))
     configure_pydub()
     from pydub import AudioSegment
@@ -381,7 +460,9 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
     first = _measure(info, plan, work, task("measure", info.duration))
     timings.append(first.time)
     if first.loudness.integrated <= SILENT:
-        raise AudioError(info.path, "is silent (no loudness to measure)", "check that the right microphone track was exported")
+        raise AudioError(
+            info.path, "is silent (no loudness to measure)", "check that the right microphone track was exported"
+        )
     plan = replace(plan, trim=first.trim) if settings.trim_silence else plan
     jingle_seconds = sum(_wav_seconds(j) for j in plan.jingles if j is not None)
     speech_seconds = (plan.trim[1] or info.duration) - plan.trim[0]
@@ -416,7 +497,11 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
         gain += settings.loudness - result.loudness.integrated
     seconds = result.seconds
     if seconds < program_seconds - TRUNCATION_TOLERANCE:
-        raise AudioError(info.path, f"is truncated: its header promises {info.duration:.1f} s but only {seconds - jingle_seconds:.1f} s of audio decode", "export or copy the recording again")
+        raise AudioError(
+            info.path,
+            f"is truncated: its header promises {info.duration:.1f} s but only {seconds - jingle_seconds:.1f} s of audio decode",
+            "export or copy the recording again",
+        )
     loudness = result.loudness
     if settings.normalize and (off or hot):
         raise AudioError(
@@ -470,19 +555,38 @@ def _measure(info: AudioInfo, plan: _Plan, work: Path, progress: Progress | None
     if plan.settings.trim_silence:
         graph.append(f"[0:a]silencedetect=noise={TRIM_NOISE_DB}dB:duration={TRIM_MIN_SECONDS}[r]")
         maps += ["-map", "[r]"]
-    run = run_ffmpeg(info.path, [*plan.inputs(), "-filter_complex", ";".join(graph), *maps, "-f", "null", "-"], info.duration, progress)
+    run = run_ffmpeg(
+        info.path,
+        [*plan.inputs(), "-filter_complex", ";".join(graph), *maps, "-f", "null", "-"],
+        info.duration,
+        progress,
+    )
     momentary, short = read_blocks(files[0])
-    jingles = [block for n, jingle in enumerate(plan.jingles, start=1) if jingle is not None for block in read_blocks(files[n])[0]]
+    jingles = [
+        block
+        for n, jingle in enumerate(plan.jingles, start=1)
+        if jingle is not None
+        for block in read_blocks(files[n])[0]
+    ]
     speech = read_metering(files[0])
-    peaks = [speech.sample_peak] + [read_metering(files[n]).sample_peak for n, jingle in enumerate(plan.jingles, start=1) if jingle is not None]
+    peaks = [speech.sample_peak] + [
+        read_metering(files[n]).sample_peak for n, jingle in enumerate(plan.jingles, start=1) if jingle is not None
+    ]
     whole = replace(speech, integrated=integrated(momentary + jingles)) if jingles else speech
     return _FirstLook(
-        loudness=whole, peak=max(peaks), momentary=momentary, short=short, jingles=jingles,
-        trim=_trim_range(_silences(run.log, info.duration), info.duration), time=PassTime("measure", run.wall, run.cpu),
-    )  # fmt: skip
+        loudness=whole,
+        peak=max(peaks),
+        momentary=momentary,
+        short=short,
+        jingles=jingles,
+        trim=_trim_range(_silences(run.log, info.duration), info.duration),
+        time=PassTime("measure", run.wall, run.cpu),
+    )
 
 
-def _simulated_gain(plan: _Plan, measured: float, wanted: float, ceiling: float, work: Path, seconds: float, task: Task) -> tuple[float, list[PassTime]]:
+def _simulated_gain(
+    plan: _Plan, measured: float, wanted: float, ceiling: float, work: Path, seconds: float, task: Task
+) -> tuple[float, list[PassTime]]:
     """Pass 2: run compressor and limiter at two gains (no encoding) and solve for the gain whose output lands on
     `wanted`; return it and the simulation passes' times.
 
@@ -505,26 +609,42 @@ def _simulated_gain(plan: _Plan, measured: float, wanted: float, ceiling: float,
     return gain, times
 
 
-def _simulate(plan: _Plan, measured: float, gains: tuple[float, float], ceiling: float, work: Path, seconds: float, progress: Progress) -> tuple[dict[float, float], FfmpegRun]:
+def _simulate(
+    plan: _Plan,
+    measured: float,
+    gains: tuple[float, float],
+    ceiling: float,
+    work: Path,
+    seconds: float,
+    progress: Progress,
+) -> tuple[dict[float, float], FfmpegRun]:
     """The program's loudness after gain, compressor and limiter, for each of `gains` (one ffmpeg run, no encoding)."""
-    sample = f",aselect='lt(mod(t\\,{SAMPLE_EVERY})\\,{SAMPLE_TAKE})',asetpts=N/SR/TB" if seconds > SAMPLE_OVER_SECONDS else ""
+    sample = (
+        f",aselect='lt(mod(t\\,{SAMPLE_EVERY})\\,{SAMPLE_TAKE})',asetpts=N/SR/TB"
+        if seconds > SAMPLE_OVER_SECONDS
+        else ""
+    )
     files = [work / f"simulate{i}.txt" for i in range(3)]
     graph = f"{plan.program('prog', resample=False, sample=sample)};[prog]asplit=3[p0][p1][p2]"
     args = [*plan.inputs(), "-filter_complex", graph]
-    for i, chain in enumerate([plan.chain(gain, ceiling, compress=True) for gain in gains] + ["anull"]):  # a graph each: a thread each
+    for i, chain in enumerate(
+        [plan.chain(gain, ceiling, compress=True) for gain in gains] + ["anull"]
+    ):  # a graph each: a thread each
         args += ["-filter_complex", f"[p{i}]{chain},{ebur128(files[i], False)}[s{i}]"]
     args += ["-map", "[s0]", "-map", "[s1]", "-map", "[s2]", "-f", "null", "-"]
     run = run_ffmpeg(plan.source, args, float("inf"), progress)
     untouched = read_metering(files[2]).integrated
     # What compressor and limiter took from the sample, taken from the whole program's levelled loudness.
-    return {gain: measured + gain + (read_metering(file).integrated - untouched - gain) for gain, file in zip(gains, files)}, run
+    return {
+        gain: measured + gain + (read_metering(file).integrated - untouched - gain) for gain, file in zip(gains, files)
+    }, run
 
 
 def _solve(outputs: dict[float, float], wanted: float) -> float:
     """The gain whose output is `wanted`: interpolated between simulated gains around it, else a secant step
     from the nearest two (louder output always needs more gain)."""
     points = sorted(outputs.items())
-    for (g0, o0), (g1, o1) in zip(points, points[1:]):
+    for (g0, o0), (g1, o1) in itertools.pairwise(points):
         if o0 <= wanted <= o1 and o1 > o0:
             return g0 + (wanted - o0) * (g1 - g0) / (o1 - o0)
     (g0, o0), (g1, o1) = points[:2] if wanted < points[0][1] else points[-2:]
@@ -542,12 +662,32 @@ class _Encoded:
     time: PassTime
 
 
-def _encode(plan: _Plan, gain: float, ceiling: float, compress: bool, out: Path, work: Path, progress: Progress | None, edit: "Edit | None" = None) -> _Encoded:
+def _encode(
+    plan: _Plan,
+    gain: float,
+    ceiling: float,
+    compress: bool,
+    out: Path,
+    work: Path,
+    progress: Progress | None,
+    edit: Edit | None = None,
+) -> _Encoded:
     """Pass 3: encode, and decode the encoded packets again in the same ffmpeg (a loopback decoder) to measure
     what listeners will hear: the decoded file, not the filter's input. A constant probe channel rides through
     compressor and limiter: what comes out of it is their gain reduction, written every 10 ms."""
     settings = plan.settings
-    codec = ["-c:a", "libmp3lame", "-b:a", f"{settings.bitrate}k", "-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3"]
+    codec = [
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        f"{settings.bitrate}k",
+        "-id3v2_version",
+        "0",
+        "-write_id3v1",
+        "0",
+        "-f",
+        "mp3",
+    ]
     if settings.format == "m4a":
         codec = ["-c:a", "aac", "-b:a", f"{settings.bitrate}k", "-movflags", "+faststart", "-f", "ipod"]
     metering, gains = work / "verify.txt", work / "gains.f32"
@@ -562,25 +702,56 @@ def _encode(plan: _Plan, gain: float, ceiling: float, compress: bool, out: Path,
     )
     inputs = plan.inputs()
     if edit is not None:  # after the limiter: the rest of the program is sample for sample the main edition's
-        graph = graph.replace(f"[e]{own}[enc]", f"[e]{own}[ed];{edit.graph('ed', 'enc', inputs.count('-i'), settings.sample_rate, n)}")
+        graph = graph.replace(
+            f"[e]{own}[enc]", f"[e]{own}[ed];{edit.graph('ed', 'enc', inputs.count('-i'), settings.sample_rate, n)}"
+        )
         inputs += edit.inputs()
     args = [
         *inputs,
-        "-filter_complex", graph,
-        "-map", "[enc]", "-map_metadata", "-1", "-map_chapters", "-1", "-ar", str(settings.sample_rate), "-ac", str(n),
-        *codec, "-y", str(out),
-        "-map", "[gr]", "-f", "f32le", "-y", str(gains),
-        "-dec", "0:0", "-filter_complex",
+        "-filter_complex",
+        graph,
+        "-map",
+        "[enc]",
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-ar",
+        str(settings.sample_rate),
+        "-ac",
+        str(n),
+        *codec,
+        "-y",
+        str(out),
+        "-map",
+        "[gr]",
+        "-f",
+        "f32le",
+        "-y",
+        str(gains),
+        "-dec",
+        "0:0",
+        "-filter_complex",
         f"[dec:0]asplit[v0][v1];[v0]{ebur128(metering, False)}[v];"
         f"[v1]aresample={4 * settings.sample_rate}:filter_size=16,astats@truepeak=measure_perchannel=none:measure_overall=Peak_level,anullsink",
-        "-map", "[v]", "-f", "null", "-",
-    ]  # fmt: skip
+        "-map",
+        "[v]",
+        "-f",
+        "null",
+        "-",
+    ]
     run = run_ffmpeg(plan.source, args, float("inf"), progress)
     # True peak: the decoded output oversampled four times (ITU-R BS.1770-4 Annex 2), as ebur128 does at more cost.
     found = _TRUE_PEAK.findall(run.log)
     loudness = replace(read_metering(metering), true_peak=float(found[-1]) if found else float("inf"))
     compressor, limiter = _gain_reduction(gains)
-    return _Encoded(loudness=loudness, seconds=run.seconds, compressor=compressor, limiter=limiter, time=PassTime("encode", run.wall, run.cpu))
+    return _Encoded(
+        loudness=loudness,
+        seconds=run.seconds,
+        compressor=compressor,
+        limiter=limiter,
+        time=PassTime("encode", run.wall, run.cpu),
+    )
 
 
 def _gain_reduction(path: Path) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -590,7 +761,9 @@ def _gain_reduction(path: Path) -> tuple[tuple[float, float], tuple[float, float
         values.frombytes(handle.read())
     compressor, limiter = _Spread(), _Spread()
     edge = GAIN_RATE // 2  # the resampler's first and last half second ramp from and to silence
-    for after_compressor, after_limiter in itertools.islice(zip(values[0::2], values[1::2]), edge, max(edge, len(values) // 2 - edge)):
+    for after_compressor, after_limiter in itertools.islice(
+        zip(values[0::2], values[1::2]), edge, max(edge, len(values) // 2 - edge)
+    ):
         if after_compressor > 0 and after_limiter > 0:
             compressor.add(20 * math.log10(PROBE / after_compressor))
             limiter.add(20 * math.log10(after_compressor / after_limiter))
@@ -622,6 +795,7 @@ class _Spread:
 
 # --- another edition of a mastered program (the clean edition) -------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Edition:
     """An edition encoded from the main master's decisions: what its decoded output measured, and its cost."""
@@ -651,36 +825,100 @@ def forget(mastered: Mastered) -> None:
     artefacts.Shelf(mastered.path.parent, mastered.path.suffix).forget(mastered.key)
 
 
-def encode_edition(info: AudioInfo, settings: AudioSettings, mastered: Mastered, windows: list[tuple[float, float]], bleep: bool, out: Path, work: Path, root: Path | None = None, progress: Progress | None = None) -> Edition:
+def encode_edition(
+    info: AudioInfo,
+    settings: AudioSettings,
+    mastered: Mastered,
+    windows: list[tuple[float, float]],
+    bleep: bool,
+    out: Path,
+    work: Path,
+    root: Path | None = None,
+    progress: Progress | None = None,
+) -> Edition:
     """Another edition of a mastered program: the same plan, gain and chain as `mastered` (nothing measured or
     simulated again: one encode), each window (program seconds) silenced or bleeped after the limiter, and its decoded
     output metered in the same run. AudioError when the master's decisions are not known (`decisions`)."""
     found = decisions(mastered)
     if found is None:
-        raise AudioError(info.path, "its mastering decisions are not in the cache", "build again: the episode is mastered again")
+        raise AudioError(
+            info.path, "its mastering decisions are not in the cache", "build again: the episode is mastered again"
+        )
     gain, ceiling, compress, trim, curve = found
     channels = output_channels(info)
     sources = _jingle_sources(settings, root)
-    jingles = tuple(_prepare_jingle(p, kind, settings, channels, work) if p else None for p, kind in zip(sources, ("intro", "outro")))
-    plan = _Plan(source=info.path, settings=settings, channels=channels, jingles=jingles, trim=trim, curve=curve, source_rate=info.sample_rate or settings.sample_rate)
+    jingles = tuple(
+        _prepare_jingle(p, kind, settings, channels, work) if p else None
+        for p, kind in zip(sources, ("intro", "outro"))
+    )
+    plan = _Plan(
+        source=info.path,
+        settings=settings,
+        channels=channels,
+        jingles=jingles,
+        trim=trim,
+        curve=curve,
+        source_rate=info.sample_rate or settings.sample_rate,
+    )
     mask, tone_mask = write_mask(work, windows, mastered.duration, bleep)
     edit = Edit(mask=mask, tone_mask=tone_mask, tone=tone_level(settings, channels))
     result = _encode(plan, gain, ceiling, compress, out, work, progress, edit)
     return Edition(loudness=result.loudness, seconds=result.seconds, time=result.time)
 
 
-def encode_opus(source: Path, out: Path, bitrate: int, channels: int, gain: float, ceiling: float, work: Path, progress: Progress | None = None) -> tuple[Loudness, float]:
+def encode_opus(
+    source: Path,
+    out: Path,
+    bitrate: int,
+    channels: int,
+    gain: float,
+    ceiling: float,
+    work: Path,
+    progress: Progress | None = None,
+) -> tuple[Loudness, float]:
     """An Opus edition of a mastered file (Ogg Opus, 48 kHz): gain and the mastering limiter (decoding the source
     overshoots its peaks), the encoder, and in the same ffmpeg run a loopback decoder metering what listeners hear.
     Returns that loudness and the seconds written. Bit-exact muxing: the same input gives the same bytes."""
     metering = work / "opus-verify.txt"
     args = [
-        "-i", str(source), "-map", "0:a", "-map_metadata", "-1", "-map_chapters", "-1",
-        "-af", f"aformat=sample_fmts=dbl,volume={gain:.3f}dB,{LIMITER.format(linear=10 ** (ceiling / 20))}",
-        "-ac", str(channels), "-ar", "48000", "-c:a", "libopus", "-b:a", f"{bitrate}k", "-vbr", "on",
-        "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "ogg", "-y", str(out),
-        "-dec", "0:0", "-filter_complex", f"[dec:0]{ebur128(metering, True)}[v]", "-map", "[v]", "-f", "null", "-",
-    ]  # fmt: skip
+        "-i",
+        str(source),
+        "-map",
+        "0:a",
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-af",
+        f"aformat=sample_fmts=dbl,volume={gain:.3f}dB,{LIMITER.format(linear=10 ** (ceiling / 20))}",
+        "-ac",
+        str(channels),
+        "-ar",
+        "48000",
+        "-c:a",
+        "libopus",
+        "-b:a",
+        f"{bitrate}k",
+        "-vbr",
+        "on",
+        "-fflags",
+        "+bitexact",
+        "-flags:a",
+        "+bitexact",
+        "-f",
+        "ogg",
+        "-y",
+        str(out),
+        "-dec",
+        "0:0",
+        "-filter_complex",
+        f"[dec:0]{ebur128(metering, True)}[v]",
+        "-map",
+        "[v]",
+        "-f",
+        "null",
+        "-",
+    ]
     run = run_ffmpeg(source, args, float("inf"), progress)
     return read_metering(metering), run.seconds
 
@@ -688,5 +926,3 @@ def encode_opus(source: Path, out: Path, bitrate: int, channels: int, gain: floa
 def _wav_seconds(path: Path) -> float:
     with wave.open(str(path)) as clip:
         return clip.getnframes() / clip.getframerate()
-
-

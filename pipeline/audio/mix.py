@@ -30,14 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cleanup
-from .ffmpeg import ffmpeg, ffmpeg_version
 from .. import artefacts
 from ..config import AudioSettings, MixSettings
 from ..errors import AudioError
-from ..records import ROOM, Track, Mixed, MixReport, TrackReport, Turn
 from ..progress import Progress, Task, no_task
-
+from ..records import ROOM, Mixed, MixReport, Track, TrackReport, Turn
+from . import cleanup
+from .ffmpeg import ffmpeg, ffmpeg_version
 
 AUDIENCE = "Audience"  # the room's own sound (questions, applause) in the speaker turns
 METHOD = "gcc-automix-v3"
@@ -64,13 +63,26 @@ MASTER_MARGIN = 2.0  # dB mastering's limiter sits under the true-peak ceiling (
 def cache_key(tracks: Sequence[Track], settings: MixSettings, audio: AudioSettings, together: bool) -> str:
     """Key of a mix: every track's content and role, and every setting that changes the sound."""
     parts = {
-        "tracks": [(t.sha256, t.channel, t.who) for t in tracks], "mix": asdict(settings), "cleanup": cleanup.chain(audio),
-        "together": together, "ffmpeg": ffmpeg_version(), "method": METHOD,
-    }  # fmt: skip
+        "tracks": [(t.sha256, t.channel, t.who) for t in tracks],
+        "mix": asdict(settings),
+        "cleanup": cleanup.chain(audio),
+        "together": together,
+        "ffmpeg": ffmpeg_version(),
+        "method": METHOD,
+    }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def mix(tracks: Sequence[Track], settings: MixSettings, audio: AudioSettings, cache_dir: Path, task: Task | None = None, *, together: bool = False, fresh: bool = False) -> Mixed:
+def mix(
+    tracks: Sequence[Track],
+    settings: MixSettings,
+    audio: AudioSettings,
+    cache_dir: Path,
+    task: Task | None = None,
+    *,
+    together: bool = False,
+    fresh: bool = False,
+) -> Mixed:
     """Mix the tracks into the cache (or reuse the cached mix, unless `fresh`); `together`: channels of one recorder
     (never offset). Raise AudioError naming the track at fault."""
     task = task or no_task
@@ -82,37 +94,73 @@ def mix(tracks: Sequence[Track], settings: MixSettings, audio: AudioSettings, ca
     with shelf.make(key) as job:
         starts, syncs, duration, plan = analyse(tracks, settings, audio, job.work, task, together=together)
         reference = _reference(tracks)
-        _render(tracks, starts, duration, plan.gains, audio, settings, job.partial, job.work, task("mix tracks", duration))
-        talk = {who: sum(t.end - t.start for t in plan.turns if t.speaker == who) for who in {t.speaker for t in plan.turns}}
+        _render(
+            tracks, starts, duration, plan.gains, audio, settings, job.partial, job.work, task("mix tracks", duration)
+        )
+        talk = {
+            who: sum(t.end - t.start for t in plan.turns if t.speaker == who) for who in {t.speaker for t in plan.turns}
+        }
         report = MixReport(
             tracks=tuple(
-                TrackReport(who=t.who, source=t.label, offset=round(start, 3), sync=sync, gain=round(gain, 1), talk=round(talk.get(AUDIENCE if t.who == ROOM else t.who, 0.0), 1))
+                TrackReport(
+                    who=t.who,
+                    source=t.label,
+                    offset=round(start, 3),
+                    sync=sync,
+                    gain=round(gain, 1),
+                    talk=round(talk.get(AUDIENCE if t.who == ROOM else t.who, 0.0), 1),
+                )
                 for t, start, sync, gain in zip(tracks, starts, syncs, plan.levels)
             ),
             duration=round(duration, 3),
             reference=tracks[reference].label,
-        )  # fmt: skip
+        )
         job.record = {"report": asdict(report), "turns": [[t.start, t.end, t.speaker] for t in plan.turns]}
     return Mixed(path=shelf.file(key), key=key, duration=report.duration, report=report, turns=plan.turns)
 
 
-def analyse(tracks: Sequence[Track], settings: MixSettings, audio: AudioSettings, work: Path, task: Task, *, together: bool = False) -> tuple[list[float], list[str], float, Plan]:
+def analyse(
+    tracks: Sequence[Track],
+    settings: MixSettings,
+    audio: AudioSettings,
+    work: Path,
+    task: Task,
+    *,
+    together: bool = False,
+) -> tuple[list[float], list[str], float, Plan]:
     """The decisions of a mix, before any of it is rendered: where each track starts on the reference timeline (and
     how that was found), the mix's length, and the plan (gains and turns)."""
     longest = max(t.info.duration for t in tracks)
     envelopes, peaks, head = _analyse(tracks, longest, work, task("analyse tracks", longest))
     reference = _reference(tracks)
-    starts, syncs = ([0.0] * len(tracks), ["one recorder"] * len(tracks)) if together else _offsets(tracks, head, reference)
+    starts, syncs = (
+        ([0.0] * len(tracks), ["one recorder"] * len(tracks)) if together else _offsets(tracks, head, reference)
+    )
     del head
     duration = tracks[reference].info.duration
-    return starts, syncs, duration, decide(_aligned(envelopes, starts, duration), _aligned(peaks, starts, duration), [t.who for t in tracks], settings, audio)
+    return (
+        starts,
+        syncs,
+        duration,
+        decide(
+            _aligned(envelopes, starts, duration),
+            _aligned(peaks, starts, duration),
+            [t.who for t in tracks],
+            settings,
+            audio,
+        ),
+    )
 
 
 def _from_record(shelf: artefacts.Shelf, key: str, data: dict | None) -> Mixed | None:
     if data is None:
         return None
     try:
-        report = MixReport(tracks=tuple(TrackReport(**t) for t in data["report"]["tracks"]), duration=data["report"]["duration"], reference=data["report"]["reference"])
+        report = MixReport(
+            tracks=tuple(TrackReport(**t) for t in data["report"]["tracks"]),
+            duration=data["report"]["duration"],
+            reference=data["report"]["reference"],
+        )
         turns = tuple(Turn(float(s), float(e), str(who)) for s, e, who in data["turns"])
     except (ValueError, TypeError, KeyError):
         return None
@@ -146,7 +194,9 @@ def _pick(track: Track) -> str:
     return "aformat=channel_layouts=mono," if track.info.channels != 1 else ""
 
 
-def _analyse(tracks: Sequence[Track], longest: float, work: Path, progress: Progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _analyse(
+    tracks: Sequence[Track], longest: float, work: Path, progress: Progress
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every track's K-weighted power and sample peak per frame (each n × frames) and its first HEAD seconds as
     samples (n × samples), at 8 kHz."""
     args, index = _inputs(tracks)
@@ -158,10 +208,16 @@ def _analyse(tracks: Sequence[Track], longest: float, work: Path, progress: Prog
         for i, t in enumerate(tracks)
     ]
     n = len(tracks)
-    graph.append("".join(f"[a{i}]" for i in range(n)) + "".join(f"[b{i}]" for i in range(n)) + f"amerge=inputs={2 * n}[m]")
+    graph.append(
+        "".join(f"[a{i}]" for i in range(n)) + "".join(f"[b{i}]" for i in range(n)) + f"amerge=inputs={2 * n}[m]"
+    )
     head = np.zeros((n, int(min(HEAD, longest) * RATE)), dtype=np.float32)
     powers, peaks, done = [], [], 0
-    with _Reading(tracks[0].path.parent, [*args, "-filter_complex", ";".join(graph), "-map", "[m]", "-f", "f32le", "-"], work / "analyse.log") as reader:
+    with _Reading(
+        tracks[0].path.parent,
+        [*args, "-filter_complex", ";".join(graph), "-map", "[m]", "-f", "f32le", "-"],
+        work / "analyse.log",
+    ) as reader:
         for block in reader.blocks(2 * n, FRAME * 250):
             frames = len(block) // FRAME
             block = block[: frames * FRAME].reshape(frames, FRAME, 2 * n)
@@ -185,7 +241,11 @@ class _Reading:
 
     def __enter__(self) -> _Reading:
         self.errors = self.log.open("wb")
-        self.proc = subprocess.Popen([ffmpeg(), "-nostdin", "-hide_banner", "-v", "error", *self.args], stdout=subprocess.PIPE, stderr=self.errors)
+        self.proc = subprocess.Popen(
+            [ffmpeg(), "-nostdin", "-hide_banner", "-v", "error", *self.args],
+            stdout=subprocess.PIPE,
+            stderr=self.errors,
+        )
         return self
 
     def blocks(self, channels: int, frames: int):
@@ -205,7 +265,11 @@ class _Reading:
         code = self.proc.wait()
         self.errors.close()
         if code != 0 and kind is None:
-            raise AudioError(self.where, f"ffmpeg could not read the tracks: {_last_line(self.log)}", "check that every track plays; if one does not, export it again as WAV or FLAC")
+            raise AudioError(
+                self.where,
+                f"ffmpeg could not read the tracks: {_last_line(self.log)}",
+                "check that every track plays; if one does not, export it again as WAV or FLAC",
+            )
 
 
 def _last_line(log: Path) -> str:
@@ -287,14 +351,18 @@ class Plan:
     own: np.ndarray  # per track and frame: how open its gate is (0-1), for the turns and the tests
 
 
-def decide(power: np.ndarray, peaks: np.ndarray, whos: Sequence[str], settings: MixSettings, audio: AudioSettings) -> Plan:
+def decide(
+    power: np.ndarray, peaks: np.ndarray, whos: Sequence[str], settings: MixSettings, audio: AudioSettings
+) -> Plan:
     """Gains and turns from the tracks' aligned envelopes (n × frames: K-weighted mean square, and sample peak, per
     frame); `audio`: the mastering the mix goes to (its limiter takes more from a voice with sharper peaks)."""
     n, frames = power.shape
     present = power > 0
     smooth = _box(power, 3)
     level = 10 * np.log10(smooth + 1e-12)
-    floor = np.array([np.percentile(level[i][present[i]], 10) if present[i].any() else -120.0 for i in range(n)], dtype=np.float32)
+    floor = np.array(
+        [np.percentile(level[i][present[i]], 10) if present[i].any() else -120.0 for i in range(n)], dtype=np.float32
+    )
     snr = level - floor[:, None]
 
     # What each track hears of each other voice: measured where that voice clearly leads.
@@ -322,9 +390,18 @@ def decide(power: np.ndarray, peaks: np.ndarray, whos: Sequence[str], settings: 
         measured.append(loudness(power[i][alone]) if alone.sum() * HOP >= 1.0 else None)
     known = [m for m in measured if m is not None]
     common = TARGET - float(np.mean(known)) if known else 0.0
-    levels = [float(np.clip(TARGET - m if settings.level and m is not None else common, -MAX_GAIN, MAX_GAIN)) for m in measured]
+    levels = [
+        float(np.clip(TARGET - m if settings.level and m is not None else common, -MAX_GAIN, MAX_GAIN))
+        for m in measured
+    ]
     if settings.level and audio.normalize:
-        levels = _after_limiter(levels, [power[i][a] for i, a in enumerate(alones)], [peaks[i][a] for i, a in enumerate(alones)], measured, audio)
+        levels = _after_limiter(
+            levels,
+            [power[i][a] for i, a in enumerate(alones)],
+            [peaks[i][a] for i, a in enumerate(alones)],
+            measured,
+            audio,
+        )
     amplitude = (10 ** (np.array(levels) / 20)).astype(np.float32)
 
     # The automixer: open tracks share the gain by their own (levelled) voice; the others go down to the floor.
@@ -345,7 +422,13 @@ def decide(power: np.ndarray, peaks: np.ndarray, whos: Sequence[str], settings: 
     return Plan(gains=gains, levels=tuple(levels), turns=_turns(gate, excess, whos, panel), own=gate)
 
 
-def _after_limiter(levels: list[float], power: list[np.ndarray], peaks: list[np.ndarray], measured: list[float | None], audio: AudioSettings) -> tuple[float, ...]:
+def _after_limiter(
+    levels: list[float],
+    power: list[np.ndarray],
+    peaks: list[np.ndarray],
+    measured: list[float | None],
+    audio: AudioSettings,
+) -> tuple[float, ...]:
     """Levelling gains corrected for what mastering's peak limiter will take from each voice: a voice with sharper
     peaks loses more loudness to it, so it is given that much more here (levels equal after mastering, not before)."""
     ceiling = 10 ** ((audio.true_peak - MASTER_MARGIN) / 20)
@@ -369,7 +452,11 @@ def loudness(power: np.ndarray, hop: float = HOP) -> float:
     """Integrated loudness (LUFS) of K-weighted mean-square frames, gated as BS.1770 gates: 400 ms blocks, those
     under -70 LUFS and then those 10 LU under the mean of the rest left out (pauses do not pull a voice down)."""
     width = max(1, int(round(0.4 / hop)))
-    blocks = _box(power[None, :], width)[0][width // 2 : len(power) - width // 2 : max(1, width // 4)] if len(power) > width else power
+    blocks = (
+        _box(power[None, :], width)[0][width // 2 : len(power) - width // 2 : max(1, width // 4)]
+        if len(power) > width
+        else power
+    )
     blocks = blocks[blocks > 10 ** ((-70 + 0.691) / 10)]
     if not len(blocks):
         return -70.0
@@ -410,7 +497,7 @@ def _box(values: np.ndarray, width: float) -> np.ndarray:
     pad = [(0, 0)] * (values.ndim - 1) + [(width // 2, width - 1 - width // 2)]
     padded = np.pad(values.astype(np.float64), pad, mode="edge")
     counted = np.cumsum(padded, axis=-1)
-    counted = np.concatenate([np.zeros(values.shape[:-1] + (1,)), counted], axis=-1)
+    counted = np.concatenate([np.zeros((*values.shape[:-1], 1)), counted], axis=-1)
     return ((counted[..., width:] - counted[..., :-width]) / width).astype(np.float32)
 
 
@@ -431,10 +518,28 @@ def _turns(gate: np.ndarray, excess: np.ndarray, whos: Sequence[str], panel: np.
         label[room] = names.index(AUDIENCE)
     runs = _runs(label)
     # A pause shorter than GAP between two stretches of one voice is part of its turn.
-    runs = _merge([(v if v >= 0 or not (0 < k < len(runs) - 1 and runs[k - 1][0] == runs[k + 1][0] and (e - s) * HOP < GAP) else runs[k - 1][0], s, e) for k, (v, s, e) in enumerate(runs)])
+    runs = _merge(
+        [
+            (
+                v
+                if v >= 0 or not (0 < k < len(runs) - 1 and runs[k - 1][0] == runs[k + 1][0] and (e - s) * HOP < GAP)
+                else runs[k - 1][0],
+                s,
+                e,
+            )
+            for k, (v, s, e) in enumerate(runs)
+        ]
+    )
     # A stretch shorter than SHORTEST inside someone's turn is theirs (a word over it, a cough).
-    runs = _merge([(runs[k - 1][0] if v >= 0 and k > 0 and runs[k - 1][0] >= 0 and (e - s) * HOP < SHORTEST else v, s, e) for k, (v, s, e) in enumerate(runs)])
-    return tuple(Turn(round(s * HOP, 2), round(e * HOP, 2), names[v]) for v, s, e in runs if v >= 0 and (e - s) * HOP >= SHORTEST)
+    runs = _merge(
+        [
+            (runs[k - 1][0] if v >= 0 and k > 0 and runs[k - 1][0] >= 0 and (e - s) * HOP < SHORTEST else v, s, e)
+            for k, (v, s, e) in enumerate(runs)
+        ]
+    )
+    return tuple(
+        Turn(round(s * HOP, 2), round(e * HOP, 2), names[v]) for v, s, e in runs if v >= 0 and (e - s) * HOP >= SHORTEST
+    )
 
 
 def _runs(label: np.ndarray) -> list[tuple[int, int, int]]:
@@ -460,7 +565,15 @@ def _merge(runs: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
 # --- render -----------------------------------------------------------------------------------------------------------
 
 
-def blocks(tracks: Sequence[Track], starts: Sequence[float], duration: float, gains: np.ndarray, audio: AudioSettings, settings: MixSettings, work: Path):
+def blocks(
+    tracks: Sequence[Track],
+    starts: Sequence[float],
+    duration: float,
+    gains: np.ndarray,
+    audio: AudioSettings,
+    settings: MixSettings,
+    work: Path,
+):
     """Every track decoded at the output rate, lined up and cleaned, with its gain per sample: (samples, gains), each
     (frames × tracks), two seconds at a time."""
     rate = mix_rate(tracks)
@@ -470,15 +583,29 @@ def blocks(tracks: Sequence[Track], starts: Sequence[float], duration: float, ga
     graph = []
     for i, (track, start) in enumerate(zip(tracks, starts)):
         shift = int(round(start * rate))
-        move = f"adelay=delays={shift}S:all=1," if shift > 0 else f"atrim=start_sample={-shift},asetpts=PTS-STARTPTS," if shift < 0 else ""
+        move = (
+            f"adelay=delays={shift}S:all=1,"
+            if shift > 0
+            else f"atrim=start_sample={-shift},asetpts=PTS-STARTPTS,"
+            if shift < 0
+            else ""
+        )
         chain = ",".join(clean) + "," if clean else ""
-        graph.append(f"[{index[i]}:a]{_pick(track)}aresample={rate},{move}{chain}apad=whole_len={total},atrim=end_sample={total},aformat=sample_fmts=flt:channel_layouts=mono[t{i}]")
+        graph.append(
+            f"[{index[i]}:a]{_pick(track)}aresample={rate},{move}{chain}apad=whole_len={total},atrim=end_sample={total},aformat=sample_fmts=flt:channel_layouts=mono[t{i}]"
+        )
     n = len(tracks)
     graph.append("".join(f"[t{i}]" for i in range(n)) + (f"amerge=inputs={n}[m]" if n > 1 else "anull[m]"))
     done, frames = 0, gains.shape[1]
-    with _Reading(tracks[0].path.parent, [*args, "-filter_complex", ";".join(graph), "-map", "[m]", "-f", "f32le", "-"], work / "render.log") as reader:
+    with _Reading(
+        tracks[0].path.parent,
+        [*args, "-filter_complex", ";".join(graph), "-map", "[m]", "-f", "f32le", "-"],
+        work / "render.log",
+    ) as reader:
         for block in reader.blocks(n, rate * 2):
-            at = (done + np.arange(len(block), dtype=np.float64)) / (rate * HOP) - 0.5  # frame k's gain is its value at its middle
+            at = (done + np.arange(len(block), dtype=np.float64)) / (
+                rate * HOP
+            ) - 0.5  # frame k's gain is its value at its middle
             k0, k1 = max(0, int(at[0]) - 1), min(frames, int(at[-1]) + 3)
             known = np.arange(k0, k1, dtype=np.float64)
             gain = np.empty(block.shape, np.float32)
@@ -488,11 +615,50 @@ def blocks(tracks: Sequence[Track], starts: Sequence[float], duration: float, ga
             done += len(block)
 
 
-def _render(tracks: Sequence[Track], starts: Sequence[float], duration: float, gains: np.ndarray, audio: AudioSettings, settings: MixSettings, out: Path, work: Path, progress: Progress) -> None:
+def _render(
+    tracks: Sequence[Track],
+    starts: Sequence[float],
+    duration: float,
+    gains: np.ndarray,
+    audio: AudioSettings,
+    settings: MixSettings,
+    out: Path,
+    work: Path,
+    progress: Progress,
+) -> None:
     """The tracks times their gain curves, summed a block at a time and encoded to FLAC (24 bit)."""
     rate = mix_rate(tracks)
-    encode = [ffmpeg(), "-nostdin", "-hide_banner", "-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "-",
-              "-c:a", "flac", "-sample_fmt", "s32", "-bits_per_raw_sample", "24", "-compression_level", "0", "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact", "-y", str(out)]  # fmt: skip
+    encode = [
+        ffmpeg(),
+        "-nostdin",
+        "-hide_banner",
+        "-v",
+        "error",
+        "-f",
+        "f32le",
+        "-ar",
+        str(rate),
+        "-ac",
+        "1",
+        "-i",
+        "-",
+        "-c:a",
+        "flac",
+        "-sample_fmt",
+        "s32",
+        "-bits_per_raw_sample",
+        "24",
+        "-compression_level",
+        "0",
+        "-map_metadata",
+        "-1",
+        "-fflags",
+        "+bitexact",
+        "-flags:a",
+        "+bitexact",
+        "-y",
+        str(out),
+    ]
     done = 0
     with (work / "encode.log").open("wb") as log:
         encoder = subprocess.Popen(encode, stdin=subprocess.PIPE, stderr=log)
@@ -507,6 +673,14 @@ def _render(tracks: Sequence[Track], starts: Sequence[float], duration: float, g
             encoder.stdin.close()
             code = encoder.wait()
     if code != 0:
-        raise AudioError(out.parent, f"ffmpeg could not write the mix: {_last_line(work / 'encode.log')}", "check that the disk has room, then build again")
+        raise AudioError(
+            out.parent,
+            f"ffmpeg could not write the mix: {_last_line(work / 'encode.log')}",
+            "check that the disk has room, then build again",
+        )
     if done < (duration - 1) * rate:
-        raise AudioError(tracks[0].path.parent, f"the tracks gave {done / rate:.1f} s of audio, not {duration:.1f} s", "check that every track plays to its end; export it again if it does not")
+        raise AudioError(
+            tracks[0].path.parent,
+            f"the tracks gave {done / rate:.1f} s of audio, not {duration:.1f} s",
+            "check that every track plays to its end; export it again if it does not",
+        )

@@ -19,12 +19,18 @@ from .. import config, layout, lock
 from ..errors import ConfigError, PanelpressError
 from ..targets import seam
 from . import sources
-from .site import check as check_site
-from .findings import CheckReport, Checker
+from .findings import Checker, CheckReport
 from .memory import Memory
+from .site import check as check_site
 
 
-def run(root: Path, fix_artwork: bool = False, site: Path | None = None, waiting: Callable[[str], None] = lambda message: None, url: str | None = None) -> CheckReport:
+def run(
+    root: Path,
+    fix_artwork: bool = False,
+    site: Path | None = None,
+    waiting: Callable[[str], None] = lambda message: None,
+    url: str | None = None,
+) -> CheckReport:
     """Validate the config, notes, transcripts, artwork and the built site of the show in `root`. With
     `fix_artwork`, it writes a file into the show, so it waits for a running build (telling `waiting` why). With
     `url` (a feed's address; "" for the show's own), the live site is checked too, over HTTP(S)."""

@@ -49,7 +49,17 @@ _RFC2822 = re.compile(
 FEED_ITEMS_LIMIT = 300
 FEED_BYTES_LIMIT = 1_000_000
 # Apple's required channel elements: what is missing of them is a problem.
-REQUIRED = ("title", "description", "language", "link", "itunes:author", "itunes:owner/itunes:email", "itunes:explicit", "itunes:category", "itunes:image")
+REQUIRED = (
+    "title",
+    "description",
+    "language",
+    "link",
+    "itunes:author",
+    "itunes:owner/itunes:email",
+    "itunes:explicit",
+    "itunes:category",
+    "itunes:image",
+)
 
 
 @dataclass
@@ -121,15 +131,33 @@ def channel(checker: Checker, path: Path, element: etree._Element) -> None:
     settings = checker.config
     for name in REQUIRED:
         found = element.find(name, NS)
-        written = None if found is None else found.get("href") if name == "itunes:image" else found.get("text") if name == "itunes:category" else (found.text or "").strip()
+        written = (
+            None
+            if found is None
+            else found.get("href")
+            if name == "itunes:image"
+            else found.get("text")
+            if name == "itunes:category"
+            else (found.text or "").strip()
+        )
         if not written:
-            fix = "set [show] artwork in panelpress.toml (a square JPEG or PNG, 1400–3000 px), then rebuild" if name == "itunes:image" and not settings.artwork_path else REBUILD
+            fix = (
+                "set [show] artwork in panelpress.toml (a square JPEG or PNG, 1400–3000 px), then rebuild"
+                if name == "itunes:image" and not settings.artwork_path
+                else REBUILD
+            )
             checker.add(path, f"the channel has no <{name}>, which Apple Podcasts requires", fix)
         elif name == "itunes:explicit" and written not in ("true", "false"):
-            checker.add(path, f"the channel's <itunes:explicit> is {written!r}; Apple accepts only true or false", REBUILD)
+            checker.add(
+                path, f"the channel's <itunes:explicit> is {written!r}; Apple accepts only true or false", REBUILD
+            )
     description = text(element, "description") or ""
     if len(description.encode()) > DESCRIPTION_BYTES:
-        checker.add(settings.path, f"[show] description is {len(description.encode())} bytes; Apple Podcasts takes at most {DESCRIPTION_BYTES}", "shorten it")
+        checker.add(
+            settings.path,
+            f"[show] description is {len(description.encode())} bytes; Apple Podcasts takes at most {DESCRIPTION_BYTES}",
+            "shorten it",
+        )
     last = text(element, "lastBuildDate")
     problem = date_problem(last) if last is not None else ""
     if problem:
@@ -148,10 +176,13 @@ def size(checker: Checker, path: Path, raw: bytes, count: int) -> None:
     """A feed document larger, or with more items, than common apps take: a warning, with the setting that pages it."""
     if count <= FEED_ITEMS_LIMIT and len(raw) <= FEED_BYTES_LIMIT:
         return
-    checker.warnings.append(FeedError(
-        path, f"holds {count} items in {len(raw) / 1e6:.2f} MB: apps and services take less of one feed (Apple Podcasts lists at most {FEED_ITEMS_LIMIT} episodes, FeedBurner refuses feeds over {FEED_BYTES_LIMIT / 1e6:.0f} MB)",
-        "keep the newest episodes in feed.xml and the older ones in archives: set `items = 100` under [feed] in panelpress.toml, then build",
-    ))  # fmt: skip
+    checker.warnings.append(
+        FeedError(
+            path,
+            f"holds {count} items in {len(raw) / 1e6:.2f} MB: apps and services take less of one feed (Apple Podcasts lists at most {FEED_ITEMS_LIMIT} episodes, FeedBurner refuses feeds over {FEED_BYTES_LIMIT / 1e6:.0f} MB)",
+            "keep the newest episodes in feed.xml and the older ones in archives: set `items = 100` under [feed] in panelpress.toml, then build",
+        )
+    )
 
 
 def archives(checker: Checker, path: Path, root: etree._Element, book: ledger.Ledger) -> list[Item]:
@@ -171,7 +202,10 @@ def archives(checker: Checker, path: Path, root: etree._Element, book: ledger.Le
         if guard.archive_link(archive.root, "current") != feed_url:
             checker.add(where, f'does not link the feed {feed_url} as rel="current" (RFC 5005)')
         if guard.archive_link(archive.root, "next-archive") != newer:
-            checker.add(where, f"links {guard.archive_link(archive.root, 'next-archive') or 'no'} next archive, not {newer or 'none'}: the archives must link both ways")
+            checker.add(
+                where,
+                f"links {guard.archive_link(archive.root, 'next-archive') or 'no'} next archive, not {newer or 'none'}: the archives must link both ways",
+            )
         newer = archive.url
         elements = element.findall("item")
         parsed = feedparser.parse(archive.data)
@@ -191,12 +225,18 @@ def archives(checker: Checker, path: Path, root: etree._Element, book: ledger.Le
         for index, element in enumerate(elements, start=1):
             item = _item(checker, where, index, element, book)
             if item.guid in seen:
-                checker.add(where, f"{item.label} is in another archive too (GUID {item.guid}); apps would merge or drop it", REBUILD)
+                checker.add(
+                    where,
+                    f"{item.label} is in another archive too (GUID {item.guid}); apps would merge or drop it",
+                    REBUILD,
+                )
             archived.append(item)
     return archived
 
 
-def items(checker: Checker, path: Path, element: etree._Element, book: ledger.Ledger, archived: list[Item]) -> list[Item]:
+def items(
+    checker: Checker, path: Path, element: etree._Element, book: ledger.Ledger, archived: list[Item]
+) -> list[Item]:
     """Every <item> of the feed: Apple's required elements, the GUIDs and enclosures against the ledger and the
     site's files; every episode of the ledger in the feed or its archives."""
     found = [_item(checker, path, index, item, book) for index, item in enumerate(element.findall("item"), start=1)]
@@ -204,11 +244,19 @@ def items(checker: Checker, path: Path, element: etree._Element, book: ledger.Le
     guids = Counter([item.guid for item in found if item.guid] + sorted(in_archives))
     for guid, count in sorted(guids.items()):
         if count > 1:
-            checker.add(path, f"{count} items share the GUID {guid}{' (counting the archives)' if guid in in_archives else ''}; apps would merge or drop them", REBUILD)
+            checker.add(
+                path,
+                f"{count} items share the GUID {guid}{' (counting the archives)' if guid in in_archives else ''}; apps would merge or drop them",
+                REBUILD,
+            )
     seen = {item.slug for item in (*found, *archived)}
     for slug, entry in sorted(book.episodes.items()):
         if slug not in seen:
-            checker.add(path, f"episode {slug!r} (GUID {entry.guid}) is in the ledger but neither in the feed nor in its archives", "rebuild with `panelpress build`; subscribers lose an episode that vanishes from the feed")
+            checker.add(
+                path,
+                f"episode {slug!r} (GUID {entry.guid}) is in the ledger but neither in the feed nor in its archives",
+                "rebuild with `panelpress build`; subscribers lose an episode that vanishes from the feed",
+            )
     return found
 
 
@@ -216,7 +264,16 @@ def _item(checker: Checker, path: Path, index: int, element: etree._Element, boo
     """One <item> of a feed document (`path`), checked as written and against the ledger and the site's files."""
     enclosure = element.find("enclosure")
     attrs = {} if enclosure is None else enclosure.attrib
-    item = Item(index, element, text(element, "title") or "", text(element, "guid") or "", attrs.get("url", ""), attrs.get("length", ""), attrs.get("type", ""), path)
+    item = Item(
+        index,
+        element,
+        text(element, "title") or "",
+        text(element, "guid") or "",
+        attrs.get("url", ""),
+        attrs.get("length", ""),
+        attrs.get("type", ""),
+        path,
+    )
     count = len(checker.problems)
     _elements(checker, path, item, enclosure)
     # The audio says which episode an item is; a GUID may be the very thing that was damaged.
@@ -256,9 +313,15 @@ def _promised(checker: Checker, path: Path, item: Item, entry: ledger.Entry) -> 
     """What subscribers hold of an item (its GUID and enclosure, in the ledger) and the enclosure's file."""
     settings = checker.config
     if item.guid and item.guid != entry.guid:
-        checker.add(path, f"{item.label} has the GUID {item.guid}, but the ledger gave it {entry.guid}", "restore feed.xml by rebuilding; the ledger's GUID is the one subscribers have")
+        checker.add(
+            path,
+            f"{item.label} has the GUID {item.guid}, but the ledger gave it {entry.guid}",
+            "restore feed.xml by rebuilding; the ledger's GUID is the one subscribers have",
+        )
     if item.url and item.url != entry.enclosure_url:
-        checker.add(path, f"{item.label}: enclosure URL {item.url} differs from the published {entry.enclosure_url}", REBUILD)
+        checker.add(
+            path, f"{item.label}: enclosure URL {item.url} differs from the published {entry.enclosure_url}", REBUILD
+        )
     local = checker.local(item.url) if item.url else None
     if item.url and local is None:
         checker.add(path, f"{item.label}: enclosure URL {item.url} is not under site_url {settings.site_url}", REBUILD)
@@ -267,7 +330,11 @@ def _promised(checker: Checker, path: Path, item: Item, entry: ledger.Entry) -> 
     elif local is not None:
         length = local.stat().st_size
         if item.length.isdigit() and int(item.length) != length:
-            checker.add(path, f"{item.label}: enclosure length is {item.length}, but {checker.shown(local)} is {length} bytes", REBUILD)
+            checker.add(
+                path,
+                f"{item.label}: enclosure length is {item.length}, but {checker.shown(local)} is {length} bytes",
+                REBUILD,
+            )
         wanted = MIME.get(local.suffix.lower().lstrip("."))
         if wanted and item.mime != wanted:
             checker.add(path, f"{item.label}: enclosure type is {item.mime!r}, not {wanted!r}", REBUILD)
@@ -306,13 +373,28 @@ def parsers(checker: Checker, path: Path, root: etree._Element, every: list[Item
         if item.broken:
             continue
         enclosures = entry.get("enclosures") or [{}]
-        _compare(checker, path, item, "feedparser", {"title": entry.get("title"), "guid": entry.get("id"), "url": enclosures[0].get("href"), "length": enclosures[0].get("length")})
+        _compare(
+            checker,
+            path,
+            item,
+            "feedparser",
+            {
+                "title": entry.get("title"),
+                "guid": entry.get("id"),
+                "url": enclosures[0].get("href"),
+                "length": enclosures[0].get("length"),
+            },
+        )
         episode = by_url.get(item.url)
         if episode is None:
             checker.add(path, f"podcastparser (gPodder) skips {item.label}")
             continue
         enclosure = episode["enclosures"][0]
-        seen = {"title": episode.get("title"), "length": str(enclosure.get("file_size")), "explicit": episode.get("explicit")}
+        seen = {
+            "title": episode.get("title"),
+            "length": str(enclosure.get("file_size")),
+            "explicit": episode.get("explicit"),
+        }
         if text(item.element, "itunes:duration"):
             seen["duration"] = episode.get("total_time")
         _compare(checker, path, item, "podcastparser", seen)
@@ -327,7 +409,7 @@ def _compare(checker: Checker, path: Path, item: Item, parser: str, seen: dict[s
         "guid": item.guid,
         "url": item.url,
         "length": item.length,
-        "explicit": {"true": True, "false": False}.get(text(item.element, "itunes:explicit") or "", None),
+        "explicit": {"true": True, "false": False}.get(text(item.element, "itunes:explicit") or ""),
         "duration": seconds(text(item.element, "itunes:duration") or "") or 0,
     }
     for name, value in seen.items():
@@ -336,10 +418,16 @@ def _compare(checker: Checker, path: Path, item: Item, parser: str, seen: dict[s
             if abs(float(value or 0) - float(want)) > 1:
                 checker.add(path, f"{parser} reads the duration of {item.label} as {value} s, not {want:.0f} s")
         elif value != want:
-            checker.add(path, f"{parser} reads the {name} of {item.label} as {value!r}, but the feed means {want!r}", "this is a bug in panelpress if the feed was not edited by hand: please report it")
+            checker.add(
+                path,
+                f"{parser} reads the {name} of {item.label} as {value!r}, but the feed means {want!r}",
+                "this is a bug in panelpress if the feed was not edited by hand: please report it",
+            )
 
 
-def attachments(checker: Checker, path: Path, items: list[Item], target: Target, durations: dict[str, float]) -> dict[str, str]:
+def attachments(
+    checker: Checker, path: Path, items: list[Item], target: Target, durations: dict[str, float]
+) -> dict[str, str]:
     """Transcript and chapters files the feed links: present and valid (a file as panelpress wrote it that passed an
     earlier check is not read again). `durations`: each item's audio length, by its enclosure URL, where known.
     Returns the good ones' checksums."""
@@ -395,13 +483,18 @@ def editions(checker: Checker, path: Path, items: list[Item], target: Target) ->
                     checker.add(local, f"is missing, but {label} points at it", REMAKE)
                     continue
                 if local.stat().st_size != int(length):
-                    checker.add(path, f"{label}: length is {length}, but {checker.shown(local)} is {local.stat().st_size} bytes")
+                    checker.add(
+                        path, f"{label}: length is {length}, but {checker.shown(local)} is {local.stat().st_size} bytes"
+                    )
                     continue
                 value = integrity.get("value", "") if integrity is not None and integrity.get("type") == "sri" else ""
                 if value.startswith("sha256-"):  # the hash panelpress writes (an SRI string may name others)
                     sha = target.checksum(rel) or ""
                     if value != "sha256-" + base64.b64encode(bytes.fromhex(sha)).decode("ascii"):
-                        checker.add(path, f"{label}: its integrity hash does not match {checker.shown(local)}; apps would refuse the download")
+                        checker.add(
+                            path,
+                            f"{label}: its integrity hash does not match {checker.shown(local)}; apps would refuse the download",
+                        )
 
 
 def _attachment_problems(path: Path, mime: str, duration: float | None) -> list[PanelpressError]:
@@ -428,7 +521,11 @@ def _attachment_problems(path: Path, mime: str, duration: float | None) -> list[
 def _chapters_problems(data: object, path: Path, duration: float | None) -> list[PanelpressError]:
     """A Podcasting 2.0 chapters file: version, chapters with increasing start times inside the audio."""
     fix = REMAKE
-    if not isinstance(data, dict) or not isinstance(data.get("version"), str) or not isinstance(data.get("chapters"), list):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("version"), str)
+        or not isinstance(data.get("chapters"), list)
+    ):
         return [FeedError(path, 'is not a chapters file (needs "version" and a "chapters" list)', fix)]
     problems, previous = [], -1.0
     for index, chapter in enumerate(data["chapters"], start=1):
@@ -439,6 +536,8 @@ def _chapters_problems(data: object, path: Path, duration: float | None) -> list
         if start < previous:
             problems.append(FeedError(path, f"chapter {index} starts at {start} s, before the chapter before it", fix))
         if duration is not None and start > duration:
-            problems.append(FeedError(path, f"chapter {index} starts at {start} s, after the audio ends ({duration:.0f} s)", fix))
+            problems.append(
+                FeedError(path, f"chapter {index} starts at {start} s, after the audio ends ({duration:.0f} s)", fix)
+            )
         previous = start
     return problems

@@ -76,7 +76,9 @@ class _Hops(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def fetch(url: str, method: str = "GET", headers: dict[str, str] | None = None, limit: int = -1, timeout: float = TIMEOUT) -> Answer:
+def fetch(
+    url: str, method: str = "GET", headers: dict[str, str] | None = None, limit: int = -1, timeout: float = TIMEOUT
+) -> Answer:
     """One request, redirects followed; reads at most `limit` bytes of the body (-1: all, 0: none)."""
     hops = _Hops()
     opener = urllib.request.build_opener(hops)
@@ -89,7 +91,11 @@ def fetch(url: str, method: str = "GET", headers: dict[str, str] | None = None, 
         return Answer(err.code, err.url or url, err.headers or Message(), b"", tuple(hops.hops))
     except (urllib.error.URLError, OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
-        said = "no answer within the timeout" if isinstance(reason, TimeoutError) or "timed out" in str(reason) else f"it cannot be reached ({reason})"
+        said = (
+            "no answer within the timeout"
+            if isinstance(reason, TimeoutError) or "timed out" in str(reason)
+            else f"it cannot be reached ({reason})"
+        )
         return Answer(0, url, hops=tuple(hops.hops), problem=said)
 
 
@@ -105,7 +111,9 @@ def check(url: str, published: bytes | None, local: Callable[[str], Path | None]
         for part in pool.map(lambda item: _enclosure(item, local(item.url)), media):
             found.problems += part.problems
             found.warnings += part.warnings
-    found.done.append(f"fetched {url} and checked {len(media)} enclosure{'s' if len(media) != 1 else ''} with GET, HEAD and a byte-range request")
+    found.done.append(
+        f"fetched {url} and checked {len(media)} enclosure{'s' if len(media) != 1 else ''} with GET, HEAD and a byte-range request"
+    )
     return found
 
 
@@ -114,27 +122,61 @@ def _feed(found: Findings, url: str, published: bytes | None) -> etree._Element 
     got = fetch(url)
     _hops(found, url, got, feed=True)
     if got.status != 200:
-        found.problems.append(LiveError(None, f"{url}: {_said(got, 'GET')}", "publish the site folder at this address (or pass the feed's address to --url)"))
+        found.problems.append(
+            LiveError(
+                None,
+                f"{url}: {_said(got, 'GET')}",
+                "publish the site folder at this address (or pass the feed's address to --url)",
+            )
+        )
         return None
     head = fetch(url, "HEAD", limit=0)
     if head.status != 200:
-        found.problems.append(LiveError(None, f"{url}: {_said(head, 'HEAD')}, but 200 to GET; apps ask with HEAD before they download", _SERVER_FIX))
+        found.problems.append(
+            LiveError(
+                None,
+                f"{url}: {_said(head, 'HEAD')}, but 200 to GET; apps ask with HEAD before they download",
+                _SERVER_FIX,
+            )
+        )
     kind = _mime(got.headers)
     if kind not in FEED_TYPES:
-        found.problems.append(LiveError(None, f"{url}: is served as {kind or 'no Content-Type'}, not as a feed", "serve feed.xml as application/rss+xml (or application/xml)"))
+        found.problems.append(
+            LiveError(
+                None,
+                f"{url}: is served as {kind or 'no Content-Type'}, not as a feed",
+                "serve feed.xml as application/rss+xml (or application/xml)",
+            )
+        )
     length = got.headers.get("Content-Length")
     if length is not None and length.strip() != str(len(got.body)):
-        found.problems.append(LiveError(None, f"{url}: Content-Length says {length} bytes, but {len(got.body)} came", _SERVER_FIX))
+        found.problems.append(
+            LiveError(None, f"{url}: Content-Length says {length} bytes, but {len(got.body)} came", _SERVER_FIX)
+        )
     if published is None:
-        found.warnings.append(LiveError(None, f"{url}: there is no feed panelpress published in the site folder to compare it with", "run check in the show folder that published it (or with --out DIR)"))
+        found.warnings.append(
+            LiveError(
+                None,
+                f"{url}: there is no feed panelpress published in the site folder to compare it with",
+                "run check in the show folder that published it (or with --out DIR)",
+            )
+        )
     elif got.body != published:
         live, ours = _last_build(got.body), _last_build(published)
         when = f" (its lastBuildDate is {live or 'not there'}; the published one's is {ours or 'not there'})"
-        found.problems.append(LiveError(None, f"{url}: is not the feed panelpress last published{when}", "upload the site folder again, or purge the cache or CDN in front of it"))
+        found.problems.append(
+            LiveError(
+                None,
+                f"{url}: is not the feed panelpress last published{when}",
+                "upload the site folder again, or purge the cache or CDN in front of it",
+            )
+        )
     try:
         return etree.fromstring(got.body, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as err:
-        found.problems.append(LiveError(None, f"{url}: is not well-formed XML ({err})", "serve the feed.xml panelpress wrote, unchanged"))
+        found.problems.append(
+            LiveError(None, f"{url}: is not well-formed XML ({err})", "serve the feed.xml panelpress wrote, unchanged")
+        )
         return None
 
 
@@ -146,12 +188,28 @@ def _media(found: Findings, url: str, root: etree._Element) -> list[Media]:
         label = f"item {number} ({title!r})" if title else f"item {number}"
         enclosure = item.find("enclosure")
         if enclosure is not None and enclosure.get("url"):
-            media.setdefault(enclosure.get("url"), Media(enclosure.get("url"), enclosure.get("length", ""), enclosure.get("type", ""), f"the enclosure of {label}"))
+            media.setdefault(
+                enclosure.get("url"),
+                Media(
+                    enclosure.get("url"),
+                    enclosure.get("length", ""),
+                    enclosure.get("type", ""),
+                    f"the enclosure of {label}",
+                ),
+            )
         for alternate in item.iterfind(f"{{{PODCAST_NS}}}alternateEnclosure"):
             for source in alternate.iterfind(f"{{{PODCAST_NS}}}source"):
                 uri = source.get("uri", "")
                 if uri.startswith(("http://", "https://")):
-                    media.setdefault(uri, Media(uri, alternate.get("length", ""), alternate.get("type", ""), f"an alternate enclosure of {label}"))
+                    media.setdefault(
+                        uri,
+                        Media(
+                            uri,
+                            alternate.get("length", ""),
+                            alternate.get("type", ""),
+                            f"an alternate enclosure of {label}",
+                        ),
+                    )
     if not media:
         found.warnings.append(LiveError(None, f"{url}: names no enclosure to check", "publish an episode first"))
     return list(media.values())
@@ -163,12 +221,18 @@ def _enclosure(media: Media, local: Path | None) -> Findings:
     head = fetch(url, "HEAD", limit=0)
     _hops(found, url, head, feed=False)
     if head.status != 200:
-        found.problems.append(LiveError(None, f"{url}: {_said(head, 'HEAD')} ({media.label}); apps ask with HEAD for its size", _SERVER_FIX))
+        found.problems.append(
+            LiveError(
+                None, f"{url}: {_said(head, 'HEAD')} ({media.label}); apps ask with HEAD for its size", _SERVER_FIX
+            )
+        )
     else:
         _entity(found, media, head.headers)
     got = fetch(url, "GET", limit=0)  # the status line and headers only: the file is not downloaded
     if got.status != 200:
-        found.problems.append(LiveError(None, f"{url}: {_said(got, 'GET')} ({media.label}); apps cannot download it", _SERVER_FIX))
+        found.problems.append(
+            LiveError(None, f"{url}: {_said(got, 'GET')} ({media.label}); apps cannot download it", _SERVER_FIX)
+        )
         return found
     if not media.length.isdigit() or int(media.length) < TAIL:
         return found
@@ -176,16 +240,36 @@ def _enclosure(media: Media, local: Path | None) -> Findings:
     first, last = size - TAIL, size - 1
     part = fetch(url, "GET", {"Range": f"bytes={first}-{last}"}, limit=TAIL + 1)
     if part.status == 200:
-        found.problems.append(LiveError(None, f"{url}: answers a byte-range request with the whole file (200, not 206) ({media.label}); Apple Podcasts refuses such episodes, and apps cannot seek or resume", "enable range requests (Accept-Ranges: bytes) on the web server or CDN; a script in front of the files must pass them on"))
+        found.problems.append(
+            LiveError(
+                None,
+                f"{url}: answers a byte-range request with the whole file (200, not 206) ({media.label}); Apple Podcasts refuses such episodes, and apps cannot seek or resume",
+                "enable range requests (Accept-Ranges: bytes) on the web server or CDN; a script in front of the files must pass them on",
+            )
+        )
     elif part.status != 206:
-        found.problems.append(LiveError(None, f"{url}: {_said(part, 'a byte-range request')} ({media.label}), not 206", _SERVER_FIX))
+        found.problems.append(
+            LiveError(None, f"{url}: {_said(part, 'a byte-range request')} ({media.label}), not 206", _SERVER_FIX)
+        )
     else:
         wanted = f"bytes {first}-{last}/{size}"
         said = (part.headers.get("Content-Range") or "").strip()
         if said != wanted:
-            found.problems.append(LiveError(None, f"{url}: answers the range {first}-{last} with Content-Range {said or 'missing'!r}, not {wanted!r} ({media.label})", "the file on the server is not the one the feed describes: upload the site folder again"))
+            found.problems.append(
+                LiveError(
+                    None,
+                    f"{url}: answers the range {first}-{last} with Content-Range {said or 'missing'!r}, not {wanted!r} ({media.label})",
+                    "the file on the server is not the one the feed describes: upload the site folder again",
+                )
+            )
         elif local is not None and local.is_file() and part.body != _tail(local):
-            found.problems.append(LiveError(None, f"{url}: its last bytes differ from the published file's ({media.label})", "upload the site folder again, or purge the cache or CDN in front of it"))
+            found.problems.append(
+                LiveError(
+                    None,
+                    f"{url}: its last bytes differ from the published file's ({media.label})",
+                    "upload the site folder again, or purge the cache or CDN in front of it",
+                )
+            )
     return found
 
 
@@ -193,21 +277,49 @@ def _entity(found: Findings, media: Media, headers: Message) -> None:
     """Content-Type and Content-Length against the feed's type and length."""
     kind, length = _mime(headers), (headers.get("Content-Length") or "").strip()
     if media.mime and kind != media.mime.lower():
-        found.problems.append(LiveError(None, f"{media.url}: is served as {kind or 'no Content-Type'}, but the feed says {media.mime} ({media.label})", f"serve .{media.url.rsplit('.', 1)[-1]} files as {media.mime}"))
+        found.problems.append(
+            LiveError(
+                None,
+                f"{media.url}: is served as {kind or 'no Content-Type'}, but the feed says {media.mime} ({media.label})",
+                f"serve .{media.url.rsplit('.', 1)[-1]} files as {media.mime}",
+            )
+        )
     if not length:
-        found.problems.append(LiveError(None, f"{media.url}: sends no Content-Length ({media.label}); apps cannot show its size or check the download", _SERVER_FIX))
+        found.problems.append(
+            LiveError(
+                None,
+                f"{media.url}: sends no Content-Length ({media.label}); apps cannot show its size or check the download",
+                _SERVER_FIX,
+            )
+        )
     elif media.length and length != media.length:
-        found.problems.append(LiveError(None, f"{media.url}: Content-Length is {length}, but the feed says {media.length} bytes ({media.label})", "upload the site folder again, or purge the cache or CDN in front of it"))
+        found.problems.append(
+            LiveError(
+                None,
+                f"{media.url}: Content-Length is {length}, but the feed says {media.length} bytes ({media.label})",
+                "upload the site folder again, or purge the cache or CDN in front of it",
+            )
+        )
 
 
 def _hops(found: Findings, url: str, answer: Answer, feed: bool) -> None:
     """Each redirect, as a warning: apps follow them, and a feed's temporary redirect never moves a subscription."""
     for code, origin, target in answer.hops:
         if feed and code not in PERMANENT:
-            found.warnings.append(LiveError(None, f"{origin}: redirects ({code}, temporary) to {target}; apps keep asking the old address", "when the feed has moved for good, redirect with 301 (permanent) and set [show] new_feed_url"))
+            found.warnings.append(
+                LiveError(
+                    None,
+                    f"{origin}: redirects ({code}, temporary) to {target}; apps keep asking the old address",
+                    "when the feed has moved for good, redirect with 301 (permanent) and set [show] new_feed_url",
+                )
+            )
         else:
             kind = "permanent" if code in PERMANENT else "temporary"
-            found.warnings.append(LiveError(None, f"{origin}: redirects ({code}, {kind}) to {target}", "fine for apps; check that it is meant"))
+            found.warnings.append(
+                LiveError(
+                    None, f"{origin}: redirects ({code}, {kind}) to {target}", "fine for apps; check that it is meant"
+                )
+            )
 
 
 def _said(answer: Answer, what: str) -> str:

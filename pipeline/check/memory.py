@@ -3,6 +3,7 @@ changed since, and what earlier checks found good (feed items and published file
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,9 @@ class Memory:
         file = store.folder / "checked.json"
         try:
             data = json.loads(file.read_bytes())
-            checked = (set(data["items"]), dict(data["files"])) if data.get("format") == cache.format_stamp() else (set(), {})
+            checked = (
+                (set(data["items"]), dict(data["files"])) if data.get("format") == cache.format_stamp() else (set(), {})
+            )
         except (OSError, ValueError, KeyError, TypeError):
             checked = (set(), {})
         return cls(unchanged, {slug: files for slug, files in changed.items() if files}, moved, *checked, file)
@@ -51,7 +54,10 @@ class Memory:
 
     def remember(self, items: set[str], files: dict[str, str]) -> None:
         """Keep what this check found good (it writes only the cache)."""
-        try:
-            write_if_changed(self.file, json.dumps({"format": cache.format_stamp(), "items": sorted(items), "files": dict(sorted(files.items()))}).encode())
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            write_if_changed(
+                self.file,
+                json.dumps(
+                    {"format": cache.format_stamp(), "items": sorted(items), "files": dict(sorted(files.items()))}
+                ).encode(),
+            )

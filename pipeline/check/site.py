@@ -49,7 +49,9 @@ def check(checker: Checker) -> ledger.Ledger | None:
         for item in (*items, *archived):
             _item_meant(checker, item, records.get(item.url))
     good_items = feed.parsers(checker, path, root, items)
-    good_files = feed.attachments(checker, path, items, target, {url: record.media.duration for url, record in records.items()})
+    good_files = feed.attachments(
+        checker, path, items, target, {url: record.media.duration for url, record in records.items()}
+    )
     feed.editions(checker, path, items, target)
     _files(checker, target, plan, raw, explained=len(checker.problems) > before)
     checker.memory.remember(good_items, good_files)
@@ -65,7 +67,11 @@ def _ledger(checker: Checker) -> tuple[ledger.Ledger, bool]:
         checker.problems.append(err)
         return ledger.Ledger(), False
     if not settings.ledger_path.is_file():
-        checker.add(settings.ledger_path, "is missing, so the feed's GUIDs cannot be checked", "restore it from version control; it holds your episodes' GUIDs")
+        checker.add(
+            settings.ledger_path,
+            "is missing, so the feed's GUIDs cannot be checked",
+            "restore it from version control; it holds your episodes' GUIDs",
+        )
         return book, False
     return book, True
 
@@ -78,7 +84,13 @@ def _plan(checker: Checker) -> ShowPlan | None:
         checker.problems.append(err)
         return None
     if plan is None:
-        checker.warnings.append(PanelpressError(checker.config.cache_dir, "holds no build of this show: the site is checked for its form and against the ledger, not against what a build publishes", "build with `panelpress build` once on this machine"))
+        checker.warnings.append(
+            PanelpressError(
+                checker.config.cache_dir,
+                "holds no build of this show: the site is checked for its form and against the ledger, not against what a build publishes",
+                "build with `panelpress build` once on this machine",
+            )
+        )
     return plan
 
 
@@ -100,7 +112,13 @@ def _value(channel: etree._Element, name: str) -> str | None:
     found = channel.find(name, feed.NS)
     if found is None:
         return None
-    return found.get("href") if name == "itunes:image" else found.get("text") if name == "itunes:category" else (found.text or "").strip()
+    return (
+        found.get("href")
+        if name == "itunes:image"
+        else found.get("text")
+        if name == "itunes:category"
+        else (found.text or "").strip()
+    )
 
 
 def _item_meant(checker: Checker, item: feed.Item, record: Published | None) -> None:
@@ -113,15 +131,27 @@ def _item_meant(checker: Checker, item: feed.Item, record: Published | None) -> 
         checker.add(where, f"{item.label}: the title differs from the notes ({notes.title!r})", REBUILD)
     explicit = feed.text(item.element, "itunes:explicit")
     if explicit in ("true", "false") and explicit != apple_bool(record.explicit):
-        checker.add(where, f"{item.label}: <itunes:explicit> is {explicit}, but the notes mean {apple_bool(record.explicit)}", REBUILD)
+        checker.add(
+            where,
+            f"{item.label}: <itunes:explicit> is {explicit}, but the notes mean {apple_bool(record.explicit)}",
+            REBUILD,
+        )
     pub = feed.text(item.element, "pubDate")
     if pub and not feed.date_problem(pub) and parsedate_to_datetime(pub) != record.pub_date:
-        checker.add(where, f"{item.label}: <pubDate> {pub!r} differs from the notes' date ({record.pub_date.isoformat()})", REBUILD)
+        checker.add(
+            where,
+            f"{item.label}: <pubDate> {pub!r} differs from the notes' date ({record.pub_date.isoformat()})",
+            REBUILD,
+        )
     written = feed.text(item.element, "itunes:duration")
     if written is not None:
         seconds = feed.seconds(written)
         if seconds is None or abs(seconds - record.media.duration) > feed.DURATION_SLACK:
-            checker.add(where, f"{item.label}: <itunes:duration> is {written!r}, but the audio lasts {record.media.duration:.0f} s", REBUILD)
+            checker.add(
+                where,
+                f"{item.label}: <itunes:duration> is {written!r}, but the audio lasts {record.media.duration:.0f} s",
+                REBUILD,
+            )
 
 
 def _files(checker: Checker, target: seam.Target, plan: ShowPlan | None, raw: bytes, explained: bool) -> None:
@@ -133,7 +163,9 @@ def _files(checker: Checker, target: seam.Target, plan: ShowPlan | None, raw: by
     if plan is not None and memory.as_built:
         wanted = {rel: file.sha256 for rel, file in plan.site.files.items()}
         if raw != plan.site.feed and not explained:
-            checker.add(site / layout.FEED_FILE, "is not the feed a build publishes for this show (edited by hand?)", REBUILD)
+            checker.add(
+                site / layout.FEED_FILE, "is not the feed a build publishes for this show (edited by hand?)", REBUILD
+            )
     else:
         wanted = {rel: sha for rel, sha in written.items() if rel != layout.FEED_FILE}
     reported = checker.reported()
@@ -155,4 +187,8 @@ def _files(checker: Checker, target: seam.Target, plan: ShowPlan | None, raw: by
             checker.add(local, "is not what panelpress published (edited by hand?)", EDITED)
     if older:
         shown = ", ".join(older[:3]) + (", …" if len(older) > 3 else "")
-        checker.add(site, f"{len(older)} file{'s are' if len(older) != 1 else ' is'} as panelpress last wrote {'them' if len(older) != 1 else 'it'}, but a build now publishes another version ({shown}): the templates or panelpress changed since the last build", BUILD)
+        checker.add(
+            site,
+            f"{len(older)} file{'s are' if len(older) != 1 else ' is'} as panelpress last wrote {'them' if len(older) != 1 else 'it'}, but a build now publishes another version ({shown}): the templates or panelpress changed since the last build",
+            BUILD,
+        )

@@ -31,7 +31,9 @@ def check_artwork(checker: Checker, fix: bool) -> list[str]:
     except PanelpressError as err:
         checker.problems.append(err)
         return []
-    return [f"wrote {fixed}: set `artwork = \"{fixed}\"` under [show] in panelpress.toml, then run `panelpress check` again"]
+    return [
+        f'wrote {fixed}: set `artwork = "{fixed}"` under [show] in panelpress.toml, then run `panelpress check` again'
+    ]
 
 
 def check_notes(checker: Checker) -> dict[str, Notes]:
@@ -78,7 +80,13 @@ def check_transcripts(checker: Checker, by_slug: dict[str, Notes]) -> None:
         for suffix in transcript.SUFFIXES:
             for path in sorted(folder.glob(f"*{suffix}")) if folder.is_dir() else []:
                 if path.stem not in slugs:
-                    problems.append(PanelpressError(path, "belongs to no recording", f"name it after its recording, e.g. episodes/NAME.wav → {folder.name}/NAME{suffix}"))
+                    problems.append(
+                        PanelpressError(
+                            path,
+                            "belongs to no recording",
+                            f"name it after its recording, e.g. episodes/NAME.wav → {folder.name}/NAME{suffix}",
+                        )
+                    )
 
 
 def check_changes(checker: Checker, by_slug: dict[str, Notes], published: set[str]) -> None:
@@ -88,19 +96,39 @@ def check_changes(checker: Checker, by_slug: dict[str, Notes], published: set[st
     settings, memory = checker.config, checker.memory
     reported = {path.name for path in checker.reported()}
     if memory.settings_changed and settings.path.name not in reported:
-        checker.problems.append(PanelpressError(settings.path, "changed since the last build: the site does not show the new settings yet", BUILD))
+        checker.problems.append(
+            PanelpressError(
+                settings.path, "changed since the last build: the site does not show the new settings yet", BUILD
+            )
+        )
     jingles = [settings.root / name for name in (settings.audio.intro, settings.audio.outro) if name]
     shared = {str(path.relative_to(settings.root)) for path in (settings.artwork_path, *jingles) if path is not None}
     for rel in sorted({rel for files in memory.changed.values() for rel in files} & shared):
         if Path(rel).name not in reported:
-            checker.problems.append(PanelpressError(settings.root / rel, "changed since the last build: the site does not show it yet", BUILD))
+            checker.problems.append(
+                PanelpressError(
+                    settings.root / rel, "changed since the last build: the site does not show it yet", BUILD
+                )
+            )
     for slug, files in sorted(memory.changed.items()):
         notes = by_slug.get(slug)
         missing = settings.notes_dir / f"{slug}.md"
         if notes is None and slug in published and not missing.exists():
-            checker.problems.append(PanelpressError(missing, f"is missing, but episode {slug!r} was published from it", "restore the notes file from version control"))
+            checker.problems.append(
+                PanelpressError(
+                    missing,
+                    f"is missing, but episode {slug!r} was published from it",
+                    "restore the notes file from version control",
+                )
+            )
             continue
         own = [rel for rel in files if rel not in shared]
         troubled = any(name.startswith(f"{slug}.") for name in reported)  # a problem of its own files is said already
         if own and notes is not None and (slug in published or not notes.draft) and not troubled:
-            checker.problems.append(PanelpressError(notes.path, f"episode {slug!r} changed since the last build ({', '.join(own)}): the site does not show it yet", BUILD))
+            checker.problems.append(
+                PanelpressError(
+                    notes.path,
+                    f"episode {slug!r} changed since the last build ({', '.join(own)}): the site does not show it yet",
+                    BUILD,
+                )
+            )

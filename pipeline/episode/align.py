@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import explicit, transcribe
 from ..config import Config
+from . import explicit, transcribe
 from .transcript import Cue
 
 METHOD = "align-v1"
@@ -27,19 +27,87 @@ MARGIN = 0.25  # s of audio around a cue: hosts' cue times are rarely exact
 EDGE_DB = 35.0  # a word's edge goes on while 10 ms of sound are within this of the word's loudest
 CLOSURE, BURST = 10, 6  # frames: a stop consonant's closure (up to 100 ms of quiet) and its release (up to 60 ms)
 # Wide beams: alignment follows one sentence, so pruning buys little and loses the path on synthetic or odd voices.
-BEAMS = {"beam": 1e-100, "wbeam": 1e-100, "pbeam": 1e-100, "lpbeam": 1e-100, "lponlybeam": 1e-100, "fwdflat": False, "bestpath": False}
+BEAMS = {
+    "beam": 1e-100,
+    "wbeam": 1e-100,
+    "pbeam": 1e-100,
+    "lpbeam": 1e-100,
+    "lponlybeam": 1e-100,
+    "fwdflat": False,
+    "bestpath": False,
+}
 _TOKEN = re.compile(r"[\w']+")
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 # A rough spelling-to-sound for words pocketsphinx's dictionary lacks (names, say): good enough to take their time
 # in an alignment, which is all a neighbour of a flagged word needs.
 _GRAPHEMES = [
-    ("tch", "CH"), ("sch", "S K"), ("sh", "SH"), ("ch", "CH"), ("th", "TH"), ("ph", "F"), ("ng", "NG"), ("ck", "K"),
-    ("qu", "K W"), ("ee", "IY"), ("ea", "IY"), ("oo", "UW"), ("ou", "AW"), ("ow", "OW"), ("ai", "EY"), ("ay", "EY"),
-    ("oi", "OY"), ("oy", "OY"), ("a", "AE"), ("b", "B"), ("c", "K"), ("d", "D"), ("e", "EH"), ("f", "F"), ("g", "G"),
-    ("h", "HH"), ("i", "IH"), ("j", "JH"), ("k", "K"), ("l", "L"), ("m", "M"), ("n", "N"), ("o", "AA"), ("p", "P"),
-    ("q", "K"), ("r", "R"), ("s", "S"), ("t", "T"), ("u", "AH"), ("v", "V"), ("w", "W"), ("x", "K S"), ("y", "Y"), ("z", "Z"),
-]  # fmt: skip
+    ("tch", "CH"),
+    ("sch", "S K"),
+    ("sh", "SH"),
+    ("ch", "CH"),
+    ("th", "TH"),
+    ("ph", "F"),
+    ("ng", "NG"),
+    ("ck", "K"),
+    ("qu", "K W"),
+    ("ee", "IY"),
+    ("ea", "IY"),
+    ("oo", "UW"),
+    ("ou", "AW"),
+    ("ow", "OW"),
+    ("ai", "EY"),
+    ("ay", "EY"),
+    ("oi", "OY"),
+    ("oy", "OY"),
+    ("a", "AE"),
+    ("b", "B"),
+    ("c", "K"),
+    ("d", "D"),
+    ("e", "EH"),
+    ("f", "F"),
+    ("g", "G"),
+    ("h", "HH"),
+    ("i", "IH"),
+    ("j", "JH"),
+    ("k", "K"),
+    ("l", "L"),
+    ("m", "M"),
+    ("n", "N"),
+    ("o", "AA"),
+    ("p", "P"),
+    ("q", "K"),
+    ("r", "R"),
+    ("s", "S"),
+    ("t", "T"),
+    ("u", "AH"),
+    ("v", "V"),
+    ("w", "W"),
+    ("x", "K S"),
+    ("y", "Y"),
+    ("z", "Z"),
+]
 
 
 @dataclass(frozen=True)
@@ -92,16 +160,23 @@ def locate(words: Sequence[Flagged], recording: Path, sha: str, cache_dir: Path)
         else:
             by_cue.setdefault(word.cue, []).append(word)
     for cue, group in by_cue.items():
-        times = _cached(cache_dir, sha, cue, "aligned", lambda: _align(recording, cue))
+        times = _cached(cache_dir, sha, cue, "aligned", lambda cue=cue: _align(recording, cue))
         how = "aligned"
         if times is None:
-            times, how = _cached(cache_dir, sha, cue, "recognised", lambda: _recognise(recording, cue)), "recognised"
+            times, how = (
+                _cached(cache_dir, sha, cue, "recognised", lambda cue=cue: _recognise(recording, cue)),
+                "recognised",
+            )
         for word in group:
             found = _pick(word, times or [], how)
             if found is not None:
                 timed.append(found)
             else:
-                why = "its cue's text did not align with the audio, and the recogniser did not hear the word there" if how == "recognised" else "it is not in its cue's alignment"
+                why = (
+                    "its cue's text did not align with the audio, and the recogniser did not hear the word there"
+                    if how == "recognised"
+                    else "it is not in its cue's alignment"
+                )
                 lost.append(Lost(word.word, cue.start / 1000, why))
     return sorted(timed, key=lambda t: t.start), lost
 
@@ -203,7 +278,11 @@ def _align(recording: Path, cue: Cue) -> list[tuple[str, float, float]] | None:
     aligner.start_utt()
     aligner.process_raw(pcm, full_utt=True)
     aligner.end_utt()
-    said = [(transcribe._plain(s.word).lower(), s.start_frame, s.end_frame + 1) for s in aligner.seg() or () if not transcribe._FILLER.match(s.word)]
+    said = [
+        (transcribe._plain(s.word).lower(), s.start_frame, s.end_frame + 1)
+        for s in aligner.seg() or ()
+        if not transcribe._FILLER.match(s.word)
+    ]
     if len(said) != len(words) or any(w != s[0] for (w, _, _), s in zip(words, said)):
         return None  # the search did not reach the end of the text: the text does not match this audio
     return [(word, start + a / 100, start + b / 100) for word, a, b in _snapped(said, pcm)]
@@ -217,14 +296,20 @@ def _snapped(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, in
 
     samples = array.array("h", pcm[: len(pcm) // 2 * 2])
     frame = transcribe.RATE // 100
-    level = [10 * math.log10(sum(v * v for v in samples[k * frame : (k + 1) * frame]) / frame + 1e-9) for k in range(len(samples) // frame)]
+    level = [
+        10 * math.log10(sum(v * v for v in samples[k * frame : (k + 1) * frame]) / frame + 1e-9)
+        for k in range(len(samples) // frame)
+    ]
     out = []
     for index, (word, a, b) in enumerate(said):
         low = said[index - 1][2] if index else 0
         high = said[index + 1][1] if index + 1 < len(said) else len(level)
         loudest = max(level[a:b], default=-90.0)
-        heard = lambda k: low <= k < min(high, len(level)) and level[k] > loudest - EDGE_DB  # noqa: E731
-        while heard(a - 1):  # a word starts where its sound does: back through what is still heard, never across a pause
+
+        def heard(k: int, low: int = low, top: int = min(high, len(level)), floor: float = loudest - EDGE_DB) -> bool:
+            return low <= k < top and level[k] > floor
+
+        while heard(a - 1):  # a word starts where its sound does: back through what is still heard, never a pause
             a -= 1
         while a < b - 1 and not heard(a) and level[a] <= loudest - EDGE_DB:  # nor in the pause before it
             a += 1
@@ -249,7 +334,11 @@ def _recognise(recording: Path, cue: Cue) -> list[tuple[str, float, float]]:
     recogniser.start_utt()
     recogniser.process_raw(pcm, full_utt=True)
     recogniser.end_utt()
-    return [(transcribe._plain(s.word).lower(), start + s.start_frame / 100, start + (s.end_frame + 1) / 100) for s in recogniser.seg() or () if not transcribe._FILLER.match(s.word)]
+    return [
+        (transcribe._plain(s.word).lower(), start + s.start_frame / 100, start + (s.end_frame + 1) / 100)
+        for s in recogniser.seg() or ()
+        if not transcribe._FILLER.match(s.word)
+    ]
 
 
 def _pick(word: Flagged, times: list[tuple[str, float, float]], how: str) -> Timed | None:
@@ -272,7 +361,9 @@ def _pick(word: Flagged, times: list[tuple[str, float, float]], how: str) -> Tim
 
 def _cached(cache_dir: Path, sha: str, cue: Cue, how: str, make) -> list[tuple[str, float, float]] | None:
     """An alignment (or recognition) of a cue, kept by the recording's content and the cue's text and times."""
-    key = hashlib.sha256(json.dumps([sha, cue.start, cue.end, cue.text, how, METHOD, transcribe._version("pocketsphinx")]).encode()).hexdigest()[:32]
+    key = hashlib.sha256(
+        json.dumps([sha, cue.start, cue.end, cue.text, how, METHOD, transcribe._version("pocketsphinx")]).encode()
+    ).hexdigest()[:32]
     record = cache_dir / "align" / f"{key}.json"
     try:
         data = json.loads(record.read_text())

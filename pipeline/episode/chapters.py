@@ -38,7 +38,7 @@ def parse_time(value: Any) -> float:
         parts = str(value).strip().split(":")
         if len(parts) > 3 or not _SECONDS.fullmatch(parts[-1]) or not all(_WHOLE.fullmatch(p) for p in parts[:-1]):
             raise ValueError(value)
-        if len(parts) > 1 and float(parts[-1]) >= 60 or len(parts) == 3 and int(parts[1]) >= 60:
+        if (len(parts) > 1 and float(parts[-1]) >= 60) or (len(parts) == 3 and int(parts[1]) >= 60):
             raise ValueError(value)
         seconds = sum(int(p) * 60 ** (len(parts) - 1 - i) for i, p in enumerate(parts[:-1])) + float(parts[-1])
     if not math.isfinite(seconds) or seconds < 0:
@@ -86,11 +86,18 @@ def read_file(path: Path) -> tuple[Chapter, ...]:
             continue
         bad = inputs.illegal(raw)
         if bad:
-            raise ChapterError(path, number, f"holds {inputs.describe(bad.group())}, which a feed cannot carry", "delete it (retype the line if you pasted it)")
+            raise ChapterError(
+                path,
+                number,
+                f"holds {inputs.describe(bad.group())}, which a feed cannot carry",
+                "delete it (retype the line if you pasted it)",
+            )
         fields = raw.split("\t")
         if len(fields) == 3:  # Audacity: start, end (ignored: a chapter runs to the next one), label
             try:
-                found.append(Chapter(start=parse_time(float(fields[0].replace(",", "."))), title=fields[2].strip(), line=number))
+                found.append(
+                    Chapter(start=parse_time(float(fields[0].replace(",", "."))), title=fields[2].strip(), line=number)
+                )
                 continue
             except ValueError:
                 pass
@@ -109,10 +116,20 @@ def check_order(chapters: Sequence[Chapter], path: Path) -> None:
         if not chapter.title.strip():
             raise ChapterError(path, chapter.line, f"chapter {number} has no title", "give every chapter a title")
         if number == 1 and chapter.start != 0:
-            raise ChapterError(path, chapter.line, f"{name} starts at {timestamp(chapter.start)}, not at 0", "start the first chapter at 00:00:00")
+            raise ChapterError(
+                path,
+                chapter.line,
+                f"{name} starts at {timestamp(chapter.start)}, not at 0",
+                "start the first chapter at 00:00:00",
+            )
         if number > 1 and chapter.start <= chapters[number - 2].start:
             before = timestamp(chapters[number - 2].start)
-            raise ChapterError(path, chapter.line, f"{name} starts at {timestamp(chapter.start)}, not after chapter {number - 1} ({before})", "list the chapters in order, each starting later than the one before")
+            raise ChapterError(
+                path,
+                chapter.line,
+                f"{name} starts at {timestamp(chapter.start)}, not after chapter {number - 1} ({before})",
+                "list the chapters in order, each starting later than the one before",
+            )
 
 
 def check_end(chapters: Sequence[Chapter], duration: float, path: Path) -> None:
@@ -183,7 +200,12 @@ def resolve(episode: Episode, info: AudioInfo) -> tuple[Chapter, ...]:
             check_order(info.chapters, info.path)
             check_end(info.chapters, info.duration, info.path)
         except ChapterError as err:
-            raise ChapterError(info.path, 0, f"its own chapters are unusable: {err.problem}", f"list the chapters in {notes_path.name} (`chapters:`) to replace them") from err
+            raise ChapterError(
+                info.path,
+                0,
+                f"its own chapters are unusable: {err.problem}",
+                f"list the chapters in {notes_path.name} (`chapters:`) to replace them",
+            ) from err
     return info.chapters
 
 
@@ -202,7 +224,10 @@ def shift(chapters: Sequence[Chapter], offset: float, duration: float) -> tuple[
 
 def ends(chapters: Sequence[Chapter], duration: float) -> list[float]:
     """Where each chapter ends: where the next one starts, the last at the end of the audio."""
-    return [chapters[i + 1].start if i + 1 < len(chapters) else max(duration, chapters[i].start) for i in range(len(chapters))]
+    return [
+        chapters[i + 1].start if i + 1 < len(chapters) else max(duration, chapters[i].start)
+        for i in range(len(chapters))
+    ]
 
 
 def image_file(chapter: Chapter, folder: Path) -> Path | None:
@@ -219,7 +244,9 @@ def for_tags(chapters: Sequence[Chapter], duration: float, folder: Path) -> tupl
         local = image_file(chapter, folder)
         art = local.read_bytes() if local is not None else None
         mime = IMAGE_MIME[local.suffix.lower()] if local is not None else ""
-        marks.append(ChapterTag(int(round(chapter.start * 1000)), int(round(end * 1000)), chapter.title, chapter.url, art, mime))
+        marks.append(
+            ChapterTag(int(round(chapter.start * 1000)), int(round(end * 1000)), chapter.title, chapter.url, art, mime)
+        )
     return tuple(marks)
 
 
@@ -227,7 +254,9 @@ def _number(seconds: float) -> int | float:
     return int(seconds) if float(seconds).is_integer() else round(seconds, 3)
 
 
-def publish(chapters: Sequence[Chapter], folder: Path, slug: str, site_url: str, title: str, podcast: str, label: str = "") -> tuple[Attachment, ...]:
+def publish(
+    chapters: Sequence[Chapter], folder: Path, slug: str, site_url: str, title: str, podcast: str, label: str = ""
+) -> tuple[Attachment, ...]:
     """The JSON chapters file and the local chapter images it links, as attachments of an episode (`label`: of
     another edition of it); `folder` is the notes' (chapter images are named relative to it)."""
     if not chapters:

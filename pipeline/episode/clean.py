@@ -20,15 +20,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from . import align, chapters, explicit, tags, transcript
-from ..audio import mastering, edit
-from ..audio.ffmpeg import ffmpeg, ffmpeg_version
 from .. import artefacts, layout
+from ..audio import edit, mastering
+from ..audio.ffmpeg import ffmpeg, ffmpeg_version
 from ..config import AudioSettings, Config
 from ..errors import CleanEditionError, ExplicitContentError, PanelpressError
-from ..records import Alternate, Attachment, AudioInfo, Chapter, LoudnessReport, Mastered, Notes, Published, Soundbite
 from ..progress import Task
-
+from ..records import Alternate, Attachment, AudioInfo, Chapter, LoudnessReport, Mastered, Notes, Published, Soundbite
+from . import align, chapters, explicit, tags, transcript
 
 METHOD = "clean-v1"
 QUIETER = 30.0  # dB: a flagged word's window in the clean file, against the explicit one
@@ -85,30 +84,63 @@ def masked(text: str, config: Config, markdown: bool = False) -> str:
     return "".join(out) + text[at:]
 
 
-def make(config: Config, item: Published, info: AudioInfo, mastered: Mastered, tag_set: tags.TagSet, found: transcript.Transcript | None, sha: str, settings: AudioSettings, task: Task, fresh: bool = False) -> Made:
+def make(
+    config: Config,
+    item: Published,
+    info: AudioInfo,
+    mastered: Mastered,
+    tag_set: tags.TagSet,
+    found: transcript.Transcript | None,
+    sha: str,
+    settings: AudioSettings,
+    task: Task,
+    fresh: bool = False,
+) -> Made:
     """The clean edition of an episode (or why it has none), from what was mastered (`info`, `sha`) with the settings
     it was mastered with; CleanEditionError when it cannot be made clean."""
     notes = item.episode.notes
     cues = found.cues if found else ()
-    in_text = [f for f in explicit.scan_notes(notes, config)] + [hit for c in item.chapters for hit in explicit.scan(c.title, "", config)]
+    in_text = list(explicit.scan_notes(notes, config)) + [
+        hit for c in item.chapters for hit in explicit.scan(c.title, "", config)
+    ]
     in_text += [hit for bite in item.soundbites for hit in explicit.scan(bite.title, "", config)]
     in_audio = align.flagged(cues, config)
     if not in_text and not in_audio:
         if item.explicit:
-            warning = ExplicitContentError(notes.path, "is explicit, but panelpress finds no strong language to remove in its notes or transcript: it is left out of the clean feed", "if it is clean, mark it `explicit: false`; if it needs words removed, list them under [explicit] extra_words")
+            warning = ExplicitContentError(
+                notes.path,
+                "is explicit, but panelpress finds no strong language to remove in its notes or transcript: it is left out of the clean feed",
+                "if it is clean, mark it `explicit: false`; if it needs words removed, list them under [explicit] extra_words",
+            )
             return Made(None, warning=warning)
         return Made(replace(item, guid=guid(item.guid), alternates=()))  # clean as it is
     if found is None and item.explicit:
-        raise CleanEditionError(notes.path, "is explicit but has no transcript: panelpress cannot find its strong language in the audio", "add a transcript beside the recording, or set [transcripts] make = true")
+        raise CleanEditionError(
+            notes.path,
+            "is explicit but has no transcript: panelpress cannot find its strong language in the audio",
+            "add a transcript beside the recording, or set [transcripts] make = true",
+        )
     timed, lost = align.locate(in_audio, info.path, sha, config.cache_dir)
     if lost:
         where = found.path if found else notes.path
-        words = "; ".join(f"{w.word!r} in the cue at {transcript.vtt_time(int(w.cue_start * 1000))}: {w.why}" for w in lost)
-        raise CleanEditionError(where, f"the clean edition cannot silence {words}", "correct that cue's words or times, or give the word its time as an inline timestamp (`<00:01:02.500>shit`)")
+        words = "; ".join(
+            f"{w.word!r} in the cue at {transcript.vtt_time(int(w.cue_start * 1000))}: {w.why}" for w in lost
+        )
+        raise CleanEditionError(
+            where,
+            f"the clean edition cannot silence {words}",
+            "correct that cue's words or times, or give the word its time as an inline timestamp (`<00:01:02.500>shit`)",
+        )
     windows = _windows(timed, mastered, config)
     clean_audio = _audio(config, info, sha, settings, mastered, windows, task, fresh) if timed else mastered
     clean_cues = tuple(replace(c, text=masked(c.text, config)) for c in cues)
-    clean_notes = replace(notes, title=masked(notes.title, config), summary=masked(notes.summary, config), body=masked(notes.body, config, markdown=True), passages=())
+    clean_notes = replace(
+        notes,
+        title=masked(notes.title, config),
+        summary=masked(notes.summary, config),
+        body=masked(notes.body, config, markdown=True),
+        passages=(),
+    )
     marks = tuple(replace(c, title=masked(c.title, config)) for c in item.chapters)
     bites = tuple(replace(b, title=masked(b.title, config)) for b in item.soundbites)
     _recheck(config, clean_notes, clean_cues, marks, bites, found)
@@ -136,35 +168,81 @@ def _merged(windows: Iterable[tuple[float, float, str]]) -> list[tuple[float, fl
     return [(a, b) for a, b in merged]
 
 
-def _audio(config: Config, info: AudioInfo, sha: str, settings: AudioSettings, mastered: Mastered, windows: list[tuple[float, float, str]], task: Task, fresh: bool = False) -> Mastered:
+def _audio(
+    config: Config,
+    info: AudioInfo,
+    sha: str,
+    settings: AudioSettings,
+    mastered: Mastered,
+    windows: list[tuple[float, float, str]],
+    task: Task,
+    fresh: bool = False,
+) -> Mastered:
     """The clean audio (from the cache when it was made and verified before, unless `fresh`)."""
     bleep = config.clean.mode == "bleep"
-    key = hashlib.sha256(json.dumps([mastered.key, windows, config.clean.mode, METHOD, ffmpeg_version()]).encode()).hexdigest()[:32]
+    key = hashlib.sha256(
+        json.dumps([mastered.key, windows, config.clean.mode, METHOD, ffmpeg_version()]).encode()
+    ).hexdigest()[:32]
     shelf = artefacts.Shelf(config.cache_dir / "clean", f".{settings.format}")
     cached = None if fresh else mastering.from_record(shelf, key, shelf.get(key), offset=mastered.offset)
     if cached is not None:
         return cached
-    if mastering.decisions(mastered) is None:  # mastered by an older panelpress: master again, keeping the decisions this time
+    if (
+        mastering.decisions(mastered) is None
+    ):  # mastered by an older panelpress: master again, keeping the decisions this time
         mastering.forget(mastered)
         mastered = mastering.master(info, settings, config.cache_dir, task, config.root, source_sha=sha)
     with shelf.make(key) as job:
         partial = job.partial
-        made = mastering.encode_edition(info, settings, mastered, _merged(windows), bleep, partial, job.work, config.root, task("clean", mastered.duration))
+        made = mastering.encode_edition(
+            info,
+            settings,
+            mastered,
+            _merged(windows),
+            bleep,
+            partial,
+            job.work,
+            config.root,
+            task("clean", mastered.duration),
+        )
         loudness = made.loudness
-        if settings.normalize and (abs(loudness.integrated - settings.loudness) > mastering.TOLERANCE or loudness.true_peak > settings.true_peak):
-            raise CleanEditionError(info.path, f"the clean edition's decoded output missed the show's loudness: {loudness.integrated:.1f} LUFS, true peak {loudness.true_peak:.1f} dBTP (it is encoded once, with the main master's gain)", 'try [clean] mode = "bleep", or a smaller padding')
+        if settings.normalize and (
+            abs(loudness.integrated - settings.loudness) > mastering.TOLERANCE
+            or loudness.true_peak > settings.true_peak
+        ):
+            raise CleanEditionError(
+                info.path,
+                f"the clean edition's decoded output missed the show's loudness: {loudness.integrated:.1f} LUFS, true peak {loudness.true_peak:.1f} dBTP (it is encoded once, with the main master's gain)",
+                'try [clean] mode = "bleep", or a smaller padding',
+            )
         failed = [c for c in verify(mastered.path, partial, windows, bleep) if not passes(c)]
         if failed:
-            raise CleanEditionError(info.path, "the clean edition keeps strong language: " + "; ".join(_said(c, mastered.offset) for c in failed), "correct the word's time in the transcript (an inline timestamp, `<00:01:02.500>shit`), or raise [clean] padding")
+            raise CleanEditionError(
+                info.path,
+                "the clean edition keeps strong language: " + "; ".join(_said(c, mastered.offset) for c in failed),
+                "correct the word's time in the transcript (an inline timestamp, `<00:01:02.500>shit`), or raise [clean] padding",
+            )
         base = mastered.report
         report = LoudnessReport(
-            input_i=base.input_i if base else 0.0, input_peak=base.input_peak if base else 0.0, input_lra=base.input_lra if base else 0.0,
-            output_i=round(loudness.integrated, 2), output_tp=round(loudness.true_peak, 2), output_lra=round(loudness.lra, 2),
-            gain=base.gain if base else 0.0, method=METHOD, passes=1, timings=(replace(made.time, name="clean"),),
-            compressor_max=base.compressor_max if base else 0.0, compressor_p99=base.compressor_p99 if base else 0.0,
-            limiter_max=base.limiter_max if base else 0.0, limiter_p99=base.limiter_p99 if base else 0.0,
-        )  # fmt: skip
-        job.record = {"duration": made.seconds, "report": {**asdict(report), "timings": [asdict(t) for t in report.timings]}}
+            input_i=base.input_i if base else 0.0,
+            input_peak=base.input_peak if base else 0.0,
+            input_lra=base.input_lra if base else 0.0,
+            output_i=round(loudness.integrated, 2),
+            output_tp=round(loudness.true_peak, 2),
+            output_lra=round(loudness.lra, 2),
+            gain=base.gain if base else 0.0,
+            method=METHOD,
+            passes=1,
+            timings=(replace(made.time, name="clean"),),
+            compressor_max=base.compressor_max if base else 0.0,
+            compressor_p99=base.compressor_p99 if base else 0.0,
+            limiter_max=base.limiter_max if base else 0.0,
+            limiter_p99=base.limiter_p99 if base else 0.0,
+        )
+        job.record = {
+            "duration": made.seconds,
+            "report": {**asdict(report), "timings": [asdict(t) for t in report.timings]},
+        }
     return Mastered(path=shelf.file(key), key=key, duration=made.seconds, report=report, offset=mastered.offset)
 
 
@@ -180,11 +258,30 @@ def passes(check: Check) -> bool:
     return check.explicit > SPEECH_FLOOR and check.clean <= check.explicit - QUIETER
 
 
-def verify(explicit_file: Path, clean_file: Path, windows: Sequence[tuple[float, float, str]], tone: bool) -> list[Check]:
+def verify(
+    explicit_file: Path, clean_file: Path, windows: Sequence[tuple[float, float, str]], tone: bool
+) -> list[Check]:
     """Measure each window (program seconds) in both files as decoded: the explicit file's level, the clean file's
     residue (a bleep's tone fitted and taken out) and the tone's level."""
     graph = f"[0:a]aformat=sample_fmts=flt:sample_rates={VERIFY_RATE}:channel_layouts=mono[a];[1:a]aformat=sample_fmts=flt:sample_rates={VERIFY_RATE}:channel_layouts=mono[b];[a][b]amerge=inputs=2[o]"
-    command = [ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(explicit_file), "-i", str(clean_file), "-filter_complex", graph, "-map", "[o]", "-f", "f32le", "-"]
+    command = [
+        ffmpeg(),
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-i",
+        str(explicit_file),
+        "-i",
+        str(clean_file),
+        "-filter_complex",
+        graph,
+        "-map",
+        "[o]",
+        "-f",
+        "f32le",
+        "-",
+    ]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     order = sorted(range(len(windows)), key=lambda i: windows[i][0])
     spans = [(round(windows[i][0] * VERIFY_RATE), round(windows[i][1] * VERIFY_RATE)) for i in order]
@@ -212,7 +309,11 @@ def verify(explicit_file: Path, clean_file: Path, windows: Sequence[tuple[float,
         at += n
     error = proc.stderr.read().decode(errors="replace").strip()
     if proc.wait() != 0:
-        raise CleanEditionError(clean_file, f"ffmpeg could not decode the editions to verify them: {error.splitlines()[-1] if error else 'unknown error'}", "build again; if it persists, report it")
+        raise CleanEditionError(
+            clean_file,
+            f"ffmpeg could not decode the editions to verify them: {error.splitlines()[-1] if error else 'unknown error'}",
+            "build again; if it persists, report it",
+        )
     checks = []
     for index, (start, end, word) in enumerate(windows):
         explicit_values, clean_values = samples[index]
@@ -221,7 +322,9 @@ def verify(explicit_file: Path, clean_file: Path, windows: Sequence[tuple[float,
     return checks
 
 
-def _levels(explicit_values: list[float], clean_values: list[float], start: float, tone: bool) -> tuple[float, float, float]:
+def _levels(
+    explicit_values: list[float], clean_values: list[float], start: float, tone: bool
+) -> tuple[float, float, float]:
     """dBFS of the explicit window, of the clean window without the tone, and of the tone."""
     n = min(len(explicit_values), len(clean_values))
     if n == 0:
@@ -240,43 +343,97 @@ def _levels(explicit_values: list[float], clean_values: list[float], start: floa
     return db(power), db(residue), db(tone_power)
 
 
-def _recheck(config: Config, notes: Notes, cues: Sequence[transcript.Cue], marks: Sequence[Chapter], bites: Sequence[Soundbite], found: transcript.Transcript | None) -> None:
+def _recheck(
+    config: Config,
+    notes: Notes,
+    cues: Sequence[transcript.Cue],
+    marks: Sequence[Chapter],
+    bites: Sequence[Soundbite],
+    found: transcript.Transcript | None,
+) -> None:
     """The masked texts scanned again: any flagged word left refuses the edition, naming it and where it is."""
     left = []
     for cue in cues:
-        left += [f"{hit.word!r} in the cue at {transcript.vtt_time(cue.start)}" for hit in explicit.scan(cue.text, "", config)]
+        left += [
+            f"{hit.word!r} in the cue at {transcript.vtt_time(cue.start)}"
+            for hit in explicit.scan(cue.text, "", config)
+        ]
     for name, text in (("title", notes.title), ("summary", notes.summary), ("notes", notes.body)):
         left += [f"{hit.word!r} in the {name}" for hit in explicit.scan(text, "", config)]
     for mark in [*marks, *bites]:
         left += [f"{hit.word!r} in {mark.title!r}" for hit in explicit.scan(mark.title, "", config)]
     if left:
-        raise CleanEditionError(found.path if found else notes.path, "the clean edition's text still has strong language: " + "; ".join(left[:12]), "report it: panelpress masks every word its scan finds")
+        raise CleanEditionError(
+            found.path if found else notes.path,
+            "the clean edition's text still has strong language: " + "; ".join(left[:12]),
+            "report it: panelpress masks every word its scan finds",
+        )
 
 
-def _published(config: Config, item: Published, tag_set: tags.TagSet, clean_audio: Mastered, notes: Notes, cues, marks, bites, found) -> Made:
+def _published(
+    config: Config,
+    item: Published,
+    tag_set: tags.TagSet,
+    clean_audio: Mastered,
+    notes: Notes,
+    cues,
+    marks,
+    bites,
+    found,
+) -> Made:
     """The clean edition as an episode of the clean feed, and as the main feed's alternate enclosure."""
     slug, fmt = item.episode.slug, config.audio.format
     path = layout.edition(slug, fmt, layout.CLEAN)
     clean_guid = guid(item.guid)
     values = replace(
-        tag_set, title=notes.title, comment=notes.summary, guid=clean_guid, feed_url=layout.url(config.site_url, layout.CLEAN_FEED_FILE),
-        duration_ms=int(clean_audio.duration * 1000), chapters=tuple(replace(c, title=masked(c.title, config)) for c in tag_set.chapters),
-    )  # fmt: skip
+        tag_set,
+        title=notes.title,
+        comment=notes.summary,
+        guid=clean_guid,
+        feed_url=layout.url(config.site_url, layout.CLEAN_FEED_FILE),
+        duration_ms=int(clean_audio.duration * 1000),
+        chapters=tuple(replace(c, title=masked(c.title, config)) for c in tag_set.chapters),
+    )
     media = tags.tag(clean_audio, values, config.cache_dir, path.rsplit("/", 1)[-1])
-    files: tuple[Attachment, ...] = tuple(a for a in item.attachments if a.mime not in (layout.VTT_TYPE, layout.SRT_TYPE, layout.TRANSCRIPT_JSON_TYPE, layout.CHAPTERS_TYPE))
+    files: tuple[Attachment, ...] = tuple(
+        a
+        for a in item.attachments
+        if a.mime not in (layout.VTT_TYPE, layout.SRT_TYPE, layout.TRANSCRIPT_JSON_TYPE, layout.CHAPTERS_TYPE)
+    )
     if found is not None:
         cleaned = transcript.Transcript(found.path, tuple(cues))
-        files += transcript.attachments(cleaned, slug, clean_audio.offset, clean_audio.duration, config.show.language, layout.CLEAN)
+        files += transcript.attachments(
+            cleaned, slug, clean_audio.offset, clean_audio.duration, config.show.language, layout.CLEAN
+        )
     if marks != item.chapters:
-        files += chapters.publish(marks, notes.path.parent, slug, config.site_url, notes.title, config.show.title + " (Clean)", layout.CLEAN)
+        files += chapters.publish(
+            marks, notes.path.parent, slug, config.site_url, notes.title, config.show.title + " (Clean)", layout.CLEAN
+        )
     else:
         files += tuple(a for a in item.attachments if a.mime == layout.CHAPTERS_TYPE)
     clean_item = replace(
-        item, episode=replace(item.episode, notes=notes), media=media, guid=clean_guid, explicit=False, media_path=path,
-        report=clean_audio.report, attachments=files, chapters=tuple(marks), alternates=(), soundbites=tuple(bites),
-    )  # fmt: skip
+        item,
+        episode=replace(item.episode, notes=notes),
+        media=media,
+        guid=clean_guid,
+        explicit=False,
+        media_path=path,
+        report=clean_audio.report,
+        attachments=files,
+        chapters=tuple(marks),
+        alternates=(),
+        soundbites=tuple(bites),
+    )
     alternate = Alternate(
-        path=path, mime=media.mime, length=media.length, bitrate=round(media.length * 8 / media.duration) if media.duration else 0, title=TITLE,
-        sha256=media.sha256, content=media.path, rel=layout.CLEAN, duration=media.duration, report=clean_audio.report,
-    )  # fmt: skip
+        path=path,
+        mime=media.mime,
+        length=media.length,
+        bitrate=round(media.length * 8 / media.duration) if media.duration else 0,
+        title=TITLE,
+        sha256=media.sha256,
+        content=media.path,
+        rel=layout.CLEAN,
+        duration=media.duration,
+        report=clean_audio.report,
+    )
     return Made(clean_item, alternate)

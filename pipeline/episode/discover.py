@@ -12,8 +12,8 @@ from pathlib import Path
 
 from .. import inputs
 from ..config import Config
-from ..layout import web_slug
 from ..errors import ConfigError, PanelpressError
+from ..layout import web_slug
 from ..records import Failure
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".aif", ".aiff")
@@ -42,7 +42,9 @@ def discover(config: Config) -> tuple[list[Recording], list[Failure]]:
     except OSError as err:
         raise ConfigError(folder, f"cannot be read: {err.strerror or err}", "make the folder readable") from err
     tracks = {path: track_files(path) for path in files if path.is_dir()}
-    files = [path for path in files if not path.is_dir() or tracks[path]]  # a folder without recordings is not an episode
+    files = [
+        path for path in files if not path.is_dir() or tracks[path]
+    ]  # a folder without recordings is not an episode
     by_web: dict[str, list[Path]] = {}
     recordings, failures = [], []
     for path in files:
@@ -50,18 +52,31 @@ def discover(config: Config) -> tuple[list[Recording], list[Failure]]:
         problem = _name_problem(stem)
         if problem:
             shown = path.with_name(_shown(path.name))
-            failures.append(Failure(slug=_shown(stem), error=PanelpressError(shown, problem, f"rename the {'folder' if path.is_dir() else 'recording'} (and its notes)")))
+            failures.append(
+                Failure(
+                    slug=_shown(stem),
+                    error=PanelpressError(
+                        shown, problem, f"rename the {'folder' if path.is_dir() else 'recording'} (and its notes)"
+                    ),
+                )
+            )
             continue
         by_web.setdefault(web_slug(stem), []).append(path)
     for name, paths in sorted(by_web.items()):
         if len(paths) > 1:
             names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in paths)
-            error = PanelpressError(paths[0], f"{len(paths)} recordings share the episode name {name!r} ({names})", "rename or remove all but one")
+            error = PanelpressError(
+                paths[0],
+                f"{len(paths)} recordings share the episode name {name!r} ({names})",
+                "rename or remove all but one",
+            )
             failures.append(Failure(slug=name, error=error))
             continue
         path = paths[0]
         stem = _stem(path)
-        recordings.append(Recording(slug=stem, path=path, notes_path=config.notes_dir / f"{stem}.md", tracks=tracks.get(path, ())))
+        recordings.append(
+            Recording(slug=stem, path=path, notes_path=config.notes_dir / f"{stem}.md", tracks=tracks.get(path, ()))
+        )
     return recordings, failures
 
 

@@ -15,12 +15,11 @@ from pathlib import Path
 from .. import artefacts
 from ..audio import mastering
 from ..audio.ffmpeg import ffmpeg_version
-from . import tags
 from ..config import AudioSettings
 from ..errors import AudioError
-from ..records import Alternate, LoudnessReport, Mastered
 from ..progress import Task
-
+from ..records import Alternate, LoudnessReport, Mastered
+from . import tags
 
 OPUS_METHOD = "opus-from-master-v1"
 # Speech in Opus: 48 kbps is transparent for a mono voice, 64 kbps for stereo (Xiph's recommended settings).
@@ -33,21 +32,50 @@ def opus_bitrate(settings: AudioSettings, channels: int) -> int:
     return settings.opus_bitrate or OPUS_DEFAULT_KBPS[1 if channels == 1 else 2]
 
 
-def opus(mastered: Mastered, tag_set: tags.TagSet, settings: AudioSettings, channels: int, cache_dir: Path, path: str, task: Task, fresh: bool = False) -> Alternate:
+def opus(
+    mastered: Mastered,
+    tag_set: tags.TagSet,
+    settings: AudioSettings,
+    channels: int,
+    cache_dir: Path,
+    path: str,
+    task: Task,
+    fresh: bool = False,
+) -> Alternate:
     """The Opus edition of a mastered episode (from the cache when it was made before, unless `fresh`), published at `path` of the site."""
     kbps = opus_bitrate(settings, channels)
     targets = (settings.normalize, settings.loudness, settings.true_peak)
-    key = hashlib.sha256(json.dumps([mastered.key, kbps, channels, targets, ffmpeg_version(), OPUS_METHOD]).encode()).hexdigest()[:32]
+    key = hashlib.sha256(
+        json.dumps([mastered.key, kbps, channels, targets, ffmpeg_version(), OPUS_METHOD]).encode()
+    ).hexdigest()[:32]
     shelf = artefacts.Shelf(cache_dir / "opus", ".opus")
-    encoded = (None if fresh else mastering.from_record(shelf, key, shelf.get(key))) or _encode(mastered, settings, kbps, channels, shelf, key, task)
-    media = tags.tag(encoded, replace(tag_set, duration_ms=int(encoded.duration * 1000)), cache_dir, path.rsplit("/", 1)[-1], fresh=fresh)
+    encoded = (None if fresh else mastering.from_record(shelf, key, shelf.get(key))) or _encode(
+        mastered, settings, kbps, channels, shelf, key, task
+    )
+    media = tags.tag(
+        encoded,
+        replace(tag_set, duration_ms=int(encoded.duration * 1000)),
+        cache_dir,
+        path.rsplit("/", 1)[-1],
+        fresh=fresh,
+    )
     return Alternate(
-        path=path, mime=media.mime, length=media.length, bitrate=round(media.length * 8 / encoded.duration), title=f"Opus {kbps} kbps",
-        sha256=media.sha256, content=media.path, codecs="opus", duration=encoded.duration, report=encoded.report,
-    )  # fmt: skip
+        path=path,
+        mime=media.mime,
+        length=media.length,
+        bitrate=round(media.length * 8 / encoded.duration),
+        title=f"Opus {kbps} kbps",
+        sha256=media.sha256,
+        content=media.path,
+        codecs="opus",
+        duration=encoded.duration,
+        report=encoded.report,
+    )
 
 
-def _encode(mastered: Mastered, settings: AudioSettings, kbps: int, channels: int, shelf: artefacts.Shelf, key: str, task: Task) -> Mastered:
+def _encode(
+    mastered: Mastered, settings: AudioSettings, kbps: int, channels: int, shelf: artefacts.Shelf, key: str, task: Task
+) -> Mastered:
     """Encode, measure the decoded output, correct once if it missed the show's loudness; AudioError if it still does."""
     # The mastered file's peaks sit under the limiter's ceiling already; decoding overshoots them, which it catches.
     ceiling = settings.true_peak - mastering.TRUE_PEAK_MARGIN if settings.normalize else 0.0
@@ -55,7 +83,16 @@ def _encode(mastered: Mastered, settings: AudioSettings, kbps: int, channels: in
     with shelf.make(key) as job:
         partial, work = job.partial, job.work
         for encodes in range(1, MAX_OPUS_ENCODES + 1):
-            result, seconds = mastering.encode_opus(mastered.path, partial, kbps, channels, gain, ceiling, work, task("opus" if encodes == 1 else "opus again", mastered.duration))
+            result, seconds = mastering.encode_opus(
+                mastered.path,
+                partial,
+                kbps,
+                channels,
+                gain,
+                ceiling,
+                work,
+                task("opus" if encodes == 1 else "opus again", mastered.duration),
+            )
             off = settings.normalize and abs(result.integrated - settings.loudness) > mastering.TOLERANCE
             hot = settings.normalize and result.true_peak > settings.true_peak
             if not (off or hot):
@@ -64,13 +101,20 @@ def _encode(mastered: Mastered, settings: AudioSettings, kbps: int, channels: in
             ceiling -= result.true_peak - settings.true_peak + 0.5 if hot else 0.0
         else:
             raise AudioError(
-                mastered.path, f"the Opus edition missed the show's loudness after {MAX_OPUS_ENCODES} encodes: {result.integrated:.1f} LUFS, true peak {result.true_peak:.1f} dBTP",
+                mastered.path,
+                f"the Opus edition missed the show's loudness after {MAX_OPUS_ENCODES} encodes: {result.integrated:.1f} LUFS, true peak {result.true_peak:.1f} dBTP",
                 "set [audio] opus_bitrate higher, or opus = false to publish the MP3 alone",
-            )  # fmt: skip
+            )
         report = LoudnessReport(
-            input_i=mastered.report.output_i if mastered.report else result.integrated, input_peak=mastered.report.output_tp if mastered.report else result.true_peak,
-            input_lra=mastered.report.output_lra if mastered.report else result.lra, output_i=round(result.integrated, 2), output_tp=round(result.true_peak, 2),
-            output_lra=round(result.lra, 2), gain=round(gain, 2), method=OPUS_METHOD if settings.normalize else "encode only", passes=encodes,
-        )  # fmt: skip
+            input_i=mastered.report.output_i if mastered.report else result.integrated,
+            input_peak=mastered.report.output_tp if mastered.report else result.true_peak,
+            input_lra=mastered.report.output_lra if mastered.report else result.lra,
+            output_i=round(result.integrated, 2),
+            output_tp=round(result.true_peak, 2),
+            output_lra=round(result.lra, 2),
+            gain=round(gain, 2),
+            method=OPUS_METHOD if settings.normalize else "encode only",
+            passes=encodes,
+        )
         job.record = {"duration": seconds, "report": asdict(report)}
     return Mastered(path=shelf.file(key), key=key, duration=seconds, report=report)

@@ -17,11 +17,32 @@ from ..records import Notes, Passage
 
 # glin-profanity's dictionaries, by the ISO 639-1 code a show's `language` starts with.
 LANGUAGES = {
-    "ar": "arabic", "zh": "chinese", "cs": "czech", "da": "danish", "nl": "dutch", "en": "english",
-    "eo": "esperanto", "fi": "finnish", "fr": "french", "de": "german", "hi": "hindi", "hu": "hungarian",
-    "it": "italian", "ja": "japanese", "ko": "korean", "no": "norwegian", "nb": "norwegian", "nn": "norwegian",
-    "fa": "persian", "pl": "polish", "pt": "portuguese", "ru": "russian", "es": "spanish", "sv": "swedish",
-    "th": "thai", "tr": "turkish",
+    "ar": "arabic",
+    "zh": "chinese",
+    "cs": "czech",
+    "da": "danish",
+    "nl": "dutch",
+    "en": "english",
+    "eo": "esperanto",
+    "fi": "finnish",
+    "fr": "french",
+    "de": "german",
+    "hi": "hindi",
+    "hu": "hungarian",
+    "it": "italian",
+    "ja": "japanese",
+    "ko": "korean",
+    "no": "norwegian",
+    "nb": "norwegian",
+    "nn": "norwegian",
+    "fa": "persian",
+    "pl": "polish",
+    "pt": "portuguese",
+    "ru": "russian",
+    "es": "spanish",
+    "sv": "swedish",
+    "th": "thai",
+    "tr": "turkish",
 }
 # The library lists base forms ("fuck", "wank"); panels also say "fucked" and "wankers".
 INFLECTIONS = ("s", "ed", "er", "ers")
@@ -62,7 +83,9 @@ class Lexicon:
         """Every strong word in `text`, located by line and column within it."""
         starts = _line_starts(text)
         found = []
-        for match in (match for offset, part in _paragraphs(text) for match in _offset(self.filter.check_profanity(part), offset)):
+        for match in (
+            match for offset, part in _paragraphs(text) for match in _offset(self.filter.check_profanity(part), offset)
+        ):
             word, index = match["word"], match.get("index")
             if index is None or word.casefold() in self.allow:
                 continue
@@ -91,7 +114,11 @@ def _quicker(found: Filter) -> None:
     """Give the filter's scanner the prefiltered candidate test, where its scanner is the one this was written for
     (glin-profanity 4.x, case-insensitive); otherwise leave it as it is: slower, never different."""
     scanner = getattr(found, "_scanner", None)
-    cfg, rest, regex = getattr(scanner, "_cfg", None), getattr(scanner, "_rest", None), getattr(scanner, "_rest_any", None)
+    cfg, rest, regex = (
+        getattr(scanner, "_cfg", None),
+        getattr(scanner, "_rest", None),
+        getattr(scanner, "_rest_any", None),
+    )
     if rest and regex is not None and hasattr(regex, "search") and cfg is not None and not cfg.case_sensitive:
         scanner._rest_any = _Prefiltered(regex, {word.lower() for word in rest})
 
@@ -155,7 +182,9 @@ def scan_notes(notes: Notes, config: Config) -> tuple[Finding, ...]:
     return tuple(found)
 
 
-def episode_findings(notes: Notes, config: Config, transcript: Path | None = None, text: str | None = None) -> tuple[Finding, ...]:
+def episode_findings(
+    notes: Notes, config: Config, transcript: Path | None = None, text: str | None = None
+) -> tuple[Finding, ...]:
     """Strong language in an episode's notes and, when it has one, its transcript file (located in that file;
     `text`: its content, when it is not written yet)."""
     found = scan_notes(notes, config)
@@ -187,12 +216,24 @@ def review(notes: Notes, findings: Sequence[Finding], config: Config) -> tuple[N
     more = f" and {len(findings) - SHOWN} more" if len(findings) > SHOWN else ""
     allow = "list the words under [explicit] allow_words in panelpress.toml"
     if mode == "fail":
-        error = ExplicitContentError(notes.path, f"{state} but has strong language: {words}{more}", f"add `explicit: true` to the notes, or {allow}; the episode is held back until then")
+        error = ExplicitContentError(
+            notes.path,
+            f"{state} but has strong language: {words}{more}",
+            f"add `explicit: true` to the notes, or {allow}; the episode is held back until then",
+        )
         raise error
     if mode == "flag":
-        warning = ExplicitContentError(notes.path, f"{state} but has strong language: {words}{more}; published as explicit", f"add `explicit: true` to the notes to say so yourself, or {allow}")
+        warning = ExplicitContentError(
+            notes.path,
+            f"{state} but has strong language: {words}{more}; published as explicit",
+            f"add `explicit: true` to the notes to say so yourself, or {allow}",
+        )
         return replace(notes, explicit=True), warning
-    return notes, ExplicitContentError(notes.path, f"{state} but has strong language: {words}{more}", f"if the episode is explicit, add `explicit: true` to its notes; if the words are fine, {allow}")
+    return notes, ExplicitContentError(
+        notes.path,
+        f"{state} but has strong language: {words}{more}",
+        f"if the episode is explicit, add `explicit: true` to its notes; if the words are fine, {allow}",
+    )
 
 
 def _located(finding: Finding, notes_path: Path) -> str:

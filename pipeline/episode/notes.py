@@ -5,22 +5,38 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import yaml
 from markdown_it.token import Token
 
-from . import chapters as chapters_
 from .. import inputs
 from .. import namespace_rules as rules
-from ..markdown import local_name, markdown, mentioned_slug, urls
 from ..config import EPISODE_TYPES
 from ..errors import ChapterError, NotesError
+from ..markdown import local_name, markdown, mentioned_slug, urls
 from ..records import ROOM, Chapter, Location, Notes, Panelist, Passage, Social, Soundbite, TrackSpec
+from . import chapters as chapters_
 
-KEYS = ("title", "date", "summary", "panelists", "explicit", "season", "episode", "episode_type", "draft", "chapters", "image", "tracks", "soundbites", "comments", "location")
+KEYS = (
+    "title",
+    "date",
+    "summary",
+    "panelists",
+    "explicit",
+    "season",
+    "episode",
+    "episode_type",
+    "draft",
+    "chapters",
+    "image",
+    "tracks",
+    "soundbites",
+    "comments",
+    "location",
+)
 CHAPTER_KEYS = ("start", "title", "url", "image")
 SOUNDBITE_KEYS = ("start", "duration", "title")
 COMMENTS_KEYS = ("url", "protocol", "account", "account_url")
@@ -47,11 +63,17 @@ def read(path: Path, root: Path | None = None) -> Notes:
     front, body_from = _split(path, text)
     node, meta = _load(path, front)
     if not isinstance(meta, dict):
-        raise NotesError(path, "front matter is not a mapping of keys", "write `key: value` lines between the --- lines")
+        raise NotesError(
+            path, "front matter is not a mapping of keys", "write `key: value` lines between the --- lines"
+        )
     for key in meta:
         if key not in KEYS:
             close = difflib.get_close_matches(str(key), KEYS, n=1)
-            raise NotesError(path, f"unknown key `{key}`", f"did you mean `{close[0]}`?" if close else f"known keys: {', '.join(KEYS)}")
+            raise NotesError(
+                path,
+                f"unknown key `{key}`",
+                f"did you mean `{close[0]}`?" if close else f"known keys: {', '.join(KEYS)}",
+            )
     title = meta.get("title")
     if isinstance(title, (int, float)) and not isinstance(title, bool):
         title = str(title)  # `title: 1984` is a title, not a number
@@ -100,7 +122,9 @@ def _split(path: Path, text: str) -> tuple[str, int]:
     start = opening.end() + 1
     closing = _BOUNDARY.search(text, start) if start <= len(text) else None
     if closing is None:
-        raise NotesError(path, "front matter has no closing --- line", "end the front matter with a line holding only ---")
+        raise NotesError(
+            path, "front matter has no closing --- line", "end the front matter with a line holding only ---"
+        )
     return text[start : closing.start()], closing.end() + 1
 
 
@@ -112,7 +136,9 @@ def _load(path: Path, front: str) -> tuple[yaml.Node | None, Any]:
     try:
         return _parse(path, front)
     except RecursionError as err:  # `[[[[…]]]]` thousands deep: no host writes that
-        raise NotesError(path, "front matter is nested too deeply", "write `key: value` lines between the --- lines") from err
+        raise NotesError(
+            path, "front matter is nested too deeply", "write `key: value` lines between the --- lines"
+        ) from err
 
 
 def _parse(path: Path, front: str) -> tuple[yaml.Node | None, Any]:
@@ -128,9 +154,15 @@ def _parse(path: Path, front: str) -> tuple[yaml.Node | None, Any]:
     try:
         return node, yaml.constructor.SafeConstructor().construct_document(node) if node is not None else None
     except yaml.YAMLError as err:
-        raise NotesError(path, f"front matter is not valid YAML{_where(err)}: {getattr(err, 'problem', None) or err}", "fix the YAML between the --- lines") from err
+        raise NotesError(
+            path,
+            f"front matter is not valid YAML{_where(err)}: {getattr(err, 'problem', None) or err}",
+            "fix the YAML between the --- lines",
+        ) from err
     except ValueError as err:  # PyYAML builds dates itself: 2026-02-30 fails here
-        raise NotesError(path, f"front matter holds an impossible value: {err}", "check the dates in the front matter") from err
+        raise NotesError(
+            path, f"front matter holds an impossible value: {err}", "check the dates in the front matter"
+        ) from err
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -142,9 +174,15 @@ def _pure_node(path: Path, front: str) -> yaml.Node | None:
         return yaml.compose(front, Loader=yaml.SafeLoader)
     except yaml.reader.ReaderError as err:  # a character YAML refuses, before any line is parsed
         line = FRONT_LINE + front.count("\n", 0, err.position)
-        raise NotesError(path, f"line {line}: holds {inputs.describe(chr(err.character))}, which a feed cannot carry", _CLEAN_FIX) from err
+        raise NotesError(
+            path, f"line {line}: holds {inputs.describe(chr(err.character))}, which a feed cannot carry", _CLEAN_FIX
+        ) from err
     except yaml.YAMLError as err:
-        raise NotesError(path, f"front matter is not valid YAML{_where(err)}: {getattr(err, 'problem', None) or err}", "fix the YAML between the --- lines") from err
+        raise NotesError(
+            path,
+            f"front matter is not valid YAML{_where(err)}: {getattr(err, 'problem', None) or err}",
+            "fix the YAML between the --- lines",
+        ) from err
 
 
 def _where(err: yaml.YAMLError) -> str:
@@ -174,7 +212,11 @@ def _refuse_unsafe(path: Path, node: yaml.Node | None) -> None:
     for scalar in _scalars(node):
         bad = inputs.illegal(scalar.value)
         if bad:
-            raise NotesError(path, f"line {scalar.start_mark.line + FRONT_LINE}: {scalar.value[:40]!r} holds {inputs.describe(bad.group())}, which a feed cannot carry", _CLEAN_FIX)
+            raise NotesError(
+                path,
+                f"line {scalar.start_mark.line + FRONT_LINE}: {scalar.value[:40]!r} holds {inputs.describe(bad.group())}, which a feed cannot carry",
+                _CLEAN_FIX,
+            )
 
 
 def _body(path: Path, text: str, start: int) -> tuple[str, tuple[int, int], tuple[int, ...]]:
@@ -188,7 +230,11 @@ def _body(path: Path, text: str, start: int) -> tuple[str, tuple[int, int], tupl
     body, places = inputs.without_spaces(body)
     bad = inputs.illegal(body)
     if bad:
-        raise NotesError(path, f"line {line + body.count(chr(10), 0, bad.start())}: the notes hold {inputs.describe(bad.group())}, which a feed cannot carry", _CLEAN_FIX)
+        raise NotesError(
+            path,
+            f"line {line + body.count(chr(10), 0, bad.start())}: the notes hold {inputs.describe(bad.group())}, which a feed cannot carry",
+            _CLEAN_FIX,
+        )
     spaced = tuple(dict.fromkeys(line + body.count("\n", 0, i) for i in places))
     return body, (line, column), spaced
 
@@ -207,8 +253,16 @@ def warnings(notes: Notes) -> list[NotesError]:
     """What reading the notes changed, for the host to know: vertical tabs and form feeds made spaces."""
     if not notes.spaced:
         return []
-    lines = ", ".join(map(str, notes.spaced[:12])) + (f" and {len(notes.spaced) - 12} more" if len(notes.spaced) > 12 else "")
-    return [NotesError(notes.path, f"line{'s' if len(notes.spaced) > 1 else ''} {lines}: vertical tabs or form feeds (line and page breaks pasted from a word processor), which a feed cannot carry, were published as spaces", "replace them with line breaks or blank lines")]
+    lines = ", ".join(map(str, notes.spaced[:12])) + (
+        f" and {len(notes.spaced) - 12} more" if len(notes.spaced) > 12 else ""
+    )
+    return [
+        NotesError(
+            notes.path,
+            f"line{'s' if len(notes.spaced) > 1 else ''} {lines}: vertical tabs or form feeds (line and page breaks pasted from a word processor), which a feed cannot carry, were published as spaces",
+            "replace them with line breaks or blank lines",
+        )
+    ]
 
 
 def _date(path: Path, value: Any) -> datetime | None:
@@ -218,12 +272,14 @@ def _date(path: Path, value: Any) -> datetime | None:
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError as err:
-            raise NotesError(path, f"date {value!r} is not a date", "write it as YYYY-MM-DD or YYYY-MM-DD HH:MM") from err
+            raise NotesError(
+                path, f"date {value!r} is not a date", "write it as YYYY-MM-DD or YYYY-MM-DD HH:MM"
+            ) from err
     if isinstance(value, datetime):
         value = value.replace(microsecond=0)  # RFC 2822 dates in the feed carry whole seconds
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
-        return datetime.combine(value, time(0, 0), tzinfo=timezone.utc)
+        return datetime.combine(value, time(0, 0), tzinfo=UTC)
     raise NotesError(path, f"date {value!r} is not a date", "write it as YYYY-MM-DD or YYYY-MM-DD HH:MM")
 
 
@@ -245,7 +301,9 @@ def _positive(path: Path, meta: dict, key: str) -> int | None:
     if value is not None and value < 1:
         raise NotesError(path, f"{key} is {value}, not a positive number", f"number {key}s from 1")
     if value is not None and value > MAX_NUMBER:
-        raise NotesError(path, f"{key} is {value}, more than the {MAX_NUMBER} audio tags can hold", f"number {key}s from 1")
+        raise NotesError(
+            path, f"{key} is {value}, more than the {MAX_NUMBER} audio tags can hold", f"number {key}s from 1"
+        )
     return value
 
 
@@ -276,16 +334,26 @@ def _panelist(path: Path, item: Any) -> Panelist:
     if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"].strip():
         unknown = set(item) - {"name", "role", "img", "href"}
         if unknown:
-            raise NotesError(path, f"panelist {item['name']!r} has unknown keys {sorted(unknown)}", "use name, role, img and href")
+            raise NotesError(
+                path, f"panelist {item['name']!r} has unknown keys {sorted(unknown)}", "use name, role, img and href"
+            )
         role = item.get("role", "guest")
         if role not in ROLES:
             raise NotesError(path, f"panelist {item['name']!r} has role {role!r}", f"use one of {', '.join(ROLES)}")
         links = {key: str(item.get(key, "") or "").strip() for key in ("img", "href")}
         for key, value in links.items():
             if value and not chapters_.is_url(value):
-                raise NotesError(path, f"panelist {item['name']!r} has {key} {value!r}, not an http(s) address", f"write {key} as https://...")
+                raise NotesError(
+                    path,
+                    f"panelist {item['name']!r} has {key} {value!r}, not an http(s) address",
+                    f"write {key} as https://...",
+                )
         return Panelist(name=item["name"].strip(), role=role, **links)
-    raise NotesError(path, f"panelist {item!r} has no name", "write each panelist as a name, or as `name:` with optional role, img, href")
+    raise NotesError(
+        path,
+        f"panelist {item!r} has no name",
+        "write each panelist as a name, or as `name:` with optional role, img, href",
+    )
 
 
 # What a track may be besides a panelist's microphone, and the file names that say "the room" without `tracks:`.
@@ -305,8 +373,15 @@ def _tracks(path: Path, value: Any, node: yaml.Node | None, panelists: tuple[Pan
     found = []
     for (key, who), line in zip(value.items(), lines + [0] * len(value)):
         at = f"line {line}: " if line else ""
-        if isinstance(key, bool) or not isinstance(key, (int, str)) or isinstance(key, int) and key < 1 or isinstance(key, str) and (not key.strip() or "/" in key or "\\" in key or key.startswith(".")):
-            raise NotesError(path, f"{at}track {key!r} is neither a file name nor a channel number (1, 2, …)", _TRACKS_FIX)
+        if (
+            isinstance(key, bool)
+            or not isinstance(key, (int, str))
+            or (isinstance(key, int) and key < 1)
+            or (isinstance(key, str) and (not key.strip() or "/" in key or "\\" in key or key.startswith(".")))
+        ):
+            raise NotesError(
+                path, f"{at}track {key!r} is neither a file name nor a channel number (1, 2, …)", _TRACKS_FIX
+            )
         if not isinstance(who, str) or not who.strip():
             raise NotesError(path, f"{at}track {key!r} names no one", _TRACKS_FIX)
         who = who.strip()
@@ -316,11 +391,26 @@ def _tracks(path: Path, value: Any, node: yaml.Node | None, panelists: tuple[Pan
             who = names[who.casefold()]
         else:
             close = difflib.get_close_matches(who, [p.name for p in panelists], n=1)
-            fix = f"did you mean {close[0]!r}?" if close else "add them to `panelists:`, or write `room` (the audience microphone) or `skip`"
+            fix = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else "add them to `panelists:`, or write `room` (the audience microphone) or `skip`"
+            )
             raise NotesError(path, f"{at}track {key!r} is {who!r}, who is not among the panelists", fix)
-        found.append(TrackSpec(source="" if isinstance(key, int) else key.strip(), channel=key if isinstance(key, int) else 0, who=who, line=line))
+        found.append(
+            TrackSpec(
+                source="" if isinstance(key, int) else key.strip(),
+                channel=key if isinstance(key, int) else 0,
+                who=who,
+                line=line,
+            )
+        )
     if len({spec.channel == 0 for spec in found}) > 1:
-        raise NotesError(path, "tracks mixes file names and channel numbers", "name the files of the episode's folder, or the channels of its one recording, not both")
+        raise NotesError(
+            path,
+            "tracks mixes file names and channel numbers",
+            "name the files of the episode's folder, or the channels of its one recording, not both",
+        )
     return tuple(found)
 
 
@@ -359,12 +449,19 @@ def _chapter(path: Path, root: Path, item: Any, line: int) -> Chapter:
     try:
         start = chapters_.parse_time(item["start"])
     except ValueError as err:
-        raise ChapterError(path, line, f"chapter start {item['start']!r} is not a time", "write it as HH:MM:SS, MM:SS or a number of seconds") from err
+        raise ChapterError(
+            path,
+            line,
+            f"chapter start {item['start']!r} is not a time",
+            "write it as HH:MM:SS, MM:SS or a number of seconds",
+        ) from err
     title = item.get("title")
     if not isinstance(title, str | int | float) or isinstance(title, bool) or not str(title).strip():
-        raise ChapterError(path, line, f"chapter at {chapters_.timestamp(start)} has no title", "add `title: ...` to the chapter")
+        raise ChapterError(
+            path, line, f"chapter at {chapters_.timestamp(start)} has no title", "add `title: ...` to the chapter"
+        )
     url = item.get("url") or ""
-    if not isinstance(url, str) or url and not chapters_.is_url(url.strip()):
+    if not isinstance(url, str) or (url and not chapters_.is_url(url.strip())):
         raise ChapterError(path, line, f"chapter url {url!r} is not a web address", "write it as https://...")
     try:
         image = _image(path, root, item.get("image"), "chapter image", allow_url=True)
@@ -376,7 +473,10 @@ def _chapter(path: Path, root: Path, item: Any, line: int) -> Chapter:
 def _soundbites(path: Path, meta: dict, node: yaml.Node | None) -> tuple[Soundbite, ...]:
     """`soundbites:` highlights of the episode (podcast:soundbite): start, duration, title, each on its line."""
     lines = _item_lines(node, "soundbites")
-    return tuple(_soundbite(path, item, lines[i] if i < len(lines) else 0) for i, item in enumerate(_list(path, meta, "soundbites")))
+    return tuple(
+        _soundbite(path, item, lines[i] if i < len(lines) else 0)
+        for i, item in enumerate(_list(path, meta, "soundbites"))
+    )
 
 
 def _soundbite(path: Path, item: Any, line: int) -> Soundbite:
@@ -394,19 +494,31 @@ def _soundbite(path: Path, item: Any, line: int) -> Soundbite:
         try:
             times[key] = chapters_.parse_time(item[key])
         except ValueError as err:
-            raise NotesError(path, f"{where} {key} {item[key]!r} is not a time", "write it as HH:MM:SS, MM:SS or a number of seconds") from err
+            raise NotesError(
+                path, f"{where} {key} {item[key]!r} is not a time", "write it as HH:MM:SS, MM:SS or a number of seconds"
+            ) from err
     if times["start"] == 0:
         # the Podcast Index parser (partytime) reads startTime 0 as "not set" and drops the soundbite
-        raise NotesError(path, f"{where} starts at 0, which Podcast Index apps read as no soundbite at all", "start it where the highlight begins, e.g. `start: 00:00:01`")
+        raise NotesError(
+            path,
+            f"{where} starts at 0, which Podcast Index apps read as no soundbite at all",
+            "start it where the highlight begins, e.g. `start: 00:00:01`",
+        )
     if times["duration"] <= 0:
-        raise NotesError(path, f"{where} lasts 0 seconds", "give its length, e.g. `duration: 30` (apps suggest 15 to 120 seconds)")
+        raise NotesError(
+            path, f"{where} lasts 0 seconds", "give its length, e.g. `duration: 30` (apps suggest 15 to 120 seconds)"
+        )
     title = item.get("title", "")
     if isinstance(title, (int, float)) and not isinstance(title, bool):
         title = str(title)
     if not isinstance(title, str):
         raise NotesError(path, f"{where} title {title!r} is not text", "write `title: ...`")
     if len(title.strip()) > rules.TEXT_LIMIT:
-        raise NotesError(path, f"{where} title is {len(title.strip())} characters long; apps show at most {rules.TEXT_LIMIT}", "shorten it")
+        raise NotesError(
+            path,
+            f"{where} title is {len(title.strip())} characters long; apps show at most {rules.TEXT_LIMIT}",
+            "shorten it",
+        )
     return Soundbite(start=times["start"], duration=times["duration"], title=title.strip(), line=line)
 
 
@@ -432,7 +544,13 @@ def _comments(path: Path, value: Any) -> Social | None:
         raise NotesError(path, f"comments {value!r} holds something that is not text", fix)
     url, protocol, account, account_url = (texts[key].strip() for key in COMMENTS_KEYS)
     if protocol not in rules.SOCIAL_PROTOCOLS:
-        raise NotesError(path, f"comments protocol {protocol!r} is not one apps know" if protocol else "comments has a url but no protocol", fix)
+        raise NotesError(
+            path,
+            f"comments protocol {protocol!r} is not one apps know"
+            if protocol
+            else "comments has a url but no protocol",
+            fix,
+        )
     if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:\S+$", url):
         raise NotesError(path, f"comments url {url!r} is not the address of a post", fix)
     if account_url and not chapters_.is_url(account_url):
@@ -448,7 +566,11 @@ def _location(path: Path, value: Any) -> Location | None:
     if isinstance(value, str):
         value = {"name": value}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise NotesError(path, f"location {value!r} is not a place", "write `location: Austin, TX`, or `name:` with optional geo, osm, country and rel")
+        raise NotesError(
+            path,
+            f"location {value!r} is not a place",
+            "write `location: Austin, TX`, or `name:` with optional geo, osm, country and rel",
+        )
     unknown = sorted(str(k) for k in set(value) - set(LOCATION_KEYS))
     if unknown:
         raise NotesError(path, f"location has unknown keys {unknown}", f"use {', '.join(LOCATION_KEYS)}")
@@ -464,12 +586,19 @@ def _image(path: Path, root: Path, value: Any, what: str, allow_url: bool) -> st
     if value is None or value == "":
         return ""
     if not isinstance(value, str):
-        raise NotesError(path, f"{what} {value!r} is not a file name", "write the name of a JPEG or PNG file in show_notes/")
+        raise NotesError(
+            path, f"{what} {value!r} is not a file name", "write the name of a JPEG or PNG file in show_notes/"
+        )
     value = value.strip()
     if allow_url and chapters_.is_url(value):
         return value
     try:
-        inputs.named_picture(root, path.parent, value, f"put the image in {path.parent.name}/ (names are relative to the notes file), or correct the name")
+        inputs.named_picture(
+            root,
+            path.parent,
+            value,
+            f"put the image in {path.parent.name}/ (names are relative to the notes file), or correct the name",
+        )
     except inputs.Refused as err:
         raise NotesError(path, f"{what} {value!r} {err.problem}", err.fix) from err
     return value
@@ -480,7 +609,9 @@ _BODY = markdown()
 
 def _publishable(name: str) -> bool:
     # Notes (drafts among them) and hidden files beside the notes are never published, even when linked.
-    return not name.lower().endswith(".md") and not any(part.startswith(".") and part != ".." for part in name.split("/"))
+    return not name.lower().endswith(".md") and not any(
+        part.startswith(".") and part != ".." for part in name.split("/")
+    )
 
 
 def _body_links(path: Path, root: Path, body: str, body_line: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -503,12 +634,18 @@ def _body_links(path: Path, root: Path, body: str, body_line: int) -> tuple[tupl
         try:
             file = inputs.show_file(root, path.parent, name) if beside else None
         except inputs.Outside as err:
-            raise NotesError(path, f"line {line}: the {'image' if token.type == 'image' else 'file'} {name!r} {err.problem}", err.fix) from err
+            raise NotesError(
+                path, f"line {line}: the {'image' if token.type == 'image' else 'file'} {name!r} {err.problem}", err.fix
+            ) from err
         except inputs.Refused:
             file = None
         if file is None:
             if token.type == "image":
-                raise NotesError(path, f"line {line}: the image {name!r} is not a file in {path.parent.name}/", f"put it in {path.parent.name}/ (names are relative to the notes file), or correct the name")
+                raise NotesError(
+                    path,
+                    f"line {line}: the image {name!r} is not a file in {path.parent.name}/",
+                    f"put it in {path.parent.name}/ (names are relative to the notes file), or correct the name",
+                )
             continue
         if token.type == "image":
             try:

@@ -13,9 +13,9 @@ from mutagen.id3 import ID3, CTOCFlags
 from mutagen.mp4 import MP4, MP4Cover
 
 from .. import inputs
-from .chapters import parse_time
 from ..errors import AudioError
 from ..records import AudioInfo, Chapter
+from .chapters import parse_time
 
 # mutagen's class name → (container, codec) as a host would call them.
 _KINDS = {
@@ -30,11 +30,44 @@ _KINDS = {
     "OggFLAC": ("Ogg", "flac"),
 }
 
-_ID3_FRAMES = {"TIT2": "title", "TPE1": "artist", "TALB": "album", "TDRC": "date", "TYER": "date", "COMM": "comment", "TRCK": "track", "TPOS": "disc"}
-_VORBIS_KEYS = {"title": "title", "artist": "artist", "album": "album", "date": "date", "comment": "comment", "description": "comment", "tracknumber": "track", "discnumber": "disc"}
+_ID3_FRAMES = {
+    "TIT2": "title",
+    "TPE1": "artist",
+    "TALB": "album",
+    "TDRC": "date",
+    "TYER": "date",
+    "COMM": "comment",
+    "TRCK": "track",
+    "TPOS": "disc",
+}
+_VORBIS_KEYS = {
+    "title": "title",
+    "artist": "artist",
+    "album": "album",
+    "date": "date",
+    "comment": "comment",
+    "description": "comment",
+    "tracknumber": "track",
+    "discnumber": "disc",
+}
 # RIFF INFO chunks of a WAV (what ffmpeg, Audacity and most recorders write when there is no ID3 chunk).
-_RIFF_INFO = {"INAM": "title", "IART": "artist", "IPRD": "album", "ICRD": "date", "ICMT": "comment", "ITRK": "track", "IPRT": "track"}
-_MP4_ATOMS = {"\xa9nam": "title", "\xa9ART": "artist", "\xa9alb": "album", "\xa9day": "date", "\xa9cmt": "comment", "desc": "comment"}
+_RIFF_INFO = {
+    "INAM": "title",
+    "IART": "artist",
+    "IPRD": "album",
+    "ICRD": "date",
+    "ICMT": "comment",
+    "ITRK": "track",
+    "IPRT": "track",
+}
+_MP4_ATOMS = {
+    "\xa9nam": "title",
+    "\xa9ART": "artist",
+    "\xa9alb": "album",
+    "\xa9day": "date",
+    "\xa9cmt": "comment",
+    "desc": "comment",
+}
 
 
 _EXPORT = "export it again as WAV, FLAC, MP3 or M4A"
@@ -61,7 +94,9 @@ def probe(path: Path) -> AudioInfo:
     except AudioError:
         raise
     except OSError as err:
-        raise AudioError(path, f"cannot be read: {err.strerror or err.__class__.__name__}", "make it a readable file") from err
+        raise AudioError(
+            path, f"cannot be read: {err.strerror or err.__class__.__name__}", "make it a readable file"
+        ) from err
     except Exception as err:  # a damaged or hostile file can make any parser fail in its own way: never a crash
         raise AudioError(path, f"is not a recording panelpress can read: {_reason(err)}", _EXPORT) from err
 
@@ -103,7 +138,9 @@ def _info(path: Path, audio) -> AudioInfo:
         tags=tuple(tags),
         art=art,
         art_mime=art_mime,
-        chapters=tuple(replace(c, title=inputs.clean(c.title).strip(), url=inputs.clean(c.url).strip()) for c in _chapters(audio)),
+        chapters=tuple(
+            replace(c, title=inputs.clean(c.title).strip(), url=inputs.clean(c.url).strip()) for c in _chapters(audio)
+        ),
         track=_number(tags, "track"),
         disc=_number(tags, "disc"),
     )
@@ -123,16 +160,21 @@ def _chapters(audio) -> tuple[Chapter, ...]:
     if isinstance(raw, ID3):
         frames = {f.element_id: f for f in raw.getall("CHAP")}
         order = next((list(t.child_element_ids) for t in raw.getall("CTOC") if t.flags & CTOCFlags.TOP_LEVEL), [])
-        ids = [i for i in order if i in frames] + sorted((i for i in frames if i not in order), key=lambda i: frames[i].start_time)
+        ids = [i for i in order if i in frames] + sorted(
+            (i for i in frames if i not in order), key=lambda i: frames[i].start_time
+        )
         for element in ids:
             sub = frames[element].sub_frames
             title = str(sub["TIT2"].text[0]) if "TIT2" in sub and sub["TIT2"].text else ""
             url = next((f.url for f in sub.getall("WXXX")), "")
             found.append(Chapter(start=round(frames[element].start_time / 1000, 3), title=title.strip(), url=url))
     elif isinstance(audio, MP4):
-        found = sorted((Chapter(start=round(c.start, 3), title=(c.title or "").strip()) for c in (audio.chapters or [])), key=lambda c: c.start)
+        found = sorted(
+            (Chapter(start=round(c.start, 3), title=(c.title or "").strip()) for c in (audio.chapters or [])),
+            key=lambda c: c.start,
+        )
     elif raw is not None and hasattr(raw, "keys"):
-        numbers = sorted({m.group(1) for k in raw.keys() if (m := re.fullmatch(r"chapter(\d+)", k.lower()))}, key=int)
+        numbers = sorted({m.group(1) for k in raw if (m := re.fullmatch(r"chapter(\d+)", k.lower()))}, key=int)
         for number in numbers:
             try:
                 start = parse_time(raw[f"CHAPTER{number}"][0])

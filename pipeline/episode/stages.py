@@ -11,20 +11,30 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import markdown, cache, layout
+from .. import cache, layout, markdown
 from ..audio import mastering
-from . import chapters, clean, edition, explicit, notes, probe, tags, tracks, transcribe, transcript, turns
 from ..config import AudioSettings, Config
-from .discover import Recording
 from ..errors import AudioError, CleanEditionError, NotesError, PanelpressError
 from ..files import file_sha256
-from ..records import Attachment, AudioInfo, Episode, Track, EpisodeResult, Identity, Mastered, Mixed, Notes, Published, Turn
 from ..progress import Task, no_task
-
-
+from ..records import (
+    Attachment,
+    AudioInfo,
+    Episode,
+    EpisodeResult,
+    Identity,
+    Mastered,
+    Mixed,
+    Notes,
+    Published,
+    Track,
+    Turn,
+)
+from . import chapters, clean, edition, explicit, notes, probe, tags, tracks, transcribe, transcript, turns
+from .discover import Recording
 
 
 @dataclass(frozen=True)
@@ -59,11 +69,18 @@ class Work:
     withheld: tuple[PanelpressError, ...] = ()
 
 
-
 def identity(config: Config, source: Recording, guid: str, pub_date: datetime) -> Identity:
     """What subscribers will hold of an episode, known once its notes are read: no audio work needed."""
     slug = source.slug
-    return Identity(slug, guid, layout.url(config.site_url, layout.media(slug, config.audio.format)), page_url(config, slug, pub_date), pub_date, source.notes_path, source.path)
+    return Identity(
+        slug,
+        guid,
+        layout.url(config.site_url, layout.media(slug, config.audio.format)),
+        page_url(config, slug, pub_date),
+        pub_date,
+        source.notes_path,
+        source.path,
+    )
 
 
 def post_url(config: Config, slug: str, pub_date: datetime) -> str:
@@ -89,7 +106,9 @@ def read_notes(work: Work, setup: Setup, task: Task) -> Work:
     if parsed.date is None:
         raise PanelpressError(path, "has no date", "add `date: YYYY-MM-DD` to the front matter")
     if parsed.date > setup.now:
-        return replace(work, notes=parsed, skipped=f"scheduled for {parsed.date.isoformat(timespec='minutes')}", until=parsed.date)
+        return replace(
+            work, notes=parsed, skipped=f"scheduled for {parsed.date.isoformat(timespec='minutes')}", until=parsed.date
+        )
     return replace(work, notes=parsed, episode=Episode(slug=work.source.slug, recording=work.source.path, notes=parsed))
 
 
@@ -99,7 +118,9 @@ def probe_recording(work: Work, setup: Setup, task: Task) -> Work:
     found = tracks.resolve(work.source, work.notes)
     if not found:
         return replace(work, info=probe.probe(work.source.path))
-    return replace(work, tracks=found, info=tracks.info(work.source, found, None if work.source.tracks else found[0].info))
+    return replace(
+        work, tracks=found, info=tracks.info(work.source, found, None if work.source.tracks else found[0].info)
+    )
 
 
 def resolve_chapters(work: Work, setup: Setup, task: Task) -> Work:
@@ -119,7 +140,7 @@ def make_transcript(work: Work, setup: Setup, task: Task) -> Work:
     try:
         text, _ = transcribe.make(config, path, sha, duration, who, task("transcribe", duration))
     except PanelpressError as err:
-        return replace(work, withheld=work.withheld + (err,))
+        return replace(work, withheld=(*work.withheld, err))
     return replace(work, draft=text)
 
 
@@ -135,11 +156,15 @@ def draft_transcript(config: Config, source: Recording, task: Task | None = None
     """`panelpress transcribe`: one episode's draft transcript, made as a build makes it (an episode of tracks is
     mixed first), without building."""
     task = task or no_task
-    setup = Setup(config, datetime.now(timezone.utc))
+    setup = Setup(config, datetime.now(UTC))
     if source.notes_path.is_file():
         work = probe_recording(Work(source=source, notes=notes.read(source.notes_path, config.root)), setup, task)
     elif source.tracks:
-        raise NotesError(source.notes_path, "does not exist: an episode of tracks names whose each track is in its notes", "run `panelpress build` once to start them, then transcribe")
+        raise NotesError(
+            source.notes_path,
+            "does not exist: an episode of tracks names whose each track is in its notes",
+            "run `panelpress build` once to start them, then transcribe",
+        )
     else:
         work = Work(source=source, info=probe.probe(source.path))
     path, sha, duration, who = heard(mix_tracks(work, setup, task))
@@ -151,19 +176,23 @@ def read_transcript(work: Work, setup: Setup, task: Task) -> Work:
     speakers = [p.name for p in work.notes.panelists]
     try:
         if work.draft:  # made by this build: read as it will be written
-            found = transcript.read(transcribe.draft_path(setup.config, work.source.slug), work.info.duration, speakers, text=work.draft)
+            found = transcript.read(
+                transcribe.draft_path(setup.config, work.source.slug), work.info.duration, speakers, text=work.draft
+            )
         else:
             path = transcript.source(setup.config, work.source.slug)
             found = transcript.read(path, work.info.duration, speakers) if path else None
     except PanelpressError as err:
-        return replace(work, withheld=work.withheld + (err,))
+        return replace(work, withheld=(*work.withheld, err))
     return replace(work, transcript=found)
 
 
 def review_explicit(work: Work, setup: Setup, task: Task) -> Work:
     """Strong language in the notes and transcript, and what `[explicit] on_detect` makes of it."""
     config = setup.config
-    found = explicit.episode_findings(work.episode.notes, config, work.transcript.path if work.transcript else None, work.draft or None)
+    found = explicit.episode_findings(
+        work.episode.notes, config, work.transcript.path if work.transcript else None, work.draft or None
+    )
     reviewed, warning = explicit.review(work.episode.notes, found, config)
     warnings = work.warnings + ((warning,) if warning is not None else ())
     return replace(work, episode=replace(work.episode, notes=reviewed), warnings=warnings)
@@ -178,7 +207,9 @@ def mix_tracks(work: Work, setup: Setup, task: Task) -> Work:
     config = setup.config
     sums = {path: file_sha256(path) for path in dict.fromkeys(track.path for track in work.tracks)}
     found = tuple(replace(track, sha256=sums[track.path]) for track in work.tracks)
-    mixed = mix.mix(found, config.mix, config.audio, config.cache_dir, task, together=not work.source.tracks, fresh=setup.fresh)
+    mixed = mix.mix(
+        found, config.mix, config.audio, config.cache_dir, task, together=not work.source.tracks, fresh=setup.fresh
+    )
     return replace(work, tracks=found, mixed=mixed, recording_sha=sums.get(work.source.path, ""))
 
 
@@ -187,11 +218,21 @@ def master(work: Work, setup: Setup, task: Task) -> Work:
     config = setup.config
     if work.mixed is None:
         sha = work.recording_sha or file_sha256(work.source.path)
-        mastered = mastering.master(work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha, fresh=setup.fresh)
+        mastered = mastering.master(
+            work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha, fresh=setup.fresh
+        )
         return replace(work, recording_sha=sha, mastered=mastered)
     info, mixed = mixed_info(work), work.mixed
     try:  # the mix is named by its key, and its content follows from it: no need to read it again for a checksum
-        mastered = mastering.master(info, mixed_settings(config.audio), config.cache_dir, task, config.root, source_sha=mixed.key, fresh=setup.fresh)
+        mastered = mastering.master(
+            info,
+            mixed_settings(config.audio),
+            config.cache_dir,
+            task,
+            config.root,
+            source_sha=mixed.key,
+            fresh=setup.fresh,
+        )
     except AudioError as err:
         raise AudioError(work.source.path, f"its mix: {err.problem}", err.fix) from err
     return replace(work, mastered=mastered)
@@ -202,7 +243,15 @@ def mixed_info(work: Work) -> AudioInfo:
     from ..audio import mix  # numpy: imported by the episodes that need it
 
     mixed = work.mixed
-    return AudioInfo(path=mixed.path, format="FLAC", codec="flac", duration=mixed.duration, sample_rate=mix.mix_rate(work.tracks), channels=1, bitrate=0)
+    return AudioInfo(
+        path=mixed.path,
+        format="FLAC",
+        codec="flac",
+        duration=mixed.duration,
+        sample_rate=mix.mix_rate(work.tracks),
+        channels=1,
+        bitrate=0,
+    )
 
 
 def mixed_settings(settings: AudioSettings) -> AudioSettings:
@@ -222,10 +271,19 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         art, art_mime = image.read_bytes(), chapters.IMAGE_MIME[image.suffix.lower()]
     page_path = layout.page(slug)
     values = tags.for_episode(
-        notes_, config.show, master_, guid=work.guid, page_url=page_url(config, slug, notes_.date), feed_url=layout.feed_url(config.site_url),
-        art=art, art_mime=art_mime, chapters=chapters.for_tags(marks, master_.duration, notes_.path.parent),
-    )  # fmt: skip
-    media = tags.tag(master_, values, config.cache_dir, layout.media(slug, config.audio.format).rsplit("/", 1)[-1], fresh=setup.fresh)
+        notes_,
+        config.show,
+        master_,
+        guid=work.guid,
+        page_url=page_url(config, slug, notes_.date),
+        feed_url=layout.feed_url(config.site_url),
+        art=art,
+        art_mime=art_mime,
+        chapters=chapters.for_tags(marks, master_.duration, notes_.path.parent),
+    )
+    media = tags.tag(
+        master_, values, config.cache_dir, layout.media(slug, config.audio.format).rsplit("/", 1)[-1], fresh=setup.fresh
+    )
     extra = chapters.publish(marks, notes_.path.parent, slug, config.site_url, notes_.title, config.show.title)
     image_path = layout.episode_image(slug, image.suffix) if image is not None else ""
     if image is not None:
@@ -234,7 +292,9 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         local = markdown.local_name(url) or ""
         mime = mimetypes.guess_type(local)[0] or "application/octet-stream"
         file = notes_.path.parent / local
-        extra += (Attachment(path=layout.linked(slug, local), mime=mime, content=file, source=url, sha256=file_sha256(file)),)
+        extra += (
+            Attachment(path=layout.linked(slug, local), mime=mime, content=file, source=url, sha256=file_sha256(file)),
+        )
     item = Published(
         episode=episode,
         media=media,
@@ -262,8 +322,17 @@ def opus_edition(work: Work, setup: Setup, task: Task) -> Work:
     if not config.audio.opus:
         return work
     path = layout.edition(work.source.slug, "opus")
-    made = edition.opus(work.mastered, work.tag_set, config.audio, mastering.output_channels(work.info), config.cache_dir, path, task, fresh=setup.fresh)
-    return replace(work, item=replace(work.item, alternates=work.item.alternates + (made,)))
+    made = edition.opus(
+        work.mastered,
+        work.tag_set,
+        config.audio,
+        mastering.output_channels(work.info),
+        config.cache_dir,
+        path,
+        task,
+        fresh=setup.fresh,
+    )
+    return replace(work, item=replace(work.item, alternates=(*work.item.alternates, made)))
 
 
 def attach_transcript(work: Work, setup: Setup, task: Task) -> Work:
@@ -271,7 +340,9 @@ def attach_transcript(work: Work, setup: Setup, task: Task) -> Work:
     if work.transcript is None:
         return work
     config, master_ = setup.config, work.mastered
-    files = transcript.attachments(_labelled(work), work.source.slug, master_.offset, master_.duration, config.show.language)
+    files = transcript.attachments(
+        _labelled(work), work.source.slug, master_.offset, master_.duration, config.show.language
+    )
     return replace(work, item=replace(work.item, attachments=work.item.attachments + _stored(config.cache_dir, files)))
 
 
@@ -287,17 +358,47 @@ def clean_edition(work: Work, setup: Setup, task: Task) -> Work:
         return work
     try:
         if work.mixed is None:
-            made = clean.make(config, work.item, work.info, work.mastered, work.tag_set, work.transcript, work.recording_sha, config.audio, task, setup.fresh)
+            made = clean.make(
+                config,
+                work.item,
+                work.info,
+                work.mastered,
+                work.tag_set,
+                work.transcript,
+                work.recording_sha,
+                config.audio,
+                task,
+                setup.fresh,
+            )
         else:  # the words are found in the mix, which is what was mastered
-            made = clean.make(config, work.item, mixed_info(work), work.mastered, work.tag_set, _labelled(work), work.mixed.key, mixed_settings(config.audio), task, setup.fresh)
+            made = clean.make(
+                config,
+                work.item,
+                mixed_info(work),
+                work.mastered,
+                work.tag_set,
+                _labelled(work),
+                work.mixed.key,
+                mixed_settings(config.audio),
+                task,
+                setup.fresh,
+            )
     except CleanEditionError as err:
-        return replace(work, withheld=work.withheld + (err,))
+        return replace(work, withheld=(*work.withheld, err))
     except PanelpressError as err:  # the audio or the aligner failed: the clean edition is held back, not the episode
-        return replace(work, withheld=work.withheld + (CleanEditionError(err.path, f"its clean edition could not be made: {err.problem}", err.fix),))
+        return replace(
+            work,
+            withheld=(
+                *work.withheld,
+                CleanEditionError(err.path, f"its clean edition could not be made: {err.problem}", err.fix),
+            ),
+        )
     item = work.item
     if made.item is not None:
         clean_item = replace(made.item, attachments=_stored(config.cache_dir, made.item.attachments))
-        item = replace(item, clean=clean_item, alternates=item.alternates + ((made.alternate,) if made.alternate else ()))
+        item = replace(
+            item, clean=clean_item, alternates=item.alternates + ((made.alternate,) if made.alternate else ())
+        )
     warnings = work.warnings + ((made.warning,) if made.warning else ())
     return replace(work, item=item, warnings=warnings)
 
@@ -305,7 +406,19 @@ def clean_edition(work: Work, setup: Setup, task: Task) -> Work:
 Stage = Callable[[Work, Setup, Task], Work]
 # The stage list, written once. The notes stage runs first, alone, for the guard; the rest is the audio work.
 NOTES: tuple[Stage, ...] = (read_notes,)
-AUDIO: tuple[Stage, ...] = (probe_recording, resolve_chapters, mix_tracks, make_transcript, read_transcript, review_explicit, master, tag, opus_edition, attach_transcript, clean_edition)
+AUDIO: tuple[Stage, ...] = (
+    probe_recording,
+    resolve_chapters,
+    mix_tracks,
+    make_transcript,
+    read_transcript,
+    review_explicit,
+    master,
+    tag,
+    opus_edition,
+    attach_transcript,
+    clean_edition,
+)
 STAGES = NOTES + AUDIO
 
 
@@ -327,17 +440,26 @@ def result(work: Work, config: Config) -> EpisodeResult:
     stamps += [cache.stamp(root, path, sums.get(path, "")) for path in work.source.tracks]
     stamps += [cache.stamp(root, path) for path in _inputs(work, config)]
     return EpisodeResult(
-        slug=work.source.slug, item=work.item, skipped=work.skipped, until=work.until,
-        warnings=work.warnings, withheld=work.withheld, inputs=tuple(dict.fromkeys(stamps)),
+        slug=work.source.slug,
+        item=work.item,
+        skipped=work.skipped,
+        until=work.until,
+        warnings=work.warnings,
+        withheld=work.withheld,
+        inputs=tuple(dict.fromkeys(stamps)),
         drafts=((transcribe.draft_path(config, work.source.slug), work.draft),) if work.draft else (),
-    )  # fmt: skip
+    )
 
 
 def _inputs(work: Work, config: Config) -> list[Path]:
     """The files beside the recording and the notes that the episode was (or would be) made from."""
     slug, found = work.source.slug, []
     # Transcripts and the chapters file count even when absent: adding one must re-make the episode.
-    found += [folder / f"{slug}{suffix}" for folder in (config.episodes_dir, config.notes_dir) for suffix in transcript.SUFFIXES]
+    found += [
+        folder / f"{slug}{suffix}"
+        for folder in (config.episodes_dir, config.notes_dir)
+        for suffix in transcript.SUFFIXES
+    ]
     found.append(chapters.file_for(work.source.path))
     found += [path for path in (config.artwork_path, *_jingles(config)) if path is not None]
     if work.notes is not None:

@@ -9,15 +9,17 @@ from typing import Any
 
 import yaml
 
-from . import chapters as chapters_
 from .. import inputs
 from ..files import create as create_new
 from ..layout import web_slug
-from .notes import ROOM_NAMES
 from ..records import ROOM, AudioInfo
+from . import chapters as chapters_
+from .notes import ROOM_NAMES
 
 
-def starter_text(slug: str, info: AudioInfo | None, today: date, draft: bool, image: str = "", tracks: tuple[str, ...] = ()) -> str:
+def starter_text(
+    slug: str, info: AudioInfo | None, today: date, draft: bool, image: str = "", tracks: tuple[str, ...] = ()
+) -> str:
     """The text of a starter notes file, prefilled from the recording's tags (or, for a folder of tracks, with a
     panelist and a `tracks:` line per file, named after it, to correct)."""
     title = (info.tag("title") if info else "") or slug.replace("-", " ").replace("_", " ").strip().capitalize()
@@ -30,7 +32,12 @@ def starter_text(slug: str, info: AudioInfo | None, today: date, draft: bool, im
         meta["summary"] = info.tag("comment")
     meta.update(_starter_extras(info, image))
     if tracks:
-        whose = {name: ROOM if web_slug(Path(name).stem) in ROOM_NAMES else re.sub(r"[-_]+", " ", Path(name).stem).strip().title() for name in tracks}
+        whose = {
+            name: ROOM
+            if web_slug(Path(name).stem) in ROOM_NAMES
+            else re.sub(r"[-_]+", " ", Path(name).stem).strip().title()
+            for name in tracks
+        }
         meta["panelists"] = [who for who in dict.fromkeys(whose.values()) if who != ROOM]
         meta["tracks"] = whose
     meta["draft"] = draft
@@ -49,7 +56,10 @@ def _starter_extras(info: AudioInfo | None, image: str) -> dict[str, Any]:
         extra["image"] = image
     # A chapters file beside the recording stays the source: copying the recording's chapters would outrank it.
     if info and info.chapters and not chapters_.file_for(info.path).is_file():
-        extra["chapters"] = [{"start": chapters_.timestamp(c.start), "title": c.title, **({"url": c.url} if c.url else {})} for c in info.chapters]
+        extra["chapters"] = [
+            {"start": chapters_.timestamp(c.start), "title": c.title, **({"url": c.url} if c.url else {})}
+            for c in info.chapters
+        ]
     return extra
 
 

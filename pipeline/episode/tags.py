@@ -11,8 +11,30 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mutagen import MutagenError
-from mutagen.id3 import APIC, CHAP, COMM, CTOC, ID3, PCST, TALB, TCON, TDES, TDRC, TGID, TIT2, TLEN, TPE1, TPE2, TPOS, TRCK, WFED, WOAS, WXXX, CTOCFlags
 from mutagen.flac import Picture
+from mutagen.id3 import (
+    APIC,
+    CHAP,
+    COMM,
+    CTOC,
+    ID3,
+    PCST,
+    TALB,
+    TCON,
+    TDES,
+    TDRC,
+    TGID,
+    TIT2,
+    TLEN,
+    TPE1,
+    TPE2,
+    TPOS,
+    TRCK,
+    WFED,
+    WOAS,
+    WXXX,
+    CTOCFlags,
+)
 from mutagen.mp4 import MP4, MP4Cover
 from mutagen.oggopus import OggOpus
 
@@ -59,16 +81,42 @@ class TagSet:
     def digest(self) -> str:
         """A stable fingerprint of every value."""
         digest = hashlib.sha256()
-        for value in (self.title, self.artist, self.album, self.album_artist, self.date, self.comment, self.guid, self.page_url, self.feed_url, str(self.duration_ms), self.art_mime):
+        for value in (
+            self.title,
+            self.artist,
+            self.album,
+            self.album_artist,
+            self.date,
+            self.comment,
+            self.guid,
+            self.page_url,
+            self.feed_url,
+            str(self.duration_ms),
+            self.art_mime,
+        ):
             digest.update(value.encode() + b"\0")
         digest.update(self.art or b"")
-        marks = [(c.start_ms, c.end_ms, c.title, c.url, c.art_mime, hashlib.sha256(c.art or b"").hexdigest()) for c in self.chapters]
+        marks = [
+            (c.start_ms, c.end_ms, c.title, c.url, c.art_mime, hashlib.sha256(c.art or b"").hexdigest())
+            for c in self.chapters
+        ]
         digest.update(repr((self.episode, self.season, marks)).encode())
         digest.update(f"art at most {inputs.EMBED_SIDE} px, {inputs.EMBED_BYTES} bytes".encode())  # how art is embedded
         return digest.hexdigest()
 
 
-def for_episode(notes: Notes, show: ShowSettings, mastered: Mastered, *, guid: str, page_url: str, feed_url: str, art: bytes | None, art_mime: str, chapters: tuple[ChapterTag, ...]) -> TagSet:
+def for_episode(
+    notes: Notes,
+    show: ShowSettings,
+    mastered: Mastered,
+    *,
+    guid: str,
+    page_url: str,
+    feed_url: str,
+    art: bytes | None,
+    art_mime: str,
+    chapters: tuple[ChapterTag, ...],
+) -> TagSet:
     """An episode's tags: its notes and the show's names, where it is published, its art and its chapters."""
     return TagSet(
         title=notes.title,
@@ -106,9 +154,15 @@ def tag(mastered: Mastered, tags: TagSet, cache_dir: Path, filename: str, fresh:
                 elif suffix == ".opus":
                     _write_opus(job.partial, tags)
         except MutagenError as err:
-            raise AudioError(mastered.path, f"mutagen could not tag the mastered file: {err}", "delete the cache folder and build again") from err
+            raise AudioError(
+                mastered.path,
+                f"mutagen could not tag the mastered file: {err}",
+                "delete the cache folder and build again",
+            ) from err
         except inputs.Refused as err:  # every picture was checked when the notes and settings were read
-            raise AudioError(mastered.path, f"its cover art {err.problem}", "check the artwork and the notes' images") from err
+            raise AudioError(
+                mastered.path, f"its cover art {err.problem}", "check the artwork and the notes' images"
+            ) from err
     return Media(
         path=out,
         filename=filename,
@@ -227,7 +281,9 @@ def _write_mp4(path: Path, tags: TagSet) -> None:
         values["disk"] = [(tags.season, 0)]
     if tags.art:
         art, mime = inputs.embedded(tags.art)
-        values["covr"] = [MP4Cover(art, imageformat=MP4Cover.FORMAT_PNG if mime == "image/png" else MP4Cover.FORMAT_JPEG)]
+        values["covr"] = [
+            MP4Cover(art, imageformat=MP4Cover.FORMAT_PNG if mime == "image/png" else MP4Cover.FORMAT_JPEG)
+        ]
     mp4.tags.update(values)
     mp4.save(padding=lambda info: 0)
 
@@ -237,10 +293,19 @@ def _write_opus(path: Path, tags: TagSet) -> None:
     METADATA_BLOCK_PICTURE."""
     opus = OggOpus(path)
     values = {
-        "TITLE": tags.title, "ALBUM": tags.album, "ALBUMARTIST": tags.album_artist, "DATE": tags.date, "GENRE": "Podcast",
-        "ARTIST": tags.artist, "DESCRIPTION": tags.comment, "PODCASTURL": tags.feed_url,
-        "WEBSITE": tags.page_url, "GUID": tags.guid, "TRACKNUMBER": str(tags.episode or ""), "DISCNUMBER": str(tags.season or ""),
-    }  # fmt: skip
+        "TITLE": tags.title,
+        "ALBUM": tags.album,
+        "ALBUMARTIST": tags.album_artist,
+        "DATE": tags.date,
+        "GENRE": "Podcast",
+        "ARTIST": tags.artist,
+        "DESCRIPTION": tags.comment,
+        "PODCASTURL": tags.feed_url,
+        "WEBSITE": tags.page_url,
+        "GUID": tags.guid,
+        "TRACKNUMBER": str(tags.episode or ""),
+        "DISCNUMBER": str(tags.season or ""),
+    }
     for number, chapter in enumerate(tags.chapters, start=1):
         seconds, ms = divmod(chapter.start_ms, 1000)
         values[f"CHAPTER{number:03d}"] = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{ms:03d}"
@@ -267,17 +332,54 @@ def _mux_chapters(path: Path, chapters: tuple[ChapterTag, ...]) -> None:
     muxed = path.with_name(path.name + ".chapters.m4a")
     lines = [";FFMETADATA1"]
     for chapter in chapters:
-        lines += ["", "[CHAPTER]", "TIMEBASE=1/1000", f"START={chapter.start_ms}", f"END={chapter.end_ms}", f"title={_ffmeta_escape(chapter.title)}"]
+        lines += [
+            "",
+            "[CHAPTER]",
+            "TIMEBASE=1/1000",
+            f"START={chapter.start_ms}",
+            f"END={chapter.end_ms}",
+            f"title={_ffmeta_escape(chapter.title)}",
+        ]
     meta.write_text("\n".join(lines) + "\n", encoding="utf-8")
     try:
         args = [
-            ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(path), "-f", "ffmetadata", "-i", str(meta),
-            "-map", "0:a", "-map_metadata", "1", "-map_chapters", "1", "-c", "copy",
-            "-fflags", "+bitexact", "-flags:a", "+bitexact", "-movflags", "+faststart", "-f", "ipod", "-y", str(muxed),
-        ]  # fmt: skip
+            ffmpeg(),
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-i",
+            str(path),
+            "-f",
+            "ffmetadata",
+            "-i",
+            str(meta),
+            "-map",
+            "0:a",
+            "-map_metadata",
+            "1",
+            "-map_chapters",
+            "1",
+            "-c",
+            "copy",
+            "-fflags",
+            "+bitexact",
+            "-flags:a",
+            "+bitexact",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "ipod",
+            "-y",
+            str(muxed),
+        ]
         done = subprocess.run(args, capture_output=True, text=True, errors="replace", check=False)
         if done.returncode != 0:
-            raise AudioError(path, f"ffmpeg could not add the chapters: {done.stderr.strip()[-300:]}", "delete the cache folder and build again")
+            raise AudioError(
+                path,
+                f"ffmpeg could not add the chapters: {done.stderr.strip()[-300:]}",
+                "delete the cache folder and build again",
+            )
         os.replace(muxed, path)
     finally:
         meta.unlink(missing_ok=True)

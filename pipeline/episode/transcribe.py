@@ -20,16 +20,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..audio.ffmpeg import ffmpeg
 from .. import config as settings_module
-from . import transcript, turns as speakers
+from ..audio.ffmpeg import ffmpeg
 from ..config import Config
 from ..errors import TranscriptError
 from ..files import create as create_new
-from ..records import Turn
-from .transcript import Cue
 from ..progress import Progress
-
+from ..records import Turn
+from . import transcript
+from . import turns as speakers
+from .transcript import Cue
 
 METHOD = "transcribe-v1"
 RATE = 16000  # Hz: what both engines' models were trained on
@@ -89,10 +89,18 @@ def recognise(config: Config, path: Path, sha: str, duration: float, progress: P
         words = tuple(_whisper(config, path, duration, progress))
     else:
         words = tuple(_pocketsphinx(path, duration, progress))
-    made = Made(words, engine_name(config), duration, round(time.process_time() - cpu, 2), round(time.perf_counter() - started, 2))
+    made = Made(
+        words,
+        engine_name(config),
+        duration,
+        round(time.process_time() - cpu, 2),
+        round(time.perf_counter() - started, 2),
+    )
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f"{key}.{os.getpid()}.partial"
-    partial.write_text(json.dumps({"words": [[w.start, w.end, w.text] for w in words], "engine": made.engine, "seconds": duration}))
+    partial.write_text(
+        json.dumps({"words": [[w.start, w.end, w.text] for w in words], "engine": made.engine, "seconds": duration})
+    )
     os.replace(partial, record)
     return made
 
@@ -100,7 +108,9 @@ def recognise(config: Config, path: Path, sha: str, duration: float, progress: P
 def _key(config: Config, sha: str) -> str:
     settings = config.transcripts
     model = ""
-    if settings.engine == "whisper":  # the model's own file, by size and time (hashing 75 MB to 3 GB each build is not cheap)
+    if (
+        settings.engine == "whisper"
+    ):  # the model's own file, by size and time (hashing 75 MB to 3 GB each build is not cheap)
         weights = settings_module.model_folder(config) / "model.bin"
         info = weights.stat() if weights.is_file() else None
         model = f"{weights}:{info.st_size}:{info.st_mtime_ns}" if info else str(weights)
@@ -111,14 +121,36 @@ def _key(config: Config, sha: str) -> str:
 def decode(path: Path, start: float = 0.0, end: float | None = None, fmt: str = "s16le") -> subprocess.Popen:
     """ffmpeg decoding (part of) a recording to 16 kHz mono on its stdout."""
     seek = (["-ss", f"{start:.3f}"] if start else []) + (["-to", f"{end:.3f}"] if end is not None else [])
-    command = [ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", *seek, "-i", str(path), "-map", "0:a:0", "-ac", "1", "-ar", str(RATE), "-f", fmt, "-"]
+    command = [
+        ffmpeg(),
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        *seek,
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-ac",
+        "1",
+        "-ar",
+        str(RATE),
+        "-f",
+        fmt,
+        "-",
+    ]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def _finish(proc: subprocess.Popen, path: Path) -> None:
     error = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
     if proc.wait() != 0:
-        raise TranscriptError(path, f"ffmpeg could not decode it for transcription: {error.splitlines()[-1] if error else 'unknown error'}", "check that the recording plays")
+        raise TranscriptError(
+            path,
+            f"ffmpeg could not decode it for transcription: {error.splitlines()[-1] if error else 'unknown error'}",
+            "check that the recording plays",
+        )
 
 
 def decoder(**search):
@@ -143,7 +175,11 @@ def _pocketsphinx(path: Path, duration: float, progress: Progress | None) -> Ite
             recogniser.end_utt()
             for seg in recogniser.seg() or ():
                 if not _FILLER.match(seg.word):
-                    yield Word(round(part.start_time + seg.start_frame / 100, 3), round(part.start_time + (seg.end_frame + 1) / 100, 3), _plain(seg.word))
+                    yield Word(
+                        round(part.start_time + seg.start_frame / 100, 3),
+                        round(part.start_time + (seg.end_frame + 1) / 100, 3),
+                        _plain(seg.word),
+                    )
             if progress:
                 progress(min(duration, part.end_time))
     finally:
@@ -164,7 +200,11 @@ def _whisper(config: Config, path: Path, duration: float, progress: Progress | N
         import numpy
         from faster_whisper import WhisperModel
     except ImportError as err:
-        raise TranscriptError(config.path, '[transcripts] engine = "whisper" needs faster-whisper, which is not installed', "pip install 'panelpress[whisper]', or use engine = \"pocketsphinx\"") from err
+        raise TranscriptError(
+            config.path,
+            '[transcripts] engine = "whisper" needs faster-whisper, which is not installed',
+            "pip install 'panelpress[whisper]', or use engine = \"pocketsphinx\"",
+        ) from err
     model = WhisperModel(str(settings_module.model_folder(config)), device="cpu", compute_type="int8")
     language = config.show.language.split("-")[0].lower()
     at = 0.0
@@ -173,11 +213,17 @@ def _whisper(config: Config, path: Path, duration: float, progress: Progress | N
         samples = numpy.frombuffer(proc.stdout.read(), dtype=numpy.float32)
         _finish(proc, path)
         if samples.size:
-            segments, _ = model.transcribe(samples, language=language, word_timestamps=True, beam_size=1, condition_on_previous_text=False)
+            segments, _ = model.transcribe(
+                samples, language=language, word_timestamps=True, beam_size=1, condition_on_previous_text=False
+            )
             for segment in segments:
                 for word in segment.words or ():
                     if word.word.strip():
-                        yield Word(round(at + float(word.start), 3), round(at + max(float(word.end), float(word.start) + 0.02), 3), word.word.strip())
+                        yield Word(
+                            round(at + float(word.start), 3),
+                            round(at + max(float(word.end), float(word.start) + 0.02), 3),
+                            word.word.strip(),
+                        )
         at += WHISPER_CHUNK
         if progress:
             progress(min(duration, at))
@@ -189,7 +235,13 @@ def cues(words: Sequence[Word], turns: Sequence[Turn] = ()) -> tuple[Cue, ...]:
     groups: list[list[Word]] = []
     for word in words:
         last = groups[-1] if groups else None
-        if last and word.start - last[-1].end < CUE_PAUSE and word.end - last[0].start <= CUE_SECONDS and len(last) < CUE_WORDS and _speaker(word, turns) == _speaker(last[0], turns):
+        if (
+            last
+            and word.start - last[-1].end < CUE_PAUSE
+            and word.end - last[0].start <= CUE_SECONDS
+            and len(last) < CUE_WORDS
+            and _speaker(word, turns) == _speaker(last[0], turns)
+        ):
             last.append(word)
         else:
             groups.append([word])
@@ -202,7 +254,9 @@ def cues(words: Sequence[Word], turns: Sequence[Turn] = ()) -> tuple[Cue, ...]:
             text += word.text
         text = text[0].upper() + text[1:] if text else text
         start, end = int(round(group[0].start * 1000)), int(round(group[-1].end * 1000))
-        made.append(Cue(start=start, end=max(end, start + 1), text=text, speaker=_speaker(group[0], turns), timed=tuple(timed)))
+        made.append(
+            Cue(start=start, end=max(end, start + 1), text=text, speaker=_speaker(group[0], turns), timed=tuple(timed))
+        )
     return tuple(made)
 
 
@@ -213,11 +267,19 @@ def _speaker(word: Word, turns: Sequence[Turn]) -> str:
 def to_draft(cues_: Sequence[Cue], engine: str) -> str:
     """The draft as WebVTT: a note saying what made it, each cue's speaker as a voice span and each word with its
     inline timestamp (the word times the clean edition uses; correct the words, keep the times)."""
-    out = ["WEBVTT", "", f"NOTE made by panelpress with {engine}: a draft. Correct the words freely; each <00:00:00.000> is",
-           "when the word after it starts. panelpress never overwrites this file: delete it to make it again.", ""]  # fmt: skip
+    out = [
+        "WEBVTT",
+        "",
+        f"NOTE made by panelpress with {engine}: a draft. Correct the words freely; each <00:00:00.000> is",
+        "when the word after it starts. panelpress never overwrites this file: delete it to make it again.",
+        "",
+    ]
     for cue in cues_:
         marks = dict(cue.timed)
-        text = "".join((f"<{transcript.vtt_time(marks[i])}>" if i in marks and i else "") + _escape(char) for i, char in enumerate(cue.text))
+        text = "".join(
+            (f"<{transcript.vtt_time(marks[i])}>" if i in marks and i else "") + _escape(char)
+            for i, char in enumerate(cue.text)
+        )
         voice = f"<v {_escape(cue.speaker)}>" if cue.speaker else ""
         out += [f"{transcript.vtt_time(cue.start)} --> {transcript.vtt_time(cue.end)}", voice + text, ""]
     return "\n".join(out)
@@ -237,9 +299,13 @@ def write_draft(path: Path, text: str) -> bool:
     return create_new(path, text)
 
 
-def make(config: Config, path: Path, sha: str, duration: float, turns: Sequence[Turn] = (), progress: Progress | None = None) -> tuple[str, Made]:
+def make(
+    config: Config, path: Path, sha: str, duration: float, turns: Sequence[Turn] = (), progress: Progress | None = None
+) -> tuple[str, Made]:
     """The draft transcript of a recording, as WebVTT text, and what recognising it cost."""
     made = recognise(config, path, sha, duration, progress)
     if not made.words:
-        raise TranscriptError(path, f"{made.engine} heard no words in it", "check the recording, or write its transcript yourself")
+        raise TranscriptError(
+            path, f"{made.engine} heard no words in it", "check the recording, or write its transcript yourself"
+        )
     return to_draft(cues(made.words, turns), made.engine), made

@@ -62,7 +62,9 @@ class Transcript:
 def _dropped(config: Config, slug: str) -> list[tuple[Path, inputs.Refused | None]]:
     """The transcript files a host dropped for an episode, each with why it may not be used (None: it may)."""
     found = []
-    for path in (folder / f"{slug}{suffix}" for folder in (config.episodes_dir, config.notes_dir) for suffix in SUFFIXES):
+    for path in (
+        folder / f"{slug}{suffix}" for folder in (config.episodes_dir, config.notes_dir) for suffix in SUFFIXES
+    ):
         try:
             if inputs.optional_file(config.root, path) is not None:
                 found.append((path, None))
@@ -86,7 +88,9 @@ def source(config: Config, slug: str) -> Path | None:
     found = sources(config, slug)
     if len(found) > 1:
         names = ", ".join(str(p.relative_to(config.root)) for p in found)
-        raise TranscriptError(found[0], f"episode {slug!r} has {len(found)} transcripts ({names})", "keep one and remove the others")
+        raise TranscriptError(
+            found[0], f"episode {slug!r} has {len(found)} transcripts ({names})", "keep one and remove the others"
+        )
     return found[0] if found else None
 
 
@@ -96,14 +100,20 @@ def read(path: Path, duration: float, speakers: Iterable[str] = (), text: str | 
     transcript, problems = check(path, duration, speakers, text)
     if problems:
         first = problems[0]
-        more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''}: run `panelpress check`)" if len(problems) > 1 else ""
+        more = (
+            f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''}: run `panelpress check`)"
+            if len(problems) > 1
+            else ""
+        )
         error = TranscriptError(first.path, first.problem + more, first.fix)  # the problem already names the line
         error.line = first.line
         raise error
     return transcript
 
 
-def check(path: Path, duration: float | None, speakers: Iterable[str] = (), text: str | None = None) -> tuple[Transcript, list[TranscriptError]]:
+def check(
+    path: Path, duration: float | None, speakers: Iterable[str] = (), text: str | None = None
+) -> tuple[Transcript, list[TranscriptError]]:
     """Every problem of a transcript file (or of `text`, its content when not yet written); `duration` (seconds)
     bounds the cues when known."""
     if text is None:
@@ -129,7 +139,14 @@ def _safe_text(path: Path, text: str) -> tuple[str, list[TranscriptError]]:
         line = text.count("\n", 0, bad.start()) + 1
         if line not in seen:
             seen.add(line)
-            problems.append(TranscriptError(path, f"holds {inputs.describe(bad.group())}, which a feed cannot carry", "delete it (retype the line if you pasted it)", line=line))
+            problems.append(
+                TranscriptError(
+                    path,
+                    f"holds {inputs.describe(bad.group())}, which a feed cannot carry",
+                    "delete it (retype the line if you pasted it)",
+                    line=line,
+                )
+            )
     return text, problems
 
 
@@ -168,7 +185,12 @@ def _time(value: str, pattern: re.Pattern, path: Path, number: int, fix: str) ->
 def _timing(line: str, pattern: re.Pattern, path: Path, number: int, fix: str) -> tuple[int, int] | TranscriptError:
     parts = _ARROW.split(line.strip(), maxsplit=1)
     if len(parts) != 2:
-        return TranscriptError(path, f"{line.strip()!r} is not a cue timing line", f"write it as `start --> end` with spaces around the arrow; {fix}", line=number)
+        return TranscriptError(
+            path,
+            f"{line.strip()!r} is not a cue timing line",
+            f"write it as `start --> end` with spaces around the arrow; {fix}",
+            line=number,
+        )
     start_text = parts[0]
     end_text = parts[1].split(None, 1)[0] if parts[1].strip() else ""  # VTT cue settings may follow the end
     times = [_time(value, pattern, path, number, fix) for value in (start_text, end_text)]
@@ -180,7 +202,14 @@ def _timing(line: str, pattern: re.Pattern, path: Path, number: int, fix: str) -
 
 def _parse_vtt(lines: list[str], path: Path) -> tuple[list[Cue], list[TranscriptError]]:
     if not lines or not re.fullmatch(r"WEBVTT([ \t].*)?", lines[0]):
-        return [], [TranscriptError(path, "a WebVTT file must start with `WEBVTT`", "add a first line `WEBVTT`, or rename an SRT file to .srt", line=1)]
+        return [], [
+            TranscriptError(
+                path,
+                "a WebVTT file must start with `WEBVTT`",
+                "add a first line `WEBVTT`, or rename an SRT file to .srt",
+                line=1,
+            )
+        ]
     cues, problems = [], []
     header_end = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
     for number, block in _blocks(lines, header_end):
@@ -189,7 +218,14 @@ def _parse_vtt(lines: list[str], path: Path) -> tuple[list[Cue], list[Transcript
             continue
         timing_at = 0 if "-->" in head else 1  # an optional cue identifier comes first
         if timing_at >= len(block) or "-->" not in block[timing_at]:
-            problems.append(TranscriptError(path, f"{head.strip()!r} is not part of a cue", "start each cue with a timing line such as `00:00:01.000 --> 00:00:04.000`; a blank line ends a cue's text", line=number))
+            problems.append(
+                TranscriptError(
+                    path,
+                    f"{head.strip()!r} is not part of a cue",
+                    "start each cue with a timing line such as `00:00:01.000 --> 00:00:04.000`; a blank line ends a cue's text",
+                    line=number,
+                )
+            )
             continue
         timing = _timing(block[timing_at], _VTT_TIME, path, number + timing_at, _VTT_FIX)
         if isinstance(timing, TranscriptError):
@@ -199,11 +235,17 @@ def _parse_vtt(lines: list[str], path: Path) -> tuple[list[Cue], list[Transcript
         stray = next((i for i, line in enumerate(payload) if "-->" in line), None)
         if stray is not None:
             at = number + timing_at + 1 + stray
-            problems.append(TranscriptError(path, "cue text contains '-->'", "put a blank line before each cue's timing line", line=at))
+            problems.append(
+                TranscriptError(
+                    path, "cue text contains '-->'", "put a blank line before each cue's timing line", line=at
+                )
+            )
             continue
         speaker, text = _vtt_text(payload)
         timed = _inline_times(payload, text, timing)
-        cues.append(Cue(start=timing[0], end=timing[1], text=text, speaker=speaker, line=number + timing_at, timed=timed))
+        cues.append(
+            Cue(start=timing[0], end=timing[1], text=text, speaker=speaker, line=number + timing_at, timed=timed)
+        )
     return cues, problems
 
 
@@ -212,7 +254,9 @@ def _vtt_text(payload: list[str]) -> tuple[str, str]:
     raw = "\n".join(payload)
     voice = _VOICE.search(raw)
     speaker = inputs.clean(html.unescape(voice.group(1) or "")).strip() if voice else ""
-    text = "\n".join(inputs.clean(html.unescape(_TAG.sub("", line))).strip() for line in payload)  # "&#12;" is a form feed
+    text = "\n".join(
+        inputs.clean(html.unescape(_TAG.sub("", line))).strip() for line in payload
+    )  # "&#12;" is a form feed
     return speaker, text.strip()
 
 
@@ -222,7 +266,7 @@ def _inline_times(payload: list[str], text: str, timing: tuple[int, int]) -> tup
     if "<" not in "".join(payload) or not _INLINE_TIME.search("".join(payload)):
         return ()
     plain, marks = [], []
-    for number, line in enumerate(payload):
+    for _number, line in enumerate(payload):
         pieces, lead = _TAG.split(line), None
         tags = _TAG.findall(line)
         kept = ""
@@ -237,7 +281,9 @@ def _inline_times(payload: list[str], text: str, timing: tuple[int, int]) -> tup
             if index < len(tags):
                 found = _INLINE_TIME.fullmatch(tags[index])
                 if found:
-                    marks.append((sum(len(p) + 1 for p in plain) + len(kept), _time(found.group(1), _VTT_TIME, Path(), 0, "")))
+                    marks.append(
+                        (sum(len(p) + 1 for p in plain) + len(kept), _time(found.group(1), _VTT_TIME, Path(), 0, ""))
+                    )
         plain.append(kept.rstrip())
     joined = "\n".join(plain)
     shift = len(joined) - len(joined.lstrip())
@@ -256,7 +302,14 @@ def _parse_srt(lines: list[str], path: Path, speakers: tuple[str, ...]) -> tuple
     current = ""  # a speaker's name starts a new card when the speaker changes, then carries on
     for number, block in _blocks(lines):
         if not block[0].strip().isdigit() or len(block) < 2 or "-->" not in block[1]:
-            problems.append(TranscriptError(path, "expected a cue number, then a timing line", "write each cue as a number, `00:00:01,000 --> 00:00:04,000`, its text, then one blank line; a blank line ends a cue's text", line=number))
+            problems.append(
+                TranscriptError(
+                    path,
+                    "expected a cue number, then a timing line",
+                    "write each cue as a number, `00:00:01,000 --> 00:00:04,000`, its text, then one blank line; a blank line ends a cue's text",
+                    line=number,
+                )
+            )
             continue
         timing = _timing(block[1], _SRT_TIME, path, number + 1, _SRT_FIX)
         if isinstance(timing, TranscriptError):
@@ -270,7 +323,9 @@ def _parse_srt(lines: list[str], path: Path, speakers: tuple[str, ...]) -> tuple
     return cues, problems
 
 
-def timeline_problems(path: Path, cues: Sequence[Cue], duration: float | None, unit: str = "line") -> list[TranscriptError]:
+def timeline_problems(
+    path: Path, cues: Sequence[Cue], duration: float | None, unit: str = "line"
+) -> list[TranscriptError]:
     """Cues that end before they start, run out of order, or outlast the recording."""
     problems = []
     limit = None if duration is None else int(round(duration * 1000))
@@ -278,11 +333,32 @@ def timeline_problems(path: Path, cues: Sequence[Cue], duration: float | None, u
     for cue in cues:
         at = {"line": cue.line, "unit": unit}
         if cue.end <= cue.start:
-            problems.append(TranscriptError(path, f"cue ends at {vtt_time(cue.end)}, not after it starts ({vtt_time(cue.start)})", "correct the end time, or swap start and end", **at))
+            problems.append(
+                TranscriptError(
+                    path,
+                    f"cue ends at {vtt_time(cue.end)}, not after it starts ({vtt_time(cue.start)})",
+                    "correct the end time, or swap start and end",
+                    **at,
+                )
+            )
         if previous is not None and cue.start < previous.start:
-            problems.append(TranscriptError(path, f"cue starts at {vtt_time(cue.start)}, before the cue at {unit} {previous.line} ({vtt_time(previous.start)})", "keep the cues in time order", **at))
+            problems.append(
+                TranscriptError(
+                    path,
+                    f"cue starts at {vtt_time(cue.start)}, before the cue at {unit} {previous.line} ({vtt_time(previous.start)})",
+                    "keep the cues in time order",
+                    **at,
+                )
+            )
         if limit is not None and cue.end > limit + TOLERANCE_MS:
-            problems.append(TranscriptError(path, f"cue ends at {vtt_time(cue.end)}, after the recording ends ({vtt_time(limit)})", "check that the transcript belongs to this recording, or remove the cues past its end", **at))
+            problems.append(
+                TranscriptError(
+                    path,
+                    f"cue ends at {vtt_time(cue.end)}, after the recording ends ({vtt_time(limit)})",
+                    "check that the transcript belongs to this recording, or remove the cues past its end",
+                    **at,
+                )
+            )
         previous = cue
     return problems
 
@@ -314,7 +390,12 @@ def to_srt(cues: Sequence[Cue]) -> str:
     out = []
     for index, cue in enumerate(cues, start=1):
         prefix = f"{cue.speaker}: " if cue.speaker else ""
-        out += [str(index), f"{vtt_time(cue.start).replace('.', ',')} --> {vtt_time(cue.end).replace('.', ',')}", prefix + cue.text, ""]
+        out += [
+            str(index),
+            f"{vtt_time(cue.start).replace('.', ',')} --> {vtt_time(cue.end).replace('.', ',')}",
+            prefix + cue.text,
+            "",
+        ]
     return "\n".join(out)
 
 
@@ -339,25 +420,61 @@ def shift(cues: Sequence[Cue], offset: float, duration: float) -> tuple[Cue, ...
     return tuple(moved)
 
 
-def attachments(transcript: Transcript, slug: str, offset: float, duration: float, language: str, label: str = "") -> tuple[Attachment, ...]:
+def attachments(
+    transcript: Transcript, slug: str, offset: float, duration: float, language: str, label: str = ""
+) -> tuple[Attachment, ...]:
     """The files to publish beside an episode: the transcript as VTT, SRT and JSON (`label`: another edition's)."""
     cues = shift(transcript.cues, offset, duration)
     return (
-        Attachment(path=layout.transcript(slug, "vtt", label), mime=layout.VTT_TYPE, content=to_vtt(cues).encode(), rel="captions", language=language),
-        Attachment(path=layout.transcript(slug, "srt", label), mime=layout.SRT_TYPE, content=to_srt(cues).encode(), language=language),
-        Attachment(path=layout.transcript(slug, "json", label), mime=layout.TRANSCRIPT_JSON_TYPE, content=to_json(cues).encode(), language=language),
+        Attachment(
+            path=layout.transcript(slug, "vtt", label),
+            mime=layout.VTT_TYPE,
+            content=to_vtt(cues).encode(),
+            rel="captions",
+            language=language,
+        ),
+        Attachment(
+            path=layout.transcript(slug, "srt", label),
+            mime=layout.SRT_TYPE,
+            content=to_srt(cues).encode(),
+            language=language,
+        ),
+        Attachment(
+            path=layout.transcript(slug, "json", label),
+            mime=layout.TRANSCRIPT_JSON_TYPE,
+            content=to_json(cues).encode(),
+            language=language,
+        ),
     )
 
 
 def json_problems(data: object, path: Path, duration: float | None) -> list[TranscriptError]:
     """What is wrong with a JSON transcript (as published) by the Podcasting 2.0 format."""
     fix = "rebuild with `panelpress build`"
-    if not isinstance(data, dict) or not isinstance(data.get("segments"), list) or not isinstance(data.get("version"), str):
-        return [TranscriptError(path, "is not a JSON transcript (needs \"version\" and a \"segments\" list)", fix)]
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("segments"), list)
+        or not isinstance(data.get("version"), str)
+    ):
+        return [TranscriptError(path, 'is not a JSON transcript (needs "version" and a "segments" list)', fix)]
     cues = []
     for index, segment in enumerate(data["segments"], start=1):
-        ok = isinstance(segment, dict) and isinstance(segment.get("body"), str) and all(isinstance(segment.get(k), (int, float)) and not isinstance(segment.get(k), bool) for k in ("startTime", "endTime"))
+        ok = (
+            isinstance(segment, dict)
+            and isinstance(segment.get("body"), str)
+            and all(
+                isinstance(segment.get(k), (int, float)) and not isinstance(segment.get(k), bool)
+                for k in ("startTime", "endTime")
+            )
+        )
         if not ok:
             return [TranscriptError(path, f"segment {index} needs numeric startTime and endTime and a text body", fix)]
-        cues.append(Cue(start=int(round(segment["startTime"] * 1000)), end=int(round(segment["endTime"] * 1000)), text=segment["body"], line=index))
+        cues.append(
+            Cue(
+                start=int(round(segment["startTime"] * 1000)),
+                end=int(round(segment["endTime"] * 1000)),
+                text=segment["body"],
+                line=index,
+            )
+        )
     return timeline_problems(path, cues, duration, unit="segment")

@@ -33,5 +33,8 @@ def label(found: Transcript, turns: Sequence[Turn]) -> Transcript:
     """The transcript with a speaker for every cue that names none, from the turns (both on the recording's timeline)."""
     if not turns:
         return found
-    cues: list[Cue] = [cue if cue.speaker else replace(cue, speaker=speaker_at(turns, cue.start / 1000, cue.end / 1000)) for cue in found.cues]
+    cues: list[Cue] = [
+        cue if cue.speaker else replace(cue, speaker=speaker_at(turns, cue.start / 1000, cue.end / 1000))
+        for cue in found.cues
+    ]
     return replace(found, cues=tuple(cues))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -14,8 +15,8 @@ import PIL
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .. import cache, inputs
-from ..files import write_if_changed
 from ..errors import ArtworkError
+from ..files import write_if_changed
 
 MIN_SIDE, MAX_SIDE = 1400, 3000
 FORMATS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",)}
@@ -26,9 +27,14 @@ FIXED_NAME = "artwork-{side}.jpg"
 # The small copies of the artwork the site publishes: the favicon, the home-screen icon, and square covers for the
 # pages' header and for apps' lists and grids (the feed's podcast:images lists the covers beside the original).
 ICONS = (
-    ("favicon.ico", (16, 32, 48)), ("apple-touch-icon.png", (180,)),
-    ("cover-150.jpg", (150,)), ("cover-192.jpg", (192,)), ("cover-300.jpg", (300,)), ("cover-400.jpg", (400,)), ("cover-600.jpg", (600,)),
-)  # fmt: skip
+    ("favicon.ico", (16, 32, 48)),
+    ("apple-touch-icon.png", (180,)),
+    ("cover-150.jpg", (150,)),
+    ("cover-192.jpg", (192,)),
+    ("cover-300.jpg", (300,)),
+    ("cover-400.jpg", (400,)),
+    ("cover-600.jpg", (600,)),
+)
 _FIX = "run `panelpress check --fix-artwork` for a copy that fits, or export the artwork again"
 # Pillow's modes as a host's image editor names them.
 _MODES = {
@@ -57,25 +63,53 @@ def problems(path: Path) -> list[ArtworkError]:
     except inputs.Refused as err:
         return [ArtworkError(path, err.problem, err.fix)]
     except (UnidentifiedImageError, OSError) as err:
-        return [ArtworkError(path, f"is not an image panelpress can read ({err.__class__.__name__})", "export the artwork as a JPEG or PNG")]
+        return [
+            ArtworkError(
+                path,
+                f"is not an image panelpress can read ({err.__class__.__name__})",
+                "export the artwork as a JPEG or PNG",
+            )
+        ]
     found = []
     if kind not in FORMATS:
         found.append(ArtworkError(path, f"is a {kind} image; Apple Podcasts accepts JPEG or PNG", _FIX))
     elif path.suffix.lower() not in FORMATS[kind]:
         # The build names the file's type after its extension: a PNG called .jpg is served as image/jpeg.
-        found.append(ArtworkError(path, f"is a {kind} image named {path.suffix}", f"rename it to {path.stem}{FORMATS[kind][0]} and update [show] artwork"))
+        found.append(
+            ArtworkError(
+                path,
+                f"is a {kind} image named {path.suffix}",
+                f"rename it to {path.stem}{FORMATS[kind][0]} and update [show] artwork",
+            )
+        )
     if mode != "RGB" and kind in FORMATS:
         what = _MODES.get(mode, f"the {mode} colour mode")
         if mode == "P" and transparent:
             what = "indexed colour with transparency"
         found.append(ArtworkError(path, f"uses {what}; Apple Podcasts needs RGB without an alpha channel", _FIX))
     if width != height:
-        found.append(ArtworkError(path, f"is {width}×{height} pixels, not square", "crop it to a square, 3000×3000 pixels is best (--fix-artwork crops the centre)"))
+        found.append(
+            ArtworkError(
+                path,
+                f"is {width}×{height} pixels, not square",
+                "crop it to a square, 3000×3000 pixels is best (--fix-artwork crops the centre)",
+            )
+        )
     side = min(width, height)
     if side < MIN_SIDE:
-        found.append(ArtworkError(path, f"is {width}×{height} pixels; podcast apps need at least {MIN_SIDE}×{MIN_SIDE}", "export it again at 3000×3000 pixels (enlarging a small image looks blurry)"))
+        found.append(
+            ArtworkError(
+                path,
+                f"is {width}×{height} pixels; podcast apps need at least {MIN_SIDE}×{MIN_SIDE}",
+                "export it again at 3000×3000 pixels (enlarging a small image looks blurry)",
+            )
+        )
     elif max(width, height) > MAX_SIDE:
-        found.append(ArtworkError(path, f"is {width}×{height} pixels; Apple Podcasts accepts at most {MAX_SIDE}×{MAX_SIDE}", _FIX))
+        found.append(
+            ArtworkError(
+                path, f"is {width}×{height} pixels; Apple Podcasts accepts at most {MAX_SIDE}×{MAX_SIDE}", _FIX
+            )
+        )
     return found
 
 
@@ -89,7 +123,11 @@ def fix(path: Path) -> Path:
     except inputs.Refused as err:
         raise ArtworkError(path, err.problem, err.fix) from err
     except (UnidentifiedImageError, OSError) as err:
-        raise ArtworkError(path, f"is not an image panelpress can read ({err.__class__.__name__})", "export the artwork as a JPEG or PNG") from err
+        raise ArtworkError(
+            path,
+            f"is not an image panelpress can read ({err.__class__.__name__})",
+            "export the artwork as a JPEG or PNG",
+        ) from err
     picture = inputs.flattened(picture)
     side = min(picture.size)
     # A square from the middle: cover art is designed around its centre.
@@ -129,10 +167,9 @@ def icons(path: Path, sha256: str, cache_dir: Path | None = None) -> Icons:
         pass  # not kept yet, or cut short: make them
     width, made = _icons(path)
     if made:
-        try:
-            write_if_changed(kept, json.dumps({"width": width, "icons": [[name, base64.b64encode(data).decode()] for name, data in made]}).encode())
-        except OSError:
-            pass  # a cache that cannot be written costs the next build the same work, nothing more
+        icons = {"width": width, "icons": [[name, base64.b64encode(data).decode()] for name, data in made]}
+        with contextlib.suppress(OSError):  # a cache that cannot be written costs the next build the same work
+            write_if_changed(kept, json.dumps(icons).encode())
     return width, made
 
 
@@ -141,7 +178,9 @@ def _icons(path: Path) -> Icons:
         inputs.picture(path, inputs.ANY_PICTURE)
         with Image.open(path) as image:
             width = image.width
-            image.draft("RGB", (1024, 1024))  # a JPEG decodes at a fraction of its size: far faster, and plenty for 600 px
+            image.draft(
+                "RGB", (1024, 1024)
+            )  # a JPEG decodes at a fraction of its size: far faster, and plenty for 600 px
             picture = inputs.flattened(ImageOps.exif_transpose(image))
     except (inputs.Refused, UnidentifiedImageError, OSError):
         return 0, ()

@@ -14,17 +14,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from . import artwork as artwork_, posts, feed, ledger, pages
 from .. import cache, layout, markdown, namespace_rules
 from ..config import Config
 from ..records import PlanFile, Published, SitePlan
+from . import artwork as artwork_
+from . import feed, ledger, pages, posts
 
 # lastBuildDate is left out of the feed's content hash by rendering it with this fixed date.
-_HASH_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
-
+_HASH_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,9 @@ class ShowPlan:
     site: SitePlan
     ledger: ledger.Ledger
     items: tuple[Published, ...]  # newest first, as the feed lists them
-    html: Mapping[str, str] = field(default_factory=dict)  # every text rendered or reused, by its key: for the build to keep
+    html: Mapping[str, str] = field(
+        default_factory=dict
+    )  # every text rendered or reused, by its key: for the build to keep
 
 
 def newest_first(items: Sequence[Published]) -> list[Published]:
@@ -63,7 +65,9 @@ def newest_first(items: Sequence[Published]) -> list[Published]:
     return sorted(items, key=lambda item: (item.pub_date, item.episode.slug), reverse=True)
 
 
-def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, now: datetime, inputs: Inputs) -> ShowPlan:
+def assemble(
+    config: Config, episodes: Sequence[Episode], book: ledger.Ledger, now: datetime, inputs: Inputs
+) -> ShowPlan:
     """The site plan for these episodes: media, attachments, pages, artwork, and the feed; the ledger after it."""
     used: dict[str, str] = {}
 
@@ -72,7 +76,9 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
         used[key] = found if found is not None else make()
         return used[key]
 
-    pages_of = {e.item.episode.slug: e.item.post_url or e.item.page_path for e in episodes}  # on a blog: the post's address
+    pages_of = {
+        e.item.episode.slug: e.item.post_url or e.item.page_path for e in episodes
+    }  # on a blog: the post's address
     linked = [(replace(e.item, links=_links(e.item, pages_of)), e.key) for e in episodes]
     ordered = sorted(linked, key=lambda pair: (pair[0].pub_date, pair[0].episode.slug), reverse=True)
     items = [item for item, _ in ordered]
@@ -90,7 +96,13 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
     for item in items if not config.blog.engine else ():  # on a blog, the episode's page is its post
         html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, site))
         files[item.page_path] = _text(html)
-    blog = posts.files(env, config.blog.engine, config.blog_posts, items, config.site_url, config.show.title, config.clean.mode) if config.blog.engine else {}
+    blog = (
+        posts.files(
+            env, config.blog.engine, config.blog_posts, items, config.site_url, config.show.title, config.clean.mode
+        )
+        if config.blog.engine
+        else {}
+    )
     files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, site))
     files[layout.SUBSCRIBE_PAGE] = _text(pages.subscribe_page(env, config, site))
     files[layout.FEED_STYLE] = _text(pages.feed_style(env, config, site))
@@ -99,31 +111,67 @@ def assemble(config: Config, episodes: Sequence[Episode], book: ledger.Ledger, n
     if artwork:
         files[artwork] = PlanFile(config.artwork_path, inputs.artwork_sha)
     # podcast:images: the original and the square covers, largest first
-    covers = sorted(((layout.icon(name), artwork_.cover_width(name)) for name, _ in icons if artwork_.cover_width(name)), key=lambda c: -c[1])
+    covers = sorted(
+        ((layout.icon(name), artwork_.cover_width(name)) for name, _ in icons if artwork_.cover_width(name)),
+        key=lambda c: -c[1],
+    )
     artwork_sizes = ([(artwork, width)] if artwork and width else []) + covers
 
-    podcast_guid = book.podcast_guid or namespace_rules.podcast_guid(layout.feed_url(config.site_url))  # an imported one is kept for life
+    podcast_guid = book.podcast_guid or namespace_rules.podcast_guid(
+        layout.feed_url(config.site_url)
+    )  # an imported one is kept for life
     html = lambda item: memo(f"feed:{keys[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
     current, archived = archive_pages(items, config.feed.items)
     channel_key = cache.context_digest(show_key, repr(config.feed), podcast_guid, artwork_sizes)
     for number, page in enumerate(archived, start=1):
-        paging = feed.Paging(layout.archive(number), layout.archive(number - 1) if number > 1 else "", layout.archive(number + 1) if number < len(archived) else "", archive=True)
+        paging = feed.Paging(
+            layout.archive(number),
+            layout.archive(number - 1) if number > 1 else "",
+            layout.archive(number + 1) if number < len(archived) else "",
+            archive=True,
+        )
         # An archive's own date is its newest episode's, so a full archive page never changes again (RFC 5005).
         dated = max((item.pub_date for earlier in archived[:number] for item in earlier), default=_HASH_DATE)
-        key = hashlib.sha256(repr((channel_key, paging, dated, [keys[item.guid] for item in page])).encode()).hexdigest()[:32]
-        text = memo(f"archive:{key}", lambda page=page, paging=paging, dated=dated: feed.render(config, page, dated, artwork, podcast_guid, html, artwork_sizes, paging).decode())
+        key = hashlib.sha256(
+            repr((channel_key, paging, dated, [keys[item.guid] for item in page])).encode()
+        ).hexdigest()[:32]
+        text = memo(
+            f"archive:{key}",
+            lambda page=page, paging=paging, dated=dated: feed.render(
+                config, page, dated, artwork, podcast_guid, html, artwork_sizes, paging
+            ).decode(),
+        )
         files[paging.path] = _text(text)
     newest = feed.Paging(prev=layout.archive(len(archived)) if archived else "")
     document = feed.generator(config, current, artwork, podcast_guid, html, artwork_sizes, newest)
     xml, feed_hash, last_build = _dated(document, book.feed_hash, book.last_build, now)
-    clean = _clean_feed(config, items, keys, book, now, artwork, artwork_sizes, memo, files) if config.clean.edition else None
-    site = SitePlan(files=files, feed_path=layout.FEED_FILE, feed=xml, digest=plan_digest({**files, **{f"blog:{rel}": file for rel, file in blog.items()}}, xml), blog=blog)
-    return ShowPlan(site=site, ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid, clean), items=tuple(items), html=used)
+    clean = (
+        _clean_feed(config, items, keys, book, now, artwork, artwork_sizes, memo, files)
+        if config.clean.edition
+        else None
+    )
+    site = SitePlan(
+        files=files,
+        feed_path=layout.FEED_FILE,
+        feed=xml,
+        digest=plan_digest({**files, **{f"blog:{rel}": file for rel, file in blog.items()}}, xml),
+        blog=blog,
+    )
+    return ShowPlan(
+        site=site,
+        ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid, clean),
+        items=tuple(items),
+        html=used,
+    )
 
 
 def clean_items(items: Sequence[Published], book: ledger.Ledger) -> list[Published]:
     """The episodes of the clean feed, newest first: each one's clean edition, under its GUID in the ledger."""
-    return [replace(item.clean, guid=ledger.clean_guid(book, item.episode.slug, item.clean.guid)) for item in items if item.clean is not None]
+    return [
+        replace(item.clean, guid=ledger.clean_guid(book, item.episode.slug, item.clean.guid))
+        for item in items
+        if item.clean is not None
+    ]
 
 
 def clean_config(config: Config) -> Config:
@@ -132,7 +180,17 @@ def clean_config(config: Config) -> Config:
     return replace(config, show=show)
 
 
-def _clean_feed(config: Config, items: Sequence[Published], keys: dict[str, str], book: ledger.Ledger, now: datetime, artwork: str | None, artwork_sizes, memo: Callable[[str, Callable[[], str]], str], files: dict[str, PlanFile]) -> ledger.Feed:
+def _clean_feed(
+    config: Config,
+    items: Sequence[Published],
+    keys: dict[str, str],
+    book: ledger.Ledger,
+    now: datetime,
+    artwork: str | None,
+    artwork_sizes,
+    memo: Callable[[str, Callable[[], str]], str],
+    files: dict[str, PlanFile],
+) -> ledger.Feed:
     """The clean feed (a file of the plan, written before the main feed) and its part of the ledger."""
     chosen = clean_items(items, book)
     key_of = {clean.guid: keys[item.guid] for item, clean in zip([i for i in items if i.clean is not None], chosen)}
@@ -140,9 +198,13 @@ def _clean_feed(config: Config, items: Sequence[Published], keys: dict[str, str]
         files[item.media_path] = PlanFile(item.media.path, item.media.sha256)
         files.update({a.path: PlanFile(a.content, a.sha256) for a in item.attachments})
     shown = clean_config(config)
-    podcast_guid = (book.clean.podcast_guid if book.clean else "") or namespace_rules.podcast_guid(layout.url(config.site_url, layout.CLEAN_FEED_FILE))
+    podcast_guid = (book.clean.podcast_guid if book.clean else "") or namespace_rules.podcast_guid(
+        layout.url(config.site_url, layout.CLEAN_FEED_FILE)
+    )
     html = lambda item: memo(f"feed-clean:{key_of[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
-    document = feed.generator(shown, chosen, artwork, podcast_guid, html, artwork_sizes, feed_file=layout.CLEAN_FEED_FILE)
+    document = feed.generator(
+        shown, chosen, artwork, podcast_guid, html, artwork_sizes, feed_file=layout.CLEAN_FEED_FILE
+    )
     old = book.clean or ledger.Feed()
     xml, feed_hash, last_build = _dated(document, old.feed_hash, old.last_build, now)
     files[layout.CLEAN_FEED_FILE] = _bytes(xml)
@@ -208,4 +270,11 @@ def kept_item(item: Published, site: Path, site_url: str) -> Published:
     copies = tuple(replace(a, content=site / a.path) for a in item.attachments)
     editions = tuple(replace(a, content=site / a.path) for a in item.alternates)
     clean = kept_item(item.clean, site, site_url) if item.clean is not None else None
-    return replace(item, site_url=site_url, media=replace(item.media, path=site / item.media_path), attachments=copies, alternates=editions, clean=clean)
+    return replace(
+        item,
+        site_url=site_url,
+        media=replace(item.media, path=site / item.media_path),
+        attachments=copies,
+        alternates=editions,
+        clean=clean,
+    )

@@ -20,11 +20,20 @@ from markdown_it.common.utils import escapeHtml
 from .. import __version__, layout
 from .. import namespace_rules as rules
 from ..config import Config
+from ..layout import FEED_FILE, FEED_STYLE
 from ..markdown import markdown as notes_markdown
 from ..markdown import relinked
-from ..layout import FEED_FILE, FEED_STYLE
-from .podcastindex import ROLES, TRANSCRIPT_TYPES, Edition, Image, Link, PodcastIndexEntryExtension, PodcastIndexExtension, Trailer
 from ..records import Alternate, Chapter, Panelist, Published
+from .podcastindex import (
+    ROLES,
+    TRANSCRIPT_TYPES,
+    Edition,
+    Image,
+    Link,
+    PodcastIndexEntryExtension,
+    PodcastIndexExtension,
+    Trailer,
+)
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -62,9 +71,18 @@ def _image_as_link(self, tokens, idx, options, env) -> str:
 
 
 for _name, _html in {
-    "heading_open": "<p><strong>", "heading_close": "</strong></p>\n",
-    "table_open": "", "table_close": "", "thead_open": "", "thead_close": "", "tbody_open": "", "tbody_close": "",
-    "tr_open": "<p>", "tr_close": "</p>\n", "th_close": "", "td_close": "",
+    "heading_open": "<p><strong>",
+    "heading_close": "</strong></p>\n",
+    "table_open": "",
+    "table_close": "",
+    "thead_open": "",
+    "thead_close": "",
+    "tbody_open": "",
+    "tbody_close": "",
+    "tr_open": "<p>",
+    "tr_close": "</p>\n",
+    "th_close": "",
+    "td_close": "",
 }.items():
     _feed_markdown.add_render_rule(_name, lambda self, tokens, idx, options, env, html=_html: html)
 
@@ -217,13 +235,23 @@ class StylesheetExtension(BaseExtension):
 
 def feed_html(item: Published) -> str:
     """The notes body as the HTML subset podcast apps render; relative links made absolute."""
-    moved = {url: relinked(url, path if "://" in path else layout.url(item.site_url, quote(path))) for url, path in item.relinks}  # a post's address is whole
+    moved = {
+        url: relinked(url, path if "://" in path else layout.url(item.site_url, quote(path)))
+        for url, path in item.relinks
+    }  # a post's address is whole
     raw = _feed_markdown.render(item.episode.notes.body, {"relink": moved})
 
     def absolute(tag: str, attribute: str, value: str) -> str | None:
         return urljoin(item.page_url, value) if tag == "a" and attribute == "href" else value
 
-    body = nh3.clean(raw, tags=FEED_TAGS, attributes=FEED_ATTRIBUTES, url_schemes=URL_SCHEMES, attribute_filter=absolute, link_rel=None).strip()
+    body = nh3.clean(
+        raw,
+        tags=FEED_TAGS,
+        attributes=FEED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        attribute_filter=absolute,
+        link_rel=None,
+    ).strip()
     listed = chapter_list(item.chapters, item.media.duration) if not has_timestamps(item.episode.notes.body) else ""
     return f"{body}\n{listed}" if body and listed else body or listed
 
@@ -255,12 +283,28 @@ def _absolute(site_url: str, value: str) -> str:
 
 def _links(item: Published) -> tuple[tuple[Link, ...], Link | None]:
     """The episode's transcripts and chapters, from the files published beside it."""
-    transcripts = tuple(Link(layout.url(item.site_url, a.path), a.mime, a.language, a.rel) for a in item.own_files if a.mime in TRANSCRIPT_TYPES)
-    chapters = next((Link(layout.url(item.site_url, a.path), a.mime) for a in item.own_files if a.mime == layout.CHAPTERS_TYPE), None)
+    transcripts = tuple(
+        Link(layout.url(item.site_url, a.path), a.mime, a.language, a.rel)
+        for a in item.own_files
+        if a.mime in TRANSCRIPT_TYPES
+    )
+    chapters = next(
+        (Link(layout.url(item.site_url, a.path), a.mime) for a in item.own_files if a.mime == layout.CHAPTERS_TYPE),
+        None,
+    )
     return transcripts, chapters
 
 
-def render(config: Config, items: Sequence[Published], build_date: datetime, artwork: str | None, podcast_guid: str = "", notes_html: Callable[[Published], str] = feed_html, artwork_sizes: Sequence[tuple[str, int]] = (), paging: Paging = Paging()) -> bytes:
+def render(
+    config: Config,
+    items: Sequence[Published],
+    build_date: datetime,
+    artwork: str | None,
+    podcast_guid: str = "",
+    notes_html: Callable[[Published], str] = feed_html,
+    artwork_sizes: Sequence[tuple[str, int]] = (),
+    paging: Paging = Paging(),
+) -> bytes:
     """The RSS feed (or one of its archive documents) as UTF-8 bytes; items are written in the order given (newest first)."""
     return xml(generator(config, items, artwork, podcast_guid, notes_html, artwork_sizes, paging), build_date)
 
@@ -277,7 +321,16 @@ def redated(xml_: bytes, was: datetime, build_date: datetime) -> bytes:
     return xml_.replace(tag(was), tag(build_date), 1)
 
 
-def generator(config: Config, items: Sequence[Published], artwork: str | None, podcast_guid: str = "", notes_html: Callable[[Published], str] = feed_html, artwork_sizes: Sequence[tuple[str, int]] = (), paging: Paging = Paging(), feed_file: str = FEED_FILE) -> FeedGenerator:
+def generator(
+    config: Config,
+    items: Sequence[Published],
+    artwork: str | None,
+    podcast_guid: str = "",
+    notes_html: Callable[[Published], str] = feed_html,
+    artwork_sizes: Sequence[tuple[str, int]] = (),
+    paging: Paging = Paging(),
+    feed_file: str = FEED_FILE,
+) -> FeedGenerator:
     """The feed, built and ready to write: items in the order given (newest first). `notes_html(item)` gives an
     item's notes as feed HTML (a memo of `feed_html` may stand in for it); `artwork_sizes`: (path, width) of every
     size of the artwork the site publishes, largest first; `paging`: where the document stands among the archives;
@@ -292,7 +345,11 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
         fg.register_extension("stylesheet", StylesheetExtension, atom=False, rss=True)
     fg.title(show.title)
     # feedgen writes the last link as RSS <link>: the self link (atom:link) must come first.
-    fg.link(href=layout.url(config.site_url, paging.path if paging.archive else feed_file), rel="self", type="application/rss+xml")
+    fg.link(
+        href=layout.url(config.site_url, paging.path if paging.archive else feed_file),
+        rel="self",
+        type="application/rss+xml",
+    )
     fg.link(href=config.site_url, rel="alternate")
     fg.description(as_text(show.description))
     fg.language(show.language)
@@ -344,7 +401,12 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
         entry.apple.image = layout.url(item.site_url, item.image) if item.image else None
         entry.podcastindex.season = notes.season
         entry.podcastindex.episode = notes.episode
-        entry.podcastindex.persons = tuple(Panelist(p.name, ROLES.get(p.role, "guest"), _absolute(item.site_url, p.img), _absolute(item.site_url, p.href)) for p in notes.panelists)
+        entry.podcastindex.persons = tuple(
+            Panelist(
+                p.name, ROLES.get(p.role, "guest"), _absolute(item.site_url, p.img), _absolute(item.site_url, p.href)
+            )
+            for p in notes.panelists
+        )
         entry.podcastindex.transcripts, entry.podcastindex.chapters = _links(item)
         entry.podcastindex.soundbites = item.soundbites
         entry.podcastindex.location = notes.location
@@ -355,7 +417,9 @@ def generator(config: Config, items: Sequence[Published], artwork: str | None, p
     return fg
 
 
-def _channel_extras(fg: FeedGenerator, config: Config, items: Sequence[Published], artwork_sizes: Sequence[tuple[str, int]]) -> None:
+def _channel_extras(
+    fg: FeedGenerator, config: Config, items: Sequence[Published], artwork_sizes: Sequence[tuple[str, int]]
+) -> None:
     """The Podcasting 2.0 channel elements from the settings, the artwork sizes and the trailer episodes; the hubs."""
     podcast, ext = config.podcast, fg.podcastindex
     ext.txt = podcast.txt
@@ -368,9 +432,17 @@ def _channel_extras(fg: FeedGenerator, config: Config, items: Sequence[Published
         ext.update_frequency = (rule, podcast.update_frequency_text or word, config.show.complete)
     ext.images = tuple(Image(layout.url(config.site_url, path), width) for path, width in artwork_sizes)
     ext.trailers = tuple(
-        Trailer(_short(item.episode.notes.title, rules.TEXT_LIMIT), item.media_url, item.pub_date, item.media.length, item.media.mime, item.episode.notes.season)
-        for item in items if item.episode.notes.episode_type == "trailer"
-    )  # fmt: skip
+        Trailer(
+            _short(item.episode.notes.title, rules.TEXT_LIMIT),
+            item.media_url,
+            item.pub_date,
+            item.media.length,
+            item.media.mime,
+            item.episode.notes.season,
+        )
+        for item in items
+        if item.episode.notes.episode_type == "trailer"
+    )
     fg.websub.hubs = config.notify.hubs
 
 
@@ -381,7 +453,11 @@ def _paging(fg: FeedGenerator, config: Config, paging: Paging) -> None:
         return
     fg.register_extension("archives", ArchiveExtension, atom=False, rss=True)
     links = [("current", layout.feed_url(config.site_url))] if paging.archive else []
-    links += [(rel, layout.url(config.site_url, path)) for rel, path in (("prev-archive", paging.prev), ("next-archive", paging.next)) if path]
+    links += [
+        (rel, layout.url(config.site_url, path))
+        for rel, path in (("prev-archive", paging.prev), ("next-archive", paging.next))
+        if path
+    ]
     fg.archives.links, fg.archives.archive = tuple(links), paging.archive
     if paging.archive:
         fg.websub.hubs = ()
@@ -401,5 +477,16 @@ def _editions(item: Published) -> tuple[Edition, ...]:
         return ()
     media = item.media
     bitrate = round(media.length * 8 / media.duration) if media.duration else 0
-    own = Alternate(item.media_path, media.mime, media.length, bitrate, _EDITION_TITLES.get(media.mime, media.mime), media.sha256, duration=media.duration)
-    return (Edition(item.media_url, own, default=True), *(Edition(layout.url(item.site_url, alt.path), alt) for alt in item.alternates))
+    own = Alternate(
+        item.media_path,
+        media.mime,
+        media.length,
+        bitrate,
+        _EDITION_TITLES.get(media.mime, media.mime),
+        media.sha256,
+        duration=media.duration,
+    )
+    return (
+        Edition(item.media_url, own, default=True),
+        *(Edition(layout.url(item.site_url, alt.path), alt) for alt in item.alternates),
+    )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-import uuid
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -13,9 +13,9 @@ from lxml import etree
 
 from .. import namespace_rules
 from ..errors import GuardError
+from ..records import Identity
 from .ledger import Ledger
 from .podcastindex import LEGACY_PODCAST_NS, PODCAST_NS
-from ..records import Identity
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
@@ -48,7 +48,9 @@ def parse(path: Path, data: bytes | None = None):
     try:
         root = etree.fromstring(data, parser) if data is not None else etree.parse(str(path), parser).getroot()
     except (OSError, etree.XMLSyntaxError) as err:
-        raise GuardError(path, f"cannot be read as a feed ({err})", "restore the published feed, or delete it if the ledger is right") from err
+        raise GuardError(
+            path, f"cannot be read as a feed ({err})", "restore the published feed, or delete it if the ledger is right"
+        ) from err
     if root.tag != "rss" or root.find("channel") is None:
         raise GuardError(path, "is not an RSS feed", "pass an RSS 2.0 podcast feed")
     return root
@@ -78,17 +80,27 @@ def archives(folder: Path, site_url: str, root) -> tuple[list[Archive], GuardErr
     where, href = "the feed", archive_link(root, "prev-archive")
     while href:
         if href in seen:
-            return found, GuardError(found[-1].path, f"its archive links go round in a loop (back to {href})", "rebuild with `panelpress build`")
+            return found, GuardError(
+                found[-1].path,
+                f"its archive links go round in a loop (back to {href})",
+                "rebuild with `panelpress build`",
+            )
         seen.add(href)
         rel = href[len(site_url) :] if href.startswith(site_url) else ""
         if not rel or rel.startswith("/") or ".." in rel.split("/"):
-            return found, GuardError(found[-1].path if found else None, f"{where} links the archive {href}, which is not under site_url {site_url}", "rebuild with `panelpress build`")
+            return found, GuardError(
+                found[-1].path if found else None,
+                f"{where} links the archive {href}, which is not under site_url {site_url}",
+                "rebuild with `panelpress build`",
+            )
         path = folder.joinpath(*rel.split("/"))
         try:
             data = path.read_bytes()
             document = parse(path, data)
         except OSError:
-            return found, GuardError(path, f"is missing, but {where} links it as its previous archive", "rebuild with `panelpress build`")
+            return found, GuardError(
+                path, f"is missing, but {where} links it as its previous archive", "rebuild with `panelpress build`"
+            )
         except GuardError as err:
             return found, err
         found.append(Archive(path, href, data, document))
@@ -133,12 +145,21 @@ def feed_item(item) -> FeedItem:
     """One RSS <item> element as a FeedItem."""
     enclosure = item.find("enclosure")
     url = ((enclosure.get("url") if enclosure is not None else "") or "").strip()
-    guid = (item.findtext("guid") or "").strip() or url  # Apple: without a GUID, the enclosure URL identifies the episode
+    guid = (
+        item.findtext("guid") or ""
+    ).strip() or url  # Apple: without a GUID, the enclosure URL identifies the episode
     try:
         length = int((enclosure.get("length") if enclosure is not None else "") or 0)
     except ValueError:
         length = 0
-    return FeedItem(guid=guid, title=(item.findtext("title") or "").strip(), enclosure_url=url, length=length, pub_date=_date(item.findtext("pubDate")), link=(item.findtext("link") or "").strip())
+    return FeedItem(
+        guid=guid,
+        title=(item.findtext("title") or "").strip(),
+        enclosure_url=url,
+        length=length,
+        pub_date=_date(item.findtext("pubDate")),
+        link=(item.findtext("link") or "").strip(),
+    )
 
 
 def _date(text: str | None) -> datetime | None:
@@ -146,14 +167,16 @@ def _date(text: str | None) -> datetime | None:
         value = parsedate_to_datetime(text.strip()) if text and text.strip() else None
     except (TypeError, ValueError):
         return None
-    return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)  # "-0000": UTC, source unknown
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)  # "-0000": UTC, source unknown
 
 
 def _rfc2822(value: datetime) -> str:
     return value.strftime("%a, %d %b %Y %H:%M:%S %z")
 
 
-def check(book: Ledger, published: Sequence[FeedItem], items: Sequence[Identity], allow: Allow = Allow()) -> list[GuardError]:
+def check(
+    book: Ledger, published: Sequence[FeedItem], items: Sequence[Identity], allow: Allow = Allow()
+) -> list[GuardError]:
     """What this build would break for subscribers, judged by the ledger and the feed now in the site folder.
     Everything it compares is known from the notes and the ledger, so it runs before any audio work too."""
     problems: dict[tuple[str, str], GuardError] = {}  # one message per episode and kind of change
@@ -168,8 +191,10 @@ def check(book: Ledger, published: Sequence[FeedItem], items: Sequence[Identity]
         if len(same) > 1:
             slugs = ", ".join(repr(i.slug) for i in same)
             problems[(guid, "duplicate")] = GuardError(
-                None, f"episodes {slugs} share the GUID {guid}: apps would show only one of them",
-                "give all but one a new GUID: delete their entries from the ledger (panelpress mints new ones), then build again")
+                None,
+                f"episodes {slugs} share the GUID {guid}: apps would show only one of them",
+                "give all but one a new GUID: delete their entries from the ledger (panelpress mints new ones), then build again",
+            )
 
     by_slug = {item.slug: item for item in items}
     slug_of = {entry.guid: slug for slug, entry in book.episodes.items()}
@@ -177,25 +202,33 @@ def check(book: Ledger, published: Sequence[FeedItem], items: Sequence[Identity]
     def compare(slug: str, guid: str, item: Identity, url: str, when: datetime | None) -> None:
         if url and item.media_url != url and not allowed(allow.move, slug, guid):
             problems[(slug, "move")] = GuardError(
-                item.recording, f"episode {slug!r} would move its audio from {url} to {item.media_url}",
-                f"keep site_url and the recording's name as they were; to move it on purpose, build with --allow-move {slug}")
+                item.recording,
+                f"episode {slug!r} would move its audio from {url} to {item.media_url}",
+                f"keep site_url and the recording's name as they were; to move it on purpose, build with --allow-move {slug}",
+            )
         if when is not None and item.pub_date != when and not allowed(allow.redate, slug, guid):
             problems[(slug, "redate")] = GuardError(
-                item.notes_path, f"episode {slug!r} would change its pubDate from {_rfc2822(when)} to {_rfc2822(item.pub_date)}",
-                f"set `date: {when.isoformat()}` in its notes; to re-date it on purpose, build with --allow-redate {slug}")
+                item.notes_path,
+                f"episode {slug!r} would change its pubDate from {_rfc2822(when)} to {_rfc2822(item.pub_date)}",
+                f"set `date: {when.isoformat()}` in its notes; to re-date it on purpose, build with --allow-redate {slug}",
+            )
 
     for slug, entry in sorted(book.episodes.items()):
         item = by_slug.get(slug)
         if item is None:
             if not allowed(allow.remove, slug, entry.guid):
                 problems[(slug, "remove")] = GuardError(
-                    None, f"episode {slug!r} (GUID {entry.guid}) was published but is not in this build: subscribers would lose it",
-                    f"fix the episode's error above, or restore its recording and notes; to withdraw it on purpose, build with --allow-remove {slug}")
+                    None,
+                    f"episode {slug!r} (GUID {entry.guid}) was published but is not in this build: subscribers would lose it",
+                    f"fix the episode's error above, or restore its recording and notes; to withdraw it on purpose, build with --allow-remove {slug}",
+                )
             continue
         if item.guid != entry.guid and not allowed(allow.new_guid, slug, entry.guid):
             problems[(slug, "guid")] = GuardError(
-                item.notes_path, f"episode {slug!r} would change its GUID from {entry.guid} to {item.guid}: every app would download it again as new",
-                f"restore the ledger from version control; to give it a new GUID on purpose, build with --allow-new-guid {slug}")
+                item.notes_path,
+                f"episode {slug!r} would change its GUID from {entry.guid} to {item.guid}: every app would download it again as new",
+                f"restore the ledger from version control; to give it a new GUID on purpose, build with --allow-new-guid {slug}",
+            )
         compare(slug, entry.guid, item, entry.enclosure_url, _iso(entry.first_published))
 
     for old in published:
@@ -205,18 +238,24 @@ def check(book: Ledger, published: Sequence[FeedItem], items: Sequence[Identity]
             continue
         slug = slug_of.get(old.guid, "")
         # the ledger lost this episode: find it again by its audio or its page
-        match = by_slug.get(slug) or next((i for i in items if i.media_url == old.enclosure_url or (old.link and i.page_url == old.link)), None)
+        match = by_slug.get(slug) or next(
+            (i for i in items if i.media_url == old.enclosure_url or (old.link and i.page_url == old.link)), None
+        )
         if match is not None:
             slug = match.slug
             if not allowed(allow.new_guid, slug, old.guid) and (slug, "guid") not in problems:
                 problems[(slug, "guid")] = GuardError(
-                    match.notes_path, f"episode {slug!r} was published with GUID {old.guid} but would now be {match.guid}: every app would download it again as new",
-                    "restore the ledger from version control, or run `panelpress import` on the published feed: it takes the GUIDs subscribers have back into the ledger")
+                    match.notes_path,
+                    f"episode {slug!r} was published with GUID {old.guid} but would now be {match.guid}: every app would download it again as new",
+                    "restore the ledger from version control, or run `panelpress import` on the published feed: it takes the GUIDs subscribers have back into the ledger",
+                )
         elif not allowed(allow.remove, slug, old.guid) and (slug, "remove") not in problems:
             name = f"episode {slug!r}" if slug else f"the published episode {old.title!r}"
             problems[(slug or old.guid, "remove")] = GuardError(
-                None, f"{name} (GUID {old.guid}) is in the published feed but not in this build: subscribers would lose it",
-                f"restore its recording and notes (and the ledger); to withdraw it on purpose, build with --allow-remove {slug or old.guid}")
+                None,
+                f"{name} (GUID {old.guid}) is in the published feed but not in this build: subscribers would lose it",
+                f"restore its recording and notes (and the ledger); to withdraw it on purpose, build with --allow-remove {slug or old.guid}",
+            )
     return list(problems.values())
 
 
@@ -242,12 +281,28 @@ def check_clean(book: Ledger, after: Ledger, allow: Allow = Allow()) -> list[Gua
         new = now.get(slug)
         if new is None:
             if slug not in allow.remove and entry.guid not in allow.remove and slug in after.episodes:
-                problems.append(GuardError(
-                    None, f"episode {slug!r} (GUID {entry.guid}) is in the clean feed but its clean edition is not in this build: the clean feed's subscribers would lose it",
-                    f"fix its clean edition's error above and build again; to take it out of the clean feed on purpose, build with --allow-remove {slug}"))
+                problems.append(
+                    GuardError(
+                        None,
+                        f"episode {slug!r} (GUID {entry.guid}) is in the clean feed but its clean edition is not in this build: the clean feed's subscribers would lose it",
+                        f"fix its clean edition's error above and build again; to take it out of the clean feed on purpose, build with --allow-remove {slug}",
+                    )
+                )
             continue
         if new.guid != entry.guid and slug not in allow.new_guid:
-            problems.append(GuardError(None, f"episode {slug!r} would change its GUID in the clean feed from {entry.guid} to {new.guid}", f"restore the ledger from version control; on purpose: --allow-new-guid {slug}"))
+            problems.append(
+                GuardError(
+                    None,
+                    f"episode {slug!r} would change its GUID in the clean feed from {entry.guid} to {new.guid}",
+                    f"restore the ledger from version control; on purpose: --allow-new-guid {slug}",
+                )
+            )
         if new.enclosure_url != entry.enclosure_url and slug not in allow.move:
-            problems.append(GuardError(None, f"episode {slug!r} would move its clean edition from {entry.enclosure_url} to {new.enclosure_url}", f"keep site_url and the recording's name as they were; on purpose: --allow-move {slug}"))
+            problems.append(
+                GuardError(
+                    None,
+                    f"episode {slug!r} would move its clean edition from {entry.enclosure_url} to {new.enclosure_url}",
+                    f"keep site_url and the recording's name as they were; on purpose: --allow-move {slug}",
+                )
+            )
     return problems

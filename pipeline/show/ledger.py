@@ -69,29 +69,57 @@ def load(path: Path) -> Ledger:
         data = json.loads(path.read_text(encoding="utf-8"))
         episodes = {slug: Entry(**entry) for slug, entry in data.get("episodes", {}).items()}
         pending = data.get("pending")
-        pending = Pending(pending["feed_sha256"], tuple(pending.get("new", ())), tuple(pending.get("withdrawn", ()))) if pending else None
+        pending = (
+            Pending(pending["feed_sha256"], tuple(pending.get("new", ())), tuple(pending.get("withdrawn", ())))
+            if pending
+            else None
+        )
         clean = data.get("clean")
-        clean = Feed(clean.get("podcast_guid", ""), clean.get("feed_hash", ""), clean.get("last_build", ""), {slug: Entry(**entry) for slug, entry in clean.get("episodes", {}).items()}) if clean is not None else None
-        return Ledger(podcast_guid=data.get("podcast_guid", ""), feed_hash=data.get("feed_hash", ""), last_build=data.get("last_build", ""), episodes=episodes, pending=pending, clean=clean)
+        clean = (
+            Feed(
+                clean.get("podcast_guid", ""),
+                clean.get("feed_hash", ""),
+                clean.get("last_build", ""),
+                {slug: Entry(**entry) for slug, entry in clean.get("episodes", {}).items()},
+            )
+            if clean is not None
+            else None
+        )
+        return Ledger(
+            podcast_guid=data.get("podcast_guid", ""),
+            feed_hash=data.get("feed_hash", ""),
+            last_build=data.get("last_build", ""),
+            episodes=episodes,
+            pending=pending,
+            clean=clean,
+        )
     except (ValueError, TypeError, AttributeError, KeyError) as err:
-        raise PanelpressError(path, f"the ledger is damaged ({err})", "restore it from version control; it holds your episodes' GUIDs") from err
+        raise PanelpressError(
+            path, f"the ledger is damaged ({err})", "restore it from version control; it holds your episodes' GUIDs"
+        ) from err
 
 
 def save(path: Path, ledger: Ledger) -> None:
     """Write the ledger atomically, in a stable order (it is committed with the show)."""
     head = {"podcast_guid": ledger.podcast_guid, "feed_hash": ledger.feed_hash, "last_build": ledger.last_build}
     parts = [f"  {_json(key)}: {_json(value)}" for key, value in head.items()]
-    episodes = ",\n".join(f"    {_json(slug)}: {_mapping(vars(entry), 4)}" for slug, entry in sorted(ledger.episodes.items()))
+    episodes = ",\n".join(
+        f"    {_json(slug)}: {_mapping(vars(entry), 4)}" for slug, entry in sorted(ledger.episodes.items())
+    )
     parts.append(f'  "episodes": {{\n{episodes}\n  }}' if episodes else '  "episodes": {}')
     if ledger.clean is not None:
         clean = ledger.clean
         head = {"podcast_guid": clean.podcast_guid, "feed_hash": clean.feed_hash, "last_build": clean.last_build}
         inner = [f"    {_json(key)}: {_json(value)}" for key, value in head.items()]
-        entries = ",\n".join(f"      {_json(slug)}: {_mapping(vars(entry), 6)}" for slug, entry in sorted(clean.episodes.items()))
+        entries = ",\n".join(
+            f"      {_json(slug)}: {_mapping(vars(entry), 6)}" for slug, entry in sorted(clean.episodes.items())
+        )
         inner.append(f'    "episodes": {{\n{entries}\n    }}' if entries else '    "episodes": {}')
         parts.append('  "clean": {\n' + ",\n".join(inner) + "\n  }")
     if ledger.pending is not None:
-        parts.append(f'  "pending": {json.dumps(asdict(ledger.pending), indent=2, ensure_ascii=False).replace(chr(10), chr(10) + "  ")}')
+        parts.append(
+            f'  "pending": {json.dumps(asdict(ledger.pending), indent=2, ensure_ascii=False).replace(chr(10), chr(10) + "  ")}'
+        )
     write_if_changed(path, ("{\n" + ",\n".join(parts) + "\n}\n").encode("utf-8"), durable=True)
 
 
@@ -113,16 +141,31 @@ def guid(ledger: Ledger, slug: str, unpublished: str = "") -> str:
     return entry.guid if entry else unpublished or str(uuid.uuid4())
 
 
-def record(ledger: Ledger, items: Iterable[Published], feed_hash: str, last_build: str, podcast: str, clean: Feed | None = None) -> Ledger:
+def record(
+    ledger: Ledger, items: Iterable[Published], feed_hash: str, last_build: str, podcast: str, clean: Feed | None = None
+) -> Ledger:
     """The ledger after publishing `items` (and, with `clean`, the clean feed of that record's episodes); an episode
     left out was withdrawn on purpose (the guard saw to that)."""
-    return replace(ledger, podcast_guid=ledger.podcast_guid or podcast, feed_hash=feed_hash, last_build=last_build, episodes=_entries(ledger.episodes, items), pending=None, clean=clean or ledger.clean)
+    return replace(
+        ledger,
+        podcast_guid=ledger.podcast_guid or podcast,
+        feed_hash=feed_hash,
+        last_build=last_build,
+        episodes=_entries(ledger.episodes, items),
+        pending=None,
+        clean=clean or ledger.clean,
+    )
 
 
 def record_clean(ledger: Ledger, items: Iterable[Published], feed_hash: str, last_build: str, podcast: str) -> Feed:
     """The clean feed's part of the ledger after publishing its `items`."""
     old = ledger.clean or Feed()
-    return Feed(podcast_guid=old.podcast_guid or podcast, feed_hash=feed_hash, last_build=last_build, episodes=_entries(old.episodes, items))
+    return Feed(
+        podcast_guid=old.podcast_guid or podcast,
+        feed_hash=feed_hash,
+        last_build=last_build,
+        episodes=_entries(old.episodes, items),
+    )
 
 
 def clean_guid(ledger: Ledger, slug: str, made: str) -> str:
@@ -136,8 +179,18 @@ def _entries(old: Mapping[str, Entry], items: Iterable[Published]) -> dict[str, 
     for item in items:
         before = old.get(item.episode.slug)
         # the pubDate subscribers have; it moves only with --allow-redate (same instant: keep the text as it was)
-        first = before.first_published if before and _instant(before.first_published) == item.pub_date else item.pub_date.isoformat()
-        episodes[item.episode.slug] = Entry(guid=item.guid, first_published=first, enclosure_url=item.media_url, length=item.media.length, sha256=item.media.sha256)
+        first = (
+            before.first_published
+            if before and _instant(before.first_published) == item.pub_date
+            else item.pub_date.isoformat()
+        )
+        episodes[item.episode.slug] = Entry(
+            guid=item.guid,
+            first_published=first,
+            enclosure_url=item.media_url,
+            length=item.media.length,
+            sha256=item.media.sha256,
+        )
     return episodes
 
 
@@ -158,7 +211,9 @@ def recover(book: Ledger, feed_sha256: str | None) -> tuple[Ledger, frozenset[st
     episodes = {slug: entry for slug, entry in book.episodes.items() if slug not in book.pending.new}
     clean = book.clean
     if clean is not None:  # its new episodes' clean editions were never public either
-        clean = replace(clean, episodes={slug: entry for slug, entry in clean.episodes.items() if slug not in book.pending.new})
+        clean = replace(
+            clean, episodes={slug: entry for slug, entry in clean.episodes.items() if slug not in book.pending.new}
+        )
     return replace(book, episodes=episodes, pending=None, clean=clean), frozenset(book.pending.withdrawn)
 
 

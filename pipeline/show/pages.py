@@ -8,8 +8,8 @@ import json
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
-from importlib.resources import files
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -46,7 +46,13 @@ def notes_html(item: Published, root: str | None = None) -> Markup:
     copies (and links to other episodes' notes to their pages), relative to the episode's page, or to `root`
     (the site folder, as a page's templates know it); a blog post's address is used whole."""
     here = posixpath.dirname(item.page_path)
-    moved = {url: relinked(url, path if "://" in path else root + quote(path) if root is not None else quote(posixpath.relpath(path, here))) for url, path in item.relinks}
+    moved = {
+        url: relinked(
+            url,
+            path if "://" in path else root + quote(path) if root is not None else quote(posixpath.relpath(path, here)),
+        )
+        for url, path in item.relinks
+    }
     return Markup(_markdown.render(item.episode.notes.body, {"relink": moved}))
 
 
@@ -67,7 +73,12 @@ def iso_duration(seconds: float) -> str:
     """Seconds as an ISO 8601 duration (schema.org's Duration): PT1H2M5S."""
     hours, rest = divmod(int(round(seconds)), 3600)
     minutes, secs = divmod(rest, 60)
-    return "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + (f"{secs}S" if secs or not (hours or minutes) else "")
+    return (
+        "PT"
+        + (f"{hours}H" if hours else "")
+        + (f"{minutes}M" if minutes else "")
+        + (f"{secs}S" if secs or not (hours or minutes) else "")
+    )
 
 
 def file_size(length: int) -> str:
@@ -87,7 +98,15 @@ def href(url: str) -> str:
     """A URL as an attribute value every validator accepts: characters no URL may hold (`"`, `<`, `>`, spaces, a
     second `#`, non-ASCII letters) percent-encoded, the rest as written. Escaping for HTML is Jinja's job."""
     parts = urlsplit(url)
-    encoded = urlunsplit((parts.scheme, parts.netloc, quote(parts.path, _PATH_SAFE), quote(parts.query, _QUERY_SAFE), quote(parts.fragment, _QUERY_SAFE)))
+    encoded = urlunsplit(
+        (
+            parts.scheme,
+            parts.netloc,
+            quote(parts.path, _PATH_SAFE),
+            quote(parts.query, _QUERY_SAFE),
+            quote(parts.fragment, _QUERY_SAFE),
+        )
+    )
     return _LONE_PERCENT.sub("%25", encoded)
 
 
@@ -120,7 +139,11 @@ def subscribe_links(feed_url: str, title: str) -> tuple[tuple[str, str], ...]:
 def templates(folder: Path | None) -> dict[str, str]:
     """The sources of the templates a show's pages are rendered from: the packaged ones, and the show's own
     templates folder (its files replace the packaged ones of the same name, and may add others)."""
-    found = {path.name: path.read_text(encoding="utf-8") for path in files("pipeline").joinpath("templates").iterdir() if path.name.endswith(TEMPLATE_SUFFIXES)}
+    found = {
+        path.name: path.read_text(encoding="utf-8")
+        for path in files("pipeline").joinpath("templates").iterdir()
+        if path.name.endswith(TEMPLATE_SUFFIXES)
+    }
     for path in sorted(folder.iterdir()) if folder is not None and folder.is_dir() else ():
         if path.is_file():
             try:
@@ -165,7 +188,9 @@ def episode_page(env: Environment, config: Config, item: Published, site: Site) 
     context = _common(config, site, root, item.page_url)
     if item.image:  # the episode's own art stands for it when it is shared
         context["image_url"] = layout.url(config.site_url, item.image)
-    return env.get_template("episode.html").render(item=item, ld=_episode_ld(config, item, context["image_url"]), **context)
+    return env.get_template("episode.html").render(
+        item=item, ld=_episode_ld(config, item, context["image_url"]), **context
+    )
 
 
 def index_page(env: Environment, config: Config, items: Sequence[Published], site: Site) -> str:
@@ -176,7 +201,9 @@ def index_page(env: Environment, config: Config, items: Sequence[Published], sit
 
 def subscribe_page(env: Environment, config: Config, site: Site) -> str:
     """The page that helps a listener subscribe: the feed's address to copy, and links that open it in apps."""
-    context = _common(config, site, layout.depth_root(layout.SUBSCRIBE_PAGE), layout.url(config.site_url, layout.SUBSCRIBE_PAGE))
+    context = _common(
+        config, site, layout.depth_root(layout.SUBSCRIBE_PAGE), layout.url(config.site_url, layout.SUBSCRIBE_PAGE)
+    )
     return env.get_template("subscribe.html").render(ld=_series_ld(config, context["image_url"]), **context)
 
 
@@ -190,15 +217,23 @@ def _common(config: Config, site: Site, root: str, canonical: str) -> dict:
     show = config.show
     feed_url = layout.feed_url(config.site_url)
     return {
-        "show": show, "root": root, "canonical": canonical, "site_url": config.site_url,
-        "artwork": site.artwork, "image_url": layout.url(config.site_url, site.artwork) if site.artwork else "",
+        "show": show,
+        "root": root,
+        "canonical": canonical,
+        "site_url": config.site_url,
+        "artwork": site.artwork,
+        "image_url": layout.url(config.site_url, site.artwork) if site.artwork else "",
         "icons": {name: layout.icon(name) for name in site.icons},
-        "feed_path": FEED_FILE, "feed_url": feed_url, "subscribe_path": layout.SUBSCRIBE_PAGE,
+        "feed_path": FEED_FILE,
+        "feed_url": feed_url,
+        "subscribe_path": layout.SUBSCRIBE_PAGE,
         "subscribe_links": subscribe_links(feed_url, show.title),
         "funding": (config.podcast.funding_url, config.podcast.funding_text) if config.podcast.funding_url else None,
-        "clean_feed_path": layout.CLEAN_FEED_FILE if config.clean.edition else "", "clean_feed_url": layout.url(config.site_url, layout.CLEAN_FEED_FILE),
-        "clean_mode": config.clean.mode, "in_stylesheet": False,
-    }  # fmt: skip
+        "clean_feed_path": layout.CLEAN_FEED_FILE if config.clean.edition else "",
+        "clean_feed_url": layout.url(config.site_url, layout.CLEAN_FEED_FILE),
+        "clean_mode": config.clean.mode,
+        "in_stylesheet": False,
+    }
 
 
 def _person(name: str) -> dict:
@@ -209,10 +244,15 @@ def _series_ld(config: Config, artwork_url: str) -> dict:
     """schema.org's PodcastSeries of the show."""
     show = config.show
     data = {
-        "@context": "https://schema.org", "@type": "PodcastSeries", "name": show.title, "description": show.description,
-        "url": config.site_url, "webFeed": layout.feed_url(config.site_url), "inLanguage": show.language,
+        "@context": "https://schema.org",
+        "@type": "PodcastSeries",
+        "name": show.title,
+        "description": show.description,
+        "url": config.site_url,
+        "webFeed": layout.feed_url(config.site_url),
+        "inLanguage": show.language,
         "author": _person(show.author),
-    }  # fmt: skip
+    }
     if artwork_url:
         data["image"] = artwork_url
     return data
@@ -221,12 +261,22 @@ def _series_ld(config: Config, artwork_url: str) -> dict:
 def _episode_ld(config: Config, item: Published, image_url: str) -> dict:
     """schema.org's PodcastEpisode: its audio (an AudioObject) and length, and the series it is part of."""
     notes = item.episode.notes
-    series = {"@type": "PodcastSeries", "name": config.show.title, "url": config.site_url, "webFeed": layout.feed_url(config.site_url)}
+    series = {
+        "@type": "PodcastSeries",
+        "name": config.show.title,
+        "url": config.site_url,
+        "webFeed": layout.feed_url(config.site_url),
+    }
     data = {
-        "@context": "https://schema.org", "@type": "PodcastEpisode", "name": notes.title, "url": item.page_url,
-        "datePublished": item.pub_date.isoformat(), "duration": iso_duration(item.media.duration), "inLanguage": config.show.language,
+        "@context": "https://schema.org",
+        "@type": "PodcastEpisode",
+        "name": notes.title,
+        "url": item.page_url,
+        "datePublished": item.pub_date.isoformat(),
+        "duration": iso_duration(item.media.duration),
+        "inLanguage": config.show.language,
         "description": notes.summary or notes.title,
-    }  # fmt: skip
+    }
     if notes.episode is not None:
         data["episodeNumber"] = notes.episode
     if notes.season is not None:
@@ -237,13 +287,18 @@ def _episode_ld(config: Config, item: Published, image_url: str) -> dict:
     if notes.panelists:
         data["actor"] = [_person(person.name) for person in notes.panelists]
     data["associatedMedia"] = {
-        "@type": "AudioObject", "contentUrl": item.media_url, "encodingFormat": item.media.mime,
-        "contentSize": file_size(item.media.length), "duration": iso_duration(item.media.duration),
-    }  # fmt: skip
+        "@type": "AudioObject",
+        "contentUrl": item.media_url,
+        "encodingFormat": item.media.mime,
+        "contentSize": file_size(item.media.length),
+        "duration": iso_duration(item.media.duration),
+    }
     return data
 
 
-def render(config: Config, items: Sequence[Published], artwork: str | None, icons: tuple[str, ...] = ()) -> dict[str, str]:
+def render(
+    config: Config, items: Sequence[Published], artwork: str | None, icons: tuple[str, ...] = ()
+) -> dict[str, str]:
     """Every page of the site, keyed by its path in the site folder; items newest first (the show's templates
     read from its folder: for the tests and tools; a build renders through `assemble`)."""
     env = environment(templates(config.templates_dir))
@@ -275,7 +330,10 @@ def transcript_lines_of(item: Published) -> list[Line]:
     if found is None:
         return []
     data = json.loads(found.read())
-    return [Line(start=s["startTime"], end=s["endTime"], speaker=s.get("speaker", ""), body=s["body"]) for s in data["segments"]]
+    return [
+        Line(start=s["startTime"], end=s["endTime"], speaker=s.get("speaker", ""), body=s["body"])
+        for s in data["segments"]
+    ]
 
 
 def talk_time(turns: Sequence[Turn]) -> list[tuple[str, float]]:

@@ -83,7 +83,15 @@ class Edition:
 
 
 def _location(parent, location: Location) -> None:
-    _element(parent, "location", location.name, rel=location.rel, geo=location.geo, osm=location.osm, country=location.country.lower())
+    _element(
+        parent,
+        "location",
+        location.name,
+        rel=location.rel,
+        geo=location.geo,
+        osm=location.osm,
+        country=location.country.lower(),
+    )
 
 
 class PodcastIndexExtension(BaseExtension):
@@ -137,7 +145,16 @@ class PodcastIndexExtension(BaseExtension):
             for image in self.images:
                 _element(channel, "image", href=image.url, width=str(image.width), type=image.type, purpose="artwork")
         for trailer in self.trailers:
-            _element(channel, "trailer", trailer.title, pubdate=format_datetime(trailer.pub_date), url=trailer.url, length=str(trailer.length), type=trailer.type, season=str(trailer.season) if trailer.season else "")
+            _element(
+                channel,
+                "trailer",
+                trailer.title,
+                pubdate=format_datetime(trailer.pub_date),
+                url=trailer.url,
+                length=str(trailer.length),
+                type=trailer.type,
+                season=str(trailer.season) if trailer.season else "",
+            )
         return rss_feed
 
 
@@ -171,20 +188,36 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
         if self.chapters:
             _element(entry, "chapters", url=self.chapters.url, type=self.chapters.type)
         for bite in self.soundbites:
-            _element(entry, "soundbite", bite.title or None, startTime=seconds(bite.start), duration=seconds(bite.duration))
+            _element(
+                entry, "soundbite", bite.title or None, startTime=seconds(bite.start), duration=seconds(bite.duration)
+            )
         if self.location:
             _location(entry, self.location)
         if self.social and self.social.protocol == "disabled":
             _element(entry, "socialInteract", protocol="disabled")
         elif self.social and self.social.protocol:
             social = self.social
-            _element(entry, "socialInteract", protocol=social.protocol, uri=social.url, accountId=social.account, accountUrl=social.account_url)
+            _element(
+                entry,
+                "socialInteract",
+                protocol=social.protocol,
+                uri=social.url,
+                accountId=social.account,
+                accountUrl=social.account_url,
+            )
         for edition in self.editions:
             alt = edition.alternate
             element = _element(
-                entry, "alternateEnclosure", type=alt.mime, length=str(alt.length), bitrate=str(alt.bitrate), title=alt.title,
-                rel=alt.rel, codecs=alt.codecs, default="true" if edition.default else "",
-            )  # fmt: skip
+                entry,
+                "alternateEnclosure",
+                type=alt.mime,
+                length=str(alt.length),
+                bitrate=str(alt.bitrate),
+                title=alt.title,
+                rel=alt.rel,
+                codecs=alt.codecs,
+                default="true" if edition.default else "",
+            )
             _element(element, "source", uri=edition.url)
             _element(element, "integrity", type="sri", value=alt.integrity)
         return entry

@@ -39,9 +39,16 @@ def front_matter(engine: str, item: Published, feed_url: str, show_title: str) -
     if engine == "pelican":  # Pelican's themes show the title and summary as HTML, unescaped
         title, summary = html.escape(title, quote=False), html.escape(summary, quote=False)
         fields = {
-            "Title": title, "Date": f"{date:%Y-%m-%d %H:%M}", "Slug": layout.name(item.episode.slug), "Summary": summary,
-            "Category": CATEGORY, "Tags": TAG, "Status": "published", "Podcast_feed": feed_url, "Podcast_title": _line(show_title),
-        }  # fmt: skip
+            "Title": title,
+            "Date": f"{date:%Y-%m-%d %H:%M}",
+            "Slug": layout.name(item.episode.slug),
+            "Summary": summary,
+            "Category": CATEGORY,
+            "Tags": TAG,
+            "Status": "published",
+            "Podcast_feed": feed_url,
+            "Podcast_title": _line(show_title),
+        }
         return "".join(f"{key}: {value}\n" for key, value in fields.items()) + "\n"
     stamp = f"{date:%Y-%m-%dT%H:%M:%SZ}"
     lines = {"title": _quoted(title), "date": stamp, "description": _quoted(summary)}
@@ -51,7 +58,12 @@ def front_matter(engine: str, item: Published, feed_url: str, show_title: str) -
         lines |= {"layout": "post", "published": "true"}
     if engine == "eleventy":
         lines |= {"draft": "false"}
-    lines |= {"tags": f"[{_quoted(TAG)}]", "podcast_feed": _quoted(feed_url), "podcast_title": _quoted(_line(show_title)), "podcast_audio": _quoted(item.media_url)}
+    lines |= {
+        "tags": f"[{_quoted(TAG)}]",
+        "podcast_feed": _quoted(feed_url),
+        "podcast_title": _quoted(_line(show_title)),
+        "podcast_audio": _quoted(item.media_url),
+    }
     return "---\n" + "".join(f"{key}: {value}\n" for key, value in lines.items()) + "---\n"
 
 
@@ -67,21 +79,37 @@ def one_block(html: str) -> str:
     return "\n".join(line for line in lines if line).replace("{", "&#123;").replace("}", "&#125;") + "\n"
 
 
-def post(env: Environment, engine: str, item: Published, site_url: str, show_title: str, clean_mode: str = "bleep") -> str:
+def post(
+    env: Environment, engine: str, item: Published, site_url: str, show_title: str, clean_mode: str = "bleep"
+) -> str:
     """An episode's post: front matter and a body with the player, the explicit badge, the download link, the notes,
     chapters, transcript and the podcast feed's link; its files are addressed from the blog's root."""
     feed_url = layout.feed_url(site_url)
     root = layout.path_prefix(site_url)
-    html = one_block(env.get_template("post.html").render(item=item, root=root, feed_url=feed_url, subscribe_url=root + layout.SUBSCRIBE_PAGE, clean_mode=clean_mode))
+    html = one_block(
+        env.get_template("post.html").render(
+            item=item, root=root, feed_url=feed_url, subscribe_url=root + layout.SUBSCRIBE_PAGE, clean_mode=clean_mode
+        )
+    )
     body = f"{{{{< panelpress >}}}}\n{html}{{{{< /panelpress >}}}}\n" if engine == "hugo" else html
     return front_matter(engine, item, feed_url, show_title) + body
 
 
-def files(env: Environment, engine: str, posts: str, items: Sequence[Published], site_url: str, show_title: str, clean_mode: str = "bleep") -> dict[str, PlanFile]:
+def files(
+    env: Environment,
+    engine: str,
+    posts: str,
+    items: Sequence[Published],
+    site_url: str,
+    show_title: str,
+    clean_mode: str = "bleep",
+) -> dict[str, PlanFile]:
     """Every file panelpress writes into the blog besides its site folder: a post per episode, and its helper files."""
     from ..files import sha256
 
     out = {path: text.encode() for path, text in ENGINE[engine].installs}
     for item in items:
-        out[layout.post(engine, posts, item.episode.slug, item.pub_date)] = post(env, engine, item, site_url, show_title, clean_mode).encode()
+        out[layout.post(engine, posts, item.episode.slug, item.pub_date)] = post(
+            env, engine, item, site_url, show_title, clean_mode
+        ).encode()
     return {path: PlanFile(data, sha256(data)) for path, data in out.items()}

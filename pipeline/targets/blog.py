@@ -22,7 +22,11 @@ class Blog:
 
     def __init__(self, site: Path, blog: Path, posts: str) -> None:
         self.site = Folder(site, in_the_way="move it away, or set [blog] folder to another name")
-        self.blog = Folder(blog, keep_edited=(posts,), in_the_way="it is yours: rename it, or rename the episode (its notes and recording: the slug names the post), or set [blog] posts to another folder")
+        self.blog = Folder(
+            blog,
+            keep_edited=(posts,),
+            in_the_way="it is yours: rename it, or rename the episode (its notes and recording: the slug names the post), or set [blog] posts to another folder",
+        )
 
     def published_feed(self) -> bytes | None:
         return self.site.published_feed()
@@ -44,6 +48,9 @@ class Blog:
         posts = self.blog.apply(replace(plan, files=plan.blog, feed_path="", feed=b"", blog={}))
         site = self.site.apply(plan)
         return PublishReport(
-            written=posts.written + site.written, unchanged=posts.unchanged + site.unchanged, removed=posts.removed + site.removed,
-            adopted=posts.adopted + site.adopted, edited=posts.edited + site.edited,
-        )  # fmt: skip
+            written=posts.written + site.written,
+            unchanged=posts.unchanged + site.unchanged,
+            removed=posts.removed + site.removed,
+            adopted=posts.adopted + site.adopted,
+            edited=posts.edited + site.edited,
+        )

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from .. import layout
 from ..errors import PublishError
 from ..files import TEMP_SUFFIX, file_sha256, sha256, temp_path, write_atomic, write_if_changed
-from ..records import PublishReport, PlanFile, SitePlan
+from ..records import PlanFile, PublishReport, SitePlan
 
 REBUILD_FIX = "check the folder's permissions and free space, then build again; the feed was not changed"
 
@@ -37,7 +37,9 @@ class Manifest:
     """What panelpress wrote into a site folder."""
 
     files: Mapping[str, Written] = field(default_factory=dict)
-    pending: Mapping[str, str] = field(default_factory=dict)  # rel → checksum about to be written (a publish in progress)
+    pending: Mapping[str, str] = field(
+        default_factory=dict
+    )  # rel → checksum about to be written (a publish in progress)
     plan: str = ""  # digest of the plan the folder holds, once a publish completed
 
     def ours(self, rel: str) -> bool:
@@ -51,7 +53,12 @@ class Manifest:
 class Folder:
     """A site folder on disk."""
 
-    def __init__(self, path: Path, keep_edited: tuple[str, ...] = (), in_the_way: str = "move it away, or set [build] output to another folder") -> None:
+    def __init__(
+        self,
+        path: Path,
+        keep_edited: tuple[str, ...] = (),
+        in_the_way: str = "move it away, or set [build] output to another folder",
+    ) -> None:
         self.path = path
         self.in_the_way = in_the_way  # the fix for a file of someone else's where panelpress must write
         # Folders (a blog's posts) where a file panelpress wrote and the host then edited is left as the host made it,
@@ -76,14 +83,25 @@ class Folder:
         except (OSError, ValueError) as err:
             raise self._damaged(path, err) from err
         try:
-            files = {str(rel): Written(*value) if isinstance(value, list) else Written(str(value)) for rel, value in data["files"].items()}
-            return Manifest(files=files, pending={str(k): str(v) for k, v in data.get("pending", {}).items()}, plan=str(data.get("plan", "")))
+            files = {
+                str(rel): Written(*value) if isinstance(value, list) else Written(str(value))
+                for rel, value in data["files"].items()
+            }
+            return Manifest(
+                files=files,
+                pending={str(k): str(v) for k, v in data.get("pending", {}).items()},
+                plan=str(data.get("plan", "")),
+            )
         except (KeyError, TypeError, AttributeError) as err:
             raise self._damaged(path, err) from err
 
     @staticmethod
     def _damaged(path: Path, err: Exception) -> PublishError:
-        return PublishError(path, f"the manifest is damaged ({err})", "delete it: panelpress then takes back the files that are exactly what it would write, and refuses the rest")
+        return PublishError(
+            path,
+            f"the manifest is damaged ({err})",
+            "delete it: panelpress then takes back the files that are exactly what it would write, and refuses the rest",
+        )
 
     def published_feed(self, feed_path: str = layout.FEED_FILE) -> bytes | None:
         """The feed panelpress last published here (None: none, or a feed of someone else's)."""
@@ -166,12 +184,18 @@ class Folder:
     def _apply(self, plan: SitePlan) -> PublishReport:
         self.path.mkdir(parents=True, exist_ok=True)
         old = self.manifest()
-        feed = {plan.feed_path: PlanFile(plan.feed, sha256(plan.feed))} if plan.feed_path else {}  # a blog's posts have none
+        feed = (
+            {plan.feed_path: PlanFile(plan.feed, sha256(plan.feed))} if plan.feed_path else {}
+        )  # a blog's posts have none
         wanted: dict[str, PlanFile] = {**plan.files, **feed}
         on_disk, adopted, edited = self._check(wanted, old)
         # Remember every checksum about to be written before writing it: a file written by a publish that is then
         # killed is still known as panelpress's own.
-        changed = [rel for rel in wanted if rel not in edited and (rel not in on_disk or on_disk[rel].sha256 != wanted[rel].sha256)]
+        changed = [
+            rel
+            for rel in wanted
+            if rel not in edited and (rel not in on_disk or on_disk[rel].sha256 != wanted[rel].sha256)
+        ]
         files = {**old.files, **{rel: on_disk[rel] for rel in adopted}}
         if changed or adopted:
             self._write_manifest(Manifest(files=files, pending={rel: wanted[rel].sha256 for rel in changed}))
@@ -184,7 +208,9 @@ class Folder:
             info = os.stat(target)
             on_disk[rel] = Written(wanted[rel].sha256, info.st_size, info.st_mtime_ns)
         removed = self._remove(old, wanted)
-        self._write_manifest(Manifest(files={rel: old.files[rel] if rel in edited else on_disk[rel] for rel in wanted}, plan=plan.digest))
+        self._write_manifest(
+            Manifest(files={rel: old.files[rel] if rel in edited else on_disk[rel] for rel in wanted}, plan=plan.digest)
+        )
         unchanged = [rel for rel in wanted if rel not in changed and rel not in edited]
         return PublishReport(tuple(changed), tuple(unchanged), tuple(removed), tuple(adopted), tuple(edited))
 
@@ -196,13 +222,20 @@ class Folder:
         base = str(self.path)
         for rel, file in wanted.items():
             if not layout.is_safe(rel):
-                raise PublishError(self.path / rel, "is outside the site folder", "this is a bug in panelpress; please report it")
+                raise PublishError(
+                    self.path / rel, "is outside the site folder", "this is a bug in panelpress; please report it"
+                )
             written = old.files.get(rel)
             try:
                 info = os.stat(f"{base}/{rel}")
             except (FileNotFoundError, NotADirectoryError):
                 info = None
-            if written is not None and info is not None and stat.S_ISREG(info.st_mode) and (info.st_size, info.st_mtime_ns) == (written.size, written.mtime_ns):
+            if (
+                written is not None
+                and info is not None
+                and stat.S_ISREG(info.st_mode)
+                and (info.st_size, info.st_mtime_ns) == (written.size, written.mtime_ns)
+            ):
                 on_disk[rel] = written  # ours, as panelpress left it: nothing to read
                 continue
             target = self.path / rel
@@ -214,10 +247,21 @@ class Folder:
             sha = file_sha256(target)
             on_disk[rel] = Written(sha, info.st_size, info.st_mtime_ns)
             if old.ours(rel):
-                if not old.accepts(rel, sha) and sha != file.sha256 and rel in old.files and rel.startswith(self.keep_edited or ("\0",)):
+                if (
+                    not old.accepts(rel, sha)
+                    and sha != file.sha256
+                    and rel in old.files
+                    and rel.startswith(self.keep_edited or ("\0",))
+                ):
                     edited.append(rel)  # the host's edit wins; panelpress says so
-                elif not old.accepts(rel, sha) and sha != file.sha256:  # ours once, edited by hand since: not ours to overwrite
-                    raise PublishError(target, "was changed by hand after panelpress wrote it", "move your changes into the notes or a template, then delete this file")
+                elif (
+                    not old.accepts(rel, sha) and sha != file.sha256
+                ):  # ours once, edited by hand since: not ours to overwrite
+                    raise PublishError(
+                        target,
+                        "was changed by hand after panelpress wrote it",
+                        "move your changes into the notes or a template, then delete this file",
+                    )
             elif sha == file.sha256:
                 adopted.append(rel)  # exactly what panelpress would write (a lost manifest): take it back
             else:

@@ -23,17 +23,28 @@ from urllib.parse import unquote, urlsplit
 from .. import layout
 from ..errors import PanelpressError
 from ..files import sha256
-from ..records import PublishReport, PlanFile, SitePlan
+from ..records import PlanFile, PublishReport, SitePlan
 
 # Types a web host should send for what panelpress publishes; `mimetypes` guesses the rest. The feed goes as XML,
 # as most hosts send .xml, so a browser shows it through its stylesheet.
 TYPES = {
-    ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-    ".xml": "application/xml; charset=utf-8", ".xsl": "text/xsl; charset=utf-8", ".json": "application/json",
-    ".vtt": "text/vtt; charset=utf-8", ".srt": "application/x-subrip; charset=utf-8", ".txt": "text/plain; charset=utf-8",
-    ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
-    ".ico": "image/vnd.microsoft.icon", ".pdf": "application/pdf",
-}  # fmt: skip
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".xsl": "text/xsl; charset=utf-8",
+    ".json": "application/json",
+    ".vtt": "text/vtt; charset=utf-8",
+    ".srt": "application/x-subrip; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".ico": "image/vnd.microsoft.icon",
+    ".pdf": "application/pdf",
+}
 CHUNK = 256 * 1024
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream, so a closed page is noticed
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -61,7 +72,7 @@ def content_type(rel: str) -> str:
     return TYPES.get(suffix) or mimetypes.guess_type(rel)[0] or "application/octet-stream"
 
 
-def byte_range(header: str | None, size: int) -> tuple[int, int] | None | bool:
+def byte_range(header: str | None, size: int) -> tuple[int, int] | bool | None:
     """The one range a `Range` header asks of `size` bytes, as (first, last); None: send the whole file (no header,
     one the server may ignore, or several ranges); False: the range cannot be satisfied (416)."""
     if not header:
@@ -116,17 +127,26 @@ class Preview:
 
     def published(self) -> Mapping[str, str]:
         plan = self._served.plan
-        return {rel: file.sha256 for rel, file in plan.files.items()} | {plan.feed_path: sha256(plan.feed)} if plan else {}
+        return (
+            {rel: file.sha256 for rel, file in plan.files.items()} | {plan.feed_path: sha256(plan.feed)} if plan else {}
+        )
 
     def apply(self, plan: SitePlan) -> PublishReport:
         """Serve this plan from now on (in memory: nothing is written)."""
         old = self._served.plan
         before = {**old.files, old.feed_path: None} if old else {}
-        written = tuple(rel for rel, file in plan.files.items() if rel not in before or before[rel].sha256 != file.sha256) + (plan.feed_path,)
+        written = (
+            *tuple(rel for rel, file in plan.files.items() if rel not in before or before[rel].sha256 != file.sha256),
+            plan.feed_path,
+        )
         with self._changed:
             self._served = _Served(plan)
             self._changed.notify_all()
-        return PublishReport(written=written, unchanged=tuple(rel for rel in plan.files if rel not in written), removed=tuple(rel for rel in before if rel not in plan.files and rel != plan.feed_path))
+        return PublishReport(
+            written=written,
+            unchanged=tuple(rel for rel in plan.files if rel not in written),
+            removed=tuple(rel for rel in before if rel not in plan.files and rel != plan.feed_path),
+        )
 
     # --- what the server reads ------------------------------------------------------------------------------------
 
@@ -178,7 +198,11 @@ class Server:
         try:
             self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         except OSError as err:
-            raise PanelpressError(Path(f"127.0.0.1:{port}"), f"cannot be listened on ({err.strerror or err})", "pick another port with --port N (0 takes any free one)") from err
+            raise PanelpressError(
+                Path(f"127.0.0.1:{port}"),
+                f"cannot be listened on ({err.strerror or err})",
+                "pick another port with --port N (0 takes any free one)",
+            ) from err
         self.httpd.daemon_threads = True
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="panelpress-serve", daemon=True)
 
@@ -205,13 +229,13 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: the player asks for many ranges of one file
     server_version = "panelpress-serve"
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002
+    def log_message(self, format: str, *args) -> None:
         pass  # a preview is for looking at the site, not its requests
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self.do_GET(body=False)
 
-    def do_GET(self, body: bool = True) -> None:  # noqa: N802
+    def do_GET(self, body: bool = True) -> None:
         path = unquote(urlsplit(self.path).path)
         if path == layout.PREVIEW_EVENTS:
             return self._events()
@@ -243,7 +267,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             size = len(data) if data is not None else file.content.stat().st_size
         except OSError:
-            return self._error(HTTPStatus.NOT_FOUND, f"{rel} is missing from the cache: it is rebuilt on the next change.")
+            return self._error(
+                HTTPStatus.NOT_FOUND, f"{rel} is missing from the cache: it is rebuilt on the next change."
+            )
         asked = self.headers.get("Range")
         if self.headers.get("If-Range") not in (None, etag):
             asked = None  # the client's copy is older: it gets the whole new file

@@ -38,4 +38,6 @@ def for_config(config: Config) -> Target:
     from .blog import Blog
     from .folder import Folder
 
-    return Blog(config.output_dir, config.blog_dir, config.blog_posts) if config.blog.engine else Folder(config.output_dir)
+    return (
+        Blog(config.output_dir, config.blog_dir, config.blog_posts) if config.blog.engine else Folder(config.output_dir)
+    )
