@@ -6,8 +6,8 @@ with this tree, and compares every file of the sites (and of the blog) byte for 
 - the example show of this repository (the demo: its explicit panel, a host's transcript, the clean edition and
   the clean feed);
 - a show that uses every other feature: a panel recorded one track per speaker (espeak-ng voices when installed),
-  transcripts made offline, Opus editions, chapters, artwork, posts of a Hugo blog and a paged feed (12 episodes,
-  10 to a page).
+  transcripts made offline, Opus editions, chapters, artwork, a clean edition of an explicit episode, posts of a
+  Hugo blog and a paged feed (12 episodes, 10 to a page).
 
 Each show is built first by the earlier code; a second copy of its sources, given the ledger that build wrote (so
 GUIDs and dates are the same), is then built by this tree from an empty cache: every byte must match. Then this tree builds
@@ -63,30 +63,28 @@ def full_show(folder: Path) -> Path:
     )
     toml = folder / "panelpress.toml"
     text = toml.read_text().replace("https://pod.example.com/show/", "https://blog.example.com/podcast/")
-    text += '\n[blog]\nengine = "hugo"\npath = "blog"\n\n[feed]\nitems = 10\n\n[transcripts]\nmake = true\n'
+    text += '\n[blog]\nengine = "hugo"\npath = "blog"\n\n[feed]\nitems = 10\n\n[transcripts]\nmake = true\n\n[clean]\nedition = true\n'
     toml.write_text(text)
     picture(folder / "cover.png", 1400, "#27304a")
     for n in range(1, 12):
         recording = folder / "episodes" / f"short-{n:02d}.wav"
-        if espeak() and n <= 3:  # a few spoken ones: their made transcripts hold words
-            subprocess.run(
-                [
-                    espeak(),
-                    "-w",
-                    str(recording),
-                    f"Welcome to short episode {n}. Today we talk about budgets and teams.",
-                ],
-                check=True,
-            )
+        said = "What the fuck happened to the budget?" if n == 2 else "Today we talk about budgets and teams."
+        if espeak() and n <= 3:  # a few spoken ones: their made transcripts hold words (and the second, strong ones)
+            subprocess.run([espeak(), "-w", str(recording), f"Welcome to short episode {n}. {said}"], check=True)
         else:
             make_audio(recording, seconds=3, source=SPEECH.format(seed=n))
+        if n == 2:  # the host's transcript: the clean edition silences what it names
+            (folder / "episodes" / "short-02.vtt").write_text(
+                f"WEBVTT\n\n00:00:00.000 --> 00:00:04.500\nWelcome to short episode 2. {said}\n"
+            )
         chapters = (
             "chapters:\n  - start: 0\n    title: Opening\n  - start: 1.5\n    title: The point\n" if n % 3 == 0 else ""
         )
+        explicit = "explicit: true\n" if n == 2 else ""  # with [clean] edition: a clean edition and a clean feed
         write_notes(
             folder,
             f"short-{n:02d}",
-            f"title: Short {n}\ndate: 2026-03-{n:02d}\n{chapters}",
+            f"title: Short {n}\ndate: 2026-03-{n:02d}\n{explicit}{chapters}",
             f"Episode {n}, in **Markdown**.",
         )
     panel = folder / "episodes" / "roundtable"

@@ -146,7 +146,7 @@ def fixtures(tmp_path_factory) -> dict[str, Path]:
     ):
         path = _tone(folder / name, *codec, "-map_chapters", "-1", metadata=meta)
         tagged = cls(path)
-        for key in [k for k in tagged.tags if k.lower().startswith("chapter")]:
+        for key in [k for k in tagged.tags.keys() if k.lower().startswith("chapter")]:  # noqa: SIM118 (a Vorbis comment iterates as pairs)
             del tagged.tags[key]
         _vorbis_chapters(tagged.tags)
         if cls is FLAC:

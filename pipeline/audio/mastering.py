@@ -222,8 +222,8 @@ def _level(
 def _level_shape(momentary: list[float], reference: float) -> list[float]:
     """How far (dB) the speech around each block is from `reference`: smoothed, and carried across pauses."""
     active = [m > reference + SPEECH_GATE for m in momentary]
-    energy = [0.0, *list(itertools.accumulate(power(m) if a else 0.0 for m, a in zip(momentary, active)))]
-    count = [0, *list(itertools.accumulate(active))]
+    energy = [0.0, *itertools.accumulate(power(m) if a else 0.0 for m, a in zip(momentary, active))]
+    count = [0, *itertools.accumulate(active)]
     n = len(momentary)
     known: list[tuple[int, float]] = []
     for k in range(n):
@@ -254,8 +254,8 @@ def _smooth(values: list[float], sigma: int) -> list[float]:
 def _shift_short(momentary: list[float], short: list[float], gain: list[float]) -> list[float]:
     """Short-term loudness after a slow gain: each 3 s window moves by its blocks' gain, weighted by their energy."""
     energy = [power(m) if m > -70 else 0.0 for m in momentary]
-    weighted = [0.0, *list(itertools.accumulate(e * 10 ** (g / 10) for e, g in zip(energy, gain)))]
-    plain = [0.0, *list(itertools.accumulate(energy))]
+    weighted = [0.0, *itertools.accumulate(e * 10 ** (g / 10) for e, g in zip(energy, gain))]
+    plain = [0.0, *itertools.accumulate(energy)]
     shifted = []
     for k, s in enumerate(short):
         a = max(0, k - 26)  # the 3 s window ending at block k spans the momentary blocks k-26 … k

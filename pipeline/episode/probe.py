@@ -174,7 +174,7 @@ def _chapters(audio) -> tuple[Chapter, ...]:
             key=lambda c: c.start,
         )
     elif raw is not None and hasattr(raw, "keys"):
-        numbers = sorted({m.group(1) for k in raw if (m := re.fullmatch(r"chapter(\d+)", k.lower()))}, key=int)
+        numbers = sorted({m.group(1) for k in raw.keys() if (m := re.fullmatch(r"chapter(\d+)", k.lower()))}, key=int)  # noqa: SIM118 (a Vorbis comment iterates as pairs)
         for number in numbers:
             try:
                 start = parse_time(raw[f"CHAPTER{number}"][0])
