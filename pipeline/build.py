@@ -101,7 +101,7 @@ def plan(config: Config, now: datetime | None = None) -> assemble.ShowPlan | Non
     from .show import assemble
 
     book = ledger.load(config.ledger_path)
-    store = _store(config, book)
+    store = show_store(config, book)
     state = store.state()
     chosen = []
     for _slug, (key, _) in sorted(state.published.items()):
@@ -125,7 +125,7 @@ def gather(config: Config, store: cache.Store) -> assemble.Inputs:
     return assemble.Inputs(pages.templates(config.templates_dir), sha, width, icons, store.rendered())
 
 
-def _store(config: Config, book: ledger.Ledger) -> cache.Store:
+def show_store(config: Config, book: ledger.Ledger) -> cache.Store:
     """The cache of a show, named by its podcast GUID (the ledger's, else the one its feed's address gives)."""
     return cache.Store(
         config.cache_dir, book.podcast_guid or namespace_rules.podcast_guid(layout.feed_url(config.site_url))
@@ -162,7 +162,7 @@ class _Build:
         config = self.config
         self.target = seam.for_config(config)
         self.book = self._recover()
-        self.store = _store(config, self.book)
+        self.store = show_store(config, self.book)
         state = self.store.state()
         recordings, found = discover(config)
         self.failures += found

@@ -32,7 +32,7 @@ class Memory:
             book = ledger.load(settings.ledger_path)
         except PanelpressError:
             book = ledger.Ledger()
-        store = build._store(settings, book)
+        store = build.show_store(settings, book)
         state, context = store.state(), cache.episode_context(settings)
         changed = {slug: cache.changed(settings.root, e.inputs) for slug, e in state.entries.items()}
         unchanged = {slug: e for slug, e in state.entries.items() if e.context == context and not changed[slug]}

@@ -73,8 +73,8 @@ def check_transcripts(checker: Checker, by_slug: dict[str, Notes]) -> None:
         except PanelpressError as err:
             problems.append(err)
             continue
-        notes = by_slug.get(rec.slug)
-        problems += transcript.check(path, duration, [p.name for p in notes.panelists] if notes else [])[1]
+        note = by_slug.get(rec.slug)
+        problems += transcript.check(path, duration, [p.name for p in note.panelists] if note else [])[1]
     slugs = {rec.slug for rec in recordings}
     for folder in (settings.episodes_dir, settings.notes_dir):
         for suffix in transcript.SUFFIXES:
@@ -111,9 +111,9 @@ def check_changes(checker: Checker, by_slug: dict[str, Notes], published: set[st
                 )
             )
     for slug, files in sorted(memory.changed.items()):
-        notes = by_slug.get(slug)
+        note = by_slug.get(slug)
         missing = settings.notes_dir / f"{slug}.md"
-        if notes is None and slug in published and not missing.exists():
+        if note is None and slug in published and not missing.exists():
             checker.problems.append(
                 PanelpressError(
                     missing,
@@ -124,10 +124,10 @@ def check_changes(checker: Checker, by_slug: dict[str, Notes], published: set[st
             continue
         own = [rel for rel in files if rel not in shared]
         troubled = any(name.startswith(f"{slug}.") for name in reported)  # a problem of its own files is said already
-        if own and notes is not None and (slug in published or not notes.draft) and not troubled:
+        if own and note is not None and (slug in published or not note.draft) and not troubled:
             checker.problems.append(
                 PanelpressError(
-                    notes.path,
+                    note.path,
                     f"episode {slug!r} changed since the last build ({', '.join(own)}): the site does not show it yet",
                     BUILD,
                 )
