@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-scale clean
+.PHONY: demo test bench bench-scale docs docs-serve clean
 
 demo: $(STAMP)
 	$(BIN)/panelpress build --show .
@@ -19,6 +19,13 @@ bench: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py
+
+# The documentation site (docs/, mkdocs.yml) into site/; the reference pages are made from the code as it builds.
+docs: $(STAMP)
+	$(BIN)/python -m mkdocs build --strict
+
+docs-serve: $(STAMP)
+	$(BIN)/python -m mkdocs serve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

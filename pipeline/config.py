@@ -44,9 +44,15 @@ DESCRIPTION_BYTES = 4000  # Apple Podcasts' limit for <description>
 PODCASTINDEX_PUBNOTIFY = "https://api.podcastindex.org/api/1.0/hub/pubnotify"
 
 
-def _check(fn, hint: str):
-    """Field metadata: a validator and the fix shown when it fails."""
-    return {"check": fn, "hint": hint}
+def _check(fn, hint: str, doc: str):
+    """Field metadata: a validator, the fix shown when it fails, and what the setting does (one line: the settings
+    reference, docs/reference/settings.md, is made from it)."""
+    return {"check": fn, "hint": hint, "doc": doc}
+
+
+def _doc(doc: str):
+    """Field metadata of a setting without a validator of its own: what it does (one line, for the reference)."""
+    return {"doc": doc}
 
 
 def _is_email(value: str) -> bool:
@@ -85,53 +91,126 @@ def _is_language(value: str) -> bool:
 class ShowSettings:
     """`[show]`: what the feed and pages say about the show."""
 
-    title: str
-    description: str
-    author: str
-    owner_email: str = field(metadata=_check(_is_email, "write an e-mail address such as host@example.com"))
+    title: str = field(metadata=_doc("The show's name: in the feed, on the pages and in every episode's tags."))
+    description: str = field(
+        metadata=_doc(
+            "What the show is about, in plain text: the feed's description and the index page's; at most 4000 bytes (Apple's limit)."
+        )
+    )
+    author: str = field(metadata=_doc("Who makes the show: `itunes:author`, and the album artist (TPE2) of the tags."))
+    owner_email: str = field(
+        metadata=_check(
+            _is_email,
+            "write an e-mail address such as host@example.com",
+            doc="The owner's e-mail address, in `itunes:owner`; also the owner `podcast:locked` names.",
+        )
+    )
     site_url: str = field(
-        metadata=_check(_is_http_url, "write the public address of the site folder, e.g. https://example.com/podcast/")
+        metadata=_check(
+            _is_http_url,
+            "write the public address of the site folder, e.g. https://example.com/podcast/",
+            doc="Where the site folder is served: an absolute `https://` address with no `?query`, `#fragment` or password. Every enclosure URL is made from it and recorded in the ledger.",
+        )
     )
-    owner_name: str = ""
+    owner_name: str = field(default="", metadata=_doc("The owner's name in `itunes:owner`; empty: `author`."))
     language: str = field(
-        default="en", metadata=_check(_is_language, "write a language code (BCP 47) such as en, en-US or pt-BR")
+        default="en",
+        metadata=_check(
+            _is_language,
+            "write a language code (BCP 47) such as en, en-US or pt-BR",
+            doc="The show's language: a BCP 47 tag of registered subtags (`en`, `en-US`, `pt-BR`, `zh-Hant`), checked with langcodes. The strong-language scan uses its word list (and English's).",
+        ),
     )
-    category: str = "Business"
-    subcategory: str = ""
-    explicit: bool | None = None  # None: not set; the feed says false (Apple requires a value)
-    artwork: str = ""
-    copyright: str = ""
+    category: str = field(
+        default="Business", metadata=_doc("The Apple Podcasts category, from Apple's current list (checked).")
+    )
+    subcategory: str = field(
+        default="", metadata=_doc("A subcategory of `category` from Apple's list (checked); empty: none.")
+    )
+    explicit: bool | None = field(  # None: not set; the feed says false (Apple requires a value)
+        default=None,
+        metadata=_doc(
+            "The show's default for episodes whose notes do not say: `true` (explicit) or `false` (clean). Left out, the feed says `false`, as Apple needs a value."
+        ),
+    )
+    artwork: str = field(
+        default="",
+        metadata=_doc(
+            "The show's cover: a square JPEG or PNG (by its content), 1400–3000 px, in the show folder; checked before any work."
+        ),
+    )
+    copyright: str = field(default="", metadata=_doc("The feed's copyright line."))
     type: str = field(
-        default="episodic", metadata=_check(lambda v: v in SHOW_TYPES, f"use one of {', '.join(SHOW_TYPES)}")
+        default="episodic",
+        metadata=_check(
+            lambda v: v in SHOW_TYPES,
+            f"use one of {', '.join(SHOW_TYPES)}",
+            doc="`itunes:type`: `episodic` or `serial`, as Apple Podcasts defines them.",
+        ),
     )
     new_feed_url: str = field(
         default="",
         metadata=_check(
             lambda v: not v or _is_http_url(v),
             "write the full address of the new feed, e.g. https://new.example.com/feed.xml",
+            doc="When the show moves: the new feed's address, written as `itunes:new-feed-url` so apps follow it.",
         ),
     )
-    block: bool = False
-    complete: bool = False
-    allow_http: bool = False  # a site_url of http://: only when the host says so (apps want https)
+    block: bool = field(default=False, metadata=_doc("`itunes:block`: hide the show from Apple Podcasts."))
+    complete: bool = field(
+        default=False,
+        metadata=_doc(
+            'No more episodes will come: `itunes:complete`, and `complete="true"` on `podcast:updateFrequency`.'
+        ),
+    )
+    allow_http: bool = field(  # a site_url of http://: only when the host says so (apps want https)
+        default=False,
+        metadata=_doc(
+            "Let an `http://` site_url through, with a warning (apps fetch the feed and audio unencrypted; Apple may refuse it)."
+        ),
+    )
 
 
 @dataclass(frozen=True)
 class BuildSettings:
     """`[build]`: where things go and what gets published."""
 
-    output: str = "public"
-    publish_new: bool = False
-    templates: str = "templates"
-    cache: str = ".panelpress-cache"
+    output: str = field(
+        default="public",
+        metadata=_doc(
+            "The site folder, relative to the show folder (`--out DIR` overrides it). Refused before any work when it is, holds or lies inside `episodes/`, `show_notes/` or the templates folder, is or holds the show folder, the home folder or a filesystem root, or overlaps the cache."
+        ),
+    )
+    publish_new: bool = field(
+        default=False,
+        metadata=_doc(
+            "Publish new recordings straight away: their starter notes are not marked `draft: true` for you to review first."
+        ),
+    )
+    templates: str = field(
+        default="templates",
+        metadata=_doc("The folder of your template overrides (any of the page templates, stylesheet and script)."),
+    )
+    cache: str = field(
+        default=".panelpress-cache",
+        metadata=_doc(
+            "The cache folder: mastered audio, records and logs, kept by content and settings. Like `output`, never one of your own folders."
+        ),
+    )
     workers: int = field(
-        default=0, metadata=_check(lambda v: 0 <= v <= 64, "use 0 (one per core) or a number of workers up to 64")
+        default=0,
+        metadata=_check(
+            lambda v: 0 <= v <= 64,
+            "use 0 (one per core) or a number of workers up to 64",
+            doc="Episodes mastered at once on threads of this machine; 0 is one per core. A Dask cluster runs as many as its workers have threads.",
+        ),
     )
     executor: str = field(
         default="threads",
         metadata=_check(
             lambda v: v in EXECUTORS,
             f'use "threads" (this machine) or "dask" (a Dask cluster, with scheduler = "{SCHEDULER_EXAMPLE}")',
+            doc="Where episodes are mastered: `threads` (this machine) or `dask` (an existing Dask distributed cluster; `--executor` overrides it).",
         ),
     )
     scheduler: str = field(
@@ -139,6 +218,7 @@ class BuildSettings:
         metadata=_check(
             _is_scheduler,
             f'write the Dask scheduler\'s address as `dask scheduler` prints it, e.g. scheduler = "{SCHEDULER_EXAMPLE}"',
+            doc='The Dask scheduler\'s address, `tcp://host:8786`, as `dask scheduler` prints it; needed with `executor = "dask"` (`--scheduler` overrides it).',
         ),
     )
 
@@ -148,80 +228,156 @@ class AudioSettings:
     """`[audio]`: everything that changes the mastered sound (and so the cache key)."""
 
     format: str = field(
-        default="mp3", metadata=_check(lambda v: v in OUTPUT_FORMATS, f"use one of {', '.join(OUTPUT_FORMATS)}")
+        default="mp3",
+        metadata=_check(
+            lambda v: v in OUTPUT_FORMATS,
+            f"use one of {', '.join(OUTPUT_FORMATS)}",
+            doc="The published audio: `mp3` (constant bitrate) or `m4a` (AAC); both carry full tags and chapters.",
+        ),
     )
     bitrate: int = field(
-        default=128, metadata=_check(lambda v: 32 <= v <= 320, "use a bitrate in kbps between 32 and 320")
+        default=128,
+        metadata=_check(
+            lambda v: 32 <= v <= 320,
+            "use a bitrate in kbps between 32 and 320",
+            doc="The published audio's bitrate, in kbps.",
+        ),
     )
     sample_rate: int = field(
-        default=44100, metadata=_check(lambda v: v in SAMPLE_RATES, f"use one of {', '.join(map(str, SAMPLE_RATES))}")
+        default=44100,
+        metadata=_check(
+            lambda v: v in SAMPLE_RATES,
+            f"use one of {', '.join(map(str, SAMPLE_RATES))}",
+            doc="The published audio's sample rate in Hz, set on the output whatever the recording's rate.",
+        ),
     )
-    normalize: bool = True
+    normalize: bool = field(
+        default=True,
+        metadata=_doc("Master every episode to `loudness` and `true_peak`, checked on the decoded output."),
+    )
     loudness: float = field(
         default=-16.0,
         metadata=_check(
-            lambda v: -30.0 <= v <= -10.0, "use an integrated loudness in LUFS between -30 and -10 (podcasts: -16)"
+            lambda v: -30.0 <= v <= -10.0,
+            "use an integrated loudness in LUFS between -30 and -10 (podcasts: -16)",
+            doc="The integrated loudness target in LUFS (EBU R128 / ITU-R BS.1770-4), measured on the decoded output.",
         ),
     )
     true_peak: float = field(
         default=-1.0,
-        metadata=_check(lambda v: -9.0 <= v <= 0.0, "use a true-peak ceiling in dBTP between -9 and 0 (podcasts: -1)"),
+        metadata=_check(
+            lambda v: -9.0 <= v <= 0.0,
+            "use a true-peak ceiling in dBTP between -9 and 0 (podcasts: -1)",
+            doc="The true-peak ceiling in dBTP, measured on the decoded output (oversampled four times).",
+        ),
     )
     # Loudness range (EBU Tech 3342) a show allows: a wider program is levelled down to it; a narrower one is left alone.
     lra: float = field(
         default=8.0,
         metadata=_check(
-            lambda v: 3.0 <= v <= 20.0, "use a loudness range in LU between 3 and 20 (spoken word: 8 or less)"
+            lambda v: 3.0 <= v <= 20.0,
+            "use a loudness range in LU between 3 and 20 (spoken word: 8 or less)",
+            doc="The widest loudness range in LU (EBU Tech 3342) the show wants: a wider recording is levelled gently down to it; a narrower one is left alone.",
         ),
     )
-    level_voices: bool = False
-    trim_silence: bool = False
+    level_voices: bool = field(
+        default=False,
+        metadata=_doc(
+            "Level every voice all the way to the same loudness, whatever the range (a voice 12 dB quieter ends within 4 LU of the other)."
+        ),
+    )
+    trim_silence: bool = field(
+        default=False,
+        metadata=_doc("Trim leading and trailing silence; chapters and transcripts move with it."),
+    )
     highpass: int = field(
         default=0,
-        metadata=_check(lambda v: v == 0 or 20 <= v <= 300, "use 0 (off) or a cut-off in Hz between 20 and 300"),
+        metadata=_check(
+            lambda v: v == 0 or 20 <= v <= 300,
+            "use 0 (off) or a cut-off in Hz between 20 and 300",
+            doc="A high-pass filter's cut-off in Hz, against rumble (e.g. 80); 0 is off.",
+        ),
     )
-    intro: str = ""
-    outro: str = ""
+    intro: str = field(
+        default="",
+        metadata=_doc("A music file in the show folder played before every episode, joined with a short fade."),
+    )
+    outro: str = field(
+        default="",
+        metadata=_doc("A music file in the show folder played after every episode, joined with a short fade."),
+    )
     # The Opus edition is made from the mastered file: these two never change the mastered sound (nor its cache key).
-    opus: bool = False
+    opus: bool = field(
+        default=False,
+        metadata=_doc(
+            "Also publish every episode as Ogg Opus (`media/<name>.opus`, a `podcast:alternateEnclosure`); never masters the MP3 again."
+        ),
+    )
     opus_bitrate: int = field(
         default=0,
         metadata=_check(
             lambda v: v == 0 or 16 <= v <= 256,
             "use 0 (48 kbps for mono, 64 for stereo) or a bitrate in kbps between 16 and 256",
+            doc="The Opus edition's bitrate in kbps; 0 is 48 for a mono recording and 64 for stereo.",
         ),
     )
     denoise: str = field(
-        default="off", metadata=_check(lambda v: v in DENOISE_LEVELS, f"use one of {', '.join(DENOISE_LEVELS)}")
+        default="off",
+        metadata=_check(
+            lambda v: v in DENOISE_LEVELS,
+            f"use one of {', '.join(DENOISE_LEVELS)}",
+            doc="Noise reduction before mastering (ffmpeg `afftdn`): `light`, `medium` or `strong` take at most 6, 12 or 24 dB of steady hiss and room tone.",
+        ),
     )
     dehum: int = field(
         default=0,
         metadata=_check(
-            lambda v: v in (0, 50, 60), "use 50 (Europe, most of Asia and Africa) or 60 (the Americas), or 0 (off)"
+            lambda v: v in (0, 50, 60),
+            "use 50 (Europe, most of Asia and Africa) or 60 (the Americas), or 0 (off)",
+            doc="Notch out mains hum at this frequency in Hz and its next four harmonics; 0 is off.",
         ),
     )
-    deess: bool = False
+    deess: bool = field(
+        default=False, metadata=_doc('Turn down harsh "s" sounds close to the microphone (ffmpeg `deesser`).')
+    )
 
 
 @dataclass(frozen=True)
 class MixSettings:
     """`[mix]`: how an episode recorded one track per speaker becomes one mix."""
 
-    automix: bool = True  # bleed suppression: a track is turned down while its panelist is not the one speaking
-    level: bool = True  # every panelist's speech to one loudness
+    automix: bool = field(  # bleed suppression: a track is turned down while its panelist is not the one speaking
+        default=True,
+        metadata=_doc(
+            "Bleed suppression: turn each track down while its panelist is not the one speaking; `false` sums the levelled tracks."
+        ),
+    )
+    level: bool = field(  # every panelist's speech to one loudness
+        default=True, metadata=_doc("Bring every panelist's speech to one loudness.")
+    )
     highpass: int = field(
         default=80,
-        metadata=_check(lambda v: v == 0 or 20 <= v <= 300, "use 0 (off) or a cut-off in Hz between 20 and 300"),
+        metadata=_check(
+            lambda v: v == 0 or 20 <= v <= 300,
+            "use 0 (off) or a cut-off in Hz between 20 and 300",
+            doc="A high-pass filter on every track, cut-off in Hz; 0 is off.",
+        ),
     )
     floor: float = field(
         default=-24.0,
         metadata=_check(
             lambda v: -60.0 <= v <= 0.0,
             "use a level in dB between -60 and 0 (a silent panelist's track, under the one speaking)",
+            doc="The level in dB a track goes down to while its panelist is silent.",
         ),
     )
     room_duck: float = field(
-        default=12.0, metadata=_check(lambda v: 0.0 <= v <= 40.0, "use a number of dB between 0 and 40")
+        default=12.0,
+        metadata=_check(
+            lambda v: 0.0 <= v <= 40.0,
+            "use a number of dB between 0 and 40",
+            doc="How many dB the room (audience) track goes down while a panelist speaks.",
+        ),
     )
 
 
@@ -229,42 +385,101 @@ class MixSettings:
 class PodcastSettings:
     """`[podcast]`: the Podcasting 2.0 (podcastindex.org) channel elements."""
 
-    locked: bool = False
+    locked: bool = field(
+        default=False,
+        metadata=_doc("`podcast:locked`: other hosts may not import the feed (the owner is `[show] owner_email`)."),
+    )
     funding_url: str = field(
         default="",
         metadata=_check(
-            lambda v: not v or _is_http_url(v), "write the full address of the page where listeners support the show"
+            lambda v: not v or _is_http_url(v),
+            "write the full address of the page where listeners support the show",
+            doc="`podcast:funding`: the page where listeners support the show (set `funding_text` with it).",
         ),
     )
-    funding_text: str = ""
-    medium: str = field(default="podcast", metadata=_check(lambda v: v in MEDIUMS, f"use one of {', '.join(MEDIUMS)}"))
-    txt: tuple[tuple[str, str], ...] = ()  # [podcast.txt]: purpose = "text" (e.g. applepodcastsverify)
-    podroll: tuple[RemoteItem, ...] = ()  # [[podcast.podroll]]: shows the host recommends
-    license: str = ""
+    funding_text: str = field(
+        default="", metadata=_doc("The words apps show on the `funding_url` link (both or neither).")
+    )
+    medium: str = field(
+        default="podcast",
+        metadata=_check(
+            lambda v: v in MEDIUMS,
+            f"use one of {', '.join(MEDIUMS)}",
+            doc="`podcast:medium`: what kind of show this is.",
+        ),
+    )
+    txt: tuple[tuple[str, str], ...] = field(  # [podcast.txt]: purpose = "text" (e.g. applepodcastsverify)
+        default=(),
+        metadata=_doc(
+            'The table `[podcast.txt]`: `purpose = "text"` lines for `podcast:txt`, e.g. `applepodcastsverify = "05124"` (Apple Podcasts Connect\'s ownership check); a purpose of at most 128 characters, a text of at most 4000.'
+        ),
+    )
+    podroll: tuple[RemoteItem, ...] = field(  # [[podcast.podroll]]: shows the host recommends
+        default=(),
+        metadata=_doc("`[[podcast.podroll]]` tables: the shows you recommend (`podcast:podroll`), one table each."),
+    )
+    license: str = field(
+        default="",
+        metadata=_doc(
+            "`podcast:license`: a licence apps know by name (`CC-BY-4.0`, `CC0-1.0`, …: its address is added), or any name with `license_url`; at most 128 characters."
+        ),
+    )
     license_url: str = field(
         default="",
         metadata=_check(
             lambda v: not v or _is_http_url(v),
             "write the full address of the licence's text, e.g. https://example.com/license.html",
+            doc="The address of the licence's text; needed for a licence apps do not know by name.",
         ),
     )
-    location: Location | None = None  # [podcast.location]
-    update_frequency: str = ""  # a schedule word (weekly, …) or an RFC 5545 rule
-    update_frequency_text: str = ""
+    location: Location | None = field(  # [podcast.location]
+        default=None,
+        metadata=_doc(
+            "The table `[podcast.location]`: `podcast:location`, what the show is about or where it is made."
+        ),
+    )
+    update_frequency: str = field(  # a schedule word (weekly, …) or an RFC 5545 rule
+        default="",
+        metadata=_doc(
+            "`podcast:updateFrequency`: `daily`, `weekly`, `biweekly`, `monthly`, `bimonthly`, `yearly`, or an RFC 5545 rule (`FREQ=WEEKLY;BYDAY=MO`, no `COUNT`)."
+        ),
+    )
+    update_frequency_text: str = field(
+        default="",
+        metadata=_doc(
+            "The words apps show for `update_frequency` (needed with a rule), at most 128 characters, e.g. `Every Monday`."
+        ),
+    )
 
 
 @dataclass(frozen=True)
 class NotifySettings:
     """`[notify]`: who is told after a publish that changed the feed."""
 
-    hubs: tuple[str, ...] = ()  # WebSub hubs: declared in the feed, pinged after a publish
-    podcastindex: bool = False
+    hubs: tuple[str, ...] = field(  # WebSub hubs: declared in the feed, pinged after a publish
+        default=(),
+        metadata=_doc(
+            'WebSub hubs, declared in the feed (`<atom:link rel="hub">`) and told after a publish that changed it.'
+        ),
+    )
+    podcastindex: bool = field(
+        default=False, metadata=_doc("Tell Podcast Index after a publish that changed the feed (no key needed).")
+    )
     podcastindex_url: str = field(
         default=PODCASTINDEX_PUBNOTIFY,
-        metadata=_check(_is_http_url, f"write the address of Podcast Index's ping, {PODCASTINDEX_PUBNOTIFY}"),
+        metadata=_check(
+            _is_http_url,
+            f"write the address of Podcast Index's ping, {PODCASTINDEX_PUBNOTIFY}",
+            doc="Where the Podcast Index notice goes: its `pubnotify` address.",
+        ),
     )
     timeout: float = field(
-        default=10.0, metadata=_check(lambda v: 0.05 <= v <= 120, "use a number of seconds between 0.05 and 120")
+        default=10.0,
+        metadata=_check(
+            lambda v: 0.05 <= v <= 120,
+            "use a number of seconds between 0.05 and 120",
+            doc="Seconds each notice may take; one that fails is sent once more.",
+        ),
     )
 
 
@@ -278,6 +493,7 @@ class FeedSettings:
         metadata=_check(
             lambda v: v == 0 or 10 <= v <= 10000,
             "use 0 (every episode in feed.xml) or a number of items from 10 to 10000, e.g. items = 100",
+            doc="The newest items `feed.xml` carries; the older ones go to RFC 5005 archive documents (`archive/feed-1.xml`, …). 0: every item in `feed.xml`.",
         ),
     )
 
@@ -291,10 +507,15 @@ class ExplicitSettings:
         metadata=_check(
             lambda v: v in ON_DETECT,
             "use warn (say so), flag (mark the episode explicit) or fail (hold the episode back)",
+            doc="What a build does when an episode not marked explicit has strong language: `warn` (publish and say so), `flag` (publish it as explicit) or `fail` (hold it back; the others publish).",
         ),
     )
-    extra_words: tuple[str, ...] = ()
-    allow_words: tuple[str, ...] = ()
+    extra_words: tuple[str, ...] = field(
+        default=(), metadata=_doc("Words to add to the strong-language list (words the library does not list).")
+    )
+    allow_words: tuple[str, ...] = field(
+        default=(), metadata=_doc("Words the scan lets through: words your show uses innocently.")
+    )
 
 
 @dataclass(frozen=True)
@@ -307,45 +528,111 @@ class BlogSettings:
         metadata=_check(
             lambda v: v in ("", *BLOG_ENGINES),
             f"use one of {', '.join(BLOG_ENGINES)}, or remove [blog] for the standalone pages",
+            doc="Publish each episode as a post of a blog of this engine; empty (or no `[blog]`): the standalone pages in `[build] output`.",
         ),
     )
-    path: str = ""  # the blog's folder, relative to the show folder
-    posts: str = ""  # where posts go in the blog (Hugo: content/posts)
-    static: str = ""  # the folder the engine copies unchanged (Hugo: static; "." the blog's folder)
-    folder: str = "podcast"  # panelpress's folder in it: feed, audio, chapters, transcripts
-    permalink: str = ""  # the post's address below the blog's (Hugo: posts/:slug/)
+    path: str = field(  # the blog's folder, relative to the show folder
+        default="",
+        metadata=_doc(
+            "The blog's folder, relative to the show folder; required with `engine`, and refused unless it holds the engine's settings file."
+        ),
+    )
+    posts: str = field(  # where posts go in the blog (Hugo: content/posts)
+        default="",
+        metadata=_doc(
+            "Where the posts go, inside the blog's folder; empty: the engine's convention (Hugo: `content/posts`)."
+        ),
+    )
+    static: str = field(  # the folder the engine copies unchanged (Hugo: static; "." the blog's folder)
+        default="",
+        metadata=_doc(
+            "The folder the engine copies to the published site unchanged (`.`: the blog's own folder); empty: the engine's convention (Hugo: `static`)."
+        ),
+    )
+    folder: str = field(  # panelpress's folder in it: feed, audio, chapters, transcripts
+        default="podcast",
+        metadata=_doc(
+            "panelpress's folder inside the static folder (feed, audio, chapters, transcripts); `[show] site_url` must end with it."
+        ),
+    )
+    permalink: str = field(  # the post's address below the blog's (Hugo: posts/:slug/)
+        default="",
+        metadata=_doc(
+            "The post's address below the blog's, as the engine makes it (`:year`, `:month`, `:day`, `:slug`, `:title`); empty: the engine's default (Hugo: `posts/:slug/`)."
+        ),
+    )
 
 
 @dataclass(frozen=True)
 class TranscriptSettings:
     """`[transcripts]`: transcripts made offline for episodes that have none (a draft the host may correct)."""
 
-    make: bool = False
+    make: bool = field(
+        default=False,
+        metadata=_doc(
+            "Make a draft transcript, on this machine, for every episode that has none (`show_notes/<name>.vtt`)."
+        ),
+    )
     engine: str = field(
         default="pocketsphinx",
         metadata=_check(
             lambda v: v in ENGINES,
             "use pocketsphinx (ships its English model) or whisper (faster-whisper, with a model folder)",
+            doc="The recogniser: `pocketsphinx` (its US English model ships inside it; English shows only) or `whisper` (faster-whisper, the `whisper` extra).",
         ),
     )
-    model: str = ""  # whisper: a folder holding a CTranslate2 Whisper model (model.bin), relative to the show folder
+    model: str = field(  # whisper: a folder holding a CTranslate2 Whisper model (model.bin), relative to the show folder
+        default="",
+        metadata=_doc(
+            "For `whisper`: the folder of a CTranslate2 Whisper model (`model.bin`, `config.json`, `tokenizer.json`), relative to the show folder or absolute; never downloaded."
+        ),
+    )
 
 
 @dataclass(frozen=True)
 class CleanSettings:
     """`[clean]`: a clean edition of every episode that is explicit or has strong language, and a clean feed."""
 
-    edition: bool = False
+    edition: bool = field(
+        default=False,
+        metadata=_doc(
+            "Publish a clean edition of every episode that is explicit or has strong language, and the clean feed `feed-clean.xml`."
+        ),
+    )
     mode: str = field(
         default="bleep",
-        metadata=_check(lambda v: v in CLEAN_MODES, "use bleep (a 1 kHz tone over each word) or mute (silence)"),
+        metadata=_check(
+            lambda v: v in CLEAN_MODES,
+            "use bleep (a 1 kHz tone over each word) or mute (silence)",
+            doc="What covers each flagged word in the clean edition: `bleep` (a 1 kHz tone) or `mute` (silence).",
+        ),
     )
     padding: int = field(
         default=40,
         metadata=_check(
-            lambda v: 0 <= v <= 500, "use a padding in ms between 0 and 500 (silenced on each side of a word)"
+            lambda v: 0 <= v <= 500,
+            "use a padding in ms between 0 and 500 (silenced on each side of a word)",
+            doc="Milliseconds silenced on each side of a flagged word.",
         ),
     )
+
+
+# What each key of the settings' own tables holds ([podcast.location], [[podcast.podroll]]): their records live in
+# records.py; the settings reference (docs/reference/settings.md) is made from these and the fields above.
+TABLE_DOCS = {
+    "Location": {
+        "name": "The place's name, at most 128 characters (required).",
+        "geo": "Its coordinates as a geo URI (RFC 5870): `geo:LAT,LON`.",
+        "osm": "An OpenStreetMap object: `N`, `W` or `R` and its number, e.g. `R113314`.",
+        "country": "A two-letter country code (ISO 3166-1 alpha-2), e.g. `us`.",
+        "rel": "`subject` (what it is about, the default) or `creator` (where it is made).",
+    },
+    "RemoteItem": {
+        "feed_guid": "The recommended show's `podcast:guid` (required; a feed without one has the UUIDv5 of its address, which the error message gives when you write its `feed_url`).",
+        "feed_url": "Its feed's address.",
+        "title": "Its title, at most 128 characters.",
+    },
+}
 
 
 @dataclass(frozen=True)

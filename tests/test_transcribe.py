@@ -40,7 +40,7 @@ def test_a_build_makes_a_draft_beside_the_notes_and_publishes_it(tmp_path, monke
     text = draft.read_text()
     assert text.startswith("WEBVTT") and "made by panelpress with pocketsphinx" in text
     cues = transcript.read(draft, pieces[-1].end + 1).cues
-    # pocketsphinx's model was not trained on synthetic voices: it hears words, rarely the right ones (see README)
+    # pocketsphinx's model was not trained on synthetic voices: it hears words, rarely the right ones (see docs/how-to/transcripts.md)
     assert len(" ".join(c.text for c in cues).split()) >= 3
     assert all(pieces[0].start - 0.5 <= c.start / 1000 and c.end / 1000 <= pieces[-1].end + 0.5 for c in cues)
     assert any(c.timed for c in cues), "each word keeps its time"

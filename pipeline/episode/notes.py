@@ -20,28 +20,77 @@ from ..markdown import local_name, markdown, mentioned_slug, urls
 from ..records import ROOM, Chapter, Location, Notes, Panelist, Passage, Social, Soundbite, TrackSpec
 from . import chapters as chapters_
 
-KEYS = (
-    "title",
-    "date",
-    "summary",
-    "panelists",
-    "explicit",
-    "season",
-    "episode",
-    "episode_type",
-    "draft",
-    "chapters",
-    "image",
-    "tracks",
-    "soundbites",
-    "comments",
-    "location",
-)
-CHAPTER_KEYS = ("start", "title", "url", "image")
-SOUNDBITE_KEYS = ("start", "duration", "title")
-COMMENTS_KEYS = ("url", "protocol", "account", "account_url")
-LOCATION_KEYS = ("name", "geo", "osm", "country", "rel")
-ROLES = ("host", "guest", "moderator")
+# Every key the front matter may hold, with what it does: the notes reference (docs/reference/notes.md) is made from
+# these tables, and the keys the reader accepts are theirs, so the two cannot differ.
+ROLE_DOCS = {
+    "host": "Runs the show (`podcast:person` role `host`).",
+    "guest": "A guest of the panel: the role of a panelist written as a plain name.",
+    "moderator": "Leads the panel's discussion (the Podcast Taxonomy has no moderator: the feed says `host`).",
+}
+KEY_DOCS = {
+    "title": "The episode's title (required): its page, its feed item, its tags.",
+    "date": "When it is published (required to publish): `2026-11-20 09:00:00+00:00`, or `2026-11-20` (midnight UTC); a future date waits for its day. Starter notes take it from the recording's tags.",
+    "summary": "One or two plain sentences for podcast apps; left out, the body's first paragraph stands in, as plain text.",
+    "panelists": "Who speaks: a list of names (each a guest) or of entries with the keys below; the page, the tags' artist and `podcast:person`.",
+    "explicit": "`true` (explicit) or `false` (clean); left out, the show's `[show] explicit`.",
+    "season": "The season number, 1 to 65535 (what MP4 tags hold).",
+    "episode": "The episode number, 1 to 65535.",
+    "episode_type": f"One of {', '.join(EPISODE_TYPES)} (`itunes:episodeType`); default `full`. A trailer is also listed as `podcast:trailer`.",
+    "draft": "`true`: not published (starter notes start so); remove it, or write `false`, once the notes are reviewed.",
+    "chapters": "The chapters, in order, the first at 0: entries with the keys below, or `- HH:MM:SS Title` lines.",
+    "image": "The episode's own art: a JPEG or PNG file beside the notes; left out, the show's artwork.",
+    "tracks": "A panel recorded one track per speaker: `file: Panelist` lines (files of `episodes/<name>/`) or `1: Panelist` lines (channels of one recording); `room` for the audience microphone, `skip` to leave one out.",
+    "soundbites": "Highlights apps play as previews (`podcast:soundbite`): entries with the keys below.",
+    "comments": "Where the episode is discussed: a comments page's address (RSS `<comments>`), `disabled`, or a post apps can show and answer (`podcast:socialInteract`) with the keys below.",
+    "location": "What the episode is about, or where it was made (`podcast:location`): a name, or the keys below.",
+}
+PANELIST_DOCS = {
+    "name": "The panelist's name (required).",
+    "role": f"One of {', '.join(ROLE_DOCS)}; default `guest`.",
+    "img": "An `https://` address of their picture (`podcast:person`).",
+    "href": "An `https://` address of their page (`podcast:person`).",
+}
+CHAPTER_DOCS = {
+    "start": "Where it starts: `HH:MM:SS(.mmm)`, `MM:SS`, or seconds (required; the first chapter starts at 0).",
+    "title": "Its title (required).",
+    "url": "An optional link (`https://…`).",
+    "image": "An optional picture: a JPEG or PNG beside the notes, or an `https://` address.",
+}
+SOUNDBITE_DOCS = {
+    "start": "Where it starts, like a chapter's start; not 0 (Podcast Index apps read that as no soundbite).",
+    "duration": "How long it lasts: seconds, or `MM:SS` (apps suggest 15 to 120 seconds).",
+    "title": "What it is, at most 128 characters.",
+}
+COMMENTS_DOCS = {
+    "url": "The address of the post (required).",
+    "protocol": f"Where it lives (required): one of {', '.join(rules.SOCIAL_PROTOCOLS)}.",
+    "account": "The account that posted it, e.g. `@dana@mastodon.social`.",
+    "account_url": "The `https://` address of that account's page.",
+}
+LOCATION_DOCS = {
+    "name": "The place's name (required), at most 128 characters.",
+    "geo": "Its coordinates as a geo URI: `geo:LAT,LON`.",
+    "osm": "An OpenStreetMap object: `N`, `W` or `R` and its number, e.g. `R62422`.",
+    "country": "A two-letter country code (ISO 3166-1 alpha-2), e.g. `de`.",
+    "rel": "`subject` (what the episode is about, the default) or `creator` (where it was made).",
+}
+# The tables by where they are written: the front matter itself, then the entries of its keys.
+DEFINITIONS = {
+    "notes": KEY_DOCS,
+    "panelists": PANELIST_DOCS,
+    "chapters": CHAPTER_DOCS,
+    "soundbites": SOUNDBITE_DOCS,
+    "comments": COMMENTS_DOCS,
+    "location": LOCATION_DOCS,
+    "role": ROLE_DOCS,
+}
+KEYS = tuple(KEY_DOCS)
+PANELIST_KEYS = tuple(PANELIST_DOCS)
+CHAPTER_KEYS = tuple(CHAPTER_DOCS)
+SOUNDBITE_KEYS = tuple(SOUNDBITE_DOCS)
+COMMENTS_KEYS = tuple(COMMENTS_DOCS)
+LOCATION_KEYS = tuple(LOCATION_DOCS)
+ROLES = tuple(ROLE_DOCS)
 
 
 def read(path: Path, root: Path | None = None) -> Notes:
@@ -332,7 +381,7 @@ def _panelist(path: Path, item: Any) -> Panelist:
     if isinstance(item, str) and item.strip():
         return Panelist(name=item.strip())
     if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"].strip():
-        unknown = set(item) - {"name", "role", "img", "href"}
+        unknown = set(item) - set(PANELIST_KEYS)
         if unknown:
             raise NotesError(
                 path, f"panelist {item['name']!r} has unknown keys {sorted(unknown)}", "use name, role, img and href"
