@@ -1332,7 +1332,7 @@ def has_blog_section(path: Path) -> bool:
 
 
 STARTER = """\
-# panelpress show settings. Every key is documented in the README.
+# panelpress show settings. Every key is documented in docs/reference/settings.md.
 [show]
 title = "{title}"
 description = "A panel podcast about ..."
