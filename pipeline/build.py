@@ -104,7 +104,7 @@ def plan(config: Config, now: datetime | None = None) -> assemble.ShowPlan | Non
     store = show_store(config, book)
     state = store.state()
     chosen = []
-    for _slug, (key, _) in sorted(state.published.items()):
+    for key, _ in state.published.values():
         result = store.result(key)
         if result is None or result.item is None:
             return None  # the cache lost it: only a build can make it again

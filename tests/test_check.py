@@ -243,6 +243,15 @@ def test_a_damaged_ledger_is_a_problem_not_a_crash(show, capsys):
     assert code == 1 and out[0].startswith("panelpress-ledger.json: the ledger is damaged")
 
 
+def test_a_damaged_manifest_is_one_problem_and_the_rest_is_still_checked(show, capsys):
+    (show / "public" / ".panelpress-manifest.json").write_text("{not json")
+    (show / "public" / "media" / "second.mp3").unlink()
+    code, out = _check(show, capsys)
+    assert code == 1
+    assert any(line.startswith("public/.panelpress-manifest.json: the manifest is damaged") for line in out), out
+    assert any(line.startswith("public/media/second.mp3: is missing") for line in out), out
+
+
 def test_a_bad_config_is_exit_2(show, capsys):
     toml = show / "panelpress.toml"
     toml.write_text(toml.read_text().replace("[audio]", "[audio]\nvolume = 3"))

@@ -12,6 +12,7 @@ from lxml import etree
 from .. import build, layout
 from ..audio.ffmpeg import MIME
 from ..errors import PanelpressError
+from ..files import file_sha256
 from ..records import Published
 from ..show import ledger
 from ..show.assemble import ShowPlan
@@ -36,7 +37,7 @@ def check(checker: Checker) -> ledger.Ledger | None:
         return ledger.Ledger()
     book, trusted = _ledger(checker)
     plan = _plan(checker) if trusted else None
-    target = seam.for_config(settings)
+    target = _target(checker)
     channel = root.find("channel")
     before = len(checker.problems)
     feed.channel(checker, path, channel)
@@ -56,6 +57,31 @@ def check(checker: Checker) -> ledger.Ledger | None:
     _files(checker, target, plan, raw, explained=len(checker.problems) > before)
     checker.memory.remember(good_items, good_files)
     return book
+
+
+class _AsTheyAre:
+    """A site folder whose manifest cannot be read: its files as they are, none of them known as panelpress's."""
+
+    def __init__(self, site: Path) -> None:
+        self.site = site
+
+    def checksum(self, rel: str) -> str | None:
+        path = self.site.joinpath(*rel.split("/"))
+        return file_sha256(path) if path.is_file() else None
+
+    def published(self) -> dict[str, str]:
+        return {}
+
+
+def _target(checker: Checker) -> seam.Target | _AsTheyAre:
+    """Where the show publishes; a damaged manifest is said once, and the files are then read as they are."""
+    target = seam.for_config(checker.config)
+    try:
+        target.published()
+    except PanelpressError as err:
+        checker.problems.append(err)
+        return _AsTheyAre(checker.config.output_dir)
+    return target
 
 
 def _ledger(checker: Checker) -> tuple[ledger.Ledger, bool]:
