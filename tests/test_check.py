@@ -243,6 +243,21 @@ def test_a_damaged_ledger_is_a_problem_not_a_crash(show, capsys):
     assert code == 1 and out[0].startswith("panelpress-ledger.json: the ledger is damaged")
 
 
+def test_check_expects_what_a_build_publishes_a_changed_template_included(show, capsys):
+    # A template is no episode's input: only the plan a build makes knows that the pages change with it.
+    (show / "templates").mkdir()
+    (show / "templates" / "site.css").write_text("body { color: rebeccapurple; }\n")
+    code, out = _check(show, capsys)
+    assert code == 1 and len(out) == 2, out
+    assert (
+        "as panelpress last wrote them, but a build now publishes another version" in out[0]
+        and "assets/site.css" in out[0]
+    )
+    assert main(["build", "--show", str(show)]) == 0
+    capsys.readouterr()
+    assert _check(show, capsys) == (0, ["all good"]), "after the build, the site is the plan again"
+
+
 def test_a_damaged_manifest_is_one_problem_and_the_rest_is_still_checked(show, capsys):
     (show / "public" / ".panelpress-manifest.json").write_text("{not json")
     (show / "public" / "media" / "second.mp3").unlink()
