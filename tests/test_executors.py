@@ -178,17 +178,26 @@ def test_a_worker_killed_mid_episode_costs_that_episode_a_retry_never_the_others
         extra_build=f'executor = "dask"\nscheduler = "{local.scheduler_address}"',
     )
     results = []
-    builder = threading.Thread(target=lambda: results.append(run_build(config_module.load(folder), now=NOW)))
+    passing = threading.Event()  # the victim's worker said a pass of its audio work began: it is in its ffmpeg
+
+    class Bars:
+        def task(self, label, total):
+            if label.startswith("victim · "):
+                passing.set()
+            return lambda done: None
+
+        def finish(self, label):
+            pass
+
+        def note(self, message):
+            pass
+
+    builder = threading.Thread(target=lambda: results.append(run_build(config_module.load(folder), Bars(), now=NOW)))
     builder.start()
-    victim = None
-    while victim is None and builder.is_alive():
-        running = client.run(_executing)
-        victim = next(
-            (worker for worker, keys in running.items() if any(key.endswith("-victim") for key in keys)), None
-        )
-        time.sleep(0.05)
-    assert victim is not None, "the episode ran on a worker"
-    time.sleep(0.5)  # into its ffmpeg passes
+    assert passing.wait(timeout=300), "the episode's audio work began on a worker"
+    running = client.run(_executing)
+    victim = next((worker for worker, keys in running.items() if any(key.endswith("-victim") for key in keys)), None)
+    assert victim is not None, "the episode runs on a worker"
     pid = client.run(os.getpid, workers=[victim])[victim]
     os.kill(pid, signal.SIGKILL)
     builder.join(timeout=600)
