@@ -13,7 +13,7 @@ One build at a time per show and per site folder (a lock); one bad episode never
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -114,15 +114,16 @@ def plan(config: Config, now: datetime | None = None) -> assemble.ShowPlan | Non
     return assemble.assemble(config, chosen, book, now or datetime.now(UTC), gather(config, store))
 
 
-def gather(config: Config, store: cache.Store) -> assemble.Inputs:
-    """What assemble needs of the disk: the template sources, the artwork's checksum and icons (made once per
-    artwork and kept in the cache), and the HTML earlier builds rendered."""
+def gather(config: Config, store: cache.Store, templates: Mapping[str, str] | None = None) -> assemble.Inputs:
+    """What assemble needs of the disk: the template sources (`templates`, when they were read already), the
+    artwork's checksum and icons (made once per artwork and kept in the cache), and the HTML earlier builds rendered."""
     from .show import artwork, assemble, pages
 
     path = config.artwork_path
     sha = cache.stamp(config.root, path).sha256 if path else ""
     width, icons = artwork.icons(path, sha, config.cache_dir) if path else (0, ())
-    return assemble.Inputs(pages.templates(config.templates_dir), sha, width, icons, store.rendered())
+    sources = pages.templates(config.templates_dir) if templates is None else templates
+    return assemble.Inputs(sources, sha, width, icons, store.rendered())
 
 
 def show_store(config: Config, book: ledger.Ledger) -> cache.Store:
@@ -157,6 +158,9 @@ class _Build:
     notes: list[str] = field(default_factory=list)
     warnings: list[PanelpressError] = field(default_factory=list)
     unwritten: set[str] = field(default_factory=set)  # a preview's episodes whose drafts a build must still write
+    templates: Mapping[str, str] = field(
+        default_factory=dict
+    )  # the pages' template sources, read before the audio work
 
     def run(self) -> BuildResult:
         config = self.config
@@ -203,9 +207,10 @@ class _Build:
         """The build proper: the changed episodes through the map, the guard, assemble, publish."""
         # The audio and rendering stack is imported only now: a build with nothing to do must start fast.
         from .episode import stages
-        from .show import assemble
+        from .show import assemble, pages
 
         config, book = self.config, self.book
+        self.templates = pages.templates(config.templates_dir)  # read before any audio work: a bad one stops it
         # Unchanged episodes come from their cached records; one that cannot be read (a damaged cache) is made again.
         cached = {slug: self.store.result(entry.result) for slug, entry in entries.items()}
         for slug in [slug for slug, found in cached.items() if found is None]:
@@ -541,7 +546,7 @@ class _Build:
         return tuple(changes)
 
     def _inputs(self) -> assemble.Inputs:
-        return gather(self.config, self.store)
+        return gather(self.config, self.store, self.templates)
 
     def _publish(self, book: ledger.Ledger, plan: assemble.ShowPlan) -> PublishReport:
         """One transaction: the ledger's write-ahead record, the files, the feed last, then the committed ledger."""

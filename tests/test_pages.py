@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pytest
+
 from pipeline import layout
+from pipeline.errors import ConfigError
 from pipeline.records import Attachment
 from pipeline.show import pages
 from pipeline.show.artwork import ICONS as ICON_SPECS
@@ -150,3 +153,11 @@ def test_files_the_notes_link_to_point_at_their_copies_from_any_page():
     assert (
         'src="episodes/one/board.png"' in from_the_index and 'href="episodes/one/slides.pdf#page=2"' in from_the_index
     )
+
+
+def test_a_template_of_the_shows_that_is_not_utf8_is_named_with_the_fix(tmp_path):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "episode.html").write_bytes("<p>Caf\xe9</p>".encode("latin-1"))
+    (tmp_path / "templates" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff")  # not a template: left alone
+    with pytest.raises(ConfigError, match=r"episode\.html: is not UTF-8 text.*save it as UTF-8"):
+        pages.templates(tmp_path / "templates")

@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 
 from .. import layout
 from ..config import Config
+from ..errors import ConfigError
 from ..layout import FEED_FILE, INDEX_PAGE
 from ..markdown import markdown as notes_markdown
 from ..markdown import relinked
@@ -138,18 +139,23 @@ def subscribe_links(feed_url: str, title: str) -> tuple[tuple[str, str], ...]:
 
 def templates(folder: Path | None) -> dict[str, str]:
     """The sources of the templates a show's pages are rendered from: the packaged ones, and the show's own
-    templates folder (its files replace the packaged ones of the same name, and may add others)."""
+    templates folder (its files replace the packaged ones of the same name, and may add others). ConfigError when a
+    template of the show's cannot be read as UTF-8 text."""
     found = {
         path.name: path.read_text(encoding="utf-8")
         for path in files("pipeline").joinpath("templates").iterdir()
         if path.name.endswith(TEMPLATE_SUFFIXES)
     }
     for path in sorted(folder.iterdir()) if folder is not None and folder.is_dir() else ():
-        if path.is_file():
-            try:
-                found[path.name] = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue  # not a template (a picture beside them, say): the pages never name it
+        if not path.is_file() or not path.name.endswith(TEMPLATE_SUFFIXES):
+            continue  # not a template (a picture beside them, say): the pages never name it
+        try:
+            found[path.name] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            problem = "is not UTF-8 text" if isinstance(err, UnicodeDecodeError) else f"cannot be read ({err.strerror})"
+            raise ConfigError(
+                path, f"{problem}, so the pages cannot be rendered from it", "save it as UTF-8 text"
+            ) from err
     return found
 
 
