@@ -198,15 +198,21 @@ def test_two_builds_started_together_never_interleave(published, tmp_path):
     command = [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show), *ARGS]
     # The test holds the show's lock, so both builds start while another holds it: each must say so and wait. The
     # order is read from what they print, never from how long anything takes.
-    with lock.hold(config_module.load(show).cache_dir / "build.lock", "this show"):
-        builds = [
-            subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(2)
-        ]
-        said = [_waiting_line(build) for build in builds]
-        assert all(f"another build of this show is running, pid {os.getpid()}" in line for line in said), said
-        assert not (show / "public" / "media" / "third.mp3").exists(), "neither build published while the lock was held"
-    outputs = [build.communicate(timeout=300) for build in builds]
+    builds: list[subprocess.Popen] = []
+    try:
+        with lock.hold(config_module.load(show).cache_dir / "build.lock", "this show"):
+            builds += [
+                subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(2)
+            ]
+            said = [_waiting_line(build) for build in builds]
+            assert all(f"another build of this show is running, pid {os.getpid()}" in line for line in said), said
+            assert not (show / "public" / "media" / "third.mp3").exists(), "neither published while the lock was held"
+        outputs = [build.communicate(timeout=300) for build in builds]
+    finally:  # a failed assertion must not leave builds behind
+        for build in builds:
+            if build.poll() is None:
+                build.kill()
     assert [build.returncode for build in builds] == [0, 0], outputs
     entries = feedparser.parse(feed_of(show)).entries
     assert sorted(e.title for e in entries) == ["Second", "Third"]
