@@ -93,14 +93,15 @@ def build(
         ).run()
 
 
-def plan(config: Config, now: datetime | None = None) -> assemble.ShowPlan | None:
+def plan(config: Config, book: ledger.Ledger | None = None, now: datetime | None = None) -> assemble.ShowPlan | None:
     """The site as the last build published it, made again from the cache and today's settings: every episode as it
     was last published (no recording read, no audio work; only the cache is written, with the artwork's icons).
     When nothing changed since that build, it is what a build would publish now. None when the cache holds no
-    published build of the show. PanelpressError when the ledger cannot be read."""
+    published build of the show. `book`: the ledger, when the caller read it already (else PanelpressError when it
+    cannot be read)."""
     from .show import assemble
 
-    book = ledger.load(config.ledger_path)
+    book = ledger.load(config.ledger_path) if book is None else book
     store = show_store(config, book)
     state = store.state()
     chosen = []

@@ -113,6 +113,16 @@ def seconds(value: str) -> float | None:
         return None
 
 
+def value(channel: etree._Element, name: str) -> str | None:
+    """What a channel says in one of Apple's required elements (an image's href, a category's text); None: no element."""
+    found = channel.find(name, NS)
+    if found is None:
+        return None
+    if name == "itunes:image":
+        return found.get("href")
+    return found.get("text") if name == "itunes:category" else (found.text or "").strip()
+
+
 def parse(checker: Checker, path: Path, raw: bytes) -> etree._Element | None:
     """The feed's root element; None (and a problem) when it is not well-formed RSS 2.0."""
     try:
@@ -130,16 +140,7 @@ def channel(checker: Checker, path: Path, element: etree._Element) -> None:
     """Apple's required channel elements and their formats; the artwork the channel names."""
     settings = checker.config
     for name in REQUIRED:
-        found = element.find(name, NS)
-        written = (
-            None
-            if found is None
-            else found.get("href")
-            if name == "itunes:image"
-            else found.get("text")
-            if name == "itunes:category"
-            else (found.text or "").strip()
-        )
+        written = value(element, name)
         if not written:
             fix = (
                 "set [show] artwork in panelpress.toml (a square JPEG or PNG, 1400–3000 px), then rebuild"
@@ -193,6 +194,7 @@ def archives(checker: Checker, path: Path, root: etree._Element, book: ledger.Le
     if trouble is not None:
         checker.add(trouble.path or path, trouble.problem, REBUILD)
     archived: list[Item] = []
+    slugs = _slugs(book)
     newer = ""  # the address of the next newer archive ("" for the newest)
     feed_url = layout.feed_url(settings.site_url)
     for archive in found:
@@ -223,7 +225,7 @@ def archives(checker: Checker, path: Path, root: etree._Element, book: ledger.Le
         size(checker, where, archive.data, len(elements))
         seen = {item.guid for item in archived}
         for index, element in enumerate(elements, start=1):
-            item = _item(checker, where, index, element, book)
+            item = _item(checker, where, index, element, book, slugs)
             if item.guid in seen:
                 checker.add(
                     where,
@@ -239,7 +241,8 @@ def items(
 ) -> list[Item]:
     """Every <item> of the feed: Apple's required elements, the GUIDs and enclosures against the ledger and the
     site's files; every episode of the ledger in the feed or its archives."""
-    found = [_item(checker, path, index, item, book) for index, item in enumerate(element.findall("item"), start=1)]
+    slugs = _slugs(book)
+    found = [_item(checker, path, index, item, book, slugs) for index, item in enumerate(element.findall("item"), 1)]
     in_archives = {item.guid for item in archived if item.guid}  # one each: duplicates among them are said already
     guids = Counter([item.guid for item in found if item.guid] + sorted(in_archives))
     for guid, count in sorted(guids.items()):
@@ -260,7 +263,22 @@ def items(
     return found
 
 
-def _item(checker: Checker, path: Path, index: int, element: etree._Element, book: ledger.Ledger) -> Item:
+def _slugs(book: ledger.Ledger) -> tuple[dict[str, str], dict[str, str]]:
+    """The ledger's episodes by enclosure URL and by GUID."""
+    return (
+        {entry.enclosure_url: slug for slug, entry in book.episodes.items()},
+        {entry.guid: slug for slug, entry in book.episodes.items()},
+    )
+
+
+def _item(
+    checker: Checker,
+    path: Path,
+    index: int,
+    element: etree._Element,
+    book: ledger.Ledger,
+    slugs: tuple[dict[str, str], dict[str, str]],
+) -> Item:
     """One <item> of a feed document (`path`), checked as written and against the ledger and the site's files."""
     enclosure = element.find("enclosure")
     attrs = {} if enclosure is None else enclosure.attrib
@@ -277,8 +295,7 @@ def _item(checker: Checker, path: Path, index: int, element: etree._Element, boo
     count = len(checker.problems)
     _elements(checker, path, item, enclosure)
     # The audio says which episode an item is; a GUID may be the very thing that was damaged.
-    by_url = {entry.enclosure_url: slug for slug, entry in book.episodes.items()}
-    by_guid = {entry.guid: slug for slug, entry in book.episodes.items()}
+    by_url, by_guid = slugs
     item.slug = by_url.get(item.url) or by_guid.get(item.guid, "")
     if item.slug:
         _promised(checker, path, item, book.episodes[item.slug])

@@ -36,7 +36,7 @@ def check(checker: Checker) -> ledger.Ledger | None:
     if root is None:
         return ledger.Ledger()
     book, trusted = _ledger(checker)
-    plan = _plan(checker) if trusted else None
+    plan = _plan(checker, book) if trusted else None
     target = _target(checker)
     channel = root.find("channel")
     before = len(checker.problems)
@@ -102,10 +102,10 @@ def _ledger(checker: Checker) -> tuple[ledger.Ledger, bool]:
     return book, True
 
 
-def _plan(checker: Checker) -> ShowPlan | None:
+def _plan(checker: Checker, book: ledger.Ledger) -> ShowPlan | None:
     """The site a build makes from what the cache holds; None (and a warning) when the cache holds no build."""
     try:
-        plan = build.plan(checker.config)
+        plan = build.plan(checker.config, book)
     except PanelpressError as err:
         checker.problems.append(err)
         return None
@@ -127,24 +127,11 @@ def _channel_meant(checker: Checker, path: Path, channel: etree._Element, plan: 
         return
     planned = etree.fromstring(plan.site.feed).find("channel")
     for name in feed.REQUIRED:
-        written, wanted = _value(channel, name), _value(planned, name)
+        written, wanted = feed.value(channel, name), feed.value(planned, name)
         if not written or (name == "itunes:explicit" and written not in ("true", "false")):
             continue  # said as a problem of the feed's form
         if written != wanted:
             checker.add(path, f"the channel's <{name}> is {written!r}, but panelpress.toml means {wanted!r}", REBUILD)
-
-
-def _value(channel: etree._Element, name: str) -> str | None:
-    found = channel.find(name, feed.NS)
-    if found is None:
-        return None
-    return (
-        found.get("href")
-        if name == "itunes:image"
-        else found.get("text")
-        if name == "itunes:category"
-        else (found.text or "").strip()
-    )
 
 
 def _item_meant(checker: Checker, item: feed.Item, record: Published | None) -> None:
