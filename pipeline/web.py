@@ -42,6 +42,7 @@ CHUNK = 16384  # bytes read at a time, the deadline checked between two reads
 USER_AGENT = f"panelpress/{__version__} (+https://pypi.org/project/panelpress/)"
 SCHEMES = ("http", "https")
 MOVED = (301, 302, 303, 307, 308)
+REDIRECT_FIX = "redirect only to whole http(s) addresses: apps follow no others"
 TLS_FIX = (
     "serve a certificate from an authority podcast apps trust (e.g. Let's Encrypt) for this host name, with its "
     "intermediate certificates; a private authority of this machine can be named with SSL_CERT_FILE"
@@ -80,11 +81,13 @@ def request(
     current = url
     for _ in range(REDIRECTS + 1):
         refused = refusal(current)
+        if refused and not hops:
+            return Answer(0, current, problem=refused)
         if refused:
-            if hops:
-                code, origin, _target = hops.pop()
-                refused = f"{shown(origin)} redirects ({code}) to {shown(current)}, which is not followed: {refused}"
-            return Answer(0, current, hops=tuple(hops), problem=refused)
+            code, origin, _target = hops.pop()
+            who = "it" if origin == url else shown(origin)
+            refused = f"{who} redirects ({code}) to {shown(current)}, which is not followed: {refused}"
+            return Answer(0, current, hops=tuple(hops), problem=refused, fix=REDIRECT_FIX)
         answer = _within(_Ask(current, method, asked, data, limit, whole, deadline, seconds))
         location = answer.headers.get("Location") if answer.status in MOVED else None
         if not location:
@@ -115,7 +118,7 @@ def refusal(url: str) -> str:
         return f"it is not a valid web address ({err})"
     if parts.scheme.lower() not in SCHEMES:
         scheme = f"its scheme is {shown(parts.scheme)}:" if parts.scheme else "it is not an absolute address"
-        return f"{scheme}, not http or https: podcast apps cannot fetch it (and panelpress does not open it)"
+        return f"{scheme}, not http or https"
     if not parts.hostname:
         return "the address names no host"
     if port == 0:
@@ -168,7 +171,8 @@ class _Ask:
     seconds: float  # what the deadline was, as the host set it
 
     def late(self) -> Answer:
-        return Answer(0, self.url, problem=f"no whole answer within {self.seconds:g} seconds")
+        unit = "second" if self.seconds == 1 else "seconds"
+        return Answer(0, self.url, problem=f"no whole answer within {self.seconds:g} {unit}")
 
 
 def _within(ask: _Ask) -> Answer:

@@ -87,7 +87,16 @@ def check(
 
 def _feed(found: Findings, ask: _Asker, url: str, published: bytes | None) -> etree._Element | None:
     """The feed by GET and HEAD, compared with the one panelpress published; its root element, or None."""
-    shown = web.shown(url)
+    shown, refused = web.shown(url), web.refusal(url)
+    if refused:
+        found.problems.append(
+            LiveError(
+                None,
+                f"{shown}: {refused}",
+                "pass the feed's whole http(s) address to --url, e.g. https://example.org/podcast/feed.xml",
+            )
+        )
+        return None
     got = ask(url, limit=web.FEED_BYTES, whole=True)
     _hops(found, got, feed=True)
     if got.status != 200:
@@ -177,7 +186,7 @@ def _media(found: Findings, url: str, root: etree._Element) -> list[Media]:
                 found.problems.append(
                     LiveError(
                         None,
-                        f"{web.shown(address) or 'an empty address'}: {refused} ({what}); apps cannot fetch it",
+                        f"{web.shown(address) or 'an empty address'}: {refused} ({what}); podcast apps cannot fetch it (and check does not open it)",
                         "publish every episode's audio at an http(s) address of the site (rebuild with `panelpress build`, and upload the site folder)",
                     )
                 )
@@ -231,7 +240,7 @@ def _enclosure(ask: _Asker, media: Media, local: Path | None) -> Findings:
         found.problems.append(
             LiveError(
                 None,
-                f"{shown}: {_said(part, 'a byte-range request')} ({media.label}), not 206",
+                f"{shown}: {_said(part, 'a byte-range request')} ({media.label}){', not 206' if part.status else ''}",
                 part.fix or _SERVER_FIX,
             )
         )
@@ -309,7 +318,7 @@ def _hops(found: Findings, answer: web.Answer, feed: bool) -> None:
 
 
 def _said(answer: web.Answer, what: str) -> str:
-    return answer.problem if answer.status == 0 else f"answers {answer.status} to {what}"
+    return f"asked with {what}: {answer.problem}" if answer.status == 0 else f"answers {answer.status} to {what}"
 
 
 def _mime(headers: Message) -> str:
