@@ -68,7 +68,7 @@ class _Quiet(http.server.BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def hub(status: int = 204, delay: float = 0.0) -> Iterator[Hub]:
+def hub(status: int = 204, delay: float = 0.0, tls: ssl.SSLContext | None = None) -> Iterator[Hub]:
     """A minimal WebSub hub (and Podcast Index ping) endpoint: records every request, answers `status`."""
     state = Hub(status=status, delay=delay)
 
@@ -97,7 +97,7 @@ def hub(status: int = 204, delay: float = 0.0) -> Iterator[Hub]:
 
         do_GET = do_POST = _record
 
-    with serve(Handler) as base:
+    with serve(Handler, tls) as base:
         state.url = base
         yield state
 
@@ -334,7 +334,7 @@ def resets(connection: socket.socket, stop: threading.Event) -> None:
 
 @dataclass(frozen=True)
 class Authority:
-    """A certificate authority no system trusts, and a server certificate for localhost and 127.0.0.1 it signed."""
+    """A certificate authority no system trusts, and a server certificate for localhost (only) it signed."""
 
     ca: Path  # the authority's certificate (for SSL_CERT_FILE)
     cert: Path
@@ -360,7 +360,7 @@ def authority(folder: Path) -> Authority:
     )
     run("req", *curve, "-keyout", str(key), "-out", str(request), "-subj", "/CN=localhost")
     extensions = folder / "san.cnf"
-    extensions.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    extensions.write_text("subjectAltName=DNS:localhost\n")
     run(
         "x509", "-req", "-in", str(request), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
         "-out", str(cert), "-days", "2", "-extfile", str(extensions),

@@ -259,3 +259,33 @@ def test_enclosures_a_feed_names_are_never_opened_unless_http_and_each_bad_one_i
         f"{server.url}/to-file.mp3: asked with HEAD: it redirects (302) to file://{fifo}, which is not followed" in out
     )
     assert asked <= {"/feed.xml", *talks}, asked  # nothing else asked; the file: and broken addresses never
+
+
+@pytest.fixture
+def authority(tmp_path):
+    try:
+        return servers.authority(tmp_path / "ca")
+    except FileNotFoundError:
+        pytest.skip("the openssl command is not installed (`apt-get install openssl`): it makes the test's authority")
+
+
+def test_a_certificate_from_an_unknown_authority_is_named_with_its_fix_and_verification_is_on(
+    tmp_path, audio_dir, authority
+):
+    with servers.site(tmp_path / "show" / "public", tls=authority.server()) as site:
+        show = _show(tmp_path, audio_dir, site.url)
+        code, said = _cli(show, "")  # the show's own address: https://localhost:PORT/feed.xml
+        assert code == 1, said
+        assert (
+            f"{site.url}/feed.xml: asked with GET: its TLS certificate is not trusted (unable to get local issuer certificate) — serve a certificate from an authority podcast apps trust"
+            in said
+        )
+        # The same server, its authority trusted by this machine: the same check passes, all over TLS.
+        code, said = _cli(show, "", env={"SSL_CERT_FILE": str(authority.ca)})
+        assert code == 0, said
+        assert f"fetched {site.url}/feed.xml and checked 2 enclosures" in said
+        # A certificate for another name is refused too: the same server asked as 127.0.0.1, a name not in it.
+        code, said = _cli(
+            show, site.url.replace("localhost", "127.0.0.1") + "/feed.xml", env={"SSL_CERT_FILE": str(authority.ca)}
+        )
+    assert code == 1 and "its TLS certificate is not trusted (IP address mismatch" in said, said
