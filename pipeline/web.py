@@ -252,7 +252,7 @@ def _connection(parts, target: str, seconds: float) -> tuple[http.client.HTTPCon
     import urllib.request
 
     https = parts.scheme.lower() == "https"
-    host, port = parts.hostname, parts.port or (443 if https else 80)
+    host, port = parts.hostname.encode("idna").decode("ascii"), parts.port or (443 if https else 80)
     proxy = "" if urllib.request.proxy_bypass(host) else urllib.request.getproxies().get(parts.scheme.lower(), "")
     if not proxy:
         kind = http.client.HTTPSConnection if https else http.client.HTTPConnection

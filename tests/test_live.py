@@ -289,3 +289,15 @@ def test_a_certificate_from_an_unknown_authority_is_named_with_its_fix_and_verif
             show, site.url.replace("localhost", "127.0.0.1") + "/feed.xml", env={"SSL_CERT_FILE": str(authority.ca)}
         )
     assert code == 1 and "its TLS certificate is not trusted (IP address mismatch" in said, said
+
+
+def test_the_environments_proxy_is_used_as_urllib_would(tmp_path):
+    feed = _feed([])
+    with servers.raw({"/feed.xml": servers.answer(200, {"Content-Type": "application/rss+xml"}, feed)}) as proxy:
+        proxies = {"http_proxy": proxy.url, "HTTP_PROXY": proxy.url, "no_proxy": "", "NO_PROXY": ""}
+        _, said = _cli(write_show(tmp_path / "show"), "http://pod.invalid/feed.xml", env=proxies)
+    assert "fetched http://pod.invalid/feed.xml and checked 0 enclosures" in said, said
+    assert [head.split(b"\r\n")[0] for head in proxy.requests] == [
+        b"GET http://pod.invalid/feed.xml HTTP/1.1",
+        b"HEAD http://pod.invalid/feed.xml HTTP/1.1",
+    ]
