@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__, config
+from . import __version__, config, web
 from .build import BuildResult, build
 from .errors import GuardError, PanelpressError, PublishError, unexpected
 from .show import guard
@@ -120,6 +120,17 @@ def _running(command: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not tell the [notify] hubs and Podcast Index of a changed feed, this once",
     )
+
+
+def _seconds(value: str) -> float:
+    """`--timeout`: a number of seconds, from a tenth of a second to ten minutes."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not 0.1 <= seconds <= 600:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds from 0.1 to 600")
+    return seconds
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -255,6 +266,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="also fetch the live feed (the show's own address, or URL) and every enclosure over HTTP(S): status, HEAD, byte ranges, types, lengths, redirects, and that it is the feed panelpress published",
     )
+    check_.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help=f"with --url: the most each request may take in all, redirects and answer included (default: {web.DEADLINE:g})",
+    )
 
     serve = commands.add_parser(
         "serve",
@@ -283,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "info":
             return _info(args.file)
         if args.command == "check":
-            return _check(args.show, args.out, args.fix_artwork, args.url)
+            return _check(args.show, args.out, args.fix_artwork, args.url, args.timeout)
         if args.command == "transcribe":
             return _transcribe(args.show, args.slug, args.out)
         if args.command == "serve":
@@ -501,7 +519,9 @@ def _serve(show: Path, port: int) -> int:
     return EXIT_OK
 
 
-def _check(show: Path, out: Path | None, fix_artwork: bool, url: str | None = None) -> int:
+def _check(
+    show: Path, out: Path | None, fix_artwork: bool, url: str | None = None, seconds: float | None = None
+) -> int:
     from . import check
 
     report = check.run(
@@ -510,6 +530,7 @@ def _check(show: Path, out: Path | None, fix_artwork: bool, url: str | None = No
         site=out,
         waiting=lambda message: err_console.print(escape(message), soft_wrap=True),
         url=url,
+        seconds=seconds,
     )
     root = show.resolve()
     for problem in report.problems:

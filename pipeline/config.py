@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 import langcodes
 
-from . import inputs, layout
+from . import inputs, layout, web
 from . import namespace_rules as rules
 from .categories import category_problem
 from .engines import ENGINE, TOKENS, looks_like, unknown_tokens
@@ -60,7 +60,10 @@ def _is_email(value: str) -> bool:
 
 
 def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # brackets that hold no IPv6 address
+        return False
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
@@ -1133,12 +1136,20 @@ def _check_frequency(path: Path, podcast: PodcastSettings) -> None:
 
 def _check_notify(path: Path, notify: NotifySettings) -> None:
     for hub in notify.hubs:
-        if not _is_http_url(hub) or urlsplit(hub).username or urlsplit(hub).password:
+        refused = web.refusal(hub)  # what the client would refuse to ask, refused before any work
+        if refused or urlsplit(hub).username or urlsplit(hub).password:
             raise ConfigError(
                 path,
-                f"[notify] hubs holds {hub!r}, which is not a hub's web address",
+                f"[notify] hubs holds {web.shown(hub)!r}, which is not a hub's web address{f' ({refused})' if refused else ''}",
                 'write each WebSub hub\'s address, e.g. hubs = ["https://pubsubhubbub.appspot.com/"]',
             )
+    refused = web.refusal(notify.podcastindex_url)
+    if refused:
+        raise ConfigError(
+            path,
+            f"[notify] podcastindex_url is {web.shown(notify.podcastindex_url)!r}, which is not a web address ({refused})",
+            f"write the address of Podcast Index's ping, {PODCASTINDEX_PUBNOTIFY}",
+        )
     if len(set(notify.hubs)) != len(notify.hubs):
         raise ConfigError(path, "[notify] hubs lists a hub twice", "list each hub once")
 

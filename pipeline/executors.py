@@ -23,15 +23,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
-from . import cache
+from . import cache, web
 from .config import Config
 from .episode import stages
 from .errors import ExecutorError
 from .progress import Reporter, Task
 
 Outcome = Callable[[], stages.Work]  # an episode's finished Work, or its error raised, when asked for
-CONNECT_SECONDS = 20  # to reach the scheduler, and to wait for a first worker
+WORKERS_SECONDS = 20  # to wait for a first worker, once the scheduler answered
 PROGRESS_EVERY = 0.25  # seconds between two progress reports of one pass from a worker
+_SCHEDULER_FIX = (
+    "set [build] scheduler in panelpress.toml (or --scheduler) to the address `dask scheduler` prints, e.g. "
+    "tcp://host:8786, and start the scheduler and its workers there; or build with --executor threads"
+)
 SHARED_FIX = "mount the show folder and its cache at the same paths on every Dask worker (a shared filesystem), or build with --executor threads"
 
 
@@ -149,17 +153,25 @@ class Dask:
                 '[build] executor = "dask" needs Dask distributed, which is not installed',
                 "install it with `pip install 'panelpress[dask]'`, or use executor = \"threads\"",
             ) from err
-        try:
-            self.client = Client(self.address, timeout=CONNECT_SECONDS, set_as_default=False)
-        except (OSError, TimeoutError) as err:
+        seconds = connect_seconds()
+        unanswered = _knock(self.address, seconds)
+        if unanswered:
             raise ExecutorError(
                 self.config.path,
-                f"cannot reach the Dask scheduler at {self.address} ({err})",
-                f"start it (`dask scheduler`) and its workers (`dask worker {self.address}`), or build with --executor threads",
+                f"[build] scheduler: the Dask scheduler at {web.shown(self.address)} {unanswered}",
+                _SCHEDULER_FIX,
+            )
+        try:
+            self.client = Client(self.address, timeout=seconds, set_as_default=False)
+        except Exception as err:  # a scheduler's answer is untrusted: whatever it makes the client raise is said
+            raise ExecutorError(
+                self.config.path,
+                f"[build] scheduler: cannot reach the Dask scheduler at {web.shown(self.address)} ({_said(err)})",
+                _SCHEDULER_FIX,
             ) from err
         try:
-            self.client.wait_for_workers(1, timeout=CONNECT_SECONDS)
-        except (OSError, TimeoutError) as err:
+            self.client.wait_for_workers(1, timeout=WORKERS_SECONDS)
+        except Exception as err:
             raise ExecutorError(
                 self.config.path,
                 f"the Dask scheduler at {self.address} has no workers",
@@ -245,6 +257,44 @@ class Dask:
                 client.unsubscribe_topic(self.topic)
         finally:
             client.close()
+
+
+def connect_seconds() -> float:
+    """How long reaching the scheduler may take in all: Dask's own `distributed.comm.timeouts.connect` (30 s unless
+    the host set it, e.g. DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s)."""
+    import dask.config
+    from dask.utils import parse_timedelta
+
+    try:
+        return float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="seconds"))
+    except (KeyError, TypeError, ValueError):
+        return 30.0
+
+
+def _knock(address: str, seconds: float) -> str:
+    """Open a connection to the scheduler and read its greeting (the handshake every Dask comm starts with), all
+    within `seconds`: '' when it answered as a scheduler, else what it did. Dask's own connect waits for that
+    greeting without end, and takes garbage for a message of any size."""
+    import asyncio
+
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    async def greeted() -> None:
+        comm = await connect(address, timeout=seconds, **Security().get_connection_args("client"))
+        await comm.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(greeted(), seconds))
+    except TimeoutError:
+        return f"gave no answer within {seconds:g} seconds (it takes connections but does not speak Dask's protocol, or is not reached)"
+    except Exception as err:  # what garbage makes the comm raise is not a documented set
+        return f"does not answer as a Dask scheduler ({_said(err)})"
+    return ""
+
+
+def _said(err: BaseException) -> str:
+    return web.shown(f"{type(err).__name__}: {err}" if str(err) else type(err).__name__)
 
 
 def _cancelled() -> tuple[type, ...]:

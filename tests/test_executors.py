@@ -25,6 +25,7 @@ from pipeline.cli import main
 from pipeline.episode import stages
 from pipeline.episode.discover import discover
 from pipeline.errors import ChapterError, ExecutorError, TranscriptError
+from tests import servers
 from tests.conftest import SPEECH, checksums, make_audio, write_notes, write_show
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,6 +101,43 @@ def test_the_executor_settings_are_checked_before_any_work(tmp_path, capsys):
     assert main(["build", "--show", str(folder), "--scheduler", "http://host"]) == 2
     assert "--scheduler 'http://host' is not allowed" in capsys.readouterr().err
     assert not (folder / "public").exists()
+
+
+# --- a scheduler's address where no scheduler answers ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("talk", "said"),
+    [
+        (servers.silent, "gave no answer within 2 seconds"),  # takes the connection, never speaks
+        (servers.garbage(), "does not answer as a Dask scheduler"),  # bytes that are not Dask's protocol
+        (servers.garbage(b"\x01" + b"\x00" * 7 + b"\xff" * 8), "does not answer as a Dask scheduler"),  # a huge frame
+        (servers.closes, "does not answer as a Dask scheduler"),
+        (servers.resets, "does not answer as a Dask scheduler"),
+        (servers.drip(0.3, headers={"Server": "not-dask"}), "does not answer as a Dask scheduler"),  # a web server
+    ],
+)
+def test_a_scheduler_address_where_no_scheduler_answers_ends_the_build_with_its_fix(tmp_path, talk, said):
+    pytest.importorskip(
+        "distributed", reason="Dask distributed is not installed: `pip install -e '.[test]'` installs it"
+    )
+    folder = show_of(tmp_path / "show", {"alpha": 2})
+    with servers.raw(talk) as server:
+        use(folder, "dask", f"tcp://127.0.0.1:{server.port}")
+        done = subprocess.run(
+            [sys.executable, "-m", "pipeline.cli", "build", "--show", str(folder)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,  # bounds a hang; the build's own bound is Dask's connect timeout, set below
+            env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"},
+        )
+    err = done.stderr
+    assert done.returncode == 2, done.stdout + err
+    assert f"panelpress.toml: [build] scheduler: the Dask scheduler at tcp://127.0.0.1:{server.port} {said}" in err
+    assert "— set [build] scheduler in panelpress.toml (or --scheduler) to the address `dask scheduler` prints" in err
+    assert "Traceback" not in err + done.stdout
+    assert not (folder / "public" / layout.FEED_FILE).exists()
 
 
 # --- on a real cluster ----------------------------------------------------------------------------------------------

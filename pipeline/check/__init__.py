@@ -30,10 +30,12 @@ def run(
     site: Path | None = None,
     waiting: Callable[[str], None] = lambda message: None,
     url: str | None = None,
+    seconds: float | None = None,
 ) -> CheckReport:
     """Validate the config, notes, transcripts, artwork and the built site of the show in `root`. With
     `fix_artwork`, it writes a file into the show, so it waits for a running build (telling `waiting` why). With
-    `url` (a feed's address; "" for the show's own), the live site is checked too, over HTTP(S)."""
+    `url` (a feed's address; "" for the show's own), the live site is checked too, over HTTP(S), each request within
+    `seconds` (None: the client's deadline)."""
     try:
         settings = config.load(root)
         settings = config.with_output(settings, site) if site is not None else settings
@@ -52,12 +54,13 @@ def run(
     if book is not None:
         sources.check_changes(checker, by_slug, set(book.episodes))
     if url is not None:
-        done += _live(checker, url or layout.feed_url(settings.site_url))
+        done += _live(checker, url or layout.feed_url(settings.site_url), seconds)
     return CheckReport(problems=tuple(checker.problems), done=tuple(done), warnings=tuple(checker.warnings))
 
 
-def _live(checker: Checker, url: str) -> list[str]:
+def _live(checker: Checker, url: str, seconds: float | None) -> list[str]:
     """The site as apps fetch it (live.py), against the feed panelpress last published into the site folder."""
+    from .. import web
     from . import live
 
     settings = checker.config
@@ -65,7 +68,7 @@ def _live(checker: Checker, url: str) -> list[str]:
         published = seam.for_config(settings).published_feed()
     except PanelpressError:
         published = None  # a damaged manifest is reported with the site's problems
-    found = live.check(url, published, checker.local)
+    found = live.check(url, published, checker.local, seconds or web.DEADLINE)
     checker.problems += found.problems
     checker.warnings += found.warnings
     return found.done
