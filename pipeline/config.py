@@ -21,6 +21,7 @@ from .categories import category_problem
 from .engines import ENGINE, TOKENS, looks_like, unknown_tokens
 from .engines import ENGINES as BLOG_ENGINES
 from .errors import ConfigError
+from .markdown import WEB_SCHEMES, address_problem
 from .records import Location, RemoteItem
 
 CONFIG_NAME = "panelpress.toml"
@@ -60,8 +61,21 @@ def _is_email(value: str) -> bool:
 
 
 def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    """site_url's first look, an http(s) scheme and something after `//`: _check_site_url says what else is wrong."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # `https://[host/`
+        return False
+    return parts.scheme in WEB_SCHEMES and bool(parts.netloc)
+
+
+def _web_address(value: str) -> bool | str:
+    """A web address the feed or the pages publish (markdown.address_problem): True, or why it is not one."""
+    return address_problem(value) or True
+
+
+def _optional_web_address(value: str) -> bool | str:
+    return not value or _web_address(value)
 
 
 def _is_scheduler(value: str) -> bool:
@@ -151,7 +165,7 @@ class ShowSettings:
     new_feed_url: str = field(
         default="",
         metadata=_check(
-            lambda v: not v or _is_http_url(v),
+            _optional_web_address,
             "write the full address of the new feed, e.g. https://new.example.com/feed.xml",
             doc="When the show moves: the new feed's address, written as `itunes:new-feed-url` so apps follow it.",
         ),
@@ -392,8 +406,8 @@ class PodcastSettings:
     funding_url: str = field(
         default="",
         metadata=_check(
-            lambda v: not v or _is_http_url(v),
-            "write the full address of the page where listeners support the show",
+            _optional_web_address,
+            "write the full https:// address of the page where listeners support the show",
             doc="`podcast:funding`: the page where listeners support the show (set `funding_text` with it).",
         ),
     )
@@ -427,7 +441,7 @@ class PodcastSettings:
     license_url: str = field(
         default="",
         metadata=_check(
-            lambda v: not v or _is_http_url(v),
+            _optional_web_address,
             "write the full address of the licence's text, e.g. https://example.com/license.html",
             doc="The address of the licence's text; needed for a licence apps do not know by name.",
         ),
@@ -468,7 +482,7 @@ class NotifySettings:
     podcastindex_url: str = field(
         default=PODCASTINDEX_PUBNOTIFY,
         metadata=_check(
-            _is_http_url,
+            _web_address,
             f"write the address of Podcast Index's ping, {PODCASTINDEX_PUBNOTIFY}",
             doc="Where the Podcast Index notice goes: its `pubnotify` address.",
         ),
@@ -835,9 +849,10 @@ def _section(path: Path, name: str, cls: type, values: Any):
             value = value.strip()
             if spec.default is dataclasses.MISSING and not value:
                 raise ConfigError(path, f"[{name}] {key} is empty", f"give {key} a value")
-        check = spec.metadata.get("check")
-        if check and not check(value):
-            raise ConfigError(path, f"[{name}] {key} = {value!r} is not allowed", spec.metadata["hint"])
+        verdict = spec.metadata["check"](value) if "check" in spec.metadata else True
+        if isinstance(verdict, str) or not verdict:  # False, or why the value is refused
+            why = f": {verdict}" if isinstance(verdict, str) else ""
+            raise ConfigError(path, f"[{name}] {key} = {value!r} is not allowed{why}", spec.metadata["hint"])
         kwargs[key] = value
     return cls(**kwargs)
 
@@ -1050,10 +1065,11 @@ def _check_podcast(path: Path, podcast: PodcastSettings) -> None:
     seen: set[str] = set()
     for number, item in enumerate(podcast.podroll, start=1):
         where = f"[[podcast.podroll]] {number} ({item.title or item.feed_url or item.feed_guid})"
-        if item.feed_url and not _is_http_url(item.feed_url):
+        problem = address_problem(item.feed_url) if item.feed_url else ""
+        if problem:
             raise ConfigError(
                 path,
-                f"{where}: feed_url {item.feed_url!r} is not a web address",
+                f"{where}: feed_url {item.feed_url!r} is not a web address: {problem}",
                 "write the other show's feed address, https://…",
             )
         if not rules.is_uuid(item.feed_guid):
@@ -1133,10 +1149,11 @@ def _check_frequency(path: Path, podcast: PodcastSettings) -> None:
 
 def _check_notify(path: Path, notify: NotifySettings) -> None:
     for hub in notify.hubs:
-        if not _is_http_url(hub) or urlsplit(hub).username or urlsplit(hub).password:
+        problem = address_problem(hub)
+        if problem:
             raise ConfigError(
                 path,
-                f"[notify] hubs holds {hub!r}, which is not a hub's web address",
+                f"[notify] hubs holds {hub!r}, which is not a hub's web address: {problem}",
                 'write each WebSub hub\'s address, e.g. hubs = ["https://pubsubhubbub.appspot.com/"]',
             )
     if len(set(notify.hubs)) != len(notify.hubs):
@@ -1213,8 +1230,12 @@ def model_folder(config: Config) -> Path:
 
 def _check_site_url(path: Path, show: ShowSettings) -> None:
     """site_url: where subscribers' apps fetch everything, recorded in the ledger: an absolute https address."""
-    parts = urlsplit(show.site_url)
-    base = f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    parts = urlsplit(show.site_url)  # it parsed: the field's own check
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # said below
+        port = ""
+    base = f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
     if parts.query or parts.fragment:
         raise ConfigError(
             path,
@@ -1239,6 +1260,13 @@ def _check_site_url(path: Path, show: ShowSettings) -> None:
             path,
             f"[show] site_url {show.site_url!r} is http://: apps fetch the feed and audio unencrypted, and Apple Podcasts may refuse it",
             "write https://… (serve the site over https); if it cannot be, set allow_http = true under [show]",
+        )
+    problem = address_problem(show.site_url)
+    if problem:
+        raise ConfigError(
+            path,
+            f"[show] site_url {show.site_url!r} is not a web address: {problem}",
+            'write the public address of the site folder, e.g. site_url = "https://example.com/podcast/"',
         )
 
 
