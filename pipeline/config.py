@@ -18,7 +18,7 @@ import langcodes
 from . import inputs, layout
 from . import namespace_rules as rules
 from .categories import category_problem
-from .engines import ENGINE, TOKENS, looks_like, unknown_tokens
+from .engines import ENGINE, TOKENS, looks_like, permalink_problem, segment_problem
 from .engines import ENGINES as BLOG_ENGINES
 from .errors import ConfigError
 from .markdown import WEB_SCHEMES, address_problem
@@ -1025,25 +1025,68 @@ def _check_blog(path: Path, config: Config) -> None:
             f"point it at the folder of your {engine} site, or set engine to the one it uses",
         )
     for key, value in (("posts", config.blog_posts), ("static", config.blog_static), ("folder", settings.folder)):
-        if (value != "." and not layout.is_safe(value)) or (key != "static" and value == "."):
+        problem = _blog_folder_problem(key, getattr(settings, key) or value, value, folder)
+        if problem:
+            example = {"posts": ENGINE[engine].posts, "static": ENGINE[engine].static}.get(key, "podcast")
             raise ConfigError(
                 path,
-                f"[blog] {key} = {value!r} is not a folder inside the blog",
-                f"write a relative path inside the blog's folder, e.g. {key} = {ENGINE[engine].posts if key == 'posts' else 'podcast'!r}",
+                f"[blog] {key} = {getattr(settings, key) or value!r} {problem}",
+                f"write a relative path inside the blog's folder, e.g. {key} = {example!r}",
             )
+    posts = (folder / config.blog_posts).resolve()
+    site = config.output_dir
+    if posts == site or site in posts.parents or posts in site.parents:
+        raise ConfigError(
+            path,
+            f"[blog] posts = {config.blog_posts!r} {'is' if posts == site else 'overlaps'} panelpress's own folder {site.relative_to(folder).as_posix()}/ (the feed, audio and pages)",
+            f"keep the posts apart, e.g. posts = {ENGINE[engine].posts!r}",
+        )
+    _check_folder(
+        path,
+        config,
+        "[blog] posts",
+        posts,
+        site=True,
+        harm="panelpress would write its posts among your files",
+        fix=f"write the folder of your blog's posts, e.g. posts = {ENGINE[engine].posts!r}",
+    )
     if not config.site_url.endswith("/" + settings.folder.strip("/") + "/"):
         raise ConfigError(
             path,
             f"[show] site_url {config.show.site_url!r} does not end with the blog's folder {settings.folder}/, where the engine publishes panelpress's files",
             f'write the blog\'s address followed by {settings.folder}/, e.g. site_url = "https://blog.example.com/{settings.folder}/"',
         )
-    unknown = unknown_tokens(config.permalink)
-    if unknown:
+    problem = permalink_problem(config.permalink)
+    if problem:
+        made = "" if settings.permalink else f" (the {engine} default for posts = {config.blog_posts!r})"
         raise ConfigError(
             path,
-            f"[blog] permalink {config.permalink!r} holds {', '.join(unknown)}, which panelpress cannot fill in",
-            f"use only {', '.join(TOKENS)}, or write the address in full",
+            f"[blog] permalink {config.permalink!r}{made} {problem}",
+            f"write the post's path below the blog's address with letters, digits, - _ . ~ and {', '.join(TOKENS)}, e.g. permalink = {ENGINE[engine].permalink!r}",
         )
+
+
+def _blog_folder_problem(key: str, written: str, value: str, blog: Path) -> str:
+    """Why `[blog] posts`, `static` or `folder` (as written, and as used: slashes trimmed) is not a folder inside the
+    blog ('' when it is one): a relative path with no `..`, that stays inside the blog once symlinks are resolved; the
+    folder is in the site's addresses, so it is also made of URL_SEGMENT characters."""
+    if written.startswith(("/", "\\", "~")) or re.match(r"[A-Za-z]:", written):
+        return "is an absolute path, not a folder inside the blog"
+    if "\\" in written:
+        return "holds a backslash (folders are separated by /)"
+    if ".." in written.split("/"):
+        return "climbs out of the blog with '..'"
+    if value == ".":
+        return "" if key == "static" else "is the blog's own folder"
+    if not layout.is_safe(value):
+        return "is not a folder inside the blog"
+    if key == "folder" and segment_problem(value):
+        return segment_problem(value).replace("a post's address", "an address")
+    try:
+        inside = (blog / value).resolve().is_relative_to(blog)
+    except (OSError, RuntimeError):  # a symlink loop
+        inside = False
+    return "" if inside else "leads outside the blog (a symlink)"
 
 
 def _check_podcast(path: Path, podcast: PodcastSettings) -> None:
@@ -1285,7 +1328,15 @@ def with_output(config: Config, out: Path | str) -> Config:
     return changed
 
 
-def _check_folder(path: Path | None, config: Config, name: str, folder: Path, site: bool) -> None:
+def _check_folder(
+    path: Path | None,
+    config: Config,
+    name: str,
+    folder: Path,
+    site: bool,
+    harm: str | None = None,
+    fix: str | None = None,
+) -> None:
     """A folder panelpress writes into (the site, the cache) must not be, hold or lie inside one of the host's own:
     the show folder (a folder inside it is fine), its recordings, notes or templates, the home folder or a filesystem
     root; and the site folder must be apart from the cache."""
@@ -1298,12 +1349,12 @@ def _check_folder(path: Path | None, config: Config, name: str, folder: Path, si
         "the templates folder": (config.templates_dir.resolve(), "any"),
         "the cache folder": (config.cache_dir.resolve(), "any") if site else None,  # a site would publish it
     }
-    fix = (
+    fix = fix or (
         'point it at a folder of its own, e.g. output = "public" (or a folder of your blog\'s)'
         if site
         else 'use a folder of its own, e.g. cache = ".panelpress-cache"'
     )
-    harm = (
+    harm = harm or (
         "panelpress would write its pages, feed and audio among your files"
         if site
         else "panelpress would keep its work files among yours"

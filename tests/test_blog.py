@@ -5,6 +5,7 @@ tests skip, saying how to install it, where it is missing."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,7 +18,16 @@ from lxml import html as lxml_html
 from pipeline import cli
 from pipeline import config as config_module
 from pipeline.errors import ConfigError
-from tests.blogs import BLOG_URL, ENGINES, ORDINARY_TITLE, SHOW_TITLE, SITE_URL, blog_show, build_blog, make_blog
+from tests.blogs import (
+    BLOG_URL,
+    ENGINES,
+    ORDINARY_TITLE,
+    SHOW_TITLE,
+    SITE_URL,
+    blog_show,
+    build_blog,
+    make_blog,
+)
 from tests.conftest import checksums, make_audio, write_notes
 
 OLD, NEW = "old-panel", "new-panel"
@@ -251,3 +261,80 @@ def test_post_urls_follow_each_engines_permalink_rule_in_utc():
     }
     assert layout.post("jekyll", "_posts", "Panel Nº 1", late) == "_posts/2026-02-04-panel-no-1.md"
     assert layout.post_url(BLOG_URL, "/blog/:year/:month/:title/", "x", late) == BLOG_URL + "blog/2026/02/x/"
+
+
+# --- the posts' folder and addresses stay inside the blog ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ('permalink = "../:slug/"', "[blog] permalink '../:slug/' climbs out of the blog with '..'"),
+        ('permalink = "posts/:year/../../:slug"', "climbs out of the blog"),
+        ('permalink = "https://evil.example/:slug/"', "is a whole address, not a path below the blog's"),
+        ('permalink = "//evil.example/:slug/"', "is a whole address"),
+        ('permalink = "posts/{{ .Slug }}/:slug/"', "holds '{'"),
+        ('permalink = "<script>alert(1)</script>/:slug/"', "holds '<'"),
+        ('permalink = "posts\\\\:slug"', "holds '\\\\'"),
+        ('permalink = "my posts/:slug/"', "holds a space"),
+        ('permalink = ":slug/?from=feed"', "holds '?'"),
+        ('permalink = ":slug.html#top"', "holds '#'"),
+        ('permalink = "posts/:year/"', "names no post of its own"),
+        ('permalink = "posts/./:slug"', "has an empty or '.' folder"),
+        ('permalink = "javascript:alert(1)/:slug"', "holds :alert"),
+        ('posts = "../outside"', "[blog] posts = '../outside' climbs out of the blog"),
+        ('posts = "content/../../outside"', "climbs out of the blog"),
+        ('posts = "C:/posts"', "is an absolute path"),
+        ('posts = "~/posts"', "is an absolute path"),
+        ('posts = "content\\\\posts"', "holds a backslash"),
+        ('posts = "content/escape"', "leads outside the blog (a symlink)"),
+        ('posts = "static/podcast"', "is panelpress's own folder static/podcast/"),
+        ('posts = "static"', "overlaps panelpress's own folder"),
+        ('static = "/srv/www"', "[blog] static = '/srv/www' is an absolute path"),
+        ('folder = "pod cast"', "[blog] folder = 'pod cast' holds a space"),
+        ('folder = "../podcast"', "climbs out of the blog"),
+    ],
+)
+def test_blog_folders_and_permalinks_that_leave_the_blog_or_are_no_address_are_refused(tmp_path, capsys, line, said):
+    blog = make_blog(tmp_path / "blog", ENGINES["hugo"])
+    (tmp_path / "outside").mkdir()
+    (blog / "content" / "escape").symlink_to(tmp_path / "outside")
+    show = blog_show(tmp_path / "show", blog, "hugo")
+    make_audio(show / "episodes" / f"{OLD}.wav", seconds=2)
+    write_notes(show, OLD, "title: The old panel\ndate: 2026-01-05T10:00:00Z")
+    with (show / "panelpress.toml").open("a", encoding="utf-8") as settings:
+        settings.write(line + "\n")
+    before = checksums(tmp_path)
+    assert _build(show) == 2
+    err = capsys.readouterr().err.replace("\n", "")
+    assert "panelpress.toml: " in err and said in err and "e.g." in err
+    assert checksums(tmp_path) == before  # nothing written: not in the blog, not outside it
+
+
+def test_an_absolute_posts_folder_is_refused_not_written_inside_the_blog(tmp_path, capsys):
+    blog = make_blog(tmp_path / "blog", ENGINES["jekyll"])
+    show = blog_show(tmp_path / "show", blog, "jekyll")
+    make_audio(show / "episodes" / f"{OLD}.wav", seconds=2)
+    write_notes(show, OLD, "title: The old panel\ndate: 2026-01-05T10:00:00Z")
+    elsewhere = tmp_path / "elsewhere" / "_posts"
+    with (show / "panelpress.toml").open("a", encoding="utf-8") as settings:
+        settings.write(f"posts = {json.dumps(elsewhere.as_posix())}\n")
+    before = checksums(blog)
+    assert _build(show) == 2
+    assert f"[blog] posts = {elsewhere.as_posix()!r} is an absolute path" in capsys.readouterr().err.replace("\n", "")
+    assert checksums(blog) == before and not (tmp_path / "elsewhere").exists()
+
+
+def test_the_feeds_item_links_are_addresses_inside_the_blog_made_from_the_permalink(tmp_path):
+    blog = make_blog(tmp_path / "blog", ENGINES["hugo"])
+    show = blog_show(tmp_path / "show", blog, "hugo")
+    _episodes(show)
+    with (show / "panelpress.toml").open("a", encoding="utf-8") as settings:
+        settings.write('permalink = "/blog/:year/:month/:slug/"\n')
+    assert _build(show) == 0
+    data = (blog / "static" / "podcast" / "feed.xml").read_bytes()
+    parsed = feedparser.parse(data)
+    assert not parsed.bozo, parsed.bozo_exception
+    links = [entry.link for entry in parsed.entries]
+    assert links == [BLOG_URL + f"blog/2026/02/{NEW}/", BLOG_URL + f"blog/2026/01/{OLD}/"]
+    assert [e["link"] for e in podcastparser.parse(SITE_URL + "feed.xml", io.BytesIO(data))["episodes"]] == links
