@@ -23,6 +23,13 @@ class Engine:
     marks: tuple[str, ...]  # files one of which a blog of this engine has
     dated_name: bool = False  # Jekyll: _posts/YYYY-MM-DD-<slug>.md
     installs: tuple[tuple[str, str], ...] = ()  # (path in the blog, text): panelpress's own helper files
+    # Its templates escape the text of a post's metadata (Hugo's Go templates always do). Elsewhere themes show it as
+    # HTML, as it is (Jekyll's Liquid, Pelican's Jinja), or through filters that unescape it (Pelican's `striptags`).
+    escapes: bool = False
+    # It renders the metadata's summary as Markdown (Hugo, Pelican): the characters a summary's text escapes with a
+    # backslash, those its Markdown reads as marks (Python-Markdown's escapable ones; CommonMark escapes any). `<` and
+    # `&` are written as HTML's character references instead.
+    summary_marks: str = ""
 
 
 HEAD = '<link rel="alternate" type="application/rss+xml" title="{title}" href="{href}">\n'
@@ -33,6 +40,8 @@ ENGINE = {
         "static",
         "posts/:slug/",
         ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml", "config.yaml", "config.json"),
+        escapes=True,
+        summary_marks="\\`*_{}[]()>#+-.!|~",
         installs=(
             # Hugo drops raw HTML from Markdown unless the host loosens it: the player comes through this shortcode.
             (
@@ -63,7 +72,9 @@ ENGINE = {
             ),
         ),
     ),
-    "pelican": Engine("pelican", "content/episodes", "content", ":slug.html", ("pelicanconf.py",)),
+    "pelican": Engine(
+        "pelican", "content/episodes", "content", ":slug.html", ("pelicanconf.py",), summary_marks="\\`*_{}[]()>#+-.!"
+    ),
     "eleventy": Engine(
         "eleventy",
         "posts",

@@ -26,6 +26,8 @@ from tests.blogs import (
     SITE_URL,
     blog_show,
     build_blog,
+    built_files,
+    live_markup,
     make_blog,
 )
 from tests.conftest import checksums, make_audio, write_notes
@@ -261,6 +263,95 @@ def test_post_urls_follow_each_engines_permalink_rule_in_utc():
     }
     assert layout.post("jekyll", "_posts", "Panel Nº 1", late) == "_posts/2026-02-04-panel-no-1.md"
     assert layout.post_url(BLOG_URL, "/blog/:year/:month/:title/", "x", late) == BLOG_URL + "blog/2026/02/x/"
+
+
+# --- what panelpress hands an engine is safe after the engine's own processing -------------------------------------
+
+SCRIPT_TITLE = "</title><script>alert(1)</script> x\" autofocus onfocus=\"alert(2) Alpha & Q&A &copy; 'it's'"
+SCRIPT_SUMMARY = (
+    "[click](javascript:alert(1)) <img src=x onerror=alert(3)> ![pic](data:image/png;base64,iVBORw0KGgo=) "
+    "<javascript:alert(4)> **Bravo** ~~struck~~ `code` # hash > quote ' onmouseover='alert(5)"
+)
+# Front matter and engine syntax: new keys after a line break, the other formats' fences, Pelican's `Key: value`,
+# template and shortcode syntax of every engine.
+INJECTED_TITLE = "Charlie 😀\n---\nlayout: evil\ntitle: hijacked\nStatus: draft\nSave_as: ../../evil.html\n+++\n"
+INJECTED_SUMMARY = 'Delta\n\n---\nsummary: "hijacked"\n{{ site.title }} {% include evil.html %} {{< evil >}} {{ 6*7 }}'
+TEMPLATE_BODY = (
+    "Body {{ 6*7 }} {% raw %} {{< /panelpress >}} {% endraw %} </div><script>alert(10)</script>\n\n"
+    "[js](javascript:alert(11)) ![d](data:image/png;base64,AAAA) <vbscript:msgbox(12)>\n"
+)
+
+
+def _hostile_episodes(show: Path) -> None:
+    make_audio(show / "episodes" / "script.wav", seconds=2)
+    write_notes(
+        show,
+        "script",
+        f"title: {json.dumps(SCRIPT_TITLE, ensure_ascii=False)}\ndate: 2026-01-05T10:00:00Z\n"
+        f"summary: {json.dumps(SCRIPT_SUMMARY)}\n"
+        "panelists:\n  - name: '<img src=x onerror=alert(6)>\" onmouseover=\"alert(7) Guest'\n    href: https://guest.example/\n"
+        "chapters:\n  - '0:00 <script>alert(8)</script> Start'\n  - start: 1\n    title: '\"quoted\" onfocus=\"alert(9)\"'\n"
+        "    url: https://chapter.example/a?b=c&d=e",
+        body=TEMPLATE_BODY,
+    )
+    make_audio(show / "episodes" / "injected.wav", seconds=2)
+    write_notes(
+        show,
+        "injected",
+        f"title: {json.dumps(INJECTED_TITLE, ensure_ascii=False)}\ndate: 2026-01-12T10:00:00Z\nsummary: {json.dumps(INJECTED_SUMMARY)}",
+    )
+
+
+@pytest.fixture(scope="module", params=sorted(ENGINES))
+def hostile(request, tmp_path_factory):
+    """A blog of the engine whose show's notes hold markup, front matter and template syntax, built by the engine."""
+    engine = ENGINES[request.param]
+    if engine.command() is None:
+        pytest.skip(f"{engine.name} is not installed: {engine.install}")
+    root = tmp_path_factory.mktemp(f"hostile-{engine.name}")
+    blog = make_blog(root / "blog", engine)
+    show = blog_show(root / "show", blog, engine.name)
+    _hostile_episodes(show)
+    assert _build(show) == 0
+    return engine, show, build_blog(blog, engine)
+
+
+def test_nothing_from_the_notes_runs_in_any_file_the_engine_builds(hostile):
+    _, _, site = hostile
+    files = built_files(site)
+    assert any(p.suffix == ".xml" and "podcast" not in p.parts for p in files)  # the engine's own feeds are read too
+    assert [found for path in files for found in live_markup(path, site)] == []
+    assert not list(site.rglob("*evil*"))  # no file named by the notes' front matter
+
+
+def test_the_hostile_texts_still_show_as_words_on_the_post_and_the_blogs_list(hostile):
+    engine, _, site = hostile
+    parsed, _ = _feed(site)
+    links = {entry.title.split()[0]: entry.link for entry in parsed.entries}
+    script = lxml_html.fromstring(_page(site, links["</title><script>alert(1)</script>"]).read_bytes())
+    injected = lxml_html.fromstring(_page(site, links["Charlie"]).read_bytes())
+    words = " ".join(script.text_content().split())
+    for said in ("alert(1)", "alert(2)", "Alpha", "Q&A", "Guest", "alert(8)", "Start", "alert(9)", "alert(10)"):
+        assert said in words, said
+    assert "{{ 6*7 }}" in words and "{% raw %}" in words and "{{< /panelpress >}}" in words  # not run by the engine
+    assert "[js](javascript:alert(11))" in words  # a link it may not be, shown as written
+    assert "alert(7) Guest" in script.xpath('//a[@href="https://guest.example/"]')[0].text_content()  # a link still
+    headline = " ".join(injected.text_content().split())
+    assert "Charlie" in headline and "hijacked" in headline and "Save_as" in headline  # one title, no new keys
+    assert injected.find(".//article") is not None or engine.name == "pelican"  # the blog's own post layout
+    index = " ".join(lxml_html.fromstring((site / engine.index).read_bytes()).text_content().split())
+    assert "Alpha" in index and "Charlie" in index  # listed: no `Status: draft` took effect
+    if engine.name == "pelican":  # Pelican shows each summary on its list, rendered as Markdown
+        assert "[click](javascript:alert(1))" in index and "**Bravo**" in index and "{{ 6*7 }}" in index
+
+
+def test_a_title_with_any_character_builds_in_every_engine(hostile):
+    _engine, show, site = hostile
+    post = next(p for p in (show.parent / "blog").rglob("*.md") if p.name.endswith("injected.md"))
+    assert "\\ud83d" not in post.read_text(encoding="utf-8")  # an emoji is itself, not two halves YAML refuses
+    parsed, _ = _feed(site)
+    page = _page(site, next(e.link for e in parsed.entries if "Charlie" in e.title))
+    assert "😀" in lxml_html.fromstring(page.read_bytes()).findtext(".//title")
 
 
 # --- the posts' folder and addresses stay inside the blog ---------------------------------------------------------
