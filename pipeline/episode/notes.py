@@ -62,7 +62,7 @@ SOUNDBITE_DOCS = {
     "title": "What it is, at most 128 characters.",
 }
 COMMENTS_DOCS = {
-    "url": "The address of the post (required).",
+    "url": "The `https://` address of the post (required).",
     "protocol": f"Where it lives (required): one of {', '.join(rules.SOCIAL_PROTOCOLS)}.",
     "account": "The account that posted it, e.g. `@dana@mastodon.social`.",
     "account_url": "The `https://` address of that account's page.",
