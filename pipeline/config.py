@@ -1024,8 +1024,12 @@ def _check_blog(path: Path, config: Config) -> None:
             f"[blog] path {settings.path!r} does not look like a {engine} blog: it has none of {', '.join(ENGINE[engine].marks)}",
             f"point it at the folder of your {engine} site, or set engine to the one it uses",
         )
-    for key, value in (("posts", config.blog_posts), ("static", config.blog_static), ("folder", settings.folder)):
-        problem = _blog_folder_problem(key, getattr(settings, key) or value, value, folder)
+    for key, value in (
+        ("posts", config.blog_posts),
+        ("static", config.blog_static),
+        ("folder", settings.folder.strip("/")),
+    ):
+        problem = _blog_folder_problem(key, getattr(settings, key) or value, value, folder, config.blog_static)
         if problem:
             example = {"posts": ENGINE[engine].posts, "static": ENGINE[engine].static}.get(key, "podcast")
             raise ConfigError(
@@ -1066,10 +1070,11 @@ def _check_blog(path: Path, config: Config) -> None:
         )
 
 
-def _blog_folder_problem(key: str, written: str, value: str, blog: Path) -> str:
-    """Why `[blog] posts`, `static` or `folder` (as written, and as used: slashes trimmed) is not a folder inside the
-    blog ('' when it is one): a relative path with no `..`, that stays inside the blog once symlinks are resolved; the
-    folder is in the site's addresses, so it is also made of URL_SEGMENT characters."""
+def _blog_folder_problem(key: str, written: str, value: str, blog: Path, static: str) -> str:
+    """Why `[blog] posts`, `static` or `folder` (as written, and as used: slashes trimmed; `folder` is inside
+    `static`) is not a folder inside the blog ('' when it is one): a relative path with no `..`, that stays inside the
+    blog once symlinks are resolved; the folder is in the site's addresses, so it is also made of URL_SEGMENT
+    characters."""
     if written.startswith(("/", "\\", "~")) or re.match(r"[A-Za-z]:", written):
         return "is an absolute path, not a folder inside the blog"
     if "\\" in written:
@@ -1083,7 +1088,7 @@ def _blog_folder_problem(key: str, written: str, value: str, blog: Path) -> str:
     if key == "folder" and segment_problem(value):
         return segment_problem(value).replace("a post's address", "an address")
     try:
-        inside = (blog / value).resolve().is_relative_to(blog)
+        inside = (blog / (static if key == "folder" else ".") / value).resolve().is_relative_to(blog)
     except (OSError, RuntimeError):  # a symlink loop
         inside = False
     return "" if inside else "leads outside the blog (a symlink)"

@@ -384,12 +384,15 @@ def test_a_title_with_any_character_builds_in_every_engine(hostile):
         ('static = "/srv/www"', "[blog] static = '/srv/www' is an absolute path"),
         ('folder = "pod cast"', "[blog] folder = 'pod cast' holds a space"),
         ('folder = "../podcast"', "climbs out of the blog"),
+        ('folder = "escape/podcast"', "[blog] folder = 'escape/podcast' leads outside the blog (a symlink)"),
     ],
 )
 def test_blog_folders_and_permalinks_that_leave_the_blog_or_are_no_address_are_refused(tmp_path, capsys, line, said):
     blog = make_blog(tmp_path / "blog", ENGINES["hugo"])
     (tmp_path / "outside").mkdir()
     (blog / "content" / "escape").symlink_to(tmp_path / "outside")
+    (blog / "static").mkdir()
+    (blog / "static" / "escape").symlink_to(tmp_path / "outside")
     show = blog_show(tmp_path / "show", blog, "hugo")
     make_audio(show / "episodes" / f"{OLD}.wav", seconds=2)
     write_notes(show, OLD, "title: The old panel\ndate: 2026-01-05T10:00:00Z")
