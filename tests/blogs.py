@@ -14,6 +14,7 @@ from pathlib import Path
 from lxml import etree
 from lxml import html as lxml_html
 
+from pipeline import layout
 from tests.conftest import write_show
 
 BLOG_URL = "https://blog.example.com/"
@@ -213,8 +214,10 @@ def _live(root, where: str) -> list[str]:
         if not isinstance(element.tag, str):
             continue  # comments, processing instructions
         tag = etree.QName(element).localname.lower()
-        own = element.get("type") == "application/ld+json" or (element.get("src") and not (element.text or "").strip())
-        if tag == "script" and not own:  # panelpress's own: its page script (src) and its JSON-LD data
+        source = (element.get("src") or "").split("?")[0]  # its version: `site.js?v=…`
+        own_script = source.endswith(layout.SCRIPT) and not (element.text or "").strip()
+        own = element.get("type") == "application/ld+json" or own_script
+        if tag == "script" and not own:  # panelpress's own: its page script and its JSON-LD data
             found.append(f"{where}: a <script> element: {(element.text or '')[:60]!r}")
         for name, value in element.attrib.items():
             name = etree.QName(name).localname.lower()
