@@ -25,16 +25,17 @@ LINK_SCHEMES = (*WEB_SCHEMES, "mailto")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _IGNORED = re.compile(r"[\t\n\r]")
 _LEADING = "".join(map(chr, range(33)))  # C0 controls and the space
-# Characters no web address holds as written: quotes and angle brackets end an attribute or open a tag, a backslash is
-# read as a slash by browsers and not by urllib (which would then disagree about the host).
-_NEVER = re.compile(r'[<>"\\]')
+# A backslash is read as a slash by browsers and not by urllib, which would then disagree about the host; a host
+# holds none of the characters a path may hold written as they are (the pages percent-encode those, `pages.href`).
+_BACKSLASH = "\\"
+_NOT_IN_HOST = re.compile(r'[<>"\'`{}|^]')
 
 
 def address_problem(value: object) -> str:
     """Why a value is not a web address panelpress publishes, as a clause that follows "is not a web address: "
     ('' when it is one). A web address is an absolute http:// or https:// URL with a host (and a port from 1 to
-    65535, if any), without a user name or password, a space, a control character, a quote, an angle bracket or a
-    backslash."""
+    65535, if any) that urllib reads as browsers do: without a user name or password, a space, a control or
+    invisible character or a backslash, and with no quote, angle bracket or brace in its host."""
     if not isinstance(value, str):
         return "it is not text"
     if not value:
@@ -47,9 +48,8 @@ def address_problem(value: object) -> str:
     odd = next((c for c in value if c.isspace() or unicodedata.category(c) in ("Cc", "Cf")), None)
     if odd is not None:
         return f"it holds {_invisible(odd)}, which no address holds as it is (percent-encode it, or delete it)"
-    bad = _NEVER.search(value)
-    if bad:
-        return f"it holds {bad.group()!r}, which no address holds as it is"
+    if _BACKSLASH in value:
+        return "it holds a backslash, which browsers read as a slash (write / instead)"
     try:
         parts = urlsplit(value)
         port = parts.port
@@ -57,6 +57,9 @@ def address_problem(value: object) -> str:
         return "its host or port cannot be read"
     if not value[scheme.end() :].startswith("//") or not parts.hostname:
         return "it has no host"
+    odd = _NOT_IN_HOST.search(parts.netloc)
+    if odd:
+        return f"its host holds {odd.group()!r}, which no host holds"
     if port is not None and not 0 < port < 65536:
         return f"its port {port} is not one from 1 to 65535"
     if parts.username is not None or parts.password is not None:
