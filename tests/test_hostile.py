@@ -7,6 +7,8 @@ import io
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import feedparser
@@ -433,21 +435,32 @@ def test_every_address_the_notes_give_is_a_web_page_or_fails_its_episode_with_fi
     assert _host_files(show) == before
 
 
-def test_the_address_of_a_post_apps_answer_is_refused_with_its_line(capsys, show, audio_dir):
-    """The reproduction: a socialInteract whose uri runs a script."""
+@pytest.mark.parametrize(
+    "scheme", ["javascript:alert(1)", "data:text/html,x", "vbscript:msgbox(1)", "file:///etc/passwd"]
+)
+def test_the_address_of_a_post_apps_answer_is_refused_with_its_line(show, audio_dir, scheme):
+    """The reproduction, through `python -m pipeline.cli`: a socialInteract whose uri is no web page's."""
     path = _add(
         show,
         audio_dir,
         "social",
-        'title: Social\ndate: 2026-01-20\ncomments:\n  url: "javascript:alert(1)"\n  protocol: activitypub',
+        f'title: Social\ndate: 2026-01-20\ncomments:\n  url: "{scheme}"\n  protocol: activitypub',
     )
-    code, _, err = _build(capsys, show)
-    assert code == 1
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
     assert (
-        f"show_notes/social.md: line {_line_of(path, '  url:')}: comments url 'javascript:alert(1)' is not a web address: it is a javascript: address"
-        in err.replace("\n", "")
+        f"show_notes/social.md: line {_line_of(path, '  url:')}: comments url {scheme!r} is not a web address: it is a {scheme.split(':')[0]}: address"
+        in done.stderr.replace("\n", "")
     )
-    assert b"socialInteract" not in (show / "public" / "feed.xml").read_bytes()
+    feed = (show / "public" / "feed.xml").read_bytes()
+    assert b"socialInteract" not in feed and scheme.encode() not in feed
+    assert _titles(show) == ["Good one", "Good two"]
 
 
 def test_a_chapters_file_or_a_recordings_own_chapter_link_that_is_no_web_page_fails_its_episode(
