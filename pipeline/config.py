@@ -1085,8 +1085,8 @@ def _blog_folder_problem(key: str, written: str, value: str, blog: Path, static:
         return "" if key == "static" else "is the blog's own folder"
     if not layout.is_safe(value):
         return "is not a folder inside the blog"
-    if key == "folder" and segment_problem(value):
-        return segment_problem(value).replace("a post's address", "an address")
+    if key == "folder" and segment_problem(value, "an address"):
+        return segment_problem(value, "an address")
     try:
         inside = (blog / (static if key == "folder" else ".") / value).resolve().is_relative_to(blog)
     except (OSError, RuntimeError):  # a symlink loop

@@ -109,17 +109,17 @@ URL_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
 _TOKEN = re.compile("|".join(sorted(TOKENS, key=len, reverse=True)))
 
 
-def segment_problem(path: str) -> str:
+def segment_problem(path: str, what: str = "a post's address") -> str:
     """Why a relative path (`a/b/`) is not one of the blog's addresses below its own, folders of URL_SEGMENT
-    characters ('' when it is); a trailing `/` is allowed."""
+    characters ('' when it is); a trailing `/` is allowed. `what`: what the path is, for the message."""
     segments = path.split("/")
     for segment in segments[:-1] + ([segments[-1]] if segments[-1] else []):
         if segment in ("", ".", ".."):
             return "climbs out of the blog with '..'" if segment == ".." else "has an empty or '.' folder ('//', '/./')"
         odd = next((c for c in segment if not URL_SEGMENT.fullmatch(c)), None)
         if odd is not None:
-            what = "a space" if odd.isspace() else repr(odd)
-            return f"holds {what}, which a post's address cannot hold as it is (letters, digits, - _ . ~ and / only)"
+            shown = "a space" if odd.isspace() else repr(odd)
+            return f"holds {shown}, which {what} cannot hold as it is (letters, digits, - _ . ~ and / only)"
     return ""
 
 
