@@ -18,9 +18,10 @@ import langcodes
 from . import inputs, layout, web
 from . import namespace_rules as rules
 from .categories import category_problem
-from .engines import ENGINE, TOKENS, looks_like, unknown_tokens
+from .engines import ENGINE, TOKENS, looks_like, permalink_problem, segment_problem
 from .engines import ENGINES as BLOG_ENGINES
 from .errors import ConfigError
+from .markdown import WEB_SCHEMES, address_problem
 from .records import Location, RemoteItem
 
 CONFIG_NAME = "panelpress.toml"
@@ -60,11 +61,21 @@ def _is_email(value: str) -> bool:
 
 
 def _is_http_url(value: str) -> bool:
+    """site_url's first look, an http(s) scheme and something after `//`: _check_site_url says what else is wrong."""
     try:
         parts = urlsplit(value)
-    except ValueError:  # brackets that hold no IPv6 address
+    except ValueError:  # `https://[host/`
         return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    return parts.scheme in WEB_SCHEMES and bool(parts.netloc)
+
+
+def _web_address(value: str) -> bool | str:
+    """A web address the feed or the pages publish (markdown.address_problem): True, or why it is not one."""
+    return address_problem(value) or True
+
+
+def _optional_web_address(value: str) -> bool | str:
+    return not value or _web_address(value)
 
 
 def _is_scheduler(value: str) -> bool:
@@ -154,7 +165,7 @@ class ShowSettings:
     new_feed_url: str = field(
         default="",
         metadata=_check(
-            lambda v: not v or _is_http_url(v),
+            _optional_web_address,
             "write the full address of the new feed, e.g. https://new.example.com/feed.xml",
             doc="When the show moves: the new feed's address, written as `itunes:new-feed-url` so apps follow it.",
         ),
@@ -395,8 +406,8 @@ class PodcastSettings:
     funding_url: str = field(
         default="",
         metadata=_check(
-            lambda v: not v or _is_http_url(v),
-            "write the full address of the page where listeners support the show",
+            _optional_web_address,
+            "write the full https:// address of the page where listeners support the show",
             doc="`podcast:funding`: the page where listeners support the show (set `funding_text` with it).",
         ),
     )
@@ -430,7 +441,7 @@ class PodcastSettings:
     license_url: str = field(
         default="",
         metadata=_check(
-            lambda v: not v or _is_http_url(v),
+            _optional_web_address,
             "write the full address of the licence's text, e.g. https://example.com/license.html",
             doc="The address of the licence's text; needed for a licence apps do not know by name.",
         ),
@@ -471,7 +482,7 @@ class NotifySettings:
     podcastindex_url: str = field(
         default=PODCASTINDEX_PUBNOTIFY,
         metadata=_check(
-            _is_http_url,
+            _web_address,
             f"write the address of Podcast Index's ping, {PODCASTINDEX_PUBNOTIFY}",
             doc="Where the Podcast Index notice goes: its `pubnotify` address.",
         ),
@@ -838,9 +849,10 @@ def _section(path: Path, name: str, cls: type, values: Any):
             value = value.strip()
             if spec.default is dataclasses.MISSING and not value:
                 raise ConfigError(path, f"[{name}] {key} is empty", f"give {key} a value")
-        check = spec.metadata.get("check")
-        if check and not check(value):
-            raise ConfigError(path, f"[{name}] {key} = {value!r} is not allowed", spec.metadata["hint"])
+        verdict = spec.metadata["check"](value) if "check" in spec.metadata else True
+        if isinstance(verdict, str) or not verdict:  # False, or why the value is refused
+            why = f": {verdict}" if isinstance(verdict, str) else ""
+            raise ConfigError(path, f"[{name}] {key} = {value!r} is not allowed{why}", spec.metadata["hint"])
         kwargs[key] = value
     return cls(**kwargs)
 
@@ -1012,26 +1024,74 @@ def _check_blog(path: Path, config: Config) -> None:
             f"[blog] path {settings.path!r} does not look like a {engine} blog: it has none of {', '.join(ENGINE[engine].marks)}",
             f"point it at the folder of your {engine} site, or set engine to the one it uses",
         )
-    for key, value in (("posts", config.blog_posts), ("static", config.blog_static), ("folder", settings.folder)):
-        if (value != "." and not layout.is_safe(value)) or (key != "static" and value == "."):
+    for key, value in (
+        ("posts", config.blog_posts),
+        ("static", config.blog_static),
+        ("folder", settings.folder.strip("/")),
+    ):
+        problem = _blog_folder_problem(key, getattr(settings, key) or value, value, folder, config.blog_static)
+        if problem:
+            example = {"posts": ENGINE[engine].posts, "static": ENGINE[engine].static}.get(key, "podcast")
             raise ConfigError(
                 path,
-                f"[blog] {key} = {value!r} is not a folder inside the blog",
-                f"write a relative path inside the blog's folder, e.g. {key} = {ENGINE[engine].posts if key == 'posts' else 'podcast'!r}",
+                f"[blog] {key} = {getattr(settings, key) or value!r} {problem}",
+                f"write a relative path inside the blog's folder, e.g. {key} = {example!r}",
             )
+    posts = (folder / config.blog_posts).resolve()
+    site = config.output_dir
+    if posts == site or site in posts.parents or posts in site.parents:
+        raise ConfigError(
+            path,
+            f"[blog] posts = {config.blog_posts!r} {'is' if posts == site else 'overlaps'} panelpress's own folder {site.relative_to(folder).as_posix()}/ (the feed, audio and pages)",
+            f"keep the posts apart, e.g. posts = {ENGINE[engine].posts!r}",
+        )
+    _check_folder(
+        path,
+        config,
+        "[blog] posts",
+        posts,
+        site=True,
+        harm="panelpress would write its posts among your files",
+        fix=f"write the folder of your blog's posts, e.g. posts = {ENGINE[engine].posts!r}",
+    )
     if not config.site_url.endswith("/" + settings.folder.strip("/") + "/"):
         raise ConfigError(
             path,
             f"[show] site_url {config.show.site_url!r} does not end with the blog's folder {settings.folder}/, where the engine publishes panelpress's files",
             f'write the blog\'s address followed by {settings.folder}/, e.g. site_url = "https://blog.example.com/{settings.folder}/"',
         )
-    unknown = unknown_tokens(config.permalink)
-    if unknown:
+    problem = permalink_problem(config.permalink)
+    if problem:
+        made = "" if settings.permalink else f" (the {engine} default for posts = {config.blog_posts!r})"
         raise ConfigError(
             path,
-            f"[blog] permalink {config.permalink!r} holds {', '.join(unknown)}, which panelpress cannot fill in",
-            f"use only {', '.join(TOKENS)}, or write the address in full",
+            f"[blog] permalink {config.permalink!r}{made} {problem}",
+            f"write the post's path below the blog's address with letters, digits, - _ . ~ and {', '.join(TOKENS)}, e.g. permalink = {ENGINE[engine].permalink!r}",
         )
+
+
+def _blog_folder_problem(key: str, written: str, value: str, blog: Path, static: str) -> str:
+    """Why `[blog] posts`, `static` or `folder` (as written, and as used: slashes trimmed; `folder` is inside
+    `static`) is not a folder inside the blog ('' when it is one): a relative path with no `..`, that stays inside the
+    blog once symlinks are resolved; the folder is in the site's addresses, so it is also made of URL_SEGMENT
+    characters."""
+    if written.startswith(("/", "\\", "~")) or re.match(r"[A-Za-z]:", written):
+        return "is an absolute path, not a folder inside the blog"
+    if "\\" in written:
+        return "holds a backslash (folders are separated by /)"
+    if ".." in written.split("/"):
+        return "climbs out of the blog with '..'"
+    if value == ".":
+        return "" if key == "static" else "is the blog's own folder"
+    if not layout.is_safe(value):
+        return "is not a folder inside the blog"
+    if key == "folder" and segment_problem(value, "an address"):
+        return segment_problem(value, "an address")
+    try:
+        inside = (blog / (static if key == "folder" else ".") / value).resolve().is_relative_to(blog)
+    except (OSError, RuntimeError):  # a symlink loop
+        inside = False
+    return "" if inside else "leads outside the blog (a symlink)"
 
 
 def _check_podcast(path: Path, podcast: PodcastSettings) -> None:
@@ -1053,10 +1113,11 @@ def _check_podcast(path: Path, podcast: PodcastSettings) -> None:
     seen: set[str] = set()
     for number, item in enumerate(podcast.podroll, start=1):
         where = f"[[podcast.podroll]] {number} ({item.title or item.feed_url or item.feed_guid})"
-        if item.feed_url and not _is_http_url(item.feed_url):
+        problem = address_problem(item.feed_url) if item.feed_url else ""
+        if problem:
             raise ConfigError(
                 path,
-                f"{where}: feed_url {item.feed_url!r} is not a web address",
+                f"{where}: feed_url {item.feed_url!r} is not a web address: {problem}",
                 "write the other show's feed address, https://…",
             )
         if not rules.is_uuid(item.feed_guid):
@@ -1136,11 +1197,11 @@ def _check_frequency(path: Path, podcast: PodcastSettings) -> None:
 
 def _check_notify(path: Path, notify: NotifySettings) -> None:
     for hub in notify.hubs:
-        refused = web.refusal(hub)  # what the client would refuse to ask, refused before any work
-        if refused or urlsplit(hub).username or urlsplit(hub).password:
+        problem = address_problem(hub) or web.refusal(hub)
+        if problem:
             raise ConfigError(
                 path,
-                f"[notify] hubs holds {web.shown(hub)!r}, which is not a hub's web address{f' ({refused})' if refused else ''}",
+                f"[notify] hubs holds {web.shown(hub)!r}, which is not a hub's web address: {problem}",
                 'write each WebSub hub\'s address, e.g. hubs = ["https://pubsubhubbub.appspot.com/"]',
             )
     refused = web.refusal(notify.podcastindex_url)
@@ -1224,8 +1285,12 @@ def model_folder(config: Config) -> Path:
 
 def _check_site_url(path: Path, show: ShowSettings) -> None:
     """site_url: where subscribers' apps fetch everything, recorded in the ledger: an absolute https address."""
-    parts = urlsplit(show.site_url)
-    base = f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    parts = urlsplit(show.site_url)  # it parsed: the field's own check
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # said below
+        port = ""
+    base = f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
     if parts.query or parts.fragment:
         raise ConfigError(
             path,
@@ -1251,6 +1316,13 @@ def _check_site_url(path: Path, show: ShowSettings) -> None:
             f"[show] site_url {show.site_url!r} is http://: apps fetch the feed and audio unencrypted, and Apple Podcasts may refuse it",
             "write https://… (serve the site over https); if it cannot be, set allow_http = true under [show]",
         )
+    problem = address_problem(show.site_url)
+    if problem:
+        raise ConfigError(
+            path,
+            f"[show] site_url {show.site_url!r} is not a web address: {problem}",
+            'write the public address of the site folder, e.g. site_url = "https://example.com/podcast/"',
+        )
 
 
 def with_output(config: Config, out: Path | str) -> Config:
@@ -1268,7 +1340,15 @@ def with_output(config: Config, out: Path | str) -> Config:
     return changed
 
 
-def _check_folder(path: Path | None, config: Config, name: str, folder: Path, site: bool) -> None:
+def _check_folder(
+    path: Path | None,
+    config: Config,
+    name: str,
+    folder: Path,
+    site: bool,
+    harm: str | None = None,
+    fix: str | None = None,
+) -> None:
     """A folder panelpress writes into (the site, the cache) must not be, hold or lie inside one of the host's own:
     the show folder (a folder inside it is fine), its recordings, notes or templates, the home folder or a filesystem
     root; and the site folder must be apart from the cache."""
@@ -1281,12 +1361,12 @@ def _check_folder(path: Path | None, config: Config, name: str, folder: Path, si
         "the templates folder": (config.templates_dir.resolve(), "any"),
         "the cache folder": (config.cache_dir.resolve(), "any") if site else None,  # a site would publish it
     }
-    fix = (
+    fix = fix or (
         'point it at a folder of its own, e.g. output = "public" (or a folder of your blog\'s)'
         if site
         else 'use a folder of its own, e.g. cache = ".panelpress-cache"'
     )
-    harm = (
+    harm = harm or (
         "panelpress would write its pages, feed and audio among your files"
         if site
         else "panelpress would keep its work files among yours"

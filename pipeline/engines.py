@@ -23,6 +23,13 @@ class Engine:
     marks: tuple[str, ...]  # files one of which a blog of this engine has
     dated_name: bool = False  # Jekyll: _posts/YYYY-MM-DD-<slug>.md
     installs: tuple[tuple[str, str], ...] = ()  # (path in the blog, text): panelpress's own helper files
+    # Its templates escape the text of a post's metadata (Hugo's Go templates always do). Elsewhere themes show it as
+    # HTML, as it is (Jekyll's Liquid, Pelican's Jinja), or through filters that unescape it (Pelican's `striptags`).
+    escapes: bool = False
+    # It renders the metadata's summary as Markdown (Hugo, Pelican): the characters a summary's text escapes with a
+    # backslash, those its Markdown reads as marks (Python-Markdown's escapable ones; CommonMark escapes any). `<` and
+    # `&` are written as HTML's character references instead.
+    summary_marks: str = ""
 
 
 HEAD = '<link rel="alternate" type="application/rss+xml" title="{title}" href="{href}">\n'
@@ -33,6 +40,8 @@ ENGINE = {
         "static",
         "posts/:slug/",
         ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml", "config.yaml", "config.json"),
+        escapes=True,
+        summary_marks="\\`*_{}[]()>#+-.!|~",
         installs=(
             # Hugo drops raw HTML from Markdown unless the host loosens it: the player comes through this shortcode.
             (
@@ -63,7 +72,9 @@ ENGINE = {
             ),
         ),
     ),
-    "pelican": Engine("pelican", "content/episodes", "content", ":slug.html", ("pelicanconf.py",)),
+    "pelican": Engine(
+        "pelican", "content/episodes", "content", ":slug.html", ("pelicanconf.py",), summary_marks="\\`*_{}[]()>#+-.!"
+    ),
     "eleventy": Engine(
         "eleventy",
         "posts",
@@ -90,3 +101,37 @@ def looks_like(engine: str, folder: Path) -> bool:
 def unknown_tokens(permalink: str) -> list[str]:
     """The `:words` of a permalink pattern panelpress cannot fill in."""
     return [token for token in re.findall(r":[a-z_]+", permalink) if token not in TOKENS]
+
+
+# A folder of a post's address (or of `[blog] folder`) as written in it: unreserved characters of RFC 3986 only, so
+# the address is the same to every engine, web server and podcast app, and never holds markup.
+URL_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
+_TOKEN = re.compile("|".join(sorted(TOKENS, key=len, reverse=True)))
+
+
+def segment_problem(path: str, what: str = "a post's address") -> str:
+    """Why a relative path (`a/b/`) is not one of the blog's addresses below its own, folders of URL_SEGMENT
+    characters ('' when it is); a trailing `/` is allowed. `what`: what the path is, for the message."""
+    segments = path.split("/")
+    for segment in segments[:-1] + ([segments[-1]] if segments[-1] else []):
+        if segment in ("", ".", ".."):
+            return "climbs out of the blog with '..'" if segment == ".." else "has an empty or '.' folder ('//', '/./')"
+        odd = next((c for c in segment if not URL_SEGMENT.fullmatch(c)), None)
+        if odd is not None:
+            shown = "a space" if odd.isspace() else repr(odd)
+            return f"holds {shown}, which {what} cannot hold as it is (letters, digits, - _ . ~ and / only)"
+    return ""
+
+
+def permalink_problem(permalink: str) -> str:
+    """Why a permalink pattern cannot make every post an address of its own inside the blog ('' when it can): only
+    known tokens, a path below the blog's address (one leading `/` aside) and a :slug or :title in it."""
+    unknown = unknown_tokens(permalink)
+    if unknown:
+        return f"holds {', '.join(unknown)}, which panelpress cannot fill in"
+    if "://" in permalink or permalink.startswith("//"):
+        return "is a whole address, not a path below the blog's"
+    path = permalink.removeprefix("/")
+    if not re.search(":slug|:title", path):
+        return "names no post of its own (it has neither :slug nor :title): every post would have the same address"
+    return segment_problem(_TOKEN.sub("x", path))

@@ -1,14 +1,20 @@
 """Tiny blogs of each engine for the tests of [blog]: one ordinary post, the engine's minimal theme (a list of posts,
-a post layout with panelpress's head snippet, the blog's own feed), and how to build it with the real engine."""
+a post layout with panelpress's head snippet, the blog's own feed), how to build it with the real engine, and what
+in a built file would run in a browser."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from lxml import etree
+from lxml import html as lxml_html
+
+from pipeline import layout
 from tests.conftest import write_show
 
 BLOG_URL = "https://blog.example.com/"
@@ -171,3 +177,70 @@ def blog_show(folder: Path, blog: Path, engine: str) -> Path:
     text += f'\n[blog]\nengine = "{engine}"\npath = "{rel.as_posix()}"\n'
     (folder / "panelpress.toml").write_text(text, encoding="utf-8")
     return folder
+
+
+# What a browser runs or opens as a script or a document of its own: never published from notes or settings.
+BAD_SCHEMES = ("javascript:", "vbscript:", "data:", "file:")
+# Attributes that hold an address, in HTML and in the feeds' namespaces (podcast:person img, socialInteract uri, …).
+URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "srcset",
+    "action",
+    "formaction",
+    "poster",
+    "background",
+    "cite",
+    "data",
+    "url",
+    "uri",
+    "img",
+    "feedurl",
+    "accounturl",
+}
+# Feed elements whose text is HTML (RSS description and content:encoded, itunes:summary, Atom's html constructs).
+HTML_TEXT = {"description", "encoded", "summary", "content"}
+_IGNORED = re.compile(r"[\t\n\r]")
+
+
+def _scheme_of(value: str) -> str:
+    """An address as a browser reads its start: leading spaces and controls skipped, tabs and line breaks ignored."""
+    return _IGNORED.sub("", value.lstrip("".join(map(chr, range(33))))).lower()
+
+
+def _live(root, where: str) -> list[str]:
+    found = []
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue  # comments, processing instructions
+        tag = etree.QName(element).localname.lower()
+        source = (element.get("src") or "").split("?")[0]  # its version: `site.js?v=…`
+        own_script = source.endswith(layout.SCRIPT) and not (element.text or "").strip()
+        own = element.get("type") == "application/ld+json" or own_script
+        if tag == "script" and not own:  # panelpress's own: its page script and its JSON-LD data
+            found.append(f"{where}: a <script> element: {(element.text or '')[:60]!r}")
+        for name, value in element.attrib.items():
+            name = etree.QName(name).localname.lower()
+            parts = value.split(",") if name == "srcset" else [value]
+            bad_address = name in URL_ATTRIBUTES and any(_scheme_of(part).startswith(BAD_SCHEMES) for part in parts)
+            if name.startswith("on") or bad_address:
+                found.append(f"{where}: <{tag} {name}={value[:60]!r}>")
+        html_text = tag in HTML_TEXT or element.get("type") in ("html", "text/html")
+        if where.endswith(".xml") and html_text and element.text and element.text.strip():
+            found += _live(lxml_html.fragment_fromstring(element.text, create_parent="div"), f"{where} <{tag}>")
+    return found
+
+
+def live_markup(path: Path, root: Path | None = None) -> list[str]:
+    """What a built HTML or XML file carries that a browser would run: a <script> element, an on… attribute, an address
+    of a scheme that is no web page's (javascript:, vbscript:, data:, file:); in a feed, also inside its HTML texts."""
+    where = path.relative_to(root).as_posix() if root else path.name
+    data = path.read_bytes()
+    if path.suffix == ".xml":
+        return _live(etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True)), where)
+    return _live(lxml_html.document_fromstring(data), where)
+
+
+def built_files(site: Path) -> list[Path]:
+    """Every HTML and XML file of a built site (the engine's pages and feeds, panelpress's own)."""
+    return sorted(p for p in site.rglob("*") if p.is_file() and p.suffix in (".html", ".xml"))

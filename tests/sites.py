@@ -161,7 +161,7 @@ def hostile_show(folder: Path) -> Path:
         summary: "\\"><script>alert(10)</script> </script> <!-- -->"
         panelists:
           - name: "<b id=pwned>Mallory</b>"
-            href: 'https://example.com/a"b<c>d e#f#g'
+            href: 'https://example.com/a"b<c>d%20e#f#g'  # a space: refused, not published
         chapters:
           - start: 0
             title: "<script>alert(11)</script>"

@@ -5,6 +5,7 @@ tests skip, saying how to install it, where it is missing."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,7 +18,18 @@ from lxml import html as lxml_html
 from pipeline import cli
 from pipeline import config as config_module
 from pipeline.errors import ConfigError
-from tests.blogs import BLOG_URL, ENGINES, ORDINARY_TITLE, SHOW_TITLE, SITE_URL, blog_show, build_blog, make_blog
+from tests.blogs import (
+    BLOG_URL,
+    ENGINES,
+    ORDINARY_TITLE,
+    SHOW_TITLE,
+    SITE_URL,
+    blog_show,
+    build_blog,
+    built_files,
+    live_markup,
+    make_blog,
+)
 from tests.conftest import checksums, make_audio, write_notes
 
 OLD, NEW = "old-panel", "new-panel"
@@ -251,3 +263,172 @@ def test_post_urls_follow_each_engines_permalink_rule_in_utc():
     }
     assert layout.post("jekyll", "_posts", "Panel Nº 1", late) == "_posts/2026-02-04-panel-no-1.md"
     assert layout.post_url(BLOG_URL, "/blog/:year/:month/:title/", "x", late) == BLOG_URL + "blog/2026/02/x/"
+
+
+# --- what panelpress hands an engine is safe after the engine's own processing -------------------------------------
+
+SCRIPT_TITLE = "</title><script>alert(1)</script> x\" autofocus onfocus=\"alert(2) Alpha & Q&A &copy; 'it's'"
+SCRIPT_SUMMARY = (
+    "[click](javascript:alert(1)) <img src=x onerror=alert(3)> ![pic](data:image/png;base64,iVBORw0KGgo=) "
+    "<javascript:alert(4)> **Bravo** ~~struck~~ `code` # hash > quote ' onmouseover='alert(5)"
+)
+# Front matter and engine syntax: new keys after a line break, the other formats' fences, Pelican's `Key: value`,
+# template and shortcode syntax of every engine.
+INJECTED_TITLE = "Charlie 😀\n---\nlayout: evil\ntitle: hijacked\nStatus: draft\nSave_as: ../../evil.html\n+++\n"
+INJECTED_SUMMARY = 'Delta\n\n---\nsummary: "hijacked"\n{{ site.title }} {% include evil.html %} {{< evil >}} {{ 6*7 }}'
+TEMPLATE_BODY = (
+    "Body {{ 6*7 }} {% raw %} {{< /panelpress >}} {% endraw %} </div><script>alert(10)</script>\n\n"
+    "[js](javascript:alert(11)) ![d](data:image/png;base64,AAAA) <vbscript:msgbox(12)>\n"
+)
+
+
+def _hostile_episodes(show: Path) -> None:
+    make_audio(show / "episodes" / "script.wav", seconds=2)
+    write_notes(
+        show,
+        "script",
+        f"title: {json.dumps(SCRIPT_TITLE, ensure_ascii=False)}\ndate: 2026-01-05T10:00:00Z\n"
+        f"summary: {json.dumps(SCRIPT_SUMMARY)}\n"
+        "panelists:\n  - name: '<img src=x onerror=alert(6)>\" onmouseover=\"alert(7) Guest'\n    href: https://guest.example/\n"
+        "chapters:\n  - '0:00 <script>alert(8)</script> Start'\n  - start: 1\n    title: '\"quoted\" onfocus=\"alert(9)\"'\n"
+        "    url: https://chapter.example/a?b=c&d=e",
+        body=TEMPLATE_BODY,
+    )
+    make_audio(show / "episodes" / "injected.wav", seconds=2)
+    write_notes(
+        show,
+        "injected",
+        f"title: {json.dumps(INJECTED_TITLE, ensure_ascii=False)}\ndate: 2026-01-12T10:00:00Z\nsummary: {json.dumps(INJECTED_SUMMARY)}",
+    )
+
+
+@pytest.fixture(scope="module", params=sorted(ENGINES))
+def hostile(request, tmp_path_factory):
+    """A blog of the engine whose show's notes hold markup, front matter and template syntax, built by the engine."""
+    engine = ENGINES[request.param]
+    if engine.command() is None:
+        pytest.skip(f"{engine.name} is not installed: {engine.install}")
+    root = tmp_path_factory.mktemp(f"hostile-{engine.name}")
+    blog = make_blog(root / "blog", engine)
+    show = blog_show(root / "show", blog, engine.name)
+    _hostile_episodes(show)
+    assert _build(show) == 0
+    return engine, show, build_blog(blog, engine)
+
+
+def test_nothing_from_the_notes_runs_in_any_file_the_engine_builds(hostile):
+    _, _, site = hostile
+    files = built_files(site)
+    assert any(p.suffix == ".xml" and "podcast" not in p.parts for p in files)  # the engine's own feeds are read too
+    assert [found for path in files for found in live_markup(path, site)] == []
+    assert not list(site.rglob("*evil*"))  # no file named by the notes' front matter
+
+
+def test_the_hostile_texts_still_show_as_words_on_the_post_and_the_blogs_list(hostile):
+    engine, _, site = hostile
+    parsed, _ = _feed(site)
+    links = {entry.title.split()[0]: entry.link for entry in parsed.entries}
+    script = lxml_html.fromstring(_page(site, links["</title><script>alert(1)</script>"]).read_bytes())
+    injected = lxml_html.fromstring(_page(site, links["Charlie"]).read_bytes())
+    words = " ".join(script.text_content().split())
+    for said in ("alert(1)", "alert(2)", "Alpha", "Q&A", "Guest", "alert(8)", "Start", "alert(9)", "alert(10)"):
+        assert said in words, said
+    assert "{{ 6*7 }}" in words and "{% raw %}" in words and "{{< /panelpress >}}" in words  # not run by the engine
+    assert "[js](javascript:alert(11))" in words  # a link it may not be, shown as written
+    assert "alert(7) Guest" in script.xpath('//a[@href="https://guest.example/"]')[0].text_content()  # a link still
+    headline = " ".join(injected.text_content().split())
+    assert "Charlie" in headline and "hijacked" in headline and "Save_as" in headline  # one title, no new keys
+    assert injected.find(".//article") is not None or engine.name == "pelican"  # the blog's own post layout
+    index = " ".join(lxml_html.fromstring((site / engine.index).read_bytes()).text_content().split())
+    assert "Alpha" in index and "Charlie" in index  # listed: no `Status: draft` took effect
+    if engine.name == "pelican":  # Pelican shows each summary on its list, rendered as Markdown
+        assert "[click](javascript:alert(1))" in index and "**Bravo**" in index and "{{ 6*7 }}" in index
+
+
+def test_a_title_with_any_character_builds_in_every_engine(hostile):
+    _engine, show, site = hostile
+    post = next(p for p in (show.parent / "blog").rglob("*.md") if p.name.endswith("injected.md"))
+    assert "\\ud83d" not in post.read_text(encoding="utf-8")  # an emoji is itself, not two halves YAML refuses
+    parsed, _ = _feed(site)
+    page = _page(site, next(e.link for e in parsed.entries if "Charlie" in e.title))
+    assert "😀" in lxml_html.fromstring(page.read_bytes()).findtext(".//title")
+
+
+# --- the posts' folder and addresses stay inside the blog ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ('permalink = "../:slug/"', "[blog] permalink '../:slug/' climbs out of the blog with '..'"),
+        ('permalink = "posts/:year/../../:slug"', "climbs out of the blog"),
+        ('permalink = "https://evil.example/:slug/"', "is a whole address, not a path below the blog's"),
+        ('permalink = "//evil.example/:slug/"', "is a whole address"),
+        ('permalink = "posts/{{ .Slug }}/:slug/"', "holds '{'"),
+        ('permalink = "<script>alert(1)</script>/:slug/"', "holds '<'"),
+        ('permalink = "posts\\\\:slug"', "holds '\\\\'"),
+        ('permalink = "my posts/:slug/"', "holds a space"),
+        ('permalink = ":slug/?from=feed"', "holds '?'"),
+        ('permalink = ":slug.html#top"', "holds '#'"),
+        ('permalink = "posts/:year/"', "names no post of its own"),
+        ('permalink = "posts/./:slug"', "has an empty or '.' folder"),
+        ('permalink = "javascript:alert(1)/:slug"', "holds :alert"),
+        ('posts = "../outside"', "[blog] posts = '../outside' climbs out of the blog"),
+        ('posts = "content/../../outside"', "climbs out of the blog"),
+        ('posts = "C:/posts"', "is an absolute path"),
+        ('posts = "~/posts"', "is an absolute path"),
+        ('posts = "content\\\\posts"', "holds a backslash"),
+        ('posts = "content/escape"', "leads outside the blog (a symlink)"),
+        ('posts = "static/podcast"', "is panelpress's own folder static/podcast/"),
+        ('posts = "static"', "overlaps panelpress's own folder"),
+        ('static = "/srv/www"', "[blog] static = '/srv/www' is an absolute path"),
+        ('folder = "pod cast"', "[blog] folder = 'pod cast' holds a space"),
+        ('folder = "../podcast"', "climbs out of the blog"),
+        ('folder = "escape/podcast"', "[blog] folder = 'escape/podcast' leads outside the blog (a symlink)"),
+    ],
+)
+def test_blog_folders_and_permalinks_that_leave_the_blog_or_are_no_address_are_refused(tmp_path, capsys, line, said):
+    blog = make_blog(tmp_path / "blog", ENGINES["hugo"])
+    (tmp_path / "outside").mkdir()
+    (blog / "content" / "escape").symlink_to(tmp_path / "outside")
+    (blog / "static").mkdir()
+    (blog / "static" / "escape").symlink_to(tmp_path / "outside")
+    show = blog_show(tmp_path / "show", blog, "hugo")
+    make_audio(show / "episodes" / f"{OLD}.wav", seconds=2)
+    write_notes(show, OLD, "title: The old panel\ndate: 2026-01-05T10:00:00Z")
+    with (show / "panelpress.toml").open("a", encoding="utf-8") as settings:
+        settings.write(line + "\n")
+    before = checksums(tmp_path)
+    assert _build(show) == 2
+    err = capsys.readouterr().err.replace("\n", "")
+    assert "panelpress.toml: " in err and said in err and "e.g." in err
+    assert checksums(tmp_path) == before  # nothing written: not in the blog, not outside it
+
+
+def test_an_absolute_posts_folder_is_refused_not_written_inside_the_blog(tmp_path, capsys):
+    blog = make_blog(tmp_path / "blog", ENGINES["jekyll"])
+    show = blog_show(tmp_path / "show", blog, "jekyll")
+    make_audio(show / "episodes" / f"{OLD}.wav", seconds=2)
+    write_notes(show, OLD, "title: The old panel\ndate: 2026-01-05T10:00:00Z")
+    elsewhere = tmp_path / "elsewhere" / "_posts"
+    with (show / "panelpress.toml").open("a", encoding="utf-8") as settings:
+        settings.write(f"posts = {json.dumps(elsewhere.as_posix())}\n")
+    before = checksums(blog)
+    assert _build(show) == 2
+    assert f"[blog] posts = {elsewhere.as_posix()!r} is an absolute path" in capsys.readouterr().err.replace("\n", "")
+    assert checksums(blog) == before and not (tmp_path / "elsewhere").exists()
+
+
+def test_the_feeds_item_links_are_addresses_inside_the_blog_made_from_the_permalink(tmp_path):
+    blog = make_blog(tmp_path / "blog", ENGINES["hugo"])
+    show = blog_show(tmp_path / "show", blog, "hugo")
+    _episodes(show)
+    with (show / "panelpress.toml").open("a", encoding="utf-8") as settings:
+        settings.write('permalink = "/blog/:year/:month/:slug/"\n')
+    assert _build(show) == 0
+    data = (blog / "static" / "podcast" / "feed.xml").read_bytes()
+    parsed = feedparser.parse(data)
+    assert not parsed.bozo, parsed.bozo_exception
+    links = [entry.link for entry in parsed.entries]
+    assert links == [BLOG_URL + f"blog/2026/02/{NEW}/", BLOG_URL + f"blog/2026/01/{OLD}/"]
+    assert [e["link"] for e in podcastparser.parse(SITE_URL + "feed.xml", io.BytesIO(data))["episodes"]] == links

@@ -4,17 +4,23 @@ reaches the host, the host's folders are never written into, and one bad episode
 from __future__ import annotations
 
 import io
+import json
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import feedparser
 import podcastparser
 import pytest
-from mutagen.id3 import ID3
+from lxml import html as lxml_html
+from mutagen.id3 import CHAP, CTOC, ID3, TIT2, WXXX, CTOCFlags
 from PIL import Image
 
 from pipeline.cli import main
-from tests.conftest import PNG_1PX, bomb_png, checksums, tag_mp3, write_notes, write_show
+from tests.blogs import built_files, live_markup
+from tests.conftest import PNG_1PX, bomb_png, checksums, make_audio, tag_mp3, write_notes, write_show
 
 SECRET = b"-----BEGIN PRIVATE KEY----- do not publish me"
 FEED_URL = "https://pod.example.com/show/feed.xml"
@@ -369,6 +375,173 @@ def test_a_language_that_is_no_language_is_refused(capsys, show):
     write_show(show, extra_show='language = "xx-invalid"')
     code, _, err = _build(capsys, show)
     assert code == 2 and "[show] language = 'xx-invalid' is not allowed — write a language code (BCP 47)" in err
+
+
+# --- every address the notes and settings publish is a web page's ----------------------------------------------------
+
+# Addresses that are no web page's: scripts, documents made of the link, local files, and tricks that look like one.
+NOT_WEB = (
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "\tvbscript:msgbox(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "file:///etc/passwd",
+    "https:/pod.example.com/x",
+    "//pod.example.com/x",
+    "http://",
+    "http://127.0.0.1:80x/a",
+    "https://pod.example.com\\@evil.example/",
+    "https://me:secret@pod.example.com/",
+    "https://pod.example.com/a b",
+)
+# Every key of the notes that holds an address: front matter with the address in it ({url}, quoted), and the start of
+# the line an error names.
+ADDRESS_KEYS = (
+    ("comments: {{url: {url}, protocol: activitypub}}", "comments:"),
+    ("comments: {url}", "comments:"),
+    ("comments:\n  url: https://m.example/@a/1\n  protocol: activitypub\n  account_url: {url}", "  account_url:"),
+    ("panelists:\n  - Ann\n  - name: Bo\n    href: {url}", "    href:"),
+    ("panelists:\n  - name: Bo\n    img: {url}", "    img:"),
+    ("chapters:\n  - 0:00 Start\n  - start: 1\n    title: Two\n    url: {url}", "  - start: 1"),
+    ("chapters:\n  - start: 0\n    title: One\n    image: {url}", "  - start: 0"),
+    ("chapters:\n  - {line}", '  - "0:00 Start'),
+)
+
+
+def _line_of(path: Path, start: str) -> int:
+    return next(number for number, line in enumerate(path.read_text("utf-8").splitlines(), 1) if line.startswith(start))
+
+
+def test_every_address_the_notes_give_is_a_web_page_or_fails_its_episode_with_file_and_line(capsys, show, audio_dir):
+    cases = {}
+    for number, (key, start) in enumerate(ADDRESS_KEYS):
+        for value in NOT_WEB[number % 3 :: 3]:  # every address in several keys, every key with several addresses
+            if key.endswith("image: {url}") and not value.lower().startswith(("http:", "https:")):
+                continue  # without an http(s) scheme it names a file, missing: an error of its own
+            slug = f"bad-{len(cases)}"
+            front = key.format(url=json.dumps(value), line=json.dumps(f"0:00 Start <{value}>"))
+            path = _add(show, audio_dir, slug, f"title: Bad {len(cases)}\ndate: 2026-01-20\n{front}")
+            cases[slug] = _line_of(path, start)
+    before = _host_files(show)
+    code, _, err = _build(capsys, show)
+    err = err.replace("\n", "")
+    assert code == 1
+    for slug, line in cases.items():
+        assert f"show_notes/{slug}.md: line {line}: " in err, slug
+    assert err.count("is not a web address: ") >= len(cases) and "https://" in err
+    assert _titles(show) == ["Good one", "Good two"]  # the others publish
+    for scheme in (b"javascript:", b"JaVaScRiPt:", b"vbscript:", b"data:", b"file:", b"evil.example", b"secret@"):
+        assert not _site_holds(show, scheme), scheme
+    assert _host_files(show) == before
+
+
+@pytest.mark.parametrize(
+    "scheme", ["javascript:alert(1)", "data:text/html,x", "vbscript:msgbox(1)", "file:///etc/passwd"]
+)
+def test_the_address_of_a_post_apps_answer_is_refused_with_its_line(show, audio_dir, scheme):
+    """The reproduction, through `python -m pipeline.cli`: a socialInteract whose uri is no web page's."""
+    path = _add(
+        show,
+        audio_dir,
+        "social",
+        f'title: Social\ndate: 2026-01-20\ncomments:\n  url: "{scheme}"\n  protocol: activitypub',
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
+    assert (
+        f"show_notes/social.md: line {_line_of(path, '  url:')}: comments url {scheme!r} is not a web address: it is a {scheme.split(':')[0]}: address"
+        in done.stderr.replace("\n", "")
+    )
+    feed = (show / "public" / "feed.xml").read_bytes()
+    assert b"socialInteract" not in feed and scheme.encode() not in feed
+    assert _titles(show) == ["Good one", "Good two"]
+
+
+def test_a_chapters_file_or_a_recordings_own_chapter_link_that_is_no_web_page_fails_its_episode(
+    capsys, show, audio_dir
+):
+    (show / "episodes" / "good-one.chapters.txt").write_text(
+        "00:00 Start\n00:01 Trap <javascript:alert(1)>\n", encoding="utf-8"
+    )
+    tagged = show / "episodes" / "tagged.mp3"
+    make_audio(tagged, seconds=3, codec_args=("-c:a", "libmp3lame"))
+    tags = ID3()
+    tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=["c0", "c1"]))
+    for number, (start, end) in enumerate(((0, 1500), (1500, 3000))):
+        link = [WXXX(encoding=3, desc="", url="data:text/html,<script>alert(1)</script>")] if number else []
+        tags.add(
+            CHAP(element_id=f"c{number}", start_time=start, end_time=end, sub_frames=[TIT2(text=[f"C{number}"]), *link])
+        )
+    tags.save(tagged)
+    write_notes(show, "tagged", "title: Tagged\ndate: 2026-01-20")
+    code, _, err = _build(capsys, show)
+    err = err.replace("\n", "")
+    assert code == 1
+    assert "good-one.chapters.txt: line 2: chapter url 'javascript:alert(1)' is not a web address" in err
+    assert "tagged.mp3: its own chapters are unusable: chapter url 'data:text/html," in err
+    assert "chapters:" in err  # the fix: list them in the notes
+    assert _titles(show) == ["Good two"]
+    assert not _site_holds(show, b"javascript:") and not _site_holds(show, b"data:text")
+
+
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ('[show]\nnew_feed_url = "JaVaScRiPt:alert(1)"', "[show] new_feed_url"),
+        ('[show]\nnew_feed_url = "//new.example.com/feed.xml"', "[show] new_feed_url"),
+        ('[podcast]\nfunding_url = "data:text/html,x"\nfunding_text = "Give"', "[podcast] funding_url"),
+        ('[podcast]\nfunding_url = "https:/give.example"\nfunding_text = "Give"', "[podcast] funding_url"),
+        ('[podcast]\nlicense = "mine"\nlicense_url = "file:///etc/passwd"', "[podcast] license_url"),
+        ('[notify]\nhubs = ["https://hub.example/", "vbscript:x"]', "[notify] hubs"),
+        ('[notify]\npodcastindex_url = "http://"', "[notify] podcastindex_url"),
+        (
+            '[[podcast.podroll]]\nfeed_guid = "917393e3-1b1e-5cef-ace4-edaa54e1f810"\nfeed_url = "javascript:alert(1)"',
+            "[[podcast.podroll]] 1",
+        ),
+        ('[show]\nsite_url = "https://pod.example.com:80x/show/"', "[show] site_url"),
+        ('[show]\nsite_url = "https://[::1/show/"', "[show] site_url"),
+        ('[show]\nsite_url = "https://:443/show/"', "[show] site_url"),
+    ],
+)
+def test_every_address_the_settings_give_is_a_web_page_or_refused_before_any_work(capsys, show, setting, named):
+    text = (show / "panelpress.toml").read_text(encoding="utf-8")
+    section, _, lines = setting.partition("\n")
+    if section == "[show]":
+        key = lines.split(" =")[0]
+        text = re.sub(rf"^{key} = .*\n", "", text, flags=re.MULTILINE).replace("[show]\n", f"[show]\n{lines}\n")
+    else:
+        text += f"\n{setting}\n"
+    (show / "panelpress.toml").write_text(text, encoding="utf-8")
+    code, _, err = _build(capsys, show)
+    assert code == 2 and f"panelpress.toml: {named}" in err.replace("\n", "") and "https://" in err
+    assert not (show / "public").exists() and not (show / ".panelpress-cache").exists()
+
+
+def test_links_of_a_notes_body_that_are_no_web_page_are_published_as_text(capsys, show, audio_dir):
+    body = (
+        "A [script](javascript:alert(1)), a [mixed](JaVaScRiPt:alert(2)), a [basic](vbscript:msgbox(3)),\n"
+        "an [encoded](&#106;avascript:alert(4)), a [file](file:///etc/passwd), an <javascript:alert(5)> autolink,\n"
+        "a [document](data:text/html;base64,PHNjcmlwdD5hbGVydCg2KTwvc2NyaXB0Pg==), a ![picture](data:image/png;base64,iVBORw0KGgo=),\n"
+        "a [reference][ref] and a [good one](https://example.com/) to [write to](mailto:host@example.com).\n\n"
+        "[ref]: data:text/html,<script>alert(7)</script>\n"
+    )
+    _add(show, audio_dir, "links", "title: Links\ndate: 2026-01-20", body)
+    assert _build(capsys, show)[0] == 0
+    site = show / "public"
+    assert [found for path in built_files(site) for found in live_markup(path, site)] == []
+    page = lxml_html.fromstring((site / "episodes" / "links.html").read_bytes())
+    assert page.xpath('//a[text()="good one"]/@href') == ["https://example.com/"]
+    assert page.xpath('//a[text()="write to"]/@href') == ["mailto:host@example.com"]
+    words = page.find_class("notes")[0].text_content()
+    assert "[script](javascript:alert(1))" in words and "[picture](data:image/png" in words  # shown as written
+    entry = next(e for e in feedparser.parse((site / "feed.xml").read_bytes()).entries if e.title == "Links")
+    assert "javascript:alert(1)" in entry.content[0].value and 'href="javascript' not in entry.content[0].value
 
 
 # --- summaries are plain text; art embedded in the audio is small ----------------------------------------------------

@@ -459,3 +459,132 @@ def test_word_processor_breaks_in_the_body_become_spaces_with_a_warning_naming_t
         warning.path == path and warning.problem.startswith("lines 5, 7: vertical tabs or form feeds") and warning.fix
     )
     assert notes.warnings(notes.read(write_notes(tmp_path, "clean", "title: T"))) == []
+
+
+# --- web addresses -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com",
+        "http://example.com/a/b?c=d&e=f#g",
+        "HTTPS://Example.COM/Path",
+        "https://example.com:8443/x",
+        "https://[2001:db8::1]/x",
+        "https://bücher.example/é",
+        "https://example.com/it's%20here",
+        'https://example.com/?q="><script>alert(1)</script>&x=<y>#"',  # the pages percent-encode what it holds
+    ],
+)
+def test_a_web_address_is_an_absolute_http_address_with_a_host(url: str):
+    assert markdown.address_problem(url) == "" and markdown.is_web_address(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("javascript:alert(1)", "it is a javascript: address"),
+        ("JaVaScRiPt:alert(1)", "it is a JaVaScRiPt: address"),
+        ("vbscript:msgbox(1)", "it is a vbscript: address"),
+        ("data:text/html,<b>x</b>", "it is a data: address"),
+        ("data:image/png;base64,iVBORw0KGgo=", "it is a data: address"),
+        ("file:///etc/passwd", "it is a file: address"),
+        ("ftp://example.com/a", "it is a ftp: address"),
+        ("mailto:host@example.com", "it is a mailto: address"),
+        (" https://example.com", "not an absolute"),
+        ("\x01javascript:alert(1)", "not an absolute"),
+        ("//example.com/x", "not an absolute"),
+        ("example.com/x", "not an absolute"),
+        ("/x", "not an absolute"),
+        ("", "it is empty"),
+        ("https:/example.com", "it has no host"),
+        ("https:example.com", "it has no host"),
+        ("http://", "it has no host"),
+        ("https:///x", "it has no host"),
+        ("http://:80/x", "it has no host"),
+        ("http://example.com:80x/", "its host or port cannot be read"),
+        ("http://example.com:99999/", "its host or port cannot be read"),
+        ("http://example.com:0/", "its port 0"),
+        ("https://[::1/x", "its host or port cannot be read"),
+        ("https://example.com/a b", "a space"),
+        ("https://example.com/\t", "a control character (U+0009)"),
+        ("ht\ttps://example.com", "not an absolute"),
+        ("https://example.com/\x7f", "a control character (U+007F)"),
+        ("https://example.com/\u200b", "an invisible character (U+200B)"),
+        ("https://example.com/\u00a0", "a space (U+00A0)"),
+        ('https://exa"mple.com/', "its host holds '\"'"),
+        ("https://<script>.example/", "its host holds '<'"),
+        ("https://example.com\\@evil.example/", "it holds a backslash"),
+        ("https:\\\\evil.example/", "it holds a backslash"),
+        ("https://me:secret@example.com/", "a user name or password"),
+        ("https://example.com@evil.example/", "a user name or password"),
+        (42, "it is not text"),
+    ],
+)
+def test_anything_else_is_no_web_address_and_says_why(url, said: str):
+    problem = markdown.address_problem(url)
+    assert said in problem and not markdown.is_web_address(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("slides.pdf", True),
+        ("other.md#end", True),
+        ("/blog/post/", True),
+        ("//example.com/x", True),
+        ("https://example.com/", True),
+        ("HTTP://example.com/", True),
+        ("mailto:host@example.com", True),
+        ("javascript:alert(1)", False),
+        ("  \x01JavaScript:alert(1)", False),
+        ("java\tscript:alert(1)", False),
+        ("vbscript:x", False),
+        ("data:image/png;base64,AA", False),
+        ("file:///etc/passwd", False),
+        ("tel:+1555", False),
+    ],
+)
+def test_a_body_link_is_relative_or_a_web_or_mail_address(url: str, allowed: bool):
+    assert markdown.link_allowed(url) is allowed
+
+
+@pytest.mark.parametrize(
+    ("front", "said"),
+    [
+        ("comments: 'javascript:alert(1)'", "line 4: comments 'javascript:alert(1)' is not a web address"),
+        ("comments:\n  url: 'data:text/html,x'\n  protocol: bluesky", "line 5: comments url 'data:text/html,x'"),
+        (
+            "comments:\n  url: 'https://m.example/1'\n  protocol: nostr\n  account_url: 'https:/m'",
+            "line 7: comments account_url",
+        ),
+        ("comments: {protocol: activitypub}", "comments has a protocol but no url"),
+        ("panelists:\n  - Ann\n  - name: Bo\n    img: 'file:///x.png'", "line 7: panelist 'Bo' img 'file:///x.png'"),
+        ("panelists:\n  - name: Bo\n    role: host\n    href: '//bo.example'", "line 7: panelist 'Bo' href"),
+        (
+            "chapters:\n  - start: 0\n    title: A\n    image: 'vbscript:x'",
+            "chapter image 'vbscript:x' is not a web address",
+        ),
+        (
+            "chapters:\n  - '0:00 A <JAVASCRIPT:alert(1)>'",
+            "line 5: chapter url 'JAVASCRIPT:alert(1)' is not a web address",
+        ),
+    ],
+)
+def test_an_address_in_the_notes_that_is_no_web_page_names_its_line(tmp_path: Path, front: str, said: str):
+    err = read_error(write_notes(tmp_path, "ep", "title: Ep\ndate: 2026-01-01\n" + front))
+    assert said in err.problem and "https://" in err.fix
+
+
+def test_addresses_in_the_notes_are_kept_as_written_without_the_spaces_around_them(tmp_path: Path):
+    parsed = notes.read(
+        write_notes(
+            tmp_path,
+            "ep",
+            "title: Ep\ncomments:\n  url: ' https://m.example/@a/1 '\n  protocol: activitypub\n"
+            "panelists:\n  - name: Bo\n    href: 'HTTPS://Bo.example/'\nchapters:\n  - 0:00 A <https://a.example/x?y=1>",
+        )
+    )
+    assert parsed.comments.url == "https://m.example/@a/1" and parsed.panelists[0].href == "HTTPS://Bo.example/"
+    assert parsed.chapters[0].url == "https://a.example/x?y=1" and parsed.chapters[0].title == "A"

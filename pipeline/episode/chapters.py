@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from .. import inputs, layout
 from ..errors import ChapterError, NotesError
+from ..markdown import address_problem, is_web_address
 from ..records import Attachment, AudioInfo, Chapter, Episode, Soundbite
 from .tags import ChapterTag
 
@@ -24,7 +24,10 @@ IMAGE_MIME = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
 _WHOLE = re.compile(r"[0-9]+")
 _SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-_PLAIN = re.compile(r"([0-9]+(?::[0-9]+){0,2}(?:\.[0-9]+)?)\s+(?:[-–—]\s+)?(.+?)(?:\s+<(https?://\S+)>)?")
+# `HH:MM:SS Title <address>`: anything with a scheme in the angle brackets is the chapter's link (and checked as one).
+_PLAIN = re.compile(
+    r"([0-9]+(?::[0-9]+){0,2}(?:\.[0-9]+)?)\s+(?:[-–—]\s+)?(.+?)(?:\s+<([A-Za-z][A-Za-z0-9+.-]*:[^>]*)>)?"
+)
 _FILE_FIX = "write one chapter a line as `HH:MM:SS Title`, or export Audacity labels (start<TAB>end<TAB>label)"
 
 
@@ -53,12 +56,6 @@ def timestamp(seconds: float) -> str:
     minutes, rest = divmod(rest, 60_000)
     secs, frac = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}" + (f".{frac:03d}" if frac else "")
-
-
-def is_url(value: str) -> bool:
-    """Whether a value is an absolute http(s) URL."""
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def parse_line(text: str, line: int) -> Chapter | None:
@@ -106,6 +103,7 @@ def read_file(path: Path) -> tuple[Chapter, ...]:
             raise ChapterError(path, number, f"{line!r} is not a chapter", _FILE_FIX)
         found.append(chapter)
     check_order(found, path)
+    check_urls(found, path)
     return tuple(found)
 
 
@@ -129,6 +127,20 @@ def check_order(chapters: Sequence[Chapter], path: Path) -> None:
                 chapter.line,
                 f"{name} starts at {timestamp(chapter.start)}, not after chapter {number - 1} ({before})",
                 "list the chapters in order, each starting later than the one before",
+            )
+
+
+def check_urls(chapters: Sequence[Chapter], path: Path) -> None:
+    """Every chapter's link is a web address panelpress may publish (markdown.address_problem); ChapterError names the
+    file and line."""
+    for number, chapter in enumerate(chapters, start=1):
+        problem = address_problem(chapter.url) if chapter.url else ""
+        if problem:
+            raise ChapterError(
+                path,
+                chapter.line,
+                f"chapter url {chapter.url!r} is not a web address: {problem} (chapter {number}, {chapter.title!r})",
+                "write its https:// address, or remove it",
             )
 
 
@@ -198,6 +210,7 @@ def resolve(episode: Episode, info: AudioInfo) -> tuple[Chapter, ...]:
     if info.chapters:
         try:
             check_order(info.chapters, info.path)
+            check_urls(info.chapters, info.path)
             check_end(info.chapters, info.duration, info.path)
         except ChapterError as err:
             raise ChapterError(
@@ -232,7 +245,7 @@ def ends(chapters: Sequence[Chapter], duration: float) -> list[float]:
 
 def image_file(chapter: Chapter, folder: Path) -> Path | None:
     """A chapter's image as a local file (relative to the notes' folder), or None for none or a URL."""
-    if not chapter.image or is_url(chapter.image):
+    if not chapter.image or is_web_address(chapter.image):
         return None
     return folder / chapter.image
 

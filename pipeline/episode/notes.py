@@ -16,7 +16,7 @@ from .. import inputs
 from .. import namespace_rules as rules
 from ..config import EPISODE_TYPES
 from ..errors import ChapterError, NotesError
-from ..markdown import local_name, markdown, mentioned_slug, urls
+from ..markdown import address_problem, local_name, markdown, mentioned_slug, urls
 from ..records import ROOM, Chapter, Location, Notes, Panelist, Passage, Social, Soundbite, TrackSpec
 from . import chapters as chapters_
 
@@ -62,7 +62,7 @@ SOUNDBITE_DOCS = {
     "title": "What it is, at most 128 characters.",
 }
 COMMENTS_DOCS = {
-    "url": "The address of the post (required).",
+    "url": "The `https://` address of the post (required).",
     "protocol": f"Where it lives (required): one of {', '.join(rules.SOCIAL_PROTOCOLS)}.",
     "account": "The account that posted it, e.g. `@dana@mastodon.social`.",
     "account_url": "The `https://` address of that account's page.",
@@ -130,7 +130,7 @@ def read(path: Path, root: Path | None = None) -> Notes:
         raise NotesError(path, "has no title", "add `title: ...` to the front matter")
     body, body_at, spaced = _body(path, text, body_from)
     files, mentions = _body_links(path, root, body, body_at[0] - 1)
-    panelists = tuple(_panelist(path, item) for item in _list(path, meta, "panelists"))
+    panelists = tuple(_panelist(path, item, node, number) for number, item in enumerate(_list(path, meta, "panelists")))
     return Notes(
         path=path,
         title=title.strip(),
@@ -146,7 +146,7 @@ def read(path: Path, root: Path | None = None) -> Notes:
         chapters=_chapters(path, root, meta, node),
         image=_image(path, root, meta.get("image"), "image", allow_url=False),
         soundbites=_soundbites(path, meta, node),
-        comments=_comments(path, meta.get("comments")),
+        comments=_comments(path, meta.get("comments"), node),
         location=_location(path, meta.get("location")),
         tracks=_tracks(path, meta.get("tracks"), node, panelists),
         files=files,
@@ -377,7 +377,7 @@ def _list(path: Path, meta: dict, key: str) -> list:
     return value
 
 
-def _panelist(path: Path, item: Any) -> Panelist:
+def _panelist(path: Path, item: Any, node: yaml.Node | None, number: int) -> Panelist:
     if isinstance(item, str) and item.strip():
         return Panelist(name=item.strip())
     if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"].strip():
@@ -389,14 +389,17 @@ def _panelist(path: Path, item: Any) -> Panelist:
         role = item.get("role", "guest")
         if role not in ROLES:
             raise NotesError(path, f"panelist {item['name']!r} has role {role!r}", f"use one of {', '.join(ROLES)}")
-        links = {key: str(item.get(key, "") or "").strip() for key in ("img", "href")}
-        for key, value in links.items():
-            if value and not chapters_.is_url(value):
-                raise NotesError(
-                    path,
-                    f"panelist {item['name']!r} has {key} {value!r}, not an http(s) address",
-                    f"write {key} as https://...",
-                )
+        links = {
+            key: web_address(
+                path,
+                _value_line(node, "panelists", number, key),
+                f"panelist {item['name']!r} {key}",
+                item[key],
+                f"write {key} as the https:// address of their {'picture' if key == 'img' else 'page'}",
+            )
+            for key in ("img", "href")
+            if item.get(key) not in (None, "")
+        }
         return Panelist(name=item["name"].strip(), role=role, **links)
     raise NotesError(
         path,
@@ -478,6 +481,7 @@ def _chapters(path: Path, root: Path, meta: dict, node: yaml.Node | None) -> tup
     lines = _item_lines(node, "chapters")
     found = tuple(_chapter(path, root, item, lines[i] if i < len(lines) else 0) for i, item in enumerate(items))
     chapters_.check_order(found, path)
+    chapters_.check_urls(found, path)
     return found
 
 
@@ -510,8 +514,8 @@ def _chapter(path: Path, root: Path, item: Any, line: int) -> Chapter:
             path, line, f"chapter at {chapters_.timestamp(start)} has no title", "add `title: ...` to the chapter"
         )
     url = item.get("url") or ""
-    if not isinstance(url, str) or (url and not chapters_.is_url(url.strip())):
-        raise ChapterError(path, line, f"chapter url {url!r} is not a web address", "write it as https://...")
+    if not isinstance(url, str):
+        raise ChapterError(path, line, f"chapter url {url!r} is not a web address", "write it as https://…")
     try:
         image = _image(path, root, item.get("image"), "chapter image", allow_url=True)
     except NotesError as err:
@@ -571,18 +575,17 @@ def _soundbite(path: Path, item: Any, line: int) -> Soundbite:
     return Soundbite(start=times["start"], duration=times["duration"], title=title.strip(), line=line)
 
 
-def _comments(path: Path, value: Any) -> Social | None:
+def _comments(path: Path, value: Any, node: yaml.Node | None) -> Social | None:
     """`comments:` where the episode is discussed: a comments page's address, a root post with its protocol
-    (`url:` and `protocol:`, optional `account:` and `account_url:`), or `disabled`."""
+    (`url:` and `protocol:`, optional `account:` and `account_url:`), or `disabled`. Every address is a web page's:
+    apps open it (`<comments>`, `podcast:socialInteract`)."""
     fix = f"write `comments: https://…` (a comments page), `comments: disabled`, or `url:` with `protocol:` (one of {', '.join(rules.SOCIAL_PROTOCOLS)})"
     if value is None or value == "":
         return None
     if value == "disabled":
         return Social(protocol="disabled")
     if isinstance(value, str):
-        if not chapters_.is_url(value.strip()):
-            raise NotesError(path, f"comments {value!r} is not a web address", fix)
-        return Social(url=value.strip())
+        return Social(url=web_address(path, _value_line(node, "comments"), "comments", value, fix))
     if not isinstance(value, dict):
         raise NotesError(path, f"comments {value!r} is not a web address", fix)
     unknown = sorted(str(k) for k in set(value) - set(COMMENTS_KEYS))
@@ -600,11 +603,44 @@ def _comments(path: Path, value: Any) -> Social | None:
             else "comments has a url but no protocol",
             fix,
         )
-    if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:\S+$", url):
-        raise NotesError(path, f"comments url {url!r} is not the address of a post", fix)
-    if account_url and not chapters_.is_url(account_url):
-        raise NotesError(path, f"comments account_url {account_url!r} is not a web address", "write it as https://…")
+    post_fix = "write the https:// address of the post (the link its page shows when you share it)"
+    if not url:
+        raise NotesError(path, "comments has a protocol but no url", post_fix)
+    url = web_address(path, _value_line(node, "comments", "url"), "comments url", texts["url"], post_fix)
+    if account_url:
+        account_url = web_address(
+            path,
+            _value_line(node, "comments", "account_url"),
+            "comments account_url",
+            account_url,
+            "write the https:// address of the account's page",
+        )
     return Social(url=url, protocol=protocol, account=account, account_url=account_url)
+
+
+def web_address(path: Path, line: int, what: str, value: Any, fix: str) -> str:
+    """A web address the notes give (stripped); NotesError naming the line, what it is and why, unless it is an
+    http(s) address panelpress may publish (markdown.address_problem)."""
+    address = value.strip() if isinstance(value, str) else value
+    problem = address_problem(address)
+    if problem:
+        raise NotesError(
+            path, f"{f'line {line}: ' if line else ''}{what} {value!r} is not a web address: {problem}", fix
+        )
+    return address
+
+
+def _value_line(node: yaml.Node | None, *keys: str | int) -> int:
+    """The file line (1-based) of the value at `keys` (mapping keys and list positions) in the front matter; 0 when
+    there is none."""
+    for key in keys:
+        if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+            node = next((value for name, value in node.value if name.value == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            return 0
+    return node.start_mark.line + FRONT_LINE if node is not None else 0
 
 
 def _location(path: Path, value: Any) -> Location | None:
@@ -639,7 +675,14 @@ def _image(path: Path, root: Path, value: Any, what: str, allow_url: bool) -> st
             path, f"{what} {value!r} is not a file name", "write the name of a JPEG or PNG file in show_notes/"
         )
     value = value.strip()
-    if allow_url and chapters_.is_url(value):
+    if allow_url and (_SCHEME.match(value) or value.startswith("//")):
+        problem = address_problem(value)
+        if problem:
+            raise NotesError(
+                path,
+                f"{what} {value!r} is not a web address: {problem}",
+                "write it as https://…, or name a JPEG or PNG file",
+            )
         return value
     try:
         inputs.named_picture(
@@ -654,6 +697,7 @@ def _image(path: Path, root: Path, value: Any, what: str, allow_url: bool) -> st
 
 
 _BODY = markdown()
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")  # a value that starts so is an address, not a file name
 
 
 def _publishable(name: str) -> bool:

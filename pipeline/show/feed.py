@@ -21,8 +21,8 @@ from .. import __version__, layout
 from .. import namespace_rules as rules
 from ..config import Config
 from ..layout import FEED_FILE, FEED_STYLE
+from ..markdown import LINK_SCHEMES, relinked
 from ..markdown import markdown as notes_markdown
-from ..markdown import relinked
 from ..records import Alternate, Chapter, Panelist, Published
 from .podcastindex import (
     ROLES,
@@ -49,7 +49,7 @@ _TIMESTAMP_LINE = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+)?[(\[]?(?:\d{1,2}:)?\d
 # images, tables, rules and anything else are dropped, keeping their text.
 FEED_TAGS = {"p", "br", "a", "ul", "ol", "li", "strong", "b", "em", "i", "blockquote", "code", "pre"}
 FEED_ATTRIBUTES = {"a": {"href"}}
-URL_SCHEMES = {"http", "https", "mailto"}
+URL_SCHEMES = set(LINK_SCHEMES)  # what a link of the notes may be (relative ones are made absolute)
 
 _feed_markdown = notes_markdown()
 
