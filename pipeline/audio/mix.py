@@ -36,7 +36,7 @@ from ..errors import AudioError
 from ..progress import Progress, Task, no_task
 from ..records import ROOM, Mixed, MixReport, Track, TrackReport, Turn
 from . import cleanup
-from .ffmpeg import ffmpeg, ffmpeg_version
+from .ffmpeg import ffmpeg, ffmpeg_version, file_arg
 
 AUDIENCE = "Audience"  # the room's own sound (questions, applause) in the speaker turns
 METHOD = "gcc-automix-v3"
@@ -184,7 +184,7 @@ def _reference(tracks: Sequence[Track]) -> int:
 def _inputs(tracks: Sequence[Track]) -> tuple[list[str], list[int]]:
     """ffmpeg's input arguments (each file once) and each track's input index."""
     files = list(dict.fromkeys(t.path for t in tracks))
-    return [arg for path in files for arg in ("-i", str(path))], [files.index(t.path) for t in tracks]
+    return [arg for path in files for arg in ("-i", file_arg(path))], [files.index(t.path) for t in tracks]
 
 
 def _pick(track: Track) -> str:
@@ -657,7 +657,7 @@ def _render(
         "-flags:a",
         "+bitexact",
         "-y",
-        str(out),
+        file_arg(out),
     ]
     done = 0
     with (work / "encode.log").open("wb") as log:
