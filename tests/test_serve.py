@@ -4,6 +4,7 @@ command rebuilds on a change without touching the site folder or the ledger. No 
 from __future__ import annotations
 
 import http.client
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from pipeline import layout
 from pipeline.files import sha256
 from pipeline.records import PlanFile, SitePlan
+from pipeline.serve import MAX_FOLDERS
 from pipeline.targets.preview import Preview, Server, byte_range, content_type
 from tests.browser import Served
 from tests.conftest import checksums, make_audio, write_notes, write_show
@@ -362,3 +364,69 @@ def test_an_empty_file_has_no_byte_to_range_over(tmp_path):
     finally:
         raw.close()
         running.stop()
+
+
+# --- what the preview watches: the show's own folders, never through a symlink out of them ------------------------------
+
+
+def _page(url: str, path: str) -> str:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    connection.request("GET", parts.path + path)
+    return connection.getresponse().read().decode()
+
+
+def _edit_and_see(served: Served, notes: Path, old: str, new: str) -> None:
+    """Change the notes' title and wait, by what the server prints, for the page to show it."""
+    notes.write_text(notes.read_text().replace(old, new))
+    for _ in range(10):  # a rebuild already under way when the notes changed is followed by another
+        served.wait_for("preview: ")
+        if new in _page(served.url, "episodes/one.html"):
+            return
+    raise AssertionError(f"the page never showed {new!r}:\n{''.join(served.output)}")
+
+
+def test_symlinks_out_of_the_show_and_loops_are_not_watched_and_later_edits_are_rebuilt(tmp_path):
+    show = write_show(tmp_path / "show")
+    make_audio(show / "episodes" / "one.wav", seconds=2)
+    notes = write_notes(show, "one", "title: Title One\ndate: 2026-01-02")
+    (show / "show_notes" / "files").symlink_to("/")  # the whole file system, /proc included
+    (show / "show_notes" / "loop").symlink_to("..")  # the show folder again
+    (show / "show_notes" / "sub" / "deeper").mkdir(parents=True)
+    (show / "show_notes" / "sub" / "deeper" / "up").symlink_to("../../..")  # a loop two folders down
+    (show / "show_notes" / "sub" / "self").symlink_to(".")
+    (show / "episodes" / "elsewhere").symlink_to(tmp_path)  # a folder of the recordings leading out of the show
+    (tmp_path / "templates elsewhere").mkdir()
+    (show / "templates").symlink_to(tmp_path / "templates elsewhere")  # kept by the host outside the show
+    served = Served(show)
+    try:
+        _edit_and_see(served, notes, "Title One", "Title Two")
+        # A watched folder removed, a new one made: the watches follow, and edits are still seen.
+        shutil.rmtree(show / "show_notes" / "sub")
+        _edit_and_see(served, notes, "Title Two", "Title Three")
+        (show / "show_notes" / "new" / "deep").mkdir(parents=True)
+        _edit_and_see(served, notes, "Title Three", "Title Four")
+    finally:
+        assert served.stop() == 0
+    said = "".join(served.output)
+    assert "Traceback" not in said and "Error" not in said
+    warnings = [line for line in said.splitlines() if line.startswith("warning:")]
+    assert warnings == ["warning: templates/ leads outside the show folder (a symlink): changes there are not seen"]
+
+
+def test_a_show_of_more_folders_than_are_watched_says_so_once_and_still_rebuilds(tmp_path):
+    show = write_show(tmp_path / "show")
+    make_audio(show / "episodes" / "one.wav", seconds=2)
+    notes = write_notes(show, "one", "title: Title One\ndate: 2026-01-02")
+    for k in range(MAX_FOLDERS + 10):  # an archive of old attachments, a folder each
+        (show / "show_notes" / "archive" / f"{k:05d}").mkdir(parents=True)
+    served = Served(show)
+    try:
+        _edit_and_see(served, notes, "Title One", "Title Two")
+        _edit_and_see(served, notes, "Title Two", "Title Three")
+    finally:
+        assert served.stop() == 0
+    said = "".join(served.output)
+    warnings = [line for line in said.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and f"more than {MAX_FOLDERS} folders" in warnings[0], said
+    assert "Traceback" not in said
