@@ -51,9 +51,8 @@ KEEPALIVE = 15.0  # seconds between comments on an idle event stream, so a close
 _SPEC = re.compile(r"([0-9]*)-([0-9]*)")
 # A position longer than this is past the end of any file (and int() refuses numbers of more than 4300 digits).
 _DIGITS = 30
-MAX_BODY = (
-    64 * 1024
-)  # bytes of a request's own body read and dropped (a GET has none); a larger one ends the connection
+# Bytes of a request's own body read and dropped (a GET has none); a larger one ends the connection.
+MAX_BODY = 64 * 1024
 
 # Added to the HTML the preview serves: reload when the server applies another plan; show why a rebuild failed.
 RELOAD = """<script>(function () {
