@@ -91,16 +91,17 @@ def test_a_show_in_a_folder_of_any_name_builds_mastered_mixed_and_in_opus(capsys
 
 
 @needs_espeak
-def test_chapters_and_the_clean_edition_in_a_folder_of_any_name(capsys, tmp_path):
+def test_chapters_the_clean_edition_and_a_made_transcript_in_a_folder_of_any_name(capsys, tmp_path):
     """An AAC show (chapters muxed by ffmpeg from a metadata file beside the audio) with a clean edition (a second
-    encode reading its mask files, and the two editions compared by ffmpeg)."""
+    encode reading its mask files, and the two editions compared by ffmpeg), and a transcript made offline (the
+    recording decoded by ffmpeg for the recogniser)."""
     show = write_show(
         tmp_path / "Season 2: It's [live]; a,b=c 100%" / "-show",
         extra_show='language = "en"',
         extra_audio='format = "m4a"',
     )
     with (show / "panelpress.toml").open("a") as handle:
-        handle.write('\n[clean]\nedition = true\nmode = "bleep"\n')
+        handle.write('\n[clean]\nedition = true\nmode = "bleep"\n\n[transcripts]\nmake = true\n')
     pieces = say(show / "episodes" / "swear.wav", ["Welcome to the panel.", 0.5, "What the", 0.08, "fuck", 0.6, "Bye."])
     (show / "episodes" / "swear.vtt").write_text(
         f"WEBVTT\n\n00:00:00.000 --> 00:00:0{pieces[-1].end + 0.1:.3f}\n<v Ann>Welcome to the panel. What the fuck. Bye.\n"
@@ -110,11 +111,14 @@ def test_chapters_and_the_clean_edition_in_a_folder_of_any_name(capsys, tmp_path
         "swear",
         "title: Swear\ndate: 2026-02-01\nexplicit: true\npanelists: [Ann]\nchapters:\n  - 0:00 Hello\n  - 0:01 Words",
     )
+    say(show / "episodes" / "talk.wav", ["Hello and welcome.", 0.6, "Thank you."])
+    write_notes(show, "talk", "title: Talk\ndate: 2026-02-02")
     _build(capsys, show)
+    assert "made by panelpress with pocketsphinx" in (show / "show_notes" / "talk.vtt").read_text()
     media = show / "public" / "media"
     chapters = MP4(media / "swear.m4a").chapters
     assert [chapter.title for chapter in chapters] == ["Hello", "Words"]
-    clean = [path for path in media.iterdir() if path.name != "swear.m4a" and path.suffix == ".m4a"]
+    clean = [path for path in media.glob("*.m4a") if path.stem not in ("swear", "talk")]
     assert len(clean) == 1 and abs(_seconds(clean[0]) - _seconds(media / "swear.m4a")) < 0.1
     assert (show / "public" / "feed-clean.xml").is_file()
 
