@@ -6,7 +6,10 @@ and a cached mix reused."""
 from __future__ import annotations
 
 import re
+import resource
 import subprocess
+import sys
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -390,3 +393,112 @@ def test_bad_mix_settings_are_refused_before_any_work(show, line, words):
     path.write_text(path.read_text() + f"\n[mix]\n{line}\n")
     with pytest.raises(ConfigError, match=re.escape(words)):
         config_module.load(show)
+
+
+# --- large panels -----------------------------------------------------------------------------------------------------
+
+RATE_8K = 8000  # Hz: tracks of a large panel (small files, quick to mix)
+SLOT, VOICE = 0.8, (0.1, 0.5)  # s: each panelist speaks alone in a slot of their own, from 0.1 s to 0.5 s into it
+VOICE_DB, BLEED_DB, FLOOR_DB = -14.0, -30.0, -66.0  # a voice on its own track, into the others' (relative), the noise
+
+
+def _slotted_panel(show: Path, count: int, silent: tuple[int, ...] = ()) -> list[str]:
+    """An episode folder of `count` microphones in one room (8 kHz mono WAVs): panelist k speaks alone in slot k, heard
+    by the other microphones 30 dB down, over each microphone's own noise; and a transcript of a cue per slot naming
+    nobody. `silent`: tracks of digital silence throughout. The panelists' names, in slot order."""
+    rng = np.random.default_rng(7)
+    names = [f"Panelist {k:03d}" for k in range(count)]
+    samples = int(count * SLOT * RATE_8K)
+    voices, own = np.zeros(samples), np.zeros(samples, dtype=int) - 1
+    for k in range(count):
+        start, end = (int((k * SLOT + at) * RATE_8K) for at in VOICE)
+        voices[start:end] = rng.standard_normal(end - start) * 10 ** (VOICE_DB / 20)
+        own[start:end] = k
+    folder = show / "episodes" / "panel"
+    folder.mkdir(parents=True)
+    for k in range(count):
+        heard = voices * np.where(own == k, 1.0, 10 ** (BLEED_DB / 20))
+        data = np.zeros(samples) if k in silent else heard + rng.standard_normal(samples) * 10 ** (FLOOR_DB / 20)
+        with wave.open(str(folder / f"mic {k:03d}.wav"), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(RATE_8K)
+            out.writeframes((np.clip(data, -1, 1) * 32767).astype("<i2").tobytes())
+    cues = "".join(f"{_vtt(k * SLOT + VOICE[0])} --> {_vtt(k * SLOT + VOICE[1])}\nLine {k}.\n\n" for k in range(count))
+    (show / "episodes" / "panel.vtt").write_text(f"WEBVTT\n\n{cues}")
+    mapping = "".join(f"  mic {k:03d}.wav: {name}\n" for k, name in enumerate(names))
+    write_notes(show, "panel", f"title: Panel\ndate: 2026-01-05\npanelists: [{', '.join(names)}]\ntracks:\n{mapping}")
+    return names
+
+
+def _slot_levels(path: Path, count: int) -> list[float]:
+    """The published audio's level (dBFS) in the middle of each slot's voice."""
+    raw = subprocess.run(
+        [ffmpeg(), "-v", "error", "-i", str(path), "-ac", "1", "-ar", str(RATE_8K), "-f", "f32le", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    audio = np.frombuffer(raw, dtype="<f4")
+    middle = [(k * SLOT + VOICE[0] + 0.1, k * SLOT + VOICE[1] - 0.1) for k in range(count)]
+    return [
+        float(10 * np.log10(np.mean(np.square(audio[int(a * RATE_8K) : int(b * RATE_8K)], dtype=np.float64))))
+        for a, b in middle
+    ]
+
+
+@pytest.mark.parametrize("count", [40, 70])
+def test_a_panel_of_more_tracks_than_one_ffmpeg_filter_takes_is_mixed_whole(tmp_path, count):
+    """amerge takes at most 64 inputs and the analysis needs two a track: larger panels are read by several ffmpeg
+    runs in step, each opening its own tracks (the build runs with 256 open files at most, macOS's default). Every
+    panelist is heard in their own slot at their own level, and named in the transcript there."""
+    show = write_show(tmp_path / "show")
+    names = _slotted_panel(show, count)
+    built = _build_with_few_files(show)
+    assert built.returncode == 0, built.stdout + built.stderr
+    levels = _slot_levels(show / "public" / "media" / "panel.mp3", count)
+    assert all(abs(level - VOICE_DB) < 3 for level in levels), levels
+    voices = re.findall(r"<v ([^>]+)>", (show / "public" / "episodes" / "panel.vtt").read_text())
+    assert voices == names
+
+
+def _build_with_few_files(show: Path) -> subprocess.CompletedProcess:
+    """`panelpress build` as a process allowed 256 open files."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)],
+        cwd=Path(__file__).resolve().parent.parent,
+        preexec_fn=limit,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_a_microphone_silent_throughout_leaves_the_others_mixed(tmp_path, capsys):
+    show = write_show(tmp_path / "show")
+    names = _slotted_panel(show, 4, silent=(1,))
+    assert main(["build", "--show", str(show)]) == 0, capsys.readouterr().err
+    levels = _slot_levels(show / "public" / "media" / "panel.mp3", 4)
+    assert all(abs(levels[k] - VOICE_DB) < 3 for k in (0, 2, 3)), levels
+    voices = re.findall(r"<v ([^>]+)>", (show / "public" / "episodes" / "panel.vtt").read_text())
+    assert names[1] not in voices and [name for name in names if name in voices] == [names[0], names[2], names[3]]
+
+
+def test_a_recording_of_more_channels_than_ffmpeg_can_pick_from_is_refused_with_the_fix(tmp_path, capsys):
+    show = write_show(tmp_path / "show")
+    with wave.open(str(show / "episodes" / "live.wav"), "wb") as out:  # a 70-channel poly WAV, as a big desk writes
+        out.setnchannels(70)
+        out.setsampwidth(2)
+        out.setframerate(RATE_8K)
+        out.writeframes(bytes(2 * 70 * 2 * RATE_8K))
+    names = [f"Panelist {k}" for k in range(70)]
+    mapping = "".join(f"  {k + 1}: {name}\n" for k, name in enumerate(names))
+    write_notes(show, "live", f"title: Live\ndate: 2026-01-05\npanelists: [{', '.join(names)}]\ntracks:\n{mapping}")
+    assert main(["build", "--show", str(show)]) == 1
+    assert (
+        "episodes/live.wav: has 70 channels, and panelpress takes microphones from files of at most 64 — export its "
+        "microphones as separate files (any number of them) into the folder episodes/live/" in capsys.readouterr().err
+    )

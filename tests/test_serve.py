@@ -4,6 +4,7 @@ command rebuilds on a change without touching the site folder or the ledger. No 
 from __future__ import annotations
 
 import http.client
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from pipeline import layout
 from pipeline.files import sha256
 from pipeline.records import PlanFile, SitePlan
+from pipeline.serve import MAX_FOLDERS
 from pipeline.targets.preview import Preview, Server, byte_range, content_type
 from tests.browser import Served
 from tests.conftest import checksums, make_audio, write_notes, write_show
@@ -214,3 +216,217 @@ def test_serve_rebuilds_on_a_change_and_never_touches_the_site_or_the_ledger(tmp
         "show_notes/one.md"
     }  # the test's own edit
     assert not (show / "show_notes" / "new.md").exists() and not (show / "panelpress-ledger.json").exists()
+
+
+# --- byte ranges as a real `panelpress serve` answers them, on one kept-alive connection --------------------------------
+
+
+class _Raw:
+    """One HTTP/1.1 connection, kept alive, spoken by hand: every answer is read exactly as its headers say, so an
+    answer with a wrong length leaves the next one unreadable (as it leaves a player hanging)."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.socket = socket.create_connection((parts.hostname, parts.port), timeout=30)
+        self.file = self.socket.makefile("rb")
+
+    def ask(self, method: str, path: str, headers: list[tuple[str, str]] = (), body: bytes = b""):
+        lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{name}: {value}" for name, value in headers)]
+        self.socket.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        status = int(self.file.readline().split()[1])
+        fields: dict[str, str] = {}
+        while (line := self.file.readline().decode("latin-1").strip()) != "":
+            name, _, value = line.partition(":")
+            fields[name.strip().lower()] = value.strip()
+        length = int(fields["content-length"]) if status != 304 else 0
+        assert length >= 0, fields
+        data = self.file.read(length) if method != "HEAD" else b""
+        assert len(data) == (length if method != "HEAD" else 0)
+        return status, fields, data
+
+    def close(self) -> None:
+        self.file.close()
+        self.socket.close()
+
+
+@pytest.fixture(scope="module")
+def served_show(tmp_path_factory):
+    """`panelpress serve` of a show of one episode, and the MP3 it serves."""
+    show = write_show(tmp_path_factory.mktemp("ranges") / "show")
+    make_audio(show / "episodes" / "one.wav", seconds=2)
+    write_notes(show, "one", "title: One\ndate: 2026-01-02")
+    served = Served(show)
+    try:
+        path = urlsplit(served.url).path + "media/one.mp3"
+        raw = _Raw(served.url)
+        status, _, whole = raw.ask("GET", path)
+        raw.close()
+        assert status == 200 and len(whole) > 1000
+        yield served, path, whole
+    finally:
+        assert served.stop() == 0
+
+
+def _ranges(size: int) -> list[tuple[str, int, tuple[int, int] | None]]:
+    """(Range header, the status RFC 9110 calls for, the bytes a 206 carries)."""
+    huge = "9" * 5000  # past any file, and more digits than int() takes
+    return [
+        ("bytes=5-2", 200, None),  # invalid (last before first): the header is ignored
+        ("bytes=100-50", 200, None),
+        ("bytes=0-", 206, (0, size - 1)),
+        ("bytes=0-0", 206, (0, 0)),
+        ("bytes=-500", 206, (size - 500, size - 1)),  # a suffix
+        (f"bytes=-{size * 3}", 206, (0, size - 1)),  # a suffix longer than the file: all of it
+        ("bytes=-0", 416, None),
+        (f"bytes={size}-", 416, None),  # starts past the end
+        (f"bytes={size + 100}-{size + 200}", 416, None),
+        (f"bytes=10-{size * 3}", 206, (10, size - 1)),  # a last byte past the end: the end
+        (f"bytes=0-{huge}", 206, (0, size - 1)),
+        (f"bytes={huge}-", 416, None),
+        ("bytes=0-1,5-6", 200, None),  # several ranges: the whole file is a valid answer
+        (f"bytes={size}-,{size + 1}-", 416, None),  # several, none satisfiable
+        ("bytes=1-2,", 206, (1, 2)),  # an empty list element is no range
+        ("Bytes=1-2", 206, (1, 2)),  # the unit is case-blind
+        ("bytes=\t1-2 ", 206, (1, 2)),
+        ("bytes = 1-2", 200, None),  # no white space around "=" in the grammar
+        ("bytes=1 - 2", 200, None),
+        ("items=1-2", 200, None),  # another unit
+        ("bytes=", 200, None),
+        ("bytes=-", 200, None),
+        ("bytes=1-2-3", 200, None),
+        ("bytes=a-b", 200, None),
+        ("bytes=٣-٤", 200, None),  # digits, but not ASCII ones
+        ("bytes=²-³", 200, None),
+        ("garbage", 200, None),
+        ("", 200, None),
+    ]
+
+
+def test_every_range_gets_the_answer_rfc_9110_calls_for_and_the_connection_lives_on(served_show):
+    served, path, whole = served_show
+    size = len(whole)
+    raw = _Raw(served.url)
+    try:
+        for header, expected, span in _ranges(size):
+            for method in ("GET", "HEAD"):
+                status, fields, body = raw.ask(method, path, [("Range", header)])
+                said = f"{method} Range: {header[:40]!r}"
+                assert status == expected, said
+                if status == 206:
+                    first, last = span
+                    assert fields["content-range"] == f"bytes {first}-{last}/{size}", said
+                    assert int(fields["content-length"]) == last - first + 1, said
+                    assert method == "HEAD" or body == whole[first : last + 1], said
+                elif status == 416:
+                    assert fields["content-range"] == f"bytes */{size}" and fields["content-length"] == "0", said
+                else:
+                    assert "content-range" not in fields and int(fields["content-length"]) == size, said
+                    assert method == "HEAD" or body == whole, said
+        # Two Range fields are no valid request: the whole file.
+        status, _, body = raw.ask("GET", path, [("Range", "bytes=0-9"), ("Range", "bytes=10-19")])
+        assert status == 200 and body == whole
+        # If-Range: the ranges of the copy the client has (its ETag), else the whole file (another ETag, a date).
+        etag = raw.ask("HEAD", path)[1]["etag"]
+        assert raw.ask("GET", path, [("Range", "bytes=0-9"), ("If-Range", etag)])[:2][0] == 206
+        for other in ('"an older copy"', f"W/{etag}", "Wed, 21 Oct 2015 07:28:00 GMT"):
+            status, _, body = raw.ask("GET", path, [("Range", "bytes=0-9"), ("If-Range", other)])
+            assert status == 200 and body == whole, other
+        # A request sent a body (a GET has none) is answered, and so is the next one.
+        status, _, body = raw.ask("GET", path, [("Range", "bytes=0-3"), ("Content-Length", "5")], body=b"hello")
+        assert status == 206 and body == whole[:4]
+        assert raw.ask("GET", path, [("Range", "bytes=4-7")])[2] == whole[4:8]
+    finally:
+        raw.close()
+    assert "Traceback" not in "".join(served.output)
+
+
+def test_an_empty_file_has_no_byte_to_range_over(tmp_path):
+    empty = tmp_path / "empty.mp3"
+    empty.write_bytes(b"")
+    plan = SitePlan(
+        files={"media/empty.mp3": PlanFile(empty, sha256(b""))}, feed_path="feed.xml", feed=b"<rss/>", digest="d" * 32
+    )
+    preview = Preview("https://example.com/")
+    preview.apply(plan)
+    running = Server(preview, 0).start()
+    raw = _Raw(running.url)
+    try:
+        for header, expected in [
+            ("bytes=0-", 416),  # no first byte
+            ("bytes=0-0", 416),
+            ("bytes=-5", 200),  # satisfiable, but there is no byte to send: the whole (empty) file
+            ("bytes=5-2", 200),
+            ("items=0-1", 200),
+        ]:
+            status, fields, body = raw.ask("GET", "/media/empty.mp3", [("Range", header)])
+            assert status == expected and body == b"", header
+            assert fields.get("content-range") == ("bytes */0" if expected == 416 else None), header
+    finally:
+        raw.close()
+        running.stop()
+
+
+# --- what the preview watches: the show's own folders, never through a symlink out of them ------------------------------
+
+
+def _page(url: str, path: str) -> str:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    connection.request("GET", parts.path + path)
+    return connection.getresponse().read().decode()
+
+
+def _edit_and_see(served: Served, notes: Path, old: str, new: str) -> None:
+    """Change the notes' title and wait, by what the server prints, for the page to show it."""
+    notes.write_text(notes.read_text().replace(old, new))
+    for _ in range(10):  # a rebuild already under way when the notes changed is followed by another
+        served.wait_for("preview: ")
+        if new in _page(served.url, "episodes/one.html"):
+            return
+    raise AssertionError(f"the page never showed {new!r}:\n{''.join(served.output)}")
+
+
+def test_symlinks_out_of_the_show_and_loops_are_not_watched_and_later_edits_are_rebuilt(tmp_path):
+    show = write_show(tmp_path / "show")
+    make_audio(show / "episodes" / "one.wav", seconds=2)
+    notes = write_notes(show, "one", "title: Title One\ndate: 2026-01-02")
+    (show / "show_notes" / "files").symlink_to("/")  # the whole file system, /proc included
+    (show / "show_notes" / "loop").symlink_to("..")  # the show folder again
+    (show / "show_notes" / "sub" / "deeper").mkdir(parents=True)
+    (show / "show_notes" / "sub" / "deeper" / "up").symlink_to("../../..")  # a loop two folders down
+    (show / "show_notes" / "sub" / "self").symlink_to(".")
+    (show / "episodes" / "elsewhere").symlink_to(tmp_path)  # a folder of the recordings leading out of the show
+    (tmp_path / "templates elsewhere").mkdir()
+    (show / "templates").symlink_to(tmp_path / "templates elsewhere")  # kept by the host outside the show
+    served = Served(show)
+    try:
+        _edit_and_see(served, notes, "Title One", "Title Two")
+        # A watched folder removed, a new one made: the watches follow, and edits are still seen.
+        shutil.rmtree(show / "show_notes" / "sub")
+        _edit_and_see(served, notes, "Title Two", "Title Three")
+        (show / "show_notes" / "new" / "deep").mkdir(parents=True)
+        _edit_and_see(served, notes, "Title Three", "Title Four")
+    finally:
+        assert served.stop() == 0
+    said = "".join(served.output)
+    assert "Traceback" not in said and "Error" not in said
+    warnings = [line for line in said.splitlines() if line.startswith("warning:")]
+    assert warnings == ["warning: templates/ leads outside the show folder (a symlink): changes there are not seen"]
+
+
+def test_a_show_of_more_folders_than_are_watched_says_so_once_and_still_rebuilds(tmp_path):
+    show = write_show(tmp_path / "show")
+    make_audio(show / "episodes" / "one.wav", seconds=2)
+    notes = write_notes(show, "one", "title: Title One\ndate: 2026-01-02")
+    for k in range(MAX_FOLDERS + 10):  # an archive of old attachments, a folder each
+        (show / "show_notes" / "archive" / f"{k:05d}").mkdir(parents=True)
+    served = Served(show)
+    try:
+        _edit_and_see(served, notes, "Title One", "Title Two")
+        _edit_and_see(served, notes, "Title Two", "Title Three")
+    finally:
+        assert served.stop() == 0
+    said = "".join(served.output)
+    warnings = [line for line in said.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and f"more than {MAX_FOLDERS} folders" in warnings[0], said
+    assert "Traceback" not in said

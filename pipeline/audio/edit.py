@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import AudioSettings
+from .ffmpeg import file_arg
 
 MASK_RATE = 1000  # Hz: the clean edition's control stream (1 ms steps), upsampled by ffmpeg to the audio's rate
 EDIT_FADE = 0.010  # s: a raised-cosine fade into and out of each silenced stretch, so no click is heard
@@ -27,7 +28,7 @@ class Edit:
 
     def inputs(self) -> list[str]:
         raw = ["-f", "f32le", "-ar", str(MASK_RATE), "-ac", "1", "-i"]
-        return [*raw, str(self.mask), *([*raw, str(self.tone_mask)] if self.tone_mask else [])]
+        return [*raw, file_arg(self.mask), *([*raw, file_arg(self.tone_mask)] if self.tone_mask else [])]
 
     def graph(self, source: str, label: str, index: int, rate: int, channels: int) -> str:
         spread = "pan=mono|c0=c0" if channels == 1 else "pan=stereo|c0=c0|c1=c0"

@@ -61,9 +61,27 @@ def configure_pydub() -> None:
     AudioSegment.converter = ffmpeg()
 
 
+def file_arg(path: Path) -> str:
+    """A file as ffmpeg's command line takes it, whatever its name: `file:` first, so that no name is read as an
+    option (`-take two.wav`) or a protocol (`take:1.wav`, `Panel:Live/…`)."""
+    return "file:" + os.fspath(path)
+
+
+# A path inside a filter graph is read twice: as the value of one filter's option (av_get_token up to `:`), and before
+# that as part of the graph (filters split at `,` and `;`, links in `[ ]`). Each level takes a backslash before any
+# character as that character; unescaped leading and trailing white space is dropped at both.
+_OPTION_SPECIAL = "\\':" + " \t\n\r"
+_GRAPH_SPECIAL = "\\'[],;" + " \t\n\r"
+
+
 def filter_path(path: Path) -> str:
-    # Filter-graph syntax: escape what ffmpeg's option parser treats as special.
-    return str(path).replace("\\", "/").replace(":", "\\:").replace("'", "\\'").replace(",", "\\,")
+    """A file as the value of a filter's option (`ametadata=file=…`, `amovie=…`), escaped for both levels of ffmpeg's
+    filter-graph syntax: any name reaches the filter as it is."""
+    return _escape(_escape(file_arg(path), _OPTION_SPECIAL), _GRAPH_SPECIAL)
+
+
+def _escape(text: str, special: str) -> str:
+    return "".join("\\" + ch if ch in special else ch for ch in text)
 
 
 @dataclass(frozen=True)

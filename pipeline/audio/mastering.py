@@ -21,7 +21,7 @@ from ..progress import Progress, Task
 from ..records import AudioInfo, LoudnessReport, Mastered, PassTime
 from . import cleanup
 from .edit import Edit, tone_level, write_mask
-from .ffmpeg import FfmpegRun, configure_pydub, ffmpeg_version, run_ffmpeg
+from .ffmpeg import FfmpegRun, configure_pydub, ffmpeg_version, file_arg, run_ffmpeg
 from .loudness import SILENT, Loudness, ebur128, integrated, loudness_range, power, read_blocks, read_metering
 
 # A recording whose decoded length falls this far short of what its header says is truncated.
@@ -149,12 +149,12 @@ class _Plan:
 
     def inputs(self) -> list[str]:
         """ffmpeg's input arguments: the recording, the prepared jingles, the levelling curve."""
-        args = ["-i", str(self.source)]
+        args = ["-i", file_arg(self.source)]
         for jingle in self.jingles:
             if jingle is not None:
-                args += ["-i", str(jingle)]
+                args += ["-i", file_arg(jingle)]
         if self.curve is not None:
-            args += ["-f", "f32le", "-ar", str(CURVE_RATE), "-ac", "1", "-i", str(self.curve)]
+            args += ["-f", "f32le", "-ar", str(CURVE_RATE), "-ac", "1", "-i", file_arg(self.curve)]
         return args
 
     def chain(self, gain: float, ceiling: float, compress: bool) -> str:
@@ -410,7 +410,7 @@ def _prepare_jingle(path: Path, kind: str, settings: AudioSettings, channels: in
     # ffmpeg decodes (pydub would need ffprobe, which the imageio-ffmpeg wheel does not ship).
     args = [
         "-i",
-        str(path),
+        file_arg(path),
         "-map",
         "0:a:0",
         "-ar",
@@ -422,7 +422,7 @@ def _prepare_jingle(path: Path, kind: str, settings: AudioSettings, channels: in
         "-t",
         "120",
         "-y",
-        str(decoded),
+        file_arg(decoded),
     ]
     run_ffmpeg(path, args, float("inf"))
     configure_pydub()
@@ -722,13 +722,13 @@ def _encode(
         str(n),
         *codec,
         "-y",
-        str(out),
+        file_arg(out),
         "-map",
         "[gr]",
         "-f",
         "f32le",
         "-y",
-        str(gains),
+        file_arg(gains),
         "-dec",
         "0:0",
         "-filter_complex",
@@ -882,7 +882,7 @@ def encode_opus(
     metering = work / "opus-verify.txt"
     args = [
         "-i",
-        str(source),
+        file_arg(source),
         "-map",
         "0:a",
         "-map_metadata",
@@ -908,7 +908,7 @@ def encode_opus(
         "-f",
         "ogg",
         "-y",
-        str(out),
+        file_arg(out),
         "-dec",
         "0:0",
         "-filter_complex",

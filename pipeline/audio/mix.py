@@ -36,7 +36,7 @@ from ..errors import AudioError
 from ..progress import Progress, Task, no_task
 from ..records import ROOM, Mixed, MixReport, Track, TrackReport, Turn
 from . import cleanup
-from .ffmpeg import ffmpeg, ffmpeg_version
+from .ffmpeg import ffmpeg, ffmpeg_version, file_arg
 
 AUDIENCE = "Audience"  # the room's own sound (questions, applause) in the speaker turns
 METHOD = "gcc-automix-v3"
@@ -57,6 +57,7 @@ SHARE_WINDOW = 0.3  # s over which tracks open together share the gain
 DUCK_HOLD = 0.6  # s the room stays ducked after a panelist stops
 GAP, SHORTEST = 0.6, 0.3  # s: a pause this short stays in one turn; a turn this short is a word over another's
 PEAK = 0.99  # the mix never clips (the limiter comes in mastering)
+MAX_INPUTS = 64  # the most inputs ffmpeg's amerge takes: a larger panel is read by several ffmpeg runs, in step
 MASTER_MARGIN = 2.0  # dB mastering's limiter sits under the true-peak ceiling (audio.TRUE_PEAK_MARGIN)
 
 
@@ -184,7 +185,20 @@ def _reference(tracks: Sequence[Track]) -> int:
 def _inputs(tracks: Sequence[Track]) -> tuple[list[str], list[int]]:
     """ffmpeg's input arguments (each file once) and each track's input index."""
     files = list(dict.fromkeys(t.path for t in tracks))
-    return [arg for path in files for arg in ("-i", str(path))], [files.index(t.path) for t in tracks]
+    return [arg for path in files for arg in ("-i", file_arg(path))], [files.index(t.path) for t in tracks]
+
+
+def _readings(tracks: Sequence[Track], outputs: int, graph) -> tuple[list[list[str]], list[int]]:
+    """ffmpeg's arguments for reading the tracks as raw samples, in as few runs as amerge allows (`outputs` channels
+    per track, at most MAX_INPUTS a run), and how many tracks each run reads. `graph(positions, input indices)`: the
+    filter chains of a run reading the tracks at those positions, ending in [m]."""
+    size = MAX_INPUTS // outputs
+    groups = [range(k, min(len(tracks), k + size)) for k in range(0, len(tracks), size)]
+    runs = []
+    for group in groups:
+        args, index = _inputs([tracks[k] for k in group])
+        runs.append([*args, "-filter_complex", ";".join(graph(group, index)), "-map", "[m]", "-f", "f32le", "-"])
+    return runs, [len(group) for group in groups]
 
 
 def _pick(track: Track) -> str:
@@ -199,26 +213,30 @@ def _analyse(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every track's K-weighted power and sample peak per frame (each n × frames) and its first HEAD seconds as
     samples (n × samples), at 8 kHz."""
-    args, index = _inputs(tracks)
     total = int(np.ceil(longest / HOP)) * FRAME
     pad = f"apad=whole_len={total},atrim=end_sample={total},aformat=sample_fmts=flt:channel_layouts=mono"
-    graph = [
-        f"[{index[i]}:a]{_pick(t)}aresample={RATE},highpass=f=60,asplit=2[w{i}][p{i}];"
-        f"[w{i}]highshelf=f=1500:g=4,{pad}[a{i}];[p{i}]{pad}[b{i}]"  # roughly BS.1770's K-weighting; and as it is, for peaks
-        for i, t in enumerate(tracks)
-    ]
+
+    def graph(group: range, index: list[int]) -> list[str]:
+        m = len(group)
+        return [
+            *(
+                f"[{index[i]}:a]{_pick(tracks[k])}aresample={RATE},highpass=f=60,asplit=2[w{i}][p{i}];"
+                f"[w{i}]highshelf=f=1500:g=4,{pad}[a{i}];[p{i}]{pad}[b{i}]"  # roughly BS.1770's K-weighting; and as it is, for peaks
+                for i, k in enumerate(group)
+            ),
+            "".join(f"[a{i}]" for i in range(m)) + "".join(f"[b{i}]" for i in range(m)) + f"amerge=inputs={2 * m}[m]",
+        ]
+
+    runs, sizes = _readings(tracks, 2, graph)
     n = len(tracks)
-    graph.append(
-        "".join(f"[a{i}]" for i in range(n)) + "".join(f"[b{i}]" for i in range(n)) + f"amerge=inputs={2 * n}[m]"
-    )
     head = np.zeros((n, int(min(HEAD, longest) * RATE)), dtype=np.float32)
     powers, peaks, done = [], [], 0
-    with _Reading(
-        tracks[0].path.parent,
-        [*args, "-filter_complex", ";".join(graph), "-map", "[m]", "-f", "f32le", "-"],
-        work / "analyse.log",
-    ) as reader:
-        for block in reader.blocks(2 * n, FRAME * 250):
+    with _Reading(tracks[0].path.parent, runs, [2 * m for m in sizes], work / "analyse.log") as reader:
+        for parts in reader.blocks(FRAME * 250):
+            # Each run gives its tracks' weighted samples, then their samples as they are: all of the first, then all of the second.
+            block = np.concatenate(
+                [p[:, :m] for p, m in zip(parts, sizes)] + [p[:, m:] for p, m in zip(parts, sizes)], axis=1
+            )
             frames = len(block) // FRAME
             block = block[: frames * FRAME].reshape(frames, FRAME, 2 * n)
             powers.append(np.mean(np.square(block[:, :, :n]), axis=1, dtype=np.float32).T)
@@ -234,42 +252,64 @@ def _analyse(
 
 
 class _Reading:
-    """An ffmpeg run whose output (raw float samples) Python reads a block at a time."""
+    """ffmpeg runs (one per group of tracks) whose outputs (raw float samples, all of one length) Python reads a block
+    at a time, in step."""
 
-    def __init__(self, where: Path, args: list[str], log: Path) -> None:
-        self.where, self.args, self.log = where, args, log
+    def __init__(self, where: Path, runs: list[list[str]], channels: list[int], log: Path) -> None:
+        self.where, self.runs, self.channels = where, runs, channels
+        self.logs = [log if k == 0 else log.with_name(f"{log.stem}-{k + 1}{log.suffix}") for k in range(len(runs))]
 
     def __enter__(self) -> _Reading:
-        self.errors = self.log.open("wb")
-        self.proc = subprocess.Popen(
-            [ffmpeg(), "-nostdin", "-hide_banner", "-v", "error", *self.args],
-            stdout=subprocess.PIPE,
-            stderr=self.errors,
-        )
+        self.errors, self.procs = [], []
+        try:
+            for args, log in zip(self.runs, self.logs):
+                self.errors.append(log.open("wb"))
+                self.procs.append(
+                    subprocess.Popen(
+                        [ffmpeg(), "-nostdin", "-hide_banner", "-v", "error", *args],
+                        stdout=subprocess.PIPE,
+                        stderr=self.errors[-1],
+                    )
+                )
+        except BaseException:
+            self._close(killed=True)
+            raise
         return self
 
-    def blocks(self, channels: int, frames: int):
-        """Blocks of (frames × channels) samples until the end."""
-        size = frames * channels * 4
+    def blocks(self, frames: int):
+        """Blocks of `frames` samples until the end: one array (frames × channels) per run."""
         while True:
-            data = self.proc.stdout.read(size)
-            if not data:
+            parts = []
+            for proc, channels in zip(self.procs, self.channels):
+                data = proc.stdout.read(frames * channels * 4)
+                usable = len(data) // (4 * channels) * channels
+                parts.append(np.frombuffer(data[: usable * 4], dtype="<f4").reshape(-1, channels))
+            rows = min(len(part) for part in parts)
+            if not any(len(part) for part in parts):
                 return
-            usable = len(data) // (4 * channels) * channels
-            yield np.frombuffer(data[: usable * 4], dtype="<f4").reshape(-1, channels)
+            if rows:  # (runs that ended early are read to their end all the same: none is left blocked on its pipe)
+                yield [part[:rows] for part in parts]
 
     def __exit__(self, kind, value, trace) -> None:
-        if kind is not None:
-            self.proc.kill()
-        self.proc.stdout.close()
-        code = self.proc.wait()
-        self.errors.close()
-        if code != 0 and kind is None:
+        codes = self._close(killed=kind is not None)
+        failed = [log for log, code in zip(self.logs, codes) if code != 0]
+        if failed and kind is None:
             raise AudioError(
                 self.where,
-                f"ffmpeg could not read the tracks: {_last_line(self.log)}",
+                f"ffmpeg could not read the tracks: {_last_line(failed[0])}",
                 "check that every track plays; if one does not, export it again as WAV or FLAC",
             )
+
+    def _close(self, killed: bool) -> list[int]:
+        if killed:
+            for proc in self.procs:
+                proc.kill()
+        for proc in self.procs:
+            proc.stdout.close()
+        codes = [proc.wait() for proc in self.procs]
+        for handle in self.errors:
+            handle.close()
+        return codes
 
 
 def _last_line(log: Path) -> str:
@@ -288,10 +328,19 @@ def _offsets(tracks: Sequence[Track], head: np.ndarray, reference: int) -> tuple
     starts[reference] = 0.0
     syncs = ["reference"] * n
     todo = [i for i in range(n) if i != reference]
+    size = 1 << int(np.ceil(np.log2(2 * head.shape[1])))
+    spectra: dict[int, np.ndarray] = {}  # each track's spectrum, once: a large panel compares many pairs
+    tried: set[tuple[int, int]] = set()
     for _ in range(2):  # a track that shares no sound with the reference may share some with a track lined up already
         for i in list(todo):
             for j in [reference, *(k for k in range(n) if starts[k] is not None and k != reference)]:
-                lag, score = gcc_phat(head[j], head[i], MAX_OFFSET, RATE)
+                if (i, j) in tried:
+                    continue
+                tried.add((i, j))
+                for k in (i, j):
+                    if k not in spectra:
+                        spectra[k] = np.fft.rfft(head[k], size)
+                lag, score = gcc_phat(spectra[j] * np.conj(spectra[i]), size, MAX_OFFSET, RATE)
                 if score >= CONFIDENT:
                     starts[i] = starts[j] + (0.0 if abs(lag) < TOGETHER else lag)
                     syncs[i] = "detected"
@@ -311,11 +360,10 @@ def _offsets(tracks: Sequence[Track], head: np.ndarray, reference: int) -> tuple
     return [float(s) for s in starts], syncs
 
 
-def gcc_phat(a: np.ndarray, b: np.ndarray, max_lag: float, rate: int) -> tuple[float, float]:
+def gcc_phat(spectrum: np.ndarray, size: int, max_lag: float, rate: int) -> tuple[float, float]:
     """The lag (seconds) by which `b`'s sound comes later in `a` (b[t] ≈ a[t + lag]), and how sure: the peak of the
-    phase transform's cross-correlation over the spread of the rest."""
-    size = 1 << int(np.ceil(np.log2(len(a) + len(b))))
-    spectrum = np.fft.rfft(a, size) * np.conj(np.fft.rfft(b, size))
+    phase transform's cross-correlation over the spread of the rest; from their cross-spectrum
+    `rfft(a, size) * conj(rfft(b, size))`."""
     spectrum /= np.abs(spectrum) + 1e-12
     corr = np.fft.irfft(spectrum, size)
     reach = int(max_lag * rate)
@@ -578,31 +626,32 @@ def blocks(
     (frames × tracks), two seconds at a time."""
     rate = mix_rate(tracks)
     total = int(round(duration * rate))
-    args, index = _inputs(tracks)
     clean = [*([f"highpass=f={settings.highpass}"] if settings.highpass else []), *cleanup.chain(audio)]
-    graph = []
-    for i, (track, start) in enumerate(zip(tracks, starts)):
-        shift = int(round(start * rate))
-        move = (
-            f"adelay=delays={shift}S:all=1,"
-            if shift > 0
-            else f"atrim=start_sample={-shift},asetpts=PTS-STARTPTS,"
-            if shift < 0
-            else ""
-        )
-        chain = ",".join(clean) + "," if clean else ""
-        graph.append(
-            f"[{index[i]}:a]{_pick(track)}aresample={rate},{move}{chain}apad=whole_len={total},atrim=end_sample={total},aformat=sample_fmts=flt:channel_layouts=mono[t{i}]"
-        )
+    chain = ",".join(clean) + "," if clean else ""
+
+    def graph(group: range, index: list[int]) -> list[str]:
+        chains = []
+        for i, k in enumerate(group):
+            shift = int(round(starts[k] * rate))
+            move = (
+                f"adelay=delays={shift}S:all=1,"
+                if shift > 0
+                else f"atrim=start_sample={-shift},asetpts=PTS-STARTPTS,"
+                if shift < 0
+                else ""
+            )
+            chains.append(
+                f"[{index[i]}:a]{_pick(tracks[k])}aresample={rate},{move}{chain}apad=whole_len={total},atrim=end_sample={total},aformat=sample_fmts=flt:channel_layouts=mono[t{i}]"
+            )
+        m = len(group)
+        return [*chains, "".join(f"[t{i}]" for i in range(m)) + (f"amerge=inputs={m}[m]" if m > 1 else "anull[m]")]
+
+    runs, sizes = _readings(tracks, 1, graph)
     n = len(tracks)
-    graph.append("".join(f"[t{i}]" for i in range(n)) + (f"amerge=inputs={n}[m]" if n > 1 else "anull[m]"))
     done, frames = 0, gains.shape[1]
-    with _Reading(
-        tracks[0].path.parent,
-        [*args, "-filter_complex", ";".join(graph), "-map", "[m]", "-f", "f32le", "-"],
-        work / "render.log",
-    ) as reader:
-        for block in reader.blocks(n, rate * 2):
+    with _Reading(tracks[0].path.parent, runs, sizes, work / "render.log") as reader:
+        for parts in reader.blocks(rate * 2):
+            block = np.concatenate(parts, axis=1)
             at = (done + np.arange(len(block), dtype=np.float64)) / (
                 rate * HOP
             ) - 0.5  # frame k's gain is its value at its middle
@@ -657,7 +706,7 @@ def _render(
         "-flags:a",
         "+bitexact",
         "-y",
-        str(out),
+        file_arg(out),
     ]
     done = 0
     with (work / "encode.log").open("wb") as log:

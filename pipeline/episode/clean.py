@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .. import artefacts, layout
 from ..audio import edit, mastering
-from ..audio.ffmpeg import ffmpeg, ffmpeg_version
+from ..audio.ffmpeg import ffmpeg, ffmpeg_version, file_arg
 from ..config import AudioSettings, Config
 from ..errors import CleanEditionError, ExplicitContentError, PanelpressError
 from ..progress import Task
@@ -271,9 +271,9 @@ def verify(
         "-loglevel",
         "error",
         "-i",
-        str(explicit_file),
+        file_arg(explicit_file),
         "-i",
-        str(clean_file),
+        file_arg(clean_file),
         "-filter_complex",
         graph,
         "-map",

@@ -39,7 +39,7 @@ from mutagen.mp4 import MP4, MP4Cover
 from mutagen.oggopus import OggOpus
 
 from .. import artefacts, inputs
-from ..audio.ffmpeg import MIME, ffmpeg
+from ..audio.ffmpeg import MIME, ffmpeg, file_arg
 from ..config import ShowSettings
 from ..errors import AudioError
 from ..files import file_sha256
@@ -349,11 +349,11 @@ def _mux_chapters(path: Path, chapters: tuple[ChapterTag, ...]) -> None:
             "-loglevel",
             "error",
             "-i",
-            str(path),
+            file_arg(path),
             "-f",
             "ffmetadata",
             "-i",
-            str(meta),
+            file_arg(meta),
             "-map",
             "0:a",
             "-map_metadata",
@@ -371,7 +371,7 @@ def _mux_chapters(path: Path, chapters: tuple[ChapterTag, ...]) -> None:
             "-f",
             "ipod",
             "-y",
-            str(muxed),
+            file_arg(muxed),
         ]
         done = subprocess.run(args, capture_output=True, text=True, errors="replace", check=False)
         if done.returncode != 0:

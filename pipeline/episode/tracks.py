@@ -19,6 +19,9 @@ from .notes import ROOM_NAMES, SKIP
 # Sample rates ffmpeg's resampler takes in (Hz): anything in between is resampled to the show's rate.
 RATES = (8000, 384000)
 MIN_SECONDS = 1.0
+# Channels of one file the mix can take a microphone from (ffmpeg's pan filter and resampler take at most 64); a panel
+# of more microphones is a folder of files, which may hold any number.
+MAX_CHANNELS = 64
 
 
 def resolve(source: Recording, notes: Notes) -> tuple[Track, ...]:
@@ -150,7 +153,15 @@ def _channels(source: Recording, notes: Notes) -> tuple[Track, ...]:
 
 
 def _check(track: Track) -> None:
-    """A track the mix can take: a rate ffmpeg resamples, and some audio."""
+    """A track the mix can take: a rate ffmpeg resamples, channels it can pick from, and some audio."""
+    if track.info.channels > MAX_CHANNELS:
+        folder = track.path.stem if track.channel else track.path.parent.name
+        raise AudioError(
+            track.path,
+            f"has {track.info.channels} channels, and panelpress takes microphones from files of at most {MAX_CHANNELS}",
+            f"export its microphones as separate files (any number of them) into the folder episodes/{folder}/ "
+            "and map those under `tracks:`",
+        )
     rate = track.info.sample_rate
     if not RATES[0] <= rate <= RATES[1]:
         raise AudioError(

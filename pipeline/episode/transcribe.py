@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import config as settings_module
-from ..audio.ffmpeg import ffmpeg
+from ..audio.ffmpeg import ffmpeg, file_arg
 from ..config import Config
 from ..errors import TranscriptError
 from ..files import create as create_new
@@ -129,7 +129,7 @@ def decode(path: Path, start: float = 0.0, end: float | None = None, fmt: str = 
         "error",
         *seek,
         "-i",
-        str(path),
+        file_arg(path),
         "-map",
         "0:a:0",
         "-ac",

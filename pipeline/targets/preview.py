@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import mimetypes
 import re
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,7 +48,11 @@ TYPES = {
 }
 CHUNK = 256 * 1024
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream, so a closed page is noticed
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_SPEC = re.compile(r"([0-9]*)-([0-9]*)")
+# A position longer than this is past the end of any file (and int() refuses numbers of more than 4300 digits).
+_DIGITS = 30
+# Bytes of a request's own body read and dropped (a GET has none); a larger one ends the connection.
+MAX_BODY = 64 * 1024
 
 # Added to the HTML the preview serves: reload when the server applies another plan; show why a rebuild failed.
 RELOAD = """<script>(function () {
@@ -73,23 +78,40 @@ def content_type(rel: str) -> str:
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | bool | None:
-    """The one range a `Range` header asks of `size` bytes, as (first, last); None: send the whole file (no header,
-    one the server may ignore, or several ranges); False: the range cannot be satisfied (416)."""
-    if not header:
+    """The one range a `Range` header asks of `size` bytes, as (first, last), as RFC 9110 §14 reads it. None: send the
+    whole file (no header, an invalid one, which a server ignores, another unit, or several ranges, which it may
+    answer whole); False: no range asked can be satisfied (416)."""
+    if header is None:
         return None
-    match = _RANGE.fullmatch(header.strip())
-    if match is None:
-        return None  # not a single byte range (several, or another unit): the whole file is a valid answer
-    first, last = match.groups()
-    if not first and not last:
+    unit, equals, ranges = header.strip(" \t").partition("=")
+    if not equals or unit.lower() != "bytes":  # (no white space around "=": `bytes = 0-1` is not a range)
         return None
-    if not first:  # a suffix: the last N bytes
-        length = int(last)
-        return (max(0, size - length), size - 1) if length and size else False
-    start = int(first)
-    if start >= size:
+    specs = [spec.strip(" \t") for spec in ranges.split(",")]
+    specs = [spec for spec in specs if spec]  # a list may hold empty elements (RFC 9110 §5.6.1.2)
+    if not specs:
+        return None
+    satisfiable = []
+    for spec in specs:
+        match = _SPEC.fullmatch(spec)
+        if match is None or match.groups() == ("", ""):
+            return None
+        first, last = (_position(text) if text else None for text in match.groups())
+        if first is None:  # a suffix: the last N bytes
+            if last and not size:
+                return None  # satisfiable, but no byte to send: the whole (empty) file
+            if last:
+                satisfiable.append((max(0, size - last), size - 1))
+        elif last is not None and last < first:
+            return None  # invalid: the whole header is ignored
+        elif first < size:
+            satisfiable.append((first, size - 1 if last is None else min(last, size - 1)))
+    if not satisfiable:
         return False
-    return start, min(int(last), size - 1) if last else size - 1
+    return satisfiable[0] if len(specs) == 1 else None
+
+
+def _position(digits: str) -> int:
+    return int(digits) if len(digits) <= _DIGITS else 10**_DIGITS
 
 
 @dataclass(frozen=True)
@@ -204,6 +226,7 @@ class Server:
                 "pick another port with --port N (0 takes any free one)",
             ) from err
         self.httpd.daemon_threads = True
+        self.httpd.handle_error = _dropped  # a client that goes away mid-request is no news (and never a traceback)
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="panelpress-serve", daemon=True)
 
     @property
@@ -224,6 +247,14 @@ class Server:
         self.httpd.server_close()
 
 
+def _dropped(request, client_address) -> None:
+    """When answering a request failed: nothing to say if the client went away, one line (never a traceback) if
+    something else did; the server answers the next request as usual."""
+    error = sys.exc_info()[1]
+    if error is not None and not isinstance(error, OSError):
+        print(f"warning: the preview could not answer a request: {type(error).__name__}: {error}", file=sys.stderr)
+
+
 class _Handler(BaseHTTPRequestHandler):
     preview: Preview
     protocol_version = "HTTP/1.1"  # keep-alive: the player asks for many ranges of one file
@@ -236,6 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_GET(body=False)
 
     def do_GET(self, body: bool = True) -> None:
+        self._drop_body()
         path = unquote(urlsplit(self.path).path)
         if path == layout.PREVIEW_EVENTS:
             return self._events()
@@ -251,6 +283,15 @@ class _Handler(BaseHTTPRequestHandler):
         if file is None:
             return self._error(HTTPStatus.NOT_FOUND, f"{rel} is not part of the site.")
         self._send(rel, file, body)
+
+    def _drop_body(self) -> None:
+        """Read a request's own body (a GET or HEAD has none, but may be sent one), so the next request on the
+        connection starts where it should; a body too large or of no stated length ends the connection."""
+        length = self.headers.get("Content-Length", "0").strip()
+        if self.headers.get("Transfer-Encoding") or not re.fullmatch(r"[0-9]{1,9}", length) or int(length) > MAX_BODY:
+            self.close_connection = True
+        elif int(length):
+            self.rfile.read(int(length))
 
     def _send(self, rel: str, file: PlanFile, body: bool) -> None:
         kind = content_type(rel)
@@ -270,7 +311,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(
                 HTTPStatus.NOT_FOUND, f"{rel} is missing from the cache: it is rebuilt on the next change."
             )
-        asked = self.headers.get("Range")
+        ranges = self.headers.get_all("Range") or []
+        asked = ranges[0] if len(ranges) == 1 else None  # two Range fields are no valid request: the whole file
         if self.headers.get("If-Range") not in (None, etag):
             asked = None  # the client's copy is older: it gets the whole new file
         wanted = byte_range(asked, size)
