@@ -252,7 +252,8 @@ def test_a_lock_left_by_a_killed_build_is_not_mistaken_for_a_running_one(publish
     assert holder.stdout.readline().strip() == "held"
     holder.kill()
     holder.wait()
-    assert (config_module.load(show).cache_dir / "build.lock.pid").exists()  # what the killed holder left behind
+    left = config_module.load(show).cache_dir / "build.lock"
+    assert left.read_text().strip() == str(holder.pid)  # what the killed holder left behind, its pid in it
     done = subprocess.run(
         [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show), "--no-wait", *ARGS],
         cwd=ROOT,
