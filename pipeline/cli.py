@@ -8,6 +8,7 @@ import errno
 import os
 import signal
 import sys
+import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -34,7 +35,7 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUG = 0, 1, 2, 3
 INTERRUPTED, STOPPED = 128 + signal.SIGINT, 128 + signal.SIGTERM
 # What an interrupted command leaves, in its own words.
 AFTER_INTERRUPT = {
-    "build": "nothing was published: the feed is written last, so subscribers still see the last good build (a publish cut short is completed or undone by the next build)",
+    "build": "subscribers see the last good build (the feed is written last); the next build completes or undoes a publish that was cut short",
     "import": "the ledger is written last, whole or not at all: import again",
     "check": "check changes nothing",
     "transcribe": "no draft was written",
@@ -145,6 +146,17 @@ def _running(command: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not tell the [notify] hubs and Podcast Index of a changed feed, this once",
     )
+
+
+def _port(text: str) -> int:
+    """A TCP port, 0-65535 (0: any free one), as argparse reads an option."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: use a number from 0 to 65535 (0 takes a free one)")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -292,7 +304,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     _folders(serve, site=False)
     serve.add_argument(
-        "--port", type=int, default=8000, metavar="N", help="the port to listen on (default: 8000; 0 takes a free one)"
+        "--port",
+        type=_port,
+        default=8000,
+        metavar="N",
+        help="the port to listen on (default: 8000; 0 takes a free one)",
     )
     return parser
 
@@ -443,16 +459,32 @@ def _stop(number: int, frame) -> None:
 
 
 def _log_dir(args: argparse.Namespace) -> Path:
-    """Where a bug's trace goes: the show's cache folder when the settings can be read, else beside them."""
-    show = getattr(args, "show", None) or Path(".")
-    try:
-        return config.load(show).cache_dir / "logs"
-    except Exception:  # the settings may be what the bug is about
-        return Path(show) / config.BuildSettings().cache / "logs"
+    """Where a bug's trace goes: the show's cache folder when the settings can be read, else beside them; the
+    temporary folder for a command on no show (`init`, `info`), or a folder that holds none (no cache is made
+    among someone's files)."""
+    show = getattr(args, "show", None)
+    if show is not None:
+        try:
+            return config.load(show).cache_dir / "logs"
+        except Exception:  # the settings may be what the bug is about
+            if (Path(show) / config.CONFIG_NAME).is_file():
+                return Path(show) / config.BuildSettings().cache / "logs"
+    return Path(tempfile.gettempdir()) / "panelpress-logs"
 
 
 def _init(folder: Path, blog: list[str] | None = None) -> int:
     section = config.blog_section(folder, *blog) if blog else ""  # checked before anything is written
+    try:
+        return _start(folder, section)
+    except OSError as err:
+        raise config.ConfigError(
+            Path(err.filename) if err.filename else folder,
+            f"cannot be made: {err.strerror or err}",
+            "start the show in a folder you can write, with a name no file has",
+        ) from err
+
+
+def _start(folder: Path, section: str) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     made = []
     target = folder / config.CONFIG_NAME

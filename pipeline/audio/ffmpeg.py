@@ -109,7 +109,7 @@ def run_ffmpeg(source: Path, args: list[str], duration: float, progress: Progres
     wall = time.perf_counter() - started
     reader.join()
     text = "".join(log)
-    if code != 0 and stopped(code, text):
+    if stopped(code, text):  # even with code 0: stopped while opening its input, ffmpeg exits 0 having done nothing
         raise Interrupted(source, "was interrupted: ffmpeg was stopped (Ctrl-C)", "build again")
     if code != 0:
         reason = _ffmpeg_reason(text)
@@ -133,9 +133,10 @@ def stop_running() -> None:
 
 
 def stopped(code: int, log: str) -> bool:
-    """Whether ffmpeg ended because it was told to stop (a signal: Ctrl-C reaches it with the build), not because it
-    failed: killed by one of `STOPS`, or its own exit on one ("Exiting normally, received signal 2", code 255)."""
-    return -code in STOPS or (code == 255 and _RECEIVED.search(log) is not None)
+    """Whether ffmpeg ended because it was told to stop (a signal: Ctrl-C reaches it with the build), whatever it
+    made until then: killed by one of `STOPS`, or its own exit on one ("Exiting normally, received signal 2", code
+    255, or 0 when the signal came while it opened its input)."""
+    return -code in STOPS or _RECEIVED.search(log) is not None
 
 
 def _ffmpeg_reason(log: str) -> str:
