@@ -135,8 +135,8 @@ def _acquire(
             _lock(fd, path, what, wait, waiting, instead, folder)
             if _same(fd, path):
                 return fd, made
-        except BaseException:
-            os.close(fd)
+        except BaseException:  # busy (--no-wait), or interrupted while waiting: what was made for it goes too
+            _release(fd, made)
             raise
         os.close(fd)
 

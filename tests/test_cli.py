@@ -21,6 +21,7 @@ from mutagen.mp3 import MP3
 from pipeline import config as config_module
 from pipeline.cli import main
 from tests.conftest import PNG_1PX, SPEECH, checksums, make_audio, write_notes, write_show
+from tests.speech import needs_espeak
 
 NS = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd"}
 TRICKY = "Q&A: <Leaders> \"lead\", managers 'manage' 🎙️"
@@ -409,6 +410,8 @@ STOPS = {
     "Ctrl-C heard by ffmpeg alone": ("ffmpeg", signal.SIGINT, 130),
     "SIGTERM to ffmpeg alone": ("ffmpeg", signal.SIGTERM, 130),
     "SIGTERM to the build": ("build", signal.SIGTERM, 143),
+    # started by a shell that ignores Ctrl-C (a background job's): ffmpeg hears it anyway, and so must the build
+    "Ctrl-C to a build started ignoring it": ("build", signal.SIGINT, 130),
 }
 
 
@@ -421,6 +424,7 @@ def test_an_interrupted_build_publishes_nothing_whoever_hears_the_signal_first(m
         build = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "build", "--show", str(mastering)],
             start_new_session=True,  # its own group: what a terminal's foreground job is
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if "ignoring" in how else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -490,3 +494,43 @@ def test_ctrl_c_during_check_or_import_is_one_line_and_changes_nothing(tmp_path,
         assert done.stderr.startswith("interrupted: ") and said in done.stderr
         assert "Traceback" not in done.stdout + done.stderr
         assert _outside_the_cache(show) == before, f"an interrupted {command} changed the show"
+
+
+@needs_espeak
+def test_ctrl_c_while_transcribing_publishes_nothing_and_writes_no_draft(tmp_path):
+    from tests.test_hostile import transcribing_show
+
+    folder = tmp_path / "show"
+    transcribing_show(folder, phrases=6)
+    build = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "build", "--show", str(folder)],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "talk: audio work began (transcribe)" in _begun(build)
+        os.killpg(build.pid, signal.SIGINT)  # the terminal's Ctrl-C: the build, the transcriber's ffmpeg
+        out, err = build.communicate(timeout=300)
+    finally:
+        if build.poll() is None:
+            build.kill()
+    assert build.returncode == 130 and "interrupted" in err and "Traceback" not in out + err
+    assert not (folder / "show_notes" / "talk.vtt").exists() and not (folder / "public" / "feed.xml").exists()
+
+
+def test_ffmpeg_told_to_stop_is_told_from_ffmpeg_failing(tmp_path):
+    from pipeline.audio.ffmpeg import run_ffmpeg, stopped
+
+    assert stopped(255, "size=N/A\nExiting normally, received signal 2.\n")
+    assert stopped(0, "Exiting normally, received signal 15.\n"), (
+        "stopped while opening its input: exit 0, nothing made"
+    )
+    assert stopped(-signal.SIGINT, "") and stopped(-signal.SIGTERM, "") and stopped(255, "")  # -loglevel error
+    assert not stopped(-signal.SIGKILL, "") and not stopped(1, "Invalid data found when processing input")
+    assert not stopped(255, "Operation not permitted")
+    # a file may be named anything: its name in ffmpeg's log is not ffmpeg's word
+    named = make_audio(tmp_path / "Exiting normally, received signal 2.wav", seconds=1)
+    run = run_ffmpeg(named, ["-i", str(named), "-f", "null", "-"], 1.0)
+    assert str(named) in run.log

@@ -591,15 +591,17 @@ def test_a_notes_folder_that_cannot_be_written_holds_the_draft_back_in_words(tmp
     assert sorted(p.name for p in notes.iterdir()) == ["talk.md"]
 
 
-def transcribing_show(folder: Path, speech: bool = True) -> None:
-    """A show of one episode whose transcript the build makes ([transcripts] make = true)."""
+def transcribing_show(folder: Path, speech: bool = True, phrases: int = 1) -> None:
+    """A show of one episode whose transcript the build makes ([transcripts] make = true): real speech (`phrases`
+    times two phrases), or a tone."""
     from tests.speech import say
 
     write_show(folder)
     with (folder / "panelpress.toml").open("a") as handle:
         handle.write("\n[transcripts]\nmake = true\n")
     if speech:
-        say(folder / "episodes" / "talk.wav", ["Hello and welcome.", 0.6, "Thank you."], voice="en-us+m3")
+        said = ["Hello and welcome.", 0.6, "Thank you.", 0.6] * phrases
+        say(folder / "episodes" / "talk.wav", said[:-1], voice="en-us+m3")
     else:
         make_audio(folder / "episodes" / "talk.wav", seconds=2)
     write_notes(folder, "talk", "title: Talk\ndate: 2026-03-01")

@@ -22,7 +22,8 @@ from ..progress import Progress
 # Signals that stop a program on purpose: Ctrl-C (the terminal sends it to ffmpeg too), a stop asked for, a closed
 # terminal. ffmpeg stopped by one of them did not fail: the build was interrupted.
 STOPS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT})
-_RECEIVED = re.compile(r"received (?:> ?\d+ system )?signal", re.IGNORECASE)
+# ffmpeg's own words on a signal, on a line of their own (a file name may hold any words)
+_RECEIVED = re.compile(r"^(?:Exiting normally, received signal \d+|Received > ?\d+ system signals)", re.MULTILINE)
 _running: set[int] = set()  # the pids of the ffmpeg passes running now (`stop_running`)
 _lock = threading.Lock()
 MIME = {"mp3": "audio/mpeg", "m4a": "audio/mp4", "opus": "audio/ogg"}  # Ogg Opus is audio/ogg (RFC 7845)
@@ -135,8 +136,11 @@ def stop_running() -> None:
 def stopped(code: int, log: str) -> bool:
     """Whether ffmpeg ended because it was told to stop (a signal: Ctrl-C reaches it with the build), whatever it
     made until then: killed by one of `STOPS`, or its own exit on one ("Exiting normally, received signal 2", code
-    255, or 0 when the signal came while it opened its input)."""
-    return -code in STOPS or _RECEIVED.search(log) is not None
+    255, or 0 when the signal came while it opened its input). With `-loglevel error` only the code tells: ffmpeg
+    exits 255 on a signal, or on EPERM, which it names."""
+    if -code in STOPS or _RECEIVED.search(log) is not None:
+        return True
+    return code == 255 and "not permitted" not in log
 
 
 def _ffmpeg_reason(log: str) -> str:
