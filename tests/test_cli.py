@@ -256,19 +256,26 @@ def test_the_summary_shows_each_episode_loudness_report(tmp_path, capsys):
     assert abs(float(published[0]) + 16) <= 0.5 and float(published[1]) <= -1.0
 
 
+def _started(show: Path, ignoring: bool = False) -> subprocess.Popen:
+    """`panelpress build` in a process group of its own, as a terminal runs a foreground job (with `ignoring`, as a
+    shell that ignores Ctrl-C starts one), its output read as it prints it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)],
+        start_new_session=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignoring else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_ctrl_c_stops_the_build_without_starting_queued_episodes(tmp_path):
     show = write_show(tmp_path / "show", normalize=True, extra_build="workers = 1")
     for n in range(3):
         make_audio(show / "episodes" / f"panel-{n}.wav", seconds=120, source=SPEECH.format(seed=n))
         write_notes(show, f"panel-{n}", f"title: Panel {n}\ndate: 2026-01-0{n + 1}")
     cache = config_module.load(show).cache_dir / "master"
-    build = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)],
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    build = _started(show)
     deadline = time.monotonic() + 120
     while (
         not (cache.is_dir() and any(p.is_dir() for p in cache.iterdir())) and time.monotonic() < deadline
@@ -421,14 +428,7 @@ def test_an_interrupted_build_publishes_nothing_whoever_hears_the_signal_first(m
     mastering = Path(shutil.copytree(mastering, tmp_path / "show", symlinks=True))
     feed = (mastering / "public" / "feed.xml").read_bytes()
     for _ in range(3 if whom == "group" else 1):  # the race a terminal's Ctrl-C starts, tried again
-        build = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "build", "--show", str(mastering)],
-            start_new_session=True,  # its own group: what a terminal's foreground job is
-            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if "ignoring" in how else None,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        build = _started(mastering, ignoring="ignoring" in how)
         try:
             assert "long-" in _begun(build), "the build said when mastering began"
             child = _an_ffmpeg_of(build)
@@ -502,13 +502,7 @@ def test_ctrl_c_while_transcribing_publishes_nothing_and_writes_no_draft(tmp_pat
 
     folder = tmp_path / "show"
     transcribing_show(folder, phrases=6)
-    build = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "build", "--show", str(folder)],
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    build = _started(folder)
     try:
         assert "talk: audio work began (transcribe)" in _begun(build)
         os.killpg(build.pid, signal.SIGINT)  # the terminal's Ctrl-C: the build, the transcriber's ffmpeg
