@@ -183,6 +183,7 @@ class _Build:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     warnings: list[PanelpressError] = field(default_factory=list)
+    starting: list[Recording] = field(default_factory=list)  # recordings whose draft notes are still to be started
     unwritten: set[str] = field(default_factory=set)  # episodes whose drafts are still to be written (not cached)
     templates: Mapping[str, str] = field(
         default_factory=dict
@@ -204,8 +205,11 @@ class _Build:
             ]
             recordings = [rec for rec in recordings if rec.notes_path.exists()]
         started = []
-        if not self.preview:
+        if not self.preview and self.config.build.publish_new:  # their notes are what they publish: made first
             recordings, started = self._start_notes(recordings)
+        elif not self.preview:  # drafts for the host to review, written once the build is not refused
+            self.starting = [rec for rec in recordings if not rec.notes_path.exists()]
+            recordings = [rec for rec in recordings if rec not in self.starting]
         self.recordings = {rec.slug: rec for rec in recordings}
         context = (cache.episode_context(config), cache.location(config))
         entries = (
@@ -221,7 +225,7 @@ class _Build:
             if _noop_key(config, self.book, published) == state.noop and self.target.is_current(state.plan):
                 if dict(entries) != dict(state.entries):  # touched files: remember their new times
                     self.store.save(replace(state, entries=entries), {})
-                return self._result({}, entries, started)
+                return self._result({}, entries, started + self._start_drafts())
         return self._make(state, context, entries, changed, started)
 
     def _make(
@@ -301,14 +305,21 @@ class _Build:
         blocked = self._guard(book, feed_items, [r.item.identity for r in results.values() if r.item], entries, kept)
         if blocked and not self.preview:
             return self._result(results, entries, started, blocked=blocked)
-        results = {slug: self._write_drafts(result) for slug, result in results.items()}  # not for a refused build
+        if self.preview:  # it writes no draft: their episodes are made again by a build
+            results = {slug: self._write_drafts(result) for slug, result in results.items()}
 
         # Assemble and publish, unless the site already is what this build would make.
-        keys = {slug: cache.digest(result) for slug, result in results.items()}
-        entries.update({slug: _entry(context, keys[slug], result) for slug, result in results.items()})
         kept_slugs = {item.episode.slug for item in kept}
-        published = {slug: (entry.result, entry.guid) for slug, entry in entries.items() if entry.guid}
-        published.update({slug: state.published[slug] for slug in kept_slugs})
+
+        def records() -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+            """Every made episode's record key, and the episodes to publish: (record key, GUID) by slug."""
+            keys = {slug: cache.digest(result) for slug, result in results.items()}
+            entries.update({slug: _entry(context, keys[slug], result) for slug, result in results.items()})
+            published = {slug: (entry.result, entry.guid) for slug, entry in entries.items() if entry.guid}
+            published.update({slug: state.published[slug] for slug in kept_slugs})
+            return keys, published
+
+        keys, published = records()
         made = {**cached, **results}
         chosen = [
             assemble.Episode(made[slug].item, key) for slug, (key, _) in published.items() if slug not in kept_slugs
@@ -329,6 +340,14 @@ class _Build:
                 plan.html,
             )
             return self._result(results, entries, started, kept=kept, plan=plan.site, refused=blocked)
+        if self.starting or any(result.drafts for result in results.values()):
+            # Drafts (notes to start, transcripts made) go into the show folder once publishing is sure to be
+            # tried: a refused publish writes none. A made transcript's file becomes its episode's input, so the
+            # records' keys are made again.
+            self.target.check(plan.site)
+            started += self._start_drafts()
+            results = {slug: self._write_drafts(result) for slug, result in results.items()}
+            keys, published = records()
         report = None
         if not (plan.ledger == book and self.target.is_current(plan.site.digest)):
             report = self._publish(book, plan)
@@ -415,6 +434,15 @@ class _Build:
                 continue
             ready.append(rec)
         return ready, started
+
+    def _start_drafts(self) -> list[Path]:
+        """The starter notes held back until the build was sure not to be refused (drafts: they publish nothing)."""
+        from .episode.stages import draft_skipped
+
+        ready, started = self._start_notes(self.starting)
+        self.skipped += [(rec.slug, draft_skipped(rec.notes_path)) for rec in ready]
+        self.starting = []
+        return started
 
     def _cached(self, rec: Recording, state: cache.State, context: tuple[str, str]) -> cache.Entry | None:
         """The episode's cached entry while everything it was made from is unchanged (None: make it again)."""
@@ -683,6 +711,7 @@ class _Build:
         )
         cached = [slug for slug, entry in entries.items() if entry.guid and slug not in results]
         skipped = [(r.slug, r.skipped) for r in results.values() if r.skipped] + self.skipped
+        skipped += [(rec.slug, "no notes yet: a build that is not refused starts them") for rec in self.starting]
         skipped += [(slug, entry.skipped) for slug, entry in entries.items() if entry.skipped and slug not in results]
         problems = [cache.decode(p) for slug, entry in entries.items() if slug not in results for p in entry.problems]
         warnings = [w for r in results.values() for w in r.warnings] + [p for p in problems if not _is_withheld(p)]

@@ -450,6 +450,7 @@ def test_a_folder_a_build_cannot_write_is_refused_before_any_work_naming_it(tmp_
 
 def test_a_site_folder_holding_a_blogs_own_files_is_refused_and_left_as_it_was(tmp_path, recording):
     show = _small_show(tmp_path, recording)
+    shutil.copy(recording, show / "episodes" / "new.wav")  # no notes yet: a build that is not refused starts them
     blog = tmp_path / "blog"
     (blog / "posts").mkdir(parents=True)
     (blog / "index.html").write_text("<html>the blog's own front page</html>")
@@ -460,8 +461,11 @@ def test_a_site_folder_holding_a_blogs_own_files_is_refused_and_left_as_it_was(t
     assert f"{blog / 'index.html'}: is in the way and was not written by panelpress" in done.stderr
     assert _tree(blog) == before, "no lock file, no manifest, no audio: nothing in the blog's folder"
     assert _outside_the_cache(show) == show_before and not (show / "panelpress-ledger.json").exists(), (
-        "the ledger's write-ahead record is not written for a publish that is refused"
+        "no starter notes, and no ledger: its write-ahead record is not written for a publish that is refused"
     )
+    (blog / "index.html").unlink()
+    assert _cli("build", "--show", str(show), "--out", str(blog)).returncode == 0
+    assert (show / "show_notes" / "new.md").is_file() and (blog / "posts" / "hello.html").is_file()
 
 
 def test_a_refused_publish_leaves_the_published_site_and_the_ledger_as_they_were(tmp_path, recording):

@@ -714,3 +714,17 @@ def test_every_command_answers_impossible_arguments_in_words(tmp_path, show):
             done.stderr,
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "secret.png", "secret.txt", "show"]
+
+
+@needs_espeak
+def test_a_refused_publish_writes_no_draft_into_the_show(capsys, tmp_path):
+    folder = tmp_path / "show"
+    transcribing_show(folder)
+    (folder / "public").mkdir()
+    (folder / "public" / "index.html").write_text("<html>the blog's own</html>")
+    code, _, err = _build(capsys, folder)
+    assert code == 1 and "index.html: is in the way and was not written by panelpress" in err
+    assert sorted(p.name for p in (folder / "show_notes").iterdir()) == ["talk.md"]
+    assert not (folder / "panelpress-ledger.json").exists()
+    (folder / "public" / "index.html").unlink()
+    assert _build(capsys, folder)[0] == 0 and (folder / "show_notes" / "talk.vtt").is_file()

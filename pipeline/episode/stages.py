@@ -103,7 +103,7 @@ def read_notes(work: Work, setup: Setup, task: Task) -> Work:
     parsed = notes.read(path, setup.config.root)
     work = replace(work, warnings=work.warnings + tuple(notes.warnings(parsed)))
     if parsed.draft:
-        return replace(work, notes=parsed, skipped=f"draft: review {path.name}, then remove `draft: true`")
+        return replace(work, notes=parsed, skipped=draft_skipped(path))
     if parsed.date is None:
         raise PanelpressError(path, "has no date", "add `date: YYYY-MM-DD` to the front matter")
     if parsed.date > setup.now:
@@ -111,6 +111,11 @@ def read_notes(work: Work, setup: Setup, task: Task) -> Work:
             work, notes=parsed, skipped=f"scheduled for {parsed.date.isoformat(timespec='minutes')}", until=parsed.date
         )
     return replace(work, notes=parsed, episode=Episode(slug=work.source.slug, recording=work.source.path, notes=parsed))
+
+
+def draft_skipped(notes_path: Path) -> str:
+    """Why an episode whose notes are a draft waits."""
+    return f"draft: review {notes_path.name}, then remove `draft: true`"
 
 
 def probe_recording(work: Work, setup: Setup, task: Task) -> Work:
