@@ -4,7 +4,8 @@ build, so nothing it leaves behind is ever mistaken for a running build.
 - The show's lock is a file in its cache folder (which no host edits), holding the holder's pid to say who runs.
 - The site folder's lock is the folder itself: a site folder may be a blog's own, and panelpress writes nothing
   there unless it publishes. A site folder that does not exist yet is made for the lock, and removed again when
-  the build leaves it empty (a refused build).
+  the build leaves it empty (a refused build). Where the file system locks files only (NFS), a lock file in the
+  folder serves instead, for as long as the build runs.
 
 A folder that cannot be written (a file in its place, a read-only file system, no permission) is refused in words
 before anything is done (`writable`), naming the folder and the fix.
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from . import layout
 from .errors import BusyError, PublishError
 
 # What else a host can do about a folder that cannot be written, for each folder a build writes.
@@ -87,17 +89,12 @@ def hold(
     instead: str = CACHE,
 ) -> Iterator[None]:
     """Hold the lock file at `path` (for `what`, e.g. "this show") while the block runs. When another process holds
-    it: wait, after telling `waiting` why, or with `wait=False` raise BusyError. PublishError (the fix: make it writable, or
-    `instead`) when its folder cannot be written. The file is removed when the block ends, and so are the folders made for it."""
-    fd, made = _acquire(path, what, wait, waiting, instead, folder=False)
-    try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    it: wait, after telling `waiting` why, or with `wait=False` raise BusyError. PublishError (the fix: make it
+    writable, or `instead`) when its folder cannot be written. The file is removed when the block ends, and so are
+    the folders made for it."""
+    fd, made = _acquire(path, f"of {what}", wait, waiting, instead, folder=False)
+    with _holding(fd, made, path):
         yield
-    finally:
-        with suppress(OSError):  # removed while held: a build waiting for it sees it gone and takes a new one
-            os.unlink(path)
-        _release(fd, made)
 
 
 @contextmanager
@@ -109,12 +106,35 @@ def hold_folder(
     instead: str = SITE,
 ) -> Iterator[None]:
     """Hold the lock of `folder` itself (nothing is written into it) while the block runs; as `hold` (`what`: how
-    the folder is named to a build that waits). A folder made for the lock is removed when the block leaves it empty."""
-    fd, made = _acquire(folder, what, wait, waiting, instead, folder=True)
+    the folder is named to a build that waits). A folder made for the lock is removed when the block leaves it
+    empty. On a file system that locks files only (NFS), a lock file in the folder serves while the block runs."""
     try:
+        fd, made = _acquire(folder, f"into {what}", wait, waiting, instead, folder=True)
+        file = None
+    except _Unlockable:
+        file = folder / layout.LOCK
+        fd, made = _acquire(file, f"into {what}", wait, waiting, instead, folder=False)
+    with _holding(fd, made, file):
+        yield
+
+
+@contextmanager
+def _holding(fd: int, made: list[Path], file: Path | None) -> Iterator[None]:
+    """A lock held: its file (if it is one) says the holder's pid; it goes, with the folders made for it, at the end."""
+    try:
+        if file is not None:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
+        if file is not None:
+            with suppress(OSError):  # removed while held: a build waiting for it sees it gone and takes a new one
+                os.unlink(file)
         _release(fd, made)
+
+
+class _Unlockable(Exception):
+    """The file system locks no folder (NFS locks files only)."""
 
 
 def _acquire(
@@ -171,9 +191,11 @@ def _lock(
     except BlockingIOError:
         pass
     except OSError as err:
+        if folder and err.errno in (errno.EBADF, errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise _Unlockable from err
         raise _refused(path, err, instead) from err
     holder = None if folder else _holder(path)
-    message = f"another build {'into' if folder else 'of'} {what} is running" + (f", pid {holder}" if holder else "")
+    message = f"another build {what} is running" + (f", pid {holder}" if holder else "")
     if not wait:
         raise BusyError(
             path if folder else path.parent, message, "wait for it to finish, or build again without --no-wait"

@@ -7,12 +7,15 @@ place or removes (each write boundary of the site folder and of the ledger), and
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import io
 import json
 import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -25,6 +28,7 @@ import pytest
 
 from pipeline import config as config_module
 from pipeline import layout, lock
+from pipeline.errors import BusyError
 from pipeline.files import TEMP_SUFFIX
 from tests.conftest import SPEECH, make_audio, write_notes, write_show
 
@@ -339,3 +343,24 @@ def test_a_build_waiting_for_a_site_folder_whose_refused_build_removed_it_makes_
             build.kill()
     assert build.returncode == 0, out + err
     assert (site / layout.FEED_FILE).is_file() and not list(site.glob(".panelpress-lock*"))
+
+
+def test_a_site_folder_where_folders_cannot_be_locked_is_locked_by_a_file_that_goes_with_the_build(
+    tmp_path, monkeypatch
+):
+    """NFS locks files, not folders: there the site folder's lock is a file in it, for as long as the build runs."""
+    real = fcntl.flock
+
+    def files_only(fd: int, operation: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.ENOLCK, "No locks available")
+        real(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", files_only)
+    site = tmp_path / "blog" / "podcast"
+    with lock.hold_folder(site, str(site)):
+        assert (site / layout.LOCK).read_text().strip() == str(os.getpid())
+        busy = f"another build into {site} is running, pid {os.getpid()}"
+        with pytest.raises(BusyError, match=re.escape(busy)), lock.hold_folder(site, str(site), wait=False):
+            pass
+    assert not (tmp_path / "blog").exists(), "the lock file, and the folders made for it, went with the build"
