@@ -20,9 +20,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import cache, layout, lock, namespace_rules
-from .config import Config
+from .config import LEDGER_NAME, Config
 from .episode.discover import Recording, discover
-from .errors import CleanEditionError, GuardError, PanelpressError, TranscriptError, unexpected
+from .errors import (
+    CleanEditionError,
+    GuardError,
+    Interrupted,
+    NotesError,
+    PanelpressError,
+    PublishError,
+    TranscriptError,
+    unexpected,
+)
 from .files import sha256
 from .progress import QuietReporter, Reporter
 from .records import EpisodeResult, Failure, Identity, Published, PublishReport, Remastered, SitePlan, Sound
@@ -79,9 +88,10 @@ def build(
     `notify`: tell the show's hubs and Podcast Index when the published feed changed (`[notify]`). `remaster`: make
     every episode's audio again, whatever the cache holds (after an ffmpeg upgrade, say), and report what changed."""
     reporter = reporter or QuietReporter()
+    ready(config)
     with (
         lock.hold(lock.show_lock(config), "this show", wait, reporter.note),
-        lock.hold(lock.site_lock(config), f"into {config.output_dir}", wait, reporter.note),
+        lock.hold_folder(lock.site_lock(config), str(config.output_dir), wait, reporter.note),
     ):
         return _Build(
             config,
@@ -91,6 +101,20 @@ def build(
             notify=notify,
             remaster=remaster,
         ).run()
+
+
+def ready(config: Config, publish: bool = True) -> None:
+    """Refuse, before any work and writing nothing, a build whose folders cannot be written (or made): the cache,
+    and to publish, the show folder (its ledger) and the site folder (and a blog's). PublishError names the folder
+    and the fix."""
+    lock.writable(config.cache_dir, "the cache folder", lock.CACHE)
+    if publish:
+        lock.writable(config.root, "the show folder", LEDGER)
+        seam.for_config(config).check()
+
+
+DRAFT_FIX = "the feed carries the draft this time; build again to have it written (or put your transcript there)"
+LEDGER = f"keep the show in a folder you can write: every publish records what it published in its {LEDGER_NAME}"
 
 
 def plan(config: Config, book: ledger.Ledger | None = None, now: datetime | None = None) -> assemble.ShowPlan | None:
@@ -139,6 +163,7 @@ def preview(config: Config, reporter: Reporter | None = None, now: datetime | No
     `panelpress serve` shows). Only the cache is written: not the site folder, the ledger or the show's notes; what
     the guard would refuse is reported as a warning."""
     reporter = reporter or QuietReporter()
+    ready(config, publish=False)
     with lock.hold(lock.show_lock(config), "this show", True, reporter.note):
         return _Build(config, reporter, now or datetime.now(UTC), guard.Allow(), preview=True).run()
 
@@ -158,7 +183,8 @@ class _Build:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     warnings: list[PanelpressError] = field(default_factory=list)
-    unwritten: set[str] = field(default_factory=set)  # a preview's episodes whose drafts a build must still write
+    starting: list[Recording] = field(default_factory=list)  # recordings whose draft notes are still to be started
+    unwritten: set[str] = field(default_factory=set)  # episodes whose drafts are still to be written (not cached)
     templates: Mapping[str, str] = field(
         default_factory=dict
     )  # the pages' template sources, read before the audio work
@@ -178,8 +204,13 @@ class _Build:
                 if not rec.notes_path.exists()
             ]
             recordings = [rec for rec in recordings if rec.notes_path.exists()]
+        started = []
+        if not self.preview and self.config.build.publish_new:  # their notes are what they publish: made first
+            recordings, started = self._start_notes(recordings)
+        elif not self.preview:  # drafts for the host to review, written once the build is not refused
+            self.starting = [rec for rec in recordings if not rec.notes_path.exists()]
+            recordings = [rec for rec in recordings if rec not in self.starting]
         self.recordings = {rec.slug: rec for rec in recordings}
-        started = [] if self.preview else self._start_notes(recordings)
         context = (cache.episode_context(config), cache.location(config))
         entries = (
             {}
@@ -194,7 +225,7 @@ class _Build:
             if _noop_key(config, self.book, published) == state.noop and self.target.is_current(state.plan):
                 if dict(entries) != dict(state.entries):  # touched files: remember their new times
                     self.store.save(replace(state, entries=entries), {})
-                return self._result({}, entries, started)
+                return self._result({}, entries, started + self._start_drafts())
         return self._make(state, context, entries, changed, started)
 
     def _make(
@@ -266,19 +297,29 @@ class _Build:
 
         # The map, second part: the audio work of every changed episode, in parallel.
         for work in self._map(works):
-            results[work.source.slug] = self._keep_clean(self._write_drafts(stages.result(work, config)), state)
+            results[work.source.slug] = self._keep_clean(stages.result(work, config), state)
+            if self._draft_blocked(results[work.source.slug]):
+                self.unwritten.add(work.source.slug)  # made again by the next build, once its draft can be written
         remastered = self._remastered(state, results) if self.remaster else ()
         kept = self._kept(state)  # episodes that failed in the audio work may be kept too
         blocked = self._guard(book, feed_items, [r.item.identity for r in results.values() if r.item], entries, kept)
         if blocked and not self.preview:
             return self._result(results, entries, started, blocked=blocked)
+        if self.preview:  # it writes no draft: their episodes are made again by a build
+            results = {slug: self._write_drafts(result) for slug, result in results.items()}
 
         # Assemble and publish, unless the site already is what this build would make.
-        keys = {slug: cache.digest(result) for slug, result in results.items()}
-        entries.update({slug: _entry(context, keys[slug], result) for slug, result in results.items()})
         kept_slugs = {item.episode.slug for item in kept}
-        published = {slug: (entry.result, entry.guid) for slug, entry in entries.items() if entry.guid}
-        published.update({slug: state.published[slug] for slug in kept_slugs})
+
+        def records() -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+            """Every made episode's record key, and the episodes to publish: (record key, GUID) by slug."""
+            keys = {slug: cache.digest(result) for slug, result in results.items()}
+            entries.update({slug: _entry(context, keys[slug], result) for slug, result in results.items()})
+            published = {slug: (entry.result, entry.guid) for slug, entry in entries.items() if entry.guid}
+            published.update({slug: state.published[slug] for slug in kept_slugs})
+            return keys, published
+
+        keys, published = records()
         made = {**cached, **results}
         chosen = [
             assemble.Episode(made[slug].item, key) for slug, (key, _) in published.items() if slug not in kept_slugs
@@ -299,13 +340,22 @@ class _Build:
                 plan.html,
             )
             return self._result(results, entries, started, kept=kept, plan=plan.site, refused=blocked)
+        if self.starting or any(result.drafts for result in results.values()):
+            # Drafts (notes to start, transcripts made) go into the show folder once publishing is sure to be
+            # tried: a refused publish writes none. A made transcript's file becomes its episode's input, so the
+            # records' keys are made again.
+            self.target.check(plan.site)
+            started += self._start_drafts()
+            results = {slug: self._write_drafts(result) for slug, result in results.items()}
+            keys, published = records()
         report = None
         if not (plan.ledger == book and self.target.is_current(plan.site.digest)):
             report = self._publish(book, plan)
             if self.notify and plan.site.feed_path in report.written:  # committed, and the feed changed: tell apps
                 self._notify()
+        saved = {slug: entry for slug, entry in entries.items() if slug not in self.unwritten}
         fresh = cache.State(
-            entries, published, _noop_key(config, plan.ledger, published), plan.site.digest, state.checked_feed
+            saved, published, _noop_key(config, plan.ledger, published), plan.site.digest, state.checked_feed
         )
         if fresh != state:
             self.store.save(fresh, {keys[slug]: result for slug, result in results.items()}, plan.html)
@@ -344,28 +394,54 @@ class _Build:
         self.allow = replace(
             self.allow, remove=self.allow.remove | withdrawing
         )  # what it was withdrawing, this build withdraws
-        ledger.save(config.ledger_path, recovered)
+        self._save_ledger(recovered)
         return recovered
 
-    def _start_notes(self, recordings: list[Recording]) -> list[Path]:
-        """Starter notes for recordings without any, filled from their tags (never overwriting a file)."""
-        started = []
+    def _start_notes(self, recordings: list[Recording]) -> tuple[list[Recording], list[Path]]:
+        """Starter notes for recordings without any, filled from their tags (never overwriting a file); the
+        recordings that have notes now, and the notes started. One whose notes cannot be written fails, in words."""
+        started, ready = [], []
         for rec in recordings:
             if rec.notes_path.exists():
+                ready.append(rec)
                 continue
             from .episode import starter
 
             info = _try_probe(rec.path)
-            text = starter.starter_text(
-                rec.slug,
-                info,
-                self.now.date() if isinstance(self.now, datetime) else date.today(),
-                draft=not self.config.build.publish_new,
-                image=starter.save_cover(rec.notes_path, info),
-                tracks=tuple(p.name for p in rec.tracks),
-            )
-            if starter.write_starter(rec.notes_path, text):
-                started.append(rec.notes_path)
+            try:
+                text = starter.starter_text(
+                    rec.slug,
+                    info,
+                    self.now.date() if isinstance(self.now, datetime) else date.today(),
+                    draft=not self.config.build.publish_new,
+                    image=starter.save_cover(rec.notes_path, info),
+                    tracks=tuple(p.name for p in rec.tracks),
+                )
+                if starter.write_starter(rec.notes_path, text):
+                    started.append(rec.notes_path)
+            except OSError as err:
+                folder = rec.notes_path.parent
+                self.failures.append(
+                    Failure(
+                        rec.slug,
+                        NotesError(
+                            rec.notes_path,
+                            f"could not be started: {err.strerror or err}",
+                            f"make {folder.name}/ writable (or write the notes yourself), then build again",
+                        ),
+                    )
+                )
+                continue
+            ready.append(rec)
+        return ready, started
+
+    def _start_drafts(self) -> list[Path]:
+        """The starter notes held back until the build was sure not to be refused (drafts: they publish nothing)."""
+        from .episode.stages import draft_skipped
+
+        ready, started = self._start_notes(self.starting)
+        self.skipped += [(rec.slug, draft_skipped(rec.notes_path)) for rec in ready]
+        self.starting = []
         return started
 
     def _cached(self, rec: Recording, state: cache.State, context: tuple[str, str]) -> cache.Entry | None:
@@ -459,16 +535,37 @@ class _Build:
         if self.preview:
             self.unwritten.add(result.slug)
             return replace(result, drafts=())
-        from .episode import transcribe
+        from .episode import stages, transcribe
 
         written = {}
         for path, text in result.drafts:
-            transcribe.write_draft(path, text)
-            written[cache.stamp(self.config.root, path).path] = path
+            problem = stages.draft_blocker(path)  # it was free when the episode was made: not necessarily now
+            try:
+                if problem is None and transcribe.write_draft(path, text):
+                    written[cache.stamp(self.config.root, path).path] = path
+                    continue
+            except OSError as err:
+                problem = TranscriptError(path, f"could not be written: {err.strerror or err}", DRAFT_FIX)
+            self.unwritten.add(result.slug)  # made again by the next build, which writes it
+            self.warnings.append(
+                problem
+                or TranscriptError(path, "appeared while its draft was made: the draft was not written", DRAFT_FIX)
+            )
         inputs = tuple(
             cache.stamp(self.config.root, written[s.path]) if s.path in written else s for s in result.inputs
         )
         return replace(result, drafts=(), inputs=inputs)
+
+    def _draft_blocked(self, result: EpisodeResult) -> bool:
+        """Whether the episode's transcript was held back because its draft could not be written where it goes."""
+        if not self.config.transcripts.make or not result.withheld:
+            return False
+        from .episode import stages, transcribe
+
+        blocked = stages.draft_blocker(transcribe.draft_path(self.config, result.slug))
+        return blocked is not None and any(
+            (w.path, w.problem) == (blocked.path, blocked.problem) for w in result.withheld
+        )
 
     def _keep_clean(self, result: EpisodeResult, state: cache.State) -> EpisodeResult:
         """An episode whose clean edition failed keeps the one the clean feed has, as last published (its files in
@@ -513,17 +610,25 @@ class _Build:
         overall = self.reporter.task("episodes", len(works)) if len(works) > 1 else (lambda done: None)
         done = []
         with executors.start(self.config, self.reporter) as pool:  # on Ctrl-C it stops what still runs
-            for finished, (work, outcome) in enumerate(pool.submit(works, self._setup()), start=1):
-                made = self._each(work.source.slug, outcome)
-                if made is not None:
-                    done.append(made)
-                overall(finished)
+            try:
+                for finished, (work, outcome) in enumerate(pool.submit(works, self._setup()), start=1):
+                    made = self._each(work.source.slug, outcome)
+                    if made is not None:
+                        done.append(made)
+                    overall(finished)
+            except (KeyboardInterrupt, Interrupted):
+                from .audio import ffmpeg
+
+                ffmpeg.stop_running()  # at once, not after their pass: they may not have heard it (SIGTERM)
+                raise
         return done
 
     def _each(self, slug: str, step: Callable[[], stages.Work]) -> stages.Work | None:
         """Run one episode's step; its failure (a bug included) is reported and the others go on."""
         try:
             return step()
+        except Interrupted:
+            raise  # Ctrl-C reached ffmpeg before this process: the build stops, as interrupted, publishing nothing
         except PanelpressError as err:
             self.failures.append(Failure(slug, err))
         except Exception as err:  # a bug: one line for the host, the trace in the cache's log folder
@@ -550,10 +655,12 @@ class _Build:
         return gather(self.config, self.store, self.templates)
 
     def _publish(self, book: ledger.Ledger, plan: assemble.ShowPlan) -> PublishReport:
-        """One transaction: the ledger's write-ahead record, the files, the feed last, then the committed ledger."""
-        ledger.save(self.config.ledger_path, ledger.begin(book, plan.ledger, sha256(plan.site.feed)))
+        """One transaction: the ledger's write-ahead record, the files, the feed last, then the committed ledger. What
+        the site folder refuses (a file of the blog's where the plan puts one) is refused before anything is written."""
+        self.target.check(plan.site)
+        self._save_ledger(ledger.begin(book, plan.ledger, sha256(plan.site.feed)))
         report = self.target.apply(plan.site)
-        ledger.save(self.config.ledger_path, plan.ledger)
+        self._save_ledger(plan.ledger)
         if report.adopted:
             self.notes.append(
                 f"took back {len(report.adopted)} files of the site folder that are exactly what panelpress writes (its manifest was missing)"
@@ -563,6 +670,17 @@ class _Build:
                 f"kept {rel} as you edited it: panelpress did not overwrite it (delete it to get panelpress's version back)"
             )
         return report
+
+    def _save_ledger(self, book: ledger.Ledger) -> None:
+        path = self.config.ledger_path
+        try:
+            ledger.save(path, book)
+        except OSError as err:
+            raise PublishError(
+                path,
+                f"could not be written: {err.strerror or err}",
+                "check the show folder's permissions and free space, then build again (the next build completes or undoes this one)",
+            ) from err
 
     def _notify(self) -> None:
         """Tell the hubs and Podcast Index that the feed changed; one that cannot be told is a warning, never a failure."""
@@ -593,6 +711,7 @@ class _Build:
         )
         cached = [slug for slug, entry in entries.items() if entry.guid and slug not in results]
         skipped = [(r.slug, r.skipped) for r in results.values() if r.skipped] + self.skipped
+        skipped += [(rec.slug, "no notes yet: a build that is not refused starts them") for rec in self.starting]
         skipped += [(slug, entry.skipped) for slug, entry in entries.items() if entry.skipped and slug not in results]
         problems = [cache.decode(p) for slug, entry in entries.items() if slug not in results for p in entry.problems]
         warnings = [w for r in results.values() for w in r.warnings] + [p for p in problems if not _is_withheld(p)]

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import os
+import signal
 import sys
+import tempfile
 import threading
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -16,15 +22,28 @@ from rich.text import Text
 
 from . import __version__, config, web
 from .build import BuildResult, build
-from .errors import GuardError, PanelpressError, PublishError, unexpected
+from .errors import GuardError, Interrupted, PanelpressError, PublishError, unexpected
 from .show import guard
 
 # Each command imports what only it needs (mutagen, feedparser, Jinja2, …) when it runs: a build with nothing to
 # do, the command run most often, starts in a fraction of a second.
 
-# 0 all done; 1 an episode failed or publishing was refused; 2 bad settings or usage, or another build is running
-# (--no-wait); 3 a bug in panelpress (its trace is in a log file); 130 interrupted.
+# 0 all done; 1 an episode failed or publishing was refused (a folder that cannot be written included); 2 bad settings
+# or usage, or another build is running (--no-wait); 3 a bug in panelpress (its trace is in a log file); 130
+# interrupted (Ctrl-C), 143 stopped (SIGTERM): nothing was published.
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUG = 0, 1, 2, 3
+INTERRUPTED, STOPPED = 128 + signal.SIGINT, 128 + signal.SIGTERM
+# What an interrupted command leaves, in its own words.
+AFTER_INTERRUPT = {
+    "build": "subscribers see the last good build (the feed is written last); the next build completes or undoes a publish that was cut short",
+    "import": "the ledger is written last, whole or not at all: import again",
+    "check": "check changes nothing",
+    "transcribe": "no draft was written",
+}
+# Errors of the machine rather than of panelpress: said in one line, naming the file, never logged as a bug.
+MACHINE_ERRORS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EMFILE, errno.ENFILE}
+)
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -67,13 +86,20 @@ class BarReporter:
 
 
 class LineReporter:
-    """For a log file rather than a terminal: no live bars, a line now and then."""
+    """For a log file rather than a terminal: no live bars, a line now and then (an episode's audio work begins,
+    so many episodes are made)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.begun: set[str] = set()
 
     def task(self, label: str, total: float) -> Callable[[float], None]:
         if label != "episodes":
+            slug, _, name = label.partition(" · ")
+            with self.lock:
+                first, _ = slug not in self.begun, self.begun.add(slug)
+                if first:
+                    err_console.print(escape(f"{slug}: audio work began ({name})"), soft_wrap=True, highlight=False)
             return lambda done: None
         step = max(1, int(total) // 10)
 
@@ -131,6 +157,17 @@ def _seconds(value: str) -> float:
     if not 0.1 <= seconds <= 600:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds from 0.1 to 600")
     return seconds
+
+
+def _port(text: str) -> int:
+    """A TCP port, 0-65535 (0: any free one), as argparse reads an option."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: use a number from 0 to 65535 (0 takes a free one)")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -285,70 +322,187 @@ def _parser() -> argparse.ArgumentParser:
     )
     _folders(serve, site=False)
     serve.add_argument(
-        "--port", type=int, default=8000, metavar="N", help="the port to listen on (default: 8000; 0 takes a free one)"
+        "--port",
+        type=_port,
+        default=8000,
+        metavar="N",
+        help="the port to listen on (default: 8000; 0 takes a free one)",
     )
     return parser
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM (a stop asked for: `kill`, a service manager, a shutdown), taken as Ctrl-C is: nothing is published."""
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `panelpress` command."""
     args = _parser().parse_args(argv)
-    try:
-        if args.command == "init":
-            return _init(args.folder, args.blog)
-        if args.command == "import":
-            return _import(args.show, args.feed)
-        if args.command == "info":
-            return _info(args.file)
-        if args.command == "check":
-            return _check(args.show, args.out, args.fix_artwork, args.url, args.timeout)
-        if args.command == "transcribe":
-            return _transcribe(args.show, args.slug, args.out)
-        if args.command == "serve":
-            return _serve(args.show, args.port)
-        running = {
-            "wait": not args.no_wait,
-            "notify": not args.no_notify,
-            "executor": args.executor,
-            "scheduler": args.scheduler,
-        }
-        if args.command == "remaster":
-            return _build(args.show, args.out, remaster=True, **running)
-        allow = guard.Allow(
-            remove=guard.slugs(args.allow_remove),
-            move=guard.slugs(args.allow_move),
-            redate=guard.slugs(args.allow_redate),
-            new_guid=guard.slugs(args.allow_new_guid),
-        )
-        return _build(args.show, args.out, allow, **running)
-    except PanelpressError as err:
-        err_console.print(
-            f"[bold red]error:[/] {escape(err.message(Path.cwd()))}", markup=True, highlight=False, soft_wrap=True
-        )
-        # bad settings or input: nothing was done (2); refused or failed while publishing (1)
-        return EXIT_FAILED if isinstance(err, (GuardError, PublishError)) else EXIT_CONFIG
-    except KeyboardInterrupt:
-        err_console.print("interrupted: the feed is written last, so subscribers still see the last good build")
-        return 130
-    except Exception as err:  # a bug: one line, never a traceback; the trace goes to a log file
-        error = unexpected(f"running `panelpress {args.command}`", err, _log_dir(args))
+    with _guarded(args):
+        try:
+            return _run(args)
+        except Interrupted as err:  # Ctrl-C reached ffmpeg before this process
+            return _interrupted(args, err.path)
+        except KeyboardInterrupt as err:
+            return _interrupted(args, None, STOPPED if isinstance(err, Stopped) else INTERRUPTED)
+        except PanelpressError as err:
+            err_console.print(
+                f"[bold red]error:[/] {escape(err.message(Path.cwd()))}", markup=True, highlight=False, soft_wrap=True
+            )
+            # bad settings or input: nothing was done (2); refused or failed while publishing (1)
+            return EXIT_FAILED if isinstance(err, (GuardError, PublishError)) else EXIT_CONFIG
+        except BrokenPipeError:  # the output was closed (`panelpress check | head`): nothing more to say
+            _quiet()
+            return EXIT_FAILED
+        except OSError as err:
+            if err.errno not in MACHINE_ERRORS:
+                return _bug(args, err)
+            where = f"{err.filename}: " if err.filename else ""
+            err_console.print(
+                f"[bold red]error:[/] {escape(where)}{escape(err.strerror or str(err))} — free some space or fix the permissions, then run it again",
+                markup=True,
+                highlight=False,
+                soft_wrap=True,
+            )
+            return EXIT_FAILED
+        except Exception as err:  # a bug: one line, never a traceback; the trace goes to a log file
+            return _bug(args, err)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "init":
+        return _init(args.folder, args.blog)
+    if args.command == "import":
+        return _import(args.show, args.feed)
+    if args.command == "info":
+        return _info(args.file)
+    if args.command == "check":
+        return _check(args.show, args.out, args.fix_artwork, args.url, args.timeout)
+    if args.command == "transcribe":
+        return _transcribe(args.show, args.slug, args.out)
+    if args.command == "serve":
+        return _serve(args.show, args.port)
+    running = {
+        "wait": not args.no_wait,
+        "notify": not args.no_notify,
+        "executor": args.executor,
+        "scheduler": args.scheduler,
+    }
+    if args.command == "remaster":
+        return _build(args.show, args.out, remaster=True, **running)
+    allow = guard.Allow(
+        remove=guard.slugs(args.allow_remove),
+        move=guard.slugs(args.allow_move),
+        redate=guard.slugs(args.allow_redate),
+        new_guid=guard.slugs(args.allow_new_guid),
+    )
+    return _build(args.show, args.out, allow, **running)
+
+
+def _interrupted(args: argparse.Namespace, where: Path | None, code: int = INTERRUPTED) -> int:
+    said = "stopped" if code == STOPPED else "interrupted"
+    if where is not None:
+        said += f" ({escape(str(where))}: ffmpeg was stopped)"
+    after = AFTER_INTERRUPT.get("build" if args.command == "remaster" else args.command)
+    with contextlib.suppress(OSError):
+        err_console.print(f"{said}" + (f": {after}" if after else ""), soft_wrap=True, highlight=False)
+    return code
+
+
+def _bug(args: argparse.Namespace, err: BaseException) -> int:
+    error = unexpected(f"running `panelpress {args.command}`", err, _log_dir(args))
+    with contextlib.suppress(OSError):
         err_console.print(
             f"[bold red]error:[/] {escape(error.message())}", markup=True, highlight=False, soft_wrap=True
         )
-        return EXIT_BUG
+    return EXIT_BUG
+
+
+def _quiet() -> None:
+    """Send what is still to be printed nowhere: the reader of the output has gone."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+@contextlib.contextmanager
+def _guarded(args: argparse.Namespace) -> Iterator[None]:
+    """While a command runs, nothing but its own words reaches the host: an error in a thread is one line (its trace
+    in the log, as any bug's), Python's warnings are kept for those who ask for them (-W, PYTHONWARNINGS), SIGTERM
+    stops the command as Ctrl-C does, and Ctrl-C is heard even when the shell that started panelpress ignores it
+    (ffmpeg always hears it: a build that went on without its ffmpeg would publish half its work)."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    handlers = {}
+    if main_thread:
+        handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, _stop)
+        if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+            handlers[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+    hooks = threading.excepthook, sys.unraisablehook
+
+    def in_thread(hook: threading.ExceptHookArgs) -> None:
+        if hook.exc_type is SystemExit or hook.exc_value is None:
+            return
+        if isinstance(hook.exc_value, KeyboardInterrupt):
+            return  # Ctrl-C: the main thread says it
+        error = unexpected(
+            f"running `panelpress {args.command}` ({hook.thread.name if hook.thread else 'a thread'})",
+            hook.exc_value,
+            _log_dir(args),
+        )
+        with contextlib.suppress(OSError):
+            err_console.print(
+                f"[bold red]error:[/] {escape(error.message())}", markup=True, highlight=False, soft_wrap=True
+            )
+
+    def unraisable(hook) -> None:  # an error Python could only ignore (in a finaliser): its trace goes to the log
+        if hook.exc_value is not None and not isinstance(hook.exc_value, (KeyboardInterrupt, BrokenPipeError)):
+            unexpected(
+                f"running `panelpress {args.command}` ({hook.err_msg or 'a finaliser'})", hook.exc_value, _log_dir(args)
+            )
+
+    threading.excepthook, sys.unraisablehook = in_thread, unraisable
+    try:
+        with warnings.catch_warnings():
+            if not sys.warnoptions:
+                warnings.simplefilter("ignore")
+            yield
+    finally:
+        threading.excepthook, sys.unraisablehook = hooks
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+
+
+def _stop(number: int, frame) -> None:
+    raise Stopped
 
 
 def _log_dir(args: argparse.Namespace) -> Path:
-    """Where a bug's trace goes: the show's cache folder when the settings can be read, else beside them."""
-    show = getattr(args, "show", None) or Path(".")
-    try:
-        return config.load(show).cache_dir / "logs"
-    except Exception:  # the settings may be what the bug is about
-        return Path(show) / config.BuildSettings().cache / "logs"
+    """Where a bug's trace goes: the show's cache folder when the settings can be read, else beside them; the
+    temporary folder for a command on no show (`init`, `info`), or a folder that holds none (no cache is made
+    among someone's files)."""
+    show = getattr(args, "show", None)
+    if show is not None:
+        try:
+            return config.load(show).cache_dir / "logs"
+        except Exception:  # the settings may be what the bug is about
+            if (Path(show) / config.CONFIG_NAME).is_file():
+                return Path(show) / config.BuildSettings().cache / "logs"
+    return Path(tempfile.gettempdir()) / "panelpress-logs"
 
 
 def _init(folder: Path, blog: list[str] | None = None) -> int:
     section = config.blog_section(folder, *blog) if blog else ""  # checked before anything is written
+    try:
+        return _start(folder, section)
+    except OSError as err:
+        raise config.ConfigError(
+            Path(err.filename) if err.filename else folder,
+            f"cannot be made: {err.strerror or err}",
+            "start the show in a folder you can write, with a name no file has",
+        ) from err
+
+
+def _start(folder: Path, section: str) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     made = []
     target = folder / config.CONFIG_NAME
@@ -461,16 +615,29 @@ def _transcribe(show: Path, slug: str, out: Path | None) -> int:
             f"holds no recording named {slug!r}",
             "name an episode by its recording's file name without extension, e.g. `panelpress transcribe 2026-11-20-panel`",
         )
-    target = out.resolve() if out is not None else transcribe.draft_path(settings, slug)
-    existing = [target] if target.exists() else [] if out is not None else transcript.sources(settings, slug)
+    # --out FILE as named, never resolved: a draft is not written through a symlink
+    target = Path(os.path.abspath(out)) if out is not None else transcribe.draft_path(settings, slug)
+    existing = [] if out is not None else transcript.sources(settings, slug)
     if existing:
         err_console.print(
             f"[yellow]not written:[/] {escape(str(existing[0]))} is there already; panelpress never overwrites a transcript — use --out FILE to write the draft elsewhere",
             soft_wrap=True,
         )
         return EXIT_FAILED
+    blocked = stages.draft_blocker(target)  # before the transcriber's work, not after it
+    if blocked is not None:
+        err_console.print(f"[yellow]not written:[/] {escape(blocked.message(Path.cwd()))}", soft_wrap=True)
+        return EXIT_FAILED
     text, made = stages.draft_transcript(settings, found)
-    if not transcribe.write_draft(target, text):
+    try:
+        written = transcribe.write_draft(target, text)
+    except OSError as err:
+        raise PublishError(
+            target,
+            f"could not be written: {err.strerror or err}",
+            "check the folder's permissions and free space, then transcribe again",
+        ) from err
+    if not written:
         err_console.print(
             f"[yellow]not written:[/] {escape(str(target))} appeared meanwhile; it was left as it is", soft_wrap=True
         )
@@ -514,7 +681,7 @@ def _serve(show: Path, port: int) -> int:
 
     try:
         serve.run(show, port, LineReporter(), told, ready)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):  # Ctrl-C, which may reach a rebuild's ffmpeg first, or SIGTERM
         console.print("stopped")
     return EXIT_OK
 
@@ -738,7 +905,8 @@ def _import(show: Path, feed_path: Path) -> int:
     console.print(
         f"{len(result.matched)} imported, {len(result.unmatched)} unmatched, {len(result.problems)} not imported. Podcast GUID: {result.podcast_guid or 'none (panelpress makes one from site_url)'}. Ledger: {settings.ledger_path.name}"
     )
-    return EXIT_OK if not result.unmatched and not result.problems else EXIT_FAILED
+    # what is to fix before the first build (a date the notes give otherwise) is as much a failure: that build refuses
+    return EXIT_OK if not (result.unmatched or result.problems or result.hints) else EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -107,24 +107,39 @@ class BusyError(PanelpressError):
     """Another build of the same show, or into the same site folder, is running."""
 
 
+class Interrupted(PanelpressError):
+    """The work was stopped on purpose (Ctrl-C, which reaches ffmpeg too, or a stop asked for): the build stops and
+    publishes nothing; it says nothing about the recording."""
+
+
 def unexpected(doing: str, err: BaseException, log_dir: Path) -> PanelpressError:
     """A bug (an exception panelpress did not foresee) as one line naming what was being done and the log file
-    that holds the full trace; the trace never reaches the host's screen."""
+    that holds the full trace (in `log_dir`, else the system's temporary folder); the trace never reaches the host's
+    screen."""
     import datetime
     import os
+    import tempfile
     import traceback
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    log = log_dir / f"error-{stamp}-{os.getpid()}.log"
-    try:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        with log.open("a", encoding="utf-8") as handle:
-            handle.write(f"while {doing}:\n{''.join(traceback.format_exception(err))}\n")
-        where = f"the full trace is in {log}"
-    except OSError:
-        where = "the trace could not be written to the cache"
+    name = f"error-{stamp}-{os.getpid()}.log"
+    trace = f"while {doing}:\n{''.join(traceback.format_exception(err))}\n"
+    where, log = "the trace could not be written anywhere", None
+    for folder in (log_dir, Path(tempfile.gettempdir()) / "panelpress-logs"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with (folder / name).open("a", encoding="utf-8") as handle:
+                handle.write(trace)
+        except OSError:
+            continue
+        where, log = f"the full trace is in {folder / name}", folder / name
+        break
+    said = " ".join(str(err).split())  # one line, however the exception words itself
+    said = said if len(said) <= 300 else said[:299] + "…"
     error = UnexpectedError(
-        None, f"panelpress failed unexpectedly while {doing}: {type(err).__name__}: {err}", f"{where}; please report it"
+        None,
+        f"a bug in panelpress: it failed unexpectedly while {doing}: {type(err).__name__}: {said}",
+        f"{where}; please report it",
     )
     error.log = log
     return error

@@ -20,11 +20,11 @@ import yaml
 from lxml import etree
 from markdownify import markdownify
 
-from . import layout
+from . import inputs, layout, lock
 from .config import Config
 from .episode import notes, starter
 from .episode.discover import Recording, discover
-from .errors import FeedError, NotesError, PanelpressError
+from .errors import FeedError, NotesError, PanelpressError, PublishError
 from .layout import web_slug
 from .show import ledger
 from .show.feed import ATOM_NS, ITUNES_NS
@@ -104,44 +104,60 @@ class ImportResult:
     repaired: tuple[PanelpressError, ...] = ()  # what reading the old feed repaired (warnings)
 
 
-def run(config: Config, feed_path: Path) -> ImportResult:
-    """Write the feed's GUIDs, first-publish dates and podcast GUID into the ledger for the recordings that match."""
+def run(config: Config, feed_path: Path, now: datetime | None = None) -> ImportResult:
+    """Write the feed's GUIDs, first-publish dates and podcast GUID into the ledger for the recordings that match,
+    and notes for those that have none. What the next build would refuse is refused first, writing nothing: two items
+    claiming one recording, or one GUID for two episodes (FeedError); an item it cannot take as subscribers have it
+    is not imported, and said so."""
     old_feed = read(feed_path)
-    repaired = tuple(
+    repaired = [
         FeedError(feed_path, text, "check the imported episodes against the old feed") for text in old_feed.repaired
-    )
-    recordings, _ = discover(config)
+    ]
+    now = now or datetime.now(UTC)
+    recordings, found = discover(config)
     titles = _titles(recordings)
     book = ledger.load(config.ledger_path)
     episodes = dict(book.episodes)
-    claimed: dict[str, FeedItem] = {}
-    matched, unmatched, problems, hints, started = [], [], [], [], []
+    problems: list[PanelpressError] = [failure.error for failure in found]  # the build would fail these too
+    chosen: dict[str, tuple[OldItem, str]] = {}  # slug → the item it takes, and how it matched
+    unmatched, conflicts = [], []
     for old_item in old_feed.items:
         item = old_item.item
         if old_item.broken or not item.guid:
             why = old_item.broken or "has neither a GUID nor an enclosure: nothing identifies it to apps"
-            problems.append(
-                FeedError(
-                    feed_path,
-                    f"line {old_item.line}: {old_item.label} {why}",
-                    "correct the old feed file there, then import again",
-                )
-            )
+            problems.append(FeedError(feed_path, f"line {old_item.line}: {old_item.label} {why}", _ITEM_FIX))
             continue
         slug, by = _match(item, recordings, titles)
         if slug is None:
-            unmatched.append(item)
+            if by:  # a title several recordings' notes have
+                problems.append(FeedError(feed_path, f"line {old_item.line}: {old_item.label} {by}", _TITLE_FIX))
+            else:
+                unmatched.append(item)
             continue
-        if slug in claimed:
+        if slug in chosen:
+            first = chosen[slug][0]
+            if (first.item.guid, first.item.enclosure_url) == (item.guid, item.enclosure_url):
+                repaired.append(
+                    FeedError(
+                        feed_path,
+                        f"line {old_item.line}: {old_item.label} repeats {first.label} (the same GUID and audio): it was taken once",
+                        "check the imported episodes against the old feed",
+                    )
+                )
+            else:
+                conflicts.append(
+                    f"{first.label} and {old_item.label} both match the recording {slug!r}: the next build could keep only one"
+                )
+            continue
+        if item.pub_date is not None and item.pub_date > now:
             problems.append(
                 FeedError(
                     feed_path,
-                    f"items {claimed[slug].title!r} and {item.title!r} both match the recording {slug!r}",
-                    "rename the recording after the enclosure file name of the right item",
+                    f"line {old_item.line}: {old_item.label} is dated {item.pub_date.isoformat()}, in the future: a build would hold it back as scheduled, and then refuse to leave a published episode out",
+                    "correct its date in the old feed file (or import again once that day has come)",
                 )
             )
             continue
-        claimed[slug] = item
         old = episodes.get(slug)
         if old is not None and old.guid != item.guid:
             problems.append(
@@ -152,16 +168,21 @@ def run(config: Config, feed_path: Path) -> ImportResult:
                 )
             )
             continue
-        match = Match(slug, item, by, layout.url(config.site_url, layout.media(slug, config.audio.format)))
-        episodes[slug] = ledger.Entry(
-            guid=item.guid,
-            first_published=item.pub_date.isoformat() if item.pub_date else "",
-            enclosure_url=match.new_url,
-            length=item.length,
-            sha256=old.sha256 if old else "",
+        chosen[slug] = (old_item, by)
+    conflicts += _shared_guids(chosen, episodes)
+    if conflicts:
+        shown = "; ".join(conflicts[:5]) + (f"; and {len(conflicts) - 5} more" if len(conflicts) > 5 else "")
+        raise FeedError(
+            feed_path,
+            f"cannot be imported as it is: {shown}",
+            "correct the old feed file (each episode once, each with its own GUID) or rename the recordings, then import again; nothing was written",
         )
-        matched.append(match)
-        recording = next(r for r in recordings if r.slug == slug)
+
+    matched, hints, writes = [], [], {}
+    for slug, (old_item, by) in chosen.items():
+        item, recording = old_item.item, next(r for r in recordings if r.slug == slug)
+        match = Match(slug, item, by, layout.url(config.site_url, layout.media(slug, config.audio.format)))
+        old = episodes.get(slug)
         if item.pub_date is None:
             hints.append(
                 FeedError(
@@ -170,18 +191,81 @@ def run(config: Config, feed_path: Path) -> ImportResult:
                     f"give {recording.notes_path.name} the date the old feed published it (`date:`)",
                 )
             )
-        if not recording.notes_path.exists():
-            if starter.write_starter(recording.notes_path, _notes_text(old_item, item.link or old_feed.link)):
-                started.append(recording.notes_path)
-        else:
+        if recording.notes_path.exists() or recording.notes_path.is_symlink():
             hint = _date_hint(recording, item)
             if hint:
                 hints.append(hint)
+        else:
+            text, cleaned = _notes_text(old_item, item.link or old_feed.link)
+            try:  # the notes as the next build will read them: what it would refuse is not written
+                notes.read(recording.notes_path, config.root, text=text)
+            except NotesError as err:
+                problems.append(
+                    FeedError(
+                        feed_path,
+                        f"line {old_item.line}: {old_item.label} gives notes a build would refuse: {err.problem}",
+                        _ITEM_FIX,
+                    )
+                )
+                continue
+            if cleaned:
+                repaired.append(
+                    FeedError(
+                        feed_path,
+                        f"line {old_item.line}: {old_item.label} holds characters a feed cannot carry; they were left out of {recording.notes_path.name}",
+                        "check its notes",
+                    )
+                )
+            writes[recording.notes_path] = text
+        episodes[slug] = ledger.Entry(
+            guid=item.guid,
+            first_published=item.pub_date.isoformat() if item.pub_date else "",
+            enclosure_url=match.new_url,
+            length=item.length,
+            sha256=old.sha256 if old else "",
+        )
+        matched.append(match)
+
+    # Written only now, every check made: the notes, then the ledger (whole, or not at all).
+    if writes:
+        lock.writable(config.notes_dir, "the notes folder", "write the notes yourself, then import again")
+    lock.writable(config.root, "the show folder", "keep the show in a folder you can write (the ledger is kept there)")
+    started = []
+    for path, text in writes.items():
+        try:
+            if starter.write_starter(path, text):
+                started.append(path)
+        except OSError as err:
+            raise PublishError(path, f"could not be written: {err.strerror or err}", _WRITE_FIX) from err
     podcast = old_feed.podcast_guid or book.podcast_guid
-    ledger.save(config.ledger_path, replace(book, podcast_guid=podcast, episodes=episodes))
+    try:
+        ledger.save(config.ledger_path, replace(book, podcast_guid=podcast, episodes=episodes))
+    except OSError as err:
+        raise PublishError(config.ledger_path, f"could not be written: {err.strerror or err}", _WRITE_FIX) from err
     return ImportResult(
-        tuple(matched), tuple(unmatched), tuple(problems), tuple(hints), tuple(started), podcast, repaired
+        tuple(matched), tuple(unmatched), tuple(problems), tuple(hints), tuple(started), podcast, tuple(repaired)
     )
+
+
+_ITEM_FIX = "correct the old feed file there, then import again"
+_TITLE_FIX = "give the recording the enclosure's file name, or give the notes distinct titles, then import again"
+_WRITE_FIX = "check the show folder's permissions and free space, then import again"
+
+
+def _shared_guids(chosen: dict[str, tuple[OldItem, str]], episodes: dict[str, ledger.Entry]) -> list[str]:
+    """One GUID for two episodes (two items of the feed, or an item and another episode of the ledger): apps would
+    show only one of them, and the next build would refuse."""
+    owners: dict[str, list[str]] = {}
+    for slug, entry in episodes.items():
+        if slug not in chosen:
+            owners.setdefault(entry.guid, []).append(f"the ledger's episode {slug!r}")
+    for slug, (old_item, _) in chosen.items():
+        owners.setdefault(old_item.item.guid, []).append(f"{old_item.label} (for {slug!r})")
+    return [
+        f"{', '.join(who[:-1])} and {who[-1]} share the GUID {guid}: apps show only one of them"
+        for guid, who in owners.items()
+        if len(who) > 1
+    ]
 
 
 def read(path: Path) -> OldFeed:
@@ -356,12 +440,12 @@ def _iso(text: str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _titles(recordings: list[Recording]) -> dict[str, str]:
-    """Normalized notes titles → slug, for the recordings whose notes can be read."""
-    found = {}
+def _titles(recordings: list[Recording]) -> dict[str, list[str]]:
+    """Normalized notes titles → the slugs whose notes have it, for the recordings whose notes can be read."""
+    found: dict[str, list[str]] = {}
     for rec in recordings:
         try:
-            found[_norm(notes.read(rec.notes_path).title)] = rec.slug
+            found.setdefault(_norm(notes.read(rec.notes_path).title), []).append(rec.slug)
         except (OSError, NotesError):
             continue
     return found
@@ -371,24 +455,36 @@ def _norm(title: str) -> str:
     return re.sub(r"\s+", " ", title).strip().casefold()
 
 
-def _match(item: FeedItem, recordings: list[Recording], titles: dict[str, str]) -> tuple[str | None, str]:
-    stem = PurePosixPath(unquote(urlsplit(item.enclosure_url).path)).stem
+def _match(item: FeedItem, recordings: list[Recording], titles: dict[str, list[str]]) -> tuple[str | None, str]:
+    """The recording an item is, by its enclosure's file name, else by its title: (slug, how), or (None, why not)
+    where a title matches several recordings ('' when nothing matches)."""
     by_name = {web_slug(r.slug): r.slug for r in recordings}
+    stem = _stem(item)
     if stem and web_slug(stem) in by_name:
         return by_name[web_slug(stem)], "file name"
-    if item.title and _norm(item.title) in titles:
-        return titles[_norm(item.title)], "title"
-    return None, ""
+    slugs = titles.get(_norm(item.title), []) if item.title else []
+    if len(slugs) > 1:
+        return (
+            None,
+            f"has the title of {len(slugs)} recordings' notes ({', '.join(sorted(slugs))}): which one it is cannot be told",
+        )
+    return (slugs[0], "title") if slugs else (None, "")
 
 
-def _notes_text(old: OldItem, base: str) -> str:
-    """Notes for an imported episode: what the old feed said, published as before (not a draft)."""
+def _stem(item: FeedItem) -> str:
+    return PurePosixPath(unquote(urlsplit(item.enclosure_url).path)).stem
+
+
+def _notes_text(old: OldItem, base: str) -> tuple[str, bool]:
+    """Notes for an imported episode: what the old feed said, published as before (not a draft), without the
+    characters a feed cannot carry; and whether some were left out."""
     item = old.item
-    meta: dict = {"title": item.title or "Untitled"}
+    said = (item.title, _markdown(old.notes_html, base), _plain(old.summary_html).split("\n\n")[0])
+    title, description, summary = (inputs.clean(text) for text in said)
+    cleaned = (title, description, summary) != said
+    meta: dict = {"title": title.strip() or "Untitled"}
     if item.pub_date:
         meta["date"] = item.pub_date
-    description = _markdown(old.notes_html, base)
-    summary = _plain(old.summary_html).split("\n\n")[0]
     if summary:
         meta["summary"] = summary
     explicit = old.explicit.lower()
@@ -402,7 +498,8 @@ def _notes_text(old: OldItem, base: str) -> str:
         meta["episode_type"] = kind
     meta["draft"] = False
     head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False)
-    return f"---\n# imported from the old feed: already published, so not a draft\n{head}---\n\n{description or 'Write the show notes of this episode here, in Markdown.'}\n"
+    body = description or "Write the show notes of this episode here, in Markdown."
+    return f"---\n# imported from the old feed: already published, so not a draft\n{head}---\n\n{body}\n", cleaned
 
 
 def _markdown(text: str, base: str) -> str:

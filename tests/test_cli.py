@@ -21,6 +21,7 @@ from mutagen.mp3 import MP3
 from pipeline import config as config_module
 from pipeline.cli import main
 from tests.conftest import PNG_1PX, SPEECH, checksums, make_audio, write_notes, write_show
+from tests.speech import needs_espeak
 
 NS = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd"}
 TRICKY = "Q&A: <Leaders> \"lead\", managers 'manage' 🎙️"
@@ -255,19 +256,26 @@ def test_the_summary_shows_each_episode_loudness_report(tmp_path, capsys):
     assert abs(float(published[0]) + 16) <= 0.5 and float(published[1]) <= -1.0
 
 
+def _started(show: Path, ignoring: bool = False) -> subprocess.Popen:
+    """`panelpress build` in a process group of its own, as a terminal runs a foreground job (with `ignoring`, as a
+    shell that ignores Ctrl-C starts one), its output read as it prints it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)],
+        start_new_session=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignoring else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_ctrl_c_stops_the_build_without_starting_queued_episodes(tmp_path):
     show = write_show(tmp_path / "show", normalize=True, extra_build="workers = 1")
     for n in range(3):
         make_audio(show / "episodes" / f"panel-{n}.wav", seconds=120, source=SPEECH.format(seed=n))
         write_notes(show, f"panel-{n}", f"title: Panel {n}\ndate: 2026-01-0{n + 1}")
     cache = config_module.load(show).cache_dir / "master"
-    build = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)],
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    build = _started(show)
     deadline = time.monotonic() + 120
     while (
         not (cache.is_dir() and any(p.is_dir() for p in cache.iterdir())) and time.monotonic() < deadline
@@ -326,3 +334,197 @@ def test_a_recording_without_tags_or_art_gets_a_plain_draft_starter(tmp_path, ca
     notes = (show / "show_notes" / "bare-panel.md").read_text(encoding="utf-8")
     assert "title: Bare panel" in notes and "draft: true" in notes and "image:" not in notes
     assert sorted(p.name for p in (show / "show_notes").iterdir()) == ["bare-panel.md"]
+
+
+# --- Ctrl-C and stops: an interrupted build publishes nothing, whoever hears the signal first ----------------------
+
+
+@pytest.fixture(scope="module")
+def mastering(tmp_path_factory) -> Path:
+    """A published show of one episode, with two long recordings waiting to be mastered by the next build."""
+    show = write_show(tmp_path_factory.mktemp("ctrl-c") / "show", normalize=True, extra_build="workers = 2")
+    make_audio(show / "episodes" / "short.wav", seconds=2, source=SPEECH.format(seed=9))
+    write_notes(show, "short", "title: Short\ndate: 2026-01-01")
+    assert main(["build", "--show", str(show)]) == 0
+    for n in range(2):
+        make_audio(show / "episodes" / f"long-{n}.wav", seconds=90, source=SPEECH.format(seed=n))
+        write_notes(show, f"long-{n}", f"title: Long {n}\ndate: 2026-01-0{n + 2}")
+    return show
+
+
+def _begun(build: subprocess.Popen) -> str:
+    """The line in which the build says an episode's audio work began (read as it prints it; '' if it ends first)."""
+    for line in build.stderr:
+        if "audio work began" in line:
+            return line
+    return ""
+
+
+def _ffmpeg_children(pid: int, reading: str = "") -> list[int]:
+    """The ffmpeg processes a process runs now (from /proc); with `reading`, those whose command line names it."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                named = reading in Path(f"/proc/{child}/cmdline").read_text(errors="replace")
+                if named and Path(f"/proc/{child}/comm").read_text().startswith("ffmpeg"):  # a wheel's: ffmpeg-linux-…
+                    found.append(int(child))
+            except OSError:
+                continue
+    return found
+
+
+def _state(pid: int) -> str:
+    """A process's state letter (R running, S sleeping, T stopped, Z ended but not yet reaped), from /proc."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return ""
+
+
+def _held(build: subprocess.Popen) -> int:
+    """An ffmpeg of the build, stopped (SIGSTOP) while it runs: one that ended first is passed over (0: the build
+    ended first)."""
+    while child := _an_ffmpeg_of(build):
+        os.kill(child, signal.SIGSTOP)
+        while (state := _state(child)) not in ("T", "Z", ""):  # the stop lands a moment later
+            time.sleep(0.001)
+        if state == "T":
+            return child
+    return 0
+
+
+def _an_ffmpeg_of(build: subprocess.Popen) -> int:
+    """An ffmpeg the build is running, once it runs one (0 if the build ends first)."""
+    if not Path(f"/proc/{build.pid}/task").is_dir():
+        pytest.skip("finding the build's ffmpeg needs Linux's /proc")
+    deadline = time.monotonic() + 120  # bounds a failure only
+    while build.poll() is None and time.monotonic() < deadline:
+        found = _ffmpeg_children(build.pid, "/long-")  # a pass over a recording, not `ffmpeg -version`
+        if found:
+            return found[0]
+        time.sleep(0.01)
+    return 0
+
+
+# who gets the signal: the terminal's whole group (Ctrl-C), one ffmpeg only (it heard Ctrl-C first), the build only
+STOPS = {
+    "Ctrl-C to the group": ("group", signal.SIGINT, 130),
+    "Ctrl-C heard by ffmpeg alone": ("ffmpeg", signal.SIGINT, 130),
+    "SIGTERM to ffmpeg alone": ("ffmpeg", signal.SIGTERM, 130),
+    "SIGTERM to the build": ("build", signal.SIGTERM, 143),
+    # started by a shell that ignores Ctrl-C (a background job's): ffmpeg hears it anyway, and so must the build
+    "Ctrl-C to a build started ignoring it": ("build", signal.SIGINT, 130),
+}
+
+
+@pytest.mark.parametrize("how", list(STOPS))
+def test_an_interrupted_build_publishes_nothing_whoever_hears_the_signal_first(mastering, tmp_path, how):
+    whom, sent, code = STOPS[how]
+    mastering = Path(shutil.copytree(mastering, tmp_path / "show", symlinks=True))
+    feed = (mastering / "public" / "feed.xml").read_bytes()
+    for _ in range(3 if whom == "group" else 1):  # the race a terminal's Ctrl-C starts, tried again
+        build = _started(mastering, ignoring="ignoring" in how)
+        try:
+            assert "long-" in _begun(build), "the build said when mastering began"
+            child = _an_ffmpeg_of(build)
+            assert child, "the build ended before it could be interrupted"
+            seen = set(_ffmpeg_children(build.pid))
+            if whom == "group":
+                os.killpg(build.pid, sent)
+            elif whom == "build":
+                os.kill(build.pid, sent)
+            else:  # held still first, so the signal finds it running whatever its speed; it acts on it once let go
+                child = _held(build)
+                assert child, "the build ended before its ffmpeg could be interrupted"
+                os.kill(child, sent)
+                os.kill(child, signal.SIGCONT)
+            out, err = build.communicate(timeout=300)
+        finally:
+            if build.poll() is None:
+                build.kill()
+        said = out + err
+        assert build.returncode == code, said
+        assert ("stopped" if code == 143 else "interrupted") in err and "the last good build" in err
+        assert "export it again" not in said and "could not process" not in said and "Traceback" not in said
+        assert (mastering / "public" / "feed.xml").read_bytes() == feed, "nothing was published"
+        assert not (mastering / "public" / "media" / "long-0.mp3").exists()
+        for pid in seen:  # the ffmpeg it ran went with it
+            assert _state(pid) in ("", "Z")
+
+
+def _outside_the_cache(show: Path) -> dict[str, str]:
+    return {rel: sha for rel, sha in checksums(show).items() if not rel.startswith(".panelpress-cache")}
+
+
+INTERRUPTER = """
+import os, signal, sys
+from pipeline import {module}
+real = {module}.{function}
+def interrupted(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGINT)
+    return real(*args, **kwargs)
+{module}.{function} = interrupted
+from pipeline.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_during_check_or_import_is_one_line_and_changes_nothing(tmp_path, audio_dir):
+    show = _three_episode_show(tmp_path, audio_dir)
+    assert main(["build", "--show", str(show)]) == 0
+    before = _outside_the_cache(show)
+    old_feed = tmp_path / "old.xml"
+    shutil.copy(show / "public" / "feed.xml", old_feed)
+    runs = {
+        "check": (("check", "summary"), ["check", "--show", str(show)], "check changes nothing"),
+        "import": (("show.ledger", "save"), ["import", str(old_feed), "--show", str(show)], "import again"),
+    }
+    for command, ((module, function), args, said) in runs.items():
+        package, _, name = module.rpartition(".")
+        code = INTERRUPTER.format(module=name, function=function)
+        if package:
+            code = code.replace(f"from pipeline import {name}", f"from pipeline.{package} import {name}")
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 130, (command, done.stdout, done.stderr)
+        assert done.stderr.startswith("interrupted: ") and said in done.stderr
+        assert "Traceback" not in done.stdout + done.stderr
+        assert _outside_the_cache(show) == before, f"an interrupted {command} changed the show"
+
+
+@needs_espeak
+def test_ctrl_c_while_transcribing_publishes_nothing_and_writes_no_draft(tmp_path):
+    from tests.test_hostile import transcribing_show
+
+    folder = tmp_path / "show"
+    transcribing_show(folder, phrases=6)
+    build = _started(folder)
+    try:
+        assert "talk: audio work began (transcribe)" in _begun(build)
+        os.killpg(build.pid, signal.SIGINT)  # the terminal's Ctrl-C: the build, the transcriber's ffmpeg
+        out, err = build.communicate(timeout=300)
+    finally:
+        if build.poll() is None:
+            build.kill()
+    assert build.returncode == 130 and "interrupted" in err and "Traceback" not in out + err
+    assert not (folder / "show_notes" / "talk.vtt").exists() and not (folder / "public" / "feed.xml").exists()
+
+
+def test_ffmpeg_told_to_stop_is_told_from_ffmpeg_failing(tmp_path):
+    from pipeline.audio.ffmpeg import run_ffmpeg, stopped
+
+    assert stopped(255, "size=N/A\nExiting normally, received signal 2.\n")
+    assert stopped(0, "Exiting normally, received signal 15.\n"), (
+        "stopped while opening its input: exit 0, nothing made"
+    )
+    assert stopped(-signal.SIGINT, "") and stopped(-signal.SIGTERM, "") and stopped(255, "")  # -loglevel error
+    assert not stopped(-signal.SIGKILL, "") and not stopped(1, "Invalid data found when processing input")
+    assert not stopped(255, "Operation not permitted")
+    # a file may be named anything: its name in ffmpeg's log is not ffmpeg's word
+    named = make_audio(tmp_path / "Exiting normally, received signal 2.wav", seconds=1)
+    run = run_ffmpeg(named, ["-i", str(named), "-f", "null", "-"], 1.0)
+    assert str(named) in run.log

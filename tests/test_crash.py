@@ -7,12 +7,15 @@ place or removes (each write boundary of the site folder and of the ledger), and
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import io
 import json
 import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -25,16 +28,19 @@ import pytest
 
 from pipeline import config as config_module
 from pipeline import layout, lock
+from pipeline.errors import BusyError
 from pipeline.files import TEMP_SUFFIX
 from tests.conftest import SPEECH, make_audio, write_notes, write_show
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Runs the real CLI, killing itself (SIGKILL: no clean-up of any kind) just before its Nth rename or removal of a
-# file of publishing: in the site folder, or the ledger. With N = 0 it only counts them.
+# Runs the real CLI, sending itself a signal just before its Nth rename or removal of a file of publishing: in the
+# site folder, or the ledger. "N" is SIGKILL (no clean-up of any kind), "N:INT" Ctrl-C, "N:TERM" a stop asked for.
+# With N = 0 it only counts them.
 KILLER = """
 import os, signal, sys
-limit, calls = int(sys.argv[1]), 0
+limit, _, name = sys.argv[1].partition(":")
+limit, sent, calls = int(limit), getattr(signal, "SIG" + (name or "KILL")), 0
 def counted(real):
     def call(*args, **kwargs):
         global calls
@@ -42,7 +48,7 @@ def counted(real):
         if "/public/" in target or target.endswith("panelpress-ledger.json"):
             calls += 1
             if calls == limit:
-                os.kill(os.getpid(), signal.SIGKILL)
+                os.kill(os.getpid(), sent)
         return real(*args, **kwargs)
     return call
 os.replace, os.unlink = counted(os.replace), counted(os.unlink)
@@ -53,7 +59,7 @@ sys.exit(code)
 """
 
 
-def run(show: Path, *args: str, kill_at: int = 0) -> subprocess.CompletedProcess:
+def run(show: Path, *args: str, kill_at: int | str = 0) -> subprocess.CompletedProcess:
     command = [sys.executable, "-c", KILLER, str(kill_at), "build", "--show", str(show), *args]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
@@ -252,7 +258,8 @@ def test_a_lock_left_by_a_killed_build_is_not_mistaken_for_a_running_one(publish
     assert holder.stdout.readline().strip() == "held"
     holder.kill()
     holder.wait()
-    assert (config_module.load(show).cache_dir / "build.lock.pid").exists()  # what the killed holder left behind
+    left = config_module.load(show).cache_dir / "build.lock"
+    assert left.read_text().strip() == str(holder.pid)  # what the killed holder left behind, its pid in it
     done = subprocess.run(
         [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show), "--no-wait", *ARGS],
         cwd=ROOT,
@@ -283,3 +290,77 @@ def test_check_fix_artwork_waits_for_a_running_build(published, tmp_path):
         assert not (show / "artwork-1400.jpg").exists(), "it waits"
     check.communicate(timeout=60)
     assert (show / "artwork-1400.jpg").exists()
+
+
+@pytest.mark.parametrize("sent", ["INT", "TERM"])
+def test_a_build_interrupted_at_any_write_of_its_publish_exits_130_and_the_next_one_finishes(published, tmp_path, sent):
+    """Ctrl-C (or SIGTERM) at each write of a publish: the build says it was interrupted, with no trace; subscribers
+    see a consistent site; the next build completes or undoes what it left."""
+    reference = Path(shutil.copytree(published, tmp_path / "reference"))
+    counted = run(reference, *ARGS)
+    boundaries = int(re.search(r"boundaries=(\d+)", counted.stderr).group(1))
+    before = json.loads((published / config_module.LEDGER_NAME).read_text())
+    guids = {entry["enclosure_url"]: entry["guid"] for entry in before["episodes"].values()}
+    final = episodes(reference, guids)
+    code = 130 if sent == "INT" else 143
+    # Ctrl-C at every write; a stop asked for at the first, one in the middle and the last
+    chosen = range(1, boundaries + 1) if sent == "INT" else sorted({1, boundaries // 2, boundaries})
+
+    def interrupt_and_recover(at: int) -> None:
+        show = Path(shutil.copytree(published, tmp_path / f"{sent}-{at}"))
+        stopped = run(show, *ARGS, kill_at=f"{at}:{sent}")
+        assert stopped.returncode == code, f"boundary {at}: {stopped.stderr}"
+        assert "Traceback" not in stopped.stderr and "unexpectedly" not in stopped.stderr
+        assert "next build" in stopped.stderr, stopped.stderr  # it says what it left, and who finishes it
+        assert_consistent(show, guids)
+        again = run(show, *ARGS)
+        assert again.returncode == 0, f"after {sent} at boundary {at}: {again.stdout}{again.stderr}"
+        assert episodes(show, guids) == final
+        assert not list((show / "public").rglob(f"*{TEMP_SUFFIX}"))
+        shutil.rmtree(show)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(interrupt_and_recover, chosen))
+
+
+def test_a_build_waiting_for_a_site_folder_whose_refused_build_removed_it_makes_it_again(published, tmp_path):
+    """The site folder is locked by itself; a build refused before publishing removes the folder it made for the
+    lock. A build waiting on that folder then locks the one it makes again: never a folder no one else sees."""
+    show = Path(shutil.copytree(published, tmp_path / "show"))
+    site = tmp_path / "new-site" / "podcast"
+    command = [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show), "--out", str(site), *ARGS]
+    build = None
+    try:
+        with lock.hold_folder(site, str(site)):  # made for the lock, as a build that is then refused makes it
+            assert site.is_dir()
+            build = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            line = _waiting_line(build)
+            assert f"another build into {site} is running" in line, line
+        assert not (tmp_path / "new-site").exists(), "the folders made for the lock went with it"
+        out, err = build.communicate(timeout=300)
+    finally:
+        if build is not None and build.poll() is None:
+            build.kill()
+    assert build.returncode == 0, out + err
+    assert (site / layout.FEED_FILE).is_file() and not list(site.glob(".panelpress-lock*"))
+
+
+def test_a_site_folder_where_folders_cannot_be_locked_is_locked_by_a_file_that_goes_with_the_build(
+    tmp_path, monkeypatch
+):
+    """NFS locks files, not folders: there the site folder's lock is a file in it, for as long as the build runs."""
+    real = fcntl.flock
+
+    def files_only(fd: int, operation: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.ENOLCK, "No locks available")
+        real(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", files_only)
+    site = tmp_path / "blog" / "podcast"
+    with lock.hold_folder(site, str(site)):
+        assert (site / layout.LOCK).read_text().strip() == str(os.getpid())
+        busy = f"another build into {site} is running, pid {os.getpid()}"
+        with pytest.raises(BusyError, match=re.escape(busy)), lock.hold_folder(site, str(site), wait=False):
+            pass
+    assert not (tmp_path / "blog").exists(), "the lock file, and the folders made for it, went with the build"

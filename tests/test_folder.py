@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +19,7 @@ from pipeline.files import sha256, temp_path
 from pipeline.records import PlanFile, SitePlan
 from pipeline.show.assemble import plan_digest
 from pipeline.targets.folder import Folder
-from tests.conftest import checksums, make_audio
+from tests.conftest import checksums, make_audio, write_notes, write_show
 
 MANIFEST = layout.MANIFEST
 
@@ -311,3 +315,188 @@ def test_is_current_notices_any_change_to_a_published_file(tmp_path: Path, files
     assert Folder(folder).is_current(digest) and not Folder(folder).is_current("other")
     (folder / "index.html").write_bytes(b"<html>edited</html>\n")
     assert not Folder(folder).is_current(digest)
+
+
+# --- folders a build cannot write, and builds that are refused: through the real command line ----------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cli(*args: str, wrap: list[str] | tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*wrap, sys.executable, "-m", "pipeline.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def _tree(base: Path) -> dict[str, str]:
+    """Every path below `base` with its content's checksum (a folder: "folder"): to prove nothing was written."""
+    return {
+        str(p.relative_to(base)): "folder" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(base.rglob("*"))
+    }
+
+
+def _outside_the_cache(show: Path) -> dict[str, str]:
+    return {rel: sha for rel, sha in _tree(show).items() if not rel.startswith(".panelpress-cache")}
+
+
+def _without_root() -> list[str]:
+    """A prefix that runs a command without root's power to write anywhere (a folder's mode does not stop root)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip(
+            "running as root, whom a folder's mode does not stop: install util-linux (setpriv) to drop that power"
+        )
+    return [setpriv, "--bounding-set=-all", "--inh-caps=-all"]
+
+
+def _read_only(folder: Path) -> list[str]:
+    """A prefix that runs a command with `folder` on a read-only file system: a read-only bind mount, in a mount
+    namespace of the command's own (nothing changes for anyone else)."""
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-rm", "true"], capture_output=True).returncode != 0:
+        pytest.skip("a read-only file system needs `unshare -rm` (util-linux, with user namespaces enabled)")
+    script = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && exec "$@"'
+    return [unshare, "-rm", "sh", "-c", script, str(folder)]
+
+
+def _small_show(base: Path, audio: Path, extra_build: str = "") -> Path:
+    show = write_show(base / "show", extra_build=extra_build)
+    shutil.copy(audio, show / "episodes" / "panel.wav")
+    write_notes(show, "panel", "title: Panel\ndate: 2026-01-05")
+    return show
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory) -> Path:
+    return make_audio(tmp_path_factory.mktemp("audio") / "panel.wav", seconds=2)
+
+
+# (how the folder is made unwritable, the folder named, what is said of it, the fix)
+UNWRITABLE = {
+    "site folder on a read-only file system": (
+        "read-only",
+        "show/public",
+        "it is on a read-only file system",
+        "make it writable",
+    ),
+    "site folder without permission": ("chmod", "show/public", "permission denied", "make it writable"),
+    "site folder's parent without permission": ("chmod-parent", "blog", "cannot be made in it", "make it writable"),
+    "a file where the site folder's parent should be": (
+        "file-parent",
+        "blog.txt",
+        "is a file, where the site folder",
+        "move it away",
+    ),
+    "cache folder without permission": ("chmod-cache", "show/.panelpress-cache", "permission denied", "[build] cache"),
+    "show folder on a read-only file system": (
+        "read-only-show",
+        "show",
+        "it is on a read-only file system, so the cache folder",
+        "[build] cache",
+    ),
+    "show folder without permission, its cache elsewhere": (
+        "chmod-show",
+        "show",
+        "permission denied",
+        "panelpress-ledger.json",
+    ),
+}
+
+
+@pytest.mark.parametrize("member", list(UNWRITABLE))
+def test_a_folder_a_build_cannot_write_is_refused_before_any_work_naming_it(tmp_path, recording, member):
+    how, named, said, fix = UNWRITABLE[member]
+    show = _small_show(tmp_path, recording, 'cache = "../cache"' if how == "chmod-show" else "")
+    args, wrap, locked = ["build", "--show", str(show)], [], None
+    if how in ("read-only", "chmod"):
+        locked = show / "public"
+        locked.mkdir()
+        (locked / "blog-post.html").write_text("<p>the blog's own</p>")
+        wrap = _read_only(locked) if how == "read-only" else _without_root()
+    elif how == "chmod-parent":
+        locked = tmp_path / "blog"
+        locked.mkdir()
+        args += ["--out", str(locked / "podcast")]
+        wrap = _without_root()
+    elif how == "file-parent":
+        (tmp_path / "blog.txt").write_text("not a folder")
+        args += ["--out", str(tmp_path / "blog.txt" / "podcast")]
+    elif how == "chmod-cache":
+        locked = show / ".panelpress-cache"
+        locked.mkdir()
+        wrap = _without_root()
+    elif how == "read-only-show":
+        wrap = _read_only(show)
+    else:
+        locked = show
+        wrap = _without_root()
+    before = _tree(tmp_path)
+    if locked is not None and how != "read-only":
+        locked.chmod(0o555)
+    try:
+        done = _cli(*args, wrap=wrap)
+    finally:
+        if locked is not None:
+            locked.chmod(0o755)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr and "unexpectedly" not in done.stderr
+    line = next(line for line in done.stderr.splitlines() if line.startswith("error:"))
+    assert f"{tmp_path / named}: " in line and said in line and fix in line, line
+    assert _tree(tmp_path) == before, "a refused build writes nothing: no lock, no cache, no site folder"
+
+
+def test_a_site_folder_holding_a_blogs_own_files_is_refused_and_left_as_it_was(tmp_path, recording):
+    show = _small_show(tmp_path, recording)
+    shutil.copy(recording, show / "episodes" / "new.wav")  # no notes yet: a build that is not refused starts them
+    blog = tmp_path / "blog"
+    (blog / "posts").mkdir(parents=True)
+    (blog / "index.html").write_text("<html>the blog's own front page</html>")
+    (blog / "posts" / "hello.html").write_text("<p>hello</p>")
+    before, show_before = _tree(blog), _outside_the_cache(show)
+    done = _cli("build", "--show", str(show), "--out", str(blog))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"{blog / 'index.html'}: is in the way and was not written by panelpress" in done.stderr
+    assert _tree(blog) == before, "no lock file, no manifest, no audio: nothing in the blog's folder"
+    assert _outside_the_cache(show) == show_before and not (show / "panelpress-ledger.json").exists(), (
+        "no starter notes, and no ledger: its write-ahead record is not written for a publish that is refused"
+    )
+    (blog / "index.html").unlink()
+    assert _cli("build", "--show", str(show), "--out", str(blog)).returncode == 0
+    assert (show / "show_notes" / "new.md").is_file() and (blog / "posts" / "hello.html").is_file()
+
+
+def test_a_refused_publish_leaves_the_published_site_and_the_ledger_as_they_were(tmp_path, recording):
+    show = _small_show(tmp_path, recording)
+    assert _cli("build", "--show", str(show)).returncode == 0
+    site = show / "public"
+    shutil.copy(recording, show / "episodes" / "late.wav")
+    write_notes(show, "late", "title: Late\ndate: 2026-01-12")
+    (site / "episodes" / "late.html").write_text("<p>a page of someone else's</p>")  # where the new page goes
+    before, ledger = _tree(site), (show / "panelpress-ledger.json").read_bytes()
+    done = _cli("build", "--show", str(show))
+    assert done.returncode == 1 and f"{site / 'episodes' / 'late.html'}: is in the way" in done.stderr
+    assert _tree(site) == before and (show / "panelpress-ledger.json").read_bytes() == ledger
+
+
+def test_a_build_that_may_not_wait_writes_nothing(tmp_path, recording):
+    show = _small_show(tmp_path, recording)
+    site = tmp_path / "blog" / "podcast"  # not made yet
+    from pipeline import config as config_module
+    from pipeline import lock
+
+    with lock.hold(config_module.load(show).cache_dir / "build.lock", "this show"):
+        before = _tree(tmp_path)
+        done = _cli("build", "--show", str(show), "--out", str(site), "--no-wait")
+        assert _tree(tmp_path) == before
+    assert done.returncode == 2 and "another build of this show is running" in done.stderr
+    assert not (tmp_path / "blog").exists()
+    site.mkdir(parents=True)
+    with lock.hold_folder(site, str(site)):  # another show's build, into the same site folder
+        done = _cli("build", "--show", str(show), "--out", str(site), "--no-wait")
+    assert done.returncode == 2 and f"another build into {site} is running" in done.stderr
+    assert list(site.iterdir()) == [], "the site folder is locked by itself: no lock file in it"
+    assert _cli("build", "--show", str(show), "--out", str(site)).returncode == 0
+    assert (site / "feed.xml").is_file() and not list(site.glob(".panelpress-lock*"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ from PIL import Image
 from pipeline.cli import main
 from tests.blogs import built_files, live_markup
 from tests.conftest import PNG_1PX, bomb_png, checksums, make_audio, tag_mp3, write_notes, write_show
+from tests.speech import needs_espeak
 
 SECRET = b"-----BEGIN PRIVATE KEY----- do not publish me"
 FEED_URL = "https://pod.example.com/show/feed.xml"
@@ -651,6 +653,7 @@ def test_a_bug_is_one_line_naming_its_log_never_a_traceback(show):
     assert done.returncode == 3
     assert "Traceback" not in done.stdout + done.stderr
     line = next(said for said in done.stderr.splitlines() if "failed unexpectedly" in said)
+    assert line.startswith("error: a bug in panelpress: ")
     assert "ZeroDivisionError: a bug in the plan" in line and "please report it" in line
     log = Path(line.split("the full trace is in ")[1].split(";")[0])
     assert log.is_file() and log.is_relative_to(show / ".panelpress-cache") and "ZeroDivisionError" in log.read_text()
@@ -674,3 +677,227 @@ def test_a_bug_in_one_episode_fails_that_episode_alone(show, audio_dir):
     assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
     assert "failed unexpectedly while making episode 'good-two'" in done.stderr
     assert _titles(show) == ["Good one"]
+
+
+# --- where a draft transcript would be written: never through a symlink, never over anything, always said --------
+
+DRAFT_BLOCKERS = {
+    "a symlink to nothing": ("dangling", "which does not exist, where a draft transcript would be written"),
+    "a symlink to a folder": ("to-folder", "panelpress never writes through a symlink"),
+    "a folder": ("folder", "is a folder, where a draft transcript would be written"),
+    "a symlink out of the show": ("outside", "leads outside the show folder"),
+}
+
+
+@needs_espeak
+@pytest.mark.parametrize("member", list(DRAFT_BLOCKERS))
+def test_what_is_in_a_drafts_place_holds_it_back_in_words_and_is_never_written_through(capsys, tmp_path, member):
+    how, said = DRAFT_BLOCKERS[member]
+    folder = tmp_path / "show"
+    transcribing_show(folder)
+    draft, elsewhere = folder / "show_notes" / "talk.vtt", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "secret.vtt").write_bytes(b"WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n" + SECRET + b"\n")
+    if how == "dangling":
+        draft.symlink_to(elsewhere / "gone.vtt")
+    elif how == "to-folder":
+        draft.symlink_to(elsewhere)
+    elif how == "folder":
+        draft.mkdir()
+    else:
+        draft.symlink_to(elsewhere / "secret.vtt")
+    before = checksums(elsewhere)
+    code, _, err = _build(capsys, folder)
+    assert code == 1
+    line = next(line for line in err.splitlines() if "show_notes/talk.vtt" in line)
+    assert line.startswith("not published:") and said in line, err
+    assert checksums(elsewhere) == before and not (elsewhere / "gone.vtt").exists(), "nothing written through it"
+    assert not (folder / "public" / "episodes" / "talk.vtt").exists() and "Talk" in _titles(folder)
+    assert not _site_holds(folder, SECRET)
+    if draft.is_dir() and not draft.is_symlink():
+        draft.rmdir()
+    else:
+        draft.unlink()
+    assert _build(capsys, folder)[0] == 0, "the next build makes the draft it could not write (never cached without)"
+    assert draft.is_file() and not draft.is_symlink() and draft.read_text().startswith("WEBVTT")
+    assert (folder / "public" / "episodes" / "talk.vtt").is_file()
+
+
+@needs_espeak
+def test_transcribe_never_writes_a_draft_through_a_symlink(capsys, tmp_path):
+    folder = tmp_path / "show"
+    transcribing_show(folder)
+    gone = tmp_path / "gone.vtt"
+    (folder / "show_notes" / "talk.vtt").symlink_to(gone)
+    out = tmp_path / "draft.vtt"
+    out.symlink_to(tmp_path / "also-gone.vtt")
+    for args in ([], ["--out", str(out)]):
+        assert main(["transcribe", "talk", "--show", str(folder), *args]) == 1
+        err = capsys.readouterr().err
+        assert "not written:" in err and "never writes through a symlink" in err and "Traceback" not in err
+    assert not gone.exists() and not (tmp_path / "also-gone.vtt").exists()
+
+
+def test_a_notes_folder_that_cannot_be_written_holds_the_draft_back_in_words(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.test_folder import _without_root
+
+    folder = tmp_path / "show"
+    transcribing_show(folder, speech=False)
+    notes = folder / "show_notes"
+    wrap = _without_root()
+    notes.chmod(0o555)
+    try:
+        done = subprocess.run(
+            [*wrap, sys.executable, "-m", "pipeline.cli", "build", "--show", str(folder)],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent.parent,
+            timeout=300,
+        )
+    finally:
+        notes.chmod(0o755)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "show_notes: cannot be written, so the draft transcript talk.vtt cannot be made in it" in done.stderr
+    assert sorted(p.name for p in notes.iterdir()) == ["talk.md"]
+
+
+def transcribing_show(folder: Path, speech: bool = True, phrases: int = 1) -> None:
+    """A show of one episode whose transcript the build makes ([transcripts] make = true): real speech (`phrases`
+    times two phrases), or a tone."""
+    from tests.speech import say
+
+    write_show(folder)
+    with (folder / "panelpress.toml").open("a") as handle:
+        handle.write("\n[transcripts]\nmake = true\n")
+    if speech:
+        said = ["Hello and welcome.", 0.6, "Thank you.", 0.6] * phrases
+        say(folder / "episodes" / "talk.wav", said[:-1], voice="en-us+m3")
+    else:
+        make_audio(folder / "episodes" / "talk.wav", seconds=2)
+    write_notes(folder, "talk", "title: Talk\ndate: 2026-03-01")
+
+
+# --- nothing but panelpress's own words: threads, warnings, closed pipes, bugs ------------------------------------
+
+NOISE = """
+import sys, threading, warnings
+from pipeline import build
+real = build.build
+class Leaky:
+    def __del__(self):
+        raise RuntimeError("an error Python can only ignore")
+def noisy(*args, **kwargs):
+    warnings.warn("a library's warning", UserWarning)
+    thread = threading.Thread(target=lambda: 1 / 0, name="helper")
+    thread.start()
+    thread.join()
+    Leaky()
+    return real(*args, **kwargs)
+build.build = noisy
+import pipeline.cli
+pipeline.cli.build = noisy
+sys.exit(pipeline.cli.main(sys.argv[1:]))
+"""
+
+
+def test_a_thread_a_warning_or_an_ignored_error_never_prints_a_traceback(show):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", NOISE, "build", "--show", str(show)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+        timeout=300,
+    )
+    said = done.stdout + done.stderr
+    assert done.returncode == 0, said
+    assert "Traceback" not in said and "Exception ignored" not in said and "UserWarning" not in said
+    line = next(line for line in done.stderr.splitlines() if "helper" in line)
+    assert line.startswith(
+        "error: a bug in panelpress: it failed unexpectedly while running `panelpress build` (helper)"
+    )
+    log = Path(line.split("the full trace is in ")[1].split(";")[0])
+    assert "ZeroDivisionError" in log.read_text()
+
+
+def test_output_closed_early_ends_quietly(show):
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone before anything is printed (`panelpress info … | head -0`)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pipeline.cli", "info", str(show / "episodes" / "good-one.wav")],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).parent.parent,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 1 and done.stderr == ""
+
+
+def test_a_bugs_log_goes_to_the_temporary_folder_when_the_cache_cannot_hold_it(tmp_path):
+    from pipeline.errors import unexpected
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the log folder would be")
+    error = unexpected("testing", KeyError("x\nsecond line"), blocked / "logs")
+    assert error.log is not None and error.log.is_file() and "KeyError" in error.log.read_text()
+    assert "\n" not in error.message() and "a bug in panelpress" in error.message()
+    error.log.unlink()
+
+
+def test_every_command_answers_impossible_arguments_in_words(tmp_path, show):
+    import subprocess
+    import sys
+
+    (tmp_path / "a-file").write_text("not a folder")
+    tries = [
+        (["init", str(tmp_path / "a-file")], "a-file: cannot be made: File exists"),
+        (["init", str(tmp_path / "a-file" / "show")], "cannot be made: Not a directory"),
+        (["info", str(tmp_path / "a-file")], "is not a recording panelpress can read"),
+        (["serve", "--show", str(show), "--port", "99999"], "'99999' is not a port"),
+        (["serve", "--show", str(show), "--port", "-1"], "'-1' is not a port"),
+        (["import", str(tmp_path), "--show", str(show)], "cannot be read as a feed"),
+        (["transcribe", "nobody", "--show", str(show)], "holds no recording named 'nobody'"),
+        (["build", "--show", str(tmp_path / "a-file")], "no panelpress.toml here"),
+    ]
+    for args, said in tries:
+        done = subprocess.run(
+            [sys.executable, "-m", "pipeline.cli", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,  # a folder that is no show: nothing is made in it
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+            timeout=120,
+        )
+        assert done.returncode in (1, 2), (args, done.stderr)
+        assert said in done.stderr and "Traceback" not in done.stderr and "a bug" not in done.stderr, (
+            args,
+            done.stderr,
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "secret.png", "secret.txt", "show"]
+
+
+@needs_espeak
+def test_a_refused_publish_writes_no_draft_into_the_show(capsys, tmp_path):
+    folder = tmp_path / "show"
+    transcribing_show(folder)
+    (folder / "public").mkdir()
+    (folder / "public" / "index.html").write_text("<html>the blog's own</html>")
+    code, _, err = _build(capsys, folder)
+    assert code == 1 and "index.html: is in the way and was not written by panelpress" in err
+    assert sorted(p.name for p in (folder / "show_notes").iterdir()) == ["talk.md"]
+    assert not (folder / "panelpress-ledger.json").exists()
+    (folder / "public" / "index.html").unlink()
+    assert _build(capsys, folder)[0] == 0 and (folder / "show_notes" / "talk.vtt").is_file()

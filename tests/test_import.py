@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
@@ -16,7 +17,7 @@ from pipeline.cli import main
 from pipeline.episode import notes
 from pipeline.show import ledger
 from pipeline.show.podcastindex import PODCAST_NS
-from tests.conftest import show_with, write_notes, write_show
+from tests.conftest import checksums, show_with, write_notes, write_show
 
 SITE = "https://pod.example.com/show/"
 OLD_PODCAST_GUID = "917393e3-1b1e-5cef-ace4-edaa54e1f810"
@@ -244,7 +245,7 @@ def test_an_atom_entry_keeps_its_id_and_its_published_date(tmp_path, audio_dir, 
     shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "robots.wav")
     write_notes(show, "robots", "title: Atom-Powered Robots Run Amok")
     code, said = _import(show, DATA / "podcastparser" / "atom_published_updated.rss", capsys)
-    assert code == 0, said
+    assert code == 1, said  # imported; but the notes have no date, and the first build would refuse without one
     assert (
         "matched robots by title: 'Atom-Powered Robots Run Amok', GUID urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a"
         in said
@@ -333,3 +334,102 @@ def test_a_feed_cut_short_is_refused(tmp_path, audio_dir, capsys):
         and "save the old feed again, completely" in said
     )
     assert not (show / config_module.LEDGER_NAME).exists()
+
+
+# --- what the next build would refuse, import refuses first (writing nothing), or takes in a form it accepts -------
+
+
+def _rss(*items: tuple[str, str, str, str, str]) -> str:
+    """An old feed of items: (title, GUID, RFC 2822 date, enclosure file name, description as HTML)."""
+    rows = "".join(
+        f"<item><title>{title}</title><guid>{guid}</guid><pubDate>{date}</pubDate>"
+        f'<enclosure url="https://old.example.com/audio/{name}" length="10" type="audio/mpeg"/>'
+        f"<description>{description}</description></item>\n"
+        for title, guid, date, name, description in items
+    )
+    return f'<?xml version="1.0"?>\n<rss version="2.0"><channel><title>Old</title>\n{rows}</channel></rss>\n'
+
+
+ONE = ("One", "guid-1", "Mon, 02 Feb 2026 08:00:00 +0000", "one.mp3", "First.")
+TWO = ("Two", "guid-2", "Mon, 09 Feb 2026 08:00:00 +0000", "two.mp3", "Second.")
+
+
+@pytest.fixture
+def two_recordings(tmp_path, audio_dir) -> Path:
+    show = write_show(tmp_path / "show")
+    for slug in ("one", "two"):
+        shutil.copy(audio_dir / "stereo.wav", show / "episodes" / f"{slug}.wav")
+    return show
+
+
+REFUSED = {
+    "two items share a GUID": (
+        [ONE, (*TWO[:1], "guid-1", *TWO[2:])],
+        {},
+        "item 1 ('One') (for 'one') and item 2 ('Two') (for 'two') share the GUID guid-1",
+    ),
+    "an item has the GUID of another episode of the ledger": (
+        [(*TWO[:1], "mine", *TWO[2:])],
+        {"one": "mine"},
+        "the ledger's episode 'one' and item 1 ('Two') (for 'two') share the GUID mine",
+    ),
+    "two items have one recording's audio": (
+        [ONE, ("One again", "guid-3", *ONE[2:])],
+        {},
+        "item 1 ('One') and item 2 ('One again') both match the recording 'one'",
+    ),
+}
+
+
+@pytest.mark.parametrize("member", list(REFUSED))
+def test_an_import_the_next_build_would_refuse_is_refused_writing_nothing(two_recordings, tmp_path, capsys, member):
+    items, ledger_guids, said = REFUSED[member]
+    show = two_recordings
+    if ledger_guids:
+        entries = {
+            slug: {"guid": guid, "first_published": "", "enclosure_url": "", "length": 0, "sha256": ""}
+            for slug, guid in ledger_guids.items()
+        }
+        (show / config_module.LEDGER_NAME).write_text(json.dumps({"episodes": entries}))
+    before = checksums(show)
+    old = tmp_path / "old.xml"
+    old.write_text(_rss(*items), encoding="utf-8")
+    code, out = _import(show, old, capsys)
+    assert code == 2, out
+    assert said in out and "nothing was written" in out and "Traceback" not in out
+    assert checksums(show) == before, "no notes, no ledger"
+
+
+def test_what_import_takes_the_next_build_publishes_as_subscribers_have_it(two_recordings, tmp_path, capsys):
+    show = two_recordings
+    tomorrow = (datetime.now(UTC) + timedelta(days=3)).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    items = [
+        (ONE[0], ONE[1], ONE[2], ONE[3], "Hello &amp;#27;[31m red &amp;#1; text."),  # escapes a feed cannot carry
+        ONE,  # the same item twice (an old host's bug): taken once
+        (*TWO[:2], tomorrow, *TWO[3:]),  # dated in the future: not imported
+    ]
+    old = tmp_path / "old.xml"
+    old.write_text(_rss(*items), encoding="utf-8")
+    code, said = _import(show, old, capsys)
+    assert code == 1, said  # 'two' was not imported
+    assert "item 2 ('One') repeats item 1 ('One')" in said and "it was taken once" in said
+    assert "item 1 ('One') holds characters a feed cannot carry; they were left out of one.md" in said
+    assert "item 3 ('Two') is dated" in said and "in the future" in said
+    book = ledger.load(show / config_module.LEDGER_NAME)
+    assert sorted(book.episodes) == ["one"] and book.episodes["one"].guid == "guid-1"
+    assert notes.read(show / "show_notes" / "one.md").body == "Hello [31m red  text."  # the escapes left out
+    assert not (show / "show_notes" / "two.md").exists()
+    assert main(["build", "--show", str(show)]) == 0, capsys.readouterr()  # never refused after an import
+    parsed = feedparser.parse(show / "public" / "feed.xml")
+    assert [(e.id, e.title) for e in parsed.entries] == [("guid-1", "One")]
+
+
+def test_an_item_whose_title_several_recordings_have_is_not_guessed(two_recordings, tmp_path, capsys):
+    show = two_recordings
+    write_notes(show, "one", "title: Same\ndate: 2026-02-02")
+    write_notes(show, "two", "title: Same\ndate: 2026-02-09")
+    old = tmp_path / "old.xml"
+    old.write_text(_rss(("Same", "guid-9", ONE[2], "elsewhere.mp3", "Notes.")), encoding="utf-8")
+    code, said = _import(show, old, capsys)
+    assert code == 1 and "has the title of 2 recordings' notes (one, two)" in said
+    assert ledger.load(show / config_module.LEDGER_NAME).episodes == {}

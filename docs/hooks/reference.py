@@ -248,11 +248,14 @@ def commands() -> str:
 # Every EXIT_ constant of cli.py, and the code the CLI returns for Ctrl-C.
 EXIT_DOCS = {
     "EXIT_OK": "Everything was done: every episode published (`build`), all good (`check`), every item matched (`import`).",
-    "EXIT_FAILED": "An episode failed (the others were published), a transcript or a clean edition was held back (its episode was published without it), or publishing was refused to protect subscribers; `check` found problems; `import` left something unmatched or not imported; `transcribe` wrote nothing.",
+    "EXIT_FAILED": "An episode failed (the others were published), a transcript or a clean edition was held back (its episode was published without it), or publishing was refused to protect subscribers; a folder the build must write (the site folder, the cache, the show folder) cannot be written, refused before any work and writing nothing; a full disk or a permission the machine refused, named in one line; `check` found problems; `import` left something unmatched, not imported or to fix before the first build; `transcribe` wrote nothing.",
     "EXIT_CONFIG": "Bad settings or usage: nothing was done. Also: another build is running and `--no-wait` was given, or `serve`'s port is busy.",
-    "EXIT_BUG": "A bug in panelpress: one line names what it was doing and the log file (in `.panelpress-cache/logs/`) that holds the full trace; no traceback reaches the screen.",
+    "EXIT_BUG": "A bug in panelpress: one line says so, names what it was doing and the log file that holds the full trace (in the cache's `logs/`, `.panelpress-cache/logs/` by default, else the system's temporary folder's `panelpress-logs/`); no traceback reaches the screen. Please report it, with the log.",
 }
-INTERRUPTED = (130, "Interrupted (Ctrl-C): the feed is written last, so subscribers still see the last good build.")
+STOPS = {
+    "INTERRUPTED": "Interrupted (Ctrl-C), whether panelpress or ffmpeg heard it first: nothing was published (a publish cut short is completed or undone by the next build: the feed is written last, so subscribers still see the last good build).",
+    "STOPPED": "Stopped (SIGTERM: `kill`, a service manager, a shutdown), as Ctrl-C stops it. `serve` exits 0 when stopped either way.",
+}
 
 
 def exit_codes() -> str:
@@ -262,7 +265,7 @@ def exit_codes() -> str:
             f"pipeline/cli.py has {sorted(found)}; docs/hooks/reference.py documents {sorted(EXIT_DOCS)}"
         )
     rows = [(f"`{found[name]}`", f"`{name}`", EXIT_DOCS[name]) for name in sorted(found, key=found.get)]
-    rows.append((f"`{INTERRUPTED[0]}`", "", INTERRUPTED[1]))
+    rows += [(f"`{getattr(cli, name)}`", f"`{name}`", meaning) for name, meaning in STOPS.items()]
     return _table(("code", "in `cli.py`", "meaning"), rows) + "\n"
 
 
@@ -313,7 +316,7 @@ NAMES = {
     "MEDIA_DIR": "the audio: every episode's enclosure and its other editions",
     "PAGES_DIR": "the episode pages and what is published beside them",
     "MANIFEST": "panelpress's list of the files it wrote (never published as content)",
-    "LOCK": "the lock of a running build (and its `.pid`)",
+    "LOCK": "the lock file earlier releases kept in the site folder (and its `.pid`): the next publish removes them",
     "RESERVED": "names in the site folder that are panelpress's own bookkeeping",
     "PREVIEW_EVENTS": "`panelpress serve`'s own address for reloading open pages (outside any site path)",
     "CLEAN": "the label of the clean edition's files and its alternate enclosure",

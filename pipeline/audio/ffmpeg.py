@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -14,9 +16,16 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import AudioError
+from ..errors import AudioError, Interrupted
 from ..progress import Progress
 
+# Signals that stop a program on purpose: Ctrl-C (the terminal sends it to ffmpeg too), a stop asked for, a closed
+# terminal. ffmpeg stopped by one of them did not fail: the build was interrupted.
+STOPS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT})
+# ffmpeg's own words on a signal, on a line of their own (a file name may hold any words)
+_RECEIVED = re.compile(r"^(?:Exiting normally, received signal \d+|Received > ?\d+ system signals)", re.MULTILINE)
+_running: set[int] = set()  # the pids of the ffmpeg passes running now (`stop_running`)
+_lock = threading.Lock()
 MIME = {"mp3": "audio/mpeg", "m4a": "audio/mp4", "opus": "audio/ogg"}  # Ogg Opus is audio/ogg (RFC 7845)
 
 
@@ -99,6 +108,8 @@ def run_ffmpeg(source: Path, args: list[str], duration: float, progress: Progres
     command = [ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-progress", "pipe:1", *args]
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    with _lock:
+        _running.add(proc.pid)
     log: list[str] = []
     reader = threading.Thread(target=lambda: log.extend(proc.stderr), daemon=True)
     reader.start()
@@ -109,12 +120,16 @@ def run_ffmpeg(source: Path, args: list[str], duration: float, progress: Progres
             seconds = max(seconds, int(value) / 1e6)
             if progress:
                 progress(min(duration, seconds))
+    with _lock:  # before it is reaped: `stop_running` never signals a pid the system may give another process
+        _running.discard(proc.pid)
     # wait4, not wait: the child's own CPU time (getrusage of all children mixes episodes mastered in parallel).
     _, status, usage = os.wait4(proc.pid, 0)
     code = proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
     reader.join()
     text = "".join(log)
+    if stopped(code, text):  # even with code 0: stopped while opening its input, ffmpeg exits 0 having done nothing
+        raise Interrupted(source, "was interrupted: ffmpeg was stopped (Ctrl-C)", "build again")
     if code != 0:
         reason = _ffmpeg_reason(text)
         raise AudioError(
@@ -125,6 +140,25 @@ def run_ffmpeg(source: Path, args: list[str], duration: float, progress: Progres
     if progress:
         progress(duration if math.isfinite(duration) else seconds)
     return FfmpegRun(log=text, seconds=seconds, wall=round(wall, 2), cpu=round(usage.ru_utime + usage.ru_stime, 2))
+
+
+def stop_running() -> None:
+    """Stop every ffmpeg pass this process is running, as Ctrl-C does (the build was interrupted or stopped, and they
+    may not have heard it: SIGTERM sent to panelpress alone)."""
+    with _lock:
+        for pid in _running:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGINT)
+
+
+def stopped(code: int, log: str) -> bool:
+    """Whether ffmpeg ended because it was told to stop (a signal: Ctrl-C reaches it with the build), whatever it
+    made until then: killed by one of `STOPS`, or its own exit on one ("Exiting normally, received signal 2", code
+    255, or 0 when the signal came while it opened its input). With `-loglevel error` only the code tells: ffmpeg
+    exits 255 on a signal, or on EPERM, which it names."""
+    if -code in STOPS or _RECEIVED.search(log) is not None:
+        return True
+    return code == 255 and "not permitted" not in log
 
 
 def _ffmpeg_reason(log: str) -> str:

@@ -93,22 +93,13 @@ LOCATION_KEYS = tuple(LOCATION_DOCS)
 ROLES = tuple(ROLE_DOCS)
 
 
-def read(path: Path, root: Path | None = None) -> Notes:
+def read(path: Path, root: Path | None = None, text: str | None = None) -> Notes:
     """Parse and validate one notes file; raise NotesError naming the key and the fix. `root`: the show folder (by
-    default the folder that holds show_notes/), the only place files named in the notes may come from."""
+    default the folder that holds show_notes/), the only place files named in the notes may come from. `text`: the
+    file's content, when it is not written yet (the notes `import` is about to write)."""
     root = root if root is not None else path.parent.parent
-    try:
-        inputs.show_file(root, path.parent, path.name)  # its body is published: never a file from elsewhere
-    except inputs.Outside as err:
-        raise NotesError(path, err.problem, err.fix) from err
-    except inputs.Refused:
-        pass  # reading it says what is wrong
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # -sig: editors on Windows start files with a BOM
-    except UnicodeDecodeError as err:
-        raise NotesError(path, "is not UTF-8 text", "save the file as UTF-8") from err
-    except OSError as err:
-        raise NotesError(path, f"cannot be read: {err.strerror or err}", "make it a readable file") from err
+    if text is None:
+        text = _read(path, root)
     front, body_from = _split(path, text)
     node, meta = _load(path, front)
     if not isinstance(meta, dict):
@@ -155,6 +146,21 @@ def read(path: Path, root: Path | None = None) -> Notes:
         body_at=body_at,
         spaced=spaced,
     )
+
+
+def _read(path: Path, root: Path) -> str:
+    try:
+        inputs.show_file(root, path.parent, path.name)  # its body is published: never a file from elsewhere
+    except inputs.Outside as err:
+        raise NotesError(path, err.problem, err.fix) from err
+    except inputs.Refused:
+        pass  # reading it says what is wrong
+    try:
+        return path.read_text(encoding="utf-8-sig")  # -sig: editors on Windows start files with a BOM
+    except UnicodeDecodeError as err:
+        raise NotesError(path, "is not UTF-8 text", "save the file as UTF-8") from err
+    except OSError as err:
+        raise NotesError(path, f"cannot be read: {err.strerror or err}", "make it a readable file") from err
 
 
 _BOUNDARY = re.compile(r"^-{3,}[ \t]*$", re.MULTILINE)  # a line of dashes opens and closes the front matter

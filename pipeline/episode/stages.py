@@ -9,6 +9,7 @@ are plain, picklable records and paths, so the map can run on threads or on a di
 from __future__ import annotations
 
 import mimetypes
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from pathlib import Path
 from .. import cache, layout, markdown
 from ..audio import mastering
 from ..config import AudioSettings, Config
-from ..errors import AudioError, CleanEditionError, NotesError, PanelpressError
+from ..errors import AudioError, CleanEditionError, Interrupted, NotesError, PanelpressError, TranscriptError
 from ..files import file_sha256
 from ..progress import Task, no_task
 from ..records import (
@@ -102,7 +103,7 @@ def read_notes(work: Work, setup: Setup, task: Task) -> Work:
     parsed = notes.read(path, setup.config.root)
     work = replace(work, warnings=work.warnings + tuple(notes.warnings(parsed)))
     if parsed.draft:
-        return replace(work, notes=parsed, skipped=f"draft: review {path.name}, then remove `draft: true`")
+        return replace(work, notes=parsed, skipped=draft_skipped(path))
     if parsed.date is None:
         raise PanelpressError(path, "has no date", "add `date: YYYY-MM-DD` to the front matter")
     if parsed.date > setup.now:
@@ -110,6 +111,11 @@ def read_notes(work: Work, setup: Setup, task: Task) -> Work:
             work, notes=parsed, skipped=f"scheduled for {parsed.date.isoformat(timespec='minutes')}", until=parsed.date
         )
     return replace(work, notes=parsed, episode=Episode(slug=work.source.slug, recording=work.source.path, notes=parsed))
+
+
+def draft_skipped(notes_path: Path) -> str:
+    """Why an episode whose notes are a draft waits."""
+    return f"draft: review {notes_path.name}, then remove `draft: true`"
 
 
 def probe_recording(work: Work, setup: Setup, task: Task) -> Work:
@@ -133,15 +139,48 @@ def make_transcript(work: Work, setup: Setup, task: Task) -> Work:
     """`[transcripts] make`: an episode without a transcript gets a draft made offline; the build writes it beside
     its notes (never over a file), and from then on it is the episode's transcript, as a host's would be."""
     config = setup.config
-    if not config.transcripts.make or transcript.sources(config, work.source.slug):
-        return work
+    try:
+        if not config.transcripts.make or transcript.source(config, work.source.slug) is not None:
+            return work
+    except TranscriptError:
+        return work  # the host's transcript is refused: reading it says why
+    blocked = draft_blocker(transcribe.draft_path(config, work.source.slug))
+    if blocked is not None:  # found before the transcriber's work, not after it
+        return replace(work, withheld=(*work.withheld, blocked))
     path, sha, duration, who = heard(work)
     work = replace(work, recording_sha=work.recording_sha or (sha if work.mixed is None else ""))
     try:
         text, _ = transcribe.make(config, path, sha, duration, who, task("transcribe", duration))
+    except Interrupted:
+        raise
     except PanelpressError as err:
         return replace(work, withheld=(*work.withheld, err))
     return replace(work, draft=text)
+
+
+def draft_blocker(path: Path) -> TranscriptError | None:
+    """Why a draft transcript cannot be created at `path` (None: it can): something in its place that is not a
+    transcript (a symlink, dangling or not, a folder), or a folder that cannot be written. A draft is only ever
+    created as a new file, never written through a symlink."""
+    fix = "remove it and make the draft again (build, or `panelpress transcribe`), or put the episode's transcript there as a file"
+    if path.is_symlink():
+        what = f"is a symlink to {os.readlink(path)}" + ("" if path.exists() else ", which does not exist")
+        return TranscriptError(
+            path, f"{what}, where a draft transcript would be written: panelpress never writes through a symlink", fix
+        )
+    if path.is_file():
+        return TranscriptError(path, "is there already: panelpress never overwrites a transcript", fix)
+    if os.path.lexists(path):
+        what = "a folder" if path.is_dir() else "not a file"
+        return TranscriptError(path, f"is {what}, where a draft transcript would be written", fix)
+    folder = path.parent
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        return TranscriptError(
+            folder,
+            f"cannot be written, so the draft transcript {path.name} cannot be made in it",
+            f"make {folder.name}/ writable, then make the draft again (or put the episode's transcript there yourself)",
+        )
+    return None
 
 
 def heard(work: Work) -> tuple[Path, str, float, tuple[Turn, ...]]:
@@ -233,6 +272,8 @@ def master(work: Work, setup: Setup, task: Task) -> Work:
             source_sha=mixed.key,
             fresh=setup.fresh,
         )
+    except Interrupted:
+        raise
     except AudioError as err:
         raise AudioError(work.source.path, f"its mix: {err.problem}", err.fix) from err
     return replace(work, mastered=mastered)
@@ -385,6 +426,8 @@ def clean_edition(work: Work, setup: Setup, task: Task) -> Work:
             )
     except CleanEditionError as err:
         return replace(work, withheld=(*work.withheld, err))
+    except Interrupted:
+        raise
     except PanelpressError as err:  # the audio or the aligner failed: the clean edition is held back, not the episode
         return replace(
             work,
@@ -493,6 +536,6 @@ def _stored(cache_dir: Path, files: tuple[Attachment, ...]) -> tuple[Attachment,
     return tuple(stored)
 
 
-def interrupted(path: Path) -> AudioError:
-    """The error of an episode whose audio work was stopped by Ctrl-C."""
-    return AudioError(path, "was interrupted", "build again")
+def interrupted(path: Path) -> Interrupted:
+    """The error of an episode whose audio work was stopped by Ctrl-C (the build stops: it is no fault of the episode)."""
+    return Interrupted(path, "was interrupted", "build again")

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import config as settings_module
-from ..audio.ffmpeg import ffmpeg, file_arg
+from ..audio.ffmpeg import ffmpeg, file_arg, stopped
 from ..config import Config
-from ..errors import TranscriptError
+from ..errors import Interrupted, TranscriptError
 from ..files import create as create_new
 from ..progress import Progress
 from ..records import Turn
@@ -145,7 +145,9 @@ def decode(path: Path, start: float = 0.0, end: float | None = None, fmt: str = 
 
 def _finish(proc: subprocess.Popen, path: Path) -> None:
     error = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
-    if proc.wait() != 0:
+    if stopped(proc.wait(), error):  # Ctrl-C reached the decoder first: what it gave is not the whole recording
+        raise Interrupted(path, "was interrupted: ffmpeg was stopped (Ctrl-C)", "build again")
+    if proc.returncode != 0:
         raise TranscriptError(
             path,
             f"ffmpeg could not decode it for transcription: {error.splitlines()[-1] if error else 'unknown error'}",

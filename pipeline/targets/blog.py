@@ -24,6 +24,8 @@ class Blog:
         self.site = Folder(site, in_the_way="move it away, or set [blog] folder to another name")
         self.blog = Folder(
             blog,
+            name="the blog's folder",
+            instead="set [blog] path to a blog you can write",
             keep_edited=(posts,),
             in_the_way="it is yours: rename it, or rename the episode (its notes and recording: the slug names the post), or set [blog] posts to another folder",
         )
@@ -43,9 +45,14 @@ class Blog:
     def is_current(self, digest: str) -> bool:
         return self.blog.is_current(digest) and self.site.is_current(digest)
 
+    def check(self, plan: SitePlan | None = None) -> None:
+        """Refuse, writing nothing, a folder of the blog or a file in it where panelpress cannot write."""
+        self.blog.check(_posts(plan) if plan is not None else None)
+        self.site.check(plan)
+
     def apply(self, plan: SitePlan) -> PublishReport:
         """The posts and helper files, then the site folder with its feed last."""
-        posts = self.blog.apply(replace(plan, files=plan.blog, feed_path="", feed=b"", blog={}))
+        posts = self.blog.apply(_posts(plan))
         site = self.site.apply(plan)
         return PublishReport(
             written=posts.written + site.written,
@@ -54,3 +61,8 @@ class Blog:
             adopted=posts.adopted + site.adopted,
             edited=posts.edited + site.edited,
         )
+
+
+def _posts(plan: SitePlan) -> SitePlan:
+    """What the blog's own folder gets of a plan: the posts and helper files, no feed."""
+    return replace(plan, files=plan.blog, feed_path="", feed=b"", blog={})

@@ -8,6 +8,7 @@ publish killed at any instant leaves files the next one recognises as its own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .. import layout
+from .. import layout, lock
 from ..errors import PublishError
 from ..files import TEMP_SUFFIX, file_sha256, sha256, temp_path, write_atomic, write_if_changed
 from ..records import PlanFile, PublishReport, SitePlan
@@ -58,9 +59,13 @@ class Folder:
         path: Path,
         keep_edited: tuple[str, ...] = (),
         in_the_way: str = "move it away, or set [build] output to another folder",
+        name: str = "the site folder",
+        instead: str = lock.SITE,
     ) -> None:
         self.path = path
         self.in_the_way = in_the_way  # the fix for a file of someone else's where panelpress must write
+        self.name = name  # what the folder is to the host, and what else to do when it cannot be written
+        self.instead = instead
         # Folders (a blog's posts) where a file panelpress wrote and the host then edited is left as the host made it,
         # not refused: it stays panelpress's (as it wrote it) so it is never taken for the host's own, nor overwritten.
         self.keep_edited = tuple(prefix.rstrip("/") + "/" for prefix in keep_edited)
@@ -151,6 +156,14 @@ class Folder:
             return written.sha256
         return file_sha256(path)
 
+    def check(self, plan: SitePlan | None = None) -> None:
+        """Refuse, writing nothing, a folder that cannot be written (or made) and, given a plan, a file of someone
+        else's where the plan puts one: PublishError naming it and the fix. A build checks before it starts, and
+        before it publishes (a refused build leaves the folder, and the ledger, as they were)."""
+        lock.writable(self.path, self.name, self.instead)
+        if plan is not None:
+            self._check(_wanted(plan), self.manifest())
+
     # --- writing --------------------------------------------------------------------------------------------------
 
     def recover(self) -> tuple[str, ...]:
@@ -184,10 +197,7 @@ class Folder:
     def _apply(self, plan: SitePlan) -> PublishReport:
         self.path.mkdir(parents=True, exist_ok=True)
         old = self.manifest()
-        feed = (
-            {plan.feed_path: PlanFile(plan.feed, sha256(plan.feed))} if plan.feed_path else {}
-        )  # a blog's posts have none
-        wanted: dict[str, PlanFile] = {**plan.files, **feed}
+        wanted = _wanted(plan)
         on_disk, adopted, edited = self._check(wanted, old)
         # Remember every checksum about to be written before writing it: a file written by a publish that is then
         # killed is still known as panelpress's own.
@@ -211,6 +221,9 @@ class Folder:
         self._write_manifest(
             Manifest(files={rel: old.files[rel] if rel in edited else on_disk[rel] for rel in wanted}, plan=plan.digest)
         )
+        for legacy in (layout.LOCK, layout.LOCK + ".pid"):  # left by releases that locked a site with a file in it
+            with contextlib.suppress(OSError):
+                (self.path / legacy).unlink()
         unchanged = [rel for rel in wanted if rel not in changed and rel not in edited]
         return PublishReport(tuple(changed), tuple(unchanged), tuple(removed), tuple(adopted), tuple(edited))
 
@@ -290,6 +303,12 @@ class Folder:
         self._manifest = None
         write_if_changed(self.path / layout.MANIFEST, (text + "\n").encode(), durable=True)
         self._manifest = manifest
+
+
+def _wanted(plan: SitePlan) -> dict[str, PlanFile]:
+    """Every file of a plan, its feed last (a blog's posts have none)."""
+    feed = {plan.feed_path: PlanFile(plan.feed, sha256(plan.feed))} if plan.feed_path else {}
+    return {**plan.files, **feed}
 
 
 def _inside(site: Path, rel: str, allow_reserved: bool = False) -> Path:

@@ -29,6 +29,10 @@ class Target(Protocol):
     def published(self) -> Mapping[str, str]:
         """Every file panelpress published there (site path → checksum as written), the feed included."""
 
+    def check(self, plan: SitePlan | None = None) -> None:
+        """Refuse (PublishError), writing nothing, a place that cannot be written and, given a plan, anything there
+        that publishing it would have to overwrite and may not."""
+
     def apply(self, plan: SitePlan) -> PublishReport:
         """Make the site the plan: every file, the feed last; remove what panelpress published before and no longer makes."""
 
