@@ -457,6 +457,30 @@ def test_an_interrupted_build_publishes_nothing_whoever_hears_the_signal_first(m
             assert _state(pid) in ("", "Z")
 
 
+def test_ctrl_c_heard_by_the_mix_of_a_panels_tracks_alone_stops_the_build(tmp_path):
+    """The mix reads its tracks with ffmpeg runs of its own (not run_ffmpeg's): one of them stopped first is an
+    interruption too, never a track 'to export again'."""
+    show = write_show(tmp_path / "show", normalize=True)
+    for n, name in enumerate(("dana", "sam")):
+        make_audio(show / "episodes" / "long-panel" / f"{name}.wav", seconds=240, source=SPEECH.format(seed=n))
+    write_notes(show, "long-panel", "title: Long panel\ndate: 2026-01-02\npanelists: [Dana, Sam]")
+    build = _started(show)
+    try:
+        assert "long-panel" in _begun(build), "the build said when the mix began"
+        child = _held(build)
+        assert child, "the build ended before its ffmpeg could be interrupted"
+        os.kill(child, signal.SIGINT)
+        os.kill(child, signal.SIGCONT)
+        out, err = build.communicate(timeout=300)
+    finally:
+        if build.poll() is None:
+            build.kill()
+    said = out + err
+    assert build.returncode == 130, said
+    assert "interrupted" in err and "export it again" not in said and "could not read the tracks" not in said
+    assert not (show / "public" / "feed.xml").exists(), "nothing was published"
+
+
 def _outside_the_cache(show: Path) -> dict[str, str]:
     return {rel: sha for rel, sha in checksums(show).items() if not rel.startswith(".panelpress-cache")}
 

@@ -128,8 +128,7 @@ def run_ffmpeg(source: Path, args: list[str], duration: float, progress: Progres
     wall = time.perf_counter() - started
     reader.join()
     text = "".join(log)
-    if stopped(code, text):  # even with code 0: stopped while opening its input, ffmpeg exits 0 having done nothing
-        raise Interrupted(source, "was interrupted: ffmpeg was stopped (Ctrl-C)", "build again")
+    halt_if_stopped(code, text, source)  # even with code 0: stopped while opening its input, ffmpeg exits 0
     if code != 0:
         reason = _ffmpeg_reason(text)
         raise AudioError(
@@ -159,6 +158,12 @@ def stopped(code: int, log: str) -> bool:
     if -code in STOPS or _RECEIVED.search(log) is not None:
         return True
     return code == 255 and "not permitted" not in log
+
+
+def halt_if_stopped(code: int, log: str, source: Path) -> None:
+    """Interrupted when ffmpeg was told to stop (`stopped`): the build stops, and nothing is said of the file."""
+    if stopped(code, log):
+        raise Interrupted(source, "was interrupted: ffmpeg was stopped (Ctrl-C)", "build again")
 
 
 def _ffmpeg_reason(log: str) -> str:

@@ -36,7 +36,7 @@ from ..errors import AudioError
 from ..progress import Progress, Task, no_task
 from ..records import ROOM, Mixed, MixReport, Track, TrackReport, Turn
 from . import cleanup
-from .ffmpeg import ffmpeg, ffmpeg_version, file_arg
+from .ffmpeg import ffmpeg, ffmpeg_version, file_arg, halt_if_stopped
 
 AUDIENCE = "Audience"  # the room's own sound (questions, applause) in the speaker turns
 METHOD = "gcc-automix-v3"
@@ -292,6 +292,9 @@ class _Reading:
 
     def __exit__(self, kind, value, trace) -> None:
         codes = self._close(killed=kind is not None)
+        if kind is None:
+            for log, code in zip(self.logs, codes):
+                halt_if_stopped(code, log.read_text(errors="replace"), self.where)
         failed = [log for log, code in zip(self.logs, codes) if code != 0]
         if failed and kind is None:
             raise AudioError(
@@ -721,6 +724,7 @@ def _render(
         finally:
             encoder.stdin.close()
             code = encoder.wait()
+    halt_if_stopped(code, (work / "encode.log").read_text(errors="replace"), out.parent)
     if code != 0:
         raise AudioError(
             out.parent,

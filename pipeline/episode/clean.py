@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .. import artefacts, layout
 from ..audio import edit, mastering
-from ..audio.ffmpeg import ffmpeg, ffmpeg_version, file_arg
+from ..audio.ffmpeg import ffmpeg, ffmpeg_version, file_arg, halt_if_stopped
 from ..config import AudioSettings, Config
 from ..errors import CleanEditionError, ExplicitContentError, PanelpressError
 from ..progress import Task
@@ -308,7 +308,8 @@ def verify(
                 samples[order[k]][1].extend(values[2 * a + 1 : 2 * b : 2])
         at += n
     error = proc.stderr.read().decode(errors="replace").strip()
-    if proc.wait() != 0:
+    halt_if_stopped(proc.wait(), error, clean_file)
+    if proc.returncode != 0:
         raise CleanEditionError(
             clean_file,
             f"ffmpeg could not decode the editions to verify them: {error.splitlines()[-1] if error else 'unknown error'}",

@@ -39,7 +39,7 @@ from mutagen.mp4 import MP4, MP4Cover
 from mutagen.oggopus import OggOpus
 
 from .. import artefacts, inputs
-from ..audio.ffmpeg import MIME, ffmpeg, file_arg
+from ..audio.ffmpeg import MIME, ffmpeg, file_arg, halt_if_stopped
 from ..config import ShowSettings
 from ..errors import AudioError
 from ..files import file_sha256
@@ -374,6 +374,7 @@ def _mux_chapters(path: Path, chapters: tuple[ChapterTag, ...]) -> None:
             file_arg(muxed),
         ]
         done = subprocess.run(args, capture_output=True, text=True, errors="replace", check=False)
+        halt_if_stopped(done.returncode, done.stderr, path)
         if done.returncode != 0:
             raise AudioError(
                 path,

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import config as settings_module
-from ..audio.ffmpeg import ffmpeg, file_arg, stopped
+from ..audio.ffmpeg import ffmpeg, file_arg, halt_if_stopped
 from ..config import Config
-from ..errors import Interrupted, TranscriptError
+from ..errors import TranscriptError
 from ..files import create as create_new
 from ..progress import Progress
 from ..records import Turn
@@ -145,8 +145,7 @@ def decode(path: Path, start: float = 0.0, end: float | None = None, fmt: str = 
 
 def _finish(proc: subprocess.Popen, path: Path) -> None:
     error = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
-    if stopped(proc.wait(), error):  # Ctrl-C reached the decoder first: what it gave is not the whole recording
-        raise Interrupted(path, "was interrupted: ffmpeg was stopped (Ctrl-C)", "build again")
+    halt_if_stopped(proc.wait(), error, path)  # Ctrl-C reached the decoder first: what it gave is not all of it
     if proc.returncode != 0:
         raise TranscriptError(
             path,
