@@ -284,8 +284,9 @@ def _knock(address: str, seconds: float) -> str:
         comm = await connect(address, timeout=seconds, **Security().get_connection_args("client"))
         await comm.close()
 
-    try:
-        asyncio.run(asyncio.wait_for(greeted(), seconds))
+    try:  # on a thread of its own: the caller's may run an event loop already (asyncio.run refuses to nest)
+        with ThreadPoolExecutor(max_workers=1) as alone:
+            alone.submit(asyncio.run, asyncio.wait_for(greeted(), seconds)).result()
     except TimeoutError:
         return f"gave no answer within {seconds:g} seconds (it takes connections but does not speak Dask's protocol, or is not reached)"
     except Exception as err:  # what garbage makes the comm raise is not a documented set

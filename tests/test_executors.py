@@ -5,10 +5,12 @@ work; a build on threads never imports Dask."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pickle
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -327,3 +329,19 @@ sys.addaudithook(
         else None
     )
 )
+
+
+def test_a_real_scheduler_is_greeted_from_a_thread_that_runs_an_event_loop(cluster):
+    """The greeting is read on a thread of its own: a caller running an event loop (a notebook, Playwright's sync API
+    in the same process) reaches the scheduler all the same, and a silent address is still said in words."""
+    local, _client = cluster
+
+    async def greeted_inside_a_loop() -> tuple[str, str]:
+        with socket.create_server(("127.0.0.1", 0)) as silent:  # takes the connection, never speaks
+            return executors._knock(local.scheduler_address, 20), executors._knock(
+                f"tcp://127.0.0.1:{silent.getsockname()[1]}", 1
+            )
+
+    real, silent = asyncio.run(greeted_inside_a_loop())
+    assert real == "", real
+    assert "gave no answer within 1 seconds" in silent, silent
