@@ -266,7 +266,9 @@ class _Reading:
                 self.errors.append(log.open("wb"))
                 self.procs.append(
                     subprocess.Popen(
-                        [ffmpeg(), "-nostdin", "-hide_banner", "-v", "error", *args],
+                        # info, not error: a run stopped by Ctrl-C while it opens its input exits 0 having
+                        # read nothing, and only its "received signal" line says so (halt_if_stopped)
+                        [ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-v", "info", *args],
                         stdout=subprocess.PIPE,
                         stderr=self.errors[-1],
                     )
