@@ -53,7 +53,9 @@ DRAFT_NOTE = (
 _FILLER = re.compile(r"^(<s>|</s>|<sil>|\[.*\]|\+\+.*\+\+)$")
 _SENTENCE_END = re.compile(r"[.?!…][\"'”’)\]]*$")
 # English words that start a clause: a long sentence is best split before one (other languages: at commas and pauses)
-_CLAUSE = frozenset("and but or so because which who that when while where if then although".split())
+_CLAUSE = frozenset(
+    ["and", "but", "or", "so", "because", "which", "who", "that", "when", "while", "where", "if", "then", "although"]
+)
 _PUNCTUATION = re.compile(r"[.?!…,;:][\"'”’)\]]*$")
 
 
