@@ -181,6 +181,16 @@ def test_cues_are_sentences_of_at_most_two_balanced_lines():
     )
 
 
+def test_whispers_word_pieces_are_joined_into_words():
+    from faster_whisper.transcribe import Word as Piece
+
+    pieces = [Piece(0.0, 0.3, " He", 0.9), Piece(0.3, 0.6, " was", 0.9), Piece(0.6, 0.8, " ill", 0.9)]
+    pieces += [Piece(0.8, 1.2, "-disposed.", 0.9)]
+    heard = list(transcribe._joined(pieces, 10.0))
+    assert [(w.text, w.start, w.end) for w in heard][-1] == ("ill-disposed.", 10.6, 11.2)
+    assert [w.text for w in heard] == ["He", "was", "ill-disposed."]
+
+
 def test_an_engine_without_punctuation_gets_sentences_restored():
     words = _words("i think so") + _words("and then we left early", at=2.0) + _words("i'm sure", at=5.0)
     cues = transcribe.cues(words)

@@ -36,7 +36,7 @@ from . import transcript
 from . import turns as speakers
 from .transcript import Cue
 
-METHOD = "transcribe-v1"
+METHOD = "transcribe-v2"  # v2: Whisper's word pieces joined into words
 RATE = 16000  # Hz: what both engines' models were trained on
 # A draft's cues, by the subtitle conventions apps display: at most two lines of about LINE characters and
 # CUE_SECONDS each; a new cue at a sentence's end, a speaker's turn, or a pause of CUE_PAUSE seconds (SENTENCE_PAUSE
@@ -253,16 +253,29 @@ def _whisper(config: Config, path: Path, duration: float, progress: Progress | N
                 samples, language=language, word_timestamps=True, beam_size=1, condition_on_previous_text=False
             )
             for segment in segments:
-                for word in segment.words or ():
-                    if word.word.strip():
-                        yield Word(
-                            round(at + float(word.start), 3),
-                            round(at + max(float(word.end), float(word.start) + 0.02), 3),
-                            word.word.strip(),
-                        )
+                yield from _joined(segment.words or (), at)
         at += WHISPER_CHUNK
         if progress:
             progress(min(duration, at))
+
+
+def _joined(words, at: float) -> Iterator[Word]:
+    """Whisper's words of one segment as Words on the recording's timeline; a piece that does not start with a space
+    belongs to the word before it ("ill" "-disposed" is one word)."""
+    held: Word | None = None
+    for word in words:
+        text = word.word
+        if not text.strip():
+            continue
+        start, end = round(at + float(word.start), 3), round(at + max(float(word.end), float(word.start) + 0.02), 3)
+        if held is not None and not text[:1].isspace():
+            held = Word(held.start, max(held.end, end), held.text + text.strip())
+            continue
+        if held is not None:
+            yield held
+        held = Word(start, end, text.strip())
+    if held is not None:
+        yield held
 
 
 def _model(config: Config) -> Path:
