@@ -593,7 +593,7 @@ class TranscriptSettings:
         metadata=_check(
             lambda v: v in ENGINES,
             "use whisper (faster-whisper: Whisper tiny.en ships with panelpress, or a model folder) or pocketsphinx",
-            doc="The recogniser: `whisper` (faster-whisper with Whisper tiny.en, which ships inside a package panelpress installs, or the model folder of `model`) or `pocketsphinx` (faster and far less accurate; English shows only).",
+            doc="The recogniser: `whisper` (faster-whisper with Whisper tiny.en, which ships inside a package panelpress installs, or the model folder of `model`) or `pocketsphinx` (a small model, far less accurate; English shows only).",
         ),
     )
     model: str = field(  # whisper: a folder holding a CTranslate2 Whisper model (model.bin), relative to the show folder
