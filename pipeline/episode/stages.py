@@ -190,7 +190,7 @@ def read_transcript(work: Work, setup: Setup, task: Task) -> Work:
     waiting = DraftTranscript(
         found.path,
         f"a transcript panelpress made, waiting for your review: not published (its draft note, line {found.draft})",
-        "read and correct it, then delete that line and build; or set [transcripts] publish_drafts = true",
+        "read and correct it, then delete that note and build; or set [transcripts] publish_drafts = true",
     )
     return replace(work, transcript=found, unreviewed=True, warnings=(*work.warnings, waiting))
 
