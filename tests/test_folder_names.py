@@ -114,7 +114,7 @@ def test_chapters_the_clean_edition_and_a_made_transcript_in_a_folder_of_any_nam
     say(show / "episodes" / "talk.wav", ["Hello and welcome.", 0.6, "Thank you."])
     write_notes(show, "talk", "title: Talk\ndate: 2026-02-02")
     _build(capsys, show)
-    assert "made by panelpress with pocketsphinx" in (show / "show_notes" / "talk.vtt").read_text()
+    assert "made by panelpress with faster-whisper" in (show / "show_notes" / "talk.vtt").read_text()
     media = show / "public" / "media"
     chapters = MP4(media / "swear.m4a").chapters
     assert [chapter.title for chapter in chapters] == ["Hello", "Words"]

@@ -18,7 +18,15 @@ from pathlib import Path
 from .. import cache, layout, markdown
 from ..audio import mastering
 from ..config import AudioSettings, Config
-from ..errors import AudioError, CleanEditionError, Interrupted, NotesError, PanelpressError, TranscriptError
+from ..errors import (
+    AudioError,
+    CleanEditionError,
+    DraftTranscript,
+    Interrupted,
+    NotesError,
+    PanelpressError,
+    TranscriptError,
+)
 from ..files import file_sha256
 from ..progress import Task, no_task
 from ..records import (
@@ -59,6 +67,7 @@ class Work:
     info: AudioInfo | None = None
     episode: Episode | None = None
     transcript: transcript.Transcript | None = None
+    unreviewed: bool = False  # the transcript is a draft panelpress made: heard for the clean edition, not published
     recording_sha: str = ""
     tracks: tuple[Track, ...] = ()  # an episode of one track per speaker: its microphones
     draft: str = ""  # a transcript made for it (WebVTT), to be written beside its notes by the build
@@ -223,7 +232,14 @@ def read_transcript(work: Work, setup: Setup, task: Task) -> Work:
             found = transcript.read(path, work.info.duration, speakers) if path else None
     except PanelpressError as err:
         return replace(work, withheld=(*work.withheld, err))
-    return replace(work, transcript=found)
+    if found is None or not found.draft or setup.config.transcripts.publish_drafts:
+        return replace(work, transcript=found)
+    waiting = DraftTranscript(
+        found.path,
+        f"a transcript panelpress made, waiting for your review: not published (its draft note, line {found.draft})",
+        "read and correct it, then delete that note and build; or set [transcripts] publish_drafts = true",
+    )
+    return replace(work, transcript=found, unreviewed=True, warnings=(*work.warnings, waiting))
 
 
 def review_explicit(work: Work, setup: Setup, task: Task) -> Work:
@@ -377,8 +393,8 @@ def opus_edition(work: Work, setup: Setup, task: Task) -> Work:
 
 
 def attach_transcript(work: Work, setup: Setup, task: Task) -> Work:
-    """The transcript as VTT, SRT and JSON, moved onto the mastered audio's timeline."""
-    if work.transcript is None:
+    """The transcript as VTT, SRT and JSON, moved onto the mastered audio's timeline (a draft waits for review)."""
+    if work.transcript is None or work.unreviewed:
         return work
     config, master_ = setup.config, work.mastered
     files = transcript.attachments(
@@ -438,12 +454,24 @@ def clean_edition(work: Work, setup: Setup, task: Task) -> Work:
         )
     item = work.item
     if made.item is not None:
-        clean_item = replace(made.item, attachments=_stored(config.cache_dir, made.item.attachments))
+        clean_item = replace(made.item, attachments=_stored(config.cache_dir, _reviewed(work, made.item.attachments)))
         item = replace(
             item, clean=clean_item, alternates=item.alternates + ((made.alternate,) if made.alternate else ())
         )
     warnings = work.warnings + ((made.warning,) if made.warning else ())
     return replace(work, item=item, warnings=warnings)
+
+
+def _reviewed(work: Work, files: tuple[Attachment, ...]) -> tuple[Attachment, ...]:
+    """An edition's files without its transcript while that is a draft waiting for review."""
+    if not work.unreviewed:
+        return files
+    drafts = {
+        layout.transcript(work.source.slug, kind, label)
+        for kind in layout.TRANSCRIPT_SUFFIXES
+        for label in ("", layout.CLEAN)
+    }
+    return tuple(file for file in files if file.path not in drafts)
 
 
 Stage = Callable[[Work, Setup, Task], Work]

