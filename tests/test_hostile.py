@@ -720,7 +720,8 @@ def test_what_is_in_a_drafts_place_holds_it_back_in_words_and_is_never_written_t
         draft.unlink()
     assert _build(capsys, folder)[0] == 0, "the next build makes the draft it could not write (never cached without)"
     assert draft.is_file() and not draft.is_symlink() and draft.read_text().startswith("WEBVTT")
-    assert (folder / "public" / "episodes" / "talk.vtt").is_file()
+    assert "draft: true" in draft.read_text(), "made as a draft"
+    assert not (folder / "public" / "episodes" / "talk.vtt").exists(), "a draft waits for the host's review"
 
 
 @needs_espeak
