@@ -512,6 +512,41 @@ class FeedSettings:
     )
 
 
+DEPLOY_SCHEMES = ("s3", "sftp", "rsync", "git+file", "git+ssh", "git+https")  # targets/remote.py opens each
+
+
+DEPLOY_HINT = "write s3://BUCKET/PREFIX/, sftp://USER@HOST/PATH, rsync://USER@HOST/PATH or git+ssh://HOST/REPO.git#BRANCH (no password: credentials come from AWS_PROFILE, the SSH agent, …)"
+
+
+def deploy_address(value: str) -> bool:
+    """Whether `value` is a destination `panelpress deploy` can open (empty: none set)."""
+    parts = urlsplit(value)
+    return not value or (parts.scheme in DEPLOY_SCHEMES and bool(parts.netloc or parts.path) and not parts.password)
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """`[deploy]`: where `panelpress deploy` copies the built site (credentials come from the standard chains of
+    each kind of store, never from this file)."""
+
+    to: str = field(
+        default="",
+        metadata=_check(
+            deploy_address,
+            DEPLOY_HINT,
+            doc="Where `panelpress deploy` puts the site: `s3://BUCKET/PREFIX/` (endpoint and credentials from `AWS_ENDPOINT_URL_S3`, `AWS_PROFILE`, `~/.aws/config`), `sftp://USER@HOST/PATH`, or a Pages branch `git+ssh://HOST/REPO.git#gh-pages`; `--to` overrides it.",
+        ),
+    )
+    max_deletes: int = field(
+        default=20,
+        metadata=_check(
+            lambda v: v >= 0,
+            "use a whole number of files, 0 or more, e.g. max_deletes = 20",
+            doc="The most files a deploy deletes at the destination; one that would delete more stops before any write, unless run with `--allow-remove`.",
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class ExplicitSettings:
     """`[explicit]`: what a build does when an episode not marked explicit holds strong language."""
@@ -672,6 +707,7 @@ class Config:
     transcripts: TranscriptSettings = TranscriptSettings()
     clean: CleanSettings = CleanSettings()
     feed: FeedSettings = FeedSettings()
+    deploy: DeploySettings = DeploySettings()
 
     @property
     def path(self) -> Path:
@@ -770,6 +806,7 @@ SECTIONS = {
     "transcripts": TranscriptSettings,
     "clean": CleanSettings,
     "feed": FeedSettings,
+    "deploy": DeploySettings,
 }
 # Settings that are tables of their own ([podcast.location], [[podcast.podroll]]): the record each becomes.
 TABLES = {"Location": Location, "RemoteItem": RemoteItem}

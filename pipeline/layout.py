@@ -39,8 +39,11 @@ CLEAN = "clean"  # the label of the clean edition's files (`media/<name>.clean.m
 PREVIEW_EVENTS = "/.panelpress/events"
 MANIFEST = ".panelpress-manifest.json"
 LOCK = ".panelpress-lock"
+# What `panelpress deploy` last put at a destination (kept there, beside the site, as MANIFEST is in the folder).
+DEPLOY_MANIFEST = ".panelpress-deploy.json"
+REDIRECTS = "_redirects"  # a move's redirect, for Pages hosts (Netlify, Cloudflare Pages) that read it
 # Files of panelpress's own bookkeeping in the site folder: never part of a plan, never published as content.
-RESERVED = (MANIFEST, LOCK, LOCK + ".pid")
+RESERVED = (MANIFEST, LOCK, LOCK + ".pid", DEPLOY_MANIFEST)
 
 
 def web_slug(slug: str) -> str:

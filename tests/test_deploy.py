@@ -1,0 +1,303 @@
+"""`panelpress deploy` against real servers: an S3 endpoint (moto's server, a subprocess speaking S3 over HTTP on
+127.0.0.1, driven by boto3 as with AWS or R2) and a bare git repository as a Pages branch."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from pipeline.cli import main
+from pipeline.targets import deploy
+from tests.conftest import write_notes, write_show
+
+boto3 = pytest.importorskip("boto3", reason="boto3 is the deploy extra: pip install '.[test]'")
+feedparser = pytest.importorskip("feedparser")
+
+BUCKET = "podcast"
+PREFIX = "show/"
+ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> str:
+    """moto's S3 server on a free port of 127.0.0.1, its address read from what it prints."""
+    server = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
+    if server is None:
+        pytest.skip("moto_server is not installed: pip install '.[test]' (moto[server])")
+    process = subprocess.Popen(
+        [server, "-H", "127.0.0.1", "-p", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        for line in process.stdout:
+            found = re.search(r"Running on (http://127\.0\.0\.1:\d+)", line)
+            if found:
+                break
+        else:
+            pytest.fail("moto_server stopped before it said its address")
+        yield found.group(1)
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def s3(endpoint, monkeypatch):
+    """An empty bucket; the process's environment points boto3 at the server with dummy credentials."""
+    for key, value in {**ENV, "AWS_ENDPOINT_URL_S3": endpoint}.items():
+        monkeypatch.setenv(key, value)
+    client = boto3.client("s3")
+    client.create_bucket(Bucket=BUCKET)
+    # Readable by anyone, as a host makes a bucket that serves a site (moto asks for HEAD's action by its own name).
+    read = {"Effect": "Allow", "Principal": "*", "Resource": f"arn:aws:s3:::{BUCKET}/*"}
+    public = {"Version": "2012-10-17", "Statement": [{**read, "Action": ["s3:GetObject", "s3:HeadObject"]}]}
+    client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(public))
+    yield client
+    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    client.delete_bucket(Bucket=BUCKET)
+
+
+def _show(tmp_path, audio_dir, site_url: str, episodes=("one", "two", "three"), deploy_toml: str = "") -> Path:
+    """A show of tiny episodes published at `site_url`, built."""
+    show = write_show(tmp_path / "show", extra_show='allow_http = true\nartwork = "cover.jpg"')
+    Image.new("RGB", (1400, 1400), (30, 90, 160)).save(show / "cover.jpg")
+    toml = show / "panelpress.toml"
+    text = toml.read_text().replace('site_url = "https://pod.example.com/show/"', f'site_url = "{site_url}"')
+    toml.write_text(text + f'\n[deploy]\nto = "s3://{BUCKET}/{PREFIX}"\n{deploy_toml}\n')
+    for day, slug in enumerate(episodes, start=1):
+        _episode(show, audio_dir, slug, day)
+    _build(show)
+    return show
+
+
+def _episode(show: Path, audio_dir: Path, slug: str, day: int) -> None:
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / f"{slug}.wav")
+    write_notes(show, slug, f"title: Episode {slug}\ndate: 2026-01-{day:02d}", body=f"About {slug}.")
+
+
+def _build(show: Path, *removed: str) -> None:
+    withdrawn = [arg for slug in removed for arg in ("--allow-remove", slug)]
+    assert main(["build", "--show", str(show), *withdrawn]) == 0
+
+
+def _deploy(show: Path, capsys, *args: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["deploy", "--show", str(show), *args])
+    said = capsys.readouterr()
+    return code, said.out + said.err
+
+
+def _objects(client) -> dict[str, str]:
+    return {o["Key"]: o["ETag"] for o in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
+
+
+def _consistent(client) -> feedparser.FeedParserDict:
+    """The public feed parses, and every enclosure it names is there at its stated length."""
+    feed = feedparser.parse(client.get_object(Bucket=BUCKET, Key=PREFIX + "feed.xml")["Body"].read())
+    assert not feed.bozo, feed.bozo_exception
+    assert feed.entries
+    for entry in feed.entries:
+        for enclosure in entry.enclosures:
+            key = PREFIX + enclosure.href.split(f"/{BUCKET}/{PREFIX}", 1)[1]
+            assert key in _objects(client), f"{key}: the feed names it, the bucket has it not"
+            head = client.head_object(Bucket=BUCKET, Key=key)
+            assert head["ContentLength"] == int(enclosure.length), key
+    return feed
+
+
+def _site_url(endpoint: str) -> str:
+    return f"{endpoint}/{BUCKET}/{PREFIX}"  # the bucket as a website serves it, path-style
+
+
+def test_every_object_has_its_type_and_cache_and_answers_ranges(tmp_path, audio_dir, s3, endpoint, capsys):
+    show = _show(tmp_path, audio_dir, _site_url(endpoint))
+    code, said = _deploy(show, capsys)  # ends with check --url against the public feed
+    assert code == 0, said
+    assert "uploaded" in said and "all good" in said and f"the feed: {_site_url(endpoint)}feed.xml" in said
+    site = show / "public"
+    local = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file() and not p.name.startswith(".")}
+    keys = _objects(s3)
+    assert {PREFIX + rel for rel in local} <= set(keys)
+    for rel in local:
+        head = s3.head_object(Bucket=BUCKET, Key=PREFIX + rel)
+        expected = deploy.headers(rel)
+        assert head["ContentType"] == expected.content_type, rel
+        assert head["CacheControl"] == expected.cache_control, rel
+    assert s3.head_object(Bucket=BUCKET, Key=PREFIX + "media/one.mp3")["ContentType"] == "audio/mpeg"
+    assert s3.head_object(Bucket=BUCKET, Key=PREFIX + "feed.xml")["ContentType"] == "application/rss+xml"
+    assert s3.head_object(Bucket=BUCKET, Key=PREFIX + "episodes/one.html")["ContentType"] == "text/html; charset=utf-8"
+    assert "max-age=300" in s3.head_object(Bucket=BUCKET, Key=PREFIX + "feed.xml")["CacheControl"]
+    ranged = urllib.request.Request(_site_url(endpoint) + "media/one.mp3", headers={"Range": "bytes=0-9"})
+    with urllib.request.urlopen(ranged) as answer:
+        assert answer.status == 206 and len(answer.read()) == 10
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=PREFIX + ".panelpress-deploy.json")["Body"].read())
+    assert set(manifest["files"]) == local and "pending" not in manifest
+    _consistent(s3)
+
+    code, said = _deploy(show, capsys, "--no-verify")  # nothing changed: nothing goes up
+    assert code == 0, said
+    assert "uploaded 0 files (0 bytes), deleted 0" in said
+
+
+def test_a_removed_episode_takes_only_its_files_and_foreign_keys_stay(tmp_path, audio_dir, s3, endpoint, capsys):
+    show = _show(tmp_path, audio_dir, _site_url(endpoint))
+    s3.put_object(Bucket=BUCKET, Key=PREFIX + "notes.txt", Body=b"the host's own")
+    s3.put_object(Bucket=BUCKET, Key=PREFIX + "media/old-jingle.mp3", Body=b"not panelpress's")
+    assert _deploy(show, capsys, "--no-verify")[0] == 0
+    before = _objects(s3)
+    (show / "episodes" / "two.wav").unlink()
+    (show / "show_notes" / "two.md").unlink()
+    _build(show, "two")
+
+    code, said = _deploy(show, capsys, "--dry-run")  # says what it would do, writes nothing
+    assert code == 0, said
+    assert "delete media/two.mp3" in said and "delete episodes/two.html" in said and "nothing was written" in said
+    assert _objects(s3) == before
+
+    code, said = _deploy(show, capsys, "--no-verify")
+    assert code == 0, said
+    after = _objects(s3)
+    gone = set(before) - set(after)
+    assert gone and all("/two" in key for key in gone), gone
+    assert {PREFIX + "notes.txt", PREFIX + "media/old-jingle.mp3"} <= set(after)
+    assert "two" not in json.dumps(_consistent(s3).entries)
+
+
+def test_more_deletions_than_allowed_stop_before_any_write(tmp_path, audio_dir, s3, endpoint, capsys):
+    show = _show(tmp_path, audio_dir, _site_url(endpoint), deploy_toml="max_deletes = 2")
+    assert _deploy(show, capsys, "--no-verify")[0] == 0
+    before = _objects(s3)
+    for slug in ("two", "three"):
+        (show / "episodes" / f"{slug}.wav").unlink()
+        (show / "show_notes" / f"{slug}.md").unlink()
+    _write(show / "show_notes" / "one.md", "About one, edited.")  # a change that would be uploaded
+    _build(show, "two", "three")
+    code, said = _deploy(show, capsys, "--no-verify")
+    assert code == 1, said
+    assert "more than [deploy] max_deletes = 2; nothing was written" in said and "--allow-remove" in said
+    assert _objects(s3) == before
+    code, said = _deploy(show, capsys, "--no-verify", "--allow-remove")
+    assert code == 0, said
+    assert len(_consistent(s3).entries) == 1
+
+
+def _write(notes: Path, body: str) -> None:
+    text = notes.read_text()
+    notes.write_text(text.rsplit("---", 1)[0] + f"---\n\n{body}\n")
+
+
+def test_a_deploy_killed_at_any_moment_leaves_a_whole_feed_and_the_next_finishes(
+    tmp_path, audio_dir, s3, endpoint, capsys
+):
+    show = _show(tmp_path, audio_dir, _site_url(endpoint))
+    assert _deploy(show, capsys, "--no-verify")[0] == 0
+    command = [sys.executable, "-m", "pipeline.cli", "deploy", "--show", str(show), "--no-verify", "--allow-remove"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    # Each round changes the site (an episode goes, another comes, notes change), then kills the deploy after
+    # `lines` uploads or deletions: the public feed is then the old one or the new one, and names only whole files.
+    killed = 0
+    for round_, (gone, lines) in enumerate((("one", 1), ("two", 3), ("three", 5), ("new0", 2))):
+        new = f"new{round_}"
+        for path in (show / "episodes" / f"{gone}.wav", show / "show_notes" / f"{gone}.md"):
+            path.unlink()
+        _episode(show, audio_dir, new, 10 + round_)
+        _write(show / "show_notes" / f"{new}.md", f"Round {round_}.")
+        _build(show, gone)
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        seen = 0
+        for line in process.stdout:
+            if line.startswith(("uploaded ", "deleted ")) and " files " not in line:
+                seen += 1
+                if seen == lines:
+                    process.send_signal(signal.SIGKILL)
+                    killed += 1
+                    break
+        process.wait()
+        process.stdout.close()
+        _consistent(s3)
+        manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=PREFIX + ".panelpress-deploy.json")["Body"].read())
+        assert "pending" in manifest  # the next deploy knows this one was cut short
+    assert killed == 4
+    code, said = _deploy(show, capsys, "--no-verify", "--allow-remove")
+    assert code == 0, said
+    feed = _consistent(s3)
+    local = feedparser.parse((show / "public" / "feed.xml").read_bytes())
+    assert [e.id for e in feed.entries] == [e.id for e in local.entries]
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=PREFIX + ".panelpress-deploy.json")["Body"].read())
+    assert "pending" not in manifest
+    for key, (_, size) in manifest["files"].items():
+        assert s3.head_object(Bucket=BUCKET, Key=PREFIX + key)["ContentLength"] == size
+
+
+def test_a_moved_show_redirects_its_feed_on_s3(tmp_path, audio_dir, s3, endpoint, capsys):
+    show = _show(tmp_path, audio_dir, _site_url(endpoint))
+    toml = show / "panelpress.toml"
+    toml.write_text(toml.read_text().replace("[show]\n", '[show]\nnew_feed_url = "https://new.example.com/feed.xml"\n'))
+    _build(show)
+    assert _deploy(show, capsys, "--no-verify")[0] == 0
+    head = s3.head_object(Bucket=BUCKET, Key=PREFIX + "feed.xml")
+    assert head["WebsiteRedirectLocation"] == "https://new.example.com/feed.xml"
+
+
+def test_no_destination_and_no_build_are_refused_with_the_fix(tmp_path, s3, capsys):
+    show = write_show(tmp_path / "show")
+    code, said = _deploy(show, capsys)
+    assert code == 2 and "set [deploy] to" in said
+    code, said = _deploy(show, capsys, "--to", f"s3://{BUCKET}/{PREFIX}")
+    assert code == 1 and "holds no finished build" in said and "panelpress build" in said
+    code, said = _deploy(show, capsys, "--to", "ftp://example.com/")
+    assert code == 2 and "s3://BUCKET/PREFIX/" in said
+
+
+# --- a Pages branch ------------------------------------------------------------------------------------------------
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_pages_branch_gets_one_commit_per_deploy_and_none_when_nothing_changed(tmp_path, audio_dir, capsys):
+    remote = tmp_path / "pages.git"
+    _git("init", "-q", "--bare", str(remote))
+    show = _show(tmp_path, audio_dir, "https://pod.example.com/show/", episodes=("one", "two"))
+    to = f"git+file://{remote}#gh-pages"
+    code, said = _deploy(show, capsys, "--to", to, "--no-verify")
+    assert code == 0, said
+    assert _git("-C", str(remote), "rev-list", "--count", "gh-pages") == "1"
+    tree = _git("-C", str(remote), "ls-tree", "-r", "--name-only", "gh-pages").splitlines()
+    assert {"feed.xml", "media/one.mp3", "episodes/two.html", ".panelpress-deploy.json"} <= set(tree)
+
+    code, said = _deploy(show, capsys, "--to", to, "--no-verify")
+    assert code == 0 and "uploaded 0 files" in said
+    assert _git("-C", str(remote), "rev-list", "--count", "gh-pages") == "1"
+
+    (show / "episodes" / "two.wav").unlink()
+    (show / "show_notes" / "two.md").unlink()
+    toml = show / "panelpress.toml"
+    toml.write_text(toml.read_text().replace("[show]\n", '[show]\nnew_feed_url = "https://new.example.com/feed.xml"\n'))
+    _build(show, "two")
+    code, said = _deploy(show, capsys, "--to", to, "--no-verify")
+    assert code == 0, said
+    assert _git("-C", str(remote), "rev-list", "--count", "gh-pages") == "2"
+    tree = _git("-C", str(remote), "ls-tree", "-r", "--name-only", "gh-pages").splitlines()
+    assert "media/two.mp3" not in tree and "media/one.mp3" in tree
+    assert (
+        _git("-C", str(remote), "show", "gh-pages:_redirects") == "/show/feed.xml https://new.example.com/feed.xml 301"
+    )
