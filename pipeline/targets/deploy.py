@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import posixpath
+import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +28,6 @@ from ..progress import Reporter
 from .folder import Folder
 from .remote import FILES, PAGES, Headers, Store
 
-MAX_DELETES = 20
 # A deploy records what it has put whole after this many bytes or files: one cut short resends at most that much.
 CHECKPOINT_BYTES = 32 * 1024 * 1024
 CHECKPOINT_FILES = 200  # deletions a deploy makes without --allow-remove
@@ -256,27 +257,37 @@ def apply(
     store.put_bytes(layout.DEPLOY_MANIFEST, _manifest(state.files, frozenset(dirty), done), MANIFEST_HEADERS)
     total = plan_.bytes
     progress = reporter.task("deploy", total or 1)
-    sent = unrecorded = 0
+    guard = threading.Lock()  # files of one kind go up side by side
+    sent = unrecorded = count = 0
 
     def told(n: int) -> None:
         nonlocal sent
-        sent += n
-        progress(min(sent, total))
+        with guard:
+            sent += n
+            progress(min(sent, total))
 
-    for number, key in enumerate(plan_.upload, start=1):
-        if key == layout.FEED_FILE:  # the feed's move, written with the feed itself
-            for name, data in extra.items():
-                store.put_bytes(name, data, headers(name))
+    def one(key: str) -> None:
+        nonlocal unrecorded, count
         store.put(key, folder / key, headers(key, moved_to), told)
-        done[key] = plan_.site[key]
-        unrecorded += plan_.site[key].size
-        reporter.note(f"uploaded {key}")
-        if unrecorded >= CHECKPOINT_BYTES or number % CHECKPOINT_FILES == 0:
-            store.put_bytes(layout.DEPLOY_MANIFEST, _manifest(state.files, frozenset(dirty), done), MANIFEST_HEADERS)
-            unrecorded = 0
-    if layout.FEED_FILE not in plan_.upload:
-        for name, data in extra.items():
-            store.put_bytes(name, data, headers(name))
+        with guard:
+            done[key] = plan_.site[key]
+            unrecorded, count = unrecorded + plan_.site[key].size, count + 1
+            reporter.note(f"uploaded {key}")
+            if unrecorded >= CHECKPOINT_BYTES or count % CHECKPOINT_FILES == 0:
+                store.put_bytes(
+                    layout.DEPLOY_MANIFEST, _manifest(state.files, frozenset(dirty), done), MANIFEST_HEADERS
+                )
+                unrecorded = 0
+
+    workers = max(1, getattr(store, "parallel", 1))
+    for group in (MEDIA, REST):  # every file of a kind is up before the next kind starts
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(one, [key for key in plan_.upload if kind(key) == group]))
+    for name, data in extra.items():  # a move's redirect file, just before the feed
+        store.put_bytes(name, data, headers(name))
+    for key in plan_.upload:
+        if kind(key) == FEED:
+            one(key)
     progress(total or 1)
     reporter.finish("deploy")
     for key in plan_.delete:

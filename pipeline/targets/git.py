@@ -29,6 +29,7 @@ class GitStore:
     """A branch of a git repository, through a working copy in the cache."""
 
     kind = PAGES
+    parallel = 4  # files copied into the working copy at once
 
     def __init__(self, url: str, cache: Path) -> None:
         parts = urlsplit(url)

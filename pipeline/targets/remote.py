@@ -46,6 +46,7 @@ class Store(Protocol):
 
     url: str  # as the host wrote it, for messages
     kind: str  # OBJECTS, PAGES or FILES: how a move's redirect is written (deploy.py)
+    # Optional: how many `put`s the engine may run at once, on threads (absent: 1, one file after another).
 
     def read(self, key: str) -> bytes | None:
         """A small file (the manifest) as it is at the destination; None when there is none."""

@@ -29,6 +29,7 @@ class S3Store:
     """A bucket and a prefix in it."""
 
     kind = OBJECTS
+    parallel = 8  # files sent at once (boto3's client is safe across threads)
 
     def __init__(self, url: str, cache: Path | None = None) -> None:
         parts = urlsplit(url)
