@@ -80,7 +80,7 @@ def _deploy(folder: Path, url: str) -> tuple[float, float, deploy.Plan]:
     store = S3Store(url)
     site = deploy.local_site(folder)
     state = deploy.remote_state(store)
-    plan = deploy.plan(site, state)
+    plan = deploy.plan(site, state, store.size)
     decided = time.perf_counter() - began
     deploy.apply(plan, store, folder, state, QuietReporter())
     store.close()

@@ -768,7 +768,7 @@ def _deploy(show: Path, to: str | None, dry_run: bool, allow_remove: bool, verif
         store = remote.open_store(url, settings.cache_dir)
         try:
             state = deploy.remote_state(store)
-            plan = deploy.plan(site, state)
+            plan = deploy.plan(site, state, store.size)
             if dry_run:
                 for key in plan.upload:
                     console.print(f"upload {key} ({_bytes(plan.site[key].size)})", markup=False)
@@ -812,6 +812,13 @@ def _deploy(show: Path, to: str | None, dry_run: bool, allow_remove: bool, verif
         markup=False,
         soft_wrap=True,
     )
+    if store.kind == remote.PAGES and verify:  # the host builds the branch in its own time: the feed is not up yet
+        console.print(
+            f"the Pages host publishes the branch in a minute or two: then run `panelpress check --url` ({feed})",
+            markup=False,
+            soft_wrap=True,
+        )
+        return EXIT_OK
     if not verify:
         return EXIT_OK
     return _check(show, None, False, feed)

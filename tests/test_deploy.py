@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from pipeline import config, lock
 from pipeline.cli import main
 from pipeline.targets import deploy
 from tests.conftest import write_notes, write_show
@@ -255,6 +256,14 @@ def test_a_moved_show_redirects_its_feed_on_s3(tmp_path, audio_dir, s3, endpoint
     assert head["WebsiteRedirectLocation"] == "https://new.example.com/feed.xml"
 
 
+def test_a_deploy_while_a_build_runs_is_refused(tmp_path, audio_dir, s3, endpoint, capsys):
+    show = _show(tmp_path, audio_dir, _site_url(endpoint), episodes=("one",))
+    with lock.hold(lock.show_lock(config.load(show)), "this show", wait=False):
+        code, said = _deploy(show, capsys, "--no-verify")
+    assert code == 2 and "this show" in said, said
+    assert _objects(s3) == {}
+
+
 def test_no_destination_and_no_build_are_refused_with_the_fix(tmp_path, s3, capsys):
     show = write_show(tmp_path / "show")
     code, said = _deploy(show, capsys)
@@ -301,3 +310,30 @@ def test_a_pages_branch_gets_one_commit_per_deploy_and_none_when_nothing_changed
     assert (
         _git("-C", str(remote), "show", "gh-pages:_redirects") == "/show/feed.xml https://new.example.com/feed.xml 301"
     )
+
+
+# --- the plan, from the manifests ------------------------------------------------------------------------------------
+
+A, B = deploy.Entry("a" * 64, 10), deploy.Entry("b" * 64, 10)
+
+
+def test_the_plan_sends_what_changed_media_first_and_the_feed_last():
+    site = {"feed.xml": A, "episodes/x.html": A, "media/x.mp3": B, "index.html": B}
+    state = deploy.State(files={"feed.xml": B, "episodes/x.html": A, "media/old.mp3": A})
+    plan = deploy.plan(site, state, lambda key: pytest.fail("a complete deploy's sizes are not asked"))
+    assert plan.upload == ("media/x.mp3", "index.html", "feed.xml")
+    assert plan.delete == ("media/old.mp3",) and plan.unchanged == 1 and not plan.resumed
+
+
+def test_after_a_deploy_cut_short_only_what_it_recorded_whole_and_still_there_is_skipped():
+    site = {"media/a.mp3": A, "media/b.mp3": A, "media/c.mp3": A, "feed.xml": A}
+    state = deploy.State(
+        files={"media/b.mp3": A, "feed.xml": B, "media/gone.mp3": A},
+        dirty=frozenset({"media/a.mp3", "media/b.mp3", "media/c.mp3", "feed.xml", "media/half.mp3"}),
+        done={"media/a.mp3": A, "media/c.mp3": A},
+    )
+    sizes = {"media/a.mp3": 10, "media/c.mp3": None}  # c was recorded whole, then removed by hand
+    plan = deploy.plan(site, state, sizes.get)
+    # b: the complete deploy had it, but the one cut short may have changed it; c is gone; a is whole
+    assert plan.upload == ("media/b.mp3", "media/c.mp3", "feed.xml")
+    assert plan.delete == ("media/gone.mp3", "media/half.mp3") and plan.resumed

@@ -17,7 +17,7 @@ import json
 import posixpath
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,15 +185,18 @@ def _entries(data: Mapping) -> dict[str, Entry]:
     return {str(k): Entry(str(v[0]), int(v[1])) for k, v in data.items()}
 
 
-def plan(site: Mapping[str, Entry], state: State) -> Plan:
+def plan(site: Mapping[str, Entry], state: State, size: Callable[[str], int | None]) -> Plan:
     """What to upload (changed content, in the order media → rest → feed) and delete (what the deploys so far put
     there, or may have, and the site no longer has). A key a deploy cut short may have changed goes up again, unless
-    it is known whole since."""
+    it recorded it whole since and the destination still has it at its size (`size(key)`, asked only then)."""
     upload, unchanged = [], 0
     for key in sorted(site, key=lambda k: (kind(k), k)):
-        # what the destination holds at `key`, as far as the manifest knows (None: unknown, or nothing)
-        known = state.done.get(key) or (None if key in state.dirty else state.files.get(key))
-        if known == site[key]:
+        entry = site[key]
+        if key in state.done:
+            same = state.done[key] == entry and size(key) == entry.size
+        else:
+            same = key not in state.dirty and state.files.get(key) == entry
+        if same:
             unchanged += 1
         else:
             upload.append(key)
