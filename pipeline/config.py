@@ -537,6 +537,18 @@ class DeploySettings:
             doc="Where `panelpress deploy` puts the site: `s3://BUCKET/PREFIX/` (endpoint and credentials from `AWS_ENDPOINT_URL_S3`, `AWS_PROFILE`, `~/.aws/config`), `sftp://USER@HOST/PATH`, or a Pages branch `git+ssh://HOST/REPO.git#gh-pages`; `--to` overrides it.",
         ),
     )
+    prefix: str = field(
+        default="",
+        metadata=_check(
+            lambda v: not v or (_web_address(v) and v.startswith("https://") and v.endswith("/")),
+            'write the https:// prefix your analytics service gives, ending with "/", e.g. "https://op3.dev/e,pg={guid}/"',
+            doc="An analytics prefix put in front of every enclosure URL in the feed (OP3 `https://op3.dev/e,pg={guid}/`, Podtrac, Blubrry): the prefix, then the address without `https://`; `{guid}` is the show's `podcast:guid`.",
+        ),
+    )
+    prefix_clean: bool = field(
+        default=True,
+        metadata=_doc("Whether the clean feed's enclosures get the analytics `prefix` too (false: left off)."),
+    )
     max_deletes: int = field(
         default=20,
         metadata=_check(

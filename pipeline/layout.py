@@ -124,6 +124,23 @@ def url(site_url: str, rel: str) -> str:
     return site_url + rel
 
 
+def measured(prefix: str, url: str, podcast_guid: str) -> str:
+    """An enclosure's address in the feed behind an analytics prefix (OP3, Podtrac, Blubrry: the prefix, then the
+    address without its scheme; `{guid}` in the prefix is the show's podcast:guid); `url` itself without a prefix."""
+    if not prefix:
+        return url
+    return prefix.replace("{guid}", podcast_guid) + url.split("://", 1)[-1]
+
+
+def unmeasured(url: str, site_url: str) -> str:
+    """The address behind an analytics prefix (`measured`'s inverse for addresses under `site_url`)."""
+    if url.startswith(site_url):
+        return url
+    bare = "//" + site_url.split("://", 1)[-1]
+    found = url.find(bare[2:], len(urlsplit(url).scheme) + 3)
+    return site_url + url[found + len(bare) - 2 :] if found > 0 else url
+
+
 def feed_url(site_url: str) -> str:
     """The public address of the show's feed."""
     return url(site_url, FEED_FILE)

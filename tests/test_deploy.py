@@ -337,3 +337,21 @@ def test_after_a_deploy_cut_short_only_what_it_recorded_whole_and_still_there_is
     # b: the complete deploy had it, but the one cut short may have changed it; c is gone; a is whole
     assert plan.upload == ("media/b.mp3", "media/c.mp3", "feed.xml")
     assert plan.delete == ("media/gone.mp3", "media/half.mp3") and plan.resumed
+
+
+def test_the_analytics_prefix_is_in_front_of_every_enclosure_and_check_still_passes(tmp_path, audio_dir, capsys):
+    show = write_show(tmp_path / "show", extra_show='artwork = "cover.jpg"')
+    Image.new("RGB", (1400, 1400), (30, 90, 160)).save(show / "cover.jpg")
+    with (show / "panelpress.toml").open("a") as toml:
+        toml.write('\n[deploy]\nprefix = "https://op3.dev/e,pg={guid}/"\n')
+    _episode(show, audio_dir, "one", 1)
+    _build(show)
+    feed = feedparser.parse((show / "public" / "feed.xml").read_bytes())
+    guid = feed.feed["podcast_guid"]
+    assert feed.entries[0].enclosures[0].href == f"https://op3.dev/e,pg={guid}/pod.example.com/show/media/one.mp3"
+    page = (show / "public" / "episodes" / "one.html").read_text()
+    assert "https://pod.example.com/show/media/one.mp3" in page and "op3.dev" not in page  # players fetch directly
+    capsys.readouterr()
+    assert main(["check", "--show", str(show)]) == 0, capsys.readouterr().out
+    ledger = json.loads((show / "panelpress-ledger.json").read_text())
+    assert "op3.dev" not in json.dumps(ledger)  # the address subscribers hold is the site's; the prefix may change

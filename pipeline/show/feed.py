@@ -368,7 +368,8 @@ def generator(
     fg.apple.new_feed_url = show.new_feed_url or None
     fg.apple.block = show.block
     fg.apple.complete = show.complete
-    fg.podcastindex.guid = podcast_guid or rules.podcast_guid(layout.url(config.site_url, feed_file))
+    show_guid = podcast_guid or rules.podcast_guid(layout.url(config.site_url, feed_file))
+    fg.podcastindex.guid = show_guid
     fg.podcastindex.locked = config.podcast.locked
     fg.podcastindex.owner = show.owner_email
     if config.podcast.funding_url:
@@ -377,6 +378,8 @@ def generator(
     _channel_extras(fg, config, items, artwork_sizes)
     _paging(fg, config, paging)
 
+    # the analytics prefix ([deploy] prefix), left off the clean feed's enclosures where the host says so
+    prefix = config.deploy.prefix if feed_file != layout.CLEAN_FEED_FILE or config.deploy.prefix_clean else ""
     for item in items:
         notes = item.episode.notes
         entry = fg.add_entry(order="append")
@@ -384,7 +387,7 @@ def generator(
         entry.guid(item.guid, permalink=False)
         entry.pubDate(item.pub_date)
         entry.link(href=item.page_url)
-        entry.enclosure(item.media_url, str(item.media.length), item.media.mime)
+        entry.enclosure(layout.measured(prefix, item.media_url, show_guid), str(item.media.length), item.media.mime)
         entry.description(as_text(notes.summary or notes.title))
         body = notes_html(item)
         if body:
