@@ -355,3 +355,12 @@ def test_the_analytics_prefix_is_in_front_of_every_enclosure_and_check_still_pas
     assert main(["check", "--show", str(show)]) == 0, capsys.readouterr().out
     ledger = json.loads((show / "panelpress-ledger.json").read_text())
     assert "op3.dev" not in json.dumps(ledger)  # the address subscribers hold is the site's; the prefix may change
+
+
+def test_a_move_is_told_in_each_hosts_own_words():
+    assert deploy.redirects("https://pod.example.com/show/", "https://new.example.org/feed.xml") == (
+        "/show/feed.xml https://new.example.org/feed.xml 301\n"
+    )
+    snippet = deploy.server_snippet("https://pod.example.com/", "https://new.example.org/feed.xml")
+    assert "location = /feed.xml { return 301 https://new.example.org/feed.xml; }" in snippet
+    assert "Redirect permanent /feed.xml https://new.example.org/feed.xml" in snippet
