@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,7 +48,8 @@ def _server() -> tuple[subprocess.Popen, str]:
     )
     for line in process.stdout:
         found = re.search(r"Running on (http://127\.0\.0\.1:\d+)", line)
-        if found:
+        if found:  # it logs every request: read on, or a full pipe stops it
+            threading.Thread(target=process.stdout.read, daemon=True).start()
             return process, found.group(1)
     raise SystemExit("moto_server stopped before it said its address")
 

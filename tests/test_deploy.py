@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def endpoint() -> str:
                 break
         else:
             pytest.fail("moto_server stopped before it said its address")
+        # it logs every request: read on, or a full pipe stops it
+        threading.Thread(target=process.stdout.read, daemon=True).start()
         yield found.group(1)
     finally:
         process.kill()
