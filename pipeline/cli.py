@@ -118,13 +118,6 @@ class LineReporter:
         err_console.print(escape(message), soft_wrap=True)
 
 
-class NoteReporter(LineReporter):
-    """For a deploy's log: a line per file sent or deleted, no bars."""
-
-    def task(self, label: str, total: float) -> Callable[[float], None]:
-        return lambda done: None
-
-
 def _folders(command: argparse.ArgumentParser, site: bool) -> None:
     """--show (and, with `site`, --out): the same options, worded the same, on every command that takes them."""
     command.add_argument("--show", type=Path, default=Path("."), metavar="DIR", help="the show folder (default: here)")
@@ -753,6 +746,7 @@ def _check(
 
 def _deploy(show: Path, to: str | None, dry_run: bool, allow_remove: bool, verify: bool) -> int:
     from . import layout, lock
+    from .progress import QuietReporter
     from .targets import deploy, remote
 
     settings = config.load(show)
@@ -779,12 +773,18 @@ def _deploy(show: Path, to: str | None, dry_run: bool, allow_remove: bool, verif
                     f"leave {plan.unchanged} unchanged at {url}; nothing was written",
                     markup=False,
                 )
+                if len(plan.delete) > settings.deploy.max_deletes and not allow_remove:
+                    console.print(
+                        f"a deploy would stop: more than [deploy] max_deletes = {settings.deploy.max_deletes} deletions (--allow-remove lets them through)",
+                        markup=False,
+                    )
                 return EXIT_OK
             if not allow_remove:
                 deploy.refuse_deletes(plan, settings.deploy.max_deletes, url)
             if plan.resumed:
                 err_console.print("finishing the deploy that was cut short", soft_wrap=True)
             moved = settings.show.new_feed_url
+            shown = (settings.output_dir, state)
             if err_console.is_terminal:
                 columns = (
                     TextColumn("[bold]{task.description}"),
@@ -794,13 +794,9 @@ def _deploy(show: Path, to: str | None, dry_run: bool, allow_remove: bool, verif
                     TimeRemainingColumn(),
                 )
                 with Progress(*columns, console=err_console, transient=True) as progress:
-                    summary = deploy.apply(
-                        plan, store, settings.output_dir, state, BarReporter(progress), moved, settings.site_url
-                    )
-            else:
-                summary = deploy.apply(
-                    plan, store, settings.output_dir, state, NoteReporter(), moved, settings.site_url
-                )
+                    summary = deploy.apply(plan, store, *shown, BarReporter(progress), moved, settings.site_url)
+            else:  # a log: a line per file
+                summary = deploy.apply(plan, store, *shown, QuietReporter(), moved, settings.site_url, _said)
         finally:
             store.close()
     for note in summary.notes:
@@ -822,6 +818,10 @@ def _deploy(show: Path, to: str | None, dry_run: bool, allow_remove: bool, verif
     if not verify:
         return EXIT_OK
     return _check(show, None, False, feed)
+
+
+def _said(line: str) -> None:
+    err_console.print(escape(line), soft_wrap=True, highlight=False)
 
 
 def _bytes(count: int) -> str:

@@ -239,8 +239,10 @@ def apply(
     reporter: Reporter,
     moved_to: str = "",
     site_url: str = "",
+    said: Callable[[str], None] = lambda line: None,
 ) -> Summary:
-    """Carry out a plan: pending manifest, uploads (media, rest, feed), deletions, the manifest of the new site."""
+    """Carry out a plan: pending manifest, uploads (media, rest, feed), deletions, the manifest of the new site.
+    `said` is told of each file sent or deleted (a log's lines; a terminal shows the reporter's bar instead)."""
     began = time.monotonic()
     notes: list[str] = []
     extra: dict[str, bytes] = {}
@@ -275,7 +277,7 @@ def apply(
         with guard:
             done[key] = plan_.site[key]
             unrecorded, count = unrecorded + plan_.site[key].size, count + 1
-            reporter.note(f"uploaded {key}")
+            said(f"uploaded {key}")
             if unrecorded >= CHECKPOINT_BYTES or count % CHECKPOINT_FILES == 0:
                 store.put_bytes(
                     layout.DEPLOY_MANIFEST, _manifest(state.files, frozenset(dirty), done), MANIFEST_HEADERS
@@ -295,7 +297,7 @@ def apply(
     reporter.finish("deploy")
     for key in plan_.delete:
         store.delete(key)
-        reporter.note(f"deleted {key}")
+        said(f"deleted {key}")
     store.put_bytes(layout.DEPLOY_MANIFEST, _manifest(plan_.site), MANIFEST_HEADERS)
     store.finish(
         f"panelpress deploy: {len(plan_.upload)} uploaded, {len(plan_.delete)} deleted, {plan_.unchanged} unchanged"
