@@ -6,6 +6,7 @@ refused; a server that says nothing ends the connection with a clear error."""
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import os
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -274,6 +276,91 @@ def test_rsync_resumes_the_file_an_interrupted_upload_kept_aside(trusted, tmp_pa
         store.close()
     assert (root / "big.mp3").read_bytes() == data
     assert not (root / RSYNC_PARTIAL_DIR / "big.mp3").exists()
+
+
+def test_a_dropped_connection_is_one_line_and_the_next_deploy_resumes(trusted, tmp_path):
+    root = tmp_path / "site"
+    data = os.urandom(6_000_000)
+    source = tmp_path / "big.mp3"
+    source.write_bytes(data)
+    store = open_ssh(_url(trusted, root), rsync=False)
+    sent = []
+
+    def cut(n: int) -> None:
+        sent.append(n)
+        if sum(sent) >= 1_000_000 and store._process is not None:
+            store._process.kill()  # the link drops: ssh ends as it does when the network goes
+
+    try:
+        with pytest.raises(PublishError, match=r"the SSH connection to 127\.0\.0\.1 failed") as dropped:
+            store.put("media/big.mp3", source, HEADERS, cut)
+    finally:
+        store.close()
+    assert "\n" not in str(dropped.value) and "run `panelpress deploy` again" in str(dropped.value)
+    assert not (root / "media" / "big.mp3").exists(), "no part of it under its public name"
+    store = open_ssh(_url(trusted, root), rsync=False)
+    told = []
+    try:
+        store.put("media/big.mp3", source, HEADERS, told.append)
+    finally:
+        store.close()
+    assert told[0] >= 1_000_000, "the bytes the server had acknowledged were not sent again"
+    assert (root / "media" / "big.mp3").read_bytes() == data
+
+
+@contextlib.contextmanager
+def _mounted(folder: Path, options: str) -> Iterator[Path]:
+    """A tmpfs of its own at `folder` (a small disk to fill); skips where mounting is not allowed."""
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill (needs root): {done.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("rsync", MODES)
+def test_a_full_disk_is_named_and_the_old_file_stays(trusted, tmp_path, rsync):
+    _need_rsync(rsync)
+    source = tmp_path / "big.mp3"
+    source.write_bytes(os.urandom(1_000_000))
+    with _mounted(tmp_path / "site", "size=512k") as root:
+        (root / "big.mp3").write_bytes(b"the old episode")
+        store = open_ssh(_url(trusted, root), rsync=rsync)
+        try:
+            with pytest.raises(PublishError, match=r"the disk of 127\.0\.0\.1 is full") as full:
+                store.put("big.mp3", source, HEADERS, lambda n: None)
+        finally:
+            store.close()
+        assert "free space on the host" in str(full.value) and "\n" not in str(full.value)
+        assert (root / "big.mp3").read_bytes() == b"the old episode"
+
+
+@pytest.mark.parametrize("rsync", MODES)
+def test_a_folder_the_login_may_not_write_is_named(trusted, tmp_path, rsync):
+    _need_rsync(rsync)
+    root = tmp_path / "site"
+    (root / "media").mkdir(parents=True)
+    source = tmp_path / "one.mp3"
+    source.write_bytes(b"audio")
+    # Immutable: refused even to root, which the tests run as (chmod would not stop it)
+    if subprocess.run(["chattr", "+i", str(root / "media")], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here to make a folder no one may write")
+    try:
+        store = open_ssh(_url(trusted, root), rsync=rsync)
+        try:
+            with pytest.raises(
+                PublishError, match=r"refused to write .*media/one\.mp3 \(permission denied\)"
+            ) as denied:
+                store.put("media/one.mp3", source, HEADERS, lambda n: None)
+        finally:
+            store.close()
+    finally:
+        subprocess.run(["chattr", "-i", str(root / "media")], check=True)
+    assert "write access" in str(denied.value)
+    assert list((root / "media").iterdir()) == []
 
 
 def test_a_link_out_of_the_folder_is_not_written_through(trusted, tmp_path):

@@ -783,7 +783,7 @@ class SshStore:
         if code == 127 or "rsync: not found" in said or "command not found" in said:
             self.rsync = False  # no rsync on the host: SFTP for this file and the rest
             return False
-        if "Permission denied" in said and code in (3, 11, 23):
+        if "Permission denied" in said or "Operation not permitted" in said:
             raise PublishError(
                 None,
                 f"{self.url}: {self.address.host} refused to write {path} (permission denied)",
