@@ -73,9 +73,15 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory):
+    with _sshd(tmp_path_factory.mktemp("sshd")) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def _sshd(folder: Path, extra: str = "") -> Iterator[Sshd]:
+    """sshd on 127.0.0.1 with a host key, a user key and a config of its own in `folder` (`extra`: more lines)."""
     if SSHD is None or shutil.which("ssh") is None:
         pytest.skip(f"OpenSSH's sshd is not installed: {INSTALL}")
-    folder = tmp_path_factory.mktemp("sshd")
     host_key, user_key = _keygen(folder / "host_key"), _keygen(folder / "user_key")
     (folder / "authorized_keys").write_text(user_key.with_suffix(".pub").read_text(encoding="utf-8"), encoding="utf-8")
     # Debian's sshd insists on its privilege separation folder (the service makes it at boot)
@@ -91,7 +97,7 @@ def sshd(tmp_path_factory):
             f"Port {port}\nListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile none\n"
             f"AuthorizedKeysFile {folder / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-            "Subsystem sftp internal-sftp\nLogLevel INFO\n",
+            f"Subsystem sftp internal-sftp\nLogLevel INFO\n{extra}",
             encoding="utf-8",
         )
         process = subprocess.Popen(
@@ -361,6 +367,26 @@ def test_a_folder_the_login_may_not_write_is_named(trusted, tmp_path, rsync):
         subprocess.run(["chattr", "-i", str(root / "media")], check=True)
     assert "write access" in str(denied.value)
     assert list((root / "media").iterdir()) == []
+
+
+def test_a_host_without_rsync_gets_the_files_over_sftp(tmp_path, monkeypatch):
+    _need_rsync(True)
+    (tmp_path / "sshd").mkdir()
+    # Its sessions find no programs (rsync among them); its SFTP service is sshd's own
+    with _sshd(tmp_path / "sshd", "SetEnv PATH=/nonexistent\n") as server:
+        monkeypatch.setenv(SSH_CONFIG_ENV, str(server.client_config("trusted", server.trusted())))
+        monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+        root = tmp_path / "site"
+        source = tmp_path / "one.mp3"
+        source.write_bytes(os.urandom(100_000))
+        store = open_ssh(_url(server, root), rsync=True)
+        try:
+            store.put("media/one.mp3", source, HEADERS, lambda n: None)
+            assert store.rsync is False
+            store.put("media/two.mp3", source, HEADERS, lambda n: None)
+        finally:
+            store.close()
+    assert (root / "media" / "one.mp3").read_bytes() == (root / "media" / "two.mp3").read_bytes() == source.read_bytes()
 
 
 def test_a_link_out_of_the_folder_is_not_written_through(trusted, tmp_path):
