@@ -411,6 +411,28 @@ def test_a_link_out_of_the_folder_is_not_written_through(trusted, tmp_path):
     assert (root / "real" / "one.mp3").read_bytes() == b"audio"
 
 
+@pytest.mark.parametrize("rsync", MODES)
+def test_a_link_at_a_files_place_is_replaced_not_written_through(trusted, tmp_path, rsync):
+    _need_rsync(rsync)
+    root, outside = tmp_path / "site", tmp_path / "elsewhere"
+    (outside / "folder").mkdir(parents=True)
+    (outside / "secret").write_bytes(b"not the site's")
+    root.mkdir()
+    (root / "feed.xml").symlink_to(outside / "folder")
+    (root / "index.html").symlink_to(outside / "secret")
+    source = tmp_path / "page"
+    source.write_bytes(b"<html>")
+    store = open_ssh(_url(trusted, root), rsync=rsync)
+    try:
+        store.put("feed.xml", source, HEADERS, lambda n: None)
+        store.put("index.html", source, HEADERS, lambda n: None)
+    finally:
+        store.close()
+    assert list((outside / "folder").iterdir()) == [] and (outside / "secret").read_bytes() == b"not the site's"
+    for name in ("feed.xml", "index.html"):
+        assert not (root / name).is_symlink() and (root / name).read_bytes() == b"<html>"
+
+
 def test_an_unknown_host_key_is_refused_and_nothing_is_written(sshd, tmp_path, monkeypatch):
     config = sshd.client_config("unknown", "")
     monkeypatch.setenv(SSH_CONFIG_ENV, str(config))
@@ -477,6 +499,13 @@ def test_a_silent_server_ends_the_connection_with_a_clear_error(tmp_path, monkey
 
 
 def test_urls_that_name_no_host_or_folder_are_refused():
-    for url in ("sftp://host", "sftp:///var/www", "ssh://u@host/x", "sftp://u@host:99999/x", "sftp://u@h/a/../b"):
+    for url in (
+        "sftp://host",
+        "sftp:///var/www",
+        "ssh://u@host/x",
+        "sftp://u@host:99999/x",
+        "sftp://u@h/a/../b",
+        "sftp://-oProxyCommand=x/site",
+    ):
         with pytest.raises(PublishError, match="sftp://"):
             open_ssh(url, rsync=False)

@@ -85,7 +85,9 @@ def parse(url: str) -> Address:
         port = parts.port
     except ValueError:
         port = -1
-    if parts.scheme != "sftp" or not parts.hostname or port == -1 or parts.query or parts.fragment:
+    host = parts.hostname or ""
+    # A name starting with "-" would reach ssh (through rsync, which adds no "--") as an option
+    if parts.scheme != "sftp" or not host or host.startswith("-") or port == -1 or parts.query or parts.fragment:
         raise PublishError(None, f"{url}: not an SSH destination", "write it as sftp://USER@HOST[:PORT]/PATH")
     path = urllib.parse.unquote(parts.path)
     if path in ("/~", "/~/"):
@@ -99,7 +101,7 @@ def parse(url: str) -> Address:
             None, f"{url}: names no folder on the host", "add the folder: sftp://USER@HOST/var/www/site (or /~/site)"
         )
     user = urllib.parse.unquote(parts.username) if parts.username else None
-    return Address(parts.hostname, user, port, path)
+    return Address(host, user, port, path)
 
 
 def ssh_options(deadline: float) -> list[str]:
@@ -628,7 +630,9 @@ class SshStore:
         path = self._path(key)
         try:
             self._folders(key, create=True)
-            if self.rsync and self._put_rsync(path, source, progress):
+            # rsync would write into a folder, or through a link to one, found at the file's place: a link there is
+            # replaced by the SFTP rename instead (a rename never follows it)
+            if self.rsync and self._plain_file_or_none(path) and self._put_rsync(path, source, progress):
                 return
             with source.open("rb") as handle:
                 self._put(path, handle, source.stat().st_size, progress)
@@ -636,6 +640,15 @@ class SshStore:
             raise self._refused(err, path, source.stat().st_size) from err
         except _Lost as err:
             raise self._connection_error(str(err)) from err
+
+    def _plain_file_or_none(self, path: str) -> bool:
+        try:
+            attrs = self._sftp.lstat(path)
+        except _Status as err:
+            if err.code == _NO_SUCH_FILE:
+                return True
+            raise
+        return not attrs.is_link() and not attrs.is_dir()
 
     def put_bytes(self, key: str, data: bytes, headers: Headers) -> None:
         """`put` for bytes made in memory (the manifest, a redirect file)."""
