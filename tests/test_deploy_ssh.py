@@ -38,13 +38,14 @@ class Sshd:
     def __init__(self, folder: Path, port: int, host_key: Path, user_key: Path) -> None:
         self.folder, self.port, self.host_key, self.user_key = folder, port, host_key, user_key
 
-    def client_config(self, name: str, known_hosts: str) -> Path:
-        """An ssh_config trusting what `known_hosts` holds (empty: nothing), logging in with the test's key only."""
+    def client_config(self, name: str, known_hosts: str, extra: str = "") -> Path:
+        """An ssh_config trusting what `known_hosts` holds (empty: nothing), logging in with the test's key only
+        (`extra`: more options, first, so they win as a host's own would)."""
         known = self.folder / f"{name}.known_hosts"
         known.write_text(known_hosts, encoding="utf-8")
         config = self.folder / f"{name}.ssh_config"
         config.write_text(
-            "Host *\n"
+            f"{extra}Host *\n"
             f"  UserKnownHostsFile {known}\n"
             "  GlobalKnownHostsFile /dev/null\n"
             f"  IdentityFile {self.user_key}\n"
@@ -434,7 +435,8 @@ def test_a_link_at_a_files_place_is_replaced_not_written_through(trusted, tmp_pa
 
 
 def test_an_unknown_host_key_is_refused_and_nothing_is_written(sshd, tmp_path, monkeypatch):
-    config = sshd.client_config("unknown", "")
+    # The host's own config would take any new key: panelpress's command line overrides it
+    config = sshd.client_config("unknown", "", extra="StrictHostKeyChecking accept-new\n")
     monkeypatch.setenv(SSH_CONFIG_ENV, str(config))
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     root = tmp_path / "site"
@@ -450,7 +452,8 @@ def test_an_unknown_host_key_is_refused_and_nothing_is_written(sshd, tmp_path, m
 
 def test_a_changed_host_key_is_refused(sshd, tmp_path, monkeypatch):
     other = _keygen(tmp_path / "other_key").with_suffix(".pub").read_text(encoding="utf-8")
-    monkeypatch.setenv(SSH_CONFIG_ENV, str(sshd.client_config("changed", f"[127.0.0.1]:{sshd.port} {other}")))
+    known = f"[127.0.0.1]:{sshd.port} {other}"
+    monkeypatch.setenv(SSH_CONFIG_ENV, str(sshd.client_config("changed", known, extra="StrictHostKeyChecking no\n")))
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     root = tmp_path / "site"
     with pytest.raises(PublishError, match="not the one in known_hosts") as refused:
