@@ -332,7 +332,7 @@ def _mounted(folder: Path, options: str) -> Iterator[Path]:
 def test_a_full_disk_is_named_and_the_old_file_stays(trusted, tmp_path, rsync):
     _need_rsync(rsync)
     source = tmp_path / "big.mp3"
-    source.write_bytes(os.urandom(1_000_000))
+    source.write_bytes(os.urandom(2_000_000))  # larger than RSYNC_FROM: rsync takes it in rsync mode
     with _mounted(tmp_path / "site", "size=512k") as root:
         (root / "big.mp3").write_bytes(b"the old episode")
         store = open_ssh(_url(trusted, root), rsync=rsync)
@@ -351,7 +351,7 @@ def test_a_folder_the_login_may_not_write_is_named(trusted, tmp_path, rsync):
     root = tmp_path / "site"
     (root / "media").mkdir(parents=True)
     source = tmp_path / "one.mp3"
-    source.write_bytes(b"audio")
+    source.write_bytes(os.urandom(2_000_000))
     # Immutable: refused even to root, which the tests run as (chmod would not stop it)
     if subprocess.run(["chattr", "+i", str(root / "media")], capture_output=True).returncode != 0:
         pytest.skip("chattr +i is not available here to make a folder no one may write")
@@ -379,7 +379,7 @@ def test_a_host_without_rsync_gets_the_files_over_sftp(tmp_path, monkeypatch):
         monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
         root = tmp_path / "site"
         source = tmp_path / "one.mp3"
-        source.write_bytes(os.urandom(100_000))
+        source.write_bytes(os.urandom(2_000_000))
         store = open_ssh(_url(server, root), rsync=True)
         try:
             store.put("media/one.mp3", source, HEADERS, lambda n: None)
@@ -422,7 +422,7 @@ def test_a_link_at_a_files_place_is_replaced_not_written_through(trusted, tmp_pa
     (root / "feed.xml").symlink_to(outside / "folder")
     (root / "index.html").symlink_to(outside / "secret")
     source = tmp_path / "page"
-    source.write_bytes(b"<html>")
+    source.write_bytes(page := os.urandom(2_000_000))
     store = open_ssh(_url(trusted, root), rsync=rsync)
     try:
         store.put("feed.xml", source, HEADERS, lambda n: None)
@@ -431,7 +431,7 @@ def test_a_link_at_a_files_place_is_replaced_not_written_through(trusted, tmp_pa
         store.close()
     assert list((outside / "folder").iterdir()) == [] and (outside / "secret").read_bytes() == b"not the site's"
     for name in ("feed.xml", "index.html"):
-        assert not (root / name).is_symlink() and (root / name).read_bytes() == b"<html>"
+        assert not (root / name).is_symlink() and (root / name).read_bytes() == page
 
 
 def test_an_unknown_host_key_is_refused_and_nothing_is_written(sshd, tmp_path, monkeypatch):

@@ -6,9 +6,9 @@ unknown or changed host key is refused, never accepted, and no prompt can hang a
 SFTP (version 3, the protocol OpenSSH's `sftp-server` and every common server speak) itself, which lets it check
 every folder it writes through (no remote symlink out of PATH), upload to a temporary name beside the file and
 rename it over the old one (`posix-rename@openssh.com`), resume a temporary file whose bytes it has verified by hash,
-and tell a full disk from a refused permission. Where `rsync` is on PATH, files go up with rsync over the same SSH
-connection (multiplexed: one handshake per deploy): its delta transfer resumes a partial upload it kept aside
-(`--partial-dir`) and renames each file into place whole.
+and tell a full disk from a refused permission. Where `rsync` is on PATH, files of a megabyte or more (the media) go up
+with rsync over the same SSH connection (multiplexed: one handshake per deploy): its delta transfer resumes a partial
+upload it kept aside (`--partial-dir`) and renames each file into place whole.
 
 `PANELPRESS_SSH_CONFIG` names an ssh_config file to use instead of `~/.ssh/config` (`ssh -F`): the tests point it at
 a known_hosts file and a key of their own, and so can a host who keeps deploy settings apart.
@@ -42,6 +42,9 @@ CONNECT_DEADLINE = 30.0  # seconds from starting ssh to a working SFTP session: 
 ALIVE_INTERVAL = 15  # seconds between keep-alives once connected; 4 unanswered and ssh gives up (a dropped link)
 CHUNK = 32768  # bytes per SFTP read or write request (what OpenSSH's own client sends)
 WINDOW = 64  # requests in flight at once: a 2 MiB window, so a far server is not paced by its round trips
+# rsync starts a session and a process on the host per file (a fifth of a second on loopback): it earns that on media,
+# where it resumes and sends deltas; smaller files (pages, images) go over the open SFTP session, many in flight
+RSYNC_FROM = 1 << 20
 PART_SUFFIX = ".panelpress-part"
 RSYNC_PARTIAL_DIR = ".panelpress-rsync-partial"
 FILE_MODE = 0o644  # served files: readable by the web server (the server's umask still applies)
@@ -632,10 +635,16 @@ class SshStore:
             self._folders(key, create=True)
             # rsync would write into a folder, or through a link to one, found at the file's place: a link there is
             # replaced by the SFTP rename instead (a rename never follows it)
-            if self.rsync and self._plain_file_or_none(path) and self._put_rsync(path, source, progress):
+            if (
+                self.rsync
+                and source.stat().st_size >= RSYNC_FROM
+                and self._plain_file_or_none(path)
+                and self._put_rsync(path, source, progress)
+            ):
                 return
+            size = source.stat().st_size
             with source.open("rb") as handle:
-                self._put(path, handle, source.stat().st_size, progress)
+                self._put(path, handle, size, progress, durable=size >= RSYNC_FROM or key.endswith(".xml"))
         except _Status as err:
             raise self._refused(err, path, source.stat().st_size) from err
         except _Lost as err:
@@ -655,7 +664,7 @@ class SshStore:
         path = self._path(key)
         try:
             self._folders(key, create=True)
-            self._put(path, io.BytesIO(data), len(data), lambda n: None)
+            self._put(path, io.BytesIO(data), len(data), lambda n: None, durable=True)
         except _Status as err:
             raise self._refused(err, path, len(data)) from err
         except _Lost as err:
@@ -698,7 +707,10 @@ class SshStore:
 
     # --- uploads ---------------------------------------------------------------------------------------------------
 
-    def _put(self, path: str, source: BinaryIO, total: int, progress: Callable[[int], None]) -> None:
+    def _put(self, path: str, source: BinaryIO, total: int, progress: Callable[[int], None], durable: bool) -> None:
+        """Upload through a temporary file and a rename. `durable`: on the host's disk before the rename (fsync), for
+        what must survive a power cut there whole (media, feeds, the manifest); pages skip its few milliseconds each
+        (ext4 flushes a file renamed over another anyway, and the next deploy rewrites them)."""
         digest = _sha256(source)
         folder, name = path.rsplit("/", 1)
         # The temporary name carries the content's hash: a part left by an interrupted upload of these bytes is resumed
@@ -710,7 +722,8 @@ class SshStore:
             if start:
                 progress(start)
             self._sftp.write_from(handle, source, start, progress)
-            self._sftp.fsync(handle)  # on the server's disk before the rename: a power cut leaves old or new
+            if durable:
+                self._sftp.fsync(handle)
         finally:
             with contextlib.suppress(_Status):
                 self._sftp.close(handle)
