@@ -384,7 +384,8 @@ class _Sftp:
 
 class SshStore:
     """A folder on an SSH host: files put atomically (temporary name, then a rename), read, sized and deleted by key.
-    Headers are not kept: a plain web server serves by file name (see the nginx/Apache snippet in the docs)."""
+    Headers are not kept: a plain web server serves by file name (see the nginx/Apache snippet in the docs). One
+    SFTP session, used by one thread at a time."""
 
     def __init__(self, url: str, rsync: bool | None = None, deadline: float = CONNECT_DEADLINE) -> None:
         self.url = url
@@ -454,7 +455,7 @@ class SshStore:
         if "REMOTE HOST IDENTIFICATION HAS CHANGED" in said or ("Host key for" in said and "has changed" in said):
             return PublishError(
                 None,
-                f"{url}: the host key of {address.known_as()} is not the one in known_hosts; the connection was refused",
+                f"{url}: the host key of {address.known_as()} is not the one in known_hosts; panelpress did not connect",
                 f"if its administrator confirms a new key, `ssh-keygen -R '{address.known_as()}'`, then `{address.login()}` "
                 "once and compare the fingerprint it shows with theirs; otherwise someone may be in the middle",
             )
