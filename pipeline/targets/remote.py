@@ -20,11 +20,11 @@ from ..errors import PublishError
 OBJECTS = "objects"  # object storage: a website redirect on the feed's own key
 PAGES = "pages"  # a Pages host (a git branch): a `_redirects` file beside the site
 FILES = "files"  # a plain web server's folder (SSH): the host adds the redirect to the server's configuration
-# Each scheme of a destination URL: the module of its store (imported when used: boto3 or paramiko may be absent).
+# Each scheme of a destination URL: the module and maker of its store (imported when used: boto3 may be absent).
 SCHEMES = {
     "s3": ("s3", "S3Store", "pip install 'panelpress[deploy]' (boto3)"),
-    "sftp": ("ssh", "SSHStore", "install panelpress with SSH support"),
-    "rsync": ("ssh", "SSHStore", "install panelpress with SSH support"),
+    "sftp": ("ssh", "for_deploy", "install OpenSSH's client (apt install openssh-client)"),
+    "rsync": ("ssh", "for_deploy", "install OpenSSH's client and rsync (apt install openssh-client rsync)"),
     "git+file": ("git", "GitStore", "install git"),
     "git+ssh": ("git", "GitStore", "install git"),
     "git+https": ("git", "GitStore", "install git"),
