@@ -19,12 +19,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import feedparser
 import pytest
 
+from pipeline.cli import main
 from pipeline.errors import PublishError
 from pipeline.targets.remote import Headers
 from pipeline.targets.ssh import PART_SUFFIX, RSYNC_PARTIAL_DIR, SSH_CONFIG_ENV, open_ssh
 from tests import servers
+from tests.conftest import write_notes, write_show
 
 SSHD = shutil.which("sshd") or next((p for p in ("/usr/sbin/sshd",) if os.access(p, os.X_OK)), None)
 INSTALL = "install it with `apt-get install openssh-server rsync` (.ci/run does)"
@@ -512,3 +515,43 @@ def test_urls_that_name_no_host_or_folder_are_refused():
     ):
         with pytest.raises(PublishError, match="sftp://"):
             open_ssh(url, rsync=False)
+
+
+@pytest.mark.parametrize("scheme", ["sftp", "rsync"])
+def test_panelpress_deploy_to_an_ssh_host_sends_the_site_then_only_what_changed(
+    trusted, tmp_path, audio_dir, capsys, scheme
+):
+    """The whole command: a built show deployed to a folder on the SSH host, byte for byte, then an edit of one
+    episode's notes sends its page and the feed again, and nothing under the folder that panelpress did not put
+    there is touched."""
+    _need_rsync(scheme == "rsync")
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "blog.html").write_text("the blog's own", encoding="utf-8")
+    show = write_show(tmp_path / "show")
+    for day, slug in enumerate(("one", "two"), start=1):
+        shutil.copy(audio_dir / "stereo.wav", show / "episodes" / f"{slug}.wav")
+        write_notes(show, slug, f"title: Episode {slug}\ndate: 2026-01-{day:02d}", body=f"About {slug}.")
+    url = _url(trusted, root).replace("sftp://", f"{scheme}://", 1)
+    with (show / "panelpress.toml").open("a") as toml:
+        toml.write(f'\n[deploy]\nto = "{url}"\n')
+    assert main(["build", "--show", str(show)]) == 0
+    assert main(["deploy", "--show", str(show), "--no-verify"]) == 0, capsys.readouterr()
+    site = show / "public"
+    built = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file() and not p.name.startswith(".")}
+    for rel in built:
+        assert (root / rel).read_bytes() == (site / rel).read_bytes(), rel
+    assert (root / "blog.html").read_text(encoding="utf-8") == "the blog's own"
+    before = {rel: (site / rel).read_bytes() for rel in built}
+    write_notes(show, "one", "title: Episode one, renamed\ndate: 2026-01-01", body="About one.")
+    assert main(["build", "--show", str(show)]) == 0
+    changed = {rel for rel in built if (site / rel).read_bytes() != before[rel]}
+    assert {"feed.xml", "episodes/one.html", "media/one.mp3"} <= changed  # the title is in the MP3's tags too
+    capsys.readouterr()
+    assert main(["deploy", "--show", str(show), "--no-verify"]) == 0
+    said = capsys.readouterr()
+    sent = {line.removeprefix("uploaded ") for line in said.err.splitlines() if line.startswith("uploaded ")}
+    assert sent == changed, said
+    assert f"uploaded {len(changed)} files" in said.out, said
+    assert b"Episode one, renamed" in (root / "feed.xml").read_bytes()
+    assert feedparser.parse((root / "feed.xml").read_bytes()).entries[-1].title == "Episode one, renamed"
