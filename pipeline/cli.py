@@ -219,7 +219,7 @@ def _parser() -> argparse.ArgumentParser:
         "--allow-move",
         action="append",
         metavar="SLUG",
-        help="let a published episode's audio URL change (a new site_url)",
+        help="let a published episode's audio URL change (a new site_url or [deploy] media_url; '*': every episode)",
     )
     allow.add_argument(
         "--allow-redate", action="append", metavar="SLUG", help="let a published episode's pubDate change"
@@ -757,50 +757,68 @@ def _deploy(show: Path, to: str | None, dry_run: bool, allow_remove: bool, verif
         )
     if to is not None and not config.deploy_address(to):
         raise ConfigError(None, f"--to {to!r} is not a destination panelpress can deploy to", config.DEPLOY_HINT)
+    media_to = settings.deploy.media_to
     with lock.hold(lock.show_lock(settings), "this show", wait=False):
         site = deploy.local_site(settings.output_dir)
-        store = remote.open_store(url, settings.cache_dir)
+        legs = deploy.legs(site, url, media_to, settings.deploy.media_transcripts, settings.cache_dir)
         try:
-            state = deploy.remote_state(store)
-            plan = deploy.plan(site, state, store.size)
             if dry_run:
-                for key in plan.upload:
-                    console.print(f"upload {key} ({_bytes(plan.site[key].size)})", markup=False)
-                for key in plan.delete:
-                    console.print(f"delete {key}", markup=False)
-                console.print(
-                    f"dry run: would upload {len(plan.upload)} files ({_bytes(plan.bytes)}), delete {len(plan.delete)}, "
-                    f"leave {plan.unchanged} unchanged at {url}; nothing was written",
-                    markup=False,
-                )
-                if len(plan.delete) > settings.deploy.max_deletes and not allow_remove:
-                    console.print(
-                        f"a deploy would stop: more than [deploy] max_deletes = {settings.deploy.max_deletes} deletions (--allow-remove lets them through)",
-                        markup=False,
-                    )
+                for leg in legs:
+                    _dry_run(leg, settings.deploy.max_deletes, allow_remove)
                 return EXIT_OK
             if not allow_remove:
-                deploy.refuse_deletes(plan, settings.deploy.max_deletes, url)
-            if plan.resumed:
+                for leg in legs:  # before any write, at either destination
+                    deploy.refuse_deletes(leg.plan, settings.deploy.max_deletes, leg.url)
+            if any(leg.plan.resumed for leg in legs):
                 err_console.print("finishing the deploy that was cut short", soft_wrap=True)
             moved = settings.show.new_feed_url
-            shown = (settings.output_dir, state)
-            if err_console.is_terminal:
-                columns = (
-                    TextColumn("[bold]{task.description}"),
-                    BarColumn(),
-                    DownloadColumn(),
-                    TransferSpeedColumn(),
-                    TimeRemainingColumn(),
-                )
-                with Progress(*columns, console=err_console, transient=True) as progress:
-                    summary = deploy.apply(plan, store, *shown, BarReporter(progress), moved, settings.site_url)
-            else:  # a log: a line per file
-                summary = deploy.apply(plan, store, *shown, QuietReporter(), moved, settings.site_url, _said)
+            summaries = []
+            with contextlib.ExitStack() as stack:
+                if err_console.is_terminal:
+                    columns = (
+                        TextColumn("[bold]{task.description}"),
+                        BarColumn(),
+                        DownloadColumn(),
+                        TransferSpeedColumn(),
+                        TimeRemainingColumn(),
+                    )
+                    reporter, said = (
+                        BarReporter(stack.enter_context(Progress(*columns, console=err_console, transient=True))),
+                        (lambda line: None),
+                    )
+                else:  # a log: a line per file
+                    reporter, said = QuietReporter(), _said
+                for leg in legs:  # the media first (their deletions wait), then the pages and the feed
+                    summaries.append(
+                        deploy.apply(
+                            leg.plan,
+                            leg.store,
+                            settings.output_dir,
+                            leg.state,
+                            reporter,
+                            "" if leg.media else moved,
+                            settings.site_url,
+                            said,
+                            keep=leg.media,
+                            label="media" if leg.media else "deploy",
+                        )
+                    )
+            dropped = sum(deploy.drop(leg.plan, leg.store, said) for leg in legs if leg.media)  # the feed is up
         finally:
-            store.close()
-    for note in summary.notes:
+            for leg in legs:
+                leg.store.close()
+    for note in (note for summary in summaries for note in summary.notes):
         console.print(note, markup=False, soft_wrap=True)
+    if media_to:
+        media = summaries[0]
+        console.print(
+            f"media deployed to {media_to}: uploaded {media.uploaded} files ({_bytes(media.bytes)}), deleted {dropped}, "
+            f"unchanged {media.unchanged}; served at {settings.media_url}",
+            markup=False,
+            soft_wrap=True,
+        )
+    summary = summaries[-1]
+    store = legs[-1].store
     feed = layout.feed_url(settings.site_url)
     console.print(
         f"deployed to {url}: uploaded {summary.uploaded} files ({_bytes(summary.bytes)}), deleted {summary.deleted}, "
@@ -818,6 +836,25 @@ def _deploy(show: Path, to: str | None, dry_run: bool, allow_remove: bool, verif
     if not verify:
         return EXIT_OK
     return _check(show, None, False, feed)
+
+
+def _dry_run(leg, max_deletes: int, allow_remove: bool) -> None:
+    """What a deploy would do at one destination (`--dry-run`)."""
+    what = "media: " if leg.media else ""
+    for key in leg.plan.upload:
+        console.print(f"{what}upload {key} ({_bytes(leg.plan.site[key].size)})", markup=False)
+    for key in leg.plan.delete:
+        console.print(f"{what}delete {key}" + (" (after the new feed is up)" if leg.media else ""), markup=False)
+    console.print(
+        f"dry run: would upload {len(leg.plan.upload)} files ({_bytes(leg.plan.bytes)}), delete {len(leg.plan.delete)}, "
+        f"leave {leg.plan.unchanged} unchanged at {leg.url}; nothing was written",
+        markup=False,
+    )
+    if len(leg.plan.delete) > max_deletes and not allow_remove:
+        console.print(
+            f"a deploy would stop: more than [deploy] max_deletes = {max_deletes} deletions at {leg.url} (--allow-remove lets them through)",
+            markup=False,
+        )
 
 
 def _said(line: str) -> None:

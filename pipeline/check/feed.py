@@ -287,7 +287,9 @@ def _item(
         element,
         text(element, "title") or "",
         text(element, "guid") or "",
-        layout.unmeasured(attrs.get("url", ""), checker.config.site_url),  # behind an analytics prefix: the site's
+        layout.unmeasured(
+            attrs.get("url", ""), checker.config.site_url, checker.config.media_url
+        ),  # behind an analytics prefix: the site's
         attrs.get("length", ""),
         attrs.get("type", ""),
         path,
@@ -385,9 +387,9 @@ def parsers(checker: Checker, path: Path, root: etree._Element, every: list[Item
         checker.add(path, f"feedparser reads the show title as {parsed.feed.get('title')!r}, not {written!r}")
     if gpodder.get("title") is not None and gpodder["title"] != written:
         checker.add(path, f"podcastparser reads the show title as {gpodder['title']!r}, not {written!r}")
-    site_url = checker.config.site_url
+    site_url, media_url = checker.config.site_url, checker.config.media_url
     by_url = {
-        layout.unmeasured(episode["enclosures"][0]["url"], site_url): episode
+        layout.unmeasured(episode["enclosures"][0]["url"], site_url, media_url): episode
         for episode in gpodder["episodes"]
         if episode.get("enclosures")
     }
@@ -403,7 +405,7 @@ def parsers(checker: Checker, path: Path, root: etree._Element, every: list[Item
             {
                 "title": entry.get("title"),
                 "guid": entry.get("id"),
-                "url": layout.unmeasured(enclosures[0].get("href") or "", site_url) or None,
+                "url": layout.unmeasured(enclosures[0].get("href") or "", site_url, media_url) or None,
                 "length": enclosures[0].get("length"),
             },
         )

@@ -284,12 +284,10 @@ def _absolute(site_url: str, value: str) -> str:
 def _links(item: Published) -> tuple[tuple[Link, ...], Link | None]:
     """The episode's transcripts and chapters, from the files published beside it."""
     transcripts = tuple(
-        Link(layout.url(item.site_url, a.path), a.mime, a.language, a.rel)
-        for a in item.own_files
-        if a.mime in TRANSCRIPT_TYPES
+        Link(item.address(a.path), a.mime, a.language, a.rel) for a in item.own_files if a.mime in TRANSCRIPT_TYPES
     )
     chapters = next(
-        (Link(layout.url(item.site_url, a.path), a.mime) for a in item.own_files if a.mime == layout.CHAPTERS_TYPE),
+        (Link(item.address(a.path), a.mime) for a in item.own_files if a.mime == layout.CHAPTERS_TYPE),
         None,
     )
     return transcripts, chapters
@@ -491,5 +489,5 @@ def _editions(item: Published) -> tuple[Edition, ...]:
     )
     return (
         Edition(item.media_url, own, default=True),
-        *(Edition(layout.url(item.site_url, alt.path), alt) for alt in item.alternates),
+        *(Edition(item.address(alt.path), alt) for alt in item.alternates),
     )

@@ -26,7 +26,7 @@ from .. import layout
 from ..errors import PublishError
 from ..progress import Reporter
 from .folder import Folder
-from .remote import FILES, PAGES, Headers, Store
+from .remote import FILES, PAGES, Headers, Store, open_store
 
 # A deploy records what it has put whole after this many bytes or files: one cut short resends at most that much.
 CHECKPOINT_BYTES = 32 * 1024 * 1024
@@ -240,9 +240,14 @@ def apply(
     moved_to: str = "",
     site_url: str = "",
     said: Callable[[str], None] = lambda line: None,
+    keep: bool = False,
+    label: str = "deploy",
 ) -> Summary:
     """Carry out a plan: pending manifest, uploads (media, rest, feed), deletions, the manifest of the new site.
-    `said` is told of each file sent or deleted (a log's lines; a terminal shows the reporter's bar instead)."""
+    `said` is told of each file sent or deleted (a log's lines; a terminal shows the reporter's bar, `label`, instead).
+    `keep`: the media destination, whose files the old feed still names: the deletions wait (`drop` makes them once
+    the new feed is up); its manifest lists them as still to delete, so that a deploy cut short before then makes
+    them the next time."""
     began = time.monotonic()
     notes: list[str] = []
     extra: dict[str, bytes] = {}
@@ -261,7 +266,7 @@ def apply(
     done = {k: e for k, e in state.done.items() if k not in plan_.upload and k not in plan_.delete}
     store.put_bytes(layout.DEPLOY_MANIFEST, _manifest(state.files, frozenset(dirty), done), MANIFEST_HEADERS)
     total = plan_.bytes
-    progress = reporter.task("deploy", total or 1)
+    progress = reporter.task(label, total or 1)
     guard = threading.Lock()  # files of one kind go up side by side
     sent = unrecorded = count = 0
 
@@ -294,7 +299,11 @@ def apply(
         if kind(key) == FEED:
             one(key)
     progress(total or 1)
-    reporter.finish("deploy")
+    reporter.finish(label)
+    if keep and plan_.delete:
+        store.put_bytes(layout.DEPLOY_MANIFEST, _manifest(plan_.site, frozenset(plan_.delete)), MANIFEST_HEADERS)
+        store.finish(f"panelpress deploy: {len(plan_.upload)} uploaded, {plan_.unchanged} unchanged")
+        return Summary(len(plan_.upload), plan_.bytes, 0, plan_.unchanged, time.monotonic() - began, tuple(notes))
     for key in plan_.delete:
         store.delete(key)
         said(f"deleted {key}")
@@ -305,6 +314,57 @@ def apply(
     return Summary(
         len(plan_.upload), plan_.bytes, len(plan_.delete), plan_.unchanged, time.monotonic() - began, tuple(notes)
     )
+
+
+def drop(plan_: Plan, store: Store, said: Callable[[str], None] = lambda line: None) -> int:
+    """The deletions `apply(keep=True)` left, made once the new feed no longer names them; how many."""
+    if not plan_.delete:
+        return 0
+    for key in plan_.delete:
+        store.delete(key)
+        said(f"deleted {key}")
+    store.put_bytes(layout.DEPLOY_MANIFEST, _manifest(plan_.site), MANIFEST_HEADERS)
+    store.finish(f"panelpress deploy: {len(plan_.delete)} deleted")
+    return len(plan_.delete)
+
+
+def split(site: Mapping[str, Entry], transcripts: bool) -> tuple[dict[str, Entry], dict[str, Entry]]:
+    """The site in two for `[deploy] media_to`: the media (layout.is_media) and the rest, pages and feed."""
+    media = {k: e for k, e in site.items() if layout.is_media(k, transcripts)}
+    return media, {k: e for k, e in site.items() if k not in media}
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One destination of a deploy: its store, what the last deploy left there, and this deploy's plan."""
+
+    url: str
+    store: Store
+    state: State
+    plan: Plan
+    media: bool  # the media destination ([deploy] media_to): first, its deletions after the feed's
+
+
+def legs(site: Mapping[str, Entry], to: str, media_to: str, transcripts: bool, cache: Path) -> list[Leg]:
+    """The destinations of a deploy, in the order they go up (the media's first), each planned against its own
+    manifest; the caller closes their stores. Without `media_to`, one: the whole site to `to`."""
+    parts = [(media_to, True), (to, False)] if media_to else [(to, False)]
+    media, rest = split(site, transcripts) if media_to else ({}, dict(site))
+    opened: list[Leg] = []
+    try:
+        for url, is_media in parts:
+            store = open_store(url, cache)
+            try:
+                state = remote_state(store)
+                opened.append(Leg(url, store, state, plan(media if is_media else rest, state, store.size), is_media))
+            except BaseException:
+                store.close()
+                raise
+    except BaseException:
+        for leg in opened:
+            leg.store.close()
+        raise
+    return opened
 
 
 def refuse_deletes(plan_: Plan, max_deletes: int, url: str) -> None:
