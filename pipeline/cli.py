@@ -842,18 +842,22 @@ def _dry_run(leg, max_deletes: int, allow_remove: bool) -> None:
     """What a deploy would do at one destination (`--dry-run`)."""
     what = "media: " if leg.media else ""
     for key in leg.plan.upload:
-        console.print(f"{what}upload {key} ({_bytes(leg.plan.site[key].size)})", markup=False)
+        console.print(f"{what}upload {key} ({_bytes(leg.plan.site[key].size)})", markup=False, soft_wrap=True)
     for key in leg.plan.delete:
-        console.print(f"{what}delete {key}" + (" (after the new feed is up)" if leg.media else ""), markup=False)
+        console.print(
+            f"{what}delete {key}" + (" (after the new feed is up)" if leg.media else ""), markup=False, soft_wrap=True
+        )
     console.print(
         f"dry run: would upload {len(leg.plan.upload)} files ({_bytes(leg.plan.bytes)}), delete {len(leg.plan.delete)}, "
         f"leave {leg.plan.unchanged} unchanged at {leg.url}; nothing was written",
         markup=False,
+        soft_wrap=True,
     )
     if len(leg.plan.delete) > max_deletes and not allow_remove:
         console.print(
             f"a deploy would stop: more than [deploy] max_deletes = {max_deletes} deletions at {leg.url} (--allow-remove lets them through)",
             markup=False,
+            soft_wrap=True,
         )
 
 

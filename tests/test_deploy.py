@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -19,6 +20,8 @@ from PIL import Image
 
 from pipeline import config, lock
 from pipeline.cli import main
+from pipeline.errors import ConfigError
+from pipeline.progress import QuietReporter
 from pipeline.targets import deploy
 from tests.conftest import write_notes, write_show
 
@@ -367,3 +370,141 @@ def test_a_move_is_told_in_each_hosts_own_words():
     snippet = deploy.server_snippet("https://pod.example.com/", "https://new.example.org/feed.xml")
     assert "location = /feed.xml { return 301 https://new.example.org/feed.xml; }" in snippet
     assert "Redirect permanent /feed.xml https://new.example.org/feed.xml" in snippet
+
+
+# --- the media on a destination of their own ([deploy] media_to, media_url) -----------------------------------------
+
+MEDIA = "audio/"  # the media's prefix in the bucket
+
+
+def _media_show(tmp_path, audio_dir, endpoint: str, to: str, episodes=("one", "two")) -> Path:
+    """A show whose media go to `s3://BUCKET/audio/`, served at the moto server's path for it; with Opus editions
+    and a transcript (they go with the media)."""
+    media = f'media_to = "s3://{BUCKET}/{MEDIA}"\nmedia_url = "{endpoint}/{BUCKET}/{MEDIA}"'
+    show = write_show(
+        tmp_path / "show", extra_show='allow_http = true\nartwork = "cover.jpg"', extra_audio="opus = true"
+    )
+    Image.new("RGB", (1400, 1400), (30, 90, 160)).save(show / "cover.jpg")
+    toml = show / "panelpress.toml"
+    text = toml.read_text().replace('site_url = "https://pod.example.com/show/"', f'site_url = "{_site_url(endpoint)}"')
+    toml.write_text(text + f'\n[deploy]\nto = "{to}"\n{media}\n')
+    for day, slug in enumerate(episodes, start=1):
+        _episode(show, audio_dir, slug, day)
+    (show / "show_notes" / "one.srt").write_text("1\n00:00:00,500 --> 00:00:01,500\nHello there.\n")
+    _build(show)
+    return show
+
+
+def test_media_go_to_their_own_destination_and_every_address_names_it(tmp_path, audio_dir, s3, endpoint, capsys):
+    podcastparser = pytest.importorskip("podcastparser")
+    media_url = f"{endpoint}/{BUCKET}/{MEDIA}"
+    show = _media_show(tmp_path, audio_dir, endpoint, f"s3://{BUCKET}/{PREFIX}")
+    code, said = _deploy(show, capsys, "--dry-run")
+    assert code == 0 and not _objects(s3), said
+    assert "media: upload media/one.mp3" in said and f"leave 0 unchanged at s3://{BUCKET}/{MEDIA}" in said
+    assert "upload feed.xml" in said and f"leave 0 unchanged at s3://{BUCKET}/{PREFIX}" in said
+
+    code, said = _deploy(show, capsys)  # ends with check --url: the enclosures fetched from media_url
+    assert code == 0, said
+    assert f"media deployed to s3://{BUCKET}/{MEDIA}" in said and "all good" in said
+    keys = set(_objects(s3))
+    media = {k for k in keys if k.startswith(MEDIA)}
+    pages = {k for k in keys if k.startswith(PREFIX)}
+    assert keys == media | pages
+    assert {f"{MEDIA}media/one.mp3", f"{MEDIA}media/one.opus", f"{MEDIA}episodes/one.vtt"} <= media
+    assert MEDIA + ".panelpress-deploy.json" in media and PREFIX + ".panelpress-deploy.json" in pages
+    assert not any(k.endswith((".mp3", ".opus", ".vtt", ".srt")) for k in pages), sorted(pages)
+    assert {PREFIX + "feed.xml", PREFIX + "episodes/one.html"} <= pages
+    assert not any(k.endswith(".html") or k.endswith("feed.xml") for k in media)
+
+    raw = s3.get_object(Bucket=BUCKET, Key=PREFIX + "feed.xml")["Body"].read()
+    parsed = feedparser.parse(raw)
+    hrefs = [e.enclosures[0].href for e in parsed.entries]
+    gpodder = podcastparser.parse(_site_url(endpoint) + "feed.xml", io.BytesIO(raw))
+    assert hrefs == [e["enclosures"][0]["url"] for e in gpodder["episodes"]]
+    assert hrefs == [media_url + "media/two.mp3", media_url + "media/one.mp3"]
+    for href in hrefs:
+        request = urllib.request.Request(href, headers={"Range": "bytes=0-99"})
+        with urllib.request.urlopen(request) as answer:
+            assert answer.status == 206 and len(answer.read()) == 100
+    xml = raw.decode()
+    assert f'url="{media_url}episodes/one.vtt"' in xml  # the transcript went with the media
+    assert f'uri="{media_url}media/one.opus"' in xml  # and the Opus edition
+    page = s3.get_object(Bucket=BUCKET, Key=PREFIX + "episodes/one.html")["Body"].read().decode()
+    assert f'src="{media_url}media/one.mp3"' in page and f'content="{media_url}media/one.mp3"' in page
+
+    # An episode withdrawn: its media go, after the new feed is up; the pages' manifest never listed them.
+    (show / "episodes" / "two.wav").unlink()
+    (show / "show_notes" / "two.md").unlink()
+    _build(show, "two")
+    code, said = _deploy(show, capsys, "--no-verify")
+    assert code == 0, said
+    keys = set(_objects(s3))
+    assert f"{MEDIA}media/two.mp3" not in keys and f"{MEDIA}media/one.mp3" in keys
+    assert PREFIX + "episodes/two.html" not in keys
+    code, said = _deploy(show, capsys, "--no-verify")
+    assert code == 0 and "uploaded 0 files" in said and "cut short" not in said
+
+
+def test_media_deletions_wait_for_the_feed_and_a_deploy_cut_short_before_them_finishes_next(
+    tmp_path, audio_dir, s3, endpoint
+):
+    show = _media_show(tmp_path, audio_dir, endpoint, f"s3://{BUCKET}/{PREFIX}")
+    settings = config.load(show)
+    site = deploy.local_site(settings.output_dir)
+    for leg in deploy.legs(site, settings.deploy.to, settings.deploy.media_to, True, settings.cache_dir):
+        deploy.apply(leg.plan, leg.store, settings.output_dir, leg.state, QuietReporter(), keep=leg.media)
+        deploy.drop(leg.plan, leg.store)
+    (show / "episodes" / "two.wav").unlink()
+    (show / "show_notes" / "two.md").unlink()
+    _build(show, "two")
+    site = deploy.local_site(settings.output_dir)
+    media, pages = deploy.legs(site, settings.deploy.to, settings.deploy.media_to, True, settings.cache_dir)
+    assert media.media and media.plan.delete == ("media/two.mp3", "media/two.opus")
+    deploy.apply(media.plan, media.store, settings.output_dir, media.state, QuietReporter(), keep=True)
+    assert f"{MEDIA}media/two.mp3" in _objects(s3)  # the old feed, still public, names it
+    # … killed here: the next deploy publishes the feed, then deletes what the old one named
+    media, pages = deploy.legs(site, settings.deploy.to, settings.deploy.media_to, True, settings.cache_dir)
+    assert media.plan.delete == ("media/two.mp3", "media/two.opus") and not media.plan.upload
+    deploy.apply(pages.plan, pages.store, settings.output_dir, pages.state, QuietReporter())
+    assert f"{MEDIA}media/two.mp3" in _objects(s3)
+    assert deploy.drop(media.plan, media.store) == 2
+    assert f"{MEDIA}media/two.mp3" not in _objects(s3)
+    _consistent_media(s3, endpoint)
+
+
+def _consistent_media(client, endpoint: str) -> None:
+    feed = feedparser.parse(client.get_object(Bucket=BUCKET, Key=PREFIX + "feed.xml")["Body"].read())
+    assert not feed.bozo and feed.entries
+    for entry in feed.entries:
+        key = MEDIA + entry.enclosures[0].href.split(f"/{BUCKET}/{MEDIA}", 1)[1]
+        assert client.head_object(Bucket=BUCKET, Key=key)["ContentLength"] == int(entry.enclosures[0].length)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_pages_branch_gets_no_media_when_they_go_to_object_storage(tmp_path, audio_dir, s3, endpoint, capsys):
+    remote = tmp_path / "pages.git"
+    _git("init", "-q", "--bare", str(remote))
+    show = _media_show(tmp_path, audio_dir, endpoint, f"git+file://{remote}#gh-pages")
+    code, said = _deploy(show, capsys, "--no-verify")
+    assert code == 0, said
+    tree = _git("-C", str(remote), "ls-tree", "-r", "--name-only", "gh-pages").splitlines()
+    assert {"feed.xml", "episodes/one.html", ".panelpress-deploy.json"} <= set(tree)
+    assert not [name for name in tree if name.endswith((".mp3", ".opus", ".vtt"))], tree
+    assert {f"{MEDIA}media/one.mp3", f"{MEDIA}media/two.opus"} <= set(_objects(s3))
+
+
+def test_media_settings_need_each_other(tmp_path):
+    show = write_show(tmp_path / "show")
+    toml = show / "panelpress.toml"
+    base = toml.read_text()
+    for deploy_toml, said in (
+        ('media_to = "s3://media/pod/"', "media_url is empty"),
+        ('media_url = "https://media.example.net/pod/"', "media_to is empty"),
+        ('to = "s3://b/p/"\nmedia_to = "s3://b/p/"\nmedia_url = "https://m.example.net/"', "same destination"),
+        ('media_to = "s3://m/"\nmedia_url = "http://m.example.net/"', "is http://"),
+        ('media_to = "s3://m/"\nmedia_url = "https://pod.example.com/show/"', "is site_url itself"),
+    ):
+        toml.write_text(base + f"\n[deploy]\n{deploy_toml}\n")
+        with pytest.raises(ConfigError, match=re.escape(said)):
+            config.load(show)
