@@ -297,12 +297,22 @@ ADDRESSES = {
     "url": (SITE, layout.page(SLUG)),
     "feed_url": (SITE,),
     "path_prefix": (SITE,),
+    "address": (SITE, layout.media(SLUG, "mp3"), "https://media.example.net/podcast/"),
+    "href": ("../", layout.media(SLUG, "mp3")),
     "measured": ("https://op3.dev/e,pg={guid}/", SITE + layout.media(SLUG, "mp3"), "ead4c236-…"),
     "name": ("Folge 12: Café",),
     "post": ("jekyll", "_posts", SLUG, WHEN),
     "post_url": ("https://blog.example.org/", ":year/:month/:day/:slug.html", SLUG, WHEN),
 }
-HELPERS = {"web_slug", "depth_root", "is_safe", "utc", "unmeasured"}  # used by the rules above, no path of their own
+HELPERS = {
+    "web_slug",
+    "depth_root",
+    "is_safe",
+    "utc",
+    "unmeasured",
+    "is_media",
+    "site_path",
+}  # used by the rules above, no path of their own
 NAMES = {
     "INDEX_PAGE": "the show's index: the show, a subscribe box, its episodes newest first",
     "SUBSCRIBE_PAGE": "the subscribe page: the feed's address and links that open it in podcast apps",
