@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline import config, lock
+from pipeline import config, layout, lock
 from pipeline.cli import main
 from pipeline.errors import ConfigError
 from pipeline.progress import QuietReporter
@@ -508,3 +508,25 @@ def test_media_settings_need_each_other(tmp_path):
         toml.write_text(base + f"\n[deploy]\n{deploy_toml}\n")
         with pytest.raises(ConfigError, match=re.escape(said)):
             config.load(show)
+
+
+def test_which_files_are_media_and_their_addresses_come_from_one_rule():
+    site, media = "https://blog.example.com/podcast/", "https://media.example.net/pod/"
+    assert layout.is_media("media/one.mp3") and layout.is_media("media/one.clean.opus")
+    assert layout.is_media("episodes/one.vtt") and layout.is_media("episodes/one.chapters.json")
+    assert not layout.is_media("episodes/one.vtt", transcripts=False)
+    assert not layout.is_media("episodes/one/slides.vtt")  # a file the notes link to stays with the pages
+    assert not layout.is_media("episodes/one.html") and not layout.is_media("episodes/one.chapter-1.jpg")
+    assert layout.address(site, "media/one.mp3", media) == media + "media/one.mp3"
+    assert layout.address(site, "episodes/one.html", media) == site + "episodes/one.html"
+    assert layout.address(site, "media/one.mp3") == site + "media/one.mp3"
+    assert layout.href("../", "media/one.mp3", media) == media + "media/one.mp3"
+    assert layout.href("../", "episodes/one.vtt", media, transcripts=False) == "../episodes/one.vtt"
+    assert layout.site_path(media + "media/one.mp3", site, media) == "media/one.mp3"
+    assert layout.site_path("https://elsewhere.example/media/one.mp3", site, media) == ""
+    measured = layout.measured("https://op3.dev/e,pg={guid}/", media + "media/one.mp3", "g")
+    assert layout.unmeasured(measured, site, media) == media + "media/one.mp3"
+    assert deploy.split({"media/a.mp3": A, "episodes/a.vtt": A, "feed.xml": B}, transcripts=False) == (
+        {"media/a.mp3": A},
+        {"episodes/a.vtt": A, "feed.xml": B},
+    )

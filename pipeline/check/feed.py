@@ -25,7 +25,7 @@ from lxml import etree
 
 from .. import layout
 from ..audio.ffmpeg import MIME
-from ..config import DESCRIPTION_BYTES
+from ..config import DESCRIPTION_BYTES, Config
 from ..episode import transcript
 from ..errors import FeedError, PanelpressError
 from ..show import artwork, guard, ledger
@@ -343,7 +343,7 @@ def _promised(checker: Checker, path: Path, item: Item, entry: ledger.Entry) -> 
         )
     local = checker.local(item.url) if item.url else None
     if item.url and local is None:
-        checker.add(path, f"{item.label}: enclosure URL {item.url} is not under site_url {settings.site_url}", REBUILD)
+        checker.add(path, f"{item.label}: enclosure URL {item.url} is not under {_homes(settings)}", REBUILD)
     elif local is not None and not local.is_file():
         checker.add(local, f"is missing, but {item.label} of the feed points at it", REMAKE)
     elif local is not None:
@@ -466,7 +466,7 @@ def attachments(
                     continue
                 rel = checker.rel(url)
                 if rel is None:
-                    checker.add(path, f"{item.label}: <{tag}> {url} is not under site_url {settings.site_url}")
+                    checker.add(path, f"{item.label}: <{tag}> {url} is not under {_homes(settings)}")
                     continue
                 wanted.setdefault(rel, (mime, lambda item=item: f"{item.label} of the feed", durations.get(item.url)))
     good = {}
@@ -565,3 +565,9 @@ def _chapters_problems(data: object, path: Path, duration: float | None) -> list
             )
         previous = start
     return problems
+
+
+def _homes(settings: Config) -> str:
+    """Where the site's addresses may lie, for a message: site_url, and [deploy] media_url when it is set."""
+    media = f" or media_url {settings.media_url}" if settings.media_url else ""
+    return f"site_url {settings.site_url}{media}"
