@@ -271,7 +271,7 @@ def moved(slug: str, what: str, old: str, new: str) -> tuple[str, str]:
     if old.rsplit("/", 2)[-2:] == new.rsplit("/", 2)[-2:]:
         return (
             f"episode {slug!r} would move its {what} from {old} to {new}: the audio's address changed ([show] site_url or [deploy] media_url), and apps that have the episode fetch it from the old one",
-            f"restore the setting; to move the audio on purpose, deploy the media to the new address, then build with --allow-move {EVERY!r} (every episode) or --allow-move {slug}: the GUIDs stay, so apps download nothing again",
+            f"restore site_url or media_url as they were; to move the audio on purpose, deploy the media to the new address, then build with --allow-move {EVERY!r} (every episode) or --allow-move {slug}: the GUIDs stay, so apps download nothing again",
         )
     return (
         f"episode {slug!r} would move its {what} from {old} to {new}",
