@@ -464,7 +464,7 @@ class _Build:
         """The episode's GUID: the ledger's; else the one panelpress's own published feed gives its audio (a ledger
         that lost it); else one minted earlier and never published; else a new one."""
         if slug not in self.book.episodes:
-            url = layout.url(self.config.site_url, layout.media(slug, self.config.audio.format))
+            url = self.config.address(layout.media(slug, self.config.audio.format))
             found = next((item for item in feed_items if item.enclosure_url == url and item.guid), None)
             if found is not None:
                 self.notes.append(
@@ -512,7 +512,13 @@ class _Build:
             result = self.store.result(state.published[slug][0])
             if result is None or result.item is None or result.item.guid != entry.guid:
                 continue
-            item = kept_item(result.item, self.config.output_dir, self.config.site_url)
+            item = kept_item(
+                result.item,
+                self.config.output_dir,
+                self.config.site_url,
+                self.config.media_url,
+                self.config.deploy.media_transcripts,
+            )
             # Its files are taken from the site (the originals may be what broke), as long as they are as panelpress wrote them.
             wanted = [
                 (item.media_path, item.media.sha256),
@@ -586,7 +592,13 @@ class _Build:
             return result
         from .show.assemble import kept_item
 
-        kept = kept_item(old, self.config.output_dir, self.config.site_url)
+        kept = kept_item(
+            old,
+            self.config.output_dir,
+            self.config.site_url,
+            self.config.media_url,
+            self.config.deploy.media_transcripts,
+        )
         if not all(
             self.target.checksum(rel) == sha
             for rel, sha in [(kept.media_path, kept.media.sha256), *((a.path, a.sha256) for a in kept.attachments)]

@@ -435,6 +435,7 @@ def episode_context(config) -> str:
     blog = (
         [dataclasses.asdict(config.blog), config.permalink] if config.blog.engine else []
     )  # the post's address is in the tags
+    media = [config.media_url, config.deploy.media_transcripts] if config.media_url else []  # the media's addresses
     return context_digest(
         config.site_url,
         show,
@@ -444,6 +445,7 @@ def episode_context(config) -> str:
         dataclasses.asdict(config.transcripts),
         dataclasses.asdict(config.clean),
         *blog,
+        *media,
     )
 
 

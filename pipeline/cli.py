@@ -16,13 +16,13 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 from rich.text import Text
 
 from . import __version__, config, web
 from .build import BuildResult, build
-from .errors import GuardError, Interrupted, PanelpressError, PublishError, unexpected
+from .errors import ConfigError, GuardError, Interrupted, PanelpressError, PublishError, unexpected
 from .show import guard
 
 # Each command imports what only it needs (mutagen, feedparser, Jinja2, …) when it runs: a build with nothing to
@@ -39,6 +39,7 @@ AFTER_INTERRUPT = {
     "import": "the ledger is written last, whole or not at all: import again",
     "check": "check changes nothing",
     "transcribe": "no draft was written",
+    "deploy": "the public feed is the old one or the new one, whole; deploy again to finish",
 }
 # Errors of the machine rather than of panelpress: said in one line, naming the file, never logged as a bug.
 MACHINE_ERRORS = frozenset(
@@ -218,7 +219,7 @@ def _parser() -> argparse.ArgumentParser:
         "--allow-move",
         action="append",
         metavar="SLUG",
-        help="let a published episode's audio URL change (a new site_url)",
+        help="let a published episode's audio URL change (a new site_url or [deploy] media_url; '*': every episode)",
     )
     allow.add_argument(
         "--allow-redate", action="append", metavar="SLUG", help="let a published episode's pubDate change"
@@ -312,6 +313,33 @@ def _parser() -> argparse.ArgumentParser:
         help=f"with --url: the most each request may take in all, redirects and answer included (default: {web.DEADLINE:g})",
     )
 
+    deploy_ = commands.add_parser(
+        "deploy",
+        help="copy the built site to object storage, an SSH host or a Pages branch",
+        description=(
+            "After a build, copy the site folder to [deploy] to (or --to): s3://BUCKET/PREFIX/, sftp://USER@HOST/PATH or "
+            "git+ssh://HOST/REPO.git#BRANCH. Uploads only what changed (by content), media first and the feed last; deletes "
+            "only files an earlier deploy put there and the site no longer has; a deploy cut short is finished by the next. "
+            "Ends with `check --url` against the public feed. Exit code 0: deployed and checked; 1: refused, failed, or the "
+            "check found problems; 2: bad settings, or a build of the show is running."
+        ),
+    )
+    _folders(deploy_, site=False)
+    deploy_.add_argument("--to", metavar="URL", help="the destination, instead of [deploy] to, this once")
+    deploy_.add_argument(
+        "--dry-run", action="store_true", help="print what would be uploaded and deleted; write nothing"
+    )
+    deploy_.add_argument(
+        "--allow-remove",
+        action="store_true",
+        help="delete more files at the destination than [deploy] max_deletes allows, this once",
+    )
+    deploy_.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip the check of the public feed and its enclosures after the deploy (a destination not yet public)",
+    )
+
     serve = commands.add_parser(
         "serve",
         help="look at the site before publishing it",
@@ -383,6 +411,8 @@ def _run(args: argparse.Namespace) -> int:
         return _transcribe(args.show, args.slug, args.out)
     if args.command == "serve":
         return _serve(args.show, args.port)
+    if args.command == "deploy":
+        return _deploy(args.show, args.to, args.dry_run, args.allow_remove, not args.no_verify)
     running = {
         "wait": not args.no_wait,
         "notify": not args.no_notify,
@@ -712,6 +742,135 @@ def _check(
     if not report.config_ok:
         return EXIT_CONFIG
     return EXIT_FAILED if report.problems else EXIT_OK
+
+
+def _deploy(show: Path, to: str | None, dry_run: bool, allow_remove: bool, verify: bool) -> int:
+    from . import layout, lock
+    from .progress import QuietReporter
+    from .targets import deploy, remote
+
+    settings = config.load(show)
+    url = to or settings.deploy.to
+    if not url:
+        raise ConfigError(
+            settings.path, "no destination to deploy to", "set [deploy] to, e.g. s3://BUCKET/PREFIX/, or pass --to URL"
+        )
+    if to is not None and not config.deploy_address(to):
+        raise ConfigError(None, f"--to {to!r} is not a destination panelpress can deploy to", config.DEPLOY_HINT)
+    media_to = settings.deploy.media_to
+    with lock.hold(lock.show_lock(settings), "this show", wait=False):
+        site = deploy.local_site(settings.output_dir)
+        legs = deploy.legs(site, url, media_to, settings.deploy.media_transcripts, settings.cache_dir)
+        try:
+            if dry_run:
+                for leg in legs:
+                    _dry_run(leg, settings.deploy.max_deletes, allow_remove)
+                return EXIT_OK
+            if not allow_remove:
+                for leg in legs:  # before any write, at either destination
+                    deploy.refuse_deletes(leg.plan, settings.deploy.max_deletes, leg.url)
+            if any(leg.plan.resumed for leg in legs):
+                err_console.print("finishing the deploy that was cut short", soft_wrap=True)
+            moved = settings.show.new_feed_url
+            summaries = []
+            with contextlib.ExitStack() as stack:
+                if err_console.is_terminal:
+                    columns = (
+                        TextColumn("[bold]{task.description}"),
+                        BarColumn(),
+                        DownloadColumn(),
+                        TransferSpeedColumn(),
+                        TimeRemainingColumn(),
+                    )
+                    reporter, said = (
+                        BarReporter(stack.enter_context(Progress(*columns, console=err_console, transient=True))),
+                        (lambda line: None),
+                    )
+                else:  # a log: a line per file
+                    reporter, said = QuietReporter(), _said
+                for leg in legs:  # the media first (their deletions wait), then the pages and the feed
+                    summaries.append(
+                        deploy.apply(
+                            leg.plan,
+                            leg.store,
+                            settings.output_dir,
+                            leg.state,
+                            reporter,
+                            "" if leg.media else moved,
+                            settings.site_url,
+                            said,
+                            keep=leg.media,
+                            label="media" if leg.media else "deploy",
+                        )
+                    )
+            dropped = sum(deploy.drop(leg.plan, leg.store, said) for leg in legs if leg.media)  # the feed is up
+        finally:
+            for leg in legs:
+                leg.store.close()
+    for note in (note for summary in summaries for note in summary.notes):
+        console.print(note, markup=False, soft_wrap=True)
+    if media_to:
+        media = summaries[0]
+        console.print(
+            f"media deployed to {media_to}: uploaded {media.uploaded} files ({_bytes(media.bytes)}), deleted {dropped}, "
+            f"unchanged {media.unchanged}; served at {settings.media_url}",
+            markup=False,
+            soft_wrap=True,
+        )
+    summary = summaries[-1]
+    store = legs[-1].store
+    feed = layout.feed_url(settings.site_url)
+    console.print(
+        f"deployed to {url}: uploaded {summary.uploaded} files ({_bytes(summary.bytes)}), deleted {summary.deleted}, "
+        f"unchanged {summary.unchanged} in {summary.seconds:.1f} s; the feed: {feed}",
+        markup=False,
+        soft_wrap=True,
+    )
+    if store.kind == remote.PAGES and verify:  # the host builds the branch in its own time: the feed is not up yet
+        console.print(
+            f"the Pages host publishes the branch in a minute or two: then run `panelpress check --url` ({feed})",
+            markup=False,
+            soft_wrap=True,
+        )
+        return EXIT_OK
+    if not verify:
+        return EXIT_OK
+    return _check(show, None, False, feed)
+
+
+def _dry_run(leg, max_deletes: int, allow_remove: bool) -> None:
+    """What a deploy would do at one destination (`--dry-run`)."""
+    what = "media: " if leg.media else ""
+    for key in leg.plan.upload:
+        console.print(f"{what}upload {key} ({_bytes(leg.plan.site[key].size)})", markup=False, soft_wrap=True)
+    for key in leg.plan.delete:
+        console.print(
+            f"{what}delete {key}" + (" (after the new feed is up)" if leg.media else ""), markup=False, soft_wrap=True
+        )
+    console.print(
+        f"dry run: would upload {len(leg.plan.upload)} files ({_bytes(leg.plan.bytes)}), delete {len(leg.plan.delete)}, "
+        f"leave {leg.plan.unchanged} unchanged at {leg.url}; nothing was written",
+        markup=False,
+        soft_wrap=True,
+    )
+    if len(leg.plan.delete) > max_deletes and not allow_remove:
+        console.print(
+            f"a deploy would stop: more than [deploy] max_deletes = {max_deletes} deletions at {leg.url} (--allow-remove lets them through)",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+def _said(line: str) -> None:
+    err_console.print(escape(line), soft_wrap=True, highlight=False)
+
+
+def _bytes(count: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if count < 1000 or unit == "GB":
+            return f"{count} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1000
+    return str(count)
 
 
 def _summary(result: BuildResult, root: Path) -> None:

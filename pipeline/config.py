@@ -512,6 +512,75 @@ class FeedSettings:
     )
 
 
+DEPLOY_SCHEMES = ("s3", "sftp", "rsync", "git+file", "git+ssh", "git+https")  # targets/remote.py opens each
+
+
+DEPLOY_HINT = "write s3://BUCKET/PREFIX/, sftp://USER@HOST/PATH, rsync://USER@HOST/PATH or git+ssh://HOST/REPO.git#BRANCH (no password: credentials come from AWS_PROFILE, the SSH agent, …)"
+
+
+def deploy_address(value: str) -> bool:
+    """Whether `value` is a destination `panelpress deploy` can open (empty: none set)."""
+    parts = urlsplit(value)
+    return not value or (parts.scheme in DEPLOY_SCHEMES and bool(parts.netloc or parts.path) and not parts.password)
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """`[deploy]`: where `panelpress deploy` copies the built site (credentials come from the standard chains of
+    each kind of store, never from this file)."""
+
+    to: str = field(
+        default="",
+        metadata=_check(
+            deploy_address,
+            DEPLOY_HINT,
+            doc="Where `panelpress deploy` puts the site: `s3://BUCKET/PREFIX/` (endpoint and credentials from `AWS_ENDPOINT_URL_S3`, `AWS_PROFILE`, `~/.aws/config`), `sftp://USER@HOST/PATH`, or a Pages branch `git+ssh://HOST/REPO.git#gh-pages`; `--to` overrides it.",
+        ),
+    )
+    prefix: str = field(
+        default="",
+        metadata=_check(
+            lambda v: not v or (_web_address(v) and v.startswith("https://") and v.endswith("/")),
+            'write the https:// prefix your analytics service gives, ending with "/", e.g. "https://op3.dev/e,pg={guid}/"',
+            doc="An analytics prefix put in front of every enclosure URL in the feed (OP3 `https://op3.dev/e,pg={guid}/`, Podtrac, Blubrry): the prefix, then the address without `https://`; `{guid}` is the show's `podcast:guid`.",
+        ),
+    )
+    prefix_clean: bool = field(
+        default=True,
+        metadata=_doc("Whether the clean feed's enclosures get the analytics `prefix` too (false: left off)."),
+    )
+    media_to: str = field(
+        default="",
+        metadata=_check(
+            deploy_address,
+            DEPLOY_HINT,
+            doc="A second destination for the media (audio, its Opus and clean editions, and with `media_transcripts` the transcripts and chapters), written as `to` is, e.g. `s3://BUCKET/media/` on R2 while `to` is a Pages branch; needs `media_url`.",
+        ),
+    )
+    media_url: str = field(
+        default="",
+        metadata=_check(
+            _optional_web_address,
+            'write the https:// address media_to is served at, e.g. media_url = "https://media.example.com/podcast/"',
+            doc="The public https address `media_to` is served at: every enclosure, edition, page player and tag points there (the file's path in the site after it); needs `media_to`. Set for a published show, it moves the enclosures: build once with `--allow-move` for each episode (GUIDs stay).",
+        ),
+    )
+    media_transcripts: bool = field(
+        default=True,
+        metadata=_doc(
+            "Whether transcripts and chapters go with the media to `media_to` and `media_url` (false: they stay beside the pages under site_url)."
+        ),
+    )
+    max_deletes: int = field(
+        default=20,
+        metadata=_check(
+            lambda v: v >= 0,
+            "use a whole number of files, 0 or more, e.g. max_deletes = 20",
+            doc="The most files a deploy deletes at the destination; one that would delete more stops before any write, unless run with `--allow-remove`.",
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class ExplicitSettings:
     """`[explicit]`: what a build does when an episode not marked explicit holds strong language."""
@@ -672,6 +741,7 @@ class Config:
     transcripts: TranscriptSettings = TranscriptSettings()
     clean: CleanSettings = CleanSettings()
     feed: FeedSettings = FeedSettings()
+    deploy: DeploySettings = DeploySettings()
 
     @property
     def path(self) -> Path:
@@ -741,6 +811,15 @@ class Config:
         return self.show.site_url.rstrip("/") + "/"
 
     @property
+    def media_url(self) -> str:
+        """Where the media are served ([deploy] media_url, ends with "/"); "" when they are under site_url."""
+        return self.deploy.media_url.rstrip("/") + "/" if self.deploy.media_url else ""
+
+    def address(self, rel: str) -> str:
+        """The public address of a site file (layout.address with this show's settings)."""
+        return layout.address(self.site_url, rel, self.media_url, self.deploy.media_transcripts)
+
+    @property
     def owner_name(self) -> str:
         return self.show.owner_name or self.show.author
 
@@ -770,6 +849,7 @@ SECTIONS = {
     "transcripts": TranscriptSettings,
     "clean": CleanSettings,
     "feed": FeedSettings,
+    "deploy": DeploySettings,
 }
 # Settings that are tables of their own ([podcast.location], [[podcast.podroll]]): the record each becomes.
 TABLES = {"Location": Location, "RemoteItem": RemoteItem}
@@ -972,6 +1052,7 @@ def _check_files(path: Path, config: Config) -> None:
     if problem:
         raise ConfigError(path, f"[show] {problem}", "pick a category from Apple Podcasts' list")
     _check_site_url(path, config.show)
+    _check_media(path, config)
     for key, rel in (
         ("show.artwork", config.show.artwork),
         ("audio.intro", config.audio.intro),
@@ -1339,6 +1420,48 @@ def model_folder(config: Config) -> Path:
     if not config.transcripts.model:
         return packaged_model() or Path(PACKAGED_MODEL.module) / PACKAGED_MODEL.folder
     return (config.root / Path(config.transcripts.model).expanduser()).resolve()
+
+
+def _check_media(path: Path, config: Config) -> None:
+    """[deploy] media_to and media_url: one needs the other; media_url an address of its own beside site_url."""
+    deploy = config.deploy
+    if deploy.media_to and not deploy.media_url:
+        raise ConfigError(
+            path,
+            f"[deploy] media_to {deploy.media_to!r} is set but media_url is empty: the feed would name no address for the media",
+            'add the https address media_to is served at, e.g. media_url = "https://media.example.com/podcast/"',
+        )
+    if deploy.media_url and not deploy.media_to:
+        raise ConfigError(
+            path,
+            f"[deploy] media_url {deploy.media_url!r} is set but media_to is empty: deploy would not put the media there",
+            'add where deploy puts the media, e.g. media_to = "s3://BUCKET/podcast/", or remove media_url',
+        )
+    if deploy.media_to and deploy.media_to.rstrip("/") == deploy.to.rstrip("/"):
+        raise ConfigError(
+            path,
+            f"[deploy] media_to is the same destination as to ({deploy.to})",
+            "give the media a destination of their own (another bucket or prefix), or remove media_to and media_url",
+        )
+    parts = urlsplit(deploy.media_url)
+    if deploy.media_url and (parts.query or parts.fragment or parts.username or parts.password):
+        raise ConfigError(
+            path,
+            f"[deploy] media_url {deploy.media_url!r} holds a query, a fragment or a user name: every enclosure's address is made from it",
+            'write the address of the media folder alone, e.g. media_url = "https://media.example.com/podcast/"',
+        )
+    if parts.scheme == "http" and not config.show.allow_http:
+        raise ConfigError(
+            path,
+            f"[deploy] media_url {deploy.media_url!r} is http://: apps fetch the audio unencrypted, and Apple Podcasts may refuse it",
+            "write https://… (serve the media over https); if it cannot be, set allow_http = true under [show]",
+        )
+    if deploy.media_url and config.media_url == config.site_url:
+        raise ConfigError(
+            path,
+            f"[deploy] media_url {deploy.media_url!r} is site_url itself",
+            "remove media_to and media_url (the media are under site_url already), or give the media their own address",
+        )
 
 
 def _check_site_url(path: Path, show: ShowSettings) -> None:

@@ -181,7 +181,7 @@ def run(config: Config, feed_path: Path, now: datetime | None = None) -> ImportR
     matched, hints, writes = [], [], {}
     for slug, (old_item, by) in chosen.items():
         item, recording = old_item.item, next(r for r in recordings if r.slug == slug)
-        match = Match(slug, item, by, layout.url(config.site_url, layout.media(slug, config.audio.format)))
+        match = Match(slug, item, by, config.address(layout.media(slug, config.audio.format)))
         old = episodes.get(slug)
         if item.pub_date is None:
             hints.append(

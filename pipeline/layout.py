@@ -39,8 +39,11 @@ CLEAN = "clean"  # the label of the clean edition's files (`media/<name>.clean.m
 PREVIEW_EVENTS = "/.panelpress/events"
 MANIFEST = ".panelpress-manifest.json"
 LOCK = ".panelpress-lock"
+# What `panelpress deploy` last put at a destination (kept there, beside the site, as MANIFEST is in the folder).
+DEPLOY_MANIFEST = ".panelpress-deploy.json"
+REDIRECTS = "_redirects"  # a move's redirect, for Pages hosts (Netlify, Cloudflare Pages) that read it
 # Files of panelpress's own bookkeeping in the site folder: never part of a plan, never published as content.
-RESERVED = (MANIFEST, LOCK, LOCK + ".pid")
+RESERVED = (MANIFEST, LOCK, LOCK + ".pid", DEPLOY_MANIFEST)
 
 
 def web_slug(slug: str) -> str:
@@ -119,6 +122,58 @@ def icon(name: str) -> str:
 def url(site_url: str, rel: str) -> str:
     """The public address of a path in the site folder (`site_url` ends with "/")."""
     return site_url + rel
+
+
+def is_media(rel: str, transcripts: bool = True) -> bool:
+    """Whether a site file is media, served from `[deploy] media_url` when it is set: the audio and its editions
+    (`media/…`), and with `transcripts` the transcripts and chapters published beside a page (`episodes/<name>.vtt`,
+    `….chapters.json`; not the files the notes link to, which sit in the episode's own folder)."""
+    if rel.startswith(MEDIA_DIR + "/"):
+        return True
+    beside_page = rel.startswith(PAGES_DIR + "/") and rel.count("/") == 1
+    return transcripts and beside_page and rel.endswith((*TRANSCRIPT_SUFFIXES.values(), ".chapters.json"))
+
+
+def address(site_url: str, rel: str, media_url: str = "", transcripts: bool = True) -> str:
+    """The public address of a site file: under `media_url` (`[deploy] media_url`, ends with "/") when it is media
+    (`is_media`), else under `site_url`. The one rule for every enclosure, edition, player, transcript and tag."""
+    return url(media_url if media_url and is_media(rel, transcripts) else site_url, rel)
+
+
+def href(root: str, rel: str, media_url: str = "", transcripts: bool = True) -> str:
+    """How a page links a site file: relative (`root` leads back to the site folder), or whole under `media_url`."""
+    return address(root, rel, media_url, transcripts)
+
+
+def site_path(url: str, site_url: str, media_url: str = "") -> str:
+    """The site file a public address names (`address`'s inverse; "" when it is under neither address)."""
+    for base in (media_url, site_url):
+        if base and url.startswith(base):
+            return url[len(base) :]
+    return ""
+
+
+def measured(prefix: str, url: str, podcast_guid: str) -> str:
+    """An enclosure's address in the feed behind an analytics prefix (OP3, Podtrac, Blubrry: the prefix, then the
+    address without its scheme; `{guid}` in the prefix is the show's podcast:guid); `url` itself without a prefix."""
+    if not prefix:
+        return url
+    return prefix.replace("{guid}", podcast_guid) + url.split("://", 1)[-1]
+
+
+def unmeasured(url: str, site_url: str, media_url: str = "") -> str:
+    """The address behind an analytics prefix (`measured`'s inverse for addresses under `media_url` or `site_url`)."""
+    for base in (media_url, site_url):
+        if base and url.startswith(base):
+            return url
+    for base in (media_url, site_url):
+        if not base:
+            continue
+        bare = base.split("://", 1)[-1]
+        found = url.find(bare, len(urlsplit(url).scheme) + 3)
+        if found > 0:
+            return base + url[found + len(bare) :]
+    return url
 
 
 def feed_url(site_url: str) -> str:

@@ -339,10 +339,20 @@ class Published:
     turns: tuple[Turn, ...] = ()  # who spoke when, on the published audio's timeline
     post_url: str = ""  # [blog]: the address of the episode's post on the blog (its page is the post)
     clean: Published | None = None  # the episode as the clean feed has it ([clean] edition); None: not in it
+    media_site: str = ""  # [deploy] media_url (ends with "/"): where the media are served; "": under site_url
+    media_transcripts: bool = True  # [deploy] media_transcripts: transcripts and chapters go with the media
+
+    def address(self, rel: str) -> str:
+        """The public address of one of the episode's site files (layout.address)."""
+        return layout.address(self.site_url, rel, self.media_site, self.media_transcripts)
+
+    def href(self, root: str, rel: str) -> str:
+        """How a page `root` away from the site folder links one of the episode's files (layout.href)."""
+        return layout.href(root, rel, self.media_site, self.media_transcripts)
 
     @property
     def media_url(self) -> str:
-        return layout.url(self.site_url, self.media_path)
+        return self.address(self.media_path)
 
     @property
     def relinks(self) -> tuple[tuple[str, str], ...]:

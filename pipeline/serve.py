@@ -308,5 +308,6 @@ def _rebuild(show: Path, settings: Config, preview: Preview, reporter: Reporter,
 
 def _apply(preview: Preview, result: build.BuildResult, settings: Config) -> None:
     preview.prefix = layout.path_prefix(settings.site_url)
+    preview.media_url = settings.media_url
     preview.apply(result.plan)
     preview.report_problem("\n".join(failure.error.message(settings.root) for failure in result.failures))

@@ -313,3 +313,25 @@ def test_out_points_check_at_another_site_folder(built_show, tmp_path, capsys):
 def test_date_problem(value, problem):
     found = date_problem(value)
     assert (problem in found) if problem else found == ""
+
+
+def test_addresses_under_media_url_map_back_to_the_site_folder(tmp_path, audio_dir, capsys):
+    show = write_show(tmp_path / "show", extra_show='artwork = "cover.jpg"')
+    Image.new("RGB", (1400, 1400), (30, 90, 160)).save(show / "cover.jpg")
+    with (show / "panelpress.toml").open("a") as toml:
+        toml.write('\n[deploy]\nmedia_to = "s3://media/pod/"\nmedia_url = "https://media.example.net/pod/"\n')
+    shutil.copy(audio_dir / "stereo.wav", show / "episodes" / "first.wav")
+    write_notes(show, "first", "title: First\ndate: 2026-01-05")
+    (show / "episodes" / "first.vtt").write_text(VTT)
+    assert main(["build", "--show", str(show)]) == 0
+    feed = (show / "public" / "feed.xml").read_text()
+    assert 'url="https://media.example.net/pod/media/first.mp3"' in feed
+    assert 'url="https://media.example.net/pod/episodes/first.vtt"' in feed
+    capsys.readouterr()
+    assert _check(show, capsys) == (0, ["all good"])
+    (show / "public" / "episodes" / "first.vtt").unlink()
+    (show / "public" / "media" / "first.mp3").unlink()
+    code, out = _check(show, capsys)
+    assert code == 1
+    assert any("public/media/first.mp3: is missing" in line for line in out), out
+    assert any("first.vtt" in line for line in out), out

@@ -225,6 +225,30 @@ def test_moving_the_site_needs_allow_move(show, capsys):
     assert main(["build", "--show", str(show)]) == 0
 
 
+def test_media_url_for_a_published_show_moves_its_audio_only_with_allow_move_and_keeps_the_guids(show, capsys):
+    before = _ledger(show)["episodes"]
+    with (show / config_module.CONFIG_NAME).open("a") as toml:
+        toml.write('\n[deploy]\nmedia_to = "s3://media/pod/"\nmedia_url = "https://media.example.net/pod/"\n')
+    err = _refused(show, capsys)
+    assert (
+        "'one' would move its audio from https://pod.example.com/show/media/one.mp3 to https://media.example.net/pod/media/one.mp3: the audio's address changed ([show] site_url or [deploy] media_url)"
+        in err
+    )
+    assert "--allow-move '*' (every episode)" in err and "the GUIDs stay" in err
+    assert main(["build", "--show", str(show), "--allow-move", "*"]) == 0
+    feed = feedparser.parse((show / "public" / "feed.xml").read_bytes())
+    assert [e.enclosures[0].href for e in feed.entries] == [
+        "https://media.example.net/pod/media/two.mp3",
+        "https://media.example.net/pod/media/one.mp3",
+    ]
+    after = _ledger(show)["episodes"]
+    assert {slug: e["guid"] for slug, e in after.items()} == {slug: e["guid"] for slug, e in before.items()}
+    assert after["one"]["enclosure_url"] == "https://media.example.net/pod/media/one.mp3"
+    page = (show / "public" / "episodes" / "one.html").read_text()
+    assert 'src="https://media.example.net/pod/media/one.mp3"' in page  # the page's player too
+    assert main(["build", "--show", str(show)]) == 0  # the new address is now the published one
+
+
 def test_removing_a_published_episode_needs_allow_remove(show, capsys):
     guid_two = _ledger(show)["episodes"]["two"]["guid"]
     (show / "episodes" / "two.flac").unlink()

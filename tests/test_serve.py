@@ -161,6 +161,20 @@ def test_a_site_url_with_an_escaped_path_is_served_under_it(tmp_path):
         running.stop()
 
 
+def test_pages_naming_media_url_play_the_previews_own_audio(tmp_path):
+    preview = Preview("https://example.com/podcast/")
+    preview.media_url = "https://media.example.net/podcast/"
+    page = b'<audio src="https://media.example.net/podcast/media/a%20b.mp3"></audio></body>'
+    preview.apply(_plan(tmp_path, page))
+    running = Server(preview, 0).start()
+    try:
+        served = _get(running, "/podcast/index.html").body
+        assert b'src="/podcast/media/a%20b.mp3"' in served and b"media.example.net" not in served
+        assert _get(running, "/podcast/media/a%20b.mp3", Range="bytes=0-9").status == 206
+    finally:
+        running.stop()
+
+
 def test_a_busy_port_is_refused_with_what_to_do():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

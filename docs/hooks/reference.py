@@ -297,11 +297,22 @@ ADDRESSES = {
     "url": (SITE, layout.page(SLUG)),
     "feed_url": (SITE,),
     "path_prefix": (SITE,),
+    "address": (SITE, layout.media(SLUG, "mp3"), "https://media.example.net/podcast/"),
+    "href": ("../", layout.media(SLUG, "mp3")),
+    "measured": ("https://op3.dev/e,pg={guid}/", SITE + layout.media(SLUG, "mp3"), "ead4c236-…"),
     "name": ("Folge 12: Café",),
     "post": ("jekyll", "_posts", SLUG, WHEN),
     "post_url": ("https://blog.example.org/", ":year/:month/:day/:slug.html", SLUG, WHEN),
 }
-HELPERS = {"web_slug", "depth_root", "is_safe", "utc"}  # used by the rules above, no path of their own
+HELPERS = {
+    "web_slug",
+    "depth_root",
+    "is_safe",
+    "utc",
+    "unmeasured",
+    "is_media",
+    "site_path",
+}  # used by the rules above, no path of their own
 NAMES = {
     "INDEX_PAGE": "the show's index: the show, a subscribe box, its episodes newest first",
     "SUBSCRIBE_PAGE": "the subscribe page: the feed's address and links that open it in podcast apps",
@@ -316,6 +327,8 @@ NAMES = {
     "MEDIA_DIR": "the audio: every episode's enclosure and its other editions",
     "PAGES_DIR": "the episode pages and what is published beside them",
     "MANIFEST": "panelpress's list of the files it wrote (never published as content)",
+    "DEPLOY_MANIFEST": "what `panelpress deploy` last put at a destination, kept there beside the site",
+    "REDIRECTS": "a moved show's redirect of its feed, for Pages hosts (Netlify, Cloudflare Pages)",
     "LOCK": "the lock file earlier releases kept in the site folder (and its `.pid`): the next publish removes them",
     "RESERVED": "names in the site folder that are panelpress's own bookkeeping",
     "PREVIEW_EVENTS": "`panelpress serve`'s own address for reloading open pages (outside any site path)",

@@ -25,7 +25,7 @@ from lxml import etree
 
 from .. import layout
 from ..audio.ffmpeg import MIME
-from ..config import DESCRIPTION_BYTES
+from ..config import DESCRIPTION_BYTES, Config
 from ..episode import transcript
 from ..errors import FeedError, PanelpressError
 from ..show import artwork, guard, ledger
@@ -287,7 +287,9 @@ def _item(
         element,
         text(element, "title") or "",
         text(element, "guid") or "",
-        attrs.get("url", ""),
+        layout.unmeasured(
+            attrs.get("url", ""), checker.config.site_url, checker.config.media_url
+        ),  # behind an analytics prefix: the site's
         attrs.get("length", ""),
         attrs.get("type", ""),
         path,
@@ -341,7 +343,7 @@ def _promised(checker: Checker, path: Path, item: Item, entry: ledger.Entry) -> 
         )
     local = checker.local(item.url) if item.url else None
     if item.url and local is None:
-        checker.add(path, f"{item.label}: enclosure URL {item.url} is not under site_url {settings.site_url}", REBUILD)
+        checker.add(path, f"{item.label}: enclosure URL {item.url} is not under {_homes(settings)}", REBUILD)
     elif local is not None and not local.is_file():
         checker.add(local, f"is missing, but {item.label} of the feed points at it", REMAKE)
     elif local is not None:
@@ -385,7 +387,12 @@ def parsers(checker: Checker, path: Path, root: etree._Element, every: list[Item
         checker.add(path, f"feedparser reads the show title as {parsed.feed.get('title')!r}, not {written!r}")
     if gpodder.get("title") is not None and gpodder["title"] != written:
         checker.add(path, f"podcastparser reads the show title as {gpodder['title']!r}, not {written!r}")
-    by_url = {episode["enclosures"][0]["url"]: episode for episode in gpodder["episodes"] if episode.get("enclosures")}
+    site_url, media_url = checker.config.site_url, checker.config.media_url
+    by_url = {
+        layout.unmeasured(episode["enclosures"][0]["url"], site_url, media_url): episode
+        for episode in gpodder["episodes"]
+        if episode.get("enclosures")
+    }
     for item, entry in zip(todo, parsed.entries):
         if item.broken:
             continue
@@ -398,7 +405,7 @@ def parsers(checker: Checker, path: Path, root: etree._Element, every: list[Item
             {
                 "title": entry.get("title"),
                 "guid": entry.get("id"),
-                "url": enclosures[0].get("href"),
+                "url": layout.unmeasured(enclosures[0].get("href") or "", site_url, media_url) or None,
                 "length": enclosures[0].get("length"),
             },
         )
@@ -459,7 +466,7 @@ def attachments(
                     continue
                 rel = checker.rel(url)
                 if rel is None:
-                    checker.add(path, f"{item.label}: <{tag}> {url} is not under site_url {settings.site_url}")
+                    checker.add(path, f"{item.label}: <{tag}> {url} is not under {_homes(settings)}")
                     continue
                 wanted.setdefault(rel, (mime, lambda item=item: f"{item.label} of the feed", durations.get(item.url)))
     good = {}
@@ -558,3 +565,9 @@ def _chapters_problems(data: object, path: Path, duration: float | None) -> list
             )
         previous = start
     return problems
+
+
+def _homes(settings: Config) -> str:
+    """Where the site's addresses may lie, for a message: site_url, and [deploy] media_url when it is set."""
+    media = f" or media_url {settings.media_url}" if settings.media_url else ""
+    return f"site_url {settings.site_url}{media}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import layout
 from ..config import Config
 from ..errors import FeedError, PanelpressError
 from .memory import Memory
@@ -41,11 +42,9 @@ class Checker:
         return {p.path for p in self.problems if p.path is not None}
 
     def rel(self, url: str) -> str | None:
-        """The path in the site folder that a URL of the site points at (None: the URL is elsewhere)."""
-        site_url = self.config.site_url
-        if not url.startswith(site_url):
-            return None
-        rel = url[len(site_url) :]
+        """The path in the site folder that a URL of the site (or of its media, [deploy] media_url) points at (None:
+        the URL is elsewhere)."""
+        rel = layout.site_path(url, self.config.site_url, self.config.media_url)
         return rel if rel and not rel.startswith("/") and ".." not in rel.split("/") else None
 
     def local(self, url: str) -> Path | None:

@@ -85,7 +85,7 @@ def identity(config: Config, source: Recording, guid: str, pub_date: datetime) -
     return Identity(
         slug,
         guid,
-        layout.url(config.site_url, layout.media(slug, config.audio.format)),
+        config.address(layout.media(slug, config.audio.format)),
         page_url(config, slug, pub_date),
         pub_date,
         source.notes_path,
@@ -359,6 +359,8 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         pub_date=notes_.date,
         explicit=explicit.effective(notes_.explicit, config.show.explicit),
         site_url=config.site_url,
+        media_site=config.media_url,
+        media_transcripts=config.deploy.media_transcripts,
         media_path=layout.media(slug, config.audio.format),
         page_path=page_path,
         report=master_.report,

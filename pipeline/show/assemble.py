@@ -265,14 +265,19 @@ def _bytes(data: bytes) -> PlanFile:
     return PlanFile(data, hashlib.sha256(data).hexdigest())
 
 
-def kept_item(item: Published, site: Path, site_url: str) -> Published:
-    """A published episode taken as it is in the site folder (it failed in this build): its files are the site's copies."""
+def kept_item(
+    item: Published, site: Path, site_url: str, media_site: str = "", media_transcripts: bool = True
+) -> Published:
+    """A published episode taken as it is in the site folder (it failed in this build): its files are the site's copies,
+    its addresses this build's."""
     copies = tuple(replace(a, content=site / a.path) for a in item.attachments)
     editions = tuple(replace(a, content=site / a.path) for a in item.alternates)
-    clean = kept_item(item.clean, site, site_url) if item.clean is not None else None
+    clean = kept_item(item.clean, site, site_url, media_site, media_transcripts) if item.clean is not None else None
     return replace(
         item,
         site_url=site_url,
+        media_site=media_site,
+        media_transcripts=media_transcripts,
         media=replace(item.media, path=site / item.media_path),
         attachments=copies,
         alternates=editions,

@@ -284,12 +284,10 @@ def _absolute(site_url: str, value: str) -> str:
 def _links(item: Published) -> tuple[tuple[Link, ...], Link | None]:
     """The episode's transcripts and chapters, from the files published beside it."""
     transcripts = tuple(
-        Link(layout.url(item.site_url, a.path), a.mime, a.language, a.rel)
-        for a in item.own_files
-        if a.mime in TRANSCRIPT_TYPES
+        Link(item.address(a.path), a.mime, a.language, a.rel) for a in item.own_files if a.mime in TRANSCRIPT_TYPES
     )
     chapters = next(
-        (Link(layout.url(item.site_url, a.path), a.mime) for a in item.own_files if a.mime == layout.CHAPTERS_TYPE),
+        (Link(item.address(a.path), a.mime) for a in item.own_files if a.mime == layout.CHAPTERS_TYPE),
         None,
     )
     return transcripts, chapters
@@ -368,7 +366,8 @@ def generator(
     fg.apple.new_feed_url = show.new_feed_url or None
     fg.apple.block = show.block
     fg.apple.complete = show.complete
-    fg.podcastindex.guid = podcast_guid or rules.podcast_guid(layout.url(config.site_url, feed_file))
+    show_guid = podcast_guid or rules.podcast_guid(layout.url(config.site_url, feed_file))
+    fg.podcastindex.guid = show_guid
     fg.podcastindex.locked = config.podcast.locked
     fg.podcastindex.owner = show.owner_email
     if config.podcast.funding_url:
@@ -377,6 +376,8 @@ def generator(
     _channel_extras(fg, config, items, artwork_sizes)
     _paging(fg, config, paging)
 
+    # the analytics prefix ([deploy] prefix), left off the clean feed's enclosures where the host says so
+    prefix = config.deploy.prefix if feed_file != layout.CLEAN_FEED_FILE or config.deploy.prefix_clean else ""
     for item in items:
         notes = item.episode.notes
         entry = fg.add_entry(order="append")
@@ -384,7 +385,7 @@ def generator(
         entry.guid(item.guid, permalink=False)
         entry.pubDate(item.pub_date)
         entry.link(href=item.page_url)
-        entry.enclosure(item.media_url, str(item.media.length), item.media.mime)
+        entry.enclosure(layout.measured(prefix, item.media_url, show_guid), str(item.media.length), item.media.mime)
         entry.description(as_text(notes.summary or notes.title))
         body = notes_html(item)
         if body:
@@ -488,5 +489,5 @@ def _editions(item: Published) -> tuple[Edition, ...]:
     )
     return (
         Edition(item.media_url, own, default=True),
-        *(Edition(layout.url(item.site_url, alt.path), alt) for alt in item.alternates),
+        *(Edition(item.address(alt.path), alt) for alt in item.alternates),
     )

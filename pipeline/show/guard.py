@@ -20,6 +20,9 @@ from .podcastindex import LEGACY_PODCAST_NS, PODCAST_NS
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
+EVERY = "*"  # `--allow-move '*'`: every episode (a new site_url or media_url moves them all)
+
+
 @dataclass(frozen=True)
 class Allow:
     """Changes the host asked for on purpose (`panelpress build --allow-…`), by episode slug or GUID."""
@@ -182,7 +185,7 @@ def check(
     problems: dict[tuple[str, str], GuardError] = {}  # one message per episode and kind of change
 
     def allowed(kind: frozenset[str], slug: str, guid: str) -> bool:
-        return slug in kind or guid in kind
+        return slug in kind or guid in kind or (kind is allow.move and EVERY in kind)
 
     by_guid: dict[str, list[Identity]] = {}
     for item in items:
@@ -201,11 +204,7 @@ def check(
 
     def compare(slug: str, guid: str, item: Identity, url: str, when: datetime | None) -> None:
         if url and item.media_url != url and not allowed(allow.move, slug, guid):
-            problems[(slug, "move")] = GuardError(
-                item.recording,
-                f"episode {slug!r} would move its audio from {url} to {item.media_url}",
-                f"keep site_url and the recording's name as they were; to move it on purpose, build with --allow-move {slug}",
-            )
+            problems[(slug, "move")] = GuardError(item.recording, *moved(slug, "audio", url, item.media_url))
         if when is not None and item.pub_date != when and not allowed(allow.redate, slug, guid):
             problems[(slug, "redate")] = GuardError(
                 item.notes_path,
@@ -266,6 +265,20 @@ def _iso(value: str) -> datetime | None:
         return None
 
 
+def moved(slug: str, what: str, old: str, new: str) -> tuple[str, str]:
+    """What a changed enclosure address says (problem, fix): a new base address ([show] site_url, [deploy] media_url)
+    moves every episode's audio and says so; a renamed recording moves one."""
+    if old.rsplit("/", 2)[-2:] == new.rsplit("/", 2)[-2:]:
+        return (
+            f"episode {slug!r} would move its {what} from {old} to {new}: the audio's address changed ([show] site_url or [deploy] media_url), and apps that have the episode fetch it from the old one",
+            f"restore site_url or media_url as they were; to move the audio on purpose, deploy the media to the new address, then build with --allow-move {EVERY!r} (every episode) or --allow-move {slug}: the GUIDs stay, so apps download nothing again",
+        )
+    return (
+        f"episode {slug!r} would move its {what} from {old} to {new}",
+        f"keep site_url and the recording's name as they were; to move it on purpose, build with --allow-move {slug}",
+    )
+
+
 def slugs(values: Iterable[str] | None) -> frozenset[str]:
     """The slugs (or GUIDs) named by a repeatable --allow-… option."""
     return frozenset(v.strip() for v in values or () if v.strip())
@@ -297,12 +310,6 @@ def check_clean(book: Ledger, after: Ledger, allow: Allow = Allow()) -> list[Gua
                     f"restore the ledger from version control; on purpose: --allow-new-guid {slug}",
                 )
             )
-        if new.enclosure_url != entry.enclosure_url and slug not in allow.move:
-            problems.append(
-                GuardError(
-                    None,
-                    f"episode {slug!r} would move its clean edition from {entry.enclosure_url} to {new.enclosure_url}",
-                    f"keep site_url and the recording's name as they were; on purpose: --allow-move {slug}",
-                )
-            )
+        if new.enclosure_url != entry.enclosure_url and not {slug, EVERY} & allow.move:
+            problems.append(GuardError(None, *moved(slug, "clean edition", entry.enclosure_url, new.enclosure_url)))
     return problems

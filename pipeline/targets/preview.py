@@ -127,6 +127,7 @@ class Preview:
 
     def __init__(self, site_url: str) -> None:
         self.prefix = layout.path_prefix(site_url)
+        self.media_url = ""  # [deploy] media_url: the pages name the media there; the preview serves them itself
         self._served = _Served()
         self._changed = threading.Condition()
         self._closed = False
@@ -298,7 +299,10 @@ class _Handler(BaseHTTPRequestHandler):
         etag = f'"{file.sha256[:32]}"'
         data = file.content if isinstance(file.content, bytes) else None
         if kind.startswith("text/html"):  # only the preview's HTML gets the reload script
-            data = _with_reload(file.read() if data is None else data, self.preview.version)
+            page = file.read() if data is None else data
+            if self.preview.media_url:  # players of episodes not deployed yet play from the preview
+                page = page.replace(self.preview.media_url.encode(), self.preview.prefix.encode())
+            data = _with_reload(page, self.preview.version)
             etag = f'"{file.sha256[:16]}-{self.preview.version[:15]}"'
         if self.headers.get("If-None-Match") == etag:
             self.send_response(HTTPStatus.NOT_MODIFIED)

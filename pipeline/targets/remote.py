@@ -7,10 +7,29 @@ at the destination. A store never lists or deletes anything the engine did not n
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
+
+from ..errors import PublishError
+
+# The kinds of store, by how a show's move is told to apps that fetch the old feed address (`Store.kind`).
+OBJECTS = "objects"  # object storage: a website redirect on the feed's own key
+PAGES = "pages"  # a Pages host (a git branch): a `_redirects` file beside the site
+FILES = "files"  # a plain web server's folder (SSH): the host adds the redirect to the server's configuration
+# Each scheme of a destination URL: the module and maker of its store (imported when used: boto3 may be absent).
+SCHEMES = {
+    "s3": ("s3", "S3Store", "pip install 'panelpress[deploy]' (boto3)"),
+    "sftp": ("ssh", "for_deploy", "install OpenSSH's client (apt install openssh-client)"),
+    "rsync": ("ssh", "for_deploy", "install OpenSSH's client and rsync (apt install openssh-client rsync)"),
+    "git+file": ("git", "GitStore", "install git"),
+    "git+ssh": ("git", "GitStore", "install git"),
+    "git+https": ("git", "GitStore", "install git"),
+}
+EXAMPLES = "s3://BUCKET/PREFIX/, sftp://USER@HOST/PATH or git+ssh://HOST/REPO.git#gh-pages"
 
 
 @dataclass(frozen=True)
@@ -19,12 +38,15 @@ class Headers:
 
     content_type: str
     cache_control: str
+    redirect: str = ""  # where a store that can redirect one key (S3's website redirect) sends readers; else ignored
 
 
 class Store(Protocol):
     """One destination of a deploy, opened from its URL (`s3://…`, `sftp://…`, `git+file://…#branch`)."""
 
     url: str  # as the host wrote it, for messages
+    kind: str  # OBJECTS, PAGES or FILES: how a move's redirect is written (deploy.py)
+    # Optional: how many `put`s the engine may run at once, on threads (absent: 1, one file after another).
 
     def read(self, key: str) -> bytes | None:
         """A small file (the manifest) as it is at the destination; None when there is none."""
@@ -48,3 +70,21 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Let go of connections."""
+
+
+def open_store(url: str, cache: Path) -> Store:
+    """The store of a destination URL (`cache`: a folder of panelpress's own the store may keep a working copy in);
+    PublishError naming the URL and the fix for a scheme panelpress does not know, or one whose module is absent."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in SCHEMES:
+        raise PublishError(
+            None,
+            f"deploy destination {url!r}: panelpress cannot deploy to a {scheme or 'bare'} address",
+            f"use {EXAMPLES}",
+        )
+    module, name, fix = SCHEMES[scheme]
+    try:
+        store = getattr(importlib.import_module(f".{module}", __package__), name)
+    except ImportError as err:
+        raise PublishError(None, f"deploy destination {url!r}: {scheme}:// is not available here ({err})", fix) from err
+    return store(url, cache)
