@@ -44,8 +44,15 @@ from pipeline.episode import align, clean, probe, transcribe
 from pipeline.episode.transcript import Cue
 
 RATE = 22050
-VOICES = [("en-us+m3", 0.0), ("en-gb+f3", -4.0), ("en-us+f2", -7.0), ("en-gb", -2.0)]  # (voice, level in dB)
-STRONG = ["fuck", "shit", "fucking", "bullshit", "asshole", "bastard"]
+VOICES = [
+    ("en-us+m3", 0.0, 165),
+    ("en-gb+f3", -4.0, 180),
+    ("en-us+f2", -7.0, 150),
+    ("en-gb", -2.0, 170),
+]  # voice, dB, wpm
+STRONG = ["fuck", "shit", "fucking", "bullshit", "asshole", "bastard", "motherfucker", "dick", "bitch", "fucked"]
+PER_HOUR = 200  # strong words an hour, as the issue's realistic panel has them
+NOISE = -62.0  # dBFS: the room's noise under the voices (a quiet room, a good microphone)
 SENTENCES = [
     "the budget is late again and nobody told the team",
     "management is about the work and leadership is about the people",
@@ -62,43 +69,57 @@ SENTENCES = [
 ]
 
 
-def espeak(word: str, voice: str, folder: Path, memo: dict) -> array.array:
+def espeak(word: str, voice: tuple, folder: Path, memo: dict) -> array.array:
     """One word spoken alone, its silence cut (kept by voice and word: a panel says the same words often)."""
-    if (word, voice) in memo:
-        return memo[(word, voice)]
+    name, _, speed = voice
+    if (word, name) in memo:
+        return memo[(word, name)]
     out = folder / "word.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "165", "-w", str(out), word], check=True, capture_output=True)
+    subprocess.run(["espeak-ng", "-v", name, "-s", str(speed), "-w", str(out), word], check=True, capture_output=True)
     with wave.open(str(out)) as clip:
         samples = array.array("h", clip.readframes(clip.getnframes()))
     loud = [i for i, v in enumerate(samples) if abs(v) > 300]
-    memo[(word, voice)] = samples[loud[0] : loud[-1] + 1] if loud else samples
-    return memo[(word, voice)]
+    memo[(word, name)] = samples[loud[0] : loud[-1] + 1] if loud else samples
+    return memo[(word, name)]
 
 
-def panel(minutes: float, folder: Path, seed: int = 7) -> tuple[Path, list[tuple[str, float, float, bool]], list[Cue]]:
-    """The recording, every word (text, start, end, strong?) and the host's cues (one per sentence, times a little off)."""
+def gap(rng: random.Random) -> float:
+    """A pause between two words of a sentence: one in three under 50 ms (words run together), the rest 50-90 ms."""
+    return rng.uniform(0.005, 0.05) if rng.random() < 1 / 3 else rng.uniform(0.05, 0.09)
+
+
+def panel(
+    minutes: float, folder: Path, seed: int = 7, per_hour: float = PER_HOUR
+) -> tuple[Path, list[tuple[str, float, float, bool]], list[Cue]]:
+    """The recording, every word (text, start, end, strong?) and the host's cues (one per sentence, times a little off).
+
+    Each word is said alone and joined to the next with a pause of `gap`; sentences are 0.3-0.9 s apart; a turn is one
+    to three sentences of one voice. Strong words are put into sentences at random places, `per_hour` of them an hour
+    on average; a room's noise (NOISE dBFS, low-passed) lies under everything, so no pause is digital silence."""
     rng, memo = random.Random(seed), {}
     samples, words, cues = array.array("h"), [], []
-    turn = 0
+    turn, chance = 0, per_hour / 60 / 11.5  # about 11.5 sentences a minute at these voices' speeds
     while len(samples) < minutes * 60 * RATE:
-        voice, level = VOICES[turn % len(VOICES)]
-        gain = 10 ** (level / 20)
+        voice = VOICES[turn % len(VOICES)]
+        gain = 10 ** (voice[1] / 20)
         for _ in range(rng.randint(1, 3)):  # a turn: one to three sentences
             text = rng.choice(SENTENCES).split()
-            if rng.random() < 0.35:  # about one sentence in three swears
+            if rng.random() < chance:
                 text.insert(rng.randrange(1, len(text)), rng.choice(STRONG))
             first = len(words)
-            for word in text:
+            for index, word in enumerate(text):
                 said = espeak(word, voice, folder, memo)
                 start = len(samples) / RATE
                 samples.extend(array.array("h", (int(v * gain) for v in said)))
                 words.append((word, start, len(samples) / RATE, word in STRONG))
-                samples.extend(array.array("h", bytes(2 * int(rng.uniform(0.04, 0.09) * RATE))))
+                if index + 1 < len(text):
+                    samples.extend(array.array("h", bytes(2 * int(gap(rng) * RATE))))
             jitter = lambda: rng.uniform(-0.15, 0.15)  # noqa: E731
             start, end = words[first][1] + jitter(), words[-1][2] + jitter()
             cues.append(Cue(int(max(0.0, start) * 1000), int(end * 1000), " ".join(text).capitalize() + "."))
             samples.extend(array.array("h", bytes(2 * int(rng.uniform(0.3, 0.9) * RATE))))
         turn += 1
+    _room(samples, rng)
     path = folder / f"panel-{minutes:g}.wav"
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
@@ -106,6 +127,19 @@ def panel(minutes: float, folder: Path, seed: int = 7) -> tuple[Path, list[tuple
         out.setframerate(RATE)
         out.writeframes(samples.tobytes())
     return path, words, cues
+
+
+def _room(samples: array.array, rng: random.Random) -> None:
+    """A room's noise added under the whole recording: white noise through a short moving average (most of its power
+    under 2 kHz), at NOISE dBFS."""
+    import numpy
+
+    noise = numpy.random.default_rng(rng.randrange(2**32)).normal(size=len(samples) + 8)
+    total = numpy.cumsum(noise)
+    smooth = (total[8:] - total[:-8])[: len(samples)]
+    smooth *= 32768 * 10 ** (NOISE / 20) / smooth.std()
+    mixed = numpy.frombuffer(samples, dtype=numpy.int16) + smooth
+    samples[:] = array.array("h", numpy.clip(numpy.round(mixed), -32768, 32767).astype(numpy.int16).tobytes())
 
 
 class _Counted:
@@ -172,6 +206,17 @@ def run(minutes: float, transcribe_minutes: float, folder: Path) -> dict:
     truth = [(w[1], w[2], w[0]) for w in strong]
     measured = clean.verify(mastered.path, out, truth, tone=config.clean.mode == "bleep")  # in the true windows
     silenced = sum(1 for m in measured if m.clean <= m.explicit - clean.QUIETER)
+    missed = [
+        (
+            m.word,
+            m.start,
+            m.end,
+            m.clean - m.explicit,
+            [(t.start, t.end) for t in timed if t.start < m.end + 1 and t.end > m.start - 1],
+        )
+        for m in measured
+        if m.clean > m.explicit - clean.QUIETER
+    ]
     within = 0
     for t in timed:  # each located word against the true word of its cue at that time
         near = min(strong, key=lambda w: abs(w[1] - t.start) + abs(w[2] - t.end))
@@ -200,6 +245,7 @@ def run(minutes: float, transcribe_minutes: float, folder: Path) -> dict:
         "loudness": edition.loudness.integrated,
         "true_peak": edition.loudness.true_peak,
         "made_in": made_in,
+        "missed": missed,
     }
     if transcribe_minutes:
         part = folder / "part.wav"
@@ -291,6 +337,9 @@ def report(r: dict) -> None:
         f"  boundaries within ±80 ms: {r['boundaries']}/{r['found']} ({r['boundaries'] / max(1, r['found']) * 100:.1f}%)"
     )
     print(f"  other words' speech silenced by mistake: {r['wrong']:.2f}% of speech time")
+    for word, start, end, down, near in r["missed"]:
+        located = ", ".join(f"{a:.3f}-{b:.3f}" for a, b in near) or "nowhere near"
+        print(f"    missed {word!r} at {start:.3f}-{end:.3f} s: {-down:.1f} dB down; located at {located}")
     print(
         f"  alignment: {r['align_cpu_h']:.0f} s CPU (pocketsphinx and its ffmpeg) and {r['align_wall_h']:.0f} s wall per hour of audio"
     )
