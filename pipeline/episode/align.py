@@ -22,10 +22,14 @@ from ..config import Config
 from . import explicit, transcribe
 from .transcript import Cue
 
-METHOD = "align-v1"
+METHOD = "align-v2"
 MARGIN = 0.25  # s of audio around a cue: hosts' cue times are rarely exact
-EDGE_DB = 35.0  # a word's edge goes on while 10 ms of sound are within this of the word's loudest
-CLOSURE, BURST = 10, 6  # frames: a stop consonant's closure (up to 100 ms of quiet) and its release (up to 60 ms)
+HOP = 40  # samples (2.5 ms): the step of the level that finds where sound stops, fine enough for a 5 ms pause
+PAUSE = 2  # hops: the shortest quiet that parts two stretches of sound
+FLOOR_DB, SPAN_DB = 8.0, 50.0  # sound: above the noise floor by this, and within this of the loudest
+REACH = 0.15  # s: how far past the aligner's edge a word may grow to meet the pause that ends its sound
+LOST_REACH = 0.5  # s: the same where the alignment called sound silence (it lost its place around there)
+CLOSURE, BURST = 0.10, 0.06  # s: a stop consonant's closure (quiet up to 100 ms) and its release (up to 60 ms)
 # Wide beams: alignment follows one sentence, so pruning buys little and loses the path on synthetic or odd voices.
 BEAMS = {
     "beam": 1e-100,
@@ -128,6 +132,8 @@ class Timed:
     end: float
     how: str
     cue_start: float  # where its cue starts (for messages)
+    before: float | None = None  # s of quiet before it (0: it runs into the word before; None: not known)
+    after: float | None = None  # s of quiet after it
 
 
 @dataclass(frozen=True)
@@ -264,8 +270,9 @@ def _stretch(recording: Path, cue: Cue) -> tuple[float, bytes]:
     return start, pcm
 
 
-def _align(recording: Path, cue: Cue) -> list[tuple[str, float, float]] | None:
-    """Forced alignment of the cue's words to its stretch of audio: (word, start, end) per token, or None."""
+def _align(recording: Path, cue: Cue) -> list[tuple[str, float, float, float, float]] | None:
+    """Forced alignment of the cue's words to its stretch of audio: (word, start, end, quiet before, quiet after)
+    per token (`_refined`), or None."""
     words = tokens(cue.text)
     if not words:
         return None
@@ -279,52 +286,101 @@ def _align(recording: Path, cue: Cue) -> list[tuple[str, float, float]] | None:
     aligner.process_raw(pcm, full_utt=True)
     aligner.end_utt()
     said = [
-        (transcribe._plain(s.word).lower(), s.start_frame, s.end_frame + 1)
+        (
+            "<sil>" if transcribe._FILLER.match(s.word) else transcribe._plain(s.word).lower(),
+            s.start_frame,
+            s.end_frame + 1,
+        )
         for s in aligner.seg() or ()
-        if not transcribe._FILLER.match(s.word)
     ]
-    if len(said) != len(words) or any(w != s[0] for (w, _, _), s in zip(words, said)):
+    spoken = [s for s in said if s[0] != "<sil>"]
+    if len(spoken) != len(words) or any(w != s[0] for (w, _, _), s in zip(words, spoken)):
         return None  # the search did not reach the end of the text: the text does not match this audio
-    return [(word, start + a / 100, start + b / 100) for word, a, b in _snapped(said, pcm)]
+    return [(word, start + a, start + b, before, after) for word, a, b, before, after in _refined(said, pcm)]
 
 
-def _snapped(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, int, int]]:
-    """Word boundaries (10 ms frames) moved out into the pauses around them while the sound goes on: the aligner's
-    silence model takes in a word's quiet edges (a final "k", a breath of "h"), which a listener still hears."""
+def levels(pcm: bytes) -> list[float]:
+    """The level of 16 kHz 16-bit audio, dBFS (mean square) per HOP samples."""
     import array
     import math
 
     samples = array.array("h", pcm[: len(pcm) // 2 * 2])
-    frame = transcribe.RATE // 100
-    level = [
-        10 * math.log10(sum(v * v for v in samples[k * frame : (k + 1) * frame]) / frame + 1e-9)
-        for k in range(len(samples) // frame)
+    return [
+        10 * math.log10(sum(v * v for v in samples[k : k + HOP]) / HOP / 32768**2 + 1e-12)
+        for k in range(0, len(samples) - HOP + 1, HOP)
     ]
+
+
+def islands(level: Sequence[float]) -> list[tuple[int, int]]:
+    """The stretches of sound (in hops) of a piece of audio: above its noise floor by FLOOR_DB (and within SPAN_DB of
+    its loudest), parted by quiet of at least PAUSE hops. A word said alone is one or two (a stop's closure parts
+    "fu-ck"); words run together are one."""
+    if not level:
+        return []
+    ranked = sorted(level)
+    floor, loudest = ranked[len(ranked) // 50], ranked[-1 - len(ranked) // 100]
+    threshold = max(floor + FLOOR_DB, loudest - SPAN_DB)
+    found: list[list[int]] = []
+    for k, value in enumerate(level):
+        if value <= threshold:
+            continue
+        if found and k - found[-1][1] < PAUSE:
+            found[-1][1] = k + 1
+        else:
+            found.append([k, k + 1])
+    return [(a, b) for a, b in found]
+
+
+def _refined(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, float, float, float, float]]:
+    """Each aligned word (10 ms frames) grown to the sound it belongs to: the aligner's silence model takes in a word's
+    quiet edges (a final "k", a breath of "h"), and between words with short pauses it gives a word's first or last
+    syllable to its neighbour. A word takes in the stretches of sound its alignment touches, as far as the pause
+    that ends them, when that pause is within REACH of the aligner's edge (further, LOST_REACH, when the alignment
+    called sound silence: it lost its place there), and a stop's burst after a short closure. Returns (word, start,
+    end, quiet before, quiet after) in seconds of the stretch: the quiet is the pause beside the word (0: it runs
+    into its neighbour)."""
+    level = levels(pcm)
+    parts = islands(level)
+    scale = transcribe.RATE // HOP // 100  # hops per frame
+    lost = any(
+        word == "<sil>" and sum(max(0, min(b * scale, y) - max(a * scale, x)) for x, y in parts) * HOP / 16000 >= 0.06
+        for word, a, b in said
+    )
+    reach = round((LOST_REACH if lost else REACH) * 16000 / HOP)
     out = []
-    for index, (word, a, b) in enumerate(said):
-        low = said[index - 1][2] if index else 0
-        high = said[index + 1][1] if index + 1 < len(said) else len(level)
-        loudest = max(level[a:b], default=-90.0)
-
-        def heard(k: int, low: int = low, top: int = min(high, len(level)), floor: float = loudest - EDGE_DB) -> bool:
-            return low <= k < top and level[k] > floor
-
-        while heard(a - 1):  # a word starts where its sound does: back through what is still heard, never a pause
-            a -= 1
-        while a < b - 1 and not heard(a) and level[a] <= loudest - EDGE_DB:  # nor in the pause before it
-            a += 1
-        while heard(b):
-            b += 1
-        # a final stop: a short closure of quiet, then a burst of at most BURST frames and quiet again ("fu-ck")
-        burst = next((k for k in range(b, b + CLOSURE) if heard(k)), None)
-        if burst is not None:
-            end = burst
-            while heard(end):
-                end += 1
-            if end - burst <= BURST and not (end < len(level) and level[end] > loudest - EDGE_DB):
-                b = end
-        out.append((word, a, b))
+    for word, a, b in said:
+        if word == "<sil>":
+            continue
+        start, end = a * scale, b * scale
+        touched = [(x, y) for x, y in parts if x < end and y > start]
+        # a neighbour's sound the aligner gave this word a little of: the word starts (ends) at the pause after it
+        if len(touched) > 1 and _grazed(touched[0], start, end, reach):
+            touched.pop(0)
+            start = touched[0][0]
+        if len(touched) > 1 and _grazed(touched[-1], start, end, reach):
+            touched.pop()
+            end = touched[-1][1]
+        if touched:
+            if start - touched[0][0] <= reach:
+                start = min(start, touched[0][0])
+            if touched[-1][1] - end <= reach:
+                end = max(end, touched[-1][1])
+        burst = next((p for p in parts if end <= p[0] < end + CLOSURE * 16000 // HOP), None)
+        if burst is not None and burst[1] - burst[0] <= BURST * 16000 // HOP and burst[0] > end:
+            later = next((p for p in parts if p[0] >= burst[1]), None)
+            if later is None or later[0] - burst[1] >= PAUSE:
+                end = burst[1]
+        inside = any(x < start < y for x, y in parts), any(x < end < y for x, y in parts)
+        before = 0 if inside[0] else start - max((y for x, y in parts if y <= start), default=0)
+        after = 0 if inside[1] else min((x for x, y in parts if x >= end), default=len(level)) - end
+        out.append((word, start * HOP / 16000, end * HOP / 16000, before * HOP / 16000, after * HOP / 16000))
     return out
+
+
+def _grazed(part: tuple[int, int], start: int, end: int, reach: int) -> bool:
+    """Whether a word's span (hops) takes in only an edge of a stretch of sound: a little of it, and less than a third."""
+    inside = min(part[1], end) - max(part[0], start)
+    return 0 < inside <= reach and inside * 3 < part[1] - part[0]
 
 
 def _recognise(recording: Path, cue: Cue) -> list[tuple[str, float, float]]:
@@ -351,7 +407,16 @@ def _pick(word: Flagged, times: list[tuple[str, float, float]], how: str) -> Tim
         touched = [i for i, (_, a, b) in enumerate(tokens(cue.text)) if a < end and word.offset < b and i < len(times)]
         if not touched:
             return None
-        return Timed(word.word, round(times[touched[0]][1], 3), round(times[touched[-1]][2], 3), how, cue.start / 1000)
+        first, last = times[touched[0]], times[touched[-1]]
+        return Timed(
+            word.word,
+            round(first[1], 3),
+            round(last[2], 3),
+            how,
+            cue.start / 1000,
+            round(first[3], 3) if len(first) > 3 else None,
+            round(last[4], 3) if len(last) > 4 else None,
+        )
     wanted = word.word.lower()
     heard = [t for t in times if t[0] == wanted or (len(wanted) >= 4 and wanted in t[0])]
     if len(heard) != 1:

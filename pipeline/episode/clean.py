@@ -33,6 +33,7 @@ METHOD = "clean-v1"
 QUIETER = 30.0  # dB: a flagged word's window in the clean file, against the explicit one
 SPEECH_FLOOR = -50.0  # dBFS: a flagged word's window in the explicit file holds at least this (else its time is wrong)
 VERIFY_RATE = 16000  # Hz: both files decoded at this rate to compare them (the tone and speech's body are below 8 kHz)
+SNUG = 0.02  # s: silenced past a word's edge where it runs into its neighbour without a pause
 TITLE = "Clean"  # what apps show to choose the edition (podcast:alternateEnclosure title)
 # A clean edition's GUID is made from the episode's own: the same every time, so a plan is the same every time, and
 # kept in the ledger once published (never made again from anything else).
@@ -152,10 +153,22 @@ def _windows(timed: Sequence[align.Timed], mastered: Mastered, config: Config) -
     pad = config.clean.padding / 1000
     spans = []
     for word in timed:
-        start, end = word.start + mastered.offset - pad, word.end + mastered.offset + pad
+        start = word.start + mastered.offset - _room(pad, word.before)
+        end = word.end + mastered.offset + _room(pad, word.after)
         if end > 0 and start < mastered.duration:
             spans.append((round(max(0.0, start), 3), round(min(mastered.duration, end), 3), word.word))
     return spans
+
+
+def _room(pad: float, quiet: float | None) -> float:
+    """The padding on one side of a word: into the pause beside it, short of the next word's sound and its fade
+    (so no other word is touched); SNUG where the word runs into its neighbour (the aligner's edge is a guess there);
+    the whole padding where nothing is known of the pause (a time from the transcript)."""
+    if quiet is None:
+        return pad
+    if quiet <= 0:
+        return min(pad, SNUG)
+    return min(pad, max(0.0, quiet - edit.EDIT_FADE))
 
 
 def _merged(windows: Iterable[tuple[float, float, str]]) -> list[tuple[float, float]]:
