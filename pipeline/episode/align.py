@@ -15,7 +15,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..config import Config
@@ -134,6 +134,7 @@ class Timed:
     cue_start: float  # where its cue starts (for messages)
     before: float | None = None  # s of quiet before it (0: it runs into the word before; None: not known)
     after: float | None = None  # s of quiet after it
+    index: int = -1  # its place in the list of flagged words it was located from
 
 
 @dataclass(frozen=True)
@@ -143,28 +144,33 @@ class Lost:
     word: str
     cue_start: float
     why: str
+    index: int = -1
 
 
-def flagged(cues: Iterable[Cue], config: Config) -> list[Flagged]:
-    """Every word of strong language in the cues, by the show's lexicon (its extra and allowed words)."""
+def flagged(cues: Iterable[Cue], config: Config, allowed: bool = False) -> list[Flagged]:
+    """Every word of strong language in the cues, by the show's lexicon (its extra and allowed words; `allowed`:
+    instead, the words its allow list keeps)."""
     words = explicit.lexicon(config)
     found = []
     for cue in cues:
         starts = [0] + [i + 1 for i, char in enumerate(cue.text) if char == "\n"]
-        for hit in words.find(cue.text, ""):
+        for hit in words.find(cue.text, "", allowed=allowed):
             found.append(Flagged(cue, hit.word, starts[hit.line - 1] + hit.column - 1))
     return found
 
 
-def locate(words: Sequence[Flagged], recording: Path, sha: str, cache_dir: Path) -> tuple[list[Timed], list[Lost]]:
-    """When each flagged word is said: from the transcript's word times, else aligned, else recognised."""
+def locate(
+    words: Sequence[Flagged], recording: Path, sha: str, cache_dir: Path, transcript_times: bool = True
+) -> tuple[list[Timed], list[Lost]]:
+    """When each flagged word is said: from the transcript's word times (unless not `transcript_times`: a time the
+    clean edition showed wrong), else aligned, else recognised. Each carries its index in `words`."""
     timed, lost, by_cue = [], [], {}
-    for word in words:
-        found = from_transcript(word)
+    for index, word in enumerate(words):
+        found = from_transcript(word) if transcript_times else None
         if found is not None:
-            timed.append(found)
+            timed.append(replace(found, index=index))
         else:
-            by_cue.setdefault(word.cue, []).append(word)
+            by_cue.setdefault(word.cue, []).append((index, word))
     for cue, group in by_cue.items():
         times = _cached(cache_dir, sha, cue, "aligned", lambda cue=cue: _align(recording, cue))
         how = "aligned"
@@ -173,17 +179,17 @@ def locate(words: Sequence[Flagged], recording: Path, sha: str, cache_dir: Path)
                 _cached(cache_dir, sha, cue, "recognised", lambda cue=cue: _recognise(recording, cue)),
                 "recognised",
             )
-        for word in group:
+        for index, word in group:
             found = _pick(word, times or [], how)
             if found is not None:
-                timed.append(found)
+                timed.append(replace(found, index=index))
             else:
                 why = (
                     "its cue's text did not align with the audio, and the recogniser did not hear the word there"
                     if how == "recognised"
                     else "it is not in its cue's alignment"
                 )
-                lost.append(Lost(word.word, cue.start / 1000, why))
+                lost.append(Lost(word.word, cue.start / 1000, why, index))
     return sorted(timed, key=lambda t: t.start), lost
 
 
