@@ -143,6 +143,108 @@ def _room(samples: array.array, rng: random.Random) -> None:
     samples[:] = array.array("h", numpy.clip(numpy.round(mixed), -32768, 32767).astype(numpy.int16).tobytes())
 
 
+def real_panel(
+    sources: list, folder: Path, seed: int, every: float = 3.0
+) -> tuple[Path, list[tuple[str, float, float, bool]], list[Cue]]:
+    """Real speech (`real_speech.clips`) with strong words spliced in: each clip's reference text aligned to it
+    (pocketsphinx), then about one strong word every `every` seconds put between two of its words, at the quietest
+    point between them, said by an espeak-ng voice at the level of the speech around it, with a pause of `gap` on
+    each side filled with noise at the clip's own floor. The host's transcript: the reference text with the strong
+    words in it, about ten words a cue, cue times a little off. Every word's time: the alignment's for the real
+    words (shifted by what was put in), the splice's for the strong ones. 16 kHz."""
+    import numpy
+
+    rng, memo = random.Random(seed), {}
+    rate = 16000
+    out, words, cues = [], [], []
+    at = 0  # samples written so far
+    for clip in sources:
+        pcm = _decoded(clip.path, rate)
+        timed = []
+        for start, end, text in clip.said:
+            cue = Cue(int((start or 0.0) * 1000), int((end or len(pcm) / rate) * 1000), text)
+            got = align._align(clip.path, cue)
+            if got:
+                timed += [(w, a, b) for w, a, b, _, _ in got]
+        if len(timed) < 4:
+            print(f"  (skipped {clip.name}: its text did not align)", file=sys.stderr)
+            continue
+        level = numpy.sqrt(numpy.convolve(pcm.astype(float) ** 2, numpy.ones(80) / 80, mode="same"))
+        floor = float(numpy.percentile(level, 5)) + 1.0
+        cuts, last = [], -every
+        for k in range(len(timed) - 1):
+            a, b = timed[k][2], timed[k + 1][1]
+            if timed[k + 1][1] - last >= every * rng.uniform(0.6, 1.4) and b - a < 0.5:
+                lo, hi = int((min(a, b) - 0.02) * rate), int((max(a, b) + 0.02) * rate)
+                cut = lo + int(numpy.argmin(level[lo:hi])) if hi > lo else int(a * rate)
+                cuts.append((k, cut))
+                last = timed[k + 1][1]
+        pieces, prev, put, shifted, strong_at = [], 0, 0, {}, {}
+        for k, cut in cuts:
+            pieces.append(pcm[prev:cut])
+            around = level[max(0, cut - rate) : cut + rate]
+            voiced = around[around > floor * 3]
+            loud = float(numpy.sqrt(numpy.mean(voiced**2))) if len(voiced) else 3000.0
+            word, voice = rng.choice(STRONG), rng.choice(VOICES)
+            said = _resampled(espeak(word, voice, folder, memo), RATE, rate)
+            said = said / max(1.0, float(numpy.sqrt(numpy.mean(said**2)))) * loud * 10 ** (-rng.uniform(0, 4) / 20)
+            before, after = (_noise(rng, floor, int(gap(rng) * rate)) for _ in range(2))
+            start = at + cut + put + len(before)
+            strong_at[k] = (word, start / rate, (start + len(said)) / rate)
+            pieces += [before, said, after]
+            put += len(before) + len(said) + len(after)
+            shifted[k] = put
+            prev = cut
+        pieces.append(pcm[prev:])
+        words_here, put = [], 0
+        for k, (w, a, b) in enumerate(timed):
+            words_here.append((w, (at + put) / rate + a, (at + put) / rate + b, False))
+            if k in strong_at:
+                words_here.append((*strong_at[k], True))
+                put = shifted[k]
+        for k in range(0, len(words_here), 10):
+            group = words_here[k : k + 10]
+            jitter = lambda: rng.uniform(-0.15, 0.15)  # noqa: E731
+            start, end = max(0.0, group[0][1] + jitter()), group[-1][2] + jitter()
+            cues.append(Cue(int(start * 1000), int(end * 1000), " ".join(w[0] for w in group)))
+        words += words_here
+        audio = numpy.concatenate([*pieces, _noise(rng, floor, rate // 2)])
+        out.append(audio)
+        at += len(audio)
+    path = folder / f"real-{seed}.wav"
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes(numpy.clip(numpy.round(numpy.concatenate(out)), -32768, 32767).astype("<i2").tobytes())
+    return path, words, cues
+
+
+def _decoded(path: Path, rate: int):
+    import numpy
+
+    raw = subprocess.run(
+        [ffmpeg(), "-nostdin", "-loglevel", "error", "-i", str(path), "-ac", "1", "-ar", str(rate), "-f", "s16le", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return numpy.frombuffer(raw, dtype="<i2").astype(float)
+
+
+def _resampled(samples: array.array, source: int, rate: int):
+    import numpy
+
+    values = numpy.asarray(samples, dtype=float)
+    times = numpy.arange(0, len(values) / source, 1 / rate)
+    return numpy.interp(times, numpy.arange(len(values)) / source, values)
+
+
+def _noise(rng: random.Random, level: float, count: int):
+    import numpy
+
+    return numpy.random.default_rng(rng.randrange(2**32)).normal(scale=level, size=count)
+
+
 class _Counted:
     result = None
     count = 0
@@ -259,6 +361,7 @@ def measure(recording: Path, words: list, cues: list, folder: Path, config, sha:
         "boundaries": within,
         "wrong": wrong / speech * 100,
         "wrong_s": wrong,
+        "speech_s": speech,
         "aligned_cues": aligned_cues,
         "cues": len(cues),
         "align_cpu_h": (align_cpu + align_ffmpeg) / hours,
@@ -399,6 +502,31 @@ def report(r: dict) -> None:
         )
 
 
+def real(count: int, cache: Path) -> None:
+    """The clean edition on real speech with strong words spliced in, `count` splicings, and their sum."""
+    import real_speech
+
+    sources = real_speech.clips(cache)
+    if not sources:
+        print("\nreal speech: skipped (none of its sources could be fetched: offline?)")
+        return
+    seconds = sum(probe.probe(c.path).duration for c in sources)
+    print(f"\nreal speech: {len(sources)} clips, {seconds:.0f} s ({', '.join(c.name for c in sources)})")
+    results = []
+    for seed in range(count):
+        with tempfile.TemporaryDirectory(prefix="clean-bench-") as folder:
+            recording, words, cues = real_panel(sources, Path(folder), seed)
+            result = measure(recording, words, cues, Path(folder), _settings(Path(folder)), f"bench-real-{seed}")
+            result["label"] = f"real speech, splicing {seed + 1}"
+            report(result)
+            results.append(result)
+    keys = ("strong", "found", "silenced", "boundaries", "wrong_s", "speech_s")
+    total = {key: sum(r[key] for r in results) for key in keys}
+    print(
+        f"\nreal speech, all {count} splicings: strong words {total['strong']}, found {total['found']}, silenced {total['silenced']} ({total['silenced'] / total['strong'] * 100:.1f}%), boundaries within ±80 ms {total['boundaries']} ({total['boundaries'] / max(1, total['found']) * 100:.1f}%), other speech silenced {total['wrong_s']:.2f} s ({total['wrong_s'] / total['speech_s'] * 100:.3f}% of speech time)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -411,12 +539,30 @@ def main() -> None:
         metavar="MIN",
         help="minutes of each panel transcribed with pocketsphinx (0: none)",
     )
+    parser.add_argument(
+        "--real",
+        type=int,
+        default=4,
+        metavar="N",
+        help="real speech with strong words spliced in: N different splicings (0: none)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path.home() / ".cache" / "panelpress-bench",
+        help="where the real speech is downloaded to and kept (default: ~/.cache/panelpress-bench)",
+    )
+    parser.add_argument("--no-example", action="store_true", help="skip the example show's word error rates")
     args = parser.parse_args()
     if shutil.which("espeak-ng") is None:
         sys.exit("espeak-ng is not installed: apt-get install espeak-ng")
     for minutes in args.minutes:
         with tempfile.TemporaryDirectory(prefix="clean-bench-") as folder:
             report(run(minutes, args.transcribe, Path(folder)))
+    if args.real:
+        real(args.real, args.cache)
+    if args.no_example:
+        return
     with tempfile.TemporaryDirectory(prefix="clean-bench-") as folder:
         print("\nthe example show (episodes/management-vs-leadership.flac) against its script:")
         for r in example(Path(folder)):

@@ -25,8 +25,8 @@ from .transcript import Cue
 METHOD = "align-v2"
 MARGIN = 0.25  # s of audio around a cue: hosts' cue times are rarely exact
 HOP = 40  # samples (2.5 ms): the step of the level that finds where sound stops, fine enough for a 5 ms pause
-PAUSE = 2  # hops: the shortest quiet that parts two stretches of sound
-FLOOR_DB, SPAN_DB = 8.0, 50.0  # sound: above the noise floor by this, and within this of the loudest
+PAUSE = 3  # hops: the shortest quiet that parts two stretches of sound
+FLOOR_DB, EDGE_DB, SPAN_DB = 8.0, 6.0, 50.0  # sound: above the noise floor by these, and within SPAN_DB of the loudest
 REACH = 0.15  # s: how far past the aligner's edge a word may grow to meet the pause that ends its sound
 LOST_REACH = 0.5  # s: the same where the alignment called sound silence (it lost its place around there)
 CLOSURE, BURST = 0.10, 0.06  # s: a stop consonant's closure (quiet up to 100 ms) and its release (up to 60 ms)
@@ -317,24 +317,32 @@ def levels(pcm: bytes) -> list[float]:
     ]
 
 
-def islands(level: Sequence[float]) -> list[tuple[int, int]]:
-    """The stretches of sound (in hops) of a piece of audio: above its noise floor by FLOOR_DB (and within SPAN_DB of
-    its loudest), parted by quiet of at least PAUSE hops. A word said alone is one or two (a stop's closure parts
-    "fu-ck"); words run together are one."""
-    if not level:
-        return []
+def thresholds(level: Sequence[float]) -> tuple[float, float]:
+    """The levels (dBFS) above which a hop of audio may hold sound (its noise floor + EDGE_DB: a word's quiet edges and
+    tails) and surely does (+ FLOOR_DB), neither more than SPAN_DB under its loudest."""
     ranked = sorted(level)
     floor, loudest = ranked[len(ranked) // 50], ranked[-1 - len(ranked) // 100]
-    threshold = max(floor + FLOOR_DB, loudest - SPAN_DB)
-    found: list[list[int]] = []
+    return max(floor + EDGE_DB, loudest - SPAN_DB), max(floor + FLOOR_DB, loudest - SPAN_DB)
+
+
+def islands(level: Sequence[float]) -> list[tuple[int, int]]:
+    """The stretches of sound (in hops) of a piece of audio: runs of hops above its lower threshold, parted by quiet of
+    at least PAUSE hops, that reach its upper one somewhere (`thresholds`: a word's fluttering tail stays with it, and
+    the noise's own flutter is no sound). A word said alone is one or two (a stop's closure parts "fu-ck"); words run
+    together are one."""
+    if not level:
+        return []
+    low, high = thresholds(level)
+    found: list[list] = []
     for k, value in enumerate(level):
-        if value <= threshold:
+        if value <= low:
             continue
         if found and k - found[-1][1] < PAUSE:
             found[-1][1] = k + 1
+            found[-1][2] = found[-1][2] or value > high
         else:
-            found.append([k, k + 1])
-    return [(a, b) for a, b in found]
+            found.append([k, k + 1, value > high])
+    return [(a, b) for a, b, sure in found if sure]
 
 
 def _refined(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, float, float, float, float]]:
@@ -353,17 +361,17 @@ def _refined(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, fl
         for word, a, b in said
     )
     reach = round((LOST_REACH if lost else REACH) * 16000 / HOP)
+    spoken = [(word, a * scale, b * scale) for word, a, b in said if word != "<sil>"]
     out = []
-    for word, a, b in said:
-        if word == "<sil>":
-            continue
-        start, end = a * scale, b * scale
+    for index, (word, start, end) in enumerate(spoken):
         touched = [(x, y) for x, y in parts if x < end and y > start]
         # a neighbour's sound the aligner gave this word a little of: the word starts (ends) at the pause after it
-        if len(touched) > 1 and _grazed(touched[0], start, end, reach):
+        before_word = spoken[index - 1] if index else None
+        after_word = spoken[index + 1] if index + 1 < len(spoken) else None
+        if len(touched) > 1 and _grazed(touched[0], start, end, reach, before_word):
             touched.pop(0)
             start = touched[0][0]
-        if len(touched) > 1 and _grazed(touched[-1], start, end, reach):
+        if len(touched) > 1 and _grazed(touched[-1], start, end, reach, after_word):
             touched.pop()
             end = touched[-1][1]
         if touched:
@@ -376,6 +384,11 @@ def _refined(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, fl
             later = next((p for p in parts if p[0] >= burst[1]), None)
             if later is None or later[0] - burst[1] >= PAUSE:
                 end = burst[1]
+        # the aligner gave a neighbour two stretches of sound, the nearer one short and just past a short pause from
+        # this word: it is this word's tail (an "-er" that fades) or its start
+        tail = _extra(parts, after_word, end, first=True)
+        if tail is not None and 0 <= tail[0] - end <= CLOSURE * 16000 // HOP:
+            end = tail[1]
         inside = any(x < start < y for x, y in parts), any(x < end < y for x, y in parts)
         before = 0 if inside[0] else start - max((y for x, y in parts if y <= start), default=0)
         after = 0 if inside[1] else min((x for x, y in parts if x >= end), default=len(level)) - end
@@ -383,10 +396,29 @@ def _refined(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, fl
     return out
 
 
-def _grazed(part: tuple[int, int], start: int, end: int, reach: int) -> bool:
-    """Whether a word's span (hops) takes in only an edge of a stretch of sound: a little of it, and less than a third."""
+def _extra(parts: list[tuple[int, int]], word: tuple | None, edge: int, first: bool) -> tuple[int, int] | None:
+    """A neighbour's first (last) stretch of sound past `edge` when its alignment touches more than one there and
+    that one is the shorter (at most REACH long) and nearer to `edge` than to the neighbour's next: a piece of the
+    word beside it, the likelier owner."""
+    if word is None:
+        return None
+    touched = [(x, y) for x, y in parts if x < word[2] and y > word[1] and (x >= edge if first else y <= edge)]
+    if len(touched) < 2:
+        return None
+    near, other = (touched[0], touched[1]) if first else (touched[-1], touched[-2])
+    short = near[1] - near[0]
+    closer = near[0] - edge < other[0] - near[1] if first else edge - near[1] < near[0] - other[1]
+    return near if closer and short < other[1] - other[0] and short * HOP / 16000 <= REACH else None
+
+
+def _grazed(part: tuple[int, int], start: int, end: int, reach: int, neighbour: tuple | None) -> bool:
+    """Whether a word's span (hops) takes in only an edge of a stretch of sound that is its neighbour's: a little of
+    it, less than a third, and the neighbour's alignment has more than half of it."""
+    if neighbour is None:
+        return False
     inside = min(part[1], end) - max(part[0], start)
-    return 0 < inside <= reach and inside * 3 < part[1] - part[0]
+    theirs = min(part[1], neighbour[2]) - max(part[0], neighbour[1])
+    return 0 < inside <= reach and inside * 3 < part[1] - part[0] and theirs * 2 > part[1] - part[0]
 
 
 def _recognise(recording: Path, cue: Cue) -> list[tuple[str, float, float]]:

@@ -81,8 +81,7 @@ def _cut(index: int, word: str, at: float, a: float, b: float, plain, clean, pad
     parts = align.islands(_levels(plain))
     if not parts:
         return []
-    ranked = sorted(_levels(plain))
-    threshold = max(ranked[len(ranked) // 50] + align.FLOOR_DB, ranked[-1 - len(ranked) // 100] - align.SPAN_DB)
+    threshold = align.thresholds(_levels(plain))[0]
     heard_levels = _levels(clean)
     left, right = (a - at) / hop, (b - at) / hop
     found = []
