@@ -25,10 +25,11 @@ from .transcript import Cue
 METHOD = "align-v2"
 MARGIN = 0.25  # s of audio around a cue: hosts' cue times are rarely exact
 HOP = 40  # samples (2.5 ms): the step of the level that finds where sound stops, fine enough for a 5 ms pause
-PAUSE = 3  # hops: the shortest quiet that parts two stretches of sound
+PAUSE = 2  # hops: the shortest quiet that parts two stretches of sound
 FLOOR_DB, EDGE_DB, SPAN_DB = 8.0, 6.0, 50.0  # sound: above the noise floor by these, and within SPAN_DB of the loudest
 REACH = 0.15  # s: how far past the aligner's edge a word may grow to meet the pause that ends its sound
 LOST_REACH = 0.5  # s: the same where the alignment called sound silence (it lost its place around there)
+TAILS = 4  # pieces of a fading tail taken back from the next word, at most
 CLOSURE, BURST = 0.10, 0.06  # s: a stop consonant's closure (quiet up to 100 ms) and its release (up to 60 ms)
 # Wide beams: alignment follows one sentence, so pruning buys little and loses the path on synthetic or odd voices.
 BEAMS = {
@@ -386,8 +387,10 @@ def _refined(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, fl
                 end = burst[1]
         # the aligner gave a neighbour two stretches of sound, the nearer one short and just past a short pause from
         # this word: it is this word's tail (an "-er" that fades) or its start
-        tail = _extra(parts, after_word, end, first=True)
-        if tail is not None and 0 <= tail[0] - end <= CLOSURE * 16000 // HOP:
+        for _ in range(TAILS):
+            tail = _extra(parts, after_word, end, first=True)
+            if tail is None or not 0 <= tail[0] - end <= CLOSURE * 16000 // HOP:
+                break
             end = tail[1]
         inside = any(x < start < y for x, y in parts), any(x < end < y for x, y in parts)
         before = 0 if inside[0] else start - max((y for x, y in parts if y <= start), default=0)
@@ -398,14 +401,15 @@ def _refined(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, fl
 
 def _extra(parts: list[tuple[int, int]], word: tuple | None, edge: int, first: bool) -> tuple[int, int] | None:
     """A neighbour's first (last) stretch of sound past `edge` when its alignment touches more than one there and
-    that one is the shorter (at most REACH long) and nearer to `edge` than to the neighbour's next: a piece of the
-    word beside it, the likelier owner."""
+    that one is shorter than its longest (at most REACH long) and nearer to `edge` than to that longest: a piece of
+    the word beside it, the likelier owner."""
     if word is None:
         return None
     touched = [(x, y) for x, y in parts if x < word[2] and y > word[1] and (x >= edge if first else y <= edge)]
     if len(touched) < 2:
         return None
-    near, other = (touched[0], touched[1]) if first else (touched[-1], touched[-2])
+    near = touched[0] if first else touched[-1]
+    other = max(touched, key=lambda part: part[1] - part[0])  # the neighbour's own
     short = near[1] - near[0]
     closer = near[0] - edge < other[0] - near[1] if first else edge - near[1] < near[0] - other[1]
     return near if closer and short < other[1] - other[0] and short * HOP / 16000 <= REACH else None
