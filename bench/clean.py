@@ -147,9 +147,9 @@ def real_panel(
     sources: list, folder: Path, seed: int, every: float = 3.0
 ) -> tuple[Path, list[tuple[str, float, float, bool]], list[Cue]]:
     """Real speech (`real_speech.clips`) with strong words spliced in: each clip's reference text aligned to it
-    (pocketsphinx), then about one strong word every `every` seconds put between two of its words, at the quietest
-    point between them, said by an espeak-ng voice at the level of the speech around it, with a pause of `gap` on
-    each side filled with noise at the clip's own floor. The host's transcript: the reference text with the strong
+    (pocketsphinx), then about one strong word every `every` seconds put between two of its words, where the
+    aligner heard a pause of 80 ms or more (so the text's place is sure): the pause taken out, the word said by an espeak-ng voice at the level of the speech around it put in, with a pause of
+    `gap` on each side (one in three under 50 ms) filled with noise at the clip's own floor. The host's transcript: the reference text with the strong
     words in it, about ten words a cue, cue times a little off. Every word's time: the alignment's for the real
     words (shifted by what was put in), the splice's for the strong ones. 16 kHz."""
     import numpy
@@ -160,27 +160,30 @@ def real_panel(
     at = 0  # samples written so far
     for clip in sources:
         pcm = _decoded(clip.path, rate)
-        timed = []
+        timed, pauses = [], []  # the real words (text, start, end), and the pauses after them: (index, start, end)
         for start, end, text in clip.said:
-            cue = Cue(int((start or 0.0) * 1000), int((end or len(pcm) / rate) * 1000), text)
-            got = align._align(clip.path, cue)
-            if got:
-                timed += [(w, a, b) for w, a, b, _, _ in got]
+            got = align.aligned(clip.path, Cue(int((start or 0.0) * 1000), int((end or len(pcm) / rate) * 1000), text))
+            if got is None:
+                continue
+            at_s, _, said = got
+            for word, a, b in said:
+                if word != "<sil>":
+                    timed.append((word, at_s + a / 100, at_s + b / 100))
+                elif timed and b - a >= 8 and (not pauses or pauses[-1][0] != len(timed) - 1):
+                    pauses.append((len(timed) - 1, at_s + a / 100, at_s + b / 100))
+        pauses = [p for p in pauses if p[0] + 1 < len(timed)]  # between two words of the clip
         if len(timed) < 4:
             print(f"  (skipped {clip.name}: its text did not align)", file=sys.stderr)
             continue
         level = numpy.sqrt(numpy.convolve(pcm.astype(float) ** 2, numpy.ones(80) / 80, mode="same"))
         floor = float(numpy.percentile(level, 5)) + 1.0
         cuts, last = [], -every
-        for k in range(len(timed) - 1):
-            a, b = timed[k][2], timed[k + 1][1]
-            if timed[k + 1][1] - last >= every * rng.uniform(0.6, 1.4) and b - a < 0.5:
-                lo, hi = int((min(a, b) - 0.02) * rate), int((max(a, b) + 0.02) * rate)
-                cut = lo + int(numpy.argmin(level[lo:hi])) if hi > lo else int(a * rate)
-                cuts.append((k, cut))
-                last = timed[k + 1][1]
+        for k, start, end in pauses:  # where the aligner heard a pause of 80 ms or more: the text's place is sure
+            if start - last >= every * rng.uniform(0.6, 1.4):
+                cuts.append((k, int(start * rate), int(end * rate)))
+                last = start
         pieces, prev, put, shifted, strong_at = [], 0, 0, {}, {}
-        for k, cut in cuts:
+        for k, cut, resume in cuts:  # the pause is taken out, the word and its own pauses put in
             pieces.append(pcm[prev:cut])
             around = level[max(0, cut - rate) : cut + rate]
             voiced = around[around > floor * 3]
@@ -192,12 +195,14 @@ def real_panel(
             start = at + cut + put + len(before)
             strong_at[k] = (word, start / rate, (start + len(said)) / rate)
             pieces += [before, said, after]
-            put += len(before) + len(said) + len(after)
+            put += len(before) + len(said) + len(after) - (resume - cut)
             shifted[k] = put
-            prev = cut
+            prev = resume
         pieces.append(pcm[prev:])
-        words_here, put = [], 0
+        words_here, put, edges = [], 0, {k: (cut / rate, resume / rate) for k, cut, resume in cuts}
         for k, (w, a, b) in enumerate(timed):
+            b = min(b, edges[k][0]) if k in edges else b  # a word ends where its pause was taken out
+            a = max(a, edges[k - 1][1]) if k - 1 in edges else a
             words_here.append((w, (at + put) / rate + a, (at + put) / rate + b, False))
             if k in strong_at:
                 words_here.append((*strong_at[k], True))

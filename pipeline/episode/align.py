@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -27,8 +28,11 @@ MARGIN = 0.25  # s of audio around a cue: hosts' cue times are rarely exact
 HOP = 40  # samples (2.5 ms): the step of the level that finds where sound stops, fine enough for a 5 ms pause
 PAUSE = 2  # hops: the shortest quiet that parts two stretches of sound
 FLOOR_DB, EDGE_DB, SPAN_DB = 8.0, 6.0, 50.0  # sound: above the noise floor by these, and within SPAN_DB of the loudest
+DEEP_DB = 3.0  # a pause between two stretches of sound goes down to within this of the floor
 REACH = 0.15  # s: how far past the aligner's edge a word may grow to meet the pause that ends its sound
-LOST_REACH = 0.5  # s: the same where the alignment called sound silence (it lost its place around there)
+LOST_REACH = 0.5  # s: the same where the alignment called sound silence within LOST_NEAR of the word
+LOST_NEAR = 1.0  # s
+LOUD_DB = 25.0  # speech, not a breath or a room's echo: within this of the loudest
 TAILS = 4  # pieces of a fading tail taken back from the next word, at most
 CLOSURE, BURST = 0.10, 0.06  # s: a stop consonant's closure (quiet up to 100 ms) and its release (up to 60 ms)
 # Wide beams: alignment follows one sentence, so pruning buys little and loses the path on synthetic or odd voices.
@@ -280,6 +284,16 @@ def _stretch(recording: Path, cue: Cue) -> tuple[float, bytes]:
 def _align(recording: Path, cue: Cue) -> list[tuple[str, float, float, float, float]] | None:
     """Forced alignment of the cue's words to its stretch of audio: (word, start, end, quiet before, quiet after)
     per token (`_refined`), or None."""
+    found = aligned(recording, cue)
+    if found is None:
+        return None
+    start, pcm, said = found
+    return [(word, start + a, start + b, before, after) for word, a, b, before, after in _refined(said, pcm)]
+
+
+def aligned(recording: Path, cue: Cue) -> tuple[float, bytes, list[tuple[str, int, int]]] | None:
+    """The aligner's own answer for a cue: where its stretch starts (s), the stretch (16 kHz, 16-bit), and each word
+    and pause (`<sil>`) in 10 ms frames of it; None when the text does not match the audio."""
     words = tokens(cue.text)
     if not words:
         return None
@@ -303,7 +317,7 @@ def _align(recording: Path, cue: Cue) -> list[tuple[str, float, float, float, fl
     spoken = [s for s in said if s[0] != "<sil>"]
     if len(spoken) != len(words) or any(w != s[0] for (w, _, _), s in zip(words, spoken)):
         return None  # the search did not reach the end of the text: the text does not match this audio
-    return [(word, start + a, start + b, before, after) for word, a, b, before, after in _refined(said, pcm)]
+    return start, pcm, said
 
 
 def levels(pcm: bytes) -> list[float]:
@@ -318,31 +332,35 @@ def levels(pcm: bytes) -> list[float]:
     ]
 
 
-def thresholds(level: Sequence[float]) -> tuple[float, float]:
-    """The levels (dBFS) above which a hop of audio may hold sound (its noise floor + EDGE_DB: a word's quiet edges and
-    tails) and surely does (+ FLOOR_DB), neither more than SPAN_DB under its loudest."""
+def thresholds(level: Sequence[float]) -> tuple[float, float, float]:
+    """The levels (dBFS) of a piece of audio: its floor, where a hop may hold sound (floor + EDGE_DB: a word's quiet
+    edges and tails) and where it surely does (+ FLOOR_DB), neither more than SPAN_DB under its loudest."""
     ranked = sorted(level)
     floor, loudest = ranked[len(ranked) // 50], ranked[-1 - len(ranked) // 100]
-    return max(floor + EDGE_DB, loudest - SPAN_DB), max(floor + FLOOR_DB, loudest - SPAN_DB)
+    return floor, max(floor + EDGE_DB, loudest - SPAN_DB), max(floor + FLOOR_DB, loudest - SPAN_DB)
 
 
 def islands(level: Sequence[float]) -> list[tuple[int, int]]:
-    """The stretches of sound (in hops) of a piece of audio: runs of hops above its lower threshold, parted by quiet of
-    at least PAUSE hops, that reach its upper one somewhere (`thresholds`: a word's fluttering tail stays with it, and
-    the noise's own flutter is no sound). A word said alone is one or two (a stop's closure parts "fu-ck"); words run
-    together are one."""
+    """The stretches of sound (in hops) of a piece of audio: runs of hops above its lower threshold that reach its
+    upper one somewhere, parted by pauses: quiet of at least PAUSE hops that goes down to within DEEP_DB of the floor
+    (`thresholds`). A word's fluttering tail and the dips inside words run together stay one stretch; the noise's own
+    flutter is no sound. A word said alone is one or two (a stop's closure parts "fu-ck"); words run together are
+    one."""
     if not level:
         return []
-    low, high = thresholds(level)
+    floor, low, high = thresholds(level)
     found: list[list] = []
+    quiet, deepest = 0, math.inf
     for k, value in enumerate(level):
         if value <= low:
+            quiet, deepest = quiet + 1, min(deepest, value)
             continue
-        if found and k - found[-1][1] < PAUSE:
+        if found and (quiet < PAUSE or deepest > floor + DEEP_DB):
             found[-1][1] = k + 1
             found[-1][2] = found[-1][2] or value > high
         else:
             found.append([k, k + 1, value > high])
+        quiet, deepest = 0, math.inf
     return [(a, b) for a, b, sure in found if sure]
 
 
@@ -357,14 +375,18 @@ def _refined(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, fl
     level = levels(pcm)
     parts = islands(level)
     scale = transcribe.RATE // HOP // 100  # hops per frame
-    lost = any(
-        word == "<sil>" and sum(max(0, min(b * scale, y) - max(a * scale, x)) for x, y in parts) * HOP / 16000 >= 0.06
+    loud = sorted(level)[-1 - len(level) // 100] - LOUD_DB if level else 0.0
+    lost = [  # where the alignment called speech silence: it lost its place around there
+        (a * scale, b * scale)
         for word, a, b in said
-    )
-    reach = round((LOST_REACH if lost else REACH) * 16000 / HOP)
+        if word == "<sil>" and sum(value > loud for value in level[a * scale : b * scale]) * HOP / 16000 >= 0.06
+    ]
+    near = round(LOST_NEAR * 16000 / HOP)
     spoken = [(word, a * scale, b * scale) for word, a, b in said if word != "<sil>"]
     out = []
     for index, (word, start, end) in enumerate(spoken):
+        astray = any(a < end + near and b > start - near for a, b in lost)
+        reach = round((LOST_REACH if astray else REACH) * 16000 / HOP)
         touched = [(x, y) for x, y in parts if x < end and y > start]
         # a neighbour's sound the aligner gave this word a little of: the word starts (ends) at the pause after it
         before_word = spoken[index - 1] if index else None

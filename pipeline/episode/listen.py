@@ -81,7 +81,7 @@ def _cut(index: int, word: str, at: float, a: float, b: float, plain, clean, pad
     parts = align.islands(_levels(plain))
     if not parts:
         return []
-    threshold = align.thresholds(_levels(plain))[0]
+    threshold = align.thresholds(_levels(plain))[1]
     heard_levels = _levels(clean)
     left, right = (a - at) / hop, (b - at) / hop
     found = []
