@@ -149,7 +149,7 @@ def real_panel(
     """Real speech (`real_speech.clips`) with strong words spliced in: each clip's reference text aligned to it
     (pocketsphinx), then about one strong word every `every` seconds put between two of its words, where the
     aligner heard a pause of 80 ms or more (so the text's place is sure): the pause taken out, the word said by an espeak-ng voice at the level of the speech around it put in, with a pause of
-    `gap` on each side (one in three under 50 ms) filled with noise at the clip's own floor. The host's transcript: the reference text with the strong
+    `gap` on each side (one in three under 50 ms) made of the room's own sound from that pause. The host's transcript: the reference text with the strong
     words in it, about ten words a cue, cue times a little off. Every word's time: the alignment's for the real
     words (shifted by what was put in), the splice's for the strong ones. 16 kHz."""
     import numpy
@@ -191,7 +191,9 @@ def real_panel(
             word, voice = rng.choice(STRONG), rng.choice(VOICES)
             said = _resampled(espeak(word, voice, folder, memo), RATE, rate)
             said = said / max(1.0, float(numpy.sqrt(numpy.mean(said**2)))) * loud * 10 ** (-rng.uniform(0, 4) / 20)
-            before, after = (_noise(rng, floor, int(gap(rng) * rate)) for _ in range(2))
+            # the pauses beside the word: the room's own sound, from the pause taken out
+            room = pcm[cut:resume]
+            before, after = room[: int(gap(rng) * rate)], room[len(room) - min(len(room), int(gap(rng) * rate)) :]
             start = at + cut + put + len(before)
             strong_at[k] = (word, start / rate, (start + len(said)) / rate)
             pieces += [before, said, after]
@@ -202,7 +204,7 @@ def real_panel(
         words_here, put, edges = [], 0, {k: (cut / rate, resume / rate) for k, cut, resume in cuts}
         for k, (w, a, b) in enumerate(timed):
             b = min(b, edges[k][0]) if k in edges else b  # a word ends where its pause was taken out
-            a = max(a, edges[k - 1][1]) if k - 1 in edges else a
+            a = min(max(a, edges[k - 1][1]), b) if k - 1 in edges else a
             words_here.append((w, (at + put) / rate + a, (at + put) / rate + b, False))
             if k in strong_at:
                 words_here.append((*strong_at[k], True))
@@ -349,6 +351,16 @@ def measure(recording: Path, words: list, cues: list, folder: Path, config, sha:
         if not w[3]
         for a, b in muted
     )
+    over = sorted(
+        (
+            (round(max(0.0, min(b, w[2] + mastered.offset) - max(a, w[1] + mastered.offset)), 3), w[0], round(w[1], 3))
+            for w in words
+            if not w[3]
+            for a, b in muted
+            if min(b, w[2] + mastered.offset) - max(a, w[1] + mastered.offset) > 0.02
+        ),
+        reverse=True,
+    )
     # the spotter alone: how often it hears the word in the explicit edition, and anything in the clean one
     cpu = time.process_time()
     spotted = listen.listen(mastered.path, mastered.path, first, config)
@@ -383,6 +395,7 @@ def measure(recording: Path, words: list, cues: list, folder: Path, config, sha:
         "loudness": edition.loudness.integrated if edition else float("nan"),
         "true_peak": edition.loudness.true_peak if edition else float("nan"),
         "missed": missed,
+        "over": over,
     }
 
 
@@ -487,6 +500,11 @@ def report(r: dict) -> None:
     for word, start, end, down, near in r["missed"]:
         located = ", ".join(f"{a:.3f}-{b:.3f}" for a, b in near) or "nowhere near"
         print(f"    missed {word!r} at {start:.3f}-{end:.3f} s: {-down:.1f} dB down; silenced at {located}")
+    if r["over"]:
+        print(
+            f"    other words silenced more than 20 ms: {len(r['over'])}, the most: "
+            + ", ".join(f"{w!r} at {t:.2f} s by {o * 1000:.0f} ms" for o, w, t in r["over"][:5])
+        )
     state = (
         "held back: " + "; ".join(f"{h.word!r} {h.how} at {h.start:.2f}-{h.end:.2f}" for h in r["held"])
         if r["held"]

@@ -29,6 +29,7 @@ HOP = 40  # samples (2.5 ms): the step of the level that finds where sound stops
 PAUSE = 2  # hops: the shortest quiet that parts two stretches of sound
 FLOOR_DB, EDGE_DB, SPAN_DB = 8.0, 6.0, 50.0  # sound: above the noise floor by these, and within SPAN_DB of the loudest
 DEEP_DB = 3.0  # a pause between two stretches of sound goes down to within this of the floor
+QUIET_HOPS = 40  # hops of the aligner's silence (100 ms) enough to take the floor from
 REACH = 0.15  # s: how far past the aligner's edge a word may grow to meet the pause that ends its sound
 LOST_REACH = 0.5  # s: the same where the alignment called sound silence within LOST_NEAR of the word
 LOST_NEAR = 1.0  # s
@@ -332,15 +333,18 @@ def levels(pcm: bytes) -> list[float]:
     ]
 
 
-def thresholds(level: Sequence[float]) -> tuple[float, float, float]:
+def thresholds(level: Sequence[float], quiet: Sequence[float] = ()) -> tuple[float, float, float]:
     """The levels (dBFS) of a piece of audio: its floor, where a hop may hold sound (floor + EDGE_DB: a word's quiet
-    edges and tails) and where it surely does (+ FLOOR_DB), neither more than SPAN_DB under its loudest."""
+    edges and tails) and where it surely does (+ FLOOR_DB), neither more than SPAN_DB under its loudest. The floor:
+    the level of its pauses (`quiet`: the hops the aligner called silence, when there are enough), else of its
+    quietest hops."""
     ranked = sorted(level)
-    floor, loudest = ranked[len(ranked) // 50], ranked[-1 - len(ranked) // 100]
+    loudest = ranked[-1 - len(ranked) // 100]
+    floor = sorted(quiet)[len(quiet) // 5] if len(quiet) >= QUIET_HOPS else ranked[len(ranked) // 50]
     return floor, max(floor + EDGE_DB, loudest - SPAN_DB), max(floor + FLOOR_DB, loudest - SPAN_DB)
 
 
-def islands(level: Sequence[float]) -> list[tuple[int, int]]:
+def islands(level: Sequence[float], quiet: Sequence[float] = ()) -> list[tuple[int, int]]:
     """The stretches of sound (in hops) of a piece of audio: runs of hops above its lower threshold that reach its
     upper one somewhere, parted by pauses: quiet of at least PAUSE hops that goes down to within DEEP_DB of the floor
     (`thresholds`). A word's fluttering tail and the dips inside words run together stay one stretch; the noise's own
@@ -348,7 +352,7 @@ def islands(level: Sequence[float]) -> list[tuple[int, int]]:
     one."""
     if not level:
         return []
-    floor, low, high = thresholds(level)
+    floor, low, high = thresholds(level, quiet)
     found: list[list] = []
     quiet, deepest = 0, math.inf
     for k, value in enumerate(level):
@@ -373,8 +377,9 @@ def _refined(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, fl
     end, quiet before, quiet after) in seconds of the stretch: the quiet is the pause beside the word (0: it runs
     into its neighbour)."""
     level = levels(pcm)
-    parts = islands(level)
     scale = transcribe.RATE // HOP // 100  # hops per frame
+    quiet = [value for word, a, b in said if word == "<sil>" for value in level[a * scale : b * scale]]
+    parts = islands(level, quiet)
     loud = sorted(level)[-1 - len(level) // 100] - LOUD_DB if level else 0.0
     lost = [  # where the alignment called speech silence: it lost its place around there
         (a * scale, b * scale)
@@ -383,6 +388,7 @@ def _refined(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, fl
     ]
     near = round(LOST_NEAR * 16000 / HOP)
     spoken = [(word, a * scale, b * scale) for word, a, b in said if word != "<sil>"]
+    beside = _beside(said, scale)
     out = []
     for index, (word, start, end) in enumerate(spoken):
         astray = any(a < end + near and b > start - near for a, b in lost)
@@ -414,10 +420,35 @@ def _refined(said: list[tuple[str, int, int]], pcm: bytes) -> list[tuple[str, fl
             if tail is None or not 0 <= tail[0] - end <= CLOSURE * 16000 // HOP:
                 break
             end = tail[1]
+        # speech the aligner called silence right beside the word (a whole stretch of sound inside that silence): the
+        # word's own, which the aligner did not find there
+        far = round(LOST_REACH * 16000 / HOP)
+        for a, b in lost:
+            held = [(x, y) for x, y in parts if (min(y, b) - max(x, a)) * 3 >= (y - x) * 2]
+            if held and (a, b) == beside[index][0] and start - held[0][0] <= far:
+                start = min(start, held[0][0])
+            if held and (a, b) == beside[index][1] and held[-1][1] - end <= far:
+                end = max(end, held[-1][1])
         inside = any(x < start < y for x, y in parts), any(x < end < y for x, y in parts)
         before = 0 if inside[0] else start - max((y for x, y in parts if y <= start), default=0)
         after = 0 if inside[1] else min((x for x, y in parts if x >= end), default=len(level)) - end
         out.append((word, start * HOP / 16000, end * HOP / 16000, before * HOP / 16000, after * HOP / 16000))
+    return out
+
+
+def _beside(
+    said: list[tuple[str, int, int]], scale: int
+) -> list[tuple[tuple[int, int] | None, tuple[int, int] | None]]:
+    """For each word of an alignment, the silences (in hops) right before and right after it (None: a word there)."""
+    out = []
+    for position, (word, _, _) in enumerate(said):
+        if word == "<sil>":
+            continue
+        sides = []
+        for other in (position - 1, position + 1):
+            pause = said[other] if 0 <= other < len(said) and said[other][0] == "<sil>" else None
+            sides.append((pause[1] * scale, pause[2] * scale) if pause else None)
+        out.append((sides[0], sides[1]))
     return out
 
 
