@@ -322,6 +322,12 @@ def measure(recording: Path, words: list, cues: list, folder: Path, config, sha:
         encodes.count = listened.encodes
         held = listened.heard
     clean_cpu = time.process_time() - cpu + _cpu_children() - children
+    # what the clean edition cost before it listened: one encode, and the level in each window of the decoded files
+    cpu, children = time.process_time(), _cpu_children()
+    plain = folder / "plain.mp3"
+    mastering.encode_edition(info, config.audio, mastered, clean._merged(first), bleep, plain, work, folder)
+    clean.verify(mastered.path, plain, first, bleep)
+    plain_cpu = time.process_time() - cpu + _cpu_children() - children
     windows = list(listened.windows)
 
     strong = [w for w in words if w[3]]
@@ -385,6 +391,7 @@ def measure(recording: Path, words: list, cues: list, folder: Path, config, sha:
         "align_wall_h": align_wall / hours,
         "clean_encodes": encodes.count,
         "clean_cpu_h": clean_cpu / hours,
+        "plain_cpu_h": plain_cpu / hours,
         "spot_cpu_h": spot_cpu / hours,
         "moved": len(listened.moved),
         "held": held,
@@ -399,13 +406,15 @@ def measure(recording: Path, words: list, cues: list, folder: Path, config, sha:
     }
 
 
-def run(minutes: float, transcribe_minutes: float, folder: Path) -> dict:
+def run(minutes: float, transcribe_minutes: float, folder: Path, spot_minutes: float = 0) -> dict:
     started = time.perf_counter()
     recording, words, cues = panel(minutes, folder)
     made_in = time.perf_counter() - started
     config = _settings(folder)
     result = measure(recording, words, cues, folder, config, f"bench-{minutes}")
     result.update(made_in=made_in, label=f"{result['minutes']:.0f}-minute panel")
+    if spot_minutes:
+        result["spotting"] = spotting(recording, words, min(spot_minutes, minutes), folder)
     if transcribe_minutes:
         part = folder / "part.wav"
         subprocess.run(
@@ -434,6 +443,35 @@ def run(minutes: float, transcribe_minutes: float, folder: Path) -> dict:
             transcribed=transcribe_minutes,
         )
     return result
+
+
+def spotting(recording: Path, words: list, minutes: float, folder: Path) -> list[tuple[str, float, int, int, int]]:
+    """pocketsphinx keyword spotting of the strong words over a panel's first `minutes` (as a search of the whole
+    episode would be): per threshold, CPU seconds per hour of audio, strong words heard (within 0.5 s), strong words
+    said, and false alarms (hits with no strong word within 0.5 s)."""
+    seconds = minutes * 60
+    decode = [ffmpeg(), "-nostdin", "-loglevel", "error", "-i", str(recording), "-t", str(seconds)]
+    pcm = subprocess.run(
+        [*decode, "-ar", "16000", "-ac", "1", "-f", "s16le", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    truth = [w for w in words if w[3] and w[2] <= seconds]
+    found = []
+    for threshold in ("1e-30", "1e-20", "1e-10", "1"):
+        phrases = folder / "keyphrases.txt"
+        phrases.write_text("".join(f"{word} /{threshold}/\n" for word in STRONG))
+        spotter = transcribe.decoder(lm=None, kws=str(phrases))
+        cpu = time.process_time()
+        spotter.start_utt()
+        spotter.process_raw(pcm, full_utt=True)
+        spotter.end_utt()
+        cpu = time.process_time() - cpu
+        hits = [s.start_frame / 100 for s in spotter.seg() or ()]
+        heard = sum(any(abs(h - w[1]) < 0.5 for h in hits) for w in truth)
+        false = sum(not any(abs(h - w[1]) < 0.5 for w in truth) for h in hits)
+        found.append((threshold, cpu / seconds * 3600, heard, len(truth), false))
+    return found
 
 
 def wer(reference: list[str], hypothesis: list[str]) -> float:
@@ -517,8 +555,12 @@ def report(r: dict) -> None:
         f"  the spotter alone: heard {r['recall']} of {r['windows']} words in the explicit edition, {r['false']} in the clean one; {r['spot_cpu_h']:.0f} s CPU per hour of audio"
     )
     print(
-        f"  cost per hour of audio: alignment {r['align_cpu_h']:.0f} s CPU (pocketsphinx and its ffmpeg), {r['align_wall_h']:.0f} s wall; the clean edition (encodes, decodes, listening) {r['clean_cpu_h']:.0f} s CPU (the main master took {r['master_encodes']} encode(s)); {r['loudness']:.1f} LUFS, {r['true_peak']:.1f} dBTP decoded"
+        f"  cost per hour of audio: alignment {r['align_cpu_h']:.0f} s CPU (pocketsphinx and its ffmpeg), {r['align_wall_h']:.0f} s wall; the clean edition (encodes, decodes, listening) {r['clean_cpu_h']:.0f} s CPU, where one encode and the level check alone took {r['plain_cpu_h']:.0f} s (the main master took {r['master_encodes']} encode(s)); {r['loudness']:.1f} LUFS, {r['true_peak']:.1f} dBTP decoded"
     )
+    for threshold, cpu, heard, said, false in r.get("spotting", ()):
+        print(
+            f"  keyword spotting over the whole episode (its first minutes), threshold {threshold}: heard {heard} of {said} strong words, {false} false alarms; {cpu:.0f} s CPU per hour of audio"
+        )
     if "wer" in r:
         print(
             f"  pocketsphinx transcription ({r['transcribed']:g} min): {r['transcribe_cpu_h'] / 60:.0f} min CPU and {r['transcribe_wall_h'] / 60:.0f} min wall per hour of audio; WER {r['wer']:.0f}%"
@@ -575,13 +617,20 @@ def main() -> None:
         default=Path.home() / ".cache" / "panelpress-bench",
         help="where the real speech is downloaded to and kept (default: ~/.cache/panelpress-bench)",
     )
+    parser.add_argument(
+        "--spot",
+        type=float,
+        default=3,
+        metavar="MIN",
+        help="keyword spotting of the strong words over each panel's first MIN minutes (0: none)",
+    )
     parser.add_argument("--no-example", action="store_true", help="skip the example show's word error rates")
     args = parser.parse_args()
     if shutil.which("espeak-ng") is None:
         sys.exit("espeak-ng is not installed: apt-get install espeak-ng")
     for minutes in args.minutes:
         with tempfile.TemporaryDirectory(prefix="clean-bench-") as folder:
-            report(run(minutes, args.transcribe, Path(folder)))
+            report(run(minutes, args.transcribe, Path(folder), args.spot))
     if args.real:
         real(args.real, args.cache)
     if args.no_example:
