@@ -2,7 +2,11 @@
 
 Three sources, in this order: the transcript's own word times (WebVTT inline timestamps, which made transcripts
 carry); else forced alignment of the cue's text to its stretch of the recording with pocketsphinx (only the cues
-that hold a flagged word are aligned); else the recogniser's own words over that stretch. The strong-language scan
+that hold a flagged word are aligned); else the recogniser's own words over that stretch. An aligned word is then
+grown to the sound it belongs to (`_refined`): the stretch's level in 2.5 ms hops is parted into stretches of sound
+by pauses (`islands`), and a word takes in what its alignment touches up to the pause, gives back a neighbour's edge,
+takes back its own tail or first syllable that the aligner gave a neighbour or called silence. Each word says how
+much quiet lies beside it, so the clean edition pads into pauses, never into the next word. The strong-language scan
 (`explicit.py`, with the show's allow list) decides which words. Alignments are cached by the recording's content
 and the cue, so an episode made again aligns nothing.
 """

@@ -1,12 +1,17 @@
 """The clean edition (`[clean] edition`): an episode without its strong language, for the clean feed.
 
 Every flagged word of the transcript (the strong-language scan, with the show's allow list) is found in the audio
-(`align.py`) and silenced or bleeped, with short fades, in a second encode made with the main master's own gain,
-chain and levelling (no measuring or simulating again: one encode); its decoded output gets the same loudness check.
-The transcript, title, summary, notes and chapter titles are masked. Nothing is assumed: the masked texts are scanned
-again and must hold no flagged word, and in every flagged word's time window the decoded clean file must be at least
-30 dB below the explicit one (a bleep's tone aside). An edition that fails either check is refused, with the word and
-its time; the episode itself still publishes. The clean audio is kept in the cache by the master and the windows.
+(`align.py`: the transcript's word times, else alignment grown to the word's sound) and silenced or bleeped, with
+short fades, in an encode made with the main master's own gain, chain and levelling (no measuring or simulating
+again); its decoded output gets the same loudness check. The transcript, title, summary, notes and chapter titles are
+masked. Nothing is assumed: the masked texts are scanned again, and the clean edition is listened to: in every
+flagged word's window the decoded clean file must be at least 30 dB below the explicit one (a bleep's tone aside),
+and `listen.py` hears what of the word is left beside its window (the rest of a stretch of sound the window cut;
+the word itself, by the recogniser). What is still heard is silenced again (the window grown to the pause, or its
+word aligned again when its transcript time was wrong) and encoded again, at most MAX_ENCODES in all; a word still
+heard then holds the edition back, with the word and its time; the episode itself still publishes. Every flagged
+word and what became of it (silenced, allowed, heard, unplaced) goes into the episode's record for review
+(`panelpress check`). The clean audio is kept in the cache by the master and the windows.
 """
 
 from __future__ import annotations
@@ -386,7 +391,7 @@ def silence(
     `listen.listen`); where something of a word is still heard, grow or move its window and encode again, at most
     MAX_ENCODES in all. CleanEditionError (its `listened`: what was heard) when a word is still heard at the end."""
     bleep = config.clean.mode == "bleep"
-    windows, moved = list(windows), set()
+    windows, moved, changed_now, spoken = list(windows), set(), None, []
     for encodes in range(1, MAX_ENCODES + 1):
         made = mastering.encode_edition(
             info,
@@ -400,23 +405,28 @@ def silence(
             task("clean" if encodes == 1 else "clean again", mastered.duration) if task else None,
         )
         failed = [(i, c) for i, c in enumerate(verify(mastered.path, out, windows, bleep)) if not passes(c)]
-        heard = listen.listen(mastered.path, out, windows, config, spot=spot)
+        # the recogniser listens to every window once, then to those moved since: the rest sound as they did
+        heard = listen.listen(mastered.path, out, windows, config, spot=spot, only=changed_now)
+        if changed_now is not None:  # what the recogniser heard before in the windows it did not listen to again
+            heard += [h for h in spoken if h.index not in changed_now]
+        spoken = [h for h in heard if h.how == "spoken"]
         if not failed and not heard:
             return made, Listened(tuple(windows), (), tuple(sorted(moved)), encodes)
-        changed = False
+        changed_now = set()
         for index in sorted({i for i, _ in failed} | {h.index for h in heard if h.grow is None}):
             again = relocate(index) if relocate else None
             if again is not None and again != windows[index]:
-                windows[index], changed = again, True
-                moved.add(index)
+                windows[index] = again
+                changed_now.add(index)
         for h in heard:
-            if h.grow is not None and h.index not in moved:
+            if h.grow is not None and h.index not in changed_now:
                 a, b, word = windows[h.index]
                 grown = (min(a, h.grow[0]), max(b, h.grow[1]), word)
                 if grown != windows[h.index]:
-                    windows[h.index], changed = grown, True
-                    moved.add(h.index)
-        if not changed or encodes == MAX_ENCODES:
+                    windows[h.index] = grown
+                    changed_now.add(h.index)
+        moved |= changed_now
+        if not changed_now or encodes == MAX_ENCODES:
             break
     offset = mastered.offset
     said = [_said(c, offset) for _, c in failed] + [_heard(h, windows, offset) for h in heard]

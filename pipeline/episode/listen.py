@@ -52,13 +52,17 @@ def listen(
     windows: Sequence[tuple[float, float, str]],
     config: Config,
     spot: bool = True,
+    only: set[int] | None = None,
 ) -> list[Heard]:
-    """What of each window's word the clean edition still lets be heard (windows in program seconds)."""
+    """What of each window's word the clean edition still lets be heard (windows in program seconds); `only`: the
+    windows the recogniser listens to (None: all; the others were heard before, as they are)."""
     heard = []
     for index, start, plain, clean in _stretches(explicit_file, clean_file, windows):
         a, b, word = windows[index]
         heard += _cut(index, word, start, a, b, plain, clean, config.clean.padding / 1000)
-        if spot:  # the recogniser hears the window and NEAR on each side: the word and its neighbours, no more
+        if spot and (
+            only is None or index in only
+        ):  # the recogniser hears the window and NEAR on each side: the word and its neighbours, no more
             lo, hi = max(0, round((a - NEAR - start) * RATE)), round((b + NEAR - start) * RATE)
             heard += _spoken(index, start + lo / RATE, a, b, clean[lo:hi], config)
     return heard
