@@ -30,7 +30,7 @@ RATE = transcribe.RATE
 LOOK = 0.6  # s of each edition decoded on each side of a window
 NEAR = 0.3  # s: a strong word heard this close to a window is the window's word, still heard
 PART = 0.05  # s: a window that silenced at least this much of a stretch of sound silenced some of its word
-REMNANT = 0.35  # s: the most of a stretch left heard beside a window that is taken for the rest of its word
+REMNANT = 0.25  # s: the most of a stretch left heard beside a window that is taken for the rest of its word
 EDGE = 0.005  # s: a window's edge this close to a pause is in the pause
 
 
