@@ -306,6 +306,11 @@ def _parser() -> argparse.ArgumentParser:
         help="also fetch the live feed (the show's own address, or URL) and every enclosure over HTTP(S): status, HEAD, byte ranges, types, lengths, redirects, and that it is the feed panelpress published",
     )
     check_.add_argument(
+        "--words",
+        action="store_true",
+        help="with [clean] edition: list every flagged word of each episode with its time and what the clean edition made of it (without it: a line per episode, and the words that hold its clean edition back)",
+    )
+    check_.add_argument(
         "--timeout",
         type=_seconds,
         default=None,
@@ -406,7 +411,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "info":
         return _info(args.file)
     if args.command == "check":
-        return _check(args.show, args.out, args.fix_artwork, args.url, args.timeout)
+        return _check(args.show, args.out, args.fix_artwork, args.url, args.timeout, args.words)
     if args.command == "transcribe":
         return _transcribe(args.show, args.slug, args.out)
     if args.command == "serve":
@@ -720,7 +725,12 @@ def _serve(show: Path, port: int) -> int:
 
 
 def _check(
-    show: Path, out: Path | None, fix_artwork: bool, url: str | None = None, seconds: float | None = None
+    show: Path,
+    out: Path | None,
+    fix_artwork: bool,
+    url: str | None = None,
+    seconds: float | None = None,
+    words: bool = False,
 ) -> int:
     from . import check
 
@@ -731,6 +741,7 @@ def _check(
         waiting=lambda message: err_console.print(escape(message), soft_wrap=True),
         url=url,
         seconds=seconds,
+        words=words,
     )
     root = show.resolve()
     for problem in report.problems:
@@ -738,6 +749,10 @@ def _check(
     _errors("[yellow]warning:[/]", report.warnings, root)
     for line in report.done:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
+    if report.review:
+        console.print("flagged words (the clean edition):", markup=False)
+        for line in report.review:
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     console.print(check.summary(report), markup=False)
     if not report.config_ok:
         return EXIT_CONFIG

@@ -702,7 +702,7 @@ class CleanSettings:
         metadata=_check(
             lambda v: 0 <= v <= 500,
             "use a padding in ms between 0 and 500 (silenced on each side of a word)",
-            doc="Milliseconds silenced on each side of a flagged word.",
+            doc="Milliseconds silenced at most on each side of a flagged word, into the pause beside it (never into the next word's sound).",
         ),
     )
 

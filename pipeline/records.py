@@ -315,6 +315,25 @@ class Media:
 
 
 @dataclass(frozen=True)
+class FlaggedWord:
+    """A word of strong language in an episode's transcript, for the host's review: when it is said and what the
+    clean edition made of it."""
+
+    word: str
+    start: float  # seconds of the recording (an allowed word, or one never placed: its cue's times)
+    end: float
+    state: str  # one of FLAGGED_STATES
+    how: str = ""  # where its time came from: "transcript", "aligned", "recognised" ("" when not placed)
+    note: str = ""  # what happened to it: silenced again after listening, heard where, why not placed
+
+
+# silenced: not heard in the clean edition (listened to); allowed: the show's allow list keeps it; heard: still heard
+# after silencing (the clean edition is held back); unplaced: no time found for it (held back too); unchecked: the
+# clean edition was held back before this word was listened to.
+FLAGGED_STATES = ("silenced", "allowed", "heard", "unplaced", "unchecked")
+
+
+@dataclass(frozen=True)
 class Published:
     """An episode as the feed and the pages show it."""
 
@@ -339,6 +358,7 @@ class Published:
     turns: tuple[Turn, ...] = ()  # who spoke when, on the published audio's timeline
     post_url: str = ""  # [blog]: the address of the episode's post on the blog (its page is the post)
     clean: Published | None = None  # the episode as the clean feed has it ([clean] edition); None: not in it
+    flagged: tuple[FlaggedWord, ...] = ()  # [clean] edition: every flagged word of its transcript, for review
     media_site: str = ""  # [deploy] media_url (ends with "/"): where the media are served; "": under site_url
     media_transcripts: bool = True  # [deploy] media_transcripts: transcripts and chapters go with the media
 

@@ -13,6 +13,7 @@ from PIL import Image
 from pipeline.check.feed import date_problem
 from pipeline.cli import main
 from tests.conftest import checksums, make_audio, write_notes, write_show
+from tests.speech import needs_espeak, say
 
 SITE_URL = "https://pod.example.com/show/"
 VTT = "WEBVTT\n\n00:00:00.500 --> 00:00:02.000\n<v Ann>Hello.\n\n00:00:02.000 --> 00:00:03.500\n<v Bo>Hi, Ann.\n"
@@ -335,3 +336,29 @@ def test_addresses_under_media_url_map_back_to_the_site_folder(tmp_path, audio_d
     assert code == 1
     assert any("public/media/first.mp3: is missing" in line for line in out), out
     assert any("first.vtt" in line for line in out), out
+
+
+@needs_espeak
+def test_check_shows_each_episodes_flagged_words_for_review(tmp_path, capsys):
+    # [clean] edition: the build keeps every flagged word of the transcript in the episode's record, and check shows
+    # them: a line per episode, and with --words a line per word (its time, and silenced, allowed, heard, …).
+    show = write_show(tmp_path / "show", extra_show='language = "en"')
+    with (show / "panelpress.toml").open("a") as handle:
+        handle.write('\n[clean]\nedition = true\nmode = "mute"\n\n[explicit]\nallow_words = ["shit"]\n')
+    pieces = say(show / "episodes" / "talk.wav", ["So what the", 0.08, "fuck", 0.08, "happened?", 0.6, "Oh shit."])
+    (show / "episodes" / "talk.vtt").write_text(
+        f"WEBVTT\n\n00:00:00.000 --> 00:00:0{pieces[2].end + 0.2:.3f}\nSo what the fuck happened?\n\n"
+        f"00:00:0{pieces[3].start - 0.1:.3f} --> 00:00:0{pieces[3].end + 0.1:.3f}\nOh shit.\n"
+    )
+    write_notes(show, "talk", "title: Talk\ndate: 2026-03-01\nexplicit: true")
+    assert main(["build", "--show", str(show)]) == 0
+    capsys.readouterr()
+    _, out = _check(show, capsys)
+    assert "  talk: 2 flagged words (1 silenced, 1 allowed); its clean edition is published" in out
+    assert not any("fuck" in line for line in out), "the words themselves only with --words"
+    _, out = _check(show, capsys, "--words")
+    said = [line.strip() for line in out if line.strip().startswith("0:00:0")]
+    assert [line.split("  ")[1:] for line in said] == [
+        ["fuck", "silenced (aligned)"],
+        ["shit", "allowed: in [explicit] allow_words"],
+    ]

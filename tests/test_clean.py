@@ -28,7 +28,7 @@ pytestmark = needs_espeak
 
 PHRASES = [
     "Welcome to the panel. Today we talk about budgets.",
-    0.5,
+    1.5,  # long enough for a cue of silence alone (a host's cue in the wrong place)
     "And what the",
     0.08,
     "fuck",
@@ -130,6 +130,19 @@ def test_the_word_is_silenced_and_the_rest_untouched(muted):
     assert all(abs(a - b) < 0.1 for a, b in zip(explicit_levels[1:], clean_levels[1:])), "the rest sounds as it did"
 
 
+def test_an_edition_listened_to_and_heard_clean_is_published_with_its_review(muted, capsys):
+    folder, pieces = muted
+    word = next(p for p in pieces if p.text == "fuck")
+    (flagged,) = _record(folder).flagged
+    assert (flagged.word, flagged.state, flagged.how) == ("fuck", "silenced", "aligned")
+    assert abs(flagged.start - word.start) < 0.08 and abs(flagged.end - word.end) < 0.08
+    main(["check", "--show", str(folder)])  # (the test show has no artwork: that is a problem of its own)
+    out = capsys.readouterr().out
+    assert "swear: 1 flagged word (1 silenced); its clean edition is published" in out
+    main(["check", "--show", str(folder), "--words"])
+    assert "fuck  silenced (aligned)" in capsys.readouterr().out
+
+
 def test_texts_are_masked_and_the_page_offers_both(muted):
     folder, _ = muted
     site = folder / "public"
@@ -181,13 +194,44 @@ def test_the_bleep_lands_on_the_show_loudness_in_one_encode(tmp_path):
     assert clean.passes(checks[0])
 
 
-def test_a_clean_edition_that_would_keep_a_flagged_word_is_refused(tmp_path, capsys):
-    # The transcript says the word is said during the pause before it: the edition would silence nothing but air.
+def test_a_word_silenced_in_the_wrong_place_is_heard_and_silenced_again(tmp_path, capsys):
+    # The transcript times the word in the pause before it: the window silences air. Listening to the clean edition
+    # finds the window silent in the explicit edition too, the word is aligned again, and silenced where it is said.
     folder = tmp_path / "show"
     pieces = _show(folder, "mute", normalize=False, vtt="WEBVTT\n")
     wrong = pieces[1].start - 0.45
     (folder / "episodes" / "swear.vtt").write_text(
         f"WEBVTT\n\n{_t(pieces[1].start - 0.5)} --> {_t(pieces[-2].end)}\nAnd what the <{_t(wrong)}>fuck <{_t(wrong + 0.3)}>happened to the plan?\n"
+    )
+    assert main(["build", "--show", str(folder)]) == 0, capsys.readouterr()
+    _silenced_where_said(folder, pieces)
+    (word,) = _record(folder).flagged
+    assert word.state == "silenced" and word.how == "transcript" and "silenced again" in word.note
+
+
+def test_a_window_that_cuts_its_word_grows_to_the_pause(tmp_path, capsys):
+    # The transcript's time for the word starts 150 ms late: the window leaves "fu-" heard. Listening hears the rest
+    # of the sound the window cut, and the window grows to the pause before the word.
+    folder = tmp_path / "show"
+    pieces = _show(folder, "mute", normalize=False, vtt="WEBVTT\n")
+    word = next(p for p in pieces if p.text == "fuck")
+    (folder / "episodes" / "swear.vtt").write_text(
+        f"WEBVTT\n\n{_t(pieces[1].start - 0.1)} --> {_t(pieces[-2].end)}\nAnd what the <{_t(word.start + 0.15)}>fuck <{_t(pieces[-2].start)}>happened to the plan?\n"
+    )
+    assert main(["build", "--show", str(folder)]) == 0, capsys.readouterr()
+    _silenced_where_said(folder, pieces)
+    (flagged,) = _record(folder).flagged
+    assert flagged.state == "silenced" and "silenced again" in flagged.note
+
+
+def test_a_clean_edition_that_would_keep_a_flagged_word_is_held_back(tmp_path, capsys):
+    # A cue of silence alone says the word is there: no time the aligner finds holds it, so listening still finds
+    # the window silent in the explicit edition. The edition is held back, with the word and its time.
+    folder = tmp_path / "show"
+    pieces = _show(folder, "mute", normalize=False, vtt="WEBVTT\n")
+    quiet = pieces[0].end + 0.5
+    (folder / "episodes" / "swear.vtt").write_text(
+        f"WEBVTT\n\n{_t(quiet)} --> {_t(quiet + 0.5)}\n<{_t(quiet + 0.1)}>fuck <{_t(quiet + 0.4)}>indeed\n"
     )
     assert main(["build", "--show", str(folder)]) == 1
     err = capsys.readouterr().err
@@ -195,6 +239,30 @@ def test_a_clean_edition_that_would_keep_a_flagged_word_is_refused(tmp_path, cap
     site = folder / "public"
     assert "swear" in (site / layout.FEED_FILE).read_text(), "the episode itself is published"
     assert "swear" not in (site / layout.CLEAN_FEED_FILE).read_text() and not (site / "media/swear.clean.mp3").exists()
+    (word,) = _record(folder).flagged
+    assert word.state == "heard" and word.word == "fuck"
+
+    main(["check", "--show", str(folder), "--words"])
+    out = capsys.readouterr().out
+    assert "flagged words" in out and "swear: 1 flagged word (1 heard); its clean edition is held back" in out
+    assert "fuck  heard (transcript)" in out
+
+
+def _record(folder):
+    """The episode's record as the last build kept it in the cache."""
+    from pipeline.check.memory import Memory
+
+    memory = Memory.load(config_module.load(folder))
+    return memory.store.result(memory.entries["swear"].result).item
+
+
+def _silenced_where_said(folder, pieces):
+    site = folder / "public"
+    word = next(p for p in pieces if p.text == "fuck")
+    explicit_levels = levels(site / "media/swear.mp3", [(word.start, word.end)], ffmpeg())
+    clean_levels = levels(site / "media/swear.clean.mp3", [(word.start, word.end)], ffmpeg())
+    assert explicit_levels[0] > -50 and clean_levels[0] <= explicit_levels[0] - 30, (explicit_levels, clean_levels)
+    assert "swear.clean.mp3" in (site / layout.CLEAN_FEED_FILE).read_text()
 
 
 def test_verification_measures_the_decoded_files(muted):
@@ -251,10 +319,10 @@ def test_the_clean_feeds_guids_are_minted_once_and_kept_by_the_ledger(tmp_path, 
         == etree.fromstring(clean_feed.read_bytes()).findtext(f"channel/{PODCAST}guid")
     )
 
-    # This build's clean edition fails (the word's time is in the pause): the clean feed keeps the one it has.
-    wrong = pieces[1].start - 0.45
+    # This build's clean edition fails (a cue of silence says the word is there): the clean feed keeps the one it has.
+    quiet = pieces[0].end + 0.5
     (folder / "episodes" / "swear.vtt").write_text(
-        f"WEBVTT\n\n{_t(pieces[1].start - 0.5)} --> {_t(pieces[-2].end)}\nAnd what the <{_t(wrong)}>fuck <{_t(wrong + 0.3)}>happened to the plan?\n"
+        f"WEBVTT\n\n{_t(quiet)} --> {_t(quiet + 0.5)}\n<{_t(quiet + 0.1)}>fuck <{_t(quiet + 0.4)}>indeed\n"
     )
     assert main(["build", "--show", str(folder)]) == 1
     assert "kept the clean edition of 'swear' as last published" in capsys.readouterr().out

@@ -8,6 +8,7 @@ problem, fix); the CLI prints one line each.
     findings   the report and the notebook of one run     memory    what the cache remembers since the last build
     sources    artwork, notes, transcripts, changes       site      the site against the plan (files, feed values)
     feed       the feed's form and the parsers' view      live      the site as apps fetch it (`--url`)
+    review     each episode's flagged words (the clean edition), as the last build heard them
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from .. import config, layout, lock
 from ..errors import ConfigError, PanelpressError
 from ..targets import seam
-from . import sources
+from . import review, sources
 from .findings import Checker, CheckReport
 from .memory import Memory
 from .site import check as check_site
@@ -31,11 +32,13 @@ def run(
     waiting: Callable[[str], None] = lambda message: None,
     url: str | None = None,
     seconds: float | None = None,
+    words: bool = False,
 ) -> CheckReport:
     """Validate the config, notes, transcripts, artwork and the built site of the show in `root`. With
     `fix_artwork`, it writes a file into the show, so it waits for a running build (telling `waiting` why). With
     `url` (a feed's address; "" for the show's own), the live site is checked too, over HTTP(S), each request within
-    `seconds` (None: the client's deadline)."""
+    `seconds` (None: the client's deadline). With `words`, the review lists every flagged word, not only those
+    that hold a clean edition back."""
     try:
         settings = config.load(root)
         settings = config.with_output(settings, site) if site is not None else settings
@@ -55,7 +58,12 @@ def run(
         sources.check_changes(checker, by_slug, set(book.episodes))
     if url is not None:
         done += _live(checker, url or layout.feed_url(settings.site_url), seconds)
-    return CheckReport(problems=tuple(checker.problems), done=tuple(done), warnings=tuple(checker.warnings))
+    return CheckReport(
+        problems=tuple(checker.problems),
+        done=tuple(done),
+        warnings=tuple(checker.warnings),
+        review=tuple(review.lines(checker, words)),
+    )
 
 
 def _live(checker: Checker, url: str, seconds: float | None) -> list[str]:

@@ -23,6 +23,7 @@ class CheckReport:
     done: tuple[str, ...] = ()  # what --fix-artwork wrote, and what to do with it
     config_ok: bool = True
     warnings: tuple[PanelpressError, ...] = ()  # allowed, but the host should know (not counted as problems)
+    review: tuple[str, ...] = ()  # [clean] edition: each episode's flagged words, as the last build left them
 
 
 @dataclass

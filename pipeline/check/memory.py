@@ -25,6 +25,8 @@ class Memory:
     checked_items: set[str]  # checksums of feed items that passed an earlier check
     checked_files: dict[str, str]  # site path → checksum of published files that passed an earlier check
     file: Path
+    store: cache.Store | None = None  # the show's cache: each episode's record as the last build made it
+    entries: dict[str, cache.Entry] | None = None  # every episode the last build made, changed since or not
 
     @classmethod
     def load(cls, settings: Config) -> Memory:
@@ -45,7 +47,8 @@ class Memory:
             )
         except (OSError, ValueError, KeyError, TypeError):
             checked = (set(), {})
-        return cls(unchanged, {slug: files for slug, files in changed.items() if files}, moved, *checked, file)
+        changed_files = {slug: files for slug, files in changed.items() if files}
+        return cls(unchanged, changed_files, moved, *checked, file, store, state.entries)
 
     @property
     def as_built(self) -> bool:

@@ -79,15 +79,16 @@ class Lexicon:
         self.filter = Filter({"languages": self.languages, "custom_words": self.custom})
         _quicker(self.filter)
 
-    def find(self, text: str, where: str) -> list[Finding]:
-        """Every strong word in `text`, located by line and column within it."""
+    def find(self, text: str, where: str, allowed: bool = False) -> list[Finding]:
+        """Every strong word in `text`, located by line and column within it (`allowed`: instead, those the allow
+        list keeps)."""
         starts = _line_starts(text)
         found = []
         for match in (
             match for offset, part in _paragraphs(text) for match in _offset(self.filter.check_profanity(part), offset)
         ):
             word, index = match["word"], match.get("index")
-            if index is None or word.casefold() in self.allow:
+            if index is None or (word.casefold() in self.allow) != allowed:
                 continue
             said = text[index : index + len(word)]
             word = said if said.casefold() == word.casefold() else word  # as written, not as the library lists it

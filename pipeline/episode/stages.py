@@ -454,14 +454,17 @@ def clean_edition(work: Work, setup: Setup, task: Task) -> Work:
                 CleanEditionError(err.path, f"its clean edition could not be made: {err.problem}", err.fix),
             ),
         )
-    item = work.item
+    item = replace(work.item, flagged=made.review)
+    withheld = work.withheld + ((made.refused,) if made.refused else ())
     if made.item is not None:
-        clean_item = replace(made.item, attachments=_stored(config.cache_dir, _reviewed(work, made.item.attachments)))
+        clean_item = replace(
+            made.item, attachments=_stored(config.cache_dir, _reviewed(work, made.item.attachments)), flagged=()
+        )
         item = replace(
             item, clean=clean_item, alternates=item.alternates + ((made.alternate,) if made.alternate else ())
         )
     warnings = work.warnings + ((made.warning,) if made.warning else ())
-    return replace(work, item=item, warnings=warnings)
+    return replace(work, item=item, warnings=warnings, withheld=withheld)
 
 
 def _reviewed(work: Work, files: tuple[Attachment, ...]) -> tuple[Attachment, ...]:
