@@ -398,6 +398,15 @@ def _held(build: subprocess.Popen) -> int:
     return 0
 
 
+def _signal_one_ffmpeg(build: subprocess.Popen, sent: int) -> None:
+    """Send one ffmpeg of the build a signal, held still first so that the signal finds it running whatever its
+    speed; it acts on it once let go."""
+    child = _held(build)
+    assert child, "the build ended before its ffmpeg could be interrupted"
+    os.kill(child, sent)
+    os.kill(child, signal.SIGCONT)
+
+
 def _an_ffmpeg_of(build: subprocess.Popen) -> int:
     """An ffmpeg the build is running, once it runs one (0 if the build ends first)."""
     if not Path(f"/proc/{build.pid}/task").is_dir():
@@ -438,11 +447,8 @@ def test_an_interrupted_build_publishes_nothing_whoever_hears_the_signal_first(m
                 os.killpg(build.pid, sent)
             elif whom == "build":
                 os.kill(build.pid, sent)
-            else:  # held still first, so the signal finds it running whatever its speed; it acts on it once let go
-                child = _held(build)
-                assert child, "the build ended before its ffmpeg could be interrupted"
-                os.kill(child, sent)
-                os.kill(child, signal.SIGCONT)
+            else:
+                _signal_one_ffmpeg(build, sent)
             out, err = build.communicate(timeout=300)
         finally:
             if build.poll() is None:
@@ -467,10 +473,7 @@ def test_ctrl_c_heard_by_the_mix_of_a_panels_tracks_alone_stops_the_build(tmp_pa
     build = _started(show)
     try:
         assert "long-panel" in _begun(build), "the build said when the mix began"
-        child = _held(build)
-        assert child, "the build ended before its ffmpeg could be interrupted"
-        os.kill(child, signal.SIGINT)
-        os.kill(child, signal.SIGCONT)
+        _signal_one_ffmpeg(build, signal.SIGINT)
         out, err = build.communicate(timeout=300)
     finally:
         if build.poll() is None:
