@@ -209,19 +209,26 @@ def test_a_word_silenced_in_the_wrong_place_is_heard_and_silenced_again(tmp_path
     assert word.state == "silenced" and word.how == "transcript" and "silenced again" in word.note
 
 
-def test_a_window_that_cuts_its_word_grows_to_the_pause(tmp_path, capsys):
-    # The transcript's time for the word starts 150 ms late: the window leaves "fu-" heard. Listening hears the rest
-    # of the sound the window cut, and the window grows to the pause before the word.
-    folder = tmp_path / "show"
-    pieces = _show(folder, "mute", normalize=False, vtt="WEBVTT\n")
+def test_a_window_that_cuts_its_word_grows_to_the_pause(muted, tmp_path):
+    # A window that starts 150 ms into its word (a transcript's time that runs late) leaves "fu-" heard. Listening to
+    # the encoded edition hears the rest of the sound the window cut; the window grows to the pause before the word,
+    # the edition is encoded again, and the word is silenced where it is said.
+    from pipeline.audio import mastering
+    from pipeline.episode import probe
+
+    folder, pieces = muted
     word = next(p for p in pieces if p.text == "fuck")
-    (folder / "episodes" / "swear.vtt").write_text(
-        f"WEBVTT\n\n{_t(pieces[1].start - 0.1)} --> {_t(pieces[-2].end)}\nAnd what the <{_t(word.start + 0.15)}>fuck <{_t(pieces[-2].start)}>happened to the plan?\n"
-    )
-    assert main(["build", "--show", str(folder)]) == 0, capsys.readouterr()
-    _silenced_where_said(folder, pieces)
-    (flagged,) = _record(folder).flagged
-    assert flagged.state == "silenced" and "silenced again" in flagged.note
+    config = config_module.load(folder)
+    info = probe.probe(folder / "episodes" / "swear.wav")
+    mastered = mastering.master(info, config.audio, config.cache_dir, root=folder)
+    late = [(round(word.start + 0.15, 3), round(word.end + 0.03, 3), "fuck")]
+    out, work = tmp_path / "clean.mp3", tmp_path / "work"
+    work.mkdir()
+    _, listened = clean.silence(config, info, config.audio, mastered, late, out, work)
+    assert listened.moved == (0,) and listened.encodes == 2 and not listened.heard
+    assert listened.windows[0][0] <= word.start < late[0][0]
+    explicit_level, clean_level = (levels(path, [(word.start, word.end)], ffmpeg())[0] for path in (mastered.path, out))
+    assert explicit_level > -50 and clean_level <= explicit_level - 30, (explicit_level, clean_level)
 
 
 def test_a_clean_edition_that_would_keep_a_flagged_word_is_held_back(tmp_path, capsys):

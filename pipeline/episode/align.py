@@ -29,6 +29,7 @@ from .transcript import Cue
 
 METHOD = "align-v2"
 MARGIN = 0.25  # s of audio around a cue: hosts' cue times are rarely exact
+HINT = 0.1  # s: an aligned word this close to its transcript time is that word (its edges are taken)
 HOP = 40  # samples (2.5 ms): the step of the level that finds where sound stops, fine enough for a 5 ms pause
 PAUSE = 2  # hops: the shortest quiet that parts two stretches of sound
 FLOOR_DB, EDGE_DB, SPAN_DB = 8.0, 6.0, 50.0  # sound: above the noise floor by these, and within SPAN_DB of the loudest
@@ -172,26 +173,32 @@ def flagged(cues: Iterable[Cue], config: Config, allowed: bool = False) -> list[
 def locate(
     words: Sequence[Flagged], recording: Path, sha: str, cache_dir: Path, transcript_times: bool = True
 ) -> tuple[list[Timed], list[Lost]]:
-    """When each flagged word is said: from the transcript's word times (unless not `transcript_times`: a time the
-    clean edition showed wrong), else aligned, else recognised. Each carries its index in `words`."""
-    timed, lost, by_cue = [], [], {}
+    """When each flagged word is said: aligned (its cue's text to its stretch, the word grown to its sound), else
+    recognised. A word with a time of its own in the transcript (an inline timestamp) keeps that time unless its
+    alignment agrees with it (overlaps it, HINT on each side): then the alignment's edges, found in the sound, are
+    taken (a made transcript's word times, Whisper's, can be a syllable off). Not `transcript_times`: the
+    transcript's times set aside (a time the clean edition showed wrong). Each carries its index in `words`."""
+    timed, lost, by_cue, hinted = [], [], {}, {}
     for index, word in enumerate(words):
         found = from_transcript(word) if transcript_times else None
         if found is not None:
-            timed.append(replace(found, index=index))
-        else:
-            by_cue.setdefault(word.cue, []).append((index, word))
+            hinted[index] = replace(found, index=index)
+        by_cue.setdefault(word.cue, []).append((index, word))
     for cue, group in by_cue.items():
         times = _cached(cache_dir, sha, cue, "aligned", lambda cue=cue: _align(recording, cue))
         how = "aligned"
-        if times is None:
+        if times is None and any(index not in hinted for index, _ in group):
             times, how = (
                 _cached(cache_dir, sha, cue, "recognised", lambda cue=cue: _recognise(recording, cue)),
                 "recognised",
             )
         for index, word in group:
             found = _pick(word, times or [], how)
-            if found is not None:
+            hint = hinted.get(index)
+            if hint is not None:
+                agrees = found is not None and how == "aligned" and _near(found, hint)
+                timed.append(replace(found, index=index) if agrees else hint)
+            elif found is not None:
                 timed.append(replace(found, index=index))
             else:
                 why = (
@@ -201,6 +208,11 @@ def locate(
                 )
                 lost.append(Lost(word.word, cue.start / 1000, why, index))
     return sorted(timed, key=lambda t: t.start), lost
+
+
+def _near(found: Timed, hint: Timed) -> bool:
+    """Whether an aligned word and a transcript's time for it are the same word said: they overlap, HINT aside."""
+    return found.start < hint.end + HINT and found.end > hint.start - HINT
 
 
 def from_transcript(word: Flagged) -> Timed | None:
