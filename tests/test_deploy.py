@@ -323,6 +323,57 @@ def test_a_pages_branch_gets_one_commit_per_deploy_and_none_when_nothing_changed
 A, B = deploy.Entry("a" * 64, 10), deploy.Entry("b" * 64, 10)
 
 
+def _unfinished(client, key: str) -> list[str]:
+    return [u["UploadId"] for u in client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) if u["Key"] == key]
+
+
+def test_a_large_file_cut_short_resumes_sending_only_the_parts_not_already_whole(tmp_path, s3):
+    from pipeline.targets import s3 as store_s3
+
+    part = store_s3.PART
+    audio = tmp_path / "long.mp3"
+    audio.write_bytes(os.urandom(2 * part + 12345))  # three parts, the last short
+    key = PREFIX + "media/long.mp3"
+    # What a deploy killed during the third part leaves: an older upload of the same key given up on, and the newest
+    # with part 1 whole and part 2 of other bytes (the file was rebuilt since), begun with headers since changed.
+    stale = s3.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+    cut = s3.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+    data = audio.read_bytes()
+    s3.upload_part(Bucket=BUCKET, Key=key, UploadId=cut, PartNumber=1, Body=data[:part])
+    s3.upload_part(Bucket=BUCKET, Key=key, UploadId=cut, PartNumber=2, Body=os.urandom(part))
+    store = store_s3.S3Store(f"s3://{BUCKET}/{PREFIX}")
+    sent: list[int] = []  # the parts that went over the wire, as boto3 sends them
+    store.client.meta.events.register(
+        "provide-client-params.s3.UploadPart", lambda params, **_: sent.append(params["PartNumber"])
+    )
+    told: list[int] = []
+    store.put("media/long.mp3", audio, deploy.headers("media/long.mp3"), told.append)
+    store.close()
+
+    assert sorted(sent) == [2, 3], "part 1 was whole at the store; part 2 held other bytes; part 3 was never sent"
+    assert sum(told) == len(data), "the progress bar is told of every byte, those already up included"
+    whole = s3.get_object(Bucket=BUCKET, Key=key)
+    assert whole["Body"].read() == data and whole["ContentType"] == "audio/mpeg"
+    assert whole["CacheControl"] == deploy.headers("media/long.mp3").cache_control
+    assert _unfinished(s3, key) == [], f"the resumed upload completed and the stale one ({stale}) was aborted"
+
+
+def test_a_large_file_with_nothing_left_behind_goes_up_in_parts_whole(tmp_path, s3):
+    from pipeline.targets import s3 as store_s3
+
+    audio = tmp_path / "long.mp3"
+    audio.write_bytes(os.urandom(store_s3.PART + 1))
+    store = store_s3.S3Store(f"s3://{BUCKET}/{PREFIX}")
+    sent: list[int] = []
+    store.client.meta.events.register(
+        "provide-client-params.s3.UploadPart", lambda params, **_: sent.append(params["PartNumber"])
+    )
+    store.put("media/long.mp3", audio, deploy.headers("media/long.mp3"), lambda n: None)
+    store.close()
+    assert sorted(sent) == [1, 2]
+    assert s3.get_object(Bucket=BUCKET, Key=PREFIX + "media/long.mp3")["Body"].read() == audio.read_bytes()
+
+
 def test_the_plan_sends_what_changed_media_first_and_the_feed_last():
     site = {"feed.xml": A, "episodes/x.html": A, "media/x.mp3": B, "index.html": B}
     state = deploy.State(files={"feed.xml": B, "episodes/x.html": A, "media/old.mp3": A})

@@ -3,17 +3,22 @@ Wasabi, MinIO), through boto3.
 
 Endpoint, region and credentials come from boto3's standard chain (`AWS_ENDPOINT_URL_S3`, `AWS_PROFILE`,
 `~/.aws/config`, the environment), never from panelpress.toml. A large file goes up in parts, each retried on its own;
-the object appears only when the upload completes, so readers see the old file or the new one whole.
+the object appears only when the upload completes, so readers see the old file or the new one whole. An upload cut
+short stays at the store, unfinished: the next deploy finds it by its key, keeps every part whose MD5 (its ETag) matches
+the file's bytes at that place, sends the others and completes it (a bucket lifecycle rule that aborts incomplete
+multipart uploads after some days clears what a deploy never came back to).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import boto3
-from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -21,6 +26,7 @@ from ..errors import PublishError
 from .remote import OBJECTS, Headers
 
 PART = 8 * 1024 * 1024  # files larger than this go up in parts of this size, each retried on its own
+PARTS_AT_ONCE = 4  # parts of one file in flight (each is read into memory whole: 4 × PART at most)
 ATTEMPTS = 8  # tries of each request (and each part) on a dropped connection, a throttle or a 5xx
 CREDENTIALS_FIX = "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and, for R2/B2/MinIO, AWS_ENDPOINT_URL_S3; never in panelpress.toml"
 
@@ -41,7 +47,6 @@ class S3Store:
         self.client = boto3.session.Session().client(
             "s3", config=Config(retries={"max_attempts": ATTEMPTS, "mode": "standard"})
         )
-        self.transfer = TransferConfig(multipart_threshold=PART, multipart_chunksize=PART, max_concurrency=4)
 
     def _key(self, key: str) -> str:
         return self.prefix + key
@@ -78,20 +83,80 @@ class S3Store:
 
     def put(self, key: str, source: Path, headers: Headers, progress: Callable[[int], None]) -> None:
         try:
-            self.client.upload_file(
-                str(source),
-                self.bucket,
-                self._key(key),
-                ExtraArgs=_extra(headers),
-                Callback=progress,
-                Config=self.transfer,
-            )
+            if source.stat().st_size > PART:
+                self._put_in_parts(self._key(key), source, headers, progress)
+                return
+            with source.open("rb") as body:
+                self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=body, **_extra(headers))
+            progress(source.stat().st_size)
         except (ClientError, BotoCoreError) as err:
             raise self._failed(key, err) from err
-        except Exception as err:  # boto3 wraps a failed transfer in its own error (S3UploadFailedError)
-            if type(err).__module__.startswith(("boto3", "s3transfer")):
-                raise self._failed(key, err) from err
+
+    def _put_in_parts(self, key: str, source: Path, headers: Headers, progress: Callable[[int], None]) -> None:
+        """A multipart upload that resumes the one a deploy cut short left for this key (its parts checked by MD5)."""
+        size = source.stat().st_size
+        upload, there = self._unfinished(key)
+        if upload is None:
+            upload = self.client.create_multipart_upload(Bucket=self.bucket, Key=key, **_extra(headers))["UploadId"]
+
+        def one(number: int) -> dict:
+            with source.open("rb") as file:
+                file.seek((number - 1) * PART)
+                data = file.read(PART)
+            digest = hashlib.md5(data, usedforsecurity=False)
+            etag = there.get(number)
+            if etag != f'"{digest.hexdigest()}"':
+                etag = self.client.upload_part(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload,
+                    PartNumber=number,
+                    Body=data,
+                    ContentMD5=base64.b64encode(digest.digest()).decode(),
+                )["ETag"]
+            progress(len(data))
+            return {"ETag": etag, "PartNumber": number}
+
+        with ThreadPoolExecutor(max_workers=PARTS_AT_ONCE) as pool:
+            parts = list(pool.map(one, range(1, -(-size // PART) + 1)))
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts}
+        )
+        if there:  # a resumed upload carries the headers of the deploy that began it: made right where they differ
+            now = self.client.head_object(Bucket=self.bucket, Key=key)
+            extra = _extra(headers)
+            if any(now.get(name, "") != value for name, value in extra.items()):
+                self.client.copy_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    CopySource={"Bucket": self.bucket, "Key": key},
+                    MetadataDirective="REPLACE",
+                    **extra,
+                )
+
+    def _unfinished(self, key: str) -> tuple[str | None, dict[int, str]]:
+        """The newest upload of `key` left unfinished, and the ETag of each of its parts by number; older ones of the
+        same key are aborted (nothing but an earlier deploy of this key can have left them)."""
+        uploads = [
+            u["UploadId"]
+            for u in self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=key).get("Uploads", [])
+            if u["Key"] == key
+        ]
+        for stale in uploads[:-1]:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=stale)
+        if not uploads:
+            return None, {}
+        parts: dict[int, str] = {}
+        try:
+            for page in self.client.get_paginator("list_parts").paginate(
+                Bucket=self.bucket, Key=key, UploadId=uploads[-1]
+            ):
+                parts.update({p["PartNumber"]: p["ETag"] for p in page.get("Parts", [])})
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") == "NoSuchUpload":  # completed or aborted meanwhile
+                return None, {}
             raise
+        return uploads[-1], parts
 
     def put_bytes(self, key: str, data: bytes, headers: Headers) -> None:
         try:
