@@ -42,6 +42,7 @@ LOCK = ".panelpress-lock"
 # What `panelpress deploy` last put at a destination (kept there, beside the site, as MANIFEST is in the folder).
 DEPLOY_MANIFEST = ".panelpress-deploy.json"
 REDIRECTS = "_redirects"  # a move's redirect, for Pages hosts (Netlify, Cloudflare Pages) that read it
+HEADERS = "_headers"  # response headers (CORS), for the same Pages hosts
 # Files of panelpress's own bookkeeping in the site folder: never part of a plan, never published as content.
 RESERVED = (MANIFEST, LOCK, LOCK + ".pid", DEPLOY_MANIFEST)
 

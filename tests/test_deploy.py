@@ -162,6 +162,26 @@ def test_every_object_has_its_type_and_cache_and_answers_ranges(tmp_path, audio_
     assert "uploaded 0 files (0 bytes), deleted 0" in said
 
 
+def test_web_players_on_other_sites_may_read_the_bucket_and_a_hosts_own_cors_rules_stay(
+    tmp_path, audio_dir, s3, endpoint, capsys
+):
+    show = _show(tmp_path, audio_dir, _site_url(endpoint), episodes=("one",))
+    code, said = _deploy(show, capsys, "--no-verify")
+    assert code == 0 and f"s3://{BUCKET} had no CORS rules" in said, said
+    # (moto answers every Origin whatever the rules say, so the rule itself is what the test reads)
+    (rule,) = s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"]
+    assert rule["AllowedOrigins"] == ["*"] and set(rule["AllowedMethods"]) == {"GET", "HEAD"}
+    code, said = _deploy(show, capsys, "--no-verify")
+    assert code == 0 and "CORS" not in said, said
+
+    own = [{"AllowedOrigins": ["https://mine.example"], "AllowedMethods": ["GET"]}]
+    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": own})
+    code, said = _deploy(show, capsys, "--no-verify")
+    assert code == 0 and "has CORS rules of its own, kept as they are" in said, said
+    assert s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"] == own
+    s3.delete_bucket_cors(Bucket=BUCKET)
+
+
 def test_a_removed_episode_takes_only_its_files_and_foreign_keys_stay(tmp_path, audio_dir, s3, endpoint, capsys):
     show = _show(tmp_path, audio_dir, _site_url(endpoint))
     s3.put_object(Bucket=BUCKET, Key=PREFIX + "notes.txt", Body=b"the host's own")
@@ -298,6 +318,7 @@ def test_a_pages_branch_gets_one_commit_per_deploy_and_none_when_nothing_changed
     assert _git("-C", str(remote), "rev-list", "--count", "gh-pages") == "1"
     tree = _git("-C", str(remote), "ls-tree", "-r", "--name-only", "gh-pages").splitlines()
     assert {"feed.xml", "media/one.mp3", "episodes/two.html", ".panelpress-deploy.json"} <= set(tree)
+    assert _git("-C", str(remote), "show", "gh-pages:_headers") == "/show/*\n  Access-Control-Allow-Origin: *"
 
     code, said = _deploy(show, capsys, "--to", to, "--no-verify")
     assert code == 0 and "uploaded 0 files" in said

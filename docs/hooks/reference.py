@@ -329,6 +329,7 @@ NAMES = {
     "MANIFEST": "panelpress's list of the files it wrote (never published as content)",
     "DEPLOY_MANIFEST": "what `panelpress deploy` last put at a destination, kept there beside the site",
     "REDIRECTS": "a moved show's redirect of its feed, for Pages hosts (Netlify, Cloudflare Pages)",
+    "HEADERS": "CORS headers for Pages hosts (Netlify, Cloudflare Pages), written by `panelpress deploy` to a Pages branch",
     "LOCK": "the lock file earlier releases kept in the site folder (and its `.pid`): the next publish removes them",
     "RESERVED": "names in the site folder that are panelpress's own bookkeeping",
     "PREVIEW_EVENTS": "`panelpress serve`'s own address for reloading open pages (outside any site path)",

@@ -231,6 +231,23 @@ def server_snippet(site_url: str, new_feed_url: str) -> str:
     )
 
 
+CROSS_ORIGIN = (".json", ".vtt", ".srt", ".xml")  # what web players on other sites fetch: chapters, transcripts, feed
+
+
+def cors_headers(site_url: str) -> str:
+    """A Pages host's `_headers` (Netlify, Cloudflare Pages): the whole public site readable from any origin."""
+    return f"{layout.path_prefix(site_url)}*\n  Access-Control-Allow-Origin: *\n"
+
+
+def cors_snippet() -> str:
+    """What a host adds to their web server's configuration so that web players can read the site (SSH)."""
+    names = "|".join(suffix.lstrip(".") for suffix in CROSS_ORIGIN)
+    return (
+        f'nginx:  location ~* \\.({names})$ {{ add_header Access-Control-Allow-Origin "*"; }}\n'
+        f'Apache: <FilesMatch "\\.({names})$"> Header set Access-Control-Allow-Origin "*" </FilesMatch>'
+    )
+
+
 def apply(
     plan_: Plan,
     store: Store,
@@ -257,6 +274,7 @@ def apply(
         notes.append(
             "the show moved: add this redirect to the web server's configuration\n" + server_snippet(site_url, moved_to)
         )
+    notes.extend(_cross_origin(store, state, site_url, extra))
     if plan_.empty and not any(store.read(k) != v for k, v in extra.items()):
         store.finish("panelpress deploy: no change")
         return Summary(0, 0, 0, plan_.unchanged, time.monotonic() - began, tuple(notes))
@@ -314,6 +332,25 @@ def apply(
     return Summary(
         len(plan_.upload), plan_.bytes, len(plan_.delete), plan_.unchanged, time.monotonic() - began, tuple(notes)
     )
+
+
+def _cross_origin(store: Store, state: State, site_url: str, extra: dict[str, bytes]) -> list[str]:
+    """Let web players on other sites read the chapters, transcripts and feed (CORS), as the store can: its own
+    rule (a bucket), a `_headers` file (a Pages host: one the host wrote is kept), or a note for the host's web
+    server on a first deploy (SSH); the notes for the summary."""
+    if hasattr(store, "allow_cross_origin"):
+        note = store.allow_cross_origin()
+        return [note] if note else []
+    if store.kind == PAGES:
+        ours = cors_headers(site_url).encode()
+        there = store.read(layout.HEADERS)
+        if there is None or there == ours:
+            extra[layout.HEADERS] = ours
+            return []
+        return [f"{layout.HEADERS} at {store.url} is the host's own, kept: add to it\n{ours.decode()}"]
+    if store.kind == FILES and not state.files and not state.cut_short:
+        return ["so that web players on other sites can read chapters and transcripts, add\n" + cors_snippet()]
+    return []
 
 
 def drop(plan_: Plan, store: Store, said: Callable[[str], None] = lambda line: None) -> int:

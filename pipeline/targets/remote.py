@@ -30,6 +30,15 @@ SCHEMES = {
     "git+https": ("git", "GitStore", "install git"),
 }
 EXAMPLES = "s3://BUCKET/PREFIX/, sftp://USER@HOST/PATH or git+ssh://HOST/REPO.git#gh-pages"
+# Cross-origin reads (CORS): web players on other sites fetch the feed, the JSON chapters and the transcripts. The
+# site is public, so any origin may read it (GET and HEAD, ranges included); nothing else is allowed.
+CORS_RULE = {
+    "AllowedOrigins": ["*"],
+    "AllowedMethods": ["GET", "HEAD"],
+    "AllowedHeaders": ["*"],
+    "ExposeHeaders": ["Content-Length", "Content-Range", "Accept-Ranges", "ETag"],
+    "MaxAgeSeconds": 86400,
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,8 @@ class Store(Protocol):
     url: str  # as the host wrote it, for messages
     kind: str  # OBJECTS, PAGES or FILES: how a move's redirect is written (deploy.py)
     # Optional: how many `put`s the engine may run at once, on threads (absent: 1, one file after another).
+    # Optional: `allow_cross_origin() -> str`, for a store whose own settings say what CORS it answers (a bucket):
+    # sets CORS_RULE where none is set, and returns a note for the host ("" when nothing is to be said).
 
     def read(self, key: str) -> bytes | None:
         """A small file (the manifest) as it is at the destination; None when there is none."""

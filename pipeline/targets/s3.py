@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import PublishError
-from .remote import OBJECTS, Headers
+from .remote import CORS_RULE, OBJECTS, Headers
 
 PART = 8 * 1024 * 1024  # files larger than this go up in parts of this size, each retried on its own
 PARTS_AT_ONCE = 4  # parts of one file in flight (each is read into memory whole: 4 × PART at most)
@@ -169,6 +170,28 @@ class S3Store:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
         except (ClientError, BotoCoreError) as err:
             raise self._failed(key, err) from err
+
+    def allow_cross_origin(self) -> str:
+        """CORS_RULE on a bucket that has no CORS rules; a bucket with rules of its own is left as it is."""
+        rule = json.dumps({"CORSRules": [CORS_RULE]})
+        try:
+            rules = self.client.get_bucket_cors(Bucket=self.bucket)["CORSRules"]
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
+                return f"s3://{self.bucket}: its CORS rules could not be read ({err}); for web players, set: {rule}"
+            rules = []
+        if any("*" in r.get("AllowedOrigins", ()) and "GET" in r.get("AllowedMethods", ()) for r in rules):
+            return ""
+        if rules:
+            return (
+                f"s3://{self.bucket} has CORS rules of its own, kept as they are; web players on other sites cannot "
+                f"fetch the chapters and transcripts until they allow GET from any origin, e.g. {rule}"
+            )
+        try:
+            self.client.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": [CORS_RULE]})
+        except (ClientError, BotoCoreError) as err:
+            return f"s3://{self.bucket}: its CORS rules could not be set ({err}); for web players, set: {rule}"
+        return f"s3://{self.bucket} had no CORS rules: set one that lets web players read it (GET from any origin)"
 
     def finish(self, message: str) -> None:
         pass
