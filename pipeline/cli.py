@@ -816,6 +816,7 @@ def _deploy(show: Path, to: str | None, dry_run: bool, allow_remove: bool, verif
                             said,
                             keep=leg.media,
                             label="media" if leg.media else "deploy",
+                            media_url="" if leg.media or not media_to else settings.media_url,
                         )
                     )
             dropped = sum(deploy.drop(leg.plan, leg.store, said) for leg in legs if leg.media)  # the feed is up

@@ -14,6 +14,7 @@ import sys
 import threading
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image
@@ -22,7 +23,7 @@ from pipeline import config, layout, lock
 from pipeline.cli import main
 from pipeline.errors import ConfigError
 from pipeline.progress import QuietReporter
-from pipeline.targets import deploy
+from pipeline.targets import deploy, remote
 from tests.conftest import write_notes, write_show
 
 boto3 = pytest.importorskip("boto3", reason="boto3 is the deploy extra: pip install '.[test]'")
@@ -442,6 +443,12 @@ def test_a_move_is_told_in_each_hosts_own_words():
     snippet = deploy.server_snippet("https://pod.example.com/", "https://new.example.org/feed.xml")
     assert "location = /feed.xml { return 301 https://new.example.org/feed.xml; }" in snippet
     assert "Redirect permanent /feed.xml https://new.example.org/feed.xml" in snippet
+    ssh = SimpleNamespace(kind=remote.FILES)  # what the wording reads of a store: its kind
+    moved = deploy.media_moved(ssh, "https://pod.example.com/show/", "https://cdn.example.org/a/")
+    assert (
+        "location ^~ /show/media/ { rewrite ^/show/media/(.*)$ https://cdn.example.org/a/media/$1 permanent; }" in moved
+    )
+    assert "RedirectMatch permanent ^/show/media/(.*)$ https://cdn.example.org/a/media/$1" in moved
 
 
 # --- the media on a destination of their own ([deploy] media_to, media_url) -----------------------------------------
@@ -564,6 +571,37 @@ def test_a_pages_branch_gets_no_media_when_they_go_to_object_storage(tmp_path, a
     assert {"feed.xml", "episodes/one.html", ".panelpress-deploy.json"} <= set(tree)
     assert not [name for name in tree if name.endswith((".mp3", ".opus", ".vtt"))], tree
     assert {f"{MEDIA}media/one.mp3", f"{MEDIA}media/two.opus"} <= set(_objects(s3))
+
+
+def test_a_pages_branch_redirects_the_audio_it_no_longer_holds(tmp_path, audio_dir, s3, endpoint, capsys):
+    remote = tmp_path / "pages.git"
+    _git("init", "-q", "--bare", str(remote))
+    show = _media_show(tmp_path, audio_dir, endpoint, f"git+file://{remote}#gh-pages")
+    assert _deploy(show, capsys, "--no-verify")[0] == 0
+    redirects = _git("-C", str(remote), "show", "gh-pages:_redirects")
+    assert redirects == f"/{BUCKET}/{PREFIX}media/* {endpoint}/{BUCKET}/{MEDIA}media/:splat 301"
+
+
+def test_audio_moved_to_a_media_destination_is_redirected_in_the_buckets_words(
+    tmp_path, audio_dir, s3, endpoint, capsys
+):
+    show = _show(tmp_path, audio_dir, _site_url(endpoint), episodes=("one", "two"))
+    assert _deploy(show, capsys, "--no-verify")[0] == 0
+    with (show / "panelpress.toml").open("a") as toml:
+        toml.write(f'media_to = "s3://{BUCKET}/{MEDIA}"\nmedia_url = "{endpoint}/{BUCKET}/{MEDIA}"\n')
+    assert main(["build", "--show", str(show), "--allow-move", "*"]) == 0
+    code, said = _deploy(show, capsys, "--no-verify")
+    assert code == 0 and f"the audio moved to {endpoint}/{BUCKET}/{MEDIA}" in said, said
+    rules = json.loads(said.split("RoutingRules", 1)[1].splitlines()[1])
+    assert rules[0]["Condition"] == {"KeyPrefixEquals": f"{PREFIX}media/"}
+    assert rules[0]["Redirect"]["ReplaceKeyPrefixWith"] == f"{BUCKET}/{MEDIA}media/"
+    # the rule is one S3 takes as it is
+    website = {"IndexDocument": {"Suffix": "index.html"}, "RoutingRules": rules}
+    s3.put_bucket_website(Bucket=BUCKET, WebsiteConfiguration=website)
+    assert s3.get_bucket_website(Bucket=BUCKET)["RoutingRules"] == rules
+    s3.delete_bucket_website(Bucket=BUCKET)
+    keys = set(_objects(s3))
+    assert PREFIX + "media/one.mp3" not in keys and f"{MEDIA}media/one.mp3" in keys
 
 
 def test_media_settings_need_each_other(tmp_path):

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .. import layout
 from ..errors import PublishError
@@ -223,6 +224,30 @@ def redirects(site_url: str, new_feed_url: str) -> str:
     return f"{layout.path_prefix(site_url)}{layout.FEED_FILE} {new_feed_url} 301\n"
 
 
+def media_moved(store: Store, site_url: str, media_url: str) -> str:
+    """How the old host sends requests for the audio it served to `media_url` once the media moved there, in the
+    destination's own words: a `_redirects` line (Pages), the web server's lines (SSH), an S3 website routing rule."""
+    old = layout.path_prefix(site_url) + layout.MEDIA_DIR + "/"
+    new = layout.url(media_url, layout.MEDIA_DIR + "/")
+    if store.kind == PAGES:
+        return f"{old}* {new}:splat 301\n"
+    if store.kind == FILES:
+        return f"nginx:  location ^~ {old} {{ rewrite ^{old}(.*)$ {new}$1 permanent; }}\nApache: RedirectMatch permanent ^{old}(.*)$ {new}$1"
+    target = urlsplit(new)
+    rule = {
+        "Condition": {"KeyPrefixEquals": getattr(store, "prefix", "") + layout.MEDIA_DIR + "/"},
+        "Redirect": {
+            "Protocol": target.scheme,
+            "HostName": target.netloc,
+            "ReplaceKeyPrefixWith": target.path.lstrip("/"),
+            "HttpRedirectCode": "301",
+        },
+    }
+    return "S3 website RoutingRules (behind a CDN, a redirect rule of the CDN to the same effect):\n" + json.dumps(
+        [rule]
+    )
+
+
 def server_snippet(site_url: str, new_feed_url: str) -> str:
     """What a host adds to their web server's configuration when the show moves (an SSH destination)."""
     path = layout.path_prefix(site_url) + layout.FEED_FILE
@@ -259,18 +284,28 @@ def apply(
     said: Callable[[str], None] = lambda line: None,
     keep: bool = False,
     label: str = "deploy",
+    media_url: str = "",
 ) -> Summary:
     """Carry out a plan: pending manifest, uploads (media, rest, feed), deletions, the manifest of the new site.
     `said` is told of each file sent or deleted (a log's lines; a terminal shows the reporter's bar, `label`, instead).
     `keep`: the media destination, whose files the old feed still names: the deletions wait (`drop` makes them once
     the new feed is up); its manifest lists them as still to delete, so that a deploy cut short before then makes
-    them the next time."""
+    them the next time. `media_url`: the media are served from there (`[deploy] media_to`), so the audio this
+    destination served before is redirected there."""
     began = time.monotonic()
     notes: list[str] = []
     extra: dict[str, bytes] = {}
-    if moved_to and store.kind == PAGES:
-        extra[layout.REDIRECTS] = redirects(site_url, moved_to).encode()
-    elif moved_to and store.kind == FILES:
+    if store.kind == PAGES and (moved_to or media_url):
+        extra[layout.REDIRECTS] = (
+            (redirects(site_url, moved_to) if moved_to else "")
+            + (media_moved(store, site_url, media_url) if media_url else "")
+        ).encode()
+    elif media_url and any(kind(key) == MEDIA for key in plan_.delete):
+        notes.append(
+            f"the audio moved to {media_url}: redirect its old addresses there, so that apps that have not read the "
+            f"new feed yet still find it\n{media_moved(store, site_url, media_url)}"
+        )
+    if moved_to and store.kind == FILES:
         notes.append(
             "the show moved: add this redirect to the web server's configuration\n" + server_snippet(site_url, moved_to)
         )
