@@ -6,7 +6,9 @@ build's manifest), then measures with the deploy engine (targets/deploy.py with 
 - the first deploy's time and throughput, against boto3's `upload_file` of the same files (one after another, and
   eight at once as `aws s3 sync` does);
 - a deploy of the unchanged site: the time to decide, and the bytes it sends (0);
-- a deploy after one episode's notes changed (its page and the feed): what it sends.
+- a deploy after one episode's notes changed (its page and the feed): what it sends;
+- the same three with two destinations (`[deploy] media_to`: the media to one prefix, the pages and feed to another),
+  as the command runs them: the media first, their deletions after the feed.
 
     .venv/bin/python bench/deploy.py                      # 1000 episodes of 1 MB
     .venv/bin/python bench/deploy.py --episodes 200 --mb 0.5
@@ -36,7 +38,6 @@ from pipeline.progress import QuietReporter
 from pipeline.records import PlanFile, SitePlan
 from pipeline.targets import deploy
 from pipeline.targets.folder import Folder
-from pipeline.targets.s3 import S3Store
 
 BUCKET = "bench"
 
@@ -76,17 +77,40 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _deploy(folder: Path, url: str) -> tuple[float, float, deploy.Plan]:
-    """One deploy: (seconds to decide, seconds in all, the plan)."""
+def _deploy(folder: Path, url: str, media_to: str = "") -> tuple[float, float, list[deploy.Plan]]:
+    """One deploy, as `panelpress deploy` runs it: (seconds to decide, seconds in all, each destination's plan)."""
     began = time.perf_counter()
-    store = S3Store(url)
-    site = deploy.local_site(folder)
-    state = deploy.remote_state(store)
-    plan = deploy.plan(site, state, store.size)
+    legs = deploy.legs(deploy.local_site(folder), url, media_to, True, folder.parent / "cache")
     decided = time.perf_counter() - began
-    deploy.apply(plan, store, folder, state, QuietReporter())
-    store.close()
-    return decided, time.perf_counter() - began, plan
+    for leg in legs:
+        deploy.apply(leg.plan, leg.store, folder, leg.state, QuietReporter(), keep=leg.media)
+    for leg in legs:
+        if leg.media:  # the feed is up: the media's deletions now
+            deploy.drop(leg.plan, leg.store)
+        leg.store.close()
+    return decided, time.perf_counter() - began, [leg.plan for leg in legs]
+
+
+def _sent(plans: list[deploy.Plan]) -> tuple[int, int]:
+    return sum(len(p.upload) for p in plans), sum(p.bytes for p in plans)
+
+
+def _raw(client, folder: Path, files: list[Path]) -> None:
+    """The same files with boto3's `upload_file`, one after another and eight at once (as `aws s3 sync`)."""
+    total = sum(p.stat().st_size for p in files)
+    for workers, label in ((1, "one after another"), (8, "8 at once, as aws s3 sync")):
+        began = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(
+                pool.map(
+                    lambda p, w=workers: client.upload_file(
+                        str(p), BUCKET, f"raw{w}/{p.relative_to(folder).as_posix()}"
+                    ),
+                    files,
+                )
+            )
+        raw = time.perf_counter() - began
+        print(f"raw boto3 upload_file, {label}: {raw:.1f} s ({total / 1e6 / raw:.1f} MB/s)")
 
 
 def main() -> None:
@@ -109,43 +133,36 @@ def main() -> None:
             sources, folder = Path(temp) / "sources", Path(temp) / "site"
             sources.mkdir()
             _site(folder, sources, args.episodes, size)
-            files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
-            total = sum(p.stat().st_size for p in files)
+            listed = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
+            total = sum(p.stat().st_size for p in listed)
             print(
-                f"site: {args.episodes} episodes, {len(files)} files, {total / 1e6:.0f} MB; load {os.getloadavg()[0]:.2f}"
+                f"site: {args.episodes} episodes, {len(listed)} files, {total / 1e6:.0f} MB; load {os.getloadavg()[0]:.2f}"
             )
 
-            decided, seconds, plan = _deploy(folder, f"s3://{BUCKET}/site/")
-            print(
-                f"first deploy: {len(plan.upload)} files, {plan.bytes / 1e6:.0f} MB in {seconds:.1f} s "
-                f"({plan.bytes / 1e6 / seconds:.1f} MB/s; decided in {decided:.2f} s)"
-            )
-            for workers, label in ((1, "one after another"), (8, "8 at once, as aws s3 sync")):
-                began = time.perf_counter()
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    list(
-                        pool.map(
-                            lambda p, w=workers: client.upload_file(
-                                str(p), BUCKET, f"raw{w}/{p.relative_to(folder).as_posix()}"
-                            ),
-                            files,
-                        )
-                    )
-                raw = time.perf_counter() - began
-                print(f"raw boto3 upload_file, {label}: {raw:.1f} s ({total / 1e6 / raw:.1f} MB/s)")
-
-            decided, seconds, plan = _deploy(folder, f"s3://{BUCKET}/site/")
-            print(
-                f"no-change deploy: decided in {decided:.2f} s, {seconds:.2f} s in all, "
-                f"{len(plan.upload)} files / {plan.bytes} bytes sent; load {os.getloadavg()[0]:.2f}"
-            )
-
-            _site(folder, sources, args.episodes, size, edited=args.episodes // 2)
-            decided, seconds, plan = _deploy(folder, f"s3://{BUCKET}/site/")
-            print(
-                f"one episode's notes edited: sent {list(plan.upload)} ({plan.bytes} bytes) in {seconds:.2f} s "
-                f"(decided in {decided:.2f} s); load {os.getloadavg()[0]:.2f}"
-            )
+            for media_to, label in (("", "one destination"), (f"s3://{BUCKET}/audio/", "two destinations")):
+                to = f"s3://{BUCKET}/{'pages' if media_to else 'site'}/"
+                _site(folder, sources, args.episodes, size)
+                decided, seconds, plans = _deploy(folder, to, media_to)
+                files, sent = _sent(plans)
+                print(
+                    f"{label}: first deploy: {files} files, {sent / 1e6:.0f} MB in {seconds:.1f} s "
+                    f"({sent / 1e6 / seconds:.1f} MB/s; decided in {decided:.2f} s)"
+                )
+                if not media_to:
+                    _raw(client, folder, listed)
+                decided, seconds, plans = _deploy(folder, to, media_to)
+                files, sent = _sent(plans)
+                print(
+                    f"{label}: no-change deploy: decided in {decided:.2f} s, {seconds:.2f} s in all, "
+                    f"{files} files / {sent} bytes sent; load {os.getloadavg()[0]:.2f}"
+                )
+                _site(folder, sources, args.episodes, size, edited=args.episodes // 2)
+                decided, seconds, plans = _deploy(folder, to, media_to)
+                print(
+                    f"{label}: one episode's notes edited: sent {[k for p in plans for k in p.upload]} "
+                    f"({_sent(plans)[1]} bytes) in {seconds:.2f} s (decided in {decided:.2f} s); "
+                    f"load {os.getloadavg()[0]:.2f}"
+                )
     finally:
         process.kill()
         process.wait()
