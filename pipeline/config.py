@@ -674,7 +674,7 @@ class TranscriptSettings:
     publish_drafts: bool = field(
         default=False,
         metadata=_doc(
-            "Publish made transcripts without waiting for your review (a draft keeps its `draft: true` line and is published all the same)."
+            "Publish made transcripts without waiting for your review (a draft keeps its `draft: true` line and is published all the same), and make an explicit episode's clean edition from its unread draft."
         ),
     )
 

@@ -90,6 +90,37 @@ def test_publish_drafts_publishes_a_made_transcript_unreviewed(tmp_path):
     assert "budget" in (folder / "public" / "episodes" / "talk.vtt").read_text().lower()
 
 
+@needs_espeak
+def test_an_explicit_episodes_clean_edition_waits_for_the_review_of_its_made_transcript(tmp_path, capsys):
+    """A recogniser misses strong words: a clean edition masked from an unread draft could keep one audible."""
+    folder = tmp_path / "show"
+    write_show(folder)
+    with (folder / config_module.CONFIG_NAME).open("a") as handle:
+        handle.write('\n[transcripts]\nmake = true\n\n[clean]\nedition = true\nmode = "bleep"\n')
+    pieces = say(
+        folder / "episodes" / "talk.wav", ["Welcome to the panel.", 0.5, "What the", 0.08, "fuck", 0.6, "Bye."]
+    )
+    write_notes(folder, "talk", "title: Talk\ndate: 2026-03-01\nexplicit: true")
+    assert main(["build", "--show", str(folder)]) == 0, "the episode is published; its clean edition waits"
+    said = capsys.readouterr().err
+    assert "the clean edition of this explicit episode waits for your review" in said, said
+    site = folder / "public"
+    assert [p.name for p in (site / "media").iterdir() if p.stem != "talk"] == [], "no clean edition's audio"
+    assert "Talk" not in (site / "feed-clean.xml").read_text()
+
+    draft = folder / "show_notes" / "talk.vtt"
+    assert transcript.read(draft, pieces[-1].end + 1).draft
+    # The host reads it, corrects every word (the recogniser may well have missed the strong one) and drops the note.
+    draft.write_text(
+        f"WEBVTT\n\n00:00:00.000 --> 00:00:{pieces[-1].end + 0.1:06.3f}\nWelcome to the panel. What the fuck. Bye.\n"
+    )
+    assert main(["build", "--show", str(folder)]) == 0
+    said = capsys.readouterr()
+    assert "waits for your review" not in said.err
+    assert [p.suffix for p in (site / "media").iterdir() if p.stem != "talk"] == [".mp3"], said
+    assert "Talk" in (site / "feed-clean.xml").read_text()
+
+
 def test_a_transcript_made_before_drafts_were_marked_waits_too(tmp_path):
     """An upgrade: a transcript an older panelpress made (its note says so) is a draft; a host's own file is not."""
     made = tmp_path / "made.vtt"
