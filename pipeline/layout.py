@@ -5,6 +5,8 @@ Published addresses must never move (subscribers' apps and the ledger hold them)
 
 from __future__ import annotations
 
+import mimetypes
+import posixpath
 import re
 import unicodedata
 from datetime import UTC, datetime
@@ -32,6 +34,34 @@ VTT_TYPE = "text/vtt"
 SRT_TYPE = "application/x-subrip"
 TRANSCRIPT_JSON_TYPE = "application/json"  # the Podcasting 2.0 JSON transcript
 CHAPTERS_TYPE = "application/json+chapters"
+# The enclosure types of the audio formats, as the feed and the tags name them (Ogg Opus is audio/ogg: RFC 7845).
+AUDIO_TYPES = {"mp3": "audio/mpeg", "m4a": "audio/mp4", "opus": "audio/ogg"}
+# What each published file is served with, by its name's ending: the object metadata a deploy sets and what the
+# preview server sends (browsers and apps go by these, not by the name; `served_type` guesses the rest).
+SERVED_TYPES = {
+    ".mp3": AUDIO_TYPES["mp3"],
+    ".m4a": AUDIO_TYPES["m4a"],
+    ".opus": "audio/ogg; codecs=opus",
+    ".ogg": "audio/ogg",
+    ".xml": "application/rss+xml",
+    ".xsl": "text/xsl; charset=utf-8",
+    ".vtt": f"{VTT_TYPE}; charset=utf-8",
+    ".srt": f"{SRT_TYPE}; charset=utf-8",
+    ".json": TRANSCRIPT_JSON_TYPE,
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+    ".ico": "image/vnd.microsoft.icon",
+    ".webmanifest": "application/manifest+json",
+    ".pdf": "application/pdf",
+    ".txt": "text/plain; charset=utf-8",
+}
 # A transcript's files beside the page, by kind; "json" is the Podcasting 2.0 JSON transcript.
 TRANSCRIPT_SUFFIXES = {"vtt": ".vtt", "srt": ".srt", "json": ".transcript.json"}
 CLEAN = "clean"  # the label of the clean edition's files (`media/<name>.clean.mp3`) and its alternateEnclosure rel
@@ -180,6 +210,12 @@ def unmeasured(url: str, site_url: str, media_url: str = "") -> str:
 def feed_url(site_url: str) -> str:
     """The public address of the show's feed."""
     return url(site_url, FEED_FILE)
+
+
+def served_type(rel: str) -> str:
+    """The Content-Type a site file is served with (SERVED_TYPES by its ending; a guess by its name for the rest)."""
+    suffix = posixpath.splitext(rel.lower())[1]
+    return SERVED_TYPES.get(suffix) or mimetypes.guess_type(rel)[0] or "application/octet-stream"
 
 
 def path_prefix(site_url: str) -> str:

@@ -297,6 +297,7 @@ ADDRESSES = {
     "url": (SITE, layout.page(SLUG)),
     "feed_url": (SITE,),
     "path_prefix": (SITE,),
+    "served_type": (layout.media(SLUG, "opus"),),
     "address": (SITE, layout.media(SLUG, "mp3"), "https://media.example.net/podcast/"),
     "href": ("../", layout.media(SLUG, "mp3")),
     "measured": ("https://op3.dev/e,pg={guid}/", SITE + layout.media(SLUG, "mp3"), "ead4c236-…"),
@@ -339,6 +340,8 @@ NAMES = {
     "SRT_TYPE": "the media type of a SubRip transcript",
     "TRANSCRIPT_JSON_TYPE": "the media type of a Podcasting 2.0 JSON transcript",
     "CHAPTERS_TYPE": "the media type of a Podcasting 2.0 chapters file",
+    "AUDIO_TYPES": "the enclosure type of each audio format, as the feed and the tags name it",
+    "SERVED_TYPES": "the Content-Type each published file is served with, by its ending (deploy, the preview server)",
 }
 IMPORTED = {"ENGINE", "TOKENS", "UTC"}
 

@@ -26,7 +26,6 @@ STOPS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
 _RECEIVED = re.compile(r"^(?:Exiting normally, received signal \d+|Received > ?\d+ system signals)", re.MULTILINE)
 _running: set[int] = set()  # the pids of the ffmpeg passes running now (`stop_running`)
 _lock = threading.Lock()
-MIME = {"mp3": "audio/mpeg", "m4a": "audio/mp4", "opus": "audio/ogg"}  # Ogg Opus is audio/ogg (RFC 7845)
 
 
 # The encode pass decodes its own output in-process (`-dec`, a loopback decoder): ffmpeg 7.1 or newer.

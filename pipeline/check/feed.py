@@ -24,7 +24,6 @@ import podcastparser
 from lxml import etree
 
 from .. import layout
-from ..audio.ffmpeg import MIME
 from ..config import DESCRIPTION_BYTES, Config
 from ..episode import transcript
 from ..errors import FeedError, PanelpressError
@@ -354,7 +353,7 @@ def _promised(checker: Checker, path: Path, item: Item, entry: ledger.Entry) -> 
                 f"{item.label}: enclosure length is {item.length}, but {checker.shown(local)} is {length} bytes",
                 REBUILD,
             )
-        wanted = MIME.get(local.suffix.lower().lstrip("."))
+        wanted = layout.AUDIO_TYPES.get(local.suffix.lower().lstrip("."))
         if wanted and item.mime != wanted:
             checker.add(path, f"{item.label}: enclosure type is {item.mime!r}, not {wanted!r}", REBUILD)
 

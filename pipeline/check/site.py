@@ -10,7 +10,6 @@ from pathlib import Path
 from lxml import etree
 
 from .. import build, layout
-from ..audio.ffmpeg import MIME
 from ..errors import PanelpressError
 from ..files import file_sha256
 from ..records import Published
@@ -194,7 +193,7 @@ def _files(checker: Checker, target: seam.Target, plan: ShowPlan | None, raw: by
             continue
         elif found == written.get(rel):
             older.append(rel)  # as panelpress wrote it: a build would write another version
-        elif local.suffix.lower().lstrip(".") in MIME:
+        elif local.suffix.lower().lstrip(".") in layout.AUDIO_TYPES:
             checker.add(local, "is not the episode's audio: it is not the file panelpress published", REMAKE)
         else:
             checker.add(local, "is not what panelpress published (edited by hand?)", EDITED)

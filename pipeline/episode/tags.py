@@ -38,8 +38,8 @@ from mutagen.id3 import (
 from mutagen.mp4 import MP4, MP4Cover
 from mutagen.oggopus import OggOpus
 
-from .. import artefacts, inputs
-from ..audio.ffmpeg import MIME, ffmpeg, file_arg, halt_if_stopped
+from .. import artefacts, inputs, layout
+from ..audio.ffmpeg import ffmpeg, file_arg, halt_if_stopped
 from ..config import ShowSettings
 from ..errors import AudioError
 from ..files import file_sha256
@@ -166,7 +166,7 @@ def tag(mastered: Mastered, tags: TagSet, cache_dir: Path, filename: str, fresh:
     return Media(
         path=out,
         filename=filename,
-        mime=MIME[suffix.lstrip(".")],
+        mime=layout.AUDIO_TYPES[suffix.lstrip(".")],
         length=out.stat().st_size,
         duration=mastered.duration,
         sha256=file_sha256(out),

@@ -14,7 +14,6 @@ already whole at the destination is not sent again.
 from __future__ import annotations
 
 import json
-import posixpath
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -36,32 +35,6 @@ SHORT = "public, max-age=300"  # the feed and pages: apps and readers see a new 
 MODERATE = "public, max-age=86400"  # media and art whose address stays when their bytes change (a remaster)
 LONG = "public, max-age=31536000, immutable"  # for a file whose address changes with its bytes
 
-# What each file is served as, by its name's ending (longest first); browsers and apps go by these, not the name.
-CONTENT_TYPES = {
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/mp4",
-    ".opus": "audio/ogg; codecs=opus",
-    ".ogg": "audio/ogg",
-    ".xml": "application/rss+xml",
-    ".xsl": "text/xsl; charset=utf-8",
-    ".vtt": layout.VTT_TYPE,
-    ".srt": layout.SRT_TYPE,
-    ".json": layout.TRANSCRIPT_JSON_TYPE,
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".webp": "image/webp",
-    ".gif": "image/gif",
-    ".svg": "image/svg+xml",
-    ".ico": "image/vnd.microsoft.icon",
-    ".webmanifest": "application/manifest+json",
-    ".pdf": "application/pdf",
-    ".txt": "text/plain; charset=utf-8",
-}
-OTHER_TYPE = "application/octet-stream"
 FEEDS = (layout.FEED_FILE, layout.CLEAN_FEED_FILE)
 MEDIA, REST, FEED = 0, 1, 2  # the order kinds of files go up in
 
@@ -128,10 +101,8 @@ def kind(key: str) -> int:
 
 def headers(key: str, moved_to: str = "") -> Headers:
     """The content type and cache rule a file is served with (`moved_to`: the feed's new address after a move)."""
-    name = posixpath.basename(key).lower()
-    suffix = next((s for s in sorted(CONTENT_TYPES, key=len, reverse=True) if name.endswith(s)), "")
-    content_type = CONTENT_TYPES.get(suffix, OTHER_TYPE)
-    if content_type.startswith(("text/html", "application/rss", "text/xsl")) or suffix in (".vtt", ".srt", ".json"):
+    content_type = layout.served_type(key)
+    if content_type.startswith(("text/html", "application/rss", "text/xsl")) or key.endswith((".vtt", ".srt", ".json")):
         cache = SHORT  # the feed, pages and what they name beside them change in place
     elif kind(key) == MEDIA or content_type.startswith("image/"):
         cache = MODERATE  # the enclosure's address never moves, even when a remaster changes its bytes

@@ -10,7 +10,6 @@ machine; `ThreadingHTTPServer` lets the audio, the page and the event stream loa
 from __future__ import annotations
 
 import html
-import mimetypes
 import re
 import sys
 import threading
@@ -26,26 +25,8 @@ from ..errors import PanelpressError
 from ..files import sha256
 from ..records import PlanFile, PublishReport, SitePlan
 
-# Types a web host should send for what panelpress publishes; `mimetypes` guesses the rest. The feed goes as XML,
-# as most hosts send .xml, so a browser shows it through its stylesheet.
-TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".xml": "application/xml; charset=utf-8",
-    ".xsl": "text/xsl; charset=utf-8",
-    ".json": "application/json",
-    ".vtt": "text/vtt; charset=utf-8",
-    ".srt": "application/x-subrip; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/mp4",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".ico": "image/vnd.microsoft.icon",
-    ".pdf": "application/pdf",
-}
+# The feed goes as XML here, as most hosts send .xml, so that a browser shows it (deploy sets its RSS type).
+PREVIEW_XML = "application/xml; charset=utf-8"
 CHUNK = 256 * 1024
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream, so a closed page is noticed
 _SPEC = re.compile(r"([0-9]*)-([0-9]*)")
@@ -73,8 +54,7 @@ RELOAD = """<script>(function () {
 
 def content_type(rel: str) -> str:
     """The Content-Type of a site file, by its name."""
-    suffix = Path(rel).suffix.lower()
-    return TYPES.get(suffix) or mimetypes.guess_type(rel)[0] or "application/octet-stream"
+    return PREVIEW_XML if rel.lower().endswith(".xml") else layout.served_type(rel)
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | bool | None:
