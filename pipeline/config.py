@@ -1285,20 +1285,13 @@ def _check_frequency(path: Path, podcast: PodcastSettings) -> None:
 
 def _check_notify(path: Path, notify: NotifySettings) -> None:
     for hub in notify.hubs:
-        problem = address_problem(hub) or web.refusal(hub)
+        problem = address_problem(hub)
         if problem:
             raise ConfigError(
                 path,
                 f"[notify] hubs holds {web.shown(hub)!r}, which is not a hub's web address: {problem}",
                 'write each WebSub hub\'s address, e.g. hubs = ["https://pubsubhubbub.appspot.com/"]',
             )
-    refused = web.refusal(notify.podcastindex_url)
-    if refused:
-        raise ConfigError(
-            path,
-            f"[notify] podcastindex_url is {web.shown(notify.podcastindex_url)!r}, which is not a web address ({refused})",
-            f"write the address of Podcast Index's ping, {PODCASTINDEX_PUBNOTIFY}",
-        )
     if len(set(notify.hubs)) != len(notify.hubs):
         raise ConfigError(path, "[notify] hubs lists a hub twice", "list each hub once")
 

@@ -16,6 +16,8 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
+from . import web
+
 # The schemes a web address panelpress publishes may have, and those a link of the notes' body may have besides a
 # relative address (a file beside the notes, a page of the site): what browsers and podcast apps open as a page or a
 # message, never a script (javascript:, vbscript:), a document made of the link itself (data:) or a local file.
@@ -35,7 +37,8 @@ def address_problem(value: object) -> str:
     """Why a value is not a web address panelpress publishes, as a clause that follows "is not a web address: "
     ('' when it is one). A web address is an absolute http:// or https:// URL with a host (and a port from 1 to
     65535, if any) that urllib reads as browsers do: without a user name or password, a space, a control or
-    invisible character or a backslash, and with no quote, angle bracket or brace in its host."""
+    invisible character or a backslash, and with no quote, angle bracket or brace in its host; and one the client
+    (`web.refusal`) asks, so that what is published and what panelpress fetches follow one rule."""
     if not isinstance(value, str):
         return "it is not text"
     if not value:
@@ -64,7 +67,7 @@ def address_problem(value: object) -> str:
         return f"its port {port} is not one from 1 to 65535"
     if parts.username is not None or parts.password is not None:
         return "it holds a user name or password, which would be published"
-    return ""
+    return web.refusal(value)  # and one panelpress's own client would ask (its length, its host name's spelling)
 
 
 def _invisible(char: str) -> str:
