@@ -1,0 +1,117 @@
+"""Loudness over time, for the studio: ffmpeg's ebur128 meter (audio/loudness.py) run once over a recording or a
+mastered file, its short-term loudness and true peaks every 100 ms kept in the cache by the files' fingerprints, so a
+second look at the studio starts no ffmpeg."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..audio.ffmpeg import file_arg, run_ffmpeg
+from ..audio.loudness import decibels, ebur128, read_metering
+from ..errors import AudioError
+from ..files import write_atomic
+
+STEP = 0.1  # seconds between two of the meter's values
+FORMAT = 1  # of the cached curves: a new one measures again
+FOLDER = "studio"  # in the cache folder
+_measuring = threading.Lock()  # two open studio pages never measure one file twice at once
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A file's loudness over time: short-term loudness (LUFS, 3 s windows) and true peak (dBTP) of each 100 ms,
+    with its integrated loudness and true peak."""
+
+    short: tuple[float, ...]
+    peaks: tuple[float, ...]
+    integrated: float
+    true_peak: float
+
+    def points(self, offset: float = 0.0) -> tuple[tuple[float, float], ...]:
+        """(seconds, short-term LUFS), moved by `offset` seconds (the recording onto the published timeline)."""
+        return tuple((round(offset + (n + 1) * STEP, 3), value) for n, value in enumerate(self.short))
+
+    def minutes(self) -> list[tuple[float, float]]:
+        """The loudest short-term loudness and the highest true peak of each minute."""
+        per = int(round(60 / STEP))
+        return [
+            (max(self.short[n : n + per], default=float("-inf")), max(self.peaks[n : n + per], default=float("-inf")))
+            for n in range(0, len(self.short), per)
+        ]
+
+
+def fingerprint(paths: Sequence[Path]) -> str:
+    """The files' cheap fingerprint (path, size, modification time), with the curves' format."""
+    parts = [str(FORMAT)]
+    for path in paths:
+        stat = path.stat()
+        parts.append(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def curve(paths: Sequence[Path], cache_dir: Path) -> Curve:
+    """The loudness curve of a file (or of several played together: an episode's tracks), from the cache when its
+    files are as they were; AudioError when ffmpeg cannot read them."""
+    try:
+        key = fingerprint(paths)
+    except OSError as err:
+        raise AudioError(paths[0], f"cannot be read ({err.strerror or err})", "check that the file is there") from err
+    kept = cache_dir / FOLDER / f"{key}.json"
+    with _measuring:
+        found = _load(kept)
+        if found is None:
+            found = measure(paths, cache_dir)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            data = {"format": FORMAT, "short": found.short, "peaks": found.peaks}
+            data |= {"integrated": found.integrated, "true_peak": found.true_peak}
+            write_atomic(kept, json.dumps(data, separators=(",", ":")).encode())
+    return found
+
+
+def _load(path: Path) -> Curve | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Curve(tuple(data["short"]), tuple(data["peaks"]), data["integrated"], data["true_peak"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # not measured yet, or damaged: measured again
+
+
+def measure(paths: Sequence[Path], cache_dir: Path) -> Curve:
+    """Run the meter over the files (mixed together when there are several): one decode, nothing written but the
+    meter's log, which is read and removed."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir, prefix="studio-") as work:
+        log = Path(work) / "meter.txt"
+        args = [arg for path in paths for arg in ("-i", file_arg(path))]
+        mix = f"amix=inputs={len(paths)}:normalize=0," if len(paths) > 1 else ""  # tracks: as they sound together
+        graph = f"{''.join(f'[{n}:a:0]' for n in range(len(paths)))}{mix}{ebur128(log, True)}[m]"
+        run_ffmpeg(paths[0], [*args, "-filter_complex", graph, "-map", "[m]", "-f", "null", "-"], float("inf"))
+        short, peaks = read_curve(log)
+        total = read_metering(log)
+    return Curve(tuple(short), tuple(peaks), round(total.integrated, 2), round(total.true_peak, 2))
+
+
+def read_curve(path: Path) -> tuple[list[float], list[float]]:
+    """The short-term loudness (LUFS) and the true peak of its own 100 ms (dBTP, the loudest channel) of each of the
+    meter's frames, rounded to hundredths; silence is -120 LUFS at most."""
+    short: list[float] = []
+    peaks: list[float] = []
+    frame = float("-inf")
+    with path.open() as handle:
+        for line in handle:
+            if line.startswith("lavfi.r128.S="):
+                short.append(max(-120.0, round(float(line[13:]), 2)))
+            elif line.startswith("lavfi.r128.true_peaks_ch"):
+                frame = max(frame, float(line.partition("=")[2]))
+            elif line.startswith("frame:") and short:
+                peaks.append(max(-120.0, round(decibels(frame), 2)))
+                frame = float("-inf")
+    if len(peaks) < len(short):
+        peaks.append(max(-120.0, round(decibels(frame), 2)))
+    return short, peaks
