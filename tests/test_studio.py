@@ -9,6 +9,7 @@ import http.client
 import re
 import shutil
 import socket
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,12 +21,13 @@ from pipeline import build, layout, plots
 from pipeline import config as config_module
 from pipeline.audio.ffmpeg import ffmpeg
 from pipeline.cli import main
+from pipeline.errors import PanelpressError
 from pipeline.studio import curves
 from pipeline.studio import page as studio
 from pipeline.studio.downloads import Downloads
 from pipeline.targets.preview import Preview, Server, is_local
-from tests.browser import Served
-from tests.conftest import write_notes
+from tests.browser import WAIT, Served
+from tests.conftest import make_audio, write_notes
 from tests.speech import ESPEAK, levels
 from tests.test_browser import LIMIT, _axe
 from tests.test_clean import _record, _show
@@ -126,6 +128,37 @@ def test_bars_for_every_day_since_release_and_apps_most_first():
 # --- only this machine -----------------------------------------------------------------------------------------------
 
 
+# --- the curves ----------------------------------------------------------------------------------------------------
+
+
+def test_a_curve_is_the_meters_and_tracks_are_measured_as_they_sound_together(tmp_path):
+    one = make_audio(tmp_path / "a.wav", seconds=6, channels=1, volume_db=-10)
+    found = curves.curve([one], tmp_path / "cache")
+    assert len(found.short) == len(found.peaks) == pytest.approx(60, abs=1)  # every 100 ms
+    steady = found.short[35:]  # past the first 3 s window
+    assert max(steady) - min(steady) < 0.2 and abs(steady[-1] - found.integrated) < 0.3
+    assert abs(max(found.peaks) - found.true_peak) < 0.3
+    both = curves.curve([one, make_audio(tmp_path / "b.wav", seconds=6, channels=1, volume_db=-10)], tmp_path / "cache")
+    assert both.integrated == pytest.approx(found.integrated + 6.0, abs=0.2)  # the same sine twice: twice the amplitude
+
+
+def test_the_meter_measures_in_the_background_and_keeps_what_it_measured(tmp_path):
+    audio = make_audio(tmp_path / "a.wav", seconds=4, channels=1)
+    meter = curves.Meter()
+    assert meter.ask([audio], tmp_path / "cache") is None  # put in line: the page does not wait
+    assert meter.idle(WAIT)
+    assert meter.ask([audio], tmp_path / "cache") == curves.curve([audio], tmp_path / "cache")
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF not audio")
+    assert meter.ask([broken], tmp_path / "cache") is None
+    assert meter.idle(WAIT)
+    with pytest.raises(PanelpressError, match=r"broken\.wav"):
+        meter.ask([broken], tmp_path / "cache")
+
+
+# --- only this machine -----------------------------------------------------------------------------------------------
+
+
 def test_only_loopback_clients_are_local():
     assert all(is_local(a) for a in ("127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"))
     assert not any(is_local(a) for a in ("192.0.2.2", "10.0.0.1", "fd00::2", "::ffff:192.0.2.2", "", "localhost"))
@@ -202,8 +235,20 @@ def studio_served(studio_show):
     served = Served(folder)
     line = served.wait_for("The studio, for you alone: ")
     url = line.split(": ", 1)[1]
+    _measured(url)
     yield served, url
     assert served.stop() == 0, "".join(served.output)
+
+
+def _measured(url: str) -> bytes:
+    """The studio page once the server has measured every curve (it answers at once, and measures meanwhile)."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        body = _get(url)
+        if b"<body data-measuring=" not in body:
+            return body
+        time.sleep(0.2)  # a poll of the server's background work, not a guess of how long it takes
+    raise AssertionError(f"the studio was still measuring after {WAIT} s:\n{body.decode()[-3000:]}")
 
 
 def _get(url: str) -> bytes:
@@ -411,7 +456,6 @@ def test_hostile_notes_inject_nothing_into_the_studio(tab, site_shows, previews)
 
 
 def test_a_missing_studio_or_a_broken_one_says_so(tmp_path):
-    from pipeline.errors import PanelpressError
     from tests.test_serve import _plan
 
     preview = Preview("https://example.org/")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..audio.ffmpeg import file_arg, run_ffmpeg
 from ..audio.loudness import decibels, ebur128, read_metering
-from ..errors import AudioError
+from ..errors import AudioError, PanelpressError, unexpected
 from ..files import write_atomic
 
 STEP = 0.1  # seconds between two of the meter's values
@@ -55,14 +55,18 @@ def fingerprint(paths: Sequence[Path]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
-def curve(paths: Sequence[Path], cache_dir: Path) -> Curve:
-    """The loudness curve of a file (or of several played together: an episode's tracks), from the cache when its
-    files are as they were; AudioError when ffmpeg cannot read them."""
+def _kept(paths: Sequence[Path], cache_dir: Path) -> Path:
     try:
         key = fingerprint(paths)
     except OSError as err:
         raise AudioError(paths[0], f"cannot be read ({err.strerror or err})", "check that the file is there") from err
-    kept = cache_dir / FOLDER / f"{key}.json"
+    return cache_dir / FOLDER / f"{key}.json"
+
+
+def curve(paths: Sequence[Path], cache_dir: Path) -> Curve:
+    """The loudness curve of a file (or of several played together: an episode's tracks), from the cache when its
+    files are as they were; AudioError when ffmpeg cannot read them."""
+    kept = _kept(paths, cache_dir)
     with _measuring:
         found = _load(kept)
         if found is None:
@@ -72,6 +76,57 @@ def curve(paths: Sequence[Path], cache_dir: Path) -> Curve:
             data |= {"integrated": found.integrated, "true_peak": found.true_peak}
             write_atomic(kept, json.dumps(data, separators=(",", ":")).encode())
     return found
+
+
+class Meter:
+    """Curves measured in the background, one file at a time, so the studio page answers at once: `ask` gives a
+    curve the cache holds, or None and puts the files in line to be measured."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._waiting: dict[Path, tuple[tuple[Path, ...], Path]] = {}
+        self._failed: dict[Path, PanelpressError] = {}
+        self._running = False
+
+    def ask(self, paths: Sequence[Path], cache_dir: Path) -> Curve | None:
+        """The curve, if measured already; else None (it is measured next). PanelpressError when it cannot be."""
+        kept = _kept(paths, cache_dir)
+        found = _load(kept)
+        if found is not None:
+            return found
+        with self._changed:
+            if kept in self._failed:
+                raise self._failed[kept]
+            self._waiting.setdefault(kept, (tuple(paths), cache_dir))
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="panelpress-studio-meter", daemon=True).start()
+        return None
+
+    def idle(self, timeout: float) -> bool:
+        """Wait until nothing is left to measure (at most `timeout` seconds); whether that is so."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._running, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                if not self._waiting:
+                    self._running = False
+                    self._changed.notify_all()
+                    return
+                kept, (paths, cache_dir) = next(iter(self._waiting.items()))
+            failed = None
+            try:
+                curve(paths, cache_dir)
+            except PanelpressError as err:
+                failed = err
+            except Exception as err:  # a bug: one line on the page, its trace in the cache's log folder
+                failed = unexpected(f"measuring {paths[0].name}", err, cache_dir / "logs")
+            with self._changed:
+                if failed is not None:
+                    self._failed[kept] = failed
+                del self._waiting[kept]
 
 
 def _load(path: Path) -> Curve | None:

@@ -10,7 +10,7 @@ its numbers as text.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from importlib.resources import files
 from pathlib import Path
@@ -20,7 +20,7 @@ from markupsafe import Markup
 from .. import layout, plots
 from ..build import BuildResult, show_store
 from ..config import Config
-from ..errors import AudioError, DraftTranscript, PanelpressError, unexpected
+from ..errors import DraftTranscript, PanelpressError, unexpected
 from ..records import EpisodeResult, Published, Turn
 from ..show import ledger
 from . import curves
@@ -70,6 +70,7 @@ class View:
     loudness_text: str = ""
     loudness_rows: tuple[tuple[str, str, str, str, str], ...] = ()
     loudness_problem: str = ""
+    measuring: bool = False  # its curves are being measured: the page shows them once they are
     limiter: Markup | None = None
     limiter_rows: tuple[tuple[str, str], ...] = ()
     talk: Markup | None = None
@@ -95,19 +96,25 @@ class Page:
     views: tuple[View, ...]
     warnings: tuple[str, ...] = ()
     counted: bool = False  # `stats` has counted downloads
+    measuring: int = 0  # episodes whose curves are still being measured (the page refreshes itself till then)
     target: float = -16.0
     ceiling: float = -1.0
 
 
+# One meter for every studio page of this process: files are measured once, one at a time, across rebuilds.
+METER = curves.Meter()
+
+
 class Studio:
-    """The studio page of one preview (what `serve` calls when the page is asked for)."""
+    """The studio page of one preview (what `serve` calls when the page is asked for): it answers at once, and
+    shows the curves still being measured once they are."""
 
     def __init__(self, config: Config, result: BuildResult, prefix: str = "") -> None:
         self.config, self.result, self.prefix = config, result, prefix
 
     def __call__(self) -> bytes:
         try:
-            return render(gather(self.config, self.result, read_downloads(self.config), self.prefix))
+            return render(gather(self.config, self.result, read_downloads(self.config), self.prefix, METER))
         except PanelpressError:
             raise
         except Exception as err:  # a bug: one line on the page, the trace in the cache's log folder
@@ -133,8 +140,11 @@ def episodes(config: Config, result: BuildResult) -> dict[str, EpisodeResult]:
     return found
 
 
-def gather(config: Config, result: BuildResult, downloads: Downloads, prefix: str = "") -> Page:
-    """The page's content, from the settings, the last preview and what `stats` counted."""
+def gather(
+    config: Config, result: BuildResult, downloads: Downloads, prefix: str = "", meter: curves.Meter | None = None
+) -> Page:
+    """The page's content, from the settings, the last preview and what `stats` counted. With a `meter`, curves not
+    measured yet are measured in the background (the page says so); without, they are measured now."""
     from ..episode.discover import discover  # only the studio's page needs the recordings' list
 
     root = config.root
@@ -159,7 +169,7 @@ def gather(config: Config, result: BuildResult, downloads: Downloads, prefix: st
         if record is None and recording is None:
             continue
         views.append(
-            _view(config, slug, record, recording, downloads, prefix, waiting=any(w.slug == slug for w in waiting))
+            _view(config, slug, record, recording, downloads, prefix, meter, any(w.slug == slug for w in waiting))
         )
     told = {message for w in waiting for message in w.blockers}
     warnings = tuple(
@@ -174,6 +184,7 @@ def gather(config: Config, result: BuildResult, downloads: Downloads, prefix: st
         views=tuple(views),
         warnings=warnings,
         counted=bool(downloads),
+        measuring=sum(view.measuring for view in views),
         target=config.audio.loudness,
         ceiling=config.audio.true_peak,
     )
@@ -213,7 +224,14 @@ def _title(record: EpisodeResult | None, recording, root: Path) -> str:
 
 
 def _view(
-    config: Config, slug: str, record: EpisodeResult | None, recording, downloads: Downloads, prefix: str, waiting: bool
+    config: Config,
+    slug: str,
+    record: EpisodeResult | None,
+    recording,
+    downloads: Downloads,
+    prefix: str,
+    meter: curves.Meter | None,
+    waiting: bool,
 ) -> View:
     item = record.item if record else None
     title = _title(record, recording, config.root) or slug
@@ -223,7 +241,7 @@ def _view(
         day = item.pub_date.date().isoformat()
         status = f"published {day}; a part of it waits for your review" if waiting else f"published {day}"
     view = View(slug=slug, title=title, status=status, released=item is not None)
-    view = _loudness(view, config, recording, item)
+    view = _loudness(view, config, recording, item, meter)
     if item is None:
         return view
     view = _limiter(view, item)
@@ -239,27 +257,28 @@ def _sources(recording) -> list[Path]:
     return list(recording.tracks) if recording.tracks else [recording.path]
 
 
-def _loudness(view: View, config: Config, recording, item: Published | None) -> View:
+def _loudness(view: View, config: Config, recording, item: Published | None, meter: curves.Meter | None) -> View:
     """Short-term loudness of the recording and of the published audio, on the published timeline."""
     target, ceiling = config.audio.loudness, config.audio.true_peak
     series, text, rows = [], [], []
     offset = item.offset if item else 0.0
-    before = after = None
+    sources = {"before": _sources(recording), "after": [item.media.path] if item and item.media.path.is_file() else []}
+    found: dict[str, curves.Curve | None] = {}
     try:
-        if _sources(recording):
-            before = curves.curve(_sources(recording), config.cache_dir)
-            series.append(plots.Series("before mastering", before.points(offset), "plot-before"))
-            text.append(
-                f"Before mastering: {_lufs(before.integrated)} integrated, true peak {_db(before.true_peak)} dBTP."
-            )
-        if item is not None and item.media.path.is_file():
-            after = curves.curve([item.media.path], config.cache_dir)
-            series.append(plots.Series("after mastering", after.points(), "plot-after"))
-            text.append(
-                f"After mastering: {_lufs(after.integrated)} integrated, true peak {_db(after.true_peak)} dBTP."
-            )
-    except AudioError as err:
-        return View(**{**view.__dict__, "loudness_problem": err.message(config.root)})
+        for name, paths in sources.items():
+            if paths:
+                found[name] = meter.ask(paths, config.cache_dir) if meter else curves.curve(paths, config.cache_dir)
+    except PanelpressError as err:
+        return replace(view, loudness_problem=err.message(config.root))
+    if any(curve is None for curve in found.values()):
+        return replace(view, measuring=True)
+    before, after = found.get("before"), found.get("after")
+    if before is not None:
+        series.append(plots.Series("before mastering", before.points(offset), "plot-before"))
+        text.append(f"Before mastering: {_lufs(before.integrated)} integrated, true peak {_db(before.true_peak)} dBTP.")
+    if after is not None:
+        series.append(plots.Series("after mastering", after.points(), "plot-after"))
+        text.append(f"After mastering: {_lufs(after.integrated)} integrated, true peak {_db(after.true_peak)} dBTP.")
     if not series:
         return view
     text.append(f"The target is {_lufs(target)}; the true-peak ceiling is {_db(ceiling)} dBTP.")
@@ -292,9 +311,7 @@ def _loudness(view: View, config: Config, recording, item: Published | None) -> 
                 _db(a[1]) if a else "",
             )
         )
-    return View(
-        **{**view.__dict__, "loudness": Markup(svg), "loudness_text": " ".join(text), "loudness_rows": tuple(rows)}
-    )
+    return replace(view, loudness=Markup(svg), loudness_text=" ".join(text), loudness_rows=tuple(rows))
 
 
 def _limiter(view: View, item: Published) -> View:
@@ -325,7 +342,7 @@ def _limiter(view: View, item: Published) -> View:
         value_format=lambda v: f"{v:.1f} dB",
         css="plot-bar plot-reduction",
     )
-    return View(**{**view.__dict__, "limiter": Markup(svg), "limiter_rows": rows})
+    return replace(view, limiter=Markup(svg), limiter_rows=rows)
 
 
 def talk_turns(item: Published) -> tuple[tuple[Turn, ...], str]:
@@ -365,7 +382,7 @@ def _talk(view: View, item: Published) -> View:
         value_format=plots.clock,
         css="plot-bar plot-talk",
     )
-    return View(**{**view.__dict__, "talk": Markup(svg), "talk_rows": rows, "talk_source": source})
+    return replace(view, talk=Markup(svg), talk_rows=rows, talk_source=source)
 
 
 def fragment(url: str, start: float, end: float) -> str:
@@ -392,7 +409,7 @@ def _flags(view: View, item: Published, prefix: str) -> View:
         for f in item.flagged
     )
     state = "" if clean else "its clean edition is held back: only the explicit edition can be played"
-    return View(**{**view.__dict__, "flags": flags, "clean_state": state, "player": explicit})
+    return replace(view, flags=flags, clean_state=state, player=explicit)
 
 
 def _downloads(view: View, item: Published, downloads: Downloads) -> View:
@@ -421,15 +438,13 @@ def _downloads(view: View, item: Published, downloads: Downloads) -> View:
         value_format=lambda v: f"{v:.0f}",
         css="plot-bar plot-apps",
     )
-    return View(
-        **{
-            **view.__dict__,
-            "days": Markup(svg_days) if days else None,
-            "days_rows": tuple(days),
-            "apps": Markup(svg_apps) if apps else None,
-            "app_rows": tuple(apps),
-            "editions": tuple(downloads.editions(item.episode.slug)),
-        }
+    return replace(
+        view,
+        days=Markup(svg_days) if days else None,
+        days_rows=tuple(days),
+        apps=Markup(svg_apps) if apps else None,
+        app_rows=tuple(apps),
+        editions=tuple(downloads.editions(item.episode.slug)),
     )
 
 
