@@ -193,7 +193,7 @@ def test_the_studio_answers_this_machine_alone_whatever_the_server_listens_on(tm
         pytest.skip("this machine has no address but loopback to ask from")
     preview = Preview("https://example.org/")
     preview.apply(_plan(tmp_path))
-    preview.studio = lambda: b"<!doctype html><title>s</title><p>the drafts</p></body>"
+    preview.studio = lambda query: b"<!doctype html><title>s</title><p>the drafts</p></body>"
     outward = Server(preview, 0, host=address).start()
     local = Server(preview, 0).start()
     try:
@@ -338,6 +338,21 @@ def test_a_flagged_word_plays_where_it_is_said_in_both_editions(studio_served, s
     assert heard["explicit"] > -50 and heard["clean"] <= heard["explicit"] - 30, heard
 
 
+def test_a_back_catalogue_shows_the_newest_in_full_and_links_the_others(studio_show, studio_served):
+    folder, _ = studio_show
+    _, url = studio_served
+    settings = config_module.load(folder)
+    page = studio.gather(settings, build.preview(settings), Downloads(), "/", recent=1)
+    # what waits (a draft, a transcript to review) and the newest published one in full; the older one linked
+    assert [view.slug for view in page.views] == ["rough", "review", "swear"]
+    assert [slug for slug, _, _ in page.older] == ["calm"]
+    doc = lxml_html.fromstring(studio.render(page))
+    assert doc.xpath("//section[@class='older']//a/@href") == ["?episode=calm"]
+    alone = lxml_html.fromstring(_get(url + "?episode=calm"))
+    assert alone.xpath("//section[@class='episode']/@id") == ["ep-calm"] and alone.xpath("//svg[@id='loudness-calm']")
+    assert "No episode is named" in _get(url + "?episode=nothing").decode()
+
+
 def test_the_studio_is_never_published_nor_in_the_manifest(studio_show, studio_served):
     folder, _ = studio_show
     site = folder / "public"
@@ -465,7 +480,7 @@ def test_a_missing_studio_or_a_broken_one_says_so(tmp_path):
     try:
         assert _status("127.0.0.1", port, layout.PREVIEW_STUDIO)[0] == 503
 
-        def broken() -> bytes:
+        def broken(query: str) -> bytes:
             raise PanelpressError(tmp_path / "x.wav", "cannot be read", "put it back")
 
         preview.studio = broken

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from markupsafe import Markup
 
@@ -29,6 +30,7 @@ from .downloads import read as read_downloads
 
 TEMPLATE = "studio.html"
 STYLESHEET = "studio.css"
+RECENT = 10  # published episodes the overview shows in full (a back catalogue's others are one link each)
 PAD = 0.5  # seconds played before and after a flagged word: enough to hear it in its sentence
 LOW = -60.0  # the loudness chart's floor (LUFS): quieter is silence to a listener
 # The editions' labels as the page names them.
@@ -97,6 +99,8 @@ class Page:
     warnings: tuple[str, ...] = ()
     counted: bool = False  # `stats` has counted downloads
     measuring: int = 0  # episodes whose curves are still being measured (the page refreshes itself till then)
+    older: tuple[tuple[str, str, str], ...] = ()  # published episodes not shown in full: (slug, title, date)
+    only: str = ""  # the one episode shown (`?episode=slug`); "": the overview
     target: float = -16.0
     ceiling: float = -1.0
 
@@ -112,9 +116,11 @@ class Studio:
     def __init__(self, config: Config, result: BuildResult, prefix: str = "") -> None:
         self.config, self.result, self.prefix = config, result, prefix
 
-    def __call__(self) -> bytes:
+    def __call__(self, query: str = "") -> bytes:
+        """The page; `query`: its address's query (`episode=slug` shows that episode alone)."""
+        only = parse_qs(query).get("episode", [""])[0]
         try:
-            return render(gather(self.config, self.result, read_downloads(self.config), self.prefix, METER))
+            return render(gather(self.config, self.result, read_downloads(self.config), self.prefix, METER, only))
         except PanelpressError:
             raise
         except Exception as err:  # a bug: one line on the page, the trace in the cache's log folder
@@ -141,15 +147,22 @@ def episodes(config: Config, result: BuildResult) -> dict[str, EpisodeResult]:
 
 
 def gather(
-    config: Config, result: BuildResult, downloads: Downloads, prefix: str = "", meter: curves.Meter | None = None
+    config: Config,
+    result: BuildResult,
+    downloads: Downloads,
+    prefix: str = "",
+    meter: curves.Meter | None = None,
+    only: str = "",
+    recent: int = RECENT,
 ) -> Page:
-    """The page's content, from the settings, the last preview and what `stats` counted. With a `meter`, curves not
-    measured yet are measured in the background (the page says so); without, they are measured now."""
+    """The page's content, from the settings, the last preview and what `stats` counted: every episode that waits,
+    and the `recent` newest published ones in full (the others listed), or the episode `only` alone. With a `meter`,
+    curves not measured yet are measured in the background (the page says so); without, they are measured now."""
     from ..episode.discover import discover  # only the studio's page needs the recordings' list
 
     root = config.root
-    made = episodes(config, result)
     recordings = {rec.slug: rec for rec in discover(config)[0]}
+    made = {slug: record for slug, record in episodes(config, result).items() if slug in recordings}
     failed = {failure.slug: failure.error for failure in result.failures}
     skipped = dict(result.skipped)
     waiting = []
@@ -162,15 +175,22 @@ def gather(
         if slug in made and made[slug].skipped and made[slug].skipped not in blockers:
             blockers.insert(0, made[slug].skipped)
         waiting.append(Waiting(slug, _title(made.get(slug), recordings.get(slug), root) or slug, tuple(blockers)))
-    views = []
-    for slug in _ordered(made, set(made) | set(recordings)):
-        record = made.get(slug)
-        recording = recordings.get(slug)
-        if record is None and recording is None:
-            continue
-        views.append(
-            _view(config, slug, record, recording, downloads, prefix, meter, any(w.slug == slug for w in waiting))
-        )
+    ordered = _ordered(made, set(recordings))
+    held = {w.slug for w in waiting}
+    if only:
+        shown = [slug for slug in ordered if slug == only]
+    else:
+        published = [slug for slug in ordered if slug not in held and slug in made and made[slug].item is not None]
+        shown = [slug for slug in ordered if slug not in published] + published[:recent]
+    older = tuple(
+        (slug, _title(made.get(slug), recordings.get(slug), root) or slug, made[slug].item.pub_date.date().isoformat())
+        for slug in ordered
+        if slug not in shown and slug in made and made[slug].item is not None
+    )
+    views = [
+        _view(config, slug, made.get(slug), recordings.get(slug), downloads, prefix, meter, slug in held)
+        for slug in shown
+    ]
     told = {message for w in waiting for message in w.blockers}
     warnings = tuple(
         message
@@ -182,6 +202,8 @@ def gather(
         site=prefix,
         waiting=tuple(waiting),
         views=tuple(views),
+        older=older,
+        only=only,
         warnings=warnings,
         counted=bool(downloads),
         measuring=sum(view.measuring for view in views),

@@ -131,7 +131,7 @@ class Preview:
         self.prefix = layout.path_prefix(site_url)
         self.media_url = ""  # [deploy] media_url: the pages name the media there; the preview serves them itself
         # The studio page for hosts (layout.PREVIEW_STUDIO), made when asked for; never part of the plan.
-        self.studio: Callable[[], bytes] | None = None
+        self.studio: Callable[[str], bytes] | None = None  # given the address's query
         self._served = _Served()
         self._changed = threading.Condition()
         self._closed = False
@@ -327,7 +327,7 @@ class _Handler(BaseHTTPRequestHandler):
         if make is None:
             return self._error(HTTPStatus.SERVICE_UNAVAILABLE, "The studio is ready once the first preview is made.")
         try:
-            page = _with_reload(make(), self.preview.version)
+            page = _with_reload(make(urlsplit(self.path).query), self.preview.version)
         except PanelpressError as err:
             return self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"The studio could not be made: {err.message()}")
         self.send_response(HTTPStatus.OK)
