@@ -433,6 +433,17 @@ def test_axe_finds_no_violations_with_downloads_drawn(tab, studio_show, studio_s
     assert _axe(tab) == []
 
 
+def test_no_horizontal_overflow_on_a_320_px_phone(browser, studio_served):
+    _, url = studio_served
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    try:
+        phone = context.new_page()
+        phone.goto(url)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 320
+    finally:
+        context.close()
+
+
 def test_a_play_link_plays_the_word_in_the_clean_edition(tab, studio_served):
     _, url = studio_served
     tab.goto(url)

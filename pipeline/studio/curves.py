@@ -18,6 +18,7 @@ from ..errors import AudioError, PanelpressError, unexpected
 from ..files import write_atomic
 
 STEP = 0.1  # seconds between two of the meter's values
+FULL = 29  # the meter's first values before its 3 s short-term window is full: no loudness yet, left out
 FORMAT = 1  # of the cached curves: a new one measures again
 FOLDER = "studio"  # in the cache folder
 _measuring = threading.Lock()  # two open studio pages never measure one file twice at once
@@ -34,15 +35,19 @@ class Curve:
     true_peak: float
 
     def points(self, offset: float = 0.0) -> tuple[tuple[float, float], ...]:
-        """(seconds, short-term LUFS), moved by `offset` seconds (the recording onto the published timeline)."""
-        return tuple((round(offset + (n + 1) * STEP, 3), value) for n, value in enumerate(self.short))
+        """(seconds, short-term LUFS) from the first full 3 s window on, moved by `offset` seconds (the recording
+        onto the published timeline)."""
+        return tuple((round(offset + (n + 1) * STEP, 3), self.short[n]) for n in range(FULL, len(self.short)))
 
     def minutes(self) -> list[tuple[float, float]]:
         """The loudest short-term loudness and the highest true peak of each minute."""
         per = int(round(60 / STEP))
         return [
-            (max(self.short[n : n + per], default=float("-inf")), max(self.peaks[n : n + per], default=float("-inf")))
-            for n in range(0, len(self.short), per)
+            (
+                max(self.short[max(n, FULL) : n + per], default=float("-inf")),
+                max(self.peaks[n : n + per], default=float("-inf")),
+            )
+            for n in range(0, len(self.peaks), per)
         ]
 
 
