@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import tempfile
 import threading
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +18,15 @@ from ..audio.ffmpeg import file_arg, run_ffmpeg
 from ..audio.loudness import decibels, ebur128, read_metering
 from ..errors import AudioError, PanelpressError, unexpected
 from ..files import write_atomic
+from ..plots import MAX_POINTS
 
 STEP = 0.1  # seconds between two of the meter's values
 FULL = 29  # the meter's first values before its 3 s short-term window is full: no loudness yet, left out
 FORMAT = 1  # of the cached curves: a new one measures again
 FOLDER = "studio"  # in the cache folder
+READ = 64  # curves kept in memory once read (an hour's is 288 kB)
+_read: dict[Path, Curve] = {}
+_reading = threading.Lock()
 _measuring = threading.Lock()  # two open studio pages never measure one file twice at once
 
 
@@ -29,15 +35,19 @@ class Curve:
     """A file's loudness over time: short-term loudness (LUFS, 3 s windows) and true peak (dBTP) of each 100 ms,
     with its integrated loudness and true peak."""
 
-    short: tuple[float, ...]
-    peaks: tuple[float, ...]
+    short: array  # float32: an hour is 36,000 values, 144 kB
+    peaks: array
     integrated: float
     true_peak: float
 
-    def points(self, offset: float = 0.0) -> tuple[tuple[float, float], ...]:
+    def points(self, offset: float = 0.0, limit: int = MAX_POINTS) -> tuple[tuple[float, float], ...]:
         """(seconds, short-term LUFS) from the first full 3 s window on, moved by `offset` seconds (the recording
-        onto the published timeline)."""
-        return tuple((round(offset + (n + 1) * STEP, 3), self.short[n]) for n in range(FULL, len(self.short)))
+        onto the published timeline): at most `limit` of them, each the loudest of its stretch (as plots.reduce)."""
+        size = max(1, math.ceil((len(self.short) - FULL) / limit))
+        return tuple(
+            (round(offset + (n + 1) * STEP, 3), max(self.short[n : n + size]))
+            for n in range(FULL, len(self.short), size)
+        )
 
     def minutes(self) -> list[tuple[float, float]]:
         """The loudest short-term loudness and the highest true peak of each minute."""
@@ -77,7 +87,7 @@ def curve(paths: Sequence[Path], cache_dir: Path) -> Curve:
         if found is None:
             found = measure(paths, cache_dir)
             kept.parent.mkdir(parents=True, exist_ok=True)
-            data = {"format": FORMAT, "short": found.short, "peaks": found.peaks}
+            data = {"format": FORMAT, "short": _plain(found.short), "peaks": _plain(found.peaks)}
             data |= {"integrated": found.integrated, "true_peak": found.true_peak}
             write_atomic(kept, json.dumps(data, separators=(",", ":")).encode())
     return found
@@ -135,11 +145,21 @@ class Meter:
 
 
 def _load(path: Path) -> Curve | None:
+    """A kept curve (read once, then from memory: its name is its files' fingerprint, so it never changes)."""
+    with _reading:
+        found = _read.get(path)
+    if found is not None:
+        return found
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Curve(tuple(data["short"]), tuple(data["peaks"]), data["integrated"], data["true_peak"])
+        found = Curve(array("f", data["short"]), array("f", data["peaks"]), data["integrated"], data["true_peak"])
     except (OSError, ValueError, KeyError, TypeError):
         return None  # not measured yet, or damaged: measured again
+    with _reading:
+        while len(_read) >= READ:
+            _read.pop(next(iter(_read)))  # the oldest read
+        _read[path] = found
+    return found
 
 
 def measure(paths: Sequence[Path], cache_dir: Path) -> Curve:
@@ -154,7 +174,11 @@ def measure(paths: Sequence[Path], cache_dir: Path) -> Curve:
         run_ffmpeg(paths[0], [*args, "-filter_complex", graph, "-map", "[m]", "-f", "null", "-"], float("inf"))
         short, peaks = read_curve(log)
         total = read_metering(log)
-    return Curve(tuple(short), tuple(peaks), round(total.integrated, 2), round(total.true_peak, 2))
+    return Curve(array("f", short), array("f", peaks), round(total.integrated, 2), round(total.true_peak, 2))
+
+
+def _plain(values: array) -> list[float]:
+    return [round(value, 2) for value in values]  # as measured (float32 holds them to about 1e-6)
 
 
 def read_curve(path: Path) -> tuple[list[float], list[float]]:

@@ -10,6 +10,8 @@ its numbers as text.
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from importlib.resources import files
@@ -115,12 +117,18 @@ class Studio:
 
     def __init__(self, config: Config, result: BuildResult, prefix: str = "") -> None:
         self.config, self.result, self.prefix = config, result, prefix
+        self._made: dict[str, EpisodeResult] | None = None  # the episodes' records, read once per preview
+        self._lock = threading.Lock()
 
     def __call__(self, query: str = "") -> bytes:
         """The page; `query`: its address's query (`episode=slug` shows that episode alone)."""
         only = parse_qs(query).get("episode", [""])[0]
         try:
-            return render(gather(self.config, self.result, read_downloads(self.config), self.prefix, METER, only))
+            with self._lock:
+                if self._made is None:
+                    self._made = episodes(self.config, self.result)
+            counted = read_downloads(self.config)
+            return render(gather(self.config, self.result, counted, self.prefix, METER, only, made=self._made))
         except PanelpressError:
             raise
         except Exception as err:  # a bug: one line on the page, the trace in the cache's log folder
@@ -154,6 +162,7 @@ def gather(
     meter: curves.Meter | None = None,
     only: str = "",
     recent: int = RECENT,
+    made: Mapping[str, EpisodeResult] | None = None,
 ) -> Page:
     """The page's content, from the settings, the last preview and what `stats` counted: every episode that waits,
     and the `recent` newest published ones in full (the others listed), or the episode `only` alone. With a `meter`,
@@ -162,7 +171,8 @@ def gather(
 
     root = config.root
     recordings = {rec.slug: rec for rec in discover(config)[0]}
-    made = {slug: record for slug, record in episodes(config, result).items() if slug in recordings}
+    known = episodes(config, result) if made is None else made  # (`made`: read already)
+    made = {slug: record for slug, record in known.items() if slug in recordings}
     failed = {failure.slug: failure.error for failure in result.failures}
     skipped = dict(result.skipped)
     waiting = []
