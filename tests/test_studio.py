@@ -213,7 +213,8 @@ def test_the_studio_answers_this_machine_alone_whatever_the_server_listens_on(tm
 @pytest.fixture(scope="module")
 def studio_show(tmp_path_factory):
     """A mastered show: an explicit episode with a clean edition (one flagged word, silenced), a calm one, a draft
-    (notes with `draft: true`) and one whose transcript is a draft panelpress made; built once, so its site exists."""
+    (notes with `draft: true`) and one whose transcript is a draft panelpress made; built once, so its site exists;
+    then a recording that cannot be read."""
     if ESPEAK is None:
         pytest.skip("espeak-ng is not installed: apt-get install espeak-ng (.ci/run does)")
     folder = tmp_path_factory.mktemp("studio") / "show"
@@ -226,6 +227,9 @@ def studio_show(tmp_path_factory):
         "WEBVTT\n\nNOTE draft: true\n\n00:00:00.000 --> 00:00:02.000\n<v Ann>Welcome to the panel.\n"
     )
     assert main(["build", "--show", str(folder)]) == 0
+    # and, since that build, a recording that cannot be read
+    (folder / "episodes" / "broken.wav").write_bytes(b"RIFF....WAVEfmt not really audio")
+    write_notes(folder, "broken", "title: Broken\ndate: 2026-02-20")
     return folder, pieces
 
 
@@ -263,11 +267,17 @@ def test_the_studio_lists_what_waits_and_why(studio_served):
         item.get("data-slug"): [b.text_content() for b in item.findall(".//li")]
         for item in page.find_class("waiting-episode")
     }
-    assert set(waiting) == {"rough", "review"}, waiting
+    assert set(waiting) == {"rough", "review", "broken"}, waiting
+    (failed,) = waiting["broken"]
+    assert (
+        failed.startswith("the build failed: episodes/broken.wav: ") and "—" in failed
+    )  # the file, the problem, the fix
     assert waiting["rough"] == ["draft: review rough.md, then remove `draft: true`"]
     (blocker,) = waiting["review"]
     assert "review.vtt" in blocker and "waiting for your review" in blocker and "draft note, line 3" in blocker
     assert "Rough <cut>" in page.text_content()  # as text, never as markup
+    (problem,) = page.xpath("//section[@id='ep-broken']//p[@class='problem']")
+    assert "could not be measured: episodes/broken.wav: ffmpeg could not process it" in problem.text_content()
     assert "Run panelpress stats LOG… to see downloads." in " ".join(page.text_content().split())
 
 
@@ -344,7 +354,7 @@ def test_a_back_catalogue_shows_the_newest_in_full_and_links_the_others(studio_s
     settings = config_module.load(folder)
     page = studio.gather(settings, build.preview(settings), Downloads(), "/", recent=1)
     # what waits (a draft, a transcript to review) and the newest published one in full; the older one linked
-    assert [view.slug for view in page.views] == ["rough", "review", "swear"]
+    assert [view.slug for view in page.views] == ["broken", "rough", "review", "swear"]
     assert [slug for slug, _, _ in page.older] == ["calm"]
     doc = lxml_html.fromstring(studio.render(page))
     assert doc.xpath("//section[@class='older']//a/@href") == ["?episode=calm"]
@@ -370,15 +380,17 @@ def test_a_second_look_measures_nothing_again(studio_show, monkeypatch):
     folder, _ = studio_show
     settings = config_module.load(folder)
     result = build.preview(settings)
-    first = studio.Studio(settings, result, "/")()
+    first = studio.render(studio.gather(settings, result, Downloads(), "/", only="swear"))  # measured now, if need be
     kept = sorted((settings.cache_dir / curves.FOLDER).glob("*.json"))
-    assert len(kept) >= 4  # the recordings and the mastered files
+    assert len(kept) >= 2  # its recording and its mastered file
+    assert b'id="loudness-swear"' in first
 
     def no_ffmpeg(*args, **kwargs):
         raise AssertionError("ffmpeg ran for curves already in the cache")
 
     monkeypatch.setattr(curves, "run_ffmpeg", no_ffmpeg)
-    assert studio.Studio(settings, result, "/")() == first
+    monkeypatch.setattr(curves, "_read", {})  # as a new `serve` finds them: in the cache folder alone
+    assert studio.Studio(settings, result, "/")("episode=swear") == first
 
 
 def _counted(by_day: dict[str, int], apps: dict[str, int]) -> Downloads:
