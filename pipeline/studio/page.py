@@ -35,8 +35,6 @@ STYLESHEET = "studio.css"
 RECENT = 10  # published episodes the overview shows in full (a back catalogue's others are one link each)
 PAD = 0.5  # seconds played before and after a flagged word: enough to hear it in its sentence
 LOW = -60.0  # the loudness chart's floor (LUFS): quieter is silence to a listener
-# The editions' labels as the page names them.
-EXPLICIT, CLEAN = "explicit", "clean"
 
 
 @dataclass(frozen=True)
@@ -103,8 +101,6 @@ class Page:
     measuring: int = 0  # episodes whose curves are still being measured (the page refreshes itself till then)
     older: tuple[tuple[str, str, str], ...] = ()  # published episodes not shown in full: (slug, title, date)
     only: str = ""  # the one episode shown (`?episode=slug`); "": the overview
-    target: float = -16.0
-    ceiling: float = -1.0
 
 
 # One meter for every studio page of this process: files are measured once, one at a time, across rebuilds.
@@ -182,8 +178,6 @@ def gather(
             blockers.insert(0, skipped[slug])
         if slug in failed:
             blockers.insert(0, f"the build failed: {failed[slug].message(root)}")
-        if slug in made and made[slug].skipped and made[slug].skipped not in blockers:
-            blockers.insert(0, made[slug].skipped)
         waiting.append(Waiting(slug, _title(made.get(slug), recordings.get(slug), root) or slug, tuple(blockers)))
     ordered = _ordered(made, set(recordings))
     held = {w.slug for w in waiting}
@@ -217,8 +211,6 @@ def gather(
         warnings=warnings,
         counted=bool(downloads),
         measuring=sum(view.measuring for view in views),
-        target=config.audio.loudness,
-        ceiling=config.audio.true_peak,
     )
 
 
