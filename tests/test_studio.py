@@ -175,10 +175,10 @@ def _outward_address() -> str | None:
     return None if is_local(address) or address == "0.0.0.0" else address
 
 
-def _status(host: str, port: int, path: str) -> tuple[int, bytes]:
+def _status(host: str, port: int, path: str, name: str = "") -> tuple[int, bytes]:
     connection = http.client.HTTPConnection(host, port, timeout=30)
     try:
-        connection.request("GET", path)
+        connection.request("GET", path, headers={"Host": name} if name else {})
         answer = connection.getresponse()
         return answer.status, answer.read()
     finally:
@@ -202,6 +202,11 @@ def test_the_studio_answers_this_machine_alone_whatever_the_server_listens_on(tm
         assert _status(address, outward.httpd.server_address[1], "/")[0] == 200  # the site itself is served
         status, body = _status("127.0.0.1", local.httpd.server_address[1], layout.PREVIEW_STUDIO)
         assert status == 200 and b"the drafts" in body
+        for name in ("localhost", "[::1]:8000", "127.0.0.1"):
+            assert _status("127.0.0.1", local.httpd.server_address[1], layout.PREVIEW_STUDIO, name)[0] == 200
+        # a page of another site whose name is made to lead here (DNS rebinding) is refused
+        status, body = _status("127.0.0.1", local.httpd.server_address[1], layout.PREVIEW_STUDIO, "evil.example:80")
+        assert status == 403 and b"the drafts" not in body
     finally:
         outward.stop()
         local.stop()

@@ -226,6 +226,16 @@ def is_local(host: str) -> bool:
     return (mapped or address).is_loopback
 
 
+def _local_name(host: str) -> bool:
+    """Whether a Host header names this machine's loopback: localhost, or a loopback address (with any port)."""
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[1 : name.find("]")] if "]" in name else ""
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    return name in ("localhost", "localhost.") or is_local(name)
+
+
 class Server:
     """The preview's HTTP server, on 127.0.0.1 unless told another address, answering from a `Preview` in threads of
     its own."""
@@ -319,7 +329,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _studio(self, body: bool) -> None:
         """The studio page, to this machine alone (whatever address the server listens on): it shows drafts and
         numbers that are not published."""
-        if not is_local(self.client_address[0]):
+        # The peer, and the name it asked for: a page elsewhere whose name is made to lead to 127.0.0.1 (DNS
+        # rebinding) reaches this machine's server from this machine's browser, but under its own name.
+        if not (is_local(self.client_address[0]) and _local_name(self.headers.get("Host", ""))):
             return self._error(
                 HTTPStatus.FORBIDDEN, "The studio answers only on this machine: open it at http://127.0.0.1 there."
             )
