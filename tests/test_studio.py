@@ -6,9 +6,11 @@ server as a process, and Debian's Chromium with axe-core."""
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import shutil
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -26,7 +28,7 @@ from pipeline.studio import curves
 from pipeline.studio import page as studio
 from pipeline.studio.downloads import Downloads
 from pipeline.targets.preview import Preview, Server, is_local
-from tests.browser import WAIT, Served
+from tests.browser import WAIT, Served, vnu_or_skip
 from tests.conftest import make_audio, write_notes
 from tests.speech import ESPEAK, levels
 from tests.test_browser import LIMIT, _axe
@@ -416,6 +418,29 @@ def test_downloads_from_stats_are_drawn_per_day_and_per_app(studio_show):
     assert "Overcast: 4" in apps.find("desc").text
     assert "to see downloads" not in page.text_content()
     assert "No downloads of this episode counted yet." in page.xpath("//section[@id='ep-calm']")[0].text_content()
+
+
+def test_the_studio_passes_the_nu_html_checker(studio_show, studio_served, tmp_path):
+    command = vnu_or_skip()
+    folder, _ = studio_show
+    _, url = studio_served
+    settings = config_module.load(folder)
+    pages = {
+        "served.html": _get(url),
+        "downloads.html": studio.render(
+            studio.gather(settings, build.preview(settings), _counted({"2026-02-01": 3}, {"Overcast": 3}), "/")
+        ),
+    }
+    for name, body in pages.items():
+        (tmp_path / name).write_bytes(body)
+    checked = subprocess.run(
+        [*command, "--errors-only", "--format", "json", *(str(tmp_path / name) for name in pages)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    messages = json.loads(checked.stderr or '{"messages": []}')["messages"]
+    assert [(m.get("url", "").rsplit("/", 1)[-1], m.get("lastLine"), m["message"]) for m in messages] == []
 
 
 # --- in a browser ----------------------------------------------------------------------------------------------------
