@@ -61,6 +61,7 @@ class BuildResult:
     report: PublishReport | None = None  # None: the site was already as it should be
     plan: SitePlan | None = None  # a preview's site, as it would be published
     remastered: tuple[Remastered, ...] = ()  # a remaster: every episode's sound, as it was and as it is now
+    episodes: tuple[EpisodeResult, ...] = ()  # what this build made of each episode it made again (the studio)
 
     @property
     def feed_path(self) -> Path:
@@ -744,6 +745,7 @@ class _Build:
             report=report,
             plan=plan,
             remastered=tuple(remastered),
+            episodes=tuple(results.values()),
         )
 
     def _artwork_warnings(self) -> list[PanelpressError]:

@@ -351,7 +351,9 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Serve the site as the next build would publish it, on http://127.0.0.1:PORT under the path of site_url, and "
             "make it again (the open pages reload) when a file of the show changes. It writes only to the cache: never "
-            "the site folder, the ledger or the notes. Ctrl-C stops it. Exit code 0: stopped; 2: bad settings or a busy port."
+            "the site folder, the ledger or the notes. Beside the site, it shows you the studio at /.panelpress/studio/ (to "
+            "this machine alone, never published): what waits for review and why, loudness before and after mastering, "
+            "talk time, flagged words to listen to, downloads. Ctrl-C stops it. Exit code 0: stopped; 2: bad settings or a busy port."
         ),
     )
     _folders(serve, site=False)

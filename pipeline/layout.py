@@ -67,6 +67,7 @@ TRANSCRIPT_SUFFIXES = {"vtt": ".vtt", "srt": ".srt", "json": ".transcript.json"}
 CLEAN = "clean"  # the label of the clean edition's files (`media/<name>.clean.mp3`) and its alternateEnclosure rel
 # The preview server's own address (`panelpress serve`), outside any site path: a site never publishes hidden names.
 PREVIEW_EVENTS = "/.panelpress/events"
+PREVIEW_STUDIO = "/.panelpress/studio/"  # the studio page for hosts: served to this machine alone, never published
 MANIFEST = ".panelpress-manifest.json"
 LOCK = ".panelpress-lock"
 # What `panelpress deploy` last put at a destination (kept there, beside the site, as MANIFEST is in the folder).

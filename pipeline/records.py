@@ -361,6 +361,7 @@ class Published:
     flagged: tuple[FlaggedWord, ...] = ()  # [clean] edition: every flagged word of its transcript, for review
     media_site: str = ""  # [deploy] media_url (ends with "/"): where the media are served; "": under site_url
     media_transcripts: bool = True  # [deploy] media_transcripts: transcripts and chapters go with the media
+    offset: float = 0.0  # seconds the recording's timeline moved on the way to the published audio (flagged words)
 
     def address(self, rel: str) -> str:
         """The public address of one of the episode's site files (layout.address)."""

@@ -235,13 +235,15 @@ def run(
     told: Told,
     ready: Callable[[str], None],
     stop: threading.Event | None = None,
+    host: str = "127.0.0.1",
 ) -> None:
     """Serve the show's preview until `stop` is set (or Ctrl-C): `ready(url)` once it answers, `told(...)` after each
-    build with its result or the error that stopped it. Bad settings or a busy port at the start raise."""
+    build with its result or the error that stopped it. Bad settings or a busy port at the start raise. The studio
+    page answers on this machine alone, whatever `host` the server listens on."""
     stop = stop or threading.Event()
     settings = config_module.load(show)
     preview = Preview(settings.site_url)
-    server = Server(preview, port)
+    server = Server(preview, port, host)
     changes: queue.Queue = queue.Queue()
     said: set[str] = set()
 
@@ -271,6 +273,7 @@ def run(
         told(result)
         server.start()
         ready(server.url)
+        reporter.note(f"The studio, for you alone: {server.origin}{layout.PREVIEW_STUDIO}")
         while not stop.is_set():
             try:
                 changes.get(timeout=0.25)  # short: Ctrl-C and `stop` are noticed in time
@@ -307,7 +310,10 @@ def _rebuild(show: Path, settings: Config, preview: Preview, reporter: Reporter,
 
 
 def _apply(preview: Preview, result: build.BuildResult, settings: Config) -> None:
+    from .studio.page import Studio
+
     preview.prefix = layout.path_prefix(settings.site_url)
     preview.media_url = settings.media_url
+    preview.studio = Studio(settings, result, preview.prefix)  # made when the page is asked for
     preview.apply(result.plan)
     preview.report_problem("\n".join(failure.error.message(settings.root) for failure in result.failures))

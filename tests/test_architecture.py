@@ -24,7 +24,8 @@ RULES = {
     "show": {GROUND},
     "targets": {GROUND},
 }
-FACES = {"cli", "build", "executors", "serve", "importer", "notify", "check"}
+# `studio` (the hosts' page `serve` shows) is a face: it reads the cache, runs the meter and renders, as `check` does.
+FACES = {"cli", "build", "executors", "serve", "importer", "notify", "check", "studio"}
 
 
 def _module(path: Path) -> str:
@@ -121,6 +122,12 @@ def test_the_rules_see_every_wing():
     assert wings == {GROUND, "audio", "episode", "show", "targets", "face"}, wings
     assert {wing(m) for m in ("pipeline.layout", "pipeline.cache", "pipeline.config")} == {GROUND}
     assert wing("pipeline.audio.mastering") == "audio" and wing("pipeline.check.live") == "face"
+    assert wing("pipeline.studio.page") == "face" and wing("pipeline.plots") == GROUND
+
+
+def test_the_charts_are_drawn_from_numbers_alone():
+    # plots.py stands on the ground floor by choice: pure, it imports nothing of panelpress, so any wing may draw.
+    assert GRAPH["pipeline.plots"] == set()
     assert "pipeline.show.assemble" in GRAPH["pipeline.build"], "the resolver sees function-level imports too"
 
 

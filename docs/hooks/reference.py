@@ -334,6 +334,7 @@ NAMES = {
     "LOCK": "the lock file earlier releases kept in the site folder (and its `.pid`): the next publish removes them",
     "RESERVED": "names in the site folder that are panelpress's own bookkeeping",
     "PREVIEW_EVENTS": "`panelpress serve`'s own address for reloading open pages (outside any site path)",
+    "PREVIEW_STUDIO": "`panelpress serve`'s studio page for hosts, answered to this machine alone and never published",
     "CLEAN": "the label of the clean edition's files and its alternate enclosure",
     "TRANSCRIPT_SUFFIXES": "a transcript's file endings by kind (vtt, srt, the Podcasting 2.0 JSON)",
     "VTT_TYPE": "the media type of a WebVTT transcript",

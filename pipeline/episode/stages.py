@@ -371,6 +371,7 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         mix=work.mixed.report if work.mixed else None,
         turns=turns.shift(work.mixed.turns, master_.offset, master_.duration) if work.mixed else (),
         post_url=post_url(config, slug, notes_.date),
+        offset=master_.offset,
     )
     return replace(work, item=item, tag_set=values)
 

@@ -10,10 +10,12 @@ machine; `ThreadingHTTPServer` lets the audio, the page and the event stream loa
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
+import socket
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -108,6 +110,8 @@ class Preview:
     def __init__(self, site_url: str) -> None:
         self.prefix = layout.path_prefix(site_url)
         self.media_url = ""  # [deploy] media_url: the pages name the media there; the preview serves them itself
+        # The studio page for hosts (layout.PREVIEW_STUDIO), made when asked for; never part of the plan.
+        self.studio: Callable[[str], bytes] | None = None  # given the address's query
         self._served = _Served()
         self._changed = threading.Condition()
         self._closed = False
@@ -192,17 +196,44 @@ class Preview:
             return None if self._closed else self.state
 
 
-class Server:
-    """The preview's HTTP server on 127.0.0.1, answering from a `Preview` in threads of its own."""
+def is_local(host: str) -> bool:
+    """Whether a client's address is this machine's loopback (127.0.0.0/8, ::1, or either mapped into IPv6)."""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
 
-    def __init__(self, preview: Preview, port: int) -> None:
+
+def _local_name(host: str) -> bool:
+    """Whether a Host header names this machine's loopback: localhost, or a loopback address (with any port)."""
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[1 : name.find("]")] if "]" in name else ""
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    return name in ("localhost", "localhost.") or is_local(name)
+
+
+class Server:
+    """The preview's HTTP server, on 127.0.0.1 unless told another address, answering from a `Preview` in threads of
+    its own."""
+
+    def __init__(self, preview: Preview, port: int, host: str = "127.0.0.1") -> None:
         self.preview = preview
+        self.host = host
         handler = type("Handler", (_Handler,), {"preview": preview})
+        server = (
+            type("HTTPServer", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
+            if ":" in host
+            else ThreadingHTTPServer
+        )
         try:
-            self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+            self.httpd = server((host, port), handler)
         except OSError as err:
             raise PanelpressError(
-                Path(f"127.0.0.1:{port}"),
+                Path(f"{host}:{port}"),
                 f"cannot be listened on ({err.strerror or err})",
                 "pick another port with --port N (0 takes any free one)",
             ) from err
@@ -213,7 +244,13 @@ class Server:
     @property
     def url(self) -> str:
         """The address of the site's index on this server."""
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}{self.preview.prefix}"
+        return f"{self.origin}{self.preview.prefix}"
+
+    @property
+    def origin(self) -> str:
+        """http://host:port of this server."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.httpd.server_address[1]}"
 
     def start(self) -> Server:
         """Answer requests from now on (in the background)."""
@@ -252,6 +289,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path)
         if path == layout.PREVIEW_EVENTS:
             return self._events()
+        if path == layout.PREVIEW_STUDIO.rstrip("/"):
+            return self._redirect(layout.PREVIEW_STUDIO)
+        if path == layout.PREVIEW_STUDIO:
+            return self._studio(body)
         prefix = unquote(self.preview.prefix)  # as the path is compared: decoded (a site_url may hold %20)
         if not path.startswith(prefix):
             if prefix.startswith(path if path.endswith("/") else path + "/"):  # "/" or "/podcast": the site is below
@@ -264,6 +305,30 @@ class _Handler(BaseHTTPRequestHandler):
         if file is None:
             return self._error(HTTPStatus.NOT_FOUND, f"{rel} is not part of the site.")
         self._send(rel, file, body)
+
+    def _studio(self, body: bool) -> None:
+        """The studio page, to this machine alone (whatever address the server listens on): it shows drafts and
+        numbers that are not published."""
+        # The peer, and the name it asked for: a page elsewhere whose name is made to lead to 127.0.0.1 (DNS
+        # rebinding) reaches this machine's server from this machine's browser, but under its own name.
+        if not (is_local(self.client_address[0]) and _local_name(self.headers.get("Host", ""))):
+            return self._error(
+                HTTPStatus.FORBIDDEN, "The studio answers only on this machine: open it at http://127.0.0.1 there."
+            )
+        make = self.preview.studio
+        if make is None:
+            return self._error(HTTPStatus.SERVICE_UNAVAILABLE, "The studio is ready once the first preview is made.")
+        try:
+            page = _with_reload(make(urlsplit(self.path).query), self.preview.version)
+        except PanelpressError as err:
+            return self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"The studio could not be made: {err.message()}")
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", layout.served_type("studio.html"))
+        self.send_header("Content-Length", str(len(page)))
+        self.send_header("Cache-Control", "no-store")  # drafts and numbers: kept by no cache
+        self.end_headers()
+        if body:
+            self.wfile.write(page)
 
     def _drop_body(self) -> None:
         """Read a request's own body (a GET or HEAD has none, but may be sent one), so the next request on the
