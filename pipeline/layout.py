@@ -70,7 +70,6 @@ def edition(slug: str, fmt: str, label: str = "") -> str:
 
 # A clip's frame by shape ([clips] shapes): square for feeds, vertical for stories and reels.
 CLIP_SIZES = {"square": (1080, 1080), "vertical": (1080, 1920)}
-CLIP_TYPE = "video/mp4"
 CLIPS_MANIFEST = ".panelpress-clips.json"  # in [clips] folder: the clips panelpress wrote there, by name and checksum
 
 
