@@ -362,7 +362,16 @@ class _Build:
             if self.notify and plan.site.feed_path in report.written:  # committed, and the feed changed: tell apps
                 self._notify()
         if config.clips.make and not config.clips.publish:
-            self._keep_clips([episode.item for episode in chosen])
+            try:
+                self._keep_clips([episode.item for episode in chosen])
+            except OSError as err:  # published all the same: the clips are for the host, not for listeners
+                self.warnings.append(
+                    PublishError(
+                        config.clips_dir,
+                        f"the clips could not be written there: {err.strerror or err}",
+                        "check the folder's permissions and free space, then build again after a change",
+                    )
+                )
         saved = {slug: entry for slug, entry in entries.items() if slug not in self.unwritten}
         fresh = cache.State(
             saved, published, _noop_key(config, plan.ledger, published), plan.site.digest, state.checked_feed

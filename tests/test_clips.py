@@ -310,3 +310,46 @@ def test_drawtext_reads_its_font_and_text_from_any_folder(tmp_path, name):
     )
     assert out.returncode == 0, out.stderr.decode()
     assert max(out.stdout) > 200  # letters were drawn
+
+
+@pytest.fixture(scope="module")
+def spoken(tmp_path_factory):
+    """A short recording of speech and silence, and a cover."""
+    folder = tmp_path_factory.mktemp("spoken")
+    say(folder / "say.wav", ["Every voice gets a turn.", 0.8, "Nobody hides."])
+    _artwork(folder / "cover.jpg")
+    return folder
+
+
+def _render(folder, out, work):
+    work.mkdir()
+    return video.render(
+        folder / "say.wav",
+        0.1,
+        2.0,
+        out,
+        work,
+        "square",
+        folder / "cover.jpg",
+        video.Titles("Show", "Episode", "Bite"),
+        (video.Caption(0.0, 1.2, "Every voice gets a turn.", "Ann"),),
+        video.font(),
+        -14.0,
+        -1.0,
+    )
+
+
+def test_the_same_clip_is_made_byte_for_byte_again(spoken, tmp_path):
+    first, second = tmp_path / "1.mp4", tmp_path / "2.mp4"
+    made = _render(spoken, first, tmp_path / "w1")
+    _render(spoken, second, tmp_path / "w2")
+    assert made.texts and first.read_bytes() == second.read_bytes()
+
+
+def test_without_drawtext_a_clip_is_made_without_text_and_says_so(spoken, tmp_path, monkeypatch):
+    monkeypatch.setattr(video, "can_draw_text", lambda: False)
+    made = _render(spoken, tmp_path / "plain.mp4", tmp_path / "w")
+    assert not made.texts
+    assert not list((tmp_path / "w").glob("*.txt"))  # no text was handed to ffmpeg
+    width, height, vcodec, _, acodec, seconds = _probe(tmp_path / "plain.mp4")
+    assert (width, height, vcodec, acodec) == (1080, 1080, "h264", "aac") and abs(seconds - 2.0) <= 0.05
