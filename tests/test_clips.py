@@ -353,3 +353,19 @@ def test_without_drawtext_a_clip_is_made_without_text_and_says_so(spoken, tmp_pa
     assert not list((tmp_path / "w").glob("*.txt"))  # no text was handed to ffmpeg
     width, height, vcodec, _, acodec, seconds = _probe(tmp_path / "plain.mp4")
     assert (width, height, vcodec, acodec) == (1080, 1080, "h264", "aac") and abs(seconds - 2.0) <= 0.05
+
+
+def test_clips_turned_off_leave_the_site(built):
+    folder, _ = built
+    settings = folder / config_module.CONFIG_NAME
+    original = settings.read_text()
+    try:
+        settings.write_text(original + "\n[clips]\nmake = false\n")
+        off = run_build(config_module.load(folder))
+        assert off.ok and not off.clips
+        assert not list((folder / "public" / "media").glob("*.clip-*"))
+        assert 'id="clips"' not in (folder / "public" / layout.page("swear")).read_text()
+    finally:
+        settings.write_text(original)
+        again = run_build(config_module.load(folder))
+        assert sum(clip.made for clip in again.clips) == 0  # back from the cache
