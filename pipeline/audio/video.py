@@ -15,7 +15,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import AudioError
@@ -24,7 +24,7 @@ from . import loudness
 from .ffmpeg import file_arg, filter_file, has_filter, run_ffmpeg
 from .mastering import COMPRESS_ABOVE, COMPRESSOR, LIMITER
 
-METHOD = "clip-v1"
+METHOD = "clip-v2"
 FPS = 30
 RATE = 48000  # Hz: the clips' sound
 AAC_KBPS = 160
@@ -60,10 +60,13 @@ class Geometry:
     wave: tuple[int, int]  # y, height of the waveform's band (full width)
     captions: tuple[int, int]  # y of the captions' block, and the width they wrap to
     sizes: tuple[int, int, int, int] = (40, 56, 42, 60)  # font sizes: show, episode, soundbite, captions
+    alone: tuple[int, int, int] = (-1, 400, 960)  # the titles' block without a picture: centred, higher
 
 
 SHAPES = {
-    "square": Geometry(1080, 1080, (60, 60, 380), (480, 70, 560), (500, 200), (760, 960), (34, 50, 38, 54)),
+    "square": Geometry(
+        1080, 1080, (60, 60, 380), (480, 70, 560), (500, 200), (760, 960), (34, 50, 38, 54), (-1, 120, 960)
+    ),
     "vertical": Geometry(1080, 1920, (190, 200, 700), (-1, 960, 960), (1330, 240), (1620, 960)),
 }
 
@@ -284,7 +287,9 @@ def _card(geometry: Geometry, picture: Path | None, titles: Titles, font: Path, 
     else:
         inputs = ["-f", "lavfi", "-i", f"color=c={BACKGROUND}:s={width}x{height}:r=1"]
         chain = ["[0:v]format=rgb24[base]"]
-    texts = _title_filters(geometry, titles, font, work)
+    texts = _title_filters(
+        geometry if picture is not None else replace(geometry, titles=geometry.alone), titles, font, work
+    )
     chain.append("[base]" + (",".join(texts) if texts else "null") + "[card]")
     run_ffmpeg(
         picture or card,
