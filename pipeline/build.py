@@ -13,6 +13,7 @@ One build at a time per show and per site folder (a lock); one bad episode never
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -24,6 +25,7 @@ from .config import LEDGER_NAME, Config
 from .episode.discover import Recording, discover
 from .errors import (
     CleanEditionError,
+    ClipError,
     GuardError,
     Interrupted,
     NotesError,
@@ -32,9 +34,9 @@ from .errors import (
     TranscriptError,
     unexpected,
 )
-from .files import sha256
+from .files import file_sha256, sha256, write_atomic
 from .progress import QuietReporter, Reporter
-from .records import EpisodeResult, Failure, Identity, Published, PublishReport, Remastered, SitePlan, Sound
+from .records import Clip, EpisodeResult, Failure, Identity, Published, PublishReport, Remastered, SitePlan, Sound
 from .show import guard, ledger
 from .targets import seam
 
@@ -62,6 +64,7 @@ class BuildResult:
     plan: SitePlan | None = None  # a preview's site, as it would be published
     remastered: tuple[Remastered, ...] = ()  # a remaster: every episode's sound, as it was and as it is now
     episodes: tuple[EpisodeResult, ...] = ()  # what this build made of each episode it made again (the studio)
+    clips_dir: Path | None = None  # [clips] publish = false: where the clips are kept for the host to upload
 
     @property
     def feed_path(self) -> Path:
@@ -70,6 +73,11 @@ class BuildResult:
     @property
     def index_path(self) -> Path:
         return self.site / layout.INDEX_PAGE
+
+    @property
+    def clips(self) -> tuple[Clip, ...]:
+        """The clips of the episodes this build made (made now, or taken from the cache)."""
+        return tuple(clip for item in self.published for clip in item.clips)
 
     @property
     def ok(self) -> bool:
@@ -354,6 +362,17 @@ class _Build:
             report = self._publish(book, plan)
             if self.notify and plan.site.feed_path in report.written:  # committed, and the feed changed: tell apps
                 self._notify()
+        if config.clips.make and not config.clips.publish:
+            try:
+                self._keep_clips([episode.item for episode in chosen])
+            except OSError as err:  # published all the same: the clips are for the host, not for listeners
+                self.warnings.append(
+                    PublishError(
+                        config.clips_dir,
+                        f"the clips could not be written there: {err.strerror or err}",
+                        "check the folder's permissions and free space, then build again after a change",
+                    )
+                )
         saved = {slug: entry for slug, entry in entries.items() if slug not in self.unwritten}
         fresh = cache.State(
             saved, published, _noop_key(config, plan.ledger, published), plan.site.digest, state.checked_feed
@@ -684,6 +703,50 @@ class _Build:
             )
         return report
 
+    def _keep_clips(self, items: list[Published]) -> None:
+        """`[clips] publish = false`: the clips of the published episodes written into the clips folder for the host
+        to upload. Only files panelpress wrote there (its list, `layout.CLIPS_MANIFEST`) are ever replaced or
+        removed, and only while they are as it wrote them; anything else in the way is left and named."""
+        import json
+
+        folder = self.config.clips_dir
+        listed = folder / layout.CLIPS_MANIFEST
+        try:
+            wrote = json.loads(listed.read_text()) if listed.is_file() else {}
+        except (OSError, ValueError):
+            wrote = {}
+        wrote = wrote if isinstance(wrote, dict) else {}
+        wanted = {}  # name in the folder → (file, checksum): each clip, and its captions
+        for clip in (clip for item in items for clip in item.clips):
+            wanted[clip.path.rsplit("/", 1)[-1]] = (Path(clip.content), clip.sha256)
+            if clip.caption_path:
+                wanted[clip.caption_path.rsplit("/", 1)[-1]] = (Path(clip.caption_file), clip.caption_sha256)
+        ours = lambda path, name: path.is_file() and not path.is_symlink() and file_sha256(path) == wrote.get(name)  # noqa: E731
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = {}
+        for name, (content, sha) in sorted(wanted.items()):
+            path = folder / name
+            if not content.is_file():  # an episode kept as it was published: its clips stay as they are
+                kept.update({name: wrote[name]} if name in wrote else {})
+            elif path.is_file() and not path.is_symlink() and file_sha256(path) == sha:
+                kept[name] = sha
+            elif os.path.lexists(path) and not ours(path, name):
+                self.warnings.append(
+                    PublishError(
+                        path,
+                        "is in the way of a clip: panelpress leaves your files alone",
+                        "move it away and build again",
+                    )
+                )
+            else:
+                write_atomic(path, content)
+                kept[name] = sha
+        for name in set(wrote) - set(wanted):  # clips of soundbites no longer in the notes
+            if ours(folder / name, name):
+                (folder / name).unlink()
+        if kept != wrote:
+            write_atomic(listed, json.dumps(kept, indent=1, sort_keys=True).encode())
+
     def _save_ledger(self, book: ledger.Ledger) -> None:
         path = self.config.ledger_path
         try:
@@ -746,6 +809,7 @@ class _Build:
             plan=plan,
             remastered=tuple(remastered),
             episodes=tuple(results.values()),
+            clips_dir=self.config.clips_dir if self.config.clips.make and not self.config.clips.publish else None,
         )
 
     def _artwork_warnings(self) -> list[PanelpressError]:
@@ -755,7 +819,7 @@ class _Build:
 
 
 def _is_withheld(error: PanelpressError) -> bool:
-    return isinstance(error, (TranscriptError, CleanEditionError))
+    return isinstance(error, (TranscriptError, CleanEditionError, ClipError))
 
 
 def _entry(context: tuple[str, str], key: str, result: EpisodeResult) -> cache.Entry:

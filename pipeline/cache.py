@@ -444,6 +444,7 @@ def episode_context(config) -> str:
         dataclasses.asdict(config.mix),
         dataclasses.asdict(config.transcripts),
         dataclasses.asdict(config.clean),
+        dataclasses.asdict(config.clips),
         *blog,
         *media,
     )

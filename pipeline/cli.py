@@ -916,6 +916,7 @@ def _summary(result: BuildResult, root: Path) -> None:
         console.print(table)
     _loudness(result)
     _talk(result)
+    _clips(result, root)
     _errors("[red]error:[/]", [failure.error for failure in result.failures], root)
     _errors("[red]refused:[/]", result.blocked, root)
     _errors("[red]not published:[/]", result.withheld, root)
@@ -942,6 +943,27 @@ def _summary(result: BuildResult, root: Path) -> None:
     if result.report is None and not result.published and not result.failures:
         counts += ". Nothing changed since the last build: the site is as it was"
     console.print(f"{counts}. Feed: {result.feed_path}  Pages: {result.index_path}")
+
+
+def _clips(result: BuildResult, root: Path) -> None:
+    """The clips of the episodes this build made: how many were made now, with captions, and where they are."""
+    clips = result.clips
+    if not clips:
+        return
+    made = sum(clip.made for clip in clips)
+    captioned = sum(clip.captions for clip in clips)
+    folder = result.clips_dir
+    if folder is not None:
+        shown = folder.relative_to(root) if folder.is_relative_to(root) else folder
+        where = f"kept in {shown}/ for you to upload"
+    else:
+        where = "published beside the episodes' audio, linked from their pages"
+    console.print(
+        escape(
+            f"clips: {made} made, {len(clips) - made} from the cache, {captioned} of {len(clips)} with captions; {where}"
+        ),
+        soft_wrap=True,
+    )
 
 
 def _remastered(result: BuildResult) -> None:

@@ -34,6 +34,7 @@ SAMPLE_RATES = (22050, 24000, 32000, 44100, 48000)
 ON_DETECT = ("warn", "flag", "fail")
 ENGINES = ("pocketsphinx", "whisper")
 CLEAN_MODES = ("bleep", "mute")
+CLIP_SHAPES = ("square", "vertical")  # 1080×1080 and 1080×1920 (layout.CLIP_SIZES)
 DENOISE_LEVELS = ("off", "light", "medium", "strong")
 # Where the episodes' audio work runs: threads of this process, or the workers of a Dask distributed cluster.
 EXECUTORS = ("threads", "dask")
@@ -707,6 +708,46 @@ class CleanSettings:
     )
 
 
+@dataclass(frozen=True)
+class ClipSettings:
+    """`[clips]`: every soundbite of the notes as short videos for social networks."""
+
+    make: bool = field(
+        default=True,
+        metadata=_doc(
+            "Make every soundbite of the notes into short videos (H.264 and AAC MP4): the artwork, the titles, the sound's waveform and captions from the transcript; false: no clips."
+        ),
+    )
+    publish: bool = field(
+        default=True,
+        metadata=_doc(
+            "Publish the clips beside the episode's audio, linked from its page; false: keep them out of the site, in `folder`, for you to upload."
+        ),
+    )
+    folder: str = field(
+        default="clips",
+        metadata=_doc(
+            "With `publish = false`: the folder, relative to the show folder, where the clips are written for you to upload (panelpress replaces only the clips it wrote there)."
+        ),
+    )
+    shapes: tuple[str, ...] = field(
+        default=CLIP_SHAPES,
+        metadata=_check(
+            lambda v: bool(v) and all(shape in CLIP_SHAPES for shape in v) and len(set(v)) == len(v),
+            'use one or both of "square" (1080×1080) and "vertical" (1080×1920), each once',
+            doc="The clips made of each soundbite: `square` (1080×1080, for feeds) and `vertical` (1080×1920, for stories and reels).",
+        ),
+    )
+    loudness: float = field(
+        default=-14.0,
+        metadata=_check(
+            lambda v: -24.0 <= v <= -9.0,
+            "use a loudness between -24 and -9 LUFS (social networks play at about -14)",
+            doc="The clips' integrated loudness in LUFS, measured on their decoded sound (social networks play at about -14); their true peak stays under `[audio] true_peak`.",
+        ),
+    )
+
+
 # What each key of the settings' own tables holds ([podcast.location], [[podcast.podroll]]): their records live in
 # records.py; the settings reference (docs/reference/settings.md) is made from these and the fields above.
 TABLE_DOCS = {
@@ -740,6 +781,7 @@ class Config:
     blog: BlogSettings = BlogSettings()
     transcripts: TranscriptSettings = TranscriptSettings()
     clean: CleanSettings = CleanSettings()
+    clips: ClipSettings = ClipSettings()
     feed: FeedSettings = FeedSettings()
     deploy: DeploySettings = DeploySettings()
 
@@ -802,6 +844,11 @@ class Config:
     def notes_dir(self) -> Path:
         return self.root / "show_notes"
 
+    @functools.cached_property
+    def clips_dir(self) -> Path:
+        """Where `[clips] publish = false` keeps the clips for the host to upload."""
+        return (self.root / self.clips.folder).resolve()
+
     @property
     def artwork_path(self) -> Path | None:
         return self.root / self.show.artwork if self.show.artwork else None
@@ -848,6 +895,7 @@ SECTIONS = {
     "blog": BlogSettings,
     "transcripts": TranscriptSettings,
     "clean": CleanSettings,
+    "clips": ClipSettings,
     "feed": FeedSettings,
     "deploy": DeploySettings,
 }
@@ -1083,6 +1131,8 @@ def _check_files(path: Path, config: Config) -> None:
             "move the folder away: panelpress keeps the ledger in this file",
         )
     _check_folder(path, config, "[build] cache", config.cache_dir, site=False)
+    if config.clips.make and not config.clips.publish:
+        _check_clips_folder(path, config)
     if config.blog.engine:
         _check_blog(path, config)
     _check_folder(
@@ -1512,6 +1562,18 @@ def with_output(config: Config, out: Path | str) -> Config:
     changed = dataclasses.replace(config, build=dataclasses.replace(config.build, output=str(folder)))
     _check_folder(None, changed, f"--out {out}", folder, site=True)
     return changed
+
+
+def _check_clips_folder(path: Path, config: Config) -> None:
+    """`[clips] folder`: a folder of its own, inside the show folder, apart from the site and the cache."""
+    folder, name = config.clips_dir, "[clips] folder"
+    fix = 'use a folder of its own in the show folder, e.g. folder = "clips"'
+    if config.root.resolve() not in folder.parents:
+        raise ConfigError(path, f"{name} ({folder}) is outside the show folder", fix)
+    for what, other in (("the site folder", config.output_dir), ("the cache folder", config.cache_dir)):
+        if folder == other or other in folder.parents or folder in other.parents:
+            raise ConfigError(path, f"{name} ({folder}) overlaps {what}: the clips are kept out of the site", fix)
+    _check_folder(path, config, name, folder, site=False, harm="panelpress would write clips among your files", fix=fix)
 
 
 def _check_folder(

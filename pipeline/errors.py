@@ -91,6 +91,10 @@ class CleanEditionError(PanelpressError):
     """An episode's clean edition could not be made clean (it is not published; the episode is)."""
 
 
+class ClipError(PanelpressError):
+    """An episode's clips could not be made (they are not published; the episode is)."""
+
+
 class ArtworkError(PanelpressError):
     """The show artwork is not what podcast apps accept."""
 

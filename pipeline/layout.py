@@ -100,6 +100,22 @@ def edition(slug: str, fmt: str, label: str = "") -> str:
     return f"{MEDIA_DIR}/{name(slug)}{_label(label)}.{fmt}"
 
 
+# A clip's frame by shape ([clips] shapes): square for feeds, vertical for stories and reels.
+CLIP_SIZES = {"square": (1080, 1080), "vertical": (1080, 1920)}
+CLIPS_MANIFEST = ".panelpress-clips.json"  # in [clips] folder: the clips panelpress wrote there, by name and checksum
+
+
+def clip_name(slug: str, number: int, shape: str) -> str:
+    """The file name of soundbite `number`'s clip (1-based, in the notes' order) of one `shape`."""
+    return f"{name(slug)}.clip-{number}.{shape}.mp4"
+
+
+def clip(slug: str, number: int, shape: str, suffix: str = ".mp4") -> str:
+    """Where a clip is published: beside the episode's audio (`media/<name>.clip-1.vertical.mp4`); with `suffix`
+    `.vtt`, its captions beside it."""
+    return f"{MEDIA_DIR}/{clip_name(slug, number, shape).removesuffix('.mp4')}{suffix}"
+
+
 def page(slug: str) -> str:
     """Where an episode's show-notes page is published."""
     return f"{PAGES_DIR}/{name(slug)}.html"

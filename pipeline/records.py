@@ -303,6 +303,28 @@ class Alternate:
 
 
 @dataclass(frozen=True)
+class Clip:
+    """A soundbite as a short video for social networks (`[clips]`): where it goes, what it shows, and its file."""
+
+    path: str  # relative to the site folder (layout.clip); kept out of the site, its name in the clips folder
+    shape: str  # "square" or "vertical"
+    width: int
+    height: int
+    start: float  # on the published audio's timeline
+    duration: float
+    title: str  # the soundbite's title ("" when the notes give none)
+    length: int  # bytes
+    sha256: str
+    content: Path = field(repr=False, default=Path())  # the file (in the cache)
+    captions: bool = False  # whether captions from the transcript are burned in
+    loudness: float = 0.0  # LUFS, measured on its decoded sound
+    caption_path: str = ""  # its captions as WebVTT, beside it ("" without captions), for networks that take them
+    caption_file: Path = field(repr=False, default=Path())  # … in the cache
+    caption_sha256: str = ""
+    made: bool = field(default=False, compare=False)  # made by the build that made this record (not from the cache)
+
+
+@dataclass(frozen=True)
 class Media:
     """The final, tagged audio file of an episode, ready to publish."""
 
@@ -362,6 +384,7 @@ class Published:
     media_site: str = ""  # [deploy] media_url (ends with "/"): where the media are served; "": under site_url
     media_transcripts: bool = True  # [deploy] media_transcripts: transcripts and chapters go with the media
     offset: float = 0.0  # seconds the recording's timeline moved on the way to the published audio (flagged words)
+    clips: tuple[Clip, ...] = ()  # [clips]: its soundbites as short videos
 
     def address(self, rel: str) -> str:
         """The public address of one of the episode's site files (layout.address)."""

@@ -284,6 +284,7 @@ PATHS = {
     "chapter_image": (SLUG, 1, ".jpg"),
     "episode_image": (SLUG, ".jpg"),
     "linked": (SLUG, "files/slides.pdf"),
+    "clip": (SLUG, 1, "vertical"),
     "archive": (1,),
     "artwork": (Path("artwork.jpg"),),
     "icon": ("favicon.ico",),
@@ -292,6 +293,7 @@ MORE_EXAMPLES = {  # the other forms a rule takes
     "edition": [(SLUG, "mp3", layout.CLEAN)],
     "transcript": [(SLUG, "srt"), (SLUG, "json"), (SLUG, "vtt", layout.CLEAN)],
     "icon": [(name,) for name, _ in artwork.ICONS[1:]],
+    "clip": [(SLUG, 1, "square"), (SLUG, 1, "vertical", ".vtt")],
 }
 ADDRESSES = {
     "url": (SITE, layout.page(SLUG)),
@@ -313,6 +315,7 @@ HELPERS = {
     "unmeasured",
     "is_media",
     "site_path",
+    "clip_name",
 }  # used by the rules above, no path of their own
 NAMES = {
     "INDEX_PAGE": "the show's index: the show, a subscribe box, its episodes newest first",
@@ -343,6 +346,8 @@ NAMES = {
     "CHAPTERS_TYPE": "the media type of a Podcasting 2.0 chapters file",
     "AUDIO_TYPES": "the enclosure type of each audio format, as the feed and the tags name it",
     "SERVED_TYPES": "the Content-Type each published file is served with, by its ending (deploy, the preview server)",
+    "CLIP_SIZES": "a clip's frame by shape, in pixels (`[clips] shapes`)",
+    "CLIPS_MANIFEST": "in `[clips] folder` (with `publish = false`): the clips panelpress wrote there, which it alone replaces",
 }
 IMPORTED = {"ENGINE", "TOKENS", "UTC"}
 

@@ -88,6 +88,19 @@ def filter_path(path: Path) -> str:
     return _escape(_escape(file_arg(path), _OPTION_SPECIAL), _GRAPH_SPECIAL)
 
 
+def filter_file(path: Path) -> str:
+    """A file a filter opens itself, not through ffmpeg's protocols (drawtext's `fontfile` and `textfile`), as the
+    value of its option: escaped for both levels of the filter-graph syntax, with no `file:` before it."""
+    return _escape(_escape(os.fspath(path), _OPTION_SPECIAL), _GRAPH_SPECIAL)
+
+
+@functools.cache
+def has_filter(name: str) -> bool:
+    """Whether the ffmpeg in use was built with a filter (drawtext needs libfreetype, which some builds lack)."""
+    out = subprocess.run([ffmpeg(), "-hide_banner", "-filters"], capture_output=True, text=True, check=False).stdout
+    return any(line.split()[1:2] == [name] for line in out.splitlines() if len(line.split()) > 2)
+
+
 def _escape(text: str, special: str) -> str:
     return "".join("\\" + ch if ch in special else ch for ch in text)
 

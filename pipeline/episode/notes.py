@@ -40,7 +40,7 @@ KEY_DOCS = {
     "chapters": "The chapters, in order, the first at 0: entries with the keys below, or `- HH:MM:SS Title` lines.",
     "image": "The episode's own art: a JPEG or PNG file beside the notes; left out, the show's artwork.",
     "tracks": "A panel recorded one track per speaker: `file: Panelist` lines (files of `episodes/<name>/`) or `1: Panelist` lines (channels of one recording); `room` for the audience microphone, `skip` to leave one out.",
-    "soundbites": "Highlights apps play as previews (`podcast:soundbite`): entries with the keys below.",
+    "soundbites": "Highlights apps play as previews (`podcast:soundbite`), each also made into short videos (`[clips]`): entries with the keys below.",
     "comments": "Where the episode is discussed: a comments page's address (RSS `<comments>`), `disabled`, or a post apps can show and answer (`podcast:socialInteract`) with the keys below.",
     "location": "What the episode is about, or where it was made (`podcast:location`): a name, or the keys below.",
 }

@@ -21,6 +21,7 @@ from ..config import AudioSettings, Config
 from ..errors import (
     AudioError,
     CleanEditionError,
+    ClipError,
     DraftTranscript,
     Interrupted,
     NotesError,
@@ -42,7 +43,7 @@ from ..records import (
     Track,
     Turn,
 )
-from . import chapters, clean, edition, explicit, notes, probe, tags, tracks, transcribe, transcript, turns
+from . import chapters, clean, clips, edition, explicit, notes, probe, tags, tracks, transcribe, transcript, turns
 from .discover import Recording
 
 
@@ -479,6 +480,33 @@ def clean_edition(work: Work, setup: Setup, task: Task) -> Work:
     return replace(work, item=item, warnings=warnings, withheld=withheld)
 
 
+def make_clips(work: Work, setup: Setup, task: Task) -> Work:
+    """`[clips]`: every soundbite as short videos (from the clean edition where the episode has one); clips that
+    cannot be made are held back, not the episode."""
+    config = setup.config
+    if not config.clips.make or not work.item.soundbites:
+        return work
+    image = notes.image_file(work.episode.notes)
+    picture = image if image is not None else config.artwork_path
+    try:
+        made = clips.make(
+            config,
+            work.item,
+            work.mastered,
+            None if work.unreviewed else _labelled(work),
+            picture,
+            task,
+            setup.fresh,
+        )
+    except Interrupted:
+        raise
+    except PanelpressError as err:
+        held = ClipError(err.path, f"its clips could not be made: {err.problem}", err.fix)
+        return replace(work, withheld=(*work.withheld, held))
+    warnings = work.warnings + ((made.warning,) if made.warning else ())
+    return replace(work, item=replace(work.item, clips=made.clips), warnings=warnings)
+
+
 def _reviewed(work: Work, files: tuple[Attachment, ...]) -> tuple[Attachment, ...]:
     """An edition's files without its transcript while that is a draft waiting for review."""
     if not work.unreviewed:
@@ -506,6 +534,7 @@ AUDIO: tuple[Stage, ...] = (
     opus_edition,
     attach_transcript,
     clean_edition,
+    make_clips,
 )
 STAGES = NOTES + AUDIO
 

@@ -80,6 +80,8 @@ def assemble(
         e.item.episode.slug: e.item.post_url or e.item.page_path for e in episodes
     }  # on a blog: the post's address
     linked = [(replace(e.item, links=_links(e.item, pages_of)), e.key) for e in episodes]
+    if not config.clips.publish:  # kept out of the site, for the host to upload (the build writes them apart)
+        linked = [(replace(item, clips=()), key) for item, key in linked]
     ordered = sorted(linked, key=lambda pair: (pair[0].pub_date, pair[0].episode.slug), reverse=True)
     items = [item for item, _ in ordered]
     keys = {item.guid: _key(key, item.links) for item, key in ordered}
@@ -90,6 +92,8 @@ def assemble(
     for item in items:
         files[item.media_path] = PlanFile(item.media.path, item.media.sha256)
         files.update({a.path: PlanFile(a.content, a.sha256) for a in (*item.attachments, *item.alternates)})
+        files.update({c.path: PlanFile(c.content, c.sha256) for c in item.clips})
+        files.update({c.caption_path: PlanFile(c.caption_file, c.caption_sha256) for c in item.clips if c.caption_path})
     env = pages.environment(inputs.templates)
     width, icons = (inputs.artwork_width, inputs.icons) if artwork else (0, ())
     site = pages.Site(artwork, tuple(name for name, _ in icons))
@@ -272,6 +276,10 @@ def kept_item(
     its addresses this build's."""
     copies = tuple(replace(a, content=site / a.path) for a in item.attachments)
     editions = tuple(replace(a, content=site / a.path) for a in item.alternates)
+    clips = tuple(
+        replace(c, content=site / c.path, caption_file=site / c.caption_path if c.caption_path else c.caption_file)
+        for c in item.clips
+    )
     clean = kept_item(item.clean, site, site_url, media_site, media_transcripts) if item.clean is not None else None
     return replace(
         item,
@@ -281,5 +289,6 @@ def kept_item(
         media=replace(item.media, path=site / item.media_path),
         attachments=copies,
         alternates=editions,
+        clips=clips,
         clean=clean,
     )
