@@ -43,6 +43,7 @@ TYPES = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".png": "image/png",
+    ".svg": "image/svg+xml",
     ".ico": "image/vnd.microsoft.icon",
     ".pdf": "application/pdf",
 }
