@@ -32,6 +32,7 @@ _markdown = notes_markdown()
 FOLD_LINES = 40
 # Files served as they are (a show may override them in its templates folder, like the pages).
 STATIC = {layout.STYLESHEET: "site.css", layout.SCRIPT: "site.js", layout.APP_ICONS: "icons.svg"}
+LOCK_SCREEN_SIZES = (192, 400, 600)  # the covers the player offers the Media Session (lock screens, cars, watches)
 TEMPLATE_SUFFIXES = (".html", ".css", ".js", ".xsl", ".svg")  # the packaged templates' files
 
 
@@ -292,7 +293,9 @@ def _common(config: Config, site: Site, root: str, canonical: str) -> dict:
         "og_locale": og_locale(show.language),
         "icons": {name: layout.icon(name) for name in site.icons},
         # the square covers, smallest first: the player's art on a lock screen (Media Session)
-        "covers": sorted((layout.icon(name), width) for name in site.icons if (width := cover_width(name))),
+        "covers": sorted(
+            (layout.icon(name), width) for name in site.icons if (width := cover_width(name)) in LOCK_SCREEN_SIZES
+        ),
         "subscribe_in_main": False,
         "feed_path": FEED_FILE,
         "feed_url": feed_url,
