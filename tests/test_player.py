@@ -56,6 +56,11 @@ def test_one_player_whose_bar_replaces_the_browsers_controls(page, served):
     # the chapters are marked on the timeline, each where it starts
     ticks = page.eval_on_selector_all(".marks i", "ticks => ticks.map(t => parseFloat(t.style.left))")
     assert len(ticks) == 4 and ticks[0] == 0 and ticks == sorted(ticks) and ticks[-1] < 100
+    # scrolled to the transcript, the one player stays in view, above the text
+    page.evaluate("scrollTo(0, document.documentElement.scrollHeight)")
+    page.wait_for_function("scrollY > 0")
+    box = page.locator(".bar").bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 900
 
 
 def test_the_bar_plays_skips_and_changes_the_speed_by_click_and_by_key(page, served):

@@ -76,7 +76,7 @@
     try {
       if (value === undefined) return localStorage.getItem("panelpress." + key);
       localStorage[value === null ? "removeItem" : "setItem"]("panelpress." + key, value);
-    } catch (err) { return null; } // refused (a private window): nothing is remembered
+    } catch (err) { return null; } // refused (a private window)
   }
 
   // The last item that starts at or before t (a binary search: transcripts can be long).
@@ -172,7 +172,7 @@
     if (duration && duration !== shown.duration) {
       shown.duration = duration;
       position.max = duration;
-      ticks.forEach(function (tick, n) { tick.style.left = (100 * titles.starts[n] / duration) + "%"; });
+      ticks.forEach(function (tick, n) { tick.style.left = Math.min(100, 100 * titles.starts[n] / duration) + "%"; });
     }
     if (episode && !player.paused && Math.abs(t - saved) >= 5) remember();
     if (session && session.setPositionState && player.duration > 0) {
