@@ -241,3 +241,15 @@ def test_nothing_is_fetched_from_another_origin(page, served):
         page.goto(served["demo"] + path)
         page.wait_for_function("document.readyState === 'complete'")
     assert asked and all(url.split("/", 3)[:3] == origin for url in asked), asked
+
+
+def test_without_javascript_one_player_plays_and_the_clean_edition_is_a_link(browser, served):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(served["demo"] + DEMO)
+    assert page.evaluate("document.querySelectorAll('audio, video').length") == 1
+    assert page.get_attribute("audio", "controls") is not None and page.is_hidden(".bar")
+    clean = page.get_attribute(".editions-plain a", "href")
+    assert clean.endswith(".clean.mp3") and page.is_visible(".editions-plain a")
+    assert page.request.get(served["demo"] + "episodes/" + clean).status == 200
+    context.close()
