@@ -207,3 +207,15 @@ def test_a_template_of_the_shows_that_is_not_utf8_is_named_with_the_fix(tmp_path
     (tmp_path / "templates" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff")  # not a template: left alone
     with pytest.raises(ConfigError, match=r"episode\.html: is not UTF-8 text.*save it as UTF-8"):
         pages.templates(tmp_path / "templates")
+
+
+def test_a_show_may_replace_the_icons_and_its_other_pictures_are_not_read_as_templates(tmp_path):
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "logo.svg").write_bytes(b"\xff\xfe not UTF-8: a picture beside the templates")
+    (folder / "icons.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><symbol id="apple"/></svg>\n')
+    found = pages.templates(folder)
+    assert "logo.svg" not in found and found["icons.svg"].startswith('<svg xmlns="http://www.w3.org/2000/svg"><symbol')
+    env = pages.environment(found)
+    assert pages.static_files(env)[layout.APP_ICONS] == (folder / "icons.svg").read_bytes()
+    assert env.globals["app_icons"].startswith(layout.APP_ICONS + "?v=")  # pages ask for the new copy
