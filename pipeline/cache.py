@@ -59,7 +59,7 @@ def format_stamp() -> str:
     digest = hashlib.sha256(__version__.encode())
     package = Path(__file__).parent
     for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".html", ".css", ".js", ".xsl") and "__pycache__" not in path.parts:
+        if path.suffix in (".py", ".html", ".css", ".js", ".xsl", ".svg") and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:32]
 

@@ -513,6 +513,58 @@ class FeedSettings:
     )
 
 
+def _id_of(pattern: str):
+    """A check of an app's ID for the show: empty (not given), or text that matches `pattern` whole."""
+    return lambda value: not value or re.fullmatch(pattern, value) is not None
+
+
+@dataclass(frozen=True)
+class SubscribeSettings:
+    """`[subscribe]`: the show's IDs in podcast directories and apps, for the subscribe buttons on every page. An app
+    whose ID is given gets a link to the show's own page there; the others open the feed by its address."""
+
+    apple_podcasts: str = field(
+        default="",
+        metadata=_check(
+            _id_of(r"[0-9]{5,12}"),
+            "write the digits after `id` in the show's Apple Podcasts address (podcasts.apple.com/…/id1234567890)",
+            doc="The show's Apple Podcasts ID (the digits after `id` in its address): Apple Podcasts, Overcast, Pocket Casts and Castro then open the show's own page.",
+        ),
+    )
+    spotify: str = field(
+        default="",
+        metadata=_check(
+            _id_of(r"[0-9A-Za-z]{22}"),
+            "write the 22 letters and digits after /show/ in the show's Spotify address (open.spotify.com/show/…)",
+            doc="The show's Spotify ID (the 22 characters after `/show/` in its address); no Spotify button without it (Spotify cannot open a feed).",
+        ),
+    )
+    youtube_music: str = field(
+        default="",
+        metadata=_check(
+            _id_of(r"[0-9A-Za-z_-]{10,64}"),
+            "write the playlist ID after `list=` in the show's YouTube Music address (music.youtube.com/playlist?list=…)",
+            doc="The show's YouTube Music playlist ID (after `list=` in its address); no YouTube Music button without it.",
+        ),
+    )
+    fountain: str = field(
+        default="",
+        metadata=_check(
+            _id_of(r"[0-9A-Za-z_-]{1,64}"),
+            "write what follows /show/ in the show's Fountain address (fountain.fm/show/…)",
+            doc="The show's ID in Fountain (what follows `/show/` in its fountain.fm address); no Fountain button without it.",
+        ),
+    )
+    podcast_index: str = field(
+        default="",
+        metadata=_check(
+            _id_of(r"[0-9]{1,12}"),
+            "write the digits after /podcast/ in the show's Podcast Index address (podcastindex.org/podcast/…)",
+            doc="The show's Podcast Index feed ID (the digits after `/podcast/` in its podcastindex.org address); without it the button searches the index for the feed's address.",
+        ),
+    )
+
+
 DEPLOY_SCHEMES = ("s3", "sftp", "rsync", "git+file", "git+ssh", "git+https")  # targets/remote.py opens each
 
 
@@ -784,6 +836,7 @@ class Config:
     clips: ClipSettings = ClipSettings()
     feed: FeedSettings = FeedSettings()
     deploy: DeploySettings = DeploySettings()
+    subscribe: SubscribeSettings = SubscribeSettings()
 
     @property
     def path(self) -> Path:
@@ -898,6 +951,7 @@ SECTIONS = {
     "clips": ClipSettings,
     "feed": FeedSettings,
     "deploy": DeploySettings,
+    "subscribe": SubscribeSettings,
 }
 # Settings that are tables of their own ([podcast.location], [[podcast.podroll]]): the record each becomes.
 TABLES = {"Location": Location, "RemoteItem": RemoteItem}

@@ -28,6 +28,7 @@ SUBSCRIBE_PAGE = "subscribe.html"
 ASSETS_DIR = "assets"
 STYLESHEET = f"{ASSETS_DIR}/site.css"
 SCRIPT = f"{ASSETS_DIR}/site.js"
+APP_ICONS = f"{ASSETS_DIR}/icons.svg"
 ICONS_DIR = "icons"
 # The types of the files published beside an episode's page (its transcripts and chapters), as feed and pages name them.
 VTT_TYPE = "text/vtt"

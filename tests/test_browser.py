@@ -201,7 +201,7 @@ def test_hostile_notes_fire_no_dialog_and_inject_no_element(page, served):
         page.wait_for_function("document.readyState === 'complete'")
         found = page.evaluate(
             """() => ({
-              marked: document.querySelectorAll('#pwned, [onerror], [onload], [onmouseover], svg, img[src=x]').length,
+              marked: document.querySelectorAll('#pwned, [onerror], [onload], [onmouseover], svg:not(.icon), svg.icon *:not(path, use), img[src=x]').length,
               scripts: [...document.scripts].filter(s => !(s.src.includes('/assets/site.js') || s.type === 'application/ld+json'
                                                      || s.textContent.includes('new EventSource'))).length,
               linked: [...document.querySelectorAll('a[href]')].filter(a => a.protocol === 'javascript:').length,
@@ -227,7 +227,7 @@ def test_screenshots_for_a_person_to_look_at(browser, served, width):
         ("demo-episode", served["demo"] + "episodes/management-vs-leadership.html"),
     ):
         page.goto(url + "#t=3")
-        page.wait_for_function("!document.querySelector('audio[data-player]') || document.querySelector('.current')")
+        page.wait_for_function("!document.querySelector('ol.chapters') || document.querySelector('.current')")
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
         assert (SCREENSHOTS / f"{name}-{width}.png").stat().st_size > 10_000
     context.close()

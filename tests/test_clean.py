@@ -152,7 +152,9 @@ def test_texts_are_masked_and_the_page_offers_both(muted):
         "the explicit transcript is as it was"
     )
     page = (site / "episodes/swear.html").read_text()
-    assert "Explicit edition" in page and "Clean edition" in page and 'src="../media/swear.clean.mp3"' in page
+    # one player, and a switch between the editions (with a plain link to the clean one for a page without script)
+    assert page.count("<audio") == 1 and 'data-edition="clean" data-src="../media/swear.clean.mp3"' in page
+    assert 'href="../media/swear.clean.mp3">listen to the clean edition</a>' in page
     index = (site / "index.html").read_text()
     assert 'href="feed.xml"' in index and 'href="feed-clean.xml"' in index
 

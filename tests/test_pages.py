@@ -6,12 +6,14 @@ import json
 from dataclasses import replace
 
 import pytest
+from lxml import html
 
-from pipeline import layout
+from pipeline import config, layout
 from pipeline.errors import ConfigError
 from pipeline.records import Attachment
 from pipeline.show import pages
 from pipeline.show.artwork import ICONS as ICON_SPECS
+from tests.conftest import write_show
 from tests.golden import assert_golden
 from tests.records import published, show_config
 
@@ -56,7 +58,9 @@ def test_explicit_badge_only_where_flagged():
     rendered = pages.render(show_config(), _items(), None)
     assert 'class="badge explicit"' in rendered["episodes/second.html"]
     assert 'class="badge explicit"' not in rendered["episodes/first.html"]
-    assert rendered["index.html"].count('class="badge explicit"') == 1
+    index = html.fromstring(rendered["index.html"])
+    assert len(index.xpath("//ul[@class='episodes']//*[@class='badge explicit']")) == 1
+    assert len(index.xpath("//section[@class='latest']//*[@class='badge explicit']")) == 1  # the newest is explicit
 
 
 def test_index_lists_newest_first_with_relative_links():
@@ -110,14 +114,56 @@ def test_json_ld_cannot_close_its_script_element():
 
 
 def test_subscribe_links_open_the_feed_in_apps():
-    links = dict(pages.subscribe_links("https://pod.example.com/show/feed.xml", "Q&A Show"))
+    links = {app.name: app.link for app in pages.subscribe_links("https://pod.example.com/show/feed.xml", "Q&A Show")}
     assert links == {
         "Apple Podcasts": "pcast://pod.example.com/show/feed.xml",
         "Overcast": "overcast://x-callback-url/add?url=https%3A%2F%2Fpod.example.com%2Fshow%2Ffeed.xml",
         "Pocket Casts": "pktc://subscribe/pod.example.com/show/feed.xml",
         "AntennaPod": "https://antennapod.org/deeplink/subscribe?url=https%3A%2F%2Fpod.example.com%2Fshow%2Ffeed.xml&title=Q%26A%20Show",
+        "Podcast Addict": "podcastaddict://pod.example.com/show/feed.xml",
+        "Castro": "castro://subscribe/pod.example.com/show/feed.xml",
+        "Podcast Index": "https://podcastindex.org/search?q=https%3A%2F%2Fpod.example.com%2Fshow%2Ffeed.xml",
         "Another app": "podcast://pod.example.com/show/feed.xml",
-    }
+    }  # Spotify, YouTube Music and Fountain cannot open a feed: only with the show's ID there
+
+
+def test_with_the_shows_ids_every_app_opens_the_shows_own_page(tmp_path):
+    ids = config.SubscribeSettings(
+        apple_podcasts="1234567890",
+        spotify="4rOoJ6Egrf8K2IrywzwOMk",
+        youtube_music="PLabcdefghij_-12",
+        fountain="AbC123",
+        podcast_index="920666",
+    )
+    links = {app.name: app.link for app in pages.subscribe_links("https://pod.example.com/show/feed.xml", "Q", ids)}
+    assert list(links) == [
+        "Apple Podcasts",
+        "Spotify",
+        "YouTube Music",
+        "Overcast",
+        "Pocket Casts",
+        "AntennaPod",
+        "Podcast Addict",
+        "Castro",
+        "Fountain",
+        "Podcast Index",
+        "Another app",
+    ]
+    assert links["Apple Podcasts"] == "https://podcasts.apple.com/podcast/id1234567890"
+    assert links["Spotify"] == "https://open.spotify.com/show/4rOoJ6Egrf8K2IrywzwOMk"
+    assert links["YouTube Music"] == "https://music.youtube.com/playlist?list=PLabcdefghij_-12"
+    assert links["Overcast"] == "https://overcast.fm/itunes1234567890"
+    assert links["Pocket Casts"] == "https://pca.st/itunes/1234567890"
+    assert links["Castro"] == "https://castro.fm/itunes/1234567890"
+    assert links["Fountain"] == "https://fountain.fm/show/AbC123"
+    assert links["Podcast Index"] == "https://podcastindex.org/podcast/920666"
+    # the settings refuse what is not an ID, and say where to find it
+    write_show(tmp_path)
+    with (tmp_path / "panelpress.toml").open("a") as toml:
+        toml.write('\n[subscribe]\nspotify = "https://open.spotify.com/show/4rOoJ6Egrf8K2IrywzwOMk"\n')
+    with pytest.raises(ConfigError, match=r"\[subscribe\] spotify .* is not allowed") as refused:
+        config.load(tmp_path)
+    assert "after /show/" in refused.value.fix
 
 
 def test_a_show_can_override_the_stylesheet_and_pages_ask_for_the_new_one(tmp_path):
@@ -161,3 +207,15 @@ def test_a_template_of_the_shows_that_is_not_utf8_is_named_with_the_fix(tmp_path
     (tmp_path / "templates" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff")  # not a template: left alone
     with pytest.raises(ConfigError, match=r"episode\.html: is not UTF-8 text.*save it as UTF-8"):
         pages.templates(tmp_path / "templates")
+
+
+def test_a_show_may_replace_the_icons_and_its_other_pictures_are_not_read_as_templates(tmp_path):
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "logo.svg").write_bytes(b"\xff\xfe not UTF-8: a picture beside the templates")
+    (folder / "icons.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><symbol id="apple"/></svg>\n')
+    found = pages.templates(folder)
+    assert "logo.svg" not in found and found["icons.svg"].startswith('<svg xmlns="http://www.w3.org/2000/svg"><symbol')
+    env = pages.environment(found)
+    assert pages.static_files(env)[layout.APP_ICONS] == (folder / "icons.svg").read_bytes()
+    assert env.globals["app_icons"].startswith(layout.APP_ICONS + "?v=")  # pages ask for the new copy

@@ -23,7 +23,8 @@ from pipeline.show import artwork, pages
 from tests import sites
 from tests.browser import vnu_or_skip
 
-BUDGET = 30_000  # bytes of an episode page without its audio and images: HTML, CSS and JavaScript
+BUDGET = 30_000  # bytes of an episode page without its audio and images: its HTML and the stylesheet
+SCRIPT_BUDGET = 15_000  # bytes of the page script (the player bar and all): issue 25 allows 15 KB, no framework
 
 
 def _text(plan, rel: str) -> bytes:
@@ -68,11 +69,12 @@ def test_every_page_passes_the_nu_html_checker_hostile_input_included(previews, 
     assert len(files) >= 12
 
 
-def test_an_episode_page_weighs_under_30_kb_without_its_audio(previews):
-    static = {rel: len(_text(previews["demo"].plan, rel)) for rel in (layout.STYLESHEET, layout.SCRIPT)}
+def test_an_episode_page_weighs_under_30_kb_and_its_script_at_most_15_kb(previews):
+    css, script = (len(_text(previews["demo"].plan, rel)) for rel in (layout.STYLESHEET, layout.SCRIPT))
+    assert script <= SCRIPT_BUDGET
     for name, slug in (("demo", "management-vs-leadership"), ("full", "full-panel")):
         page = len(_text(previews[name].plan, layout.page(slug)))
-        assert page + sum(static.values()) < BUDGET, (name, page, static)
+        assert page + css < BUDGET, (name, page, css)
 
 
 @cache
@@ -175,6 +177,28 @@ def test_json_ld_is_valid_schema_org(previews):
     )
 
 
+def test_every_page_has_the_subscribe_buttons_and_people_are_sent_to_the_subscribe_page(previews):
+    for name, result in previews.items():
+        for rel, data in _pages(result.plan).items():
+            page = html.fromstring(data.decode())
+            apps = page.xpath("//section[@class='subscribe']//ul[@class='apps']/li/a")
+            assert len(apps) >= 8 and all(a.xpath("svg[@class='icon']/use") for a in apps), (name, rel)
+            assert page.xpath("//ul[@class='apps']//button[@data-copy]/@data-copy") == [
+                "https://pod.example.com/show/feed.xml"
+                if name != "demo"
+                else "https://leadthepanel.example/podcast/feed.xml"
+            ]
+            # a feed is named to feed readers in the head; no link a person follows opens one
+            opened = [
+                href.split("?")[0] for href in page.xpath("//body//a/@href") if href.split(":")[0] in ("http", "https")
+            ]
+            opened += [href for href in page.xpath("//body//a/@href") if ":" not in href]  # the site's own
+            assert not [href for href in opened if href.endswith((layout.FEED_FILE, layout.CLEAN_FEED_FILE))], rel
+            assert page.xpath("//footer/p//a/@href")[0].endswith(layout.SUBSCRIBE_PAGE)
+    demo = html.fromstring(_text(previews["demo"].plan, layout.INDEX_PAGE).decode())  # with [clean] edition
+    assert demo.xpath("//head/link[@rel='alternate']/@href") == ["feed.xml", "feed-clean.xml"]
+
+
 def test_sharing_a_page_shows_its_title_summary_art_and_audio(previews):
     plan = previews["full"].plan
     page = html.fromstring(_text(plan, "episodes/full-panel.html").decode())
@@ -193,8 +217,26 @@ def test_sharing_a_page_shows_its_title_summary_art_and_audio(previews):
         "audio/mpeg",
         "summary",
     )
+    # the episode's own art: said for what it is, its size not known (only the show's artwork is measured)
+    assert (
+        meta["og:image:alt"] == meta["twitter:image:alt"] == "The art of “Budgets, Teams & the Long Tail of Leadership”"
+    )
+    assert "og:image:width" not in meta and meta["og:locale"] == "en_GB"  # [show] language = "en-GB"
     index = html.fromstring(_text(plan, layout.INDEX_PAGE).decode())
     assert index.xpath("//link[@rel='canonical']/@href") == ["https://pod.example.com/show/"]
+    shown = {m.get("property") or m.get("name"): m.get("content") for m in index.xpath("//meta[@content]")}
+    assert (shown["og:image"], shown["og:image:width"], shown["og:image:height"]) == (
+        "https://pod.example.com/show/artwork.png",
+        "1400",
+        "1400",
+    )
+    assert shown["og:image:alt"] == "The cover of Test Panel" and shown["color-scheme"] == "light dark"
+    assert index.xpath("//meta[@name='theme-color']/@media") == [
+        "(prefers-color-scheme: light)",
+        "(prefers-color-scheme: dark)",
+    ]
+    demo = html.fromstring(_text(previews["demo"].plan, layout.INDEX_PAGE).decode())
+    assert demo.xpath("//meta[@property='og:locale']/@content") == ["en_US"]  # "en": its likeliest region
     assert index.xpath("//h1/text()") == ["Test Panel"]
     download = page.xpath("//a[@download]")[0]
     assert (
@@ -231,7 +273,7 @@ def test_the_feed_names_its_stylesheet_and_stays_a_feed_for_every_parser(preview
     shown = html.fromstring(_feed_as_a_browser_shows_it(plan).decode())
     assert "podcast feed of Test Panel" in shown.xpath("string(//h1)")
     assert shown.xpath("string(//section[@class='subscribe']//code)") == "https://pod.example.com/show/feed.xml"
-    assert shown.xpath("//ul[@class='apps']//a/text()") == [name for name, _ in pages.subscribe_links("x", "y")]
+    assert shown.xpath("//ul[@class='apps']//a/span/text()") == [app.name for app in pages.subscribe_links("x", "y")]
     assert shown.xpath("//ul[@class='episodes']//h3/a/@href") == [
         "episodes/full-panel.html",
         "episodes/short-bonus.html",
@@ -244,7 +286,7 @@ def test_the_hostile_show_is_shown_as_text(previews):
     for rel, page in {**_pages(plan), "feed-view.html": _feed_as_a_browser_shows_it(plan)}.items():
         tree = html.fromstring(page.decode())
         assert not tree.xpath(
-            "//*[@id='pwned'] | //*[@onerror] | //*[@onload] | //*[@onmouseover] | //svg | //img[@src='x']"
+            "//*[@id='pwned'] | //*[@onerror] | //*[@onload] | //*[@onmouseover] | //svg[not(@class='icon')] | //img[@src='x']"
         ), rel
         scripts = tree.xpath("//script[not(@src) and not(@type='application/ld+json')]")
         assert scripts == [], rel

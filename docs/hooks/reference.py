@@ -326,6 +326,7 @@ NAMES = {
     "ARCHIVE_DIR": "the feed's archive documents, with `[feed] items`",
     "STYLESHEET": "the pages' stylesheet",
     "SCRIPT": "the pages' script",
+    "APP_ICONS": "the icons of the subscribe buttons and the player (an SVG sprite)",
     "ASSETS_DIR": "the folder of the stylesheet and script",
     "ICONS_DIR": "the icons and covers made from the artwork",
     "MEDIA_DIR": "the audio: every episode's enclosure and its other editions",

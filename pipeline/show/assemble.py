@@ -96,7 +96,7 @@ def assemble(
         files.update({c.caption_path: PlanFile(c.caption_file, c.caption_sha256) for c in item.clips if c.caption_path})
     env = pages.environment(inputs.templates)
     width, icons = (inputs.artwork_width, inputs.icons) if artwork else (0, ())
-    site = pages.Site(artwork, tuple(name for name, _ in icons))
+    site = pages.Site(artwork, tuple(name for name, _ in icons), width)
     for item in items if not config.blog.engine else ():  # on a blog, the episode's page is its post
         html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, site))
         files[item.page_path] = _text(html)
@@ -258,7 +258,9 @@ def _show_key(config: Config, inputs: Inputs) -> str:
     """Everything an episode page shows besides its episode: the show's settings, templates (the stylesheet and
     script too: pages name them by their digest) and artwork."""
     sources = sorted((name, hashlib.sha256(text.encode()).hexdigest()) for name, text in inputs.templates.items())
-    return cache.context_digest(repr(config.show), repr(config.podcast), inputs.artwork_sha, sources)
+    return cache.context_digest(
+        repr(config.show), repr(config.podcast), repr(config.subscribe), inputs.artwork_sha, sources
+    )
 
 
 def _text(text: str) -> PlanFile:

@@ -13,24 +13,27 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import langcodes
 from jinja2 import DictLoader, Environment, StrictUndefined
 from markupsafe import Markup, escape
 
 from .. import layout
-from ..config import Config
+from ..config import Config, SubscribeSettings
 from ..errors import ConfigError
 from ..layout import FEED_FILE, INDEX_PAGE
 from ..markdown import markdown as notes_markdown
 from ..markdown import relinked
 from ..records import Published, Turn
+from .artwork import cover_width
 
 _markdown = notes_markdown()
 
 # A transcript longer than this many lines is folded (a <details> element) so it does not take over the page.
 FOLD_LINES = 40
 # Files served as they are (a show may override them in its templates folder, like the pages).
-STATIC = {layout.STYLESHEET: "site.css", layout.SCRIPT: "site.js"}
-TEMPLATE_SUFFIXES = (".html", ".css", ".js", ".xsl")  # the packaged templates' files
+STATIC = {layout.STYLESHEET: "site.css", layout.SCRIPT: "site.js", layout.APP_ICONS: "icons.svg"}
+LOCK_SCREEN_SIZES = (192, 400, 600)  # the covers the player offers the Media Session (lock screens, cars, watches)
+TEMPLATE_SUFFIXES = (".html", ".css", ".js", ".xsl", ".svg")  # the packaged templates' files
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Site:
 
     artwork: str | None = None
     icons: tuple[str, ...] = ()
+    width: int = 0  # the artwork's side in pixels (0: not known)
 
 
 def notes_html(item: Published, root: str | None = None) -> Markup:
@@ -124,17 +128,66 @@ def jsonld(data: dict) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def subscribe_links(feed_url: str, title: str) -> tuple[tuple[str, str], ...]:
-    """(app, link) that open the feed in podcast apps: each app's own way, and the generic `podcast://` scheme."""
+@dataclass(frozen=True)
+class App:
+    """A subscribe button: the app's icon (a name of `_icons.html`), its name, and the link that opens the show."""
+
+    icon: str
+    name: str
+    link: str
+
+
+NO_IDS = SubscribeSettings()  # a show that gave no app its ID
+
+
+def subscribe_links(feed_url: str, title: str, ids: SubscribeSettings = NO_IDS) -> tuple[App, ...]:
+    """The buttons that open the show in podcast apps: the show's own page in an app whose ID the host gave
+    (`[subscribe]`), each app's way of opening a feed by its address otherwise, and the generic `podcast://`
+    scheme last. Apps that cannot open a feed (Spotify, YouTube Music, Fountain) only with their ID."""
     bare = feed_url.split("://", 1)[-1]
     whole = quote(feed_url, safe="")
-    return (
-        ("Apple Podcasts", f"pcast://{bare}"),  # Apple Podcasts alone answers pcast: (iOS, iPadOS, macOS)
-        ("Overcast", f"overcast://x-callback-url/add?url={whole}"),
-        ("Pocket Casts", f"pktc://subscribe/{bare}"),
-        ("AntennaPod", f"https://antennapod.org/deeplink/subscribe?url={whole}&title={quote(title, safe='')}"),
-        ("Another app", f"podcast://{bare}"),
-    )
+    apple = ids.apple_podcasts
+    apps = [
+        # Apple Podcasts alone answers pcast: (iOS, iPadOS, macOS)
+        App("apple", "Apple Podcasts", f"https://podcasts.apple.com/podcast/id{apple}" if apple else f"pcast://{bare}"),
+        App("spotify", "Spotify", f"https://open.spotify.com/show/{ids.spotify}" if ids.spotify else ""),
+        App(
+            "youtube",
+            "YouTube Music",
+            f"https://music.youtube.com/playlist?list={ids.youtube_music}" if ids.youtube_music else "",
+        ),
+        App(
+            "overcast",
+            "Overcast",
+            f"https://overcast.fm/itunes{apple}" if apple else f"overcast://x-callback-url/add?url={whole}",
+        ),
+        App("pocketcasts", "Pocket Casts", f"https://pca.st/itunes/{apple}" if apple else f"pktc://subscribe/{bare}"),
+        App(
+            "antennapod",
+            "AntennaPod",
+            f"https://antennapod.org/deeplink/subscribe?url={whole}&title={quote(title, safe='')}",
+        ),
+        App("podcastaddict", "Podcast Addict", f"podcastaddict://{bare}"),
+        App("castro", "Castro", f"https://castro.fm/itunes/{apple}" if apple else f"castro://subscribe/{bare}"),
+        App("fountain", "Fountain", f"https://fountain.fm/show/{ids.fountain}" if ids.fountain else ""),
+        App(
+            "podcastindex",
+            "Podcast Index",
+            f"https://podcastindex.org/podcast/{ids.podcast_index}"
+            if ids.podcast_index
+            else f"https://podcastindex.org/search?q={whole}",
+        ),
+        App("rss", "Another app", f"podcast://{bare}"),
+    ]
+    return tuple(app for app in apps if app.link)
+
+
+def og_locale(language: str) -> str:
+    """A BCP 47 language tag as Open Graph writes a locale, language_TERRITORY: en-GB is en_GB; a tag without a
+    territory takes its most likely one (en is en_US, fr is fr_FR), as Open Graph's readers would."""
+    tag = langcodes.Language.get(language)
+    territory = tag.territory or tag.maximize().territory
+    return f"{tag.language}_{territory}" if territory else tag.language
 
 
 def templates(folder: Path | None) -> dict[str, str]:
@@ -147,7 +200,11 @@ def templates(folder: Path | None) -> dict[str, str]:
         if path.name.endswith(TEMPLATE_SUFFIXES)
     }
     for path in sorted(folder.iterdir()) if folder is not None and folder.is_dir() else ():
-        if not path.is_file() or not path.name.endswith(TEMPLATE_SUFFIXES):
+        if (
+            not path.is_file()
+            or not path.name.endswith(TEMPLATE_SUFFIXES)
+            or (path.suffix == ".svg" and path.name not in found)
+        ):
             continue  # not a template (a picture beside them, say): the pages never name it
         try:
             found[path.name] = path.read_text(encoding="utf-8")
@@ -179,12 +236,13 @@ def environment(templates: Mapping[str, str]) -> Environment:
     # Pages name the stylesheet and script with a digest of their content, so no browser keeps an old copy.
     versioned = {rel: f"{rel}?v={hashlib.sha256(data).hexdigest()[:10]}" for rel, data in static_files(env).items()}
     env.globals["stylesheet"], env.globals["script"] = versioned[layout.STYLESHEET], versioned[layout.SCRIPT]
+    env.globals["app_icons"] = versioned[layout.APP_ICONS]
     env.globals["talk_time"] = talk_time
     return env
 
 
 def static_files(env: Environment) -> dict[str, bytes]:
-    """The stylesheet and the script, as they are published (the show's own copies when it has them)."""
+    """The stylesheet, the script and the icons, as they are published (the show's own copies when it has them)."""
     return {rel: env.loader.get_source(env, name)[0].encode() for rel, name in STATIC.items()}
 
 
@@ -192,8 +250,8 @@ def episode_page(env: Environment, config: Config, item: Published, site: Site) 
     """The show-notes page of one episode."""
     root = layout.depth_root(item.page_path)
     context = _common(config, site, root, item.page_url)
-    if item.image:  # the episode's own art stands for it when it is shared
-        context["image_url"] = layout.url(config.site_url, item.image)
+    if item.image:  # the episode's own art stands for it when it is shared (its size is not known here)
+        context["image_url"], context["image_width"] = layout.url(config.site_url, item.image), 0
     return env.get_template("episode.html").render(
         item=item, ld=_episode_ld(config, item, context["image_url"]), **context
     )
@@ -202,6 +260,7 @@ def episode_page(env: Environment, config: Config, item: Published, site: Site) 
 def index_page(env: Environment, config: Config, items: Sequence[Published], site: Site) -> str:
     """The index page: every episode, newest first."""
     context = _common(config, site, layout.depth_root(INDEX_PAGE), config.site_url)
+    context["subscribe_in_main"] = True
     return env.get_template("index.html").render(items=items, ld=_series_ld(config, context["image_url"]), **context)
 
 
@@ -210,6 +269,7 @@ def subscribe_page(env: Environment, config: Config, site: Site) -> str:
     context = _common(
         config, site, layout.depth_root(layout.SUBSCRIBE_PAGE), layout.url(config.site_url, layout.SUBSCRIBE_PAGE)
     )
+    context["subscribe_in_main"] = True
     return env.get_template("subscribe.html").render(ld=_series_ld(config, context["image_url"]), **context)
 
 
@@ -229,11 +289,18 @@ def _common(config: Config, site: Site, root: str, canonical: str) -> dict:
         "site_url": config.site_url,
         "artwork": site.artwork,
         "image_url": layout.url(config.site_url, site.artwork) if site.artwork else "",
+        "image_width": site.width,
+        "og_locale": og_locale(show.language),
         "icons": {name: layout.icon(name) for name in site.icons},
+        # the square covers, smallest first: the player's art on a lock screen (Media Session)
+        "covers": sorted(
+            (layout.icon(name), width) for name in site.icons if (width := cover_width(name)) in LOCK_SCREEN_SIZES
+        ),
+        "subscribe_in_main": False,
         "feed_path": FEED_FILE,
         "feed_url": feed_url,
         "subscribe_path": layout.SUBSCRIBE_PAGE,
-        "subscribe_links": subscribe_links(feed_url, show.title),
+        "subscribe_links": subscribe_links(feed_url, show.title, config.subscribe),
         "funding": (config.podcast.funding_url, config.podcast.funding_text) if config.podcast.funding_url else None,
         "clean_feed_path": layout.CLEAN_FEED_FILE if config.clean.edition else "",
         "clean_feed_url": layout.url(config.site_url, layout.CLEAN_FEED_FILE),

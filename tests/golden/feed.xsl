@@ -21,8 +21,8 @@
 <head>
 <meta name="viewport" content="width=device-width, initial-scale=1"/>
 <title><xsl:value-of select="rss/channel/title"/> — podcast feed</title>
-<link rel="stylesheet" href="assets/site.css?v=7d9ee67b30"/>
-<script src="assets/site.js?v=5d983b2ea4" defer="defer"></script>
+<link rel="stylesheet" href="assets/site.css?v=f6ee1f8c27"/>
+<script src="assets/site.js?v=216e996bf0" defer="defer"></script>
 </head>
 <body>
 <header class="site">
@@ -36,16 +36,19 @@
   <a href="index.html">show’s website</a>.</p>
 <section class="subscribe" aria-labelledby="subscribe">
   <h2 id="subscribe">Subscribe</h2>
-  <p>Follow the show in any podcast app with the address of its feed:</p>
-  <p class="feed-url"><code>https://pod.example.com/show/feed.xml</code> <button type="button" class="copy" data-copy="https://pod.example.com/show/feed.xml" hidden="">Copy the address</button> <span class="status" role="status"></span></p>
-  <p>Or open it in your app:</p>
+  <p>Follow the show in your podcast app:</p>
   <ul class="apps">
-    <li><a href="pcast://pod.example.com/show/feed.xml">Apple Podcasts</a></li>
-    <li><a href="overcast://x-callback-url/add?url=https%3A%2F%2Fpod.example.com%2Fshow%2Ffeed.xml">Overcast</a></li>
-    <li><a href="pktc://subscribe/pod.example.com/show/feed.xml">Pocket Casts</a></li>
-    <li><a href="https://antennapod.org/deeplink/subscribe?url=https%3A%2F%2Fpod.example.com%2Fshow%2Ffeed.xml&amp;title=Test%20Panel">AntennaPod</a></li>
-    <li><a href="podcast://pod.example.com/show/feed.xml">Another app</a></li>
+    <li><a class="app" href="pcast://pod.example.com/show/feed.xml"><span>Apple Podcasts</span></a></li>
+    <li><a class="app" href="overcast://x-callback-url/add?url=https%3A%2F%2Fpod.example.com%2Fshow%2Ffeed.xml"><span>Overcast</span></a></li>
+    <li><a class="app" href="pktc://subscribe/pod.example.com/show/feed.xml"><span>Pocket Casts</span></a></li>
+    <li><a class="app" href="https://antennapod.org/deeplink/subscribe?url=https%3A%2F%2Fpod.example.com%2Fshow%2Ffeed.xml&amp;title=Test%20Panel"><span>AntennaPod</span></a></li>
+    <li><a class="app" href="podcastaddict://pod.example.com/show/feed.xml"><span>Podcast Addict</span></a></li>
+    <li><a class="app" href="castro://subscribe/pod.example.com/show/feed.xml"><span>Castro</span></a></li>
+    <li><a class="app" href="https://podcastindex.org/search?q=https%3A%2F%2Fpod.example.com%2Fshow%2Ffeed.xml"><span>Podcast Index</span></a></li>
+    <li><a class="app" href="podcast://pod.example.com/show/feed.xml"><span>Another app</span></a></li>
+    <li><button type="button" class="app copy" data-copy="https://pod.example.com/show/feed.xml" hidden=""><span>Copy the feed’s address</span></button> <span class="status" role="status"></span></li>
   </ul>
+  <p class="feed-url">Or give your app the address of the feed: <code>https://pod.example.com/show/feed.xml</code></p>
 </section>
 
 <h2 id="episodes">Episodes</h2>
