@@ -98,10 +98,11 @@ def test_a_feed_nobody_serves_is_one_problem(tmp_path, audio_dir, capsys):
 # --- untrusted answers, through `python -m pipeline.cli` ------------------------------------------------------------
 
 
-def _cli(show: Path, url: str, *more: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    """`panelpress check --url URL --timeout 1` in its own process; a hang fails the test instead of holding it."""
+def _cli(show: Path, url: str, *more: str, env: dict[str, str] | None = None, timeout: str = "1") -> tuple[int, str]:
+    """`panelpress check --url URL --timeout 1` in its own process; a hang fails the test instead of holding it.
+    (A test of servers that answer gives them the default deadline: a TLS handshake on a busy machine takes time.)"""
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "check", "--show", str(show), "--url", url, "--timeout", "1", *more],
+        [sys.executable, "-m", "pipeline.cli", "check", "--show", str(show), "--url", url, "--timeout", timeout, *more],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -274,19 +275,22 @@ def test_a_certificate_from_an_unknown_authority_is_named_with_its_fix_and_verif
 ):
     with servers.site(tmp_path / "show" / "public", tls=authority.server()) as site:
         show = _show(tmp_path, audio_dir, site.url)
-        code, said = _cli(show, "")  # the show's own address: https://localhost:PORT/feed.xml
+        code, said = _cli(show, "", timeout="20")  # the show's own address: https://localhost:PORT/feed.xml
         assert code == 1, said
         assert (
             f"{site.url}/feed.xml: asked with GET: its TLS certificate is not trusted (unable to get local issuer certificate) — serve a certificate from an authority podcast apps trust"
             in said
         )
         # The same server, its authority trusted by this machine: the same check passes, all over TLS.
-        code, said = _cli(show, "", env={"SSL_CERT_FILE": str(authority.ca)})
+        code, said = _cli(show, "", env={"SSL_CERT_FILE": str(authority.ca)}, timeout="20")
         assert code == 0, said
         assert f"fetched {site.url}/feed.xml and checked 2 enclosures" in said
         # A certificate for another name is refused too: the same server asked as 127.0.0.1, a name not in it.
         code, said = _cli(
-            show, site.url.replace("localhost", "127.0.0.1") + "/feed.xml", env={"SSL_CERT_FILE": str(authority.ca)}
+            show,
+            site.url.replace("localhost", "127.0.0.1") + "/feed.xml",
+            env={"SSL_CERT_FILE": str(authority.ca)},
+            timeout="20",
         )
     assert code == 1 and "its TLS certificate is not trusted (IP address mismatch" in said, said
 
