@@ -76,6 +76,14 @@ def assemble(
         used[key] = found if found is not None else make()
         return used[key]
 
+    def memo_many(wanted: Mapping[str, Published], make: Callable[[list[Published]], list[str]]) -> list[str]:
+        """The texts of these keys, the missing ones made together (in `wanted`'s order)."""
+        found = {key: inputs.rendered.get(key) for key in wanted}
+        missing = [key for key, text in found.items() if text is None]
+        found.update(zip(missing, make([wanted[key] for key in missing])))
+        used.update(found)
+        return list(found.values())
+
     pages_of = {
         e.item.episode.slug: e.item.post_url or e.item.page_path for e in episodes
     }  # on a blog: the post's address
@@ -120,7 +128,13 @@ def assemble(
     podcast_guid = book.podcast_guid or namespace_rules.podcast_guid(
         layout.feed_url(config.site_url)
     )  # an imported one is kept for life
-    html = lambda item: memo(f"feed:{keys[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
+    item_context = cache.context_digest(feed.item_context(config, podcast_guid))
+
+    def texts(page: Sequence[Published]) -> list[str]:
+        """The items' <item> elements, each kept by its record and what else an item shows; none made twice."""
+        wanted = {f"item:{_key(keys[item.guid], item_context)}": item for item in page}
+        return memo_many(wanted, lambda missing: feed.item_texts(config, missing, podcast_guid))
+
     current, archived = archive_pages(items, config.feed.items)
     channel_key = cache.context_digest(show_key, repr(config.feed), podcast_guid, artwork_sizes)
     for number, page in enumerate(archived, start=1):
@@ -137,16 +151,16 @@ def assemble(
         ).hexdigest()[:32]
         text = memo(
             f"archive:{key}",
-            lambda page=page, paging=paging, dated=dated: feed.render(
-                config, page, dated, artwork, podcast_guid, html, artwork_sizes, paging
+            lambda page=page, paging=paging, dated=dated: feed.spliced(
+                feed.channel(config, page, artwork, podcast_guid, artwork_sizes, paging), dated, texts(page)
             ).decode(),
         )
         files[paging.path] = _text(text)
     newest = feed.Paging(prev=layout.archive(len(archived)) if archived else "")
-    document = feed.generator(config, current, artwork, podcast_guid, html, artwork_sizes, newest)
-    xml, feed_hash, last_build = _dated(document, book.feed_hash, book.last_build, now)
+    document = feed.channel(config, current, artwork, podcast_guid, artwork_sizes, newest)
+    xml, feed_hash, last_build = _dated(document, texts(current), book.feed_hash, book.last_build, now)
     clean = (
-        _clean_feed(config, items, keys, book, now, artwork, artwork_sizes, memo, files)
+        _clean_feed(config, items, keys, book, now, artwork, artwork_sizes, memo_many, files)
         if config.clean.edition
         else None
     )
@@ -188,7 +202,7 @@ def _clean_feed(
     now: datetime,
     artwork: str | None,
     artwork_sizes,
-    memo: Callable[[str, Callable[[], str]], str],
+    memo_many: Callable[[Mapping[str, Published], Callable[[list[Published]], list[str]]], list[str]],
     files: dict[str, PlanFile],
 ) -> ledger.Feed:
     """The clean feed (a file of the plan, written before the main feed) and its part of the ledger."""
@@ -201,12 +215,14 @@ def _clean_feed(
     podcast_guid = (book.clean.podcast_guid if book.clean else "") or namespace_rules.podcast_guid(
         layout.url(config.site_url, layout.CLEAN_FEED_FILE)
     )
-    html = lambda item: memo(f"feed-clean:{key_of[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
-    document = feed.generator(
-        shown, chosen, artwork, podcast_guid, html, artwork_sizes, feed_file=layout.CLEAN_FEED_FILE
+    context = cache.context_digest(feed.item_context(shown, podcast_guid, layout.CLEAN_FEED_FILE))
+    texts = memo_many(
+        {f"item-clean:{_key(key_of[item.guid], context)}": item for item in chosen},
+        lambda missing: feed.item_texts(shown, missing, podcast_guid, feed_file=layout.CLEAN_FEED_FILE),
     )
+    document = feed.channel(shown, chosen, artwork, podcast_guid, artwork_sizes, feed_file=layout.CLEAN_FEED_FILE)
     old = book.clean or ledger.Feed()
-    xml, feed_hash, last_build = _dated(document, old.feed_hash, old.last_build, now)
+    xml, feed_hash, last_build = _dated(document, texts, old.feed_hash, old.last_build, now)
     files[layout.CLEAN_FEED_FILE] = _bytes(xml)
     return ledger.record_clean(book, chosen, feed_hash, last_build, podcast_guid)
 
@@ -223,10 +239,10 @@ def archive_pages(items: Sequence[Published], size: int) -> tuple[list[Published
     return list(items[:size]), [list(reversed(page)) for page in pages]
 
 
-def _dated(document, feed_hash: str, last_build: str, now: datetime) -> tuple[bytes, str, str]:
-    """A feed's bytes, the hash of its content and its lastBuildDate, which moves only when the content does
-    (`feed_hash` and `last_build`: what the ledger has of the feed as last published)."""
-    hashed = feed.xml(document, _HASH_DATE)
+def _dated(document, texts: Sequence[str], feed_hash: str, last_build: str, now: datetime) -> tuple[bytes, str, str]:
+    """A feed's bytes (its channel and its items' texts), the hash of its content and its lastBuildDate, which moves
+    only when the content does (`feed_hash` and `last_build`: what the ledger has of the feed as last published)."""
+    hashed = feed.spliced(document, _HASH_DATE, texts)
     new_hash = hashlib.sha256(hashed).hexdigest()
     date = last_build if new_hash == feed_hash and last_build else now.isoformat(timespec="seconds")
     return feed.redated(hashed, _HASH_DATE, datetime.fromisoformat(date)), new_hash, date
