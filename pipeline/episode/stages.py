@@ -42,7 +42,7 @@ from ..records import (
     Track,
     Turn,
 )
-from . import chapters, clean, edition, explicit, notes, probe, tags, tracks, transcribe, transcript, turns
+from . import chapters, explicit, notes, probe, tags, tracks, transcribe, transcript, turns
 from .discover import Recording
 
 
@@ -380,6 +380,8 @@ def opus_edition(work: Work, setup: Setup, task: Task) -> Work:
     config = setup.config
     if not config.audio.opus:
         return work
+    from . import edition  # the editions' stack: imported by the shows that make them
+
     path = layout.edition(work.source.slug, "opus")
     made = edition.opus(
         work.mastered,
@@ -415,6 +417,8 @@ def clean_edition(work: Work, setup: Setup, task: Task) -> Work:
     config = setup.config
     if not config.clean.edition:
         return work
+    from . import clean  # the clean edition's stack (word alignment, listening): imported by the shows that make one
+
     try:
         if work.mixed is None:
             made = clean.make(

@@ -58,6 +58,7 @@ class ShowPlan:
     html: Mapping[str, str] = field(
         default_factory=dict
     )  # every text rendered or reused, by its key: for the build to keep
+    made: frozenset[str] = frozenset()  # the keys of `html` rendered anew (the others were given in `Inputs.rendered`)
 
 
 def newest_first(items: Sequence[Published]) -> list[Published]:
@@ -70,17 +71,22 @@ def assemble(
 ) -> ShowPlan:
     """The site plan for these episodes: media, attachments, pages, artwork, and the feed; the ledger after it."""
     used: dict[str, str] = {}
+    made: set[str] = set()
 
     def memo(key: str, make: Callable[[], str]) -> str:
         found = inputs.rendered.get(key)
-        used[key] = found if found is not None else make()
-        return used[key]
+        if found is None:
+            found = make()
+            made.add(key)
+        used[key] = found
+        return found
 
     def memo_many(wanted: Mapping[str, Published], make: Callable[[list[Published]], list[str]]) -> list[str]:
         """The texts of these keys, the missing ones made together (in `wanted`'s order)."""
         found = {key: inputs.rendered.get(key) for key in wanted}
         missing = [key for key, text in found.items() if text is None]
         found.update(zip(missing, make([wanted[key] for key in missing])))
+        made.update(missing)
         used.update(found)
         return list(found.values())
 
@@ -112,8 +118,10 @@ def assemble(
         else {}
     )
     files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, site))
-    files[layout.SUBSCRIBE_PAGE] = _text(pages.subscribe_page(env, config, site))
-    files[layout.FEED_STYLE] = _text(pages.feed_style(env, config, site))
+    # The pages that show no episode, kept by all they show: an edit compiles and renders neither.
+    site_key = cache.context_digest(show_key, config.site_url, repr(config.clean), site)
+    files[layout.SUBSCRIBE_PAGE] = _text(memo(f"subscribe:{site_key}", lambda: pages.subscribe_page(env, config, site)))
+    files[layout.FEED_STYLE] = _text(memo(f"feed-style:{site_key}", lambda: pages.feed_style(env, config, site)))
     files.update({rel: _bytes(data) for rel, data in pages.static_files(env).items()})
     files.update({layout.icon(name): _bytes(data) for name, data in icons})
     if artwork:
@@ -176,6 +184,7 @@ def assemble(
         ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid, clean),
         items=tuple(items),
         html=used,
+        made=frozenset(made),
     )
 
 
