@@ -5,6 +5,7 @@ Published addresses must never move (subscribers' apps and the ledger hold them)
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import UTC, datetime
@@ -46,6 +47,7 @@ REDIRECTS = "_redirects"  # a move's redirect, for Pages hosts (Netlify, Cloudfl
 RESERVED = (MANIFEST, LOCK, LOCK + ".pid", DEPLOY_MANIFEST)
 
 
+@functools.lru_cache(maxsize=8192)  # asked for each episode's every path, on every build
 def web_slug(slug: str) -> str:
     """A slug safe in any URL: lower-case ASCII letters, digits and hyphens."""
     ascii_text = unicodedata.normalize("NFKD", slug).encode("ascii", "ignore").decode()
