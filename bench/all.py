@@ -38,6 +38,7 @@ MODES = {
     "short": {"sizes": [200], "mastering": ["--minutes", "5", "--profiles", "realistic"]},
     "full": {"sizes": [200, 1000], "mastering": []},
 }
+_NAMES = {"cpu": "CPU", "wall": "wall"}
 QUIET = ["--memory-minutes", "0", "--throughput-minutes", "0"]  # memory and throughput: bench/mastering.py's own
 
 
@@ -77,7 +78,7 @@ def mastering(extra: list[str]) -> list[dict]:
                 ratio = own[what] / floor[what]
                 rows.append(
                     _row(
-                        f"{label}, {what}",
+                        f"{label}, {_NAMES[what]}",
                         own[what],
                         "plain LAME encode",
                         floor[what],
@@ -88,7 +89,7 @@ def mastering(extra: list[str]) -> list[dict]:
                 )
         if own and other:
             for what in ("cpu", "wall"):
-                rows.append(_row(f"{label}, {what}", own[what], "ffmpeg-normalize", other[what], "s"))
+                rows.append(_row(f"{label}, {_NAMES[what]}", own[what], "ffmpeg-normalize", other[what], "s"))
     return rows
 
 
@@ -122,9 +123,10 @@ def edits(sizes: list[int], work: Path) -> list[dict]:
         )
         label = f"edit one title, {count} episodes"
         for what in ("wall", "cpu"):
-            name = "CPU" if what == "cpu" else what
             rows.append(
-                _row(f"{label}, {name}", edit[what], "no-op build", noop[what], "s", "≤ 0.8 s", edit[what] <= 0.8)
+                _row(
+                    f"{label}, {_NAMES[what]}", edit[what], "no-op build", noop[what], "s", "≤ 0.8 s", edit[what] <= 0.8
+                )
             )
         peak = first["rss_mb"]
         rows.append(
