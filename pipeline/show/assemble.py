@@ -96,7 +96,7 @@ def assemble(
     linked = [(replace(e.item, links=_links(e.item, pages_of)), e.key) for e in episodes]
     ordered = sorted(linked, key=lambda pair: (pair[0].pub_date, pair[0].episode.slug), reverse=True)
     items = [item for item, _ in ordered]
-    keys = {item.guid: _key(key, item.links) for item, key in ordered}
+    keys = {item.guid: _key(key, (item.links, _placed(item))) for item, key in ordered}
     artwork = layout.artwork(config.artwork_path)
     show_key = _show_key(config, inputs)
 
@@ -226,7 +226,7 @@ def _clean_feed(
     )
     context = cache.context_digest(feed.item_context(shown, podcast_guid, layout.CLEAN_FEED_FILE))
     texts = memo_many(
-        {f"item-clean:{_key(key_of[item.guid], context)}": item for item in chosen},
+        {f"item-clean:{_key(key_of[item.guid], (context, *_placed(item)))}": item for item in chosen},
         lambda missing: feed.item_texts(shown, missing, podcast_guid, feed_file=layout.CLEAN_FEED_FILE),
     )
     document = feed.channel(shown, chosen, artwork, podcast_guid, artwork_sizes, feed_file=layout.CLEAN_FEED_FILE)
@@ -271,8 +271,15 @@ def _links(item: Published, pages_of: dict[str, str]) -> tuple[tuple[str, str], 
     return tuple((url, page) for url, page in found if page)
 
 
-def _key(record: str, links: tuple[tuple[str, str], ...]) -> str:
-    return hashlib.sha256(repr((record, links)).encode()).hexdigest()[:32]
+def _key(record: str, beside: object) -> str:
+    """The key of a text made from a record and what else it shows (`beside`: plain values)."""
+    return hashlib.sha256(repr((record, beside)).encode()).hexdigest()[:32]
+
+
+def _placed(item: Published) -> tuple[str, str, str, bool]:
+    """What an item shows that its record's key may not name: its GUID (a clean edition's is the ledger's) and its
+    addresses (an episode kept as last published takes this build's)."""
+    return item.guid, item.site_url, item.media_site, item.media_transcripts
 
 
 def _show_key(config: Config, inputs: Inputs) -> str:
