@@ -21,9 +21,12 @@ format: $(STAMP)
 	$(BIN)/python -m ruff check --fix .
 	$(BIN)/python -m ruff format .
 
+# Every figure of docs/benchmarks.md side by side, each against its baseline of the same run: a short run by
+# default (about 10 minutes), `make bench BENCH=full` for the published figures (60-minute panels, 1,000 episodes).
+BENCH ?= short
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	$(BIN)/python bench/mastering.py
+	$(BIN)/python bench/all.py --mode $(BENCH)
 
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py

@@ -23,10 +23,10 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import __version__, records
 from .errors import PanelpressError
@@ -34,6 +34,7 @@ from .files import file_sha256, write_atomic, write_if_changed
 from .records import EpisodeResult, Stamp
 
 STATE_DIR = "state"
+T = TypeVar("T")
 FILES_DIR = "files"
 # The records that may be read back: the dataclasses of records.py, and the errors, by name, and nothing else.
 _RECORDS = {name: cls for name, cls in vars(records).items() if isinstance(cls, type) and dataclasses.is_dataclass(cls)}
@@ -255,8 +256,9 @@ class State:
 
 class Log:
     """A file of `key<TAB>value` lines that only grows: new values are appended (a build that changes one episode
-    writes one line, not the whole file); it is rewritten with only the live keys when most of it is dead. A line
-    cut short by a crash is no value; a file written by other code is empty."""
+    writes one line, not the whole file); it is rewritten with only the live keys when most of it is dead. A key is
+    the digest of its value's content, so a key it holds needs no new value. A line cut short by a crash is no
+    value; a file written by other code is empty. Read and written a line at a time, never held as one text."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -266,29 +268,49 @@ class Log:
 
     def values(self) -> dict[str, str]:
         if self._values is None:
-            self._values = {}
+            self._values, self._lines, self._ours = {}, 0, False
             try:
-                head, _, body = self.path.read_text(encoding="utf-8").partition("\n")
+                with self.path.open(encoding="utf-8") as handle:
+                    if handle.readline().rstrip("\n") != format_stamp():
+                        return self._values
+                    for line in handle:
+                        key, tab, value = line.partition("\t")
+                        if tab and line.endswith("\n"):
+                            self._values[key] = value[:-1]
+                            self._lines += 1
             except (OSError, UnicodeDecodeError):
+                self._values, self._lines = {}, 0
                 return self._values
-            if head == format_stamp():
-                lines = [line.split("\t", 1) for line in body.splitlines() if "\t" in line]
-                self._values, self._lines, self._ours = dict(lines), len(lines), True
+            self._ours = True
         return self._values
 
-    def save(self, new: Mapping[str, str], live: set[str]) -> None:
-        """Append the new values; keep only the `live` keys (rewriting the file when most of it is dead)."""
-        values = self.values()
-        fresh = {key: value for key, value in new.items() if values.get(key) != value}
-        values.update(fresh)
+    def save(
+        self,
+        new: Mapping[str, T],
+        live: set[str],
+        text: Callable[[T], str] = str,
+        again: Iterable[str] = (),
+    ) -> None:
+        """Write the values of `new` the file lacks (`text(value)`: each one's line, made only when it is written;
+        `again`: keys whose line was damaged); keep only the `live` keys (rewriting the file when most of it is dead)."""
+        values, again = self.values(), set(again)
+        fresh = [key for key in new if key not in values or key in again]
         if not self._ours or self._lines + len(fresh) > 2 * len(live) + 64:
-            kept = {key: values[key] for key in sorted(live) if key in values}
-            text = format_stamp() + "\n" + "".join(f"{key}\t{value}\n" for key, value in kept.items())
-            write_atomic(self.path, text.encode())
-            self._values, self._lines, self._ours = kept, len(kept), True
+            kept = sorted(key for key in live if key in values or key in new)
+
+            def lines() -> Iterator[bytes]:
+                yield (format_stamp() + "\n").encode()
+                for key in kept:
+                    value = text(new[key]) if key in new and (key not in values or key in again) else values[key]
+                    yield f"{key}\t{value}\n".encode()
+
+            write_atomic(self.path, lines())
+            self._values = None  # read again if asked for: a first build of a thousand episodes keeps none of it
         elif fresh:
             with self.path.open("a", encoding="utf-8") as handle:
-                handle.write("".join(f"{key}\t{value}\n" for key, value in fresh.items()))
+                for key in fresh:
+                    values[key] = text(new[key])
+                    handle.write(f"{key}\t{values[key]}\n")
             self._lines += len(fresh)
 
 
@@ -349,23 +371,9 @@ class Store:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             live = {e.result for e in state.entries.values()} | {key for key, _ in state.published.values()}
-            self._results.save(
-                {
-                    key: json.dumps(encode(result), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-                    for key, result in results.items()
-                },
-                live,
-            )
+            self._results.save(results, live, _result_line)
             if html:
-                kept, broken = self._html.values(), self._rendered.broken
-                self._html.save(
-                    {
-                        key: json.dumps(text, ensure_ascii=False)
-                        for key, text in html.items()
-                        if key not in kept or key in broken
-                    },
-                    set(html),
-                )
+                self._html.save(html, set(html), _text_line, self._rendered.broken)
             entries = {slug: _entry_data(e) for slug, e in state.entries.items()}
             published = {slug: list(pair) for slug, pair in state.published.items()}
             self._write(
@@ -401,6 +409,14 @@ class _Rendered(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._raw)
+
+
+def _result_line(result: EpisodeResult) -> str:
+    return json.dumps(encode(result), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _text_line(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _entry_data(entry: Entry) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -21,9 +22,11 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__, config, web
-from .build import BuildResult, build
 from .errors import ConfigError, GuardError, Interrupted, PanelpressError, PublishError, unexpected
-from .show import guard
+
+if TYPE_CHECKING:
+    from .build import BuildResult
+    from .show import guard
 
 # Each command imports what only it needs (mutagen, feedparser, Jinja2, …) when it runs: a build with nothing to
 # do, the command run most often, starts in a fraction of a second.
@@ -428,6 +431,8 @@ def _run(args: argparse.Namespace) -> int:
     }
     if args.command == "remaster":
         return _build(args.show, args.out, remaster=True, **running)
+    from .show import guard
+
     allow = guard.Allow(
         remove=guard.slugs(args.allow_remove),
         move=guard.slugs(args.allow_move),
@@ -624,6 +629,8 @@ def _build(
     settings = config.with_executor(config.load(show), executor, scheduler)
     if out is not None:
         settings = config.with_output(settings, out)  # refused when it would write into the show's own folders
+    from .build import build  # the build's stack: imported by the commands that build, not by `--help`
+
     options = {"allow": allow, "wait": wait, "notify": notify, "remaster": remaster}
     if err_console.is_terminal:
         columns = (

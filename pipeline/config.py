@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import langcodes
-
 from . import inputs, layout, web
 from . import namespace_rules as rules
 from .categories import category_problem
@@ -99,6 +97,8 @@ def _is_scheduler(value: str) -> bool:
 
 def _is_language(value: str) -> bool:
     """A BCP 47 language tag of registered subtags (langcodes), written with hyphens: en, en-US, pt-BR, zh-Hant."""
+    import langcodes  # its registry: read when a language is checked, not by every command that imports the settings
+
     return "_" not in value and langcodes.tag_is_valid(value)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 TEMP_SUFFIX = ".panelpress-tmp"
@@ -29,16 +30,20 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}{TEMP_SUFFIX}")
 
 
-def write_atomic(path: Path, content: bytes | Path, durable: bool = False) -> None:
-    """Write bytes (or a copy of a file) to `path` through a temporary file and a rename. `durable`: on disk
-    (fsync) before the rename, so a power cut leaves the old file or the new one, never an empty one."""
+def write_atomic(path: Path, content: bytes | Path | Iterable[bytes], durable: bool = False) -> None:
+    """Write bytes (or a copy of a file, or chunks as they come, never held whole) to `path` through a temporary
+    file and a rename. `durable`: on disk (fsync) before the rename, so a power cut leaves the old file or the new
+    one, never an empty one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_path(path)
     try:
         if isinstance(content, Path):
             shutil.copyfile(content, temp)
-        else:
+        elif isinstance(content, bytes):
             temp.write_bytes(content)
+        else:
+            with temp.open("wb") as handle:
+                handle.writelines(content)
         if durable:
             _fsync(temp)
         os.replace(temp, path)

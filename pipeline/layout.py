@@ -5,6 +5,7 @@ Published addresses must never move (subscribers' apps and the ledger hold them)
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import posixpath
 import re
@@ -79,6 +80,7 @@ HEADERS = "_headers"  # response headers (CORS), for the same Pages hosts
 RESERVED = (MANIFEST, LOCK, LOCK + ".pid", DEPLOY_MANIFEST)
 
 
+@functools.lru_cache(maxsize=8192)  # asked for each episode's every path, on every build
 def web_slug(slug: str) -> str:
     """A slug safe in any URL: lower-case ASCII letters, digits and hyphens."""
     ascii_text = unicodedata.normalize("NFKD", slug).encode("ascii", "ignore").decode()

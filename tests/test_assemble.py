@@ -163,3 +163,67 @@ def test_a_blogs_posts_are_in_the_plan_too(engine):
         plan.site.blog
     )
     assert "episodes/second.html" not in plan.site.files, "on a blog, the post is the episode's page"
+
+
+def _retitled(episode: assemble.Episode, title: str) -> assemble.Episode:
+    """The episode with another title: another record, so another key (as the cache gives it)."""
+    notes = replace(episode.item.episode.notes, title=title)
+    item = replace(episode.item, episode=replace(episode.item.episode, notes=notes))
+    return assemble.Episode(item, f"{episode.key}-{title}")
+
+
+def _same_site(one: assemble.ShowPlan, two: assemble.ShowPlan) -> bool:
+    return one.site.feed == two.site.feed and _listing(one) == _listing(two)
+
+
+def test_an_edit_renders_its_own_episode_alone_and_publishes_what_a_cold_assemble_does():
+    config = show_config(root=Path("/nowhere/show"))
+    first = _assemble(config, _episodes())
+    assert first.made == frozenset(first.html), "nothing was given: everything was rendered"
+    kept = assemble.Inputs(TEMPLATES, "a" * 64, 1400, ICONS, first.html)
+    again = _assemble(config, _episodes(), inputs=kept)
+    assert again.made == frozenset() and _same_site(again, first), "nothing changed: nothing is rendered"
+
+    second, other = _episodes()
+    edited = [_retitled(second, "Second, retitled"), other]
+    warm = _assemble(config, edited, inputs=kept)
+    # Its page and its feed item, and nothing of the other episode (the index lists every episode: it is made anew
+    # on every assemble, from the records, and kept by nobody).
+    assert sorted(key.split(":")[0] for key in warm.made) == ["item", "page"]
+    assert all(key not in first.html for key in warm.made)
+    assert b"Second, retitled" in warm.site.files["episodes/second.html"].content
+    assert warm.site.files["episodes/first.html"] == first.site.files["episodes/first.html"]
+    assert [entry.title for entry in feedparser.parse(warm.site.feed).entries] == ["Second, retitled", "First"]
+    assert _same_site(warm, _assemble(config, edited)), "what was kept is byte for byte what a cold assemble makes"
+
+
+def test_a_setting_or_a_template_renders_again_all_that_shows_it():
+    config = show_config(root=Path("/nowhere/show"))
+    first = _assemble(config, _episodes())
+    kept = assemble.Inputs(TEMPLATES, "a" * 64, 1400, ICONS, first.html)
+
+    # An analytics prefix is in every item's enclosure and on no page: the items are made again, no page is.
+    measured = replace(config, deploy=replace(config.deploy, prefix="https://op3.dev/e/"))
+    prefixed = _assemble(measured, _episodes(), inputs=kept)
+    assert sorted(key.split(":")[0] for key in prefixed.made) == ["item", "item"]
+    assert b'url="https://op3.dev/e/' in prefixed.site.feed
+    assert _same_site(prefixed, _assemble(measured, _episodes()))
+
+    # A template of the show's own: every page is made again with it, no feed item is.
+    page = TEMPLATES["episode.html"]
+    at = page.rindex("{% endblock %}")
+    own = {**TEMPLATES, "episode.html": page[:at] + "<!-- the show's own -->\n" + page[at:]}
+    restyled = _assemble(config, _episodes(), inputs=assemble.Inputs(own, "a" * 64, 1400, ICONS, first.html))
+    assert {key.split(":")[0] for key in restyled.made} == {"page", "subscribe", "feed-style"}
+    assert all(
+        b"the show's own" in restyled.site.files[f"episodes/{slug}.html"].content for slug in ("first", "second")
+    )
+    assert restyled.site.feed == first.site.feed
+    fresh = _assemble(config, _episodes(), inputs=assemble.Inputs(own, "a" * 64, 1400, ICONS))
+    assert _same_site(restyled, fresh)
+
+    # The show's title is on every page and in the channel, not in an item.
+    renamed = replace(config, show=replace(config.show, title="Another Show"))
+    retitled = _assemble(renamed, _episodes(), inputs=kept)
+    assert {key.split(":")[0] for key in retitled.made} == {"page", "subscribe", "feed-style"}
+    assert _same_site(retitled, _assemble(renamed, _episodes()))

@@ -196,6 +196,37 @@ def test_two_builds_from_a_cold_cache_make_byte_identical_sites(show):
     assert (show / config_module.LEDGER_NAME).read_text() == ledger_text
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: write_notes(
+            s, "alpha", "title: Alpha, renamed\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]"
+        ),
+        lambda s: _reword(s, 'title = "Test Panel"', 'title = "Another Panel"'),  # every page, the channel
+        lambda s: (s / "templates").mkdir() or (s / "templates" / "site.css").write_text("body { color: teal; }\n"),
+    ],
+    ids=["notes", "page-setting", "template"],
+)
+def test_what_a_build_keeps_of_earlier_builds_publishes_what_a_cold_build_does(show, change):
+    """Feed items and pages are kept by what they are made from: after a change, the site a build makes from what
+    it kept is byte for byte the site a build makes with nothing kept (and what it kept did not hide the change)."""
+    before = site(show / "public")
+    change(show)
+    assert build(show) == 0
+    warm = site(show / "public")
+    assert warm != before, "the change is published"
+    ledger_text = (show / config_module.LEDGER_NAME).read_text()
+    kept = list((config_module.load(show).cache_dir / "state").rglob("html.log"))
+    assert kept and all(log.stat().st_size for log in kept)
+    for log in kept:  # every page and feed item is rendered anew, from the same records
+        log.unlink()
+        index = log.with_name("index.json")  # and the build assembles (it is no longer sure nothing changed)
+        state = json.loads(index.read_text())
+        index.write_text(json.dumps({**state, "data": {**state["data"], "noop": ""}}))
+    assert build(show) == 0
+    assert site(show / "public") == warm and (show / config_module.LEDGER_NAME).read_text() == ledger_text
+
+
 def test_a_build_the_guard_refuses_masters_nothing(show, capsys):
     make_audio(show / "episodes" / "gamma.wav", seconds=2)
     write_notes(show, "gamma", "title: Gamma\ndate: 2026-01-19")

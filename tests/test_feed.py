@@ -151,3 +151,24 @@ def test_a_feed_redated_is_the_feed_written_with_that_date():
     redated = feed.redated(feed.xml(document, BUILD), BUILD, other)
     assert redated != feed.xml(feed.generator(show_config(), _items(), "artwork.jpg"), BUILD)
     assert redated == feed.xml(feed.generator(show_config(), _items(), "artwork.jpg"), other)
+
+
+_markup = st.sampled_from(["<item>", "</item>", "    </item>\n    <item>\n", "]]>", "<![CDATA[", "</channel>", "é—✓"])
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(texts=st.lists(st.tuples(_text | _markup, _text | _markup, _text | _markup), min_size=1, max_size=4))
+@example(texts=[("</item>", "    </item>\n    <item>\n", "a ]]> b"), ("é", "</channel>", "<![CDATA[")])
+def test_items_written_apart_and_spliced_are_the_feed_byte_for_byte(texts):
+    """The feed a build publishes is its channel and each item's kept text, joined: the same bytes feedgen writes for
+    the whole tree, whatever the titles, summaries and notes hold (markup that looks like the feed's own included)."""
+    items = [
+        published(f"ep{n}", title, 1 + n, summary=summary, body=body) for n, (title, summary, body) in enumerate(texts)
+    ]
+    config = show_config()
+    whole = feed.render(config, items, BUILD, None)
+    texts_ = feed.item_texts(config, items)
+    assert len(texts_) == len(items)
+    assert feed.spliced(feed.channel(config, items, None), BUILD, texts_) == whole
+    one_by_one = [text for item in items for text in feed.item_texts(config, [item])]
+    assert one_by_one == texts_, "an item's text does not depend on the items written with it"

@@ -9,8 +9,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from glin_profanity import Filter
-
 from ..config import Config
 from ..errors import ExplicitContentError
 from ..records import Notes, Passage
@@ -70,6 +68,8 @@ class Lexicon:
     """The profanity library (glin-profanity) with the show's extra and allowed words."""
 
     def __init__(self, languages: Sequence[str], extra: Iterable[str] = (), allow: Iterable[str] = ()) -> None:
+        from glin_profanity import Filter  # its word lists and patterns: imported when an episode is scanned
+
         base = Filter({"languages": list(languages)})
         words = [*base.words, *(w.lower() for w in extra)]
         inflected = {w + end for w in words if w.isalpha() and len(w) >= 4 for end in INFLECTIONS} - set(words)
@@ -111,7 +111,7 @@ class _Prefiltered:
         return self.regex.search(lowered) if any(word in lowered for word in self.words) else None
 
 
-def _quicker(found: Filter) -> None:
+def _quicker(found) -> None:
     """Give the filter's scanner the prefiltered candidate test, where its scanner is the one this was written for
     (glin-profanity 4.x, case-insensitive); otherwise leave it as it is: slower, never different."""
     scanner = getattr(found, "_scanner", None)

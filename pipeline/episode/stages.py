@@ -43,7 +43,7 @@ from ..records import (
     Track,
     Turn,
 )
-from . import chapters, clean, clips, edition, explicit, notes, probe, tags, tracks, transcribe, transcript, turns
+from . import chapters, explicit, notes, probe, tags, tracks, transcribe, transcript, turns
 from .discover import Recording
 
 
@@ -382,6 +382,8 @@ def opus_edition(work: Work, setup: Setup, task: Task) -> Work:
     config = setup.config
     if not config.audio.opus:
         return work
+    from . import edition  # the editions' stack: imported by the shows that make them
+
     path = layout.edition(work.source.slug, "opus")
     made = edition.opus(
         work.mastered,
@@ -428,6 +430,8 @@ def clean_edition(work: Work, setup: Setup, task: Task) -> Work:
             "[transcripts] publish_drafts = true to publish the draft, and a clean edition made from it, unreviewed",
         )
         return replace(work, warnings=(*work.warnings, waits))
+    from . import clean  # the clean edition's stack (word alignment, listening): imported by the shows that make one
+
     try:
         if work.mixed is None:
             made = clean.make(
@@ -486,6 +490,8 @@ def make_clips(work: Work, setup: Setup, task: Task) -> Work:
     config = setup.config
     if not config.clips.make or not work.item.soundbites:
         return work
+    from . import clips  # the video stack and the clean edition's masking: imported by the episodes that make clips
+
     image = notes.image_file(work.episode.notes)
     picture = image if image is not None else config.artwork_path
     try:

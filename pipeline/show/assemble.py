@@ -58,6 +58,7 @@ class ShowPlan:
     html: Mapping[str, str] = field(
         default_factory=dict
     )  # every text rendered or reused, by its key: for the build to keep
+    made: frozenset[str] = frozenset()  # the keys of `html` rendered anew (the others were given in `Inputs.rendered`)
 
 
 def newest_first(items: Sequence[Published]) -> list[Published]:
@@ -70,11 +71,24 @@ def assemble(
 ) -> ShowPlan:
     """The site plan for these episodes: media, attachments, pages, artwork, and the feed; the ledger after it."""
     used: dict[str, str] = {}
+    made: set[str] = set()
 
     def memo(key: str, make: Callable[[], str]) -> str:
         found = inputs.rendered.get(key)
-        used[key] = found if found is not None else make()
-        return used[key]
+        if found is None:
+            found = make()
+            made.add(key)
+        used[key] = found
+        return found
+
+    def memo_many(wanted: Mapping[str, Published], make: Callable[[list[Published]], list[str]]) -> list[str]:
+        """The texts of these keys, the missing ones made together (in `wanted`'s order)."""
+        found = {key: inputs.rendered.get(key) for key in wanted}
+        missing = [key for key, text in found.items() if text is None]
+        found.update(zip(missing, make([wanted[key] for key in missing])))
+        made.update(missing)
+        used.update(found)
+        return list(found.values())
 
     pages_of = {
         e.item.episode.slug: e.item.post_url or e.item.page_path for e in episodes
@@ -84,7 +98,7 @@ def assemble(
         linked = [(replace(item, clips=()), key) for item, key in linked]
     ordered = sorted(linked, key=lambda pair: (pair[0].pub_date, pair[0].episode.slug), reverse=True)
     items = [item for item, _ in ordered]
-    keys = {item.guid: _key(key, item.links) for item, key in ordered}
+    keys = {item.guid: _key(key, (item.links, _placed(item))) for item, key in ordered}
     artwork = layout.artwork(config.artwork_path)
     show_key = _show_key(config, inputs)
 
@@ -108,8 +122,10 @@ def assemble(
         else {}
     )
     files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, site))
-    files[layout.SUBSCRIBE_PAGE] = _text(pages.subscribe_page(env, config, site))
-    files[layout.FEED_STYLE] = _text(pages.feed_style(env, config, site))
+    # The pages that show no episode, kept by all they show: an edit compiles and renders neither.
+    site_key = cache.context_digest(show_key, config.site_url, repr(config.clean), site)
+    files[layout.SUBSCRIBE_PAGE] = _text(memo(f"subscribe:{site_key}", lambda: pages.subscribe_page(env, config, site)))
+    files[layout.FEED_STYLE] = _text(memo(f"feed-style:{site_key}", lambda: pages.feed_style(env, config, site)))
     files.update({rel: _bytes(data) for rel, data in pages.static_files(env).items()})
     files.update({layout.icon(name): _bytes(data) for name, data in icons})
     if artwork:
@@ -124,7 +140,13 @@ def assemble(
     podcast_guid = book.podcast_guid or namespace_rules.podcast_guid(
         layout.feed_url(config.site_url)
     )  # an imported one is kept for life
-    html = lambda item: memo(f"feed:{keys[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
+    item_context = cache.context_digest(feed.item_context(config, podcast_guid))
+
+    def texts(page: Sequence[Published]) -> list[str]:
+        """The items' <item> elements, each kept by its record and what else an item shows; none made twice."""
+        wanted = {f"item:{_key(keys[item.guid], item_context)}": item for item in page}
+        return memo_many(wanted, lambda missing: feed.item_texts(config, missing, podcast_guid))
+
     current, archived = archive_pages(items, config.feed.items)
     channel_key = cache.context_digest(show_key, repr(config.feed), podcast_guid, artwork_sizes)
     for number, page in enumerate(archived, start=1):
@@ -141,16 +163,16 @@ def assemble(
         ).hexdigest()[:32]
         text = memo(
             f"archive:{key}",
-            lambda page=page, paging=paging, dated=dated: feed.render(
-                config, page, dated, artwork, podcast_guid, html, artwork_sizes, paging
+            lambda page=page, paging=paging, dated=dated: feed.spliced(
+                feed.channel(config, page, artwork, podcast_guid, artwork_sizes, paging), dated, texts(page)
             ).decode(),
         )
         files[paging.path] = _text(text)
     newest = feed.Paging(prev=layout.archive(len(archived)) if archived else "")
-    document = feed.generator(config, current, artwork, podcast_guid, html, artwork_sizes, newest)
-    xml, feed_hash, last_build = _dated(document, book.feed_hash, book.last_build, now)
+    document = feed.channel(config, current, artwork, podcast_guid, artwork_sizes, newest)
+    xml, feed_hash, last_build = _dated(document, texts(current), book.feed_hash, book.last_build, now)
     clean = (
-        _clean_feed(config, items, keys, book, now, artwork, artwork_sizes, memo, files)
+        _clean_feed(config, items, keys, book, now, artwork, artwork_sizes, memo_many, files)
         if config.clean.edition
         else None
     )
@@ -166,6 +188,7 @@ def assemble(
         ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid, clean),
         items=tuple(items),
         html=used,
+        made=frozenset(made),
     )
 
 
@@ -192,7 +215,7 @@ def _clean_feed(
     now: datetime,
     artwork: str | None,
     artwork_sizes,
-    memo: Callable[[str, Callable[[], str]], str],
+    memo_many: Callable[[Mapping[str, Published], Callable[[list[Published]], list[str]]], list[str]],
     files: dict[str, PlanFile],
 ) -> ledger.Feed:
     """The clean feed (a file of the plan, written before the main feed) and its part of the ledger."""
@@ -205,12 +228,14 @@ def _clean_feed(
     podcast_guid = (book.clean.podcast_guid if book.clean else "") or namespace_rules.podcast_guid(
         layout.url(config.site_url, layout.CLEAN_FEED_FILE)
     )
-    html = lambda item: memo(f"feed-clean:{key_of[item.guid]}", lambda: feed.feed_html(item))  # noqa: E731
-    document = feed.generator(
-        shown, chosen, artwork, podcast_guid, html, artwork_sizes, feed_file=layout.CLEAN_FEED_FILE
+    context = cache.context_digest(feed.item_context(shown, podcast_guid, layout.CLEAN_FEED_FILE))
+    texts = memo_many(
+        {f"item-clean:{_key(key_of[item.guid], (context, *_placed(item)))}": item for item in chosen},
+        lambda missing: feed.item_texts(shown, missing, podcast_guid, feed_file=layout.CLEAN_FEED_FILE),
     )
+    document = feed.channel(shown, chosen, artwork, podcast_guid, artwork_sizes, feed_file=layout.CLEAN_FEED_FILE)
     old = book.clean or ledger.Feed()
-    xml, feed_hash, last_build = _dated(document, old.feed_hash, old.last_build, now)
+    xml, feed_hash, last_build = _dated(document, texts, old.feed_hash, old.last_build, now)
     files[layout.CLEAN_FEED_FILE] = _bytes(xml)
     return ledger.record_clean(book, chosen, feed_hash, last_build, podcast_guid)
 
@@ -227,10 +252,10 @@ def archive_pages(items: Sequence[Published], size: int) -> tuple[list[Published
     return list(items[:size]), [list(reversed(page)) for page in pages]
 
 
-def _dated(document, feed_hash: str, last_build: str, now: datetime) -> tuple[bytes, str, str]:
-    """A feed's bytes, the hash of its content and its lastBuildDate, which moves only when the content does
-    (`feed_hash` and `last_build`: what the ledger has of the feed as last published)."""
-    hashed = feed.xml(document, _HASH_DATE)
+def _dated(document, texts: Sequence[str], feed_hash: str, last_build: str, now: datetime) -> tuple[bytes, str, str]:
+    """A feed's bytes (its channel and its items' texts), the hash of its content and its lastBuildDate, which moves
+    only when the content does (`feed_hash` and `last_build`: what the ledger has of the feed as last published)."""
+    hashed = feed.spliced(document, _HASH_DATE, texts)
     new_hash = hashlib.sha256(hashed).hexdigest()
     date = last_build if new_hash == feed_hash and last_build else now.isoformat(timespec="seconds")
     return feed.redated(hashed, _HASH_DATE, datetime.fromisoformat(date)), new_hash, date
@@ -250,8 +275,15 @@ def _links(item: Published, pages_of: dict[str, str]) -> tuple[tuple[str, str], 
     return tuple((url, page) for url, page in found if page)
 
 
-def _key(record: str, links: tuple[tuple[str, str], ...]) -> str:
-    return hashlib.sha256(repr((record, links)).encode()).hexdigest()[:32]
+def _key(record: str, beside: object) -> str:
+    """The key of a text made from a record and what else it shows (`beside`: plain values)."""
+    return hashlib.sha256(repr((record, beside)).encode()).hexdigest()[:32]
+
+
+def _placed(item: Published) -> tuple[str, str, str, bool]:
+    """What an item shows that its record's key may not name: its GUID (a clean edition's is the ledger's) and its
+    addresses (an episode kept as last published takes this build's)."""
+    return item.guid, item.site_url, item.media_site, item.media_transcripts
 
 
 def _show_key(config: Config, inputs: Inputs) -> str:

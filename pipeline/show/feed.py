@@ -333,6 +333,22 @@ def generator(
     item's notes as feed HTML (a memo of `feed_html` may stand in for it); `artwork_sizes`: (path, width) of every
     size of the artwork the site publishes, largest first; `paging`: where the document stands among the archives;
     `feed_file`: where this feed is published (the clean feed's)."""
+    fg = channel(config, items, artwork, podcast_guid, artwork_sizes, paging, feed_file)
+    _entries(fg, items, _show_guid(config, podcast_guid, feed_file), _prefix(config, feed_file), notes_html)
+    return fg
+
+
+def channel(
+    config: Config,
+    items: Sequence[Published],
+    artwork: str | None,
+    podcast_guid: str = "",
+    artwork_sizes: Sequence[tuple[str, int]] = (),
+    paging: Paging = Paging(),
+    feed_file: str = FEED_FILE,
+) -> FeedGenerator:
+    """The feed's channel without its items (`items`: the episodes it will list, for the trailers it names);
+    `spliced` writes it with the items `item_texts` wrote."""
     show = config.show
     fg = FeedGenerator()
     fg.load_extension("podcast", atom=False, rss=True)
@@ -366,8 +382,7 @@ def generator(
     fg.apple.new_feed_url = show.new_feed_url or None
     fg.apple.block = show.block
     fg.apple.complete = show.complete
-    show_guid = podcast_guid or rules.podcast_guid(layout.url(config.site_url, feed_file))
-    fg.podcastindex.guid = show_guid
+    fg.podcastindex.guid = _show_guid(config, podcast_guid, feed_file)
     fg.podcastindex.locked = config.podcast.locked
     fg.podcastindex.owner = show.owner_email
     if config.podcast.funding_url:
@@ -375,9 +390,84 @@ def generator(
     fg.podcastindex.medium = config.podcast.medium
     _channel_extras(fg, config, items, artwork_sizes)
     _paging(fg, config, paging)
+    return fg
 
-    # the analytics prefix ([deploy] prefix), left off the clean feed's enclosures where the host says so
-    prefix = config.deploy.prefix if feed_file != layout.CLEAN_FEED_FILE or config.deploy.prefix_clean else ""
+
+# Items are written this many to a document: a first build of a thousand episodes never holds the whole tree.
+ITEMS_AT_ONCE = 50
+_ITEM_OPEN, _ITEM_CLOSE, _CHANNEL_CLOSE = "    <item>\n", "    </item>\n", "  </channel>\n"
+
+
+def item_texts(
+    config: Config,
+    items: Sequence[Published],
+    podcast_guid: str = "",
+    notes_html: Callable[[Published], str] = feed_html,
+    feed_file: str = FEED_FILE,
+) -> list[str]:
+    """Each item's `<item>` element as a feed document writes it, indented and with its line end: what `spliced`
+    joins into the channel, byte for byte what `generator` writes (so an item can be kept and written again
+    without being made again)."""
+    show_guid, prefix = _show_guid(config, podcast_guid, feed_file), _prefix(config, feed_file)
+    texts: list[str] = []
+    for start in range(0, len(items), ITEMS_AT_ONCE):
+        chunk = items[start : start + ITEMS_AT_ONCE]
+        found = _cut(_items_document(chunk, show_guid, prefix, notes_html))
+        if len(found) != len(chunk):  # cannot happen with sanitised notes; written one to a document, it is exact
+            found = [_cut(_items_document([item], show_guid, prefix, notes_html))[0] for item in chunk]
+        texts += found
+    return texts
+
+
+def _items_document(
+    items: Sequence[Published], show_guid: str, prefix: str, notes_html: Callable[[Published], str]
+) -> str:
+    """A bare document of these items, with the namespaces of every feed's root (items use no others)."""
+    fg = FeedGenerator()
+    fg.load_extension("podcast", atom=False, rss=True)
+    fg.register_extension("apple", AppleExtension, AppleEntryExtension, atom=False, rss=True)
+    fg.register_extension("podcastindex", PodcastIndexExtension, PodcastIndexEntryExtension, atom=False, rss=True)
+    fg.title("items")
+    fg.link(href="https://example.invalid/")
+    fg.description("items")
+    _entries(fg, items, show_guid, prefix, notes_html)
+    return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True).decode()
+
+
+def _cut(document: str) -> list[str]:
+    """The item elements of a document (the last children of its channel), each with its indentation and line end."""
+    start = document.find("\n" + _ITEM_OPEN) + 1 + len(_ITEM_OPEN)
+    end = document.rfind(_ITEM_CLOSE + _CHANNEL_CLOSE)
+    if start == len(_ITEM_OPEN) or end < start:
+        return []
+    return [_ITEM_OPEN + part + _ITEM_CLOSE for part in document[start:end].split(_ITEM_CLOSE + _ITEM_OPEN)]
+
+
+def spliced(fg: FeedGenerator, build_date: datetime, texts: Sequence[str]) -> bytes:
+    """A feed's bytes: its channel (`channel`, with its lastBuildDate) and the items `item_texts` wrote, in order."""
+    shell = xml(fg, build_date)
+    at = shell.rfind(_CHANNEL_CLOSE.encode())
+    return shell[:at] + "".join(texts).encode() + shell[at:]
+
+
+def item_context(config: Config, podcast_guid: str = "", feed_file: str = FEED_FILE) -> tuple[str, str]:
+    """What an item shows besides its own record: the podcast GUID and the analytics prefix of its enclosure."""
+    return _show_guid(config, podcast_guid, feed_file), _prefix(config, feed_file)
+
+
+def _show_guid(config: Config, podcast_guid: str, feed_file: str) -> str:
+    return podcast_guid or rules.podcast_guid(layout.url(config.site_url, feed_file))
+
+
+def _prefix(config: Config, feed_file: str) -> str:
+    """The analytics prefix of the enclosures ([deploy] prefix), left off the clean feed's where the host says so."""
+    return config.deploy.prefix if feed_file != layout.CLEAN_FEED_FILE or config.deploy.prefix_clean else ""
+
+
+def _entries(
+    fg: FeedGenerator, items: Sequence[Published], show_guid: str, prefix: str, notes_html: Callable[[Published], str]
+) -> None:
+    """The items of a feed, appended in the order given."""
     for item in items:
         notes = item.episode.notes
         entry = fg.add_entry(order="append")
@@ -415,7 +505,6 @@ def generator(
         if notes.comments and urlsplit(notes.comments.url).scheme in ("http", "https"):
             entry.comments(notes.comments.url)  # RSS's own comments link: every app that shows one
         entry.podcastindex.editions = _editions(item)
-    return fg
 
 
 def _channel_extras(
