@@ -260,7 +260,11 @@ class _Build:
         published_xml = self.target.published_feed()
         feed_items = (
             guard.published_items(
-                config.output_dir, config.site_url, config.output_dir / layout.FEED_FILE, published_xml
+                config.output_dir,
+                config.site_url,
+                config.output_dir / layout.FEED_FILE,
+                published_xml,
+                config.media_url,
             )
             if published_xml
             else []

@@ -434,6 +434,18 @@ def test_the_analytics_prefix_is_in_front_of_every_enclosure_and_check_still_pas
     assert main(["check", "--show", str(show)]) == 0, capsys.readouterr().out
     ledger = json.loads((show / "panelpress-ledger.json").read_text())
     assert "op3.dev" not in json.dumps(ledger)  # the address subscribers hold is the site's; the prefix may change
+    # The next build that changes something reads the published, prefixed feed: the audio has not moved.
+    write_notes(show, "one", "title: Episode one, renamed\ndate: 2026-01-01")
+    assert main(["build", "--show", str(show)]) == 0, capsys.readouterr()
+    assert "Episode one, renamed" in (show / "public" / "feed.xml").read_text()
+    toml = show / "panelpress.toml"  # another measurement service: still no move, and the feed names it
+    toml.write_text(toml.read_text().replace("https://op3.dev/e,pg={guid}/", "https://dts.podtrac.com/redirect.mp3/"))
+    write_notes(show, "one", "title: Episode one\ndate: 2026-01-01")
+    assert main(["build", "--show", str(show)]) == 0, capsys.readouterr()
+    feed = feedparser.parse((show / "public" / "feed.xml").read_bytes())
+    assert (
+        feed.entries[0].enclosures[0].href == "https://dts.podtrac.com/redirect.mp3/pod.example.com/show/media/one.mp3"
+    )
 
 
 def test_a_move_is_told_in_each_hosts_own_words():

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from lxml import etree
 
-from .. import namespace_rules
+from .. import layout, namespace_rules
 from ..errors import GuardError
 from ..records import Identity
 from .ledger import Ledger
@@ -119,14 +119,15 @@ def archive_link(root, rel: str) -> str:
     return ""
 
 
-def published_items(folder: Path, site_url: str, path: Path, data: bytes) -> list[FeedItem]:
+def published_items(folder: Path, site_url: str, path: Path, data: bytes, media_url: str = "") -> list[FeedItem]:
     """Every item subscribers can reach from a published feed: its own, and those of its archive documents (an
-    episode moved to an archive is still published)."""
+    episode moved to an archive is still published); each enclosure's address as the ledger keeps it, without an
+    analytics prefix (`[deploy] prefix` changes the feed's addresses, not where the audio is)."""
     root = parse(path, data)
     found = [feed_item(item) for item in root.iterfind("channel/item")]
     for archive in archives(folder, site_url, root)[0]:
         found += [feed_item(item) for item in archive.root.iterfind("channel/item")]
-    return found
+    return [replace(i, enclosure_url=layout.unmeasured(i.enclosure_url, site_url, media_url)) for i in found]
 
 
 def channel_guid(channel) -> str:
