@@ -23,6 +23,7 @@ RULES = {
     "episode": {GROUND, "audio"},
     "show": {GROUND},
     "targets": {GROUND},
+    "stats": {GROUND},  # `panelpress stats`: log formats, the IAB rules, the user-agent list, its state
 }
 FACES = {"cli", "build", "executors", "serve", "importer", "notify", "check"}
 
@@ -118,7 +119,7 @@ def test_a_wings_front_door_imports_nothing():
 
 def test_the_rules_see_every_wing():
     wings = {wing(module) for module in MODULES}
-    assert wings == {GROUND, "audio", "episode", "show", "targets", "face"}, wings
+    assert wings == {GROUND, "audio", "episode", "show", "targets", "stats", "face"}, wings
     assert {wing(m) for m in ("pipeline.layout", "pipeline.cache", "pipeline.config")} == {GROUND}
     assert wing("pipeline.audio.mastering") == "audio" and wing("pipeline.check.live") == "face"
     assert "pipeline.show.assemble" in GRAPH["pipeline.build"], "the resolver sees function-level imports too"

@@ -1,0 +1,246 @@
+"""The IAB Podcast Measurement Technical Guidelines v2.2, applied to requests one at a time, in the order they came.
+
+- Only GET with a 200 or 206 answer; HEAD and the `bytes=0-1` probe never count.
+- A listener is an address (IPv6 by its /64) and a user agent; its ranges of one file are summed, counting only the
+  bytes past the header (the ID3 tag), and make a download once a minute of audio is there (the whole file when it
+  is shorter).
+- One download per listener and file in 24 hours: the window opens at the listener's first request for it and the
+  next request after it opens a new one (so a listener across midnight is one download, not two).
+- Bots, libraries that are not players, agents with no name or that call themselves bots, and Apple Watch downloads
+  are left out (`agents`); a system player (AppleCoreMedia…) counts as the app that asked for the same file from
+  the same address, when that app showed itself (Apple Podcasts' probe before its player's chunks).
+
+Addresses stay in memory only: a listener is kept as a keyed hash (BLAKE2b, with the day's salt).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+import re
+import time
+from collections import Counter as Tally
+from dataclasses import dataclass, field
+
+from .agents import APP, LIBRARY, Agents
+from .formats import Request
+from .media import MediaFile, Show
+
+DAY = 86_400
+LATE = 3_600  # a log's lines are in order of answers: a long download is written after shorter ones that began later
+SWEEP = 100_000  # requests between two sweeps of the windows that closed
+PROBE = b"bytes=0-1"
+SUBSCRIBERS = re.compile(rb"(\d[\d,]*) (?:subscribers|readers|followers)", re.IGNORECASE)
+OK = (200, 206)
+FEED_OK = (200, 304)
+LEFT_OUT = {
+    "method": "not GET (HEAD…)",
+    "status": "not answered with the file (4xx, 5xx, 304…)",
+    "probe": "bytes=0-1 probes",
+    "bot": "bots and libraries",
+    "nameless": "no user agent",
+    "watch": "Apple Watch",
+    "short": "less than a minute delivered",
+    "repeat": "same listener within 24 h",
+}
+
+
+def day_of(ts: int) -> str:
+    """The UTC day of a time, as YYYY-MM-DD."""
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
+@dataclass
+class Window:
+    """A listener's 24 hours with one file: when it opened, the audio bytes delivered, and whether it counted."""
+
+    start: int
+    rel: str
+    audio: int = 0
+    counted: bool = False
+    app: str = ""
+    platform: str = ""
+
+
+@dataclass
+class Counts:
+    """What a run found, kept until the store takes it."""
+
+    downloads: Tally = field(default_factory=Tally)  # (slug, edition, day, app, platform) → n
+    feed_days: Tally = field(default_factory=Tally)  # (feed path, day) → requests
+    feed_listeners: set = field(default_factory=set)  # (day, listener hash)
+    aggregators: dict = field(default_factory=dict)  # name → (time, subscribers)
+    left_out: Tally = field(default_factory=Tally)  # reason → requests
+    requests: int = 0  # requests for the show's audio and feeds
+
+
+class Rules:
+    """Requests in, downloads out: the IAB v2.2 rules over a show's files, with a day's salt for the hashes."""
+
+    def __init__(self, show: Show, salt: bytes, windows: dict[bytes, Window] | None = None) -> None:
+        self.show = show
+        self.salt = salt
+        self.agents = Agents()
+        self.windows: dict[bytes, Window] = windows or {}
+        self.served: dict[tuple[bytes, str], tuple[int, str]] = {}  # (address hash, rel) → (time, app)
+        self.counts = Counts()
+        self.paths: dict[bytes, tuple[str, MediaFile | str] | None] = {}
+        self.addresses: dict[bytes, bytes] = {}
+        self.days: dict[int, str] = {}
+        self.last = 0
+        self.since_sweep = 0
+        self._by_file = {rel.rsplit("/", 1)[-1]: media for rel, media in show.files.items()}
+        self._feeds = {feed.rsplit("/", 1)[-1]: feed for feed in show.feeds}
+
+    # --- what a path is -------------------------------------------------------------------------------------------
+
+    def _what(self, path: bytes) -> tuple[str, MediaFile | str] | None:
+        """("media", file) or ("feed", its path) for a request path; None for anything else (cached)."""
+        found = self.paths.get(path, False)
+        if found is not False:
+            return found
+        if len(self.paths) > 100_000:  # made-up paths (scanners) must not fill the memory
+            self.paths.clear()
+        text = path.decode("utf-8", "replace")
+        found = None
+        folder, _, name = text.rpartition("/")
+        media = self._by_file.get(name)
+        if media is not None and folder.endswith("/" + media.rel.rpartition("/")[0]):
+            found = ("media", media)
+        elif name in self._feeds and (text in self.show.feeds or not folder.strip("/")):
+            found = ("feed", self._feeds[name])
+        self.paths[path] = found
+        return found
+
+    def _address(self, ip: bytes) -> bytes:
+        """The address's keyed hash (IPv6 by its /64), never the address itself."""
+        hashed = self.addresses.get(ip)
+        if hashed is None:
+            if len(self.addresses) > 500_000:
+                self.addresses.clear()
+            text = ip.decode("ascii", "replace")
+            if ":" in text:
+                with contextlib.suppress(ValueError):
+                    text = str(ipaddress.IPv6Network(f"{text.strip('[]')}/64", strict=False).network_address)
+            hashed = self.addresses[ip] = hashlib.blake2b(text.encode(), key=self.salt, digest_size=16).digest()
+        return hashed
+
+    def _day(self, ts: int) -> str:
+        day = self.days.get(ts // DAY)
+        if day is None:
+            day = self.days[ts // DAY] = day_of(ts)
+        return day
+
+    # --- the rules ------------------------------------------------------------------------------------------------
+
+    def add(self, request: Request) -> None:
+        """Apply the rules to one request."""
+        what = self._what(request.path)
+        if what is None:
+            return
+        counts = self.counts
+        counts.requests += 1
+        if request.ts > self.last:
+            self.last = request.ts
+        self.since_sweep += 1
+        if self.since_sweep >= SWEEP:
+            self.sweep()
+        kind, target = what
+        if request.method != b"GET":
+            counts.left_out["method"] += 1
+            return
+        if kind == "feed":
+            self._feed(request, target)
+            return
+        media: MediaFile = target
+        if request.status not in OK:
+            counts.left_out["status"] += 1
+            return
+        agent = self.agents(request.agent)
+        address = self._address(request.ip)
+        if agent.kind == APP:
+            self.served[(address, media.rel)] = (request.ts, agent.name)
+        if request.range == PROBE:
+            counts.left_out["probe"] += 1
+            return
+        if not agent.counted:
+            counts.left_out[agent.kind if agent.kind in LEFT_OUT else "bot"] += 1
+            return
+        listener = hashlib.blake2b(
+            address + b"\0" + request.agent + b"\0" + media.rel.encode(), key=self.salt, digest_size=16
+        ).digest()
+        window = self.windows.get(listener)
+        if window is None or request.ts >= window.start + DAY:
+            window = self.windows[listener] = Window(request.ts, media.rel)
+        elif window.counted:
+            counts.left_out["repeat"] += 1
+            return
+        window.audio += _audio_bytes(request, media)
+        if window.audio >= media.needed:
+            window.counted = True
+            app = agent.name
+            if agent.kind == LIBRARY:  # a system player: the app that asked for this file from this address
+                asked = self.served.get((address, media.rel))
+                if asked is not None and request.ts - asked[0] < DAY:
+                    app = asked[1]
+            window.app, window.platform = app, agent.platform
+            counts.downloads[(media.slug, media.edition, self._day(request.ts), app, agent.platform)] += 1
+
+    def _feed(self, request: Request, feed: str) -> None:
+        if request.status not in FEED_OK:
+            self.counts.left_out["status"] += 1
+            return
+        day = self._day(request.ts)
+        self.counts.feed_days[(feed, day)] += 1
+        reported = SUBSCRIBERS.search(request.agent)
+        if reported:
+            # An aggregator fetches for many: its agent says how many (Feedly, Inoreader, Overcast's sync…)
+            name = _aggregator(request.agent[: reported.start()])
+            subscribers = int(reported.group(1).replace(b",", b""))
+            if self.counts.aggregators.get(name, (0, 0))[0] <= request.ts:
+                self.counts.aggregators[name] = (request.ts, subscribers)
+            return
+        agent = self.agents(request.agent)
+        if agent.counted:
+            listener = hashlib.blake2b(
+                self._address(request.ip) + b"\0" + request.agent, key=self.salt, digest_size=16
+            ).digest()
+            self.counts.feed_listeners.add((day, listener))
+
+    def sweep(self) -> None:
+        """Forget the windows that closed (a day and an hour behind the latest request)."""
+        self.since_sweep = 0
+        edge = self.last - DAY - LATE
+        self.windows = {key: window for key, window in self.windows.items() if window.start >= edge}
+        self.served = {key: asked for key, asked in self.served.items() if asked[0] >= edge}
+
+    def open_windows(self) -> dict[bytes, Window]:
+        """The windows still open at the latest request (kept for the next run)."""
+        edge = self.last - DAY
+        return {key: window for key, window in self.windows.items() if window.start >= edge}
+
+
+_RANGE = re.compile(rb"bytes=(\d*)-(\d*)")
+
+
+def _audio_bytes(request: Request, media: MediaFile) -> int:
+    """The bytes of audio (past the header) a request delivered: its range's start, plus what the log says was sent."""
+    start = 0
+    if request.range:
+        found = _RANGE.match(request.range)
+        if found:
+            first, last = found.groups()
+            if first:
+                start = int(first)
+            elif last:  # bytes=-N: the last N bytes
+                start = max(0, media.size - int(last))
+    end = min(start + request.sent, media.size)
+    return max(0, end - max(start, media.header))
+
+
+def _aggregator(before: bytes) -> str:
+    """An aggregator's name from the start of its agent (`Feedly/1.0 (+http://…; ` → Feedly)."""
+    text = before.decode("utf-8", "replace").strip(" (;")
+    name = re.split(r"[/ (;]", text, maxsplit=1)[0]
+    return name or "aggregator"
