@@ -194,10 +194,13 @@ def written(built: Path) -> list[str]:
     """Listeners across midnight and a day later, an IPv6 pair in one /64, and windows a probe or a HEAD would open."""
     size = (built / "public" / LONG).stat().st_size
     return [
-        # across midnight: one download (a 24-hour window, not a calendar day); 24 h and a minute later, another
+        # across midnight: one download (a 24-hour window from the first request, not a calendar day); a minute
+        # before the window closes, still the same; a minute after, another, whose window covers the next midnight
         line("192.0.2.10", "2026-11-02T23:55:00", LONG, OVERCAST, 200, size),
         line("192.0.2.10", "2026-11-03T00:05:00", LONG, OVERCAST, 200, size),
+        line("192.0.2.10", "2026-11-03T23:54:00", LONG, OVERCAST, 200, size),
         line("192.0.2.10", "2026-11-03T23:56:00", LONG, OVERCAST, 200, size),
+        line("192.0.2.10", "2026-11-04T00:10:00", LONG, OVERCAST, 200, size),
         # two addresses of one /64: one listener; a third in another /64: another
         line("2001:db8:1:2::10", "2026-11-04T08:00:00", LONG, SPOTIFY, 200, size),
         line("2001:db8:1:2:ffff::20", "2026-11-04T09:00:00", LONG, SPOTIFY, 200, size),
@@ -232,7 +235,7 @@ def full_log(served, built, tmp_path_factory) -> Path:
 
 
 # By hand, for the long episode's MP3: Apple Podcasts 1 (its chunks summed), Overcast 1 (twice in 24 h), Spotify 1
-# (exactly a minute), across midnight 2 (Overcast at 192.0.2.10: 23:55, and a day and a minute later), the IPv6 pair
+# (exactly a minute), across midnight 2 (Overcast at 192.0.2.10: 23:55, and 24 h and a minute later), the IPv6 pair
 # 1 and its neighbour 1, the probe's listener 1 and the HEAD's 1 (their downloads 24 h less 3 minutes apart).
 LONG_MP3 = 1 + 1 + 1 + 2 + 2 + 1 + 1
 
@@ -243,7 +246,7 @@ def test_the_counts_by_hand(built, full_log, capsys):
     assert downloads(document, "short-one")["downloads"] == 1  # Pocket Casts, whole
     assert downloads(document, "long-talk", "opus")["downloads"] == 1  # Spotify
     assert downloads(document, "short-one", "opus")["downloads"] == 0
-    assert "31 new lines" in err
+    assert "33 new lines" in err
 
 
 def test_range_requests_of_one_listener_are_summed(built, served, capsys):
@@ -278,7 +281,7 @@ def test_one_download_per_listener_and_episode_in_24_hours(built, served, capsys
 
 def test_a_listener_across_midnight_is_one_download_until_24_hours_passed(built, tmp_path, capsys):
     log = tmp_path / "midnight.log"
-    log.write_text("".join(written(built)[:3]))
+    log.write_text("".join(written(built)[:5]))
     document, _ = stats(built, log, capsys=capsys)
     long = downloads(document, "long-talk")
     assert long["downloads"] == 2 and long["by_day"] == {"2026-11-02": 1, "2026-11-03": 1}
@@ -286,13 +289,13 @@ def test_a_listener_across_midnight_is_one_download_until_24_hours_passed(built,
 
 def test_ipv6_addresses_of_one_64_are_one_listener(built, tmp_path, capsys):
     log = tmp_path / "v6.log"
-    log.write_text("".join(written(built)[3:6]))
+    log.write_text("".join(written(built)[5:8]))
     document, _ = stats(built, log, capsys=capsys)
     assert downloads(document, "long-talk")["downloads"] == 2
 
 
 def test_a_probe_and_a_head_open_no_window(built, tmp_path, capsys):
-    lines = written(built)[6:]
+    lines = written(built)[8:]
     log = tmp_path / "probe.log"
     log.write_text("".join(lines))
     document, err = stats(built, log, capsys=capsys)
