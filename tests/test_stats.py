@@ -228,9 +228,9 @@ def downloads(document: dict, slug: str, edition: str = "mp3") -> dict:
 
 @pytest.fixture(scope="module")
 def full_log(served, built, tmp_path_factory) -> Path:
-    """nginx's log with the written lines after it."""
+    """The written lines (November), then nginx's (today): one log, in the order of time as a server writes it."""
     log = tmp_path_factory.mktemp("logs") / "access.log"
-    log.write_text(served.read_text() + "".join(written(built)))
+    log.write_text("".join(written(built)) + served.read_text())
     return log
 
 
@@ -414,6 +414,25 @@ def test_a_rotated_log_is_known_by_its_first_line(built, full_log, tmp_path, cap
     assert after == whole
     again, err = stats(built, rotated, log, reset=False, capsys=capsys)
     assert "read 0 new lines" in err and again == whole
+
+
+def test_two_processes_count_as_one(built, full_log, tmp_path, capsys):
+    # a large log is shared by two processes, each taking the listeners of half the addresses (IPv6 by /64)
+    from pipeline import config
+    from pipeline.stats import count
+
+    one, _ = stats(built, full_log, capsys=capsys)
+    half = full_log.read_text().splitlines(keepends=True)
+    log = tmp_path / "access.log"
+    log.write_text("".join(half[:20]))
+    settings = config.load(built)
+    count.count(settings, [log], reset=True, workers=2)
+    with log.open("a") as stream:
+        stream.write("".join(half[20:]))
+    run = count.count(settings, [log], workers=2)
+    assert run.lines == len(half) - 20
+    two, _ = stats(built, reset=False, capsys=capsys)
+    assert two == one
 
 
 def test_no_address_is_printed_or_kept(built, full_log, capsys):

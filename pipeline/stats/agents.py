@@ -84,16 +84,26 @@ def _platform(text: str) -> str:
     return "Other"
 
 
+DIGITS = re.compile(rb"\d+")
+
+
 class Agents:
-    """`classify` with its answers kept, by the header's bytes as a log holds them."""
+    """`classify` with its answers kept, by the header's bytes as a log holds them, and by its shape (its numbers
+    taken out: versions, builds, subscriber counts), so each app is matched against the list once."""
 
     def __init__(self) -> None:
         self.known: dict[bytes, Agent] = {}
+        self.shapes: dict[bytes, Agent] = {}
 
     def __call__(self, user_agent: bytes) -> Agent:
         agent = self.known.get(user_agent)
         if agent is None:
             if len(self.known) > 200_000:  # a log of made-up agents must not fill the memory
                 self.known.clear()
-            agent = self.known[user_agent] = classify(user_agent.decode("utf-8", "replace"))
+                self.shapes.clear()
+            shape = DIGITS.sub(b"0", user_agent)
+            agent = self.shapes.get(shape)
+            if agent is None:
+                agent = self.shapes[shape] = classify(user_agent.decode("utf-8", "replace"))
+            self.known[user_agent] = agent
         return agent

@@ -10,6 +10,7 @@ read through; its format is the one of the lines inside.
 from __future__ import annotations
 
 import calendar
+import functools
 import gzip
 import json
 from collections.abc import Callable
@@ -40,6 +41,21 @@ class Request(NamedTuple):
 
 
 Parse = Callable[[bytes], "Request | None"]
+SKIP = Request(0, b"", b"", b"", 0, 0, b"", b"")  # a line of no interest, left unparsed
+
+
+def parser(fmt: str, header: str) -> Parse:
+    """The parser of a format (CloudFront's from its `#Fields:` header)."""
+    if fmt == CLOUDFRONT:
+        return cloudfront(header[len("#Fields:") :].split())
+    return {COMBINED: combined, CADDY: caddy, S3: s3}[fmt]
+
+
+def reader(fmt: str, parse: Parse, keep: Callable[[bytes], bool]) -> Parse:
+    """The parser of a format, told which paths are of interest (for combined logs, the others are not parsed)."""
+    if fmt == COMBINED:
+        return functools.partial(combined, keep=keep)
+    return parse
 
 
 def is_gzip(path: Path) -> bool:
@@ -94,17 +110,24 @@ def _clf_time(text: bytes) -> int:
     return day + int(text[12:14]) * 3600 + int(text[15:17]) * 60 + int(text[18:20])
 
 
-def combined(line: bytes) -> Request | None:
-    """nginx's or Apache's `combined` line, with or without a quoted Range field after the agent."""
+def combined(line: bytes, keep: Callable[[bytes], bool] | None = None) -> Request | None:
+    """nginx's or Apache's `combined` line, with or without a quoted Range field after the agent (SKIP, unparsed,
+    when `keep` says its path is of no interest: most of a site's lines are pages and assets)."""
     parts = line.split(b'"')
     # ip - user [time] "request" status bytes "referer" "agent" ["range"]
     if len(parts) < 7:
         return None
+    request = parts[1].split(b" ")
+    path = request[1] if len(request) > 1 else b""
+    cut = path.find(b"?")
+    if cut >= 0:
+        path = path[:cut]
+    if keep is not None and not keep(path):
+        return SKIP
     try:
         head = parts[0]
         open_at = head.index(b"[")
         ts = _clf_time(head[open_at + 1 : head.index(b"]", open_at)])
-        request = parts[1].split(b" ")
         status_sent = parts[2].split()
         status = int(status_sent[0])
         sent = int(status_sent[1]) if status_sent[1] != b"-" else 0
@@ -115,9 +138,7 @@ def combined(line: bytes) -> Request | None:
     agent = parts[5] if len(parts) > 5 else b""
     tail = b'"'.join(parts[6:]).strip().strip(b'"')
     rng = tail if tail.startswith(b"bytes=") else b""
-    path = request[1] if len(request) > 1 else b""
-    cut = path.find(b"?")
-    return Request(ts, head[: head.find(b" ")], request[0], path[:cut] if cut >= 0 else path, status, sent, rng, agent)
+    return Request(ts, head[: head.find(b" ")], request[0], path, status, sent, rng, agent)
 
 
 def _unescaped(parts: list[bytes]) -> list[bytes]:

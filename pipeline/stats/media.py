@@ -7,6 +7,7 @@ are read from the file itself, so a minute of audio is known in bytes.
 
 from __future__ import annotations
 
+import functools
 import json
 import struct
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ class MediaFile:
     bitrate: int  # bits per second
     released: int  # seconds since the epoch: the episode's first publish (0: unknown)
 
-    @property
+    @functools.cached_property
     def needed(self) -> int:
         """Bytes of audio past the header that make a download: a minute, or all of it when shorter."""
         return max(1, min(int(self.bitrate / 8 * MINUTE), self.size - self.header))

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import re
+import socket
 import time
 from collections import Counter as Tally
 from dataclasses import dataclass, field
@@ -51,7 +51,7 @@ def day_of(ts: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(ts))
 
 
-@dataclass
+@dataclass(slots=True)
 class Window:
     """A listener's 24 hours with one file: when it opened, the audio bytes delivered, and whether it counted."""
 
@@ -78,12 +78,15 @@ class Counts:
 class Rules:
     """Requests in, downloads out: the IAB v2.2 rules over a show's files, with a day's salt for the hashes."""
 
-    def __init__(self, show: Show, salt: bytes, windows: dict[bytes, Window] | None = None) -> None:
+    def __init__(
+        self, show: Show, salt: bytes, windows: dict[bytes, Window] | None = None, served: dict | None = None
+    ) -> None:
         self.show = show
         self.salt = salt
         self.agents = Agents()
-        self.windows: dict[bytes, Window] = windows or {}
-        self.served: dict[tuple[bytes, str], tuple[int, str]] = {}  # (address hash, rel) → (time, app)
+        self.windows: dict[tuple[bytes, bytes, str], Window] = {}
+        self.kept: dict[bytes, Window] = dict(windows or {})  # left open by the last run, by their hashed listener
+        self.served: dict[tuple[bytes, str], tuple[int, str]] = dict(served or {})  # (address hash, rel) → (time, app)
         self.counts = Counts()
         self.paths: dict[bytes, tuple[str, MediaFile | str] | None] = {}
         self.addresses: dict[bytes, bytes] = {}
@@ -113,17 +116,22 @@ class Rules:
         self.paths[path] = found
         return found
 
+    def wanted(self, path: bytes) -> bool:
+        """Whether a request path is one of the show's audio files or feeds."""
+        found = self.paths.get(path, False)
+        return (self._what(path) if found is False else found) is not None
+
     def _address(self, ip: bytes) -> bytes:
         """The address's keyed hash (IPv6 by its /64), never the address itself."""
         hashed = self.addresses.get(ip)
         if hashed is None:
             if len(self.addresses) > 500_000:
                 self.addresses.clear()
-            text = ip.decode("ascii", "replace")
-            if ":" in text:
-                with contextlib.suppress(ValueError):
-                    text = str(ipaddress.IPv6Network(f"{text.strip('[]')}/64", strict=False).network_address)
-            hashed = self.addresses[ip] = hashlib.blake2b(text.encode(), key=self.salt, digest_size=16).digest()
+            key = ip
+            if b":" in ip:
+                with contextlib.suppress(OSError, ValueError):
+                    key = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]  # its /64
+            hashed = self.addresses[ip] = hashlib.blake2b(key, key=self.salt, digest_size=16).digest()
         return hashed
 
     def _day(self, ts: int) -> str:
@@ -167,10 +175,12 @@ class Rules:
         if not agent.counted:
             counts.left_out[agent.kind if agent.kind in LEFT_OUT else "bot"] += 1
             return
-        listener = hashlib.blake2b(
-            address + b"\0" + request.agent + b"\0" + media.rel.encode(), key=self.salt, digest_size=16
-        ).digest()
+        listener = (address, request.agent, media.rel)  # in memory only; kept hashed (`open_windows`)
         window = self.windows.get(listener)
+        if window is None and self.kept:
+            window = self.kept.pop(self._digest(listener), None)
+            if window is not None:
+                self.windows[listener] = window
         if window is None or request.ts >= window.start + DAY:
             window = self.windows[listener] = Window(request.ts, media.rel)
         elif window.counted:
@@ -213,28 +223,38 @@ class Rules:
         self.since_sweep = 0
         edge = self.last - DAY - LATE
         self.windows = {key: window for key, window in self.windows.items() if window.start >= edge}
+        self.kept = {key: window for key, window in self.kept.items() if window.start >= edge}
         self.served = {key: asked for key, asked in self.served.items() if asked[0] >= edge}
 
+    def open_served(self) -> dict[tuple[bytes, str], tuple[int, str]]:
+        """The apps seen in the last day (kept for the next run: a player's chunks may come after it)."""
+        edge = self.last - DAY - LATE
+        return {key: asked for key, asked in self.served.items() if asked[0] >= edge}
+
+    def _digest(self, listener: tuple[bytes, bytes, str]) -> bytes:
+        address, agent, rel = listener
+        return hashlib.blake2b(address + b"\0" + agent + b"\0" + rel.encode(), key=self.salt, digest_size=16).digest()
+
     def open_windows(self) -> dict[bytes, Window]:
-        """The windows still open at the latest request (kept for the next run)."""
-        edge = self.last - DAY
-        return {key: window for key, window in self.windows.items() if window.start >= edge}
-
-
-_RANGE = re.compile(rb"bytes=(\d*)-(\d*)")
+        """The windows still open at the latest request, by hashed listener (kept for the next run)."""
+        edge = self.last - DAY - LATE
+        found = {key: window for key, window in self.kept.items() if window.start >= edge}
+        found.update((self._digest(key), window) for key, window in self.windows.items() if window.start >= edge)
+        return found
 
 
 def _audio_bytes(request: Request, media: MediaFile) -> int:
     """The bytes of audio (past the header) a request delivered: its range's start, plus what the log says was sent."""
     start = 0
     if request.range:
-        found = _RANGE.match(request.range)
-        if found:
-            first, last = found.groups()
+        first, _, last = request.range[6:].partition(b"-")  # bytes=FIRST-LAST
+        try:
             if first:
                 start = int(first)
             elif last:  # bytes=-N: the last N bytes
                 start = max(0, media.size - int(last))
+        except ValueError:  # several ranges, or a malformed one: taken from the start
+            start = 0
     end = min(start + request.sent, media.size)
     return max(0, end - max(start, media.header))
 

@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS downloads (
 CREATE TABLE IF NOT EXISTS windows (
     listener BLOB PRIMARY KEY, rel TEXT NOT NULL, start INTEGER NOT NULL, audio INTEGER NOT NULL,
     counted INTEGER NOT NULL, app TEXT NOT NULL, platform TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS served (
+    address BLOB NOT NULL, rel TEXT NOT NULL, ts INTEGER NOT NULL, app TEXT NOT NULL, PRIMARY KEY (address, rel));
 CREATE TABLE IF NOT EXISTS feed_days (feed TEXT NOT NULL, day TEXT NOT NULL, requests INTEGER NOT NULL,
     PRIMARY KEY (feed, day));
 CREATE TABLE IF NOT EXISTS feed_listeners (day TEXT NOT NULL, listener BLOB NOT NULL, PRIMARY KEY (day, listener));
@@ -83,6 +85,7 @@ class Store:
             db.execute("DELETE FROM salt")
             db.execute("INSERT INTO salt VALUES (?, ?)", (today, value))
             db.execute("DELETE FROM windows")  # hashed with a salt that is gone: they can never match again
+            db.execute("DELETE FROM served")
             db.execute("DELETE FROM feed_listeners")
         return value, False
 
@@ -100,9 +103,18 @@ class Store:
             for listener, rel, start, audio, counted, app, platform in self.db.execute("SELECT * FROM windows")
         }
 
-    def save(self, counts: Counts, windows: dict[bytes, Window], logs: list[tuple]) -> None:
+    def served(self) -> dict[tuple[bytes, str], tuple[int, str]]:
+        """The apps seen asking for a file from an address (hashed) in the last day of the last run."""
+        return {(bytes(address), rel): (ts, app) for address, rel, ts, app in self.db.execute("SELECT * FROM served")}
+
+    def save(self, counts: Counts, windows: dict[bytes, Window], logs: list[tuple], served: dict | None = None) -> None:
         """Add a run's counts, replace the open windows, and record how far each log was read: one transaction."""
         with self.transaction() as db:
+            db.execute("DELETE FROM served")
+            db.executemany(
+                "INSERT INTO served VALUES (?, ?, ?, ?)",
+                [(address, rel, ts, app) for (address, rel), (ts, app) in sorted((served or {}).items())],
+            )
             db.executemany(
                 "INSERT INTO downloads VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
                 [(*key, n) for key, n in counts.downloads.items()],
