@@ -98,16 +98,22 @@ def detect(path: Path, lines: list[bytes]) -> tuple[str, Parse]:
 
 # The time of a combined log, `06/Dec/2026:10:00:00 +0000`: the day and zone parsed once per day, not per line.
 _days: dict[bytes, int] = {}
+_minutes: dict[bytes, int] = {}
 
 
 def _clf_time(text: bytes) -> int:
-    day = _days.get(text[:11] + text[20:])
-    if day is None:
-        zone = text[21:26]
-        offset = (int(zone[1:3]) * 3600 + int(zone[3:5]) * 60) * (-1 if zone[:1] == b"-" else 1)
-        date = calendar.timegm((int(text[7:11]), MONTHS[text[3:6]], int(text[0:2]), 0, 0, 0))
-        day = _days[text[:11] + text[20:]] = date - offset
-    return day + int(text[12:14]) * 3600 + int(text[15:17]) * 60 + int(text[18:20])
+    minute = _minutes.get(text[:17] + text[20:])
+    if minute is None:
+        day = _days.get(text[:11] + text[20:])
+        if day is None:
+            zone = text[21:26]
+            offset = (int(zone[1:3]) * 3600 + int(zone[3:5]) * 60) * (-1 if zone[:1] == b"-" else 1)
+            date = calendar.timegm((int(text[7:11]), MONTHS[text[3:6]], int(text[0:2]), 0, 0, 0))
+            day = _days[text[:11] + text[20:]] = date - offset
+        if len(_minutes) > 100_000:
+            _minutes.clear()
+        minute = _minutes[text[:17] + text[20:]] = day + int(text[12:14]) * 3600 + int(text[15:17]) * 60
+    return minute + int(text[18:20])
 
 
 def combined(line: bytes, keep: Callable[[bytes], bool] | None = None) -> Request | None:
@@ -115,29 +121,39 @@ def combined(line: bytes, keep: Callable[[bytes], bool] | None = None) -> Reques
     when `keep` says its path is of no interest: most of a site's lines are pages and assets)."""
     parts = line.split(b'"')
     # ip - user [time] "request" status bytes "referer" "agent" ["range"]
-    if len(parts) < 7:
+    count = len(parts)
+    if count < 7:
         return None
     request = parts[1].split(b" ")
-    path = request[1] if len(request) > 1 else b""
-    cut = path.find(b"?")
-    if cut >= 0:
-        path = path[:cut]
+    if len(request) < 2:
+        return None
+    path = request[1]
+    if b"?" in path:
+        path = path.partition(b"?")[0]
     if keep is not None and not keep(path):
         return SKIP
+    head = parts[0]
     try:
-        head = parts[0]
-        open_at = head.index(b"[")
-        ts = _clf_time(head[open_at + 1 : head.index(b"]", open_at)])
-        status_sent = parts[2].split()
-        status = int(status_sent[0])
-        sent = int(status_sent[1]) if status_sent[1] != b"-" else 0
+        if head[-2:] == b"] ":
+            ts = _clf_time(head[-28:-2])
+        else:
+            open_at = head.index(b"[")
+            ts = _clf_time(head[open_at + 1 : head.index(b"]", open_at)])
+        status_text, sent_text = parts[2].split()[:2]
+        status = int(status_text)
+        sent = int(sent_text) if sent_text != b"-" else 0
     except (ValueError, IndexError, KeyError):
         return None
-    if len(parts) != 7 and len(parts) != 9:
+    if count == 9:
+        agent, rng = parts[5], parts[7]
+    elif count == 7:
+        agent, rng = parts[5], parts[6].strip()
+    else:
         parts = _unescaped(parts)
-    agent = parts[5] if len(parts) > 5 else b""
-    tail = b'"'.join(parts[6:]).strip().strip(b'"')
-    rng = tail if tail.startswith(b"bytes=") else b""
+        agent = parts[5] if len(parts) > 5 else b""
+        rng = b'"'.join(parts[6:]).strip().strip(b'"')
+    if rng and not rng.startswith(b"bytes="):
+        rng = b""
     return Request(ts, head[: head.find(b" ")], request[0], path, status, sent, rng, agent)
 
 

@@ -32,7 +32,6 @@ LATE = 3_600  # a log's lines are in order of answers: a long download is writte
 SWEEP = 100_000  # requests between two sweeps of the windows that closed
 PROBE = b"bytes=0-1"
 SUBSCRIBERS = re.compile(rb"(\d[\d,]*) (?:subscribers|readers|followers)", re.IGNORECASE)
-OK = (200, 206)
 FEED_OK = (200, 304)
 LEFT_OUT = {
     "method": "not GET (HEAD…)",
@@ -144,58 +143,75 @@ class Rules:
 
     def add(self, request: Request) -> None:
         """Apply the rules to one request."""
-        what = self._what(request.path)
+        ts, ip, method, path, status, sent, range_, user_agent = request
+        what = self.paths.get(path, False)
+        if what is False:
+            what = self._what(path)
         if what is None:
             return
         counts = self.counts
         counts.requests += 1
-        if request.ts > self.last:
-            self.last = request.ts
+        if ts > self.last:
+            self.last = ts
         self.since_sweep += 1
         if self.since_sweep >= SWEEP:
             self.sweep()
-        kind, target = what
-        if request.method != b"GET":
+        kind, media = what
+        if method != b"GET":
             counts.left_out["method"] += 1
             return
         if kind == "feed":
-            self._feed(request, target)
+            self._feed(request, media)
             return
-        media: MediaFile = target
-        if request.status not in OK:
+        if status != 200 and status != 206:
             counts.left_out["status"] += 1
             return
-        agent = self.agents(request.agent)
-        address = self._address(request.ip)
+        agent = self.agents.known.get(user_agent) or self.agents(user_agent)
+        address = self.addresses.get(ip) or self._address(ip)
+        rel = media.rel
         if agent.kind == APP:
-            self.served[(address, media.rel)] = (request.ts, agent.name)
-        if request.range == PROBE:
+            self.served[(address, rel)] = (ts, agent.name)
+        if range_ == PROBE:
             counts.left_out["probe"] += 1
             return
         if not agent.counted:
             counts.left_out[agent.kind if agent.kind in LEFT_OUT else "bot"] += 1
             return
-        listener = (address, request.agent, media.rel)  # in memory only; kept hashed (`open_windows`)
+        listener = (address, user_agent, rel)  # in memory only; kept hashed (`open_windows`)
         window = self.windows.get(listener)
         if window is None and self.kept:
             window = self.kept.pop(self._digest(listener), None)
             if window is not None:
                 self.windows[listener] = window
-        if window is None or request.ts >= window.start + DAY:
-            window = self.windows[listener] = Window(request.ts, media.rel)
+        if window is None or ts >= window.start + DAY:
+            window = self.windows[listener] = Window(ts, rel)
         elif window.counted:
             counts.left_out["repeat"] += 1
             return
-        window.audio += _audio_bytes(request, media)
+        # the bytes of audio (past the header) delivered: from the range's start, what the log says was sent
+        start = 0
+        if range_:
+            first, _, last = range_[6:].partition(b"-")  # bytes=FIRST-LAST
+            try:
+                if first:
+                    start = int(first)
+                elif last:  # bytes=-N: the last N bytes
+                    start = max(0, media.size - int(last))
+            except ValueError:  # several ranges, or a malformed one: taken from the start
+                start = 0
+        end = min(start + sent, media.size)
+        header = media.header
+        if end > header:
+            window.audio += end - (start if start > header else header)
         if window.audio >= media.needed:
             window.counted = True
             app = agent.name
             if agent.kind == LIBRARY:  # a system player: the app that asked for this file from this address
-                asked = self.served.get((address, media.rel))
-                if asked is not None and request.ts - asked[0] < DAY:
+                asked = self.served.get((address, rel))
+                if asked is not None and ts - asked[0] < DAY:
                     app = asked[1]
             window.app, window.platform = app, agent.platform
-            counts.downloads[(media.slug, media.edition, self._day(request.ts), app, agent.platform)] += 1
+            counts.downloads[(media.slug, media.edition, self._day(ts), app, agent.platform)] += 1
 
     def _feed(self, request: Request, feed: str) -> None:
         if request.status not in FEED_OK:
@@ -241,22 +257,6 @@ class Rules:
         found = {key: window for key, window in self.kept.items() if window.start >= edge}
         found.update((self._digest(key), window) for key, window in self.windows.items() if window.start >= edge)
         return found
-
-
-def _audio_bytes(request: Request, media: MediaFile) -> int:
-    """The bytes of audio (past the header) a request delivered: its range's start, plus what the log says was sent."""
-    start = 0
-    if request.range:
-        first, _, last = request.range[6:].partition(b"-")  # bytes=FIRST-LAST
-        try:
-            if first:
-                start = int(first)
-            elif last:  # bytes=-N: the last N bytes
-                start = max(0, media.size - int(last))
-        except ValueError:  # several ranges, or a malformed one: taken from the start
-            start = 0
-    end = min(start + request.sent, media.size)
-    return max(0, end - max(start, media.header))
 
 
 def _aggregator(before: bytes) -> str:
