@@ -153,11 +153,9 @@ def write_log(path: Path, lines: int, files: list[tuple[str, int]], start: float
                 requests = [(rng.choice(BOTS), "-", 200, size)]
             else:
                 rel = rng.choice(PAGES).removeprefix("/show/")
-                requests = [(rng.choice(BOTS[:1] + [APPS[6][1]]), "-", 200, 5_000)]
+                requests = [(rng.choice([BOTS[0], APPS[6][1]]), "-", 200, 5_000)]
             for agent, range_, status, sent in requests:
-                out.append(
-                    f'{ip} - - [{stamp}] "GET /show/{rel} HTTP/1.1" {status} {sent} "-" "{agent}" "{range_}"\n'
-                )
+                out.append(f'{ip} - - [{stamp}] "GET /show/{rel} HTTP/1.1" {status} {sent} "-" "{agent}" "{range_}"\n')
                 written += 1
             if len(out) >= 50_000:
                 stream.write("".join(out))

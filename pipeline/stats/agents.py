@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data"
+LIST_VERSION = "8008a31"  # the list's commit (data/README.md): answers kept in the state are for this one only
 ORDER = ("bots", "apps", "libraries", "browsers")
 # Agents that say what they are; IAB v2.2 asks that they be left out even when no list names them.
 SELF_DECLARED = re.compile(r"bot|crawler|spider", re.IGNORECASE)
@@ -91,19 +92,20 @@ class Agents:
     """`classify` with its answers kept, by the header's bytes as a log holds them, and by its shape (its numbers
     taken out: versions, builds, subscriber counts), so each app is matched against the list once."""
 
-    def __init__(self) -> None:
+    def __init__(self, shapes: dict[bytes, Agent] | None = None) -> None:
         self.known: dict[bytes, Agent] = {}
-        self.shapes: dict[bytes, Agent] = {}
+        self.shapes: dict[bytes, Agent] = dict(shapes or {})  # kept between runs: the list is matched once per shape
 
     def __call__(self, user_agent: bytes) -> Agent:
         agent = self.known.get(user_agent)
         if agent is None:
             if len(self.known) > 200_000:  # a log of made-up agents must not fill the memory
                 self.known.clear()
-                self.shapes.clear()
             shape = DIGITS.sub(b"0", user_agent)
             agent = self.shapes.get(shape)
             if agent is None:
+                if len(self.shapes) > 200_000:
+                    self.shapes.clear()
                 agent = self.shapes[shape] = classify(user_agent.decode("utf-8", "replace"))
             self.known[user_agent] = agent
         return agent

@@ -80,6 +80,7 @@ def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = 
             store.reset()
         salt, same_day = store.salt()
         kept = (store.windows(), store.served()) if same_day else ({}, {})
+        shapes = store.agents()
         plan = [
             _plan(path, identity, fmt, header, store) for path, identity, fmt, _parse, header in _in_order(logs, store)
         ]
@@ -88,11 +89,12 @@ def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = 
             big = work >= PARALLEL_BYTES and all(log.fmt == formats.COMBINED for log in plan if not log.skipped)
             workers = min(WORKERS, os.cpu_count() or 1) if big else 1
         if workers == 1:
-            results = [_work(show, salt, kept, plan, 0, 1, tell)]
+            results = [_work(show, salt, (*kept, shapes), plan, 0, 1, tell)]
         else:
-            results = _in_parallel(show, salt, kept, plan, workers, tell)
+            results = _in_parallel(show, salt, (*kept, shapes), plan, workers, tell)
         counts, windows, served, reads, rows = _merged(results, plan)
-        store.save(counts, windows, rows, served)
+        new = {shape: agent for result in results for shape, agent in result[4].items() if shape not in shapes}
+        store.save(counts, windows, rows, served, new)
     finally:
         store.close()
     run = Run(logs=reads)
@@ -135,7 +137,7 @@ def _plan(path: Path, identity: str, fmt: str, header: str, store: Store) -> _Lo
     return _Log(path, identity, fmt, header, gz, offset, lines, size, skipped)
 
 
-def _work(show, salt: bytes, kept: dict, plan: list[_Log], part: int, parts: int, tell: Tell):
+def _work(show, salt: bytes, kept: tuple, plan: list[_Log], part: int, parts: int, tell: Tell):
     """One process's share of the run: the listeners whose address falls in `part` of `parts`."""
     rules = Rules(show, salt, *kept)  # each process finds its own listeners among them
     reads, rows = [], []
@@ -147,10 +149,10 @@ def _work(show, salt: bytes, kept: dict, plan: list[_Log], part: int, parts: int
         read, row = _read(log, rules, tell if part == 0 else no_tell, part, parts)
         reads.append(read)
         rows.append(row)
-    return rules.counts, (rules.open_windows(), rules.open_served()), reads, rows
+    return rules.counts, (rules.open_windows(), rules.open_served()), reads, rows, rules.agents.shapes
 
 
-def _in_parallel(show, salt: bytes, kept: dict, plan: list[_Log], workers: int, tell: Tell):
+def _in_parallel(show, salt: bytes, kept: tuple, plan: list[_Log], workers: int, tell: Tell):
     """`_work` in `workers` processes, the first one telling its progress (each reads every line)."""
     context = multiprocessing.get_context("fork")
     pipes, processes = [], []
@@ -213,7 +215,7 @@ def _merged(results: list, plan: list[_Log]):
     windows: dict = {}
     served: dict = {}
     reads: list[LogRead] = []
-    for part_counts, (part_windows, part_served), _, _ in results:
+    for part_counts, (part_windows, part_served), *_ in results:
         counts.downloads.update(part_counts.downloads)
         counts.feed_days.update(part_counts.feed_days)
         counts.feed_listeners |= part_counts.feed_listeners

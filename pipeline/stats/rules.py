@@ -51,7 +51,7 @@ def day_of(ts: int) -> str:
 
 
 @dataclass(slots=True)
-class Window:
+class Window:  # slots: a million listeners in a day fit in memory
     """A listener's 24 hours with one file: when it opened, the audio bytes delivered, and whether it counted."""
 
     start: int
@@ -78,11 +78,16 @@ class Rules:
     """Requests in, downloads out: the IAB v2.2 rules over a show's files, with a day's salt for the hashes."""
 
     def __init__(
-        self, show: Show, salt: bytes, windows: dict[bytes, Window] | None = None, served: dict | None = None
+        self,
+        show: Show,
+        salt: bytes,
+        windows: dict[bytes, Window] | None = None,
+        served: dict | None = None,
+        shapes: dict | None = None,
     ) -> None:
         self.show = show
         self.salt = salt
-        self.agents = Agents()
+        self.agents = Agents(shapes)
         self.windows: dict[tuple[bytes, bytes, str], Window] = {}
         self.kept: dict[bytes, Window] = dict(windows or {})  # left open by the last run, by their hashed listener
         self.served: dict[tuple[bytes, str], tuple[int, str]] = dict(served or {})  # (address hash, rel) → (time, app)

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import PanelpressError
+from .agents import LIST_VERSION, Agent
 from .rules import Counts, Window, day_of
 
 NAME = "stats.sqlite"
@@ -38,6 +39,8 @@ CREATE TABLE IF NOT EXISTS windows (
     counted INTEGER NOT NULL, app TEXT NOT NULL, platform TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS served (
     address BLOB NOT NULL, rel TEXT NOT NULL, ts INTEGER NOT NULL, app TEXT NOT NULL, PRIMARY KEY (address, rel));
+CREATE TABLE IF NOT EXISTS agents (
+    shape BLOB PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, platform TEXT NOT NULL, list TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feed_days (feed TEXT NOT NULL, day TEXT NOT NULL, requests INTEGER NOT NULL,
     PRIMARY KEY (feed, day));
 CREATE TABLE IF NOT EXISTS feed_listeners (day TEXT NOT NULL, listener BLOB NOT NULL, PRIMARY KEY (day, listener));
@@ -103,13 +106,29 @@ class Store:
             for listener, rel, start, audio, counted, app, platform in self.db.execute("SELECT * FROM windows")
         }
 
+    def agents(self) -> dict[bytes, Agent]:
+        """The user agents' shapes (numbers taken out) already matched against this version of the list."""
+        rows = self.db.execute("SELECT shape, kind, name, platform FROM agents WHERE list = ?", (LIST_VERSION,))
+        return {bytes(shape): Agent(kind, name, platform) for shape, kind, name, platform in rows}
+
     def served(self) -> dict[tuple[bytes, str], tuple[int, str]]:
         """The apps seen asking for a file from an address (hashed) in the last day of the last run."""
         return {(bytes(address), rel): (ts, app) for address, rel, ts, app in self.db.execute("SELECT * FROM served")}
 
-    def save(self, counts: Counts, windows: dict[bytes, Window], logs: list[tuple], served: dict | None = None) -> None:
+    def save(
+        self,
+        counts: Counts,
+        windows: dict[bytes, Window],
+        logs: list[tuple],
+        served: dict | None = None,
+        shapes: dict | None = None,
+    ) -> None:
         """Add a run's counts, replace the open windows, and record how far each log was read: one transaction."""
         with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO agents VALUES (?, ?, ?, ?, ?)",
+                [(shape, a.kind, a.name, a.platform, LIST_VERSION) for shape, a in sorted((shapes or {}).items())],
+            )
             db.execute("DELETE FROM served")
             db.executemany(
                 "INSERT INTO served VALUES (?, ?, ?, ?)",
