@@ -22,6 +22,7 @@ import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -379,6 +380,85 @@ def test_the_same_requests_as_a_caddy_log_give_the_same_counts(built, full_log, 
     caddy.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
     expected, _ = stats(built, full_log, capsys=capsys)
     got, _ = stats(built, caddy, capsys=capsys)
+    assert got == expected
+
+
+def test_the_same_requests_as_s3_and_cloudfront_logs_give_the_same_counts(built, full_log, tmp_path, capsys):
+    # S3 server access logs do not say the Range (a 206 of 2 bytes is the probe); CloudFront's say where it began
+    s3, cloudfront = tmp_path / "s3.log", tmp_path / "cloudfront.log"
+    fields = _fields(full_log)
+    s3.write_text(
+        "".join(
+            f"79a5 bucket [{f['time']}] {f['ip']} - 3E57427F3EXAMPLE REST.{f['method']}.OBJECT {f['path'][1:]} "
+            f'"{f["method"]} {f["path"]} {f["proto"]}" {f["status"]} - {f["sent"] if f["sent"] != "0" else "-"} '
+            f'2401688 70 10 "{f["ref"]}" "{f["agent"]}" - hostid SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader '
+            f"bucket.s3.amazonaws.com TLSv1.2 - -\n"
+            for f in fields
+        )
+    )
+    columns = (
+        "date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) "
+        "cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol "
+        "cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type "
+        "cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type "
+        "sc-content-type sc-content-len sc-range-start sc-range-end"
+    )
+    rows = ["#Version: 1.0", f"#Fields: {columns}"]
+    for f in fields:
+        when = datetime.strptime(f["time"], "%d/%b/%Y:%H:%M:%S %z").astimezone(UTC)
+        first, _, last = f["range"].removeprefix("bytes=").partition("-") if f["range"] != "-" else ("-", "", "-")
+        agent = quote(f["agent"], safe="/;:()+,") if f["agent"] != "-" else "-"
+        rows.append(
+            "\t".join(
+                [
+                    when.strftime("%Y-%m-%d"),
+                    when.strftime("%H:%M:%S"),
+                    "FRA56-P1",
+                    f["sent"],
+                    f["ip"],
+                    f["method"],
+                    "d111111abcdef8.cloudfront.net",
+                    f["path"],
+                    f["status"],
+                    "-",
+                    agent,
+                    "-",
+                    "-",
+                    "Miss",
+                    "SOX4xwn4XV6Q4rgb7XiVGOHms_BGlTAC4KyHmureZmBNrjGdRLiNIQ==",
+                    "pod.example.com",
+                    "https",
+                    "220",
+                    "0.001",
+                    "-",
+                    "TLSv1.3",
+                    "TLS_AES_128_GCM_SHA256",
+                    "Miss",
+                    "HTTP/2.0",
+                    "-",
+                    "-",
+                    "11040",
+                    "0.001",
+                    "Miss",
+                    "audio/mpeg",
+                    f["sent"],
+                    first or "-",
+                    last or "-",
+                ]
+            )
+        )
+    cloudfront.write_text("\n".join(rows) + "\n")
+    expected, _ = stats(built, full_log, capsys=capsys)
+    for log in (s3, cloudfront):
+        got, _ = stats(built, log, capsys=capsys)
+        assert got == expected, log.name
+
+
+def test_a_gzip_log_is_read_through(built, full_log, tmp_path, capsys):
+    packed = tmp_path / "access.log.2.gz"
+    packed.write_bytes(gzip.compress(full_log.read_bytes()))
+    expected, _ = stats(built, full_log, capsys=capsys)
+    got, _ = stats(built, packed, capsys=capsys)
     assert got == expected
 
 

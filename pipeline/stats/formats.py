@@ -140,7 +140,7 @@ def combined(line: bytes, keep: Callable[[bytes], bool] | None = None) -> Reques
         else:
             open_at = head.index(b"[")
             ts = _clf_time(head[open_at + 1 : head.index(b"]", open_at)])
-        status_text, sent_text = parts[2].split()[:2]
+        status_text, sent_text = parts[2].split()  # exactly two: an S3 line has more
         status = int(status_text)
         sent = int(sent_text) if sent_text != b"-" else 0
     except (ValueError, IndexError, KeyError):

@@ -157,9 +157,12 @@ def _ogg_header(stream) -> int:
 def _bitrate(path: Path, size: int, header: int) -> int:
     """The audio's average bitrate in bits per second (0 when mutagen cannot tell)."""
     import mutagen
+    from mutagen.mp3 import MP3
+    from mutagen.oggopus import OggOpus
 
+    kind = {".mp3": MP3, ".opus": OggOpus}.get(path.suffix)  # by name: mutagen.File would try every format
     try:
-        audio = mutagen.File(path)
+        audio = kind(path) if kind else mutagen.File(path)
     except (mutagen.MutagenError, OSError, ValueError):
         return 0
     info = getattr(audio, "info", None)

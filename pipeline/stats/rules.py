@@ -176,7 +176,7 @@ class Rules:
         rel = media.rel
         if agent.kind == APP:
             self.served[(address, rel)] = (ts, agent.name)
-        if range_ == PROBE:
+        if range_ == PROBE or (not range_ and status == 206 and sent <= 2):  # a log without the Range: its answer
             counts.left_out["probe"] += 1
             return
         if not agent.counted:
