@@ -99,7 +99,7 @@ class Agents:
     def __call__(self, user_agent: bytes) -> Agent:
         agent = self.known.get(user_agent)
         if agent is None:
-            if len(self.known) > 200_000:  # a log of made-up agents must not fill the memory
+            if len(self.known) > 50_000:  # a log of made-up agents must not fill the memory
                 self.known.clear()
             shape = DIGITS.sub(b"0", user_agent)
             agent = self.shapes.get(shape)

@@ -348,7 +348,7 @@ def _share(part: int, parts: int) -> Callable[[bytes], bool]:
             if b":" in ip:
                 with contextlib.suppress(OSError, ValueError):
                     key = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]
-            if len(prefixes) > 500_000:
+            if len(prefixes) > 100_000:
                 prefixes.clear()
             which = prefixes[ip] = zlib.crc32(key) % parts
         return which == part

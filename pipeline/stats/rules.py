@@ -129,7 +129,7 @@ class Rules:
         """The address's keyed hash (IPv6 by its /64), never the address itself."""
         hashed = self.addresses.get(ip)
         if hashed is None:
-            if len(self.addresses) > 500_000:
+            if len(self.addresses) > 100_000:
                 self.addresses.clear()
             key = ip
             if b":" in ip:
@@ -246,6 +246,10 @@ class Rules:
         self.windows = {key: window for key, window in self.windows.items() if window.start >= edge}
         self.kept = {key: window for key, window in self.kept.items() if window.start >= edge}
         self.served = {key: asked for key, asked in self.served.items() if asked[0] >= edge}
+        recent = day_of(self.last - 2 * DAY)  # the estimate needs the last whole day only
+        listeners = self.counts.feed_listeners
+        if listeners and min(listeners)[0] < recent:
+            self.counts.feed_listeners = {entry for entry in listeners if entry[0] >= recent}
 
     def open_served(self) -> dict[tuple[bytes, str], tuple[int, str]]:
         """The apps seen in the last day (kept for the next run: a player's chunks may come after it)."""
