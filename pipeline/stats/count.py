@@ -8,6 +8,7 @@ Logs are read oldest first (by their first request), whole lines only: a line be
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -155,6 +156,7 @@ def _work(show, salt: bytes, kept: tuple, plan: list[_Log], part: int, parts: in
 def _in_parallel(show, salt: bytes, kept: tuple, plan: list[_Log], workers: int, tell: Tell):
     """`_work` in `workers` processes, the first one telling its progress (each reads every line)."""
     context = multiprocessing.get_context("fork")
+    gc.freeze()  # what the parent holds stays shared with the children (the collector would copy its pages)
     pipes, processes = [], []
     for part in range(workers):
         ours, theirs = context.Pipe(duplex=False)
@@ -348,7 +350,7 @@ def _share(part: int, parts: int) -> Callable[[bytes], bool]:
             if b":" in ip:
                 with contextlib.suppress(OSError, ValueError):
                     key = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]
-            if len(prefixes) > 100_000:
+            if len(prefixes) > 50_000:
                 prefixes.clear()
             which = prefixes[ip] = zlib.crc32(key) % parts
         return which == part

@@ -129,7 +129,7 @@ class Rules:
         """The address's keyed hash (IPv6 by its /64), never the address itself."""
         hashed = self.addresses.get(ip)
         if hashed is None:
-            if len(self.addresses) > 100_000:
+            if len(self.addresses) > 50_000:
                 self.addresses.clear()
             key = ip
             if b":" in ip:
