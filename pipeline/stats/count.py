@@ -25,7 +25,7 @@ from . import formats, media
 from .rules import LEFT_OUT, Counts, Rules
 from .store import NAME, Store
 
-CHUNK = 4 << 20
+CHUNK = 1 << 20  # read at a time: two processes each hold a chunk and its lines
 WORKERS = 2  # processes reading a large combined log: the goal is two cores
 PARALLEL_BYTES = 32 << 20  # below this a second process costs more than it saves
 HEAD_LINES = 50  # lines read to find a log's format
