@@ -10,6 +10,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -367,6 +368,28 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="the port to listen on (default: 8000; 0 takes a free one)",
     )
+    stats = commands.add_parser(
+        "stats",
+        help="count downloads in the web server's access logs (IAB v2.2)",
+        description=(
+            "Count each episode's downloads in access logs by the IAB Podcast Measurement Technical Guidelines v2.2: GET "
+            "only, a minute of audio past the ID3 tag delivered (ranges of one listener summed; bytes=0-1 probes and HEAD "
+            "never count), one per address and app in 24 hours (IPv6 by /64), bots, libraries, previews and Apple "
+            "Watch left out (the OPAWG user-agent list). Reads nginx and Apache combined logs (with or without a Range "
+            "field), Caddy JSON, S3 and CloudFront logs, gzipped or not. Only new lines are read: the counts are kept in "
+            "the cache, with addresses hashed under a salt that changes daily. Exit code 0: counted; 2: a log or the "
+            "show cannot be read."
+        ),
+    )
+    stats.add_argument("logs", nargs="*", type=Path, metavar="LOG", help="access logs (none: show the counts kept)")
+    _folders(stats, site=False)
+    stats.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (default), json ({episodes: [...], feed_fetches}) or csv (one row per episode, day, app and platform)",
+    )
+    stats.add_argument("--reset", action="store_true", help="forget the counts kept and read every log from its start")
     return parser
 
 
@@ -421,6 +444,8 @@ def _run(args: argparse.Namespace) -> int:
         return _transcribe(args.show, args.slug, args.out)
     if args.command == "serve":
         return _serve(args.show, args.port)
+    if args.command == "stats":
+        return _stats(args.show, args.logs, args.format, args.reset)
     if args.command == "deploy":
         return _deploy(args.show, args.to, args.dry_run, args.allow_remove, not args.no_verify)
     running = {
@@ -766,6 +791,103 @@ def _check(
     if not report.config_ok:
         return EXIT_CONFIG
     return EXIT_FAILED if report.problems else EXIT_OK
+
+
+def _stats(show: Path, logs: list[Path], fmt: str, reset: bool) -> int:
+    from .stats import count, media, report
+
+    settings = config.load(show)
+    state = count.state_path(settings)
+    published = media.show(settings)
+    if logs or reset:
+        with contextlib.ExitStack() as stack:
+            tell = count.no_tell
+            if err_console.is_terminal:
+                columns = (
+                    TextColumn("[bold]{task.description}"),
+                    BarColumn(),
+                    TextColumn("{task.fields[lines]:,} lines, {task.fields[rate]:,.0f} lines/s"),
+                    TimeRemainingColumn(),
+                )
+                bars = stack.enter_context(Progress(*columns, console=err_console, transient=True))
+
+                def tell(label: str, total: int) -> Callable[[int, int], None]:
+                    task = bars.add_task(label, total=max(total, 1), lines=0, rate=0.0)
+                    began = time.monotonic()
+
+                    def update(done: int, lines: int) -> None:
+                        rate = lines / max(time.monotonic() - began, 1e-6)
+                        bars.update(task, completed=done, lines=lines, rate=rate)
+
+                    return update
+
+            run = count.count(settings, logs, tell, reset)
+        for read in run.logs:
+            if read.unread:
+                err_console.print(
+                    f"[yellow]warning:[/] {escape(str(read.path))}: {read.unread:,} lines in no {read.format} form were "
+                    f"left out (the first: line {read.first_unread:,})",
+                    soft_wrap=True,
+                )
+        left = ", ".join(f"{n:,} {why}" for why, n in run.left_out.items()) or "nothing"
+        err_console.print(
+            f"read {run.lines:,} new lines of {len(run.logs)} logs in {run.seconds:.1f} s "
+            f"({sum(read.skipped for read in run.logs)} with nothing new): {run.requests:,} requests for the show, "
+            f"{run.downloads:,} new downloads; left out: {left}",
+            soft_wrap=True,
+            highlight=False,
+        )
+    released = {(m.slug, m.edition): _day(m.released) for m in published.files.values()}
+    found = report.report(state, released)
+    if fmt == "json":
+        sys.stdout.write(report.as_text(found.as_json()))
+    elif fmt == "csv":
+        sys.stdout.write(found.as_csv(report.rows(state)))
+    else:
+        _stats_table(found)
+    return EXIT_OK
+
+
+def _day(ts: int) -> str:
+    from .stats.rules import day_of
+
+    return day_of(ts) if ts else ""
+
+
+def _stats_table(found) -> None:
+    table = Table(title="Downloads (IAB v2.2)")
+    table.add_column("episode")
+    for heading in ("day 1", "day 7", "day 30", "all time"):
+        table.add_column(heading, justify="right")
+    table.add_column("apps")
+    table.add_column("platforms")
+
+    def top(counts: dict[str, int], total: int) -> Text:
+        shown = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:3]
+        more = len(counts) - len(shown)
+        text = ", ".join(f"{name} {100 * n / total:.0f}%" for name, n in shown) + (f" +{more}" if more > 0 else "")
+        return Text(text)
+
+    for episode in found.episodes:
+        total = episode.downloads
+        table.add_row(
+            Text(f"{episode.slug} ({episode.edition})"),
+            *(f"{episode.within(days):,}" for days in (1, 7, 30)),
+            f"{total:,}",
+            top(episode.apps, total) if total else Text("-"),
+            top(episode.platforms, total) if total else Text("-"),
+        )
+    console.print(table)
+    feed = found.feed
+    subscribers = feed["subscribers"]
+    aggregators = ", ".join(f"{name} {n:,}" for name, n in subscribers["aggregators"].items())
+    console.print(
+        f"feed: {feed['requests']:,} fetches; about {subscribers['estimate']:,} subscribers "
+        f"({subscribers['direct']:,} apps fetching it themselves" + (f", {aggregators}" if aggregators else "") + ")",
+        soft_wrap=True,
+        highlight=False,
+        markup=False,
+    )
 
 
 def _deploy(show: Path, to: str | None, dry_run: bool, allow_remove: bool, verify: bool) -> int:

@@ -23,6 +23,7 @@ RULES = {
     "episode": {GROUND, "audio"},
     "show": {GROUND},
     "targets": {GROUND},
+    "stats": {GROUND},  # `panelpress stats`: log formats, the IAB rules, the user-agent list, its state
 }
 # `studio` (the hosts' page `serve` shows) is a face: it reads the cache, runs the meter and renders, as `check` does.
 FACES = {"cli", "build", "executors", "serve", "importer", "notify", "check", "studio"}
@@ -119,7 +120,7 @@ def test_a_wings_front_door_imports_nothing():
 
 def test_the_rules_see_every_wing():
     wings = {wing(module) for module in MODULES}
-    assert wings == {GROUND, "audio", "episode", "show", "targets", "face"}, wings
+    assert wings == {GROUND, "audio", "episode", "show", "targets", "stats", "face"}, wings
     assert {wing(m) for m in ("pipeline.layout", "pipeline.cache", "pipeline.config")} == {GROUND}
     assert wing("pipeline.audio.mastering") == "audio" and wing("pipeline.check.live") == "face"
     assert wing("pipeline.studio.page") == "face" and wing("pipeline.plots") == GROUND

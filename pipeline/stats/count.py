@@ -1,0 +1,366 @@
+"""One `stats` run: read what is new in each log, apply the rules, and keep the counts in the state file.
+
+A log is known by the hash of its first line (not its name or inode: a rotated log is renamed, then gzipped), so a
+log that grew is read from where the last run stopped, and a log rotated away is finished under its new name.
+Logs are read oldest first (by their first request), whole lines only: a line being written is left for next time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import multiprocessing
+import os
+import socket
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import Config
+from ..errors import PanelpressError
+from . import formats, media
+from .rules import LEFT_OUT, Counts, Rules
+from .store import NAME, Store
+
+CHUNK = 1 << 20  # read at a time: two processes each hold a chunk and its lines
+WORKERS = 2  # processes reading a large combined log: the goal is two cores
+PARALLEL_BYTES = 32 << 20  # below this a second process costs more than it saves
+HEAD_LINES = 50  # lines read to find a log's format
+# Progress: opened per log with (label, bytes to read); called with (bytes read, lines read).
+Tell = Callable[[str, int], Callable[[int, int], None]]
+
+
+def no_tell(label: str, total: int) -> Callable[[int, int], None]:
+    """Progress that shows nothing."""
+    return lambda done, lines: None
+
+
+@dataclass
+class LogRead:
+    """What a run did with one log."""
+
+    path: Path
+    format: str
+    lines: int = 0  # new lines read
+    skipped: bool = False  # nothing new
+    unread: int = 0  # lines no format reads
+    first_unread: int = 0  # the first of them (1-based, in the whole log)
+
+
+@dataclass
+class Run:
+    """What a run read and left out."""
+
+    logs: list[LogRead] = field(default_factory=list)
+    downloads: int = 0
+    requests: int = 0
+    left_out: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def lines(self) -> int:
+        return sum(log.lines for log in self.logs)
+
+
+def state_path(config: Config) -> Path:
+    """Where the stats state is kept: the cache folder."""
+    return config.cache_dir / NAME
+
+
+def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = False, workers: int = 0) -> Run:
+    """Read the new lines of `logs`, count the downloads they make, and keep them in the state (`workers`: processes
+    that share the reading, 0: one per core, up to two, for a combined log large enough to be worth it)."""
+    began = time.monotonic()
+    show = media.show(config)
+    store = Store(state_path(config))
+    try:
+        if reset:
+            store.reset()
+        salt, same_day = store.salt()
+        kept = (store.windows(), store.served()) if same_day else ({}, {})
+        shapes = store.agents()
+        plan = [
+            _plan(path, identity, fmt, header, store) for path, identity, fmt, _parse, header in _in_order(logs, store)
+        ]
+        work = sum(log.to_read for log in plan if not log.skipped)
+        if not workers:
+            big = work >= PARALLEL_BYTES and all(log.fmt == formats.COMBINED for log in plan if not log.skipped)
+            workers = min(WORKERS, os.cpu_count() or 1) if big else 1
+        if workers == 1:
+            results = [_work(show, salt, (*kept, shapes), plan, 0, 1, tell)]
+        else:
+            results = _in_parallel(show, salt, (*kept, shapes), plan, workers, tell)
+        counts, windows, served, reads, rows = _merged(results, plan)
+        new = {shape: agent for result in results for shape, agent in result[4].items() if shape not in shapes}
+        store.save(counts, windows, rows, served, new)
+    finally:
+        store.close()
+    run = Run(logs=reads)
+    run.downloads = sum(counts.downloads.values())
+    run.requests = counts.requests
+    run.left_out = {LEFT_OUT[reason]: n for reason, n in sorted(counts.left_out.items())}
+    run.seconds = time.monotonic() - began
+    return run
+
+
+@dataclass(frozen=True)
+class _Log:
+    """A log as the run reads it: from where (and, for a plain log, to where: its size when the run began)."""
+
+    path: Path
+    identity: str
+    fmt: str
+    header: str  # CloudFront's #Fields line
+    gz: bool
+    offset: int  # bytes of its (decompressed) lines read before
+    lines: int
+    end: int  # its size when the run began (the compressed size for gzip)
+    skipped: bool
+
+    @property
+    def to_read(self) -> int:
+        """Bytes of the file left to read (all of it for gzip, which is read through from its start)."""
+        return self.end - (0 if self.gz else self.offset)
+
+
+def _plan(path: Path, identity: str, fmt: str, header: str, store: Store) -> _Log:
+    size = path.stat().st_size
+    known = store.log(identity)
+    offset, lines = (known[0], known[1]) if known else (0, 0)
+    gz = formats.is_gzip(path)
+    # read to its end: a gzip log never grows; a plain one of the same size has nothing new
+    skipped = bool(known and (known[5] or (not gz and size == offset)))
+    if not gz and size < offset:
+        offset, lines = 0, 0  # truncated and written again from its start (copytruncate)
+    return _Log(path, identity, fmt, header, gz, offset, lines, size, skipped)
+
+
+def _work(show, salt: bytes, kept: tuple, plan: list[_Log], part: int, parts: int, tell: Tell):
+    """One process's share of the run: the listeners whose address falls in `part` of `parts`."""
+    rules = Rules(show, salt, *kept)  # each process finds its own listeners among them
+    reads, rows = [], []
+    for log in plan:
+        if log.skipped:
+            reads.append(LogRead(log.path, log.fmt, skipped=True))
+            rows.append(None)
+            continue
+        read, row = _read(log, rules, tell if part == 0 else no_tell, part, parts)
+        reads.append(read)
+        rows.append(row)
+    return rules.counts, (rules.open_windows(), rules.open_served()), reads, rows, rules.agents.shapes
+
+
+def _in_parallel(show, salt: bytes, kept: tuple, plan: list[_Log], workers: int, tell: Tell):
+    """`_work` in `workers` processes, the first one telling its progress (each reads every line)."""
+    context = multiprocessing.get_context("fork")
+    gc.freeze()  # what the parent holds stays shared with the children (the collector would copy its pages)
+    pipes, processes = [], []
+    for part in range(workers):
+        ours, theirs = context.Pipe(duplex=False)
+        process = context.Process(target=_child, args=(theirs, show, salt, kept, plan, part, workers), daemon=True)
+        process.start()
+        theirs.close()
+        pipes.append(ours)
+        processes.append(process)
+    results: list = [None] * workers
+    update = None
+    try:
+        waiting = set(range(workers))
+        while waiting:
+            for part in list(waiting):
+                while pipes[part].poll(0.05 if part == 0 else 0):
+                    kind, value = pipes[part].recv()
+                    if kind == "open":
+                        update = tell(*value)
+                    elif kind == "progress":
+                        if update is not None:
+                            update(*value)
+                    elif kind == "error":
+                        raise value
+                    else:
+                        results[part] = value
+                        waiting.discard(part)
+                        break
+                if part in waiting and not processes[part].is_alive() and not pipes[part].poll():
+                    raise PanelpressError(
+                        None, "a stats worker stopped without an answer", "run `panelpress stats` again"
+                    )
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+            process.join()
+    return results
+
+
+def _child(pipe, show, salt, kept, plan, part, parts) -> None:
+    def tell(label: str, total: int):
+        pipe.send(("open", (label, total)))
+        return lambda done, lines: pipe.send(("progress", (done, lines)))
+
+    try:
+        pipe.send(("result", _work(show, salt, kept, plan, part, parts, tell)))
+    except BaseException as err:  # sent to the parent, which raises it
+        pipe.send(
+            ("error", err if isinstance(err, PanelpressError) else PanelpressError(None, f"stats failed: {err!r}"))
+        )
+    finally:
+        pipe.close()
+
+
+def _merged(results: list, plan: list[_Log]):
+    """The processes' counts, windows, reads and state rows as one run's."""
+    counts = Counts()
+    windows: dict = {}
+    served: dict = {}
+    reads: list[LogRead] = []
+    for part_counts, (part_windows, part_served), *_ in results:
+        counts.downloads.update(part_counts.downloads)
+        counts.feed_days.update(part_counts.feed_days)
+        counts.feed_listeners |= part_counts.feed_listeners
+        counts.left_out.update(part_counts.left_out)
+        counts.requests += part_counts.requests
+        for name, (ts, n) in part_counts.aggregators.items():
+            if counts.aggregators.get(name, (0, 0))[0] <= ts:
+                counts.aggregators[name] = (ts, n)
+        for key, window in part_windows.items():
+            # every process was given the last run's windows; the one whose listener it is moved it on
+            have = windows.get(key)
+            if have is None or (window.start, window.counted, window.audio) > (have.start, have.counted, have.audio):
+                windows[key] = window
+        for key, asked in part_served.items():
+            if served.get(key, (0, ""))[0] <= asked[0]:
+                served[key] = asked
+    rows = [row for row in results[0][3] if row is not None]  # every process read the same lines
+    for index in range(len(plan)):
+        read = results[0][2][index]
+        unread = [result[2][index] for result in results if result[2][index].unread]
+        read.unread = sum(r.unread for r in unread)
+        read.first_unread = min((r.first_unread for r in unread), default=0)
+        reads.append(read)
+    return counts, windows, served, reads, rows
+
+
+def _head(path: Path) -> list[bytes]:
+    try:
+        with formats.open_log(path) as stream:
+            return [stream.readline() for _ in range(HEAD_LINES)]
+    except OSError as err:
+        raise PanelpressError(
+            path, f"the log cannot be read ({err.strerror or err})", "check its name and rights"
+        ) from err
+    except EOFError as err:  # a gzip file cut short
+        raise PanelpressError(path, f"the log is damaged ({err})", "give the whole file") from err
+
+
+def _in_order(logs: list[Path], store: Store):
+    """Each log with its identity and format, oldest first (by its first request)."""
+    found = []
+    for path in logs:
+        if not path.is_file():
+            raise PanelpressError(
+                path, "no such log", "name the access logs of the server, e.g. /var/log/nginx/access.log*"
+            )
+        head = _head(path)
+        first = head[0] if head else b""
+        if not first.endswith(b"\n"):
+            continue  # empty, or its first line is still being written: next time
+        identity = hashlib.sha256(first).hexdigest()
+        fmt, parse = formats.detect(path, [line for line in head if line.endswith(b"\n")])
+        header = b"".join(line for line in head if line.startswith(b"#Fields:")).decode("ascii", "replace")
+        start = next((r.ts for r in map(parse, head) if r is not None), 0)
+        found.append((start, str(path), path, identity, fmt, parse, header))
+    seen = set()
+    for _start, _name, path, identity, fmt, parse, header in sorted(found, key=lambda item: item[:2]):
+        if identity in seen:
+            continue  # the same log twice (a copy, a link)
+        seen.add(identity)
+        yield path, identity, fmt, parse, header
+
+
+def _read(log: _Log, rules: Rules, tell: Tell, part: int, parts: int):
+    """Read a log's new lines into the rules (the lines of this process's listeners); the state row that says how
+    far it was read."""
+    path, gz = log.path, log.gz
+    read = LogRead(path, log.fmt)
+    progress = tell(path.name, log.to_read)
+    add = rules.add
+    parse = formats.reader(log.fmt, formats.parser(log.fmt, log.header), rules.wanted)
+    skip = formats.SKIP
+    share = _share(part, parts) if parts > 1 else None
+    offset, number = log.offset, log.lines
+    with path.open("rb") as raw:
+        stream = formats.gzip.GzipFile(fileobj=raw) if gz else raw
+        if gz:
+            _skip(stream, offset)
+        else:
+            raw.seek(offset)
+        left = -1 if gz else log.end - offset  # a plain log is read to its size when the run began
+        rest = b""
+        ended = False
+        try:
+            while left:
+                chunk = stream.read(CHUNK if left < 0 else min(CHUNK, left))
+                if not chunk:
+                    break
+                if left > 0:
+                    left -= len(chunk)
+                chunk = rest + chunk
+                cut = chunk.rfind(b"\n") + 1
+                rest = chunk[cut:]
+                lines = chunk[:cut].split(b"\n")
+                lines.pop()
+                for at, line in enumerate(lines, start=number + 1):
+                    if share is not None and not share(line):
+                        continue
+                    request = parse(line)
+                    if request is skip:
+                        continue
+                    if request is None:
+                        if line.strip() and not line.startswith(b"#"):
+                            read.unread += 1
+                            read.first_unread = read.first_unread or at
+                        continue
+                    add(request)
+                number += len(lines)
+                offset += cut
+                progress(raw.tell() - (0 if gz else log.offset), number - log.lines)
+            ended = True
+        except (OSError, EOFError) as err:
+            if not gz:
+                raise PanelpressError(path, f"the log cannot be read ({err})", "check the file") from err
+            # a gzip log cut short (still being compressed): what was whole is counted, the rest next time
+    read.lines = number - log.lines
+    complete = gz and ended and not rest
+    return read, (log.identity, path.name, offset, number, log.end, log.fmt, log.header, int(complete))
+
+
+def _share(part: int, parts: int) -> Callable[[bytes], bool]:
+    """Whether a combined log's line is of this process's listeners: by its address (IPv6 by its /64)."""
+    prefixes: dict[bytes, int] = {}
+
+    def ours(line: bytes) -> bool:
+        ip = line[: line.find(b" ")]
+        which = prefixes.get(ip)
+        if which is None:
+            key = ip
+            if b":" in ip:
+                with contextlib.suppress(OSError, ValueError):
+                    key = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]
+            if len(prefixes) > 50_000:
+                prefixes.clear()
+            which = prefixes[ip] = zlib.crc32(key) % parts
+        return which == part
+
+    return ours
+
+
+def _skip(stream, count: int) -> None:
+    while count > 0:
+        chunk = stream.read(min(count, CHUNK))
+        if not chunk:
+            return
+        count -= len(chunk)

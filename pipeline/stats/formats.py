@@ -1,0 +1,262 @@
+"""Access logs read line by line, whatever server wrote them: each format found per file from its first lines.
+
+A line becomes a `Request`: (seconds since the epoch, client address, method, path, status, body bytes sent, the
+Range header, user agent), the client address and agent as the log holds them (bytes). Formats: nginx's and
+Apache's `combined` with or without a Range field after it (`"$http_range"`, `"%{Range}i"`), Caddy's JSON access
+log, S3 server access logs and CloudFront standard logs (tab-separated, with their `#Fields:` line). A gzip file is
+read through; its format is the one of the lines inside.
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import gzip
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import unquote, unquote_to_bytes
+
+from ..errors import PanelpressError
+
+COMBINED, CADDY, S3, CLOUDFRONT = "combined", "caddy", "s3", "cloudfront"
+FORMATS = (COMBINED, CADDY, S3, CLOUDFRONT)
+HOW = "give a log nginx or Apache wrote in the combined format, Caddy's JSON log, an S3 server access log or a CloudFront standard log (see the stats how-to)"
+MONTHS = {name.encode(): number for number, name in enumerate(calendar.month_abbr) if name}
+
+
+class Request(NamedTuple):
+    """One line of a log, as the counting reads it."""
+
+    ts: int
+    ip: bytes
+    method: bytes
+    path: bytes  # without its query
+    status: int
+    sent: int  # bytes of the body sent
+    range: bytes  # the Range header as asked ("" when the log does not say)
+    agent: bytes
+
+
+Parse = Callable[[bytes], "Request | None"]
+SKIP = Request(0, b"", b"", b"", 0, 0, b"", b"")  # a line of no interest, left unparsed
+_new = tuple.__new__  # a Request made without the Python-level __new__ of NamedTuple: a line costs less
+
+
+def parser(fmt: str, header: str) -> Parse:
+    """The parser of a format (CloudFront's from its `#Fields:` header)."""
+    if fmt == CLOUDFRONT:
+        return cloudfront(header[len("#Fields:") :].split())
+    return {COMBINED: combined, CADDY: caddy, S3: s3}[fmt]
+
+
+def reader(fmt: str, parse: Parse, keep: Callable[[bytes], bool]) -> Parse:
+    """The parser of a format, told which paths are of interest (for combined logs, the others are not parsed)."""
+    if fmt == COMBINED:
+        return functools.partial(combined, keep=keep)
+    return parse
+
+
+def is_gzip(path: Path) -> bool:
+    """Whether a file is gzip-compressed (by its first bytes, not its name)."""
+    with path.open("rb") as stream:
+        return stream.read(2) == b"\x1f\x8b"
+
+
+def open_log(path: Path):
+    """The log's lines as bytes, gzip or not."""
+    return gzip.open(path, "rb") if is_gzip(path) else path.open("rb")
+
+
+def detect(path: Path, lines: list[bytes]) -> tuple[str, Parse]:
+    """The format of a log from its first lines (CloudFront's `#Fields:` read from them); an error naming the file and
+    the line when no format reads it."""
+    fields: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text:
+            continue
+        if text.startswith(b"#"):
+            if text.startswith(b"#Fields:"):
+                fields = text[len(b"#Fields:") :].decode("ascii", "replace").split()
+            continue
+        if fields:
+            parse = cloudfront(fields)
+            if parse(text) is not None:
+                return CLOUDFRONT, parse
+        elif text.startswith(b"{"):
+            if caddy(text) is not None:
+                return CADDY, caddy
+        elif combined(text) is not None:
+            return COMBINED, combined
+        elif s3(text) is not None:
+            return S3, s3
+        raise PanelpressError(path, f"line {number} is in no access-log format panelpress reads", HOW)
+    raise PanelpressError(path, "the log has no request in it", HOW)
+
+
+# The time of a combined log, `06/Dec/2026:10:00:00 +0000`: the day and zone parsed once per day, not per line.
+_days: dict[bytes, int] = {}
+_minutes: dict[bytes, int] = {}
+
+
+def _clf_time(text: bytes) -> int:
+    minute = _minutes.get(text[:17] + text[20:])
+    if minute is None:
+        day = _days.get(text[:11] + text[20:])
+        if day is None:
+            zone = text[21:26]
+            offset = (int(zone[1:3]) * 3600 + int(zone[3:5]) * 60) * (-1 if zone[:1] == b"-" else 1)
+            date = calendar.timegm((int(text[7:11]), MONTHS[text[3:6]], int(text[0:2]), 0, 0, 0))
+            day = _days[text[:11] + text[20:]] = date - offset
+        if len(_minutes) > 100_000:
+            _minutes.clear()
+        minute = _minutes[text[:17] + text[20:]] = day + int(text[12:14]) * 3600 + int(text[15:17]) * 60
+    return minute + int(text[18:20])
+
+
+def combined(line: bytes, keep: Callable[[bytes], bool] | None = None) -> Request | None:
+    """nginx's or Apache's `combined` line, with or without a quoted Range field after the agent (SKIP, unparsed,
+    when `keep` says its path is of no interest: most of a site's lines are pages and assets)."""
+    parts = line.split(b'"')
+    # ip - user [time] "request" status bytes "referer" "agent" ["range"]
+    count = len(parts)
+    if count < 7:
+        return None
+    request = parts[1].split(b" ")
+    if len(request) < 2:
+        return None
+    path = request[1]
+    if b"?" in path:
+        path = path.partition(b"?")[0]
+    if keep is not None and not keep(path):
+        return SKIP
+    head = parts[0]
+    try:
+        if head[-2:] == b"] ":
+            ts = _clf_time(head[-28:-2])
+        else:
+            open_at = head.index(b"[")
+            ts = _clf_time(head[open_at + 1 : head.index(b"]", open_at)])
+        status_text, sent_text = parts[2].split()  # exactly two: an S3 line has more
+        status = int(status_text)
+        sent = int(sent_text) if sent_text != b"-" else 0
+    except (ValueError, IndexError, KeyError):
+        return None
+    if count == 9:
+        agent, rng = parts[5], parts[7]
+    elif count == 7:
+        agent, rng = parts[5], parts[6].strip()
+    else:
+        parts = _unescaped(parts)
+        agent = parts[5] if len(parts) > 5 else b""
+        rng = b'"'.join(parts[6:]).strip().strip(b'"')
+    if rng and not rng.startswith(b"bytes="):
+        rng = b""
+    return _new(Request, (ts, head[: head.find(b" ")], request[0], path, status, sent, rng, agent))
+
+
+def _unescaped(parts: list[bytes]) -> list[bytes]:
+    """The quoted fields of a line whose values hold an escaped quote (Apache writes `\\"`): joined again."""
+    joined: list[bytes] = []
+    for part in parts:
+        if joined and joined[-1].endswith(b"\\") and len(joined) % 2 == 0:
+            joined[-1] += b'"' + part
+        else:
+            joined.append(part)
+    return joined
+
+
+def caddy(line: bytes) -> Request | None:
+    """A line of Caddy's JSON access log (`ts` in seconds or as ISO 8601; `size`: the body's bytes)."""
+    try:
+        entry = json.loads(line)
+        request = entry["request"]
+        ts = entry["ts"]
+        seconds = int(ts) if isinstance(ts, (int, float)) else int(datetime.fromisoformat(ts).timestamp())
+        headers = request.get("headers") or {}
+        agent = (headers.get("User-Agent") or [""])[0]
+        rng = (headers.get("Range") or [""])[0]
+        ip = request.get("client_ip") or request.get("remote_ip") or ""
+        path = request["uri"].split("?", 1)[0]
+        return Request(
+            seconds,
+            ip.encode(),
+            request["method"].encode(),
+            path.encode(),
+            int(entry["status"]),
+            int(entry.get("size") or 0),
+            rng.encode(),
+            agent.encode(),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        return None
+
+
+def s3(line: bytes) -> Request | None:
+    """A line of an S3 server access log: the request line is quoted; S3 does not log the Range header."""
+    parts = line.split(b'"')
+    # owner bucket [time] ip requester id operation key "request" status error sent size total turnaround "ref" "agent" …
+    if len(parts) < 7:
+        return None
+    try:
+        head = parts[0]
+        open_at = head.index(b"[")
+        close_at = head.index(b"]", open_at)
+        ts = _clf_time(head[open_at + 1 : close_at])
+        fields = head[close_at + 1 :].split()
+        ip, operation = fields[0], fields[3]
+        if not operation.startswith(b"REST.") and not operation.startswith(b"WEBSITE."):
+            return None
+        request = parts[1].split(b" ")
+        after = parts[2].split()
+        status = int(after[0])
+        sent = int(after[2]) if after[2] != b"-" else 0
+        path = request[1].split(b"?", 1)[0]
+    except (ValueError, IndexError, KeyError):
+        return None
+    return Request(ts, ip, request[0], path, status, sent, b"", parts[5])
+
+
+def cloudfront(fields: list[str]) -> Parse:
+    """A reader of CloudFront standard log lines with these `#Fields:` (tab-separated; agents are URL-encoded)."""
+    try:
+        at = {name: fields.index(name) for name in ("date", "time", "c-ip", "cs-method", "cs-uri-stem", "sc-status")}
+    except ValueError:
+        return lambda line: None
+    agent_at = fields.index("cs(User-Agent)") if "cs(User-Agent)" in fields else -1
+    sent_at = fields.index("sc-bytes") if "sc-bytes" in fields else -1
+    start_at = fields.index("sc-range-start") if "sc-range-start" in fields else -1
+    end_at = fields.index("sc-range-end") if "sc-range-end" in fields else -1
+    need = max(at.values())
+
+    def parse(line: bytes) -> Request | None:
+        values = line.rstrip(b"\r\n").split(b"\t")
+        if len(values) <= need:
+            return None
+        try:
+            day = values[at["date"]].decode()
+            clock = values[at["time"]].decode()
+            ts = calendar.timegm(datetime.fromisoformat(f"{day}T{clock}").timetuple())
+            status = int(values[at["sc-status"]])
+            sent = int(values[sent_at]) if sent_at >= 0 and values[sent_at] != b"-" else 0
+        except (ValueError, IndexError):
+            return None
+        rng = b""
+        if start_at >= 0 and end_at >= 0 and values[start_at] not in (b"-", b""):
+            rng = b"bytes=" + values[start_at] + b"-" + (values[end_at] if values[end_at] != b"-" else b"")
+        agent = unquote(unquote(values[agent_at].decode("utf-8", "replace"))).encode() if agent_at >= 0 else b""
+        return Request(
+            ts,
+            values[at["c-ip"]],
+            values[at["cs-method"]],
+            unquote_to_bytes(values[at["cs-uri-stem"]]),
+            status,
+            sent,
+            rng,
+            b"" if agent == b"-" else agent,
+        )
+
+    return parse

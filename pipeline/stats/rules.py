@@ -1,0 +1,275 @@
+"""The IAB Podcast Measurement Technical Guidelines v2.2, applied to requests one at a time, in the order they came.
+
+- Only GET with a 200 or 206 answer; HEAD and the `bytes=0-1` probe never count.
+- A listener is an address (IPv6 by its /64) and a user agent; its ranges of one file are summed, counting only the
+  bytes past the header (the ID3 tag), and make a download once a minute of audio is there (the whole file when it
+  is shorter).
+- One download per listener and file in 24 hours: the window opens at the listener's first request for it and the
+  next request after it opens a new one (so a listener across midnight is one download, not two).
+- Bots, libraries that are not players, agents with no name or that call themselves bots, and Apple Watch downloads
+  are left out (`agents`); a system player (AppleCoreMedia…) counts as the app that asked for the same file from
+  the same address, when that app showed itself (Apple Podcasts' probe before its player's chunks).
+
+Addresses stay in memory only: a listener is kept as a keyed hash (BLAKE2b, with the day's salt).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import socket
+import time
+from collections import Counter as Tally
+from dataclasses import dataclass, field
+
+from .agents import APP, LIBRARY, Agents
+from .formats import Request
+from .media import MediaFile, Show
+
+DAY = 86_400
+LATE = 3_600  # a log's lines are in order of answers: a long download is written after shorter ones that began later
+SWEEP = 100_000  # requests between two sweeps of the windows that closed
+PROBE = b"bytes=0-1"
+SUBSCRIBERS = re.compile(rb"(\d[\d,]*) (?:subscribers|readers|followers)", re.IGNORECASE)
+FEED_OK = (200, 304)
+LEFT_OUT = {
+    "method": "not GET (HEAD…)",
+    "status": "not answered with the file (4xx, 5xx, 304…)",
+    "probe": "bytes=0-1 probes",
+    "bot": "bots and libraries",
+    "nameless": "no user agent",
+    "watch": "Apple Watch",
+    "short": "less than a minute delivered",
+    "repeat": "same listener within 24 h",
+}
+
+
+def day_of(ts: int) -> str:
+    """The UTC day of a time, as YYYY-MM-DD."""
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
+@dataclass(slots=True)
+class Window:  # slots: a million listeners in a day fit in memory
+    """A listener's 24 hours with one file: when it opened, the audio bytes delivered, and whether it counted."""
+
+    start: int
+    rel: str
+    audio: int = 0
+    counted: bool = False
+    app: str = ""
+    platform: str = ""
+
+
+@dataclass
+class Counts:
+    """What a run found, kept until the store takes it."""
+
+    downloads: Tally = field(default_factory=Tally)  # (slug, edition, day, app, platform) → n
+    feed_days: Tally = field(default_factory=Tally)  # (feed path, day) → requests
+    feed_listeners: set = field(default_factory=set)  # (day, listener hash)
+    aggregators: dict = field(default_factory=dict)  # name → (time, subscribers)
+    left_out: Tally = field(default_factory=Tally)  # reason → requests
+    requests: int = 0  # requests for the show's audio and feeds
+
+
+class Rules:
+    """Requests in, downloads out: the IAB v2.2 rules over a show's files, with a day's salt for the hashes."""
+
+    def __init__(
+        self,
+        show: Show,
+        salt: bytes,
+        windows: dict[bytes, Window] | None = None,
+        served: dict | None = None,
+        shapes: dict | None = None,
+    ) -> None:
+        self.show = show
+        self.salt = salt
+        self.agents = Agents(shapes)
+        self.windows: dict[tuple[bytes, bytes, str], Window] = {}
+        self.kept: dict[bytes, Window] = dict(windows or {})  # left open by the last run, by their hashed listener
+        self.served: dict[tuple[bytes, str], tuple[int, str]] = dict(served or {})  # (address hash, rel) → (time, app)
+        self.counts = Counts()
+        self.paths: dict[bytes, tuple[str, MediaFile | str] | None] = {}
+        self.addresses: dict[bytes, bytes] = {}
+        self.days: dict[int, str] = {}
+        self.last = 0
+        self.since_sweep = 0
+        self._by_file = {rel.rsplit("/", 1)[-1]: media for rel, media in show.files.items()}
+        self._feeds = {feed.rsplit("/", 1)[-1]: feed for feed in show.feeds}
+
+    # --- what a path is -------------------------------------------------------------------------------------------
+
+    def _what(self, path: bytes) -> tuple[str, MediaFile | str] | None:
+        """("media", file) or ("feed", its path) for a request path; None for anything else (cached)."""
+        found = self.paths.get(path, False)
+        if found is not False:
+            return found
+        if len(self.paths) > 100_000:  # made-up paths (scanners) must not fill the memory
+            self.paths.clear()
+        text = path.decode("utf-8", "replace")
+        found = None
+        folder, _, name = text.rpartition("/")
+        media = self._by_file.get(name)
+        if media is not None and folder.endswith("/" + media.rel.rpartition("/")[0]):
+            found = ("media", media)
+        elif name in self._feeds and (text in self.show.feeds or not folder.strip("/")):
+            found = ("feed", self._feeds[name])
+        self.paths[path] = found
+        return found
+
+    def wanted(self, path: bytes) -> bool:
+        """Whether a request path is one of the show's audio files or feeds."""
+        found = self.paths.get(path, False)
+        return (self._what(path) if found is False else found) is not None
+
+    def _address(self, ip: bytes) -> bytes:
+        """The address's keyed hash (IPv6 by its /64), never the address itself."""
+        hashed = self.addresses.get(ip)
+        if hashed is None:
+            if len(self.addresses) > 50_000:
+                self.addresses.clear()
+            key = ip
+            if b":" in ip:
+                with contextlib.suppress(OSError, ValueError):
+                    key = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]  # its /64
+            hashed = self.addresses[ip] = hashlib.blake2b(key, key=self.salt, digest_size=16).digest()
+        return hashed
+
+    def _day(self, ts: int) -> str:
+        day = self.days.get(ts // DAY)
+        if day is None:
+            day = self.days[ts // DAY] = day_of(ts)
+        return day
+
+    # --- the rules ------------------------------------------------------------------------------------------------
+
+    def add(self, request: Request) -> None:
+        """Apply the rules to one request."""
+        ts, ip, method, path, status, sent, range_, user_agent = request
+        what = self.paths.get(path, False)
+        if what is False:
+            what = self._what(path)
+        if what is None:
+            return
+        counts = self.counts
+        counts.requests += 1
+        if ts > self.last:
+            self.last = ts
+        self.since_sweep += 1
+        if self.since_sweep >= SWEEP:
+            self.sweep()
+        kind, media = what
+        if method != b"GET":
+            counts.left_out["method"] += 1
+            return
+        if kind == "feed":
+            self._feed(request, media)
+            return
+        if status != 200 and status != 206:
+            counts.left_out["status"] += 1
+            return
+        agent = self.agents.known.get(user_agent) or self.agents(user_agent)
+        address = self.addresses.get(ip) or self._address(ip)
+        rel = media.rel
+        if agent.kind == APP:
+            self.served[(address, rel)] = (ts, agent.name)
+        if range_ == PROBE or (not range_ and status == 206 and sent <= 2):  # a log without the Range: its answer
+            counts.left_out["probe"] += 1
+            return
+        if not agent.counted:
+            counts.left_out[agent.kind if agent.kind in LEFT_OUT else "bot"] += 1
+            return
+        listener = (address, user_agent, rel)  # in memory only; kept hashed (`open_windows`)
+        window = self.windows.get(listener)
+        if window is None and self.kept:
+            window = self.kept.pop(self._digest(listener), None)
+            if window is not None:
+                self.windows[listener] = window
+        if window is None or ts >= window.start + DAY:
+            window = self.windows[listener] = Window(ts, rel)
+        elif window.counted:
+            counts.left_out["repeat"] += 1
+            return
+        # the bytes of audio (past the header) delivered: from the range's start, what the log says was sent
+        start = 0
+        if range_:
+            first, _, last = range_[6:].partition(b"-")  # bytes=FIRST-LAST
+            try:
+                if first:
+                    start = int(first)
+                elif last:  # bytes=-N: the last N bytes
+                    start = max(0, media.size - int(last))
+            except ValueError:  # several ranges, or a malformed one: taken from the start
+                start = 0
+        end = min(start + sent, media.size)
+        header = media.header
+        if end > header:
+            window.audio += end - (start if start > header else header)
+        if window.audio >= media.needed:
+            window.counted = True
+            app = agent.name
+            if agent.kind == LIBRARY:  # a system player: the app that asked for this file from this address
+                asked = self.served.get((address, rel))
+                if asked is not None and ts - asked[0] < DAY:
+                    app = asked[1]
+            window.app, window.platform = app, agent.platform
+            counts.downloads[(media.slug, media.edition, self._day(ts), app, agent.platform)] += 1
+
+    def _feed(self, request: Request, feed: str) -> None:
+        if request.status not in FEED_OK:
+            self.counts.left_out["status"] += 1
+            return
+        day = self._day(request.ts)
+        self.counts.feed_days[(feed, day)] += 1
+        reported = SUBSCRIBERS.search(request.agent)
+        if reported:
+            # An aggregator fetches for many: its agent says how many (Feedly, Inoreader, Overcast's sync…)
+            name = _aggregator(request.agent[: reported.start()])
+            subscribers = int(reported.group(1).replace(b",", b""))
+            if self.counts.aggregators.get(name, (0, 0))[0] <= request.ts:
+                self.counts.aggregators[name] = (request.ts, subscribers)
+            return
+        agent = self.agents(request.agent)
+        if agent.counted:
+            listener = hashlib.blake2b(
+                self._address(request.ip) + b"\0" + request.agent, key=self.salt, digest_size=16
+            ).digest()
+            self.counts.feed_listeners.add((day, listener))
+
+    def sweep(self) -> None:
+        """Forget the windows that closed (a day and an hour behind the latest request)."""
+        self.since_sweep = 0
+        edge = self.last - DAY - LATE
+        self.windows = {key: window for key, window in self.windows.items() if window.start >= edge}
+        self.kept = {key: window for key, window in self.kept.items() if window.start >= edge}
+        self.served = {key: asked for key, asked in self.served.items() if asked[0] >= edge}
+        recent = day_of(self.last - 2 * DAY)  # the estimate needs the last whole day only
+        listeners = self.counts.feed_listeners
+        if listeners and min(listeners)[0] < recent:
+            self.counts.feed_listeners = {entry for entry in listeners if entry[0] >= recent}
+
+    def open_served(self) -> dict[tuple[bytes, str], tuple[int, str]]:
+        """The apps seen in the last day (kept for the next run: a player's chunks may come after it)."""
+        edge = self.last - DAY - LATE
+        return {key: asked for key, asked in self.served.items() if asked[0] >= edge}
+
+    def _digest(self, listener: tuple[bytes, bytes, str]) -> bytes:
+        address, agent, rel = listener
+        return hashlib.blake2b(address + b"\0" + agent + b"\0" + rel.encode(), key=self.salt, digest_size=16).digest()
+
+    def open_windows(self) -> dict[bytes, Window]:
+        """The windows still open at the latest request, by hashed listener (kept for the next run)."""
+        edge = self.last - DAY - LATE
+        found = {key: window for key, window in self.kept.items() if window.start >= edge}
+        found.update((self._digest(key), window) for key, window in self.windows.items() if window.start >= edge)
+        return found
+
+
+def _aggregator(before: bytes) -> str:
+    """An aggregator's name from the start of its agent (`Feedly/1.0 (+http://…; ` → Feedly)."""
+    text = before.decode("utf-8", "replace").strip(" (;")
+    name = re.split(r"[/ (;]", text, maxsplit=1)[0]
+    return name or "aggregator"

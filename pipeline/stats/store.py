@@ -1,0 +1,168 @@
+"""The state of `stats` between runs: an SQLite file in the cache (`stats.sqlite`).
+
+It keeps how far each log was read (a log is known by the hash of its first line, so a rotated log, renamed or
+gzipped, is still known), the downloads counted (per episode, edition, day, app and platform), the listeners' open
+24-hour windows, and the feed's fetches. No address is ever written: listeners are keyed hashes, and the key (the
+salt) is kept for the day it was made only; a run on a later day makes a new one and forgets the old one with
+the windows hashed with it.
+
+SQLite rather than DuckDB: the state is small and written in many small transactions; docs/benchmarks.md has the
+figures that chose it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import PanelpressError
+from .agents import LIST_VERSION, Agent
+from .rules import Counts, Window, day_of
+
+NAME = "stats.sqlite"
+VERSION = "1"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS salt (day TEXT NOT NULL, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS logs (
+    identity TEXT PRIMARY KEY, name TEXT NOT NULL, offset INTEGER NOT NULL, lines INTEGER NOT NULL,
+    size INTEGER NOT NULL, format TEXT NOT NULL, header TEXT NOT NULL, complete INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS downloads (
+    slug TEXT NOT NULL, edition TEXT NOT NULL, day TEXT NOT NULL, app TEXT NOT NULL, platform TEXT NOT NULL,
+    n INTEGER NOT NULL, PRIMARY KEY (slug, edition, day, app, platform));
+CREATE TABLE IF NOT EXISTS windows (
+    listener BLOB PRIMARY KEY, rel TEXT NOT NULL, start INTEGER NOT NULL, audio INTEGER NOT NULL,
+    counted INTEGER NOT NULL, app TEXT NOT NULL, platform TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS served (
+    address BLOB NOT NULL, rel TEXT NOT NULL, ts INTEGER NOT NULL, app TEXT NOT NULL, PRIMARY KEY (address, rel));
+CREATE TABLE IF NOT EXISTS agents (
+    shape BLOB PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, platform TEXT NOT NULL, list TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS feed_days (feed TEXT NOT NULL, day TEXT NOT NULL, requests INTEGER NOT NULL,
+    PRIMARY KEY (feed, day));
+CREATE TABLE IF NOT EXISTS feed_listeners (day TEXT NOT NULL, listener BLOB NOT NULL, PRIMARY KEY (day, listener));
+CREATE TABLE IF NOT EXISTS aggregators (name TEXT PRIMARY KEY, ts INTEGER NOT NULL, subscribers INTEGER NOT NULL);
+"""
+
+
+class Store:
+    """The open state file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path)
+            self.db.executescript(SCHEMA)
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (VERSION,))
+            self.db.commit()
+        except sqlite3.DatabaseError as err:
+            raise PanelpressError(
+                path, f"the stats state cannot be read ({err})", "delete it: the next `stats` reads the logs again"
+            ) from err
+
+    def close(self) -> None:
+        """Close the file."""
+        self.db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Everything written inside, or nothing (a run cut short leaves the state of the last whole log)."""
+        try:
+            with self.db:
+                yield self.db
+        except sqlite3.DatabaseError as err:
+            raise PanelpressError(self.path, f"the stats state cannot be written ({err})", "check the disk") from err
+
+    def salt(self, today: str | None = None) -> tuple[bytes, bool]:
+        """The day's salt, and whether it is the one the windows were hashed with (a new day: a new salt)."""
+        today = today or day_of(int(time.time()))
+        row = self.db.execute("SELECT day, value FROM salt").fetchone()
+        if row is not None and row[0] == today:
+            return bytes(row[1]), True
+        value = os.urandom(32)
+        with self.transaction() as db:
+            db.execute("DELETE FROM salt")
+            db.execute("INSERT INTO salt VALUES (?, ?)", (today, value))
+            db.execute("DELETE FROM windows")  # hashed with a salt that is gone: they can never match again
+            db.execute("DELETE FROM served")
+            db.execute("DELETE FROM feed_listeners")
+        return value, False
+
+    def log(self, identity: str) -> tuple[int, int, int, str, str, bool] | None:
+        """How far a log was read: (offset, lines, size, format, its #Fields header, complete)."""
+        row = self.db.execute(
+            "SELECT offset, lines, size, format, header, complete FROM logs WHERE identity = ?", (identity,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3], row[4], bool(row[5]))
+
+    def windows(self) -> dict[bytes, Window]:
+        """The listeners' windows left open by the last run."""
+        return {
+            bytes(listener): Window(start, rel, audio, bool(counted), app, platform)
+            for listener, rel, start, audio, counted, app, platform in self.db.execute("SELECT * FROM windows")
+        }
+
+    def agents(self) -> dict[bytes, Agent]:
+        """The user agents' shapes (numbers taken out) already matched against this version of the list."""
+        rows = self.db.execute("SELECT shape, kind, name, platform FROM agents WHERE list = ?", (LIST_VERSION,))
+        return {bytes(shape): Agent(kind, name, platform) for shape, kind, name, platform in rows}
+
+    def served(self) -> dict[tuple[bytes, str], tuple[int, str]]:
+        """The apps seen asking for a file from an address (hashed) in the last day of the last run."""
+        return {(bytes(address), rel): (ts, app) for address, rel, ts, app in self.db.execute("SELECT * FROM served")}
+
+    def save(
+        self,
+        counts: Counts,
+        windows: dict[bytes, Window],
+        logs: list[tuple],
+        served: dict | None = None,
+        shapes: dict | None = None,
+    ) -> None:
+        """Add a run's counts, replace the open windows, and record how far each log was read: one transaction."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO agents VALUES (?, ?, ?, ?, ?)",
+                [(shape, a.kind, a.name, a.platform, LIST_VERSION) for shape, a in sorted((shapes or {}).items())],
+            )
+            db.execute("DELETE FROM served")
+            db.executemany(
+                "INSERT INTO served VALUES (?, ?, ?, ?)",
+                [(address, rel, ts, app) for (address, rel), (ts, app) in sorted((served or {}).items())],
+            )
+            db.executemany(
+                "INSERT INTO downloads VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                [(*key, n) for key, n in counts.downloads.items()],
+            )
+            db.executemany(
+                "INSERT INTO feed_days VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET requests = requests + excluded.requests",
+                [(*key, n) for key, n in counts.feed_days.items()],
+            )
+            db.executemany("INSERT OR IGNORE INTO feed_listeners VALUES (?, ?)", sorted(counts.feed_listeners))
+            db.executemany(
+                "INSERT INTO aggregators VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET ts = excluded.ts, "
+                "subscribers = excluded.subscribers WHERE excluded.ts >= ts",
+                [(name, ts, n) for name, (ts, n) in counts.aggregators.items()],
+            )
+            latest = db.execute("SELECT max(day) FROM feed_listeners").fetchone()[0]
+            if latest:  # the last two days are enough for the estimate
+                db.execute("DELETE FROM feed_listeners WHERE day < date(?, '-1 day')", (latest,))
+            db.execute("DELETE FROM windows")
+            db.executemany(
+                "INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (key, w.rel, w.start, w.audio, int(w.counted), w.app, w.platform)
+                    for key, w in sorted(windows.items())
+                ],
+            )
+            db.executemany("INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", logs)
+
+    def reset(self) -> None:
+        """Forget everything (`stats --reset`): the next run reads every log from its start."""
+        self.db.close()
+        self.path.unlink(missing_ok=True)
+        self.__init__(self.path)
