@@ -536,6 +536,18 @@ def test_the_studio_reads_the_counts(built, full_log, capsys):
     assert sum(by_day[("long-talk", "mp3")].values()) == LONG_MP3
     assert report.downloads_by_app(built)[("short-one", "mp3")] == {"Pocket Casts": 1}
     assert report.downloads_by_day(built / ".panelpress-cache") == by_day
+    # and the studio page shows them, read through the same state
+    from pipeline import build, config
+    from pipeline.studio import downloads as studio_downloads
+    from pipeline.studio import page as studio
+
+    settings = config.load(built)
+    counted = studio_downloads.read(settings)
+    assert sum(n for _, n in counted.days("long-talk")) == LONG_MP3 + sum(
+        sum(days.values()) for (slug, edition), days in by_day.items() if slug == "long-talk" and edition != "mp3"
+    )
+    body = studio.render(studio.gather(settings, build.preview(settings), counted, "/", only="short-one")).decode()
+    assert "Pocket Casts" in body and "Run panelpress stats" not in body
 
 
 def test_csv_and_the_table(built, full_log, capsys):

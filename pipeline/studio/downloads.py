@@ -1,7 +1,8 @@
 """What the studio shows of `panelpress stats`: downloads per day and per app of each episode's editions.
 
-The counting is `stats`'s own (pipeline/stats/); the studio reads it through one function, `stats.read(config)`,
-which returns what `panelpress stats --format json` prints (or None before `stats` ever ran):
+The counting is `stats`'s own (pipeline/stats/): the studio reads its state (`stats.report.downloads_by_day` and
+`downloads_by_app`) and counts nothing itself. `Downloads.from_report` reads what `panelpress stats --format json`
+prints:
 
     {"episodes": [{"slug": "ep1", "edition": "mp3", "downloads": 12,
                    "by_day": {"2026-03-01": 9, "2026-03-02": 3}, "apps": {"Overcast": 7, "Apple Podcasts": 5}}, …],
@@ -73,12 +74,8 @@ class Downloads:
 
 def read(config: Config) -> Downloads:
     """What `panelpress stats` has counted for this show so far (nothing before it ever ran)."""
-    try:
-        from .. import stats  # written beside the studio; until it is there, the studio shows no downloads
-    except ImportError:
+    from ..stats import report
+
+    if not (config.cache_dir / report.NAME).is_file():
         return Downloads()
-    reader = getattr(stats, "read", None)
-    found = reader(config) if reader is not None else None
-    if found is None:
-        return Downloads()
-    return found if isinstance(found, Downloads) else Downloads.from_report(found)
+    return Downloads(report.downloads_by_day(config.cache_dir), report.downloads_by_app(config.cache_dir))
