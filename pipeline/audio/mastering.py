@@ -813,6 +813,9 @@ def _encode(plan: _Plan, out: Path, progress: Progress | None, edit: Edit | None
     return _Encoded(loudness=loudness, seconds=run.seconds, time=PassTime("encode", run.wall, run.cpu), check=check)
 
 
+_FULL_SCALE = {1: 128.0, 2: 32768.0, 4: 2147483648.0}
+
+
 def verify(path: Path) -> Loudness:
     """Integrated loudness, true peak and loudness range of an encoded file as a player decodes it: decoded once in
     this process (PyAV) and metered (`loudness.Meter`), a second at a time."""
@@ -828,6 +831,8 @@ def verify(path: Path) -> Loudness:
             for frame in container.decode(stream):
                 data = frame.to_ndarray().reshape(-1, frame.samples)
                 samples = data.T if frame.format.is_planar else data.reshape(-1, channels)
+                if samples.dtype.kind in "iu":  # integer samples (a PCM file): to full scale ±1
+                    samples = samples * (1.0 / _FULL_SCALE[samples.dtype.itemsize])
                 at = 0
                 while at < len(samples):
                     take = min(len(samples) - at, rate - filled)
