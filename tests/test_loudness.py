@@ -100,16 +100,16 @@ def test_skipping_a_window_never_misses_a_peak():
     # pruned one agree exactly, whatever the chunking.
     rng = np.random.default_rng(3)
     rate = 44100
-    signal = (rng.standard_normal((rate * 5, 2)) * 0.05).astype(np.float32)
+    signal = (rng.standard_normal((2, rate * 5)) * 0.05).astype(np.float32)
     at = rate * 4 + 123
-    signal[at : at + 8, 0] = [0.3, -0.3, 0.3, -0.3, -0.3, 0.3, -0.3, 0.3]  # Nyquist, then a phase flip
+    signal[0, at : at + 8] = [0.3, -0.3, 0.3, -0.3, -0.3, 0.3, -0.3, 0.3]  # Nyquist, then a phase flip
     whole = Meter(rate, 2)
     whole.feed(signal)
     chunked = Meter(rate, 2)
-    for start in range(0, len(signal), 997):
-        chunked.feed(signal[start : start + 997])
+    for start in range(0, signal.shape[1], 997):
+        chunked.feed(np.ascontiguousarray(signal[:, start : start + 997]))
     phases, _ = mastering_phases()
-    windows = np.lib.stride_tricks.sliding_window_view(np.pad(signal, ((32, 32), (0, 0))), 32, axis=0)
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(signal, ((0, 0), (32, 32))), 32, axis=1)
     brute = max(float(np.abs(windows @ phases).max()), float(np.abs(signal).max()))
     assert whole.result().true_peak == pytest.approx(20 * np.log10(brute), abs=1e-4)
     assert chunked.result().true_peak == pytest.approx(20 * np.log10(brute), abs=1e-4)

@@ -185,10 +185,11 @@ def stream_pcm(
     rate: int,
     duration: float,
     progress: Progress | None = None,
+    seconds: float = 1.0,
 ) -> FfmpegRun:
     """Run ffmpeg writing float PCM of `channels` to its standard output (`args` end before the output) and hand it
-    to `consume` a second at a time, as a (samples, channels) float32 array: memory stays one second's, whatever
-    the length. Errors as `run_ffmpeg`."""
+    to `consume` `seconds` at a time, as a (channels, samples) float32 array: memory stays that much, whatever the
+    length. Errors as `run_ffmpeg`."""
     command = [ffmpeg(), "-nostdin", "-hide_banner", "-nostats", *args, "-f", "f32le", "-ac", str(channels), "pipe:1"]
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -198,7 +199,7 @@ def stream_pcm(
     reader = threading.Thread(target=lambda: log.extend(proc.stderr), daemon=True)
     reader.start()
     frame = 4 * channels
-    buffer = bytearray(rate * frame)
+    buffer = bytearray(round(rate * seconds) * frame)
     view = memoryview(buffer)
     filled, samples = 0, 0
     try:
@@ -207,7 +208,7 @@ def stream_pcm(
             filled += got or 0
             if filled == len(buffer) or (not got and filled):
                 whole = filled - filled % frame
-                consume(np.frombuffer(buffer, dtype=np.float32, count=whole // 4).reshape(-1, channels).copy())
+                consume(np.frombuffer(buffer, dtype=np.float32, count=whole // 4).reshape(-1, channels).T.copy())
                 samples += whole // frame
                 buffer[: filled - whole] = buffer[whole:filled]
                 filled -= whole

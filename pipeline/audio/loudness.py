@@ -126,8 +126,19 @@ def _interpolator() -> tuple[np.ndarray, float]:
     return phases, float(np.abs(phases).sum(axis=0).max())
 
 
+@functools.cache
+def _block_interpolator() -> np.ndarray:
+    """The interpolator for a whole block of TAPS windows at once: a (2 TAPS - 1, 3 TAPS) matrix taking the span of
+    samples the block's windows cover to every value between its samples (one matrix product per block)."""
+    phases, _ = _interpolator()
+    span = np.zeros((2 * TAPS - 1, TAPS, OVERSAMPLE - 1), dtype=np.float32)
+    for start in range(TAPS):
+        span[start : start + TAPS, start] = phases
+    return span.reshape(2 * TAPS - 1, -1)
+
+
 class Meter:
-    """BS.1770-4 integrated loudness, loudness range and true peak of PCM fed in chunks (float, samples × channels):
+    """BS.1770-4 integrated loudness, loudness range and true peak of PCM fed in chunks (float32, channels × samples):
     the K-weighted energy of every 100 ms, and the peaks of the 4× oversampled signal, computed where they can matter
     (a window whose largest sample, times the interpolator's largest gain, cannot reach the highest peak found so far
     holds no higher one: exact, at a fraction of the work)."""
@@ -135,56 +146,55 @@ class Meter:
     def __init__(self, rate: int, channels: int, true_peak: bool = True) -> None:
         from scipy import signal
 
-        self._filter = functools.partial(signal.sosfilt, k_weighting(rate).astype(np.float32), axis=0)
-        self._state = np.zeros((2, 2, channels), dtype=np.float32)
+        self._filter = functools.partial(signal.sosfilt, k_weighting(rate).astype(np.float32), axis=-1)
+        self._state = np.zeros((2, channels, 2), dtype=np.float32)
         self.step = rate // 10
-        self._rest = np.zeros((0, channels), dtype=np.float32)  # K-weighted samples not yet a whole 100 ms
+        self._rest = np.zeros((channels, 0), dtype=np.float32)  # K-weighted samples not yet a whole 100 ms
         self._energy: list[np.ndarray] = []
         self.true_peak = true_peak
-        self._tail = np.zeros((TAPS, channels), dtype=np.float32)  # samples whose windows are not yet oversampled
+        self._tail: np.ndarray | None = None  # samples whose windows are not yet oversampled
         self.peak = 0.0  # linear: the oversampled peak when true_peak, else the sample peak
         self.sample_peak = 0.0
         self.samples = 0
 
     def feed(self, chunk: np.ndarray) -> None:
-        """Meter the next samples (float32, samples × channels)."""
-        if not len(chunk):
+        """Meter the next samples (float32, channels × samples, C-contiguous)."""
+        if not chunk.shape[1]:
             return
-        self.samples += len(chunk)
+        self.samples += chunk.shape[1]
         weighted, self._state = self._filter(chunk, zi=self._state)
-        whole = np.concatenate([self._rest, weighted]) if len(self._rest) else weighted
-        blocks = len(whole) // self.step
-        if not blocks:
-            self._rest = whole
-            return self._peaks(chunk)
-        squares = np.square(whole[: blocks * self.step]).reshape(blocks, -1).sum(axis=1, dtype=np.float64)
-        self._energy.append(squares / self.step)
-        self._rest = whole[blocks * self.step :]
-        self._peaks(chunk)
-
-    def _peaks(self, chunk: np.ndarray) -> None:
+        whole = np.concatenate([self._rest, weighted], axis=1) if self._rest.shape[1] else weighted
+        blocks = whole.shape[1] // self.step
+        if blocks:
+            squares = np.square(whole[:, : blocks * self.step]).reshape(-1, blocks, self.step).sum(axis=(0, 2))
+            self._energy.append(squares.astype(np.float64) / self.step)
+        self._rest = whole[:, blocks * self.step :]
         self.sample_peak = max(self.sample_peak, float(np.abs(chunk).max()))
         self.peak = max(self.peak, self.sample_peak)
         if self.true_peak:
             self._oversample(chunk)
 
     def _oversample(self, chunk: np.ndarray) -> None:
-        phases, reach = _interpolator()
-        joined = np.concatenate([self._tail, chunk])
-        blocks = len(joined) // TAPS  # windows starting in block b lie within blocks b and b + 1
+        reach = _interpolator()[1]
+        if self._tail is None:  # before the first sample, the first sample held (zeros would be a step: a false peak)
+            self._tail = np.repeat(chunk[:, :1], TAPS, axis=1)
+        joined = np.concatenate([self._tail, chunk], axis=1)
+        blocks = joined.shape[1] // TAPS  # windows starting in block b lie within blocks b and b + 1
         if blocks < 2:
             self._tail = joined
             return
-        self._tail = joined[(blocks - 1) * TAPS :]
-        loud = np.abs(joined[: blocks * TAPS]).reshape(blocks, -1).max(axis=1)
+        self._tail = joined[:, (blocks - 1) * TAPS :]
+        loud = np.abs(joined[:, : blocks * TAPS]).reshape(-1, blocks, TAPS).max(axis=(0, 2))
         reach_of = np.maximum(loud[:-1], loud[1:]) * reach
         found = np.flatnonzero(reach_of > self.peak)
         if not len(found):
             return
-        view = np.lib.stride_tricks.sliding_window_view(joined, TAPS, axis=0)  # (starts, channels, TAPS), no copy
-        for part in np.array_split(found, 1 + len(found) // 4096):  # bounded memory however loud the chunk
-            starts = (part[:, None] * TAPS + np.arange(TAPS)).ravel()
-            self.peak = max(self.peak, float(np.abs(view[starts] @ phases).max()))
+        spans = np.lib.stride_tricks.sliding_window_view(joined, 2 * TAPS - 1, axis=1)  # (channels, starts, span)
+        matrix = _block_interpolator()
+        # small products: a large one sends OpenBLAS to its threads, which spin on a busy machine (5x the CPU time)
+        for part in np.array_split(found, 1 + len(found) // 128):
+            values = spans[:, part * TAPS] @ matrix  # (channels, blocks, TAPS windows × 3 phases)
+            self.peak = max(self.peak, float(np.abs(values).max()))
 
     def energy(self) -> np.ndarray:
         """The K-weighted mean-square energy (summed over channels) of every whole 100 ms fed."""
@@ -192,8 +202,8 @@ class Meter:
 
     def result(self) -> Loudness:
         """Integrated loudness (LUFS), true peak (dBTP), loudness range (LU) and sample peak of all that was fed."""
-        if self.true_peak:  # the last windows, against silence after the end
-            self._oversample(np.zeros((2 * TAPS, self._tail.shape[1]), dtype=np.float32))
+        if self.true_peak and self._tail is not None:  # the last windows, the last sample held after the end
+            self._oversample(np.repeat(self._tail[:, -1:], 2 * TAPS, axis=1))
         energy = self.energy()
         return Loudness(
             integrated=gated_loudness(energy),

@@ -93,6 +93,7 @@ MAX_ENCODES = 3
 TRIM_NOISE_DB, TRIM_MIN_SECONDS, TRIM_KEEP_SECONDS = -50, 1.0, 0.3
 JINGLE_FADE_MS = {"intro": (0, 1500), "outro": (1000, 2500)}  # (fade in, fade out)
 PCM_FORMAT = "flt"  # the graph's samples: float, so no gain stage clips before the curve
+CHUNK_SECONDS = 4  # audio analysed and metered a few seconds at a time: memory stays that, whatever the length
 
 
 @dataclass(frozen=True)
@@ -162,17 +163,18 @@ class _Plan:
 
 
 class _Envelope:
-    """Per 5 ms block of a signal fed in chunks: its K-weighted energy (sum of squares over channels), its highest
-    sample and its length. Block i starts at sample floor(i · rate / CONTROL_RATE), so blocks keep time at any rate."""
+    """Per 5 ms block of a signal fed in chunks (float32, channels × samples): its K-weighted energy (sum of squares
+    over channels), its highest sample and its length. Block i starts at sample floor(i · rate / CONTROL_RATE), so
+    blocks keep time at any rate."""
 
     def __init__(self, rate: int, channels: int) -> None:
         from scipy import signal
 
         self.rate = rate
-        self._filter = functools.partial(signal.sosfilt, k_weighting(rate).astype(np.float32), axis=0)
-        self._state = np.zeros((2, 2, channels), dtype=np.float32)
-        self._rest = np.zeros((0, channels), dtype=np.float32)
-        self._rest_weighted = self._rest
+        self._filter = functools.partial(signal.sosfilt, k_weighting(rate).astype(np.float32), axis=-1)
+        self._state = np.zeros((2, channels, 2), dtype=np.float32)
+        self._rest = np.zeros(0, dtype=np.float32)  # the samples of the block not yet whole: squares, and peaks
+        self._rest_peak = self._rest
         self._done = 0  # samples in whole blocks so far
         self._blocks = 0
         self._energy: list[np.ndarray] = []
@@ -183,10 +185,16 @@ class _Envelope:
 
     def feed(self, chunk: np.ndarray) -> None:
         weighted, self._state = self._filter(chunk, zi=self._state)
-        self._cut(np.concatenate([self._rest, chunk]), np.concatenate([self._rest_weighted, weighted]), last=False)
+        # across channels first (a short axis numpy reduces slowly, so row by row), then by blocks
+        squares = np.square(weighted[0])
+        loudest = np.abs(chunk[0])
+        for channel in range(1, len(chunk)):
+            squares += np.square(weighted[channel])
+            np.maximum(loudest, np.abs(chunk[channel]), out=loudest)
+        self._cut(np.concatenate([self._rest, squares]), np.concatenate([self._rest_peak, loudest]), last=False)
 
-    def _cut(self, plain: np.ndarray, weighted: np.ndarray, last: bool) -> None:
-        end = self._done + len(plain)
+    def _cut(self, squares: np.ndarray, loudest: np.ndarray, last: bool) -> None:
+        end = self._done + len(squares)
         whole = end * CONTROL_RATE // self.rate
         while self._start(whole + 1) <= end:
             whole += 1
@@ -194,19 +202,19 @@ class _Envelope:
             whole += 1  # the last, shorter block
         if whole > self._blocks:
             starts = self._start(np.arange(self._blocks, whole + 1)) - self._done
-            starts[-1] = min(starts[-1], len(plain))
+            starts[-1] = min(starts[-1], len(squares))
             stop = starts[-1]
-            self._energy.append(np.add.reduceat(np.square(weighted[:stop]).sum(axis=1, dtype=np.float64), starts[:-1]))
-            self._peak.append(np.maximum.reduceat(np.abs(plain[:stop]).max(axis=1), starts[:-1]))
+            self._energy.append(np.add.reduceat(squares[:stop], starts[:-1], dtype=np.float64))
+            self._peak.append(np.maximum.reduceat(loudest[:stop], starts[:-1]))
             self._done += stop
             self._blocks = whole
-            plain, weighted = plain[stop:], weighted[stop:]
-        self._rest, self._rest_weighted = plain, weighted
+            squares, loudest = squares[stop:], loudest[stop:]
+        self._rest, self._rest_peak = squares, loudest
 
     def finish(self) -> _Blocks:
         """The envelope of everything fed."""
         if len(self._rest):
-            self._cut(self._rest, self._rest_weighted, last=True)
+            self._cut(self._rest, self._rest_peak, last=True)
         starts = self._start(np.arange(self._blocks + 1))
         starts[-1] = min(starts[-1], self._done)
         return _Blocks(
@@ -258,7 +266,9 @@ def _analyse(info: AudioInfo, plan: _Plan, progress: Progress | None) -> tuple[_
     envelope = _Envelope(plan.source_rate, plan.channels)
     graph = plan.speech("speech", resample=False)
     args = ["-i", file_arg(plan.source), "-filter_complex", graph, "-map", "[speech]"]
-    run = stream_pcm(info.path, args, plan.channels, envelope.feed, plan.source_rate, info.duration, progress)
+    run = stream_pcm(
+        info.path, args, plan.channels, envelope.feed, plan.source_rate, info.duration, progress, CHUNK_SECONDS
+    )
     return envelope.finish(), run
 
 
@@ -271,7 +281,7 @@ def _jingle_blocks(path: Path, channels: int) -> _Blocks:
     scale = 128.0 if width == 1 else float(2 ** (8 * width - 1))
     samples = ((samples - 128.0) if width == 1 else samples) / scale
     envelope = _Envelope(rate, channels)
-    envelope.feed(samples.reshape(-1, channels))
+    envelope.feed(np.ascontiguousarray(samples.reshape(-1, channels).T))
     return envelope.finish()
 
 
@@ -814,6 +824,26 @@ def _encode(plan: _Plan, out: Path, progress: Progress | None, edit: Edit | None
 
 
 _FULL_SCALE = {1: 128.0, 2: 32768.0, 4: 2147483648.0}
+_DTYPES = {"flt": np.float32, "dbl": np.float64, "s16": np.int16, "s32": np.int32, "u8": np.uint8}
+
+
+def _planes(frame, channels: int) -> list[np.ndarray]:
+    """A decoded frame's samples, one array per channel, read from its planes without a copy."""
+    dtype = _DTYPES[frame.format.name.rstrip("p")]
+    if frame.format.is_planar:
+        return [np.frombuffer(plane, dtype=dtype, count=frame.samples) for plane in frame.planes[:channels]]
+    packed = np.frombuffer(frame.planes[0], dtype=dtype, count=frame.samples * channels)
+    return [packed[channel::channels] for channel in range(channels)]
+
+
+def _interleave(channels: list[list[np.ndarray]]) -> np.ndarray:
+    """Frames' channel arrays as one float32 array (channels × samples), integers scaled to full scale ±1."""
+    data = np.stack([np.concatenate(planes) for planes in channels])
+    if data.dtype == np.uint8:
+        return (data.astype(np.float32) - 128.0) / 128.0
+    if data.dtype.kind == "i":  # integer samples (a PCM file)
+        return data.astype(np.float32) * np.float32(1.0 / _FULL_SCALE[data.dtype.itemsize])
+    return data.astype(np.float32, copy=False)
 
 
 def verify(path: Path) -> Loudness:
@@ -826,22 +856,17 @@ def verify(path: Path) -> Loudness:
             stream = container.streams.audio[0]
             channels, rate = stream.codec_context.channels, stream.codec_context.sample_rate
             meter = Meter(rate, channels)
-            buffer = np.empty((rate, channels), dtype=np.float32)
-            filled = 0
+            pending: list[list[np.ndarray]] = [[] for _ in range(channels)]
+            count = 0
             for frame in container.decode(stream):
-                data = frame.to_ndarray().reshape(-1, frame.samples)
-                samples = data.T if frame.format.is_planar else data.reshape(-1, channels)
-                if samples.dtype.kind in "iu":  # integer samples (a PCM file): to full scale ±1
-                    samples = samples * (1.0 / _FULL_SCALE[samples.dtype.itemsize])
-                at = 0
-                while at < len(samples):
-                    take = min(len(samples) - at, rate - filled)
-                    buffer[filled : filled + take] = samples[at : at + take]
-                    filled, at = filled + take, at + take
-                    if filled == rate:
-                        meter.feed(buffer)
-                        filled = 0
-            meter.feed(buffer[:filled])
+                for channel, samples in enumerate(_planes(frame, channels)):
+                    pending[channel].append(samples)
+                count += frame.samples
+                if count >= CHUNK_SECONDS * rate:  # numpy works on long arrays, Python once every few seconds
+                    meter.feed(_interleave(pending))
+                    pending, count = [[] for _ in range(channels)], 0
+            if count:
+                meter.feed(_interleave(pending))
     except (av.error.FFmpegError, IndexError) as err:
         raise AudioError(
             path, f"the encoded file does not decode: {err}", "build again; if it recurs, report it"
