@@ -51,9 +51,17 @@ def cache_key(recording_sha: str, settings: AudioSettings, channels: int, jingle
         "jingles": jingles,
         "channels": channels,
         "ffmpeg": ffmpeg_version(),
+        "decoder": decoder_version(),  # the analysis may decode the recording in-process: its decoders count too
         "method": METHOD,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def decoder_version() -> str:
+    """PyAV's version and its FFmpeg libraries' (the in-process decoder of the analysis and the verification)."""
+    import av
+
+    return f"{av.__version__} libavcodec {'.'.join(map(str, av.library_versions['libavcodec']))}"
 
 
 def output_channels(info: AudioInfo) -> int:
