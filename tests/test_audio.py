@@ -439,7 +439,7 @@ def test_the_gain_computer_keeps_every_block_under_the_ceiling_however_the_gain_
         assert mastering._predict(program, level, gain, dynamics) == pytest.approx(-16.0, abs=0.01)
         points = gain - dynamics.total()
         worst = 20 * np.log10(np.maximum(peak, 1e-12)) + np.maximum(points[:-1], points[1:])
-        assert worst.max() <= -3.0 + 1e-9
+        assert worst.max() <= -3.0 + 1e-4  # (gain reduction is kept in float32)
         assert dynamics.limiter.max() > 0.1 and (dynamics.limiter < 0.01).any()  # working at peaks, idle elsewhere
         assert (dynamics.compressor.max() > 0) == compress
 

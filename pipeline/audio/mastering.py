@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import time
 import wave
 from collections.abc import Iterator
@@ -228,10 +229,11 @@ class _Envelope:
             self._cut(self._rest, self._rest_peak, last=True)
         starts = self._start(np.arange(self._blocks + 1))
         starts[-1] = min(starts[-1], self._done)
+        # float32: three hours are 2.2 million blocks; the sums over them are taken in float64
         return _Blocks(
-            energy=np.concatenate(self._energy) if self._energy else np.zeros(0),
-            peak=np.concatenate(self._peak).astype(np.float64) if self._peak else np.zeros(0),
-            samples=np.diff(starts).astype(np.float64),
+            energy=np.concatenate(self._energy).astype(np.float32) if self._energy else np.zeros(0, np.float32),
+            peak=np.concatenate(self._peak).astype(np.float32) if self._peak else np.zeros(0, np.float32),
+            samples=np.diff(starts).astype(np.float32),
             rate=self.rate,
         )
 
@@ -250,24 +252,29 @@ class _Blocks:
 
     @property
     def seconds(self) -> np.ndarray:
-        return self.samples / self.rate
+        return self.samples.astype(np.float64) / self.rate  # float64: summed over hours, they keep time to the sample
+
+    @functools.cached_property
+    def peak_db(self) -> np.ndarray:
+        """Each block's highest sample in dBFS (float32; silence at -200)."""
+        return (20 * np.log10(np.maximum(self.peak, 1e-10))).astype(np.float32)
 
     def steps(self, gain_db: np.ndarray | float = 0.0) -> np.ndarray:
         """K-weighted mean-square energy of every 100 ms (PER_STEP blocks), after a gain (dB) per block."""
-        energy = self.energy * 10 ** (np.asarray(gain_db) / 10) if np.any(gain_db) else self.energy
+        energy = self.energy * 10 ** (np.asarray(gain_db, dtype=np.float32) / 10) if np.any(gain_db) else self.energy
         count = -(-len(energy) // PER_STEP)
         pad = count * PER_STEP - len(energy)
-        total = np.pad(energy, (0, pad)).reshape(count, PER_STEP).sum(axis=1)
-        samples = np.pad(self.samples, (0, pad)).reshape(count, PER_STEP).sum(axis=1)
+        total = np.pad(energy, (0, pad)).reshape(count, PER_STEP).sum(axis=1, dtype=np.float64)
+        samples = np.pad(self.samples, (0, pad)).reshape(count, PER_STEP).sum(axis=1, dtype=np.float64)
         return np.divide(total, samples, out=np.zeros(count), where=samples > 0)
 
 
 def _concat(parts: list[_Blocks]) -> _Blocks:
     return _Blocks(
         # per second, not per sample: the parts' rates may differ
-        energy=np.concatenate([p.energy / p.rate for p in parts]),
+        energy=np.concatenate([p.energy / np.float32(p.rate) for p in parts]),
         peak=np.concatenate([p.peak for p in parts]),
-        samples=np.concatenate([p.samples / p.rate for p in parts]),
+        samples=np.concatenate([p.seconds for p in parts]),
         rate=1,
     )
 
@@ -371,21 +378,39 @@ def _level_shape(energy: np.ndarray, reference: float) -> np.ndarray:
 # --- dynamics: compressor and limiter as a gain computer on the 5 ms envelope ---------------------------------------
 
 
+HOLD_SEGMENT = 1 << 16  # points held at a time: the working arrays stay small whatever the program's length
+
+
 def _hold(need: np.ndarray, seconds: float) -> np.ndarray:
     """Each value, or any earlier one decayed exponentially (dB) over `seconds` since, whichever is larger: a release
-    that never gives back less than is needed (computed with a running maximum in the log domain)."""
+    that never gives back less than is needed (a running maximum in the log domain, segment by segment, each
+    starting from the last one's end)."""
+    held = need.astype(np.float32)  # a copy: dB to a hundredth of a dB is plenty
     if not need.any():
-        return need
+        return held
     per = 1 / (seconds * CONTROL_RATE)
-    ramp = np.arange(len(need)) * per
-    with np.errstate(divide="ignore"):
-        held = np.maximum.accumulate(np.log(need) + ramp) - ramp
-    return np.maximum(need, np.exp(held))  # (exp of log rounds a little)
+    carry = 0.0
+    for start in range(0, len(need), HOLD_SEGMENT):
+        part = need[start : start + HOLD_SEGMENT].astype(np.float64)
+        ramp = np.arange(len(part)) * per
+        with np.errstate(divide="ignore"):
+            logs = np.log(part)
+            if carry > 0:  # the previous segment's last value, one point on
+                logs[0] = max(logs[0], math.log(carry) - per)
+            logs += ramp
+            np.maximum.accumulate(logs, out=logs)
+            logs -= ramp
+        np.maximum(part, np.exp(logs), out=part)  # (exp of log rounds a little)
+        held[start : start + len(part)] = part
+        carry = float(part[-1])
+    return held
 
 
 def _smooth_gr(need: np.ndarray, times: tuple[float, float]) -> np.ndarray:
     """Gain reduction (dB) at every point: the need, approached over the attack (ahead) and left over the release."""
-    return np.maximum(_hold(need, times[1]), _hold(need[::-1], times[0])[::-1])
+    held = _hold(need, times[1])
+    np.maximum(held, _hold(need[::-1], times[0])[::-1], out=held)
+    return held
 
 
 def _at_points(per_block: np.ndarray) -> np.ndarray:
@@ -411,22 +436,28 @@ def _dynamics(
     """The compressor's and the limiter's gain reduction at every point of the program, for a static `gain` (dB) on top
     of the levelling `level` (dB per block). Each block's highest sample ends under `ceiling` whatever way the gain
     goes between the block's two points, as long as it goes monotonically (it is interpolated)."""
-    with np.errstate(divide="ignore"):
-        peak = 20 * np.log10(np.maximum(program.peak, 1e-10)) + level + gain
-    zero = np.zeros(len(peak) + 1)
-    compressor = zero
+    peak = program.peak_db + level
+    peak += gain
+    compressor = limiter = np.zeros(len(peak) + 1, dtype=np.float32)
     if compress:
+        # 2.5:1 above the threshold, a quadratic knee across it: slope × (u² / 2K + max(0, over - K/2)), u the part
+        # of the knee passed
         over = peak - (settings.loudness + COMPRESS_ABOVE)
-        slope = 1 - 1 / RATIO
-        static = np.where(
-            over > KNEE / 2,
-            slope * over,
-            np.where(over > -KNEE / 2, slope * (over + KNEE / 2) ** 2 / (2 * KNEE), 0.0),
-        )
+        static = np.clip(over + KNEE / 2, 0.0, KNEE)
+        np.square(static, out=static)
+        static /= 2 * KNEE
+        over -= KNEE / 2
+        np.maximum(over, 0.0, out=over)
+        static += over
+        static *= 1 - 1 / RATIO
+        del over
         compressor = _smooth_gr(_at_points(static), COMPRESSOR_TIMES)
-    after = peak - np.minimum(compressor[:-1], compressor[1:])
-    need = np.maximum(0.0, after - ceiling)
-    limiter = _smooth_gr(_at_points(need), LIMITER_TIMES) if need.any() else zero
+        del static
+        peak -= np.minimum(compressor[:-1], compressor[1:])
+    peak -= ceiling
+    np.maximum(peak, 0.0, out=peak)  # what the limiter must take from each block
+    if peak.any():
+        limiter = _smooth_gr(_at_points(peak), LIMITER_TIMES)
     return _Dynamics(compressor=compressor, limiter=limiter)
 
 
@@ -709,7 +740,7 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
     jingle_steps = np.concatenate([j.steps() for j in jingles]) if jingles else np.zeros(0)
     step_gain, levelled = _level(kept.steps(), jingle_steps, settings)
     # the levelling gain per 5 ms block: the 100 ms steps' gains, interpolated between their middles
-    level = np.zeros(len(program.energy))
+    level = np.zeros(len(program.energy), dtype=np.float32)
     if step_gain.any():
         centres = (np.arange(len(step_gain)) + 0.5) * PER_STEP
         level[intro : intro + len(kept.energy)] = np.interp(np.arange(len(kept.energy)) + 0.5, centres, step_gain)
