@@ -17,9 +17,11 @@ A last run masters a long panel (180 minutes by default) for peak memory.
     make bench                                                    # all of it (about 45 minutes on 2 cores)
     .venv/bin/python bench/mastering.py --minutes 10 --memory-minutes 0 --no-normalize   # a quick look
 
-Targets (issue 11), on all three inputs: CPU and wall time ≤ 1.5× the plain encode's; ≥ 3× faster than
-ffmpeg-normalize; within ±0.3 LU of -16 LUFS; true peak ≤ -1 dBTP; the limiter's 99th-percentile gain reduction
-≤ 3 dB; peak memory ≤ 300 MB per process at 180 minutes. Results are also written to bench/out/results.json.
+Targets (issue 27), on all three inputs: CPU ≤ 1.3× and wall time ≤ 1.2× the plain encode's (≤ 76 CPU s per hour
+of audio); within ±0.3 LU of -16 LUFS; true peak ≤ -1 dBTP; the limiter's 99th-percentile gain reduction ≤ 3 dB;
+panelpress's own meter of the decoded output within 0.1 LU / 0.1 dB of ffmpeg's ebur128; peak memory ≤ 300 MB per
+process at 180 minutes. Each pass's CPU is printed per hour of audio: measure (decode and analysis), encode,
+verify (decoding the output and metering it). Results are also written to bench/out/results.json.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import panel
+from pipeline.audio import loudness
 from pipeline.audio.ffmpeg import ffmpeg
 
 FF = ffmpeg()
@@ -120,31 +123,16 @@ def measure(command: list[str], env: dict | None = None, cwd: Path | None = None
 
 
 def ebur128(path: Path) -> dict[str, float]:
-    """Integrated loudness, true peak and loudness range of the decoded file (ffmpeg's ebur128 summary)."""
-    log = subprocess.run(
-        [
-            FF,
-            "-nostdin",
-            "-hide_banner",
-            "-nostats",
-            "-i",
-            str(path),
-            "-af",
-            "ebur128=peak=true:framelog=quiet",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
+    """Integrated loudness, true peak and loudness range of the decoded file: ffmpeg's ebur128 (peak=true), its final
+    values read to two decimals (its printed summary has one)."""
+    file = path.with_suffix(".ebur128.txt")
+    subprocess.run(
+        [FF, "-nostdin", "-v", "error", "-i", str(path), "-af", loudness.ebur128(file, True), "-f", "null", "-"],
         check=True,
-    ).stderr
-    summary = log[log.rindex("Summary:") :]
-    return {
-        "I": float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1)),
-        "TP": float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1)),
-        "LRA": float(re.search(r"LRA:\s+(-?[\d.]+) LU", summary).group(1)),
-    }
+    )
+    found = loudness.read_metering(file)
+    file.unlink()
+    return {"I": found.integrated, "TP": found.true_peak, "LRA": found.lra}
 
 
 def plain(source: Path, work: Path) -> dict:
@@ -265,10 +253,29 @@ def main() -> None:
                 f"panelpress is {other['wall'] / one['wall']:.1f}× faster than ffmpeg-normalize in wall time, {other['cpu'] / one['cpu']:.1f}× in CPU time (target ≥ 3×)"
             )
         report = one["report"]
+        hours = args.minutes / 60
         print(
             "panelpress passes (wall / CPU s): "
             + ", ".join(f"{p['name']} {p['wall']:.1f} / {p['cpu']:.1f}" for p in report["timings"])
             + f"; gain {report['gain']:+.1f} dB; compressor GR max / p99 {report['compressor_max']:.1f} / {report['compressor_p99']:.1f} dB",
+            flush=True,
+        )
+        print(
+            "per hour of audio, CPU s: "
+            + ", ".join(f"{p['name']} {p['cpu'] / hours:.1f}" for p in report["timings"])
+            + f"; the whole build {one['cpu'] / hours:.1f} (plain encode {floor['cpu'] / hours:.1f}"
+            + (
+                f", ffmpeg-normalize {runs['ffmpeg-normalize']['cpu'] / hours:.1f}"
+                if "ffmpeg-normalize" in runs
+                else ""
+            )
+            + ")",
+            flush=True,
+        )
+        theirs = stored["panelpress"]
+        print(
+            f"panelpress's meter (decoded output) vs ffmpeg's ebur128 (peak=true): integrated {report['output_i']:.2f} vs "
+            f"{theirs['I']:.2f} LUFS, true peak {report['output_tp']:.2f} vs {theirs['TP']:.2f} dBTP",
             flush=True,
         )
         results["inputs"][profile] = {"input": facts, **stored}

@@ -210,11 +210,11 @@ class AudioInfo:
 
 @dataclass(frozen=True)
 class PassTime:
-    """One ffmpeg run of mastering: its name (measure, level, encode, correct 1), wall and CPU seconds."""
+    """One pass of mastering: its name (measure, encode, verify, correct 1), wall and CPU seconds."""
 
     name: str
     wall: float
-    cpu: float  # the ffmpeg process's own user + system time
+    cpu: float  # its own user + system time: the ffmpeg process's, and this thread's where it ran here
 
 
 @dataclass(frozen=True)

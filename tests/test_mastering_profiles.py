@@ -105,7 +105,7 @@ def assert_mastered(result, settings: AudioSettings = TARGET) -> dict[str, float
     )
     assert report.limiter_p99 <= 3.0, report  # the limiter is a safety net: compression did the work
     assert 0 <= report.limiter_p99 <= report.limiter_max and 0 <= report.compressor_p99 <= report.compressor_max
-    assert next(p.name for p in report.timings) == "measure" and report.timings[-1].name in ("encode", "correct 1")
+    assert [p.name for p in report.timings][:3] == ["measure", "encode", "verify"]
     assert all(p.wall > 0 and p.cpu > 0 for p in report.timings) and report.passes == len(report.timings)
     return level
 
@@ -138,7 +138,7 @@ def test_the_reported_gain_reduction_is_what_the_output_shows(tmp_path):
     src = speech_at(tmp_path / "clicks.wav", -30, clicks=0.25)
     result = master(src, tmp_path)
     report = result.report
-    assert report.input_lra < TARGET.lra and report.limiter_max > 3
+    assert report.input_lra < TARGET.lra and report.compressor_max + report.limiter_max > 3
     taken = sample_peak(src) + report.gain - sample_peak(result.path)
     assert report.limiter_max - 1 <= taken <= report.compressor_max + report.limiter_max + 1
 

@@ -13,8 +13,11 @@ import subprocess
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ..errors import AudioError, Interrupted
 from ..progress import Progress
@@ -184,3 +187,66 @@ def _ffmpeg_reason(log: str) -> str:
         if "does not contain any stream" in line or "matches no streams" in line:
             return "it has no audio stream"
     return lines[-1] if lines else "unknown error"
+
+
+def stream_pcm(
+    source: Path,
+    args: list[str],
+    channels: int,
+    consume: Callable[[np.ndarray], None],
+    rate: int,
+    duration: float,
+    progress: Progress | None = None,
+    seconds: float = 1.0,
+) -> FfmpegRun:
+    """Run ffmpeg writing float PCM of `channels` to its standard output (`args` end before the output) and hand it
+    to `consume` `seconds` at a time, as a (channels, samples) float32 array: memory stays that much, whatever the
+    length. Errors as `run_ffmpeg`."""
+    command = [ffmpeg(), "-nostdin", "-hide_banner", "-nostats", *args, "-f", "f32le", "-ac", str(channels), "pipe:1"]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with _lock:
+        _running.add(proc.pid)
+    log: list[bytes] = []
+    reader = threading.Thread(target=lambda: log.extend(proc.stderr), daemon=True)
+    reader.start()
+    frame = 4 * channels
+    buffer = bytearray(round(rate * seconds) * frame)
+    view = memoryview(buffer)
+    filled, samples = 0, 0
+    try:
+        while True:
+            got = proc.stdout.readinto(view[filled:])
+            filled += got or 0
+            if filled == len(buffer) or (not got and filled):
+                whole = filled - filled % frame
+                consume(np.frombuffer(buffer, dtype=np.float32, count=whole // 4).reshape(-1, channels).T.copy())
+                samples += whole // frame
+                buffer[: filled - whole] = buffer[whole:filled]
+                filled -= whole
+                if progress:
+                    progress(min(duration, samples / rate))
+            if not got:
+                break
+    except BaseException:
+        proc.kill()  # the consumer failed (or the build was stopped): ffmpeg would wait on a full pipe forever
+        raise
+    finally:
+        with _lock:  # before it is reaped: `stop_running` never signals a pid the system may give another process
+            _running.discard(proc.pid)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    reader.join()
+    text = b"".join(log).decode(errors="replace")
+    code = proc.returncode
+    halt_if_stopped(code, text, source)
+    if code != 0:
+        raise AudioError(
+            source,
+            f"ffmpeg could not process it: {_ffmpeg_reason(text)}",
+            "check that the file plays and the disk has room; if it does not play, export it again as WAV or FLAC",
+        )
+    return FfmpegRun(
+        log=text, seconds=samples / rate, wall=round(wall, 2), cpu=round(usage.ru_utime + usage.ru_stime, 2)
+    )
