@@ -22,9 +22,15 @@ from ..errors import AudioError
 from ..progress import Progress
 from . import loudness
 from .ffmpeg import file_arg, filter_file, has_filter, run_ffmpeg
-from .mastering import COMPRESS_ABOVE, COMPRESSOR, LIMITER
+from .mastering import COMPRESS_ABOVE, KNEE, LIMITER, RATIO
 
-METHOD = "clip-v2"
+# A clip's sound is short: ffmpeg's own compressor (the masters' dynamics, as a filter) and limiter level it.
+COMPRESSOR = (
+    f"acompressor=threshold={{threshold:.2f}}dB:ratio={RATIO:g}:attack=5:release=50:knee={KNEE:g}"
+    ":detection=peak:link=maximum"
+)
+
+METHOD = "clip-v3"
 FPS = 30
 RATE = 48000  # Hz: the clips' sound
 AAC_KBPS = 160
