@@ -468,3 +468,21 @@ def test_a_loudness_range_outside_what_speech_needs_is_refused_with_its_fix(tmp_
         "between 3 and 20" in error.value.fix or "number" in error.value.fix
     )
     assert config.from_dict(tmp_path, {"show": show, "audio": {"lra": 6}}).audio.lra == 6.0
+
+
+def test_a_correction_that_must_lower_the_gain_can(tmp_path):
+    """A 2-second stretch of speech-like noise whose first encode comes out quiet and whose correction overshoots:
+    the next correction must be free to take gain away (it was searched only upwards, and the master failed)."""
+    path = tmp_path / "short.wav"
+    source = (
+        "anoisesrc=color=pink:seed=7:amplitude=0.4:sample_rate=44100,bandpass=f=700:width_type=h:w=1800,"
+        "volume='if(lt(mod(t*1.7,3),2.1),1,0.05)':eval=frame,"
+        "atrim=start_sample=20022272:end_sample=20110336,asetpts=PTS-STARTPTS"  # one recording of bench/scale.py's
+    )
+    subprocess.run(
+        [ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", source, "-ac", "2", "-y", str(path)], check=True
+    )
+    settings = replace(TARGET, level_voices=False)
+    mastered = master(path, tmp_path, settings)
+    level = measure(mastered.path)
+    assert abs(level["I"] - settings.loudness) <= 0.3 and level["TP"] <= settings.true_peak, level

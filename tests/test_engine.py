@@ -299,6 +299,6 @@ def test_a_damaged_cache_is_made_again_not_an_error(show):
     made, _ = _made(show)
     assert made == {"alpha", "gamma"}
     new = set(master.iterdir()) - before
-    assert sorted(p.suffix for p in new) == [".json", ".mp3"], (
-        "only gamma was mastered: alpha's audio came from the cache"
+    assert sorted(p.suffix for p in new) == [".f32", ".json", ".mp3"], (
+        "only gamma was mastered (its record, its audio, its gain curve): alpha's audio came from the cache"
     )

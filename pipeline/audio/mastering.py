@@ -784,7 +784,9 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
         if hot:
             ceiling -= result.loudness.true_peak - settings.true_peak + 0.5
         wanted += settings.loudness - result.loudness.integrated
-        gain, dynamics = _solve(program, level, gain, wanted, ceiling, settings, True)
+        # solved afresh from the gain without dynamics (which only take loudness away): the answer may lie under the
+        # last gain when the last encode came out loud, and a search that starts there could not go down
+        gain, dynamics = _solve(program, level, wanted - levelled, wanted, ceiling, settings, True)
         plan = replace(plan, curve=_write_curve(times, gains(dynamics), program_seconds, curve))
     seconds = result.seconds
     if seconds < program_seconds - TRUNCATION_TOLERANCE:
