@@ -18,7 +18,6 @@ from .. import layout
 from ..config import Config
 from ..errors import PanelpressError
 
-AUDIO = (".mp3", ".opus", ".m4a", ".ogg", ".aac")
 MINUTE = 60.0  # IAB v2.2: a download is a minute of audio delivered (or the whole file when shorter)
 
 
@@ -63,16 +62,14 @@ def show(config: Config) -> Show:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise PanelpressError(manifest_path, f"the manifest is damaged ({err})", "run `panelpress build`") from err
     slugs, released = _ledger(config.ledger_path)
-    by_name = {layout.name(slug): slug for slug in slugs}
+    published = set(rels)
     files = {}
-    for rel in rels:
-        if not rel.startswith(layout.MEDIA_DIR + "/") or not rel.endswith(AUDIO):
-            continue
-        found = _episode(rel.removeprefix(layout.MEDIA_DIR + "/"), by_name)
-        if found is None:
-            continue
-        slug, edition = found
-        files[rel] = _measure(site / rel, rel, slug, edition, released.get(slug, 0), config.audio.bitrate * 1000)
+    for slug in dict.fromkeys(slugs):
+        for rel, edition in _editions(slug):
+            if rel in published:
+                files[rel] = _measure(
+                    site / rel, rel, slug, edition, released.get(slug, 0), config.audio.bitrate * 1000
+                )
     prefixes = tuple(dict.fromkeys(layout.path_prefix(url) for url in (config.site_url, config.media_url) if url))
     base = layout.path_prefix(config.site_url)
     feeds = (base + layout.FEED_FILE, base + layout.CLEAN_FEED_FILE)
@@ -99,18 +96,14 @@ def _ledger(path: Path) -> tuple[list[str], dict[str, int]]:
     return slugs, released
 
 
-def _episode(file_name: str, by_name: dict[str, str]) -> tuple[str, str] | None:
-    """The episode and edition of a file of media/: `<name>.mp3`, `<name>.opus`, `<name>.clean.mp3`…"""
-    stem, _, suffix = file_name.rpartition(".")
-    label = ""
-    if stem not in by_name and "." in stem:
-        stem, _, label = stem.rpartition(".")
-    slug = by_name.get(stem)
-    if slug is None:
-        return None
-    if not label:
-        return slug, suffix
-    return slug, label if suffix == "mp3" else f"{label}.{suffix}"
+def _editions(slug: str) -> list[tuple[str, str]]:
+    """Where each edition of an episode's audio would be published (layout's own rule), and its name in the counts:
+    `mp3`, `opus`, `m4a`; the clean edition `clean` (its MP3) or `clean.opus`…"""
+    return [
+        (layout.edition(slug, fmt, label), (label if fmt == "mp3" else f"{label}.{fmt}") if label else fmt)
+        for fmt in layout.AUDIO_TYPES
+        for label in ("", layout.CLEAN)
+    ]
 
 
 def _measure(path: Path, rel: str, slug: str, edition: str, released: int, bitrate: int) -> MediaFile:
