@@ -81,16 +81,26 @@ def s3(endpoint, monkeypatch):
     client.delete_bucket(Bucket=BUCKET)
 
 
-def _show(tmp_path, audio_dir, site_url: str, episodes=("one", "two", "three"), deploy_toml: str = "") -> Path:
-    """A show of tiny episodes published at `site_url`, built."""
-    show = write_show(tmp_path / "show", extra_show='allow_http = true\nartwork = "cover.jpg"')
+def _show(
+    tmp_path,
+    audio_dir,
+    site_url: str,
+    episodes=("one", "two", "three"),
+    deploy_toml: str = "",
+    to: str = f"s3://{BUCKET}/{PREFIX}",
+    extra_audio: str = "",
+    built: bool = True,
+) -> Path:
+    """A show of tiny episodes published at `site_url`, deployed to `to`; built unless told."""
+    show = write_show(tmp_path / "show", extra_show='allow_http = true\nartwork = "cover.jpg"', extra_audio=extra_audio)
     Image.new("RGB", (1400, 1400), (30, 90, 160)).save(show / "cover.jpg")
     toml = show / "panelpress.toml"
     text = toml.read_text().replace('site_url = "https://pod.example.com/show/"', f'site_url = "{site_url}"')
-    toml.write_text(text + f'\n[deploy]\nto = "s3://{BUCKET}/{PREFIX}"\n{deploy_toml}\n')
+    toml.write_text(text + f'\n[deploy]\nto = "{to}"\n{deploy_toml}\n')
     for day, slug in enumerate(episodes, start=1):
         _episode(show, audio_dir, slug, day)
-    _build(show)
+    if built:
+        _build(show)
     return show
 
 
@@ -472,15 +482,7 @@ def _media_show(tmp_path, audio_dir, endpoint: str, to: str, episodes=("one", "t
     """A show whose media go to `s3://BUCKET/audio/`, served at the moto server's path for it; with Opus editions
     and a transcript (they go with the media)."""
     media = f'media_to = "s3://{BUCKET}/{MEDIA}"\nmedia_url = "{endpoint}/{BUCKET}/{MEDIA}"'
-    show = write_show(
-        tmp_path / "show", extra_show='allow_http = true\nartwork = "cover.jpg"', extra_audio="opus = true"
-    )
-    Image.new("RGB", (1400, 1400), (30, 90, 160)).save(show / "cover.jpg")
-    toml = show / "panelpress.toml"
-    text = toml.read_text().replace('site_url = "https://pod.example.com/show/"', f'site_url = "{_site_url(endpoint)}"')
-    toml.write_text(text + f'\n[deploy]\nto = "{to}"\n{media}\n')
-    for day, slug in enumerate(episodes, start=1):
-        _episode(show, audio_dir, slug, day)
+    show = _show(tmp_path, audio_dir, _site_url(endpoint), episodes, media, to, "opus = true", built=False)
     (show / "show_notes" / "one.srt").write_text("1\n00:00:00,500 --> 00:00:01,500\nHello there.\n")
     _build(show)
     return show
