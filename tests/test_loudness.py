@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.audio import mastering
 from pipeline.audio.ffmpeg import ffmpeg
-from pipeline.audio.loudness import Meter, ebur128, read_metering
+from pipeline.audio.loudness import KWeighting, Meter, ebur128, k_weighting, lowpass, read_metering
 from tests.conftest import SPEECH
 
 SIGNALS = {
@@ -120,3 +120,55 @@ def mastering_phases():
     from pipeline.audio.loudness import _interpolator
 
     return _interpolator()
+
+
+def test_the_interpolators_design_is_firwins():
+    # scipy.signal.firwin(129, 0.25, window=("kaiser", 6.0)), printed once: the numpy design is the same filter
+    taps = lowpass(129, 0.25, beta=6.0)
+    expected = {1: -6.90444657e-05, 31: 3.13521214e-03, 63: 2.24965866e-01, 64: 2.50041291e-01, 127: -6.90444657e-05}
+    for index, value in expected.items():
+        assert taps[index] == pytest.approx(value, rel=1e-8)
+    assert taps == pytest.approx(taps[::-1], abs=1e-18)  # linear phase
+    phases, reach = mastering_phases()
+    assert phases.sum(axis=0) == pytest.approx(np.ones(3), abs=2e-4)  # a constant interpolates to itself (0.001 dB)
+    assert reach > 1  # the bound of the pruning: no interpolated value exceeds the window's peak times it
+
+
+def reference_k_weighting(signal: np.ndarray, rate: int) -> np.ndarray:
+    """The two sections in float64, sample by sample (direct form I): what the filter is, written out."""
+    out = signal.astype(np.float64)
+    for b0, b1, b2, _, a1, a2 in k_weighting(rate):
+        x1 = x2 = y1 = y2 = 0.0
+        result = np.empty_like(out)
+        for n, x in enumerate(out):
+            y = b0 * x + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
+            x2, x1, y2, y1 = x1, x, y1, y
+            result[n] = y
+        out = result
+    return out
+
+
+@pytest.mark.parametrize("rate", [44100, 48000])
+def test_the_k_weighting_is_the_filter_written_out_and_keeps_its_state_across_chunks(rate):
+    rng = np.random.default_rng(4)
+    signal = (rng.standard_normal((2, 6000)) * 0.3).astype(np.float32)
+    expected = np.stack([reference_k_weighting(channel, rate) for channel in signal])
+    filtered = KWeighting(rate, 2)
+    chunked = np.concatenate([filtered(np.ascontiguousarray(signal[:, a : a + 777])) for a in range(0, 6000, 777)], 1)
+    assert chunked.shape == signal.shape
+    # single precision: its rounding, recirculated by the high-pass's poles near 1, stays 70 dB under the signal
+    error = chunked - expected
+    assert 10 * np.log10(np.mean(error**2) / np.mean(expected**2)) < -70
+    assert np.abs(error).max() < 5e-4
+
+
+@pytest.mark.parametrize(("frequency", "gain_db"), [(25, -10.39), (100, -1.13), (997, 0.69), (10000, 4.04)])
+def test_the_k_weighting_has_the_response_bs1770_gives(frequency, gain_db):
+    # A steady sine's gain through the filter: the BS.1770 curve (a 4 dB shelf above 1.5 kHz, the RLB high-pass under
+    # 100 Hz; +0.69 dB at 1 kHz, which the -0.691 of the loudness formula takes back)
+    rate = 48000
+    t = np.arange(rate * 2) / rate
+    sine = np.sin(2 * np.pi * frequency * t).astype(np.float32)[None, :]
+    out = KWeighting(rate, 1)(sine)[0, rate:]  # after a second: the filter settled
+    measured = 10 * np.log10(np.mean(out.astype(np.float64) ** 2) / 0.5)
+    assert measured == pytest.approx(gain_db, abs=0.05)
