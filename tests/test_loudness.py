@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pipeline.audio import mastering
-from pipeline.audio.ffmpeg import ffmpeg
+from pipeline.audio.ffmpeg import ffmpeg, file_arg, run_ffmpeg
 from pipeline.audio.loudness import KWeighting, Meter, ebur128, k_weighting, lowpass, read_metering
 from tests.conftest import SPEECH
 
@@ -172,3 +172,43 @@ def test_the_k_weighting_has_the_response_bs1770_gives(frequency, gain_db):
     out = KWeighting(rate, 1)(sine)[0, rate:]  # after a second: the filter settled
     measured = 10 * np.log10(np.mean(out.astype(np.float64) ** 2) / 0.5)
     assert measured == pytest.approx(gain_db, abs=0.05)
+
+
+def encode_followed(tmp: Path, rate: int, channels: int, *extra: str) -> tuple[Path, mastering._Follower, int]:
+    """A generated panel encoded by ffmpeg as mastering encodes it, followed while it is written; the samples the
+    follower had metered when ffmpeg exited."""
+    out = tmp / "followed.mp3"
+    follower = mastering._Follower(out, rate, channels)
+    graph = f"{SPEECH.format(seed=11)},{'pan=mono|c0=c0' if channels == 1 else 'pan=stereo|c0=c0|c1=0.8*c0'}"
+    args = ["-f", "lavfi", "-i", graph, "-t", "90", "-ar", str(rate), "-ac", str(channels), "-c:a", "libmp3lame"]
+    args += ["-b:a", "128k", "-id3v2_version", "0", "-write_id3v1", "0", *extra, "-f", "mp3", "-y", file_arg(out)]
+    run_ffmpeg(out, args, float("inf"), tick=follower)
+    return out, follower, follower._meter.samples
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(44100, 2), (48000, 1), (22050, 2)])  # MPEG-1 and MPEG-2 frames
+def test_the_followed_encode_is_metered_from_the_published_bytes(tmp_path, rate, channels):
+    # The meter reads the file as ffmpeg writes it (each time ffmpeg reports its progress): metered before ffmpeg exits, and
+    # the figure is exactly the one of the finished file decoded by its demuxer (delay and padding skipped by the
+    # LAME tag's figures): the same samples, bit for bit.
+    out, follower, metered_early = encode_followed(tmp_path, rate, channels)
+    followed = follower.finish()
+    assert followed is not None
+    assert followed == mastering.verify(out)
+    assert metered_early > 0
+    assert follower._meter.samples == sum(len(frame) for frame in decoded_samples(out))
+
+
+def decoded_samples(path: Path) -> list[np.ndarray]:
+    import av
+
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray()[0] for frame in container.decode(container.streams.audio[0])]
+
+
+def test_a_file_without_the_lame_tag_is_decoded_whole_instead(tmp_path):
+    # No Xing/LAME frame (where a player learns the delay and padding): the follower cannot tell which samples a
+    # player plays, and says so; the encode then decodes the finished file.
+    out, follower, _ = encode_followed(tmp_path, 44100, 2, "-write_xing", "0")
+    assert follower.finish() is None
+    assert mastering.verify(out).integrated > -70

@@ -118,8 +118,15 @@ class FfmpegRun:
     cpu: float = 0.0  # its own user + system seconds
 
 
-def run_ffmpeg(source: Path, args: list[str], duration: float, progress: Progress | None = None) -> FfmpegRun:
-    """Run ffmpeg, report progress from its own `-progress` output; raise AudioError naming `source`."""
+def run_ffmpeg(
+    source: Path,
+    args: list[str],
+    duration: float,
+    progress: Progress | None = None,
+    tick: Callable[[], None] | None = None,
+) -> FfmpegRun:
+    """Run ffmpeg, report progress from its own `-progress` output; raise AudioError naming `source`. `tick`: called
+    each time ffmpeg reports its progress (twice a second), in this thread: work that follows what it writes."""
     command = [ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-progress", "pipe:1", *args]
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
@@ -129,12 +136,21 @@ def run_ffmpeg(source: Path, args: list[str], duration: float, progress: Progres
     reader = threading.Thread(target=lambda: log.extend(proc.stderr), daemon=True)
     reader.start()
     seconds = 0.0
-    for line in proc.stdout:
-        key, _, value = line.strip().partition("=")
-        if key == "out_time_us" and value.lstrip("-").isdigit():
-            seconds = max(seconds, int(value) / 1e6)
-            if progress:
-                progress(min(duration, seconds))
+    try:
+        for line in proc.stdout:
+            key, _, value = line.strip().partition("=")
+            if key == "out_time_us" and value.lstrip("-").isdigit():
+                seconds = max(seconds, int(value) / 1e6)
+                if progress:
+                    progress(min(duration, seconds))
+            elif key == "progress" and tick is not None:
+                tick()
+    except BaseException:
+        proc.kill()  # the follower failed (or the build was stopped): ffmpeg would wait on a full pipe forever
+        with _lock:
+            _running.discard(proc.pid)
+        proc.wait()
+        raise
     with _lock:  # before it is reaped: `stop_running` never signals a pid the system may give another process
         _running.discard(proc.pid)
     # wait4, not wait: the child's own CPU time (getrusage of all children mixes episodes mastered in parallel).

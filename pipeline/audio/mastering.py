@@ -873,10 +873,22 @@ def _encode(plan: _Plan, out: Path, progress: Progress | None, edit: Edit | None
         "-y",
         file_arg(out),
     ]
-    run = run_ffmpeg(plan.source, args, float("inf"), progress)
+    # An MP3 is metered as ffmpeg writes it, on the other core; an M4A is finished last (its index moves to the front)
+    follower = _Follower(out, settings.sample_rate, plan.channels) if settings.format == "mp3" else None
+    out.unlink(missing_ok=True)  # the follower must never read an earlier attempt's file
+    try:
+        run = run_ffmpeg(plan.source, args, float("inf"), progress, tick=follower)
+        loudness = follower.finish() if follower else None
+    finally:
+        if follower:
+            follower.close()
     started, cpu = time.perf_counter(), time.thread_time()
-    loudness = verify(out)
-    check = PassTime("verify", round(time.perf_counter() - started, 2), round(time.thread_time() - cpu, 2))
+    if loudness is None:
+        loudness = verify(out)
+    wall, spent = time.perf_counter() - started, time.thread_time() - cpu
+    if follower:
+        wall, spent = wall + follower.wall, spent + follower.cpu
+    check = PassTime("verify", round(wall, 2), round(spent, 2))
     return _Encoded(loudness=loudness, seconds=run.seconds, time=PassTime("encode", run.wall, run.cpu), check=check)
 
 
@@ -943,6 +955,150 @@ def verify(path: Path) -> Loudness:
     for chunk in chunks:
         meter.feed(chunk)
     return meter.result()
+
+
+# What a player skips of an MP3 (the LAME tag in its first frame gives the encoder's part): LAME's encoder delay and the
+# MP3 decoder's own (its synthesis filter bank's); at the end it drops the tag's padding less the decoder's delay.
+ENCODER_DELAY, DECODER_DELAY = 576, 529
+HELD_SAMPLES = 4 * 1152  # decoded samples kept from the meter until the tag says where the audio ends (≥ any padding)
+
+
+class _Follower:
+    """The meter of an MP3 that ffmpeg is writing (`verify`, beside the encode rather than after it): each time it is
+    called, what is new in the file is read, decoded in this process (PyAV's MP3 decoder, the one a demuxed file gets)
+    and metered; `finish` reads the rest and the Xing/LAME tag that ffmpeg writes into the first frame last. The
+    figure is of the bytes published: every audio frame is read from the file itself, its first samples skipped and
+    its last ones dropped as a player does (the tag's delay and padding), and the tag's counts of frames and bytes
+    must be what was read; `finish` returns None where the file is not what this expects (then decode it whole)."""
+
+    def __init__(self, path: Path, rate: int, channels: int) -> None:
+        import av
+
+        self.path = path
+        self._meter = Meter(rate, channels)
+        self._decoder = av.CodecContext.create("mp3float", "r")
+        self._channels = channels
+        self._chunk = CHUNK_SECONDS * rate
+        self._file = None
+        self._header = 0  # bytes of the first frame: the tag, rewritten at the end
+        self._frames = 0  # audio frames decoded
+        self._bytes = 0  # bytes of audio frames decoded
+        self._pending: list[list[np.ndarray]] = [[] for _ in range(channels)]
+        self._count = 0  # samples pending
+        self._skip = ENCODER_DELAY + DECODER_DELAY
+        self.failed = False
+        self.wall = self.cpu = 0.0
+
+    def __call__(self) -> None:
+        """Read, decode and meter what ffmpeg has written since the last call."""
+        import av
+
+        started, cpu = time.perf_counter(), time.thread_time()
+        try:
+            if not self.failed:
+                self._follow()
+        except (OSError, ValueError, av.error.FFmpegError):
+            self.failed = True  # the whole file is decoded once ffmpeg is done: it says what is wrong, if anything
+        self.wall += time.perf_counter() - started
+        self.cpu += time.thread_time() - cpu
+
+    def _follow(self) -> None:
+        if self._file is None:
+            if not self.path.exists():  # ffmpeg has not opened its output yet
+                return
+            self._file = self.path.open("rb")
+        data = self._file.read()
+        if data:
+            self._decode(self._decoder.parse(data))
+
+    def _decode(self, packets: list) -> None:
+        for packet in packets:
+            if not self._header:  # the tag's frame (a placeholder until ffmpeg is done): no audio
+                self._header = packet.size
+                continue
+            self._frames += 1
+            self._bytes += packet.size
+            for frame in self._decoder.decode(packet):
+                self._add(frame)
+
+    def _add(self, frame) -> None:
+        for channel, samples in enumerate(_planes(frame, self._channels)):
+            self._pending[channel].append(samples)
+        self._count += frame.samples
+        if self._count >= self._chunk + self._skip + HELD_SAMPLES:
+            self._feed(keep=HELD_SAMPLES)
+
+    def _feed(self, keep: int) -> None:
+        """Meter the pending samples but the last `keep` (after the first `_skip` of all)."""
+        data = _interleave(self._pending)
+        start, end = self._skip, data.shape[1] - keep
+        if end > start:
+            self._meter.feed(np.ascontiguousarray(data[:, start:end]))
+            self._skip, start = 0, end
+        else:
+            self._skip, start = start - min(start, data.shape[1]), min(start, data.shape[1])
+        rest = data[:, start:]
+        self._pending = [[rest[channel]] for channel in range(self._channels)]
+        self._count = rest.shape[1]
+
+    def finish(self) -> Loudness | None:
+        """The meter's figure once ffmpeg has finished the file; None when it cannot be told this way."""
+        started, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return self._finish()
+        finally:
+            self.close()
+            self.wall += time.perf_counter() - started
+            self.cpu += time.thread_time() - cpu
+
+    def _finish(self) -> Loudness | None:
+        import av
+
+        if self.failed:
+            return None
+        try:
+            self._follow()  # the rest
+            if self._file is None:
+                return None
+            self._decode(self._decoder.parse(None))
+            for frame in self._decoder.decode(None):
+                self._add(frame)
+            with self.path.open("rb") as handle:
+                tag = _lame_tag(handle.read(self._header))
+            size = self.path.stat().st_size
+        except (OSError, ValueError, av.error.FFmpegError):
+            return None
+        if tag is None or tag != (self._frames, size, ENCODER_DELAY, tag[3]) or size != self._header + self._bytes:
+            return None
+        trim = max(0, tag[3] - DECODER_DELAY)  # the end padding a player drops
+        if trim > HELD_SAMPLES:
+            return None
+        self._feed(keep=trim)
+        return self._meter.result()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def _lame_tag(frame: bytes) -> tuple[int, int, int, int] | None:
+    """A Xing/Info frame's count of frames, count of bytes, and its LAME tag's encoder delay and padding (samples);
+    None when the frame holds no such tag."""
+    for side in (32, 17, 9):  # the side information's length: MPEG-1 stereo, MPEG-1 mono or MPEG-2 stereo, MPEG-2 mono
+        at = 4 + side
+        if frame[at : at + 4] in (b"Xing", b"Info"):
+            break
+    else:
+        return None
+    flags = int.from_bytes(frame[at + 4 : at + 8], "big")
+    if flags & 3 != 3:
+        return None
+    frames, size = int.from_bytes(frame[at + 8 : at + 12], "big"), int.from_bytes(frame[at + 12 : at + 16], "big")
+    lame = at + 16 + (100 if flags & 4 else 0) + (4 if flags & 8 else 0)
+    if len(frame) < lame + 24:
+        return None
+    delay_padding = int.from_bytes(frame[lame + 21 : lame + 24], "big")  # after the encoder's name and 12 bytes
+    return frames, size, delay_padding >> 12, delay_padding & 0xFFF
 
 
 # --- another edition of a mastered program (the clean edition) -------------------------------------------------------
