@@ -486,3 +486,27 @@ def test_a_correction_that_must_lower_the_gain_can(tmp_path):
     mastered = master(path, tmp_path, settings)
     level = measure(mastered.path)
     assert abs(level["I"] - settings.loudness) <= 0.3 and level["TP"] <= settings.true_peak, level
+
+
+def test_chunks_made_ahead_come_in_order_and_carry_the_errors_and_the_end():
+    # The measure pass decodes in a thread of its own, a chunk or two ahead of the analysis.
+    def counting(count: int, fail: bool = False):
+        try:
+            for number in range(count):
+                yield np.full((2, 4), number, dtype=np.float32)
+            if fail:
+                raise AudioError(Path("take.wav"), "it does not decode", "export it again")
+        finally:
+            closed.append(count)
+
+    closed: list[int] = []
+    assert [int(chunk[0, 0]) for chunk in mastering._Ahead(counting(7))] == list(range(7))
+    with pytest.raises(AudioError, match="does not decode"):
+        for _ in mastering._Ahead(counting(3, fail=True)):
+            pass
+    ahead = mastering._Ahead(counting(1000))
+    used = iter(ahead)
+    assert int(next(used)[0, 0]) == 0
+    used.close()  # the analysis stopped early (an error of its own): the decoding stops and closes its file
+    assert closed == [7, 3, 1000]
+    assert not ahead._worker.is_alive()

@@ -150,21 +150,31 @@ class KWeighting:
         self._graph.configure()
         self._samples = 0
 
-    def __call__(self, chunk: np.ndarray) -> np.ndarray:
-        """The next samples, K-weighted (float32, channels × samples)."""
+    def __call__(self, chunk: np.ndarray) -> list[np.ndarray]:
+        """The next samples, K-weighted: one float32 array per channel (read from the filter's frames, not copied)."""
         import av
 
         frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=self._layout)
         frame.sample_rate, frame.time_base, frame.pts = self.rate, Fraction(1, self.rate), self._samples
         self._samples += chunk.shape[1]
         self._graph.push(frame)
-        out = []
+        frames = []
         while True:
             try:
-                out.append(self._graph.pull().to_ndarray())
+                frames.append(self._graph.pull())
             except (BlockingIOError, av.error.EOFError):  # all that this chunk gave (the filter keeps none back)
                 break
-        return out[0] if len(out) == 1 else np.concatenate(out, axis=1)
+        planes = [[np.frombuffer(p, dtype=np.float32, count=f.samples) for p in f.planes[: len(chunk)]] for f in frames]
+        return list(planes[0]) if len(planes) == 1 else [np.concatenate(channel) for channel in zip(*planes)]
+
+    def squares(self, chunk: np.ndarray) -> np.ndarray:
+        """The next samples' K-weighted squares summed over channels, sample by sample (float32): the energy BS.1770
+        sums."""
+        weighted = self(chunk)
+        total = np.square(weighted[0])
+        for channel in weighted[1:]:
+            total += np.square(channel)
+        return total
 
 
 @functools.cache
@@ -198,7 +208,7 @@ class Meter:
     def __init__(self, rate: int, channels: int, true_peak: bool = True) -> None:
         self._filter = KWeighting(rate, channels)
         self.step = rate // 10
-        self._rest = np.zeros((channels, 0), dtype=np.float32)  # K-weighted samples not yet a whole 100 ms
+        self._rest = np.zeros(0, dtype=np.float32)  # K-weighted squares not yet a whole 100 ms
         self._energy: list[np.ndarray] = []
         self.true_peak = true_peak
         self._tail: np.ndarray | None = None  # samples whose windows are not yet oversampled
@@ -211,14 +221,14 @@ class Meter:
         if not chunk.shape[1]:
             return
         self.samples += chunk.shape[1]
-        weighted = self._filter(chunk)
-        whole = np.concatenate([self._rest, weighted], axis=1) if self._rest.shape[1] else weighted
-        blocks = whole.shape[1] // self.step
+        squares = self._filter.squares(chunk)
+        whole = np.concatenate([self._rest, squares]) if len(self._rest) else squares
+        blocks = len(whole) // self.step
         if blocks:
-            squares = np.square(whole[:, : blocks * self.step]).reshape(-1, blocks, self.step).sum(axis=(0, 2))
-            self._energy.append(squares.astype(np.float64) / self.step)
-        self._rest = whole[:, blocks * self.step :]
-        self.sample_peak = max(self.sample_peak, float(np.abs(chunk).max()))
+            self._energy.append(whole[: blocks * self.step].reshape(blocks, self.step).sum(axis=1, dtype=np.float64))
+            self._energy[-1] /= self.step
+        self._rest = whole[blocks * self.step :]
+        self.sample_peak = max(self.sample_peak, float(chunk.max()), -float(chunk.min()))
         self.peak = max(self.peak, self.sample_peak)
         if self.true_peak:
             self._oversample(chunk)

@@ -3,10 +3,13 @@ encoded once and its decoded output verified; and other editions (clean, Opus) e
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import math
+import queue
+import threading
 import time
 import wave
 from collections.abc import Iterator
@@ -193,12 +196,10 @@ class _Envelope:
         return block * self.rate // CONTROL_RATE
 
     def feed(self, chunk: np.ndarray) -> None:
-        weighted = self._filter(chunk)
+        squares = self._filter.squares(chunk)
         # across channels first (a short axis numpy reduces slowly, so row by row), then by blocks
-        squares = np.square(weighted[0])
         loudest = np.abs(chunk[0])
         for channel in range(1, len(chunk)):
-            squares += np.square(weighted[channel])
             np.maximum(loudest, np.abs(chunk[channel]), out=loudest)
         self._cut(np.concatenate([self._rest, squares]), np.concatenate([self._rest_peak, loudest]), last=False)
 
@@ -278,8 +279,9 @@ def _concat(parts: list[_Blocks]) -> _Blocks:
 
 def _analyse(info: AudioInfo, plan: _Plan, progress: Progress | None) -> tuple[_Blocks, float]:
     """Pass 1: decode the recording once (filtered as the encode will filter it) and take its 5 ms envelope; return
-    it and the CPU seconds of the ffmpeg it took, if any. A recording the encode only resamples (no high-pass, no
-    clean-up, its channels kept) is decoded in this process (PyAV): no pipe, no second program."""
+    it and the CPU seconds it took outside this thread (the ffmpeg it ran, or the decoding thread). A recording the
+    encode only resamples (no high-pass, no clean-up, its channels kept) is decoded in this process (PyAV, in a thread
+    beside the analysis): no pipe, no second program."""
     envelope = _Envelope(plan.source_rate, plan.channels)
     plain = not plan.settings.highpass and not cleanup.chain(plan.settings) and plan.trim == (0.0, None)
     if plain and info.channels == plan.channels and info.sample_rate == plan.source_rate:
@@ -288,19 +290,66 @@ def _analyse(info: AudioInfo, plan: _Plan, progress: Progress | None) -> tuple[_
         except AudioError:  # PyAV cannot open what ffmpeg may: ffmpeg says what is wrong, if anything is
             rate = 0
         if rate == plan.source_rate:
+            ahead = _Ahead(chunks)
             done = 0.0
-            for chunk in chunks:
+            for chunk in ahead:
                 envelope.feed(chunk)
                 done += chunk.shape[1] / rate
                 if progress:
                     progress(min(info.duration, done))
-            return envelope.finish(), 0.0
+            return envelope.finish(), ahead.cpu
     graph = plan.speech("speech", resample=False)
     args = ["-i", file_arg(plan.source), "-filter_complex", graph, "-map", "[speech]"]
     run = stream_pcm(
         info.path, args, plan.channels, envelope.feed, plan.source_rate, info.duration, progress, CHUNK_SECONDS
     )
     return envelope.finish(), run.cpu
+
+
+_DONE = object()
+
+
+class _Ahead:
+    """The chunks of an iterator made in a thread of their own, a few ahead of their use: decoding a chunk (PyAV and
+    numpy, which let go of the GIL) runs on one core while the chunk before is analysed on the other. `cpu`: the CPU
+    seconds that thread spent, once the chunks are all used."""
+
+    def __init__(self, chunks: Iterator[np.ndarray], depth: int = 2) -> None:
+        self._chunks = chunks
+        self._ready: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self.cpu = 0.0
+        self._worker = threading.Thread(target=self._make, daemon=True)
+        self._worker.start()
+
+    def _make(self) -> None:
+        started = time.thread_time()
+        try:
+            for chunk in self._chunks:
+                if self._stop.is_set():
+                    return
+                self._ready.put(chunk)
+            self._ready.put(_DONE)
+        except BaseException as err:  # raised where the chunks are used
+            self._ready.put(err)
+        finally:
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                close()  # a generator left early closes its file now, not when collected
+            self.cpu = time.thread_time() - started
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        try:
+            while (item := self._ready.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self._stop.set()
+            while self._worker.is_alive():  # it may wait to hand over one more chunk: take it
+                with contextlib.suppress(queue.Empty):
+                    self._ready.get_nowait()
+                self._worker.join(0.01)
 
 
 def _jingle_blocks(path: Path, channels: int) -> _Blocks:
@@ -701,7 +750,7 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
     settings = plan.settings
     timings: list[PassTime] = []
     started, cpu = time.perf_counter(), time.thread_time()
-    speech, ffmpeg_cpu = _analyse(info, plan, task("measure", info.duration))
+    speech, other_cpu = _analyse(info, plan, task("measure", info.duration))
     steps = speech.steps()
     measured = Loudness(
         integrated=gated_loudness(steps),
@@ -766,7 +815,7 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
 
     plan = replace(plan, curve=_write_curve(times, gains(dynamics), program_seconds, curve))
     timings.append(
-        PassTime("measure", round(time.perf_counter() - started, 2), round(ffmpeg_cpu + time.thread_time() - cpu, 2))
+        PassTime("measure", round(time.perf_counter() - started, 2), round(other_cpu + time.thread_time() - cpu, 2))
     )
     encodes = 0
     while True:
