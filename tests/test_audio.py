@@ -510,3 +510,13 @@ def test_chunks_made_ahead_come_in_order_and_carry_the_errors_and_the_end():
     used.close()  # the analysis stopped early (an error of its own): the decoding stops and closes its file
     assert closed == [7, 3, 1000]
     assert not ahead._worker.is_alive()
+
+
+def test_a_cache_folder_of_any_name_holds_the_gain_curve_the_graph_reads(tmp_path):
+    # The encode's filter graph opens the gain curve itself (amovie): a folder name with the graph's and the
+    # options' special characters still reaches it as it is.
+    src = speech(tmp_path / "in.wav", seconds=8, rate=44100, channels=2, volume_db=-12, codec=())
+    odd = tmp_path / "show: it's [a], b;c\\d"
+    result = mastering.master(probe.probe(src), TARGET, odd / "cache")
+    assert_on_target(result.path)
+    assert (odd / "cache" / "master" / f"{result.key}.curve.f32").is_file()

@@ -26,7 +26,7 @@ from ..progress import Progress, Task
 from ..records import AudioInfo, LoudnessReport, Mastered, PassTime
 from . import cleanup
 from .edit import Edit, tone_level, write_mask
-from .ffmpeg import configure_pydub, ffmpeg_version, file_arg, run_ffmpeg, stream_pcm
+from .ffmpeg import configure_pydub, ffmpeg_version, file_arg, filter_path, run_ffmpeg, stream_pcm
 from .loudness import (
     SILENT,
     KWeighting,
@@ -157,20 +157,21 @@ class _Plan:
             return ";".join([*parts, f"{joined}[{label}]"])
         spread = "pan=mono|c0=c0" if self.channels == 1 else "pan=stereo|c0=c0|c1=c0"  # not aformat: its upmix is -3 dB
         # the shortest interpolator that passes a constant curve flat (filter_size 2 ripples by 8 dB, 4 by 0.5 dB at
-        # this ratio, 8 by none): the curve is smooth already, and a longer one rings at the limiter's ramps
+        # this ratio, 8 by none): the curve is smooth already, and a longer one rings at the limiter's ramps. Read by
+        # the graph itself (amovie), not as an input of its own: ffmpeg runs no demuxer and decoder threads for it
+        # (2 CPU s an hour of their hand-overs)
         curve = (
-            f"[{index}:a]aresample={self.settings.sample_rate}:filter_size=8,aformat=sample_fmts={PCM_FORMAT},{spread}"
+            f"amovie={filter_path(self.curve)}:f=f32le:format_opts=sample_rate={CONTROL_RATE},"
+            f"aresample={self.settings.sample_rate}:filter_size=8,aformat=sample_fmts={PCM_FORMAT},{spread}"
         )
         return ";".join([*parts, f"{joined}[prog]", f"{curve}[gain]", f"[prog][gain]amultiply[{label}]"])
 
     def inputs(self) -> list[str]:
-        """ffmpeg's input arguments: the recording, the prepared jingles, the gain curve."""
+        """ffmpeg's input arguments: the recording, the prepared jingles (the graph reads the gain curve itself)."""
         args = ["-i", file_arg(self.source)]
         for jingle in self.jingles:
             if jingle is not None:
                 args += ["-i", file_arg(jingle)]
-        if self.curve is not None:
-            args += ["-f", "f32le", "-ar", str(CONTROL_RATE), "-ac", "1", "-i", file_arg(self.curve)]
         return args
 
 
