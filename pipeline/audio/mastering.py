@@ -1072,24 +1072,29 @@ class _Follower:
                 self._add(frame)
 
     def _add(self, frame) -> None:
-        for channel, samples in enumerate(_planes(frame, self._channels)):
-            self._pending[channel].append(samples)
-        self._count += frame.samples
+        count = frame.samples
+        if frame.format.name != "fltp":  # the float decoder's planes, one per channel, read without a copy
+            raise ValueError(f"the MP3 decoder gave {frame.format.name} samples")
+        for pending, plane in zip(self._pending, frame.planes):
+            pending.append(np.frombuffer(plane, dtype=np.float32, count=count))
+        self._count += count
         if self._count >= self._chunk + self._skip + HELD_SAMPLES:
             self._feed(keep=HELD_SAMPLES)
 
     def _feed(self, keep: int) -> None:
         """Meter the pending samples but the last `keep` (after the first `_skip` of all)."""
-        data = _interleave(self._pending)
-        start, end = self._skip, data.shape[1] - keep
+        joined = [np.concatenate(planes) if len(planes) > 1 else planes[0] for planes in self._pending]
+        total = len(joined[0])
+        start, end = min(self._skip, total), total - keep
+        self._skip -= start
         if end > start:
-            self._meter.feed(np.ascontiguousarray(data[:, start:end]))
-            self._skip, start = 0, end
-        else:
-            self._skip, start = start - min(start, data.shape[1]), min(start, data.shape[1])
-        rest = data[:, start:]
-        self._pending = [[rest[channel]] for channel in range(self._channels)]
-        self._count = rest.shape[1]
+            chunk = np.empty((self._channels, end - start), dtype=np.float32)
+            for channel, samples in enumerate(joined):
+                chunk[channel] = samples[start:end]
+            self._meter.feed(chunk)
+            start = end
+        self._pending = [[samples[start:]] for samples in joined]
+        self._count = total - start
 
     def finish(self) -> Loudness | None:
         """The meter's figure once ffmpeg has finished the file; None when it cannot be told this way."""
