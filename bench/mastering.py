@@ -21,7 +21,7 @@ Targets (issue 27), on all three inputs: CPU ≤ 1.3× and wall time ≤ 1.2× t
 of audio); within ±0.3 LU of -16 LUFS; true peak ≤ -1 dBTP; the limiter's 99th-percentile gain reduction ≤ 3 dB;
 panelpress's own meter of the decoded output within 0.1 LU / 0.1 dB of ffmpeg's ebur128; peak memory ≤ 300 MB per
 process at 180 minutes. Each pass's CPU is printed per hour of audio: measure (decode and analysis), encode,
-verify (decoding the output and metering it). Results are also written to bench/out/results.json.
+verify (decoding the output as ffmpeg writes it, and metering it). Results are also written to bench/out/results.json.
 """
 
 from __future__ import annotations
