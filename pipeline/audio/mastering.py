@@ -107,6 +107,7 @@ TRIM_NOISE_DB, TRIM_MIN_SECONDS, TRIM_KEEP_SECONDS = -50, 1.0, 0.3
 JINGLE_FADE_MS = {"intro": (0, 1500), "outro": (1000, 2500)}  # (fade in, fade out)
 PCM_FORMAT = "flt"  # the graph's samples: float, so no gain stage clips before the curve
 CHUNK_SECONDS = 4  # audio analysed and metered a few seconds at a time: memory stays that, whatever the length
+AHEAD_SECONDS = 3 * CHUNK_SECONDS  # recordings longer than this are decoded in a thread ahead of their analysis
 
 
 @dataclass(frozen=True)
@@ -291,14 +292,15 @@ def _analyse(info: AudioInfo, plan: _Plan, progress: Progress | None) -> tuple[_
         except AudioError:  # PyAV cannot open what ffmpeg may: ffmpeg says what is wrong, if anything is
             rate = 0
         if rate == plan.source_rate:
-            ahead = _Ahead(chunks)
+            # a thread pays where there are chunks to overlap; a clip of a chunk or two is decoded in this one
+            ahead = _Ahead(chunks) if info.duration > AHEAD_SECONDS else None
             done = 0.0
-            for chunk in ahead:
+            for chunk in ahead or chunks:
                 envelope.feed(chunk)
                 done += chunk.shape[1] / rate
                 if progress:
                     progress(min(info.duration, done))
-            return envelope.finish(), ahead.cpu
+            return envelope.finish(), ahead.cpu if ahead else 0.0
     graph = plan.speech("speech", resample=False)
     args = ["-i", file_arg(plan.source), "-filter_complex", graph, "-map", "[speech]"]
     run = stream_pcm(
