@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import itertools
 import multiprocessing
 import os
 import socket
@@ -142,14 +143,21 @@ def _work(show, salt: bytes, kept: tuple, plan: list[_Log], part: int, parts: in
     """One process's share of the run: the listeners whose address falls in `part` of `parts`."""
     rules = Rules(show, salt, *kept)  # each process finds its own listeners among them
     reads, rows = [], []
-    for log in plan:
-        if log.skipped:
-            reads.append(LogRead(log.path, log.fmt, skipped=True))
-            rows.append(None)
-            continue
-        read, row = _read(log, rules, tell if part == 0 else no_tell, part, parts)
-        reads.append(read)
-        rows.append(row)
+    collecting = gc.isenabled()
+    # The counting makes no reference cycles, and the collector would walk its windows again and again
+    gc.disable()
+    try:
+        for log in plan:
+            if log.skipped:
+                reads.append(LogRead(log.path, log.fmt, skipped=True))
+                rows.append(None)
+                continue
+            read, row = _read(log, rules, tell if part == 0 else no_tell, part, parts)
+            reads.append(read)
+            rows.append(row)
+    finally:
+        if collecting:
+            gc.enable()
     return rules.counts, (rules.open_windows(), rules.open_served()), reads, rows, rules.agents.shapes
 
 
@@ -287,9 +295,8 @@ def _read(log: _Log, rules: Rules, tell: Tell, part: int, parts: int):
     path, gz = log.path, log.gz
     read = LogRead(path, log.fmt)
     progress = tell(path.name, log.to_read)
-    add = rules.add
-    parse = formats.reader(log.fmt, formats.parser(log.fmt, log.header), rules.wanted)
-    skip = formats.SKIP
+    read_lines = formats.reader(log.fmt, formats.parser(log.fmt, log.header), rules.wanted)
+    add_all = rules.add_all
     share = _share(part, parts) if parts > 1 else None
     offset, number = log.offset, log.lines
     with path.open("rb") as raw:
@@ -313,18 +320,18 @@ def _read(log: _Log, rules: Rules, tell: Tell, part: int, parts: int):
                 rest = chunk[cut:]
                 lines = chunk[:cut].split(b"\n")
                 lines.pop()
-                for at, line in enumerate(lines, start=number + 1):
-                    if share is not None and not share(line):
-                        continue
-                    request = parse(line)
-                    if request is skip:
-                        continue
-                    if request is None:
-                        if line.strip() and not line.startswith(b"#"):
+                ours = None if share is None else share(lines)
+                mine = lines if ours is None else list(itertools.compress(lines, ours))
+                requests, unread = read_lines(mine)
+                add_all(requests)
+                if unread:
+                    numbers = range(number + 1, number + 1 + len(lines))
+                    if ours is not None:
+                        numbers = list(itertools.compress(numbers, ours))
+                    for index in unread:
+                        if mine[index].strip() and not mine[index].startswith(b"#"):
                             read.unread += 1
-                            read.first_unread = read.first_unread or at
-                        continue
-                    add(request)
+                            read.first_unread = read.first_unread or numbers[index]
                 number += len(lines)
                 offset += cut
                 progress(raw.tell() - (0 if gz else log.offset), number - log.lines)
@@ -338,22 +345,25 @@ def _read(log: _Log, rules: Rules, tell: Tell, part: int, parts: int):
     return read, (log.identity, path.name, offset, number, log.end, log.fmt, log.header, int(complete))
 
 
-def _share(part: int, parts: int) -> Callable[[bytes], bool]:
-    """Whether a combined log's line is of this process's listeners: by its address (IPv6 by its /64)."""
-    prefixes: dict[bytes, int] = {}
+def _share(part: int, parts: int) -> Callable[[list[bytes]], list[bool]]:
+    """Which of a combined log's lines are of this process's listeners: by their address (IPv6 by its /64)."""
+    prefixes: dict[bytes, int] = {}  # an IPv6 address → the hash of its /64
+    crc32 = zlib.crc32
 
-    def ours(line: bytes) -> bool:
-        ip = line[: line.find(b" ")]
+    def prefix(ip: bytes) -> int:
         which = prefixes.get(ip)
         if which is None:
             key = ip
-            if b":" in ip:
-                with contextlib.suppress(OSError, ValueError):
-                    key = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]
+            with contextlib.suppress(OSError, ValueError):
+                key = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]
             if len(prefixes) > 50_000:
                 prefixes.clear()
-            which = prefixes[ip] = zlib.crc32(key) % parts
-        return which == part
+            which = prefixes[ip] = crc32(key)
+        return which
+
+    def ours(lines: list[bytes]) -> list[bool]:
+        ips = [line[: line.find(b" ")] for line in lines]
+        return [(crc32(ip) if b":" not in ip else prefix(ip)) % parts == part for ip in ips]
 
     return ours
 
