@@ -98,6 +98,7 @@ class Rules:
         self.paths: dict[bytes, tuple[str, MediaFile | str] | None] = {}
         self.v6: dict[bytes, bytes] = {}  # IPv6 address → its /64
         self.hashes: dict[bytes, bytes] = {}  # address → its keyed hash
+        self.fetchers: dict[bytes, tuple[str, int]] = {}  # a feed's fetcher: (aggregator, subscribers) or ("", counted)
         self.days: dict[int, str] = {}
         self.last = 0
         self.since_sweep = 0
@@ -207,9 +208,10 @@ class Rules:
             rel = media.rel
             agent_kind = agent.kind
             if agent_kind == APP:
-                if served and (address, rel) not in asked:  # the last run's answer, replaced by this one
+                pair = (address, rel)
+                if served and pair not in asked:  # the last run's answer, replaced by this one
                     served.pop((self._hash(address), rel), None)
-                asked[(address, rel)] = (ts, agent.name)
+                asked[pair] = (ts, agent.name)
             if range_ == PROBE or (not range_ and status == 206 and sent <= 2):  # a log without the Range: its answer
                 left_out["probe"] += 1
                 continue
@@ -265,16 +267,23 @@ class Rules:
             return
         day = self._day(request.ts)
         self.counts.feed_days[(feed, day)] += 1
-        reported = SUBSCRIBERS.search(request.agent)
-        if reported:
-            # An aggregator fetches for many: its agent says how many (Feedly, Inoreader, Overcast's sync…)
-            name = _aggregator(request.agent[: reported.start()])
-            subscribers = int(reported.group(1).replace(b",", b""))
+        fetcher = self.fetchers.get(request.agent)
+        if fetcher is None:
+            reported = SUBSCRIBERS.search(request.agent)
+            if reported:
+                # An aggregator fetches for many: its agent says how many (Feedly, Inoreader, Overcast's sync…)
+                fetcher = (_aggregator(request.agent[: reported.start()]), int(reported.group(1).replace(b",", b"")))
+            else:
+                fetcher = ("", self.agents(request.agent).counted)
+            if len(self.fetchers) > 50_000:
+                self.fetchers.clear()
+            self.fetchers[request.agent] = fetcher
+        name, subscribers_or_counted = fetcher
+        if name:
             if self.counts.aggregators.get(name, (0, 0))[0] <= request.ts:
-                self.counts.aggregators[name] = (request.ts, subscribers)
+                self.counts.aggregators[name] = (request.ts, subscribers_or_counted)
             return
-        agent = self.agents(request.agent)
-        if agent.counted:
+        if subscribers_or_counted:
             listener = hashlib.blake2b(
                 self._hash(self._key(request.ip)) + b"\0" + request.agent, key=self.salt, digest_size=16
             ).digest()
