@@ -17,6 +17,7 @@ import struct
 import pytest
 
 from pipeline import config, layout
+from pipeline.errors import PanelpressError
 from pipeline.stats import count, formats
 from tests.conftest import write_show
 
@@ -191,3 +192,17 @@ def test_two_processes_count_and_name_unreadable_lines_as_one(show, tmp_path, mo
     downloads, _requests, left_out, read_lines, unread, first_unread = runs[1][:6]
     assert read_lines == lines and unread == 4 and first_unread == first_junk
     assert downloads > 100 and left_out["bytes=0-1 probes"] > 100 and left_out["bots and libraries"] > 100
+
+
+def test_a_worker_that_fails_says_why(show, tmp_path, monkeypatch):
+    settings = config.load(show)
+    log = tmp_path / "access.log"
+    _log(log, show)
+    monkeypatch.setattr(count, "CHUNK", 4096)
+
+    def broken(self, requests):
+        raise ValueError("a rule broke")
+
+    monkeypatch.setattr(count.Rules, "add_all", broken)  # in the forked workers too
+    with pytest.raises(PanelpressError, match="stats failed: ValueError\\('a rule broke'\\)"):
+        count.count(settings, [log], reset=True, workers=2)

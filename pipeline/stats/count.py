@@ -3,6 +3,8 @@
 A log is known by the hash of its first line (not its name or inode: a rotated log is renamed, then gzipped), so a
 log that grew is read from where the last run stopped, and a log rotated away is finished under its new name.
 Logs are read oldest first (by their first request), whole lines only: a line being written is left for next time.
+A large combined log is read once, by this process, which hands each chunk's lines to two worker processes by
+listener (its address, IPv6 by its /64): each counts its listeners, and their counts are added up.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from . import formats, media
 from .rules import LEFT_OUT, Counts, Rules
 from .store import NAME, Store
 
-CHUNK = 1 << 20  # read at a time: two processes each hold a chunk and its lines
+CHUNK = 1 << 20  # read at a time: the reader and each worker hold a chunk's lines at most
 WORKERS = 2  # processes reading a large combined log: the goal is two cores
 PARALLEL_BYTES = 32 << 20  # below this a second process costs more than it saves
 HEAD_LINES = 50  # lines read to find a log's format
