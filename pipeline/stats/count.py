@@ -422,7 +422,7 @@ def _share(parts: int) -> Callable[[list[bytes]], list[int]]:
             key = ip
             with contextlib.suppress(OSError, ValueError):
                 key = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]
-            if len(prefixes) > 50_000:
+            if len(prefixes) > 20_000:
                 prefixes.clear()
             which = prefixes[ip] = crc32(key)
         return which

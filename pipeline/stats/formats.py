@@ -130,7 +130,7 @@ def _clf_time(text: bytes) -> int:
             offset = (int(zone[1:3]) * 3600 + int(zone[3:5]) * 60) * (-1 if zone[:1] == b"-" else 1)
             date = calendar.timegm((int(text[7:11]), MONTHS[text[3:6]], int(text[0:2]), 0, 0, 0))
             day = _days[text[:11] + text[20:]] = date - offset
-        if len(_minutes) > 100_000:
+        if len(_minutes) > 10_000:  # a week of minutes: a log's lines come in order of time
             _minutes.clear()
         minute = _minutes[text[:17] + text[20:]] = day + int(text[12:14]) * 3600 + int(text[15:17]) * 60
     return minute + int(text[18:20])
@@ -237,7 +237,7 @@ def _requests(heads, requests, answers, agents, ranges, keep, asked: dict, found
                 if b"?" in path:
                     path = path.partition(b"?")[0]
                 what = (words[0], path) if keep is None or keep(path) else _OTHER
-            if len(asked) > 100_000:  # made-up paths (scanners) must not fill the memory
+            if len(asked) > 20_000:  # made-up paths (scanners) must not fill the memory
                 asked.clear()
             asked[request] = what
         if what is _OTHER:

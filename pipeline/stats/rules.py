@@ -148,7 +148,7 @@ class Rules:
         """An address's keyed hash (from its `_key`): what is kept of it, never the address itself."""
         hashed = self.hashes.get(key)
         if hashed is None:
-            if len(self.hashes) > 50_000:
+            if len(self.hashes) > 20_000:
                 self.hashes.clear()
             hashed = self.hashes[key] = hashlib.blake2b(key, key=self.salt, digest_size=16).digest()
         return hashed
@@ -275,7 +275,7 @@ class Rules:
                 fetcher = (_aggregator(request.agent[: reported.start()]), int(reported.group(1).replace(b",", b"")))
             else:
                 fetcher = ("", self.agents(request.agent).counted)
-            if len(self.fetchers) > 50_000:
+            if len(self.fetchers) > 10_000:
                 self.fetchers.clear()
             self.fetchers[request.agent] = fetcher
         name, subscribers_or_counted = fetcher
