@@ -3,19 +3,23 @@
 A log is known by the hash of its first line (not its name or inode: a rotated log is renamed, then gzipped), so a
 log that grew is read from where the last run stopped, and a log rotated away is finished under its new name.
 Logs are read oldest first (by their first request), whole lines only: a line being written is left for next time.
+A large combined log is read once, by this process, which hands each chunk's lines to two worker processes by
+listener (its address, IPv6 by its /64): each counts its listeners, and their counts are added up.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
+import itertools
 import multiprocessing
 import os
 import socket
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +29,7 @@ from . import formats, media
 from .rules import LEFT_OUT, Counts, Rules
 from .store import NAME, Store
 
-CHUNK = 1 << 20  # read at a time: two processes each hold a chunk and its lines
+CHUNK = 1 << 20  # read at a time: the reader and each worker hold a chunk's lines at most
 WORKERS = 2  # processes reading a large combined log: the goal is two cores
 PARALLEL_BYTES = 32 << 20  # below this a second process costs more than it saves
 HEAD_LINES = 50  # lines read to find a log's format
@@ -90,12 +94,12 @@ def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = 
             big = work >= PARALLEL_BYTES and all(log.fmt == formats.COMBINED for log in plan if not log.skipped)
             workers = min(WORKERS, os.cpu_count() or 1) if big else 1
         if workers == 1:
-            results = [_work(show, salt, (*kept, shapes), plan, 0, 1, tell)]
+            results, reads, rows = _alone(show, salt, (*kept, shapes), plan, tell)
         else:
-            results = _in_parallel(show, salt, (*kept, shapes), plan, workers, tell)
-        counts, windows, served, reads, rows = _merged(results, plan)
-        new = {shape: agent for result in results for shape, agent in result[4].items() if shape not in shapes}
-        store.save(counts, windows, rows, served, new)
+            results, reads, rows = _in_parallel(show, salt, (*kept, shapes), plan, workers, tell)
+        counts, windows, served = _merged(results, reads)
+        new = {shape: agent for result in results for shape, agent in result[3].items() if shape not in shapes}
+        store.save(counts, windows, [row for row in rows if row is not None], served, new)
     finally:
         store.close()
     run = Run(logs=reads)
@@ -138,85 +142,156 @@ def _plan(path: Path, identity: str, fmt: str, header: str, store: Store) -> _Lo
     return _Log(path, identity, fmt, header, gz, offset, lines, size, skipped)
 
 
-def _work(show, salt: bytes, kept: tuple, plan: list[_Log], part: int, parts: int, tell: Tell):
-    """One process's share of the run: the listeners whose address falls in `part` of `parts`."""
-    rules = Rules(show, salt, *kept)  # each process finds its own listeners among them
-    reads, rows = [], []
-    for log in plan:
-        if log.skipped:
-            reads.append(LogRead(log.path, log.fmt, skipped=True))
-            rows.append(None)
-            continue
-        read, row = _read(log, rules, tell if part == 0 else no_tell, part, parts)
-        reads.append(read)
-        rows.append(row)
-    return rules.counts, (rules.open_windows(), rules.open_served()), reads, rows, rules.agents.shapes
+class _Counting:
+    """One process's counting: the lines it is given, through the rules; per log, the lines that are no request."""
+
+    def __init__(self, show: media.Show, salt: bytes, kept: tuple, plan: list[_Log]) -> None:
+        self.rules = Rules(show, salt, *kept)
+        self.plan = plan
+        self.readers: dict[int, formats.Read] = {}
+        self.unread = [(0, 0) for _ in plan]  # per log: (lines no format reads, the number of the first)
+
+    def take(self, index: int, lines: list[bytes], numbers: Callable[[], Sequence[int]]) -> None:
+        """Count lines of the log `plan[index]` (`numbers`: their numbers in it, asked for when one is unreadable)."""
+        read_lines = self.readers.get(index)
+        if read_lines is None:
+            log = self.plan[index]
+            parse = formats.parser(log.fmt, log.header)
+            read_lines = self.readers[index] = formats.reader(log.fmt, parse, self.rules.wanted)
+        requests, unread = read_lines(lines)
+        self.rules.add_all(requests)
+        if unread:
+            count, first = self.unread[index]
+            at = numbers()
+            for line_index in unread:
+                line = lines[line_index]
+                if line.strip() and not line.startswith(b"#"):
+                    count, first = count + 1, first or at[line_index]
+            self.unread[index] = (count, first)
+
+    def result(self) -> tuple:
+        """The counts, the windows and apps left open, the unreadable lines per log, the agents' shapes."""
+        rules = self.rules
+        return rules.counts, (rules.open_windows(), rules.open_served()), self.unread, rules.agents.shapes
+
+
+@contextlib.contextmanager
+def _collector_off():
+    """The counting makes no reference cycles, and the collector would walk its windows again and again."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _alone(show, salt: bytes, kept: tuple, plan: list[_Log], tell: Tell):
+    """The run in this process: its counting, what it read of each log, and the state rows."""
+    counting = _Counting(show, salt, kept, plan)
+
+    def give(index: int, lines: list[bytes], number: int) -> None:
+        counting.take(index, lines, lambda: range(number + 1, number + 1 + len(lines)))
+
+    with _collector_off():
+        reads, rows = _read_all(plan, tell, give)
+    return [counting.result()], reads, rows
 
 
 def _in_parallel(show, salt: bytes, kept: tuple, plan: list[_Log], workers: int, tell: Tell):
-    """`_work` in `workers` processes, the first one telling its progress (each reads every line)."""
+    """The run shared by `workers` processes: this one reads the logs and gives each its listeners' lines."""
     context = multiprocessing.get_context("fork")
     gc.freeze()  # what the parent holds stays shared with the children (the collector would copy its pages)
     pipes, processes = [], []
-    for part in range(workers):
-        ours, theirs = context.Pipe(duplex=False)
-        process = context.Process(target=_child, args=(theirs, show, salt, kept, plan, part, workers), daemon=True)
-        process.start()
-        theirs.close()
-        pipes.append(ours)
-        processes.append(process)
-    results: list = [None] * workers
-    update = None
     try:
-        waiting = set(range(workers))
-        while waiting:
-            for part in list(waiting):
-                while pipes[part].poll(0.05 if part == 0 else 0):
-                    kind, value = pipes[part].recv()
-                    if kind == "open":
-                        update = tell(*value)
-                    elif kind == "progress":
-                        if update is not None:
-                            update(*value)
-                    elif kind == "error":
-                        raise value
-                    else:
-                        results[part] = value
-                        waiting.discard(part)
-                        break
-                if part in waiting and not processes[part].is_alive() and not pipes[part].poll():
-                    raise PanelpressError(
-                        None, "a stats worker stopped without an answer", "run `panelpress stats` again"
-                    )
+        for part in range(workers):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_child, args=(theirs, show, salt, kept, plan, part), daemon=True)
+            process.start()
+            theirs.close()
+            pipes.append(ours)
+            processes.append(process)
+        share = _share(workers)
+        parts = [part.__eq__ for part in range(workers)]
+
+        def give(index: int, lines: list[bytes], number: int) -> None:
+            shares = share(lines)
+            marks = bytes(shares)  # which lines each process has, for the numbers of those no format reads
+            for part, pipe in enumerate(pipes):
+                theirs = list(itertools.compress(lines, map(parts[part], shares)))
+                if theirs:
+                    _send(pipe, processes[part], ("lines", index, number, marks, b"\n".join(theirs)))
+
+        reads, rows = _read_all(plan, tell, give)
+        for pipe, process in zip(pipes, processes, strict=True):
+            _send(pipe, process, ("done",))
+        results = [_answer(pipe, process) for pipe, process in zip(pipes, processes, strict=True)]
     finally:
         for process in processes:
             if process.is_alive():
                 process.kill()
             process.join()
-    return results
+    return results, reads, rows
 
 
-def _child(pipe, show, salt, kept, plan, part, parts) -> None:
-    def tell(label: str, total: int):
-        pipe.send(("open", (label, total)))
-        return lambda done, lines: pipe.send(("progress", (done, lines)))
-
+def _send(pipe, process, message: tuple) -> None:
     try:
-        pipe.send(("result", _work(show, salt, kept, plan, part, parts, tell)))
+        pipe.send(message)
+    except OSError:  # it stopped: its error, if it could say it
+        _answer(pipe, process)
+        raise _stopped() from None
+
+
+def _answer(pipe, process):
+    """A worker's result (its error raised here)."""
+    while True:
+        if pipe.poll(0.05):
+            try:
+                kind, value = pipe.recv()
+            except (EOFError, OSError):
+                raise _stopped() from None
+            if kind == "error":
+                raise value
+            return value
+        if not process.is_alive() and not pipe.poll():
+            raise _stopped()
+
+
+def _stopped() -> PanelpressError:
+    return PanelpressError(None, "a stats worker stopped without an answer", "run `panelpress stats` again")
+
+
+def _child(pipe, show, salt, kept, plan, part) -> None:
+    try:
+        counting = _Counting(show, salt, kept, plan)
+        gc.disable()  # as `_collector_off`: this process ends with the counting
+        while True:
+            message = pipe.recv()
+            if message[0] == "done":
+                break
+            _kind, index, number, marks, blob = message
+            counting.take(index, blob.split(b"\n"), functools.partial(_numbers, number, marks, part))
+        pipe.send(("result", counting.result()))
     except BaseException as err:  # sent to the parent, which raises it
-        pipe.send(
-            ("error", err if isinstance(err, PanelpressError) else PanelpressError(None, f"stats failed: {err!r}"))
-        )
+        with contextlib.suppress(OSError):
+            pipe.send(
+                ("error", err if isinstance(err, PanelpressError) else PanelpressError(None, f"stats failed: {err!r}"))
+            )
     finally:
         pipe.close()
 
 
-def _merged(results: list, plan: list[_Log]):
-    """The processes' counts, windows, reads and state rows as one run's."""
+def _numbers(number: int, marks: bytes, part: int) -> list[int]:
+    """The numbers of a process's lines among a chunk's, from which process has each (the line before: `number`)."""
+    return [number + 1 + at for at, mark in enumerate(marks) if mark == part]
+
+
+def _merged(results: list, reads: list[LogRead]):
+    """The processes' counts, windows and apps as one run's (and their unreadable lines in `reads`)."""
     counts = Counts()
     windows: dict = {}
     served: dict = {}
-    reads: list[LogRead] = []
     for part_counts, (part_windows, part_served), *_ in results:
         counts.downloads.update(part_counts.downloads)
         counts.feed_days.update(part_counts.feed_days)
@@ -234,14 +309,11 @@ def _merged(results: list, plan: list[_Log]):
         for key, asked in part_served.items():
             if served.get(key, (0, ""))[0] <= asked[0]:
                 served[key] = asked
-    rows = [row for row in results[0][3] if row is not None]  # every process read the same lines
-    for index in range(len(plan)):
-        read = results[0][2][index]
-        unread = [result[2][index] for result in results if result[2][index].unread]
-        read.unread = sum(r.unread for r in unread)
-        read.first_unread = min((r.first_unread for r in unread), default=0)
-        reads.append(read)
-    return counts, windows, served, reads, rows
+    for index, read in enumerate(reads):
+        unread = [result[2][index] for result in results if result[2][index][0]]
+        read.unread = sum(n for n, _ in unread)
+        read.first_unread = min((first for _, first in unread), default=0)
+    return counts, windows, served
 
 
 def _head(path: Path) -> list[bytes]:
@@ -281,16 +353,26 @@ def _in_order(logs: list[Path], store: Store):
         yield path, identity, fmt, parse, header
 
 
-def _read(log: _Log, rules: Rules, tell: Tell, part: int, parts: int):
-    """Read a log's new lines into the rules (the lines of this process's listeners); the state row that says how
-    far it was read."""
+def _read_all(plan: list[_Log], tell: Tell, give: Callable[[int, list[bytes], int], None]):
+    """Each log's new lines, a chunk at a time, to `give` (with the log's index and the number of the line before
+    them); what was read of each log and the state rows that say how far."""
+    reads, rows = [], []
+    for index, log in enumerate(plan):
+        if log.skipped:
+            reads.append(LogRead(log.path, log.fmt, skipped=True))
+            rows.append(None)
+            continue
+        read, row = _read(index, log, tell, give)
+        reads.append(read)
+        rows.append(row)
+    return reads, rows
+
+
+def _read(index: int, log: _Log, tell: Tell, give: Callable[[int, list[bytes], int], None]):
+    """Read a log's new whole lines to `give`; what was read, and the state row that says how far."""
     path, gz = log.path, log.gz
     read = LogRead(path, log.fmt)
     progress = tell(path.name, log.to_read)
-    add = rules.add
-    parse = formats.reader(log.fmt, formats.parser(log.fmt, log.header), rules.wanted)
-    skip = formats.SKIP
-    share = _share(part, parts) if parts > 1 else None
     offset, number = log.offset, log.lines
     with path.open("rb") as raw:
         stream = formats.gzip.GzipFile(fileobj=raw) if gz else raw
@@ -313,18 +395,8 @@ def _read(log: _Log, rules: Rules, tell: Tell, part: int, parts: int):
                 rest = chunk[cut:]
                 lines = chunk[:cut].split(b"\n")
                 lines.pop()
-                for at, line in enumerate(lines, start=number + 1):
-                    if share is not None and not share(line):
-                        continue
-                    request = parse(line)
-                    if request is skip:
-                        continue
-                    if request is None:
-                        if line.strip() and not line.startswith(b"#"):
-                            read.unread += 1
-                            read.first_unread = read.first_unread or at
-                        continue
-                    add(request)
+                if lines:
+                    give(index, lines, number)
                 number += len(lines)
                 offset += cut
                 progress(raw.tell() - (0 if gz else log.offset), number - log.lines)
@@ -338,24 +410,28 @@ def _read(log: _Log, rules: Rules, tell: Tell, part: int, parts: int):
     return read, (log.identity, path.name, offset, number, log.end, log.fmt, log.header, int(complete))
 
 
-def _share(part: int, parts: int) -> Callable[[bytes], bool]:
-    """Whether a combined log's line is of this process's listeners: by its address (IPv6 by its /64)."""
-    prefixes: dict[bytes, int] = {}
+def _share(parts: int) -> Callable[[list[bytes]], list[int]]:
+    """Which process counts each of a combined log's lines: by its address (IPv6 by its /64), so that each
+    listener's lines are all counted by one."""
+    prefixes: dict[bytes, int] = {}  # an IPv6 address → the hash of its /64
+    crc32 = zlib.crc32
 
-    def ours(line: bytes) -> bool:
-        ip = line[: line.find(b" ")]
+    def prefix(ip: bytes) -> int:
         which = prefixes.get(ip)
         if which is None:
             key = ip
-            if b":" in ip:
-                with contextlib.suppress(OSError, ValueError):
-                    key = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]
-            if len(prefixes) > 50_000:
+            with contextlib.suppress(OSError, ValueError):
+                key = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]
+            if len(prefixes) > 20_000:
                 prefixes.clear()
-            which = prefixes[ip] = zlib.crc32(key) % parts
-        return which == part
+            which = prefixes[ip] = crc32(key)
+        return which
 
-    return ours
+    def shares(lines: list[bytes]) -> list[int]:
+        ips = [line[: line.find(b" ")] for line in lines]
+        return [(crc32(ip) if b":" not in ip else prefix(ip)) % parts for ip in ips]
+
+    return shares
 
 
 def _skip(stream, count: int) -> None:

@@ -21,9 +21,10 @@ import re
 import socket
 import time
 from collections import Counter as Tally
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .agents import APP, LIBRARY, Agents
+from .agents import APP, COUNTED, LIBRARY, Agents
 from .formats import Request
 from .media import MediaFile, Show
 
@@ -88,12 +89,16 @@ class Rules:
         self.show = show
         self.salt = salt
         self.agents = Agents(shapes)
+        # By (address, agent, rel), the address as `_key` makes it: in memory only, hashed when kept (`open_windows`)
         self.windows: dict[tuple[bytes, bytes, str], Window] = {}
         self.kept: dict[bytes, Window] = dict(windows or {})  # left open by the last run, by their hashed listener
-        self.served: dict[tuple[bytes, str], tuple[int, str]] = dict(served or {})  # (address hash, rel) → (time, app)
+        self.asked: dict[tuple[bytes, str], tuple[int, str]] = {}  # (address, rel) → (time, app): this run's
+        self.served: dict[tuple[bytes, str], tuple[int, str]] = dict(served or {})  # the same, hashed: the last run's
         self.counts = Counts()
         self.paths: dict[bytes, tuple[str, MediaFile | str] | None] = {}
-        self.addresses: dict[bytes, bytes] = {}
+        self.v6: dict[bytes, bytes] = {}  # IPv6 address → its /64
+        self.hashes: dict[bytes, bytes] = {}  # address → its keyed hash
+        self.fetchers: dict[bytes, tuple[str, int]] = {}  # a feed's fetcher: (aggregator, subscribers) or ("", counted)
         self.days: dict[int, str] = {}
         self.last = 0
         self.since_sweep = 0
@@ -125,17 +130,27 @@ class Rules:
         found = self.paths.get(path, False)
         return (self._what(path) if found is False else found) is not None
 
-    def _address(self, ip: bytes) -> bytes:
-        """The address's keyed hash (IPv6 by its /64), never the address itself."""
-        hashed = self.addresses.get(ip)
-        if hashed is None:
-            if len(self.addresses) > 50_000:
-                self.addresses.clear()
+    def _key(self, ip: bytes) -> bytes:
+        """The listener's address as the rules compare it: an IPv4 address as written, an IPv6 one by its /64."""
+        if b":" not in ip:
+            return ip
+        key = self.v6.get(ip)
+        if key is None:
+            if len(self.v6) > 50_000:
+                self.v6.clear()
             key = ip
-            if b":" in ip:
-                with contextlib.suppress(OSError, ValueError):
-                    key = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]  # its /64
-            hashed = self.addresses[ip] = hashlib.blake2b(key, key=self.salt, digest_size=16).digest()
+            with contextlib.suppress(OSError, ValueError):
+                key = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]  # its /64
+            self.v6[ip] = key
+        return key
+
+    def _hash(self, key: bytes) -> bytes:
+        """An address's keyed hash (from its `_key`): what is kept of it, never the address itself."""
+        hashed = self.hashes.get(key)
+        if hashed is None:
+            if len(self.hashes) > 20_000:
+                self.hashes.clear()
+            hashed = self.hashes[key] = hashlib.blake2b(key, key=self.salt, digest_size=16).digest()
         return hashed
 
     def _day(self, ts: int) -> str:
@@ -148,75 +163,103 @@ class Rules:
 
     def add(self, request: Request) -> None:
         """Apply the rules to one request."""
-        ts, ip, method, path, status, sent, range_, user_agent = request
-        what = self.paths.get(path, False)
-        if what is False:
-            what = self._what(path)
-        if what is None:
-            return
-        counts = self.counts
-        counts.requests += 1
-        if ts > self.last:
-            self.last = ts
-        self.since_sweep += 1
-        if self.since_sweep >= SWEEP:
-            self.sweep()
-        kind, media = what
-        if method != b"GET":
-            counts.left_out["method"] += 1
-            return
-        if kind == "feed":
-            self._feed(request, media)
-            return
-        if status != 200 and status != 206:
-            counts.left_out["status"] += 1
-            return
-        agent = self.agents.known.get(user_agent) or self.agents(user_agent)
-        address = self.addresses.get(ip) or self._address(ip)
-        rel = media.rel
-        if agent.kind == APP:
-            self.served[(address, rel)] = (ts, agent.name)
-        if range_ == PROBE or (not range_ and status == 206 and sent <= 2):  # a log without the Range: its answer
-            counts.left_out["probe"] += 1
-            return
-        if not agent.counted:
-            counts.left_out[agent.kind if agent.kind in LEFT_OUT else "bot"] += 1
-            return
-        listener = (address, user_agent, rel)  # in memory only; kept hashed (`open_windows`)
-        window = self.windows.get(listener)
-        if window is None and self.kept:
-            window = self.kept.pop(self._digest(listener), None)
-            if window is not None:
-                self.windows[listener] = window
-        if window is None or ts >= window.start + DAY:
-            window = self.windows[listener] = Window(ts, rel)
-        elif window.counted:
-            counts.left_out["repeat"] += 1
-            return
-        # the bytes of audio (past the header) delivered: from the range's start, what the log says was sent
-        start = 0
-        if range_:
-            first, _, last = range_[6:].partition(b"-")  # bytes=FIRST-LAST
-            try:
-                if first:
-                    start = int(first)
-                elif last:  # bytes=-N: the last N bytes
-                    start = max(0, media.size - int(last))
-            except ValueError:  # several ranges, or a malformed one: taken from the start
-                start = 0
-        end = min(start + sent, media.size)
-        header = media.header
-        if end > header:
-            window.audio += end - (start if start > header else header)
-        if window.audio >= media.needed:
-            window.counted = True
-            app = agent.name
-            if agent.kind == LIBRARY:  # a system player: the app that asked for this file from this address
-                asked = self.served.get((address, rel))
-                if asked is not None and ts - asked[0] < DAY:
-                    app = asked[1]
-            window.app, window.platform = app, agent.platform
-            counts.downloads[(media.slug, media.edition, self._day(ts), app, agent.platform)] += 1
+        self.add_all((request,))
+
+    def add_all(self, requests: Iterable[Request]) -> None:
+        """Apply the rules to requests, in the order they came (what the loop looks up is held in its own names)."""
+        counts, agents, what_of, key_of = self.counts, self.agents, self._what, self._key
+        left_out, known, paths, asked, downloads = (
+            counts.left_out,
+            agents.known,
+            self.paths,
+            self.asked,
+            counts.downloads,
+        )
+        windows, kept, served, days = self.windows, self.kept, self.served, self.days
+        last, since, seen = self.last, self.since_sweep, 0
+        for request in requests:
+            ts, ip, method, path, status, sent, range_, user_agent = request
+            what = paths.get(path, False)
+            if what is False:
+                what = what_of(path)
+            if what is None:
+                continue
+            seen += 1
+            if ts > last:
+                last = ts
+            since += 1
+            if since >= SWEEP:
+                self.last = last
+                self.sweep()
+                since = 0
+                windows, kept, served, asked = self.windows, self.kept, self.served, self.asked
+            kind, media = what
+            if method != b"GET":
+                left_out["method"] += 1
+                continue
+            if kind == "feed":
+                self._feed(request, media)
+                continue
+            if status != 200 and status != 206:
+                left_out["status"] += 1
+                continue
+            agent = known.get(user_agent) or agents(user_agent)
+            address = ip if b":" not in ip else key_of(ip)
+            rel = media.rel
+            agent_kind = agent.kind
+            if agent_kind == APP:
+                pair = (address, rel)
+                if served and pair not in asked:  # the last run's answer, replaced by this one
+                    served.pop((self._hash(address), rel), None)
+                asked[pair] = (ts, agent.name)
+            if range_ == PROBE or (not range_ and status == 206 and sent <= 2):  # a log without the Range: its answer
+                left_out["probe"] += 1
+                continue
+            if agent_kind not in COUNTED:
+                left_out[agent_kind if agent_kind in LEFT_OUT else "bot"] += 1
+                continue
+            listener = (address, user_agent, rel)  # in memory only; kept hashed (`open_windows`)
+            window = windows.get(listener)
+            if window is None and kept:
+                window = kept.pop(self._digest(listener), None)
+                if window is not None:
+                    windows[listener] = window
+            if window is None or ts >= window.start + DAY:
+                window = windows[listener] = Window(ts, rel)
+            elif window.counted:
+                left_out["repeat"] += 1
+                continue
+            # the bytes of audio (past the header) delivered: from the range's start, what the log says was sent
+            start = 0
+            if range_:
+                first, _, end = range_[6:].partition(b"-")  # bytes=FIRST-LAST
+                try:
+                    if first:
+                        start = int(first)
+                    elif end:  # bytes=-N: the last N bytes
+                        start = max(0, media.size - int(end))
+                except ValueError:  # several ranges, or a malformed one: taken from the start
+                    start = 0
+            end = start + sent
+            if end > media.size:
+                end = media.size
+            header = media.header
+            if end > header:
+                window.audio += end - (start if start > header else header)
+            if window.audio >= media.needed:
+                window.counted = True
+                app = agent.name
+                if agent_kind == LIBRARY:  # a system player: the app that asked for this file from this address
+                    found = asked.get((address, rel))
+                    if found is None and served:
+                        found = served.get((self._hash(address), rel))
+                    if found is not None and ts - found[0] < DAY:
+                        app = found[1]
+                window.app, window.platform = app, agent.platform
+                day = days.get(ts // DAY) or self._day(ts)
+                downloads[(media.slug, media.edition, day, app, agent.platform)] += 1
+        counts.requests += seen
+        self.last, self.since_sweep = last, since
 
     def _feed(self, request: Request, feed: str) -> None:
         if request.status not in FEED_OK:
@@ -224,18 +267,25 @@ class Rules:
             return
         day = self._day(request.ts)
         self.counts.feed_days[(feed, day)] += 1
-        reported = SUBSCRIBERS.search(request.agent)
-        if reported:
-            # An aggregator fetches for many: its agent says how many (Feedly, Inoreader, Overcast's sync…)
-            name = _aggregator(request.agent[: reported.start()])
-            subscribers = int(reported.group(1).replace(b",", b""))
+        fetcher = self.fetchers.get(request.agent)
+        if fetcher is None:
+            reported = SUBSCRIBERS.search(request.agent)
+            if reported:
+                # An aggregator fetches for many: its agent says how many (Feedly, Inoreader, Overcast's sync…)
+                fetcher = (_aggregator(request.agent[: reported.start()]), int(reported.group(1).replace(b",", b"")))
+            else:
+                fetcher = ("", self.agents(request.agent).counted)
+            if len(self.fetchers) > 10_000:
+                self.fetchers.clear()
+            self.fetchers[request.agent] = fetcher
+        name, subscribers_or_counted = fetcher
+        if name:
             if self.counts.aggregators.get(name, (0, 0))[0] <= request.ts:
-                self.counts.aggregators[name] = (request.ts, subscribers)
+                self.counts.aggregators[name] = (request.ts, subscribers_or_counted)
             return
-        agent = self.agents(request.agent)
-        if agent.counted:
+        if subscribers_or_counted:
             listener = hashlib.blake2b(
-                self._address(request.ip) + b"\0" + request.agent, key=self.salt, digest_size=16
+                self._hash(self._key(request.ip)) + b"\0" + request.agent, key=self.salt, digest_size=16
             ).digest()
             self.counts.feed_listeners.add((day, listener))
 
@@ -245,6 +295,7 @@ class Rules:
         edge = self.last - DAY - LATE
         self.windows = {key: window for key, window in self.windows.items() if window.start >= edge}
         self.kept = {key: window for key, window in self.kept.items() if window.start >= edge}
+        self.asked = {key: asked for key, asked in self.asked.items() if asked[0] >= edge}
         self.served = {key: asked for key, asked in self.served.items() if asked[0] >= edge}
         recent = day_of(self.last - 2 * DAY)  # the estimate needs the last whole day only
         listeners = self.counts.feed_listeners
@@ -252,13 +303,20 @@ class Rules:
             self.counts.feed_listeners = {entry for entry in listeners if entry[0] >= recent}
 
     def open_served(self) -> dict[tuple[bytes, str], tuple[int, str]]:
-        """The apps seen in the last day (kept for the next run: a player's chunks may come after it)."""
+        """The apps seen in the last day, by hashed address (kept for the next run: a player's chunks may come after
+        it)."""
         edge = self.last - DAY - LATE
-        return {key: asked for key, asked in self.served.items() if asked[0] >= edge}
+        found = {key: asked for key, asked in self.served.items() if asked[0] >= edge}
+        found.update(
+            ((self._hash(address), rel), asked) for (address, rel), asked in self.asked.items() if asked[0] >= edge
+        )
+        return found
 
     def _digest(self, listener: tuple[bytes, bytes, str]) -> bytes:
         address, agent, rel = listener
-        return hashlib.blake2b(address + b"\0" + agent + b"\0" + rel.encode(), key=self.salt, digest_size=16).digest()
+        return hashlib.blake2b(
+            self._hash(address) + b"\0" + agent + b"\0" + rel.encode(), key=self.salt, digest_size=16
+        ).digest()
 
     def open_windows(self) -> dict[bytes, Window]:
         """The windows still open at the latest request, by hashed listener (kept for the next run)."""
