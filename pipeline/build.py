@@ -284,8 +284,14 @@ class _Build:
         results: dict[str, EpisodeResult] = {}
         works: list[stages.Work] = []
         for rec in changed:
+            old = state.entries.get(rec.slug)
+            # Its files as its last build stamped them: those whose size and time did not move are not read again.
+            known = {stamp.path: stamp for stamp in old.inputs} if old and not self.remaster else {}
             work = self._each(
-                rec.slug, lambda rec=rec: stages.run(stages.Work(source=rec), self._setup(), stages.NOTES)
+                rec.slug,
+                lambda rec=rec, known=known: stages.run(
+                    stages.Work(source=rec, known=known), self._setup(), stages.NOTES
+                ),
             )
             if work is None:
                 continue
@@ -461,6 +467,8 @@ class _Build:
 
     def _start_drafts(self) -> list[Path]:
         """The starter notes held back until the build was sure not to be refused (drafts: they publish nothing)."""
+        if not self.starting:
+            return []  # the stage list (and the audio stack it imports) is not loaded by a build with nothing to start
         from .episode.stages import draft_skipped
 
         ready, started = self._start_notes(self.starting)

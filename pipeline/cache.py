@@ -163,6 +163,21 @@ def _content_sha(path: Path) -> str:
     return file_sha256(path)
 
 
+def known_sha(root: Path, path: Path, known: Mapping[str, Stamp]) -> str:
+    """A file's checksum as an earlier build stamped it (`known`: stamps by path as stamped), while its size and time
+    are still the stamped ones: the trust the cache gives a file whose episode it skips, so a changed episode reads
+    no file of its that did not change (a recording of an hour is not hashed again for an edit of its notes). ""
+    when it is not known, or moved since."""
+    old = known.get(_shown(root, path))
+    if old is None or old.size < 0 or not old.sha256:
+        return ""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return ""
+    return old.sha256 if (info.st_size, info.st_mtime_ns) == (old.size, old.mtime_ns) else ""
+
+
 def unchanged(root: Path, stamps: Iterable[Stamp]) -> tuple[Stamp, ...] | None:
     """The stamps again (with fresh times) when every file is as it was, by size and time or else by content;
     None as soon as one differs."""

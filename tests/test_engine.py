@@ -186,6 +186,39 @@ def test_a_fresh_copy_of_the_show_with_its_cache_masters_nothing(show, tmp_path,
     assert site(copy / "public") == published
 
 
+def test_an_edit_of_the_notes_reads_none_of_the_episodes_unchanged_files(show):
+    """A changed episode's files that kept their size and time are taken as its last build stamped them, as a build
+    with nothing to do takes them: an edit of the notes of an hour's recording does not hash the hour again. Seen
+    through a recording whose bytes change under the same size and time: the edit re-tags the episode from its
+    cached master, as it would if the recording were not read at all."""
+    recording = show / "episodes" / "alpha.wav"
+    before = recording.stat()
+    data = bytearray(recording.read_bytes())
+    data[-64:] = bytes(64)  # its last samples silenced: the same size
+    recording.write_bytes(bytes(data))
+    os.utime(recording, ns=(before.st_atime_ns, before.st_mtime_ns))
+    write_notes(show, "alpha", "title: Alpha, renamed\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    made, started = _made(show)
+    assert made == {"alpha"} and started == [], "re-tagged from its cached master: the recording was not read"
+    _touch(recording)  # a new time: now it is read, and its new bytes are mastered
+    made, started = _made(show)
+    assert made == {"alpha"} and started, "mastered again"
+
+
+def test_an_edit_of_one_title_rewrites_only_that_episodes_files_the_index_and_the_feed(show):
+    """Editing one episode's title re-writes its page, its audio (re-tagged) and chapters, the index and the feed;
+    nothing of the other episodes (their pages and feed items come from what earlier builds rendered)."""
+    beta_before = {rel: sha for rel, sha in site(show / "public").items() if "beta" in rel}
+    write_notes(show, "alpha", "title: Alpha, renamed\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    result = run_build(config_module.load(show))
+    assert result.ok and result.report is not None
+    written = set(result.report.written)
+    assert {"episodes/alpha.html", "index.html", "feed.xml"} <= written
+    assert all("alpha" in rel for rel in written - {"index.html", "feed.xml"}), written
+    assert {rel: sha for rel, sha in site(show / "public").items() if "beta" in rel} == beta_before
+    assert "Alpha, renamed" in (show / "public" / "feed.xml").read_text()
+
+
 def test_two_builds_from_a_cold_cache_make_byte_identical_sites(show):
     first = site(show / "public")
     ledger_text = (show / config_module.LEDGER_NAME).read_text()

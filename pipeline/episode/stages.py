@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from ..records import (
     Mixed,
     Notes,
     Published,
+    Stamp,
     Track,
     Turn,
 )
@@ -78,6 +79,11 @@ class Work:
     item: Published | None = None
     warnings: tuple[PanelpressError, ...] = ()
     withheld: tuple[PanelpressError, ...] = ()
+    known: Mapping[str, Stamp] = field(default_factory=dict)  # its files as its last build stamped them, by path
+
+    def sha(self, root: Path, path: Path) -> str:
+        """A file's checksum: as its last build stamped it while its size and time are unchanged, else read."""
+        return cache.known_sha(root, path, self.known) or file_sha256(path)
 
 
 def identity(config: Config, source: Recording, guid: str, pub_date: datetime) -> Identity:
@@ -157,7 +163,7 @@ def make_transcript(work: Work, setup: Setup, task: Task) -> Work:
     blocked = draft_blocker(transcribe.draft_path(config, work.source.slug))
     if blocked is not None:  # found before the transcriber's work, not after it
         return replace(work, withheld=(*work.withheld, blocked))
-    path, sha, duration, who = heard(work)
+    path, sha, duration, who = heard(work, config.root)
     work = replace(work, recording_sha=work.recording_sha or (sha if work.mixed is None else ""))
     try:
         text, _ = transcribe.make(config, path, sha, duration, who, task("transcribe", duration))
@@ -193,12 +199,12 @@ def draft_blocker(path: Path) -> TranscriptError | None:
     return None
 
 
-def heard(work: Work) -> tuple[Path, str, float, tuple[Turn, ...]]:
+def heard(work: Work, root: Path) -> tuple[Path, str, float, tuple[Turn, ...]]:
     """What a made transcript is heard from (the audio, its checksum, its length, who spoke when): the recording, or
     the mix of an episode of tracks, whose turns name each cue's speaker."""
     if work.mixed is not None:
         return work.mixed.path, work.mixed.key, work.mixed.duration, work.mixed.turns
-    return work.source.path, work.recording_sha or file_sha256(work.source.path), work.info.duration, ()
+    return work.source.path, work.recording_sha or work.sha(root, work.source.path), work.info.duration, ()
 
 
 def draft_transcript(config: Config, source: Recording, task: Task | None = None) -> tuple[str, transcribe.Made]:
@@ -216,7 +222,7 @@ def draft_transcript(config: Config, source: Recording, task: Task | None = None
         )
     else:
         work = Work(source=source, info=probe.probe(source.path))
-    path, sha, duration, who = heard(mix_tracks(work, setup, task))
+    path, sha, duration, who = heard(mix_tracks(work, setup, task), config.root)
     return transcribe.make(config, path, sha, duration, who, task("transcribe", duration))
 
 
@@ -261,7 +267,7 @@ def mix_tracks(work: Work, setup: Setup, task: Task) -> Work:
     from ..audio import mix  # numpy: imported by the episodes that need it
 
     config = setup.config
-    sums = {path: file_sha256(path) for path in dict.fromkeys(track.path for track in work.tracks)}
+    sums = {path: work.sha(config.root, path) for path in dict.fromkeys(track.path for track in work.tracks)}
     found = tuple(replace(track, sha256=sums[track.path]) for track in work.tracks)
     mixed = mix.mix(
         found, config.mix, config.audio, config.cache_dir, task, together=not work.source.tracks, fresh=setup.fresh
@@ -273,7 +279,7 @@ def master(work: Work, setup: Setup, task: Task) -> Work:
     """The recording (or the mix of its tracks) mastered to the show's loudness (or taken from the cache)."""
     config = setup.config
     if work.mixed is None:
-        sha = work.recording_sha or file_sha256(work.source.path)
+        sha = work.recording_sha or work.sha(config.root, work.source.path)
         mastered = mastering.master(
             work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha, fresh=setup.fresh
         )
@@ -351,7 +357,9 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         mime = mimetypes.guess_type(local)[0] or "application/octet-stream"
         file = notes_.path.parent / local
         extra += (
-            Attachment(path=layout.linked(slug, local), mime=mime, content=file, source=url, sha256=file_sha256(file)),
+            Attachment(
+                path=layout.linked(slug, local), mime=mime, content=file, source=url, sha256=work.sha(config.root, file)
+            ),
         )
     item = Published(
         episode=episode,
@@ -558,10 +566,14 @@ def run(work: Work, setup: Setup, stages: tuple[Stage, ...], task: Task | None =
 def result(work: Work, config: Config) -> EpisodeResult:
     """The episode's result, with a fingerprint of every file it was made from."""
     root = config.root
-    stamps = [cache.stamp(root, work.source.path, work.recording_sha), cache.stamp(root, work.source.notes_path)]
+
+    def stamp(path: Path, sha: str = "") -> Stamp:
+        return cache.stamp(root, path, sha or cache.known_sha(root, path, work.known))
+
+    stamps = [stamp(work.source.path, work.recording_sha), stamp(work.source.notes_path)]
     sums = {track.path: track.sha256 for track in work.tracks}  # a folder of tracks: every recording in it
-    stamps += [cache.stamp(root, path, sums.get(path, "")) for path in work.source.tracks]
-    stamps += [cache.stamp(root, path) for path in _inputs(work, config)]
+    stamps += [stamp(path, sums.get(path, "")) for path in work.source.tracks]
+    stamps += [stamp(path) for path in _inputs(work, config)]
     return EpisodeResult(
         slug=work.source.slug,
         item=work.item,
