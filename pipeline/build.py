@@ -285,14 +285,14 @@ class _Build:
         works: list[stages.Work] = []
         for rec in changed:
             old = state.entries.get(rec.slug)
-            # Its files as its last build stamped them: those whose size and time did not move are not read again.
+            # Its files as its last build stamped them: those whose size and time did not move are not read again;
+            # and with the same settings and panelpress, the audio it was mastered to (an edit of its words alone
+            # tags that audio again).
             known = {stamp.path: stamp for stamp in old.inputs} if old and not self.remaster else {}
-            work = self._each(
-                rec.slug,
-                lambda rec=rec, known=known: stages.run(
-                    stages.Work(source=rec, known=known), self._setup(), stages.NOTES
-                ),
-            )
+            same = known and (old.context, old.location) == context
+            before = self.store.result(old.result) if same else None
+            start = stages.Work(source=rec, known=known, before=before.mastered if before is not None else None)
+            work = self._each(rec.slug, lambda start=start: stages.run(start, self._setup(), stages.NOTES))
             if work is None:
                 continue
             if work.skipped:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -203,6 +204,47 @@ def test_an_edit_of_the_notes_reads_none_of_the_episodes_unchanged_files(show):
     _touch(recording)  # a new time: now it is read, and its new bytes are mastered
     made, started = _made(show)
     assert made == {"alpha"} and started, "mastered again"
+
+
+def _imported(show: Path) -> set[str]:
+    """`panelpress build` run as a host runs it; the modules its process imported (`python -X importtime`)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "pipeline.cli", "build", "--show", str(show)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_an_edit_of_the_notes_tags_the_audio_again_without_the_audio_stack(show):
+    """Retitling an episode re-tags the audio its last build mastered: nothing is decoded or mastered, and the audio
+    stack (numpy, PyAV, the mastering code) is not even imported; the next change to its sound masters it again."""
+    write_notes(show, "alpha", "title: Alpha, renamed\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    imported = _imported(show)
+    assert "pipeline.episode.tags" in imported, "the episode was tagged again"
+    assert not imported & {"numpy", "av", "scipy", "pipeline.audio.mastering"}, sorted(imported)
+    assert "Alpha, renamed" in (show / "public" / "feed.xml").read_text()
+    make_audio(show / "episodes" / "alpha.wav", seconds=4)
+    assert "pipeline.audio.mastering" in _imported(show), "a new recording is mastered"
+
+
+def test_an_edit_whose_mastered_audio_left_the_cache_masters_it_again(show):
+    """The audio an edit would tag again is taken only while it is still in the cache; otherwise it is made again,
+    as a build without the cache would make it."""
+    published = site(show / "public")
+    for path in (config_module.load(show).cache_dir / "master").rglob("*"):
+        if path.is_file():
+            path.unlink()
+    write_notes(show, "alpha", "title: Alpha, renamed\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    made, started = _made(show)
+    assert made == {"alpha"} and started, "mastered again"
+    write_notes(show, "alpha", "title: Alpha\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    assert build(show) == 0
+    again = site(show / "public")
+    assert {rel: again[rel] for rel in published if rel != "feed.xml"} == {  # its lastBuildDate moved twice
+        rel: sha for rel, sha in published.items() if rel != "feed.xml"
+    }, "the same audio and pages as before"
 
 
 def test_an_edit_of_one_title_rewrites_only_that_episodes_files_the_index_and_the_feed(show):

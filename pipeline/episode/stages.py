@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import cache, layout, markdown
-from ..audio import mastering
 from ..config import AudioSettings, Config
 from ..errors import (
     AudioError,
@@ -80,6 +79,7 @@ class Work:
     warnings: tuple[PanelpressError, ...] = ()
     withheld: tuple[PanelpressError, ...] = ()
     known: Mapping[str, Stamp] = field(default_factory=dict)  # its files as its last build stamped them, by path
+    before: Mastered | None = None  # the audio its last build mastered, with these settings and this panelpress
 
     def sha(self, root: Path, path: Path) -> str:
         """A file's checksum: as its last build stamped it while its size and time are unchanged, else read."""
@@ -278,6 +278,11 @@ def mix_tracks(work: Work, setup: Setup, task: Task) -> Work:
 def master(work: Work, setup: Setup, task: Task) -> Work:
     """The recording (or the mix of its tracks) mastered to the show's loudness (or taken from the cache)."""
     config = setup.config
+    again = _mastered_before(work, config)
+    if again is not None:
+        return replace(work, recording_sha=again[0], mastered=again[1])
+    from ..audio import mastering  # the audio stack (numpy, PyAV): loaded by the episodes whose sound is made
+
     if work.mixed is None:
         sha = work.recording_sha or work.sha(config.root, work.source.path)
         mastered = mastering.master(
@@ -300,6 +305,20 @@ def master(work: Work, setup: Setup, task: Task) -> Work:
     except AudioError as err:
         raise AudioError(work.source.path, f"its mix: {err.problem}", err.fix) from err
     return replace(work, mastered=mastered)
+
+
+def _mastered_before(work: Work, config: Config) -> tuple[str, Mastered] | None:
+    """The recording's checksum and the audio the episode's last build mastered from it, while everything its sound
+    is made from is as it was then: the recording and the intro and outro (their sizes and times; the build gives
+    `before` only when the settings and panelpress are the same too). An edit of the notes tags that audio again,
+    and neither decodes nor masters anything (nor loads the audio stack); an episode of tracks is mixed again."""
+    before, root = work.before, config.root
+    if before is None or work.tracks or work.source.tracks or not before.path.is_file():
+        return None
+    sha = cache.known_sha(root, work.source.path, work.known)
+    if not sha or not all(cache.known_sha(root, path, work.known) for path in _jingles(config)):
+        return None
+    return sha, replace(before, cached=True)
 
 
 def mixed_info(work: Work) -> AudioInfo:
@@ -390,6 +409,7 @@ def opus_edition(work: Work, setup: Setup, task: Task) -> Work:
     config = setup.config
     if not config.audio.opus:
         return work
+    from ..audio import mastering
     from . import edition  # the editions' stack: imported by the shows that make them
 
     path = layout.edition(work.source.slug, "opus")
@@ -583,6 +603,7 @@ def result(work: Work, config: Config) -> EpisodeResult:
         withheld=work.withheld,
         inputs=tuple(dict.fromkeys(stamps)),
         drafts=((transcribe.draft_path(config, work.source.slug), work.draft),) if work.draft else (),
+        mastered=work.mastered,
     )
 
 
