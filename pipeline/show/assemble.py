@@ -110,7 +110,9 @@ def assemble(
         files.update({c.caption_path: PlanFile(c.caption_file, c.caption_sha256) for c in item.clips if c.caption_path})
     env = pages.environment(inputs.templates)
     width, icons = (inputs.artwork_width, inputs.icons) if artwork else (0, ())
-    site = pages.Site(artwork, tuple(name for name, _ in icons), width)
+    language = config.show.language
+    locale = memo(f"locale:{language}", lambda: pages.og_locale(language))  # kept: langcodes is loaded once a language
+    site = pages.Site(artwork, tuple(name for name, _ in icons), width, locale)
     for item in items if not config.blog.engine else ():  # on a blog, the episode's page is its post
         html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, site))
         files[item.page_path] = _text(html)
