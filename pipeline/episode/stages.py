@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import cache, layout, markdown
 from ..config import AudioSettings, Config
@@ -43,8 +44,11 @@ from ..records import (
     Track,
     Turn,
 )
-from . import chapters, explicit, notes, probe, tags, tracks, transcribe, transcript, turns
+from . import chapters, explicit, notes, probe, tags, tracks, transcript, turns
 from .discover import Recording
+
+if TYPE_CHECKING:
+    from . import transcribe
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,8 @@ def make_transcript(work: Work, setup: Setup, task: Task) -> Work:
             return work
     except TranscriptError:
         return work  # the host's transcript is refused: reading it says why
+    from . import transcribe  # the transcriber: loaded by the shows that make transcripts
+
     blocked = draft_blocker(transcribe.draft_path(config, work.source.slug))
     if blocked is not None:  # found before the transcriber's work, not after it
         return replace(work, withheld=(*work.withheld, blocked))
@@ -210,6 +216,8 @@ def heard(work: Work, root: Path) -> tuple[Path, str, float, tuple[Turn, ...]]:
 def draft_transcript(config: Config, source: Recording, task: Task | None = None) -> tuple[str, transcribe.Made]:
     """`panelpress transcribe`: one episode's draft transcript, made as a build makes it (an episode of tracks is
     mixed first), without building."""
+    from . import transcribe
+
     task = task or no_task
     setup = Setup(config, datetime.now(UTC))
     if source.notes_path.is_file():
@@ -232,7 +240,7 @@ def read_transcript(work: Work, setup: Setup, task: Task) -> Work:
     try:
         if work.draft:  # made by this build: read as it will be written
             found = transcript.read(
-                transcribe.draft_path(setup.config, work.source.slug), work.info.duration, speakers, text=work.draft
+                _draft_path(setup.config, work.source.slug), work.info.duration, speakers, text=work.draft
             )
         else:
             path = transcript.source(setup.config, work.source.slug)
@@ -602,7 +610,7 @@ def result(work: Work, config: Config) -> EpisodeResult:
         warnings=work.warnings,
         withheld=work.withheld,
         inputs=tuple(dict.fromkeys(stamps)),
-        drafts=((transcribe.draft_path(config, work.source.slug), work.draft),) if work.draft else (),
+        drafts=((_draft_path(config, work.source.slug), work.draft),) if work.draft else (),
         mastered=work.mastered,
     )
 
@@ -625,6 +633,12 @@ def _inputs(work: Work, config: Config) -> list[Path]:
         found += [path for chapter in work.notes.chapters if (path := chapters.image_file(chapter, folder)) is not None]
         found += [folder / (markdown.local_name(url) or "") for url in work.notes.files]
     return found
+
+
+def _draft_path(config: Config, slug: str) -> Path:
+    from . import transcribe
+
+    return transcribe.draft_path(config, slug)
 
 
 def _jingles(config: Config) -> list[Path]:
