@@ -40,7 +40,6 @@ from pipeline.audio.ffmpeg import ffmpeg
 
 FF = ffmpeg()
 OUT = ROOT / "bench" / "out"
-ENV: dict | None = None  # the CLI's environment (main() sets it; None: this process's)
 
 SHOW = """\
 [show]
@@ -110,6 +109,7 @@ HOST_ENV = {
     **{key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"},
     "PYTHONPYCACHEPREFIX": str(OUT / "pycache"),
 }
+ENV: dict | None = HOST_ENV  # the CLI's environment (None: this process's own); bench/all.py runs it so too
 
 
 def panelpress(*args: str) -> dict:
@@ -354,8 +354,9 @@ def main() -> None:
         help="run the CLI with the environment as it is (PYTHONDONTWRITEBYTECODE=1 compiles panelpress on every run)",
     )
     args = parser.parse_args()
-    global ENV
-    ENV = None if args.compile_each_run else HOST_ENV
+    if args.compile_each_run:
+        global ENV
+        ENV = None
     work = OUT / "scale" if args.keep else Path(tempfile.mkdtemp(prefix="panelpress-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     try:

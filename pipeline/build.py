@@ -138,8 +138,9 @@ def plan(config: Config, book: ledger.Ledger | None = None, now: datetime | None
     store = show_store(config, book)
     state = store.state()
     chosen = []
-    for key, _ in state.published.values():
-        result = store.result(key)
+    with cache.many():
+        results = [(key, store.result(key)) for key, _ in state.published.values()]
+    for key, result in results:
         if result is None or result.item is None:
             return None  # the cache lost it: only a build can make it again
         chosen.append(assemble.Episode(result.item, key))
@@ -253,7 +254,8 @@ class _Build:
         config, book = self.config, self.book
         self.templates = pages.templates(config.templates_dir)  # read before any audio work: a bad one stops it
         # Unchanged episodes come from their cached records; one that cannot be read (a damaged cache) is made again.
-        cached = {slug: self.store.result(entry.result) for slug, entry in entries.items()}
+        with cache.many():
+            cached = {slug: self.store.result(entry.result) for slug, entry in entries.items()}
         for slug in [slug for slug, found in cached.items() if found is None]:
             del entries[slug], cached[slug]
             changed.append(self.recordings[slug])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import gc
 import os
 import signal
 import sys
@@ -402,7 +401,7 @@ class Stopped(KeyboardInterrupt):
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `panelpress` command."""
     args = _parser().parse_args(argv)
-    with _guarded(args), _fewer_collections():
+    with _guarded(args):
         try:
             return _run(args)
         except Interrupted as err:  # Ctrl-C reached ffmpeg before this process
@@ -540,26 +539,6 @@ def _guarded(args: argparse.Namespace) -> Iterator[None]:
         threading.excepthook, sys.unraisablehook = hooks
         for number, handler in handlers.items():
             signal.signal(number, handler)
-
-
-# Objects a command makes before Python's cyclic collector looks for garbage (its default, 700, has it scan every
-# record read back from the cache many times over while a thousand are decoded; nearly all is freed by reference
-# counting anyway, and a command is a short process).
-COLLECT_EVERY = 50_000
-
-
-@contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """While a command runs, the collector runs seldom and never scans what the imports made (it lives as long as
-    the process); as it was afterwards (for a caller that runs commands in-process)."""
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(COLLECT_EVERY, *threshold[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
 
 
 def _stop(number: int, frame) -> None:
