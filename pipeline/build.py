@@ -138,8 +138,9 @@ def plan(config: Config, book: ledger.Ledger | None = None, now: datetime | None
     store = show_store(config, book)
     state = store.state()
     chosen = []
-    for key, _ in state.published.values():
-        result = store.result(key)
+    with cache.many():
+        results = [(key, store.result(key)) for key, _ in state.published.values()]
+    for key, result in results:
         if result is None or result.item is None:
             return None  # the cache lost it: only a build can make it again
         chosen.append(assemble.Episode(result.item, key))
@@ -253,7 +254,8 @@ class _Build:
         config, book = self.config, self.book
         self.templates = pages.templates(config.templates_dir)  # read before any audio work: a bad one stops it
         # Unchanged episodes come from their cached records; one that cannot be read (a damaged cache) is made again.
-        cached = {slug: self.store.result(entry.result) for slug, entry in entries.items()}
+        with cache.many():
+            cached = {slug: self.store.result(entry.result) for slug, entry in entries.items()}
         for slug in [slug for slug, found in cached.items() if found is None]:
             del entries[slug], cached[slug]
             changed.append(self.recordings[slug])
@@ -284,9 +286,15 @@ class _Build:
         results: dict[str, EpisodeResult] = {}
         works: list[stages.Work] = []
         for rec in changed:
-            work = self._each(
-                rec.slug, lambda rec=rec: stages.run(stages.Work(source=rec), self._setup(), stages.NOTES)
-            )
+            old = state.entries.get(rec.slug)
+            # Its files as its last build stamped them: those whose size and time did not move are not read again;
+            # and with the same settings and panelpress, the audio it was mastered to (an edit of its words alone
+            # tags that audio again).
+            known = {stamp.path: stamp for stamp in old.inputs} if old and not self.remaster else {}
+            same = known and (old.context, old.location) == context
+            before = self.store.result(old.result) if same else None
+            start = stages.Work(source=rec, known=known, before=before.mastered if before is not None else None)
+            work = self._each(rec.slug, lambda start=start: stages.run(start, self._setup(), stages.NOTES))
             if work is None:
                 continue
             if work.skipped:
@@ -461,6 +469,8 @@ class _Build:
 
     def _start_drafts(self) -> list[Path]:
         """The starter notes held back until the build was sure not to be refused (drafts: they publish nothing)."""
+        if not self.starting:
+            return []  # the stage list (and the audio stack it imports) is not loaded by a build with nothing to start
         from .episode.stages import draft_skipped
 
         ready, started = self._start_notes(self.starting)

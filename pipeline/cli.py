@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -26,11 +25,13 @@ from . import __version__, config, web
 from .errors import ConfigError, GuardError, Interrupted, PanelpressError, PublishError, unexpected
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from .build import BuildResult
     from .show import guard
 
 # Each command imports what only it needs (mutagen, feedparser, Jinja2, …) when it runs: a build with nothing to
-# do, the command run most often, starts in a fraction of a second.
+# do, the command run most often, starts in a fraction of a second (rich's live bars too: only on a terminal).
 
 # 0 all done; 1 an episode failed or publishing was refused (a folder that cannot be written included); 2 bad settings
 # or usage, or another build is running (--no-wait); 3 a bug in panelpress (its trace is in a log file); 130
@@ -658,6 +659,8 @@ def _build(
 
     options = {"allow": allow, "wait": wait, "notify": notify, "remaster": remaster}
     if err_console.is_terminal:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
         columns = (
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -803,6 +806,8 @@ def _stats(show: Path, logs: list[Path], fmt: str, reset: bool) -> int:
         with contextlib.ExitStack() as stack:
             tell = count.no_tell
             if err_console.is_terminal:
+                from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
                 columns = (
                     TextColumn("[bold]{task.description}"),
                     BarColumn(),
@@ -921,6 +926,15 @@ def _deploy(show: Path, to: str | None, dry_run: bool, allow_remove: bool, verif
             summaries = []
             with contextlib.ExitStack() as stack:
                 if err_console.is_terminal:
+                    from rich.progress import (
+                        BarColumn,
+                        DownloadColumn,
+                        Progress,
+                        TextColumn,
+                        TimeRemainingColumn,
+                        TransferSpeedColumn,
+                    )
+
                     columns = (
                         TextColumn("[bold]{task.description}"),
                         BarColumn(),

@@ -462,6 +462,7 @@ class EpisodeResult:
     inputs: tuple[Stamp, ...] = ()  # every file it was made from
     drafts: tuple[tuple[Path, str], ...] = ()  # files made for the host to review (a made transcript): (where, text),
     # written into the show folder by the build on the host's machine, never by a stage
+    mastered: Mastered | None = None  # the audio it was tagged from: an edit of its words alone tags it again
 
 
 @dataclass(frozen=True)

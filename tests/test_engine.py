@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -184,6 +185,81 @@ def test_a_fresh_copy_of_the_show_with_its_cache_masters_nothing(show, tmp_path,
     made, started = _made(copy, capsys)
     assert started == [] and made == {"alpha", "beta"}  # other paths: re-tagged from the cached masters
     assert site(copy / "public") == published
+
+
+def test_an_edit_of_the_notes_reads_none_of_the_episodes_unchanged_files(show):
+    """A changed episode's files that kept their size and time are taken as its last build stamped them, as a build
+    with nothing to do takes them: an edit of the notes of an hour's recording does not hash the hour again. Seen
+    through a recording whose bytes change under the same size and time: the edit re-tags the episode from its
+    cached master, as it would if the recording were not read at all."""
+    recording = show / "episodes" / "alpha.wav"
+    before = recording.stat()
+    data = bytearray(recording.read_bytes())
+    data[-64:] = bytes(64)  # its last samples silenced: the same size
+    recording.write_bytes(bytes(data))
+    os.utime(recording, ns=(before.st_atime_ns, before.st_mtime_ns))
+    write_notes(show, "alpha", "title: Alpha, renamed\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    made, started = _made(show)
+    assert made == {"alpha"} and started == [], "re-tagged from its cached master: the recording was not read"
+    _touch(recording)  # a new time: now it is read, and its new bytes are mastered
+    made, started = _made(show)
+    assert made == {"alpha"} and started, "mastered again"
+
+
+def _imported(show: Path) -> set[str]:
+    """`panelpress build` run as a host runs it; the modules its process imported (`python -X importtime`)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "pipeline.cli", "build", "--show", str(show)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_an_edit_of_the_notes_tags_the_audio_again_without_the_audio_stack(show):
+    """Retitling an episode re-tags the audio its last build mastered: nothing is decoded or mastered, and the audio
+    stack (numpy, PyAV, the mastering code) is not even imported, nor langcodes' registry (the pages' locale is kept
+    with them); the next change to its sound masters it again."""
+    write_notes(show, "alpha", "title: Alpha, renamed\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    imported = _imported(show)
+    assert "pipeline.episode.tags" in imported, "the episode was tagged again"
+    assert not imported & {"numpy", "av", "scipy", "pipeline.audio.mastering", "langcodes"}, sorted(imported)
+    assert "Alpha, renamed" in (show / "public" / "feed.xml").read_text()
+    make_audio(show / "episodes" / "alpha.wav", seconds=4)
+    assert "pipeline.audio.mastering" in _imported(show), "a new recording is mastered"
+
+
+def test_an_edit_whose_mastered_audio_left_the_cache_masters_it_again(show):
+    """The audio an edit would tag again is taken only while it is still in the cache; otherwise it is made again,
+    as a build without the cache would make it."""
+    published = site(show / "public")
+    for path in (config_module.load(show).cache_dir / "master").rglob("*"):
+        if path.is_file():
+            path.unlink()
+    write_notes(show, "alpha", "title: Alpha, renamed\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    made, started = _made(show)
+    assert made == {"alpha"} and started, "mastered again"
+    write_notes(show, "alpha", "title: Alpha\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    assert build(show) == 0
+    again = site(show / "public")
+    assert {rel: again[rel] for rel in published if rel != "feed.xml"} == {  # its lastBuildDate moved twice
+        rel: sha for rel, sha in published.items() if rel != "feed.xml"
+    }, "the same audio and pages as before"
+
+
+def test_an_edit_of_one_title_rewrites_only_that_episodes_files_the_index_and_the_feed(show):
+    """Editing one episode's title re-writes its page, its audio (re-tagged) and chapters, the index and the feed;
+    nothing of the other episodes (their pages and feed items come from what earlier builds rendered)."""
+    beta_before = {rel: sha for rel, sha in site(show / "public").items() if "beta" in rel}
+    write_notes(show, "alpha", "title: Alpha, renamed\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    result = run_build(config_module.load(show))
+    assert result.ok and result.report is not None
+    written = set(result.report.written)
+    assert {"episodes/alpha.html", "index.html", "feed.xml"} <= written
+    assert all("alpha" in rel for rel in written - {"index.html", "feed.xml"}), written
+    assert {rel: sha for rel, sha in site(show / "public").items() if "beta" in rel} == beta_before
+    assert "Alpha, renamed" in (show / "public" / "feed.xml").read_text()
 
 
 def test_two_builds_from_a_cold_cache_make_byte_identical_sites(show):

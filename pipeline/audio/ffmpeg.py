@@ -16,11 +16,13 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..errors import AudioError, Interrupted
 from ..progress import Progress
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Signals that stop a program on purpose: Ctrl-C (the terminal sends it to ffmpeg too), a stop asked for, a closed
 # terminal. ffmpeg stopped by one of them did not fail: the build was interrupted.
@@ -218,6 +220,8 @@ def stream_pcm(
     """Run ffmpeg writing float PCM of `channels` to its standard output (`args` end before the output) and hand it
     to `consume` `seconds` at a time, as a (channels, samples) float32 array: memory stays that much, whatever the
     length. Errors as `run_ffmpeg`."""
+    import numpy as np  # by the passes that stream audio, not by every stage that names the binary (tags, transcripts)
+
     command = [ffmpeg(), "-nostdin", "-hide_banner", "-nostats", *args, "-f", "f32le", "-ac", str(channels), "pipe:1"]
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

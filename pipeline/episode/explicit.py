@@ -70,7 +70,7 @@ class Lexicon:
     def __init__(self, languages: Sequence[str], extra: Iterable[str] = (), allow: Iterable[str] = ()) -> None:
         from glin_profanity import Filter  # its word lists and patterns: imported when an episode is scanned
 
-        base = Filter({"languages": list(languages)})
+        base = Filter({"languages": list(languages), "obfuscation": "off"})  # its words only: no scanner to build
         words = [*base.words, *(w.lower() for w in extra)]
         inflected = {w + end for w in words if w.isalpha() and len(w) >= 4 for end in INFLECTIONS} - set(words)
         self.allow = frozenset(w.casefold() for w in allow)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import cache, layout, markdown
-from ..audio import mastering
 from ..config import AudioSettings, Config
 from ..errors import (
     AudioError,
@@ -40,11 +40,15 @@ from ..records import (
     Mixed,
     Notes,
     Published,
+    Stamp,
     Track,
     Turn,
 )
-from . import chapters, explicit, notes, probe, tags, tracks, transcribe, transcript, turns
+from . import chapters, explicit, notes, probe, tags, tracks, transcript, turns
 from .discover import Recording
+
+if TYPE_CHECKING:
+    from . import transcribe
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,12 @@ class Work:
     item: Published | None = None
     warnings: tuple[PanelpressError, ...] = ()
     withheld: tuple[PanelpressError, ...] = ()
+    known: Mapping[str, Stamp] = field(default_factory=dict)  # its files as its last build stamped them, by path
+    before: Mastered | None = None  # the audio its last build mastered, with these settings and this panelpress
+
+    def sha(self, root: Path, path: Path) -> str:
+        """A file's checksum: as its last build stamped it while its size and time are unchanged, else read."""
+        return cache.known_sha(root, path, self.known) or file_sha256(path)
 
 
 def identity(config: Config, source: Recording, guid: str, pub_date: datetime) -> Identity:
@@ -154,10 +164,12 @@ def make_transcript(work: Work, setup: Setup, task: Task) -> Work:
             return work
     except TranscriptError:
         return work  # the host's transcript is refused: reading it says why
+    from . import transcribe  # the transcriber: loaded by the shows that make transcripts
+
     blocked = draft_blocker(transcribe.draft_path(config, work.source.slug))
     if blocked is not None:  # found before the transcriber's work, not after it
         return replace(work, withheld=(*work.withheld, blocked))
-    path, sha, duration, who = heard(work)
+    path, sha, duration, who = heard(work, config.root)
     work = replace(work, recording_sha=work.recording_sha or (sha if work.mixed is None else ""))
     try:
         text, _ = transcribe.make(config, path, sha, duration, who, task("transcribe", duration))
@@ -193,17 +205,19 @@ def draft_blocker(path: Path) -> TranscriptError | None:
     return None
 
 
-def heard(work: Work) -> tuple[Path, str, float, tuple[Turn, ...]]:
+def heard(work: Work, root: Path) -> tuple[Path, str, float, tuple[Turn, ...]]:
     """What a made transcript is heard from (the audio, its checksum, its length, who spoke when): the recording, or
     the mix of an episode of tracks, whose turns name each cue's speaker."""
     if work.mixed is not None:
         return work.mixed.path, work.mixed.key, work.mixed.duration, work.mixed.turns
-    return work.source.path, work.recording_sha or file_sha256(work.source.path), work.info.duration, ()
+    return work.source.path, work.recording_sha or work.sha(root, work.source.path), work.info.duration, ()
 
 
 def draft_transcript(config: Config, source: Recording, task: Task | None = None) -> tuple[str, transcribe.Made]:
     """`panelpress transcribe`: one episode's draft transcript, made as a build makes it (an episode of tracks is
     mixed first), without building."""
+    from . import transcribe
+
     task = task or no_task
     setup = Setup(config, datetime.now(UTC))
     if source.notes_path.is_file():
@@ -216,7 +230,7 @@ def draft_transcript(config: Config, source: Recording, task: Task | None = None
         )
     else:
         work = Work(source=source, info=probe.probe(source.path))
-    path, sha, duration, who = heard(mix_tracks(work, setup, task))
+    path, sha, duration, who = heard(mix_tracks(work, setup, task), config.root)
     return transcribe.make(config, path, sha, duration, who, task("transcribe", duration))
 
 
@@ -226,7 +240,7 @@ def read_transcript(work: Work, setup: Setup, task: Task) -> Work:
     try:
         if work.draft:  # made by this build: read as it will be written
             found = transcript.read(
-                transcribe.draft_path(setup.config, work.source.slug), work.info.duration, speakers, text=work.draft
+                _draft_path(setup.config, work.source.slug), work.info.duration, speakers, text=work.draft
             )
         else:
             path = transcript.source(setup.config, work.source.slug)
@@ -261,7 +275,7 @@ def mix_tracks(work: Work, setup: Setup, task: Task) -> Work:
     from ..audio import mix  # numpy: imported by the episodes that need it
 
     config = setup.config
-    sums = {path: file_sha256(path) for path in dict.fromkeys(track.path for track in work.tracks)}
+    sums = {path: work.sha(config.root, path) for path in dict.fromkeys(track.path for track in work.tracks)}
     found = tuple(replace(track, sha256=sums[track.path]) for track in work.tracks)
     mixed = mix.mix(
         found, config.mix, config.audio, config.cache_dir, task, together=not work.source.tracks, fresh=setup.fresh
@@ -272,8 +286,13 @@ def mix_tracks(work: Work, setup: Setup, task: Task) -> Work:
 def master(work: Work, setup: Setup, task: Task) -> Work:
     """The recording (or the mix of its tracks) mastered to the show's loudness (or taken from the cache)."""
     config = setup.config
+    again = _mastered_before(work, config)
+    if again is not None:
+        return replace(work, recording_sha=again[0], mastered=again[1])
+    from ..audio import mastering  # the audio stack (numpy, PyAV): loaded by the episodes whose sound is made
+
     if work.mixed is None:
-        sha = work.recording_sha or file_sha256(work.source.path)
+        sha = work.recording_sha or work.sha(config.root, work.source.path)
         mastered = mastering.master(
             work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha, fresh=setup.fresh
         )
@@ -294,6 +313,20 @@ def master(work: Work, setup: Setup, task: Task) -> Work:
     except AudioError as err:
         raise AudioError(work.source.path, f"its mix: {err.problem}", err.fix) from err
     return replace(work, mastered=mastered)
+
+
+def _mastered_before(work: Work, config: Config) -> tuple[str, Mastered] | None:
+    """The recording's checksum and the audio the episode's last build mastered from it, while everything its sound
+    is made from is as it was then: the recording and the intro and outro (their sizes and times; the build gives
+    `before` only when the settings and panelpress are the same too). An edit of the notes tags that audio again,
+    and neither decodes nor masters anything (nor loads the audio stack); an episode of tracks is mixed again."""
+    before, root = work.before, config.root
+    if before is None or work.tracks or work.source.tracks or not before.path.is_file():
+        return None
+    sha = cache.known_sha(root, work.source.path, work.known)
+    if not sha or not all(cache.known_sha(root, path, work.known) for path in _jingles(config)):
+        return None
+    return sha, replace(before, cached=True)
 
 
 def mixed_info(work: Work) -> AudioInfo:
@@ -351,7 +384,9 @@ def tag(work: Work, setup: Setup, task: Task) -> Work:
         mime = mimetypes.guess_type(local)[0] or "application/octet-stream"
         file = notes_.path.parent / local
         extra += (
-            Attachment(path=layout.linked(slug, local), mime=mime, content=file, source=url, sha256=file_sha256(file)),
+            Attachment(
+                path=layout.linked(slug, local), mime=mime, content=file, source=url, sha256=work.sha(config.root, file)
+            ),
         )
     item = Published(
         episode=episode,
@@ -382,6 +417,7 @@ def opus_edition(work: Work, setup: Setup, task: Task) -> Work:
     config = setup.config
     if not config.audio.opus:
         return work
+    from ..audio import mastering
     from . import edition  # the editions' stack: imported by the shows that make them
 
     path = layout.edition(work.source.slug, "opus")
@@ -558,10 +594,14 @@ def run(work: Work, setup: Setup, stages: tuple[Stage, ...], task: Task | None =
 def result(work: Work, config: Config) -> EpisodeResult:
     """The episode's result, with a fingerprint of every file it was made from."""
     root = config.root
-    stamps = [cache.stamp(root, work.source.path, work.recording_sha), cache.stamp(root, work.source.notes_path)]
+
+    def stamp(path: Path, sha: str = "") -> Stamp:
+        return cache.stamp(root, path, sha or cache.known_sha(root, path, work.known))
+
+    stamps = [stamp(work.source.path, work.recording_sha), stamp(work.source.notes_path)]
     sums = {track.path: track.sha256 for track in work.tracks}  # a folder of tracks: every recording in it
-    stamps += [cache.stamp(root, path, sums.get(path, "")) for path in work.source.tracks]
-    stamps += [cache.stamp(root, path) for path in _inputs(work, config)]
+    stamps += [stamp(path, sums.get(path, "")) for path in work.source.tracks]
+    stamps += [stamp(path) for path in _inputs(work, config)]
     return EpisodeResult(
         slug=work.source.slug,
         item=work.item,
@@ -570,7 +610,8 @@ def result(work: Work, config: Config) -> EpisodeResult:
         warnings=work.warnings,
         withheld=work.withheld,
         inputs=tuple(dict.fromkeys(stamps)),
-        drafts=((transcribe.draft_path(config, work.source.slug), work.draft),) if work.draft else (),
+        drafts=((_draft_path(config, work.source.slug), work.draft),) if work.draft else (),
+        mastered=work.mastered,
     )
 
 
@@ -592,6 +633,12 @@ def _inputs(work: Work, config: Config) -> list[Path]:
         found += [path for chapter in work.notes.chapters if (path := chapters.image_file(chapter, folder)) is not None]
         found += [folder / (markdown.local_name(url) or "") for url in work.notes.files]
     return found
+
+
+def _draft_path(config: Config, slug: str) -> Path:
+    from . import transcribe
+
+    return transcribe.draft_path(config, slug)
 
 
 def _jingles(config: Config) -> list[Path]:

@@ -93,9 +93,9 @@ def assemble(
     pages_of = {
         e.item.episode.slug: e.item.post_url or e.item.page_path for e in episodes
     }  # on a blog: the post's address
-    linked = [(replace(e.item, links=_links(e.item, pages_of)), e.key) for e in episodes]
+    linked = [(_with(e.item, links=_links(e.item, pages_of)), e.key) for e in episodes]
     if not config.clips.publish:  # kept out of the site, for the host to upload (the build writes them apart)
-        linked = [(replace(item, clips=()), key) for item, key in linked]
+        linked = [(_with(item, clips=()), key) for item, key in linked]
     ordered = sorted(linked, key=lambda pair: (pair[0].pub_date, pair[0].episode.slug), reverse=True)
     items = [item for item, _ in ordered]
     keys = {item.guid: _key(key, (item.links, _placed(item))) for item, key in ordered}
@@ -110,7 +110,9 @@ def assemble(
         files.update({c.caption_path: PlanFile(c.caption_file, c.caption_sha256) for c in item.clips if c.caption_path})
     env = pages.environment(inputs.templates)
     width, icons = (inputs.artwork_width, inputs.icons) if artwork else (0, ())
-    site = pages.Site(artwork, tuple(name for name, _ in icons), width)
+    language = config.show.language
+    locale = memo(f"locale:{language}", lambda: pages.og_locale(language))  # kept: langcodes is loaded once a language
+    site = pages.Site(artwork, tuple(name for name, _ in icons), width, locale)
     for item in items if not config.blog.engine else ():  # on a blog, the episode's page is its post
         html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, site))
         files[item.page_path] = _text(html)
@@ -273,6 +275,11 @@ def _links(item: Published, pages_of: dict[str, str]) -> tuple[tuple[str, str], 
     """Links of the notes to another episode's notes (`[last week](other-episode.md)`) point at its page, if it is published."""
     found = ((url, pages_of.get(markdown.mentioned_slug(url), "")) for url in item.episode.notes.mentions)
     return tuple((url, page) for url, page in found if page)
+
+
+def _with(item: Published, **values) -> Published:
+    """The item with these values, itself when it has them already (most do: a copy of each of a thousand is not free)."""
+    return item if all(getattr(item, name) == value for name, value in values.items()) else replace(item, **values)
 
 
 def _key(record: str, beside: object) -> str:

@@ -13,7 +13,6 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import langcodes
 from jinja2 import DictLoader, Environment, StrictUndefined
 from markupsafe import Markup, escape
 
@@ -44,6 +43,7 @@ class Site:
     artwork: str | None = None
     icons: tuple[str, ...] = ()
     width: int = 0  # the artwork's side in pixels (0: not known)
+    locale: str = ""  # the show's language as Open Graph writes it (`og_locale`), when it is known already
 
 
 def notes_html(item: Published, root: str | None = None) -> Markup:
@@ -185,6 +185,8 @@ def subscribe_links(feed_url: str, title: str, ids: SubscribeSettings = NO_IDS) 
 def og_locale(language: str) -> str:
     """A BCP 47 language tag as Open Graph writes a locale, language_TERRITORY: en-GB is en_GB; a tag without a
     territory takes its most likely one (en is en_US, fr is fr_FR), as Open Graph's readers would."""
+    import langcodes  # its registry of likely subtags: loaded by the builds that render a page, and kept (assemble)
+
     tag = langcodes.Language.get(language)
     territory = tag.territory or tag.maximize().territory
     return f"{tag.language}_{territory}" if territory else tag.language
@@ -290,7 +292,7 @@ def _common(config: Config, site: Site, root: str, canonical: str) -> dict:
         "artwork": site.artwork,
         "image_url": layout.url(config.site_url, site.artwork) if site.artwork else "",
         "image_width": site.width,
-        "og_locale": og_locale(show.language),
+        "og_locale": site.locale or og_locale(show.language),
         "icons": {name: layout.icon(name) for name in site.icons},
         # the square covers, smallest first: the player's art on a lock screen (Media Session)
         "covers": sorted(

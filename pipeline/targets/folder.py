@@ -70,6 +70,9 @@ class Folder:
         # not refused: it stays panelpress's (as it wrote it) so it is never taken for the host's own, nor overwritten.
         self.keep_edited = tuple(prefix.rstrip("/") + "/" for prefix in keep_edited)
         self._manifest: Manifest | None = None  # as last read or written by this object
+        # The last check of a plan (the plan, the manifest it was checked against, what it found): the apply that
+        # follows it at once takes what it found instead of reading every file's time again.
+        self._checked: tuple[SitePlan, Manifest, tuple] | None = None
 
     # --- reading --------------------------------------------------------------------------------------------------
 
@@ -162,7 +165,8 @@ class Folder:
         before it publishes (a refused build leaves the folder, and the ledger, as they were)."""
         lock.writable(self.path, self.name, self.instead)
         if plan is not None:
-            self._check(_wanted(plan), self.manifest())
+            manifest = self.manifest()
+            self._checked = (plan, manifest, self._check(_wanted(plan), manifest))
 
     # --- writing --------------------------------------------------------------------------------------------------
 
@@ -198,7 +202,11 @@ class Folder:
         self.path.mkdir(parents=True, exist_ok=True)
         old = self.manifest()
         wanted = _wanted(plan)
-        on_disk, adopted, edited = self._check(wanted, old)
+        checked, self._checked = self._checked, None
+        if checked is not None and checked[0] is plan and checked[1] is old:
+            on_disk, adopted, edited = checked[2]  # checked just now, against this manifest
+        else:
+            on_disk, adopted, edited = self._check(wanted, old)
         # Remember every checksum about to be written before writing it: a file written by a publish that is then
         # killed is still known as panelpress's own.
         changed = [
