@@ -254,8 +254,12 @@ class _Build:
         config, book = self.config, self.book
         self.templates = pages.templates(config.templates_dir)  # read before any audio work: a bad one stops it
         # Unchanged episodes come from their cached records; one that cannot be read (a damaged cache) is made again.
+        # Their summaries suffice while the index page shows only what a summary keeps (and the site is no blog's,
+        # whose posts are rendered from the whole records): their pages and feed items are kept rendered.
+        summaries = not config.blog.engine and pages.index_from_summaries(config.templates_dir)
+        read = self.store.summary if summaries else self.store.result
         with cache.many():
-            cached = {slug: self.store.result(entry.result) for slug, entry in entries.items()}
+            cached = {slug: read(entry.result) for slug, entry in entries.items()}
         for slug in [slug for slug, found in cached.items() if found is None]:
             del entries[slug], cached[slug]
             changed.append(self.recordings[slug])
@@ -343,7 +347,9 @@ class _Build:
         keys, published = records()
         made = {**cached, **results}
         chosen = [
-            assemble.Episode(made[slug].item, key) for slug, (key, _) in published.items() if slug not in kept_slugs
+            assemble.Episode(made[slug].item, key, self._whole(key) if slug in cached and summaries else None)
+            for slug, (key, _) in published.items()
+            if slug not in kept_slugs
         ]
         chosen += [assemble.Episode(item, published[item.episode.slug][0]) for item in kept]
         plan = assemble.assemble(config, chosen, book, self.now, self._inputs())
@@ -696,6 +702,21 @@ class _Build:
                 )
             )
         return tuple(changes)
+
+    def _whole(self, key: str) -> Callable[[], Published]:
+        """The whole record of an episode assembled from its summary, read when one of its texts is rendered anew."""
+
+        def whole() -> Published:
+            result = self.store.result(key)
+            if result is None or result.item is None:  # its summary was read, its record is there: a damaged line
+                raise PanelpressError(
+                    self.store.folder,
+                    "holds an episode's summary whose record cannot be read",
+                    "delete this folder and build again: the episodes are made again from the cached audio",
+                )
+            return result.item
+
+        return whole
 
     def _inputs(self) -> assemble.Inputs:
         return gather(self.config, self.store, self.templates)

@@ -11,7 +11,8 @@ Layout of the cache folder:
     files/<sha256>       bytes an episode publishes (transcripts, chapters, pictures)
     icons/<key>.json     the icons and covers made from the show's artwork (artwork.py), by its checksum
     state/<show>/        index.json (per episode: inputs and result digest; the last published plan),
-                         results.log (results by digest), html.log (rendered notes and pages by digest),
+                         results.log (results by digest), summaries.log (their summaries, by the same digest:
+                         what an unchanged episode is assembled from), html.log (rendered texts by digest),
                          checked.json (what `check` found good)
 """
 
@@ -353,6 +354,8 @@ class Store:
         self.cache_dir = cache_dir
         self.folder = cache_dir / STATE_DIR / hashlib.sha256(show.encode()).hexdigest()[:16]
         self._results = Log(self.folder / "results.log")  # digest → the result as JSON
+        self._summaries = Log(self.folder / "summaries.log")  # the same digest → the result's summary, as JSON
+        self._unsummarised: dict[str, EpisodeResult] = {}  # results read whole for want of a summary: kept at save
         self._html = Log(self.folder / "html.log")  # digest of what it is rendered from → HTML, as JSON
         self._rendered = _Rendered({})
 
@@ -390,6 +393,21 @@ class Store:
             return None
         return found if isinstance(found, EpisodeResult) else None
 
+    def summary(self, key: str) -> EpisodeResult | None:
+        """A result's summary by the result's digest (`EpisodeResult.summary`: what assembling an unchanged episode
+        needs of it); the whole result when no summary is kept (a cache of an earlier version: the next save keeps
+        it). None when neither can be read."""
+        try:
+            found = decode(json.loads(self._summaries.values()[key]))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            found = None
+        if isinstance(found, EpisodeResult) and key in self._results.values():  # the record it summarises is kept
+            return found
+        whole = self.result(key)
+        if whole is not None:
+            self._unsummarised[key] = whole
+        return whole
+
     def rendered(self) -> Mapping[str, str]:
         """The HTML earlier builds rendered, by the digest of everything it was rendered from (read now, decoded
         when asked for: assemble takes it as it is)."""
@@ -403,6 +421,7 @@ class Store:
             self.folder.mkdir(parents=True, exist_ok=True)
             live = {e.result for e in state.entries.values()} | {key for key, _ in state.published.values()}
             self._results.save(results, live, _result_line)
+            self._summaries.save({**self._unsummarised, **results}, live, _summary_line)
             if html:
                 self._html.save(html, set(html), _text_line, self._rendered.broken)
             entries = {slug: _entry_data(e) for slug, e in state.entries.items()}
@@ -444,6 +463,10 @@ class _Rendered(Mapping[str, str]):
 
 def _result_line(result: EpisodeResult) -> str:
     return json.dumps(encode(result), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _summary_line(result: EpisodeResult) -> str:
+    return _result_line(result.summary())
 
 
 def _text_line(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -412,6 +412,24 @@ class Published:
     def page_url(self) -> str:
         return self.post_url or layout.url(self.site_url, self.page_path)
 
+    def summary(self) -> Published:
+        """The episode as an unchanged one is assembled from (`EpisodeResult.summary`): without what only its own
+        page and feed item show (the notes' body, panelists and passages, its loudness, mix, turns, soundbites and
+        flagged words), which are kept rendered by the whole record's digest. The index page and the feed's channel
+        show the rest (see `pages.INDEX_TEMPLATES`)."""
+        notes = replace(self.episode.notes, body="", panelists=(), passages=(), chapters=())
+        return replace(
+            self,
+            episode=replace(self.episode, notes=notes, chapters=()),
+            report=None,
+            alternates=tuple(replace(a, report=None) for a in self.alternates),
+            soundbites=(),
+            mix=None,
+            turns=(),
+            flagged=(),
+            clean=self.clean.summary() if self.clean is not None else None,
+        )
+
     @property
     def identity(self) -> Identity:
         """What subscribers hold of the episode, for the guard."""
@@ -463,6 +481,13 @@ class EpisodeResult:
     drafts: tuple[tuple[Path, str], ...] = ()  # files made for the host to review (a made transcript): (where, text),
     # written into the show folder by the build on the host's machine, never by a stage
     mastered: Mastered | None = None  # the audio it was tagged from: an edit of its words alone tags it again
+
+    def summary(self) -> EpisodeResult:
+        """The record as a build that does not make the episode again assembles it: its item's summary
+        (`Published.summary`), without the files it was made from or the audio it was tagged from. A fraction of
+        the whole record to read back, for each of a thousand unchanged episodes on every edit."""
+        item = self.item.summary() if self.item is not None else None
+        return replace(self, item=item, inputs=(), drafts=(), mastered=None)
 
 
 @dataclass(frozen=True)

@@ -364,10 +364,8 @@ def test_a_cache_written_by_another_version_is_replaced_not_appended_to(show, ca
 
 def test_a_damaged_cache_is_made_again_not_an_error(show):
     state = next((config_module.load(show).cache_dir / "state").iterdir())
-    log = state / "results.log"
-    log.write_text(
-        log.read_text(encoding="utf-8").replace('"title":"Alpha"', '"title":'), encoding="utf-8"
-    )  # alpha's record cut
+    for log in (state / "results.log", state / "summaries.log"):  # alpha's record cut, and its summary
+        log.write_text(log.read_text(encoding="utf-8").replace('"title":"Alpha"', '"title":'), encoding="utf-8")
     make_audio(show / "episodes" / "gamma.wav", seconds=2)
     write_notes(show, "gamma", "title: Gamma\ndate: 2026-01-19")
     master = config_module.load(show).cache_dir / "master"
@@ -378,3 +376,35 @@ def test_a_damaged_cache_is_made_again_not_an_error(show):
     assert sorted(p.suffix for p in new) == [".f32", ".json", ".mp3"], (
         "only gamma was mastered (its record, its audio, its gain curve): alpha's audio came from the cache"
     )
+
+
+def test_an_edit_assembles_the_unchanged_episodes_from_their_summaries(show):
+    """The episodes an edit leaves unchanged are assembled from their summaries, not their whole records: with
+    beta's record unreadable (its summary kept), an edit of alpha publishes beta as it was."""
+    state = next((config_module.load(show).cache_dir / "state").iterdir())
+    beta_before = {rel: sha for rel, sha in site(show / "public").items() if "beta" in rel}
+    log = state / "results.log"
+    lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+    log.write_text(
+        "".join(line.replace('"title":"Beta"', '"title":') for line in lines), encoding="utf-8"
+    )  # beta's record cut, its summary whole
+    write_notes(show, "alpha", "title: Alpha, renamed\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    made, _ = _made(show)
+    assert made == {"alpha"}
+    assert {rel: sha for rel, sha in site(show / "public").items() if "beta" in rel} == beta_before
+    assert "Alpha, renamed" in (show / "public" / "index.html").read_text()
+
+
+def test_a_shows_own_index_page_is_rendered_from_the_whole_records(show):
+    """A show's own index template may show any field of any episode, even one a summary leaves out (the notes'
+    body, the panelists): its index is rendered from every episode's whole record."""
+    (show / "templates").mkdir()
+    (show / "templates" / "index.html").write_text(
+        "{% for item in items %}<p>{{ item.episode.notes.title }}: "
+        "{{ item.episode.notes.panelists | map(attribute='name') | join(', ') }}</p>\n{% endfor %}"
+    )
+    assert build(show) == 0
+    write_notes(show, "beta", "title: Beta, renamed\ndate: 2026-01-12")
+    made, _ = _made(show)
+    assert made == {"beta"}
+    assert (show / "public" / "index.html").read_text() == "<p>Beta, renamed: </p>\n<p>Alpha: Ann, Bo</p>\n"

@@ -42,10 +42,13 @@ class Inputs:
 
 @dataclass(frozen=True)
 class Episode:
-    """A publishable episode and the fingerprint of its record (the key of what is rendered from it)."""
+    """A publishable episode and the fingerprint of its record (the key of what is rendered from it). `whole`: given
+    when `item` is the record's summary (`Published.summary`), the whole record, asked for only when a text of the
+    episode must be rendered anew (none was kept under its key)."""
 
     item: Published
     key: str
+    whole: Callable[[], Published] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,14 @@ def assemble(
         used.update(found)
         return list(found.values())
 
+    wholes = {e.item.guid: e.whole for e in episodes if e.whole is not None}
+
+    def whole(item: Published) -> Published:
+        """The item as its texts are rendered from: the whole record of one given as a summary, as this build
+        places it (its links; its clips, when they are kept out of the site)."""
+        found = wholes.get(item.guid)
+        return item if found is None else _with(found(), links=item.links, clips=item.clips)
+
     pages_of = {
         e.item.episode.slug: e.item.post_url or e.item.page_path for e in episodes
     }  # on a blog: the post's address
@@ -114,7 +125,9 @@ def assemble(
     locale = memo(f"locale:{language}", lambda: pages.og_locale(language))  # kept: langcodes is loaded once a language
     site = pages.Site(artwork, tuple(name for name, _ in icons), width, locale)
     for item in items if not config.blog.engine else ():  # on a blog, the episode's page is its post
-        html = memo(f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, item, site))
+        html = memo(
+            f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, whole(item), site)
+        )
         files[item.page_path] = _text(html)
     blog = (
         posts.files(
@@ -147,7 +160,7 @@ def assemble(
     def texts(page: Sequence[Published]) -> list[str]:
         """The items' <item> elements, each kept by its record and what else an item shows; none made twice."""
         wanted = {f"item:{_key(keys[item.guid], item_context)}": item for item in page}
-        return memo_many(wanted, lambda missing: feed.item_texts(config, missing, podcast_guid))
+        return memo_many(wanted, lambda missing: feed.item_texts(config, [whole(i) for i in missing], podcast_guid))
 
     current, archived = archive_pages(items, config.feed.items)
     channel_key = cache.context_digest(show_key, repr(config.feed), podcast_guid, artwork_sizes)
@@ -174,7 +187,7 @@ def assemble(
     document = feed.channel(config, current, artwork, podcast_guid, artwork_sizes, newest)
     xml, feed_hash, last_build = _dated(document, texts(current), book.feed_hash, book.last_build, now)
     clean = (
-        _clean_feed(config, items, keys, book, now, artwork, artwork_sizes, memo_many, files)
+        _clean_feed(config, items, keys, book, now, artwork, artwork_sizes, memo_many, files, whole)
         if config.clean.edition
         else None
     )
@@ -219,10 +232,12 @@ def _clean_feed(
     artwork_sizes,
     memo_many: Callable[[Mapping[str, Published], Callable[[list[Published]], list[str]]], list[str]],
     files: dict[str, PlanFile],
+    whole: Callable[[Published], Published],
 ) -> ledger.Feed:
     """The clean feed (a file of the plan, written before the main feed) and its part of the ledger."""
     chosen = clean_items(items, book)
-    key_of = {clean.guid: keys[item.guid] for item, clean in zip([i for i in items if i.clean is not None], chosen)}
+    origin = {clean.guid: item for item, clean in zip([i for i in items if i.clean is not None], chosen)}
+    key_of = {guid: keys[item.guid] for guid, item in origin.items()}
     for item in chosen:
         files[item.media_path] = PlanFile(item.media.path, item.media.sha256)
         files.update({a.path: PlanFile(a.content, a.sha256) for a in item.attachments})
@@ -233,7 +248,12 @@ def _clean_feed(
     context = cache.context_digest(feed.item_context(shown, podcast_guid, layout.CLEAN_FEED_FILE))
     texts = memo_many(
         {f"item-clean:{_key(key_of[item.guid], (context, *_placed(item)))}": item for item in chosen},
-        lambda missing: feed.item_texts(shown, missing, podcast_guid, feed_file=layout.CLEAN_FEED_FILE),
+        lambda missing: feed.item_texts(
+            shown,
+            [replace(whole(origin[c.guid]).clean, guid=c.guid) for c in missing],
+            podcast_guid,
+            feed_file=layout.CLEAN_FEED_FILE,
+        ),
     )
     document = feed.channel(shown, chosen, artwork, podcast_guid, artwork_sizes, feed_file=layout.CLEAN_FEED_FILE)
     old = book.clean or ledger.Feed()

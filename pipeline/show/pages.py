@@ -192,6 +192,16 @@ def og_locale(language: str) -> str:
     return f"{tag.language}_{territory}" if territory else tag.language
 
 
+# The templates the packaged index page is made of. While a show replaces none of them, the index shows only what an
+# episode's summary keeps (`Published.summary`), so an edit assembles the unchanged episodes from their summaries.
+INDEX_TEMPLATES = ("index.html", "base.html", "_player.html", "_subscribe.html", "_icons.html", "icons.svg")
+
+
+def index_from_summaries(folder: Path | None) -> bool:
+    """Whether the index page is rendered by the packaged templates alone (`folder`: the show's templates)."""
+    return folder is None or not any((folder / name).is_file() for name in INDEX_TEMPLATES)
+
+
 def templates(folder: Path | None) -> dict[str, str]:
     """The sources of the templates a show's pages are rendered from: the packaged ones, and the show's own
     templates folder (its files replace the packaged ones of the same name, and may add others). ConfigError when a
