@@ -75,6 +75,7 @@ PARTS = [
     ("pipeline.build", "_Build._cached"),
     ("pipeline.cache", "Store.state"),
     ("pipeline.cache", "Store.result"),
+    ("pipeline.cache", "Store.summary"),
     ("pipeline.build", "gather"),
     ("pipeline.show.guard", "published_items"),
     ("pipeline.build", "_Build._map"),

@@ -101,6 +101,7 @@ def build(
     with (
         lock.hold(lock.show_lock(config), "this show", wait, reporter.note),
         lock.hold_folder(lock.site_lock(config), str(config.output_dir), wait, reporter.note),
+        cache.thawed(),
     ):
         return _Build(
             config,
@@ -138,15 +139,16 @@ def plan(config: Config, book: ledger.Ledger | None = None, now: datetime | None
     store = show_store(config, book)
     state = store.state()
     chosen = []
-    with cache.many():
-        results = [(key, store.result(key)) for key, _ in state.published.values()]
-    for key, result in results:
-        if result is None or result.item is None:
-            return None  # the cache lost it: only a build can make it again
-        chosen.append(assemble.Episode(result.item, key))
-    if not chosen:
-        return None
-    return assemble.assemble(config, chosen, book, now or datetime.now(UTC), gather(config, store))
+    with cache.thawed():
+        with cache.many():
+            results = [(key, store.result(key)) for key, _ in state.published.values()]
+        for key, result in results:
+            if result is None or result.item is None:
+                return None  # the cache lost it: only a build can make it again
+            chosen.append(assemble.Episode(result.item, key))
+        if not chosen:
+            return None
+        return assemble.assemble(config, chosen, book, now or datetime.now(UTC), gather(config, store))
 
 
 def gather(config: Config, store: cache.Store, templates: Mapping[str, str] | None = None) -> assemble.Inputs:
@@ -174,7 +176,7 @@ def preview(config: Config, reporter: Reporter | None = None, now: datetime | No
     the guard would refuse is reported as a warning."""
     reporter = reporter or QuietReporter()
     ready(config, publish=False)
-    with lock.hold(lock.show_lock(config), "this show", True, reporter.note):
+    with lock.hold(lock.show_lock(config), "this show", True, reporter.note), cache.thawed():
         return _Build(config, reporter, now or datetime.now(UTC), guard.Allow(), preview=True).run()
 
 
