@@ -7,6 +7,7 @@ every program started), not with stand-ins.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -408,3 +409,13 @@ def test_a_shows_own_index_page_is_rendered_from_the_whole_records(show):
     made, _ = _made(show)
     assert made == {"beta"}
     assert (show / "public" / "index.html").read_text() == "<p>Beta, renamed: </p>\n<p>Alpha: Ann, Bo</p>\n"
+
+
+def test_a_build_hands_what_it_froze_back_to_the_collector(show):
+    """The records a build reads are kept out of the cyclic collector's scans while it runs, and handed back when it
+    ends: a long-running `serve` that builds again and again keeps nothing out of its reach."""
+    write_notes(show, "beta", "title: Beta, renamed\ndate: 2026-01-12")
+    assert build(show) == 0
+    assert gc.get_freeze_count() == 0
+    assert preview(config_module.load(show)).plan is not None
+    assert gc.get_freeze_count() == 0
