@@ -20,7 +20,7 @@ from pipeline.build import build as run_build
 from pipeline.cli import main
 from pipeline.episode import align, clean, transcribe
 from pipeline.episode.transcript import Cue
-from tests.conftest import write_notes, write_show
+from tests.conftest import checksums, write_notes, write_show
 from tests.speech import levels, needs_espeak, say
 from tests.test_engine import watching
 
@@ -387,3 +387,21 @@ def test_a_remaster_makes_the_clean_edition_again(tmp_path):
     assert main(["remaster", "--show", str(folder)]) == 0
     assert kept.stat().st_ino != before, "made again, not taken from the cache"
     assert (folder / "public" / "media" / "swear.clean.mp3").is_file()
+
+
+def test_the_clean_feed_rendered_anew_from_a_summarised_episode_is_what_was_kept(tmp_path):
+    """An unchanged episode is assembled from its summary; when its clean feed item must be rendered anew (nothing
+    kept), it is rendered from its whole record: the site is byte for byte what was published."""
+    folder = tmp_path / "show"
+    _show(folder, "mute", normalize=False)
+    assert main(["build", "--show", str(folder)]) == 0
+    site = {rel: sha for rel, sha in checksums(folder / "public").items() if rel not in layout.RESERVED}
+    assert layout.CLEAN_FEED_FILE in site
+    state = next((config_module.load(folder).cache_dir / "state").iterdir())
+    assert (state / "summaries.log").stat().st_size
+    (state / "html.log").unlink()  # every page and item rendered anew
+    index = json.loads((state / "index.json").read_text())
+    (state / "index.json").write_text(json.dumps({**index, "data": {**index["data"], "noop": ""}}))
+    result = run_build(config_module.load(folder))
+    assert result.ok and not result.published, "no episode made again"
+    assert {rel: sha for rel, sha in checksums(folder / "public").items() if rel not in layout.RESERVED} == site
