@@ -349,7 +349,9 @@ class _Build:
         keys, published = records()
         made = {**cached, **results}
         chosen = [
-            assemble.Episode(made[slug].item, key, self._whole(key) if slug in cached and summaries else None)
+            assemble.Episode(
+                made[slug].item, key, self._whole(key) if summaries and slug in cached and slug not in results else None
+            )
             for slug, (key, _) in published.items()
             if slug not in kept_slugs
         ]
