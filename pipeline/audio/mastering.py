@@ -105,7 +105,8 @@ MAX_ENCODES = 3
 # What counts as silence to trim (a stretch of 5 ms blocks whose peaks stay under it), and how much of it to keep.
 TRIM_NOISE_DB, TRIM_MIN_SECONDS, TRIM_KEEP_SECONDS = -50, 1.0, 0.3
 JINGLE_FADE_MS = {"intro": (0, 1500), "outro": (1000, 2500)}  # (fade in, fade out)
-PCM_FORMAT = "flt"  # the graph's samples: float, so no gain stage clips before the curve
+PCM_FORMAT = "flt"
+MULTIPLY_FRAME = 4096  # samples: the frames in which the encode's graph multiplies the program by the gain curve  # the graph's samples: float, so no gain stage clips before the curve
 CHUNK_SECONDS = 4  # audio analysed and metered a few seconds at a time: memory stays that, whatever the length
 AHEAD_SECONDS = 3 * CHUNK_SECONDS  # recordings longer than this are decoded in a thread ahead of their analysis
 
@@ -161,11 +162,15 @@ class _Plan:
         # this ratio, 8 by none): the curve is smooth already, and a longer one rings at the limiter's ramps. Read by
         # the graph itself (amovie), not as an input of its own: ffmpeg runs no demuxer and decoder threads for it
         # (2 CPU s an hour of their hand-overs)
+        # both sides in frames of one size: amultiply then takes each pair as it comes, where frames of unequal sizes
+        # (the curve's a few seconds long, the program's as the decoder and resampler give them) were cut and copied
+        # for every pair it made (0.5 CPU s an hour; the same samples out)
+        frames = f"asetnsamples=n={MULTIPLY_FRAME}:p=0"
         curve = (
             f"amovie={filter_path(self.curve)}:f=f32le:format_opts=sample_rate={CONTROL_RATE},"
-            f"aresample={self.settings.sample_rate}:filter_size=8,aformat=sample_fmts={PCM_FORMAT},{spread}"
+            f"aresample={self.settings.sample_rate}:filter_size=8,aformat=sample_fmts={PCM_FORMAT},{spread},{frames}"
         )
-        return ";".join([*parts, f"{joined}[prog]", f"{curve}[gain]", f"[prog][gain]amultiply[{label}]"])
+        return ";".join([*parts, f"{joined},{frames}[prog]", f"{curve}[gain]", f"[prog][gain]amultiply[{label}]"])
 
     def inputs(self) -> list[str]:
         """ffmpeg's input arguments: the recording, the prepared jingles (the graph reads the gain curve itself)."""
