@@ -215,3 +215,44 @@ def test_a_file_without_the_lame_tag_is_decoded_whole_instead(tmp_path):
     out, follower, _ = encode_followed(tmp_path, 44100, 2, "-write_xing", "0")
     assert follower.finish() is None
     assert mastering.verify(out).integrated > -70
+
+
+@pytest.mark.parametrize(
+    ("codec", "channels", "suffix"),
+    [
+        ("pcm_s24le", 2, ".wav"),  # decoded as packed 32-bit integers
+        ("pcm_s16le", 1, ".wav"),
+        ("pcm_u8", 2, ".wav"),
+        ("pcm_f32le", 2, ".wav"),  # packed float
+        ("flac", 2, ".flac"),
+        ("libmp3lame", 2, ".mp3"),  # planar float
+    ],
+)
+def test_a_recording_decodes_to_the_samples_ffmpeg_converts_it_to(tmp_path, codec, channels, suffix):
+    # The in-process decode (interleaved samples sorted into channels and made float by one conversion) gives, sample
+    # for sample, what ffmpeg's own conversion to float gives, in chunks that join into the whole file.
+    path = encoded(tmp_path, SPEECH.format(seed=4), channels, ("-c:a", codec), suffix, seconds=9)
+    reference = subprocess.run(
+        [ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), "-f", "f32le", "-c:a", "pcm_f32le", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    expected = np.frombuffer(reference, dtype="<f4").reshape(-1, channels).T
+    rate, found_channels, chunks = mastering._decoded(path)
+    parts = list(chunks)
+    assert (rate, found_channels) == (44100, channels)
+    assert len(parts) > 1 and all(part.dtype == np.float32 and part.flags.c_contiguous for part in parts)
+    assert np.array_equal(np.concatenate(parts, axis=1), expected)
+
+
+def test_the_sample_peak_is_the_largest_sample_however_the_chunks_fall():
+    # With true peaks on, the sample peak is read from the blocks the oversampling looks at: every sample counts once,
+    # the first and the last too.
+    rng = np.random.default_rng(8)
+    signal = (rng.standard_normal((2, 44100 * 3)) * 0.05).astype(np.float32)
+    for at, value in ((0, -0.61), (-1, 0.7), (44100, 0.65)):
+        signal[1, at] = value
+        meter = Meter(44100, 2)
+        for start in range(0, signal.shape[1], 1001):
+            meter.feed(np.ascontiguousarray(signal[:, start : start + 1001]))
+        assert meter.result().sample_peak == pytest.approx(20 * np.log10(np.abs(signal).max()), abs=1e-9)

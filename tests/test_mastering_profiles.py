@@ -10,6 +10,7 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.audio import mastering
@@ -196,3 +197,48 @@ def test_an_espeak_panel_lands_on_target(tmp_path):
         check=True,
     )
     assert_mastered(master(src, tmp_path))
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_the_program_is_multiplied_by_its_curve_sample_for_sample_whatever_the_frames(tmp_path, channels):
+    # The encode's graph cuts both the program and the upsampled gain curve into frames of one size before multiplying
+    # them (amultiply then copies nothing): the samples out are those of the graph that multiplies them as they come.
+    source = tmp_path / "speech.wav"
+    graph = f"{SPEECH.format(seed=5)},aresample=48000"
+    subprocess.run(
+        [
+            ffmpeg(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            graph,
+            "-t",
+            "12",
+            "-ac",
+            str(channels),
+            "-c:a",
+            "pcm_s24le",
+            str(source),
+        ],
+        check=True,
+    )
+    times = np.linspace(0.0, 12.0, 11)
+    gain_db = np.array([0, 6, 6, -3, 9, 9, 0, -12, 2, 2, 0], dtype=np.float32)  # steps and ramps
+    curve = mastering._write_curve(times, gain_db, 12.0, tmp_path / "curve.f32")
+    plan = mastering._Plan(source=source, settings=AudioSettings(), channels=channels, curve=curve, source_rate=48000)
+    framed = plan.program("out")
+    framing = f"asetnsamples=n={mastering.MULTIPLY_FRAME}:p=0"
+    assert framed.count(framing) == 2
+
+    def samples(text: str) -> np.ndarray:
+        args = [ffmpeg(), "-nostdin", "-v", "error", *plan.inputs(), "-filter_complex", text, "-map", "[out]"]
+        out = subprocess.run([*args, "-f", "f32le", "-"], check=True, capture_output=True).stdout
+        return np.frombuffer(out, dtype="<f4")
+
+    ours = samples(framed)
+    assert len(ours) == 12 * 44100 * channels
+    assert np.array_equal(ours, samples(framed.replace(f",{framing}", "")))
+    assert np.abs(ours).max() > 0.01

@@ -229,10 +229,11 @@ class Meter:
             self._energy.append(whole[: blocks * self.step].reshape(blocks, self.step).sum(axis=1, dtype=np.float64))
             self._energy[-1] /= self.step
         self._rest = whole[blocks * self.step :]
-        self.sample_peak = max(self.sample_peak, float(chunk.max()), -float(chunk.min()))
-        self.peak = max(self.peak, self.sample_peak)
         if self.true_peak:
-            self._oversample(chunk)
+            self._oversample(chunk)  # the sample peak too, from the blocks' peaks it finds
+        else:
+            self.sample_peak = max(self.sample_peak, float(chunk.max()), -float(chunk.min()))
+            self.peak = self.sample_peak
 
     def _oversample(self, chunk: np.ndarray) -> None:
         reach = _interpolator()[1]
@@ -245,6 +246,9 @@ class Meter:
             return
         self._tail = joined[:, (blocks - 1) * TAPS :]
         loud = np.abs(joined[:, : blocks * TAPS]).reshape(-1, blocks, TAPS).max(axis=(0, 2))
+        # every sample lies in one block of one call (the held samples before and after repeat the first and last)
+        self.sample_peak = max(self.sample_peak, float(loud.max()))
+        self.peak = max(self.peak, self.sample_peak)
         reach_of = np.maximum(loud[:-1], loud[1:]) * reach
         found = np.flatnonzero(reach_of > self.peak)
         if not len(found):
