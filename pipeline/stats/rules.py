@@ -16,6 +16,7 @@ Addresses stay in memory only: a listener is kept as a keyed hash (BLAKE2b, with
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import re
 import socket
@@ -230,8 +231,8 @@ class Rules:
                 window = old_windows.get(listener)
             if window is None and kept:
                 window = kept.pop(self._digest(listener), None)
-                if window is not None:
-                    windows[listener] = window
+                if window is not None:  # a copy: the state's own is what it held (`Store.save` writes what changed)
+                    window = windows[listener] = copy.copy(window)
             if window is None or ts >= window.start + DAY:
                 window = windows[listener] = Window(ts, rel)
             elif window.counted:
