@@ -181,7 +181,7 @@ class Rules:
             counts.downloads,
         )
         windows, old_windows, kept, served, days = self.windows, self.old_windows, self.kept, self.served, self.days
-        old_asked = self.old_asked
+        old_asked, v6 = self.old_asked, self.v6
         last, since, seen = self.last, self.since_sweep, 0
         for request in requests:
             ts, ip, method, path, status, sent, range_, user_agent = request
@@ -211,7 +211,7 @@ class Rules:
                 left_out["status"] += 1
                 continue
             agent = known.get(user_agent) or agents(user_agent)
-            address = ip if b":" not in ip else key_of(ip)
+            address = ip if b":" not in ip else (v6.get(ip) or key_of(ip))
             rel = media.rel
             agent_kind = agent.kind
             if agent_kind == APP:
