@@ -124,9 +124,10 @@ class Store:
         shapes: dict | None = None,
         before: tuple[dict, dict] | None = None,
     ) -> None:
-        """Add a run's counts, replace the open windows, and record how far each log was read: one transaction.
-        `before`: the windows and apps the state held when the run began (`windows()`, `served()`); only what
-        changed since is written (a run over a few new lines writes a few rows, not every open window)."""
+        """Add a run's counts, keep the open windows and apps seen, and record how far each log was read: one
+        transaction. `before`: the windows and apps the state held when the run began (`windows()`, `served()`): only
+        what changed since is written, and those that closed deleted (a run over a few new lines writes a few rows,
+        not every open window again); without it, all are replaced."""
         old_windows, old_served = before or ({}, {})
         with self.transaction() as db:
             db.executemany(
