@@ -255,3 +255,24 @@ def test_a_log_read_in_pieces_leaves_the_state_one_run_leaves_writing_only_what_
     assert _state(settings) == whole
     # the last line alone: its rows (the log's, a window's, a download's…), not every open window again
     assert written[-1] <= 6 < len(whole[1]) + len(whole[2])
+
+
+def test_a_request_dated_in_the_future_does_not_keep_every_window_after_it(show, monkeypatch):
+    from pipeline.stats import media, rules
+
+    monkeypatch.setattr(rules, "SWEEP", 50)
+    monkeypatch.setattr(rules, "CROWDED", 200)
+    counting = rules.Rules(media.show(config.load(show)), b"salt" * 8)
+    path = ("/show/" + layout.media("one", "mp3")).encode()
+    start = calendar.timegm((2026, 12, 6, 10, 0, 0))
+
+    def request(n: int, ts: int) -> formats.Request:
+        return formats.Request(
+            ts, f"198.51.{n // 250}.{n % 250}".encode(), b"GET", path, 200, 9, b"", OVERCAST.encode()
+        )
+
+    counting.add_all([request(0, start + 365 * 86_400)])  # a clock gone wrong, once
+    counting.add_all(request(n, start + n) for n in range(1, 5000))
+    # every listener after it looks closed (the latest request is a year ahead): no more than the bound is kept
+    assert 0 < len(counting.windows) + len(counting.old_windows) <= 2 * 200 + 50
+    assert counting.counts.requests == 5000

@@ -32,6 +32,7 @@ from .media import MediaFile, Show
 DAY = 86_400
 LATE = 3_600  # a log's lines are in order of answers: a long download is written after shorter ones that began later
 SWEEP = 10_000  # requests between two looks at whether the windows of a day and an hour ago can be forgotten
+CROWDED = 1_000_000  # windows and apps in the young generation past which the closed ones are sought one by one
 PROBE = b"bytes=0-1"
 SUBSCRIBERS = re.compile(rb"(\d[\d,]*) (?:subscribers|readers|followers)", re.IGNORECASE)
 FEED_OK = (200, 304)
@@ -97,6 +98,7 @@ class Rules:
         self.asked: dict[tuple[bytes, str], tuple[int, str]] = {}  # (address, rel) → (time, app): this run's
         self.old_asked: dict[tuple[bytes, str], tuple[int, str]] = {}
         self.born = 0  # the time of the latest request when `windows` and `asked` began (`sweep`)
+        self.crowded = CROWDED
         self.served: dict[tuple[bytes, str], tuple[int, str]] = dict(served or {})  # the same, hashed: the last run's
         self.counts = Counts()
         self.paths: dict[bytes, tuple[str, MediaFile | str] | None] = {}
@@ -313,6 +315,17 @@ class Rules:
         young one, which is looked in first)."""
         self.since_sweep = 0
         if self.last - self.born <= DAY + LATE:
+            if len(self.windows) + len(self.asked) > self.crowded:
+                # more listeners in a day than that, or a request dated in the future: the closed ones sought one by
+                # one (then not again before the young generation has doubled)
+                edge = self.last - DAY - LATE
+                for generation in (self.windows, self.old_windows):
+                    for key in [key for key, window in generation.items() if window.start < edge]:
+                        del generation[key]
+                for generation in (self.asked, self.old_asked):
+                    for key in [key for key, asked in generation.items() if asked[0] < edge]:
+                        del generation[key]
+                self.crowded = max(CROWDED, 2 * (len(self.windows) + len(self.asked)))
             return
         # every window of the old generation began before `born`, now more than a day and an hour ago
         self.old_windows, self.windows = self.windows, {}
