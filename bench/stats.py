@@ -12,6 +12,10 @@ Each run is `python -m pipeline.cli stats` in a process of its own, measured by 
 
     .venv/bin/python bench/stats.py                   # 1 M and 10 M lines
     .venv/bin/python bench/stats.py --lines 1000000
+    .venv/bin/python bench/stats.py --lines 1000000 --keep /some/folder   # its show and log kept there
+
+A kept show and log let two versions of the code be compared on the same lines, e.g. their outputs byte for byte:
+`python -m pipeline.cli stats --show FOLDER/show-1000000 --format csv --reset FOLDER/access-1000000.log`.
 """
 
 from __future__ import annotations
@@ -228,7 +232,7 @@ def run(show: Path, log: Path) -> tuple[float, float, int, str]:
     return wall, usage.ru_utime + usage.ru_stime, max(peak[0], usage.ru_maxrss * 1024), err.strip().splitlines()[-1]
 
 
-def bench(lines: int, folder: Path) -> None:
+def bench(lines: int, folder: Path, keep: bool = False) -> None:
     show, files = make_show(folder / f"show-{lines}")
     log = folder / f"access-{lines}.log"
     began = time.monotonic()
@@ -253,16 +257,29 @@ def bench(lines: int, folder: Path) -> None:
     )
     print(f"    {summary2}", flush=True)
     print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-    log.unlink()
+    if keep:
+        print(f"  kept: {show} and {log}", flush=True)
+    else:
+        log.unlink()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, action="append", help="lines of log (repeatable; default 1 M and 10 M)")
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR", help="write the shows and logs into DIR (new or empty) and keep them"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="panelpress-stats-bench-") as folder:
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            if any(args.keep.iterdir()):
+                raise SystemExit(f"{args.keep}: not empty (give a new or empty folder)")
+            folder = str(args.keep)
+        else:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="panelpress-stats-bench-"))
         for lines in args.lines or [1_000_000, 10_000_000]:
-            bench(lines, Path(folder))
+            bench(lines, Path(folder), keep=bool(args.keep))
 
 
 if __name__ == "__main__":

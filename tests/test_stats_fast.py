@@ -10,6 +10,7 @@ audio is built.
 from __future__ import annotations
 
 import calendar
+import itertools
 import json
 import random
 import struct
@@ -206,3 +207,72 @@ def test_a_worker_that_fails_says_why(show, tmp_path, monkeypatch):
     monkeypatch.setattr(count.Rules, "add_all", broken)  # in the forked workers too
     with pytest.raises(PanelpressError, match="stats failed: ValueError\\('a rule broke'\\)"):
         count.count(settings, [log], reset=True, workers=2)
+
+
+def _state(settings) -> tuple:
+    """The counts, windows and apps seen the state holds (without their hashed keys: a reset makes a new salt)."""
+    state = count.Store(count.state_path(settings))
+    try:
+        return tuple(
+            sorted(state.db.execute(query).fetchall())
+            for query in (
+                "SELECT * FROM downloads",
+                "SELECT rel, start, audio, counted, app, platform FROM windows",
+                "SELECT rel, ts, app FROM served",
+            )
+        )
+    finally:
+        state.close()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_log_read_in_pieces_leaves_the_state_one_run_leaves_writing_only_what_changed(
+    show, tmp_path, monkeypatch, workers
+):
+    settings = config.load(show)
+    log = tmp_path / "access.log"
+    _log(log, show)
+    lines = log.read_bytes().splitlines(keepends=True)
+    count.count(settings, [log], reset=True, workers=workers)
+    whole = _state(settings)
+    assert len(whole[1]) > 50 and len(whole[2]) > 10  # windows and apps left open for the next run
+
+    written = []
+    save = count.Store.save
+
+    def counted_save(self, *args, **kwargs):  # the real save, its rows counted by SQLite
+        before = self.db.total_changes
+        save(self, *args, **kwargs)
+        written.append(self.db.total_changes - before)
+
+    monkeypatch.setattr(count.Store, "save", counted_save)
+    log.write_bytes(b"".join(lines[:1000]))
+    count.count(settings, [log], reset=True, workers=workers)
+    for done, cut in itertools.pairwise((1000, 1700, 2400, len(lines) - 1, len(lines))):
+        with log.open("ab") as stream:
+            stream.write(b"".join(lines[done:cut]))
+        count.count(settings, [log], workers=workers)
+    assert _state(settings) == whole
+    # the last line alone: its rows (the log's, a window's, a download's…), not every open window again
+    assert written[-1] <= 6 < len(whole[1]) + len(whole[2])
+
+
+def test_a_request_dated_in_the_future_does_not_keep_every_window_after_it(show, monkeypatch):
+    from pipeline.stats import media, rules
+
+    monkeypatch.setattr(rules, "SWEEP", 50)
+    monkeypatch.setattr(rules, "CROWDED", 200)
+    counting = rules.Rules(media.show(config.load(show)), b"salt" * 8)
+    path = ("/show/" + layout.media("one", "mp3")).encode()
+    start = calendar.timegm((2026, 12, 6, 10, 0, 0))
+
+    def request(n: int, ts: int) -> formats.Request:
+        return formats.Request(
+            ts, f"198.51.{n // 250}.{n % 250}".encode(), b"GET", path, 200, 9, b"", OVERCAST.encode()
+        )
+
+    counting.add_all([request(0, start + 365 * 86_400)])  # a clock gone wrong, once
+    counting.add_all(request(n, start + n) for n in range(1, 5000))
+    # every listener after it looks closed (the latest request is a year ahead): no more than the bound is kept
+    assert 0 < len(counting.windows) + len(counting.old_windows) <= 2 * 200 + 50
+    assert counting.counts.requests == 5000

@@ -15,6 +15,7 @@ import gc
 import hashlib
 import itertools
 import multiprocessing
+import operator
 import os
 import socket
 import time
@@ -99,7 +100,7 @@ def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = 
             results, reads, rows = _in_parallel(show, salt, (*kept, shapes), plan, workers, tell)
         counts, windows, served = _merged(results, reads)
         new = {shape: agent for result in results for shape, agent in result[3].items() if shape not in shapes}
-        store.save(counts, windows, [row for row in rows if row is not None], served, new)
+        store.save(counts, windows, [row for row in rows if row is not None], served, new, before=kept)
     finally:
         store.close()
     run = Run(logs=reads)
@@ -414,7 +415,7 @@ def _share(parts: int) -> Callable[[list[bytes]], list[int]]:
     """Which process counts each of a combined log's lines: by its address (IPv6 by its /64), so that each
     listener's lines are all counted by one."""
     prefixes: dict[bytes, int] = {}  # an IPv6 address → the hash of its /64
-    crc32 = zlib.crc32
+    crc32, first, repeat = zlib.crc32, operator.itemgetter(0), itertools.repeat
 
     def prefix(ip: bytes) -> int:
         which = prefixes.get(ip)
@@ -428,8 +429,12 @@ def _share(parts: int) -> Callable[[list[bytes]], list[int]]:
         return which
 
     def shares(lines: list[bytes]) -> list[int]:
-        ips = [line[: line.find(b" ")] for line in lines]
-        return [(crc32(ip) if b":" not in ip else prefix(ip)) % parts for ip in ips]
+        # in C, without a Python step per line: each line's address (what precedes its first space), its CRC
+        ips = list(map(first, map(bytes.partition, lines, repeat(b" "))))
+        found = list(map(operator.mod, map(crc32, ips), repeat(parts)))
+        for at in itertools.compress(range(len(ips)), map(bytes.count, ips, repeat(b":"))):
+            found[at] = prefix(ips[at]) % parts  # IPv6: by its /64
+        return found
 
     return shares
 

@@ -16,6 +16,7 @@ Addresses stay in memory only: a listener is kept as a keyed hash (BLAKE2b, with
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import re
 import socket
@@ -30,7 +31,8 @@ from .media import MediaFile, Show
 
 DAY = 86_400
 LATE = 3_600  # a log's lines are in order of answers: a long download is written after shorter ones that began later
-SWEEP = 100_000  # requests between two sweeps of the windows that closed
+SWEEP = 10_000  # requests between two looks at whether the windows of a day and an hour ago can be forgotten
+CROWDED = 1_000_000  # windows and apps in the young generation past which the closed ones are sought one by one
 PROBE = b"bytes=0-1"
 SUBSCRIBERS = re.compile(rb"(\d[\d,]*) (?:subscribers|readers|followers)", re.IGNORECASE)
 FEED_OK = (200, 304)
@@ -91,13 +93,18 @@ class Rules:
         self.agents = Agents(shapes)
         # By (address, agent, rel), the address as `_key` makes it: in memory only, hashed when kept (`open_windows`)
         self.windows: dict[tuple[bytes, bytes, str], Window] = {}
+        self.old_windows: dict[tuple[bytes, bytes, str], Window] = {}  # the generation before (`sweep`)
         self.kept: dict[bytes, Window] = dict(windows or {})  # left open by the last run, by their hashed listener
         self.asked: dict[tuple[bytes, str], tuple[int, str]] = {}  # (address, rel) → (time, app): this run's
+        self.old_asked: dict[tuple[bytes, str], tuple[int, str]] = {}
+        self.born = 0  # the time of the latest request when `windows` and `asked` began (`sweep`)
+        self.crowded = CROWDED
         self.served: dict[tuple[bytes, str], tuple[int, str]] = dict(served or {})  # the same, hashed: the last run's
         self.counts = Counts()
         self.paths: dict[bytes, tuple[str, MediaFile | str] | None] = {}
         self.v6: dict[bytes, bytes] = {}  # IPv6 address → its /64
         self.hashes: dict[bytes, bytes] = {}  # address → its keyed hash
+        self.readers: dict[tuple[bytes, bytes], bytes] = {}  # a feed's reader (address, agent) → its keyed hash
         self.fetchers: dict[bytes, tuple[str, int]] = {}  # a feed's fetcher: (aggregator, subscribers) or ("", counted)
         self.days: dict[int, str] = {}
         self.last = 0
@@ -175,7 +182,8 @@ class Rules:
             self.asked,
             counts.downloads,
         )
-        windows, kept, served, days = self.windows, self.kept, self.served, self.days
+        windows, old_windows, kept, served, days = self.windows, self.old_windows, self.kept, self.served, self.days
+        old_asked, v6 = self.old_asked, self.v6
         last, since, seen = self.last, self.since_sweep, 0
         for request in requests:
             ts, ip, method, path, status, sent, range_, user_agent = request
@@ -192,7 +200,8 @@ class Rules:
                 self.last = last
                 self.sweep()
                 since = 0
-                windows, kept, served, asked = self.windows, self.kept, self.served, self.asked
+                windows, old_windows, kept, served = self.windows, self.old_windows, self.kept, self.served
+                asked, old_asked = self.asked, self.old_asked
             kind, media = what
             if method != b"GET":
                 left_out["method"] += 1
@@ -204,7 +213,7 @@ class Rules:
                 left_out["status"] += 1
                 continue
             agent = known.get(user_agent) or agents(user_agent)
-            address = ip if b":" not in ip else key_of(ip)
+            address = ip if b":" not in ip else (v6.get(ip) or key_of(ip))
             rel = media.rel
             agent_kind = agent.kind
             if agent_kind == APP:
@@ -220,10 +229,12 @@ class Rules:
                 continue
             listener = (address, user_agent, rel)  # in memory only; kept hashed (`open_windows`)
             window = windows.get(listener)
+            if window is None:
+                window = old_windows.get(listener)
             if window is None and kept:
                 window = kept.pop(self._digest(listener), None)
-                if window is not None:
-                    windows[listener] = window
+                if window is not None:  # a copy: the state's own is what it held (`Store.save` writes what changed)
+                    window = windows[listener] = copy.copy(window)
             if window is None or ts >= window.start + DAY:
                 window = windows[listener] = Window(ts, rel)
             elif window.counted:
@@ -251,6 +262,8 @@ class Rules:
                 app = agent.name
                 if agent_kind == LIBRARY:  # a system player: the app that asked for this file from this address
                     found = asked.get((address, rel))
+                    if found is None:
+                        found = old_asked.get((address, rel))
                     if found is None and served:
                         found = served.get((self._hash(address), rel))
                     if found is not None and ts - found[0] < DAY:
@@ -262,40 +275,64 @@ class Rules:
         self.last, self.since_sweep = last, since
 
     def _feed(self, request: Request, feed: str) -> None:
-        if request.status not in FEED_OK:
-            self.counts.left_out["status"] += 1
+        ts, ip, _method, _path, status, _sent, _range, user_agent = request
+        counts = self.counts
+        if status not in FEED_OK:
+            counts.left_out["status"] += 1
             return
-        day = self._day(request.ts)
-        self.counts.feed_days[(feed, day)] += 1
-        fetcher = self.fetchers.get(request.agent)
+        day = self.days.get(ts // DAY) or self._day(ts)
+        counts.feed_days[(feed, day)] += 1
+        fetcher = self.fetchers.get(user_agent)
         if fetcher is None:
-            reported = SUBSCRIBERS.search(request.agent)
+            reported = SUBSCRIBERS.search(user_agent)
             if reported:
                 # An aggregator fetches for many: its agent says how many (Feedly, Inoreader, Overcast's sync…)
-                fetcher = (_aggregator(request.agent[: reported.start()]), int(reported.group(1).replace(b",", b"")))
+                fetcher = (_aggregator(user_agent[: reported.start()]), int(reported.group(1).replace(b",", b"")))
             else:
-                fetcher = ("", self.agents(request.agent).counted)
+                fetcher = ("", self.agents(user_agent).counted)
             if len(self.fetchers) > 10_000:
                 self.fetchers.clear()
-            self.fetchers[request.agent] = fetcher
+            self.fetchers[user_agent] = fetcher
         name, subscribers_or_counted = fetcher
         if name:
-            if self.counts.aggregators.get(name, (0, 0))[0] <= request.ts:
-                self.counts.aggregators[name] = (request.ts, subscribers_or_counted)
+            if counts.aggregators.get(name, (0, 0))[0] <= ts:
+                counts.aggregators[name] = (ts, subscribers_or_counted)
             return
         if subscribers_or_counted:
-            listener = hashlib.blake2b(
-                self._hash(self._key(request.ip)) + b"\0" + request.agent, key=self.salt, digest_size=16
-            ).digest()
-            self.counts.feed_listeners.add((day, listener))
+            listener = self.readers.get((ip, user_agent))
+            if listener is None:
+                if len(self.readers) > 20_000:
+                    self.readers.clear()
+                listener = self.readers[(ip, user_agent)] = hashlib.blake2b(
+                    self._hash(self._key(ip)) + b"\0" + user_agent, key=self.salt, digest_size=16
+                ).digest()
+            counts.feed_listeners.add((day, listener))
 
     def sweep(self) -> None:
-        """Forget the windows that closed (a day and an hour behind the latest request)."""
+        """Forget the windows and apps that closed (a day and an hour behind the latest request), by generation: the
+        ones made since the generation before began are kept, the older ones dropped whole, none looked at one by
+        one (a window is never moved from one generation to the next: a new one for the same listener is made in the
+        young one, which is looked in first)."""
         self.since_sweep = 0
+        if self.last - self.born <= DAY + LATE:
+            if len(self.windows) + len(self.asked) > self.crowded:
+                # more listeners in a day than that, or a request dated in the future: the closed ones sought one by
+                # one (then not again before the young generation has doubled)
+                edge = self.last - DAY - LATE
+                for generation in (self.windows, self.old_windows):
+                    for key in [key for key, window in generation.items() if window.start < edge]:
+                        del generation[key]
+                for generation in (self.asked, self.old_asked):
+                    for key in [key for key, asked in generation.items() if asked[0] < edge]:
+                        del generation[key]
+                self.crowded = max(CROWDED, 2 * (len(self.windows) + len(self.asked)))
+            return
+        # every window of the old generation began before `born`, now more than a day and an hour ago
+        self.old_windows, self.windows = self.windows, {}
+        self.old_asked, self.asked = self.asked, {}
+        self.born = self.last
         edge = self.last - DAY - LATE
-        self.windows = {key: window for key, window in self.windows.items() if window.start >= edge}
         self.kept = {key: window for key, window in self.kept.items() if window.start >= edge}
-        self.asked = {key: asked for key, asked in self.asked.items() if asked[0] >= edge}
         self.served = {key: asked for key, asked in self.served.items() if asked[0] >= edge}
         recent = day_of(self.last - 2 * DAY)  # the estimate needs the last whole day only
         listeners = self.counts.feed_listeners
@@ -307,9 +344,10 @@ class Rules:
         it)."""
         edge = self.last - DAY - LATE
         found = {key: asked for key, asked in self.served.items() if asked[0] >= edge}
-        found.update(
-            ((self._hash(address), rel), asked) for (address, rel), asked in self.asked.items() if asked[0] >= edge
-        )
+        for generation in (self.old_asked, self.asked):  # the young one last: it holds the latest
+            found.update(
+                ((self._hash(address), rel), asked) for (address, rel), asked in generation.items() if asked[0] >= edge
+            )
         return found
 
     def _digest(self, listener: tuple[bytes, bytes, str]) -> bytes:
@@ -322,7 +360,8 @@ class Rules:
         """The windows still open at the latest request, by hashed listener (kept for the next run)."""
         edge = self.last - DAY - LATE
         found = {key: window for key, window in self.kept.items() if window.start >= edge}
-        found.update((self._digest(key), window) for key, window in self.windows.items() if window.start >= edge)
+        for generation in (self.old_windows, self.windows):  # the young one last: it holds the latest
+            found.update((self._digest(key), window) for key, window in generation.items() if window.start >= edge)
         return found
 
 

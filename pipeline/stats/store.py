@@ -122,17 +122,32 @@ class Store:
         logs: list[tuple],
         served: dict | None = None,
         shapes: dict | None = None,
+        before: tuple[dict, dict] | None = None,
     ) -> None:
-        """Add a run's counts, replace the open windows, and record how far each log was read: one transaction."""
+        """Add a run's counts, keep the open windows and apps seen, and record how far each log was read: one
+        transaction. `before`: the windows and apps the state held when the run began (`windows()`, `served()`): only
+        what changed since is written, and those that closed deleted (a run over a few new lines writes a few rows,
+        not every open window again); without it, all are replaced."""
+        old_windows, old_served = before or ({}, {})
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO agents VALUES (?, ?, ?, ?, ?)",
                 [(shape, a.kind, a.name, a.platform, LIST_VERSION) for shape, a in sorted((shapes or {}).items())],
             )
-            db.execute("DELETE FROM served")
+            served = served or {}
+            if before is None:
+                db.execute("DELETE FROM served")
+            else:
+                db.executemany(
+                    "DELETE FROM served WHERE address = ? AND rel = ?", sorted(old_served.keys() - served.keys())
+                )
             db.executemany(
-                "INSERT INTO served VALUES (?, ?, ?, ?)",
-                [(address, rel, ts, app) for (address, rel), (ts, app) in sorted((served or {}).items())],
+                "INSERT OR REPLACE INTO served VALUES (?, ?, ?, ?)",
+                [
+                    (address, rel, ts, app)
+                    for (address, rel), (ts, app) in sorted(served.items())
+                    if old_served.get((address, rel)) != (ts, app)
+                ],
             )
             db.executemany(
                 "INSERT INTO downloads VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
@@ -151,12 +166,19 @@ class Store:
             latest = db.execute("SELECT max(day) FROM feed_listeners").fetchone()[0]
             if latest:  # the last two days are enough for the estimate
                 db.execute("DELETE FROM feed_listeners WHERE day < date(?, '-1 day')", (latest,))
-            db.execute("DELETE FROM windows")
+            if before is None:
+                db.execute("DELETE FROM windows")
+            else:
+                db.executemany(
+                    "DELETE FROM windows WHERE listener = ?",
+                    [(key,) for key in sorted(old_windows.keys() - windows.keys())],
+                )
             db.executemany(
-                "INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO windows VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (key, w.rel, w.start, w.audio, int(w.counted), w.app, w.platform)
                     for key, w in sorted(windows.items())
+                    if old_windows.get(key) != w
                 ],
             )
             db.executemany("INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", logs)
