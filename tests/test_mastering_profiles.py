@@ -17,7 +17,7 @@ from pipeline.audio import mastering
 from pipeline.audio.ffmpeg import ffmpeg
 from pipeline.config import AudioSettings
 from pipeline.episode import probe
-from tests.conftest import SPEECH
+from tests.conftest import SPEECH, make_audio
 from tests.test_audio import measure as ebur128
 from tests.test_audio import speech_at
 
@@ -203,27 +203,8 @@ def test_an_espeak_panel_lands_on_target(tmp_path):
 def test_the_program_is_multiplied_by_its_curve_sample_for_sample_whatever_the_frames(tmp_path, channels):
     # The encode's graph cuts both the program and the upsampled gain curve into frames of one size before multiplying
     # them (amultiply then copies nothing): the samples out are those of the graph that multiplies them as they come.
-    source = tmp_path / "speech.wav"
-    graph = f"{SPEECH.format(seed=5)},aresample=48000"
-    subprocess.run(
-        [
-            ffmpeg(),
-            "-nostdin",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            graph,
-            "-t",
-            "12",
-            "-ac",
-            str(channels),
-            "-c:a",
-            "pcm_s24le",
-            str(source),
-        ],
-        check=True,
+    source = make_audio(
+        tmp_path / "speech.wav", 12, 48000, channels, SPEECH.format(seed=5), codec_args=("-c:a", "pcm_s24le")
     )
     times = np.linspace(0.0, 12.0, 11)
     gain_db = np.array([0, 6, 6, -3, 9, 9, 0, -12, 2, 2, 0], dtype=np.float32)  # steps and ramps
