@@ -62,6 +62,15 @@ def bomb_png(width: int, height: int) -> bytes:
     )
 
 
+def lavfi(graph: str, *args: str, capture_output: bool = False) -> subprocess.CompletedProcess:
+    """Run ffmpeg on a lavfi source graph with these output arguments (errors only on stderr; raises on failure)."""
+    return subprocess.run(
+        [ffmpeg(), "-nostdin", "-hide_banner", "-v", "error", "-f", "lavfi", "-i", graph, *args],
+        capture_output=capture_output,
+        check=True,
+    )
+
+
 def make_audio(
     path: Path,
     seconds: float = 3.0,
@@ -75,27 +84,7 @@ def make_audio(
     src = source or f"sine=frequency=440:sample_rate={rate}"
     graph = f"{src},volume={volume_db}dB,aformat=sample_rates={rate}"
     path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            ffmpeg(),
-            "-nostdin",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            graph,
-            "-t",
-            str(seconds),
-            "-ac",
-            str(channels),
-            *codec_args,
-            "-y",
-            str(path),
-        ],
-        check=True,
-    )
+    lavfi(graph, "-t", str(seconds), "-ac", str(channels), *codec_args, "-y", str(path))
     return path
 
 

@@ -20,7 +20,7 @@ from pipeline.audio.ffmpeg import ffmpeg
 from pipeline.config import AudioSettings
 from pipeline.episode import probe
 from pipeline.errors import AudioError, ConfigError
-from tests.conftest import SPEECH, make_audio
+from tests.conftest import SPEECH, lavfi, make_audio
 
 TARGET = AudioSettings()  # -16 LUFS, -1 dBTP, 128 kbps MP3 at 44.1 kHz
 
@@ -83,27 +83,7 @@ def speech_at(path: Path, lufs: float, channels: int = 2, clicks: float = 0.0) -
         graph = f"{SPEECH.format(seed=7)},volume={gain:.2f}dB"
         if clicks:
             graph += f"[s];{click}[c];[s][c]amix=inputs=2:normalize=0,alimiter=limit=0.999:level=0"
-        subprocess.run(
-            [
-                ffmpeg(),
-                "-nostdin",
-                "-v",
-                "error",
-                "-f",
-                "lavfi",
-                "-i",
-                graph,
-                "-t",
-                "20",
-                "-ac",
-                str(channels),
-                "-c:a",
-                "pcm_f32le",
-                "-y",
-                str(path),
-            ],
-            check=True,
-        )
+        lavfi(graph, "-t", "20", "-ac", str(channels), "-c:a", "pcm_f32le", "-y", str(path))
 
     gain = 0.0
     for _ in range(3):  # the limiter on the clicks makes loudness bend: home in
@@ -217,23 +197,7 @@ def test_level_voices_brings_a_quiet_voice_up(tmp_path):
     a = f"{SPEECH.format(seed=3)},volume='if(lt(mod(t,12),6),1,0)':eval=frame"
     b = f"{SPEECH.format(seed=4)},volume='if(gte(mod(t,12),6),0.2512,0)':eval=frame"  # -12 dB
     src = tmp_path / "panel.wav"
-    subprocess.run(
-        [
-            ffmpeg(),
-            "-nostdin",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            f"{a}[a];{b}[b];[a][b]amix=inputs=2:normalize=0",
-            "-t",
-            "48",
-            "-y",
-            str(src),
-        ],
-        check=True,
-    )
+    lavfi(f"{a}[a];{b}[b];[a][b]amix=inputs=2:normalize=0", "-t", "48", "-y", str(src))
     turns_a = [(t, t + 6) for t in range(0, 48, 12)]
     turns_b = [(t + 6, t + 12) for t in range(0, 48, 12)]
     gap_in = _short_term(src, turns_a) - _short_term(src, turns_b)
@@ -252,7 +216,7 @@ def test_level_voices_brings_a_quiet_voice_up(tmp_path):
 def test_trimming_silence_moves_the_timeline(tmp_path):
     src = tmp_path / "padded.wav"
     graph = f"anullsrc=r=44100:cl=stereo,atrim=0:3[l];{SPEECH.format(seed=5)},atrim=0:10[s];anullsrc=r=44100:cl=stereo,atrim=0:4[t];[l][s][t]concat=n=3:v=0:a=1"
-    subprocess.run([ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph, "-y", str(src)], check=True)
+    lavfi(graph, "-y", str(src))
     result = master(src, tmp_path, replace(TARGET, trim_silence=True))
     keep = mastering.TRIM_KEEP_SECONDS
     assert result.offset == pytest.approx(-(3 - keep), abs=0.05)
@@ -277,9 +241,7 @@ def test_highpass_removes_rumble(tmp_path):
     graph = (
         f"{SPEECH.format(seed=8)}[s];sine=frequency=35:sample_rate=44100,volume=0.5[r];[s][r]amix=inputs=2:normalize=0"
     )
-    subprocess.run(
-        [ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph, "-t", "10", "-y", str(src)], check=True
-    )
+    lavfi(graph, "-t", "10", "-y", str(src))
 
     def rumble(path: Path) -> float:
         log = subprocess.run(
@@ -381,27 +343,7 @@ def test_bad_recordings_are_clear_errors(tmp_path, make, expected):
 
 def test_a_file_without_an_audio_stream(tmp_path):
     src = tmp_path / "video.m4a"
-    subprocess.run(
-        [
-            ffmpeg(),
-            "-nostdin",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=64x64:rate=5",
-            "-t",
-            "3",
-            "-c:v",
-            "mpeg4",
-            "-f",
-            "mp4",
-            "-y",
-            str(src),
-        ],
-        check=True,
-    )
+    lavfi("testsrc=size=64x64:rate=5", "-t", "3", "-c:v", "mpeg4", "-f", "mp4", "-y", str(src))
     with pytest.raises(AudioError) as error:
         master(src, tmp_path)
     assert "audio" in error.value.problem and error.value.path == src
@@ -479,9 +421,7 @@ def test_a_correction_that_must_lower_the_gain_can(tmp_path):
         "volume='if(lt(mod(t*1.7,3),2.1),1,0.05)':eval=frame,"
         "atrim=start_sample=20022272:end_sample=20110336,asetpts=PTS-STARTPTS"  # one recording of bench/scale.py's
     )
-    subprocess.run(
-        [ffmpeg(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", source, "-ac", "2", "-y", str(path)], check=True
-    )
+    lavfi(source, "-ac", "2", "-y", str(path))
     settings = replace(TARGET, level_voices=False)
     mastered = master(path, tmp_path, settings)
     level = measure(mastered.path)

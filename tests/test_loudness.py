@@ -12,7 +12,7 @@ import pytest
 from pipeline.audio import mastering
 from pipeline.audio.ffmpeg import ffmpeg, file_arg, run_ffmpeg
 from pipeline.audio.loudness import KWeighting, Meter, ebur128, k_weighting, lowpass, read_metering
-from tests.conftest import SPEECH
+from tests.conftest import SPEECH, lavfi
 
 SIGNALS = {
     # a tone: nothing between the samples but the sine itself (at -12 dBFS: at -30, ffmpeg's true peak reads 0.11 dB
@@ -30,26 +30,7 @@ SIGNALS = {
 def encoded(tmp: Path, graph: str, channels: int, codec: tuple[str, ...], suffix: str, seconds: float = 20) -> Path:
     path = tmp / f"signal-{channels}{suffix}"
     spread = "pan=mono|c0=c0" if channels == 1 else "pan=stereo|c0=c0|c1=0.7*c0"
-    subprocess.run(
-        [
-            ffmpeg(),
-            "-nostdin",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            f"{graph},{spread}",
-            "-t",
-            str(seconds),
-            "-ar",
-            "44100",
-            *codec,
-            "-y",
-            str(path),
-        ],
-        check=True,
-    )
+    lavfi(f"{graph},{spread}", "-t", str(seconds), "-ar", "44100", *codec, "-y", str(path))
     return path
 
 

@@ -17,7 +17,7 @@ from pipeline.audio import mastering
 from pipeline.audio.ffmpeg import ffmpeg
 from pipeline.config import AudioSettings
 from pipeline.episode import probe
-from tests.conftest import SPEECH, make_audio
+from tests.conftest import SPEECH, lavfi, make_audio
 from tests.test_audio import measure as ebur128
 from tests.test_audio import speech_at
 
@@ -61,27 +61,7 @@ def render(path: Path, graph: str, lufs: float, hold_peaks: bool) -> Path:
         chain = f"pan=stereo|c0=c0|c1=c0,volume={gain:.2f}dB" + (
             ",alimiter=limit=1:attack=1:release=20:level=0" if hold_peaks else ""
         )
-        subprocess.run(
-            [
-                ffmpeg(),
-                "-nostdin",
-                "-v",
-                "error",
-                "-f",
-                "lavfi",
-                "-i",
-                f"{graph},{chain}",
-                "-t",
-                str(SECONDS),
-                "-ac",
-                "2",
-                "-c:a",
-                "pcm_s24le",
-                "-y",
-                str(path),
-            ],
-            check=True,
-        )
+        lavfi(f"{graph},{chain}", "-t", str(SECONDS), "-ac", "2", "-c:a", "pcm_s24le", "-y", str(path))
         gain += lufs - ebur128(path)["I"]
     return path
 
