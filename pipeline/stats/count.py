@@ -27,7 +27,7 @@ from pathlib import Path
 from ..config import Config
 from ..errors import PanelpressError
 from . import formats, media
-from .rules import LEFT_OUT, Counts, Rules
+from .rules import LEFT_OUT, Counts, Rules, Window, astuple
 from .store import NAME, Store
 
 CHUNK = 1 << 20  # read at a time: the reader and each worker hold a chunk's lines at most
@@ -152,18 +152,20 @@ class _Counting:
         self.readers: dict[int, formats.Read] = {}
         self.unread = [(0, 0) for _ in plan]  # per log: (lines no format reads, the number of the first)
 
-    def take(self, index: int, lines: list[bytes], numbers: Callable[[], Sequence[int]]) -> None:
-        """Count lines of the log `plan[index]` (`numbers`: their numbers in it, asked for when one is unreadable)."""
+    def take(self, index: int, block: bytes, numbers: Callable[[], Sequence[int]]) -> None:
+        """Count lines of the log `plan[index]`, joined by `\\n` (`numbers`: their numbers in it, asked for when one
+        is unreadable)."""
         read_lines = self.readers.get(index)
         if read_lines is None:
             log = self.plan[index]
             parse = formats.parser(log.fmt, log.header)
             read_lines = self.readers[index] = formats.reader(log.fmt, parse, self.rules.wanted)
-        requests, unread = read_lines(lines)
+        requests, unread = read_lines(block)
         self.rules.add_all(requests)
         if unread:
             count, first = self.unread[index]
             at = numbers()
+            lines = block.split(b"\n")
             for line_index in unread:
                 line = lines[line_index]
                 if line.strip() and not line.startswith(b"#"):
@@ -171,9 +173,11 @@ class _Counting:
             self.unread[index] = (count, first)
 
     def result(self) -> tuple:
-        """The counts, the windows and apps left open, the unreadable lines per log, the agents' shapes."""
+        """The counts, the windows (as tuples: a worker sends them faster) and apps left open, the unreadable lines
+        per log, the agents' shapes."""
         rules = self.rules
-        return rules.counts, (rules.open_windows(), rules.open_served()), self.unread, rules.agents.shapes
+        windows = {key: astuple(window) for key, window in rules.open_windows().items()}
+        return rules.counts, (windows, rules.open_served()), self.unread, rules.agents.shapes
 
 
 @contextlib.contextmanager
@@ -192,8 +196,8 @@ def _alone(show, salt: bytes, kept: tuple, plan: list[_Log], tell: Tell):
     """The run in this process: its counting, what it read of each log, and the state rows."""
     counting = _Counting(show, salt, kept, plan)
 
-    def give(index: int, lines: list[bytes], number: int) -> None:
-        counting.take(index, lines, lambda: range(number + 1, number + 1 + len(lines)))
+    def give(index: int, block: bytes, number: int, lines: int) -> None:
+        counting.take(index, block, lambda: range(number + 1, number + 1 + lines))
 
     with _collector_off():
         reads, rows = _read_all(plan, tell, give)
@@ -214,15 +218,16 @@ def _in_parallel(show, salt: bytes, kept: tuple, plan: list[_Log], workers: int,
             pipes.append(ours)
             processes.append(process)
         share = _share(workers)
-        parts = [part.__eq__ for part in range(workers)]
+        picks = [bytes(int(mark == part) for mark in range(256)) for part in range(workers)]  # a part's marks → 1
 
-        def give(index: int, lines: list[bytes], number: int) -> None:
-            shares = share(lines)
-            marks = bytes(shares)  # which lines each process has, for the numbers of those no format reads
+        def give(index: int, block: bytes, number: int, _lines: int) -> None:
+            lines = block.split(b"\n")
+            marks = bytes(share(lines))  # which process has each line (and the numbers of those no format reads)
             for part, pipe in enumerate(pipes):
-                theirs = list(itertools.compress(lines, map(parts[part], shares)))
-                if theirs:
-                    _send(pipe, processes[part], ("lines", index, number, marks, b"\n".join(theirs)))
+                theirs = marks.translate(picks[part])
+                if 1 in theirs:
+                    blob = b"\n".join(itertools.compress(lines, theirs))
+                    _send(pipe, processes[part], ("lines", index, number, marks, blob))
 
         reads, rows = _read_all(plan, tell, give)
         for pipe, process in zip(pipes, processes, strict=True):
@@ -272,7 +277,7 @@ def _child(pipe, show, salt, kept, plan, part) -> None:
             if message[0] == "done":
                 break
             _kind, index, number, marks, blob = message
-            counting.take(index, blob.split(b"\n"), functools.partial(_numbers, number, marks, part))
+            counting.take(index, blob, functools.partial(_numbers, number, marks, part))
         pipe.send(("result", counting.result()))
     except BaseException as err:  # sent to the parent, which raises it
         with contextlib.suppress(OSError):
@@ -305,7 +310,7 @@ def _merged(results: list, reads: list[LogRead]):
         for key, window in part_windows.items():
             # every process was given the last run's windows; the one whose listener it is moved it on
             have = windows.get(key)
-            if have is None or (window.start, window.counted, window.audio) > (have.start, have.counted, have.audio):
+            if have is None or (window[0], window[3], window[2]) > (have[0], have[3], have[2]):  # start, counted, audio
                 windows[key] = window
         for key, asked in part_served.items():
             if served.get(key, (0, ""))[0] <= asked[0]:
@@ -314,7 +319,7 @@ def _merged(results: list, reads: list[LogRead]):
         unread = [result[2][index] for result in results if result[2][index][0]]
         read.unread = sum(n for n, _ in unread)
         read.first_unread = min((first for _, first in unread), default=0)
-    return counts, windows, served
+    return counts, {key: Window(*window) for key, window in windows.items()}, served
 
 
 def _head(path: Path) -> list[bytes]:
@@ -354,9 +359,12 @@ def _in_order(logs: list[Path], store: Store):
         yield path, identity, fmt, parse, header
 
 
-def _read_all(plan: list[_Log], tell: Tell, give: Callable[[int, list[bytes], int], None]):
-    """Each log's new lines, a chunk at a time, to `give` (with the log's index and the number of the line before
-    them); what was read of each log and the state rows that say how far."""
+Give = Callable[[int, bytes, int, int], None]  # (log's index, lines joined by "\n", number of the line before, lines)
+
+
+def _read_all(plan: list[_Log], tell: Tell, give: Give):
+    """Each log's new lines, a chunk at a time, to `give`; what was read of each log and the state rows that say how
+    far."""
     reads, rows = [], []
     for index, log in enumerate(plan):
         if log.skipped:
@@ -369,7 +377,7 @@ def _read_all(plan: list[_Log], tell: Tell, give: Callable[[int, list[bytes], in
     return reads, rows
 
 
-def _read(index: int, log: _Log, tell: Tell, give: Callable[[int, list[bytes], int], None]):
+def _read(index: int, log: _Log, tell: Tell, give: Give):
     """Read a log's new whole lines to `give`; what was read, and the state row that says how far."""
     path, gz = log.path, log.gz
     read = LogRead(path, log.fmt)
@@ -394,11 +402,10 @@ def _read(index: int, log: _Log, tell: Tell, give: Callable[[int, list[bytes], i
                 chunk = rest + chunk
                 cut = chunk.rfind(b"\n") + 1
                 rest = chunk[cut:]
-                lines = chunk[:cut].split(b"\n")
-                lines.pop()
-                if lines:
-                    give(index, lines, number)
-                number += len(lines)
+                if cut:
+                    lines = chunk.count(b"\n", 0, cut)
+                    give(index, chunk[: cut - 1], number, lines)
+                    number += lines
                 offset += cut
                 progress(raw.tell() - (0 if gz else log.offset), number - log.lines)
             ended = True
@@ -423,7 +430,7 @@ def _share(parts: int) -> Callable[[list[bytes]], list[int]]:
             key = ip
             with contextlib.suppress(OSError, ValueError):
                 key = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]
-            if len(prefixes) > 20_000:
+            if len(prefixes) > 50_000:
                 prefixes.clear()
             which = prefixes[ip] = crc32(key)
         return which

@@ -46,7 +46,8 @@ class Request(NamedTuple):
 
 
 Parse = Callable[[bytes], "Request | None"]
-Read = Callable[[list[bytes]], "tuple[list[Request], list[int]]"]  # lines → their requests, the lines that are none
+# lines joined by "\n" → their requests, the indexes of the lines that are none
+Read = Callable[[bytes], "tuple[list[Request], list[int]]"]
 SKIP = Request(0, b"", b"", b"", 0, 0, b"", b"")  # a line of no interest, left unparsed
 _new = tuple.__new__  # a Request made without the Python-level __new__ of NamedTuple: a line costs less
 
@@ -59,17 +60,18 @@ def parser(fmt: str, header: str) -> Parse:
 
 
 def reader(fmt: str, parse: Parse, keep: Callable[[bytes], bool]) -> Read:
-    """The reader of a format's lines, told which paths are of interest (for combined logs, the others are not
-    parsed): the requests among the lines, in order, and the indexes of the lines that are not requests."""
+    """The reader of a format's lines (joined by `\\n`), told which paths are of interest (for combined logs, the
+    others are not parsed): the requests among the lines, in order, and the indexes of the lines that are not
+    requests."""
     if fmt == COMBINED:
-        return functools.partial(combined_lines, keep=keep, asked={})
+        return functools.partial(combined_block, keep=keep, asked={})
     return functools.partial(_each, parse)
 
 
-def _each(parse: Parse, lines: list[bytes]) -> tuple[list[Request], list[int]]:
+def _each(parse: Parse, block: bytes) -> tuple[list[Request], list[int]]:
     found: list[Request] = []
     unread: list[int] = []
-    for index, line in enumerate(lines):
+    for index, line in enumerate(block.split(b"\n")):
         request = parse(line)
         if request is None:
             unread.append(index)
@@ -168,12 +170,14 @@ def combined_lines(
     found: list[Request] = []
     unread: list[int] = []
     asked = {} if asked is None else asked
-    if not _in_bulk(lines, keep, asked, found, unread, 0):
+    if not lines or not _in_bulk(b'"\n"'.join(lines).split(b'"'), len(lines), keep, asked, found, unread, 0):
         start = 0
         for quotes, run in itertools.groupby(map(bytes.count, lines, itertools.repeat(b'"'))):
             size = sum(1 for _ in run)
             some = lines[start : start + size]
-            if quotes not in (6, 8) or not _in_bulk(some, keep, asked, found, unread, start):
+            if quotes not in (6, 8) or not _in_bulk(
+                b'"\n"'.join(some).split(b'"'), size, keep, asked, found, unread, start
+            ):
                 for index, line in enumerate(some, start):
                     request = combined(line, keep)
                     if request is None:
@@ -184,16 +188,26 @@ def combined_lines(
     return found, unread
 
 
-def _in_bulk(lines: list[bytes], keep, asked: dict, found: list[Request], unread: list[int], offset: int) -> bool:
-    """Lines that all hold eight quotes (or all six) into `found` and `unread`; False, with nothing done, otherwise.
+def combined_block(block: bytes, keep: Callable[[bytes], bool] | None = None, asked: dict | None = None):
+    """`combined_lines` of lines joined by `\\n`, cut into their fields without being cut into lines first (every
+    `\\n` made `"\\n"` and the whole split on quotes) when they all hold eight quotes (or all six)."""
+    found: list[Request] = []
+    unread: list[int] = []
+    asked = {} if asked is None else asked
+    parts = block.replace(b"\n", b'"\n"').split(b'"')
+    if _in_bulk(parts, block.count(b"\n") + 1, keep, asked, found, unread, 0):
+        return found, unread
+    return combined_lines(block.split(b"\n"), keep, asked)
 
-    They are joined with `"\\n"` and split on quotes: each line's fields then sit at the same place in every stride,
-    and the `\\n` between two lines (no line holds one) sits where the next stride begins only if every line held
-    as many quotes as the first."""
-    n = len(lines)
-    if not n:
-        return True
-    parts = b'"\n"'.join(lines).split(b'"')
+
+def _in_bulk(
+    parts: list[bytes], n: int, keep, asked: dict, found: list[Request], unread: list[int], offset: int
+) -> bool:
+    """`n` lines, joined with `"\\n"` and split on quotes (`parts`), into `found` and `unread` when they all hold
+    eight quotes (or all six); False, with nothing done, otherwise.
+
+    Each line's fields sit at the same place in every stride, and the `\\n` between two lines (no line holds one)
+    sits where the next stride begins only if every line held as many quotes as the first."""
     if len(parts) == 10 * n - 1 and parts[9::10].count(b"\n") == n - 1:  # "agent" "range"
         ranges = parts[7::10]
         stride = 10

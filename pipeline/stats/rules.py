@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import operator
 import re
 import socket
 import time
@@ -63,6 +64,14 @@ class Window:  # slots: a million listeners in a day fit in memory
     counted: bool = False
     app: str = ""
     platform: str = ""
+
+
+_WINDOW_FIELDS = operator.attrgetter(*Window.__slots__)
+
+
+def astuple(window: Window) -> tuple:
+    """A window's fields, in order (`Window(*fields)` makes it again): faster to send than the window."""
+    return _WINDOW_FIELDS(window)
 
 
 @dataclass
