@@ -118,6 +118,8 @@ def detect(path: Path, lines: list[bytes]) -> tuple[str, Parse]:
     raise PanelpressError(path, "the log has no request in it", HOW)
 
 
+_statuses: dict[bytes, int] = {}  # a status as written → its number
+
 # The time of a combined log, `06/Dec/2026:10:00:00 +0000`: the day and zone parsed once per day, not per line.
 _days: dict[bytes, int] = {}
 _minutes: dict[bytes, int] = {}
@@ -238,7 +240,7 @@ def _requests(heads, requests, answers, agents, ranges, keep, asked: dict, found
     """The fields of combined lines (what precedes the first quote, the request, the status and bytes, the agent,
     the range) as Requests appended to `found`, the indexes of those that are not requests to `unread`."""
     append = found.append
-    clf_time = _clf_time
+    clf_time, minutes, statuses = _clf_time, _minutes, _statuses
     stamp_seen, ts_seen = b"", 0  # a log's lines come in order of time: many in a row share their second
     for index, (head, request, answer, agent, rng) in enumerate(zip(heads, requests, answers, agents, ranges), offset):
         what = asked.get(request)
@@ -262,14 +264,20 @@ def _requests(heads, requests, answers, agents, ranges, keep, asked: dict, found
         try:
             if head[-2:] == b"] ":
                 stamp = head[-28:-2]
-                if stamp != stamp_seen:
-                    ts_seen, stamp_seen = clf_time(stamp), stamp
+                if stamp != stamp_seen:  # `_clf_time`, its minute's look-up made here
+                    minute = minutes.get(stamp[:17] + stamp[20:])
+                    ts_seen = clf_time(stamp) if minute is None else minute + int(stamp[18:20])
+                    stamp_seen = stamp
                 ts = ts_seen
             else:
                 open_at = head.index(b"[")
                 ts = clf_time(head[open_at + 1 : head.index(b"]", open_at)])
             status_text, sent_text = answer.split()  # exactly two: an S3 line has more
-            status = int(status_text)
+            status = statuses.get(status_text)
+            if status is None:
+                status = int(status_text)
+                if len(statuses) < 1_000:
+                    statuses[status_text] = status
             sent = int(sent_text) if sent_text != b"-" else 0
         except (ValueError, IndexError, KeyError):
             unread.append(index)

@@ -56,9 +56,10 @@ class Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path)
-            self.db.executescript(SCHEMA)
-            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (VERSION,))
-            self.db.commit()
+            # one transaction: a new state file is made with one sync to the disk, not one per table
+            self.db.executescript(
+                f"BEGIN; {SCHEMA} INSERT OR IGNORE INTO meta VALUES ('version', '{VERSION}'); COMMIT;"
+            )
         except sqlite3.DatabaseError as err:
             raise PanelpressError(
                 path, f"the stats state cannot be read ({err})", "delete it: the next `stats` reads the logs again"
