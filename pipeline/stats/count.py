@@ -10,6 +10,7 @@ listener (its address, IPv6 by its /64): each counts its listeners, and their co
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import gc
 import hashlib
@@ -23,6 +24,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..config import Config
 from ..errors import PanelpressError
@@ -208,84 +210,106 @@ def _in_parallel(show, salt: bytes, kept: tuple, plan: list[_Log], workers: int,
     """The run shared by `workers` processes: this one reads the logs and gives each its listeners' lines."""
     context = multiprocessing.get_context("fork")
     gc.freeze()  # what the parent holds stays shared with the children (the collector would copy its pages)
-    pipes, processes = [], []
+    team: list[_Worker] = []
     try:
         for part in range(workers):
-            ours, theirs = context.Pipe()
-            process = context.Process(target=_child, args=(theirs, show, salt, kept, plan, part), daemon=True)
+            lines_in, lines_out = context.Pipe(duplex=False)
+            answer_in, answer_out = context.Pipe(duplex=False)
+            _widen(lines_out)
+            process = context.Process(
+                target=_child, args=(lines_in, answer_out, show, salt, kept, plan, part), daemon=True
+            )
             process.start()
-            theirs.close()
-            pipes.append(ours)
-            processes.append(process)
+            lines_in.close()
+            answer_out.close()
+            team.append(_Worker(lines_out, answer_in, process))
         share = _share(workers)
         picks = [bytes(int(mark == part) for mark in range(256)) for part in range(workers)]  # a part's marks → 1
 
         def give(index: int, block: bytes, number: int, _lines: int) -> None:
             lines = block.split(b"\n")
             marks = bytes(share(lines))  # which process has each line (and the numbers of those no format reads)
-            for part, pipe in enumerate(pipes):
+            for part, worker in enumerate(team):
                 theirs = marks.translate(picks[part])
                 if 1 in theirs:
-                    blob = b"\n".join(itertools.compress(lines, theirs))
-                    _send(pipe, processes[part], ("lines", index, number, marks, blob))
+                    worker.send(("lines", index, number, marks, b"\n".join(itertools.compress(lines, theirs))))
 
         reads, rows = _read_all(plan, tell, give)
-        for pipe, process in zip(pipes, processes, strict=True):
-            _send(pipe, process, ("done",))
-        results = [_answer(pipe, process) for pipe, process in zip(pipes, processes, strict=True)]
+        for worker in team:
+            worker.send(("done",))
+        results = [worker.answer() for worker in team]
     finally:
-        for process in processes:
-            if process.is_alive():
-                process.kill()
-            process.join()
+        for worker in team:
+            if worker.process.is_alive():
+                worker.process.kill()
+            worker.process.join()
     return results, reads, rows
 
 
-def _send(pipe, process, message: tuple) -> None:
-    try:
-        pipe.send(message)
-    except OSError:  # it stopped: its error, if it could say it
-        _answer(pipe, process)
-        raise _stopped() from None
+PIPE = 1 << 20  # bytes a worker's pipe holds (Linux's most without privileges): a chunk's share of lines
 
 
-def _answer(pipe, process):
-    """A worker's result (its error raised here)."""
-    while True:
-        if pipe.poll(0.05):
-            try:
-                kind, value = pipe.recv()
-            except (EOFError, OSError):
-                raise _stopped() from None
-            if kind == "error":
-                raise value
-            return value
-        if not process.is_alive() and not pipe.poll():
-            raise _stopped()
+def _widen(connection) -> None:
+    """A pipe that holds a chunk's share of lines: the reader hands it over without waiting for the worker to have
+    counted the last one (Linux's pipes hold 64 kB, and a socket about 200 kB: the reader waited on each worker in
+    turn, and the other one sat idle)."""
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(connection.fileno(), fcntl.F_SETPIPE_SZ, PIPE)
+
+
+@dataclass
+class _Worker:
+    """A worker process, the pipe that takes it lines and the one that brings back its answer."""
+
+    lines: Any
+    answers: Any
+    process: Any
+
+    def send(self, message: tuple) -> None:
+        try:
+            self.lines.send(message)
+        except OSError:  # it stopped: its error, if it could say it
+            self.answer()
+            raise _stopped() from None
+
+    def answer(self):
+        """Its result (its error raised here)."""
+        while True:
+            if self.answers.poll(0.05):
+                try:
+                    kind, value = self.answers.recv()
+                except (EOFError, OSError):
+                    raise _stopped() from None
+                if kind == "error":
+                    raise value
+                return value
+            if not self.process.is_alive() and not self.answers.poll():
+                raise _stopped()
 
 
 def _stopped() -> PanelpressError:
     return PanelpressError(None, "a stats worker stopped without an answer", "run `panelpress stats` again")
 
 
-def _child(pipe, show, salt, kept, plan, part) -> None:
+def _child(lines, answers, show, salt, kept, plan, part) -> None:
     try:
         counting = _Counting(show, salt, kept, plan)
         gc.disable()  # as `_collector_off`: this process ends with the counting
         while True:
-            message = pipe.recv()
+            message = lines.recv()
             if message[0] == "done":
                 break
             _kind, index, number, marks, blob = message
             counting.take(index, blob, functools.partial(_numbers, number, marks, part))
-        pipe.send(("result", counting.result()))
+        answers.send(("result", counting.result()))
     except BaseException as err:  # sent to the parent, which raises it
         with contextlib.suppress(OSError):
-            pipe.send(
+            answers.send(
                 ("error", err if isinstance(err, PanelpressError) else PanelpressError(None, f"stats failed: {err!r}"))
             )
     finally:
-        pipe.close()
+        lines.close()
+        answers.close()
 
 
 def _numbers(number: int, marks: bytes, part: int) -> list[int]:
