@@ -174,11 +174,13 @@ class _Counting:
                     count, first = count + 1, first or at[line_index]
             self.unread[index] = (count, first)
 
-    def result(self) -> tuple:
-        """The counts, the windows (as tuples: a worker sends them faster) and apps left open, the unreadable lines
-        per log, the agents' shapes."""
+    def result(self, sent: bool = False) -> tuple:
+        """The counts, the windows and apps left open, the unreadable lines per log, the agents' shapes (`sent`: the
+        windows as tuples, which a worker sends faster)."""
         rules = self.rules
-        windows = {key: astuple(window) for key, window in rules.open_windows().items()}
+        windows = rules.open_windows()
+        if sent:
+            windows = {key: astuple(window) for key, window in windows.items()}
         return rules.counts, (windows, rules.open_served()), self.unread, rules.agents.shapes
 
 
@@ -301,7 +303,7 @@ def _child(lines, answers, show, salt, kept, plan, part) -> None:
                 break
             _kind, index, number, marks, blob = message
             counting.take(index, blob, functools.partial(_numbers, number, marks, part))
-        answers.send(("result", counting.result()))
+        answers.send(("result", counting.result(sent=True)))
     except BaseException as err:  # sent to the parent, which raises it
         with contextlib.suppress(OSError):
             answers.send(
@@ -332,7 +334,8 @@ def _merged(results: list, reads: list[LogRead]):
             if counts.aggregators.get(name, (0, 0))[0] <= ts:
                 counts.aggregators[name] = (ts, n)
         for key, window in part_windows.items():
-            # every process was given the last run's windows; the one whose listener it is moved it on
+            # every process was given the last run's windows (and sent them as tuples); the one whose listener it is
+            # moved it on
             have = windows.get(key)
             if have is None or (window[0], window[3], window[2]) > (have[0], have[3], have[2]):  # start, counted, audio
                 windows[key] = window
@@ -343,7 +346,7 @@ def _merged(results: list, reads: list[LogRead]):
         unread = [result[2][index] for result in results if result[2][index][0]]
         read.unread = sum(n for n, _ in unread)
         read.first_unread = min((first for _, first in unread), default=0)
-    return counts, {key: Window(*window) for key, window in windows.items()}, served
+    return counts, {key: w if isinstance(w, Window) else Window(*w) for key, w in windows.items()}, served
 
 
 def _head(path: Path) -> list[bytes]:

@@ -190,7 +190,9 @@ def combined_lines(
     return found, unread
 
 
-def combined_block(block: bytes, keep: Callable[[bytes], bool] | None = None, asked: dict | None = None):
+def combined_block(
+    block: bytes, keep: Callable[[bytes], bool] | None = None, asked: dict | None = None
+) -> tuple[list[Request], list[int]]:
     """`combined_lines` of lines joined by `\\n`, cut into their fields without being cut into lines first (every
     `\\n` made `"\\n"` and the whole split on quotes) when they all hold eight quotes (or all six)."""
     found: list[Request] = []
