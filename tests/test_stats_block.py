@@ -1,15 +1,19 @@
 """`panelpress stats` reads a worker's lines as one block: cut into fields without being cut into lines first, they
-give exactly what the line-by-line parser gives (hostile and randomly broken lines, as in tests/test_stats_fast.py),
-the minute and status caches of the bulk reader change nothing, and a new state file is written in one transaction.
+give exactly what the line-by-line parser gives (hostile lines, as in tests/test_stats_fast.py, and lines spliced
+together), the minute and status caches of the bulk reader change nothing, a new state file is written in one
+transaction, and a worker's pipe holds a chunk's share of lines.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import sqlite3
 from datetime import datetime
 
-from pipeline.stats import formats, store
+import pytest
+
+from pipeline.stats import count, formats, store
 from tests.test_stats_fast import GOOD, HOSTILE, _keep, _one_by_one
 
 
@@ -71,3 +75,20 @@ def test_a_new_state_file_is_made_in_one_transaction(tmp_path):
     finally:
         state.close()
     assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_workers_pipe_holds_a_chunks_share_of_lines():
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("pipes of a set size are Linux's (F_SETPIPE_SZ)")
+    reader, writer = multiprocessing.get_context("fork").Pipe(duplex=False)
+    try:
+        before = fcntl.fcntl(writer.fileno(), fcntl.F_GETPIPE_SZ)
+        count._widen(writer)
+        size = fcntl.fcntl(writer.fileno(), fcntl.F_GETPIPE_SZ)
+    finally:
+        reader.close()
+        writer.close()
+    if size == before < count.PIPE:
+        pytest.skip("this user may not make pipes that large (/proc/sys/fs/pipe-max-size, pipe-user-pages-soft)")
+    assert size >= count.PIPE >= count.CHUNK  # a chunk's share, even a whole chunk, fits without waiting
