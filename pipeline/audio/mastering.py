@@ -12,7 +12,7 @@ import queue
 import threading
 import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -203,7 +203,15 @@ class _Envelope:
         return block * self.rate // CONTROL_RATE
 
     def feed(self, chunk: np.ndarray) -> None:
-        squares = self._filter.squares(chunk)
+        self.add(chunk, self.weigh(chunk))
+
+    def weigh(self, chunk: np.ndarray) -> np.ndarray:
+        """The next chunk's K-weighted squares, summed over channels (`add` takes them with the chunk): the filter's
+        state runs on from the chunk before, so chunks are weighed in order, in one thread (maybe not `add`'s)."""
+        return self._filter.squares(chunk)
+
+    def add(self, chunk: np.ndarray, squares: np.ndarray) -> None:
+        """Take the next chunk into the envelope, with its K-weighted squares (`weigh`)."""
         # across channels first (a short axis numpy reduces slowly, so row by row), then by blocks
         loudest = np.abs(chunk[0])
         for channel in range(1, len(chunk)):
@@ -284,34 +292,60 @@ def _concat(parts: list[_Blocks]) -> _Blocks:
     )
 
 
-def _analyse(info: AudioInfo, plan: _Plan, progress: Progress | None) -> tuple[_Blocks, float]:
+def _analyse(
+    info: AudioInfo, plan: _Plan, progress: Progress | None, stop: threading.Event | None = None
+) -> tuple[_Blocks, float]:
     """Pass 1: decode the recording once (filtered as the encode will filter it) and take its 5 ms envelope; return
-    it and the CPU seconds it took outside this thread (the ffmpeg it ran, or the decoding thread). A recording the
-    encode only resamples (no high-pass, no clean-up, its channels kept) is decoded in this process (PyAV, in a thread
-    beside the analysis): no pipe, no second program."""
+    it and the CPU seconds it took outside this thread (the ffmpeg it ran, or the decoding and filtering threads). A
+    recording the encode only resamples (no high-pass, no clean-up, its channels kept) is decoded in this process
+    (PyAV): the decoding, the K-weighting and the envelope each in a thread of its own, a chunk or two apart, so the
+    pass takes both cores (the same figures as one thread, bit for bit: the filter still sees the chunks in order).
+    `stop`: once it is set, the pass stops (`_Stopped`) at the next chunk."""
     envelope = _Envelope(plan.source_rate, plan.channels)
     plain = not plan.settings.highpass and not cleanup.chain(plan.settings) and plan.trim == (0.0, None)
+
+    def check() -> None:
+        if stop is not None and stop.is_set():
+            raise _Stopped()
+
     if plain and info.channels == plan.channels and info.sample_rate == plan.source_rate:
         try:
             rate, _, chunks = _decoded(info.path)
         except AudioError:  # PyAV cannot open what ffmpeg may: ffmpeg says what is wrong, if anything is
             rate = 0
         if rate == plan.source_rate:
-            # a thread pays where there are chunks to overlap; a clip of a chunk or two is decoded in this one
-            ahead = _Ahead(chunks) if info.duration > AHEAD_SECONDS else None
             done = 0.0
-            for chunk in ahead or chunks:
-                envelope.feed(chunk)
-                done += chunk.shape[1] / rate
-                if progress:
-                    progress(min(info.duration, done))
-            return envelope.finish(), ahead.cpu if ahead else 0.0
+            if info.duration <= AHEAD_SECONDS:  # a clip of a chunk or two: nothing to overlap, no threads
+                for chunk in chunks:
+                    check()
+                    envelope.feed(chunk)
+                return envelope.finish(), 0.0
+            decoded = _Ahead(chunks)
+            weighed = _Ahead((chunk, envelope.weigh(chunk)) for chunk in decoded)
+            try:
+                for chunk, squares in weighed:
+                    check()
+                    envelope.add(chunk, squares)
+                    done += chunk.shape[1] / rate
+                    if progress:
+                        progress(min(info.duration, done))
+            finally:
+                weighed.close()
+                decoded.close()
+            return envelope.finish(), decoded.cpu + weighed.cpu
+
+    def feed(chunk: np.ndarray) -> None:
+        check()  # raised inside the pipe's reader: ffmpeg is stopped
+        envelope.feed(chunk)
+
     graph = plan.speech("speech", resample=False)
     args = ["-i", file_arg(plan.source), "-filter_complex", graph, "-map", "[speech]"]
-    run = stream_pcm(
-        info.path, args, plan.channels, envelope.feed, plan.source_rate, info.duration, progress, CHUNK_SECONDS
-    )
+    run = stream_pcm(info.path, args, plan.channels, feed, plan.source_rate, info.duration, progress, CHUNK_SECONDS)
     return envelope.finish(), run.cpu
+
+
+class _Stopped(Exception):
+    """The analysis was stopped: its result is not needed (the master was found in the cache meanwhile)."""
 
 
 _DONE = object()
@@ -346,18 +380,22 @@ class _Ahead:
                 close()  # a generator left early closes its file now, not when collected
             self.cpu = time.thread_time() - started
 
-    def __iter__(self) -> Iterator[np.ndarray]:
+    def __iter__(self) -> Iterator:
         try:
             while (item := self._ready.get()) is not _DONE:
                 if isinstance(item, BaseException):
                     raise item
                 yield item
         finally:
-            self._stop.set()
-            while self._worker.is_alive():  # it may wait to hand over one more chunk: take it
-                with contextlib.suppress(queue.Empty):
-                    self._ready.get_nowait()
-                self._worker.join(0.01)
+            self.close()
+
+    def close(self) -> None:
+        """Stop making chunks, and wait for the thread (its `cpu` is known after this)."""
+        self._stop.set()
+        while self._worker.is_alive():  # it may wait to hand over one more chunk: take it
+            with contextlib.suppress(queue.Empty):
+                self._ready.get_nowait()
+            self._worker.join(0.01)
 
 
 def _jingle_blocks(path: Path, channels: int) -> _Blocks:
@@ -616,22 +654,44 @@ def master(
     task: Task | None = None,
     root: Path | None = None,
     *,
-    source_sha: str = "",
+    source_sha: str | Callable[[], str] = "",
     fresh: bool = False,
 ) -> Mastered:
     """Master one recording into the cache (or reuse the cached result); raise AudioError on failure.
-    `source_sha`: the recording's checksum, when the caller has it already. `fresh`: master it again, even when cached."""
+    `source_sha`: the recording's checksum, when the caller has it already; or what reads it (else it is read here).
+    `fresh`: master it again, even when cached.
+
+    A checksum still to be read is read in a thread beside the analysis, which starts before the cache is looked up
+    (a recording whose checksum is not known is most likely new): the hash of an hour (0.9 CPU s) and the analysis
+    share the two cores. A master found in the cache stops the analysis at its next chunk."""
     if info.duration < MIN_DURATION:
         raise AudioError(
             info.path, f"is only {info.duration:.1f} s long", f"a recording must be at least {MIN_DURATION:.0f} s"
         )
     channels = output_channels(info)
     sources = _jingle_sources(settings, root)
-    key = cache_key(
-        source_sha or file_sha256(info.path), settings, channels, tuple(file_sha256(p) if p else "" for p in sources)
-    )
     shelf = _shelf(cache_dir, settings.format)
-    cached = None if fresh else from_record(shelf, key, shelf.get(key))
+    task = task or (lambda name, total: None)
+
+    def look_up() -> tuple[str, Mastered | None]:
+        sha = source_sha() if callable(source_sha) else source_sha or file_sha256(info.path)
+        key = cache_key(sha, settings, channels, tuple(file_sha256(p) if p else "" for p in sources))
+        return key, None if fresh else from_record(shelf, key, shelf.get(key))
+
+    plan = _Plan(
+        source=info.path, settings=settings, channels=channels, source_rate=info.sample_rate or settings.sample_rate
+    )
+    analysis = None
+    if source_sha and not callable(source_sha):
+        key, cached = look_up()
+    else:
+        lookup = _Beside(look_up, found=lambda result: result[1] is not None)
+        try:
+            analysis = _measure(info, plan, task("measure", info.duration), lookup.found)
+        except _Stopped:
+            pass
+        finally:
+            key, cached = lookup.result()  # its error, if any, first: the recording could not be read
     if cached is not None:
         return cached
     with shelf.make(key) as job:
@@ -639,14 +699,7 @@ def master(
             _prepare_jingle(p, kind, settings, channels, job.work) if p else None
             for p, kind in zip(sources, ("intro", "outro"))
         )
-        plan = _Plan(
-            source=info.path,
-            settings=settings,
-            channels=channels,
-            jingles=jingles,
-            source_rate=info.sample_rate or settings.sample_rate,
-        )
-        mastered, decisions = _master(info, plan, job.partial, job.work, task or (lambda name, total: None))
+        mastered, decisions = _master(info, replace(plan, jingles=jingles), job.partial, job.work, task, analysis)
         # The decisions (gain, chain, trim, levelling curve) are kept so that another edition of the same program (the
         # clean edition) is encoded exactly as this one was, without measuring or simulating again.
         if decisions.curve is not None:
@@ -659,6 +712,48 @@ def master(
             "decisions": kept,
         }
     return replace(mastered, path=shelf.file(key), key=key)
+
+
+class _Beside:
+    """A function run in a thread of its own while the caller goes on; `found` is set once its result is one that
+    makes the caller's work needless (`found(result)` true)."""
+
+    def __init__(self, work: Callable[[], object], found: Callable[[object], bool]) -> None:
+        self.found = threading.Event()
+        self._result: object = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._result = work()
+                if found(self._result):
+                    self.found.set()
+            except BaseException as err:  # raised in the caller's thread, by `result`
+                self._error = err
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """The analysis of a recording (pass 1) and what it cost."""
+
+    blocks: _Blocks
+    time: PassTime
+
+
+def _measure(info: AudioInfo, plan: _Plan, progress: Progress | None, stop: threading.Event | None = None) -> _Measured:
+    """Pass 1 (`_analyse`), timed: wall and CPU seconds, of this thread and of those it ran."""
+    started, cpu = time.perf_counter(), time.thread_time()
+    blocks, other_cpu = _analyse(info, plan, progress, stop)
+    return _Measured(blocks, PassTime("measure", time.perf_counter() - started, other_cpu + time.thread_time() - cpu))
 
 
 def _shelf(cache_dir: Path, fmt: str) -> artefacts.Shelf:
@@ -752,13 +847,16 @@ class _Decisions:
     curve: Path | None  # the gain curve file
 
 
-def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> tuple[Mastered, _Decisions]:
-    """Analyse once, compute the gain curve (levelling, gain, compressor, limiter), encode once with it, and meter the
-    decoded output; correct if it missed."""
+def _master(
+    info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task, analysis: _Measured | None = None
+) -> tuple[Mastered, _Decisions]:
+    """Analyse once (unless `analysis` is done already), compute the gain curve (levelling, gain, compressor, limiter), encode
+    once with it, and meter the decoded output; correct if it missed."""
     settings = plan.settings
     timings: list[PassTime] = []
-    started, cpu = time.perf_counter(), time.thread_time()
-    speech, other_cpu = _analyse(info, plan, task("measure", info.duration))
+    analysis = analysis or _measure(info, plan, task("measure", info.duration))
+    started, cpu = time.perf_counter(), time.thread_time()  # the gain curve's solving counts as the measure's
+    speech = analysis.blocks
     steps = speech.steps()
     measured = Loudness(
         integrated=gated_loudness(steps),
@@ -823,7 +921,11 @@ def _master(info: AudioInfo, plan: _Plan, out: Path, work: Path, task: Task) -> 
 
     plan = replace(plan, curve=_write_curve(times, gains(dynamics), program_seconds, curve))
     timings.append(
-        PassTime("measure", round(time.perf_counter() - started, 2), round(other_cpu + time.thread_time() - cpu, 2))
+        PassTime(
+            "measure",
+            round(analysis.time.wall + time.perf_counter() - started, 2),
+            round(analysis.time.cpu + time.thread_time() - cpu, 2),
+        )
     )
     encodes = 0
     while True:
