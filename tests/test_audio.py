@@ -508,8 +508,12 @@ def test_a_checksum_to_read_is_read_once_beside_the_analysis_and_keys_the_same_m
     first = master(src, tmp_path, source_sha=read)
     assert calls == [1] and not first.cached
     known = master(src, tmp_path, source_sha=file_sha256(src))  # the same key, however the checksum came
-    read_here = master(src, tmp_path)  # read by mastering itself, beside a new analysis stopped by the cache
+    opened: list[str] = []
+    read_here = master(  # read by mastering itself, beside a new analysis stopped by the cache
+        src, tmp_path, task=lambda name, total: opened.append(name) or (lambda done: None)
+    )
     assert known.cached and read_here.cached and known.path == read_here.path == first.path
+    assert opened == []  # no bar, no "audio work began", for work the cache made needless
     again = master(src, tmp_path, source_sha=read, fresh=True)  # made again: the analysis goes on to the end
     assert not again.cached and again.key == first.key and calls == [1, 1]
     assert again.path.read_bytes() == first.path.read_bytes()
@@ -535,3 +539,10 @@ def test_a_wav_is_read_in_big_packets_to_the_same_samples(tmp_path, codec, chann
 
     plain = decoded(["-i", str(src)])
     assert len(plain) > 7 * 48000 * 4 * channels * 0.99 and decoded(given) == plain
+
+
+def test_a_short_clips_measure_reports_its_progress_too(tmp_path):
+    # A clip of a chunk or two is analysed without threads; its bar moves all the same.
+    seen: dict[str, list[float]] = {}
+    master(speech(tmp_path / "in.wav", seconds=8), tmp_path, task=lambda name, total: seen.setdefault(name, []).append)
+    assert seen["measure"] == sorted(seen["measure"]) and seen["measure"][-1] > 7.9

@@ -22,7 +22,7 @@ from .. import artefacts
 from ..config import AudioSettings
 from ..errors import AudioError
 from ..files import file_sha256
-from ..progress import Progress, Task
+from ..progress import Progress, Task, no_task
 from ..records import AudioInfo, LoudnessReport, Mastered, PassTime
 from . import cleanup
 from .edit import Edit, tone_level, write_mask
@@ -327,24 +327,21 @@ def _analyse(
             rate = 0
         if rate == plan.source_rate:
             done = 0.0
-            if info.duration <= AHEAD_SECONDS:  # a clip of a chunk or two: nothing to overlap, no threads
-                for chunk in chunks:
-                    check()
-                    envelope.feed(chunk)
-                return envelope.finish(), 0.0
-            decoded = _Ahead(chunks)
-            weighed = _Ahead((chunk, envelope.weigh(chunk)) for chunk in decoded)
+            # threads pay where there are chunks to overlap; a clip of a chunk or two is analysed in this one
+            decoded = _Ahead(chunks) if info.duration > AHEAD_SECONDS else None
+            weighed = _Ahead((chunk, envelope.weigh(chunk)) for chunk in decoded) if decoded else None
             try:
-                for chunk, squares in weighed:
+                for chunk, squares in weighed or ((chunk, envelope.weigh(chunk)) for chunk in chunks):
                     check()
                     envelope.add(chunk, squares)
                     done += chunk.shape[1] / rate
                     if progress:
                         progress(min(info.duration, done))
             finally:
-                weighed.close()
-                decoded.close()
-            return envelope.finish(), decoded.cpu + weighed.cpu
+                threads = [ahead for ahead in (weighed, decoded) if ahead]
+                for ahead in threads:
+                    ahead.close()
+            return envelope.finish(), sum(ahead.cpu for ahead in threads)
 
     def feed(chunk: np.ndarray) -> None:
         check()  # raised inside the pipe's reader: ffmpeg is stopped
@@ -683,7 +680,7 @@ def master(
     channels = output_channels(info)
     sources = _jingle_sources(settings, root)
     shelf = _shelf(cache_dir, settings.format)
-    task = task or (lambda name, total: None)
+    task = task or no_task
 
     def look_up() -> tuple[str, Mastered | None]:
         sha = source_sha() if callable(source_sha) else source_sha or file_sha256(info.path)
@@ -702,12 +699,23 @@ def master(
         key, cached = look_up()
     else:
         lookup = _Beside(look_up, found=lambda result: result[1] is not None)
+        opened: list[Progress] = []
+
+        def progress(done: float) -> None:
+            # the measure's bar opens once the cache is known to lack the master: none for work found needless
+            if not opened and lookup.missed():
+                opened.append(task("measure", info.duration))
+            if opened:
+                opened[0](done)
+
         try:
-            analysis = _measure(info, plan, task("measure", info.duration), lookup.found)
+            analysis = _measure(info, plan, progress, lookup.found)
         except _Stopped:
             pass
         finally:
             key, cached = lookup.result()  # its error, if any, first: the recording could not be read
+        if cached is None and not opened:  # the analysis was done before the cache was looked up
+            task("measure", info.duration)(info.duration)
     if cached is not None:
         return cached
     with shelf.make(key) as job:
@@ -749,6 +757,10 @@ class _Beside:
 
         self._thread = threading.Thread(target=run, daemon=True)
         self._thread.start()
+
+    def missed(self) -> bool:
+        """Whether the function is done, and its result is not one that makes the caller's work needless."""
+        return not self._thread.is_alive() and self._error is None and not self.found.is_set()
 
     def result(self):
         self._thread.join()
