@@ -111,7 +111,8 @@ PCM_FORMAT = "flt"  # the graph's samples: float, so no gain stage clips before 
 MULTIPLY_FRAME = 16384
 CHUNK_SECONDS = 4  # audio analysed and metered a few seconds at a time: memory stays that, whatever the length
 WAV_PACKET = 1 << 18  # bytes: the largest packet read from a WAV recording (in this process and by ffmpeg)
-AHEAD_SECONDS = 3 * CHUNK_SECONDS  # recordings longer than this are decoded in a thread ahead of their analysis
+# recordings longer than this are decoded, K-weighted and reduced to their envelope in threads of their own
+AHEAD_SECONDS = 3 * CHUNK_SECONDS
 
 
 @dataclass(frozen=True)
