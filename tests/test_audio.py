@@ -460,3 +460,89 @@ def test_a_cache_folder_of_any_name_holds_the_gain_curve_the_graph_reads(tmp_pat
     result = mastering.master(probe.probe(src), TARGET, odd / "cache")
     assert_on_target(result.path)
     assert (odd / "cache" / "master" / f"{result.key}.curve.f32").is_file()
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_the_analysis_in_threads_gives_the_envelope_of_one_thread_bit_for_bit(tmp_path, channels):
+    # The measure pass decodes, K-weights and takes the envelope each in a thread of its own, a chunk or two apart:
+    # the filter still sees the chunks in order, so the envelope is the one a single thread makes, to the last bit.
+    src = speech(tmp_path / "in.wav", seconds=30, channels=channels, rate=48000, codec=("-c:a", "pcm_s24le"))
+    info = probe.probe(src)
+    assert info.duration > mastering.AHEAD_SECONDS
+    plan = mastering._Plan(source=src, settings=TARGET, channels=channels, source_rate=48000)
+    threaded, cpu = mastering._analyse(info, plan, None)
+    envelope = mastering._Envelope(48000, channels)
+    for chunk in mastering._decoded(src)[2]:
+        envelope.feed(chunk)
+    single = envelope.finish()
+    for field in ("energy", "peak", "samples"):
+        assert np.array_equal(getattr(threaded, field), getattr(single, field)), field
+    assert cpu > 0  # the threads' CPU time is counted
+
+
+@pytest.mark.parametrize("highpass", [0, 80])
+def test_a_stopped_analysis_stops_at_once(tmp_path, highpass):
+    # The analysis starts before the cache is looked up (beside the checksum); a master found meanwhile stops it, in
+    # this process or in ffmpeg (a high-pass: the recording streams through ffmpeg).
+    import threading
+
+    src = speech(tmp_path / "in.wav", seconds=30)
+    info = probe.probe(src)
+    plan = mastering._Plan(source=src, settings=replace(TARGET, highpass=highpass), channels=2, source_rate=44100)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(mastering._Stopped):
+        mastering._analyse(info, plan, None, stop)
+
+
+def test_a_checksum_to_read_is_read_once_beside_the_analysis_and_keys_the_same_master(tmp_path):
+    from pipeline.files import file_sha256
+
+    src = speech(tmp_path / "in.wav", seconds=8)
+    calls: list[int] = []
+
+    def read() -> str:
+        calls.append(1)
+        return file_sha256(src)
+
+    first = master(src, tmp_path, source_sha=read)
+    assert calls == [1] and not first.cached
+    known = master(src, tmp_path, source_sha=file_sha256(src))  # the same key, however the checksum came
+    opened: list[str] = []
+    read_here = master(  # read by mastering itself, beside a new analysis stopped by the cache
+        src, tmp_path, task=lambda name, total: opened.append(name) or (lambda done: None)
+    )
+    assert known.cached and read_here.cached and known.path == read_here.path == first.path
+    assert opened == []  # no bar, no "audio work began", for work the cache made needless
+    again = master(src, tmp_path, source_sha=read, fresh=True)  # made again: the analysis goes on to the end
+    assert not again.cached and again.key == first.key and calls == [1, 1]
+    assert again.path.read_bytes() == first.path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("codec", "channels", "suffix"),
+    [("pcm_s24le", 2, ".wav"), ("pcm_u8", 1, ".wav"), ("pcm_f32le", 2, ".wav"), ("flac", 2, ".flac")],
+)
+def test_a_wav_is_read_in_big_packets_to_the_same_samples(tmp_path, codec, channels, suffix):
+    # ffmpeg reads a WAV in packets of a quarter megabyte (its demuxer's own option, so the demuxer is named): half the
+    # CPU of its decoding, the same samples; any other container is read as it always was (ffmpeg refuses an option
+    # its demuxer does not know).
+    src = speech(tmp_path / f"in{suffix}", seconds=7, channels=channels, rate=48000, codec=("-c:a", codec))
+    info = probe.probe(src)
+    plan = mastering._Plan(source=src, settings=TARGET, channels=channels, source_format=info.format)
+    given = plan.source_input()
+    assert ("-max_size" in given) == (suffix == ".wav")
+
+    def decoded(inputs: list[str]) -> bytes:
+        command = [ffmpeg(), "-nostdin", "-v", "error", *inputs, "-f", "f32le", "-"]
+        return subprocess.run(command, capture_output=True, check=True).stdout
+
+    plain = decoded(["-i", str(src)])
+    assert len(plain) > 7 * 48000 * 4 * channels * 0.99 and decoded(given) == plain
+
+
+def test_a_short_clips_measure_reports_its_progress_too(tmp_path):
+    # A clip of a chunk or two is analysed without threads; its bar moves all the same.
+    seen: dict[str, list[float]] = {}
+    master(speech(tmp_path / "in.wav", seconds=8), tmp_path, task=lambda name, total: seen.setdefault(name, []).append)
+    assert seen["measure"] == sorted(seen["measure"]) and seen["measure"][-1] > 7.9

@@ -97,6 +97,97 @@ def test_skipping_a_window_never_misses_a_peak():
     assert whole.result().true_peak > 20 * np.log10(0.3) + 1  # the pattern's peak is between its samples
 
 
+def oversampled_peak(signal: np.ndarray) -> float:
+    """The true peak by brute force: every value between every two samples (the same float32 products as the meter,
+    block by block, none skipped), and every sample, the first and last samples held beyond the ends as the meter
+    holds them."""
+    from pipeline.audio.loudness import TAPS, _block_interpolator
+
+    held = np.concatenate(
+        [np.repeat(signal[:, :1], TAPS, axis=1), signal, np.repeat(signal[:, -1:], 3 * TAPS, axis=1)], axis=1
+    )
+    spans = np.lib.stride_tricks.sliding_window_view(held, 2 * TAPS - 1, axis=1)
+    starts = np.arange(0, held.shape[1] - 2 * TAPS + 1, TAPS)
+    peak = float(np.abs(signal).max())
+    for part in np.array_split(starts, 1 + len(starts) // 128):
+        peak = max(peak, float(np.abs(spans[:, part] @ _block_interpolator()).max()))
+    return peak
+
+
+def fs4(rate: int, seconds: float, level: float) -> np.ndarray:
+    """A tone at a quarter of the sample rate, 45° off its samples: every sample is 3 dB under the peak between
+    them (the worst case between two samples, short of clipping)."""
+    n = np.arange(int(rate * seconds))
+    return (level * np.sin(np.pi * n / 2 + np.pi / 4)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "name", ["speech-like", "hot noise", "clipped", "fs/4 at 45°", "fs/4 at 45°, late and quiet", "silence"]
+)
+def test_the_pruned_true_peak_is_the_brute_force_one_exactly(name):
+    # The meter oversamples only blocks whose bounds (the interpolator's whole gain times the block's peak, then the
+    # signal's curvature) can reach the peak found so far. The figure is the brute force's to the last bit, however
+    # the chunks fall, on material that defeats a loose bound: full-scale noise, hard clipping (corners that overshoot
+    # between samples), and a tone at fs/4 whose samples all sit 3 dB under its peak.
+    rate = 44100
+    rng = np.random.default_rng(11)
+    quiet = (rng.standard_normal((2, rate * 6)) * 0.01).astype(np.float32)
+    if name == "speech-like":
+        t = np.arange(rate * 6) / rate
+        voice = np.sin(2 * np.pi * 180 * t) + 0.5 * np.sin(2 * np.pi * 360 * t + 1) + 0.3 * np.sin(2 * np.pi * 900 * t)
+        envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2
+        signal = quiet + (0.3 * voice * envelope).astype(np.float32)
+    elif name == "hot noise":
+        signal = np.clip(rng.standard_normal((2, rate * 6)) * 0.5, -1, 1).astype(np.float32)
+    elif name == "clipped":
+        t = np.arange(rate * 6) / rate
+        signal = quiet + np.clip(1.5 * np.sin(2 * np.pi * 997 * t), -0.9, 0.9).astype(np.float32)
+    elif name == "fs/4 at 45°":
+        signal = np.stack([fs4(rate, 6, 0.8), fs4(rate, 6, 0.5)])
+    elif name == "fs/4 at 45°, late and quiet":
+        signal = quiet * 20  # speech-loud noise, then a short tone whose samples stay under the noise's peak
+        signal[1, rate * 5 : rate * 5 + 400] = fs4(rate, 400 / rate, float(np.abs(signal).max()) * 1.35)
+    else:
+        signal = np.zeros((2, rate * 2), dtype=np.float32)
+    signal = np.ascontiguousarray(signal)
+    expected = oversampled_peak(signal)
+    for size in (signal.shape[1], 4 * rate, 997):
+        meter = Meter(rate, 2)
+        for start in range(0, signal.shape[1], size):
+            meter.feed(np.ascontiguousarray(signal[:, start : start + size]))
+        meter.result()
+        assert meter.peak == expected, (name, size)
+    if name.startswith("fs/4"):
+        assert meter.peak > 1.3 * float(np.abs(signal).max())  # found between the samples, over every sample
+
+
+@pytest.mark.parametrize("kind", ["white noise", "fs/4 at 45°", "Nyquist", "speech-like", "clipped"])
+def test_the_curvature_bound_holds_for_every_window(kind):
+    # Every value the interpolator makes lies under straight × (the larger of the window's two middle samples) +
+    # curved × (its largest second difference): computed in float64 for every window of the signal.
+    from pipeline.audio.loudness import TAPS, _curvature_bound
+
+    straight, curved = _curvature_bound()
+    rng = np.random.default_rng(4)
+    n = np.arange(4000)
+    signal = {
+        "white noise": rng.standard_normal(4000),
+        "fs/4 at 45°": np.sin(np.pi * n / 2 + np.pi / 4),
+        "Nyquist": np.cos(np.pi * n) * (1 + 0.1 * np.sin(n / 50)),
+        "speech-like": np.sin(2 * np.pi * 180 * n / 44100) + 0.4 * np.sin(2 * np.pi * 2300 * n / 44100),
+        "clipped": np.clip(2 * np.sin(2 * np.pi * 997 * n / 44100), -1, 1),
+    }[kind]
+    phases, reach = mastering_phases()
+    windows = np.lib.stride_tricks.sliding_window_view(signal, TAPS)
+    values = np.abs(windows @ phases.astype(np.float64)).max(axis=1)
+    middle = TAPS // 2 - 1
+    bends = np.abs(windows[:, :-2] - 2 * windows[:, 1:-1] + windows[:, 2:]).max(axis=1)
+    bound = straight * np.abs(windows[:, middle : middle + 2]).max(axis=1) + curved * bends
+    assert np.all(values <= bound * (1 + 1e-12))
+    if kind == "speech-like":  # smooth: the bound sits well under the interpolator's whole gain
+        assert np.all(bound < 1.2 * np.abs(windows).max(axis=1)) and reach > 2
+
+
 def mastering_phases():
     from pipeline.audio.loudness import _interpolator
 

@@ -8,6 +8,7 @@ are plain, picklable records and paths, so the map can run on threads or on a di
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import os
 from collections.abc import Callable, Mapping
@@ -292,11 +293,13 @@ def master(work: Work, setup: Setup, task: Task) -> Work:
     from ..audio import mastering  # the audio stack (numpy, PyAV): loaded by the episodes whose sound is made
 
     if work.mixed is None:
-        sha = work.recording_sha or work.sha(config.root, work.source.path)
+        # a checksum not known yet is read by mastering, beside its analysis (on the other core); read once
+        known = work.recording_sha or cache.known_sha(config.root, work.source.path, work.known)
+        sha = known or functools.cache(functools.partial(file_sha256, work.source.path))
         mastered = mastering.master(
             work.info, config.audio, config.cache_dir, task, config.root, source_sha=sha, fresh=setup.fresh
         )
-        return replace(work, recording_sha=sha, mastered=mastered)
+        return replace(work, recording_sha=known or sha(), mastered=mastered)
     info, mixed = mixed_info(work), work.mixed
     try:  # the mix is named by its key, and its content follows from it: no need to read it again for a checksum
         mastered = mastering.master(
