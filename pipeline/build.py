@@ -369,6 +369,7 @@ class _Build:
                 replace(state, entries={**state.entries, **kept_entries}),
                 {keys[slug]: result for slug, result in results.items()},
                 plan.html,
+                plan.used,
             )
             return self._result(results, entries, started, kept=kept, plan=plan.site, refused=blocked)
         if self.starting or any(result.drafts for result in results.values()):
@@ -400,7 +401,7 @@ class _Build:
             saved, published, _noop_key(config, plan.ledger, published), plan.site.digest, state.checked_feed
         )
         if fresh != state:
-            self.store.save(fresh, {keys[slug]: result for slug, result in results.items()}, plan.html)
+            self.store.save(fresh, {keys[slug]: result for slug, result in results.items()}, plan.html, plan.used)
         return self._result(results, entries, started, kept=kept, report=report, remastered=remastered)
 
     # --- steps ----------------------------------------------------------------------------------------------------
