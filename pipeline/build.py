@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -323,10 +324,10 @@ class _Build:
             return self._result(results, entries, started, blocked=blocked)
 
         # The map, second part: the audio work of every changed episode, in parallel.
-        for work in self._map(works):
-            results[work.source.slug] = self._keep_clean(stages.result(work, config), state)
-            if self._draft_blocked(results[work.source.slug]):
-                self.unwritten.add(work.source.slug)  # made again by the next build, once its draft can be written
+        for slug, result in self._map(works):
+            results[slug] = self._keep_clean(result, state)
+            if self._draft_blocked(results[slug]):
+                self.unwritten.add(slug)  # made again by the next build, once its draft can be written
         remastered = self._remastered(state, results) if self.remaster else ()
         kept = self._kept(state)  # episodes that failed in the audio work may be kept too
         blocked = self._guard(book, feed_items, [r.item.identity for r in results.values() if r.item], entries, kept)
@@ -369,6 +370,7 @@ class _Build:
                 replace(state, entries={**state.entries, **kept_entries}),
                 {keys[slug]: result for slug, result in results.items()},
                 plan.html,
+                plan.used,
             )
             return self._result(results, entries, started, kept=kept, plan=plan.site, refused=blocked)
         if self.starting or any(result.drafts for result in results.values()):
@@ -400,7 +402,7 @@ class _Build:
             saved, published, _noop_key(config, plan.ledger, published), plan.site.digest, state.checked_feed
         )
         if fresh != state:
-            self.store.save(fresh, {keys[slug]: result for slug, result in results.items()}, plan.html)
+            self.store.save(fresh, {keys[slug]: result for slug, result in results.items()}, plan.html, plan.used)
         return self._result(results, entries, started, kept=kept, report=report, remastered=remastered)
 
     # --- steps ----------------------------------------------------------------------------------------------------
@@ -657,9 +659,11 @@ class _Build:
         )
         return replace(result, item=replace(item, clean=kept, alternates=alternates))
 
-    def _map(self, works: list[stages.Work]) -> Iterable[stages.Work]:
-        """The audio work of every changed episode, on the show's executor: threads here, or a Dask cluster."""
+    def _map(self, works: list[stages.Work]) -> list[tuple[str, EpisodeResult]]:
+        """The audio work of every changed episode, on the show's executor (threads here, or a Dask cluster): each
+        made episode's record, by slug."""
         from . import executors
+        from .episode import stages
 
         if not works:
             return []  # nothing to make: no thread pool, no cluster
@@ -667,10 +671,14 @@ class _Build:
         done = []
         with executors.start(self.config, self.reporter) as pool:  # on Ctrl-C it stops what still runs
             try:
-                for finished, (work, outcome) in enumerate(pool.submit(works, self._setup()), start=1):
+                # Each finished Work (its tags' cover art, its transcript, …) is let go once its record is kept:
+                # a build of a thousand episodes holds a thousand records, not a thousand Works.
+                pending = deque(pool.submit(works, self._setup()))
+                for finished in range(1, len(pending) + 1):
+                    work, outcome = pending.popleft()
                     made = self._each(work.source.slug, outcome)
                     if made is not None:
-                        done.append(made)
+                        done.append((made.source.slug, stages.result(made, self.config)))
                     overall(finished)
             except (KeyboardInterrupt, Interrupted):
                 from .audio import ffmpeg

@@ -26,7 +26,7 @@ import gc
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -427,16 +427,22 @@ class Store:
         self._rendered = _Rendered(self._html.values())
         return self._rendered
 
-    def save(self, state: State, results: Mapping[str, EpisodeResult], html: Mapping[str, str] | None = None) -> None:
-        """Write the state and the new results; forget the results it no longer names. `html`: every text the plan
-        was rendered with (the new ones are kept; what it did not use is forgotten)."""
+    def save(
+        self,
+        state: State,
+        results: Mapping[str, EpisodeResult],
+        html: Mapping[str, str | bytes] | None = None,
+        used: Set[str] = frozenset(),
+    ) -> None:
+        """Write the state and the new results; forget the results it no longer names. `html`: the texts rendered
+        anew (kept); `used`: the keys of every text the plan was rendered with (what it did not use is forgotten)."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             live = {e.result for e in state.entries.values()} | {key for key, _ in state.published.values()}
             self._results.save(results, live, _result_line)
             self._summaries.save({**self._unsummarised, **results}, live, _summary_line)
-            if html:
-                self._html.save(html, set(html), _text_line, self._rendered.broken)
+            if html is not None:
+                self._html.save(html, set(used) | set(html), _text_line, self._rendered.broken)
             entries = {slug: _entry_data(e) for slug, e in state.entries.items()}
             published = {slug: list(pair) for slug, pair in state.published.items()}
             self._write(
@@ -482,8 +488,8 @@ def _summary_line(result: EpisodeResult) -> str:
     return _result_line(result.summary())
 
 
-def _text_line(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+def _text_line(text: str | bytes) -> str:
+    return json.dumps(text if isinstance(text, str) else text.decode(), ensure_ascii=False)
 
 
 def _entry_data(entry: Entry) -> dict[str, Any]:

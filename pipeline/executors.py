@@ -13,6 +13,7 @@ Dask is imported only by its own executor: a build on threads never loads it.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import tempfile
 import threading
@@ -101,6 +102,19 @@ class Threads:
         if kind is not None:  # Ctrl-C: queued episodes never start, running ones stop (their ffmpeg got the signal too)
             self.stop.set()
         self.pool.shutdown(cancel_futures=kind is not None)
+        _trim()
+
+
+def _trim() -> None:
+    """Hand the memory the audio work freed back to the system. glibc keeps what its threads' arenas freed (the
+    decoded audio, in blocks of a few megabytes each, strewn between small objects still alive), so the pages and the
+    feed made next would be laid on top of it: 20–30 MB more at the peak of a thousand episodes' first build. A C
+    library without `malloc_trim` (musl, macOS) has nothing to hand back this way."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 # --- Dask distributed -----------------------------------------------------------------------------------------------

@@ -121,14 +121,21 @@ def test_the_plan_of_a_show_with_no_folder_matches_its_golden_listing():
     )
 
 
+def _kept(plan: assemble.ShowPlan) -> dict[str, str]:
+    """The texts a build keeps of this plan, as the cache gives them back to the next assemble."""
+    return {key: text if isinstance(text, str) else text.decode() for key, text in plan.html.items()}
+
+
 def test_html_rendered_before_is_reused_and_every_text_used_is_returned():
     config = show_config(root=Path("/nowhere/show"))
     first = _assemble(config, _episodes())
-    assert first.html and all(isinstance(text, str) for text in first.html.values())
-    marked = {key: text.replace("Second &amp; &lt;last&gt;", "FROM THE MEMO") for key, text in first.html.items()}
+    assert first.html and set(first.html) == first.used, "nothing was given: every text used was made"
+    page = first.html[next(key for key in first.used if key.startswith("page:"))]
+    assert any(page is file.content for file in first.site.files.values()), "a page made is held once, as its file"
+    marked = {key: text.replace("Second &amp; &lt;last&gt;", "FROM THE MEMO") for key, text in _kept(first).items()}
     again = _assemble(config, _episodes(), inputs=assemble.Inputs(TEMPLATES, "a" * 64, 1400, ICONS, marked))
     assert b"FROM THE MEMO" in again.site.files["episodes/second.html"].content
-    assert set(again.html) == set(first.html)
+    assert again.used == first.used and not again.html, "all was given: every text was used, none made"
 
 
 def test_the_same_inputs_make_the_same_plan_and_templates_change_it():
@@ -179,18 +186,18 @@ def _same_site(one: assemble.ShowPlan, two: assemble.ShowPlan) -> bool:
 def test_an_edit_renders_its_own_episode_alone_and_publishes_what_a_cold_assemble_does():
     config = show_config(root=Path("/nowhere/show"))
     first = _assemble(config, _episodes())
-    assert first.made == frozenset(first.html), "nothing was given: everything was rendered"
-    kept = assemble.Inputs(TEMPLATES, "a" * 64, 1400, ICONS, first.html)
+    assert first.used == set(first.html), "nothing was given: everything was rendered"
+    kept = assemble.Inputs(TEMPLATES, "a" * 64, 1400, ICONS, _kept(first))
     again = _assemble(config, _episodes(), inputs=kept)
-    assert again.made == frozenset() and _same_site(again, first), "nothing changed: nothing is rendered"
+    assert not again.html and _same_site(again, first), "nothing changed: nothing is rendered"
 
     second, other = _episodes()
     edited = [_retitled(second, "Second, retitled"), other]
     warm = _assemble(config, edited, inputs=kept)
     # Its page and its feed item, and nothing of the other episode (the index lists every episode: it is made anew
     # on every assemble, from the records, and kept by nobody).
-    assert sorted(key.split(":")[0] for key in warm.made) == ["item", "page"]
-    assert all(key not in first.html for key in warm.made)
+    assert sorted(key.split(":")[0] for key in warm.html) == ["item", "page"]
+    assert all(key not in first.html for key in warm.html)
     assert b"Second, retitled" in warm.site.files["episodes/second.html"].content
     assert warm.site.files["episodes/first.html"] == first.site.files["episodes/first.html"]
     assert [entry.title for entry in feedparser.parse(warm.site.feed).entries] == ["Second, retitled", "First"]
@@ -200,12 +207,12 @@ def test_an_edit_renders_its_own_episode_alone_and_publishes_what_a_cold_assembl
 def test_a_setting_or_a_template_renders_again_all_that_shows_it():
     config = show_config(root=Path("/nowhere/show"))
     first = _assemble(config, _episodes())
-    kept = assemble.Inputs(TEMPLATES, "a" * 64, 1400, ICONS, first.html)
+    kept = assemble.Inputs(TEMPLATES, "a" * 64, 1400, ICONS, _kept(first))
 
     # An analytics prefix is in every item's enclosure and on no page: the items are made again, no page is.
     measured = replace(config, deploy=replace(config.deploy, prefix="https://op3.dev/e/"))
     prefixed = _assemble(measured, _episodes(), inputs=kept)
-    assert sorted(key.split(":")[0] for key in prefixed.made) == ["item", "item"]
+    assert sorted(key.split(":")[0] for key in prefixed.html) == ["item", "item"]
     assert b'url="https://op3.dev/e/' in prefixed.site.feed
     assert _same_site(prefixed, _assemble(measured, _episodes()))
 
@@ -213,8 +220,8 @@ def test_a_setting_or_a_template_renders_again_all_that_shows_it():
     page = TEMPLATES["episode.html"]
     at = page.rindex("{% endblock %}")
     own = {**TEMPLATES, "episode.html": page[:at] + "<!-- the show's own -->\n" + page[at:]}
-    restyled = _assemble(config, _episodes(), inputs=assemble.Inputs(own, "a" * 64, 1400, ICONS, first.html))
-    assert {key.split(":")[0] for key in restyled.made} == {"page", "subscribe", "feed-style"}
+    restyled = _assemble(config, _episodes(), inputs=assemble.Inputs(own, "a" * 64, 1400, ICONS, _kept(first)))
+    assert {key.split(":")[0] for key in restyled.html} == {"page", "subscribe", "feed-style"}
     assert all(
         b"the show's own" in restyled.site.files[f"episodes/{slug}.html"].content for slug in ("first", "second")
     )
@@ -225,5 +232,5 @@ def test_a_setting_or_a_template_renders_again_all_that_shows_it():
     # The show's title is on every page and in the channel, not in an item.
     renamed = replace(config, show=replace(config.show, title="Another Show"))
     retitled = _assemble(renamed, _episodes(), inputs=kept)
-    assert {key.split(":")[0] for key in retitled.made} == {"page", "subscribe", "feed-style"}
+    assert {key.split(":")[0] for key in retitled.html} == {"page", "subscribe", "feed-style"}
     assert _same_site(retitled, _assemble(renamed, _episodes()))

@@ -58,10 +58,10 @@ class ShowPlan:
     site: SitePlan
     ledger: ledger.Ledger
     items: tuple[Published, ...]  # newest first, as the feed lists them
-    html: Mapping[str, str] = field(
+    html: Mapping[str, str | bytes] = field(
         default_factory=dict
-    )  # every text rendered or reused, by its key: for the build to keep
-    made: frozenset[str] = frozenset()  # the keys of `html` rendered anew (the others were given in `Inputs.rendered`)
+    )  # the texts rendered anew, by key, for the build to keep (a page's as its file's bytes: held once)
+    used: frozenset[str] = frozenset()  # the keys of every text the plan is made of, rendered anew or reused
 
 
 def newest_first(items: Sequence[Published]) -> list[Published]:
@@ -73,23 +73,30 @@ def assemble(
     config: Config, episodes: Sequence[Episode], book: ledger.Ledger, now: datetime, inputs: Inputs
 ) -> ShowPlan:
     """The site plan for these episodes: media, attachments, pages, artwork, and the feed; the ledger after it."""
-    used: dict[str, str] = {}
-    made: set[str] = set()
+    used: set[str] = set()
+    made: dict[str, str | bytes] = {}
 
     def memo(key: str, make: Callable[[], str]) -> str:
+        used.add(key)
         found = inputs.rendered.get(key)
         if found is None:
-            found = make()
-            made.add(key)
-        used[key] = found
+            found = made[key] = make()
         return found
+
+    def rendered(key: str, make: Callable[[], str]) -> PlanFile:
+        """A page's file, its text kept by `key`; one made anew is held once, as the file's bytes."""
+        file = _text(memo(key, make))
+        if key in made:
+            made[key] = file.content
+        return file
 
     def memo_many(wanted: Mapping[str, Published], make: Callable[[list[Published]], list[str]]) -> list[str]:
         """The texts of these keys, the missing ones made together (in `wanted`'s order)."""
         found = {key: inputs.rendered.get(key) for key in wanted}
         missing = [key for key, text in found.items() if text is None]
-        found.update(zip(missing, make([wanted[key] for key in missing])))
-        made.update(missing)
+        fresh = dict(zip(missing, make([wanted[key] for key in missing])))
+        found.update(fresh)
+        made.update(fresh)
         used.update(found)
         return list(found.values())
 
@@ -125,10 +132,9 @@ def assemble(
     locale = memo(f"locale:{language}", lambda: pages.og_locale(language))  # kept: langcodes is loaded once a language
     site = pages.Site(artwork, tuple(name for name, _ in icons), width, locale)
     for item in items if not config.blog.engine else ():  # on a blog, the episode's page is its post
-        html = memo(
+        files[item.page_path] = rendered(
             f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, whole(item), site)
         )
-        files[item.page_path] = _text(html)
     blog = (
         posts.files(
             env, config.blog.engine, config.blog_posts, items, config.site_url, config.show.title, config.clean.mode
@@ -139,8 +145,8 @@ def assemble(
     files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, site))
     # The pages that show no episode, kept by all they show: an edit compiles and renders neither.
     site_key = cache.context_digest(show_key, config.site_url, repr(config.clean), site)
-    files[layout.SUBSCRIBE_PAGE] = _text(memo(f"subscribe:{site_key}", lambda: pages.subscribe_page(env, config, site)))
-    files[layout.FEED_STYLE] = _text(memo(f"feed-style:{site_key}", lambda: pages.feed_style(env, config, site)))
+    files[layout.SUBSCRIBE_PAGE] = rendered(f"subscribe:{site_key}", lambda: pages.subscribe_page(env, config, site))
+    files[layout.FEED_STYLE] = rendered(f"feed-style:{site_key}", lambda: pages.feed_style(env, config, site))
     files.update({rel: _bytes(data) for rel, data in pages.static_files(env).items()})
     files.update({layout.icon(name): _bytes(data) for name, data in icons})
     if artwork:
@@ -176,13 +182,12 @@ def assemble(
         key = hashlib.sha256(
             repr((channel_key, paging, dated, [keys[item.guid] for item in page])).encode()
         ).hexdigest()[:32]
-        text = memo(
+        files[paging.path] = rendered(
             f"archive:{key}",
             lambda page=page, paging=paging, dated=dated: feed.spliced(
                 feed.channel(config, page, artwork, podcast_guid, artwork_sizes, paging), dated, texts(page)
             ).decode(),
         )
-        files[paging.path] = _text(text)
     newest = feed.Paging(prev=layout.archive(len(archived)) if archived else "")
     document = feed.channel(config, current, artwork, podcast_guid, artwork_sizes, newest)
     xml, feed_hash, last_build = _dated(document, texts(current), book.feed_hash, book.last_build, now)
@@ -202,8 +207,8 @@ def assemble(
         site=site,
         ledger=ledger.record(book, items, feed_hash, last_build, podcast_guid, clean),
         items=tuple(items),
-        html=used,
-        made=frozenset(made),
+        html=made,
+        used=frozenset(used),
     )
 
 
