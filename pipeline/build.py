@@ -254,6 +254,8 @@ class _Build:
         from .show import assemble, pages
 
         config, book = self.config, self.book
+        # What a start over (an unchanged episode's record found damaged, below) goes back to.
+        again = (dict(entries), list(changed), len(self.failures), len(self.notes), len(self.warnings))
         self.templates = pages.templates(config.templates_dir)  # read before any audio work: a bad one stops it
         # Unchanged episodes come from their cached records; one that cannot be read (a damaged cache) is made again.
         # Their summaries suffice while the index page shows only what a summary keeps (and the site is no blog's,
@@ -350,13 +352,24 @@ class _Build:
         made = {**cached, **results}
         chosen = [
             assemble.Episode(
-                made[slug].item, key, self._whole(key) if summaries and slug in cached and slug not in results else None
+                made[slug].item,
+                key,
+                self._whole(slug, key) if summaries and slug in cached and slug not in results else None,
             )
             for slug, (key, _) in published.items()
             if slug not in kept_slugs
         ]
         chosen += [assemble.Episode(item, published[item.episode.slug][0]) for item in kept]
-        plan = assemble.assemble(config, chosen, book, self.now, self._inputs())
+        try:
+            plan = assemble.assemble(config, chosen, book, self.now, self._inputs())
+        except _Damaged as damaged:
+            # An unchanged episode's summary was read, but not its whole record, which one of its texts rendered anew
+            # needs: a damaged cache is made again, never trusted nor an error. The build starts over with that
+            # episode made again (from its cached audio), and says nothing twice.
+            entries, changed, failed, noted, warned = again
+            del self.failures[failed:], self.notes[noted:], self.warnings[warned:]
+            del entries[damaged.slug]
+            return self._make(state, context, entries, [*changed, self.recordings[damaged.slug]], started)
         if config.clean.edition:
             blocked = guard.check_clean(book, plan.ledger, self.allow)
             if blocked and not self.preview:
@@ -707,17 +720,14 @@ class _Build:
             )
         return tuple(changes)
 
-    def _whole(self, key: str) -> Callable[[], Published]:
-        """The whole record of an episode assembled from its summary, read when one of its texts is rendered anew."""
+    def _whole(self, slug: str, key: str) -> Callable[[], Published]:
+        """The whole record of an episode assembled from its summary, read when one of its texts is rendered anew
+        (`_Damaged` when it cannot be read: the build makes the episode again)."""
 
         def whole() -> Published:
             result = self.store.result(key)
             if result is None or result.item is None:  # its summary was read, its record is there: a damaged line
-                raise PanelpressError(
-                    self.store.folder,
-                    "holds an episode's summary whose record cannot be read",
-                    "delete this folder and build again: the episodes are made again from the cached audio",
-                )
+                raise _Damaged(slug)
             return result.item
 
         return whole
@@ -855,6 +865,14 @@ class _Build:
         from .show import artwork
 
         return artwork.problems(self.config.artwork_path) if self.config.artwork_path else []
+
+
+class _Damaged(Exception):
+    """An unchanged episode's whole record cannot be read from the cache, though its summary could: it is made again."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(slug)
+        self.slug = slug
 
 
 def _is_withheld(error: PanelpressError) -> bool:

@@ -25,6 +25,7 @@ import functools
 import gc
 import hashlib
 import json
+import mmap
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
@@ -303,31 +304,68 @@ class Log:
     """A file of `key<TAB>value` lines that only grows: new values are appended (a build that changes one episode
     writes one line, not the whole file); it is rewritten with only the live keys when most of it is dead. A key is
     the digest of its value's content, so a key it holds needs no new value. A line cut short by a crash is no
-    value; a file written by other code is empty. Read and written a line at a time, never held as one text."""
+    value; a file written by other code is empty. The file is mapped into memory and only where each line lies is
+    read at first: a value is decoded when it is asked for (a build that edits one episode of a thousand asks for
+    few of them whole), and the file is never held as one text."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._values: dict[str, str] | None = None
+        self._data: bytes | mmap.mmap = b""
+        self._spans: dict[str, tuple[int, int]] | None = None  # key → where its value lies in the mapped file
+        self._added: dict[str, str] = {}  # values appended by this process since the file was mapped
         self._lines = 0  # lines in the file, live or dead
         self._ours = False  # the file exists and was written by this version of panelpress: lines may be appended
 
-    def values(self) -> dict[str, str]:
-        if self._values is None:
-            self._values, self._lines, self._ours = {}, 0, False
+    def _map(self) -> dict[str, tuple[int, int]]:
+        if self._spans is None:
+            self._data, self._spans, self._added, self._lines, self._ours = b"", {}, {}, 0, False
             try:
-                with self.path.open(encoding="utf-8") as handle:
-                    if handle.readline().rstrip("\n") != format_stamp():
-                        return self._values
-                    for line in handle:
-                        key, tab, value = line.partition("\t")
-                        if tab and line.endswith("\n"):
-                            self._values[key] = value[:-1]
-                            self._lines += 1
-            except (OSError, UnicodeDecodeError):
-                self._values, self._lines = {}, 0
-                return self._values
+                with self.path.open("rb") as handle:
+                    if os.fstat(handle.fileno()).st_size:
+                        self._data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):
+                return self._spans
+            data, head = self._data, (format_stamp() + "\n").encode()
+            if data[: len(head)] != head:
+                return self._spans
+            spans, find, start, end = self._spans, data.find, len(head), len(data)
+            while start < end:
+                stop = find(b"\n", start)
+                if stop < 0:
+                    break  # cut short by a crash: no value
+                tab = find(b"\t", start, stop)
+                if tab >= 0:
+                    spans[data[start:tab].decode(errors="replace")] = (tab + 1, stop)  # keys are ASCII digests
+                    self._lines += 1
+                start = stop + 1
             self._ours = True
-        return self._values
+        return self._spans
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._added or key in self._map()
+
+    def keys(self) -> set[str]:
+        return {*self._map(), *self._added}
+
+    def get(self, key: str) -> str | None:
+        """The value of `key` (None: the file holds none, or its line cannot be read as UTF-8 text)."""
+        found = self._added.get(key)
+        if found is not None:
+            return found
+        span = self._map().get(key)
+        if span is None:
+            return None
+        try:
+            return self._data[span[0] : span[1]].decode()
+        except UnicodeDecodeError:
+            return None
+
+    def _raw(self, key: str) -> bytes:
+        found = self._added.get(key)
+        if found is not None:
+            return found.encode()
+        start, stop = self._map()[key]
+        return self._data[start:stop]
 
     def save(
         self,
@@ -338,24 +376,26 @@ class Log:
     ) -> None:
         """Write the values of `new` the file lacks (`text(value)`: each one's line, made only when it is written;
         `again`: keys whose line was damaged); keep only the `live` keys (rewriting the file when most of it is dead)."""
-        values, again = self.values(), set(again)
-        fresh = [key for key in new if key not in values or key in again]
+        again = set(again)
+        fresh = [key for key in new if key not in self or key in again]
         if not self._ours or self._lines + len(fresh) > 2 * len(live) + 64:
-            kept = sorted(key for key in live if key in values or key in new)
+            kept = sorted(key for key in live if key in self or key in new)
 
             def lines() -> Iterator[bytes]:
                 yield (format_stamp() + "\n").encode()
                 for key in kept:
-                    value = text(new[key]) if key in new and (key not in values or key in again) else values[key]
-                    yield f"{key}\t{value}\n".encode()
+                    if key in new and (key not in self or key in again):
+                        yield f"{key}\t{text(new[key])}\n".encode()
+                    else:
+                        yield key.encode() + b"\t" + self._raw(key) + b"\n"
 
             write_atomic(self.path, lines())
-            self._values = None  # read again if asked for: a first build of a thousand episodes keeps none of it
+            self._spans, self._added, self._data = None, {}, b""  # mapped again if asked for
         elif fresh:
             with self.path.open("a", encoding="utf-8") as handle:
                 for key in fresh:
-                    values[key] = text(new[key])
-                    handle.write(f"{key}\t{values[key]}\n")
+                    self._added[key] = text(new[key])
+                    handle.write(f"{key}\t{self._added[key]}\n")
             self._lines += len(fresh)
 
 
@@ -369,8 +409,9 @@ class Store:
         self._results = Log(self.folder / "results.log")  # digest → the result as JSON
         self._summaries = Log(self.folder / "summaries.log")  # the same digest → the result's summary, as JSON
         self._unsummarised: dict[str, EpisodeResult] = {}  # results read whole for want of a summary: kept at save
+        self._damaged: set[str] = set()  # keys whose result or summary line could not be read: written again
         self._html = Log(self.folder / "html.log")  # digest of what it is rendered from → HTML, as JSON
-        self._rendered = _Rendered({})
+        self._rendered = _Rendered()
 
     def _read(self, path: Path) -> Any:
         try:
@@ -401,21 +442,27 @@ class Store:
     def result(self, key: str) -> EpisodeResult | None:
         """A result by digest (None when it is not kept or cannot be read)."""
         try:
-            found = decode(json.loads(self._results.values()[key]))
+            found = decode(json.loads(self._results.get(key) or "null"))
         except (KeyError, TypeError, ValueError, AttributeError):
+            found = None
+        if not isinstance(found, EpisodeResult):
+            if key in self._results:
+                self._damaged.add(key)  # its line is there but cannot be read: written again when it is made again
             return None
-        return found if isinstance(found, EpisodeResult) else None
+        return found
 
     def summary(self, key: str) -> EpisodeResult | None:
         """A result's summary by the result's digest (`EpisodeResult.summary`: what assembling an unchanged episode
         needs of it); the whole result when no summary is kept (a cache of an earlier version: the next save keeps
         it). None when neither can be read."""
         try:
-            found = decode(json.loads(self._summaries.values()[key]))
+            found = decode(json.loads(self._summaries.get(key) or "null"))
         except (KeyError, TypeError, ValueError, AttributeError):
             found = None
-        if isinstance(found, EpisodeResult) and key in self._results.values():  # the record it summarises is kept
+        if isinstance(found, EpisodeResult) and key in self._results:  # the record it summarises is kept
             return found
+        if key in self._summaries:
+            self._damaged.add(key)
         whole = self.result(key)
         if whole is not None:
             self._unsummarised[key] = whole
@@ -424,7 +471,7 @@ class Store:
     def rendered(self) -> Mapping[str, str]:
         """The HTML earlier builds rendered, by the digest of everything it was rendered from (read now, decoded
         when asked for: assemble takes it as it is)."""
-        self._rendered = _Rendered(self._html.values())
+        self._rendered = _Rendered(self._html)
         return self._rendered
 
     def save(self, state: State, results: Mapping[str, EpisodeResult], html: Mapping[str, str] | None = None) -> None:
@@ -433,8 +480,8 @@ class Store:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             live = {e.result for e in state.entries.values()} | {key for key, _ in state.published.values()}
-            self._results.save(results, live, _result_line)
-            self._summaries.save({**self._unsummarised, **results}, live, _summary_line)
+            self._results.save(results, live, _result_line, self._damaged)
+            self._summaries.save({**self._unsummarised, **results}, live, _summary_line, self._damaged)
             if html:
                 self._html.save(html, set(html), _text_line, self._rendered.broken)
             entries = {slug: _entry_data(e) for slug, e in state.entries.items()}
@@ -456,22 +503,27 @@ class Store:
 class _Rendered(Mapping[str, str]):
     """HTML kept in the log, decoded from its JSON when asked for (a line cut short by a crash is none)."""
 
-    def __init__(self, raw: Mapping[str, str]) -> None:
-        self._raw = raw
+    def __init__(self, log: Log | None = None) -> None:
+        self._log = log
         self.broken: set[str] = set()  # keys whose line could not be read: rendered again, and kept again
 
     def __getitem__(self, key: str) -> str:
+        line = self._log.get(key) if self._log is not None else None
+        if line is None:
+            if self._log is not None and key in self._log:
+                self.broken.add(key)  # not UTF-8 text
+            raise KeyError(key)
         try:
-            return json.loads(self._raw[key])
+            return json.loads(line)
         except ValueError:
             self.broken.add(key)
             raise KeyError(key) from None
 
     def __iter__(self):
-        return iter(self._raw)
+        return iter(self._log.keys() if self._log is not None else ())
 
     def __len__(self) -> int:
-        return len(self._raw)
+        return len(self._log.keys()) if self._log is not None else 0
 
 
 def _result_line(result: EpisodeResult) -> str:

@@ -419,3 +419,28 @@ def test_a_build_hands_what_it_froze_back_to_the_collector(show):
     assert gc.get_freeze_count() == 0
     assert preview(config_module.load(show)).plan is not None
     assert gc.get_freeze_count() == 0
+
+
+def test_a_damaged_record_whose_texts_are_rendered_anew_is_made_again(show):
+    """An unchanged episode is assembled from its summary, and its whole record is read only when one of its texts
+    is rendered anew. When that record cannot be read (a damaged line of the cache), the episode is made again from
+    its cached audio (not an error): the site is what a build from a cold cache makes, and the line is written
+    again, so the next build makes nothing."""
+    state = next((config_module.load(show).cache_dir / "state").iterdir())
+    log = state / "results.log"
+    lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+    log.write_text("".join(line.replace('"title":"Beta"', '"title":') for line in lines), encoding="utf-8")
+    (show / "templates").mkdir()
+    (show / "templates" / "site.css").write_text("body { color: teal; }\n")  # every page is rendered anew
+    master = config_module.load(show).cache_dir / "master"
+    before = sorted(master.iterdir())
+    made, _ = _made(show)
+    assert made == {"beta"}, "alpha's record is read whole; beta's is made again"
+    assert sorted(master.iterdir()) == before, "from the cached audio"
+    warm = site(show / "public")
+    assert "teal" in (show / "public" / "assets" / "site.css").read_text()
+    assert _made(show) == (set(), []), "its record was written again"
+    shutil.rmtree(config_module.load(show).cache_dir)
+    shutil.rmtree(show / "public")
+    assert build(show) == 0
+    assert site(show / "public") == warm
