@@ -36,7 +36,18 @@ from .errors import (
 )
 from .files import file_sha256, sha256, write_atomic
 from .progress import QuietReporter, Reporter
-from .records import Clip, EpisodeResult, Failure, Identity, Published, PublishReport, Remastered, SitePlan, Sound
+from .records import (
+    Clip,
+    EpisodeResult,
+    Failure,
+    Identity,
+    Published,
+    PublishReport,
+    Remastered,
+    SitePlan,
+    Sound,
+    Stamp,
+)
 from .show import guard, ledger
 from .targets import seam
 
@@ -268,17 +279,7 @@ class _Build:
             del entries[slug], cached[slug]
             changed.append(self.recordings[slug])
         published_xml = self.target.published_feed()
-        feed_items = (
-            guard.published_items(
-                config.output_dir,
-                config.site_url,
-                config.output_dir / layout.FEED_FILE,
-                published_xml,
-                config.media_url,
-            )
-            if published_xml
-            else []
-        )
+        feed_items = self._feed_items(published_xml) if published_xml else []
         if (
             published_xml and not book.podcast_guid
         ):  # a lost ledger: the podcast GUID subscribers' apps know is in the feed
@@ -397,6 +398,7 @@ class _Build:
             report = self._publish(book, plan)
             if self.notify and plan.site.feed_path in report.written:  # committed, and the feed changed: tell apps
                 self._notify()
+            self._keep_feed_items(plan)
         if config.clips.make and not config.clips.publish:
             try:
                 self._keep_clips([episode.item for episode in chosen])
@@ -516,6 +518,65 @@ class _Build:
                 return None  # the ledger gives it another GUID (or the host removed its entry to get a new one)
         fresh = cache.unchanged(self.config.root, entry.inputs)
         return replace(entry, inputs=fresh) if fresh is not None else None
+
+    def _feed_items(self, xml: bytes) -> list[guard.FeedItem]:
+        """The items subscribers can reach from the published feed (`guard.published_items`), kept in the cache by the
+        feed's checksum and its archives' fingerprints: a feed of a thousand items is parsed once, not on every edit."""
+        config = self.config
+        key = cache.context_digest(sha256(xml), config.site_url, config.media_url)
+        kept = self.store.kept("feed-items", key)
+        try:
+            archives = [Stamp(*stamp) for stamp in kept["archives"]] if kept is not None else None
+            if archives is not None and cache.unchanged(config.output_dir, archives) is not None:
+                return [
+                    guard.FeedItem(guid, title, url, length, datetime.fromisoformat(date) if date else None, link)
+                    for guid, title, url, length, date, link in kept["items"]
+                ]
+        except (TypeError, ValueError, KeyError):
+            pass  # written by other code: parsed again
+        read: list[Path] = []
+        items = guard.published_items(
+            config.output_dir, config.site_url, config.output_dir / layout.FEED_FILE, xml, config.media_url, read
+        )
+        self._keep_items(key, items, [cache.stamp(config.output_dir, path) for path in read])
+        return items
+
+    def _keep_feed_items(self, plan: assemble.ShowPlan) -> None:
+        """The items of the feed and archives just published, as `guard.published_items` reads them back from the
+        files: the next build's guard takes them from the cache instead of parsing the feed it finds (this one)."""
+        config, site = self.config, plan.site
+        prefix, show_guid = config.deploy.prefix, plan.ledger.podcast_guid
+        items = [
+            guard.FeedItem(
+                item.guid.strip(),
+                item.episode.notes.title.strip(),
+                layout.unmeasured(
+                    layout.measured(prefix, item.media_url, show_guid), config.site_url, config.media_url
+                ),
+                item.media.length,
+                item.pub_date.replace(microsecond=0),  # as RFC 2822 writes it
+                item.page_url,
+            )
+            for item in plan.items
+        ]
+        archives = []
+        for rel in sorted(rel for rel in site.files if rel.startswith(layout.ARCHIVE_DIR + "/")):
+            try:
+                info = os.stat(config.output_dir / rel)
+            except OSError:
+                return
+            archives.append(Stamp(rel, info.st_size, info.st_mtime_ns, site.files[rel].sha256))
+        key = cache.context_digest(sha256(site.feed), config.site_url, config.media_url)
+        self._keep_items(key, items, archives)
+
+    def _keep_items(self, key: str, items: list[guard.FeedItem], archives: list[Stamp]) -> None:
+        rows = [
+            [i.guid, i.title, i.enclosure_url, i.length, i.pub_date.isoformat() if i.pub_date else "", i.link]
+            for i in items
+        ]
+        self.store.keep(
+            "feed-items", key, {"archives": [[s.path, s.size, s.mtime_ns, s.sha256] for s in archives], "items": rows}
+        )
 
     def _guid(self, slug: str, unpublished: str, feed_items: list[guard.FeedItem]) -> str:
         """The episode's GUID: the ledger's; else the one panelpress's own published feed gives its audio (a ledger

@@ -13,7 +13,8 @@ Layout of the cache folder:
     state/<show>/        index.json (per episode: inputs and result digest; the last published plan),
                          results.log (results by digest), summaries.log (their summaries, by the same digest:
                          what an unchanged episode is assembled from), html.log (rendered texts by digest),
-                         checked.json (what `check` found good)
+                         checked.json (what `check` found good), feed-items.json (the published feed's
+                         items, by its checksum)
 """
 
 from __future__ import annotations
@@ -425,6 +426,19 @@ class Store:
             {"format": format_stamp(), "data": data}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
         )
         write_if_changed(path, text.encode())
+
+    def kept(self, name: str, key: str) -> Any:
+        """What `keep` kept under this name for this key (plain JSON data; None: nothing, or for another key)."""
+        data = self._read(self.folder / f"{name}.json")
+        return data["value"] if isinstance(data, dict) and data.get("key") == key else None
+
+    def keep(self, name: str, key: str, value: Any) -> None:
+        """Keep plain JSON data under a name, for a key (what it was made from); one value per name."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._write(self.folder / f"{name}.json", {"key": key, "value": value})
+        except OSError:
+            pass  # it is made again next time
 
     def state(self) -> State:
         """The show's state (an empty one when there is none, or it was written by other code)."""
