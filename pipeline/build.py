@@ -925,7 +925,13 @@ class _Build:
     def _artwork_warnings(self) -> list[PanelpressError]:
         from .show import artwork
 
-        return artwork.problems(self.config.artwork_path) if self.config.artwork_path else []
+        path = self.config.artwork_path
+        if not path:
+            return []
+        try:
+            return artwork.checked(path, file_sha256(path), self.config.cache_dir)
+        except OSError:
+            return artwork.problems(path)  # says why it cannot be read
 
 
 class _Damaged(Exception):

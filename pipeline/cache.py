@@ -9,7 +9,10 @@ in a content-addressed store, so a result stays small and the plan can name them
 Layout of the cache folder:
     master/, tagged/     mastered and tagged audio (audio.py, tags.py), keyed by content
     files/<sha256>       bytes an episode publishes (transcripts, chapters, pictures)
-    icons/<key>.json     the icons and covers made from the show's artwork (artwork.py), by its checksum
+    icons/<key>.json     the icons and covers made from the show's artwork (artwork.py), by its checksum, and
+                         what podcast apps would say of it (<key>.problems.json)
+    artwork.json         what the show's artwork is (its format and size), by its size and time (config.py)
+    art/                 the show's artwork as it is embedded in the tags, by its checksum (tags.py)
     state/<show>/        index.json (per episode: inputs and result digest; the last published plan),
                          results.log (results by digest), summaries.log (their summaries, by the same digest:
                          what an unchanged episode is assembled from), html.log (rendered texts by digest),

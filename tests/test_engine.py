@@ -231,6 +231,25 @@ def test_an_edit_of_the_notes_tags_the_audio_again_without_the_audio_stack(show)
     assert "pipeline.audio.mastering" in _imported(show), "a new recording is mastered"
 
 
+def test_an_edit_of_words_reads_no_picture(show):
+    """The show's artwork is checked and shrunk for the tags once per artwork, and kept in the cache: retitling an
+    episode without pictures of its own does not load Pillow (the site stays a cold build's: the other tests). What
+    the artwork is, is remembered by the first command that finds the cache folder there (the fixture's build made it)."""
+    assert build(show) == 0
+    write_notes(show, "beta", "title: Beta, renamed\ndate: 2026-01-12")
+    imported = _imported(show)
+    assert "pipeline.episode.tags" in imported, "the episode was tagged again"
+    assert "PIL.Image" not in imported, sorted(imported)
+    assert "Beta, renamed" in (show / "public" / "feed.xml").read_text()
+    (show / "cover.jpg").write_bytes(b"not a picture")
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "cover.jpg" in done.stderr and "not a JPEG or PNG image" in done.stderr, (
+        "a changed artwork is read again"
+    )
+
+
 def test_an_edit_whose_mastered_audio_left_the_cache_masters_it_again(show):
     """The audio an edit would tag again is taken only while it is still in the cache; otherwise it is made again,
     as a build without the cache would make it."""
