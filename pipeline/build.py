@@ -171,7 +171,7 @@ def gather(config: Config, store: cache.Store, templates: Mapping[str, str] | No
     sha = cache.stamp(config.root, path).sha256 if path else ""
     width, icons = artwork.icons(path, sha, config.cache_dir) if path else (0, ())
     sources = pages.templates(config.templates_dir) if templates is None else templates
-    return assemble.Inputs(sources, sha, width, icons, store.rendered())
+    return assemble.Inputs(sources, sha, width, icons, store.rendered(), store.pages())
 
 
 def show_store(config: Config, book: ledger.Ledger) -> cache.Store:
@@ -383,6 +383,7 @@ class _Build:
                 replace(state, entries={**state.entries, **kept_entries}),
                 {keys[slug]: result for slug, result in results.items()},
                 plan.html,
+                plan.pages,
             )
             return self._result(results, entries, started, kept=kept, plan=plan.site, refused=blocked)
         if self.starting or any(result.drafts for result in results.values()):
@@ -415,7 +416,7 @@ class _Build:
             saved, published, _noop_key(config, plan.ledger, published), plan.site.digest, state.checked_feed
         )
         if fresh != state:
-            self.store.save(fresh, {keys[slug]: result for slug, result in results.items()}, plan.html)
+            self.store.save(fresh, {keys[slug]: result for slug, result in results.items()}, plan.html, plan.pages)
         return self._result(results, entries, started, kept=kept, report=report, remastered=remastered)
 
     # --- steps ----------------------------------------------------------------------------------------------------

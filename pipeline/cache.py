@@ -8,7 +8,7 @@ in a content-addressed store, so a result stays small and the plan can name them
 
 Layout of the cache folder:
     master/, tagged/     mastered and tagged audio (audio.py, tags.py), keyed by content
-    files/<sha256>       bytes an episode publishes (transcripts, chapters, pictures)
+    files/<sha256>       bytes an episode publishes (transcripts, chapters, pictures; its rendered page)
     icons/<key>.json     the icons and covers made from the show's artwork (artwork.py), by its checksum, and
                          what podcast apps would say of it (<key>.problems.json)
     artwork.json         what the show's artwork is (its format and size), by its size and time (config.py)
@@ -16,6 +16,7 @@ Layout of the cache folder:
     state/<show>/        index.json (per episode: inputs and result digest; the last published plan),
                          results.log (results by digest), summaries.log (their summaries, by the same digest:
                          what an unchanged episode is assembled from), html.log (rendered texts by digest),
+                         pages.log (rendered episode pages by digest: their checksums in files/),
                          checked.json (what `check` found good), feed-items.json (the published feed's
                          items, by its checksum)
 """
@@ -415,6 +416,7 @@ class Store:
         self._unsummarised: dict[str, EpisodeResult] = {}  # results read whole for want of a summary: kept at save
         self._damaged: set[str] = set()  # keys whose result or summary line could not be read: written again
         self._html = Log(self.folder / "html.log")  # digest of what it is rendered from → HTML, as JSON
+        self._pages = Log(self.folder / "pages.log")  # the same, of an episode page → its checksum in files/
         self._rendered = _Rendered()
 
     def _read(self, path: Path) -> Any:
@@ -491,14 +493,32 @@ class Store:
         self._rendered = _Rendered(self._html)
         return self._rendered
 
-    def save(self, state: State, results: Mapping[str, EpisodeResult], html: Mapping[str, str] | None = None) -> None:
+    def pages(self) -> Mapping[str, records.PlanFile]:
+        """The episode pages earlier builds rendered, as the files they are kept in (`files/`, by their checksum), by
+        the digest of everything each was rendered from: a kept page is published without being read."""
+        return _Pages(self._pages, self.cache_dir)
+
+    def save(
+        self,
+        state: State,
+        results: Mapping[str, EpisodeResult],
+        html: Mapping[str, str] | None = None,
+        pages: Mapping[str, records.PlanFile] | None = None,
+    ) -> None:
         """Write the state and the new results; forget the results it no longer names. `html`: every text the plan
-        was rendered with (the new ones are kept; what it did not use is forgotten)."""
+        was rendered with (the new ones are kept; what it did not use is forgotten); `pages`: every episode page of
+        the plan (the new ones, given as bytes, kept as files; likewise)."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             live = {e.result for e in state.entries.values()} | {key for key, _ in state.published.values()}
             self._results.save(results, live, _result_line, self._damaged)
             self._summaries.save({**self._unsummarised, **results}, live, _summary_line, self._damaged)
+            if pages is not None:
+                made = {key: file for key, file in pages.items() if isinstance(file.content, bytes)}
+                self._pages.save(
+                    {key: store(self.cache_dir, file.content)[1] for key, file in made.items()}, set(pages)
+                )
+                html = {key: text for key, text in (html or {}).items() if key not in pages}
             if html:
                 self._html.save(html, set(html), _text_line, self._rendered.broken)
             entries = {slug: _entry_data(e) for slug, e in state.entries.items()}
@@ -541,6 +561,29 @@ class _Rendered(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._log.keys()) if self._log is not None else 0
+
+
+class _Pages(Mapping[str, records.PlanFile]):
+    """Episode pages kept in the content-addressed store, by the key they were rendered under (one whose file is
+    gone is none: it is rendered again)."""
+
+    def __init__(self, log: Log, cache_dir: Path) -> None:
+        self._log, self._files = log, str(cache_dir / FILES_DIR)
+
+    def __getitem__(self, key: str) -> records.PlanFile:
+        sha = self._log.get(key)
+        if sha is None or len(sha) != 64 or not sha.isalnum():
+            raise KeyError(key)
+        path = os.path.join(self._files, sha[:2], sha)  # os.path: a thousand pages are looked up on an edit
+        if not os.path.isfile(path):
+            raise KeyError(key)
+        return records.PlanFile(Path(path), sha)
+
+    def __iter__(self):
+        return iter(self._log.keys())
+
+    def __len__(self) -> int:
+        return len(self._log.keys())
 
 
 def _result_line(result: EpisodeResult) -> str:

@@ -463,3 +463,24 @@ def test_a_damaged_record_whose_texts_are_rendered_anew_is_made_again(show):
     shutil.rmtree(show / "public")
     assert build(show) == 0
     assert site(show / "public") == warm
+
+
+def test_the_pages_are_kept_as_files_and_published_without_being_read(show):
+    """An episode's page is kept in the cache's store of published bytes, by what it is rendered from: an edit of
+    another episode publishes it without reading it; one whose kept file is gone is rendered again (and kept)."""
+    import hashlib
+
+    page = show / "public" / "episodes" / "beta.html"
+    published = page.read_bytes()
+    sha = hashlib.sha256(published).hexdigest()
+    kept = config_module.load(show).cache_dir / "files" / sha[:2] / sha
+    assert kept.read_bytes() == published
+    write_notes(show, "alpha", "title: Alpha, renamed\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    with watching() as seen:
+        assert build(show) == 0
+    assert "Alpha, renamed" in (show / "public" / "episodes" / "alpha.html").read_text()
+    assert not [path for path in seen["opened"] if Path(path).name == sha], "beta's page was not read"
+    kept.unlink()
+    write_notes(show, "alpha", "title: Alpha, renamed again\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    assert build(show) == 0
+    assert page.read_bytes() == published and kept.read_bytes() == published, "rendered again, the same, and kept"

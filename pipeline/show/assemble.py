@@ -31,13 +31,14 @@ _HASH_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 class Inputs:
     """What assemble needs of the disk, read by the build: the template sources (`pages.templates`), the artwork's
     checksum, width and icons (`artwork.icons`), and HTML rendered by earlier builds, by the digest of everything it
-    was rendered from."""
+    was rendered from (episode pages as the files they were kept in, `pages`, or as texts)."""
 
     templates: Mapping[str, str]
     artwork_sha: str = ""
     artwork_width: int = 0
     icons: tuple[tuple[str, bytes], ...] = ()
     rendered: Mapping[str, str] = field(default_factory=dict)
+    pages: Mapping[str, PlanFile] = field(default_factory=dict)  # episode pages kept as files, by the same keys
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class ShowPlan:
         default_factory=dict
     )  # every text rendered or reused, by its key: for the build to keep
     made: frozenset[str] = frozenset()  # the keys of `html` rendered anew (the others were given in `Inputs.rendered`)
+    pages: Mapping[str, PlanFile] = field(default_factory=dict)  # every episode page, by its key: for the build to keep
 
 
 def newest_first(items: Sequence[Published]) -> list[Published]:
@@ -124,11 +126,13 @@ def assemble(
     language = config.show.language
     locale = memo(f"locale:{language}", lambda: pages.og_locale(language))  # kept: langcodes is loaded once a language
     site = pages.Site(artwork, tuple(name for name, _ in icons), width, locale)
+    page_files: dict[str, PlanFile] = {}
     for item in items if not config.blog.engine else ():  # on a blog, the episode's page is its post
-        html = memo(
-            f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, whole(item), site)
-        )
-        files[item.page_path] = _text(html)
+        key = f"page:{show_key}:{keys[item.guid]}"
+        kept = inputs.pages.get(key)  # its file as kept: neither read nor decoded here
+        if kept is None:
+            kept = _text(memo(key, lambda item=item: pages.episode_page(env, config, whole(item), site)))
+        files[item.page_path] = page_files[key] = kept
     blog = (
         posts.files(
             env, config.blog.engine, config.blog_posts, items, config.site_url, config.show.title, config.clean.mode
@@ -204,6 +208,7 @@ def assemble(
         items=tuple(items),
         html=used,
         made=frozenset(made),
+        pages=page_files,
     )
 
 
