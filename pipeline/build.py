@@ -235,6 +235,7 @@ class _Build:
             recordings = [rec for rec in recordings if rec not in self.starting]
         self.recordings = {rec.slug: rec for rec in recordings}
         context = (cache.episode_context(config), cache.location(config))
+        self._listing = cache.Listing()  # the show's folders, each listed once while the cache is compared with them
         entries = (
             {}
             if self.remaster
@@ -517,7 +518,7 @@ class _Build:
                 not published and rec.slug in state.published
             ):
                 return None  # the ledger gives it another GUID (or the host removed its entry to get a new one)
-        fresh = cache.unchanged(self.config.root, entry.inputs)
+        fresh = cache.unchanged(self.config.root, entry.inputs, self._listing)
         return replace(entry, inputs=fresh) if fresh is not None else None
 
     def _feed_items(self, xml: bytes) -> list[guard.FeedItem]:

@@ -78,64 +78,77 @@ def format_stamp() -> str:
 
 
 def encode(value: Any) -> Any:
-    """A record (or any value inside one) as plain JSON data."""
+    """A record (or any value inside one) as plain JSON data. What is not plain JSON is an object whose one key
+    starts with "@" (never a field's name), so a reader tells it from a record's fields as it parses (`decode`)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
-            "record": type(value).__name__,
-            "fields": {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
+            "@record": type(value).__name__,
+            "@fields": {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
         }
     if isinstance(value, PanelpressError):
         return {
-            "error": type(value).__name__,
+            "@error": type(value).__name__,
             "path": str(value.path) if value.path else None,
             "problem": value.problem,
             "fix": value.fix,
             "line": getattr(value, "line", 0),
         }
     if isinstance(value, bytes):
-        return {"bytes": base64.b64encode(value).decode("ascii")}
+        return {"@bytes": base64.b64encode(value).decode("ascii")}
     if isinstance(value, Path):
-        return {"path": str(value)}
+        return {"@path": str(value)}
     if isinstance(value, datetime):
-        return {"datetime": value.isoformat()}
+        return {"@datetime": value.isoformat()}
     if isinstance(value, tuple):
         return [encode(v) for v in value]
     return value  # str, int, float, bool, None
 
 
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
 def decode(value: Any) -> Any:
-    """The record `encode` made; KeyError/TypeError/ValueError for anything else."""
+    """The record `encode` made, from its parsed JSON; KeyError/TypeError/ValueError for anything else."""
     kind = type(value)
     if kind is list:
-        return tuple(v if type(v) in _PLAIN else decode(v) for v in value)  # every sequence in a record is a tuple
-    if kind is not dict:
-        return value
-    if "bytes" in value:
-        return base64.b64decode(value["bytes"])
-    if "path" in value and len(value) == 1:
-        return Path(value["path"])
-    if "datetime" in value:
-        return datetime.fromisoformat(value["datetime"])
-    if "error" in value:
-        cls = _error_classes()[value["error"]]
+        return tuple(decode(v) for v in value)  # every sequence in a record is a tuple
+    if kind is dict:
+        return _decoded({name: decode(v) for name, v in value.items()})
+    return value
+
+
+def loads(text: str) -> Any:
+    """The record `encode` made, from its JSON text: decoded as it is parsed (a thousand episodes' records are read
+    on every build that changes one)."""
+    return json.loads(text, object_hook=_decoded)
+
+
+def _tuples(value: list | tuple) -> tuple:
+    return tuple(_tuples(v) if type(v) is list else v for v in value)
+
+
+def _decoded(value: dict) -> Any:
+    """One JSON object of `encode`'s, its members decoded already (lists still lists)."""
+    if "@record" in value:
+        cls = _RECORDS[value["@record"]]
+        fields = value["@fields"]
+        if fields.keys() != _FIELDS[cls]:
+            raise KeyError(f"{cls.__name__} has other fields")
+        # A frozen record is filled in directly: a thousand episodes' records are read on every build that changes one.
+        record = object.__new__(cls)
+        record.__dict__.update({name: _tuples(v) if type(v) is list else v for name, v in fields.items()})
+        return record
+    if "@path" in value:
+        return Path(value["@path"])
+    if "@datetime" in value:
+        return datetime.fromisoformat(value["@datetime"])
+    if "@bytes" in value:
+        return base64.b64decode(value["@bytes"])
+    if "@error" in value:
+        cls = _error_classes()[value["@error"]]
         error = cls.__new__(cls)
-        PanelpressError.__init__(
-            error, value["path"], value["problem"], value["fix"]
-        )  # the problem already names the line
+        PanelpressError.__init__(error, value["path"], value["problem"], value["fix"])  # the problem names the line
         if value.get("line"):
             error.line = value["line"]
         return error
-    cls = _RECORDS[value["record"]]
-    fields = value["fields"]
-    if fields.keys() != _FIELDS[cls]:
-        raise KeyError(f"{cls.__name__} has other fields")
-    # A frozen record is filled in directly: a thousand episodes' records are read on every build that changes one.
-    record = object.__new__(cls)
-    record.__dict__.update({name: v if type(v) in _PLAIN else decode(v) for name, v in fields.items()})
-    return record
+    return value  # a record's fields: the record is made from them
 
 
 @contextlib.contextmanager
@@ -214,10 +227,38 @@ def known_sha(root: Path, path: Path, known: Mapping[str, Stamp]) -> str:
     return old.sha256 if (info.st_size, info.st_mtime_ns) == (old.size, old.mtime_ns) else ""
 
 
-def unchanged(root: Path, stamps: Iterable[Stamp]) -> tuple[Stamp, ...] | None:
+class Listing:
+    """The folders of a show as they are now, each listed once (`os.scandir`) when a file in it is first looked up:
+    a build compares the files of a thousand episodes with their stamps, most of them in two folders, and many of
+    them absent (a transcript or a chapters file that may be added later), which a listing says without a stat
+    each. Take one only for a look that writes nothing in the show meanwhile."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, dict[str, os.DirEntry] | None] = {}
+
+    def stat(self, path: str) -> os.stat_result | None:
+        """The file's stat (following links), None when there is none; OSError when it cannot be looked at."""
+        folder, name = os.path.split(path)
+        entries = self._folders.get(folder, False)
+        if entries is False:
+            try:
+                with os.scandir(folder or ".") as found:
+                    entries = {entry.name: entry for entry in found}
+            except (FileNotFoundError, NotADirectoryError):
+                entries = None
+            self._folders[folder] = entries
+        if entries is None or name not in entries:
+            return None
+        try:
+            return entries[name].stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # a link to nothing
+
+
+def unchanged(root: Path, stamps: Iterable[Stamp], listing: Listing | None = None) -> tuple[Stamp, ...] | None:
     """The stamps again (with fresh times) when every file is as it was, by size and time or else by content;
-    None as soon as one differs."""
-    fresh, moved = _compare(root, stamps, stop=True)
+    None as soon as one differs. `listing`: the show's folders, listed once for many such looks."""
+    fresh, moved = _compare(root, stamps, stop=True, listing=listing)
     return None if moved else fresh
 
 
@@ -226,18 +267,24 @@ def changed(root: Path, stamps: Iterable[Stamp]) -> list[str]:
     return _compare(root, stamps, stop=False)[1]
 
 
-def _compare(root: Path, stamps: Iterable[Stamp], stop: bool) -> tuple[tuple[Stamp, ...], list[str]]:
+def _compare(
+    root: Path, stamps: Iterable[Stamp], stop: bool, listing: Listing | None = None
+) -> tuple[tuple[Stamp, ...], list[str]]:
     fresh, moved, base = [], [], str(root)
+    look = listing.stat if listing is not None else os.stat
     for old in stamps:
-        path = os.path.join(
-            base, old.path
-        )  # os.path, not pathlib: a thousand episodes' files are stat'ed on every build
+        path = os.path.join(base, old.path)  # os.path, not pathlib: a thousand episodes' files are looked at
         try:
-            info = os.stat(path)
+            info = look(path)
         except (FileNotFoundError, NotADirectoryError):
-            same = old.size == -1
+            info = None
         except OSError:
-            same = False
+            moved.append(old.path)
+            if stop:
+                break
+            continue
+        if info is None:
+            same = old.size == -1
         else:
             same = old.size == info.st_size and (old.mtime_ns == info.st_mtime_ns or _same_content(path, old.sha256))
             if same and old.mtime_ns != info.st_mtime_ns:
@@ -461,7 +508,7 @@ class Store:
     def result(self, key: str) -> EpisodeResult | None:
         """A result by digest (None when it is not kept or cannot be read)."""
         try:
-            found = decode(json.loads(self._results.get(key) or "null"))
+            found = loads(self._results.get(key) or "null")
         except (KeyError, TypeError, ValueError, AttributeError):
             found = None
         if not isinstance(found, EpisodeResult):
@@ -475,7 +522,7 @@ class Store:
         needs of it); the whole result when no summary is kept (a cache of an earlier version: the next save keeps
         it). None when neither can be read."""
         try:
-            found = decode(json.loads(self._summaries.get(key) or "null"))
+            found = loads(self._summaries.get(key) or "null")
         except (KeyError, TypeError, ValueError, AttributeError):
             found = None
         if isinstance(found, EpisodeResult) and key in self._results:  # the record it summarises is kept
