@@ -187,9 +187,9 @@ def test_an_edit_renders_its_own_episode_alone_and_publishes_what_a_cold_assembl
     second, other = _episodes()
     edited = [_retitled(second, "Second, retitled"), other]
     warm = _assemble(config, edited, inputs=kept)
-    # Its page and its feed item, and nothing of the other episode (the index lists every episode: it is made anew
-    # on every assemble, from the records, and kept by nobody).
-    assert sorted(key.split(":")[0] for key in warm.made) == ["item", "page"]
+    # Its page, its feed item and its row of the index, and nothing of the other episode (the index page itself lists
+    # every episode: it is made anew on every assemble, from the kept rows).
+    assert sorted(key.split(":")[0] for key in warm.made) == ["item", "page", "row"]
     assert all(key not in first.html for key in warm.made)
     assert b"Second, retitled" in warm.site.files["episodes/second.html"].content
     assert warm.site.files["episodes/first.html"] == first.site.files["episodes/first.html"]
@@ -209,12 +209,13 @@ def test_a_setting_or_a_template_renders_again_all_that_shows_it():
     assert b'url="https://op3.dev/e/' in prefixed.site.feed
     assert _same_site(prefixed, _assemble(measured, _episodes()))
 
-    # A template of the show's own: every page is made again with it, no feed item is.
+    # A template of the show's own: every page (and the index's rows, kept by the same templates) is made again with
+    # it, no feed item is.
     page = TEMPLATES["episode.html"]
     at = page.rindex("{% endblock %}")
     own = {**TEMPLATES, "episode.html": page[:at] + "<!-- the show's own -->\n" + page[at:]}
     restyled = _assemble(config, _episodes(), inputs=assemble.Inputs(own, "a" * 64, 1400, ICONS, first.html))
-    assert {key.split(":")[0] for key in restyled.made} == {"page", "subscribe", "feed-style"}
+    assert {key.split(":")[0] for key in restyled.made} == {"page", "row", "subscribe", "feed-style"}
     assert all(
         b"the show's own" in restyled.site.files[f"episodes/{slug}.html"].content for slug in ("first", "second")
     )
@@ -225,5 +226,5 @@ def test_a_setting_or_a_template_renders_again_all_that_shows_it():
     # The show's title is on every page and in the channel, not in an item.
     renamed = replace(config, show=replace(config.show, title="Another Show"))
     retitled = _assemble(renamed, _episodes(), inputs=kept)
-    assert {key.split(":")[0] for key in retitled.made} == {"page", "subscribe", "feed-style"}
+    assert {key.split(":")[0] for key in retitled.made} == {"page", "row", "subscribe", "feed-style"}
     assert _same_site(retitled, _assemble(renamed, _episodes()))

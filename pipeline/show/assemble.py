@@ -140,7 +140,9 @@ def assemble(
         if config.blog.engine
         else {}
     )
-    files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, site))
+    # The index lists every episode: each one's row is kept like its page, so an edit renders its own row alone.
+    rows = [memo(f"row:{show_key}:{keys[i.guid]}", lambda i=i: pages.index_row(env, i)) for i in items]
+    files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, site, rows))
     # The pages that show no episode, kept by all they show: an edit compiles and renders neither.
     site_key = cache.context_digest(show_key, config.site_url, repr(config.clean), site)
     files[layout.SUBSCRIBE_PAGE] = _text(memo(f"subscribe:{site_key}", lambda: pages.subscribe_page(env, config, site)))
