@@ -208,6 +208,9 @@ class _Build:
     warnings: list[PanelpressError] = field(default_factory=list)
     starting: list[Recording] = field(default_factory=list)  # recordings whose draft notes are still to be started
     unwritten: set[str] = field(default_factory=set)  # episodes whose drafts are still to be written (not cached)
+    _identities: dict[tuple[str, str, str], Identity] = field(
+        default_factory=dict
+    )  # unchanged episodes', for the guard
     templates: Mapping[str, str] = field(
         default_factory=dict
     )  # the pages' template sources, read before the audio work
@@ -519,7 +522,9 @@ class _Build:
             ):
                 return None  # the ledger gives it another GUID (or the host removed its entry to get a new one)
         fresh = cache.unchanged(self.config.root, entry.inputs, self._listing)
-        return replace(entry, inputs=fresh) if fresh is not None else None
+        if fresh is None:
+            return None
+        return entry if fresh == entry.inputs else replace(entry, inputs=fresh)  # a copy only for a touched file
 
     def _feed_items(self, xml: bytes) -> list[guard.FeedItem]:
         """The items subscribers can reach from the published feed (`guard.published_items`), kept in the cache by the
@@ -604,8 +609,13 @@ class _Build:
         """What this build would change for subscribers: the changed episodes, the unchanged ones and the kept ones."""
         from .episode.stages import identity
 
+        known = self._identities  # the guard runs twice: before the audio work and after it
         unchanged = [
-            identity(self.config, self.recordings[slug], entry.guid, datetime.fromisoformat(entry.date))
+            known.get((slug, entry.guid, entry.date))
+            or known.setdefault(
+                (slug, entry.guid, entry.date),
+                identity(self.config, self.recordings[slug], entry.guid, datetime.fromisoformat(entry.date)),
+            )
             for slug, entry in entries.items()
             if entry.guid
         ]
