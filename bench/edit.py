@@ -77,15 +77,20 @@ PARTS = [
     ("pipeline.cache", "Store.result"),
     ("pipeline.cache", "Store.summary"),
     ("pipeline.build", "gather"),
+    ("pipeline.build", "_Build._feed_items"),
     ("pipeline.show.guard", "published_items"),
     ("pipeline.build", "_Build._map"),
     ("pipeline.show.assemble", "assemble"),
     ("pipeline.show.pages", "episode_page"),
     ("pipeline.show.pages", "index_page"),
     ("pipeline.build", "_Build._publish"),
+    ("pipeline.targets.folder", "Folder.check"),
+    ("pipeline.targets.folder", "Folder.apply"),
     ("pipeline.show.ledger", "save"),
     ("pipeline.cache", "Store.save"),
     ("pipeline.build", "_Build._make"),
+    ("pipeline.build", "_Build._keep_feed_items"),
+    ("pipeline.episode.explicit", "Lexicon.__init__"),
 ]
 
 

@@ -37,7 +37,18 @@ from .errors import (
 )
 from .files import file_sha256, sha256, write_atomic
 from .progress import QuietReporter, Reporter
-from .records import Clip, EpisodeResult, Failure, Identity, Published, PublishReport, Remastered, SitePlan, Sound
+from .records import (
+    Clip,
+    EpisodeResult,
+    Failure,
+    Identity,
+    Published,
+    PublishReport,
+    Remastered,
+    SitePlan,
+    Sound,
+    Stamp,
+)
 from .show import guard, ledger
 from .targets import seam
 
@@ -161,7 +172,7 @@ def gather(config: Config, store: cache.Store, templates: Mapping[str, str] | No
     sha = cache.stamp(config.root, path).sha256 if path else ""
     width, icons = artwork.icons(path, sha, config.cache_dir) if path else (0, ())
     sources = pages.templates(config.templates_dir) if templates is None else templates
-    return assemble.Inputs(sources, sha, width, icons, store.rendered())
+    return assemble.Inputs(sources, sha, width, icons, store.rendered(), store.pages())
 
 
 def show_store(config: Config, book: ledger.Ledger) -> cache.Store:
@@ -198,6 +209,9 @@ class _Build:
     warnings: list[PanelpressError] = field(default_factory=list)
     starting: list[Recording] = field(default_factory=list)  # recordings whose draft notes are still to be started
     unwritten: set[str] = field(default_factory=set)  # episodes whose drafts are still to be written (not cached)
+    _identities: dict[tuple[str, str, str], Identity] = field(
+        default_factory=dict
+    )  # unchanged episodes', for the guard
     templates: Mapping[str, str] = field(
         default_factory=dict
     )  # the pages' template sources, read before the audio work
@@ -225,6 +239,7 @@ class _Build:
             recordings = [rec for rec in recordings if rec not in self.starting]
         self.recordings = {rec.slug: rec for rec in recordings}
         context = (cache.episode_context(config), cache.location(config))
+        self._listing = cache.Listing()  # the show's folders, each listed once while the cache is compared with them
         entries = (
             {}
             if self.remaster
@@ -255,6 +270,8 @@ class _Build:
         from .show import assemble, pages
 
         config, book = self.config, self.book
+        # What a start over (an unchanged episode's record found damaged, below) goes back to.
+        again = (dict(entries), list(changed), len(self.failures), len(self.notes), len(self.warnings))
         self.templates = pages.templates(config.templates_dir)  # read before any audio work: a bad one stops it
         # Unchanged episodes come from their cached records; one that cannot be read (a damaged cache) is made again.
         # Their summaries suffice while the index page shows only what a summary keeps (and the site is no blog's,
@@ -267,17 +284,7 @@ class _Build:
             del entries[slug], cached[slug]
             changed.append(self.recordings[slug])
         published_xml = self.target.published_feed()
-        feed_items = (
-            guard.published_items(
-                config.output_dir,
-                config.site_url,
-                config.output_dir / layout.FEED_FILE,
-                published_xml,
-                config.media_url,
-            )
-            if published_xml
-            else []
-        )
+        feed_items = self._feed_items(published_xml) if published_xml else []
         if (
             published_xml and not book.podcast_guid
         ):  # a lost ledger: the podcast GUID subscribers' apps know is in the feed
@@ -351,13 +358,24 @@ class _Build:
         made = {**cached, **results}
         chosen = [
             assemble.Episode(
-                made[slug].item, key, self._whole(key) if summaries and slug in cached and slug not in results else None
+                made[slug].item,
+                key,
+                self._whole(slug, key) if summaries and slug in cached and slug not in results else None,
             )
             for slug, (key, _) in published.items()
             if slug not in kept_slugs
         ]
         chosen += [assemble.Episode(item, published[item.episode.slug][0]) for item in kept]
-        plan = assemble.assemble(config, chosen, book, self.now, self._inputs())
+        try:
+            plan = assemble.assemble(config, chosen, book, self.now, self._inputs())
+        except _Damaged as damaged:
+            # An unchanged episode's summary was read, but not its whole record, which one of its texts rendered anew
+            # needs: a damaged cache is made again, never trusted nor an error. The build starts over with that
+            # episode made again (from its cached audio), and says nothing twice.
+            entries, changed, failed, noted, warned = again
+            del self.failures[failed:], self.notes[noted:], self.warnings[warned:]
+            del entries[damaged.slug]
+            return self._make(state, context, entries, [*changed, self.recordings[damaged.slug]], started)
         if config.clean.edition:
             blocked = guard.check_clean(book, plan.ledger, self.allow)
             if blocked and not self.preview:
@@ -371,6 +389,7 @@ class _Build:
                 {keys[slug]: result for slug, result in results.items()},
                 plan.html,
                 plan.used,
+                plan.pages,
             )
             return self._result(results, entries, started, kept=kept, plan=plan.site, refused=blocked)
         if self.starting or any(result.drafts for result in results.values()):
@@ -386,6 +405,7 @@ class _Build:
             report = self._publish(book, plan)
             if self.notify and plan.site.feed_path in report.written:  # committed, and the feed changed: tell apps
                 self._notify()
+            self._keep_feed_items(plan)
         if config.clips.make and not config.clips.publish:
             try:
                 self._keep_clips([episode.item for episode in chosen])
@@ -402,7 +422,9 @@ class _Build:
             saved, published, _noop_key(config, plan.ledger, published), plan.site.digest, state.checked_feed
         )
         if fresh != state:
-            self.store.save(fresh, {keys[slug]: result for slug, result in results.items()}, plan.html, plan.used)
+            self.store.save(
+                fresh, {keys[slug]: result for slug, result in results.items()}, plan.html, plan.used, plan.pages
+            )
         return self._result(results, entries, started, kept=kept, report=report, remastered=remastered)
 
     # --- steps ----------------------------------------------------------------------------------------------------
@@ -503,8 +525,69 @@ class _Build:
                 not published and rec.slug in state.published
             ):
                 return None  # the ledger gives it another GUID (or the host removed its entry to get a new one)
-        fresh = cache.unchanged(self.config.root, entry.inputs)
-        return replace(entry, inputs=fresh) if fresh is not None else None
+        fresh = cache.unchanged(self.config.root, entry.inputs, self._listing)
+        if fresh is None:
+            return None
+        return entry if fresh == entry.inputs else replace(entry, inputs=fresh)  # a copy only for a touched file
+
+    def _feed_items(self, xml: bytes) -> list[guard.FeedItem]:
+        """The items subscribers can reach from the published feed (`guard.published_items`), kept in the cache by the
+        feed's checksum and its archives' fingerprints: a feed of a thousand items is parsed once, not on every edit."""
+        config = self.config
+        key = cache.context_digest(sha256(xml), config.site_url, config.media_url)
+        kept = self.store.kept("feed-items", key)
+        try:
+            archives = [Stamp(*stamp) for stamp in kept["archives"]] if kept is not None else None
+            if archives is not None and cache.unchanged(config.output_dir, archives) is not None:
+                return [
+                    guard.FeedItem(guid, title, url, length, datetime.fromisoformat(date) if date else None, link)
+                    for guid, title, url, length, date, link in kept["items"]
+                ]
+        except (TypeError, ValueError, KeyError):
+            pass  # written by other code: parsed again
+        read: list[Path] = []
+        items = guard.published_items(
+            config.output_dir, config.site_url, config.output_dir / layout.FEED_FILE, xml, config.media_url, read
+        )
+        self._keep_items(key, items, [cache.stamp(config.output_dir, path) for path in read])
+        return items
+
+    def _keep_feed_items(self, plan: assemble.ShowPlan) -> None:
+        """The items of the feed and archives just published, as `guard.published_items` reads them back from the
+        files: the next build's guard takes them from the cache instead of parsing the feed it finds (this one)."""
+        config, site = self.config, plan.site
+        prefix, show_guid = config.deploy.prefix, plan.ledger.podcast_guid
+        items = [
+            guard.FeedItem(
+                item.guid.strip(),
+                item.episode.notes.title.strip(),
+                layout.unmeasured(
+                    layout.measured(prefix, item.media_url, show_guid), config.site_url, config.media_url
+                ),
+                item.media.length,
+                item.pub_date.replace(microsecond=0),  # as RFC 2822 writes it
+                item.page_url,
+            )
+            for item in plan.items
+        ]
+        archives = []
+        for rel in sorted(rel for rel in site.files if rel.startswith(layout.ARCHIVE_DIR + "/")):
+            try:
+                info = os.stat(config.output_dir / rel)
+            except OSError:
+                return
+            archives.append(Stamp(rel, info.st_size, info.st_mtime_ns, site.files[rel].sha256))
+        key = cache.context_digest(sha256(site.feed), config.site_url, config.media_url)
+        self._keep_items(key, items, archives)
+
+    def _keep_items(self, key: str, items: list[guard.FeedItem], archives: list[Stamp]) -> None:
+        rows = [
+            [i.guid, i.title, i.enclosure_url, i.length, i.pub_date.isoformat() if i.pub_date else "", i.link]
+            for i in items
+        ]
+        self.store.keep(
+            "feed-items", key, {"archives": [[s.path, s.size, s.mtime_ns, s.sha256] for s in archives], "items": rows}
+        )
 
     def _guid(self, slug: str, unpublished: str, feed_items: list[guard.FeedItem]) -> str:
         """The episode's GUID: the ledger's; else the one panelpress's own published feed gives its audio (a ledger
@@ -530,8 +613,13 @@ class _Build:
         """What this build would change for subscribers: the changed episodes, the unchanged ones and the kept ones."""
         from .episode.stages import identity
 
+        known = self._identities  # the guard runs twice: before the audio work and after it
         unchanged = [
-            identity(self.config, self.recordings[slug], entry.guid, datetime.fromisoformat(entry.date))
+            known.get((slug, entry.guid, entry.date))
+            or known.setdefault(
+                (slug, entry.guid, entry.date),
+                identity(self.config, self.recordings[slug], entry.guid, datetime.fromisoformat(entry.date)),
+            )
             for slug, entry in entries.items()
             if entry.guid
         ]
@@ -715,17 +803,14 @@ class _Build:
             )
         return tuple(changes)
 
-    def _whole(self, key: str) -> Callable[[], Published]:
-        """The whole record of an episode assembled from its summary, read when one of its texts is rendered anew."""
+    def _whole(self, slug: str, key: str) -> Callable[[], Published]:
+        """The whole record of an episode assembled from its summary, read when one of its texts is rendered anew
+        (`_Damaged` when it cannot be read: the build makes the episode again)."""
 
         def whole() -> Published:
             result = self.store.result(key)
             if result is None or result.item is None:  # its summary was read, its record is there: a damaged line
-                raise PanelpressError(
-                    self.store.folder,
-                    "holds an episode's summary whose record cannot be read",
-                    "delete this folder and build again: the episodes are made again from the cached audio",
-                )
+                raise _Damaged(slug)
             return result.item
 
         return whole
@@ -862,7 +947,21 @@ class _Build:
     def _artwork_warnings(self) -> list[PanelpressError]:
         from .show import artwork
 
-        return artwork.problems(self.config.artwork_path) if self.config.artwork_path else []
+        path = self.config.artwork_path
+        if not path:
+            return []
+        try:
+            return artwork.checked(path, file_sha256(path), self.config.cache_dir)
+        except OSError:
+            return artwork.problems(path)  # says why it cannot be read
+
+
+class _Damaged(Exception):
+    """An unchanged episode's whole record cannot be read from the cache, though its summary could: it is made again."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(slug)
+        self.slug = slug
 
 
 def _is_withheld(error: PanelpressError) -> bool:

@@ -8,12 +8,17 @@ in a content-addressed store, so a result stays small and the plan can name them
 
 Layout of the cache folder:
     master/, tagged/     mastered and tagged audio (audio.py, tags.py), keyed by content
-    files/<sha256>       bytes an episode publishes (transcripts, chapters, pictures)
-    icons/<key>.json     the icons and covers made from the show's artwork (artwork.py), by its checksum
+    files/<sha256>       bytes an episode publishes (transcripts, chapters, pictures; its rendered page)
+    icons/<key>.json     the icons and covers made from the show's artwork (artwork.py), by its checksum, and
+                         what podcast apps would say of it (<key>.problems.json)
+    artwork.json         what the show's artwork is (its format and size), by its size and time (config.py)
+    art/                 the show's artwork as it is embedded in the tags, by its checksum (tags.py)
     state/<show>/        index.json (per episode: inputs and result digest; the last published plan),
                          results.log (results by digest), summaries.log (their summaries, by the same digest:
                          what an unchanged episode is assembled from), html.log (rendered texts by digest),
-                         checked.json (what `check` found good)
+                         pages.log (rendered episode pages by digest: their checksums in files/),
+                         checked.json (what `check` found good), feed-items.json (the published feed's
+                         items, by its checksum)
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import functools
 import gc
 import hashlib
 import json
+import mmap
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from datetime import datetime
@@ -72,64 +78,77 @@ def format_stamp() -> str:
 
 
 def encode(value: Any) -> Any:
-    """A record (or any value inside one) as plain JSON data."""
+    """A record (or any value inside one) as plain JSON data. What is not plain JSON is an object whose one key
+    starts with "@" (never a field's name), so a reader tells it from a record's fields as it parses (`decode`)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
-            "record": type(value).__name__,
-            "fields": {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
+            "@record": type(value).__name__,
+            "@fields": {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
         }
     if isinstance(value, PanelpressError):
         return {
-            "error": type(value).__name__,
+            "@error": type(value).__name__,
             "path": str(value.path) if value.path else None,
             "problem": value.problem,
             "fix": value.fix,
             "line": getattr(value, "line", 0),
         }
     if isinstance(value, bytes):
-        return {"bytes": base64.b64encode(value).decode("ascii")}
+        return {"@bytes": base64.b64encode(value).decode("ascii")}
     if isinstance(value, Path):
-        return {"path": str(value)}
+        return {"@path": str(value)}
     if isinstance(value, datetime):
-        return {"datetime": value.isoformat()}
+        return {"@datetime": value.isoformat()}
     if isinstance(value, tuple):
         return [encode(v) for v in value]
     return value  # str, int, float, bool, None
 
 
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
 def decode(value: Any) -> Any:
-    """The record `encode` made; KeyError/TypeError/ValueError for anything else."""
+    """The record `encode` made, from its parsed JSON; KeyError/TypeError/ValueError for anything else."""
     kind = type(value)
     if kind is list:
-        return tuple(v if type(v) in _PLAIN else decode(v) for v in value)  # every sequence in a record is a tuple
-    if kind is not dict:
-        return value
-    if "bytes" in value:
-        return base64.b64decode(value["bytes"])
-    if "path" in value and len(value) == 1:
-        return Path(value["path"])
-    if "datetime" in value:
-        return datetime.fromisoformat(value["datetime"])
-    if "error" in value:
-        cls = _error_classes()[value["error"]]
+        return tuple(decode(v) for v in value)  # every sequence in a record is a tuple
+    if kind is dict:
+        return _decoded({name: decode(v) for name, v in value.items()})
+    return value
+
+
+def loads(text: str) -> Any:
+    """The record `encode` made, from its JSON text: decoded as it is parsed (a thousand episodes' records are read
+    on every build that changes one)."""
+    return json.loads(text, object_hook=_decoded)
+
+
+def _tuples(value: list | tuple) -> tuple:
+    return tuple(_tuples(v) if type(v) is list else v for v in value)
+
+
+def _decoded(value: dict) -> Any:
+    """One JSON object of `encode`'s, its members decoded already (lists still lists)."""
+    if "@record" in value:
+        cls = _RECORDS[value["@record"]]
+        fields = value["@fields"]
+        if fields.keys() != _FIELDS[cls]:
+            raise KeyError(f"{cls.__name__} has other fields")
+        # A frozen record is filled in directly: a thousand episodes' records are read on every build that changes one.
+        record = object.__new__(cls)
+        record.__dict__.update({name: _tuples(v) if type(v) is list else v for name, v in fields.items()})
+        return record
+    if "@path" in value:
+        return Path(value["@path"])
+    if "@datetime" in value:
+        return datetime.fromisoformat(value["@datetime"])
+    if "@bytes" in value:
+        return base64.b64decode(value["@bytes"])
+    if "@error" in value:
+        cls = _error_classes()[value["@error"]]
         error = cls.__new__(cls)
-        PanelpressError.__init__(
-            error, value["path"], value["problem"], value["fix"]
-        )  # the problem already names the line
+        PanelpressError.__init__(error, value["path"], value["problem"], value["fix"])  # the problem names the line
         if value.get("line"):
             error.line = value["line"]
         return error
-    cls = _RECORDS[value["record"]]
-    fields = value["fields"]
-    if fields.keys() != _FIELDS[cls]:
-        raise KeyError(f"{cls.__name__} has other fields")
-    # A frozen record is filled in directly: a thousand episodes' records are read on every build that changes one.
-    record = object.__new__(cls)
-    record.__dict__.update({name: v if type(v) in _PLAIN else decode(v) for name, v in fields.items()})
-    return record
+    return value  # a record's fields: the record is made from them
 
 
 @contextlib.contextmanager
@@ -208,10 +227,38 @@ def known_sha(root: Path, path: Path, known: Mapping[str, Stamp]) -> str:
     return old.sha256 if (info.st_size, info.st_mtime_ns) == (old.size, old.mtime_ns) else ""
 
 
-def unchanged(root: Path, stamps: Iterable[Stamp]) -> tuple[Stamp, ...] | None:
+class Listing:
+    """The folders of a show as they are now, each listed once (`os.scandir`) when a file in it is first looked up:
+    a build compares the files of a thousand episodes with their stamps, most of them in two folders, and many of
+    them absent (a transcript or a chapters file that may be added later), which a listing says without a stat
+    each. Take one only for a look that writes nothing in the show meanwhile."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, dict[str, os.DirEntry] | None] = {}
+
+    def stat(self, path: str) -> os.stat_result | None:
+        """The file's stat (following links), None when there is none; OSError when it cannot be looked at."""
+        folder, name = os.path.split(path)
+        entries = self._folders.get(folder, False)
+        if entries is False:
+            try:
+                with os.scandir(folder or ".") as found:
+                    entries = {entry.name: entry for entry in found}
+            except (FileNotFoundError, NotADirectoryError):
+                entries = None
+            self._folders[folder] = entries
+        if entries is None or name not in entries:
+            return None
+        try:
+            return entries[name].stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # a link to nothing
+
+
+def unchanged(root: Path, stamps: Iterable[Stamp], listing: Listing | None = None) -> tuple[Stamp, ...] | None:
     """The stamps again (with fresh times) when every file is as it was, by size and time or else by content;
-    None as soon as one differs."""
-    fresh, moved = _compare(root, stamps, stop=True)
+    None as soon as one differs. `listing`: the show's folders, listed once for many such looks."""
+    fresh, moved = _compare(root, stamps, stop=True, listing=listing)
     return None if moved else fresh
 
 
@@ -220,18 +267,24 @@ def changed(root: Path, stamps: Iterable[Stamp]) -> list[str]:
     return _compare(root, stamps, stop=False)[1]
 
 
-def _compare(root: Path, stamps: Iterable[Stamp], stop: bool) -> tuple[tuple[Stamp, ...], list[str]]:
+def _compare(
+    root: Path, stamps: Iterable[Stamp], stop: bool, listing: Listing | None = None
+) -> tuple[tuple[Stamp, ...], list[str]]:
     fresh, moved, base = [], [], str(root)
+    look = listing.stat if listing is not None else os.stat
     for old in stamps:
-        path = os.path.join(
-            base, old.path
-        )  # os.path, not pathlib: a thousand episodes' files are stat'ed on every build
+        path = os.path.join(base, old.path)  # os.path, not pathlib: a thousand episodes' files are looked at
         try:
-            info = os.stat(path)
+            info = look(path)
         except (FileNotFoundError, NotADirectoryError):
-            same = old.size == -1
+            info = None
         except OSError:
-            same = False
+            moved.append(old.path)
+            if stop:
+                break
+            continue
+        if info is None:
+            same = old.size == -1
         else:
             same = old.size == info.st_size and (old.mtime_ns == info.st_mtime_ns or _same_content(path, old.sha256))
             if same and old.mtime_ns != info.st_mtime_ns:
@@ -303,31 +356,68 @@ class Log:
     """A file of `key<TAB>value` lines that only grows: new values are appended (a build that changes one episode
     writes one line, not the whole file); it is rewritten with only the live keys when most of it is dead. A key is
     the digest of its value's content, so a key it holds needs no new value. A line cut short by a crash is no
-    value; a file written by other code is empty. Read and written a line at a time, never held as one text."""
+    value; a file written by other code is empty. The file is mapped into memory and only where each line lies is
+    read at first: a value is decoded when it is asked for (a build that edits one episode of a thousand asks for
+    few of them whole), and the file is never held as one text."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._values: dict[str, str] | None = None
+        self._data: bytes | mmap.mmap = b""
+        self._spans: dict[str, tuple[int, int]] | None = None  # key → where its value lies in the mapped file
+        self._added: dict[str, str] = {}  # values appended by this process since the file was mapped
         self._lines = 0  # lines in the file, live or dead
         self._ours = False  # the file exists and was written by this version of panelpress: lines may be appended
 
-    def values(self) -> dict[str, str]:
-        if self._values is None:
-            self._values, self._lines, self._ours = {}, 0, False
+    def _map(self) -> dict[str, tuple[int, int]]:
+        if self._spans is None:
+            self._data, self._spans, self._added, self._lines, self._ours = b"", {}, {}, 0, False
             try:
-                with self.path.open(encoding="utf-8") as handle:
-                    if handle.readline().rstrip("\n") != format_stamp():
-                        return self._values
-                    for line in handle:
-                        key, tab, value = line.partition("\t")
-                        if tab and line.endswith("\n"):
-                            self._values[key] = value[:-1]
-                            self._lines += 1
-            except (OSError, UnicodeDecodeError):
-                self._values, self._lines = {}, 0
-                return self._values
+                with self.path.open("rb") as handle:
+                    if os.fstat(handle.fileno()).st_size:
+                        self._data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):
+                return self._spans
+            data, head = self._data, (format_stamp() + "\n").encode()
+            if data[: len(head)] != head:
+                return self._spans
+            spans, find, start, end = self._spans, data.find, len(head), len(data)
+            while start < end:
+                stop = find(b"\n", start)
+                if stop < 0:
+                    break  # cut short by a crash: no value
+                tab = find(b"\t", start, stop)
+                if tab >= 0:
+                    spans[data[start:tab].decode(errors="replace")] = (tab + 1, stop)  # keys are ASCII digests
+                    self._lines += 1
+                start = stop + 1
             self._ours = True
-        return self._values
+        return self._spans
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._added or key in self._map()
+
+    def keys(self) -> set[str]:
+        return {*self._map(), *self._added}
+
+    def get(self, key: str) -> str | None:
+        """The value of `key` (None: the file holds none, or its line cannot be read as UTF-8 text)."""
+        found = self._added.get(key)
+        if found is not None:
+            return found
+        span = self._map().get(key)
+        if span is None:
+            return None
+        try:
+            return self._data[span[0] : span[1]].decode()
+        except UnicodeDecodeError:
+            return None
+
+    def _raw(self, key: str) -> bytes:
+        found = self._added.get(key)
+        if found is not None:
+            return found.encode()
+        start, stop = self._map()[key]
+        return self._data[start:stop]
 
     def save(
         self,
@@ -338,24 +428,26 @@ class Log:
     ) -> None:
         """Write the values of `new` the file lacks (`text(value)`: each one's line, made only when it is written;
         `again`: keys whose line was damaged); keep only the `live` keys (rewriting the file when most of it is dead)."""
-        values, again = self.values(), set(again)
-        fresh = [key for key in new if key not in values or key in again]
+        again = set(again)
+        fresh = [key for key in new if key not in self or key in again]
         if not self._ours or self._lines + len(fresh) > 2 * len(live) + 64:
-            kept = sorted(key for key in live if key in values or key in new)
+            kept = sorted(key for key in live if key in self or key in new)
 
             def lines() -> Iterator[bytes]:
                 yield (format_stamp() + "\n").encode()
                 for key in kept:
-                    value = text(new[key]) if key in new and (key not in values or key in again) else values[key]
-                    yield f"{key}\t{value}\n".encode()
+                    if key in new and (key not in self or key in again):
+                        yield f"{key}\t{text(new[key])}\n".encode()
+                    else:
+                        yield key.encode() + b"\t" + self._raw(key) + b"\n"
 
             write_atomic(self.path, lines())
-            self._values = None  # read again if asked for: a first build of a thousand episodes keeps none of it
+            self._spans, self._added, self._data = None, {}, b""  # mapped again if asked for
         elif fresh:
             with self.path.open("a", encoding="utf-8") as handle:
                 for key in fresh:
-                    values[key] = text(new[key])
-                    handle.write(f"{key}\t{values[key]}\n")
+                    self._added[key] = text(new[key])
+                    handle.write(f"{key}\t{self._added[key]}\n")
             self._lines += len(fresh)
 
 
@@ -369,8 +461,10 @@ class Store:
         self._results = Log(self.folder / "results.log")  # digest → the result as JSON
         self._summaries = Log(self.folder / "summaries.log")  # the same digest → the result's summary, as JSON
         self._unsummarised: dict[str, EpisodeResult] = {}  # results read whole for want of a summary: kept at save
+        self._damaged: set[str] = set()  # keys whose result or summary line could not be read: written again
         self._html = Log(self.folder / "html.log")  # digest of what it is rendered from → HTML, as JSON
-        self._rendered = _Rendered({})
+        self._pages = Log(self.folder / "pages.log")  # the same, of an episode page → its checksum in files/
+        self._rendered = _Rendered()
 
     def _read(self, path: Path) -> Any:
         try:
@@ -384,6 +478,19 @@ class Store:
             {"format": format_stamp(), "data": data}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
         )
         write_if_changed(path, text.encode())
+
+    def kept(self, name: str, key: str) -> Any:
+        """What `keep` kept under this name for this key (plain JSON data; None: nothing, or for another key)."""
+        data = self._read(self.folder / f"{name}.json")
+        return data["value"] if isinstance(data, dict) and data.get("key") == key else None
+
+    def keep(self, name: str, key: str, value: Any) -> None:
+        """Keep plain JSON data under a name, for a key (what it was made from); one value per name."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._write(self.folder / f"{name}.json", {"key": key, "value": value})
+        except OSError:
+            pass  # it is made again next time
 
     def state(self) -> State:
         """The show's state (an empty one when there is none, or it was written by other code)."""
@@ -401,21 +508,27 @@ class Store:
     def result(self, key: str) -> EpisodeResult | None:
         """A result by digest (None when it is not kept or cannot be read)."""
         try:
-            found = decode(json.loads(self._results.values()[key]))
+            found = loads(self._results.get(key) or "null")
         except (KeyError, TypeError, ValueError, AttributeError):
+            found = None
+        if not isinstance(found, EpisodeResult):
+            if key in self._results:
+                self._damaged.add(key)  # its line is there but cannot be read: written again when it is made again
             return None
-        return found if isinstance(found, EpisodeResult) else None
+        return found
 
     def summary(self, key: str) -> EpisodeResult | None:
         """A result's summary by the result's digest (`EpisodeResult.summary`: what assembling an unchanged episode
         needs of it); the whole result when no summary is kept (a cache of an earlier version: the next save keeps
         it). None when neither can be read."""
         try:
-            found = decode(json.loads(self._summaries.values()[key]))
+            found = loads(self._summaries.get(key) or "null")
         except (KeyError, TypeError, ValueError, AttributeError):
             found = None
-        if isinstance(found, EpisodeResult) and key in self._results.values():  # the record it summarises is kept
+        if isinstance(found, EpisodeResult) and key in self._results:  # the record it summarises is kept
             return found
+        if key in self._summaries:
+            self._damaged.add(key)
         whole = self.result(key)
         if whole is not None:
             self._unsummarised[key] = whole
@@ -424,8 +537,13 @@ class Store:
     def rendered(self) -> Mapping[str, str]:
         """The HTML earlier builds rendered, by the digest of everything it was rendered from (read now, decoded
         when asked for: assemble takes it as it is)."""
-        self._rendered = _Rendered(self._html.values())
+        self._rendered = _Rendered(self._html)
         return self._rendered
+
+    def pages(self) -> Mapping[str, records.PlanFile]:
+        """The episode pages earlier builds rendered, as the files they are kept in (`files/`, by their checksum), by
+        the digest of everything each was rendered from: a kept page is published without being read."""
+        return _Pages(self._pages, self.cache_dir)
 
     def save(
         self,
@@ -433,14 +551,21 @@ class Store:
         results: Mapping[str, EpisodeResult],
         html: Mapping[str, str | bytes] | None = None,
         used: Set[str] = frozenset(),
+        pages: Mapping[str, records.PlanFile] | None = None,
     ) -> None:
         """Write the state and the new results; forget the results it no longer names. `html`: the texts rendered
-        anew (kept); `used`: the keys of every text the plan was rendered with (what it did not use is forgotten)."""
+        anew (kept); `used`: the keys of every text the plan was rendered with (what it did not use is forgotten);
+        `pages`: every episode page of the plan (the new ones, given as bytes, kept as files; likewise)."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             live = {e.result for e in state.entries.values()} | {key for key, _ in state.published.values()}
-            self._results.save(results, live, _result_line)
-            self._summaries.save({**self._unsummarised, **results}, live, _summary_line)
+            self._results.save(results, live, _result_line, self._damaged)
+            self._summaries.save({**self._unsummarised, **results}, live, _summary_line, self._damaged)
+            if pages is not None:
+                made = {key: file for key, file in pages.items() if isinstance(file.content, bytes)}
+                self._pages.save(
+                    {key: store(self.cache_dir, file.content)[1] for key, file in made.items()}, set(pages)
+                )
             if html is not None:
                 self._html.save(html, set(used) | set(html), _text_line, self._rendered.broken)
             entries = {slug: _entry_data(e) for slug, e in state.entries.items()}
@@ -462,22 +587,50 @@ class Store:
 class _Rendered(Mapping[str, str]):
     """HTML kept in the log, decoded from its JSON when asked for (a line cut short by a crash is none)."""
 
-    def __init__(self, raw: Mapping[str, str]) -> None:
-        self._raw = raw
+    def __init__(self, log: Log | None = None) -> None:
+        self._log = log
         self.broken: set[str] = set()  # keys whose line could not be read: rendered again, and kept again
 
     def __getitem__(self, key: str) -> str:
+        line = self._log.get(key) if self._log is not None else None
+        if line is None:
+            if self._log is not None and key in self._log:
+                self.broken.add(key)  # not UTF-8 text
+            raise KeyError(key)
         try:
-            return json.loads(self._raw[key])
+            return json.loads(line)
         except ValueError:
             self.broken.add(key)
             raise KeyError(key) from None
 
     def __iter__(self):
-        return iter(self._raw)
+        return iter(self._log.keys() if self._log is not None else ())
 
     def __len__(self) -> int:
-        return len(self._raw)
+        return len(self._log.keys()) if self._log is not None else 0
+
+
+class _Pages(Mapping[str, records.PlanFile]):
+    """Episode pages kept in the content-addressed store, by the key they were rendered under (one whose file is
+    gone is none: it is rendered again)."""
+
+    def __init__(self, log: Log, cache_dir: Path) -> None:
+        self._log, self._files = log, str(cache_dir / FILES_DIR)
+
+    def __getitem__(self, key: str) -> records.PlanFile:
+        sha = self._log.get(key)
+        if sha is None or len(sha) != 64 or not sha.isalnum():
+            raise KeyError(key)
+        path = os.path.join(self._files, sha[:2], sha)  # os.path: a thousand pages are looked up on an edit
+        if not os.path.isfile(path):
+            raise KeyError(key)
+        return records.PlanFile(Path(path), sha)
+
+    def __iter__(self):
+        return iter(self._log.keys())
+
+    def __len__(self) -> int:
+        return len(self._log.keys())
 
 
 def _result_line(result: EpisodeResult) -> str:

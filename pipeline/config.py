@@ -24,6 +24,7 @@ from .records import Location, RemoteItem
 
 CONFIG_NAME = "panelpress.toml"
 LEDGER_NAME = "panelpress-ledger.json"
+ARTWORK_MEMO = "artwork.json"  # in the cache folder: what the show's artwork is, by its size and time
 
 EPISODE_TYPES = ("full", "trailer", "bonus")
 SHOW_TYPES = ("episodic", "serial")
@@ -1163,7 +1164,11 @@ def _check_files(path: Path, config: Config) -> None:
         try:
             if key == "show.artwork" and rel:
                 inputs.named_picture(
-                    config.root, config.root, rel, "put the file in the show folder or correct the path"
+                    config.root,
+                    config.root,
+                    rel,
+                    "put the file in the show folder or correct the path",
+                    config.cache_dir / ARTWORK_MEMO,
                 )
             elif rel:
                 inputs.show_file(config.root, config.root, rel, "put the file in the show folder or correct the path")

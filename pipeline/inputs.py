@@ -9,13 +9,19 @@ Callers say which file named the input and where; this module says what is wrong
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageOps
+from .files import write_atomic
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 # What podcast apps and the site's pages accept as an episode's or a chapter's picture, by Pillow's format name.
 PICTURES = {"JPEG": ("image/jpeg", (".jpg", ".jpeg")), "PNG": ("image/png", (".png",))}
@@ -107,6 +113,8 @@ def picture(source: Path | bytes, formats: dict[str, tuple[str, tuple[str, ...]]
         data = source.read_bytes() if isinstance(source, Path) else source
     except OSError as err:
         raise Refused(f"cannot be read ({_reason(err)})", "make it a readable file") from err
+    from PIL import Image  # Pillow, with the first picture to check: an edit of words never loads it
+
     names = [name.replace("WEBP", "WebP") for name in formats or ("JPEG", "PNG")]
     kinds = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
     what = f"a {kinds} image (by its content, whatever its name)" if formats else "an image panelpress can read"
@@ -154,14 +162,25 @@ def _header_size(data: bytes) -> str:
 
 
 def named_picture(
-    root: Path, folder: Path, name: str, missing_fix: str = "put the file in the show folder, or correct the name"
+    root: Path,
+    folder: Path,
+    name: str,
+    missing_fix: str = "put the file in the show folder, or correct the name",
+    memo: Path | None = None,
 ) -> Picture:
     """An image file named in the notes or settings: inside the show folder, a JPEG or PNG by content, named for
-    what it is (the site serves it by its suffix)."""
+    what it is (the site serves it by its suffix). `memo`: a file (in the cache folder) where what a picture is, is
+    remembered by its size and time, as the cache trusts every input: the show's artwork is read once, not by every
+    command (Pillow is not even loaded); it is written only where the folder is there already."""
     suffix = Path(name).suffix.lower()
     if not any(suffix in suffixes for _, suffixes in PICTURES.values()):
         raise Refused("is not a JPEG or PNG file", "use a .jpg or .png image")
-    found = picture(show_file(root, folder, name, missing_fix))
+    path = show_file(root, folder, name, missing_fix)
+    found = _remembered(path, memo) if memo is not None else None
+    if found is None:
+        found = picture(path)
+        if memo is not None:
+            _remember(path, memo, found)
     if suffix not in PICTURES[found.format][1]:
         raise Refused(
             f"is a {found.format} image named {suffix or 'without a suffix'}",
@@ -170,9 +189,39 @@ def named_picture(
     return found
 
 
+def _fingerprint(path: Path) -> list | None:
+    import PIL  # its version alone
+
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return [str(path), info.st_size, info.st_mtime_ns, PIL.__version__]
+
+
+def _remembered(path: Path, memo: Path) -> Picture | None:
+    try:
+        data = json.loads(memo.read_bytes())
+        if data[:4] == _fingerprint(path) and data[4] in PICTURES:
+            return Picture(data[4], PICTURES[data[4]][0], int(data[5]), int(data[6]))
+    except (OSError, ValueError, TypeError, IndexError, KeyError):
+        pass
+    return None
+
+
+def _remember(path: Path, memo: Path, found: Picture) -> None:
+    known = _fingerprint(path)
+    if known is None or found.format not in PICTURES or not memo.parent.is_dir():
+        return
+    with contextlib.suppress(OSError):  # remembered next time
+        write_atomic(memo, json.dumps([*known, found.format, found.width, found.height]).encode())
+
+
 def embedded(data: bytes) -> tuple[bytes, str]:
     """Art to embed in the audio (bytes, MIME type): the image as it is when it is small enough, else a JPEG copy
     at most EMBED_SIDE pixels wide and about EMBED_BYTES long. The full image stays on the site."""
+    from PIL import Image, ImageOps
+
     found = picture(data)
     if max(found.width, found.height) <= EMBED_SIDE and len(data) <= EMBED_BYTES:
         return data, found.mime
@@ -191,6 +240,8 @@ def embedded(data: bytes) -> tuple[bytes, str]:
 
 def flattened(image: Image.Image) -> Image.Image:
     """The image as RGB; transparency is laid on white, as podcast apps would show it on a light page."""
+    from PIL import Image
+
     if image.mode in ("RGBA", "LA", "PA", "P"):
         image = image.convert("RGBA")
         background = Image.new("RGB", image.size, "white")

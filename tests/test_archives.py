@@ -151,6 +151,39 @@ def test_a_lost_ledger_takes_the_guids_of_archived_episodes_back_from_the_archiv
     assert after == before
 
 
+def test_the_published_items_are_kept_by_the_feeds_checksum_and_its_archives(paged, monkeypatch):
+    """The items the guard reads from the published feed and its archives are kept in the cache when a build
+    publishes them, as a parser reads them back from the files (behind an analytics prefix too), by the feed's
+    checksum and the archives' fingerprints: the next build parses nothing, and a lost ledger takes its GUIDs back
+    from them as from the files (an archive touched since, its content the same, keeps them)."""
+    from pipeline.show import guard
+
+    with (paged / config_module.CONFIG_NAME).open("a") as toml:
+        toml.write('\n[deploy]\nprefix = "https://op3.dev/e,pg={guid}/"\n')
+    assert main(["build", "--show", str(paged)]) == 0  # every enclosure behind the prefix
+    config = config_module.load(paged)
+    feed = paged / "public" / layout.FEED_FILE
+    parsed = guard.published_items(paged / "public", SITE, feed, feed.read_bytes(), config.media_url)
+    kept = json.loads(next((config.cache_dir / "state").glob("*/feed-items.json")).read_text())["data"]["value"]
+    assert len(parsed) == 23 and any("op3.dev" in line for line in feed.read_text().splitlines())
+    assert kept["items"] == [
+        [i.guid, i.title, i.enclosure_url, i.length, i.pub_date.isoformat(), i.link] for i in parsed
+    ]
+    reads = []
+    published_items = guard.published_items
+    monkeypatch.setattr(guard, "published_items", lambda *a, **k: reads.append(a) or published_items(*a, **k))
+    ledger_path = paged / config_module.LEDGER_NAME
+    before = {slug: entry["guid"] for slug, entry in json.loads(ledger_path.read_text())["episodes"].items()}
+    write_notes(paged, "ep22", "title: Episode 22, renamed\ndate: 2026-01-22")
+    assert main(["build", "--show", str(paged)]) == 0 and reads == []
+    write_notes(paged, "ep21", "title: Episode 21, renamed\ndate: 2026-01-21")
+    ledger_path.unlink()
+    (paged / "public" / "archive" / "feed-1.xml").touch()
+    assert main(["build", "--show", str(paged)]) == 0 and reads == []
+    after = {slug: entry["guid"] for slug, entry in json.loads(ledger_path.read_text())["episodes"].items()}
+    assert after == before
+
+
 def test_check_warns_of_a_feed_larger_than_apps_take(tmp_path, recording):
     show = write_show(tmp_path / "show", extra_build="publish_new = true")
     (show / config_module.CONFIG_NAME).write_text(

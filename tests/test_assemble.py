@@ -16,7 +16,7 @@ import feedparser
 import pytest
 
 from pipeline import layout
-from pipeline.records import Attachment
+from pipeline.records import Attachment, PlanFile
 from pipeline.show import assemble, ledger, pages
 from tests.golden import assert_golden
 from tests.records import published, show_config
@@ -121,21 +121,40 @@ def test_the_plan_of_a_show_with_no_folder_matches_its_golden_listing():
     )
 
 
-def _kept(plan: assemble.ShowPlan) -> dict[str, str]:
-    """The texts a build keeps of this plan, as the cache gives them back to the next assemble."""
-    return {key: text if isinstance(text, str) else text.decode() for key, text in plan.html.items()}
+EMPTY = assemble.Inputs(TEMPLATES, "a" * 64, 1400, ICONS)
+
+
+def _given(plan: assemble.ShowPlan, templates: dict[str, str] = TEMPLATES) -> assemble.Inputs:
+    """What a build gives the next assemble of what this plan rendered, as the cache gives it back: its texts, and its
+    episode pages as files."""
+    texts = {key: text if isinstance(text, str) else text.decode() for key, text in plan.html.items()}
+    return assemble.Inputs(templates, "a" * 64, 1400, ICONS, texts, dict(plan.pages))
+
+
+def _made(plan: assemble.ShowPlan, inputs: assemble.Inputs) -> set[str]:
+    """The keys of what this plan rendered anew, given these inputs."""
+    return set(plan.html) | {key for key in plan.pages if key not in inputs.pages}
 
 
 def test_html_rendered_before_is_reused_and_every_text_used_is_returned():
     config = show_config(root=Path("/nowhere/show"))
     first = _assemble(config, _episodes())
-    assert first.html and set(first.html) == first.used, "nothing was given: every text used was made"
-    page = first.html[next(key for key in first.used if key.startswith("page:"))]
-    assert any(page is file.content for file in first.site.files.values()), "a page made is held once, as its file"
-    marked = {key: text.replace("Second &amp; &lt;last&gt;", "FROM THE MEMO") for key, text in _kept(first).items()}
-    again = _assemble(config, _episodes(), inputs=assemble.Inputs(TEMPLATES, "a" * 64, 1400, ICONS, marked))
-    assert b"FROM THE MEMO" in again.site.files["episodes/second.html"].content
-    assert again.used == first.used and not again.html, "all was given: every text was used, none made"
+    assert set(first.html) == first.used and first.pages, "nothing was given: every text used was made"
+    subscribe = first.html[next(key for key in first.used if key.startswith("subscribe:"))]
+    assert subscribe is first.site.files[layout.SUBSCRIBE_PAGE].content, "a text made is held once, as its file"
+    page = next(key for key, file in first.pages.items() if file is first.site.files["episodes/second.html"])
+    given = _given(first)
+    marked = replace(
+        given,
+        rendered={
+            key: text.replace("Second &amp; &lt;last&gt;", "FROM THE MEMO") for key, text in given.rendered.items()
+        },
+        pages={**given.pages, page: PlanFile(b"THE KEPT PAGE", "b" * 64)},
+    )
+    again = _assemble(config, _episodes(), inputs=marked)
+    assert again.site.files["episodes/second.html"].content == b"THE KEPT PAGE"
+    assert b"FROM THE MEMO" in again.site.files[layout.INDEX_PAGE].content, "the index is made of the kept rows"
+    assert again.used == first.used and not _made(again, marked), "all was given: every text was used, none made"
 
 
 def test_the_same_inputs_make_the_same_plan_and_templates_change_it():
@@ -186,18 +205,18 @@ def _same_site(one: assemble.ShowPlan, two: assemble.ShowPlan) -> bool:
 def test_an_edit_renders_its_own_episode_alone_and_publishes_what_a_cold_assemble_does():
     config = show_config(root=Path("/nowhere/show"))
     first = _assemble(config, _episodes())
-    assert first.used == set(first.html), "nothing was given: everything was rendered"
-    kept = assemble.Inputs(TEMPLATES, "a" * 64, 1400, ICONS, _kept(first))
+    assert first.used == set(first.html) and first.pages, "nothing was given: everything was rendered"
+    kept = _given(first)
     again = _assemble(config, _episodes(), inputs=kept)
-    assert not again.html and _same_site(again, first), "nothing changed: nothing is rendered"
+    assert not _made(again, kept) and _same_site(again, first), "nothing changed: nothing is rendered"
 
     second, other = _episodes()
     edited = [_retitled(second, "Second, retitled"), other]
     warm = _assemble(config, edited, inputs=kept)
-    # Its page and its feed item, and nothing of the other episode (the index lists every episode: it is made anew
-    # on every assemble, from the records, and kept by nobody).
-    assert sorted(key.split(":")[0] for key in warm.html) == ["item", "page"]
-    assert all(key not in first.html for key in warm.html)
+    # Its page, its feed item and its row of the index, and nothing of the other episode (the index page itself lists
+    # every episode: it is made anew on every assemble, from the kept rows).
+    assert sorted(key.split(":")[0] for key in _made(warm, kept)) == ["item", "page", "row"]
+    assert not _made(warm, kept) & _made(first, EMPTY)
     assert b"Second, retitled" in warm.site.files["episodes/second.html"].content
     assert warm.site.files["episodes/first.html"] == first.site.files["episodes/first.html"]
     assert [entry.title for entry in feedparser.parse(warm.site.feed).entries] == ["Second, retitled", "First"]
@@ -207,21 +226,22 @@ def test_an_edit_renders_its_own_episode_alone_and_publishes_what_a_cold_assembl
 def test_a_setting_or_a_template_renders_again_all_that_shows_it():
     config = show_config(root=Path("/nowhere/show"))
     first = _assemble(config, _episodes())
-    kept = assemble.Inputs(TEMPLATES, "a" * 64, 1400, ICONS, _kept(first))
+    kept = _given(first)
 
     # An analytics prefix is in every item's enclosure and on no page: the items are made again, no page is.
     measured = replace(config, deploy=replace(config.deploy, prefix="https://op3.dev/e/"))
     prefixed = _assemble(measured, _episodes(), inputs=kept)
-    assert sorted(key.split(":")[0] for key in prefixed.html) == ["item", "item"]
+    assert sorted(key.split(":")[0] for key in _made(prefixed, kept)) == ["item", "item"]
     assert b'url="https://op3.dev/e/' in prefixed.site.feed
     assert _same_site(prefixed, _assemble(measured, _episodes()))
 
-    # A template of the show's own: every page is made again with it, no feed item is.
+    # A template of the show's own: every page (and the index's rows, kept by the same templates) is made again with
+    # it, no feed item is.
     page = TEMPLATES["episode.html"]
     at = page.rindex("{% endblock %}")
     own = {**TEMPLATES, "episode.html": page[:at] + "<!-- the show's own -->\n" + page[at:]}
-    restyled = _assemble(config, _episodes(), inputs=assemble.Inputs(own, "a" * 64, 1400, ICONS, _kept(first)))
-    assert {key.split(":")[0] for key in restyled.html} == {"page", "subscribe", "feed-style"}
+    restyled = _assemble(config, _episodes(), inputs=_given(first, own))
+    assert {key.split(":")[0] for key in _made(restyled, kept)} == {"page", "row", "subscribe", "feed-style"}
     assert all(
         b"the show's own" in restyled.site.files[f"episodes/{slug}.html"].content for slug in ("first", "second")
     )
@@ -232,5 +252,5 @@ def test_a_setting_or_a_template_renders_again_all_that_shows_it():
     # The show's title is on every page and in the channel, not in an item.
     renamed = replace(config, show=replace(config.show, title="Another Show"))
     retitled = _assemble(renamed, _episodes(), inputs=kept)
-    assert {key.split(":")[0] for key in retitled.html} == {"page", "subscribe", "feed-style"}
+    assert {key.split(":")[0] for key in _made(retitled, kept)} == {"page", "row", "subscribe", "feed-style"}
     assert _same_site(retitled, _assemble(renamed, _episodes()))

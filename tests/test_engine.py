@@ -231,6 +231,25 @@ def test_an_edit_of_the_notes_tags_the_audio_again_without_the_audio_stack(show)
     assert "pipeline.audio.mastering" in _imported(show), "a new recording is mastered"
 
 
+def test_an_edit_of_words_reads_no_picture(show):
+    """The show's artwork is checked and shrunk for the tags once per artwork, and kept in the cache: retitling an
+    episode without pictures of its own does not load Pillow (the site stays a cold build's: the other tests). What
+    the artwork is, is remembered by the first command that finds the cache folder there (the fixture's build made it)."""
+    assert build(show) == 0
+    write_notes(show, "beta", "title: Beta, renamed\ndate: 2026-01-12")
+    imported = _imported(show)
+    assert "pipeline.episode.tags" in imported, "the episode was tagged again"
+    assert "PIL.Image" not in imported, sorted(imported)
+    assert "Beta, renamed" in (show / "public" / "feed.xml").read_text()
+    (show / "cover.jpg").write_bytes(b"not a picture")
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "build", "--show", str(show)], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "cover.jpg" in done.stderr and "not a JPEG or PNG image" in done.stderr, (
+        "a changed artwork is read again"
+    )
+
+
 def test_an_edit_whose_mastered_audio_left_the_cache_masters_it_again(show):
     """The audio an edit would tag again is taken only while it is still in the cache; otherwise it is made again,
     as a build without the cache would make it."""
@@ -419,3 +438,49 @@ def test_a_build_hands_what_it_froze_back_to_the_collector(show):
     assert gc.get_freeze_count() == 0
     assert preview(config_module.load(show)).plan is not None
     assert gc.get_freeze_count() == 0
+
+
+def test_a_damaged_record_whose_texts_are_rendered_anew_is_made_again(show):
+    """An unchanged episode is assembled from its summary, and its whole record is read only when one of its texts
+    is rendered anew. When that record cannot be read (a damaged line of the cache), the episode is made again from
+    its cached audio (not an error): the site is what a build from a cold cache makes, and the line is written
+    again, so the next build makes nothing."""
+    state = next((config_module.load(show).cache_dir / "state").iterdir())
+    log = state / "results.log"
+    lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+    log.write_text("".join(line.replace('"title":"Beta"', '"title":') for line in lines), encoding="utf-8")
+    (show / "templates").mkdir()
+    (show / "templates" / "site.css").write_text("body { color: teal; }\n")  # every page is rendered anew
+    master = config_module.load(show).cache_dir / "master"
+    before = sorted(master.iterdir())
+    made, _ = _made(show)
+    assert made == {"beta"}, "alpha's record is read whole; beta's is made again"
+    assert sorted(master.iterdir()) == before, "from the cached audio"
+    warm = site(show / "public")
+    assert "teal" in (show / "public" / "assets" / "site.css").read_text()
+    assert _made(show) == (set(), []), "its record was written again"
+    shutil.rmtree(config_module.load(show).cache_dir)
+    shutil.rmtree(show / "public")
+    assert build(show) == 0
+    assert site(show / "public") == warm
+
+
+def test_the_pages_are_kept_as_files_and_published_without_being_read(show):
+    """An episode's page is kept in the cache's store of published bytes, by what it is rendered from: an edit of
+    another episode publishes it without reading it; one whose kept file is gone is rendered again (and kept)."""
+    import hashlib
+
+    page = show / "public" / "episodes" / "beta.html"
+    published = page.read_bytes()
+    sha = hashlib.sha256(published).hexdigest()
+    kept = config_module.load(show).cache_dir / "files" / sha[:2] / sha
+    assert kept.read_bytes() == published
+    write_notes(show, "alpha", "title: Alpha, renamed\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    with watching() as seen:
+        assert build(show) == 0
+    assert "Alpha, renamed" in (show / "public" / "episodes" / "alpha.html").read_text()
+    assert not [path for path in seen["opened"] if Path(path).name == sha], "beta's page was not read"
+    kept.unlink()
+    write_notes(show, "alpha", "title: Alpha, renamed again\ndate: 2026-01-05\nimage: board.png\npanelists: [Ann, Bo]")
+    assert build(show) == 0
+    assert page.read_bytes() == published and kept.read_bytes() == published, "rendered again, the same, and kept"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -296,3 +297,22 @@ def test_podcast_guid_differs_per_feed():
     assert namespace_rules.podcast_guid("https://example.com/a.xml") != namespace_rules.podcast_guid(
         "https://example.com/b.xml"
     )
+
+
+def test_the_ledger_is_laid_out_as_indented_json(tmp_path):
+    """The committed ledger is written without json's slow indenting encoder, and reads as if it were written by
+    it: two-space indents, keys in a stable order, text as it is (not \\u escapes), the clean feed and a pending
+    publish included."""
+    book = replace(
+        BOOK,
+        episodes={**BOOK.episodes, "ç-ep": entry(GUID_A, 'ç "quoted"', length=0)},
+        clean=ledger.Feed("c" * 8, "d" * 64, "2026-03-05T10:00:00+00:00", {"a-ep": entry(GUID_B, "a-ep-clean")}),
+        pending=ledger.Pending("e" * 64, ("ç-ep",), (GUID_B,)),
+    )
+    path = tmp_path / "ledger.json"
+    ledger.save(path, book)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["episodes"]["ç-ep"]["enclosure_url"].endswith('ç "quoted".mp3')
+    assert path.read_text(encoding="utf-8") == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    assert list(data["episodes"]) == sorted(data["episodes"])
+    assert ledger.load(path) == book

@@ -6,6 +6,8 @@ by `mix.py`); the folder's name is the slug, under the same rules as a recording
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,18 +39,26 @@ MAX_NAME_BYTES = 200
 def discover(config: Config) -> tuple[list[Recording], list[Failure]]:
     """Every recording in `episodes/`, sorted by slug; clashing slugs and names panelpress cannot use are failures."""
     folder = config.episodes_dir
+    found: list[tuple[str, bool]] = []  # (name, whether it is a folder of tracks)
     try:
-        files = sorted(p for p in folder.iterdir() if _is_recording(p) or _track_folder(p)) if folder.is_dir() else []
+        # One listing: each entry's kind comes with it (no stat per file of a thousand episodes' folder).
+        with os.scandir(folder) if folder.is_dir() else contextlib.nullcontext(()) as entries:
+            for entry in entries:
+                audio = os.path.splitext(entry.name)[1].lower() in AUDIO_EXTENSIONS
+                if audio and entry.is_file():
+                    found.append((entry.name, False))
+                elif not audio and not entry.name.startswith(".") and entry.is_dir():
+                    found.append((entry.name, True))
     except OSError as err:
         raise ConfigError(folder, f"cannot be read: {err.strerror or err}", "make the folder readable") from err
-    tracks = {path: track_files(path) for path in files if path.is_dir()}
-    files = [
-        path for path in files if not path.is_dir() or tracks[path]
-    ]  # a folder without recordings is not an episode
+    files = [folder / name for name, _ in sorted(found)]
+    folders = {folder / name for name, is_folder in found if is_folder}
+    tracks = {path: track_files(path) for path in folders}
+    files = [path for path in files if path not in folders or tracks[path]]  # a folder without recordings is no episode
     by_web: dict[str, list[Path]] = {}
     recordings, failures = [], []
     for path in files:
-        stem = _stem(path)
+        stem = path.name if path in folders else path.stem
         problem = _name_problem(stem)
         if problem:
             shown = path.with_name(_shown(path.name))
@@ -56,7 +66,7 @@ def discover(config: Config) -> tuple[list[Recording], list[Failure]]:
                 Failure(
                     slug=_shown(stem),
                     error=PanelpressError(
-                        shown, problem, f"rename the {'folder' if path.is_dir() else 'recording'} (and its notes)"
+                        shown, problem, f"rename the {'folder' if path in folders else 'recording'} (and its notes)"
                     ),
                 )
             )
@@ -64,7 +74,7 @@ def discover(config: Config) -> tuple[list[Recording], list[Failure]]:
         by_web.setdefault(web_slug(stem), []).append(path)
     for name, paths in sorted(by_web.items()):
         if len(paths) > 1:
-            names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in paths)
+            names = ", ".join(p.name + ("/" if p in folders else "") for p in paths)
             error = PanelpressError(
                 paths[0],
                 f"{len(paths)} recordings share the episode name {name!r} ({names})",
@@ -73,7 +83,7 @@ def discover(config: Config) -> tuple[list[Recording], list[Failure]]:
             failures.append(Failure(slug=name, error=error))
             continue
         path = paths[0]
-        stem = _stem(path)
+        stem = path.name if path in folders else path.stem
         recordings.append(
             Recording(slug=stem, path=path, notes_path=config.notes_dir / f"{stem}.md", tracks=tracks.get(path, ()))
         )
@@ -82,16 +92,6 @@ def discover(config: Config) -> tuple[list[Recording], list[Failure]]:
 
 def _is_recording(path: Path) -> bool:
     return path.suffix.lower() in AUDIO_EXTENSIONS and path.is_file()
-
-
-def _track_folder(path: Path) -> bool:
-    # Hidden folders are the system's, and a folder named like a recording ("x.wav/") is an export's, not an episode.
-    return path.is_dir() and not path.name.startswith(".") and path.suffix.lower() not in AUDIO_EXTENSIONS
-
-
-def _stem(path: Path) -> str:
-    """The slug a recording (its name without extension) or a folder of tracks (its whole name) gives."""
-    return path.name if path.is_dir() else path.stem
 
 
 def track_files(folder: Path) -> tuple[Path, ...]:

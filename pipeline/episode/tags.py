@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import shutil
@@ -148,11 +149,11 @@ def tag(mastered: Mastered, tags: TagSet, cache_dir: Path, filename: str, fresh:
             with shelf.make(key) as job:
                 shutil.copyfile(mastered.path, job.partial)
                 if suffix == ".mp3":
-                    _write_id3(job.partial, tags)
+                    _write_id3(job.partial, tags, cache_dir)
                 elif suffix == ".m4a":
-                    _write_mp4(job.partial, tags)
+                    _write_mp4(job.partial, tags, cache_dir)
                 elif suffix == ".opus":
-                    _write_opus(job.partial, tags)
+                    _write_opus(job.partial, tags, cache_dir)
         except MutagenError as err:
             raise AudioError(
                 mastered.path,
@@ -173,7 +174,26 @@ def tag(mastered: Mastered, tags: TagSet, cache_dir: Path, filename: str, fresh:
     )
 
 
-def _write_id3(path: Path, tags: TagSet) -> None:
+def _embedded(data: bytes, cache_dir: Path) -> tuple[bytes, str]:
+    """`inputs.embedded`, kept in the cache by the picture's content (and Pillow's version): an edit of an episode's
+    words tags it again without reading its cover (nor loading Pillow)."""
+    import PIL
+
+    fit = f"\0{inputs.EMBED_SIDE}\0{inputs.EMBED_BYTES}\0{PIL.__version__}".encode()
+    key = hashlib.sha256(data + fit).hexdigest()[:32]
+    shelf = artefacts.Shelf(cache_dir / "art", ".img")
+    kept = shelf.get(key)
+    if kept is not None and kept.get("mime") in ("image/jpeg", "image/png"):
+        with contextlib.suppress(OSError):
+            return shelf.file(key).read_bytes(), kept["mime"]
+    art, mime = inputs.embedded(data)
+    with contextlib.suppress(OSError), shelf.make(key) as job:  # a cache that cannot be written: made again
+        job.partial.write_bytes(art)
+        job.record = {"mime": mime}
+    return art, mime
+
+
+def _write_id3(path: Path, tags: TagSet, cache_dir: Path) -> None:
     id3 = ID3()
     id3.add(TIT2(encoding=3, text=tags.title))
     if tags.artist:
@@ -190,7 +210,7 @@ def _write_id3(path: Path, tags: TagSet) -> None:
     id3.add(WOAS(url=tags.page_url))
     id3.add(WFED(url=tags.feed_url))
     if tags.art:
-        art, mime = inputs.embedded(tags.art)
+        art, mime = _embedded(tags.art, cache_dir)
         id3.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=art))
     if tags.comment:
         id3.add(TDES(encoding=3, text=tags.comment))
@@ -198,7 +218,7 @@ def _write_id3(path: Path, tags: TagSet) -> None:
         id3.add(TRCK(encoding=3, text=str(tags.episode)))
     if tags.season:
         id3.add(TPOS(encoding=3, text=str(tags.season)))
-    _add_chapters(id3, tags.chapters)
+    _add_chapters(id3, tags.chapters, cache_dir)
     # v2.3, not v2.4: Apple Podcasts and older players misread v2.4 frames (long chapter titles break Apple's).
     # update_to_v23 turns TDRC into TYER/TDAT; save(v2_version=3) alone would leave a v2.4-only frame in a v2.3 tag.
     id3.update_to_v23()
@@ -207,7 +227,7 @@ def _write_id3(path: Path, tags: TagSet) -> None:
         _chapters_in_time_order(path)
 
 
-def _add_chapters(id3: ID3, chapters: tuple[ChapterTag, ...]) -> None:
+def _add_chapters(id3: ID3, chapters: tuple[ChapterTag, ...], cache_dir: Path) -> None:
     """CHAP frames (title, link, image) and a top-level, ordered CTOC listing them."""
     if not chapters:
         return
@@ -218,7 +238,7 @@ def _add_chapters(id3: ID3, chapters: tuple[ChapterTag, ...]) -> None:
         if chapter.url:
             sub.append(WXXX(encoding=3, desc="", url=chapter.url))
         if chapter.art:
-            art, mime = inputs.embedded(chapter.art)
+            art, mime = _embedded(chapter.art, cache_dir)
             sub.append(APIC(encoding=3, mime=mime, type=3, desc="", data=art))
         id3.add(CHAP(element_id=element, start_time=chapter.start_ms, end_time=chapter.end_ms, sub_frames=sub))
 
@@ -252,7 +272,7 @@ def _chap_start(frame: bytes) -> int:
     return int.from_bytes(data[at : at + 4], "big")
 
 
-def _write_mp4(path: Path, tags: TagSet) -> None:
+def _write_mp4(path: Path, tags: TagSet, cache_dir: Path) -> None:
     """MP4 atoms equivalent to the ID3 frames; chapters are muxed in by ffmpeg first (mutagen cannot write them)."""
     if tags.chapters:
         _mux_chapters(path, tags.chapters)
@@ -280,7 +300,7 @@ def _write_mp4(path: Path, tags: TagSet) -> None:
     if tags.season:
         values["disk"] = [(tags.season, 0)]
     if tags.art:
-        art, mime = inputs.embedded(tags.art)
+        art, mime = _embedded(tags.art, cache_dir)
         values["covr"] = [
             MP4Cover(art, imageformat=MP4Cover.FORMAT_PNG if mime == "image/png" else MP4Cover.FORMAT_JPEG)
         ]
@@ -288,7 +308,7 @@ def _write_mp4(path: Path, tags: TagSet) -> None:
     mp4.save(padding=lambda info: 0)
 
 
-def _write_opus(path: Path, tags: TagSet) -> None:
+def _write_opus(path: Path, tags: TagSet, cache_dir: Path) -> None:
     """Vorbis comments equivalent to the ID3 frames (an Opus edition): chapters as CHAPTERnnn comments, the cover as a
     METADATA_BLOCK_PICTURE."""
     opus = OggOpus(path)
@@ -316,7 +336,7 @@ def _write_opus(path: Path, tags: TagSet) -> None:
         if value:
             opus.tags[key] = [value]
     if tags.art:
-        art, mime = inputs.embedded(tags.art)
+        art, mime = _embedded(tags.art, cache_dir)
         found = inputs.picture(art)
         picture = Picture()
         picture.type, picture.mime, picture.desc, picture.data = 3, mime, "Cover", art

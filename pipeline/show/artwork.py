@@ -11,8 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-import PIL
-from PIL import Image, ImageOps, UnidentifiedImageError
+import PIL  # its version alone: Pillow's modules are imported by the functions that read a picture
 
 from .. import cache, inputs
 from ..errors import ArtworkError
@@ -55,6 +54,8 @@ _MODES = {
 
 def problems(path: Path) -> list[ArtworkError]:
     """Everything about an artwork file that podcast apps would reject (empty: it is fine)."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
         inputs.picture(path, inputs.ANY_PICTURE)  # readable, and within the decompression-bomb limit
         with Image.open(path) as image:
@@ -113,8 +114,25 @@ def problems(path: Path) -> list[ArtworkError]:
     return found
 
 
+def checked(path: Path, sha256: str, cache_dir: Path) -> list[ArtworkError]:
+    """`problems`, kept in `cache_dir` by the artwork's checksum (and Pillow's version): a build reads the picture
+    once per artwork, not on every edit."""
+    key = hashlib.sha256(f"{sha256}\0{PIL.__version__}\0{cache.format_stamp()}".encode()).hexdigest()[:32]
+    kept = cache_dir / ICONS_DIR / f"{key}.problems.json"
+    try:
+        return [ArtworkError(path, problem, fix) for problem, fix in json.loads(kept.read_bytes())]
+    except (OSError, ValueError, TypeError):
+        pass  # not kept yet, or cut short: look
+    found = problems(path)
+    with contextlib.suppress(OSError):  # a cache that cannot be written costs the next build the same work
+        write_if_changed(kept, json.dumps([[error.problem, error.fix] for error in found]).encode())
+    return found
+
+
 def fix(path: Path) -> Path:
     """Write a copy that fits (square, RGB JPEG, 1400–3000 px) beside the original; never touch the original."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         inputs.picture(path, inputs.ANY_PICTURE)
         with Image.open(path) as image:
@@ -174,6 +192,8 @@ def icons(path: Path, sha256: str, cache_dir: Path | None = None) -> Icons:
 
 
 def _icons(path: Path) -> Icons:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         inputs.picture(path, inputs.ANY_PICTURE)
         with Image.open(path) as image:

@@ -30,14 +30,15 @@ _HASH_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 @dataclass(frozen=True)
 class Inputs:
     """What assemble needs of the disk, read by the build: the template sources (`pages.templates`), the artwork's
-    checksum, width and icons (`artwork.icons`), and HTML rendered by earlier builds, by the digest of everything it
-    was rendered from."""
+    checksum, width and icons (`artwork.icons`), and what earlier builds rendered, by the digest of everything it was
+    rendered from: the episode pages as the files they were kept in (`pages`), the other texts as texts."""
 
     templates: Mapping[str, str]
     artwork_sha: str = ""
     artwork_width: int = 0
     icons: tuple[tuple[str, bytes], ...] = ()
     rendered: Mapping[str, str] = field(default_factory=dict)
+    pages: Mapping[str, PlanFile] = field(default_factory=dict)  # episode pages kept as files, by the same keys
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,10 @@ class ShowPlan:
     site: SitePlan
     ledger: ledger.Ledger
     items: tuple[Published, ...]  # newest first, as the feed lists them
-    html: Mapping[str, str | bytes] = field(
-        default_factory=dict
-    )  # the texts rendered anew, by key, for the build to keep (a page's as its file's bytes: held once)
+    # The texts rendered anew (the episode pages aside), by key, for the build to keep; that of a file as its bytes.
+    html: Mapping[str, str | bytes] = field(default_factory=dict)
     used: frozenset[str] = frozenset()  # the keys of every text the plan is made of, rendered anew or reused
+    pages: Mapping[str, PlanFile] = field(default_factory=dict)  # every episode page, by its key: for the build to keep
 
 
 def newest_first(items: Sequence[Published]) -> list[Published]:
@@ -84,7 +85,7 @@ def assemble(
         return found
 
     def rendered(key: str, make: Callable[[], str]) -> PlanFile:
-        """A page's file, its text kept by `key`; one made anew is held once, as the file's bytes."""
+        """A file of the site that is one kept text; one made anew is held once, as the file's bytes."""
         file = _text(memo(key, make))
         if key in made:
             made[key] = file.content
@@ -131,10 +132,13 @@ def assemble(
     language = config.show.language
     locale = memo(f"locale:{language}", lambda: pages.og_locale(language))  # kept: langcodes is loaded once a language
     site = pages.Site(artwork, tuple(name for name, _ in icons), width, locale)
+    page_files: dict[str, PlanFile] = {}
     for item in items if not config.blog.engine else ():  # on a blog, the episode's page is its post
-        files[item.page_path] = rendered(
-            f"page:{show_key}:{keys[item.guid]}", lambda item=item: pages.episode_page(env, config, whole(item), site)
-        )
+        key = f"page:{show_key}:{keys[item.guid]}"
+        kept = inputs.pages.get(key)  # its file as kept: neither read nor decoded here
+        if kept is None:
+            kept = _text(pages.episode_page(env, config, whole(item), site))
+        files[item.page_path] = page_files[key] = kept
     blog = (
         posts.files(
             env, config.blog.engine, config.blog_posts, items, config.site_url, config.show.title, config.clean.mode
@@ -142,7 +146,9 @@ def assemble(
         if config.blog.engine
         else {}
     )
-    files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, site))
+    # The index lists every episode: each one's row is kept like its page, so an edit renders its own row alone.
+    rows = [memo(f"row:{show_key}:{keys[i.guid]}", lambda i=i: pages.index_row(env, i)) for i in items]
+    files[layout.INDEX_PAGE] = _text(pages.index_page(env, config, items, site, rows))
     # The pages that show no episode, kept by all they show: an edit compiles and renders neither.
     site_key = cache.context_digest(show_key, config.site_url, repr(config.clean), site)
     files[layout.SUBSCRIBE_PAGE] = rendered(f"subscribe:{site_key}", lambda: pages.subscribe_page(env, config, site))
@@ -209,6 +215,7 @@ def assemble(
         items=tuple(items),
         html=made,
         used=frozenset(used),
+        pages=page_files,
     )
 
 

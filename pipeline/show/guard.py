@@ -119,14 +119,19 @@ def archive_link(root, rel: str) -> str:
     return ""
 
 
-def published_items(folder: Path, site_url: str, path: Path, data: bytes, media_url: str = "") -> list[FeedItem]:
+def published_items(
+    folder: Path, site_url: str, path: Path, data: bytes, media_url: str = "", read: list[Path] | None = None
+) -> list[FeedItem]:
     """Every item subscribers can reach from a published feed: its own, and those of its archive documents (an
     episode moved to an archive is still published); each enclosure's address as the ledger keeps it, without an
-    analytics prefix (`[deploy] prefix` changes the feed's addresses, not where the audio is)."""
+    analytics prefix (`[deploy] prefix` changes the feed's addresses, not where the audio is). `read`: the archive
+    files it read are added to it."""
     root = parse(path, data)
     found = [feed_item(item) for item in root.iterfind("channel/item")]
     for archive in archives(folder, site_url, root)[0]:
         found += [feed_item(item) for item in archive.root.iterfind("channel/item")]
+        if read is not None:
+            read.append(archive.path)
     return [replace(i, enclosure_url=layout.unmeasured(i.enclosure_url, site_url, media_url)) for i in found]
 
 

@@ -194,7 +194,8 @@ def og_locale(language: str) -> str:
 
 # The templates the packaged index page is made of. While a show replaces none of them, the index shows only what an
 # episode's summary keeps (`Published.summary`), so an edit assembles the unchanged episodes from their summaries.
-INDEX_TEMPLATES = ("index.html", "base.html", "_player.html", "_subscribe.html", "_icons.html", "icons.svg")
+INDEX_ROW = "_episode_row.html"
+INDEX_TEMPLATES = ("index.html", INDEX_ROW, "base.html", "_player.html", "_subscribe.html", "_icons.html", "icons.svg")
 
 
 def index_from_summaries(folder: Path | None) -> bool:
@@ -269,11 +270,21 @@ def episode_page(env: Environment, config: Config, item: Published, site: Site) 
     )
 
 
-def index_page(env: Environment, config: Config, items: Sequence[Published], site: Site) -> str:
-    """The index page: every episode, newest first."""
+def index_row(env: Environment, item: Published) -> str:
+    """One episode in the index page's list (`_episode_row.html`): what an index keeps of each episode, rendered once."""
+    return env.get_template(INDEX_ROW).render(item=item, root=layout.depth_root(INDEX_PAGE))
+
+
+def index_page(
+    env: Environment, config: Config, items: Sequence[Published], site: Site, rows: Sequence[str] | None = None
+) -> str:
+    """The index page: every episode, newest first (`rows`: each one's `index_row`, when they are kept)."""
     context = _common(config, site, layout.depth_root(INDEX_PAGE), config.site_url)
     context["subscribe_in_main"] = True
-    return env.get_template("index.html").render(items=items, ld=_series_ld(config, context["image_url"]), **context)
+    rows = [index_row(env, item) for item in items] if rows is None else rows
+    return env.get_template("index.html").render(
+        items=items, rows=[Markup(row) for row in rows], ld=_series_ld(config, context["image_url"]), **context
+    )
 
 
 def subscribe_page(env: Environment, config: Config, site: Site) -> str:
