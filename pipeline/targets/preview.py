@@ -343,8 +343,14 @@ class _Handler(BaseHTTPRequestHandler):
         kind = content_type(rel)
         etag = f'"{file.sha256[:32]}"'
         data = file.content if isinstance(file.content, bytes) else None
-        if kind.startswith("text/html"):  # only the preview's HTML gets the reload script
-            page = file.read() if data is None else data
+        missing = f"{rel} is missing from the cache: it is rebuilt on the next change."
+        if kind.startswith(
+            "text/html"
+        ):  # only the preview's HTML gets the reload script (a page may be kept as a file)
+            try:
+                page = file.content.read_bytes() if data is None else data
+            except OSError:
+                return self._error(HTTPStatus.NOT_FOUND, missing)
             if self.preview.media_url:  # players of episodes not deployed yet play from the preview
                 page = page.replace(self.preview.media_url.encode(), self.preview.prefix.encode())
             data = _with_reload(page, self.preview.version)
@@ -357,9 +363,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             size = len(data) if data is not None else file.content.stat().st_size
         except OSError:
-            return self._error(
-                HTTPStatus.NOT_FOUND, f"{rel} is missing from the cache: it is rebuilt on the next change."
-            )
+            return self._error(HTTPStatus.NOT_FOUND, missing)
         ranges = self.headers.get_all("Range") or []
         asked = ranges[0] if len(ranges) == 1 else None  # two Range fields are no valid request: the whole file
         if self.headers.get("If-Range") not in (None, etag):
