@@ -56,6 +56,8 @@ if TYPE_CHECKING:
     from .episode import stages
     from .show import assemble
 
+FEED_ITEMS = "feed-items"  # what the cache keeps the published feed's items under (`Store.keep`)
+
 
 @dataclass(frozen=True)
 class BuildResult:
@@ -534,8 +536,8 @@ class _Build:
         """The items subscribers can reach from the published feed (`guard.published_items`), kept in the cache by the
         feed's checksum and its archives' fingerprints: a feed of a thousand items is parsed once, not on every edit."""
         config = self.config
-        key = cache.context_digest(sha256(xml), config.site_url, config.media_url)
-        kept = self.store.kept("feed-items", key)
+        key = self._feed_key(xml)
+        kept = self.store.kept(FEED_ITEMS, key)
         try:
             archives = [Stamp(*stamp) for stamp in kept["archives"]] if kept is not None else None
             if archives is not None and cache.unchanged(config.output_dir, archives) is not None:
@@ -577,8 +579,11 @@ class _Build:
             except OSError:
                 return
             archives.append(Stamp(rel, info.st_size, info.st_mtime_ns, site.files[rel].sha256))
-        key = cache.context_digest(sha256(site.feed), config.site_url, config.media_url)
-        self._keep_items(key, items, archives)
+        self._keep_items(self._feed_key(site.feed), items, archives)
+
+    def _feed_key(self, xml: bytes) -> str:
+        """What the kept items of a feed are kept by: the feed itself, and the addresses they are read against."""
+        return cache.context_digest(sha256(xml), self.config.site_url, self.config.media_url)
 
     def _keep_items(self, key: str, items: list[guard.FeedItem], archives: list[Stamp]) -> None:
         rows = [
@@ -586,7 +591,7 @@ class _Build:
             for i in items
         ]
         self.store.keep(
-            "feed-items", key, {"archives": [[s.path, s.size, s.mtime_ns, s.sha256] for s in archives], "items": rows}
+            FEED_ITEMS, key, {"archives": [[s.path, s.size, s.mtime_ns, s.sha256] for s in archives], "items": rows}
         )
 
     def _guid(self, slug: str, unpublished: str, feed_items: list[guard.FeedItem]) -> str:
