@@ -102,7 +102,7 @@ def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = 
             results, reads, rows = _in_parallel(show, salt, (*kept, shapes), plan, workers, tell)
         counts, windows, served = _merged(results, reads)
         new = {shape: agent for result in results for shape, agent in result[3].items() if shape not in shapes}
-        store.save(counts, windows, [row for row in rows if row is not None], served, new, before=kept)
+        store.save(counts, windows, rows, served, new, before=kept)
     finally:
         store.close()
     run = Run(logs=reads)
@@ -396,7 +396,6 @@ def _read_all(plan: list[_Log], tell: Tell, give: Give):
     for index, log in enumerate(plan):
         if log.skipped:
             reads.append(LogRead(log.path, log.fmt, skipped=True))
-            rows.append(None)
             continue
         read, row = _read(index, log, tell, give)
         reads.append(read)

@@ -71,13 +71,18 @@ def reader(fmt: str, parse: Parse, keep: Callable[[bytes], bool]) -> Read:
 def _each(parse: Parse, block: bytes) -> tuple[list[Request], list[int]]:
     found: list[Request] = []
     unread: list[int] = []
-    for index, line in enumerate(block.split(b"\n")):
+    _one_by_one(parse, block.split(b"\n"), 0, found, unread)
+    return found, unread
+
+
+def _one_by_one(parse: Parse, lines: list[bytes], start: int, found: list[Request], unread: list[int]) -> None:
+    """Each line parsed: its request into `found`, or its index (counted from `start`) into `unread`."""
+    for index, line in enumerate(lines, start):
         request = parse(line)
         if request is None:
             unread.append(index)
         elif request is not SKIP:
             found.append(request)
-    return found, unread
 
 
 def is_gzip(path: Path) -> bool:
@@ -173,21 +178,21 @@ def combined_lines(
     unread: list[int] = []
     asked = {} if asked is None else asked
     if not lines or not _in_bulk(b'"\n"'.join(lines).split(b'"'), len(lines), keep, asked, found, unread, 0):
-        start = 0
-        for quotes, run in itertools.groupby(map(bytes.count, lines, itertools.repeat(b'"'))):
-            size = sum(1 for _ in run)
-            some = lines[start : start + size]
-            if quotes not in (6, 8) or not _in_bulk(
-                b'"\n"'.join(some).split(b'"'), size, keep, asked, found, unread, start
-            ):
-                for index, line in enumerate(some, start):
-                    request = combined(line, keep)
-                    if request is None:
-                        unread.append(index)
-                    elif request is not SKIP:
-                        found.append(request)
-            start += size
+        _by_runs(lines, keep, asked, found, unread)
     return found, unread
+
+
+def _by_runs(lines: list[bytes], keep, asked: dict, found: list[Request], unread: list[int]) -> None:
+    """Lines that are not all of one kind: each run of lines with six or eight quotes in bulk, the others one by one."""
+    start = 0
+    for quotes, run in itertools.groupby(map(bytes.count, lines, itertools.repeat(b'"'))):
+        size = sum(1 for _ in run)
+        some = lines[start : start + size]
+        if quotes not in (6, 8) or not _in_bulk(
+            b'"\n"'.join(some).split(b'"'), size, keep, asked, found, unread, start
+        ):
+            _one_by_one(functools.partial(combined, keep=keep), some, start, found, unread)
+        start += size
 
 
 def combined_block(
@@ -199,9 +204,9 @@ def combined_block(
     unread: list[int] = []
     asked = {} if asked is None else asked
     parts = block.replace(b"\n", b'"\n"').split(b'"')
-    if _in_bulk(parts, block.count(b"\n") + 1, keep, asked, found, unread, 0):
-        return found, unread
-    return combined_lines(block.split(b"\n"), keep, asked)
+    if not _in_bulk(parts, block.count(b"\n") + 1, keep, asked, found, unread, 0):
+        _by_runs(block.split(b"\n"), keep, asked, found, unread)  # its bulk split, done once already, failed
+    return found, unread
 
 
 def _in_bulk(

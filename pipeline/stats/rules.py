@@ -177,10 +177,6 @@ class Rules:
 
     # --- the rules ------------------------------------------------------------------------------------------------
 
-    def add(self, request: Request) -> None:
-        """Apply the rules to one request."""
-        self.add_all((request,))
-
     def add_all(self, requests: Iterable[Request]) -> None:
         """Apply the rules to requests, in the order they came (what the loop looks up is held in its own names)."""
         counts, agents, what_of, key_of = self.counts, self.agents, self._what, self._key
@@ -289,7 +285,7 @@ class Rules:
         if status not in FEED_OK:
             counts.left_out["status"] += 1
             return
-        day = self.days.get(ts // DAY) or self._day(ts)
+        day = self._day(ts)
         counts.feed_days[(feed, day)] += 1
         fetcher = self.fetchers.get(user_agent)
         if fetcher is None:
