@@ -97,6 +97,7 @@ _HIGHPASS = (38.13547087602444, 0.5003270373238773)  # f0 (Hz), Q
 STEP = 0.1  # s: gating blocks start every 100 ms (400 ms momentary blocks, 3 s short-term ones)
 # True peak: 4× oversampling (BS.1770-4 Annex 2) by a windowed-sinc interpolator of this many taps per phase.
 OVERSAMPLE, TAPS = 4, 32
+_MIDDLE = TAPS // 2 - 1  # a window's interpolated values lie between its samples _MIDDLE and _MIDDLE + 1
 
 
 def k_weighting(rate: int) -> np.ndarray:
@@ -210,7 +211,7 @@ def _curvature_bound() -> tuple[float, float]:
     rates (its second differences a few per cent of its level), so the bound sits a fraction of a dB over a window's
     middle samples, where the whole gain (`_interpolator`) is 7.9 dB over its largest."""
     phases, _ = _interpolator()
-    middle = TAPS // 2 - 1  # the window's value lies between samples `middle` and `middle + 1`
+    middle = _MIDDLE
     change = np.zeros((TAPS, TAPS))  # rows: a, b, then d_1 … d_{TAPS-2}, as combinations of the window's samples
     change[0, middle] = change[1, middle + 1] = 1.0
     for j in range(1, TAPS - 1):
@@ -225,8 +226,7 @@ def _bound(spans: np.ndarray, loudest: np.ndarray) -> np.ndarray:
     """An upper bound of every value interpolated within each of some blocks (`_curvature_bound`, over all channels),
     from the spans of their windows (channels × blocks × 2 TAPS - 1 samples) and their largest samples."""
     straight, curved = _curvature_bound()
-    middle = TAPS // 2 - 1
-    middles = _across(np.abs(spans[..., middle : middle + TAPS + 1]).max(axis=2))  # every window's middle samples
+    middles = _across(np.abs(spans[..., _MIDDLE : _MIDDLE + TAPS + 1]).max(axis=2))  # every window's middle samples
     bends = spans[..., :-2] + spans[..., 2:]
     bends -= 2 * spans[..., 1:-1]
     curve = _across(np.abs(bends, out=bends).max(axis=2))
@@ -244,14 +244,21 @@ def _across(rows: np.ndarray) -> np.ndarray:
     return out
 
 
+def loudest(samples: np.ndarray) -> np.ndarray:
+    """The largest absolute sample of each instant over the channels (channels × samples): row by row, as numpy
+    reduces a short axis slowly."""
+    found = np.abs(samples[0])
+    for channel in samples[1:]:
+        np.maximum(found, np.abs(channel), out=found)
+    return found
+
+
 def _block_peaks(samples: np.ndarray) -> np.ndarray:
     """The largest absolute sample of every TAPS samples (channels × a multiple of TAPS), over all channels: the
     channels' absolute values joined first, then reduced by blocks (three times quicker than one reduction over
     both axes)."""
-    loudest = np.abs(samples[0])
-    for channel in samples[1:]:
-        np.maximum(loudest, np.abs(channel), out=loudest)
-    return np.maximum.reduceat(loudest, np.arange(0, len(loudest), TAPS))
+    peaks = loudest(samples)
+    return np.maximum.reduceat(peaks, np.arange(0, len(peaks), TAPS))
 
 
 class Meter:

@@ -36,6 +36,7 @@ from .loudness import (
     ebur128,
     energy_range,
     gated_loudness,
+    loudest,
     lufs,
     read_metering,
 )
@@ -225,11 +226,8 @@ class _Envelope:
 
     def add(self, chunk: np.ndarray, squares: np.ndarray) -> None:
         """Take the next chunk into the envelope, with its K-weighted squares (`weigh`)."""
-        # across channels first (a short axis numpy reduces slowly, so row by row), then by blocks
-        loudest = np.abs(chunk[0])
-        for channel in range(1, len(chunk)):
-            np.maximum(loudest, np.abs(chunk[channel]), out=loudest)
-        self._cut(np.concatenate([self._rest, squares]), np.concatenate([self._rest_peak, loudest]), last=False)
+        # across channels first, then by blocks
+        self._cut(np.concatenate([self._rest, squares]), np.concatenate([self._rest_peak, loudest(chunk)]), last=False)
 
     def _cut(self, squares: np.ndarray, loudest: np.ndarray, last: bool) -> None:
         end = self._done + len(squares)
@@ -330,9 +328,10 @@ def _analyse(
             done = 0.0
             # threads pay where there are chunks to overlap; a clip of a chunk or two is analysed in this one
             decoded = _Ahead(chunks) if info.duration > AHEAD_SECONDS else None
-            weighed = _Ahead((chunk, envelope.weigh(chunk)) for chunk in decoded) if decoded else None
+            pairs = ((chunk, envelope.weigh(chunk)) for chunk in decoded or chunks)
+            weighed = _Ahead(pairs) if decoded else None
             try:
-                for chunk, squares in weighed or ((chunk, envelope.weigh(chunk)) for chunk in chunks):
+                for chunk, squares in weighed or pairs:
                     check()
                     envelope.add(chunk, squares)
                     done += chunk.shape[1] / rate
