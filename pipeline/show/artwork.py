@@ -8,14 +8,18 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 import PIL  # its version alone: Pillow's modules are imported by the functions that read a picture
 
 from .. import cache, inputs
 from ..errors import ArtworkError
 from ..files import write_if_changed
+
+T = TypeVar("T")
 
 MIN_SIDE, MAX_SIDE = 1400, 3000
 FORMATS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",)}
@@ -117,16 +121,33 @@ def problems(path: Path) -> list[ArtworkError]:
 def checked(path: Path, sha256: str, cache_dir: Path) -> list[ArtworkError]:
     """`problems`, kept in `cache_dir` by the artwork's checksum (and Pillow's version): a build reads the picture
     once per artwork, not on every edit."""
-    key = hashlib.sha256(f"{sha256}\0{PIL.__version__}\0{cache.format_stamp()}".encode()).hexdigest()[:32]
-    kept = cache_dir / ICONS_DIR / f"{key}.problems.json"
+    return _kept(
+        _kept_path(cache_dir, ".problems.json", sha256),
+        lambda data: [ArtworkError(path, problem, fix) for problem, fix in data],
+        lambda: problems(path),
+        lambda found: [[error.problem, error.fix] for error in found],
+    )
+
+
+def _kept_path(cache_dir: Path, suffix: str, *made_of: object) -> Path:
+    """The cache file of what is made of these (the artwork's checksum first), with Pillow and this panelpress."""
+    key = "\0".join(map(str, (*made_of, PIL.__version__, cache.format_stamp())))
+    return cache_dir / ICONS_DIR / (hashlib.sha256(key.encode()).hexdigest()[:32] + suffix)
+
+
+def _kept(kept: Path, load: Callable[[Any], T], make: Callable[[], T], dump: Callable[[T], Any]) -> T:
+    """What `make` makes, kept in the cache file `kept` as JSON (`dump`: its data, None to keep nothing; `load`: it
+    back from its data)."""
     try:
-        return [ArtworkError(path, problem, fix) for problem, fix in json.loads(kept.read_bytes())]
-    except (OSError, ValueError, TypeError):
-        pass  # not kept yet, or cut short: look
-    found = problems(path)
-    with contextlib.suppress(OSError):  # a cache that cannot be written costs the next build the same work
-        write_if_changed(kept, json.dumps([[error.problem, error.fix] for error in found]).encode())
-    return found
+        return load(json.loads(kept.read_bytes()))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not kept yet, or cut short: made again
+    made = make()
+    data = dump(made)
+    if data is not None:
+        with contextlib.suppress(OSError):  # a cache that cannot be written costs the next build the same work
+            write_if_changed(kept, json.dumps(data).encode())
+    return made
 
 
 def fix(path: Path) -> Path:
@@ -176,19 +197,16 @@ def icons(path: Path, sha256: str, cache_dir: Path | None = None) -> Icons:
     preview server rebuilding the site, makes them once per artwork."""
     if cache_dir is None:
         return _icons(path)
-    key = hashlib.sha256(f"{sha256}\0{ICONS}\0{PIL.__version__}\0{cache.format_stamp()}".encode()).hexdigest()[:32]
-    kept = cache_dir / ICONS_DIR / f"{key}.json"
-    try:
-        data = json.loads(kept.read_bytes())
-        return data["width"], tuple((name, base64.b64decode(text)) for name, text in data["icons"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # not kept yet, or cut short: make them
-    width, made = _icons(path)
-    if made:
-        icons = {"width": width, "icons": [[name, base64.b64encode(data).decode()] for name, data in made]}
-        with contextlib.suppress(OSError):  # a cache that cannot be written costs the next build the same work
-            write_if_changed(kept, json.dumps(icons).encode())
-    return width, made
+    return _kept(
+        _kept_path(cache_dir, ".json", sha256, ICONS),
+        lambda data: (data["width"], tuple((name, base64.b64decode(text)) for name, text in data["icons"])),
+        lambda: _icons(path),
+        lambda made: (
+            {"width": made[0], "icons": [[name, base64.b64encode(data).decode()] for name, data in made[1]]}
+            if made[1]
+            else None
+        ),  # none made (the artwork cannot be read): nothing kept
+    )
 
 
 def _icons(path: Path) -> Icons:
