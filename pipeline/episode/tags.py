@@ -174,23 +174,25 @@ def tag(mastered: Mastered, tags: TagSet, cache_dir: Path, filename: str, fresh:
     )
 
 
-def _embedded(data: bytes, cache_dir: Path) -> tuple[bytes, str]:
-    """`inputs.embedded`, kept in the cache by the picture's content (and Pillow's version): an edit of an episode's
-    words tags it again without reading its cover (nor loading Pillow)."""
+def _embedded(data: bytes, cache_dir: Path) -> tuple[bytes, str, tuple[int, int]]:
+    """`inputs.embedded`, and the picture's width and height, kept in the cache by the picture's content (and Pillow's
+    version): an edit of an episode's words tags it again without reading its cover (nor loading Pillow)."""
     import PIL
 
     fit = f"\0{inputs.EMBED_SIDE}\0{inputs.EMBED_BYTES}\0{PIL.__version__}".encode()
     key = hashlib.sha256(data + fit).hexdigest()[:32]
     shelf = artefacts.Shelf(cache_dir / "art", ".img")
     kept = shelf.get(key)
-    if kept is not None and kept.get("mime") in ("image/jpeg", "image/png"):
+    size = kept.get("size") if kept is not None else None
+    if isinstance(size, list) and len(size) == 2 and kept.get("mime") in ("image/jpeg", "image/png"):
         with contextlib.suppress(OSError):
-            return shelf.file(key).read_bytes(), kept["mime"]
+            return shelf.file(key).read_bytes(), kept["mime"], (int(size[0]), int(size[1]))
     art, mime = inputs.embedded(data)
+    found = inputs.picture(art)
     with contextlib.suppress(OSError), shelf.make(key) as job:  # a cache that cannot be written: made again
         job.partial.write_bytes(art)
-        job.record = {"mime": mime}
-    return art, mime
+        job.record = {"mime": mime, "size": [found.width, found.height]}
+    return art, mime, (found.width, found.height)
 
 
 def _write_id3(path: Path, tags: TagSet, cache_dir: Path) -> None:
@@ -210,7 +212,7 @@ def _write_id3(path: Path, tags: TagSet, cache_dir: Path) -> None:
     id3.add(WOAS(url=tags.page_url))
     id3.add(WFED(url=tags.feed_url))
     if tags.art:
-        art, mime = _embedded(tags.art, cache_dir)
+        art, mime, _ = _embedded(tags.art, cache_dir)
         id3.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=art))
     if tags.comment:
         id3.add(TDES(encoding=3, text=tags.comment))
@@ -238,7 +240,7 @@ def _add_chapters(id3: ID3, chapters: tuple[ChapterTag, ...], cache_dir: Path) -
         if chapter.url:
             sub.append(WXXX(encoding=3, desc="", url=chapter.url))
         if chapter.art:
-            art, mime = _embedded(chapter.art, cache_dir)
+            art, mime, _ = _embedded(chapter.art, cache_dir)
             sub.append(APIC(encoding=3, mime=mime, type=3, desc="", data=art))
         id3.add(CHAP(element_id=element, start_time=chapter.start_ms, end_time=chapter.end_ms, sub_frames=sub))
 
@@ -300,7 +302,7 @@ def _write_mp4(path: Path, tags: TagSet, cache_dir: Path) -> None:
     if tags.season:
         values["disk"] = [(tags.season, 0)]
     if tags.art:
-        art, mime = _embedded(tags.art, cache_dir)
+        art, mime, _ = _embedded(tags.art, cache_dir)
         values["covr"] = [
             MP4Cover(art, imageformat=MP4Cover.FORMAT_PNG if mime == "image/png" else MP4Cover.FORMAT_JPEG)
         ]
@@ -336,11 +338,10 @@ def _write_opus(path: Path, tags: TagSet, cache_dir: Path) -> None:
         if value:
             opus.tags[key] = [value]
     if tags.art:
-        art, mime = _embedded(tags.art, cache_dir)
-        found = inputs.picture(art)
+        art, mime, (width, height) = _embedded(tags.art, cache_dir)
         picture = Picture()
         picture.type, picture.mime, picture.desc, picture.data = 3, mime, "Cover", art
-        picture.width, picture.height, picture.depth = found.width, found.height, 24
+        picture.width, picture.height, picture.depth = width, height, 24
         opus.tags["METADATA_BLOCK_PICTURE"] = [base64.b64encode(picture.write()).decode("ascii")]
     opus.save(padding=lambda info: 0)
 
