@@ -193,13 +193,17 @@ def _shown(root: Path, path: Path) -> str:
         return str(path)
 
 
-def stamp(root: Path, path: Path, sha256: str = "") -> Stamp:
-    """A file's fingerprint now (`sha256` when the caller already hashed it)."""
+def stamp(root: Path, path: Path, sha256: str = "", known: Mapping[str, Stamp] | None = None) -> Stamp:
+    """A file's fingerprint now (`sha256` when the caller already hashed it; `known`: stamps an earlier build made,
+    by path, whose checksum is taken while the file's size and time are the stamped ones, as `known_sha` does)."""
+    shown = _shown(root, path)
     try:
         info = path.stat()
     except (FileNotFoundError, NotADirectoryError):
-        return Stamp(_shown(root, path), -1, 0, "")
-    return Stamp(_shown(root, path), info.st_size, info.st_mtime_ns, sha256 or _content_sha(path))
+        return Stamp(shown, -1, 0, "")
+    if not sha256 and known:
+        sha256 = _still(known.get(shown), info)
+    return Stamp(shown, info.st_size, info.st_mtime_ns, sha256 or _content_sha(path))
 
 
 def _content_sha(path: Path) -> str:
@@ -218,11 +222,18 @@ def known_sha(root: Path, path: Path, known: Mapping[str, Stamp]) -> str:
     no file of its that did not change (a recording of an hour is not hashed again for an edit of its notes). ""
     when it is not known, or moved since."""
     old = known.get(_shown(root, path))
-    if old is None or old.size < 0 or not old.sha256:
+    if old is None:
         return ""
     try:
         info = os.stat(path)
     except OSError:
+        return ""
+    return _still(old, info)
+
+
+def _still(old: Stamp | None, info: os.stat_result) -> str:
+    """The checksum a stamp holds while the file's size and time are still the stamped ones, else ""."""
+    if old is None or old.size < 0 or not old.sha256:
         return ""
     return old.sha256 if (info.st_size, info.st_mtime_ns) == (old.size, old.mtime_ns) else ""
 

@@ -599,7 +599,7 @@ def result(work: Work, config: Config) -> EpisodeResult:
     root = config.root
 
     def stamp(path: Path, sha: str = "") -> Stamp:
-        return cache.stamp(root, path, sha or cache.known_sha(root, path, work.known))
+        return cache.stamp(root, path, sha, work.known)
 
     stamps = [stamp(work.source.path, work.recording_sha), stamp(work.source.notes_path)]
     sums = {track.path: track.sha256 for track in work.tracks}  # a folder of tracks: every recording in it
