@@ -412,11 +412,8 @@ def _jingle_blocks(path: Path, channels: int) -> _Blocks:
     with wave.open(str(path)) as clip:
         rate, width, frames = clip.getframerate(), clip.getsampwidth(), clip.readframes(clip.getnframes())
     kind = {1: np.uint8, 2: np.int16, 4: np.int32}[width]
-    samples = np.frombuffer(frames, dtype=kind).astype(np.float32)
-    scale = 128.0 if width == 1 else float(2 ** (8 * width - 1))
-    samples = ((samples - 128.0) if width == 1 else samples) / scale
     envelope = _Envelope(rate, channels)
-    envelope.feed(np.ascontiguousarray(samples.reshape(-1, channels).T))
+    envelope.feed(_interleave([np.frombuffer(frames, dtype=kind)], channels))
     return envelope.finish()
 
 
