@@ -18,7 +18,6 @@ import itertools
 import multiprocessing
 import operator
 import os
-import socket
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -29,7 +28,7 @@ from typing import Any
 from ..config import Config
 from ..errors import PanelpressError
 from . import formats, media
-from .rules import LEFT_OUT, Counts, Rules, Window, astuple
+from .rules import LEFT_OUT, Counts, Rules, Window, astuple, v6_prefix
 from .store import NAME, Store
 
 CHUNK = 1 << 20  # read at a time: the reader and each worker hold a chunk's lines at most
@@ -453,12 +452,9 @@ def _share(parts: int) -> Callable[[list[bytes]], list[int]]:
     def prefix(ip: bytes) -> int:
         which = prefixes.get(ip)
         if which is None:
-            key = ip
-            with contextlib.suppress(OSError, ValueError):
-                key = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]
             if len(prefixes) > 50_000:
                 prefixes.clear()
-            which = prefixes[ip] = crc32(key)
+            which = prefixes[ip] = crc32(v6_prefix(ip))
         return which
 
     def shares(lines: list[bytes]) -> list[int]:

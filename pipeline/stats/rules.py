@@ -86,6 +86,13 @@ class Counts:
     requests: int = 0  # requests for the show's audio and feeds
 
 
+def v6_prefix(ip: bytes) -> bytes:
+    """An IPv6 address by its /64 (as the rules count one listener), or as written when it does not read as one."""
+    with contextlib.suppress(OSError, ValueError):
+        return socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]
+    return ip
+
+
 class Rules:
     """Requests in, downloads out: the IAB v2.2 rules over a show's files, with a day's salt for the hashes."""
 
@@ -154,10 +161,7 @@ class Rules:
         if key is None:
             if len(self.v6) > 50_000:
                 self.v6.clear()
-            key = ip
-            with contextlib.suppress(OSError, ValueError):
-                key = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]  # its /64
-            self.v6[ip] = key
+            key = self.v6[ip] = v6_prefix(ip)
         return key
 
     def _hash(self, key: bytes) -> bytes:
