@@ -280,7 +280,8 @@
     }
     player.addEventListener("pause", function () { if (episode) remember(); });
     player.addEventListener("ended", function () { if (episode) kept("position." + episode, null); });
-    window.addEventListener("pagehide", function () { if (episode && !player.paused) remember(); });
+    // Leaving the page keeps the place of an episode played on it (a pause's own event may not have come yet).
+    window.addEventListener("pagehide", function () { if (episode && player.played.length) remember(); });
     describe("");
   }
 
