@@ -614,6 +614,9 @@ class _Rendered(Mapping[str, str]):
             self.broken.add(key)
             raise KeyError(key) from None
 
+    def __contains__(self, key: object) -> bool:  # asked without decoding the text
+        return self._log is not None and key in self._log
+
     def __iter__(self):
         return iter(self._log.keys() if self._log is not None else ())
 

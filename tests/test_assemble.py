@@ -6,6 +6,7 @@ writes or removes any file while it runs (an audit hook watches the interpreter 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import sys
 from dataclasses import replace
@@ -223,6 +224,33 @@ def test_an_edit_renders_its_own_episode_alone_and_publishes_what_a_cold_assembl
     assert _same_site(warm, _assemble(config, edited)), "what was kept is byte for byte what a cold assemble makes"
 
 
+def test_compiled_templates_are_kept_and_a_damaged_one_is_compiled_again():
+    config = show_config(root=Path("/nowhere/show"))
+    first = _assemble(config, _episodes())
+    compiled = {key: text for key, text in first.html.items() if key.startswith("template:")}
+    assert compiled, "a cold assemble compiles the templates it renders with, and keeps their code"
+    second, other = _episodes()
+    edited = [_retitled(second, "Second, retitled"), other]
+    cold = _assemble(config, edited)
+
+    # Damaged code: not base64; another version's (its magic is not this Jinja2's); cut short.
+    def coded(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    for damage in (
+        lambda _: "not base64!",
+        lambda text: coded(b"j1" + base64.b64decode(text)[2:]),
+        lambda text: coded(base64.b64decode(text)[:1000]),
+    ):
+        kept = _given(first)
+        given = {key: damage(text) for key, text in compiled.items()}
+        damaged = replace(kept, rendered={**kept.rendered, **given})
+        warm = _assemble(config, edited, inputs=damaged)
+        again = {key for key in _made(warm, damaged) if key.startswith("template:")}
+        assert again and again <= set(compiled), "what the edit renders with is compiled again, and kept again"
+        assert _same_site(warm, cold)
+
+
 def test_a_setting_or_a_template_renders_again_all_that_shows_it():
     config = show_config(root=Path("/nowhere/show"))
     first = _assemble(config, _episodes())
@@ -241,7 +269,8 @@ def test_a_setting_or_a_template_renders_again_all_that_shows_it():
     at = page.rindex("{% endblock %}")
     own = {**TEMPLATES, "episode.html": page[:at] + "<!-- the show's own -->\n" + page[at:]}
     restyled = _assemble(config, _episodes(), inputs=_given(first, own))
-    assert {key.split(":")[0] for key in _made(restyled, kept)} == {"page", "row", "subscribe", "feed-style"}
+    made = {key.split(":")[0] for key in _made(restyled, kept)}
+    assert made == {"page", "row", "subscribe", "feed-style", "template"}, "and the changed template compiled anew"
     assert all(
         b"the show's own" in restyled.site.files[f"episodes/{slug}.html"].content for slug in ("first", "second")
     )

@@ -11,11 +11,16 @@ record's content-addressed copy only when that page is rendered anew.)
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import pickle
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 
 from .. import cache, layout, markdown, namespace_rules
 from ..config import Config
@@ -127,7 +132,9 @@ def assemble(
         files.update({a.path: PlanFile(a.content, a.sha256) for a in (*item.attachments, *item.alternates)})
         files.update({c.path: PlanFile(c.content, c.sha256) for c in item.clips})
         files.update({c.caption_path: PlanFile(c.caption_file, c.caption_sha256) for c in item.clips if c.caption_path})
-    env = pages.environment(inputs.templates)
+    compiled = _Compiled(inputs.rendered, made, used)
+    used.update(key for key in compiled.keys(inputs.templates) if key in inputs.rendered)  # kept, compiled or not
+    env = pages.environment(inputs.templates, compiled)
     width, icons = (inputs.artwork_width, inputs.icons) if artwork else (0, ())
     language = config.show.language
     locale = memo(f"locale:{language}", lambda: pages.og_locale(language))  # kept: langcodes is loaded once a language
@@ -323,6 +330,35 @@ def _placed(item: Published) -> tuple[str, str, str, bool]:
     """What an item shows that its record's key may not name: its GUID (a clean edition's is the ledger's) and its
     addresses (an episode kept as last published takes this build's)."""
     return item.guid, item.site_url, item.media_site, item.media_transcripts
+
+
+class _Compiled(BytecodeCache):
+    """The templates' compiled code (Jinja's bytecode), kept with the rendered texts under a key of the template's
+    name and source and of panelpress itself: an edit compiles no template an earlier build compiled."""
+
+    def __init__(self, kept: Mapping[str, str], made: dict[str, str | bytes], used: set[str]) -> None:
+        self.kept, self.made, self.used = kept, made, used
+
+    def keys(self, templates: Mapping[str, str]) -> set[str]:
+        return {self._key(self.get_cache_key(name), self.get_source_checksum(text)) for name, text in templates.items()}
+
+    @staticmethod
+    def _key(name_key: str, checksum: str) -> str:
+        return "template:" + cache.context_digest(name_key, checksum)
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        text = self.kept.get(self._key(bucket.key, bucket.checksum))
+        if text is None:
+            return
+        try:  # code of another Python or Jinja2 is refused by the bucket itself
+            bucket.bytecode_from_string(base64.b64decode(text, validate=True))
+        except (ValueError, EOFError, TypeError, pickle.UnpicklingError):
+            bucket.reset()  # a damaged line: compiled again, and kept again
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        key = self._key(bucket.key, bucket.checksum)
+        self.made[key] = base64.b64encode(bucket.bytecode_to_string()).decode()
+        self.used.add(key)
 
 
 def _show_key(config: Config, inputs: Inputs) -> str:

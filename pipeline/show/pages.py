@@ -13,7 +13,7 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from jinja2 import DictLoader, Environment, StrictUndefined
+from jinja2 import BytecodeCache, DictLoader, Environment, StrictUndefined
 from markupsafe import Markup, escape
 
 from .. import layout
@@ -229,13 +229,15 @@ def templates(folder: Path | None) -> dict[str, str]:
     return found
 
 
-def environment(templates: Mapping[str, str]) -> Environment:
-    """Jinja2 over these template sources (`templates()`): nothing is read from disk while rendering."""
+def environment(templates: Mapping[str, str], compiled: BytecodeCache | None = None) -> Environment:
+    """Jinja2 over these template sources (`templates()`): nothing is read from disk while rendering. `compiled`:
+    where the templates' compiled code is kept between builds (assemble's), so that an edit compiles none."""
     env = Environment(
         loader=DictLoader(dict(templates)),
         autoescape=True,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        bytecode_cache=compiled,
     )
     env.filters["clock"] = clock
     env.filters["media_time"] = media_time
