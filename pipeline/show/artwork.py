@@ -210,7 +210,8 @@ def icons(path: Path, sha256: str, cache_dir: Path | None = None) -> Icons:
 
 
 def _icons(path: Path) -> Icons:
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    # IcoImagePlugin registers ICO: without it, saving one makes Pillow import all of its 40 formats first
+    from PIL import IcoImagePlugin, Image, ImageOps, UnidentifiedImageError  # noqa: F401
 
     try:
         inputs.picture(path, inputs.ANY_PICTURE)
