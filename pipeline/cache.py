@@ -322,10 +322,16 @@ def _same_content(path: str, sha: str) -> bool:
 def store(cache_dir: Path, data: bytes) -> tuple[Path, str]:
     """Keep `data` in the content-addressed store; return its file and checksum."""
     sha = hashlib.sha256(data).hexdigest()
-    path = cache_dir / FILES_DIR / sha[:2] / sha
+    path = Path(_stored(str(cache_dir / FILES_DIR), sha))
     if not path.is_file():
         write_if_changed(path, data)
     return path, sha
+
+
+def _stored(files: str, sha: str) -> str:
+    """The file the store keeps the data of checksum `sha` in (`files`: the store's folder). A string: a thousand
+    kept pages are looked up on an edit."""
+    return os.path.join(files, sha[:2], sha)
 
 
 # --- the state of one show ------------------------------------------------------------------------------------------
@@ -635,7 +641,7 @@ class _Pages(Mapping[str, records.PlanFile]):
         sha = self._log.get(key)
         if sha is None or len(sha) != 64 or not sha.isalnum():
             raise KeyError(key)
-        path = os.path.join(self._files, sha[:2], sha)  # os.path: a thousand pages are looked up on an edit
+        path = _stored(self._files, sha)
         if not os.path.isfile(path):
             raise KeyError(key)
         return records.PlanFile(Path(path), sha)
