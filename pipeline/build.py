@@ -217,6 +217,7 @@ class _Build:
     templates: Mapping[str, str] = field(
         default_factory=dict
     )  # the pages' template sources, read before the audio work
+    artwork_sha: str = ""  # the artwork's checksum, once the site's inputs were gathered
 
     def run(self) -> BuildResult:
         config = self.config
@@ -821,7 +822,9 @@ class _Build:
         return whole
 
     def _inputs(self) -> assemble.Inputs:
-        return gather(self.config, self.store, self.templates)
+        inputs = gather(self.config, self.store, self.templates)
+        self.artwork_sha = inputs.artwork_sha  # the warnings' too: the artwork is read once
+        return inputs
 
     def _publish(self, book: ledger.Ledger, plan: assemble.ShowPlan) -> PublishReport:
         """One transaction: the ledger's write-ahead record, the files, the feed last, then the committed ledger. What
@@ -956,7 +959,7 @@ class _Build:
         if not path:
             return []
         try:
-            return artwork.checked(path, file_sha256(path), self.config.cache_dir)
+            return artwork.checked(path, self.artwork_sha or file_sha256(path), self.config.cache_dir)
         except OSError:
             return artwork.problems(path)  # says why it cannot be read
 
