@@ -228,11 +228,11 @@ def test_the_k_weighting_is_the_filter_written_out_and_keeps_its_state_across_ch
     filtered = KWeighting(rate, 2)
     chunked = np.concatenate([np.stack(filtered(signal[:, a : a + 777].copy())) for a in range(0, 6000, 777)], 1)
     assert chunked.shape == signal.shape
-    # single precision in state-variable form: its rounding stays 85 dB under the signal, even with the high-pass's
-    # poles near 1 (direct form I, which would recirculate it, stays 70 dB under)
+    # single precision in direct form I: the high-pass's poles near 1 recirculate its rounding, which still stays
+    # 70 dB under the signal (75 dB on this noise, 81 on speech); what a loudness figure reads is the energy, below
     error = chunked - expected
-    assert 10 * np.log10(np.mean(error**2) / np.mean(expected**2)) < -85
-    assert np.abs(error).max() < 1e-4
+    assert 10 * np.log10(np.mean(error**2) / np.mean(expected**2)) < -70
+    assert np.abs(error).max() < 5e-4
     energy = KWeighting(rate, 2).squares(signal)  # what the meters sum: the squares, over channels
     assert 10 * np.log10(energy.sum() / (expected**2).sum()) == pytest.approx(0, abs=1e-4)
 

@@ -127,10 +127,10 @@ def lowpass(taps: int, cutoff: float, beta: float) -> np.ndarray:
 class KWeighting:
     """The K-weighting filter (`k_weighting`) on PCM fed in chunks (float32, channels × samples, C-contiguous), its
     state carried from one chunk to the next: ffmpeg's own biquad filter (libavfilter, through PyAV, in this process),
-    the two sections in state-variable form in single precision (a structure that keeps the high-pass's poles near 1
-    accurate: its rounding stays 90 dB under the signal, 20 times closer to the exact filter than direct form I at the
-    same cost), one channel after the other (no thread of its own). No scipy: its import alone is 100 MB of resident
-    memory."""
+    the two sections in direct form I in single precision (its rounding 81 dB under the signal: each 400 ms block's
+    energy within 0.0002 dB of a double-precision filter's, where a loudness figure is read to 0.1 dB; the
+    state-variable form rounds 12 dB closer and costs a quarter more), one channel after the other (no thread of its
+    own). No scipy: its import alone is 100 MB of resident memory."""
 
     def __init__(self, rate: int, channels: int) -> None:
         import av.filter
@@ -145,7 +145,7 @@ class KWeighting:
         for section in k_weighting(rate):
             b, a = section[:3], section[3:]
             options = ":".join(f"{k}={float(v)!r}" for k, v in zip(("b0", "b1", "b2", "a0", "a1", "a2"), (*b, *a)))
-            stage = self._graph.add("biquad", f"{options}:transform=svf:precision=f32")
+            stage = self._graph.add("biquad", f"{options}:transform=di:precision=f32")
             last.link_to(stage)
             last = stage
         last.link_to(self._graph.add("abuffersink"))

@@ -76,7 +76,7 @@ def output_channels(info: AudioInfo) -> int:
 
 # --- loudness -------------------------------------------------------------------------------------------------------
 
-METHOD = "gain-curve-v5"
+METHOD = "gain-curve-v6"
 # Decoding what an encoder wrote reads this much quieter (LU) than what went in (measured on speech and shaped noise, 128 kbps).
 ENCODER_LOSS = {"mp3": 0.42, "m4a": 0.1}
 # The limiter works on sample peaks; MP3 decoding overshoots them by up to ~1.6 dB (measured).
