@@ -86,7 +86,7 @@ def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = 
         if reset:
             store.reset()
         salt, same_day = store.salt()
-        kept = (store.windows(), store.served()) if same_day else ({}, {})
+        kept = store.recall() if same_day else None
         shapes = store.agents()
         plan = [
             _plan(path, identity, fmt, header, store) for path, identity, fmt, _parse, header in _in_order(logs, store)
@@ -96,12 +96,12 @@ def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = 
             big = work >= PARALLEL_BYTES and all(log.fmt == formats.COMBINED for log in plan if not log.skipped)
             workers = min(WORKERS, os.cpu_count() or 1) if big else 1
         if workers == 1:
-            results, reads, rows = _alone(show, salt, (*kept, shapes), plan, tell)
+            results, reads, rows = _alone(show, salt, (kept, shapes), plan, tell)
         else:
-            results, reads, rows = _in_parallel(show, salt, (*kept, shapes), plan, workers, tell)
+            results, reads, rows = _in_parallel(show, salt, (kept, shapes), plan, workers, tell)
         counts, windows, served = _merged(results, reads)
         new = {shape: agent for result in results for shape, agent in result[3].items() if shape not in shapes}
-        store.save(counts, windows, rows, served, new, before=kept)
+        store.save(counts, windows, rows, served, new)
     finally:
         store.close()
     run = Run(logs=reads)
@@ -329,18 +329,13 @@ def _merged(results: list, reads: list[LogRead]):
         counts.feed_listeners |= part_counts.feed_listeners
         counts.left_out.update(part_counts.left_out)
         counts.requests += part_counts.requests
+        counts.last = max(counts.last, part_counts.last)
         for name, (ts, n) in part_counts.aggregators.items():
             if counts.aggregators.get(name, (0, 0))[0] <= ts:
                 counts.aggregators[name] = (ts, n)
-        for key, window in part_windows.items():
-            # every process was given the last run's windows (and sent them as tuples); the one whose listener it is
-            # moved it on
-            have = windows.get(key)
-            if have is None or (window[0], window[3], window[2]) > (have[0], have[3], have[2]):  # start, counted, audio
-                windows[key] = window
-        for key, asked in part_served.items():
-            if served.get(key, (0, ""))[0] <= asked[0]:
-                served[key] = asked
+        # each listener's (and address's) lines went to one process: the processes' windows and apps are apart
+        windows.update(part_windows)
+        served.update(part_served)
     for index, read in enumerate(reads):
         unread = [result[2][index] for result in results if result[2][index][0]]
         read.unread = sum(n for n, _ in unread)
