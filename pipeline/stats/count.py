@@ -61,6 +61,7 @@ class Run:
     """What a run read and left out."""
 
     logs: list[LogRead] = field(default_factory=list)
+    show: media.Show | None = None  # the show's published files, as counted
     downloads: int = 0
     requests: int = 0
     left_out: dict[str, int] = field(default_factory=dict)
@@ -80,11 +81,12 @@ def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = 
     """Read the new lines of `logs`, count the downloads they make, and keep them in the state (`workers`: processes
     that share the reading, 0: one per core, up to two, for a combined log large enough to be worth it)."""
     began = time.monotonic()
-    show = media.show(config)
     store = Store(state_path(config))
     try:
         if reset:
             store.reset()
+        measured = store.measured()
+        show = media.show(config, measured)
         salt, same_day = store.salt()
         kept = store.recall() if same_day else None
         shapes = store.agents()
@@ -101,10 +103,11 @@ def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = 
             results, reads, rows = _in_parallel(show, salt, (kept, shapes), plan, workers, tell)
         counts, windows, served = _merged(results, reads)
         new = {shape: agent for result in results for shape, agent in result[3].items() if shape not in shapes}
-        store.save(counts, windows, rows, served, new)
+        changed = {m.rel: m.measured for m in show.files.values() if measured.get(m.rel) != m.measured}
+        store.save(counts, windows, rows, served, new, changed)
     finally:
         store.close()
-    run = Run(logs=reads)
+    run = Run(logs=reads, show=show)
     run.downloads = sum(counts.downloads.values())
     run.requests = counts.requests
     run.left_out = {LEFT_OUT[reason]: n for reason, n in sorted(counts.left_out.items())}

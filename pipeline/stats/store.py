@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS feed_days (feed TEXT NOT NULL, day TEXT NOT NULL, req
     PRIMARY KEY (feed, day));
 CREATE TABLE IF NOT EXISTS feed_listeners (day TEXT NOT NULL, listener BLOB NOT NULL, PRIMARY KEY (day, listener));
 CREATE TABLE IF NOT EXISTS aggregators (name TEXT PRIMARY KEY, ts INTEGER NOT NULL, subscribers INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS media (rel TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime INTEGER NOT NULL,
+    header INTEGER NOT NULL, bitrate INTEGER NOT NULL);
 """
 
 
@@ -107,6 +109,10 @@ class Store:
         found = [value for (value,) in until if value is not None]
         return Recall(self.path, max(found)) if found else None
 
+    def measured(self) -> dict[str, tuple[int, int, int, int]]:
+        """The published files measured before: rel → (size, mtime_ns, header, bitrate read) (`media.show`)."""
+        return {rel: tuple(row) for rel, *row in self.db.execute("SELECT * FROM media")}
+
     def agents(self) -> dict[bytes, Agent]:
         """The user agents' shapes (numbers taken out) already matched against this version of the list."""
         rows = self.db.execute("SELECT shape, kind, name, platform FROM agents WHERE list = ?", (LIST_VERSION,))
@@ -119,10 +125,12 @@ class Store:
         logs: list[tuple],
         served: dict | None = None,
         shapes: dict | None = None,
+        measured: dict[str, tuple[int, int, int, int]] | None = None,
     ) -> None:
         """Add a run's counts, keep the windows and apps seen it opened or moved on, forget those that closed (a day
         and an hour before its latest request, `counts.last`), and record how far each log was read: one transaction.
-        A run over a few new lines writes a few rows, not every open window again."""
+        A run over a few new lines writes a few rows, not every open window again. `measured`: the published files'
+        measures (`media.show`) that are new since `measured()`."""
         edge = counts.last - DAY - LATE
         with self.transaction() as db:
             db.executemany(
@@ -162,6 +170,10 @@ class Store:
                 ],
             )
             db.executemany("INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", logs)
+            db.executemany(
+                "INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?, ?)",
+                [(rel, *stamp) for rel, stamp in sorted((measured or {}).items())],
+            )
 
     def reset(self) -> None:
         """Forget everything (`stats --reset`): the next run reads every log from its start."""
