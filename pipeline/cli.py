@@ -63,12 +63,30 @@ class _Console:
             self._console = Console(**self._options)
         return self._console
 
+    @property
+    def is_terminal(self) -> bool:
+        """rich's answer; a stream that is no terminal, when no setting forces one, is answered without rich."""
+        stream = sys.stderr if self._options.get("stderr") else sys.stdout
+        forced = os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE")
+        if self._console is None and not forced and not stream.isatty():
+            return False
+        return self.made().is_terminal
+
     def __getattr__(self, name: str):
         return getattr(self.made(), name)
 
 
 console = _Console(stderr=False, highlight=False)
 err_console = _Console(stderr=True, highlight=False)
+
+
+def _note(text: str) -> None:
+    """A line of plain text on stderr: through rich on a terminal, as it is otherwise (a script's `stats --format
+    csv` loads no rich)."""
+    if sys.stderr.isatty():
+        err_console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
+    else:
+        sys.stderr.write(text + "\n")
 
 
 def escape(text: str) -> str:
@@ -862,20 +880,19 @@ def _stats(show: Path, logs: list[Path], fmt: str, reset: bool) -> int:
                     soft_wrap=True,
                 )
         left = ", ".join(f"{n:,} {why}" for why, n in run.left_out.items()) or "nothing"
-        err_console.print(
+        _note(
             f"read {run.lines:,} new lines of {len(run.logs)} logs in {run.seconds:.1f} s "
             f"({sum(read.skipped for read in run.logs)} with nothing new): {run.requests:,} requests for the show, "
-            f"{run.downloads:,} new downloads; left out: {left}",
-            soft_wrap=True,
-            highlight=False,
+            f"{run.downloads:,} new downloads; left out: {left}"
         )
+    if fmt == "csv":  # the state's rows as they are
+        sys.stdout.write(report.as_csv(report.rows(state)))
+        return EXIT_OK
     published = published or media.show(settings)
     released = {(m.slug, m.edition): _day(m.released) for m in published.files.values()}
     found = report.report(state, released)
     if fmt == "json":
         sys.stdout.write(report.as_text(found.as_json()))
-    elif fmt == "csv":
-        sys.stdout.write(found.as_csv(report.rows(state)))
     else:
         _stats_table(found)
     return EXIT_OK

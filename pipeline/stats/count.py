@@ -15,7 +15,6 @@ import functools
 import gc
 import hashlib
 import itertools
-import multiprocessing
 import operator
 import os
 import time
@@ -212,6 +211,8 @@ def _alone(show, salt: bytes, kept: tuple, plan: list[_Log], tell: Tell):
 
 def _in_parallel(show, salt: bytes, kept: tuple, plan: list[_Log], workers: int, tell: Tell):
     """The run shared by `workers` processes: this one reads the logs and gives each its listeners' lines."""
+    import multiprocessing  # here: a run over a few new lines counts them in this process
+
     context = multiprocessing.get_context("fork")
     gc.freeze()  # what the parent holds stays shared with the children (the collector would copy its pages)
     team: list[_Worker] = []

@@ -71,13 +71,14 @@ class Report:
             "feed_fetches": self.feed,
         }
 
-    def as_csv(self, rows: list[tuple]) -> str:
-        """The `--format csv` table: one row per episode, edition, day, app and platform."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(rows)
-        return out.getvalue()
+
+def as_csv(rows: list[tuple]) -> str:
+    """The `--format csv` table of the state's `rows`: one row per episode, edition, day, app and platform."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 def _ranked(counts: dict[str, int]) -> dict[str, int]:

@@ -121,12 +121,12 @@ class Rules:
         self.show = show
         self.salt = salt
         self.recall = recall  # None: nothing left open by the last run (or all of it recalled that can be)
-        self.recalled: set[bytes] = set()  # the hashed listeners and addresses already asked of `recall`
+        self.recalled: dict = {}  # the listeners (→ their hash) and addresses (as in memory) already asked of `recall`
         self.agents = Agents(shapes)
         # By (address, agent, rel), the address as `_key` makes it: in memory only, hashed when kept (`open_windows`)
         self.windows: dict[tuple[bytes, bytes, str], Window] = {}
         self.old_windows: dict[tuple[bytes, bytes, str], Window] = {}  # the generation before (`sweep`)
-        self.kept: dict[bytes, tuple] = {}  # left open by the last run, by hashed listener, as `recall` gave them
+        self.kept: dict[tuple[bytes, bytes, str], tuple] = {}  # left open by the last run, as `recall` gave them
         self.asked: dict[tuple[bytes, str], tuple[int, str]] = {}  # (address, rel) → (time, app): this run's
         self.old_asked: dict[tuple[bytes, str], tuple[int, str]] = {}
         self.born = 0  # the time of the latest request when `windows` and `asked` began (`sweep`)
@@ -259,7 +259,7 @@ class Rules:
             if window is None:
                 window = old_windows.get(listener)
             if window is None and kept:
-                row = kept.pop(self._digest(listener), None)
+                row = kept.pop(listener, None)
                 if row is not None:  # now this run's: `open_windows` gives it back to the state
                     start_, rel_, audio, counted, app_, platform = row
                     window = windows[listener] = Window(start_, rel_, audio, bool(counted), app_, platform)
@@ -304,36 +304,36 @@ class Rules:
         counts.last = last
 
     def _recall(self, requests: Iterable[Request]) -> list[Request]:
-        """Ask the state for the windows and apps the last run left open of the listeners these requests name (each
-        asked once), before the rules need them; no more once the requests are a day past all of them."""
+        """Ask the state for the windows and apps the last run left open of the listeners and addresses these requests
+        name (each asked once), before the rules need them; no more once the requests are a day past all of them."""
         requests = requests if isinstance(requests, list) else list(requests)
         recall = self.recall
         if recall.until < self.last - DAY - LATE:
-            self.recall = None
+            self.recall, self.recalled = None, {}
             return requests
-        listeners, addresses, recalled = {}, {}, self.recalled
-        paths, what_of, windows, old_windows = self.paths, self._what, self.windows, self.old_windows
+        listeners: dict[bytes, tuple[bytes, bytes, str]] = {}  # hashed → as in memory
+        addresses: list[bytes] = []  # hashed
+        recalled, paths, what_of, key_of = self.recalled, self.paths, self._what, self._key
         for request in requests:
             what = paths.get(request.path, False)
             if what is False:
                 what = what_of(request.path)
             if what is None or what[0] != "media":
                 continue
-            address = self._key(request.ip)
+            address = key_of(request.ip)
             listener = (address, request.agent, what[1].rel)
-            if listener not in windows and listener not in old_windows:
-                digest = self._digest(listener)
-                if digest not in recalled:
-                    listeners[digest] = None
-            hashed = self._hash(address)
-            if hashed not in recalled:
-                addresses[hashed] = None
+            if listener not in recalled:
+                digest = recalled[listener] = self._digest(listener)
+                listeners[digest] = listener
+                if address not in recalled:
+                    recalled[address] = None
+                    addresses.append(self._hash(address))
         if listeners:
-            self.kept.update(recall.windows(list(listeners)))
-            recalled.update(listeners)
+            kept = self.kept
+            for digest, row in recall.windows(list(listeners)).items():
+                kept[listeners[digest]] = row
         if addresses:
-            self.served.update(recall.served(list(addresses)))
-            recalled.update(addresses)
+            self.served.update(recall.served(addresses))
         return requests
 
     def _feed(self, request: Request, feed: str) -> None:
@@ -397,7 +397,7 @@ class Rules:
         self.kept = {key: row for key, row in self.kept.items() if row[0] >= edge}
         self.served = {key: asked for key, asked in self.served.items() if asked[0] >= edge}
         if self.recall is not None and self.recall.until < edge:
-            self.recall, self.recalled = None, set()  # all it holds is closed
+            self.recall, self.recalled = None, {}  # all it holds is closed
         recent = day_of(self.last - 2 * DAY)  # the estimate needs the last whole day only
         listeners = self.counts.feed_listeners
         if listeners and min(listeners)[0] < recent:
@@ -425,8 +425,13 @@ class Rules:
         (kept for the next run; those the last run left and this one did not touch are still in the state)."""
         edge = self.last - DAY - LATE
         found: dict[bytes, Window] = {}
+        hashed = self.recalled  # those of the listeners asked of `recall`
         for generation in (self.old_windows, self.windows):  # the young one last: it holds the latest
-            found.update((self._digest(key), window) for key, window in generation.items() if window.start >= edge)
+            found.update(
+                (hashed.get(key) or self._digest(key), window)
+                for key, window in generation.items()
+                if window.start >= edge
+            )
         return found
 
 
