@@ -8,7 +8,6 @@ import errno
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -597,6 +596,8 @@ def _log_dir(args: argparse.Namespace) -> Path:
         except Exception:  # the settings may be what the bug is about
             if (Path(show) / config.CONFIG_NAME).is_file():
                 return Path(show) / config.BuildSettings().cache / "logs"
+    import tempfile  # here: only a bug's log outside a show needs it
+
     return Path(tempfile.gettempdir()) / "panelpress-logs"
 
 

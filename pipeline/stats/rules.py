@@ -243,18 +243,16 @@ class Rules:
             address = ip if b":" not in ip else (v6.get(ip) or key_of(ip))
             rel = media.rel
             agent_kind = agent.kind
-            if agent_kind == APP:
-                pair = (address, rel)
-                if served and pair not in asked:  # the last run's answer, replaced by this one
-                    served.pop((self._hash(address), rel), None)
-                asked[pair] = (ts, agent.name)
+            if agent_kind == APP:  # (the last run's answer for the pair, in `served`, is looked in after this one)
+                asked[(address, rel)] = (ts, agent.name)
             if range_ == PROBE or (not range_ and status == 206 and sent <= 2):  # a log without the Range: its answer
                 left_out["probe"] += 1
                 continue
             if agent_kind not in COUNTED:
                 left_out[agent_kind if agent_kind in LEFT_OUT else "bot"] += 1
                 continue
-            listener = (address, user_agent, rel)  # in memory only; kept hashed (`open_windows`)
+            # in memory only; kept hashed (`open_windows`); `_recall` asked for the window of each counted agent's
+            listener = (address, user_agent, rel)
             window = windows.get(listener)
             if window is None:
                 window = old_windows.get(listener)
@@ -292,7 +290,7 @@ class Rules:
                     found = asked.get((address, rel))
                     if found is None:
                         found = old_asked.get((address, rel))
-                    if found is None and served:
+                    if found is None and served:  # `_recall` asked for the apps seen at a system player's address
                         found = served.get((self._hash(address), rel))
                     if found is not None and ts - found[0] < DAY:
                         app = found[1]
@@ -313,21 +311,24 @@ class Rules:
             return requests
         listeners: dict[bytes, tuple[bytes, bytes, str]] = {}  # hashed → as in memory
         addresses: list[bytes] = []  # hashed
-        recalled, paths, what_of, key_of = self.recalled, self.paths, self._what, self._key
+        recalled, paths, what_of, key_of, agents = self.recalled, self.paths, self._what, self._key, self.agents
         for request in requests:
             what = paths.get(request.path, False)
             if what is False:
                 what = what_of(request.path)
             if what is None or what[0] != "media":
                 continue
+            kind = (agents.known.get(request.agent) or agents(request.agent)).kind
+            if kind not in COUNTED:  # no window, no app looked up: left out whatever else the request says
+                continue
             address = key_of(request.ip)
             listener = (address, request.agent, what[1].rel)
             if listener not in recalled:
                 digest = recalled[listener] = self._digest(listener)
                 listeners[digest] = listener
-                if address not in recalled:
-                    recalled[address] = None
-                    addresses.append(self._hash(address))
+            if kind == LIBRARY and address not in recalled:  # a system player: the app that asked from there
+                recalled[address] = None
+                addresses.append(self._hash(address))
         if listeners:
             kept = self.kept
             for digest, row in recall.windows(list(listeners)).items():
