@@ -106,9 +106,15 @@ class Store:
 
     def recall(self) -> Recall | None:
         """What the last run left open, to be read as the new lines need it (None when it left nothing)."""
-        until = self.db.execute("SELECT max(start) FROM windows UNION ALL SELECT max(ts) FROM served").fetchall()
-        found = [value for (value,) in until if value is not None]
-        return Recall(self.path, max(found)) if found else None
+        db = self.db
+        if not db.execute("SELECT EXISTS (SELECT 1 FROM windows) OR EXISTS (SELECT 1 FROM served)").fetchone()[0]:
+            return None
+        latest = db.execute("SELECT value FROM meta WHERE key = 'latest'").fetchone()
+        if latest is None:  # a state an earlier version wrote
+            latest = db.execute(
+                "SELECT max(coalesce((SELECT max(start) FROM windows), 0), coalesce((SELECT max(ts) FROM served), 0))"
+            ).fetchone()
+        return Recall(self.path, int(latest[0]))
 
     def measured(self) -> dict[str, tuple[int, int, int, int]]:
         """The published files measured before: rel → (size, mtime_ns, header, bitrate read) (`media.show`)."""
@@ -171,6 +177,12 @@ class Store:
                 ],
             )
             db.executemany("INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", logs)
+            # the latest request counted: no window or app seen kept began after it (`recall`)
+            db.execute(
+                "INSERT INTO meta VALUES ('latest', ?) ON CONFLICT DO UPDATE SET value = "
+                "max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                (str(counts.last),),
+            )
             db.executemany(
                 "INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?, ?)",
                 [(rel, *stamp) for rel, stamp in sorted((measured or {}).items())],
