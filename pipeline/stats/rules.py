@@ -127,6 +127,7 @@ class Rules:
         self.windows: dict[tuple[bytes, bytes, str], Window] = {}
         self.old_windows: dict[tuple[bytes, bytes, str], Window] = {}  # the generation before (`sweep`)
         self.kept: dict[tuple[bytes, bytes, str], tuple] = {}  # left open by the last run, as `recall` gave them
+        self.recalled_rows: dict[tuple[bytes, bytes, str], tuple] = {}  # the same, once a window of this run's
         self.asked: dict[tuple[bytes, str], tuple[int, str]] = {}  # (address, rel) → (time, app): this run's
         self.old_asked: dict[tuple[bytes, str], tuple[int, str]] = {}
         self.born = 0  # the time of the latest request when `windows` and `asked` began (`sweep`)
@@ -245,7 +246,9 @@ class Rules:
             agent_kind = agent.kind
             if agent_kind == APP:  # (the last run's answer for the pair, in `served`, is looked in after this one)
                 asked[(address, rel)] = (ts, agent.name)
-            if range_ == PROBE or (not range_ and status == 206 and sent <= 2):  # a log without the Range: its answer
+            # `_probe`, here without a call (a log without the Range: its answer); `_recall` asks the state for the
+            # windows and apps the requests after this point may need
+            if range_ == PROBE or (not range_ and status == 206 and sent <= 2):
                 left_out["probe"] += 1
                 continue
             if agent_kind not in COUNTED:
@@ -258,9 +261,10 @@ class Rules:
                 window = old_windows.get(listener)
             if window is None and kept:
                 row = kept.pop(listener, None)
-                if row is not None:  # now this run's: `open_windows` gives it back to the state
+                if row is not None:  # now this run's: `open_windows` gives it back to the state, when it changed
                     start_, rel_, audio, counted, app_, platform = row
                     window = windows[listener] = Window(start_, rel_, audio, bool(counted), app_, platform)
+                    self.recalled_rows[listener] = row
             if window is None or ts >= window.start + DAY:
                 window = windows[listener] = Window(ts, rel)
             elif window.counted:
@@ -307,7 +311,7 @@ class Rules:
         requests = requests if isinstance(requests, list) else list(requests)
         recall = self.recall
         if recall.until < self.last - DAY - LATE:
-            self.recall, self.recalled = None, {}
+            self.recall, self.recalled, self.recalled_rows = None, {}, {}
             return requests
         listeners: dict[bytes, tuple[bytes, bytes, str]] = {}  # hashed → as in memory
         addresses: list[bytes] = []  # hashed
@@ -318,8 +322,10 @@ class Rules:
                 what = what_of(request.path)
             if what is None or what[0] != "media":
                 continue
+            if request.method != b"GET" or request.status not in (200, 206) or _probe(request):
+                continue  # no window, no app looked up (as `add_all`)
             kind = (agents.known.get(request.agent) or agents(request.agent)).kind
-            if kind not in COUNTED:  # no window, no app looked up: left out whatever else the request says
+            if kind not in COUNTED:
                 continue
             address = key_of(request.ip)
             listener = (address, request.agent, what[1].rel)
@@ -398,7 +404,7 @@ class Rules:
         self.kept = {key: row for key, row in self.kept.items() if row[0] >= edge}
         self.served = {key: asked for key, asked in self.served.items() if asked[0] >= edge}
         if self.recall is not None and self.recall.until < edge:
-            self.recall, self.recalled = None, {}  # all it holds is closed
+            self.recall, self.recalled, self.recalled_rows = None, {}, {}  # all it holds is closed
         recent = day_of(self.last - 2 * DAY)  # the estimate needs the last whole day only
         listeners = self.counts.feed_listeners
         if listeners and min(listeners)[0] < recent:
@@ -426,14 +432,19 @@ class Rules:
         (kept for the next run; those the last run left and this one did not touch are still in the state)."""
         edge = self.last - DAY - LATE
         found: dict[bytes, Window] = {}
-        hashed = self.recalled  # those of the listeners asked of `recall`
+        hashed, rows = self.recalled, self.recalled_rows  # the listeners asked of `recall`, what it gave
         for generation in (self.old_windows, self.windows):  # the young one last: it holds the latest
             found.update(
                 (hashed.get(key) or self._digest(key), window)
                 for key, window in generation.items()
-                if window.start >= edge
+                if window.start >= edge and rows.get(key) != _WINDOW_FIELDS(window)
             )
         return found
+
+
+def _probe(request: Request) -> bool:
+    """Whether a request is a player's probe (`bytes=0-1`; in a log without the Range, its two-byte answer)."""
+    return request.range == PROBE or (not request.range and request.status == 206 and request.sent <= 2)
 
 
 def _aggregator(before: bytes) -> str:
