@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import config, layout
-from pipeline.stats import count, media, store
+from pipeline.errors import PanelpressError
+from pipeline.stats import count, media, report, store
 from tests.test_stats_fast import (
     _log,
     _state,
@@ -131,3 +133,24 @@ def test_stats_for_a_script_loads_only_what_it_uses(built, tmp_path):
     for fmt, modules in loaded.items():
         unused = {"rich", "mutagen", "markdown_it", "multiprocessing", "pipeline.records", "email.message"}
         assert not modules & unused, (fmt, modules & unused)
+
+
+def test_a_show_never_built_is_said_so_and_left_as_it_is(tmp_path):
+    from tests.conftest import write_show
+
+    folder = write_show(tmp_path / "show")
+    settings = config.load(folder)
+    log = tmp_path / "access.log"
+    log.write_text('198.51.100.7 - - [09/Dec/2026:10:00:00 +0000] "GET /show/feed.xml HTTP/1.1" 200 9 "-" "x" "-"\n')
+    with pytest.raises(PanelpressError, match="never built"):
+        count.count(settings, [log])
+    assert not count.state_path(settings).exists()
+
+
+def test_a_state_in_a_folder_whose_name_a_uri_would_misread_is_read_back(built, tmp_path):
+    odd = tmp_path / "a show #1 ?x=%20"
+    shutil.copytree(built, odd, ignore=shutil.ignore_patterns(".panelpress-cache"))
+    settings, whole, _lines = _grown(odd, tmp_path / "access.log", workers=1)
+    count.count(settings, [tmp_path / "access.log"])  # the tail: the state read back, read-only, by its path
+    assert _state(settings) == whole
+    assert report.rows(count.state_path(settings)) == sorted(whole[0])  # and the counts shown

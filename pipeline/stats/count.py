@@ -28,7 +28,7 @@ from ..config import Config
 from ..errors import PanelpressError
 from . import formats, media
 from .rules import LEFT_OUT, Counts, Rules, Window, astuple, v6_prefix
-from .store import NAME, Store
+from .store import NAME, Store, measured_in
 
 CHUNK = 1 << 20  # read at a time: the reader and each worker hold a chunk's lines at most
 WORKERS = 2  # processes reading a large combined log: the goal is two cores
@@ -80,14 +80,15 @@ def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = 
     """Read the new lines of `logs`, count the downloads they make, and keep them in the state (`workers`: processes
     that share the reading, 0: one per core, up to two, for a combined log large enough to be worth it)."""
     began = time.monotonic()
+    measured = {} if reset else measured_in(state_path(config))
+    show = media.show(config, measured)  # before the state is opened: a show never built is said so, and left as it is
     store = Store(state_path(config))
+    recall = None
     try:
         if reset:
             store.reset()
-        measured = store.measured()
-        show = media.show(config, measured)
         salt, same_day = store.salt()
-        kept = store.recall() if same_day else None
+        recall = store.recall() if same_day else None
         shapes = store.agents()
         plan = [
             _plan(path, identity, fmt, header, store) for path, identity, fmt, _parse, header in _in_order(logs, store)
@@ -97,14 +98,16 @@ def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = 
             big = work >= PARALLEL_BYTES and all(log.fmt == formats.COMBINED for log in plan if not log.skipped)
             workers = min(WORKERS, os.cpu_count() or 1) if big else 1
         if workers == 1:
-            results, reads, rows = _alone(show, salt, (kept, shapes), plan, tell)
+            results, reads, rows = _alone(show, salt, (recall, shapes), plan, tell)
         else:
-            results, reads, rows = _in_parallel(show, salt, (kept, shapes), plan, workers, tell)
+            results, reads, rows = _in_parallel(show, salt, (recall, shapes), plan, workers, tell)
         counts, windows, served = _merged(results, reads)
         new = {shape: agent for result in results for shape, agent in result[3].items() if shape not in shapes}
         changed = {m.rel: m.measured for m in show.files.values() if measured.get(m.rel) != m.measured}
         store.save(counts, windows, rows, served, new, changed)
     finally:
+        if recall is not None:
+            recall.close()
         store.close()
     run = Run(logs=reads, show=show)
     run.downloads = sum(counts.downloads.values())

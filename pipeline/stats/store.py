@@ -116,10 +116,6 @@ class Store:
             ).fetchone()
         return Recall(self.path, int(latest[0]))
 
-    def measured(self) -> dict[str, tuple[int, int, int, int]]:
-        """The published files measured before: rel → (size, mtime_ns, header, bitrate read) (`media.show`)."""
-        return {rel: tuple(row) for rel, *row in self.db.execute("SELECT * FROM media")}
-
     def agents(self) -> dict[bytes, Agent]:
         """The user agents' shapes (numbers taken out) already matched against this version of the list."""
         rows = self.db.execute("SELECT shape, kind, name, platform FROM agents WHERE list = ?", (LIST_VERSION,))
@@ -195,6 +191,26 @@ class Store:
         self.__init__(self.path)
 
 
+def read_only(path: Path) -> sqlite3.Connection:
+    """The state file opened read-only (its path as a URI: a folder named with `?`, `#` or `%` is read as named)."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def measured_in(path: Path) -> dict[str, tuple[int, int, int, int]]:
+    """The published files the state at `path` measured: rel → (size, mtime_ns, header, bitrate read) (`media.show`);
+    {} when there is none (read-only: nothing is made)."""
+    if not path.is_file():
+        return {}
+    try:
+        db = read_only(path)
+        try:
+            return {rel: tuple(row) for rel, *row in db.execute("SELECT * FROM media")}
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:  # an earlier version's state (no such table), or a damaged one (said when opened)
+        return {}
+
+
 class Recall:
     """The windows and apps seen that the last run left open, read by the keys the new lines name (`rules.Recall`),
     from the state opened read-only once in the process that asks (the workers ask too)."""
@@ -209,7 +225,7 @@ class Recall:
 
     def _rows(self, query: str, keys: list[bytes]) -> Iterator[tuple]:
         if self._pid != os.getpid():  # a connection is never carried into a forked worker
-            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            self._db = read_only(self.path)
             self._pid = os.getpid()
         try:
             for at in range(0, len(keys), self.BATCH):
@@ -219,6 +235,12 @@ class Recall:
             raise PanelpressError(
                 self.path, f"the stats state cannot be read ({err})", "delete it: the next `stats` reads the logs again"
             ) from err
+
+    def close(self) -> None:
+        """Close this process's connection, if it made one."""
+        if self._db is not None and self._pid == os.getpid():
+            self._db.close()
+        self._db, self._pid = None, 0
 
     def windows(self, listeners: list[bytes]) -> dict[bytes, tuple]:
         """The windows of these hashed listeners: (start, rel, audio, counted, app, platform) each."""
