@@ -67,7 +67,7 @@ class _Console:
         """rich's answer; a stream that is no terminal, when no setting forces one, is answered without rich."""
         stream = sys.stderr if self._options.get("stderr") else sys.stdout
         forced = os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE")
-        if self._console is None and not forced and not stream.isatty():
+        if self._console is None and not forced and not _isatty(stream):
             return False
         return self.made().is_terminal
 
@@ -79,10 +79,17 @@ console = _Console(stderr=False, highlight=False)
 err_console = _Console(stderr=True, highlight=False)
 
 
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except ValueError:  # closed
+        return False
+
+
 def _note(text: str) -> None:
     """A line of plain text on stderr: through rich on a terminal, as it is otherwise (a script's `stats --format
     csv` loads no rich)."""
-    if sys.stderr.isatty():
+    if _isatty(sys.stderr):
         err_console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
     else:
         sys.stderr.write(text + "\n")
