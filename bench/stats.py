@@ -10,9 +10,14 @@ Each run is `python -m pipeline.cli stats` in a process of its own, measured by 
 - the full run: lines per second (wall and CPU), peak memory (maximum resident set);
 - the incremental run after 1 % more lines were appended: its time against the full run's.
 
+The CLI runs as a host's install runs it, its modules' bytecode kept (under bench/out/pycache), as in bench/scale.py:
+PYTHONDONTWRITEBYTECODE=1, when set, would have every run compile panelpress's source again (about 0.1 s of CPU, a
+fifth of an incremental run's); `--compile-each-run` measures that way instead.
+
     .venv/bin/python bench/stats.py                   # 1 M and 10 M lines
     .venv/bin/python bench/stats.py --lines 1000000
     .venv/bin/python bench/stats.py --lines 1000000 --keep /some/folder   # its show and log kept there
+    .venv/bin/python bench/stats.py --lines 1000000 --compile-each-run    # the environment as it is
 
 A kept show and log let two versions of the code be compared on the same lines, e.g. their outputs byte for byte:
 `python -m pipeline.cli stats --show FOLDER/show-1000000 --format csv --reset FOLDER/access-1000000.log`.
@@ -34,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+PYCACHE = ROOT / "bench" / "out" / "pycache"
 
 EPISODES = 30
 MINUTES = 40
@@ -202,10 +208,16 @@ def _tree_pss(pid: int) -> int:
     return total
 
 
-def run(show: Path, log: Path) -> tuple[float, float, int, str]:
+def _host_env() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
+def run(show: Path, log: Path, compile_each_run: bool = False) -> tuple[float, float, int, str]:
     """One `panelpress stats` in a process of its own: wall seconds, CPU seconds (its processes), peak memory (bytes:
     the largest sum of its processes' proportional set sizes, sampled every 0.2 s), its summary."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if not compile_each_run:  # as installed: the bytecode compiled once
+        env = {**_host_env(), "PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": str(PYCACHE)}
     began = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "stats", "--show", str(show), "--format", "csv", str(log)],
@@ -232,7 +244,7 @@ def run(show: Path, log: Path) -> tuple[float, float, int, str]:
     return wall, usage.ru_utime + usage.ru_stime, max(peak[0], usage.ru_maxrss * 1024), err.strip().splitlines()[-1]
 
 
-def bench(lines: int, folder: Path, keep: bool = False) -> None:
+def bench(lines: int, folder: Path, keep: bool = False, compile_each_run: bool = False) -> None:
     show, files = make_show(folder / f"show-{lines}")
     log = folder / f"access-{lines}.log"
     began = time.monotonic()
@@ -240,7 +252,13 @@ def bench(lines: int, folder: Path, keep: bool = False) -> None:
     made = time.monotonic() - began
     size = log.stat().st_size
     print(f"{lines:,} lines ({size / 1e9:.2f} GB, written in {made:.0f} s)", flush=True)
-    wall, cpu, peak, summary = run(show, log)
+    if not compile_each_run:
+        subprocess.run(  # compiled before the runs, as pip compiles an install
+            [sys.executable, "-m", "compileall", "-q", str(ROOT / "pipeline")],
+            env={**_host_env(), "PYTHONPYCACHEPREFIX": str(PYCACHE)},
+            check=True,
+        )
+    wall, cpu, peak, summary = run(show, log, compile_each_run)
     print(
         f"  full run:        {wall:7.1f} s wall, {cpu:7.1f} s CPU, {lines / wall:10,.0f} lines/s (wall), "
         f"{lines / cpu:10,.0f} lines/s (CPU), peak memory {peak / 2**20:,.0f} MiB",
@@ -249,7 +267,7 @@ def bench(lines: int, folder: Path, keep: bool = False) -> None:
     print(f"    {summary}", flush=True)
     more = lines // 100
     write_log(log, more, files, last, seed=lines + 1)
-    wall2, cpu2, peak2, summary2 = run(show, log)
+    wall2, cpu2, peak2, summary2 = run(show, log, compile_each_run)
     print(
         f"  +1 % ({more:,} lines): {wall2:7.2f} s wall, {cpu2:7.2f} s CPU = {100 * wall2 / wall:.1f} % of the full "
         f"run's wall time, peak memory {peak2 / 2**20:,.0f} MiB",
@@ -269,6 +287,11 @@ def main() -> None:
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="write the shows and logs into DIR (new or empty) and keep them"
     )
+    parser.add_argument(
+        "--compile-each-run",
+        action="store_true",
+        help="run the CLI with the environment as it is (PYTHONDONTWRITEBYTECODE=1 compiles panelpress on every run)",
+    )
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         if args.keep:
@@ -279,7 +302,7 @@ def main() -> None:
         else:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="panelpress-stats-bench-"))
         for lines in args.lines or [1_000_000, 10_000_000]:
-            bench(lines, Path(folder), keep=bool(args.keep))
+            bench(lines, Path(folder), keep=bool(args.keep), compile_each_run=args.compile_each_run)
 
 
 if __name__ == "__main__":

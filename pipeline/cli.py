@@ -8,18 +8,12 @@ import errno
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from . import __version__, config, web
 from .errors import ConfigError, GuardError, Interrupted, PanelpressError, PublishError, unexpected
@@ -51,8 +45,61 @@ MACHINE_ERRORS = frozenset(
     {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EMFILE, errno.ENFILE}
 )
 
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+class _Console:
+    """rich's Console, made when first used: a command that prints nothing through it (`stats --format csv` in a
+    script) does not import rich."""
+
+    def __init__(self, **options) -> None:
+        self._options = options
+        self._console = None
+
+    def made(self):
+        """The Console itself (for rich's own classes: `Progress(console=…)`)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    @property
+    def is_terminal(self) -> bool:
+        """rich's answer; a stream that is no terminal, when no setting forces one, is answered without rich."""
+        stream = sys.stderr if self._options.get("stderr") else sys.stdout
+        forced = os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE")
+        if self._console is None and not forced and not _isatty(stream):
+            return False
+        return self.made().is_terminal
+
+    def __getattr__(self, name: str):
+        return getattr(self.made(), name)
+
+
+console = _Console(stderr=False, highlight=False)
+err_console = _Console(stderr=True, highlight=False)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except ValueError:  # closed
+        return False
+
+
+def _note(text: str) -> None:
+    """A line of plain text on stderr: through rich on a terminal, as it is otherwise (a script's `stats --format
+    csv` loads no rich)."""
+    if _isatty(sys.stderr):
+        err_console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
+    else:
+        sys.stderr.write(text + "\n")
+
+
+def escape(text: str) -> str:
+    """Text shown as written, never read as rich markup (rich's own escape)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 class BarReporter:
@@ -556,6 +603,8 @@ def _log_dir(args: argparse.Namespace) -> Path:
         except Exception:  # the settings may be what the bug is about
             if (Path(show) / config.CONFIG_NAME).is_file():
                 return Path(show) / config.BuildSettings().cache / "logs"
+    import tempfile  # here: only a bug's log outside a show needs it
+
     return Path(tempfile.gettempdir()) / "panelpress-logs"
 
 
@@ -601,6 +650,9 @@ def _start(folder: Path, section: str) -> int:
 
 
 def _info(path: Path) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
     if not path.is_file():
         raise PanelpressError(path, "no such file", "name a recording, e.g. episodes/panel.wav")
     from .episode import probe
@@ -667,7 +719,7 @@ def _build(
             TextColumn("{task.percentage:>3.0f}%"),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, console=err_console, transient=True) as progress:
+        with Progress(*columns, console=err_console.made(), transient=True) as progress:
             result = build(settings, BarReporter(progress), **options)
     else:
         result = build(settings, LineReporter(), **options)
@@ -801,7 +853,7 @@ def _stats(show: Path, logs: list[Path], fmt: str, reset: bool) -> int:
 
     settings = config.load(show)
     state = count.state_path(settings)
-    published = media.show(settings)
+    published = None
     if logs or reset:
         with contextlib.ExitStack() as stack:
             tell = count.no_tell
@@ -814,7 +866,7 @@ def _stats(show: Path, logs: list[Path], fmt: str, reset: bool) -> int:
                     TextColumn("{task.fields[lines]:,} lines, {task.fields[rate]:,.0f} lines/s"),
                     TimeRemainingColumn(),
                 )
-                bars = stack.enter_context(Progress(*columns, console=err_console, transient=True))
+                bars = stack.enter_context(Progress(*columns, console=err_console.made(), transient=True))
 
                 def tell(label: str, total: int) -> Callable[[int, int], None]:
                     task = bars.add_task(label, total=max(total, 1), lines=0, rate=0.0)
@@ -827,6 +879,7 @@ def _stats(show: Path, logs: list[Path], fmt: str, reset: bool) -> int:
                     return update
 
             run = count.count(settings, logs, tell, reset)
+            published = run.show
         for read in run.logs:
             if read.unread:
                 err_console.print(
@@ -835,19 +888,19 @@ def _stats(show: Path, logs: list[Path], fmt: str, reset: bool) -> int:
                     soft_wrap=True,
                 )
         left = ", ".join(f"{n:,} {why}" for why, n in run.left_out.items()) or "nothing"
-        err_console.print(
+        _note(
             f"read {run.lines:,} new lines of {len(run.logs)} logs in {run.seconds:.1f} s "
             f"({sum(read.skipped for read in run.logs)} with nothing new): {run.requests:,} requests for the show, "
-            f"{run.downloads:,} new downloads; left out: {left}",
-            soft_wrap=True,
-            highlight=False,
+            f"{run.downloads:,} new downloads; left out: {left}"
         )
+    if fmt == "csv":  # the state's rows as they are
+        sys.stdout.write(report.as_csv(report.rows(state)))
+        return EXIT_OK
+    published = published or media.show(settings)
     released = {(m.slug, m.edition): _day(m.released) for m in published.files.values()}
     found = report.report(state, released)
     if fmt == "json":
         sys.stdout.write(report.as_text(found.as_json()))
-    elif fmt == "csv":
-        sys.stdout.write(found.as_csv(report.rows(state)))
     else:
         _stats_table(found)
     return EXIT_OK
@@ -860,6 +913,9 @@ def _day(ts: int) -> str:
 
 
 def _stats_table(found) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title="Downloads (IAB v2.2)")
     table.add_column("episode")
     for heading in ("day 1", "day 7", "day 30", "all time"):
@@ -943,7 +999,9 @@ def _deploy(show: Path, to: str | None, dry_run: bool, allow_remove: bool, verif
                         TimeRemainingColumn(),
                     )
                     reporter, said = (
-                        BarReporter(stack.enter_context(Progress(*columns, console=err_console, transient=True))),
+                        BarReporter(
+                            stack.enter_context(Progress(*columns, console=err_console.made(), transient=True))
+                        ),
                         (lambda line: None),
                     )
                 else:  # a log: a line per file
@@ -1035,6 +1093,8 @@ def _bytes(count: int) -> str:
 
 
 def _summary(result: BuildResult, root: Path) -> None:
+    from rich.table import Table
+
     table = Table(title="panelpress build", show_lines=False)
     for column in ("episode", "status", "detail"):
         table.add_column(column)
@@ -1111,6 +1171,8 @@ def _clips(result: BuildResult, root: Path) -> None:
 
 def _remastered(result: BuildResult) -> None:
     """What a remaster changed, per episode: loudness of the recording and as published, true peak, bytes, length."""
+    from rich.table import Table
+
     if not result.remastered:
         return
 
@@ -1152,6 +1214,8 @@ def _clock(seconds: float) -> str:
 
 def _loudness(result: BuildResult) -> None:
     """The mastering report of every published episode: what came in, what went out, what each pass cost."""
+    from rich.table import Table
+
     reports = [(item.episode.slug, item.report) for item in result.published if item.report]
     reports += [
         (f"{item.episode.slug} · {alt.title}", alt.report)
@@ -1188,6 +1252,8 @@ def _loudness(result: BuildResult) -> None:
 
 def _talk(result: BuildResult) -> None:
     """Who spoke how long in every published episode of one track per speaker, and what the mix did with each track."""
+    from rich.table import Table
+
     mixed = [item for item in result.published if item.mix]
     if not mixed:
         return

@@ -10,7 +10,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from . import inputs, layout, web
@@ -20,7 +20,9 @@ from .engines import ENGINE, TOKENS, looks_like, permalink_problem, segment_prob
 from .engines import ENGINES as BLOG_ENGINES
 from .errors import ConfigError
 from .markdown import WEB_SCHEMES, address_problem
-from .records import Location, RemoteItem
+
+if TYPE_CHECKING:
+    from .records import Location, RemoteItem
 
 CONFIG_NAME = "panelpress.toml"
 LEDGER_NAME = "panelpress-ledger.json"
@@ -954,8 +956,21 @@ SECTIONS = {
     "deploy": DeploySettings,
     "subscribe": SubscribeSettings,
 }
-# Settings that are tables of their own ([podcast.location], [[podcast.podroll]]): the record each becomes.
-TABLES = {"Location": Location, "RemoteItem": RemoteItem}
+
+
+def _table(name: str) -> type:
+    """The record a setting that is a table of its own becomes ([podcast.location], [[podcast.podroll]]): records.py
+    is loaded by the settings that have one (and `TABLES`), not by every command."""
+    from . import records
+
+    return getattr(records, name)
+
+
+def __getattr__(name: str):
+    if name == "TABLES":  # the records of the settings that are tables of their own, by name
+        return {record: _table(record) for record in ("Location", "RemoteItem")}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _TYPES = {"str": (str,), "bool": (bool,), "int": (int,), "float": (int, float), "tuple[str, ...]": (list,)}
 _TYPE_WORDS = {
@@ -1074,11 +1089,11 @@ def _record(path: Path, where: str, cls: type, value: Any):
     return cls(**kwargs)
 
 
-def _records(cls: type):
+def _records(name: str):
     def read(path: Path, where: str, value: Any) -> tuple:
         if not isinstance(value, list):
             raise ConfigError(path, f"`{where}` must be a list of tables", f"write each entry as a [[{where}]] section")
-        return tuple(_record(path, where, cls, item) for item in value)
+        return tuple(_record(path, where, _table(name), item) for item in value)
 
     return read
 
@@ -1096,8 +1111,8 @@ def _pairs(path: Path, where: str, value: Any) -> tuple[tuple[str, str], ...]:
 
 
 _COMPOUND = {
-    "Location": lambda path, where, value: _record(path, where, Location, value),
-    "tuple[RemoteItem, ...]": _records(RemoteItem),
+    "Location": lambda path, where, value: _record(path, where, _table("Location"), value),
+    "tuple[RemoteItem, ...]": _records("RemoteItem"),
     "tuple[tuple[str, str], ...]": _pairs,
 }
 

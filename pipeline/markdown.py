@@ -10,13 +10,15 @@ import posixpath
 import re
 import unicodedata
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from markdown_it import MarkdownIt
-from markdown_it.rules_core import StateCore
-from markdown_it.token import Token
-
 from . import web
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_core import StateCore
+    from markdown_it.token import Token
 
 # The schemes a web address panelpress publishes may have, and those a link of the notes' body may have besides a
 # relative address (a file beside the notes, a page of the site): what browsers and podcast apps open as a page or a
@@ -94,6 +96,8 @@ def markdown() -> MarkdownIt:
     """The Markdown of notes bodies: CommonMark with tables and strikethrough; raw HTML stays text (notes may be
     pasted from anywhere), and a link or image of another scheme than LINK_SCHEMES stays text too. Rendered with env
     {"relink": {url: new_url}}, links and images point to new places."""
+    from markdown_it import MarkdownIt  # here: the settings check addresses with this module, and render no Markdown
+
     md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"]).use(_relink)
     md.validateLink = link_allowed  # markdown-it's own lets data:image/png (and every other scheme) through
     return md

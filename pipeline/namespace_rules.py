@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import TYPE_CHECKING
 
-from .records import Location
+if TYPE_CHECKING:
+    from .records import Location
 
 # "Please do not exceed 128 characters … or it may be truncated by aggregators" (txt purpose, soundbite, trailer,
 # license, location, updateFrequency); a txt value may hold 4000.

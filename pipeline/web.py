@@ -22,7 +22,6 @@ import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field
-from email.message import Message
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -31,6 +30,7 @@ from . import __version__
 if TYPE_CHECKING:  # the client's modules are loaded by the first request: a command that makes none loads none
     import http.client
     import ssl
+    from email.message import Message
 
 DEADLINE = 20.0  # seconds one request may take in all, unless its caller says otherwise
 REDIRECTS = 10  # redirects followed at most (apps give up after a few more or fewer; urllib follows 10)
@@ -49,13 +49,20 @@ TLS_FIX = (
 )
 
 
+def _no_headers() -> Message:
+    """An answer's empty headers (email's Message: loaded, as the client's modules, by a command that fetches)."""
+    from email.message import Message
+
+    return Message()
+
+
 @dataclass(frozen=True)
 class Answer:
     """What a server answered, after following its redirects; status 0 and a problem when there is no answer."""
 
     status: int
     url: str  # where the answer came from
-    headers: Message = field(default_factory=Message)
+    headers: Message = field(default_factory=_no_headers)
     body: bytes = b""  # what was read of it
     hops: tuple[tuple[int, str, str], ...] = ()  # (status, from, to) of every redirect followed
     problem: str = ""  # why there is no answer, in one line

@@ -15,7 +15,6 @@ import functools
 import gc
 import hashlib
 import itertools
-import multiprocessing
 import operator
 import os
 import time
@@ -29,7 +28,7 @@ from ..config import Config
 from ..errors import PanelpressError
 from . import formats, media
 from .rules import LEFT_OUT, Counts, Rules, Window, astuple, v6_prefix
-from .store import NAME, Store
+from .store import NAME, Store, measured_in
 
 CHUNK = 1 << 20  # read at a time: the reader and each worker hold a chunk's lines at most
 WORKERS = 2  # processes reading a large combined log: the goal is two cores
@@ -61,6 +60,7 @@ class Run:
     """What a run read and left out."""
 
     logs: list[LogRead] = field(default_factory=list)
+    show: media.Show | None = None  # the show's published files, as counted
     downloads: int = 0
     requests: int = 0
     left_out: dict[str, int] = field(default_factory=dict)
@@ -80,13 +80,15 @@ def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = 
     """Read the new lines of `logs`, count the downloads they make, and keep them in the state (`workers`: processes
     that share the reading, 0: one per core, up to two, for a combined log large enough to be worth it)."""
     began = time.monotonic()
-    show = media.show(config)
+    measured = {} if reset else measured_in(state_path(config))
+    show = media.show(config, measured)  # before the state is opened: a show never built is said so, and left as it is
     store = Store(state_path(config))
+    recall = None
     try:
         if reset:
             store.reset()
         salt, same_day = store.salt()
-        kept = (store.windows(), store.served()) if same_day else ({}, {})
+        recall = store.recall() if same_day else None
         shapes = store.agents()
         plan = [
             _plan(path, identity, fmt, header, store) for path, identity, fmt, _parse, header in _in_order(logs, store)
@@ -96,15 +98,18 @@ def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = 
             big = work >= PARALLEL_BYTES and all(log.fmt == formats.COMBINED for log in plan if not log.skipped)
             workers = min(WORKERS, os.cpu_count() or 1) if big else 1
         if workers == 1:
-            results, reads, rows = _alone(show, salt, (*kept, shapes), plan, tell)
+            results, reads, rows = _alone(show, salt, (recall, shapes), plan, tell)
         else:
-            results, reads, rows = _in_parallel(show, salt, (*kept, shapes), plan, workers, tell)
+            results, reads, rows = _in_parallel(show, salt, (recall, shapes), plan, workers, tell)
         counts, windows, served = _merged(results, reads)
         new = {shape: agent for result in results for shape, agent in result[3].items() if shape not in shapes}
-        store.save(counts, windows, rows, served, new, before=kept)
+        changed = {m.rel: m.measured for m in show.files.values() if measured.get(m.rel) != m.measured}
+        store.save(counts, windows, rows, served, new, changed)
     finally:
+        if recall is not None:
+            recall.close()
         store.close()
-    run = Run(logs=reads)
+    run = Run(logs=reads, show=show)
     run.downloads = sum(counts.downloads.values())
     run.requests = counts.requests
     run.left_out = {LEFT_OUT[reason]: n for reason, n in sorted(counts.left_out.items())}
@@ -209,6 +214,8 @@ def _alone(show, salt: bytes, kept: tuple, plan: list[_Log], tell: Tell):
 
 def _in_parallel(show, salt: bytes, kept: tuple, plan: list[_Log], workers: int, tell: Tell):
     """The run shared by `workers` processes: this one reads the logs and gives each its listeners' lines."""
+    import multiprocessing  # here: a run over a few new lines counts them in this process
+
     context = multiprocessing.get_context("fork")
     gc.freeze()  # what the parent holds stays shared with the children (the collector would copy its pages)
     team: list[_Worker] = []
@@ -329,18 +336,13 @@ def _merged(results: list, reads: list[LogRead]):
         counts.feed_listeners |= part_counts.feed_listeners
         counts.left_out.update(part_counts.left_out)
         counts.requests += part_counts.requests
+        counts.last = max(counts.last, part_counts.last)
         for name, (ts, n) in part_counts.aggregators.items():
             if counts.aggregators.get(name, (0, 0))[0] <= ts:
                 counts.aggregators[name] = (ts, n)
-        for key, window in part_windows.items():
-            # every process was given the last run's windows (and sent them as tuples); the one whose listener it is
-            # moved it on
-            have = windows.get(key)
-            if have is None or (window[0], window[3], window[2]) > (have[0], have[3], have[2]):  # start, counted, audio
-                windows[key] = window
-        for key, asked in part_served.items():
-            if served.get(key, (0, ""))[0] <= asked[0]:
-                served[key] = asked
+        # each listener's (and address's) lines went to one process: the processes' windows and apps are apart
+        windows.update(part_windows)
+        served.update(part_served)
     for index, read in enumerate(reads):
         unread = [result[2][index] for result in results if result[2][index][0]]
         read.unread = sum(n for n, _ in unread)

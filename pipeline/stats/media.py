@@ -2,7 +2,8 @@
 
 The site folder's manifest lists every file panelpress published there; the ledger names the episodes (their slugs
 and first publish dates). Each audio file's header size (ID3 for MP3, the Ogg header pages for Opus) and bitrate
-are read from the file itself, so a minute of audio is known in bytes.
+are read from the file itself, so a minute of audio is known in bytes; a file measured before (the same size and
+time) is not read again (`measured`: the stats state keeps them).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class MediaFile:
     header: int  # bytes before the audio: the ID3 tag, or Ogg's header pages
     bitrate: int  # bits per second
     released: int  # seconds since the epoch: the episode's first publish (0: unknown)
+    measured: tuple[int, int, int, int] = (0, 0, 0, 0)  # (size, mtime_ns, header, bitrate read: 0 unknown) as measured
 
     @functools.cached_property
     def needed(self) -> int:
@@ -48,8 +50,9 @@ class Show:
     prefixes: tuple[str, ...]  # URL paths the site and its media are served under ("/podcast/")
 
 
-def show(config: Config) -> Show:
-    """The show as it is published in its site folder (an error that says to build first when nothing is)."""
+def show(config: Config, measured: dict[str, tuple[int, int, int, int]] | None = None) -> Show:
+    """The show as it is published in its site folder (an error that says to build first when nothing is);
+    `measured`: files measured before, by rel (`MediaFile.measured`), taken as they are while their size and time are."""
     site = config.output_dir
     manifest_path = site / layout.MANIFEST
     try:
@@ -68,7 +71,7 @@ def show(config: Config) -> Show:
         for rel, edition in _editions(slug):
             if rel in published:
                 files[rel] = _measure(
-                    site / rel, rel, slug, edition, released.get(slug, 0), config.audio.bitrate * 1000
+                    site / rel, rel, slug, edition, released.get(slug, 0), config.audio.bitrate * 1000, measured
                 )
     prefixes = tuple(dict.fromkeys(layout.path_prefix(url) for url in (config.site_url, config.media_url) if url))
     base = layout.path_prefix(config.site_url)
@@ -106,19 +109,27 @@ def _editions(slug: str) -> list[tuple[str, str]]:
     ]
 
 
-def _measure(path: Path, rel: str, slug: str, edition: str, released: int, bitrate: int) -> MediaFile:
-    """Size, header and bitrate of a published file, read from its first bytes and its audio headers."""
+def _measure(
+    path: Path, rel: str, slug: str, edition: str, released: int, bitrate: int, measured: dict | None
+) -> MediaFile:
+    """Size, header and bitrate of a published file, read from its first bytes and its audio headers (or as measured
+    before, when the file's size and time are the same)."""
     try:
-        size = path.stat().st_size
-        with path.open("rb") as stream:
-            head = stream.read(10)
-            header = _ogg_header(stream) if head[:4] == b"OggS" else _id3_size(head)
-        bitrate = _bitrate(path, size, header) or bitrate
+        stat = path.stat()
+        known = (measured or {}).get(rel)
+        if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns):
+            header, read = known[2], known[3]
+        else:
+            with path.open("rb") as stream:
+                head = stream.read(10)
+                header = _ogg_header(stream) if head[:4] == b"OggS" else _id3_size(head)
+            read = _bitrate(path, stat.st_size, header)
     except OSError as err:
         raise PanelpressError(
             path, f"the published file cannot be read ({err.strerror})", "run `panelpress build`"
         ) from err
-    return MediaFile(rel, slug, edition, size, header, bitrate, released)
+    stamp = (stat.st_size, stat.st_mtime_ns, header, read)
+    return MediaFile(rel, slug, edition, stat.st_size, header, read or bitrate, released, stamp)
 
 
 def _id3_size(head: bytes) -> int:

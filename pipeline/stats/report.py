@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from .store import NAME
+from .store import NAME, read_only
 
 MILESTONES = (1, 7, 30)  # day 1 / day 7 / day 30: downloads in the first N days (UTC) from the first publish
 CSV_COLUMNS = ("slug", "edition", "day", "app", "platform", "downloads")
@@ -71,13 +71,14 @@ class Report:
             "feed_fetches": self.feed,
         }
 
-    def as_csv(self, rows: list[tuple]) -> str:
-        """The `--format csv` table: one row per episode, edition, day, app and platform."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(rows)
-        return out.getvalue()
+
+def as_csv(rows: list[tuple]) -> str:
+    """The `--format csv` table of the state's `rows`: one row per episode, edition, day, app and platform."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 def _ranked(counts: dict[str, int]) -> dict[str, int]:
@@ -88,7 +89,7 @@ def _connect(path: Path) -> sqlite3.Connection | None:
     """The state file, read-only (None when stats never ran)."""
     if not path.is_file():
         return None
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    return read_only(path)
 
 
 def rows(state: Path) -> list[tuple]:

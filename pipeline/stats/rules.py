@@ -10,13 +10,14 @@
   are left out (`agents`); a system player (AppleCoreMedia…) counts as the app that asked for the same file from
   the same address, when that app showed itself (Apple Podcasts' probe before its player's chunks).
 
-Addresses stay in memory only: a listener is kept as a keyed hash (BLAKE2b, with the day's salt).
+Addresses stay in memory only: a listener is kept as a keyed hash (BLAKE2b, with the day's salt). What the last
+run left open (its windows and the apps it saw) is recalled from the state for the listeners the new requests name
+only (`Recall`): a run over a few new lines reads a few rows, not a day's.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import operator
 import re
@@ -25,6 +26,7 @@ import time
 from collections import Counter as Tally
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .agents import APP, COUNTED, LIBRARY, Agents
 from .formats import Request
@@ -84,6 +86,19 @@ class Counts:
     aggregators: dict = field(default_factory=dict)  # name → (time, subscribers)
     left_out: Tally = field(default_factory=Tally)  # reason → requests
     requests: int = 0  # requests for the show's audio and feeds
+    last: int = 0  # the time of the latest of them: windows that began a day and an hour before it are closed
+
+
+class Recall(Protocol):
+    """What the last run left open, read as the new requests need it (`store.Recall`)."""
+
+    until: int  # the latest window start and app seen it holds: past it, nothing it holds can be open
+
+    def windows(self, listeners: list[bytes]) -> dict[bytes, tuple]:
+        """The windows of these hashed listeners: (start, rel, audio, counted, app, platform) each."""
+
+    def served(self, addresses: list[bytes]) -> dict[tuple[bytes, str], tuple[int, str]]:
+        """The apps seen asking from these hashed addresses: (address, rel) → (time, app)."""
 
 
 def v6_prefix(ip: bytes) -> bytes:
@@ -100,22 +115,24 @@ class Rules:
         self,
         show: Show,
         salt: bytes,
-        windows: dict[bytes, Window] | None = None,
-        served: dict | None = None,
+        recall: Recall | None = None,
         shapes: dict | None = None,
     ) -> None:
         self.show = show
         self.salt = salt
+        self.recall = recall  # None: nothing left open by the last run (or all of it recalled that can be)
+        self.recalled: dict = {}  # the listeners (→ their hash) and addresses (as in memory) already asked of `recall`
         self.agents = Agents(shapes)
         # By (address, agent, rel), the address as `_key` makes it: in memory only, hashed when kept (`open_windows`)
         self.windows: dict[tuple[bytes, bytes, str], Window] = {}
         self.old_windows: dict[tuple[bytes, bytes, str], Window] = {}  # the generation before (`sweep`)
-        self.kept: dict[bytes, Window] = dict(windows or {})  # left open by the last run, by their hashed listener
+        self.kept: dict[tuple[bytes, bytes, str], tuple] = {}  # left open by the last run, as `recall` gave them
+        self.recalled_rows: dict[tuple[bytes, bytes, str], tuple] = {}  # the same, once a window of this run's
         self.asked: dict[tuple[bytes, str], tuple[int, str]] = {}  # (address, rel) → (time, app): this run's
         self.old_asked: dict[tuple[bytes, str], tuple[int, str]] = {}
         self.born = 0  # the time of the latest request when `windows` and `asked` began (`sweep`)
         self.crowded = CROWDED
-        self.served: dict[tuple[bytes, str], tuple[int, str]] = dict(served or {})  # the same, hashed: the last run's
+        self.served: dict[tuple[bytes, str], tuple[int, str]] = {}  # the same, hashed: the last run's (`recall`)
         self.counts = Counts()
         self.paths: dict[bytes, tuple[str, MediaFile | str] | None] = {}
         self.v6: dict[bytes, bytes] = {}  # IPv6 address → its /64
@@ -183,6 +200,8 @@ class Rules:
 
     def add_all(self, requests: Iterable[Request]) -> None:
         """Apply the rules to requests, in the order they came (what the loop looks up is held in its own names)."""
+        if self.recall is not None:
+            requests = self._recall(requests)
         counts, agents, what_of, key_of = self.counts, self.agents, self._what, self._key
         left_out, known, paths, asked, downloads = (
             counts.left_out,
@@ -225,25 +244,27 @@ class Rules:
             address = ip if b":" not in ip else (v6.get(ip) or key_of(ip))
             rel = media.rel
             agent_kind = agent.kind
-            if agent_kind == APP:
-                pair = (address, rel)
-                if served and pair not in asked:  # the last run's answer, replaced by this one
-                    served.pop((self._hash(address), rel), None)
-                asked[pair] = (ts, agent.name)
-            if range_ == PROBE or (not range_ and status == 206 and sent <= 2):  # a log without the Range: its answer
+            if agent_kind == APP:  # (the last run's answer for the pair, in `served`, is looked in after this one)
+                asked[(address, rel)] = (ts, agent.name)
+            # `_probe`, here without a call (a log without the Range: its answer); `_recall` asks the state for the
+            # windows and apps the requests after this point may need
+            if range_ == PROBE or (not range_ and status == 206 and sent <= 2):
                 left_out["probe"] += 1
                 continue
             if agent_kind not in COUNTED:
                 left_out[agent_kind if agent_kind in LEFT_OUT else "bot"] += 1
                 continue
-            listener = (address, user_agent, rel)  # in memory only; kept hashed (`open_windows`)
+            # in memory only; kept hashed (`open_windows`); `_recall` asked for the window of each counted agent's
+            listener = (address, user_agent, rel)
             window = windows.get(listener)
             if window is None:
                 window = old_windows.get(listener)
             if window is None and kept:
-                window = kept.pop(self._digest(listener), None)
-                if window is not None:  # a copy: the state's own is what it held (`Store.save` writes what changed)
-                    window = windows[listener] = copy.copy(window)
+                row = kept.pop(listener, None)
+                if row is not None:  # now this run's: `open_windows` gives it back to the state, when it changed
+                    start_, rel_, audio, counted, app_, platform = row
+                    window = windows[listener] = Window(start_, rel_, audio, bool(counted), app_, platform)
+                    self.recalled_rows[listener] = row
             if window is None or ts >= window.start + DAY:
                 window = windows[listener] = Window(ts, rel)
             elif window.counted:
@@ -273,7 +294,7 @@ class Rules:
                     found = asked.get((address, rel))
                     if found is None:
                         found = old_asked.get((address, rel))
-                    if found is None and served:
+                    if found is None and served:  # `_recall` asked for the apps seen at a system player's address
                         found = served.get((self._hash(address), rel))
                     if found is not None and ts - found[0] < DAY:
                         app = found[1]
@@ -282,6 +303,45 @@ class Rules:
                 downloads[(media.slug, media.edition, day, app, agent.platform)] += 1
         counts.requests += seen
         self.last, self.since_sweep = last, since
+        counts.last = last
+
+    def _recall(self, requests: Iterable[Request]) -> list[Request]:
+        """Ask the state for the windows and apps the last run left open of the listeners and addresses these requests
+        name (each asked once), before the rules need them; no more once the requests are a day past all of them."""
+        requests = requests if isinstance(requests, list) else list(requests)
+        recall = self.recall
+        if recall.until < self.last - DAY - LATE:
+            self.recall, self.recalled, self.recalled_rows = None, {}, {}
+            return requests
+        listeners: dict[bytes, tuple[bytes, bytes, str]] = {}  # hashed → as in memory
+        addresses: list[bytes] = []  # hashed
+        recalled, paths, what_of, key_of, agents = self.recalled, self.paths, self._what, self._key, self.agents
+        for request in requests:
+            what = paths.get(request.path, False)
+            if what is False:
+                what = what_of(request.path)
+            if what is None or what[0] != "media":
+                continue
+            if request.method != b"GET" or request.status not in (200, 206) or _probe(request):
+                continue  # no window, no app looked up (as `add_all`)
+            kind = (agents.known.get(request.agent) or agents(request.agent)).kind
+            if kind not in COUNTED:
+                continue
+            address = key_of(request.ip)
+            listener = (address, request.agent, what[1].rel)
+            if listener not in recalled:
+                digest = recalled[listener] = self._digest(listener)
+                listeners[digest] = listener
+            if kind == LIBRARY and address not in recalled:  # a system player: the app that asked from there
+                recalled[address] = None
+                addresses.append(self._hash(address))
+        if listeners:
+            kept = self.kept
+            for digest, row in recall.windows(list(listeners)).items():
+                kept[listeners[digest]] = row
+        if addresses:
+            self.served.update(recall.served(addresses))
+        return requests
 
     def _feed(self, request: Request, feed: str) -> None:
         ts, ip, _method, _path, status, _sent, _range, user_agent = request
@@ -341,18 +401,20 @@ class Rules:
         self.old_asked, self.asked = self.asked, {}
         self.born = self.last
         edge = self.last - DAY - LATE
-        self.kept = {key: window for key, window in self.kept.items() if window.start >= edge}
+        self.kept = {key: row for key, row in self.kept.items() if row[0] >= edge}
         self.served = {key: asked for key, asked in self.served.items() if asked[0] >= edge}
+        if self.recall is not None and self.recall.until < edge:
+            self.recall, self.recalled, self.recalled_rows = None, {}, {}  # all it holds is closed
         recent = day_of(self.last - 2 * DAY)  # the estimate needs the last whole day only
         listeners = self.counts.feed_listeners
         if listeners and min(listeners)[0] < recent:
             self.counts.feed_listeners = {entry for entry in listeners if entry[0] >= recent}
 
     def open_served(self) -> dict[tuple[bytes, str], tuple[int, str]]:
-        """The apps seen in the last day, by hashed address (kept for the next run: a player's chunks may come after
-        it)."""
+        """The apps this run saw in the last day, by hashed address (kept for the next run: a player's chunks may come
+        after it; those the last run saw and this one did not again are still in the state)."""
         edge = self.last - DAY - LATE
-        found = {key: asked for key, asked in self.served.items() if asked[0] >= edge}
+        found: dict[tuple[bytes, str], tuple[int, str]] = {}
         for generation in (self.old_asked, self.asked):  # the young one last: it holds the latest
             found.update(
                 ((self._hash(address), rel), asked) for (address, rel), asked in generation.items() if asked[0] >= edge
@@ -366,12 +428,23 @@ class Rules:
         ).digest()
 
     def open_windows(self) -> dict[bytes, Window]:
-        """The windows still open at the latest request, by hashed listener (kept for the next run)."""
+        """The windows this run opened or moved on that are still open at the latest request, by hashed listener
+        (kept for the next run; those the last run left and this one did not touch are still in the state)."""
         edge = self.last - DAY - LATE
-        found = {key: window for key, window in self.kept.items() if window.start >= edge}
+        found: dict[bytes, Window] = {}
+        hashed, rows = self.recalled, self.recalled_rows  # the listeners asked of `recall`, what it gave
         for generation in (self.old_windows, self.windows):  # the young one last: it holds the latest
-            found.update((self._digest(key), window) for key, window in generation.items() if window.start >= edge)
+            found.update(
+                (hashed.get(key) or self._digest(key), window)
+                for key, window in generation.items()
+                if window.start >= edge and rows.get(key) != _WINDOW_FIELDS(window)
+            )
         return found
+
+
+def _probe(request: Request) -> bool:
+    """Whether a request is a player's probe (`bytes=0-1`; in a log without the Range, its two-byte answer)."""
+    return request.range == PROBE or (not request.range and request.status == 206 and request.sent <= 2)
 
 
 def _aggregator(before: bytes) -> str:

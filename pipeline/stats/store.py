@@ -2,7 +2,8 @@
 
 It keeps how far each log was read (a log is known by the hash of its first line, so a rotated log, renamed or
 gzipped, is still known), the downloads counted (per episode, edition, day, app and platform), the listeners' open
-24-hour windows, and the feed's fetches. No address is ever written: listeners are keyed hashes, and the key (the
+24-hour windows, and the feed's fetches. A run reads the windows of the listeners its new lines name only (`Recall`),
+and writes the rows it changed: its cost follows the new lines, not the state's size. No address is ever written: listeners are keyed hashes, and the key (the
 salt) is kept for the day it was made only; a run on a later day makes a new one and forgets the old one with
 the windows hashed with it.
 
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from ..errors import PanelpressError
 from .agents import LIST_VERSION, Agent
-from .rules import Counts, Window, day_of
+from .rules import DAY, LATE, Counts, Window, day_of
 
 NAME = "stats.sqlite"
 VERSION = "1"
@@ -36,15 +37,18 @@ CREATE TABLE IF NOT EXISTS downloads (
     n INTEGER NOT NULL, PRIMARY KEY (slug, edition, day, app, platform));
 CREATE TABLE IF NOT EXISTS windows (
     listener BLOB PRIMARY KEY, rel TEXT NOT NULL, start INTEGER NOT NULL, audio INTEGER NOT NULL,
-    counted INTEGER NOT NULL, app TEXT NOT NULL, platform TEXT NOT NULL);
+    counted INTEGER NOT NULL, app TEXT NOT NULL, platform TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS served (
-    address BLOB NOT NULL, rel TEXT NOT NULL, ts INTEGER NOT NULL, app TEXT NOT NULL, PRIMARY KEY (address, rel));
+    address BLOB NOT NULL, rel TEXT NOT NULL, ts INTEGER NOT NULL, app TEXT NOT NULL, PRIMARY KEY (address, rel))
+    WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS agents (
     shape BLOB PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, platform TEXT NOT NULL, list TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feed_days (feed TEXT NOT NULL, day TEXT NOT NULL, requests INTEGER NOT NULL,
     PRIMARY KEY (feed, day));
 CREATE TABLE IF NOT EXISTS feed_listeners (day TEXT NOT NULL, listener BLOB NOT NULL, PRIMARY KEY (day, listener));
 CREATE TABLE IF NOT EXISTS aggregators (name TEXT PRIMARY KEY, ts INTEGER NOT NULL, subscribers INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS media (rel TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime INTEGER NOT NULL,
+    header INTEGER NOT NULL, bitrate INTEGER NOT NULL);
 """
 
 
@@ -100,21 +104,22 @@ class Store:
         ).fetchone()
         return None if row is None else (row[0], row[1], row[2], row[3], row[4], bool(row[5]))
 
-    def windows(self) -> dict[bytes, Window]:
-        """The listeners' windows left open by the last run."""
-        return {
-            bytes(listener): Window(start, rel, audio, bool(counted), app, platform)
-            for listener, rel, start, audio, counted, app, platform in self.db.execute("SELECT * FROM windows")
-        }
+    def recall(self) -> Recall | None:
+        """What the last run left open, to be read as the new lines need it (None when it left nothing)."""
+        db = self.db
+        if not db.execute("SELECT EXISTS (SELECT 1 FROM windows) OR EXISTS (SELECT 1 FROM served)").fetchone()[0]:
+            return None
+        latest = db.execute("SELECT value FROM meta WHERE key = 'latest'").fetchone()
+        if latest is None:  # a state an earlier version wrote
+            latest = db.execute(
+                "SELECT max(coalesce((SELECT max(start) FROM windows), 0), coalesce((SELECT max(ts) FROM served), 0))"
+            ).fetchone()
+        return Recall(self.path, int(latest[0]))
 
     def agents(self) -> dict[bytes, Agent]:
         """The user agents' shapes (numbers taken out) already matched against this version of the list."""
         rows = self.db.execute("SELECT shape, kind, name, platform FROM agents WHERE list = ?", (LIST_VERSION,))
         return {bytes(shape): Agent(kind, name, platform) for shape, kind, name, platform in rows}
-
-    def served(self) -> dict[tuple[bytes, str], tuple[int, str]]:
-        """The apps seen asking for a file from an address (hashed) in the last day of the last run."""
-        return {(bytes(address), rel): (ts, app) for address, rel, ts, app in self.db.execute("SELECT * FROM served")}
 
     def save(
         self,
@@ -123,32 +128,24 @@ class Store:
         logs: list[tuple],
         served: dict | None = None,
         shapes: dict | None = None,
-        before: tuple[dict, dict] | None = None,
+        measured: dict[str, tuple[int, int, int, int]] | None = None,
     ) -> None:
-        """Add a run's counts, keep the open windows and apps seen, and record how far each log was read: one
-        transaction. `before`: the windows and apps the state held when the run began (`windows()`, `served()`): only
-        what changed since is written, and those that closed deleted (a run over a few new lines writes a few rows,
-        not every open window again); without it, all are replaced."""
-        old_windows, old_served = before or ({}, {})
+        """Add a run's counts, keep the windows and apps seen it opened or moved on, forget those that closed (a day
+        and an hour before its latest request, `counts.last`), and record how far each log was read: one transaction.
+        A run over a few new lines writes a few rows, not every open window again. `measured`: the published files'
+        measures (`media.show`) that are new since `measured()`."""
+        edge = counts.last - DAY - LATE
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO agents VALUES (?, ?, ?, ?, ?)",
                 [(shape, a.kind, a.name, a.platform, LIST_VERSION) for shape, a in sorted((shapes or {}).items())],
             )
-            served = served or {}
-            if before is None:
-                db.execute("DELETE FROM served")
-            else:
-                db.executemany(
-                    "DELETE FROM served WHERE address = ? AND rel = ?", sorted(old_served.keys() - served.keys())
-                )
+            if counts.last:
+                db.execute("DELETE FROM served WHERE ts < ?", (edge,))
+                db.execute("DELETE FROM windows WHERE start < ?", (edge,))
             db.executemany(
                 "INSERT OR REPLACE INTO served VALUES (?, ?, ?, ?)",
-                [
-                    (address, rel, ts, app)
-                    for (address, rel), (ts, app) in sorted(served.items())
-                    if old_served.get((address, rel)) != (ts, app)
-                ],
+                [(address, rel, ts, app) for (address, rel), (ts, app) in sorted((served or {}).items()) if ts >= edge],
             )
             db.executemany(
                 "INSERT INTO downloads VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
@@ -167,25 +164,90 @@ class Store:
             latest = db.execute("SELECT max(day) FROM feed_listeners").fetchone()[0]
             if latest:  # the last two days are enough for the estimate
                 db.execute("DELETE FROM feed_listeners WHERE day < date(?, '-1 day')", (latest,))
-            if before is None:
-                db.execute("DELETE FROM windows")
-            else:
-                db.executemany(
-                    "DELETE FROM windows WHERE listener = ?",
-                    [(key,) for key in sorted(old_windows.keys() - windows.keys())],
-                )
             db.executemany(
                 "INSERT OR REPLACE INTO windows VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (key, w.rel, w.start, w.audio, int(w.counted), w.app, w.platform)
                     for key, w in sorted(windows.items())
-                    if old_windows.get(key) != w
+                    if w.start >= edge
                 ],
             )
             db.executemany("INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", logs)
+            # the latest request counted: no window or app seen kept began after it (`recall`)
+            db.execute(
+                "INSERT INTO meta VALUES ('latest', ?) ON CONFLICT DO UPDATE SET value = "
+                "max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                (str(counts.last),),
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?, ?)",
+                [(rel, *stamp) for rel, stamp in sorted((measured or {}).items())],
+            )
 
     def reset(self) -> None:
         """Forget everything (`stats --reset`): the next run reads every log from its start."""
         self.db.close()
         self.path.unlink(missing_ok=True)
         self.__init__(self.path)
+
+
+def read_only(path: Path) -> sqlite3.Connection:
+    """The state file opened read-only (its path as a URI: a folder named with `?`, `#` or `%` is read as named)."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def measured_in(path: Path) -> dict[str, tuple[int, int, int, int]]:
+    """The published files the state at `path` measured: rel → (size, mtime_ns, header, bitrate read) (`media.show`);
+    {} when there is none (read-only: nothing is made)."""
+    if not path.is_file():
+        return {}
+    try:
+        db = read_only(path)
+        try:
+            return {rel: tuple(row) for rel, *row in db.execute("SELECT * FROM media")}
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:  # an earlier version's state (no such table), or a damaged one (said when opened)
+        return {}
+
+
+class Recall:
+    """The windows and apps seen that the last run left open, read by the keys the new lines name (`rules.Recall`),
+    from the state opened read-only once in the process that asks (the workers ask too)."""
+
+    BATCH = 500  # keys per query: SQLite takes up to 32,766 parameters; a few hundred is as fast per key
+
+    def __init__(self, path: Path, until: int) -> None:
+        self.path = path
+        self.until = until
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0
+
+    def _rows(self, query: str, keys: list[bytes]) -> Iterator[tuple]:
+        if self._pid != os.getpid():  # a connection is never carried into a forked worker
+            self._db = read_only(self.path)
+            self._pid = os.getpid()
+        try:
+            for at in range(0, len(keys), self.BATCH):
+                part = keys[at : at + self.BATCH]
+                yield from self._db.execute(query.format(", ".join("?" * len(part))), part)
+        except sqlite3.DatabaseError as err:
+            raise PanelpressError(
+                self.path, f"the stats state cannot be read ({err})", "delete it: the next `stats` reads the logs again"
+            ) from err
+
+    def close(self) -> None:
+        """Close this process's connection, if it made one."""
+        if self._db is not None and self._pid == os.getpid():
+            self._db.close()
+        self._db, self._pid = None, 0
+
+    def windows(self, listeners: list[bytes]) -> dict[bytes, tuple]:
+        """The windows of these hashed listeners: (start, rel, audio, counted, app, platform) each."""
+        query = "SELECT listener, start, rel, audio, counted, app, platform FROM windows WHERE listener IN ({})"
+        return {row[0]: row[1:] for row in self._rows(query, listeners)}
+
+    def served(self, addresses: list[bytes]) -> dict[tuple[bytes, str], tuple[int, str]]:
+        """The apps seen asking from these hashed addresses: (address, rel) → (time, app)."""
+        query = "SELECT address, rel, ts, app FROM served WHERE address IN ({})"
+        return {(address, rel): (ts, app) for address, rel, ts, app in self._rows(query, addresses)}
