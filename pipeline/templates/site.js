@@ -118,7 +118,7 @@
     if (player.readyState >= 1) {
       player.currentTime = Math.min(t, player.duration || t);
     } else {
-      wanted = t; // before the metadata is there: set again once it is (and as the start position meanwhile)
+      wanted = t; // before the metadata: set again once it is there
       if (player.preload === "none") player.load();
       try { player.currentTime = t; } catch (err) { /* set once the metadata is there */ }
     }
@@ -280,7 +280,6 @@
     }
     player.addEventListener("pause", function () { if (episode) remember(); });
     player.addEventListener("ended", function () { if (episode) kept("position." + episode, null); });
-    // Leaving the page keeps the place of an episode played on it (a pause's own event may not have come yet).
     window.addEventListener("pagehide", function () { if (episode && player.played.length) remember(); });
     describe("");
   }
