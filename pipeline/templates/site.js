@@ -118,7 +118,7 @@
     if (player.readyState >= 1) {
       player.currentTime = Math.min(t, player.duration || t);
     } else {
-      wanted = t; // before the metadata: set again once it is there
+      wanted = t; // set again once the metadata is there
       if (player.preload === "none") player.load();
       try { player.currentTime = t; } catch (err) { /* set once the metadata is there */ }
     }

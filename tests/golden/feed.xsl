@@ -22,7 +22,7 @@
 <meta name="viewport" content="width=device-width, initial-scale=1"/>
 <title><xsl:value-of select="rss/channel/title"/> — podcast feed</title>
 <link rel="stylesheet" href="assets/site.css?v=f6ee1f8c27"/>
-<script src="assets/site.js?v=89dadf29d2" defer="defer"></script>
+<script src="assets/site.js?v=cd7c2ffe20" defer="defer"></script>
 </head>
 <body>
 <header class="site">
