@@ -89,7 +89,7 @@ def _isatty(stream) -> bool:
 def _note(text: str) -> None:
     """A line of plain text on stderr: through rich on a terminal, as it is otherwise (a script's `stats --format
     csv` loads no rich)."""
-    if _isatty(sys.stderr):
+    if err_console.is_terminal:
         err_console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
     else:
         sys.stderr.write(text + "\n")
