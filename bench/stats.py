@@ -39,7 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PYCACHE = ROOT / "bench" / "out" / "pycache"
+
+from bench.scale import HOST_ENV  # the CLI's environment as a host's install runs it: its bytecode kept
 
 EPISODES = 30
 MINUTES = 40
@@ -208,16 +209,12 @@ def _tree_pss(pid: int) -> int:
     return total
 
 
-def _host_env() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-
-
 def run(show: Path, log: Path, compile_each_run: bool = False) -> tuple[float, float, int, str]:
     """One `panelpress stats` in a process of its own: wall seconds, CPU seconds (its processes), peak memory (bytes:
     the largest sum of its processes' proportional set sizes, sampled every 0.2 s), its summary."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if not compile_each_run:  # as installed: the bytecode compiled once
-        env = {**_host_env(), "PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": str(PYCACHE)}
+        env = {**HOST_ENV, "PYTHONPATH": str(ROOT)}
     began = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "stats", "--show", str(show), "--format", "csv", str(log)],
@@ -255,7 +252,7 @@ def bench(lines: int, folder: Path, keep: bool = False, compile_each_run: bool =
     if not compile_each_run:
         subprocess.run(  # compiled before the runs, as pip compiles an install
             [sys.executable, "-m", "compileall", "-q", str(ROOT / "pipeline")],
-            env={**_host_env(), "PYTHONPYCACHEPREFIX": str(PYCACHE)},
+            env=HOST_ENV,
             check=True,
         )
     wall, cpu, peak, summary = run(show, log, compile_each_run)
