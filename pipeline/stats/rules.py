@@ -437,7 +437,7 @@ class Rules:
             found.update(
                 (hashed.get(key) or self._digest(key), window)
                 for key, window in generation.items()
-                if window.start >= edge and rows.get(key) != _WINDOW_FIELDS(window)
+                if window.start >= edge and rows.get(key) != astuple(window)
             )
         return found
 
