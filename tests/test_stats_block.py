@@ -59,6 +59,7 @@ def test_times_statuses_and_zones_read_in_bulk_are_the_line_parsers():
     block = b"\n".join(lines)
     found, unread = formats.combined_block(block, _keep)
     assert (found, unread) == _one_by_one(lines, _keep)
+    found = list(map(formats.Request._make, found))  # the reader's plain tuples, by their fields' names
     assert [(request.ts, request.status, request.sent) for request in found] == expected and not unread
     assert {request.status for request in found} == {200, 206, 304, 404, 500}  # "0200" and "2_00" are int()'s 200
 

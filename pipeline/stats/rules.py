@@ -316,19 +316,19 @@ class Rules:
         listeners: dict[bytes, tuple[bytes, bytes, str]] = {}  # hashed → as in memory
         addresses: list[bytes] = []  # hashed
         recalled, paths, what_of, key_of, agents = self.recalled, self.paths, self._what, self._key, self.agents
-        for request in requests:
-            what = paths.get(request.path, False)
+        for _ts, ip, method, path, status, sent, range_, user_agent in requests:
+            what = paths.get(path, False)
             if what is False:
-                what = what_of(request.path)
+                what = what_of(path)
             if what is None or what[0] != "media":
                 continue
-            if request.method != b"GET" or request.status not in (200, 206) or _probe(request):
+            if method != b"GET" or status not in (200, 206) or _probe(range_, status, sent):
                 continue  # no window, no app looked up (as `add_all`)
-            kind = (agents.known.get(request.agent) or agents(request.agent)).kind
+            kind = (agents.known.get(user_agent) or agents(user_agent)).kind
             if kind not in COUNTED:
                 continue
-            address = key_of(request.ip)
-            listener = (address, request.agent, what[1].rel)
+            address = key_of(ip)
+            listener = (address, user_agent, what[1].rel)
             if listener not in recalled:
                 digest = recalled[listener] = self._digest(listener)
                 listeners[digest] = listener
@@ -442,9 +442,9 @@ class Rules:
         return found
 
 
-def _probe(request: Request) -> bool:
+def _probe(range_: bytes, status: int, sent: int) -> bool:
     """Whether a request is a player's probe (`bytes=0-1`; in a log without the Range, its two-byte answer)."""
-    return request.range == PROBE or (not request.range and request.status == 206 and request.sent <= 2)
+    return range_ == PROBE or (not range_ and status == 206 and sent <= 2)
 
 
 def _aggregator(before: bytes) -> str:
