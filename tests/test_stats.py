@@ -322,6 +322,30 @@ def test_subscribers_are_estimated_from_the_feeds_fetches(built, served, capsys)
     assert feed["subscribers"] == {"estimate": 42 + 17 + 1, "aggregators": {"Feedly": 42, "Overcast": 17}, "direct": 1}
 
 
+def test_the_direct_subscribers_are_the_readers_of_the_last_whole_day_and_the_state_keeps_two_days(
+    built, tmp_path, capsys
+):
+    # 1, 2, 3 and 4 readers of the feed on four days (the last cut short by the end of the log): the estimate is the
+    # third day's 3, and the state keeps the last two days' readers only
+    log = tmp_path / "feed.log"
+    log.write_text(
+        "".join(
+            line(f"192.0.2.{reader}", f"2026-11-0{day}T12:00:00", "feed.xml", POCKET_CASTS, 200, 900)
+            for day in range(1, 5)
+            for reader in range(day)
+        )
+    )
+    document, _ = stats(built, log, capsys=capsys)
+    assert document["feed_fetches"]["requests"] == 1 + 2 + 3 + 4
+    assert document["feed_fetches"]["subscribers"]["direct"] == 3
+    db = sqlite3.connect(built / ".panelpress-cache" / "stats.sqlite")
+    try:
+        kept = db.execute("SELECT day, count(*) FROM feed_listeners GROUP BY day ORDER BY day").fetchall()
+    finally:
+        db.close()
+    assert kept == [("2026-11-03", 3), ("2026-11-04", 4)]
+
+
 # --- the same requests as Apache and Caddy write them ---------------------------------------------------------------
 
 NGINX_LINE = re.compile(

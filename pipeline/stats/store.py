@@ -18,6 +18,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 from ..errors import PanelpressError
@@ -155,7 +156,7 @@ class Store:
                 "INSERT INTO feed_days VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET requests = requests + excluded.requests",
                 [(*key, n) for key, n in counts.feed_days.items()],
             )
-            db.executemany("INSERT OR IGNORE INTO feed_listeners VALUES (?, ?)", sorted(counts.feed_listeners))
+            db.executemany("INSERT OR IGNORE INTO feed_listeners VALUES (?, ?)", _last_two_days(counts.feed_listeners))
             db.executemany(
                 "INSERT INTO aggregators VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET ts = excluded.ts, "
                 "subscribers = excluded.subscribers WHERE excluded.ts >= ts",
@@ -189,6 +190,14 @@ class Store:
         self.db.close()
         self.path.unlink(missing_ok=True)
         self.__init__(self.path)
+
+
+def _last_two_days(listeners: set[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """A run's feed listeners of its last two days, in order (older ones are deleted: the estimate reads no others)."""
+    if not listeners:
+        return []
+    since = (date.fromisoformat(max(listeners)[0]) - timedelta(days=1)).isoformat()
+    return sorted(entry for entry in listeners if entry[0] >= since)
 
 
 def read_only(path: Path) -> sqlite3.Connection:
