@@ -27,7 +27,7 @@ from typing import Any
 from ..config import Config
 from ..errors import PanelpressError
 from . import formats, media
-from .rules import LEFT_OUT, Counts, Rules, Window, astuple, v6_prefix
+from .rules import COLON, LEFT_OUT, Counts, Rules, Window, astuple, v6_prefix
 from .store import NAME, Store, measured_in
 
 CHUNK = 1 << 20  # read at a time: the reader and each worker hold a chunk's lines at most
@@ -463,7 +463,7 @@ def _share(parts: int) -> Callable[[list[bytes]], list[int]]:
         # in C, without a Python step per line: each line's address (what precedes its first space), its CRC
         ips = list(map(first, map(bytes.partition, lines, repeat(b" "))))
         found = list(map(operator.mod, map(crc32, ips), repeat(parts)))
-        for at in itertools.compress(range(len(ips)), map(bytes.count, ips, repeat(b":"))):
+        for at in itertools.compress(range(len(ips)), map(operator.contains, ips, repeat(COLON))):
             found[at] = prefix(ips[at]) % parts  # IPv6: by its /64
         return found
 

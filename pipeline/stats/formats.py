@@ -250,7 +250,9 @@ def _requests(heads, requests, answers, agents, ranges, keep, asked: dict, found
     append = found.append
     clf_time, minutes, statuses = _clf_time, _minutes, _statuses
     stamp_seen, ts_seen = b"", 0  # a log's lines come in order of time: many in a row share their second
-    for index, (head, request, answer, agent, rng) in enumerate(zip(heads, requests, answers, agents, ranges), offset):
+    for index, head, request, answer, agent, rng in zip(
+        itertools.count(offset), heads, requests, answers, agents, ranges
+    ):
         what = asked.get(request)
         if what is None:
             words = request.split(b" ")
@@ -292,7 +294,7 @@ def _requests(heads, requests, answers, agents, ranges, keep, asked: dict, found
             continue
         if rng and not rng.startswith(b"bytes="):
             rng = b""
-        append((ts, head[: head.find(b" ")], what[0], what[1], status, sent, rng, agent))  # a Request's fields
+        append((ts, head.partition(b" ")[0], what[0], what[1], status, sent, rng, agent))  # a Request's fields
 
 
 def _unescaped(parts: list[bytes]) -> list[bytes]:

@@ -17,7 +17,6 @@ only (`Recall`): a run over a few new lines reads a few rows, not a day's.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import operator
 import re
@@ -37,6 +36,9 @@ LATE = 3_600  # a log's lines are in order of answers: a long download is writte
 SWEEP = 10_000  # requests between two looks at whether the windows of a day and an hour ago can be forgotten
 CROWDED = 1_000_000  # windows and apps in the young generation past which the closed ones are sought one by one
 PROBE = b"bytes=0-1"
+# An IPv6 address is told by `COLON in ip`, not `b":" in ip`: bytes' `in` tries its operand as a number first and
+# catches the error that raises, 150 ns a request where an int operand takes 20
+COLON = ord(":")
 SUBSCRIBERS = re.compile(rb"(\d[\d,]*) (?:subscribers|readers|followers)", re.IGNORECASE)
 FEED_OK = (200, 304)
 LEFT_OUT = {
@@ -103,9 +105,10 @@ class Recall(Protocol):
 
 def v6_prefix(ip: bytes) -> bytes:
     """An IPv6 address by its /64 (as the rules count one listener), or as written when it does not read as one."""
-    with contextlib.suppress(OSError, ValueError):
+    try:  # (not contextlib.suppress: it costs more than the conversion, once per address)
         return socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]
-    return ip
+    except (OSError, ValueError):
+        return ip
 
 
 class Rules:
@@ -172,7 +175,7 @@ class Rules:
 
     def _key(self, ip: bytes) -> bytes:
         """The listener's address as the rules compare it: an IPv4 address as written, an IPv6 one by its /64."""
-        if b":" not in ip:
+        if COLON not in ip:
             return ip
         key = self.v6.get(ip)
         if key is None:
@@ -241,7 +244,7 @@ class Rules:
                 left_out["status"] += 1
                 continue
             agent = known.get(user_agent) or agents(user_agent)
-            address = ip if b":" not in ip else (v6.get(ip) or key_of(ip))
+            address = ip if COLON not in ip else (v6.get(ip) or key_of(ip))
             rel = media.rel
             agent_kind = agent.kind
             if agent_kind == APP:  # (the last run's answer for the pair, in `served`, is looked in after this one)
