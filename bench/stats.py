@@ -267,7 +267,7 @@ def bench(lines: int, folder: Path, keep: bool = False, compile_each_run: bool =
     wall2, cpu2, peak2, summary2 = run(show, log, compile_each_run)
     print(
         f"  +1 % ({more:,} lines): {wall2:7.2f} s wall, {cpu2:7.2f} s CPU = {100 * wall2 / wall:.1f} % of the full "
-        f"run's wall time, peak memory {peak2 / 2**20:,.0f} MiB",
+        f"run's wall time ({100 * cpu2 / cpu:.1f} % of its CPU time), peak memory {peak2 / 2**20:,.0f} MiB",
         flush=True,
     )
     print(f"    {summary2}", flush=True)
