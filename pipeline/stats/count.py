@@ -27,7 +27,7 @@ from typing import Any
 from ..config import Config
 from ..errors import PanelpressError
 from . import formats, media
-from .rules import COLON, LEFT_OUT, Counts, Rules, Window, astuple, v6_prefix
+from .rules import COLON, LEFT_OUT, Counts, Rules, v6_prefix
 from .store import NAME, Store, measured_in
 
 CHUNK = 1 << 20  # read at a time: the reader and each worker hold a chunk's lines at most
@@ -178,14 +178,11 @@ class _Counting:
                     count, first = count + 1, first or at[line_index]
             self.unread[index] = (count, first)
 
-    def result(self, sent: bool = False) -> tuple:
-        """The counts, the windows and apps left open, the unreadable lines per log, the agents' shapes (`sent`: the
-        windows as tuples, which a worker sends faster)."""
+    def result(self) -> tuple:
+        """The counts, the windows and apps left open (as the state's rows, in order), the unreadable lines per log,
+        the agents' shapes."""
         rules = self.rules
-        windows = rules.open_windows()
-        if sent:
-            windows = {key: astuple(window) for key, window in windows.items()}
-        return rules.counts, (windows, rules.open_served()), self.unread, rules.agents.shapes
+        return rules.counts, (rules.open_windows(), rules.open_served()), self.unread, rules.agents.shapes
 
 
 @contextlib.contextmanager
@@ -309,7 +306,7 @@ def _child(lines, answers, show, salt, kept, plan, part) -> None:
                 break
             _kind, index, number, marks, blob = message
             counting.take(index, blob, functools.partial(_numbers, number, marks, part))
-        answers.send(("result", counting.result(sent=True)))
+        answers.send(("result", counting.result()))
     except BaseException as err:  # sent to the parent, which raises it
         with contextlib.suppress(OSError):
             answers.send(
@@ -328,9 +325,7 @@ def _numbers(number: int, marks: bytes, part: int) -> list[int]:
 def _merged(results: list, reads: list[LogRead]):
     """The processes' counts, windows and apps as one run's (and their unreadable lines in `reads`)."""
     counts = Counts()
-    windows: dict = {}
-    served: dict = {}
-    for part_counts, (part_windows, part_served), *_ in results:
+    for part_counts, *_ in results:
         counts.downloads.update(part_counts.downloads)
         counts.feed_days.update(part_counts.feed_days)
         counts.feed_listeners |= part_counts.feed_listeners
@@ -340,14 +335,15 @@ def _merged(results: list, reads: list[LogRead]):
         for name, (ts, n) in part_counts.aggregators.items():
             if counts.aggregators.get(name, (0, 0))[0] <= ts:
                 counts.aggregators[name] = (ts, n)
-        # each listener's (and address's) lines went to one process: the processes' windows and apps are apart
-        windows.update(part_windows)
-        served.update(part_served)
     for index, read in enumerate(reads):
         unread = [result[2][index] for result in results if result[2][index][0]]
         read.unread = sum(n for n, _ in unread)
         read.first_unread = min((first for _, first in unread), default=0)
-    return counts, {key: w if isinstance(w, Window) else Window(*w) for key, w in windows.items()}, served
+    # each listener's (and address's) lines went to one process: the processes' rows are apart, each in order, and
+    # sorting them together merges those runs
+    windows = sorted(itertools.chain.from_iterable(windows for _, (windows, _), *_ in results))
+    served = sorted(itertools.chain.from_iterable(served for _, (_, served), *_ in results))
+    return counts, windows, served
 
 
 def _head(path: Path) -> list[bytes]:

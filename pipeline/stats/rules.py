@@ -412,16 +412,17 @@ class Rules:
         if listeners and min(listeners)[0] < recent:
             self.counts.feed_listeners = {entry for entry in listeners if entry[0] >= recent}
 
-    def open_served(self) -> dict[tuple[bytes, str], tuple[int, str]]:
-        """The apps this run saw in the last day, by hashed address (kept for the next run: a player's chunks may come
-        after it; those the last run saw and this one did not again are still in the state)."""
+    def open_served(self) -> list[tuple[bytes, str, int, str]]:
+        """The apps this run saw in the last day, as the state's rows (hashed address, rel, time, app) in order (kept
+        for the next run: a player's chunks may come after it; those the last run saw and this one did not again are
+        still in the state)."""
         edge = self.last - DAY - LATE
         found: dict[tuple[bytes, str], tuple[int, str]] = {}
         for generation in (self.old_asked, self.asked):  # the young one last: it holds the latest
             found.update(
                 ((self._hash(address), rel), asked) for (address, rel), asked in generation.items() if asked[0] >= edge
             )
-        return found
+        return sorted((address, rel, ts, app) for (address, rel), (ts, app) in found.items())
 
     def _digest(self, listener: tuple[bytes, bytes, str]) -> bytes:
         address, agent, rel = listener
@@ -429,19 +430,21 @@ class Rules:
             self._hash(address) + b"\0" + agent + b"\0" + rel.encode(), key=self.salt, digest_size=16
         ).digest()
 
-    def open_windows(self) -> dict[bytes, Window]:
-        """The windows this run opened or moved on that are still open at the latest request, by hashed listener
-        (kept for the next run; those the last run left and this one did not touch are still in the state)."""
+    def open_windows(self) -> list[tuple]:
+        """The windows this run opened or moved on that are still open at the latest request, as the state's rows
+        (hashed listener, rel, start, audio, counted, app, platform) in order (kept for the next run; those the last
+        run left and this one did not touch are still in the state)."""
         edge = self.last - DAY - LATE
-        found: dict[bytes, Window] = {}
+        found: dict[bytes, tuple] = {}
         hashed, rows = self.recalled, self.recalled_rows  # the listeners asked of `recall`, what it gave
         for generation in (self.old_windows, self.windows):  # the young one last: it holds the latest
-            found.update(
-                (hashed.get(key) or self._digest(key), window)
-                for key, window in generation.items()
-                if window.start >= edge and rows.get(key) != astuple(window)
-            )
-        return found
+            for key, window in generation.items():
+                if window.start >= edge and rows.get(key) != (fields := astuple(window)):
+                    found[hashed.get(key) or self._digest(key)] = fields
+        return sorted(
+            (listener, rel, start, audio, int(counted), app, platform)
+            for listener, (start, rel, audio, counted, app, platform) in found.items()
+        )
 
 
 def _probe(range_: bytes, status: int, sent: int) -> bool:

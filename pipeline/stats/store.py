@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import PanelpressError
 from .agents import LIST_VERSION, Agent
-from .rules import DAY, LATE, Counts, Window, day_of
+from .rules import DAY, LATE, Counts, day_of
 
 NAME = "stats.sqlite"
 VERSION = "1"
@@ -125,16 +125,17 @@ class Store:
     def save(
         self,
         counts: Counts,
-        windows: dict[bytes, Window],
+        windows: list[tuple],
         logs: list[tuple],
-        served: dict | None = None,
+        served: list[tuple] = (),
         shapes: dict | None = None,
         measured: dict[str, tuple[int, int, int, int]] | None = None,
     ) -> None:
-        """Add a run's counts, keep the windows and apps seen it opened or moved on, forget those that closed (a day
-        and an hour before its latest request, `counts.last`), and record how far each log was read: one transaction.
-        A run over a few new lines writes a few rows, not every open window again. `measured`: the published files'
-        measures (`media.show`) that are new since `measured()`."""
+        """Add a run's counts, keep the windows and apps seen it opened or moved on (as rows of their tables, in the
+        order of their keys: `Rules.open_windows`, `Rules.open_served`), forget those that closed (a day and an hour
+        before its latest request, `counts.last`), and record how far each log was read: one transaction. A run over a
+        few new lines writes a few rows, not every open window again. `measured`: the published files' measures
+        (`media.show`) that are new since `measured()`."""
         edge = counts.last - DAY - LATE
         with self.transaction() as db:
             db.executemany(
@@ -146,7 +147,7 @@ class Store:
                 db.execute("DELETE FROM windows WHERE start < ?", (edge,))
             db.executemany(
                 "INSERT OR REPLACE INTO served VALUES (?, ?, ?, ?)",
-                [(address, rel, ts, app) for (address, rel), (ts, app) in sorted((served or {}).items()) if ts >= edge],
+                [row for row in served if row[2] >= edge],  # (hashed address, rel, ts, app)
             )
             db.executemany(
                 "INSERT INTO downloads VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
@@ -168,10 +169,8 @@ class Store:
             db.executemany(
                 "INSERT OR REPLACE INTO windows VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (key, w.rel, w.start, w.audio, int(w.counted), w.app, w.platform)
-                    for key, w in sorted(windows.items())
-                    if w.start >= edge
-                ],
+                    row for row in windows if row[2] >= edge
+                ],  # (hashed listener, rel, start, audio, counted, app, platform)
             )
             db.executemany("INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", logs)
             # the latest request counted: no window or app seen kept began after it (`recall`)
