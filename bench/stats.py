@@ -16,6 +16,7 @@ fifth of an incremental run's); `--compile-each-run` measures that way instead.
 
     .venv/bin/python bench/stats.py                   # 1 M and 10 M lines
     .venv/bin/python bench/stats.py --lines 1000000
+    .venv/bin/python bench/stats.py --lines 1000000 --runs 3              # three of each, and their medians
     .venv/bin/python bench/stats.py --lines 1000000 --keep /some/folder   # its show and log kept there
     .venv/bin/python bench/stats.py --lines 1000000 --compile-each-run    # the environment as it is
 
@@ -29,6 +30,7 @@ import argparse
 import contextlib
 import os
 import random
+import statistics
 import struct
 import subprocess
 import sys
@@ -209,15 +211,18 @@ def _tree_pss(pid: int) -> int:
     return total
 
 
-def run(show: Path, log: Path, compile_each_run: bool = False) -> tuple[float, float, int, str]:
-    """One `panelpress stats` in a process of its own: wall seconds, CPU seconds (its processes), peak memory (bytes:
-    the largest sum of its processes' proportional set sizes, sampled every 0.2 s), its summary."""
+def run(show: Path, log: Path, compile_each_run: bool = False, reset: bool = False) -> tuple[float, float, int, str]:
+    """One `panelpress stats` in a process of its own (`reset`: from no state): wall seconds, CPU seconds (its
+    processes), peak memory (bytes: the largest sum of its processes' proportional set sizes, sampled every 0.2 s),
+    its summary."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if not compile_each_run:  # as installed: the bytecode compiled once
         env = {**HOST_ENV, "PYTHONPATH": str(ROOT)}
     began = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "stats", "--show", str(show), "--format", "csv", str(log)],
+        [sys.executable, "-m", "pipeline.cli", "stats", "--show", str(show), "--format", "csv"]
+        + ["--reset"] * reset
+        + [str(log)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,
@@ -241,7 +246,17 @@ def run(show: Path, log: Path, compile_each_run: bool = False) -> tuple[float, f
     return wall, usage.ru_utime + usage.ru_stime, max(peak[0], usage.ru_maxrss * 1024), err.strip().splitlines()[-1]
 
 
-def bench(lines: int, folder: Path, keep: bool = False, compile_each_run: bool = False) -> None:
+def speed() -> float:
+    """Seconds of CPU for ten million steps of a Python loop: on a shared machine, how fast it is at the moment (the
+    same code measured minutes apart differs by a third here)."""
+    began = time.process_time()
+    total = 0
+    for step in range(10_000_000):
+        total += step
+    return time.process_time() - began
+
+
+def bench(lines: int, folder: Path, keep: bool = False, compile_each_run: bool = False, runs: int = 1) -> None:
     show, files = make_show(folder / f"show-{lines}")
     log = folder / f"access-{lines}.log"
     began = time.monotonic()
@@ -255,23 +270,44 @@ def bench(lines: int, folder: Path, keep: bool = False, compile_each_run: bool =
             env=HOST_ENV,
             check=True,
         )
-    wall, cpu, peak, summary = run(show, log, compile_each_run)
-    print(
-        f"  full run:        {wall:7.1f} s wall, {cpu:7.1f} s CPU, {lines / wall:10,.0f} lines/s (wall), "
-        f"{lines / cpu:10,.0f} lines/s (CPU), peak memory {peak / 2**20:,.0f} MiB",
-        flush=True,
-    )
-    print(f"    {summary}", flush=True)
     more = lines // 100
-    write_log(log, more, files, last, seed=lines + 1)
-    wall2, cpu2, peak2, summary2 = run(show, log, compile_each_run)
+    before = speed()
+    fulls, tails = [], []
+    for number in range(runs):  # each a full run from no state, then 1 % more lines, which are then taken off again
+        wall, cpu, peak, summary = run(show, log, compile_each_run, reset=True)
+        print(
+            f"  full run:        {wall:7.1f} s wall, {cpu:7.1f} s CPU, {lines / wall:10,.0f} lines/s (wall), "
+            f"{lines / cpu:10,.0f} lines/s (CPU), peak memory {peak / 2**20:,.0f} MiB",
+            flush=True,
+        )
+        if not number:
+            print(f"    {summary}", flush=True)
+        write_log(log, more, files, last, seed=lines + 1)
+        wall2, cpu2, peak2, summary2 = run(show, log, compile_each_run)
+        print(
+            f"  +1 % ({more:,} lines): {wall2:7.2f} s wall, {cpu2:7.2f} s CPU = {100 * wall2 / wall:.1f} % of the full "
+            f"run's wall time ({100 * cpu2 / cpu:.1f} % of its CPU time), peak memory {peak2 / 2**20:,.0f} MiB",
+            flush=True,
+        )
+        if not number:
+            print(f"    {summary2}", flush=True)
+        if number + 1 < runs:
+            os.truncate(log, size)
+        fulls.append((wall, cpu))
+        tails.append((wall2, cpu2))
+    if runs > 1:
+        wall, cpu = (statistics.median(values) for values in zip(*fulls))
+        wall2, cpu2 = (statistics.median(values) for values in zip(*tails))
+        print(
+            f"  median of {runs}: full run {wall:.2f} s wall ({lines / wall:,.0f} lines/s), {cpu:.2f} s CPU; +1 % run "
+            f"{wall2:.3f} s wall ({100 * wall2 / wall:.1f} %), {cpu2:.3f} s CPU ({100 * cpu2 / cpu:.1f} %)",
+            flush=True,
+        )
     print(
-        f"  +1 % ({more:,} lines): {wall2:7.2f} s wall, {cpu2:7.2f} s CPU = {100 * wall2 / wall:.1f} % of the full "
-        f"run's wall time ({100 * cpu2 / cpu:.1f} % of its CPU time), peak memory {peak2 / 2**20:,.0f} MiB",
+        f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; the machine's speed: ten million Python "
+        f"loop steps in {before:.2f} s of CPU before the runs, {speed():.2f} s after",
         flush=True,
     )
-    print(f"    {summary2}", flush=True)
-    print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     if keep:
         print(f"  kept: {show} and {log}", flush=True)
     else:
@@ -289,6 +325,9 @@ def main() -> None:
         action="store_true",
         help="run the CLI with the environment as it is (PYTHONDONTWRITEBYTECODE=1 compiles panelpress on every run)",
     )
+    parser.add_argument(
+        "--runs", type=int, default=1, help="full and +1 %% runs per size, and their medians (default 1)"
+    )
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         if args.keep:
@@ -299,7 +338,7 @@ def main() -> None:
         else:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="panelpress-stats-bench-"))
         for lines in args.lines or [1_000_000, 10_000_000]:
-            bench(lines, Path(folder), keep=bool(args.keep), compile_each_run=args.compile_each_run)
+            bench(lines, Path(folder), keep=bool(args.keep), compile_each_run=args.compile_each_run, runs=args.runs)
 
 
 if __name__ == "__main__":
