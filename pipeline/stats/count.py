@@ -233,7 +233,7 @@ def _in_parallel(show, salt: bytes, kept: tuple, plan: list[_Log], workers: int,
 
         def give(index: int, block: bytes, number: int, _lines: int) -> None:
             lines = block.split(b"\n")
-            marks = bytes(share(lines))  # which process has each line (and the numbers of those no format reads)
+            marks = share(lines)  # which process has each line (and the numbers of those no format reads)
             for part, worker in enumerate(team):
                 theirs = marks.translate(picks[part])
                 if 1 in theirs:
@@ -441,27 +441,31 @@ def _read(index: int, log: _Log, tell: Tell, give: Give):
     return read, (log.identity, path.name, offset, number, log.end, log.fmt, log.header, int(complete))
 
 
-def _share(parts: int) -> Callable[[list[bytes]], list[int]]:
-    """Which process counts each of a combined log's lines: by its address (IPv6 by its /64), so that each
-    listener's lines are all counted by one."""
-    prefixes: dict[bytes, int] = {}  # an IPv6 address → the hash of its /64
-    crc32, first, repeat = zlib.crc32, operator.itemgetter(0), itertools.repeat
+def _share(parts: int) -> Callable[[list[bytes]], bytes]:
+    """Which process counts each of a combined log's lines: by its address, so that each listener's lines are all
+    counted by one: an IPv4 address by its last digit, an IPv6 one by a hash of its /64."""
+    prefixes: dict[bytes, int] = {}  # an IPv6 address → its process
+    by_digit = bytes(character % parts for character in range(256))  # an address's last character → its process
+    first, last, repeat = operator.itemgetter(0), operator.itemgetter(-1), itertools.repeat
 
     def prefix(ip: bytes) -> int:
         which = prefixes.get(ip)
         if which is None:
             if len(prefixes) > 50_000:
                 prefixes.clear()
-            which = prefixes[ip] = crc32(v6_prefix(ip))
+            which = prefixes[ip] = zlib.crc32(v6_prefix(ip)) % parts
         return which
 
-    def shares(lines: list[bytes]) -> list[int]:
-        # in C, without a Python step per line: each line's address (what precedes its first space), its CRC
+    def shares(lines: list[bytes]) -> bytes:
+        # in C, without a Python step per line: each line's address (what precedes its first space), its last digit
         ips = list(map(first, map(bytes.partition, lines, repeat(b" "))))
-        found = list(map(operator.mod, map(crc32, ips), repeat(parts)))
+        if all(ips):
+            found = bytearray(bytes(map(last, ips)).translate(by_digit))
+        else:  # a blank line (no request: any process)
+            found = bytearray(by_digit[ip[-1]] if ip else 0 for ip in ips)
         for at in itertools.compress(range(len(ips)), map(operator.contains, ips, repeat(COLON))):
-            found[at] = prefix(ips[at]) % parts  # IPv6: by its /64
-        return found
+            found[at] = prefix(ips[at])  # IPv6: by its /64
+        return bytes(found)
 
     return shares
 
