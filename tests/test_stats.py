@@ -295,6 +295,35 @@ def test_ipv6_addresses_of_one_64_are_one_listener(built, tmp_path, capsys):
     assert downloads(document, "long-talk")["downloads"] == 2
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ipv4_addresses_a_dual_stack_server_writes_as_ipv6_are_each_a_listener(built, tmp_path, capsys, workers):
+    # nginx on [::] with ipv6only=off, or Apache on Linux, log an IPv4 client as ::ffff:a.b.c.d; by their /64 all
+    # would be one listener. Three clients are three downloads, and a client written both ways is one listener
+    # (whichever process counts it)
+    from pipeline import config
+    from pipeline.stats import count
+
+    size = (built / "public" / LONG).stat().st_size
+    log = tmp_path / "mapped.log"
+    log.write_text(
+        "".join(
+            line(ip, f"2026-11-05T10:0{minute}:00", LONG, OVERCAST, 200, size)
+            for minute, ip in enumerate(
+                [
+                    "::ffff:198.51.100.1",
+                    "::ffff:198.51.100.2",
+                    "[::ffff:198.51.100.3]",
+                    "198.51.100.1",
+                    "::ffff:c633:6402",
+                ]
+            )
+        )
+    )
+    count.count(config.load(built), [log], reset=True, workers=workers)
+    document, _ = stats(built, reset=False, capsys=capsys)
+    assert downloads(document, "long-talk")["downloads"] == 3
+
+
 def test_a_probe_and_a_head_open_no_window(built, tmp_path, capsys):
     lines = written(built)[8:]
     log = tmp_path / "probe.log"

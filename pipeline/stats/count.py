@@ -34,6 +34,7 @@ CHUNK = 1 << 20  # read at a time: the reader and each worker hold a chunk's lin
 WORKERS = 2  # processes reading a large combined log: the goal is two cores
 PARALLEL_BYTES = 32 << 20  # below this a second process costs more than it saves
 HEAD_LINES = 50  # lines read to find a log's format
+DOT = ord(".")  # in an address: IPv4
 # Progress: opened per log with (label, bytes to read); called with (bytes read, lines read).
 Tell = Callable[[str, int], Callable[[int, int], None]]
 
@@ -453,7 +454,10 @@ def _share(parts: int) -> Callable[[list[bytes]], bytes]:
         if which is None:
             if len(prefixes) > 50_000:
                 prefixes.clear()
-            which = prefixes[ip] = zlib.crc32(v6_prefix(ip)) % parts
+            key = v6_prefix(ip)
+            # an IPv4 address written as IPv6 comes back as IPv4: by its last digit, as when it is written plain (a
+            # /64 that holds a "." byte goes so too: what depends on the address alone keeps a listener in one process)
+            which = prefixes[ip] = by_digit[key[-1]] if DOT in key else zlib.crc32(key) % parts
         return which
 
     def shares(lines: list[bytes]) -> bytes:

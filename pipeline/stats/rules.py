@@ -39,6 +39,7 @@ PROBE = b"bytes=0-1"
 # An IPv6 address is told by `COLON in ip`, not `b":" in ip`: bytes' `in` tries its operand as a number first and
 # catches the error that raises, 150 ns a request where an int operand takes 20
 COLON = ord(":")
+MAPPED = bytes(10) + b"\xff\xff"  # ::ffff:0:0/96, IPv4 addresses in IPv6's form
 SUBSCRIBERS = re.compile(rb"(\d[\d,]*) (?:subscribers|readers|followers)", re.IGNORECASE)
 FEED_OK = (200, 304)
 LEFT_OUT = {
@@ -104,11 +105,15 @@ class Recall(Protocol):
 
 
 def v6_prefix(ip: bytes) -> bytes:
-    """An IPv6 address by its /64 (as the rules count one listener), or as written when it does not read as one."""
+    """An IPv6 address by its /64 (as the rules count one listener); an IPv4 address written as IPv6, as a dual-stack
+    server logs it (`::ffff:192.0.2.1`), as that IPv4 address is written; or as written when it reads as neither."""
     try:  # (not contextlib.suppress: it costs more than the conversion, once per address)
-        return socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))[:8]
+        packed = socket.inet_pton(socket.AF_INET6, ip.strip(b"[]").decode("ascii"))
     except (OSError, ValueError):
         return ip
+    if packed.startswith(MAPPED):  # its /64 is everyone's
+        return socket.inet_ntop(socket.AF_INET, packed[12:]).encode()
+    return packed[:8]
 
 
 class Rules:
