@@ -127,7 +127,7 @@ class Store:
         counts: Counts,
         windows: list[tuple],
         logs: list[tuple],
-        served: list[tuple] = (),
+        served: list[tuple],
         shapes: dict | None = None,
         measured: dict[str, tuple[int, int, int, int]] | None = None,
     ) -> None:
