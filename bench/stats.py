@@ -93,7 +93,7 @@ FEEDERS = [
 PAGES = ["/show/", "/show/index.html", "/show/assets/site.css", "/show/assets/site.js", "/show/icons/icon-192.png"]
 
 
-def make_show(folder: Path) -> tuple[Path, list[tuple[str, int]]]:
+def make_show(folder: Path, episodes: int = EPISODES) -> tuple[Path, list[tuple[str, int]]]:
     """A built show without audio work: settings, ledger, manifest, and sparse MP3s of 40 minutes."""
     import json
 
@@ -109,7 +109,7 @@ def make_show(folder: Path) -> tuple[Path, list[tuple[str, int]]]:
     tag = _id3(60_000)
     size = len(tag) + 128_000 // 8 * 60 * MINUTES
     files, ledger, manifest = [], {}, {}
-    for n in range(EPISODES):
+    for n in range(episodes):
         slug = f"episode-{n + 1:03d}"
         rel = layout.media(slug, "mp3")
         path = folder / "public" / rel
@@ -256,14 +256,21 @@ def speed() -> float:
     return time.process_time() - began
 
 
-def bench(lines: int, folder: Path, keep: bool = False, compile_each_run: bool = False, runs: int = 1) -> None:
-    show, files = make_show(folder / f"show-{lines}")
+def bench(
+    lines: int,
+    folder: Path,
+    keep: bool = False,
+    compile_each_run: bool = False,
+    runs: int = 1,
+    episodes: int = EPISODES,
+) -> None:
+    show, files = make_show(folder / f"show-{lines}", episodes)
     log = folder / f"access-{lines}.log"
     began = time.monotonic()
     last = write_log(log, lines, files, time.mktime((2026, 1, 1, 0, 0, 0, 0, 0, 0)), seed=lines)
     made = time.monotonic() - began
     size = log.stat().st_size
-    print(f"{lines:,} lines ({size / 1e9:.2f} GB, written in {made:.0f} s)", flush=True)
+    print(f"{lines:,} lines ({size / 1e9:.2f} GB, written in {made:.0f} s), a show of {episodes} episodes", flush=True)
     if not compile_each_run:
         subprocess.run(  # compiled before the runs, as pip compiles an install
             [sys.executable, "-m", "compileall", "-q", str(ROOT / "pipeline")],
@@ -328,6 +335,9 @@ def main() -> None:
     parser.add_argument(
         "--runs", type=int, default=1, help="full and +1 %% runs per size, and their medians (default 1)"
     )
+    parser.add_argument(
+        "--episodes", type=int, default=EPISODES, help=f"episodes the listeners choose from (default {EPISODES})"
+    )
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         if args.keep:
@@ -338,7 +348,7 @@ def main() -> None:
         else:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="panelpress-stats-bench-"))
         for lines in args.lines or [1_000_000, 10_000_000]:
-            bench(lines, Path(folder), keep=bool(args.keep), compile_each_run=args.compile_each_run, runs=args.runs)
+            bench(lines, Path(folder), bool(args.keep), args.compile_each_run, args.runs, args.episodes)
 
 
 if __name__ == "__main__":

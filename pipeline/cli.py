@@ -894,7 +894,7 @@ def _stats(show: Path, logs: list[Path], fmt: str, reset: bool) -> int:
             f"{run.downloads:,} new downloads; left out: {left}"
         )
     if fmt == "csv":  # the state's rows as they are
-        sys.stdout.write(report.as_csv(report.rows(state)))
+        report.write_csv(report.rows(state), sys.stdout)
         return EXIT_OK
     published = published or media.show(settings)
     released = {(m.slug, m.edition): _day(m.released) for m in published.files.values()}

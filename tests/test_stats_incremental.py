@@ -153,4 +153,4 @@ def test_a_state_in_a_folder_whose_name_a_uri_would_misread_is_read_back(built, 
     settings, whole, _lines = _grown(odd, tmp_path / "access.log", workers=1)
     count.count(settings, [tmp_path / "access.log"])  # the tail: the state read back, read-only, by its path
     assert _state(settings) == whole
-    assert report.rows(count.state_path(settings)) == sorted(whole[0])  # and the counts shown
+    assert list(report.rows(count.state_path(settings))) == sorted(whole[0])  # and the counts shown

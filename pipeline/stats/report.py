@@ -7,13 +7,14 @@ they open the state file read-only and never count anything.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TextIO
 
 from .store import NAME, read_only
 
@@ -72,13 +73,12 @@ class Report:
         }
 
 
-def as_csv(rows: list[tuple]) -> str:
-    """The `--format csv` table of the state's `rows`: one row per episode, edition, day, app and platform."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+def write_csv(rows: Iterable[tuple], stream: TextIO) -> None:
+    """The `--format csv` table of the state's `rows` (one row per episode, edition, day, app and platform), written
+    as they come: a show's years of rows are never all in memory."""
+    writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     writer.writerows(rows)
-    return out.getvalue()
 
 
 def _ranked(counts: dict[str, int]) -> dict[str, int]:
@@ -92,28 +92,34 @@ def _connect(path: Path) -> sqlite3.Connection | None:
     return read_only(path)
 
 
-def rows(state: Path) -> list[tuple]:
-    """Every (slug, edition, day, app, platform, downloads) row of the state, sorted."""
+def rows(state: Path) -> Iterator[tuple]:
+    """Every (slug, edition, day, app, platform, downloads) row of the state, sorted (the table's key: no sort), one
+    at a time."""
+    yield from _summed(state, "day, app, platform")
+
+
+def _summed(state: Path, by: str) -> Iterator[tuple]:
+    """The state's downloads summed per episode, edition and `by` (columns of the downloads table), in that order."""
     db = _connect(state)
     if db is None:
-        return []
+        return
     try:
-        return db.execute(
-            "SELECT slug, edition, day, app, platform, n FROM downloads ORDER BY 1, 2, 3, 4, 5"
-        ).fetchall()
+        yield from db.execute(
+            f"SELECT slug, edition, {by}, sum(n) FROM downloads GROUP BY slug, edition, {by} ORDER BY slug, edition, {by}"
+        )
     finally:
         db.close()
 
 
 def report(state: Path, published: dict[tuple[str, str], str]) -> Report:
     """The report of the state; `published` lists the show's episodes and editions with their release day, so one
-    with no download yet is shown with zeros."""
+    with no download yet is shown with zeros. The sums per day, app and platform are SQLite's: a report reads a row
+    per episode and day, not one per day, app and platform."""
     episodes = {key: Episode(*key, released=released) for key, released in published.items()}
-    for slug, edition, day, app, platform, n in rows(state):
-        episode = episodes.setdefault((slug, edition), Episode(slug, edition))
-        episode.by_day[day] = episode.by_day.get(day, 0) + n
-        episode.apps[app] = episode.apps.get(app, 0) + n
-        episode.platforms[platform] = episode.platforms.get(platform, 0) + n
+    for part, column in (("by_day", "day"), ("apps", "app"), ("platforms", "platform")):
+        for slug, edition, value, n in _summed(state, column):
+            episode = episodes.get((slug, edition)) or episodes.setdefault((slug, edition), Episode(slug, edition))
+            getattr(episode, part)[value] = n
     ordered = sorted(episodes.values(), key=lambda e: (e.released or "9999", e.slug, e.edition != "mp3", e.edition))
     return Report(ordered, _feed(state))
 
@@ -161,8 +167,8 @@ def downloads_by_day(show_or_cache_dir: Path) -> dict[tuple[str, str], dict[str,
     """Downloads per (slug, edition) per UTC day ("YYYY-MM-DD" → count), as `panelpress stats` last counted them;
     {} before the first run. Read-only: it opens the state file read-only and reads no log."""
     found: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for slug, edition, day, _app, _platform, n in rows(_state(show_or_cache_dir)):
-        found[(slug, edition)][day] = found[(slug, edition)].get(day, 0) + n
+    for slug, edition, day, n in _summed(_state(show_or_cache_dir), "day"):
+        found[(slug, edition)][day] = n
     return dict(found)
 
 
@@ -170,8 +176,8 @@ def downloads_by_app(show_or_cache_dir: Path) -> dict[tuple[str, str], dict[str,
     """Downloads per (slug, edition) per app (the OPAWG list's name, e.g. "Apple Podcasts" → count), most first;
     {} before the first run. Read-only, as `downloads_by_day`."""
     found: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for slug, edition, _day, app, _platform, n in rows(_state(show_or_cache_dir)):
-        found[(slug, edition)][app] = found[(slug, edition)].get(app, 0) + n
+    for slug, edition, app, n in _summed(_state(show_or_cache_dir), "app"):
+        found[(slug, edition)][app] = n
     return {key: _ranked(apps) for key, apps in found.items()}
 
 
