@@ -278,3 +278,30 @@ def test_a_request_dated_in_the_future_does_not_keep_every_window_after_it(show,
     # every listener after it looks closed (the latest request is a year ahead): no more than the bound is kept
     assert 0 < len(counting.windows) + len(counting.old_windows) <= 2 * 200 + 50
     assert counting.counts.requests == 5000
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_downloads_moved_out_of_memory_while_counting_are_the_state_s_as_if_kept(show, tmp_path, monkeypatch, workers):
+    # a back catalogue's years of counts per day, app and platform would not fit in memory: each process moves its
+    # tallies into a spool file once they are many; here every few lines, through one and two processes
+    settings = config.load(show)
+    log = tmp_path / "access.log"
+    _log(log, show)
+    monkeypatch.setattr(count, "CHUNK", 4096)
+    run = count.count(settings, [log], reset=True, workers=workers)
+    kept = _state(settings)
+
+    spooled = []
+    save = count.Store.save
+
+    def saved(self, *args):  # the real save, told which spools to add
+        spooled.append([(spool.name, spool.stat().st_size) for spool in args[6]])
+        save(self, *args)
+
+    monkeypatch.setattr(count.Spool, "KEYS", 3)
+    monkeypatch.setattr(count.Store, "save", saved)
+    again = count.count(settings, [log], reset=True, workers=workers)
+    assert len(spooled[0]) == workers and all(size > 0 for _, size in spooled[0])
+    assert _state(settings) == kept
+    assert again.downloads == run.downloads > 100
+    assert not list(settings.cache_dir.glob("stats-spool-*"))  # the spools are gone with the run

@@ -17,6 +17,7 @@ import hashlib
 import itertools
 import operator
 import os
+import shutil
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from ..config import Config
 from ..errors import PanelpressError
 from . import formats, media
 from .rules import COLON, LEFT_OUT, Counts, Rules, v6_prefix
-from .store import NAME, Store, measured_in
+from .store import NAME, Spool, Store, measured_in
 
 CHUNK = 1 << 20  # read at a time: the reader and each worker hold a chunk's lines at most
 WORKERS = 2  # processes reading a large combined log: the goal is two cores
@@ -84,6 +85,7 @@ def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = 
     measured = {} if reset else measured_in(state_path(config))
     show = media.show(config, measured)  # before the state is opened: a show never built is said so, and left as it is
     store = Store(state_path(config))
+    spools = config.cache_dir / f"stats-spool-{os.getpid()}"  # where the processes move their downloads (Spool)
     recall = None
     try:
         if reset:
@@ -99,19 +101,20 @@ def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = 
             big = work >= PARALLEL_BYTES and all(log.fmt == formats.COMBINED for log in plan if not log.skipped)
             workers = min(WORKERS, os.cpu_count() or 1) if big else 1
         if workers == 1:
-            results, reads, rows = _alone(show, salt, (recall, shapes), plan, tell)
+            results, reads, rows = _alone(show, salt, (recall, shapes), plan, spools, tell)
         else:
-            results, reads, rows = _in_parallel(show, salt, (recall, shapes), plan, workers, tell)
-        counts, windows, served = _merged(results, reads)
+            results, reads, rows = _in_parallel(show, salt, (recall, shapes), plan, spools, workers, tell)
+        counts, windows, served, spooled = _merged(results, reads)
         new = {shape: agent for result in results for shape, agent in result[3].items() if shape not in shapes}
         changed = {m.rel: m.measured for m in show.files.values() if measured.get(m.rel) != m.measured}
-        store.save(counts, windows, rows, served, new, changed)
+        store.save(counts, windows, rows, served, new, changed, spooled)
     finally:
         if recall is not None:
             recall.close()
         store.close()
+        shutil.rmtree(spools, ignore_errors=True)
     run = Run(logs=reads, show=show)
-    run.downloads = sum(counts.downloads.values())
+    run.downloads = counts.counted
     run.requests = counts.requests
     run.left_out = {LEFT_OUT[reason]: n for reason, n in sorted(counts.left_out.items())}
     run.seconds = time.monotonic() - began
@@ -153,8 +156,9 @@ def _plan(path: Path, identity: str, fmt: str, header: str, store: Store) -> _Lo
 class _Counting:
     """One process's counting: the lines it is given, through the rules; per log, the lines that are no request."""
 
-    def __init__(self, show: media.Show, salt: bytes, kept: tuple, plan: list[_Log]) -> None:
+    def __init__(self, show: media.Show, salt: bytes, kept: tuple, plan: list[_Log], spool: Path) -> None:
         self.rules = Rules(show, salt, *kept)
+        self.spool = Spool(spool)
         self.plan = plan
         self.readers: dict[int, formats.Read] = {}
         self.unread = [(0, 0) for _ in plan]  # per log: (lines no format reads, the number of the first)
@@ -169,6 +173,7 @@ class _Counting:
             read_lines = self.readers[index] = formats.reader(log.fmt, parse, self.rules.wanted)
         requests, unread = read_lines(block)
         self.rules.add_all(requests)
+        self.spool.take(self.rules.counts.downloads)
         if unread:
             count, first = self.unread[index]
             at = numbers()
@@ -181,9 +186,10 @@ class _Counting:
 
     def result(self) -> tuple:
         """The counts, the windows and apps left open (as the state's rows, in order), the unreadable lines per log,
-        the agents' shapes."""
+        the agents' shapes, the spool of the downloads moved out of memory (None when none were)."""
         rules = self.rules
-        return rules.counts, (rules.open_windows(), rules.open_served()), self.unread, rules.agents.shapes
+        windows = (rules.open_windows(), rules.open_served())
+        return rules.counts, windows, self.unread, rules.agents.shapes, self.spool.close()
 
 
 @contextlib.contextmanager
@@ -198,9 +204,9 @@ def _collector_off():
             gc.enable()
 
 
-def _alone(show, salt: bytes, kept: tuple, plan: list[_Log], tell: Tell):
+def _alone(show, salt: bytes, kept: tuple, plan: list[_Log], spools: Path, tell: Tell):
     """The run in this process: its counting, what it read of each log, and the state rows."""
-    counting = _Counting(show, salt, kept, plan)
+    counting = _Counting(show, salt, kept, plan, spools / "0.sqlite")
 
     def give(index: int, block: bytes, number: int, lines: int) -> None:
         counting.take(index, block, lambda: range(number + 1, number + 1 + lines))
@@ -210,7 +216,7 @@ def _alone(show, salt: bytes, kept: tuple, plan: list[_Log], tell: Tell):
     return [counting.result()], reads, rows
 
 
-def _in_parallel(show, salt: bytes, kept: tuple, plan: list[_Log], workers: int, tell: Tell):
+def _in_parallel(show, salt: bytes, kept: tuple, plan: list[_Log], spools: Path, workers: int, tell: Tell):
     """The run shared by `workers` processes: this one reads the logs and gives each its listeners' lines."""
     import multiprocessing  # here: a run over a few new lines counts them in this process
 
@@ -223,7 +229,7 @@ def _in_parallel(show, salt: bytes, kept: tuple, plan: list[_Log], workers: int,
             answer_in, answer_out = context.Pipe(duplex=False)
             _widen(lines_out)
             process = context.Process(
-                target=_child, args=(lines_in, answer_out, show, salt, kept, plan, part), daemon=True
+                target=_child, args=(lines_in, answer_out, show, salt, kept, plan, spools, part), daemon=True
             )
             process.start()
             lines_in.close()
@@ -297,9 +303,9 @@ def _stopped() -> PanelpressError:
     return PanelpressError(None, "a stats worker stopped without an answer", "run `panelpress stats` again")
 
 
-def _child(lines, answers, show, salt, kept, plan, part) -> None:
+def _child(lines, answers, show, salt, kept, plan, spools, part) -> None:
     try:
-        counting = _Counting(show, salt, kept, plan)
+        counting = _Counting(show, salt, kept, plan, spools / f"{part}.sqlite")
         gc.disable()  # as `_collector_off`: this process ends with the counting
         while True:
             message = lines.recv()
@@ -327,7 +333,9 @@ def _merged(results: list, reads: list[LogRead]):
     """The processes' counts, windows and apps as one run's (and their unreadable lines in `reads`)."""
     counts = Counts()
     for part_counts, *_ in results:
-        counts.downloads.update(part_counts.downloads)
+        for key, n in part_counts.downloads.items():  # (each fewer than a spool's keys)
+            counts.downloads[key] = counts.downloads.get(key, 0) + n
+        counts.counted += part_counts.counted
         counts.feed_days.update(part_counts.feed_days)
         counts.feed_listeners |= part_counts.feed_listeners
         counts.left_out.update(part_counts.left_out)
@@ -344,7 +352,7 @@ def _merged(results: list, reads: list[LogRead]):
     # sorting them together merges those runs
     windows = sorted(itertools.chain.from_iterable(windows for _, (windows, _), *_ in results))
     served = sorted(itertools.chain.from_iterable(served for _, (_, served), *_ in results))
-    return counts, windows, served
+    return counts, windows, served, [result[4] for result in results if result[4]]
 
 
 def _head(path: Path) -> list[bytes]:

@@ -83,7 +83,8 @@ def astuple(window: Window) -> tuple:
 class Counts:
     """What a run found, kept until the store takes it."""
 
-    downloads: Tally = field(default_factory=Tally)  # (slug, edition, day, app, platform) → n
+    downloads: dict = field(default_factory=dict)  # (slug, edition, day, app, platform) → n, those not spooled yet
+    counted: int = 0  # downloads counted, spooled or not (store.Spool)
     feed_days: Tally = field(default_factory=Tally)  # (feed path, day) → requests
     feed_listeners: set = field(default_factory=set)  # (day, listener hash)
     aggregators: dict = field(default_factory=dict)  # name → (time, subscribers)
@@ -211,8 +212,9 @@ class Rules:
         if self.recall is not None:
             requests = self._recall(requests)
         counts, agents, what_of, key_of = self.counts, self.agents, self._what, self._key
-        # this call's tallies in plain dicts, added to the Counters at its end: a Counter's `+=` takes twice as long
-        left_out, downloads = dict.fromkeys(LEFT_OUT, 0), {}
+        # tallies in plain dicts (a Counter's `+=` takes twice as long): this call's left-out requests, added to the
+        # run's at its end; the downloads
+        left_out, downloads, counted = dict.fromkeys(LEFT_OUT, 0), counts.downloads, 0
         known, paths, asked = agents.known, self.paths, self.asked
         windows, old_windows, kept, served, days = self.windows, self.old_windows, self.kept, self.served, self.days
         old_asked, v6 = self.old_asked, self.v6
@@ -306,8 +308,9 @@ class Rules:
                 day = days.get(ts // DAY) or self._day(ts)
                 key = (media.slug, media.edition, day, app, agent.platform)
                 downloads[key] = downloads.get(key, 0) + 1
+                counted += 1
         counts.left_out.update({reason: n for reason, n in left_out.items() if n})
-        counts.downloads.update(downloads)
+        counts.counted += counted
         counts.requests += seen
         self.last, self.since_sweep = last, since
         counts.last = last

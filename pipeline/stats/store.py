@@ -17,7 +17,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from .agents import LIST_VERSION, Agent
 from .rules import DAY, LATE, Counts, day_of
 
 NAME = "stats.sqlite"
+ADD_DOWNLOADS = "INSERT INTO downloads {} ON CONFLICT DO UPDATE SET n = n + excluded.n"
 VERSION = "1"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -130,13 +131,22 @@ class Store:
         served: list[tuple],
         shapes: dict | None = None,
         measured: dict[str, tuple[int, int, int, int]] | None = None,
+        spools: Sequence[Path] = (),
     ) -> None:
         """Add a run's counts, keep the windows and apps seen it opened or moved on (as rows of their tables, in the
         order of their keys: `Rules.open_windows`, `Rules.open_served`), forget those that closed (a day and an hour
         before its latest request, `counts.last`), and record how far each log was read: one transaction. A run over a
         few new lines writes a few rows, not every open window again. `measured`: the published files' measures
-        (`media.show`) that are new since `measured()`."""
+        (`media.show`) that are new since `measured()`; `spools`: the downloads the run's processes moved out of
+        memory (`Spool`), added to the state's by SQLite."""
         edge = counts.last - DAY - LATE
+        for at, spool in enumerate(spools):  # (a file is attached outside a transaction)
+            try:
+                self.db.execute(f"ATTACH DATABASE ? AS spool{at}", (str(spool),))
+            except sqlite3.DatabaseError as err:
+                raise PanelpressError(
+                    spool, f"a stats spool cannot be read ({err})", "run `panelpress stats` again"
+                ) from err
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO agents VALUES (?, ?, ?, ?, ?)",
@@ -150,9 +160,10 @@ class Store:
                 [row for row in served if row[2] >= edge],  # (hashed address, rel, ts, app)
             )
             db.executemany(
-                "INSERT INTO downloads VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                [(*key, n) for key, n in counts.downloads.items()],
+                ADD_DOWNLOADS.format("VALUES (?, ?, ?, ?, ?, ?)"), [(*key, n) for key, n in counts.downloads.items()]
             )
+            for at in range(len(spools)):
+                db.execute(ADD_DOWNLOADS.format(f"SELECT * FROM spool{at}.downloads WHERE true"))
             db.executemany(
                 "INSERT INTO feed_days VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET requests = requests + excluded.requests",
                 [(*key, n) for key, n in counts.feed_days.items()],
@@ -166,11 +177,9 @@ class Store:
             latest = db.execute("SELECT max(day) FROM feed_listeners").fetchone()[0]
             if latest:  # the last two days are enough for the estimate
                 db.execute("DELETE FROM feed_listeners WHERE day < date(?, '-1 day')", (latest,))
+            # (hashed listener, rel, start, audio, counted, app, platform)
             db.executemany(
-                "INSERT OR REPLACE INTO windows VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    row for row in windows if row[2] >= edge
-                ],  # (hashed listener, rel, start, audio, counted, app, platform)
+                "INSERT OR REPLACE INTO windows VALUES (?, ?, ?, ?, ?, ?, ?)", [w for w in windows if w[2] >= edge]
             )
             db.executemany("INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", logs)
             # the latest request counted: no window or app seen kept began after it (`recall`)
@@ -183,6 +192,8 @@ class Store:
                 "INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?, ?)",
                 [(rel, *stamp) for rel, stamp in sorted((measured or {}).items())],
             )
+        for at in range(len(spools)):
+            self.db.execute(f"DETACH DATABASE spool{at}")
 
     def reset(self) -> None:
         """Forget everything (`stats --reset`): the next run reads every log from its start."""
@@ -217,6 +228,43 @@ def measured_in(path: Path) -> dict[str, tuple[int, int, int, int]]:
             db.close()
     except sqlite3.DatabaseError:  # an earlier version's state (no such table), or a damaged one (said when opened)
         return {}
+
+
+class Spool:
+    """Where a process's downloads go once they are many (`KEYS`: per episode, edition, day, app and platform, a
+    back catalogue's years of them would not fit in memory): a file of its own, made when first needed, whose rows
+    the save adds to the state's (`Store.save`). Nothing in it but counts."""
+
+    KEYS = 20_000
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db: sqlite3.Connection | None = None
+
+    def take(self, downloads: dict) -> None:
+        """Move the tallies into the file (adding to its own), when they are `KEYS` or more."""
+        if len(downloads) < self.KEYS:
+            return
+        if self.db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path)
+            self.db.executescript(  # a run's scratch: a run cut short leaves it to be deleted, never to be read
+                "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+                "CREATE TABLE downloads (slug TEXT, edition TEXT, day TEXT, app TEXT, platform TEXT, n INTEGER, "
+                "PRIMARY KEY (slug, edition, day, app, platform)) WITHOUT ROWID;"
+            )
+        with self.db:
+            self.db.executemany(
+                ADD_DOWNLOADS.format("VALUES (?, ?, ?, ?, ?, ?)"), [(*key, n) for key, n in downloads.items()]
+            )
+        downloads.clear()
+
+    def close(self) -> Path | None:
+        """The file, when the tallies went into one."""
+        if self.db is None:
+            return None
+        self.db.close()
+        return self.path
 
 
 class Recall:
