@@ -878,7 +878,7 @@ def _stats(show: Path, logs: list[Path], fmt: str, reset: bool) -> int:
 
                     return update
 
-            run = count.count(settings, logs, tell, reset)
+            run = count.count(settings, logs, tell, reset, waiting=_note)
             published = run.show
         for read in run.logs:
             if read.unread:

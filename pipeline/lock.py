@@ -87,12 +87,13 @@ def hold(
     wait: bool = True,
     waiting: Callable[[str], None] = lambda message: None,
     instead: str = CACHE,
+    doing: str = "build",
 ) -> Iterator[None]:
-    """Hold the lock file at `path` (for `what`, e.g. "this show") while the block runs. When another process holds
-    it: wait, after telling `waiting` why, or with `wait=False` raise BusyError. PublishError (the fix: make it
-    writable, or `instead`) when its folder cannot be written. The file is removed when the block ends, and so are
-    the folders made for it."""
-    fd, made = _acquire(path, f"of {what}", wait, waiting, instead, folder=False)
+    """Hold the lock file at `path` (for `what`, e.g. "this show", and what holds it, `doing`: a build, a stats run)
+    while the block runs. When another process holds it: wait, after telling `waiting` why, or with `wait=False`
+    raise BusyError. PublishError (the fix: make it writable, or `instead`) when its folder cannot be written. The
+    file is removed when the block ends, and so are the folders made for it."""
+    fd, made = _acquire(path, f"of {what}", wait, waiting, instead, folder=False, doing=doing)
     with _holding(fd, made, path):
         yield
 
@@ -138,7 +139,7 @@ class _Unlockable(Exception):
 
 
 def _acquire(
-    path: Path, what: str, wait: bool, waiting: Callable[[str], None], instead: str, folder: bool
+    path: Path, what: str, wait: bool, waiting: Callable[[str], None], instead: str, folder: bool, doing: str = "build"
 ) -> tuple[int, list[Path]]:
     """The descriptor of `path`, locked, and the folders made for it. A lock file (or folder) another build removed
     while this one waited for it is opened again: only the one at `path` counts."""
@@ -152,7 +153,7 @@ def _acquire(
         except OSError as err:
             raise _refused(path, err, instead) from err
         try:
-            _lock(fd, path, what, wait, waiting, instead, folder)
+            _lock(fd, path, what, wait, waiting, instead, folder, doing)
             if _same(fd, path):
                 return fd, made
         except BaseException:  # busy (--no-wait), or interrupted while waiting: what was made for it goes too
@@ -183,7 +184,7 @@ def _make(folder: Path, instead: str) -> list[Path]:
 
 
 def _lock(
-    fd: int, path: Path, what: str, wait: bool, waiting: Callable[[str], None], instead: str, folder: bool
+    fd: int, path: Path, what: str, wait: bool, waiting: Callable[[str], None], instead: str, folder: bool, doing: str
 ) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -195,7 +196,7 @@ def _lock(
             raise _Unlockable from err
         raise _refused(path, err, instead) from err
     holder = None if folder else _holder(path)
-    message = f"another build {what} is running" + (f", pid {holder}" if holder else "")
+    message = f"another {doing} {what} is running" + (f", pid {holder}" if holder else "")
     if not wait:
         raise BusyError(
             path if folder else path.parent, message, "wait for it to finish, or build again without --no-wait"

@@ -154,3 +154,30 @@ def test_a_state_in_a_folder_whose_name_a_uri_would_misread_is_read_back(built, 
     count.count(settings, [tmp_path / "access.log"])  # the tail: the state read back, read-only, by its path
     assert _state(settings) == whole
     assert list(report.rows(count.state_path(settings))) == sorted(whole[0])  # and the counts shown
+
+
+def test_a_run_started_while_another_counts_waits_for_it_then_counts_only_what_is_new(built, tmp_path):
+    # cron starting `stats` while the last run still counts: both would read the same new lines and count them twice.
+    # The second says why it waits, and counts once the first has finished (the first: the lock held here)
+    from pipeline import lock
+
+    log = tmp_path / "access.log"
+    settings, whole, _lines = _grown(built, log, workers=1)  # counted but for its last lines
+    with lock.hold(settings.cache_dir / "stats.lock", "this show", doing="stats run"):
+        second = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "stats", "--show", str(built), "--format", "csv", str(log)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            cwd=ROOT,
+        )
+        said = second.stderr.readline()  # what it prints, not a sleep, says it is waiting
+        assert said.startswith("another stats run of this show is running, pid ") and "waiting" in said, said
+        assert second.poll() is None
+    out, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    assert f"read {TAIL:,} new lines" in err and out.startswith("slug,edition,day")
+    assert _state(settings) == whole
+    again = count.count(settings, [log])  # and nothing is left to count twice
+    assert again.lines == 0 and _state(settings) == whole

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import lock
 from ..config import Config
 from ..errors import PanelpressError
 from . import formats, media
@@ -78,14 +79,29 @@ def state_path(config: Config) -> Path:
     return config.cache_dir / NAME
 
 
-def count(config: Config, logs: list[Path], tell: Tell = no_tell, reset: bool = False, workers: int = 0) -> Run:
+def count(
+    config: Config,
+    logs: list[Path],
+    tell: Tell = no_tell,
+    reset: bool = False,
+    workers: int = 0,
+    waiting: Callable[[str], None] = lambda message: None,
+) -> Run:
     """Read the new lines of `logs`, count the downloads they make, and keep them in the state (`workers`: processes
-    that share the reading, 0: one per core, up to two, for a combined log large enough to be worth it)."""
-    began = time.monotonic()
+    that share the reading, 0: one per core, up to two, for a combined log large enough to be worth it). One run at a
+    time per show: another waits for it (after telling `waiting`), then reads what is new after it."""
     measured = {} if reset else measured_in(state_path(config))
     show = media.show(config, measured)  # before the state is opened: a show never built is said so, and left as it is
+    with lock.hold(config.cache_dir / "stats.lock", "this show", waiting=waiting, doing="stats run"):
+        return _count(config, logs, tell, reset, workers, show, measured)
+
+
+def _count(config: Config, logs, tell: Tell, reset: bool, workers: int, show, measured) -> Run:
+    """`count`, its lock held."""
+    began = time.monotonic()
     store = Store(state_path(config))
-    spools = config.cache_dir / f"stats-spool-{os.getpid()}"  # where the processes move their downloads (Spool)
+    spools = config.cache_dir / "stats-spool"  # where the processes move their downloads (Spool)
+    shutil.rmtree(spools, ignore_errors=True)  # a killed run's
     recall = None
     try:
         if reset:
