@@ -4,7 +4,8 @@ A log is known by the hash of its first line (not its name or inode: a rotated l
 log that grew is read from where the last run stopped, and a log rotated away is finished under its new name.
 Logs are read oldest first (by their first request), whole lines only: a line being written is left for next time.
 A large combined log is read once, by this process, which hands each chunk's lines to two worker processes by
-listener (its address, IPv6 by its /64): each counts its listeners, and their counts are added up.
+listener (its address, IPv6 by its /64): each counts its listeners, and their counts are added up. One run counts a
+show at a time (a lock in its cache folder); a process whose downloads pile up moves them into a spool file there.
 """
 
 from __future__ import annotations
@@ -96,7 +97,9 @@ def count(
         return _count(config, logs, tell, reset, workers, show, measured)
 
 
-def _count(config: Config, logs, tell: Tell, reset: bool, workers: int, show, measured) -> Run:
+def _count(
+    config: Config, logs: list[Path], tell: Tell, reset: bool, workers: int, show: media.Show, measured: dict
+) -> Run:
     """`count`, its lock held."""
     began = time.monotonic()
     store = Store(state_path(config))

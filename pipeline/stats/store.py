@@ -3,9 +3,10 @@
 It keeps how far each log was read (a log is known by the hash of its first line, so a rotated log, renamed or
 gzipped, is still known), the downloads counted (per episode, edition, day, app and platform), the listeners' open
 24-hour windows, and the feed's fetches. A run reads the windows of the listeners its new lines name only (`Recall`),
-and writes the rows it changed: its cost follows the new lines, not the state's size. No address is ever written: listeners are keyed hashes, and the key (the
-salt) is kept for the day it was made only; a run on a later day makes a new one and forgets the old one with
-the windows hashed with it.
+and writes the rows it changed: its cost follows the new lines, not the state's size. No address is ever written:
+listeners are keyed hashes, and the key (the salt) is kept for the day it was made only; a run on a later day makes a
+new one and forgets the old one with the windows hashed with it. A run's downloads that pile up wait in spool files
+(`Spool`) that the save adds.
 
 SQLite rather than DuckDB: the state is small and written in many small transactions; docs/benchmarks.md has the
 figures that chose it.
