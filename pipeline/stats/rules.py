@@ -212,8 +212,8 @@ class Rules:
         if self.recall is not None:
             requests = self._recall(requests)
         counts, agents, what_of, key_of = self.counts, self.agents, self._what, self._key
-        # tallies in plain dicts (a Counter's `+=` takes twice as long): this call's left-out requests, added to the
-        # run's at its end; the downloads
+        # tallied in plain dicts (a Counter's `+=` takes twice as long): the downloads in the run's own, this call's
+        # left-out requests in one added to the run's at its end
         left_out, downloads, counted = dict.fromkeys(LEFT_OUT, 0), counts.downloads, 0
         known, paths, asked = agents.known, self.paths, self.asked
         windows, old_windows, kept, served, days = self.windows, self.old_windows, self.kept, self.served, self.days

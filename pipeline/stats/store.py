@@ -160,9 +160,7 @@ class Store:
                 "INSERT OR REPLACE INTO served VALUES (?, ?, ?, ?)",
                 [row for row in served if row[2] >= edge],  # (hashed address, rel, ts, app)
             )
-            db.executemany(
-                ADD_DOWNLOADS.format("VALUES (?, ?, ?, ?, ?, ?)"), [(*key, n) for key, n in counts.downloads.items()]
-            )
+            _add_downloads(db, counts.downloads)
             for at in range(len(spools)):
                 db.execute(ADD_DOWNLOADS.format(f"SELECT * FROM spool{at}.downloads WHERE true"))
             db.executemany(
@@ -201,6 +199,11 @@ class Store:
         self.db.close()
         self.path.unlink(missing_ok=True)
         self.__init__(self.path)
+
+
+def _add_downloads(db: sqlite3.Connection, downloads: dict) -> None:
+    """Add tallies, (slug, edition, day, app, platform) → n, to a downloads table's."""
+    db.executemany(ADD_DOWNLOADS.format("VALUES (?, ?, ?, ?, ?, ?)"), [(*key, n) for key, n in downloads.items()])
 
 
 def _last_two_days(listeners: set[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
@@ -255,9 +258,7 @@ class Spool:
                 "PRIMARY KEY (slug, edition, day, app, platform)) WITHOUT ROWID;"
             )
         with self.db:
-            self.db.executemany(
-                ADD_DOWNLOADS.format("VALUES (?, ?, ?, ?, ?, ?)"), [(*key, n) for key, n in downloads.items()]
-            )
+            _add_downloads(self.db, downloads)
         downloads.clear()
 
     def close(self) -> Path | None:
