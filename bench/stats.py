@@ -246,6 +246,13 @@ def run(show: Path, log: Path, compile_each_run: bool = False, reset: bool = Fal
     return wall, usage.ru_utime + usage.ru_stime, max(peak[0], usage.ru_maxrss * 1024), err.strip().splitlines()[-1]
 
 
+def _said(figures: str, summary: str) -> None:
+    """A run's figures, and the CLI's summary line under them when there is one (the first run of a size)."""
+    print(figures, flush=True)
+    if summary:
+        print(f"    {summary}", flush=True)
+
+
 def speed() -> float:
     """Seconds of CPU for ten million steps of a Python loop: on a shared machine, how fast it is at the moment (the
     same code measured minutes apart differs by a third here)."""
@@ -282,22 +289,18 @@ def bench(
     fulls, tails = [], []
     for number in range(runs):  # each a full run from no state, then 1 % more lines, which are then taken off again
         wall, cpu, peak, summary = run(show, log, compile_each_run, reset=True)
-        print(
+        _said(
             f"  full run:        {wall:7.1f} s wall, {cpu:7.1f} s CPU, {lines / wall:10,.0f} lines/s (wall), "
             f"{lines / cpu:10,.0f} lines/s (CPU), peak memory {peak / 2**20:,.0f} MiB",
-            flush=True,
+            summary if not number else "",
         )
-        if not number:
-            print(f"    {summary}", flush=True)
         write_log(log, more, files, last, seed=lines + 1)
         wall2, cpu2, peak2, summary2 = run(show, log, compile_each_run)
-        print(
+        _said(
             f"  +1 % ({more:,} lines): {wall2:7.2f} s wall, {cpu2:7.2f} s CPU = {100 * wall2 / wall:.1f} % of the full "
             f"run's wall time ({100 * cpu2 / cpu:.1f} % of its CPU time), peak memory {peak2 / 2**20:,.0f} MiB",
-            flush=True,
+            summary2 if not number else "",
         )
-        if not number:
-            print(f"    {summary2}", flush=True)
         if number + 1 < runs:
             os.truncate(log, size)
         fulls.append((wall, cpu))
